@@ -1,0 +1,191 @@
+/**
+ * The contract suite every storage backend must pass (SQLite today, PostgreSQL later):
+ * call `runStoreContract(name, openFresh)` from a backend's test file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Store } from '../types.ts';
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+export function runStoreContract(name: string, openFresh: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+  async function withStore(fn: (store: Store) => Promise<void>): Promise<void> {
+    const { store, cleanup } = await openFresh();
+    try {
+      await fn(store);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  }
+
+  async function account(store: Store, address = 'alice@example.test') {
+    if (!(await store.hasDomain('example.test'))) await store.addDomain('example.test');
+    return store.addAccount({ address, passwordHash: 'x', scram: null });
+  }
+
+  test(`${name}: a new account gets INBOX and the RFC 6154 special-use mailboxes`, () =>
+    withStore(async (store) => {
+      const acct = await account(store, 'Alice@Example.test');
+      assert.equal(acct.address, 'alice@example.test');
+      const names = (await store.listMailboxes(acct.id)).map((m) => `${m.name}:${m.specialUse ?? ''}`).sort();
+      assert.deepEqual(names, ['Archive:\\Archive', 'Drafts:\\Drafts', 'INBOX:', 'Junk:\\Junk', 'Sent:\\Sent', 'Trash:\\Trash']);
+      const validities = new Set((await store.listMailboxes(acct.id)).map((m) => m.uidValidity));
+      assert.equal(validities.size, 6, 'every mailbox has its own UIDVALIDITY');
+    }));
+
+  test(`${name}: one delivery stores the body once, in several mailboxes and the queue, byte for byte`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const b = await account(store, 'bob@example.test');
+      const inboxA = (await store.getMailbox(a.id, 'INBOX'))!;
+      const inboxB = (await store.getMailbox(b.id, 'INBOX'))!;
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('Subject: hi\r\n\r\n'));
+      tx.write(Buffer.from('body\r\n'));
+      const result = await tx.commit({
+        localHeader: Buffer.from('Return-Path: <s@x.test>\r\n'),
+        traceHeader: Buffer.from('Received: from x\r\n'),
+        mailboxes: [{ mailboxId: inboxA.id }, { mailboxId: inboxB.id, flags: ['\\Seen'] }],
+        queue: { sender: 's@x.test', recipients: [{ address: 'carol@remote.test', notify: ['FAILURE'] }] },
+      });
+      assert.equal(result.messages.length, 2);
+      assert.ok(result.queueId);
+      const stored = await store.readMessage(inboxA.id, result.messages[0]!.uid);
+      assert.equal(stored.toString(), 'Return-Path: <s@x.test>\r\nReceived: from x\r\nSubject: hi\r\n\r\nbody\r\n');
+      const queued = await store.readQueueMessage(result.queueId!);
+      assert.equal(queued.toString(), 'Received: from x\r\nSubject: hi\r\n\r\nbody\r\n', 'the queue copy has no Return-Path');
+      const msgB = await store.getMessage(inboxB.id, result.messages[1]!.uid);
+      assert.deepEqual(msgB?.flags, ['\\Seen']);
+      const q = await store.getQueueMessage(result.queueId!);
+      assert.equal(q?.recipients[0]?.address, 'carol@remote.test');
+      assert.equal(q?.recipients[0]?.domain, 'remote.test');
+      assert.deepEqual(q?.recipients[0]?.notify, ['FAILURE']);
+    }));
+
+  test(`${name}: UIDs ascend and are never reused after expunge; modseq grows`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const uids: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const tx = store.beginDelivery();
+        tx.write(Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`));
+        uids.push((await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] })).messages[0]!.uid);
+      }
+      assert.deepEqual(uids, [1, 2, 3]);
+      const before = (await store.getMailboxById(inbox.id))!.highestModSeq;
+      assert.deepEqual(await store.expunge(inbox.id, [3]), [3]);
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('Subject: 4\r\n\r\n'));
+      assert.equal((await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] })).messages[0]!.uid, 4);
+      const after = (await store.getMailboxById(inbox.id))!;
+      assert.ok(after.highestModSeq > before);
+      assert.deepEqual(await store.vanishedSince(inbox.id, before), [3]);
+      assert.equal(after.uidNext, 5);
+    }));
+
+  test(`${name}: flags change with a new modseq; UNCHANGEDSINCE refuses modified messages`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('x\r\n'));
+      const uid = (await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] })).messages[0]!.uid;
+      const first = await store.storeFlags(inbox.id, [uid], 'add', ['\\Seen', '$Label1']);
+      assert.deepEqual(first.changed[0]?.flags, ['\\Seen', '$Label1']);
+      const again = await store.storeFlags(inbox.id, [uid], 'add', ['\\seen']);
+      assert.equal(again.changed.length, 0, 'adding a flag already set changes nothing');
+      const stale = await store.storeFlags(inbox.id, [uid], 'remove', ['\\Seen'], { unchangedSince: first.changed[0]!.modSeq - 1 });
+      assert.deepEqual(stale.failedUnchangedSince, [uid]);
+      const counts = await store.counts(inbox.id);
+      assert.equal(counts.unseen, 0);
+      await store.storeFlags(inbox.id, [uid], 'set', ['\\Deleted']);
+      assert.deepEqual(await store.counts(inbox.id), { messages: 1, unseen: 1, deleted: 1, sizeBytes: 3 });
+      const changed = await store.listMessages(inbox.id, { changedSinceModSeq: first.changed[0]!.modSeq });
+      assert.equal(changed.length, 1);
+    }));
+
+  test(`${name}: a large message is spooled, chunked, read by range and streamed exactly`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const big = Buffer.alloc(3 * 1024 * 1024 + 123);
+      for (let i = 0; i < big.length; i++) big[i] = 32 + (i % 90);
+      const tx = store.beginDelivery();
+      for (let off = 0; off < big.length; off += 65536) tx.write(big.subarray(off, off + 65536));
+      assert.equal(tx.size, big.length);
+      const uid = (await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] })).messages[0]!.uid;
+      assert.ok((await store.readMessage(inbox.id, uid)).equals(big));
+      assert.ok((await collect(store.streamMessage(inbox.id, uid))).equals(big));
+      const start = 524_000;
+      const end = 2_100_000;
+      assert.ok((await store.readMessage(inbox.id, uid, { start, end })).equals(big.subarray(start, end)));
+    }));
+
+  test(`${name}: copy and move keep the bytes and report COPYUID pairs`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const archive = (await store.getMailbox(a.id, 'Archive'))!;
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('Subject: keep\r\n\r\n'));
+      const uid = (await tx.commit({ mailboxes: [{ mailboxId: inbox.id, flags: ['\\Flagged'] }] })).messages[0]!.uid;
+      const copy = await store.copyMessages(inbox.id, [uid], archive.id);
+      assert.equal(copy.uidValidity, archive.uidValidity);
+      assert.deepEqual(copy.pairs, [[uid, 1]]);
+      const moved = await store.copyMessages(inbox.id, [uid], archive.id, { move: true });
+      assert.deepEqual(moved.pairs, [[uid, 2]]);
+      assert.equal((await store.listMessages(inbox.id)).length, 0);
+      const inArchive = await store.listMessages(archive.id);
+      assert.deepEqual(inArchive.map((m) => m.flags), [['\\Flagged'], ['\\Flagged']]);
+      assert.equal((await store.readMessage(archive.id, 2)).toString(), 'Subject: keep\r\n\r\n');
+    }));
+
+  test(`${name}: rename moves children; delete removes messages`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      await store.createMailbox(a.id, 'Projects');
+      await store.createMailbox(a.id, 'Projects/2026');
+      await store.createMailbox(a.id, 'ProjectsOther');
+      await store.renameMailbox(a.id, 'Projects', 'Work');
+      const names = (await store.listMailboxes(a.id)).map((m) => m.name);
+      assert.ok(names.includes('Work') && names.includes('Work/2026') && names.includes('ProjectsOther'));
+      const work = (await store.getMailbox(a.id, 'Work'))!;
+      await store.deleteMailbox(work.id);
+      assert.equal(await store.getMailbox(a.id, 'Work'), null);
+    }));
+
+  test(`${name}: change notifications reach subscribers`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const seen: string[] = [];
+      const off = store.subscribe((c) => seen.push(`${c.kind}:${c.mailboxId}:${(c.uids ?? []).join(',')}`));
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('x\r\n'));
+      await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+      await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
+      await store.expunge(inbox.id, [1]);
+      off();
+      assert.deepEqual(seen, [`append:${inbox.id}:1`, `flags:${inbox.id}:1`, `expunge:${inbox.id}:1`]);
+    }));
+
+  test(`${name}: queue recipients become due, are updated and the message is deleted`, () =>
+    withStore(async (store) => {
+      const id = await store.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: bounce\r\n\r\n'));
+      const due = await store.dueRecipients(new Date(Date.now() + 1000), 10);
+      assert.equal(due.length, 2);
+      const later = new Date(Date.now() + 60_000);
+      await store.updateRecipients([{ id: due[0]!.id, state: 'deferred', attempts: 1, nextAttemptAt: later, lastResult: '451 4.3.0 try later' }, { id: due[1]!.id, state: 'delivered', attempts: 1, lastResult: '250 ok' }]);
+      assert.equal((await store.dueRecipients(new Date(Date.now() + 1000), 10)).length, 0);
+      assert.equal((await store.nextDueAt())?.getTime(), later.getTime());
+      assert.equal((await store.readQueueMessage(id)).toString(), 'Subject: bounce\r\n\r\n');
+      assert.equal(await store.deleteQueueMessage(id), true);
+      assert.equal(await store.getQueueMessage(id), null);
+    }));
+}

@@ -1,0 +1,190 @@
+/**
+ * AccountStore on SQLite: domains, accounts (with their default mailboxes), app passwords and aliases.
+ */
+import type { AccountPatch, AccountRecord, AccountStore, AliasRecord, AppPasswordRecord, DomainRecord, ScramCredentials, SpecialUse } from '../types.ts';
+import type { SqliteDatabase } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { MailboxTable } from './mailboxes.ts';
+
+/** RFC 6154 special-use mailboxes every new account gets, beside INBOX. */
+export const DEFAULT_MAILBOXES: { name: string; specialUse: SpecialUse | null }[] = [
+  { name: 'INBOX', specialUse: null },
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+interface AccountRow {
+  id: number;
+  address: string;
+  password_hash: string;
+  scram: string | null;
+  disabled: number;
+  quota_bytes: number | null;
+  send_as_domains: string;
+  created_at: number;
+}
+
+function toAccount(row: AccountRow): AccountRecord {
+  return {
+    id: row.id,
+    address: row.address,
+    passwordHash: row.password_hash,
+    scram: row.scram ? (JSON.parse(row.scram) as ScramCredentials) : null,
+    disabled: row.disabled !== 0,
+    quotaBytes: row.quota_bytes,
+    sendAsDomains: JSON.parse(row.send_as_domains) as string[],
+    createdAt: new Date(row.created_at),
+  };
+}
+
+interface AppPasswordRow {
+  id: number;
+  account_id: number;
+  label: string;
+  password_hash: string;
+  scram: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+function toAppPassword(row: AppPasswordRow): AppPasswordRecord {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    label: row.label,
+    passwordHash: row.password_hash,
+    scram: row.scram ? (JSON.parse(row.scram) as ScramCredentials) : null,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
+  };
+}
+
+function toAlias(row: { address: string; targets: string; created_at: number }): AliasRecord {
+  return { address: row.address, targets: JSON.parse(row.targets) as string[], createdAt: new Date(row.created_at) };
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCommit; mailboxes: MailboxTable }): AccountStore {
+  const { db, commits, mailboxes } = deps;
+  const q = {
+    addDomain: db.prepare('INSERT INTO domains (name, created_at) VALUES (?, ?)'),
+    getDomain: db.prepare('SELECT name, created_at FROM domains WHERE name = ?'),
+    listDomains: db.prepare('SELECT name, created_at FROM domains ORDER BY name'),
+    countAccountsInDomain: db.prepare('SELECT count(*) AS n FROM accounts WHERE domain = ?'),
+    removeDomain: db.prepare('DELETE FROM domains WHERE name = ?'),
+    removeDomainAliases: db.prepare('DELETE FROM aliases WHERE domain = ?'),
+    addAccount: db.prepare('INSERT INTO accounts (address, domain, password_hash, scram, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    getAccount: db.prepare('SELECT * FROM accounts WHERE address = ?'),
+    getAccountById: db.prepare('SELECT * FROM accounts WHERE id = ?'),
+    listAccounts: db.prepare('SELECT * FROM accounts ORDER BY domain, address'),
+    listAccountsInDomain: db.prepare('SELECT * FROM accounts WHERE domain = ? ORDER BY address'),
+    removeAccount: db.prepare('DELETE FROM accounts WHERE address = ?'),
+    addAppPassword: db.prepare('INSERT INTO app_passwords (account_id, label, password_hash, scram, created_at) VALUES (?, ?, ?, ?, ?)'),
+    getAppPassword: db.prepare('SELECT * FROM app_passwords WHERE id = ?'),
+    listAppPasswords: db.prepare('SELECT * FROM app_passwords WHERE account_id = ? ORDER BY id'),
+    removeAppPassword: db.prepare('DELETE FROM app_passwords WHERE account_id = ? AND id = ?'),
+    touchAppPassword: db.prepare('UPDATE app_passwords SET last_used_at = ? WHERE id = ?'),
+    addAlias: db.prepare('INSERT INTO aliases (address, domain, targets, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET targets = excluded.targets'),
+    getAlias: db.prepare('SELECT * FROM aliases WHERE address = ?'),
+    listAliases: db.prepare('SELECT * FROM aliases ORDER BY domain, address'),
+    listAliasesInDomain: db.prepare('SELECT * FROM aliases WHERE domain = ? ORDER BY address'),
+    removeAlias: db.prepare('DELETE FROM aliases WHERE address = ?'),
+  };
+
+  return {
+    async addDomain(name) {
+      const now = Date.now();
+      await commits.run(() => q.addDomain.run(name.toLowerCase(), now));
+      return { name: name.toLowerCase(), createdAt: new Date(now) };
+    },
+    async removeDomain(name) {
+      return commits.run(() => {
+        const n = (q.countAccountsInDomain.get(name.toLowerCase()) as { n: number }).n;
+        if (n > 0) throw new Error(`domain ${name} still has ${n} account(s)`);
+        q.removeDomainAliases.run(name.toLowerCase());
+        return q.removeDomain.run(name.toLowerCase()).changes > 0;
+      });
+    },
+    async listDomains(): Promise<DomainRecord[]> {
+      return (q.listDomains.all() as { name: string; created_at: number }[]).map((r) => ({ name: r.name, createdAt: new Date(r.created_at) }));
+    },
+    async hasDomain(name) {
+      return q.getDomain.get(name.toLowerCase()) !== undefined;
+    },
+    async addAccount(input) {
+      const address = input.address.toLowerCase();
+      const id = await commits.run(() => {
+        const result = q.addAccount.run(address, domainOf(address), input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, input.quotaBytes ?? null, Date.now());
+        const accountId = Number(result.lastInsertRowid);
+        for (const mailbox of DEFAULT_MAILBOXES) mailboxes.create(accountId, mailbox.name, mailbox.specialUse);
+        return accountId;
+      });
+      return toAccount(q.getAccountById.get(id) as AccountRow);
+    },
+    async getAccount(address) {
+      const row = q.getAccount.get(address.toLowerCase()) as AccountRow | undefined;
+      return row ? toAccount(row) : null;
+    },
+    async getAccountById(id) {
+      const row = q.getAccountById.get(id) as AccountRow | undefined;
+      return row ? toAccount(row) : null;
+    },
+    async listAccounts(domain) {
+      const rows = (domain ? q.listAccountsInDomain.all(domain.toLowerCase()) : q.listAccounts.all()) as AccountRow[];
+      return rows.map(toAccount);
+    },
+    async updateAccount(address, patch: AccountPatch) {
+      const sets: string[] = [];
+      const values: unknown[] = [];
+      if (patch.passwordHash !== undefined) { sets.push('password_hash = ?'); values.push(patch.passwordHash); }
+      if (patch.scram !== undefined) { sets.push('scram = ?'); values.push(patch.scram ? JSON.stringify(patch.scram) : null); }
+      if (patch.disabled !== undefined) { sets.push('disabled = ?'); values.push(patch.disabled ? 1 : 0); }
+      if (patch.quotaBytes !== undefined) { sets.push('quota_bytes = ?'); values.push(patch.quotaBytes); }
+      if (patch.sendAsDomains !== undefined) { sets.push('send_as_domains = ?'); values.push(JSON.stringify(patch.sendAsDomains)); }
+      if (sets.length > 0) {
+        await commits.run(() => db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE address = ?`).run(...values, address.toLowerCase()));
+      }
+      const row = q.getAccount.get(address.toLowerCase()) as AccountRow | undefined;
+      return row ? toAccount(row) : null;
+    },
+    async removeAccount(address) {
+      return commits.run(() => q.removeAccount.run(address.toLowerCase()).changes > 0);
+    },
+    async addAppPassword(input) {
+      const id = await commits.run(() => Number(q.addAppPassword.run(input.accountId, input.label, input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, Date.now()).lastInsertRowid));
+      return toAppPassword(q.getAppPassword.get(id) as AppPasswordRow);
+    },
+    async listAppPasswords(accountId) {
+      return (q.listAppPasswords.all(accountId) as AppPasswordRow[]).map(toAppPassword);
+    },
+    async removeAppPassword(accountId, id) {
+      return commits.run(() => q.removeAppPassword.run(accountId, id).changes > 0);
+    },
+    async touchAppPassword(id) {
+      await commits.run(() => q.touchAppPassword.run(Date.now(), id));
+    },
+    async addAlias(address, targets) {
+      const key = address.toLowerCase();
+      const now = Date.now();
+      await commits.run(() => q.addAlias.run(key, domainOf(key), JSON.stringify(targets), now));
+      return toAlias(q.getAlias.get(key) as { address: string; targets: string; created_at: number });
+    },
+    async getAlias(address) {
+      const row = q.getAlias.get(address.toLowerCase()) as { address: string; targets: string; created_at: number } | undefined;
+      return row ? toAlias(row) : null;
+    },
+    async listAliases(domain) {
+      const rows = (domain ? q.listAliasesInDomain.all(domain.toLowerCase()) : q.listAliases.all()) as { address: string; targets: string; created_at: number }[];
+      return rows.map(toAlias);
+    },
+    async removeAlias(address) {
+      return commits.run(() => q.removeAlias.run(address.toLowerCase()).changes > 0);
+    },
+  };
+}

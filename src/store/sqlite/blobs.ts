@@ -1,0 +1,118 @@
+/**
+ * Message bodies in SQLite: a body up to one chunk is stored inline in `blobs.data`; a larger one in
+ * `blob_chunks` rows of CHUNK_BYTES each, so reads and streams never need the whole body in memory.
+ * Blobs are shared (one body, many mailbox copies and queue entries); triggers keep `refs`.
+ */
+import type { SqliteDatabase } from './database.ts';
+import { StorageError } from '../../core/errors.ts';
+
+export const CHUNK_BYTES = 512 * 1024;
+
+/** A body source: buffers in order, read inside the write transaction. */
+export interface BlobSource {
+  size: number;
+  /** Calls `emit` with consecutive pieces; each piece at most CHUNK_BYTES. */
+  forEachChunk(emit: (chunk: Buffer) => void): void;
+}
+
+export class BlobTable {
+  private readonly insertInline;
+  private readonly insertEmpty;
+  private readonly insertChunk;
+  private readonly selectBlob;
+  private readonly selectChunks;
+  private readonly selectChunkRange;
+
+  constructor(db: SqliteDatabase) {
+    this.insertInline = db.prepare('INSERT INTO blobs (size, data) VALUES (?, ?)');
+    this.insertEmpty = db.prepare('INSERT INTO blobs (size, data) VALUES (?, NULL)');
+    this.insertChunk = db.prepare('INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?, ?, ?)');
+    this.selectBlob = db.prepare('SELECT size, data FROM blobs WHERE id = ?');
+    this.selectChunks = db.prepare('SELECT seq, data FROM blob_chunks WHERE blob_id = ? ORDER BY seq');
+    this.selectChunkRange = db.prepare('SELECT seq, data FROM blob_chunks WHERE blob_id = ? AND seq BETWEEN ? AND ? ORDER BY seq');
+  }
+
+  /** Must run inside a write transaction. Returns the new blob id. */
+  insert(prefix: Buffer[], source: BlobSource): number {
+    const prefixBytes = prefix.reduce((n, b) => n + b.length, 0);
+    const size = prefixBytes + source.size;
+    if (size <= CHUNK_BYTES) {
+      const parts = [...prefix];
+      source.forEachChunk((c) => parts.push(c));
+      return Number(this.insertInline.run(size, Buffer.concat(parts, size)).lastInsertRowid);
+    }
+    const id = Number(this.insertEmpty.run(size).lastInsertRowid);
+    let seq = 0;
+    let pending: Buffer[] = [...prefix];
+    let pendingBytes = prefixBytes;
+    const flushFull = (): void => {
+      while (pendingBytes >= CHUNK_BYTES) {
+        const all = Buffer.concat(pending, pendingBytes);
+        this.insertChunk.run(id, seq++, all.subarray(0, CHUNK_BYTES));
+        const rest = all.subarray(CHUNK_BYTES);
+        pending = rest.length ? [rest] : [];
+        pendingBytes = rest.length;
+      }
+    };
+    flushFull();
+    source.forEachChunk((chunk) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      flushFull();
+    });
+    if (pendingBytes > 0) this.insertChunk.run(id, seq++, Buffer.concat(pending, pendingBytes));
+    return id;
+  }
+
+  /** Bytes [start, end) of the blob. */
+  read(blobId: number, start: number, end: number): Buffer {
+    const row = this.selectBlob.get(blobId) as { size: number; data: Buffer | null } | undefined;
+    if (!row) throw new StorageError(`blob ${blobId} is missing`);
+    end = Math.min(end, row.size);
+    if (start >= end) return Buffer.alloc(0);
+    if (row.data) return Buffer.from(row.data.subarray(start, end));
+    const first = Math.floor(start / CHUNK_BYTES);
+    const last = Math.floor((end - 1) / CHUNK_BYTES);
+    const rows = this.selectChunkRange.all(blobId, first, last) as { seq: number; data: Buffer }[];
+    if (rows.length !== last - first + 1) throw new StorageError(`blob ${blobId} is truncated`);
+    const parts = rows.map((r) => {
+      const base = r.seq * CHUNK_BYTES;
+      return r.data.subarray(Math.max(0, start - base), Math.min(r.data.length, end - base));
+    });
+    return Buffer.concat(parts, end - start);
+  }
+
+  /** Streams bytes [start, end) chunk by chunk. */
+  async *stream(blobId: number, start: number, end: number): AsyncGenerator<Buffer> {
+    const row = this.selectBlob.get(blobId) as { size: number; data: Buffer | null } | undefined;
+    if (!row) throw new StorageError(`blob ${blobId} is missing`);
+    end = Math.min(end, row.size);
+    if (row.data) {
+      if (start < end) yield row.data.subarray(start, end);
+      return;
+    }
+    const first = Math.floor(start / CHUNK_BYTES);
+    const last = Math.floor((end - 1) / CHUNK_BYTES);
+    for (let seq = first; seq <= last; seq++) {
+      const rows = this.selectChunkRange.all(blobId, seq, seq) as { seq: number; data: Buffer }[];
+      if (rows.length !== 1) throw new StorageError(`blob ${blobId} is truncated`);
+      const base = seq * CHUNK_BYTES;
+      const data = rows[0]!.data;
+      yield data.subarray(Math.max(0, start - base), Math.min(data.length, end - base));
+    }
+  }
+
+  /** Verifies the chunks of a blob add up to its size (used by the start-up check). */
+  isIntact(blobId: number): boolean {
+    const row = this.selectBlob.get(blobId) as { size: number; data: Buffer | null } | undefined;
+    if (!row) return false;
+    if (row.data) return row.data.length === row.size;
+    const rows = this.selectChunks.all(blobId) as { seq: number; data: Buffer }[];
+    let total = 0;
+    for (let i = 0; i < rows.length; i++) {
+      if (rows[i]!.seq !== i) return false;
+      total += rows[i]!.data.length;
+    }
+    return total === row.size;
+  }
+}

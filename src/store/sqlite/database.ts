@@ -1,0 +1,42 @@
+/**
+ * Opens the SQLite database: WAL journal with synchronous=FULL (every commit is fsync'd before it returns),
+ * foreign keys on, a busy timeout so the CLI can work beside a running server, then the migrations.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { migrations } from './migrations.ts';
+
+export type SqliteDatabase = Database.Database;
+
+export interface OpenDatabaseOptions {
+  dataDir: string;
+  /** Milliseconds to wait for another process's lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
+  mkdirSync(options.dataDir, { recursive: true });
+  const db = new Database(join(options.dataDir, 'postamt.db'), { readonly: options.readonly ?? false });
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  db.pragma('journal_mode = WAL');
+  // Acknowledged mail must survive power loss: FULL syncs the WAL on every commit (a group commit shares one).
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: SqliteDatabase): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}

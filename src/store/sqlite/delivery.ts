@@ -1,0 +1,116 @@
+/**
+ * The write side of message acceptance (maddy's StartDelivery → Body → Commit | Abort): body bytes are
+ * held in memory, spilled to a temp file past a threshold so memory per message stays bounded, and become
+ * persistent only in `commit`, which stores the body once and adds every mailbox copy and the queue entry
+ * in one group-committed transaction.
+ */
+import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { CommitResult, DeliveryPlan, DeliveryTransaction } from '../types.ts';
+import { CHUNK_BYTES, type BlobSource } from './blobs.ts';
+
+export const SPOOL_THRESHOLD_BYTES = 1024 * 1024;
+
+/** A body being received: memory first, then a temp file. */
+export class SpooledBody implements BlobSource {
+  private chunks: Buffer[] = [];
+  private fd: number | null = null;
+  private path: string | null = null;
+  size = 0;
+  private readonly tmpDir: string;
+
+  constructor(tmpDir: string) {
+    this.tmpDir = tmpDir;
+  }
+
+  write(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.size += chunk.length;
+    if (this.fd !== null) {
+      writeAll(this.fd, chunk);
+      return;
+    }
+    this.chunks.push(chunk);
+    if (this.size > SPOOL_THRESHOLD_BYTES) {
+      mkdirSync(this.tmpDir, { recursive: true });
+      this.path = join(this.tmpDir, `spool-${process.pid}-${randomBytes(8).toString('hex')}`);
+      this.fd = openSync(this.path, 'w+', 0o600);
+      for (const c of this.chunks) writeAll(this.fd, c);
+      this.chunks = [];
+    }
+  }
+
+  forEachChunk(emit: (chunk: Buffer) => void): void {
+    if (this.fd === null) {
+      for (const c of this.chunks) {
+        for (let off = 0; off < c.length; off += CHUNK_BYTES) emit(c.subarray(off, off + CHUNK_BYTES));
+      }
+      return;
+    }
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    let position = 0;
+    while (position < this.size) {
+      const n = readSync(this.fd, buf, 0, Math.min(CHUNK_BYTES, this.size - position), position);
+      if (n <= 0) throw new Error('spool file shorter than expected');
+      emit(Buffer.from(buf.subarray(0, n)));
+      position += n;
+    }
+  }
+
+  dispose(): void {
+    this.chunks = [];
+    if (this.fd !== null) {
+      try { closeSync(this.fd); } catch { /* already closed */ }
+      this.fd = null;
+    }
+    if (this.path) {
+      try { unlinkSync(this.path); } catch { /* already gone */ }
+      this.path = null;
+    }
+  }
+}
+
+function writeAll(fd: number, chunk: Buffer): void {
+  let off = 0;
+  while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+}
+
+export type CommitDelivery = (plan: DeliveryPlan, body: SpooledBody) => Promise<CommitResult>;
+
+export class SqliteDeliveryTransaction implements DeliveryTransaction {
+  private readonly body: SpooledBody;
+  private readonly commitDelivery: CommitDelivery;
+  private state: 'open' | 'committing' | 'done' = 'open';
+
+  constructor(options: { tmpDir: string; commitDelivery: CommitDelivery }) {
+    this.body = new SpooledBody(options.tmpDir);
+    this.commitDelivery = options.commitDelivery;
+  }
+
+  get size(): number {
+    return this.body.size;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.state !== 'open') throw new Error('delivery transaction is not open');
+    this.body.write(chunk);
+  }
+
+  async commit(plan: DeliveryPlan): Promise<CommitResult> {
+    if (this.state !== 'open') throw new Error('delivery transaction is not open');
+    this.state = 'committing';
+    try {
+      return await this.commitDelivery(plan, this.body);
+    } finally {
+      this.state = 'done';
+      this.body.dispose();
+    }
+  }
+
+  abort(): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    this.body.dispose();
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * MailStore on SQLite: mailboxes, messages (UID, flags, modseq, internal date), expunge history for
+ * QRESYNC, copy/move, the durable delivery commit, and in-process change notifications.
+ */
+import type { CommitResult, DeliveryPlan, FlagOperation, MailboxChange, MailStore, MessageRecord } from '../types.ts';
+import type { BlobTable } from './blobs.ts';
+import type { SqliteDatabase } from './database.ts';
+import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
+import type { GroupCommit } from './group-commit.ts';
+import type { MailboxTable } from './mailboxes.ts';
+import type { QueueTable } from './queue.ts';
+
+interface MessageRow {
+  mailbox_id: number;
+  uid: number;
+  blob_id: number;
+  blob_offset: number;
+  size: number;
+  internal_date: number;
+  flags: string;
+  mod_seq: number;
+}
+
+function parseFlags(text: string): string[] {
+  return text === '' ? [] : text.split(' ');
+}
+
+function toMessage(row: MessageRow): MessageRecord {
+  return { mailboxId: row.mailbox_id, uid: row.uid, size: row.size, internalDate: new Date(row.internal_date), flags: parseFlags(row.flags), modSeq: row.mod_seq };
+}
+
+/** Flags compare case-insensitively (RFC 9051 §2.3.2); the first spelling seen is kept. */
+function applyFlags(current: string[], op: FlagOperation, flags: string[]): string[] {
+  const has = (list: string[], f: string): boolean => list.some((x) => x.toLowerCase() === f.toLowerCase());
+  if (op === 'set') {
+    const out: string[] = [];
+    for (const f of flags) if (!has(out, f)) out.push(f);
+    return out;
+  }
+  if (op === 'add') {
+    const out = [...current];
+    for (const f of flags) if (!has(out, f)) out.push(f);
+    return out;
+  }
+  return current.filter((f) => !has(flags, f));
+}
+
+function sameFlags(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a.map((f) => f.toLowerCase()));
+  return b.every((f) => set.has(f.toLowerCase()));
+}
+
+export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit; blobs: BlobTable; mailboxes: MailboxTable; queue: QueueTable; tmpDir: string }): MailStore {
+  const { db, commits, blobs, mailboxes, queue, tmpDir } = deps;
+  const listeners = new Set<(change: MailboxChange) => void>();
+  const q = {
+    insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    getMessage: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?'),
+    listMessages: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid'),
+    listChanged: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND mod_seq > ? AND uid BETWEEN ? AND ? ORDER BY uid'),
+    setFlags: db.prepare('UPDATE messages SET flags = ?, mod_seq = ? WHERE mailbox_id = ? AND uid = ?'),
+    deleteMessage: db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?'),
+    recordExpunge: db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, mod_seq) VALUES (?, ?, ?)'),
+    vanished: db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND mod_seq > ? ORDER BY uid'),
+    counts: db.prepare(`SELECT count(*) AS messages,
+        coalesce(sum(CASE WHEN instr(' ' || lower(flags) || ' ', ' \\seen ') = 0 THEN 1 ELSE 0 END), 0) AS unseen,
+        coalesce(sum(CASE WHEN instr(' ' || lower(flags) || ' ', ' \\deleted ') > 0 THEN 1 ELSE 0 END), 0) AS deleted,
+        coalesce(sum(size), 0) AS sizeBytes FROM messages WHERE mailbox_id = ?`),
+    usage: db.prepare('SELECT coalesce(sum(msg.size), 0) AS bytes, count(*) AS messages FROM messages msg JOIN mailboxes mb ON mb.id = msg.mailbox_id WHERE mb.account_id = ?'),
+    deleteMailbox: db.prepare('DELETE FROM mailboxes WHERE id = ?'),
+    renameMailbox: db.prepare("UPDATE mailboxes SET name = ? || substr(name, ?) WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ? || '/')"),
+    subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
+    unsubscribe: db.prepare('DELETE FROM subscriptions WHERE account_id = ? AND name = ?'),
+    subscriptions: db.prepare('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name'),
+    accountOf: db.prepare('SELECT account_id AS accountId FROM mailboxes WHERE id = ?'),
+  };
+
+  function emit(change: MailboxChange): void {
+    for (const listener of listeners) {
+      try {
+        listener(change);
+      } catch {
+        // a listener's failure is its own; others still hear about the change
+      }
+    }
+  }
+
+  function accountOf(mailboxId: number): number {
+    return (q.accountOf.get(mailboxId) as { accountId: number } | undefined)?.accountId ?? 0;
+  }
+
+  function messageRow(mailboxId: number, uid: number): MessageRow {
+    const row = q.getMessage.get(mailboxId, uid) as MessageRow | undefined;
+    if (!row) throw new Error(`message ${uid} does not exist in mailbox ${mailboxId}`);
+    return row;
+  }
+
+  async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
+    const localHeader = plan.localHeader ?? Buffer.alloc(0);
+    const traceHeader = plan.traceHeader ?? Buffer.alloc(0);
+    const total = localHeader.length + traceHeader.length + body.size;
+    const result = await commits.run((): CommitResult => {
+      const out: CommitResult = { messages: [], queueId: null, size: total };
+      const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
+      if (plan.mailboxes.length === 0 && !hasQueue) return out;
+      const blobId = blobs.insert([localHeader, traceHeader], body);
+      for (const target of plan.mailboxes) {
+        const { uid, modSeq } = mailboxes.allocateUid(target.mailboxId);
+        const internalDate = (target.internalDate ?? new Date()).getTime();
+        q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq);
+        out.messages.push({ mailboxId: target.mailboxId, uid });
+      }
+      if (hasQueue) out.queueId = queue.insert(blobId, localHeader.length, total - localHeader.length, plan.queue!);
+      return out;
+    });
+    for (const m of result.messages) emit({ accountId: accountOf(m.mailboxId), mailboxId: m.mailboxId, kind: 'append', uids: [m.uid] });
+    return result;
+  }
+
+  return {
+    async listMailboxes(accountId) {
+      return mailboxes.list(accountId);
+    },
+    async getMailbox(accountId, name) {
+      return mailboxes.byName(accountId, name);
+    },
+    async getMailboxById(id) {
+      return mailboxes.byId(id);
+    },
+    async createMailbox(accountId, name, specialUse) {
+      const id = await commits.run(() => mailboxes.create(accountId, name, specialUse ?? null));
+      emit({ accountId, mailboxId: id, kind: 'mailbox' });
+      return mailboxes.byId(id)!;
+    },
+    async deleteMailbox(id) {
+      const accountId = accountOf(id);
+      await commits.run(() => q.deleteMailbox.run(id));
+      emit({ accountId, mailboxId: id, kind: 'mailbox' });
+    },
+    async renameMailbox(accountId, oldName, newName) {
+      await commits.run(() => {
+        const result = q.renameMailbox.run(newName, oldName.length + 1, accountId, oldName, oldName.length + 1, oldName);
+        if (result.changes === 0) throw new Error(`mailbox ${oldName} does not exist`);
+      });
+      emit({ accountId, mailboxId: 0, kind: 'mailbox' });
+    },
+    async setSubscribed(accountId, name, subscribed) {
+      await commits.run(() => (subscribed ? q.subscribe : q.unsubscribe).run(accountId, name));
+    },
+    async listSubscriptions(accountId) {
+      return (q.subscriptions.all(accountId) as { name: string }[]).map((r) => r.name);
+    },
+    async counts(mailboxId) {
+      return q.counts.get(mailboxId) as { messages: number; unseen: number; deleted: number; sizeBytes: number };
+    },
+    async accountUsage(accountId) {
+      return q.usage.get(accountId) as { bytes: number; messages: number };
+    },
+    async listMessages(mailboxId, options = {}) {
+      const from = options.uidFrom ?? 1;
+      const to = options.uidTo ?? 0xffffffff;
+      const rows = (options.changedSinceModSeq !== undefined ? q.listChanged.all(mailboxId, options.changedSinceModSeq, from, to) : q.listMessages.all(mailboxId, from, to)) as MessageRow[];
+      return rows.map(toMessage);
+    },
+    async getMessage(mailboxId, uid) {
+      const row = q.getMessage.get(mailboxId, uid) as MessageRow | undefined;
+      return row ? toMessage(row) : null;
+    },
+    async readMessage(mailboxId, uid, range) {
+      const row = messageRow(mailboxId, uid);
+      const start = Math.max(0, Math.min(range?.start ?? 0, row.size));
+      const end = Math.max(start, Math.min(range?.end ?? row.size, row.size));
+      return blobs.read(row.blob_id, row.blob_offset + start, row.blob_offset + end);
+    },
+    streamMessage(mailboxId, uid) {
+      const row = messageRow(mailboxId, uid);
+      return blobs.stream(row.blob_id, row.blob_offset, row.blob_offset + row.size);
+    },
+    async storeFlags(mailboxId, uids, op, flags, options = {}) {
+      const result = await commits.run(() => {
+        const changed: MessageRecord[] = [];
+        const failedUnchangedSince: number[] = [];
+        let modSeq = 0;
+        for (const uid of uids) {
+          const row = q.getMessage.get(mailboxId, uid) as MessageRow | undefined;
+          if (!row) continue;
+          // RFC 7162 §3.1.3: UNCHANGEDSINCE fails for messages modified after the given modseq.
+          if (options.unchangedSince !== undefined && row.mod_seq > options.unchangedSince) {
+            failedUnchangedSince.push(uid);
+            continue;
+          }
+          const current = parseFlags(row.flags);
+          const next = applyFlags(current, op, flags);
+          if (sameFlags(current, next)) continue;
+          if (modSeq === 0) modSeq = mailboxes.allocateModSeq(mailboxId);
+          q.setFlags.run(next.join(' '), modSeq, mailboxId, uid);
+          changed.push({ ...toMessage(row), flags: next, modSeq });
+        }
+        return { changed, failedUnchangedSince };
+      });
+      if (result.changed.length > 0) emit({ accountId: accountOf(mailboxId), mailboxId, kind: 'flags', uids: result.changed.map((m) => m.uid) });
+      return result;
+    },
+    async expunge(mailboxId, uids) {
+      const removed = await commits.run(() => {
+        const out: number[] = [];
+        let modSeq = 0;
+        for (const uid of uids) {
+          if (q.deleteMessage.run(mailboxId, uid).changes === 0) continue;
+          if (modSeq === 0) modSeq = mailboxes.allocateModSeq(mailboxId);
+          q.recordExpunge.run(mailboxId, uid, modSeq);
+          out.push(uid);
+        }
+        return out;
+      });
+      if (removed.length > 0) emit({ accountId: accountOf(mailboxId), mailboxId, kind: 'expunge', uids: removed });
+      return removed;
+    },
+    async vanishedSince(mailboxId, sinceModSeq) {
+      return (q.vanished.all(mailboxId, sinceModSeq) as { uid: number }[]).map((r) => r.uid);
+    },
+    async copyMessages(fromMailboxId, uids, toMailboxId, options = {}) {
+      const result = await commits.run(() => {
+        const target = mailboxes.byId(toMailboxId);
+        if (!target) throw new Error(`mailbox ${toMailboxId} does not exist`);
+        const pairs: [number, number][] = [];
+        let sourceModSeq = 0;
+        for (const uid of uids) {
+          const row = q.getMessage.get(fromMailboxId, uid) as MessageRow | undefined;
+          if (!row) continue;
+          const { uid: newUid, modSeq } = mailboxes.allocateUid(toMailboxId);
+          q.insertMessage.run(toMailboxId, newUid, row.blob_id, row.blob_offset, row.size, row.internal_date, row.flags, modSeq);
+          pairs.push([uid, newUid]);
+          if (options.move) {
+            q.deleteMessage.run(fromMailboxId, uid);
+            if (sourceModSeq === 0) sourceModSeq = mailboxes.allocateModSeq(fromMailboxId);
+            q.recordExpunge.run(fromMailboxId, uid, sourceModSeq);
+          }
+        }
+        return { uidValidity: target.uidValidity, pairs };
+      });
+      if (result.pairs.length > 0) {
+        emit({ accountId: accountOf(toMailboxId), mailboxId: toMailboxId, kind: 'append', uids: result.pairs.map((p) => p[1]) });
+        if (options.move) emit({ accountId: accountOf(fromMailboxId), mailboxId: fromMailboxId, kind: 'expunge', uids: result.pairs.map((p) => p[0]) });
+      }
+      return result;
+    },
+    beginDelivery() {
+      return new SqliteDeliveryTransaction({ tmpDir, commitDelivery });
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

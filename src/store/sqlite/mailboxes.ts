@@ -1,0 +1,91 @@
+/**
+ * Mailbox rows and the counters IMAP depends on: UIDVALIDITY (unique per mailbox name lifetime),
+ * UIDNEXT (strictly ascending, never reused) and HIGHESTMODSEQ (RFC 7162). Synchronous helpers that
+ * run inside a write transaction.
+ */
+import type { MailboxRecord, SpecialUse } from '../types.ts';
+import type { SqliteDatabase } from './database.ts';
+
+interface MailboxRow {
+  id: number;
+  account_id: number;
+  name: string;
+  uid_validity: number;
+  uid_next: number;
+  highest_mod_seq: number;
+  special_use: string | null;
+  subscribed: number;
+}
+
+export function toMailbox(row: MailboxRow): MailboxRecord {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    uidValidity: row.uid_validity,
+    uidNext: row.uid_next,
+    highestModSeq: row.highest_mod_seq,
+    specialUse: row.special_use as SpecialUse | null,
+    subscribed: row.subscribed !== 0,
+  };
+}
+
+const SELECT_MAILBOX = `SELECT m.id, m.account_id, m.name, m.uid_validity, m.uid_next, m.highest_mod_seq, m.special_use,
+  EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed
+  FROM mailboxes m`;
+
+export class MailboxTable {
+  private readonly q;
+
+  constructor(db: SqliteDatabase) {
+    this.q = {
+      insert: db.prepare('INSERT INTO mailboxes (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)'),
+      subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
+      maxValidity: db.prepare('SELECT max(uid_validity) AS v FROM mailboxes'),
+      byName: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? AND m.name = ?`),
+      byId: db.prepare(`${SELECT_MAILBOX} WHERE m.id = ?`),
+      list: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? ORDER BY m.name`),
+      nextUid: db.prepare('UPDATE mailboxes SET uid_next = uid_next + 1, highest_mod_seq = highest_mod_seq + 1 WHERE id = ? RETURNING uid_next - 1 AS uid, highest_mod_seq AS modSeq'),
+      nextModSeq: db.prepare('UPDATE mailboxes SET highest_mod_seq = highest_mod_seq + 1 WHERE id = ? RETURNING highest_mod_seq AS modSeq'),
+    };
+  }
+
+  /** A UIDVALIDITY never given before: seconds since the epoch, or one more than the largest in use. */
+  private newUidValidity(): number {
+    const max = (this.q.maxValidity.get() as { v: number | null }).v ?? 0;
+    return Math.max(Math.floor(Date.now() / 1000) % 0xffffffff, max + 1);
+  }
+
+  create(accountId: number, name: string, specialUse: SpecialUse | null): number {
+    const id = Number(this.q.insert.run(accountId, name, this.newUidValidity(), specialUse).lastInsertRowid);
+    this.q.subscribe.run(accountId, name);
+    return id;
+  }
+
+  byName(accountId: number, name: string): MailboxRecord | null {
+    const row = this.q.byName.get(accountId, name) as MailboxRow | undefined;
+    return row ? toMailbox(row) : null;
+  }
+
+  byId(id: number): MailboxRecord | null {
+    const row = this.q.byId.get(id) as MailboxRow | undefined;
+    return row ? toMailbox(row) : null;
+  }
+
+  list(accountId: number): MailboxRecord[] {
+    return (this.q.list.all(accountId) as MailboxRow[]).map(toMailbox);
+  }
+
+  /** Allocates the next UID and a new modseq; throws if the mailbox is gone. */
+  allocateUid(mailboxId: number): { uid: number; modSeq: number } {
+    const row = this.q.nextUid.get(mailboxId) as { uid: number; modSeq: number } | undefined;
+    if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
+    return row;
+  }
+
+  allocateModSeq(mailboxId: number): number {
+    const row = this.q.nextModSeq.get(mailboxId) as { modSeq: number } | undefined;
+    if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
+    return row.modSeq;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The SQLite schema as numbered migrations, applied in order at open (PRAGMA user_version tracks progress).
+ * Blob reference counts are kept by triggers, so every path that adds or removes a message stays correct.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE domains (
+  name TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE accounts (
+  id INTEGER PRIMARY KEY,
+  address TEXT NOT NULL UNIQUE,
+  domain TEXT NOT NULL REFERENCES domains(name),
+  password_hash TEXT NOT NULL,
+  scram TEXT,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  quota_bytes INTEGER,
+  send_as_domains TEXT NOT NULL DEFAULT '[]',
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX accounts_domain ON accounts(domain);
+CREATE TABLE app_passwords (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  label TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  scram TEXT,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER
+);
+CREATE INDEX app_passwords_account ON app_passwords(account_id);
+CREATE TABLE aliases (
+  address TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX aliases_domain ON aliases(domain);
+CREATE TABLE mailboxes (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  uid_validity INTEGER NOT NULL,
+  uid_next INTEGER NOT NULL DEFAULT 1,
+  highest_mod_seq INTEGER NOT NULL DEFAULT 1,
+  special_use TEXT,
+  subscribed INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (account_id, name)
+);
+CREATE TABLE blobs (
+  id INTEGER PRIMARY KEY,
+  size INTEGER NOT NULL,
+  refs INTEGER NOT NULL DEFAULT 0,
+  data BLOB
+);
+CREATE TABLE blob_chunks (
+  blob_id INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (blob_id, seq)
+);
+CREATE TABLE messages (
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  blob_id INTEGER NOT NULL,
+  blob_offset INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL,
+  internal_date INTEGER NOT NULL,
+  flags TEXT NOT NULL DEFAULT '',
+  mod_seq INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX messages_modseq ON messages(mailbox_id, mod_seq);
+CREATE TABLE expunged (
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL,
+  mod_seq INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE TABLE subscriptions (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+CREATE TABLE queue_messages (
+  id TEXT PRIMARY KEY,
+  blob_id INTEGER NOT NULL,
+  blob_offset INTEGER NOT NULL DEFAULT 0,
+  size INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  envid TEXT,
+  ret TEXT,
+  origin TEXT NOT NULL,
+  submitter TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE queue_recipients (
+  id INTEGER PRIMARY KEY,
+  queue_id TEXT NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,
+  address TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  orcpt TEXT,
+  notify TEXT,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_result TEXT,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt_at);
+CREATE INDEX queue_recipients_queue ON queue_recipients(queue_id);
+CREATE TABLE suppressions (
+  address TEXT PRIMARY KEY,
+  reason TEXT,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TRIGGER messages_ref AFTER INSERT ON messages BEGIN
+  UPDATE blobs SET refs = refs + 1 WHERE id = NEW.blob_id;
+END;
+CREATE TRIGGER messages_unref AFTER DELETE ON messages BEGIN
+  UPDATE blobs SET refs = refs - 1 WHERE id = OLD.blob_id;
+  DELETE FROM blobs WHERE id = OLD.blob_id AND refs <= 0;
+END;
+CREATE TRIGGER queue_ref AFTER INSERT ON queue_messages BEGIN
+  UPDATE blobs SET refs = refs + 1 WHERE id = NEW.blob_id;
+END;
+CREATE TRIGGER queue_unref AFTER DELETE ON queue_messages BEGIN
+  UPDATE blobs SET refs = refs - 1 WHERE id = OLD.blob_id;
+  DELETE FROM blobs WHERE id = OLD.blob_id AND refs <= 0;
+END;
+`,
+  },
+];

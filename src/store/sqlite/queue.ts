@@ -1,0 +1,166 @@
+/**
+ * QueueStore on SQLite: one row per queued message (pointing at a shared blob, after any local-only
+ * header) and one row per recipient with its state, attempts, next attempt and last result.
+ */
+import { newId } from '../../core/ids.ts';
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../types.ts';
+import type { BlobTable } from './blobs.ts';
+import type { SqliteDatabase } from './database.ts';
+import type { GroupCommit } from './group-commit.ts';
+
+interface RecipientRow {
+  id: number;
+  queue_id: string;
+  address: string;
+  domain: string;
+  orcpt: string | null;
+  notify: string | null;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_result: string | null;
+  updated_at: number;
+}
+
+interface MessageRow {
+  id: string;
+  blob_id: number;
+  blob_offset: number;
+  size: number;
+  sender: string;
+  envid: string | null;
+  ret: string | null;
+  origin: string;
+  submitter: string | null;
+  created_at: number;
+}
+
+function toRecipient(row: RecipientRow): QueueRecipientRecord {
+  return {
+    id: row.id,
+    queueId: row.queue_id,
+    address: row.address,
+    domain: row.domain,
+    orcpt: row.orcpt,
+    notify: row.notify ? row.notify.split(',') : null,
+    state: row.state as QueueRecipientState,
+    attempts: row.attempts,
+    nextAttemptAt: new Date(row.next_attempt_at),
+    lastResult: row.last_result,
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+export class QueueTable {
+  private readonly q;
+
+  constructor(db: SqliteDatabase) {
+    this.q = {
+      insertMessage: db.prepare('INSERT INTO queue_messages (id, blob_id, blob_offset, size, sender, envid, ret, origin, submitter, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertRecipient: db.prepare('INSERT INTO queue_recipients (queue_id, address, domain, orcpt, notify, state, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    };
+  }
+
+  /** Inside a write transaction: adds the queue entry for a stored blob; returns the queue id. */
+  insert(blobId: number, blobOffset: number, size: number, input: QueueEnqueueInput): string {
+    const id = newId();
+    const now = Date.now();
+    this.q.insertMessage.run(id, blobId, blobOffset, size, input.sender, input.envid ?? null, input.ret ?? null, input.origin ?? 'smtp', input.submitter ?? null, now);
+    for (const r of input.recipients) {
+      this.q.insertRecipient.run(id, r.address, domainOf(r.address), r.orcpt ?? null, r.notify ? r.notify.join(',') : null, 'queued', now, now);
+    }
+    return id;
+  }
+}
+
+export function sqliteQueueStore(deps: { db: SqliteDatabase; commits: GroupCommit; blobs: BlobTable; queue: QueueTable }): QueueStore {
+  const { db, commits, blobs, queue } = deps;
+  const q = {
+    listMessages: db.prepare('SELECT * FROM queue_messages ORDER BY created_at, id'),
+    getMessage: db.prepare('SELECT * FROM queue_messages WHERE id = ?'),
+    recipientsOf: db.prepare('SELECT * FROM queue_recipients WHERE queue_id = ? ORDER BY id'),
+    allRecipients: db.prepare('SELECT * FROM queue_recipients ORDER BY queue_id, id'),
+    due: db.prepare("SELECT * FROM queue_recipients WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"),
+    nextDue: db.prepare("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred')"),
+    deleteMessage: db.prepare('DELETE FROM queue_messages WHERE id = ?'),
+  };
+
+  function toMessage(row: MessageRow, recipients: QueueRecipientRecord[]): QueueMessageRecord {
+    return {
+      id: row.id,
+      sender: row.sender,
+      envid: row.envid,
+      ret: row.ret as 'FULL' | 'HDRS' | null,
+      origin: row.origin,
+      submitter: row.submitter,
+      size: row.size,
+      createdAt: new Date(row.created_at),
+      recipients,
+    };
+  }
+
+  function messageRow(id: string): MessageRow {
+    const row = q.getMessage.get(id) as MessageRow | undefined;
+    if (!row) throw new Error(`queue message ${id} does not exist`);
+    return row;
+  }
+
+  return {
+    async listQueue() {
+      const byQueue = new Map<string, QueueRecipientRecord[]>();
+      for (const r of q.allRecipients.all() as RecipientRow[]) {
+        const list = byQueue.get(r.queue_id) ?? [];
+        list.push(toRecipient(r));
+        byQueue.set(r.queue_id, list);
+      }
+      return (q.listMessages.all() as MessageRow[]).map((m) => toMessage(m, byQueue.get(m.id) ?? []));
+    },
+    async getQueueMessage(id) {
+      const row = q.getMessage.get(id) as MessageRow | undefined;
+      if (!row) return null;
+      return toMessage(row, (q.recipientsOf.all(id) as RecipientRow[]).map(toRecipient));
+    },
+    async readQueueMessage(id) {
+      const row = messageRow(id);
+      return blobs.read(row.blob_id, row.blob_offset, row.blob_offset + row.size);
+    },
+    streamQueueMessage(id) {
+      const row = messageRow(id);
+      return blobs.stream(row.blob_id, row.blob_offset, row.blob_offset + row.size);
+    },
+    async dueRecipients(now, limit) {
+      return (q.due.all(now.getTime(), limit) as RecipientRow[]).map(toRecipient);
+    },
+    async nextDueAt() {
+      const t = (q.nextDue.get() as { t: number | null }).t;
+      return t === null ? null : new Date(t);
+    },
+    async updateRecipients(updates) {
+      if (updates.length === 0) return;
+      await commits.run(() => {
+        const now = Date.now();
+        for (const u of updates) {
+          const sets = ['state = ?', 'updated_at = ?'];
+          const values: unknown[] = [u.state, now];
+          if (u.attempts !== undefined) { sets.push('attempts = ?'); values.push(u.attempts); }
+          if (u.nextAttemptAt !== undefined) { sets.push('next_attempt_at = ?'); values.push(u.nextAttemptAt.getTime()); }
+          if (u.lastResult !== undefined) { sets.push('last_result = ?'); values.push(u.lastResult); }
+          db.prepare(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = ?`).run(...values, u.id);
+        }
+      });
+    },
+    async deleteQueueMessage(id) {
+      return commits.run(() => q.deleteMessage.run(id).changes > 0);
+    },
+    async enqueue(input, body) {
+      return commits.run(() => {
+        const blobId = blobs.insert([], { size: body.length, forEachChunk: (emit) => emit(body) });
+        return queue.insert(blobId, 0, body.length, input);
+      });
+    },
+  };
+}

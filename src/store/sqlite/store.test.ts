@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runStoreContract } from '../contract/store-contract.ts';
+import { openSqliteStore } from './store.ts';
+import { StorageError } from '../../core/errors.ts';
+
+function fresh() {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  return { dir, store: openSqliteStore({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+runStoreContract('sqlite', async () => fresh());
+
+test('sqlite: concurrent commits share one transaction (group commit)', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const before = store.commits.stats.batches;
+  await Promise.all(Array.from({ length: 50 }, (_, i) => {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from(`Subject: ${i}\r\n\r\n`));
+    return tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  }));
+  assert.equal(store.commits.stats.batches - before, 1, '50 concurrent commits, one fsync');
+  assert.equal((await store.listMessages(inbox.id)).length, 50);
+  await store.close();
+  await cleanup();
+});
+
+test('sqlite: a failing commit stores nothing and reports a StorageError', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  store.commits.faultInjector = (stage) => { if (stage === 'commit') throw new Error('SQLITE_FULL: database or disk is full'); };
+  const tx = store.beginDelivery();
+  tx.write(Buffer.from('Subject: lost?\r\n\r\n'));
+  await assert.rejects(tx.commit({ mailboxes: [{ mailboxId: inbox.id }], queue: { sender: 'a@b.test', recipients: [{ address: 'c@d.test' }] } }), StorageError);
+  store.commits.faultInjector = null;
+  assert.equal((await store.listMessages(inbox.id)).length, 0);
+  assert.equal((await store.listQueue()).length, 0);
+  assert.equal((store.db.prepare('SELECT count(*) AS n FROM blobs').get() as { n: number }).n, 0, 'no orphan body');
+  const tx2 = store.beginDelivery();
+  tx2.write(Buffer.from('Subject: ok\r\n\r\n'));
+  await tx2.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  assert.equal((await store.listMessages(inbox.id)).length, 1, 'the store works again after the fault');
+  await store.close();
+  await cleanup();
+});
+
+test('sqlite: bodies are freed when the last reference goes', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const tx = store.beginDelivery();
+  tx.write(Buffer.alloc(2 * 1024 * 1024, 'a'));
+  const r = await tx.commit({ mailboxes: [{ mailboxId: inbox.id }], queue: { sender: '', recipients: [{ address: 'x@y.test' }] } });
+  const count = () => (store.db.prepare('SELECT (SELECT count(*) FROM blobs) + (SELECT count(*) FROM blob_chunks) AS n').get() as { n: number }).n;
+  assert.ok(count() > 1);
+  await store.expunge(inbox.id, [r.messages[0]!.uid]);
+  assert.ok(count() > 1, 'the queue still refers to the body');
+  await store.deleteQueueMessage(r.queueId!);
+  assert.equal(count(), 0);
+  await store.close();
+  await cleanup();
+});

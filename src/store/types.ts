@@ -1,0 +1,259 @@
+/**
+ * The storage contract: every backend (embedded SQLite today, PostgreSQL later) implements `Store`.
+ * Protocol engines never see it; services in accounts/, delivery/, queue/ and app/ call it.
+ * Every method is async so that a networked backend fits without touching callers.
+ *
+ * Durability rule: `DeliveryTransaction.commit()` resolves only after the message, its mailbox entries
+ * and its queue entries are fsync'd in one database transaction (concurrent commits share one fsync).
+ */
+
+export interface DomainRecord {
+  name: string; // lower-case, no trailing dot
+  createdAt: Date;
+}
+
+/** What SCRAM-SHA-256 needs (RFC 5802 §3, RFC 7677): never the clear password. Binary fields base64. */
+export interface ScramCredentials {
+  iterations: number;
+  salt: string;
+  storedKey: string;
+  serverKey: string;
+}
+
+export interface AccountRecord {
+  id: number;
+  address: string; // lower-case local@domain
+  passwordHash: string; // scrypt/argon2 PHC string
+  scram: ScramCredentials | null;
+  disabled: boolean;
+  quotaBytes: number | null; // null: the server default
+  /** Domains this account may use as envelope sender / From: (an admin grant). */
+  sendAsDomains: string[];
+  createdAt: Date;
+}
+
+export interface AccountPatch {
+  passwordHash?: string;
+  scram?: ScramCredentials | null;
+  disabled?: boolean;
+  quotaBytes?: number | null;
+  sendAsDomains?: string[];
+}
+
+export interface AppPasswordRecord {
+  id: number;
+  accountId: number;
+  label: string;
+  passwordHash: string;
+  scram: ScramCredentials | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** `address` is `local@domain`, or `@domain` for a catch-all. Targets are addresses (local or remote). */
+export interface AliasRecord {
+  address: string;
+  targets: string[];
+  createdAt: Date;
+}
+
+export type SpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive' | '\\All' | '\\Flagged';
+
+export interface MailboxRecord {
+  id: number;
+  accountId: number;
+  name: string; // UTF-8, hierarchy separator "/"; INBOX is always "INBOX"
+  uidValidity: number;
+  uidNext: number;
+  highestModSeq: number;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+}
+
+export interface MailboxCounts {
+  messages: number;
+  unseen: number;
+  deleted: number;
+  sizeBytes: number;
+}
+
+export interface MessageRecord {
+  mailboxId: number;
+  uid: number;
+  size: number;
+  internalDate: Date;
+  flags: string[]; // system flags with backslash (\Seen) and keywords
+  modSeq: number;
+}
+
+export type FlagOperation = 'add' | 'remove' | 'set';
+
+export interface MailboxChange {
+  accountId: number;
+  mailboxId: number;
+  kind: 'append' | 'expunge' | 'flags' | 'mailbox';
+  uids?: number[];
+}
+
+/** RFC 3461 parameters kept with each queued recipient. */
+export interface QueueRecipientInput {
+  address: string;
+  orcpt?: string | null;
+  notify?: string[] | null; // NEVER | SUCCESS,FAILURE,DELAY
+}
+
+export interface QueueEnqueueInput {
+  sender: string; // '' for the null reverse-path
+  recipients: QueueRecipientInput[];
+  envid?: string | null;
+  ret?: 'FULL' | 'HDRS' | null;
+  /** Free-form origin: 'smtp', 'submission', 'dsn', ... */
+  origin?: string;
+  /** Authenticated submitter, if any. */
+  submitter?: string | null;
+}
+
+export interface LocalDeliveryTarget {
+  mailboxId: number;
+  flags?: string[];
+  internalDate?: Date;
+}
+
+export interface DeliveryPlan {
+  /** Bytes prepended for mailbox copies only (Return-Path, RFC 5321 §4.4). */
+  localHeader?: Buffer;
+  /** Bytes prepended for every copy, before the body (Received, Authentication-Results ...). */
+  traceHeader?: Buffer;
+  mailboxes: LocalDeliveryTarget[];
+  queue?: QueueEnqueueInput | null;
+}
+
+export interface CommitResult {
+  messages: { mailboxId: number; uid: number }[];
+  queueId: string | null;
+  size: number;
+}
+
+/**
+ * One message being received. `write` appends body bytes (large bodies may be spooled to a temp file);
+ * nothing becomes visible or persistent before `commit`. `abort` discards everything.
+ */
+export interface DeliveryTransaction {
+  write(chunk: Buffer): void;
+  readonly size: number;
+  commit(plan: DeliveryPlan): Promise<CommitResult>;
+  abort(): void;
+}
+
+export interface AccountStore {
+  addDomain(name: string): Promise<DomainRecord>;
+  removeDomain(name: string): Promise<boolean>;
+  listDomains(): Promise<DomainRecord[]>;
+  hasDomain(name: string): Promise<boolean>;
+
+  /** Creates the account with INBOX, Sent, Drafts, Trash, Junk and Archive (RFC 6154). */
+  addAccount(input: { address: string; passwordHash: string; scram: ScramCredentials | null; quotaBytes?: number | null }): Promise<AccountRecord>;
+  getAccount(address: string): Promise<AccountRecord | null>;
+  getAccountById(id: number): Promise<AccountRecord | null>;
+  listAccounts(domain?: string): Promise<AccountRecord[]>;
+  updateAccount(address: string, patch: AccountPatch): Promise<AccountRecord | null>;
+  removeAccount(address: string): Promise<boolean>;
+
+  addAppPassword(input: { accountId: number; label: string; passwordHash: string; scram: ScramCredentials | null }): Promise<AppPasswordRecord>;
+  listAppPasswords(accountId: number): Promise<AppPasswordRecord[]>;
+  removeAppPassword(accountId: number, id: number): Promise<boolean>;
+  touchAppPassword(id: number): Promise<void>;
+
+  addAlias(address: string, targets: string[]): Promise<AliasRecord>;
+  getAlias(address: string): Promise<AliasRecord | null>;
+  listAliases(domain?: string): Promise<AliasRecord[]>;
+  removeAlias(address: string): Promise<boolean>;
+}
+
+export interface MailStore {
+  listMailboxes(accountId: number): Promise<MailboxRecord[]>;
+  getMailbox(accountId: number, name: string): Promise<MailboxRecord | null>;
+  getMailboxById(id: number): Promise<MailboxRecord | null>;
+  createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): Promise<MailboxRecord>;
+  /** Deletes the mailbox and its messages (not its children). */
+  deleteMailbox(id: number): Promise<void>;
+  /** Renames the mailbox and every child below it (`old/x` → `new/x`); a new UIDVALIDITY is not needed (RFC 9051 §6.3.6). */
+  renameMailbox(accountId: number, oldName: string, newName: string): Promise<void>;
+  setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
+  listSubscriptions(accountId: number): Promise<string[]>;
+
+  counts(mailboxId: number): Promise<MailboxCounts>;
+  accountUsage(accountId: number): Promise<{ bytes: number; messages: number }>;
+
+  /** Messages ordered by UID; with `changedSinceModSeq`, only those whose modseq is greater. */
+  listMessages(mailboxId: number, options?: { changedSinceModSeq?: number; uidFrom?: number; uidTo?: number }): Promise<MessageRecord[]>;
+  getMessage(mailboxId: number, uid: number): Promise<MessageRecord | null>;
+  /** The message bytes, whole or a range [start, end). */
+  readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer>;
+  /** The message bytes in chunks, so big messages are never held whole. */
+  streamMessage(mailboxId: number, uid: number): AsyncIterable<Buffer>;
+
+  /** Changes flags; returns the records that changed (with their new modseq). `unchangedSince`: RFC 7162 §3.1.3. */
+  storeFlags(mailboxId: number, uids: number[], op: FlagOperation, flags: string[], options?: { unchangedSince?: number }): Promise<{ changed: MessageRecord[]; failedUnchangedSince: number[] }>;
+  /** Removes the messages; returns the UIDs removed. */
+  expunge(mailboxId: number, uids: number[]): Promise<number[]>;
+  /** UIDs expunged after `sinceModSeq` (RFC 7162 §3.2.5 VANISHED). */
+  vanishedSince(mailboxId: number, sinceModSeq: number): Promise<number[]>;
+  /** Copies (or moves) messages; returns [sourceUid, destUid] pairs (RFC 4315 COPYUID). */
+  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, options?: { move?: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+
+  /** Starts a message that will be committed to mailboxes and/or the queue. */
+  beginDelivery(): DeliveryTransaction;
+
+  /** Change notifications for IMAP IDLE/NOOP and POP3; returns an unsubscribe function. */
+  subscribe(listener: (change: MailboxChange) => void): () => void;
+}
+
+export type QueueRecipientState = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'held';
+
+export interface QueueRecipientRecord {
+  id: number;
+  queueId: string;
+  address: string;
+  domain: string;
+  orcpt: string | null;
+  notify: string[] | null;
+  state: QueueRecipientState;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastResult: string | null;
+  updatedAt: Date;
+}
+
+export interface QueueMessageRecord {
+  id: string;
+  sender: string;
+  envid: string | null;
+  ret: 'FULL' | 'HDRS' | null;
+  origin: string;
+  submitter: string | null;
+  size: number;
+  createdAt: Date;
+  recipients: QueueRecipientRecord[];
+}
+
+export interface QueueStore {
+  listQueue(): Promise<QueueMessageRecord[]>;
+  getQueueMessage(id: string): Promise<QueueMessageRecord | null>;
+  readQueueMessage(id: string): Promise<Buffer>;
+  streamQueueMessage(id: string): AsyncIterable<Buffer>;
+  /** Recipients in state queued/deferred whose next attempt is due, oldest first. */
+  dueRecipients(now: Date, limit: number): Promise<QueueRecipientRecord[]>;
+  nextDueAt(): Promise<Date | null>;
+  /** Records attempt outcomes durably (one transaction). */
+  updateRecipients(updates: { id: number; state: QueueRecipientState; attempts?: number; nextAttemptAt?: Date; lastResult?: string | null }[]): Promise<void>;
+  /** Removes a queue message and its recipients; the body goes when nothing else refers to it. */
+  deleteQueueMessage(id: string): Promise<boolean>;
+  /** Enqueues a message outside an SMTP transaction (bounces, DSNs, forwarding). Durable on return. */
+  enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string>;
+}
+
+export interface Store extends AccountStore, MailStore, QueueStore {
+  /** Checks the store (schema, integrity of blobs) and reports problems found at start. */
+  close(): Promise<void>;
+}
