@@ -19,11 +19,9 @@ export class ProtocolError extends Error {
 
 /** A storage failure (disk full, database busy, I/O error): always temporary for the client (RFC 3463 4.3.0). */
 export class StorageError extends Error {
-  readonly cause?: unknown;
   constructor(message: string, cause?: unknown) {
-    super(message);
+    super(message, { cause });
     this.name = 'StorageError';
-    this.cause = cause;
   }
 }
 

@@ -2,7 +2,9 @@
  * Structured logging: one pino logger created by the composition root and passed in.
  * Event names are dotted (`smtp.transaction`, `queue.attempt`); `--log-format pretty` makes it human-readable.
  */
-import { pino, type Logger as PinoLogger } from 'pino';
+import pinoDefault, { type Logger as PinoLogger, type DestinationStream } from 'pino';
+
+const pino = pinoDefault;
 
 export type Logger = PinoLogger;
 export type LogFormat = 'json' | 'pretty';
@@ -24,7 +26,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }
   const dest = options.destination ?? 1;
   const stream = typeof dest === 'number' ? pino.destination({ fd: dest, sync: false }) : dest;
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stream as pino.DestinationStream);
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, stream as DestinationStream);
 }
 
 /** A logger that drops everything, for unit tests and CLI commands that log nothing. */
