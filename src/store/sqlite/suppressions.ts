@@ -3,19 +3,9 @@
  */
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
+import type { SuppressionRecord, SuppressionStore } from '../queue-extra-types.ts';
 
-export interface SuppressionRecord {
-  address: string;
-  reason: string | null;
-  createdAt: Date;
-}
-
-export interface SuppressionStore {
-  addSuppression(address: string, reason: string | null): Promise<void>;
-  isSuppressed(address: string): Promise<boolean>;
-  listSuppressions(): Promise<SuppressionRecord[]>;
-  removeSuppression(address: string): Promise<boolean>;
-}
+export type { SuppressionRecord, SuppressionStore };
 
 export function sqliteSuppressionStore(deps: { db: SqliteDatabase; commits: GroupCommit }): SuppressionStore {
   const { db, commits } = deps;
@@ -33,7 +23,7 @@ export function sqliteSuppressionStore(deps: { db: SqliteDatabase; commits: Grou
       return q.get.get(address.toLowerCase()) !== undefined;
     },
     async listSuppressions() {
-      return (q.list.all() as { address: string; reason: string | null; created_at: number }[]).map((r) => ({ address: r.address, reason: r.reason, createdAt: new Date(r.created_at) }));
+      return (q.list.all() as { address: string; reason: string | null; created_at: number }[]).map((r): SuppressionRecord => ({ address: r.address, reason: r.reason ?? '', createdAt: new Date(r.created_at) }));
     },
     async removeSuppression(address) {
       return commits.run(() => q.remove.run(address.toLowerCase()).changes > 0);

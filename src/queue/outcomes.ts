@@ -1,0 +1,131 @@
+/**
+ * Recording delivery results: turns per-recipient replies into queue state (delivered/deferred/bounced),
+ * due DSNs (failure, delay, success/relayed) enqueued for the sender, one `queue.attempt` log line per attempt,
+ * and removal of messages whose recipients are all final. Used by the runner and by admin bounce.
+ */
+import type { Logger } from '../core/log.ts';
+import type { QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../store/types.ts';
+import { formatReply, isPositive, isTransient, type SmtpReply } from '../protocols/smtp/client-reply.ts';
+import { isDelayWarningDue, isExpired, nextAttemptAt, type RetryPolicy } from './backoff.ts';
+import { buildDsn, canSendDsnTo, wantsNotification, type DsnRecipient } from './dsn.ts';
+
+export interface RecipientOutcome {
+  recipient: QueueRecipientRecord;
+  reply: SmtpReply;
+  /** The MX or smarthost that answered (absent for local results and DNS failures). */
+  remoteMta?: string | null;
+  ip?: string | null;
+  tls?: string | null;
+  /** The peer took over DSN duties (RFC 3461 §4.3): no success report from us. */
+  peerSupportsDsn?: boolean;
+  /** Delivered into a local mailbox (success DSN action 'delivered' instead of 'relayed'). */
+  local?: boolean;
+}
+
+export interface OutcomeContext {
+  store: QueueStore;
+  logger: Logger;
+  hostname: string;
+  policy: RetryPolicy;
+  now: Date;
+  random?: () => number;
+  /** Time of the attempt start, for the log line's delay. */
+  startedAt?: number;
+}
+
+function statusOf(reply: SmtpReply): string {
+  return reply.enhancedCode ?? `${String(reply.code)[0]}.0.0`;
+}
+
+/** Stores the outcomes of one attempt for recipients of one message, sends due DSNs; returns the new states. */
+export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageRecord, outcomes: RecipientOutcome[], original: Buffer | null): Promise<QueueRecipientState[]> {
+  const { now, policy } = ctx;
+  const updates: Parameters<QueueStore['updateRecipients']>[0] = [];
+  const failed: DsnRecipient[] = [];
+  const delayed: DsnRecipient[] = [];
+  const succeeded: DsnRecipient[] = [];
+  const states: QueueRecipientState[] = [];
+  const retryUntil = new Date(message.createdAt.getTime() + policy.maxAgeMs);
+  for (const o of outcomes) {
+    const r = o.recipient;
+    const attempts = r.attempts + 1;
+    const text = formatReply(o.reply);
+    const base: DsnRecipient = {
+      address: r.address,
+      orcpt: r.orcpt,
+      action: 'failed',
+      status: statusOf(o.reply),
+      remoteMta: o.reply.local ? null : o.remoteMta ?? null,
+      diagnostic: o.reply.local ? null : text,
+      lastAttemptAt: now,
+    };
+
+    let state: QueueRecipientState;
+    if (isPositive(o.reply)) {
+      state = 'delivered';
+      if (wantsNotification(r.notify, 'delivered') && (o.local || !o.peerSupportsDsn)) {
+        succeeded.push({ ...base, action: o.local ? 'delivered' : 'relayed' });
+      }
+      updates.push({ id: r.id, state, attempts, lastResult: text });
+    } else if (isTransient(o.reply) && !isExpired(policy, message.createdAt, now)) {
+      state = 'deferred';
+      if (wantsNotification(r.notify, 'delayed') && isDelayWarningDue(policy, message.createdAt, r.updatedAt, now)) {
+        delayed.push({ ...base, action: 'delayed', willRetryUntil: retryUntil });
+      }
+      updates.push({ id: r.id, state, attempts, nextAttemptAt: nextAttemptAt(policy, attempts, now, message.createdAt, ctx.random), lastResult: text });
+    } else {
+      state = 'bounced';
+      // RFC 3463 §3.5: X.4.7 delivery time expired, when a temporary failure outlived the queue lifetime.
+      const status = isTransient(o.reply) ? '4.4.7' : base.status;
+      if (wantsNotification(r.notify, 'failed')) failed.push({ ...base, status: status.replace(/^4/, '5'), diagnostic: base.diagnostic ?? text });
+      updates.push({ id: r.id, state, attempts, lastResult: isTransient(o.reply) ? `expired: ${text}` : text });
+    }
+    states.push(state);
+    ctx.logger.info(
+      {
+        event: 'queue.attempt',
+        queueId: message.id,
+        recipient: r.address,
+        mx: o.remoteMta ?? null,
+        ip: o.ip ?? null,
+        tls: o.tls ?? null,
+        reply: text,
+        result: state,
+        delayMs: now.getTime() - message.createdAt.getTime(),
+        attempt: attempts,
+      },
+      'delivery attempt',
+    );
+  }
+  await ctx.store.updateRecipients(updates);
+  for (const [list] of [[failed], [delayed], [succeeded]] as const) {
+    if (list.length > 0) await sendDsn(ctx, message, list, original);
+  }
+  await removeIfFinished(ctx.store, message.id);
+  return states;
+}
+
+/** Enqueues a DSN for the message's sender (never to <>; RFC 3461 §6.2 / RFC 5321 §6.1 loop rule). */
+export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | 'now' | 'logger'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): Promise<string | null> {
+  if (!canSendDsnTo(message.sender) || recipients.length === 0) return null;
+  const body = buildDsn({
+    reportingMta: ctx.hostname,
+    originalSender: message.sender,
+    envid: message.envid,
+    arrivalDate: message.createdAt,
+    ret: message.ret,
+    recipients,
+    original: original ?? Buffer.alloc(0),
+    now: ctx.now,
+  });
+  const id = await ctx.store.enqueue({ sender: '', recipients: [{ address: message.sender }], origin: 'dsn' }, body);
+  ctx.logger.info({ event: 'queue.dsn', queueId: message.id, dsnQueueId: id, to: message.sender, action: recipients[0]!.action, recipients: recipients.map((r) => r.address) }, 'DSN queued');
+  return id;
+}
+
+export async function removeIfFinished(store: QueueStore, queueId: string): Promise<boolean> {
+  const msg = await store.getQueueMessage(queueId);
+  if (!msg) return false;
+  if (msg.recipients.every((r) => r.state === 'delivered' || r.state === 'bounced')) return store.deleteQueueMessage(queueId);
+  return false;
+}

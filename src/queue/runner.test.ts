@@ -1,0 +1,184 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import PostalMime from 'postal-mime';
+import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-server.ts';
+import { startSmtpSink, type SmtpSinkHandle } from '../../test/harness/smtp-sink.ts';
+import { silentLogger } from '../core/log.ts';
+import { NodeResolver } from '../dns/node-resolver.ts';
+import { QueueRunner, type QueueRunnerOptions } from './runner.ts';
+import { MemoryQueueStore } from './testing/memory-queue-store.ts';
+
+let dns: DnsServerHandle;
+let sink: SmtpSinkHandle;
+
+before(async () => {
+  sink = await startSmtpSink();
+  dns = await startDnsServer({
+    'example.org': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
+    'mx.example.org': { A: ['127.0.0.1'] },
+    'backup.example': { MX: [{ preference: 5, exchange: 'dead.backup.example' }, { preference: 20, exchange: 'mx.example.org' }] },
+    'dead.backup.example': { A: ['127.0.0.2'] },
+    'nullmx.example': { MX: [{ preference: 0, exchange: '.' }] },
+    'sender.example': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
+  });
+});
+after(async () => {
+  await sink.stop();
+  await dns.stop();
+});
+
+function setup(overrides: Partial<QueueRunnerOptions> = {}) {
+  const store = new MemoryQueueStore();
+  const runner = new QueueRunner({
+    store,
+    resolver: new NodeResolver({ servers: [dns.server], timeoutMs: 500, tries: 1, cacheSize: 0 }),
+    logger: silentLogger(),
+    hostname: 'postamt.test',
+    routing: { portOverride: sink.port, ipv6: false },
+    retry: { scheduleMs: [30], jitter: 0, maxAgeMs: 60_000, delayWarningMs: 0 },
+    destinationBackoffMs: 0,
+    mxTlsMode: 'none',
+    connectTimeoutMs: 1000,
+    ...overrides,
+  });
+  return { store, runner };
+}
+
+async function runUntilIdle(runner: QueueRunner, passes = 1): Promise<void> {
+  for (let i = 0; i < passes; i++) {
+    await runner.runOnce();
+    await new Promise((r) => setTimeout(r, 20));
+    await runner.idle();
+  }
+}
+
+const MESSAGE = 'From: bob@sender.example\r\nTo: alice@example.org\r\nSubject: hello\r\n\r\nline one\r\n.leading dot\r\nlast\r\n';
+
+test('delivers a queued message byte for byte and removes it from the queue', async () => {
+  sink.messages.length = 0;
+  const { store, runner } = setup();
+  const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }, { address: 'carol@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  assert.equal(sink.messages.length, 1);
+  const msg = sink.messages[0]!;
+  assert.equal(msg.data.toString('latin1'), MESSAGE);
+  assert.deepEqual(msg.recipients, ['alice@example.org', 'carol@example.org']);
+  assert.equal(msg.reversePath, 'bob@sender.example');
+  assert.ok(msg.raw.includes(Buffer.from('\r\n..leading dot\r\n')), 'dot-stuffed on the wire');
+  assert.equal(await store.getQueueMessage(id), null);
+});
+
+test('a body with bare LF and bare CR is relayed with CRLF only', async () => {
+  sink.messages.length = 0;
+  const { store, runner } = setup();
+  await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: lf\n\nbare lf\nbare cr\rend'));
+  await runUntilIdle(runner);
+  const raw = sink.messages[0]!.raw.toString('latin1');
+  assert.equal(raw, 'Subject: lf\r\n\r\nbare lf\r\nbare cr\r\nend\r\n.\r\n');
+  assert.ok(!/[^\r]\n|\r[^\n]/.test(raw));
+});
+
+test('4xx for a recipient defers it; the retry delivers it', async () => {
+  sink.messages.length = 0;
+  let refusals = 1;
+  sink.setOptions({ rcpt: (a) => (a === 'dave@example.org' && refusals-- > 0 ? '451 4.2.0 try later' : undefined) });
+  const { store, runner } = setup();
+  const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'dave@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  const after1 = await store.getQueueMessage(id);
+  assert.equal(after1!.recipients[0]!.state, 'deferred');
+  assert.equal(after1!.recipients[0]!.attempts, 1);
+  assert.match(after1!.recipients[0]!.lastResult!, /^451 4\.2\.0/);
+  assert.equal(sink.messages.length, 0);
+  await new Promise((r) => setTimeout(r, 50));
+  await runUntilIdle(runner);
+  assert.equal(sink.messages.length, 1);
+  assert.equal(await store.getQueueMessage(id), null);
+  sink.setOptions({ rcpt: undefined });
+});
+
+test('5xx bounces the recipient and queues an RFC 3464 DSN to the sender from <>', async () => {
+  sink.messages.length = 0;
+  sink.setOptions({ rcpt: (a) => (a === 'nobody@example.org' ? '550 5.1.1 no such user' : undefined) });
+  const { store, runner } = setup();
+  const id = await store.enqueue({ sender: 'bob@sender.example', envid: 'env-42', recipients: [{ address: 'nobody@example.org', orcpt: 'rfc822;Nobody@example.org' }, { address: 'alice@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  sink.setOptions({ rcpt: undefined });
+  assert.equal(await store.getQueueMessage(id), null);
+  assert.deepEqual(sink.messages[0]!.recipients, ['alice@example.org']);
+  const dsns = [...store.messages.values()].filter((m) => m.origin === 'dsn');
+  assert.equal(dsns.length, 1);
+  assert.equal(dsns[0]!.sender, '');
+  assert.equal(dsns[0]!.recipients[0]!.address, 'bob@sender.example');
+  const raw = store.bodies.get(dsns[0]!.id)!;
+  assert.match(raw.toString(), /^Content-Type: multipart\/report; report-type=delivery-status;/m);
+  const parsed = await PostalMime.parse(raw);
+  assert.match(parsed.from?.address ?? '', /^MAILER-DAEMON@postamt\.test$/);
+  assert.match(parsed.text ?? '', /nobody@example\.org/);
+  const status = raw.toString();
+  assert.match(status, /Reporting-MTA: dns; postamt\.test/);
+  assert.match(status, /Original-Envelope-Id: env-42/);
+  assert.match(status, /Original-Recipient: rfc822; Nobody@example\.org/);
+  assert.match(status, /Final-Recipient: rfc822; nobody@example\.org\r\nAction: failed\r\nStatus: 5\.1\.1\r\nRemote-MTA: dns; mx\.example\.org\r\nDiagnostic-Code: smtp; 550 5\.1\.1 no such user/);
+  assert.match(status, /Content-Type: text\/rfc822-headers[\s\S]*Subject: hello/);
+  assert.doesNotMatch(status, /line one/, 'RET=HDRS by default: no body');
+});
+
+test('a bounce is never sent to the null sender', async () => {
+  sink.setOptions({ rcpt: () => '550 5.1.1 no such user' });
+  const { store, runner } = setup();
+  const id = await store.enqueue({ sender: '', recipients: [{ address: 'nobody@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  sink.setOptions({ rcpt: undefined });
+  assert.equal(await store.getQueueMessage(id), null);
+  assert.equal(store.messages.size, 0);
+});
+
+test('null MX (RFC 7505) bounces at once with 5.1.10 without connecting', async () => {
+  const { store, runner } = setup();
+  const before = sink.sessions.length;
+  await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'x@nullmx.example' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  assert.equal(sink.sessions.length, before);
+  const dsn = [...store.messages.values()].find((m) => m.origin === 'dsn');
+  assert.ok(dsn);
+  assert.match(store.bodies.get(dsn.id)!.toString(), /Status: 5\.1\.10/);
+});
+
+test('a dead preferred MX falls back to the backup MX', async () => {
+  sink.messages.length = 0;
+  const { store, runner } = setup();
+  const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'eve@backup.example' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  assert.equal(sink.messages.length, 1);
+  assert.deepEqual(sink.messages[0]!.recipients, ['eve@backup.example']);
+  assert.equal(await store.getQueueMessage(id), null);
+});
+
+test('a message that stays deferred past its lifetime expires with a 4.4.7-based bounce', async () => {
+  let now = Date.now();
+  sink.setOptions({ rcpt: () => '451 4.3.0 busy' });
+  const { store, runner } = setup({ now: () => new Date(now) });
+  store.now = () => new Date(now);
+  const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'slow@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  assert.equal((await store.getQueueMessage(id))!.recipients[0]!.state, 'deferred');
+  now += 61_000;
+  await runUntilIdle(runner);
+  sink.setOptions({ rcpt: undefined });
+  assert.equal(await store.getQueueMessage(id), null);
+  const dsn = [...store.messages.values()].find((m) => m.origin === 'dsn');
+  assert.ok(dsn);
+  assert.match(store.bodies.get(dsn.id)!.toString(), /Action: failed\r\nStatus: 5\.4\.7/);
+});
+
+test('a message that needs 8BITMIME is bounced 5.6.3 by a peer without it', async () => {
+  sink.setOptions({ features: ['PIPELINING', 'SIZE 1000000'] });
+  const { store, runner } = setup();
+  await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: x\r\n\r\nGrüße\r\n'));
+  await runUntilIdle(runner);
+  sink.setOptions({ features: undefined });
+  const dsn = [...store.messages.values()].find((m) => m.origin === 'dsn');
+  assert.ok(dsn);
+  assert.match(store.bodies.get(dsn.id)!.toString(), /Status: 5\.6\.3/);
+});

@@ -1,0 +1,351 @@
+/**
+ * The delivery scheduler: picks due recipients from the QueueStore, groups them by message and destination,
+ * delivers with per-destination and global connection limits (reusing connections), backs off dead
+ * destinations, hands local domains to the app's hook, and records every result right after the reply.
+ * Crash safety: state changes only when a result is recorded, so recipients in flight at a crash are due again.
+ */
+import type { Logger } from '../core/log.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Resolver } from '../dns/resolver.ts';
+import type { QueueMessageRecord, QueueRecipientRecord, QueueStore } from '../store/types.ts';
+import type { SuppressionStore } from '../store/queue-extra-types.ts';
+import { hasEightBit } from '../protocols/smtp/client-data.ts';
+import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
+import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-session.ts';
+import { DEFAULT_RETRY_POLICY, isExpired, type RetryPolicy } from './backoff.ts';
+import { connectRoute } from './connect-route.ts';
+import { countReceivedHeaders } from './dsn.ts';
+import { recordOutcomes, type RecipientOutcome } from './outcomes.ts';
+import { resolveRoute, type Route, type RoutingOptions } from './route.ts';
+import type { SmtpConnection } from './smtp-connection.ts';
+
+export interface LocalDelivery {
+  isLocalDomain(domain: string): boolean | Promise<boolean>;
+  /** Delivers into the mailbox; answers like an SMTP server would (250, 4xx, 5xx). */
+  deliver(recipient: QueueRecipientRecord, message: QueueMessageRecord, body: Buffer): Promise<SmtpReply>;
+}
+
+export interface QueueRunnerOptions {
+  store: QueueStore;
+  resolver: Resolver;
+  logger: Logger;
+  /** Our host name: EHLO, Reporting-MTA, MAILER-DAEMON@. */
+  hostname: string;
+  routing?: RoutingOptions;
+  retry?: Partial<RetryPolicy>;
+  local?: LocalDelivery | null;
+  suppression?: SuppressionStore | null;
+  maxConnections?: number; // default 50
+  maxConnectionsPerDestination?: number; // default 5
+  /** RFC 5321 §4.5.3.1.8: servers take at least 100 recipients per transaction. */
+  maxRecipientsPerTransaction?: number;
+  /** RFC 5321 §6.3: more Received fields than this is a loop (default 50). */
+  maxHops?: number;
+  /** After every host of a destination failed, leave it alone this long (default 60 s). */
+  destinationBackoffMs?: number;
+  pollIntervalMs?: number; // default 30 s
+  batchSize?: number; // default 500
+  mxTlsMode?: ClientTlsMode;
+  allowPlainFallback?: boolean;
+  ca?: string | Buffer | (string | Buffer)[];
+  connectTimeoutMs?: number;
+  timeouts?: Partial<ClientTimeouts>;
+  now?: () => Date;
+  random?: () => number;
+}
+
+interface Job {
+  message: QueueMessageRecord;
+  recipients: QueueRecipientRecord[];
+  route: Route;
+}
+
+interface Destination {
+  key: string;
+  jobs: Job[];
+  workers: number;
+  downUntil: number;
+}
+
+export class QueueRunner {
+  readonly #o: QueueRunnerOptions;
+  readonly #policy: RetryPolicy;
+  readonly #inFlight = new Set<number>();
+  readonly #destinations = new Map<string, Destination>();
+  #connections = 0;
+  #running = false;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking: Promise<void> | null = null;
+  #kicked = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: QueueRunnerOptions) {
+    this.#o = options;
+    this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  }
+
+  #now(): Date {
+    return this.#o.now?.() ?? new Date();
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.kick();
+  }
+
+  /** Stops scheduling and waits for deliveries in progress to finish. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#ticking;
+    await this.idle();
+  }
+
+  /** New mail was queued or an admin asked for a retry: look for due work now. */
+  kick(): void {
+    if (!this.#running) return;
+    if (this.#ticking) {
+      this.#kicked = true;
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#ticking = this.runOnce()
+      .catch((err) => this.#o.logger.error({ event: 'queue.error', err: errorMessage(err) }, 'queue run failed'))
+      .finally(() => {
+        this.#ticking = null;
+        if (this.#kicked) {
+          this.#kicked = false;
+          this.kick();
+        } else void this.#schedule();
+      });
+  }
+
+  async #schedule(): Promise<void> {
+    if (!this.#running) return;
+    const poll = this.#o.pollIntervalMs ?? 30_000;
+    let wait = poll;
+    try {
+      const next = await this.#o.store.nextDueAt();
+      if (next) wait = Math.min(poll, Math.max(0, next.getTime() - this.#now().getTime()));
+    } catch {
+      /* keep the poll interval */
+    }
+    if (!this.#running || this.#ticking) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.kick(), Math.max(wait, 10));
+    this.#timer.unref?.();
+  }
+
+  /** Resolves when no delivery is in progress. */
+  idle(): Promise<void> {
+    if (this.#connections === 0 && this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** One scheduling pass: picks due recipients and starts their deliveries (tests await idle() after). */
+  async runOnce(): Promise<void> {
+    const now = this.#now();
+    const due = (await this.#o.store.dueRecipients(now, this.#o.batchSize ?? 500)).filter((r) => !this.#inFlight.has(r.id));
+    const byMessage = new Map<string, QueueRecipientRecord[]>();
+    for (const r of due) {
+      const list = byMessage.get(r.queueId) ?? [];
+      list.push(r);
+      byMessage.set(r.queueId, list);
+    }
+    const routes = new Map<string, Promise<Route>>();
+    for (const [queueId, recipients] of byMessage) {
+      const message = await this.#o.store.getQueueMessage(queueId);
+      if (!message) continue;
+      recipients.forEach((r) => this.#inFlight.add(r.id));
+      void this.#dispatchMessage(message, recipients, now, routes).catch((err) => {
+        this.#o.logger.error({ event: 'queue.error', queueId, err: errorMessage(err) }, 'dispatch failed');
+        this.#release(recipients);
+      });
+    }
+  }
+
+  async #dispatchMessage(message: QueueMessageRecord, recipients: QueueRecipientRecord[], now: Date, routes: Map<string, Promise<Route>>): Promise<void> {
+    const immediate: RecipientOutcome[] = [];
+    const local: QueueRecipientRecord[] = [];
+    const byDomain = new Map<string, QueueRecipientRecord[]>();
+    for (const r of recipients) {
+      if (isExpired(this.#policy, message.createdAt, now)) {
+        const last = r.lastResult ? ` (last result: ${r.lastResult})` : '';
+        immediate.push({ recipient: r, reply: makeReply(451, '4.4.7', `message expired after ${Math.round(this.#policy.maxAgeMs / 3_600_000)} hours in the queue${last}`, { local: true }) });
+      } else if (this.#o.suppression && (await this.#o.suppression.isSuppressed(r.address.toLowerCase()))) {
+        immediate.push({ recipient: r, reply: makeReply(550, '5.7.1', 'recipient address is on the suppression list', { local: true }) });
+      } else if (this.#o.local && (await this.#o.local.isLocalDomain(r.domain))) {
+        local.push(r);
+      } else {
+        const list = byDomain.get(r.domain) ?? [];
+        list.push(r);
+        byDomain.set(r.domain, list);
+      }
+    }
+    if (immediate.length > 0) await this.#record(message, immediate, null);
+    if (local.length > 0) await this.#deliverLocal(message, local);
+    for (const [domain, list] of byDomain) {
+      let route = routes.get(domain);
+      if (!route) {
+        route = resolveRoute(domain, this.#o.resolver, this.#o.routing);
+        routes.set(domain, route);
+      }
+      const resolved = await route;
+      if (resolved.kind === 'fail') {
+        await this.#record(message, list.map((recipient) => ({ recipient, reply: resolved.reply })), null);
+        continue;
+      }
+      this.#enqueueJob({ message, recipients: list, route: resolved });
+    }
+  }
+
+  async #deliverLocal(message: QueueMessageRecord, recipients: QueueRecipientRecord[]): Promise<void> {
+    const body = await this.#o.store.readQueueMessage(message.id);
+    const outcomes: RecipientOutcome[] = [];
+    for (const recipient of recipients) {
+      let reply: SmtpReply;
+      try {
+        reply = await this.#o.local!.deliver(recipient, message, body);
+      } catch (err) {
+        reply = makeReply(451, '4.3.0', `local delivery failed: ${errorMessage(err)}`, { local: true });
+      }
+      outcomes.push({ recipient, reply, local: true, remoteMta: this.#o.hostname });
+    }
+    await this.#record(message, outcomes, body);
+  }
+
+  #enqueueJob(job: Job): void {
+    const key = job.route.destination;
+    let dest = this.#destinations.get(key);
+    if (!dest) {
+      dest = { key, jobs: [], workers: 0, downUntil: 0 };
+      this.#destinations.set(key, dest);
+    }
+    dest.jobs.push(job);
+    this.#pump();
+  }
+
+  #pump(): void {
+    const perDest = this.#o.maxConnectionsPerDestination ?? 5;
+    const global = this.#o.maxConnections ?? 50;
+    for (const dest of this.#destinations.values()) {
+      while (dest.jobs.length > dest.workers && dest.workers < perDest && this.#connections < global) {
+        dest.workers++;
+        this.#connections++;
+        void this.#worker(dest);
+      }
+    }
+  }
+
+  async #worker(dest: Destination): Promise<void> {
+    let conn: SmtpConnection | null = null;
+    try {
+      for (let job = dest.jobs.shift(); job; job = dest.jobs.shift()) {
+        try {
+          conn = await this.#runJob(dest, job, conn);
+        } catch (err) {
+          this.#o.logger.error({ event: 'queue.error', queueId: job.message.id, err: errorMessage(err) }, 'delivery failed');
+          this.#release(job.recipients);
+        }
+      }
+    } finally {
+      await conn?.close().catch(() => undefined);
+      dest.workers--;
+      this.#connections--;
+      if (dest.workers === 0 && dest.jobs.length === 0) this.#destinations.delete(dest.key);
+      this.#pump();
+      this.#checkIdle();
+    }
+  }
+
+  async #runJob(dest: Destination, job: Job, reuse: SmtpConnection | null): Promise<SmtpConnection | null> {
+    const now = this.#now();
+    const { message } = job;
+    if (dest.downUntil > now.getTime()) {
+      // Per-destination backoff: do not hammer a dead destination; no attempt is counted.
+      await this.#o.store.updateRecipients(job.recipients.map((r) => ({ id: r.id, state: r.state === 'queued' && r.attempts === 0 ? 'queued' : 'deferred', nextAttemptAt: new Date(dest.downUntil) })));
+      this.#release(job.recipients);
+      return reuse;
+    }
+    const body = await this.#o.store.readQueueMessage(message.id);
+    const maxHops = this.#o.maxHops ?? 50;
+    if (countReceivedHeaders(body) > maxHops) {
+      const reply = makeReply(554, '5.4.6', `too many hops (more than ${maxHops} Received header fields): mail loop`, { local: true });
+      await this.#record(message, job.recipients.map((recipient) => ({ recipient, reply })), body);
+      return reuse;
+    }
+    if (job.route.kind !== 'hosts') return reuse;
+    let conn = reuse && reuse.isUsable ? reuse : null;
+    if (!conn) {
+      await reuse?.close().catch(() => undefined);
+      const opened = await connectRoute(job.route, {
+        resolver: this.#o.resolver,
+        heloName: this.#o.hostname,
+        routing: this.#o.routing,
+        mxTlsMode: this.#o.mxTlsMode,
+        allowPlainFallback: this.#o.allowPlainFallback,
+        ca: this.#o.ca,
+        connectTimeoutMs: this.#o.connectTimeoutMs,
+        timeouts: this.#o.timeouts,
+      });
+      if (!opened.ok) {
+        if (!opened.permanent) dest.downUntil = now.getTime() + (this.#o.destinationBackoffMs ?? 60_000);
+        const reply = opened.permanent || opened.reply.code >= 400 ? opened.reply : makeReply(451, '4.4.1', 'connection failed', { local: true });
+        await this.#record(message, job.recipients.map((recipient) => ({ recipient, reply, remoteMta: opened.host, ip: opened.ip })), body);
+        return null;
+      }
+      conn = opened.connection;
+      dest.downUntil = 0;
+    }
+    const mta = conn.options.hostname;
+    const max = this.#o.maxRecipientsPerTransaction ?? 100;
+    const needs8bit = hasEightBit(body);
+    for (let i = 0; i < job.recipients.length; i += max) {
+      const batch = job.recipients.slice(i, i + max);
+      if (!conn.isUsable) {
+        const reply = makeReply(451, '4.4.2', 'connection lost before the transaction', { local: true });
+        await this.#record(message, batch.map((recipient) => ({ recipient, reply, remoteMta: mta, ip: conn!.remoteAddress })), body);
+        continue;
+      }
+      const result = await conn.send(
+        { reversePath: message.sender, recipients: batch.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })), size: body.length, needs8bit, envid: message.envid, ret: message.ret },
+        body,
+      );
+      const outcomes = batch.map((recipient): RecipientOutcome => {
+        const rr = result.recipients.find((x) => x.address === recipient.address);
+        return {
+          recipient,
+          reply: rr?.reply ?? makeReply(451, '4.4.2', 'connection lost', { local: true }),
+          remoteMta: mta,
+          ip: conn!.remoteAddress,
+          tls: conn!.tlsProtocol,
+          peerSupportsDsn: result.peerSupportsDsn,
+        };
+      });
+      await this.#record(message, outcomes, body);
+    }
+    return conn.isUsable ? conn : null;
+  }
+
+  async #record(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer | null): Promise<void> {
+    try {
+      const original = body ?? (await this.#o.store.readQueueMessage(message.id).catch(() => null));
+      await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random }, message, outcomes, original);
+    } finally {
+      this.#release(outcomes.map((o) => o.recipient));
+      this.kick(); // a DSN may have been queued, or a retry is due soon
+    }
+  }
+
+  #release(recipients: QueueRecipientRecord[]): void {
+    for (const r of recipients) this.#inFlight.delete(r.id);
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#connections === 0 && this.#inFlight.size === 0) this.#idleWaiters.splice(0).forEach((w) => w());
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * An in-memory QueueStore for queue tests (not for production): same contract as the SQLite store.
+ */
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueStore } from '../../store/types.ts';
+
+export class MemoryQueueStore implements QueueStore {
+  readonly messages = new Map<string, QueueMessageRecord>();
+  readonly bodies = new Map<string, Buffer>();
+  #nextId = 1;
+  #seq = 1;
+  now: () => Date;
+
+  constructor(options: { now?: () => Date } = {}) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async listQueue(): Promise<QueueMessageRecord[]> {
+    return [...this.messages.values()].map((m) => structuredClone(m));
+  }
+  async getQueueMessage(id: string): Promise<QueueMessageRecord | null> {
+    const m = this.messages.get(id);
+    return m ? structuredClone(m) : null;
+  }
+  async readQueueMessage(id: string): Promise<Buffer> {
+    const b = this.bodies.get(id);
+    if (!b) throw new Error(`no queue message ${id}`);
+    return Buffer.from(b);
+  }
+  async *streamQueueMessage(id: string): AsyncIterable<Buffer> {
+    yield await this.readQueueMessage(id);
+  }
+  #all(): QueueRecipientRecord[] {
+    return [...this.messages.values()].flatMap((m) => m.recipients);
+  }
+  async dueRecipients(now: Date, limit: number): Promise<QueueRecipientRecord[]> {
+    return this.#all()
+      .filter((r) => (r.state === 'queued' || r.state === 'deferred') && r.nextAttemptAt.getTime() <= now.getTime())
+      .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime())
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+  async nextDueAt(): Promise<Date | null> {
+    const times = this.#all().filter((r) => r.state === 'queued' || r.state === 'deferred').map((r) => r.nextAttemptAt.getTime());
+    return times.length ? new Date(Math.min(...times)) : null;
+  }
+  async updateRecipients(updates: Parameters<QueueStore['updateRecipients']>[0]): Promise<void> {
+    const byId = new Map(this.#all().map((r) => [r.id, r]));
+    for (const u of updates) {
+      const r = byId.get(u.id);
+      if (!r) continue;
+      r.state = u.state;
+      if (u.attempts !== undefined) r.attempts = u.attempts;
+      if (u.nextAttemptAt) r.nextAttemptAt = u.nextAttemptAt;
+      if (u.lastResult !== undefined) r.lastResult = u.lastResult;
+      r.updatedAt = this.now();
+    }
+  }
+  async deleteQueueMessage(id: string): Promise<boolean> {
+    this.bodies.delete(id);
+    return this.messages.delete(id);
+  }
+  async enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string> {
+    const id = `Q${this.#seq++}`;
+    const now = this.now();
+    this.messages.set(id, {
+      id,
+      sender: input.sender,
+      envid: input.envid ?? null,
+      ret: input.ret ?? null,
+      origin: input.origin ?? 'test',
+      submitter: input.submitter ?? null,
+      size: body.length,
+      createdAt: now,
+      recipients: input.recipients.map((r) => ({
+        id: this.#nextId++,
+        queueId: id,
+        address: r.address,
+        domain: r.address.slice(r.address.lastIndexOf('@') + 1).toLowerCase(),
+        orcpt: r.orcpt ?? null,
+        notify: r.notify ?? null,
+        state: 'queued',
+        attempts: 0,
+        nextAttemptAt: now,
+        lastResult: null,
+        updatedAt: now,
+      })),
+    });
+    this.bodies.set(id, Buffer.from(body));
+    return id;
+  }
+}
