@@ -1,0 +1,87 @@
+// IMAP ENVELOPE (RFC 9051 §7.5.2) from a parsed MIME header, and the IMAP string/nstring
+// encoding shared with BODYSTRUCTURE. Values are sent raw (RFC 2047 words not decoded).
+import { parseAddressList, type AddressOrGroup } from '../../message/address.ts';
+import type { MimePart } from '../../message/mime-tree.ts';
+import { headerValue } from '../../message/header-fields.ts';
+
+export interface ImapStringOptions {
+  /** UTF8=ACCEPT enabled (RFC 9051 / RFC 6855): 8-bit UTF-8 may go in quoted strings. */
+  utf8: boolean;
+}
+
+const DEFAULT_OPTIONS: ImapStringOptions = { utf8: false };
+const MAX_QUOTED_LENGTH = 1000;
+
+/**
+ * RFC 9051 §4.3: a quoted string cannot hold CR, LF or NUL, and under IMAP4rev1 no 8-bit
+ * octets; those values go out as a literal "{n}\r\n" + bytes (n counts UTF-8 octets, the result
+ * must be written as UTF-8). NUL, never allowed outside literal8, becomes U+FFFD.
+ */
+export function formatImapString(value: string, options: ImapStringOptions = DEFAULT_OPTIONS): string {
+  let v = value;
+  let needsLiteral = false;
+  let hasNul = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0) hasNul = true;
+    else if (c === 0x0d || c === 0x0a) needsLiteral = true;
+    else if (c >= 0x80 && !options.utf8) needsLiteral = true;
+  }
+  if (hasNul) v = v.replace(/\0/g, '\uFFFD');
+  if (hasNul && !options.utf8) needsLiteral = true;
+  // Very long values go as literals too, keeping response lines short for line-based clients.
+  if (v.length >= MAX_QUOTED_LENGTH) needsLiteral = true;
+  if (needsLiteral) return `{${Buffer.byteLength(v, 'utf8')}}\r\n${v}`;
+  return '"' + v.replace(/[\\"]/g, (m) => '\\' + m) + '"';
+}
+
+export function formatNString(value: string | null | undefined, options: ImapStringOptions = DEFAULT_OPTIONS): string {
+  return value === null || value === undefined ? 'NIL' : formatImapString(value, options);
+}
+
+/** RFC 9051 §7.5.2 address list: "(" 1*address ")" or NIL; groups use RFC 5322 group syntax
+ *  as (NIL NIL "name" NIL) ... (NIL NIL NIL NIL). */
+export function formatAddressList(list: AddressOrGroup[], options: ImapStringOptions = DEFAULT_OPTIONS): string {
+  if (list.length === 0) return 'NIL';
+  const s = (v: string | null): string => formatNString(v, options);
+  let out = '(';
+  for (const item of list) {
+    if (item.kind === 'group') {
+      out += `(NIL NIL ${s(item.name)} NIL)`;
+      for (const m of item.members) out += `(${s(m.name)} ${s(m.route)} ${s(m.localPart)} ${s(m.domain ?? '')})`;
+      out += '(NIL NIL NIL NIL)';
+    } else {
+      // A NIL host would mean "group start": an address without a domain gets "" instead.
+      out += `(${s(item.name)} ${s(item.route)} ${s(item.localPart)} ${s(item.domain ?? '')})`;
+    }
+  }
+  return out + ')';
+}
+
+export function formatEnvelope(root: MimePart, _message: Buffer, options: ImapStringOptions = DEFAULT_OPTIONS): string {
+  const h = (name: string): string | null => headerValue(root.headers, name);
+  const addresses = (name: string): AddressOrGroup[] => {
+    const v = h(name);
+    return v === null ? [] : parseAddressList(v);
+  };
+  const from = addresses('from');
+  let sender = addresses('sender');
+  let replyTo = addresses('reply-to');
+  // RFC 9051 §7.5.2: absent or empty Sender/Reply-To default to From.
+  if (sender.length === 0) sender = from;
+  if (replyTo.length === 0) replyTo = from;
+  const n = (v: string | null): string => formatNString(v, options);
+  const a = (l: AddressOrGroup[]): string => formatAddressList(l, options);
+  return '(' + [
+    n(h('date')),
+    n(h('subject')),
+    a(from),
+    a(sender),
+    a(replyTo),
+    a(addresses('to')),
+    a(addresses('cc')),
+    a(addresses('bcc')),
+    n(h('in-reply-to')),
+    n(h('message-id')),
+  ].join(' ') + ')';
+}
