@@ -1,0 +1,240 @@
+/**
+ * The one authenticator behind SMTP submission, IMAP and POP3: PLAIN, LOGIN and SCRAM-SHA-256 against
+ * account passwords and app passwords, with brute-force limits and no account enumeration (unknown,
+ * disabled and wrong-password attempts get the same answer after the same work).
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { setTimeout as sleepMs } from 'node:timers/promises';
+import type { Logger } from '../core/log.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { AuthLimiter } from '../policy/auth-limiter.ts';
+import { LoginServerExchange } from '../protocols/sasl/login.ts';
+import { PlainServerExchange, type PlainCredentials } from '../protocols/sasl/plain.ts';
+import { SCRAM_DEFAULT_ITERATIONS } from '../protocols/sasl/scram-crypto.ts';
+import { ScramSha256ServerExchange, type ScramCandidate, type ScramLookup } from '../protocols/sasl/scram-sha-256.ts';
+import type { AuthIdentity, SaslAuthenticator, SaslContext, SaslExchange, SaslFailureReason, SaslStep } from '../protocols/sasl/types.ts';
+import type { AccountRecord, AccountStore, AppPasswordRecord, ScramCredentials } from '../store/types.ts';
+import { DUMMY_HASH, verifyPassword } from './passwords.ts';
+
+export interface AuthServiceOptions {
+  accounts: AccountStore;
+  limiter: AuthLimiter;
+  logger: Logger;
+  /** Allow authentication without TLS in this context (e.g. loopback when configured). Default: never. */
+  allowPlaintextWithoutTls?: (context: SaslContext) => boolean;
+  now?: () => number;
+  /** Key for the fake SCRAM salts of unknown users; set it from persistent config so salts stay stable across restarts. */
+  scramSecret?: Buffer;
+  /** Server nonce for SCRAM (tests). */
+  scramNonce?: () => string;
+  /** How to wait the limiter's penalty delay (tests may record instead of sleeping). */
+  sleep?: (ms: number) => Promise<void>;
+  /** The password check (tests wrap it to count calls). Default: passwords.ts verifyPassword. */
+  verifyPassword?: (hash: string, password: string) => Promise<boolean>;
+}
+
+// SCRAM first: it never shows the password to the server (RFC 7677 §1)
+const MECHANISMS = ['SCRAM-SHA-256', 'PLAIN', 'LOGIN'] as const;
+type Mechanism = (typeof MECHANISMS)[number];
+
+interface Attempt {
+  context: SaslContext;
+  mechanism: Mechanism | 'PASSWORD';
+  username: string;
+  startedMs: number;
+}
+
+export class AuthService implements SaslAuthenticator {
+  readonly #accounts: AccountStore;
+  readonly #limiter: AuthLimiter;
+  readonly #logger: Logger;
+  readonly #allowPlaintext: (context: SaslContext) => boolean;
+  readonly #now: () => number;
+  readonly #scramSecret: Buffer;
+  readonly #scramNonce: (() => string) | undefined;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #verify: (hash: string, password: string) => Promise<boolean>;
+
+  constructor(options: AuthServiceOptions) {
+    this.#accounts = options.accounts;
+    this.#limiter = options.limiter;
+    this.#logger = options.logger;
+    this.#allowPlaintext = options.allowPlaintextWithoutTls ?? (() => false);
+    this.#now = options.now ?? Date.now;
+    this.#scramSecret = options.scramSecret ?? randomBytes(32);
+    this.#scramNonce = options.scramNonce;
+    this.#sleep = options.sleep ?? ((ms) => sleepMs(ms).then(() => undefined));
+    this.#verify = options.verifyPassword ?? verifyPassword;
+  }
+
+  mechanisms(context: SaslContext): string[] {
+    return this.#isAllowed(context) ? [...MECHANISMS] : [];
+  }
+
+  start(mechanism: string, context: SaslContext): SaslExchange | null {
+    if (!this.#isAllowed(context)) return null;
+    const name = mechanism.toUpperCase();
+    switch (name) {
+      case 'PLAIN':
+        return new PlainServerExchange({ verify: (credentials) => this.#checkCredentials(credentials, context, 'PLAIN') });
+      case 'LOGIN':
+        return new LoginServerExchange({ verify: (credentials) => this.#checkCredentials(credentials, context, 'LOGIN') });
+      case 'SCRAM-SHA-256':
+        return this.#startScram(context);
+      default:
+        return null;
+    }
+  }
+
+  async checkPassword(username: string, password: string, context: SaslContext): Promise<SaslStep> {
+    if (!this.#isAllowed(context)) {
+      // RFC 3501 §6.2.3 LOGINDISABLED / RFC 2595 §2: the engines should not even ask; refuse without checking
+      this.#log(false, { context, mechanism: 'PASSWORD', username: username.toLowerCase(), startedMs: this.#now() }, 'plaintext-refused');
+      return { kind: 'failure', reason: 'invalid-credentials' };
+    }
+    return this.#checkCredentials({ authzid: '', authcid: username, password }, context, 'PASSWORD');
+  }
+
+  #isAllowed(context: SaslContext): boolean {
+    return context.isTls || this.#allowPlaintext(context);
+  }
+
+  async #checkCredentials(credentials: PlainCredentials, context: SaslContext, mechanism: Attempt['mechanism']): Promise<SaslStep> {
+    const attempt: Attempt = { context, mechanism, username: credentials.authcid.toLowerCase(), startedMs: this.#now() };
+    // RFC 4616 §2: we do not support acting as someone else, so authzid must be empty or the same user
+    if (credentials.authzid !== '' && credentials.authzid.toLowerCase() !== attempt.username) {
+      return this.#fail(attempt, 'invalid-credentials', 'authzid-mismatch', { record: true });
+    }
+    if (this.#limiter.check(context.remoteAddress, attempt.username) === 'throttled') {
+      return this.#fail(attempt, 'throttled', 'throttled', { record: false });
+    }
+    let account: AccountRecord | null;
+    let appPasswords: AppPasswordRecord[] = [];
+    try {
+      account = await this.#accounts.getAccount(attempt.username);
+      if (account) appPasswords = await this.#accounts.listAppPasswords(account.id);
+    } catch (error) {
+      this.#logger.error({ event: 'auth.store_error', error: errorMessage(error) }, 'account lookup failed');
+      return this.#fail(attempt, 'temporary', 'store-error', { record: false });
+    }
+    if (!account) {
+      // same work as for a real account: one scrypt verify
+      await this.#verify(DUMMY_HASH, credentials.password);
+      return this.#fail(attempt, 'invalid-credentials', 'unknown-user', { record: true });
+    }
+    let identity: AuthIdentity | null = null;
+    if (await this.#verify(account.passwordHash, credentials.password)) {
+      identity = { accountId: account.id, address: account.address };
+    } else {
+      for (const app of appPasswords) {
+        if (await this.#verify(app.passwordHash, credentials.password)) {
+          identity = { accountId: account.id, address: account.address, appPasswordId: app.id };
+          break;
+        }
+      }
+    }
+    if (!identity) return this.#fail(attempt, 'invalid-credentials', 'wrong-password', { record: true });
+    // checked after the password so a disabled account costs and answers exactly like a wrong password
+    if (account.disabled) return this.#fail(attempt, 'invalid-credentials', 'disabled', { record: true });
+    return this.#succeed(attempt, identity);
+  }
+
+  #startScram(context: SaslContext): SaslExchange {
+    let attempt: Attempt | null = null;
+    return new ScramSha256ServerExchange({
+      nonce: this.#scramNonce,
+      hooks: {
+        lookup: async ({ username, authzid }): Promise<ScramLookup> => {
+          attempt = { context, mechanism: 'SCRAM-SHA-256', username: username.toLowerCase(), startedMs: this.#now() };
+          if (authzid !== '' && authzid.toLowerCase() !== attempt.username) {
+            const step = await this.#fail(attempt, 'invalid-credentials', 'authzid-mismatch', { record: true });
+            return { kind: 'failure', reason: step.kind === 'failure' ? step.reason : 'invalid-credentials' };
+          }
+          if (this.#limiter.check(context.remoteAddress, attempt.username) === 'throttled') {
+            await this.#fail(attempt, 'throttled', 'throttled', { record: false });
+            return { kind: 'failure', reason: 'throttled' };
+          }
+          try {
+            return await this.#scramLookup(attempt.username);
+          } catch (error) {
+            this.#logger.error({ event: 'auth.store_error', error: errorMessage(error) }, 'account lookup failed');
+            await this.#fail(attempt, 'temporary', 'store-error', { record: false });
+            return { kind: 'failure', reason: 'temporary' };
+          }
+        },
+        complete: async (match: ScramCandidate | null): Promise<SaslStep> => {
+          if (!attempt) return { kind: 'failure', reason: 'malformed' };
+          if (!match) return this.#fail(attempt, 'invalid-credentials', 'wrong-password', { record: true });
+          return this.#succeed(attempt, match.identity);
+        },
+      },
+    });
+  }
+
+  /**
+   * SCRAM sends one salt per user, so only credential sets sharing it can match: the account's own, and
+   * app passwords derived with the account's salt. Unknown users, disabled accounts and accounts without
+   * SCRAM credentials get a salt too (fake ones derived from a server secret), but nothing can match.
+   */
+  async #scramLookup(username: string): Promise<ScramLookup> {
+    const account = await this.#accounts.getAccount(username);
+    const fake = this.#fakeScramParams(username);
+    if (!account) return { kind: 'proceed', ...fake, candidates: [] };
+    const appPasswords = await this.#accounts.listAppPasswords(account.id);
+    const sets: { scram: ScramCredentials; identity: AuthIdentity }[] = [];
+    if (account.scram) sets.push({ scram: account.scram, identity: { accountId: account.id, address: account.address } });
+    for (const app of appPasswords) {
+      if (app.scram) sets.push({ scram: app.scram, identity: { accountId: account.id, address: account.address, appPasswordId: app.id } });
+    }
+    const first = sets[0];
+    if (!first) return { kind: 'proceed', ...fake, candidates: [] };
+    const { salt, iterations } = first.scram;
+    const candidates = account.disabled
+      ? []
+      : sets
+          .filter((s) => s.scram.salt === salt && s.scram.iterations === iterations)
+          .map((s) => ({ storedKey: Buffer.from(s.scram.storedKey, 'base64'), serverKey: Buffer.from(s.scram.serverKey, 'base64'), identity: s.identity }));
+    return { kind: 'proceed', salt: Buffer.from(salt, 'base64'), iterations, candidates };
+  }
+
+  /** Deterministic per user name so repeated probes see a stable salt, like a real account's. */
+  #fakeScramParams(username: string): { salt: Buffer; iterations: number } {
+    const salt = createHmac('sha256', this.#scramSecret).update(`scram-salt:${username}`).digest().subarray(0, 16);
+    return { salt, iterations: SCRAM_DEFAULT_ITERATIONS };
+  }
+
+  async #succeed(attempt: Attempt, identity: AuthIdentity): Promise<SaslStep> {
+    this.#limiter.recordSuccess(attempt.context.remoteAddress, attempt.username);
+    if (identity.appPasswordId !== undefined) {
+      try {
+        await this.#accounts.touchAppPassword(identity.appPasswordId);
+      } catch (error) {
+        // the login itself is fine; last-used is informational
+        this.#logger.warn({ event: 'auth.touch_failed', error: errorMessage(error) }, 'recording app password use failed');
+      }
+    }
+    this.#log(true, attempt, undefined, identity);
+    return { kind: 'success', identity };
+  }
+
+  async #fail(attempt: Attempt, reason: SaslFailureReason, logReason: string, options: { record: boolean }): Promise<SaslStep> {
+    if (options.record) this.#limiter.recordFailure(attempt.context.remoteAddress, attempt.username);
+    this.#log(false, attempt, logReason);
+    if (reason !== 'temporary' && this.#limiter.penaltyDelayMs > 0) await this.#sleep(this.#limiter.penaltyDelayMs);
+    return { kind: 'failure', reason };
+  }
+
+  #log(success: boolean, attempt: Attempt, reason?: string, identity?: AuthIdentity): void {
+    const fields = {
+      event: success ? 'auth.success' : 'auth.failed',
+      protocol: attempt.context.protocol,
+      ip: attempt.context.remoteAddress,
+      username: attempt.username,
+      mechanism: attempt.mechanism,
+      reason,
+      appPasswordId: identity?.appPasswordId,
+      ms: this.#now() - attempt.startedMs,
+    };
+    this.#logger.info(fields, fields.event);
+  }
+}
