@@ -1,0 +1,64 @@
+/**
+ * `postamt app-password add|list|remove`: extra passwords per account, one per device or application,
+ * each with a label and revocable on its own. The generated password is shown once and never stored in clear.
+ */
+import { randomInt } from 'node:crypto';
+import type { Command } from 'commander';
+import { UsageError } from '../core/errors.ts';
+import { formatTable, println, withStore, type CliDeps } from './context.ts';
+import { requireAccount } from './validate.ts';
+
+// No 0/o, 1/l/i: easy to read off a screen and type on a phone.
+const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+
+/** Four groups of four characters: 16 × log2(31) ≈ 79 bits. */
+export function generateAppPassword(): string {
+  const groups: string[] = [];
+  for (let g = 0; g < 4; g++) {
+    let group = '';
+    for (let i = 0; i < 4; i++) group += ALPHABET[randomInt(ALPHABET.length)];
+    groups.push(group);
+  }
+  return groups.join('-');
+}
+
+export function registerAppPassword(program: Command, deps: CliDeps): void {
+  const group = program.command('app-password').description('manage app-specific passwords (one per device, revocable)');
+
+  group.command('add').argument('<email>').argument('<label>', 'what it is for, e.g. "phone"').description('generate an app password (printed once)')
+    .action(async (email: string, label: string, _opts: unknown, cmd: Command) => {
+      if (label.trim() === '' || label.length > 100) throw new UsageError('the label must be 1 to 100 characters');
+      await withStore(cmd, deps, async (store) => {
+        const account = await requireAccount(store, email);
+        const password = generateAppPassword();
+        // SCRAM sends one salt per user: an app password works with SCRAM only with the account's salt and count.
+        const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : undefined;
+        const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, scramOptions)]);
+        const record = await store.addAppPassword({ accountId: account.id, label: label.trim(), passwordHash, scram });
+        // The password alone on stdout (scripts can capture it); the explanation on stderr.
+        println(deps.io.stdout, password);
+        println(deps.io.stderr, `app password ${record.id} (${record.label}) added for ${account.address}; it is shown only this once`);
+      });
+    });
+
+  group.command('list').argument('<email>').description('list app passwords (labels and ids, never the passwords)')
+    .action(async (email: string, _opts: unknown, cmd: Command) => {
+      await withStore(cmd, deps, async (store) => {
+        const account = await requireAccount(store, email);
+        const rows = (await store.listAppPasswords(account.id)).map((p) => [
+          String(p.id), p.label, `created ${p.createdAt.toISOString()}`, p.lastUsedAt ? `last used ${p.lastUsedAt.toISOString()}` : 'never used',
+        ]);
+        for (const line of formatTable(rows)) println(deps.io.stdout, line);
+      });
+    });
+
+  group.command('remove').argument('<email>').argument('<id>').description('revoke an app password')
+    .action(async (email: string, idText: string, _opts: unknown, cmd: Command) => {
+      if (!/^\d+$/.test(idText)) throw new UsageError(`app password id must be a number (see postamt app-password list ${email}), got ${JSON.stringify(idText)}`);
+      await withStore(cmd, deps, async (store) => {
+        const account = await requireAccount(store, email);
+        if (!(await store.removeAppPassword(account.id, Number(idText)))) throw new UsageError(`${account.address} has no app password ${idText}`);
+        println(deps.io.stdout, `removed app password ${idText} of ${account.address}`);
+      });
+    });
+}

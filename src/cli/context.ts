@@ -1,0 +1,84 @@
+/**
+ * What every CLI command group receives: the config loader, the store opener, password functions and the
+ * I/O streams, passed in so that tests run commands in-process. Also the shared action wrapper.
+ */
+import type { Command } from 'commander';
+import type { LoadConfigOptions } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import type { OpenedStore } from '../store/open.ts';
+import type { ScramCredentials } from '../store/types.ts';
+
+export interface OutputStream {
+  write(chunk: string | Uint8Array): unknown;
+}
+
+export interface InputStream extends AsyncIterable<Buffer | string> {
+  isTTY?: boolean;
+  setRawMode?(mode: boolean): unknown;
+  on?(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  removeListener?(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  pause?(): unknown;
+  resume?(): unknown;
+}
+
+export interface CliIo {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  stdin: InputStream;
+}
+
+export interface PasswordFunctions {
+  hashPassword(password: string): Promise<string>;
+  /** With `salt`/`iterations`: derive with the account's own (app passwords must share them for SCRAM). */
+  deriveScram(password: string, options?: { iterations?: number; salt?: string }): Promise<ScramCredentials>;
+}
+
+export interface CliDeps {
+  loadConfig(options: LoadConfigOptions): Config;
+  openStore(options: { dataDir: string }): Promise<OpenedStore>;
+  passwords: PasswordFunctions;
+  io: CliIo;
+  /** Environment for POSTAMT_* overrides. */
+  env: NodeJS.ProcessEnv;
+  /** Directory against which --config and relative paths resolve. */
+  cwd: string;
+}
+
+export type CliStore = OpenedStore;
+
+/** Global options as given on the command line (`postamt --config FILE --log-format pretty <command>`). */
+export interface GlobalOptions {
+  config?: string;
+  logFormat?: 'json' | 'pretty';
+}
+
+export function globalOptions(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+/** Loads the configuration named by --config (or ./postamt.toml, or the defaults). */
+export function configFor(command: Command, deps: CliDeps): Config {
+  return deps.loadConfig({ path: globalOptions(command).config, env: deps.env, cwd: deps.cwd });
+}
+
+/** Runs `fn` with the store of the configured data dir, closing it afterwards. */
+export async function withStore<T>(command: Command, deps: CliDeps, fn: (store: CliStore, config: Config) => Promise<T>): Promise<T> {
+  const config = configFor(command, deps);
+  const store = await deps.openStore({ dataDir: config.dataDir });
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close();
+  }
+}
+
+export function println(stream: OutputStream, line = ''): void {
+  stream.write(`${line}\n`);
+}
+
+/** Left-aligned columns separated by two spaces (the last column is not padded). */
+export function formatTable(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}

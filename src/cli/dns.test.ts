@@ -1,0 +1,134 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { UsageError } from '../core/errors.ts';
+import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-server.ts';
+import { registerDkim } from './dkim.ts';
+import { registerDns } from './dns.ts';
+import type { CliDeps } from './context.ts';
+
+function cli(cwd: string) {
+  let out = '';
+  const deps = {
+    loadConfig,
+    openStore: async () => { throw new Error('not needed'); },
+    passwords: {} as CliDeps['passwords'],
+    io: { stdout: { write: (s: string | Uint8Array) => (out += s.toString()) }, stderr: { write: () => true }, stdin: (async function* () {})() },
+    env: {},
+    cwd,
+  } as unknown as CliDeps;
+  return async (...args: string[]) => {
+    out = '';
+    const program = new Command().exitOverride().option('--config <file>');
+    registerDkim(program, deps);
+    registerDns(program, deps);
+    let error: unknown = null;
+    try {
+      await program.parseAsync(['node', 'postamt', ...args]);
+    } catch (err) {
+      error = err;
+    }
+    return { out, error };
+  };
+}
+
+describe('postamt dkim / dns', () => {
+  let dns: DnsServerHandle;
+  let dir: string;
+  let run: ReturnType<typeof cli>;
+
+  before(async () => {
+    dns = await startDnsServer({});
+    dir = mkdtempSync(join(tmpdir(), 'postamt-cli-dns-'));
+    writeFileSync(join(dir, 'postamt.toml'), `hostname = "mx.postamt.test"\ndata_dir = "${join(dir, 'data')}"\n[dns]\nservers = ["${dns.server}"]\ntimeout = "1s"\n`);
+    run = cli(dir);
+  });
+  after(() => dns.stop());
+
+  it('dkim generate stores a 0600 key and prints the TXT record split into 255-octet strings', async () => {
+    const { out, error } = await run('dkim', 'generate', 'example.test', '--selector', 'jan');
+    assert.equal(error, null);
+    assert.match(out, /^jan\._domainkey\.example\.test\. IN TXT "v=DKIM1; k=rsa; p=[^"]+" "[^"]+"$/m);
+    for (const s of out.match(/"[^"]*"/g)!) assert.ok(s.length - 2 <= 255);
+    const keyDir = join(dir, 'data', 'dkim', 'example.test');
+    assert.deepEqual(readdirSync(keyDir).sort(), ['jan.json', 'jan.key']);
+    assert.equal(statSync(join(keyDir, 'jan.key')).mode & 0o777, 0o600);
+    const ed = await run('dkim', 'generate', 'example.test', '--selector', 'jan-ed', '--algorithm', 'ed25519');
+    assert.match(ed.out, /^jan-ed\._domainkey\.example\.test\. IN TXT "v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}="$/m);
+    const dup = await run('dkim', 'generate', 'example.test', '--selector', 'jan');
+    assert.ok(dup.error instanceof UsageError);
+    const bad = await run('dkim', 'generate', 'example.test', '--algorithm', 'dsa');
+    assert.match(String(bad.error), /--algorithm must be rsa or ed25519/);
+  });
+
+  it('dkim list shows which key signs; rotation: the newest key signs, retire stops one', async () => {
+    await new Promise((r) => setTimeout(r, 5));
+    await run('dkim', 'generate', 'example.test', '--selector', 'feb');
+    const { out } = await run('dkim', 'list');
+    assert.match(out, /^example\.test\s+feb\s+rsa\s+\S+\s+signing$/m);
+    assert.match(out, /^example\.test\s+jan\s+rsa\s+\S+\s+superseded$/m);
+    assert.match(out, /^example\.test\s+jan-ed\s+ed25519\s+\S+\s+signing$/m);
+    await run('dkim', 'retire', 'example.test', 'jan-ed');
+    assert.match((await run('dkim', 'list', 'example.test')).out, /jan-ed\s+ed25519\s+\S+\s+retired/);
+  });
+
+  it('dns DOMAIN prints every record to publish', async () => {
+    const { out, error } = await run('dns', 'example.test', '--ip', '192.0.2.25');
+    assert.equal(error, null);
+    assert.match(out, /^example\.test\.\s+IN\s+MX\s+10 mx\.postamt\.test\.$/m);
+    assert.match(out, /^example\.test\.\s+IN\s+TXT\s+"v=spf1 mx -all"$/m);
+    assert.match(out, /^feb\._domainkey\.example\.test\.\s+IN\s+TXT\s+"v=DKIM1; k=rsa; p=/m);
+    assert.match(out, /^_dmarc\.example\.test\.\s+IN\s+TXT\s+"v=DMARC1; p=quarantine; rua=mailto:postmaster@example\.test"$/m);
+    assert.match(out, /^_mta-sts\.example\.test\.\s+IN\s+TXT\s+"v=STSv1; id=1"$/m);
+    assert.match(out, /^_smtp\._tls\.example\.test\.\s+IN\s+TXT/m);
+    for (const s of ['_submission', '_submissions', '_imap', '_imaps', '_pop3', '_pop3s']) assert.match(out, new RegExp(`^${s}\\._tcp\\.example\\.test\\.\\s+IN  SRV\\s+0 1 \\d+ mx\\.postamt\\.test\\.$`, 'm'));
+    assert.match(out, /^autoconfig\.example\.test\.\s+IN\s+CNAME\s+mx\.postamt\.test\.$/m);
+    assert.match(out, /^autodiscover\.example\.test\.\s+IN\s+CNAME/m);
+    assert.match(out, /192\.0\.2\.25 -> mx\.postamt\.test\. +\(25\.2\.0\.192\.in-addr\.arpa\. IN PTR/);
+  });
+
+  it('dns check reports missing records and exits 1, then ok once they are published', async () => {
+    const missing = await run('dns', 'check', 'example.test');
+    assert.ok(missing.error instanceof UsageError);
+    assert.equal((missing.error as UsageError).exitCode, 1);
+    assert.match(missing.out, /^missing\s+MX\s+example\.test\s+publish: 10 mx\.postamt\.test\.$/m);
+    assert.match(missing.out, /^missing\s+A\s+mx\.postamt\.test/m);
+
+    const list = (await run('dkim', 'list', 'example.test')).out;
+    void list;
+    const printed = (await run('dns', 'example.test')).out;
+    const txt = (name: string) => {
+      const line = printed.split('\n').find((l) => l.startsWith(name + '.'))!;
+      return [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1]!).join('');
+    };
+    dns.setRecords({
+      'example.test': { MX: [{ preference: 10, exchange: 'mx.postamt.test' }], TXT: ['v=spf1 mx -all'] },
+      'mx.postamt.test': { A: ['192.0.2.25'] },
+      '192.0.2.25': { PTR: ['mx.postamt.test'] },
+      'feb._domainkey.example.test': { TXT: [txt('feb._domainkey.example.test')] },
+      'jan._domainkey.example.test': { TXT: ['v=DKIM1; k=rsa; p=AAAAwrongkey'] },
+      'jan-ed._domainkey.example.test': { TXT: [txt('jan-ed._domainkey.example.test')] },
+      '_dmarc.example.test': { TXT: ['v=DMARC1; p=reject'] },
+      'autoconfig.example.test': { CNAME: 'mx.postamt.test' },
+    });
+    const ok = await run('dns', 'check', 'example.test');
+    assert.match(ok.out, /^ok\s+MX\s+example\.test/m);
+    assert.match(ok.out, /^ok\s+TXT\s+feb\._domainkey\.example\.test/m);
+    assert.match(ok.out, /^ok\s+TXT\s+_dmarc\.example\.test/m);
+    assert.match(ok.out, /^ok\s+PTR\s+25\.2\.0\.192\.in-addr\.arpa/m);
+    assert.match(ok.out, /^ok\s+SPF\s+example\.test\s+SPF for 192\.0\.2\.25: pass/m);
+    assert.match(ok.out, /^ok\s+CNAME\s+autoconfig\.example\.test/m);
+    assert.match(ok.out, /^missing \(optional\)\s+SRV\s+_imaps\._tcp\.example\.test/m);
+    // The superseded jan key is still active (published), so a wrong record for it is a failure.
+    assert.match(ok.out, /^wrong\s+TXT\s+jan\._domainkey\.example\.test\s+found v=DKIM1; k=rsa; p=AAAAwrongkey/m);
+    assert.ok(ok.error instanceof UsageError);
+    await run('dkim', 'retire', 'example.test', 'jan');
+    const fine = await run('dns', 'check', 'example.test');
+    assert.equal(fine.error, null, fine.out);
+    assert.match(fine.out, /all required records for example\.test are in place/);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * `postamt queue list|show|retry|delete|bounce|hold|release`: the outbound queue, like postqueue/postsuper.
+ * The work is done by src/queue/admin.ts; this file parses arguments and formats the answers.
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../core/errors.ts';
+import { bounceQueue, deleteQueue, holdQueue, listQueue, releaseQueue, retryQueue, showQueue, type QueueSummary } from '../queue/admin.ts';
+import { formatTable, println, withStore, type CliDeps, type OutputStream } from './context.ts';
+
+function parseQueueId(text: string): string {
+  if (!/^[0-9A-Za-z]{1,64}$/.test(text)) throw new UsageError(`${JSON.stringify(text)} is not a queue id (see postamt queue list)`);
+  return text.toUpperCase();
+}
+
+const notFound = (id: string): UsageError => new UsageError(`no queued message ${id}`);
+
+function printSummary(out: OutputStream, m: QueueSummary): void {
+  println(out, `${m.id}  ${m.size} bytes  ${m.createdAt.toISOString()}  from <${m.sender}>`);
+  for (const r of m.recipients) {
+    const detail = r.state === 'queued' || r.state === 'deferred' ? `next ${r.nextAttemptAt.toISOString()}` : '';
+    println(out, `    ${formatTable([[r.address, r.state, `attempts ${r.attempts}`, detail]])[0]}`);
+    if (r.lastResult) println(out, `        ${r.lastResult}`);
+  }
+}
+
+export function registerQueue(program: Command, deps: CliDeps): void {
+  const group = program.command('queue').description('inspect and manage the outbound queue');
+  const out = deps.io.stdout;
+
+  group.command('list').description('list queued messages with their recipients').option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withStore(cmd, deps, async (store) => {
+        const items = await listQueue(store);
+        if (opts.json) return println(out, JSON.stringify(items, null, 2));
+        if (items.length === 0) return println(out, 'queue is empty');
+        for (const m of items) printSummary(out, m);
+        println(out, `${items.length} message(s)`);
+      });
+    });
+
+  group.command('show').argument('<id>').description('show one message: envelope, recipients and headers')
+    .action(async (idText: string, _opts: unknown, cmd: Command) => {
+      const id = parseQueueId(idText);
+      await withStore(cmd, deps, async (store) => {
+        const m = await showQueue(store, id);
+        if (!m) throw notFound(id);
+        printSummary(out, m);
+        println(out, `origin ${m.origin}${m.envid ? `  envid ${m.envid}` : ''}${m.ret ? `  ret ${m.ret}` : ''}`);
+        println(out);
+        println(out, m.headers.replace(/\r\n/g, '\n').trimEnd());
+      });
+    });
+
+  group.command('retry').argument('[id]').option('--all', 'every queued message').description('try pending recipients again now')
+    .action(async (idText: string | undefined, opts: { all?: boolean }, cmd: Command) => {
+      if ((idText === undefined) === (opts.all !== true)) throw new UsageError('give a queue id or --all', 2);
+      const target = opts.all ? 'all' : parseQueueId(idText!);
+      await withStore(cmd, deps, async (store) => {
+        if (target !== 'all' && !(await store.getQueueMessage(target))) throw notFound(target);
+        const n = await retryQueue(store, target);
+        println(out, `${n} recipient(s) scheduled for delivery now`);
+      });
+    });
+
+  const simple: [string, string, (store: Parameters<typeof deleteQueue>[0], id: string) => Promise<number>, string][] = [
+    ['delete', 'remove a message from the queue without notice', deleteQueue, 'deleted'],
+    ['hold', 'stop delivery attempts until release', holdQueue, 'held'],
+    ['release', 'resume delivery of a held message', releaseQueue, 'released'],
+  ];
+  for (const [name, description, run, verb] of simple) {
+    group.command(name).argument('<id>').description(description)
+      .action(async (idText: string, _opts: unknown, cmd: Command) => {
+        const id = parseQueueId(idText);
+        await withStore(cmd, deps, async (store) => {
+          if (!(await store.getQueueMessage(id))) throw notFound(id);
+          const n = await run(store, id);
+          println(out, name === 'delete' ? `deleted ${id}` : `${verb} ${n} recipient(s) of ${id}`);
+        });
+      });
+  }
+
+  group.command('bounce').argument('<id>').option('--reason <text>', 'text for the bounce').description('fail pending recipients now and notify the sender')
+    .action(async (idText: string, opts: { reason?: string }, cmd: Command) => {
+      const id = parseQueueId(idText);
+      await withStore(cmd, deps, async (store, config) => {
+        const result = await bounceQueue(store, id, { hostname: config.hostname, reason: opts.reason });
+        if (!result) throw notFound(id);
+        println(out, `bounced ${result.bounced} recipient(s) of ${id}${result.dsnQueueId ? `; notice queued as ${result.dsnQueueId}` : ''}`);
+      });
+    });
+}

@@ -1,0 +1,65 @@
+/**
+ * Runs CLI commands in-process for tests: a temp data dir with a config file, the real store and password
+ * hashing, captured stdout/stderr and a given stdin.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { deriveScram, hashPassword } from '../accounts/passwords.ts';
+import { loadConfig } from '../config/load.ts';
+import { openStore } from '../store/open.ts';
+import type { CliDeps, OutputStream } from './context.ts';
+import { runCli } from './program.ts';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stdoutBytes: Buffer;
+  stderr: string;
+}
+
+function capture(): OutputStream & { bytes(): Buffer } {
+  const chunks: Buffer[] = [];
+  return {
+    write(chunk: string | Uint8Array) {
+      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+      return true;
+    },
+    bytes: () => Buffer.concat(chunks),
+  };
+}
+
+export interface CliHarness {
+  dir: string;
+  configPath: string;
+  run(args: string[], options?: { stdin?: string | Buffer }): Promise<CliResult>;
+  cleanup(): void;
+}
+
+export function cliHarness(): CliHarness {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-cli-'));
+  const configPath = join(dir, 'postamt.toml');
+  writeFileSync(configPath, 'hostname = "mx.example.test"\ndata_dir = "data"\n');
+  return {
+    dir,
+    configPath,
+    async run(args, options = {}) {
+      const stdout = capture();
+      const stderr = capture();
+      const deps: CliDeps = {
+        loadConfig,
+        openStore: (o) => openStore({ dataDir: o.dataDir }),
+        passwords: { hashPassword: (p) => hashPassword(p, { logN: 10 }), deriveScram: (p, o) => deriveScram(p, { iterations: 4096, ...o }) },
+        io: { stdout, stderr, stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]) },
+        env: {},
+        cwd: dir,
+      };
+      const code = await runCli(['--config', configPath, ...args], deps);
+      return { code, stdout: stdout.bytes().toString('utf8'), stdoutBytes: stdout.bytes(), stderr: stderr.bytes().toString('utf8') };
+    },
+    cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

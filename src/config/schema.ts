@@ -1,0 +1,165 @@
+/**
+ * The configuration schema: the single source of every key, its type, default and doc text.
+ * TOML keys are snake_case, code paths camelCase: `[limits] message_size` is `config.limits.messageSize`.
+ * Sizes are bytes, durations milliseconds; docs/configuration.md is generated from this file.
+ */
+import { hostname as osHostname } from 'node:os';
+import {
+  booleanField, checkDnsServer, durationField, durationListField, enumField, integerField, listenField, hostPortField,
+  numberField, optionalPathField, pathField, routeTableField, section, sizeField, sniTableField, stringField,
+  stringListField, type Infer, type ValueContext, type SchemaEntry, type Field, type Section,
+} from './fields.ts';
+import { isHostName } from './values.ts';
+
+export type { HostPort } from './values.ts';
+export type { CertificatePaths } from './fields.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const schema = {
+  hostname: stringField({
+    default: () => osHostname(),
+    defaultText: '(the machine\'s host name)',
+    doc: 'Our host name: used in the SMTP greeting, EHLO, Received fields and generated Message-IDs.',
+    check: (s) => (isHostName(s) ? null : `expected a host name such as "mx.example.org", got ${JSON.stringify(s)}`),
+  }),
+  dataDir: pathField({ default: './data', doc: 'Where the database, message bodies and the generated certificate are kept.' }),
+  logFormat: enumField(['json', 'pretty'], { default: 'json', doc: 'Log lines as JSON (one object a line) or pretty for people. `--log-format` overrides it.' }),
+  logLevel: enumField(LOG_LEVELS, { default: 'info', doc: 'Lowest level that is logged.' }),
+
+  listen: section('Listening addresses, "host:port" (IPv6 as "[::1]:2525"). Any listener may be switched off with "" or false.', {
+    smtp: listenField({ default: '127.0.0.1:2525', doc: 'SMTP for incoming mail (the MX role; port 25 in production).' }),
+    submission: listenField({ default: '127.0.0.1:2587', doc: 'Message submission with STARTTLS (port 587 in production).' }),
+    submissions: listenField({ default: '127.0.0.1:2465', doc: 'Message submission over implicit TLS (port 465 in production).' }),
+    imap: listenField({ default: '127.0.0.1:2143', doc: 'IMAP with STARTTLS (port 143 in production).' }),
+    imaps: listenField({ default: '127.0.0.1:2993', doc: 'IMAP over implicit TLS (port 993 in production).' }),
+    pop3: listenField({ default: '127.0.0.1:2110', doc: 'POP3 with STLS (port 110 in production).' }),
+    pop3s: listenField({ default: '127.0.0.1:2995', doc: 'POP3 over implicit TLS (port 995 in production).' }),
+    http: listenField({ default: '127.0.0.1:8080', doc: 'HTTP: admin API and webmail.' }),
+  }),
+
+  tls: section('TLS certificates. Without cert and key a self-signed certificate is made in data_dir at first start.', {
+    cert: optionalPathField({ doc: 'PEM certificate chain file. Reloaded when the file changes or on SIGHUP.' }),
+    key: optionalPathField({ doc: 'PEM private key file for `cert`.' }),
+    sni: sniTableField({ doc: 'Per-domain certificates chosen by SNI: `[tls.sni."example.org"]` with `cert` and `key`.' }),
+  }),
+
+  limits: section('Limits that bound every buffer and connection.', {
+    messageSize: sizeField({ default: 25 * MiB, doc: 'Largest message accepted (SMTP SIZE, RFC 1870); bigger ones get 552 5.3.4.' }),
+    recipients: integerField({ default: 100, min: 1, doc: 'Recipients per SMTP transaction; more get 452 4.5.3.' }),
+    lineLength: integerField({ default: 1000, min: 78, doc: 'Longest text line in a message, in octets with CRLF (RFC 5321 §4.5.3.1.6).' }),
+    commandLineLength: integerField({ default: 512, min: 512, doc: 'Longest SMTP command line, in octets with CRLF (RFC 5321 §4.5.3.1.4); longer get 500 5.5.2.' }),
+    connectionsPerIp: integerField({ default: 20, min: 1, doc: 'Simultaneous connections from one client IP (all protocols); more get 421 4.7.0.' }),
+    connectionsTotal: integerField({ default: 1000, min: 1, doc: 'Simultaneous connections in total.' }),
+    smtpCommandTimeout: durationField({ default: '5m', doc: 'Idle time allowed between SMTP commands (RFC 5321 §4.5.3.2.7).' }),
+    smtpDataTimeout: durationField({ default: '10m', doc: 'Idle time allowed while receiving message data (RFC 5321 §4.5.3.2.6 uses 3m per block; we wait longer).' }),
+    imapIdleTimeout: durationField({ default: '30m', doc: 'Idle time before an IMAP connection is closed (RFC 9051 §5.4: at least 30 minutes).' }),
+    pop3IdleTimeout: durationField({ default: '10m', doc: 'Idle time before a POP3 connection is closed (RFC 1939 §3: at least 10 minutes).' }),
+    imapLiteralSize: sizeField({ default: 50 * MiB, doc: 'Largest IMAP literal (APPEND); bigger ones are refused.' }),
+    imapCommandSize: sizeField({ default: 64 * KiB, doc: 'Largest IMAP command line without its literals.' }),
+    maxErrors: integerField({ default: 20, min: 1, doc: 'Protocol errors in one session before the server closes it.' }),
+    mimeDepth: integerField({ default: 32, min: 1, doc: 'Deepest MIME nesting parsed (IMAP BODYSTRUCTURE, policy checks).' }),
+  }),
+
+  auth: section('Authentication and brute-force protection (shared by SMTP, IMAP and POP3).', {
+    maxFailuresPerIp: integerField({ default: 10, min: 1, doc: 'Failed logins from one IP within failure_window before it gets 454 4.7.0 and a delay.' }),
+    maxFailuresPerAccount: integerField({ default: 20, min: 1, doc: 'Failed logins for one account within failure_window before further attempts are refused.' }),
+    failureWindow: durationField({ default: '15m', doc: 'How long a failed login counts.' }),
+    penaltyDelay: durationField({ default: '2s', doc: 'Delay before answering a failed or refused login.' }),
+    allowPlaintextOnLoopback: booleanField({ default: false, doc: 'Allow PLAIN/LOGIN without TLS on connections from 127.0.0.1 and ::1.' }),
+  }),
+
+  submission: section('Message submission (RFC 6409).', {
+    rateMessagesPerHour: integerField({ default: 500, min: 1, doc: 'Messages one user may send per hour; more get 451 4.7.1.' }),
+    rateRecipientsPerHour: integerField({ default: 2000, min: 1, doc: 'Recipients one user may send to per hour; more get 451 4.7.1.' }),
+    receivedHeader: enumField(['full', 'minimal', 'none'], {
+      default: 'full',
+      doc: 'The Received field added to submitted mail: "full" shows client IP, HELO and user; "minimal" only our host and the protocol; "none" adds none.',
+    }),
+  }),
+
+  queue: section('The outbound queue: retries, expiry, concurrency and routing.', {
+    retrySchedule: durationListField({ default: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], doc: 'Delays between attempts (with jitter); the last one repeats until max_age.' }),
+    maxAge: durationField({ default: '5d', doc: 'A message not delivered after this long is bounced.' }),
+    delayWarning: durationField({ default: '4h', canDisable: true, doc: 'Send a delay notice (DSN "delayed") after this long; "" switches it off.' }),
+    concurrency: integerField({ default: 50, min: 1, doc: 'Outbound SMTP connections in total.' }),
+    perDestinationConcurrency: integerField({ default: 5, min: 1, doc: 'Outbound SMTP connections to one destination.' }),
+    relayhost: hostPortField({ default: '', defaultPort: 25, doc: 'Send all outbound mail through this smarthost ("host" or "host:port"); "" delivers by MX.' }),
+    relayhostTls: enumField(['starttls', 'implicit', 'none'], { default: 'starttls', doc: 'TLS towards the relayhost.' }),
+    relayhostUsername: stringField({ default: '', doc: 'SASL user name for the relayhost ("" for none).' }),
+    relayhostPassword: stringField({ default: '', doc: 'SASL password for the relayhost. Prefer the environment variable to the file.' }),
+    portOverride: integerField({ default: 0, max: 65535, doc: 'Connect to this port instead of 25 on every MX (tests); 0 for none.' }),
+    tlsPolicy: enumField(['opportunistic', 'required', 'none'], { default: 'opportunistic', doc: 'STARTTLS towards MX hosts: use when offered, insist on it, or never.' }),
+    maxHops: integerField({ default: 50, min: 1, doc: 'Messages with more Received fields than this are bounced as a loop (RFC 5321 §6.3).' }),
+    routes: routeTableField({ defaultPort: 25, doc: 'Per-domain next hops: `"example.org" = "mx.example.org:2525"` (like Postfix transport_maps).' }),
+  }),
+
+  dns: section('DNS resolution.', {
+    servers: stringListField({ default: [], check: checkDnsServer, doc: 'Resolvers as IP or IP:port; [] uses the system resolvers.' }),
+    timeout: durationField({ default: '5s', doc: 'Timeout per DNS query.' }),
+  }),
+
+  storage: section('Storage.', {
+    backend: enumField(['sqlite'], { default: 'sqlite', doc: 'Storage backend: SQLite in data_dir.' }),
+    quotaDefault: sizeField({ default: 1 * GiB, doc: 'Mailbox quota of accounts without their own (`user add --quota`); 0 is unlimited.' }),
+  }),
+
+  policy: section('Inbound policy: SPF, DKIM, DMARC, greylisting, DNS block lists and the spam score.', {
+    spfRejectFail: booleanField({ default: false, doc: 'Refuse mail whose SPF result is fail (otherwise it only adds to the spam score).' }),
+    dmarcEnforce: booleanField({ default: true, doc: 'Apply the sender domain\'s DMARC policy (reject / quarantine to Junk).' }),
+    greylisting: booleanField({ default: false, doc: 'Greylist unknown (client IP, sender, recipient) triplets with 451 4.7.1.' }),
+    dnsblZones: stringListField({ default: [], doc: 'DNS block lists to query, e.g. ["zen.spamhaus.org"]; each hit adds to the spam score.' }),
+    spamJunkScore: numberField({ default: 5, doc: 'Spam score at or above which a message is delivered to Junk.' }),
+    spamRejectScore: numberField({ default: 15, doc: 'Spam score at or above which a message is refused (550 5.7.1); inf switches it off.' }),
+  }),
+} satisfies Record<string, SchemaEntry>;
+
+export type Schema = typeof schema;
+export type Config = Infer<Schema>;
+export type ListenConfig = Config['listen'];
+export type TlsConfig = Config['tls'];
+export type LimitsConfig = Config['limits'];
+export type AuthConfig = Config['auth'];
+export type SubmissionConfig = Config['submission'];
+export type QueueConfig = Config['queue'];
+export type DnsConfig = Config['dns'];
+export type StorageConfig = Config['storage'];
+export type PolicyConfig = Config['policy'];
+
+export function isSection(entry: SchemaEntry): entry is Section<Record<string, Field<unknown>>> {
+  return entry.kind === 'section';
+}
+
+/** The built-in configuration; relative paths resolve against `cwd` (default: the process's). */
+export function defaultConfig(options: { cwd?: string } = {}): Config {
+  const ctx: ValueContext = { baseDir: options.cwd ?? process.cwd() };
+  const out: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(schema) as [string, SchemaEntry][]) {
+    if (isSection(entry)) {
+      const sub: Record<string, unknown> = {};
+      for (const [key, f] of Object.entries(entry.fields)) sub[key] = f.defaultValue(ctx);
+      out[name] = sub;
+    } else {
+      out[name] = entry.defaultValue(ctx);
+    }
+  }
+  return out as Config;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Record<string, unknown> ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type ConfigPatch = DeepPartial<{ -readonly [K in keyof Config]: { -readonly [J in keyof Config[K]]: Config[K][J] } }>;
+
+/** A copy of `base` with the sections of `patch` merged in (for tests and the composition root). */
+export function mergeConfig(base: Config, patch: ConfigPatch): Config {
+  const out: Record<string, unknown> = { ...base };
+  for (const [name, value] of Object.entries(patch)) {
+    const entry = (schema as Record<string, SchemaEntry>)[name];
+    if (!entry) throw new Error(`unknown config key ${name}`);
+    out[name] = isSection(entry) ? { ...(base as unknown as Record<string, object>)[name], ...(value as object) } : value;
+  }
+  return out as Config;
+}

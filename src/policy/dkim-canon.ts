@@ -1,0 +1,85 @@
+/**
+ * DKIM canonicalisation (RFC 6376 §3.4): the "relaxed" header and body algorithms, and the header-field
+ * selection of §5.4.2 (repeated fields are taken from the bottom up; absent ones contribute nothing).
+ */
+
+export interface HeaderField {
+  /** Lower-case field name. */
+  name: string;
+  /** The whole field as received, unfolded lines joined with CRLF, without the final CRLF. */
+  raw: string;
+}
+
+/** Normalises line endings to CRLF (a bare LF on the wire is sent as CRLF anyway). */
+export function toCrlf(message: Buffer): Buffer {
+  const text = message.toString('latin1').replace(/\r?\n/g, '\r\n');
+  return Buffer.from(text, 'latin1');
+}
+
+/** Splits a CRLF message into its header fields and its body (the bytes after the empty line). */
+export function splitMessage(message: Buffer): { fields: HeaderField[]; body: Buffer } {
+  const text = message.toString('latin1');
+  let end = text.indexOf('\r\n\r\n');
+  let headerText: string;
+  let body: Buffer;
+  if (text.startsWith('\r\n')) {
+    headerText = '';
+    body = message.subarray(2);
+  } else if (end === -1) {
+    headerText = text.endsWith('\r\n') ? text.slice(0, -2) : text;
+    body = Buffer.alloc(0);
+  } else {
+    headerText = text.slice(0, end);
+    body = message.subarray(end + 4);
+  }
+  const fields: HeaderField[] = [];
+  for (const line of headerText === '' ? [] : headerText.split('\r\n')) {
+    if ((line.startsWith(' ') || line.startsWith('\t')) && fields.length > 0) {
+      fields[fields.length - 1]!.raw += '\r\n' + line;
+    } else {
+      const colon = line.indexOf(':');
+      const name = (colon === -1 ? line : line.slice(0, colon)).trim().toLowerCase();
+      fields.push({ name, raw: line });
+    }
+  }
+  return { fields, body };
+}
+
+/** RFC 6376 §3.4.2: lower-case name, unfold, runs of WSP to one SP, no WSP at end or around the colon. */
+export function relaxedHeader(raw: string): string {
+  const colon = raw.indexOf(':');
+  const name = raw.slice(0, colon).trim().toLowerCase();
+  const value = raw
+    .slice(colon + 1)
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
+  return `${name}:${value}`;
+}
+
+/** RFC 6376 §3.4.4: WSP runs to one SP, no WSP at line end, no trailing empty lines, CRLF-terminated if non-empty. */
+export function relaxedBody(body: Buffer): Buffer {
+  const lines = body.toString('latin1').split('\r\n');
+  const out = lines.map((l) => l.replace(/[ \t]+/g, ' ').replace(/ $/, ''));
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out.length === 0 ? Buffer.alloc(0) : Buffer.from(out.join('\r\n') + '\r\n', 'latin1');
+}
+
+/**
+ * RFC 6376 §5.4.2: for each name in `names` (which may repeat, and may list a name more times than it occurs:
+ * "over-signing"), the next instance from the bottom; names with no instance left contribute nothing.
+ */
+export function selectSignedFields(fields: HeaderField[], names: string[]): HeaderField[] {
+  const used = new Set<number>();
+  const picked: HeaderField[] = [];
+  for (const name of names) {
+    for (let i = fields.length - 1; i >= 0; i--) {
+      if (!used.has(i) && fields[i]!.name === name) {
+        used.add(i);
+        picked.push(fields[i]!);
+        break;
+      }
+    }
+  }
+  return picked;
+}
