@@ -1,15 +1,47 @@
 /**
- * PLACEHOLDER for `postamt serve` (the lead replaces this file): it only validates the configuration,
- * so that main.ts and the rest of the CLI work before the composition root lands.
+ * `postamt serve`: starts every configured listener and the queue, prints a banner saying what listens
+ * where (and how to add a domain and a user), reloads TLS certificates on SIGHUP, and drains on
+ * SIGTERM/SIGINT (421 to SMTP clients, BYE to IMAP) before exiting.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../core/errors.ts';
-import { configFor, type CliDeps } from './context.ts';
+import { startServer } from '../app/server.ts';
+import { LISTENER_ROLES } from '../app/listeners.ts';
+import { createLogger } from '../core/log.ts';
+import { configFor, globalOptions, type CliDeps } from './context.ts';
 
 export function registerServe(program: Command, deps: CliDeps): void {
-  program.command('serve').description('start the mail server')
+  program
+    .command('serve')
+    .description('start the mail server (SMTP, submission, IMAP, POP3 and the queue)')
     .action(async (_opts: unknown, cmd: Command) => {
-      configFor(cmd, deps);
-      throw new UsageError('serve is not wired yet (src/cli/serve.ts is a placeholder)');
+      const config = configFor(cmd, deps);
+      const format = globalOptions(cmd).logFormat ?? config.logFormat;
+      const logger = createLogger({ format, level: config.logLevel });
+      const server = await startServer({ config, logger });
+      const out = deps.io.stderr;
+      out.write(`Postamt is running as ${config.hostname} (data in ${config.dataDir})\n`);
+      for (const role of LISTENER_ROLES) {
+        const address = config.listen[role];
+        if (address) out.write(`  ${role.padEnd(12)} ${address.host.includes(':') ? `[${address.host}]` : address.host}:${server.ports[role]}\n`);
+      }
+      const domains = await server.services.store.listDomains();
+      if (domains.length === 0) {
+        out.write('\nNo domains yet. In another terminal:\n  npx postamt domain add example.test\n  npx postamt user add alice@example.test\n');
+      } else {
+        out.write(`\nDomains: ${domains.map((d) => d.name).join(', ')}\n`);
+      }
+      out.write('Stop with Ctrl-C (SIGTERM drains connections).\n');
+      const reload = (): void => void server.services.tls.reload();
+      process.on('SIGHUP', reload);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          logger.info({ event: 'server.stopping', signal }, 'stopping');
+          process.removeListener('SIGHUP', reload);
+          server.stop().then(resolve, resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      logger.flush?.();
     });
 }

@@ -161,6 +161,11 @@ export class InboundPolicy {
     return { ...this.#o.defaults, ...(this.#o.domains[domain] ?? {}) };
   }
 
+  /** Trusted clients skip every check (and the app need not keep their message for inspection). */
+  isTrusted(ip: string): boolean {
+    return this.#isTrusted(ip);
+  }
+
   #isTrusted(ip: string): boolean {
     return this.#o.trustedNetworks.some((c) => ipInCidr(ip, c));
   }

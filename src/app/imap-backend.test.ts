@@ -1,0 +1,79 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.ts';
+import type { EngineContext } from '../protocols/engine.ts';
+import { outputText as text } from '../protocols/imap/testing/memory-backend.ts';
+import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
+import { ImapSession } from '../protocols/imap/session.ts';
+import { MailStoreImapBackend } from './imap-backend.ts';
+
+let dataDir: string;
+let store: SqliteStore;
+let accountId: number;
+
+
+function client(options: { quota?: number | null } = {}) {
+  const pushed: string[] = [];
+  const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: (o) => void text(o).then((t) => pushed.push(t)) };
+  const sasl: SaslAuthenticator = {
+    mechanisms: () => [],
+    start: () => null,
+    checkPassword: async (u, p) => (u === 'u@example.org' && p === 'pw' ? { kind: 'success', identity: { accountId, address: u } } : { kind: 'failure', reason: 'invalid-credentials' }),
+  };
+  const backend = new MailStoreImapBackend({ store, accounts: store, defaultQuotaBytes: options.quota === undefined ? 10_000_000 : options.quota });
+  const session = new ImapSession({ backend, sasl, context, allowPlaintext: true });
+  return { pushed, send: async (s: string) => text(await session.receive(Buffer.from(s))) };
+}
+
+describe('IMAP backend on the SQLite store', () => {
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'postamt-imap-'));
+    store = openSqliteStore({ dataDir });
+    await store.addDomain('example.org');
+    accountId = (await store.addAccount({ address: 'u@example.org', passwordHash: 'x', scram: null })).id;
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('appends, selects, fetches, stores, searches, copies and expunges', async () => {
+    const c = client();
+    assert.match(await c.send('a LOGIN u@example.org pw\r\n'), /^a OK/);
+    const msg = 'Subject: hi\r\nFrom: x@example.net\r\n\r\nhello world\r\n';
+    assert.match(await c.send(`b APPEND INBOX (\\Flagged) {${msg.length}+}\r\n${msg}\r\n`), /^b OK \[APPENDUID \d+ 1\]/);
+    const sel = await c.send('c SELECT INBOX\r\n');
+    assert.match(sel, /\* 1 EXISTS/);
+    assert.match(sel, /OK \[UIDNEXT 2\]/);
+    assert.equal(await c.send('d FETCH 1 (FLAGS BODY.PEEK[TEXT])\r\n'), '* 1 FETCH (FLAGS (\\Flagged) BODY[TEXT] {13}\r\nhello world\r\n)\r\nd OK FETCH completed\r\n');
+    assert.match(await c.send('e STORE 1 +FLAGS (\\Seen)\r\n'), /\* 1 FETCH \(FLAGS \((\\Flagged \\Seen|\\Seen \\Flagged)\)\)/);
+    assert.equal(await c.send('f UID SEARCH TEXT world\r\n'), '* SEARCH 1\r\nf OK UID SEARCH completed\r\n');
+    assert.match(await c.send('g UID COPY 1 Trash\r\n'), /g OK \[COPYUID \d+ 1 1\]/);
+    assert.match(await c.send('h STATUS Trash (MESSAGES)\r\n'), /\* STATUS "Trash" \(MESSAGES 1\)/);
+    await c.send('i STORE 1 +FLAGS.SILENT (\\Deleted)\r\n');
+    assert.equal(await c.send('j EXPUNGE\r\n'), '* 1 EXPUNGE\r\nj OK EXPUNGE completed\r\n');
+  });
+
+  it('tells another selected session about a new message at NOOP', async () => {
+    const a = client();
+    const b = client();
+    await a.send('a LOGIN u@example.org pw\r\n');
+    await b.send('a LOGIN u@example.org pw\r\n');
+    await a.send('s SELECT INBOX\r\n');
+    await b.send('b APPEND INBOX {9+}\r\nX: y\r\n\r\nz\r\n');
+    assert.match(await a.send('n NOOP\r\n'), /^\* \d+ EXISTS\r\nn OK/);
+  });
+
+  it('creates, renames and deletes mailboxes; refuses APPEND over quota', async () => {
+    const c = client({ quota: 10 });
+    await c.send('a LOGIN u@example.org pw\r\n');
+    assert.equal(await c.send('b CREATE Projects/2024\r\n'), 'b OK CREATE completed\r\n');
+    assert.match(await c.send('c LIST "" Projects*\r\n'), /\* LIST \(\\HasChildren\) "\/" "Projects"\r\n\* LIST \(\\HasNoChildren\) "\/" "Projects\/2024"/);
+    assert.equal(await c.send('d RENAME Projects Archive2\r\n'), 'd OK RENAME completed\r\n');
+    assert.match(await c.send('e DELETE Archive2/2024\r\n'), /^e OK/);
+    assert.match(await c.send('f APPEND INBOX {20+}\r\nSubject: x\r\n\r\n123456\r\n'), /^f NO \[OVERQUOTA\]/);
+  });
+});

@@ -1,0 +1,229 @@
+/**
+ * The IMAP engine's backend on the mail store: per-account mailbox operations, message metadata
+ * and bytes, flags, expunge, copy/move, streaming APPEND through a delivery transaction (with the
+ * quota checked at commit) and change notifications filtered to the account.
+ */
+import {
+  ImapBackendError,
+  type ImapAccount,
+  type ImapAppendSink,
+  type ImapBackend,
+  type ImapChange,
+  type ImapMailboxInfo,
+  type ImapMailboxSnapshot,
+  type ImapMailboxStatus,
+  type ImapMessageMeta,
+  type ImapSpecialUse,
+} from '../protocols/imap/backend.ts';
+import type { AuthIdentity } from '../protocols/sasl/types.ts';
+import type { AccountStore, MailStore, MessageRecord } from '../store/types.ts';
+import type { Logger } from '../core/log.ts';
+
+export interface MailStoreImapBackendOptions {
+  store: MailStore;
+  accounts: Pick<AccountStore, 'getAccountById'>;
+  /** Quota for accounts whose quotaBytes is null; null means unlimited. */
+  defaultQuotaBytes: number | null;
+  log?: Logger;
+}
+
+export class MailStoreImapBackend implements ImapBackend {
+  constructor(private readonly options: MailStoreImapBackendOptions) {}
+
+  async openAccount(identity: AuthIdentity): Promise<ImapAccount> {
+    return new StoreImapAccount(this.options, identity.accountId);
+  }
+}
+
+function toMeta(r: MessageRecord): ImapMessageMeta {
+  return { uid: r.uid, size: r.size, internalDate: r.internalDate, flags: r.flags, modSeq: r.modSeq };
+}
+
+class StoreImapAccount implements ImapAccount {
+  private readonly store: MailStore;
+
+  constructor(
+    private readonly options: MailStoreImapBackendOptions,
+    private readonly accountId: number,
+  ) {
+    this.store = options.store;
+  }
+
+  private async mailbox(name: string) {
+    const mb = await this.store.getMailbox(this.accountId, name);
+    if (mb === null) throw new ImapBackendError('NONEXISTENT', 'No such mailbox');
+    return mb;
+  }
+
+  /** Every message id the engine passes comes from a SELECT of this account; checked anyway. */
+  private async owned(mailboxId: number) {
+    const mb = await this.store.getMailboxById(mailboxId);
+    if (mb === null || mb.accountId !== this.accountId) throw new ImapBackendError('NONEXISTENT', 'Mailbox no longer exists');
+    return mb;
+  }
+
+  async listMailboxes(): Promise<ImapMailboxInfo[]> {
+    return (await this.store.listMailboxes(this.accountId)).map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: m.subscribed }));
+  }
+
+  async createMailbox(name: string, options: { specialUse?: ImapSpecialUse | null } = {}): Promise<void> {
+    if ((await this.store.getMailbox(this.accountId, name)) !== null) throw new ImapBackendError('ALREADYEXISTS', 'Mailbox already exists');
+    await this.store.createMailbox(this.accountId, name, options.specialUse ?? null);
+  }
+
+  async deleteMailbox(name: string): Promise<void> {
+    const mb = await this.mailbox(name);
+    await this.store.deleteMailbox(mb.id);
+  }
+
+  async renameMailbox(oldName: string, newName: string): Promise<void> {
+    const from = await this.mailbox(oldName);
+    if ((await this.store.getMailbox(this.accountId, newName)) !== null) throw new ImapBackendError('ALREADYEXISTS', 'Mailbox already exists');
+    if (oldName === 'INBOX') {
+      // RFC 9051 §6.3.6: renaming INBOX moves its messages to the new mailbox; INBOX stays, empty.
+      const to = await this.store.createMailbox(this.accountId, newName, null);
+      const uids = (await this.store.listMessages(from.id)).map((m) => m.uid);
+      if (uids.length > 0) await this.store.copyMessages(from.id, uids, to.id, { move: true });
+      return;
+    }
+    await this.store.renameMailbox(this.accountId, oldName, newName);
+  }
+
+  async setSubscribed(name: string, subscribed: boolean): Promise<void> {
+    // RFC 9051 §6.3.8: a name can be unsubscribed after its mailbox is gone.
+    if (subscribed) await this.mailbox(name);
+    await this.store.setSubscribed(this.accountId, name, subscribed);
+  }
+
+  async status(name: string): Promise<ImapMailboxStatus | null> {
+    const mb = await this.store.getMailbox(this.accountId, name);
+    if (mb === null) return null;
+    const c = await this.store.counts(mb.id);
+    return {
+      id: mb.id,
+      messages: c.messages,
+      unseen: c.unseen,
+      deleted: c.deleted,
+      sizeBytes: c.sizeBytes,
+      uidNext: mb.uidNext,
+      uidValidity: mb.uidValidity,
+      highestModSeq: mb.highestModSeq,
+    };
+  }
+
+  async select(name: string): Promise<ImapMailboxSnapshot | null> {
+    const mb = await this.store.getMailbox(this.accountId, name);
+    if (mb === null) return null;
+    const records = await this.store.listMessages(mb.id);
+    const keywords = new Set<string>();
+    let unseen = 0;
+    let firstUnseenSeq = 0;
+    const uids: number[] = new Array(records.length);
+    records.forEach((r, i) => {
+      uids[i] = r.uid;
+      for (const f of r.flags) if (!f.startsWith('\\')) keywords.add(f);
+      if (!r.flags.includes('\\Seen')) {
+        unseen++;
+        if (firstUnseenSeq === 0) firstUnseenSeq = i + 1;
+      }
+    });
+    return { id: mb.id, name: mb.name, uidValidity: mb.uidValidity, uidNext: mb.uidNext, highestModSeq: mb.highestModSeq, uids, keywords: [...keywords].sort(), unseen, firstUnseenSeq };
+  }
+
+  async messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]> {
+    if (uids.length === 0) return [];
+    await this.owned(mailboxId);
+    let lo = Infinity;
+    let hi = 0;
+    for (const u of uids) {
+      if (u < lo) lo = u;
+      if (u > hi) hi = u;
+    }
+    const wanted = new Set(uids);
+    const records = await this.store.listMessages(mailboxId, { uidFrom: lo, uidTo: hi });
+    return records.filter((r) => wanted.has(r.uid)).map(toMeta);
+  }
+
+  async changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]> {
+    await this.owned(mailboxId);
+    const out = new Map<number, ImapMessageMeta>();
+    if (options.modSeq !== undefined) for (const r of await this.store.listMessages(mailboxId, { changedSinceModSeq: options.modSeq })) out.set(r.uid, toMeta(r));
+    if (options.uidFrom !== undefined) for (const r of await this.store.listMessages(mailboxId, { uidFrom: options.uidFrom })) out.set(r.uid, toMeta(r));
+    return [...out.values()].sort((a, b) => a.uid - b.uid);
+  }
+
+  async readMessage(mailboxId: number, uid: number): Promise<Buffer | null> {
+    await this.owned(mailboxId);
+    if ((await this.store.getMessage(mailboxId, uid)) === null) return null;
+    return this.store.readMessage(mailboxId, uid);
+  }
+
+  async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: { unchangedSince?: number } = {}) {
+    await this.owned(mailboxId);
+    const r = await this.store.storeFlags(mailboxId, [...uids], op, flags, options);
+    return { changed: r.changed.map(toMeta), failedUnchangedSince: r.failedUnchangedSince };
+  }
+
+  async expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {
+    await this.owned(mailboxId);
+    return this.store.expunge(mailboxId, [...uids]);
+  }
+
+  async vanishedSince(mailboxId: number, modSeq: number): Promise<number[]> {
+    await this.owned(mailboxId);
+    return this.store.vanishedSince(mailboxId, modSeq);
+  }
+
+  async copy(mailboxId: number, uids: readonly number[], destination: string, options: { move: boolean }) {
+    await this.owned(mailboxId);
+    const dest = await this.mailbox(destination);
+    if (!options.move && dest.id !== mailboxId) {
+      // RFC 9208 §4.2: a COPY that would exceed the quota fails with [OVERQUOTA].
+      const added = (await this.messages(mailboxId, uids)).reduce((a, m) => a + m.size, 0);
+      await this.checkQuota(added);
+    }
+    return this.store.copyMessages(mailboxId, [...uids], dest.id, { move: options.move });
+  }
+
+  beginAppend(): ImapAppendSink {
+    const tx = this.store.beginDelivery();
+    return {
+      write: (chunk) => tx.write(chunk),
+      get size() {
+        return tx.size;
+      },
+      commit: async (target) => {
+        const mb = await this.mailbox(target.mailbox);
+        await this.checkQuota(tx.size);
+        const result = await tx.commit({
+          mailboxes: [{ mailboxId: mb.id, flags: target.flags, ...(target.internalDate !== null ? { internalDate: target.internalDate } : {}) }],
+        });
+        const uid = result.messages[0]?.uid;
+        if (uid === undefined) throw new ImapBackendError('CANNOT', 'Message was not stored');
+        return { uid, uidValidity: mb.uidValidity };
+      },
+      abort: () => tx.abort(),
+    };
+  }
+
+  private async checkQuota(addBytes: number): Promise<void> {
+    const q = await this.quota();
+    if (q.limitBytes !== null && q.usedBytes + addBytes > q.limitBytes) throw new ImapBackendError('OVERQUOTA', 'Quota exceeded');
+  }
+
+  async quota(): Promise<{ usedBytes: number; limitBytes: number | null }> {
+    const [usage, account] = await Promise.all([this.store.accountUsage(this.accountId), this.options.accounts.getAccountById(this.accountId)]);
+    return { usedBytes: usage.bytes, limitBytes: account?.quotaBytes ?? this.options.defaultQuotaBytes };
+  }
+
+  watch(listener: (change: ImapChange) => void): () => void {
+    return this.store.subscribe((change) => {
+      if (change.accountId !== this.accountId) return;
+      try {
+        listener({ mailboxId: change.mailboxId, kind: change.kind, ...(change.uids !== undefined ? { uids: change.uids } : {}) });
+      } catch (err) {
+        this.options.log?.warn({ err, event: 'imap.watch_failed' });
+      }
+    });
+  }
+}

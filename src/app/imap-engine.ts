@@ -1,0 +1,21 @@
+/**
+ * Makes the IMAP engine for one connection from the running services.
+ */
+import type { EngineContext } from '../protocols/engine.ts';
+import { ImapSession } from '../protocols/imap/session.ts';
+import type { Services } from './services.ts';
+
+export function createImapEngine(options: { context: EngineContext; services: Services }): ImapSession {
+  const { context, services } = options;
+  const { config } = services;
+  return new ImapSession({
+    context,
+    hostname: config.hostname,
+    backend: services.imap,
+    sasl: services.auth,
+    starttlsAvailable: true,
+    allowPlaintext: services.allowPlaintext(context.remoteAddress),
+    limits: { appendLimit: config.limits.imapLiteralSize, maxLineBytes: config.limits.imapCommandSize, idleTimeoutMs: config.limits.imapIdleTimeout },
+    logger: services.logger,
+  });
+}

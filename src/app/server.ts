@@ -1,0 +1,83 @@
+/**
+ * The composition root of a running server: config → services → one listener per configured role, each
+ * making a protocol engine per connection. `startServer` returns the ports actually bound (tests use
+ * port 0) and `stop()`, which drains connections (421 / BYE) and closes the store.
+ */
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../core/log.ts';
+import type { EngineContext, StreamEngine } from '../protocols/engine.ts';
+import { startListener, type Listener } from '../transport/listener.ts';
+import { createImapEngine } from './imap-engine.ts';
+import { IMPLICIT_TLS, LISTENER_ROLES, refusalText, type ListenerRole } from './listeners.ts';
+import { createPop3Engine } from './pop3-engine.ts';
+import { createServices, type ServiceOverrides, type Services } from './services.ts';
+import { createSmtpEngine } from './smtp-engine.ts';
+
+export interface RunningServer {
+  services: Services;
+  listeners: Partial<Record<ListenerRole, Listener>>;
+  /** Bound ports by role (null when the role is switched off). */
+  ports: Record<ListenerRole, number | null>;
+  stop(): Promise<void>;
+}
+
+function engineFor(role: ListenerRole, services: Services): (context: EngineContext) => StreamEngine {
+  switch (role) {
+    case 'smtp':
+      return (context) => createSmtpEngine({ role: 'mx', context, services });
+    case 'submission':
+    case 'submissions':
+      return (context) => createSmtpEngine({ role: 'submission', context, services });
+    case 'imap':
+    case 'imaps':
+      return (context) => createImapEngine({ context, services });
+    case 'pop3':
+    case 'pop3s':
+      return (context) => createPop3Engine({ context, services });
+  }
+}
+
+export async function startServer(options: { config: Config; logger: Logger; overrides?: ServiceOverrides; startQueue?: boolean }): Promise<RunningServer> {
+  const services = await createServices(options.config, options.logger, options.overrides);
+  const listeners: Partial<Record<ListenerRole, Listener>> = {};
+  const ports = Object.fromEntries(LISTENER_ROLES.map((r) => [r, null])) as Record<ListenerRole, number | null>;
+  try {
+    for (const role of LISTENER_ROLES) {
+      const address = options.config.listen[role];
+      if (!address) continue;
+      const listener = await startListener({
+        name: role,
+        host: address.host,
+        port: address.port,
+        implicitTls: IMPLICIT_TLS[role],
+        tls: services.tls,
+        createEngine: engineFor(role, services),
+        counter: services.counter,
+        refuse: (reason) => refusalText(role, reason),
+        logger: options.logger,
+      });
+      listeners[role] = listener;
+      ports[role] = listener.address().port;
+    }
+  } catch (err) {
+    await Promise.all(Object.values(listeners).map((l) => l.close(0)));
+    await services.store.close();
+    throw err;
+  }
+  services.tls.watch();
+  if (options.startQueue !== false) services.queue.start();
+  let stopped = false;
+  return {
+    services,
+    listeners,
+    ports,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      services.tls.unwatch();
+      await Promise.all(Object.values(listeners).map((l) => l.close()));
+      await services.queue.stop();
+      await services.store.close();
+    },
+  };
+}

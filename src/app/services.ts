@@ -1,0 +1,125 @@
+/**
+ * The long-lived services of a running server, built once from the config: store, TLS, auth, DNS,
+ * policy, delivery planning and the queue runner. Engines for each connection are made from these.
+ */
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../core/log.ts';
+import { AuthService } from '../accounts/auth-service.ts';
+import { AuthLimiter } from '../policy/auth-limiter.ts';
+import { NodeResolver } from '../dns/node-resolver.ts';
+import type { Resolver } from '../dns/resolver.ts';
+import { InboundPolicy } from '../policy/index.ts';
+import { inboundPolicyOptionsFromConfig } from '../policy/policy-config.ts';
+import { policyResolverFrom } from '../policy/resolver-adapter.ts';
+import { SubmissionRateLimiter } from '../policy/submission-rate.ts';
+import { QueueRunner } from '../queue/runner.ts';
+import { openStore, type OpenedStore } from '../store/open.ts';
+import { TlsProvider } from '../transport/tls.ts';
+import { ConnectionCounter } from '../transport/ip-limits.ts';
+import { isLoopback } from './listeners.ts';
+import { LocalDeliveryPlanner } from './local-delivery.ts';
+import { MailStoreImapBackend } from './imap-backend.ts';
+import { MailStorePop3Backend } from './pop3-backend.ts';
+import { installationSecret } from './secrets.ts';
+import { UsageCache } from './usage-cache.ts';
+import { createSmtpHooks } from './smtp-hooks.ts';
+import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
+import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  store: OpenedStore;
+  tls: TlsProvider;
+  auth: AuthService;
+  limiter: AuthLimiter;
+  counter: ConnectionCounter;
+  dns: Resolver;
+  policy: InboundPolicy;
+  planner: LocalDeliveryPlanner;
+  submissionRate: SubmissionRateLimiter;
+  queue: QueueRunner;
+  pop3: MailStorePop3Backend;
+  imap: MailStoreImapBackend;
+  usage: UsageCache;
+  dkimKeys: FileDkimKeyStore | null;
+  smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
+  /** Whether plaintext auth is allowed for a client (loopback, when configured). */
+  allowPlaintext(remoteAddress: string): boolean;
+}
+
+export interface ServiceOverrides {
+  /** Tests pass a resolver pointed at their own DNS server. */
+  dns?: Resolver;
+}
+
+export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
+  const store = await openStore({ dataDir: config.dataDir });
+  const tls = new TlsProvider({
+    files: config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : null,
+    sni: config.tls.sni,
+    dataDir: config.dataDir,
+    hostname: config.hostname,
+    logger,
+  });
+  const allowPlaintext = (remoteAddress: string): boolean => config.auth.allowPlaintextOnLoopback && isLoopback(remoteAddress);
+  const limiter = new AuthLimiter({
+    maxFailuresPerIp: config.auth.maxFailuresPerIp,
+    maxFailuresPerAccount: config.auth.maxFailuresPerAccount,
+    windowMs: config.auth.failureWindow,
+    penaltyDelayMs: config.auth.penaltyDelay,
+  });
+  const auth = new AuthService({
+    accounts: store,
+    limiter,
+    logger,
+    allowPlaintextWithoutTls: (ctx) => allowPlaintext(ctx.remoteAddress),
+    scramSecret: installationSecret(config.dataDir),
+  });
+  const dns = overrides.dns ?? new NodeResolver({ servers: config.dns.servers.length ? config.dns.servers : undefined, timeoutMs: config.dns.timeout });
+  const localDomains = (await store.listDomains()).map((d) => d.name);
+  const policy = new InboundPolicy({ options: inboundPolicyOptionsFromConfig(config, localDomains), resolver: policyResolverFrom(dns), logger });
+  const planner = new LocalDeliveryPlanner({ store });
+  const q = config.queue;
+  const queue = new QueueRunner({
+    store,
+    resolver: dns,
+    logger,
+    hostname: config.hostname,
+    routing: {
+      relayhost: q.relayhost ? { host: q.relayhost.host, port: q.relayhost.port, tls: q.relayhostTls, auth: q.relayhostUsername ? { username: q.relayhostUsername, password: q.relayhostPassword } : undefined } : undefined,
+      routes: Object.fromEntries(Object.entries(q.routes).map(([domain, hp]) => [domain, `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`])),
+      portOverride: q.portOverride || undefined,
+      localHostnames: [config.hostname],
+    },
+    retry: { scheduleMs: q.retrySchedule, maxAgeMs: q.maxAge, delayWarningMs: q.delayWarning ?? 0 },
+    local: planner.queueHook({ hostname: config.hostname, logger }),
+    suppression: store,
+    maxConnections: q.concurrency,
+    maxConnectionsPerDestination: q.perDestinationConcurrency,
+    maxHops: q.maxHops,
+    mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
+  });
+  const services: Services = {
+    config,
+    logger,
+    store,
+    tls,
+    auth,
+    limiter,
+    counter: new ConnectionCounter({ maxConnections: config.limits.connectionsTotal, maxConnectionsPerIp: config.limits.connectionsPerIp }),
+    dns,
+    policy,
+    planner,
+    submissionRate: new SubmissionRateLimiter({ messagesPerHour: config.submission.rateMessagesPerHour, recipientsPerHour: config.submission.rateRecipientsPerHour }),
+    queue,
+    pop3: new MailStorePop3Backend({ store, log: logger }),
+    imap: new MailStoreImapBackend({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault || null, log: logger }),
+    allowPlaintext,
+    usage: new UsageCache({ store }),
+    dkimKeys: new FileDkimKeyStore({ dataDir: config.dataDir }),
+    smtpHooks: { mx: {} as SmtpServerHooks, submission: {} as SmtpServerHooks },
+  };
+  services.smtpHooks = { mx: createSmtpHooks({ role: 'mx', services }), submission: createSmtpHooks({ role: 'submission', services }) };
+  return services;
+}

@@ -1,0 +1,256 @@
+/**
+ * The application side of the SMTP engine for both roles. MX: recipients only in our domains
+ * (`550 5.1.1` unknown, `554 5.7.1` relay denied), inbound policy, local delivery. Submission: the
+ * authenticated user may send only as addresses they own (`553 5.7.1`), RFC 6409 §8 fixes (Message-ID,
+ * Date), rate limits (`451 4.7.1`), DKIM signing, local recipients delivered at once, others queued.
+ */
+import { randomBytes } from 'node:crypto';
+import { receivedHeader, returnPathHeader, formatRfc5322Date } from '../delivery/trace.ts';
+import { parseAddressList } from '../message/address.ts';
+import { parseHeaderFields, headerValue } from '../message/header-fields.ts';
+import { maySendAs } from '../policy/sender-rights.ts';
+import { signMessage } from '../policy/dkim-sign.ts';
+import type { Envelope, MessageSink, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
+import type { Mailbox } from '../protocols/smtp/path.ts';
+import { StorageError } from '../core/errors.ts';
+import { MessageBuffer } from './message-buffer.ts';
+import type { Services } from './services.ts';
+
+const OK: Verdict = { ok: true };
+
+function refuse(code: number, enhancedCode: string, text: string): Verdict {
+  return { ok: false, code, enhancedCode, text };
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** Recipient address as the resolver sees it; `<postmaster>` is our host's postmaster (RFC 5321 §4.5.1). */
+function recipientAddress(mailbox: Mailbox, hostname: string): string {
+  return mailbox.domain === '' ? `postmaster@${hostname}` : mailbox.address;
+}
+
+export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: Services }): SmtpServerHooks {
+  const { role, services } = options;
+  const { config, logger, store, planner, policy } = services;
+  const hostname = config.hostname;
+
+  async function overQuota(accountIds: number[]): Promise<boolean> {
+    for (const id of accountIds) {
+      const account = await store.getAccountById(id);
+      const quota = account?.quotaBytes ?? config.storage.quotaDefault;
+      if (!quota) continue;
+      if ((await services.usage.bytes(id)) >= quota) return true;
+    }
+    return false;
+  }
+
+  const hooks: SmtpServerHooks = {
+    sasl: role === 'submission' ? services.auth : undefined,
+
+    async checkConnection(info) {
+      if (role !== 'mx') return OK;
+      const gate = await policy.onConnect(info.remoteAddress);
+      return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
+    },
+
+    async checkMailFrom(info, reversePath) {
+      const sender = reversePath?.address ?? '';
+      if (role === 'submission') {
+        const account = info.identity ? await store.getAccountById(info.identity.accountId) : null;
+        if (!account || account.disabled) return refuse(530, '5.7.0', 'Authentication required');
+        if (!(await maySendAs(account, sender, store))) return refuse(553, '5.7.1', `Sender address <${sender}> not owned by user ${account.address}`);
+        return OK;
+      }
+      const gate = await policy.onMailFrom({ ip: info.remoteAddress, helo: info.helo ?? '', sender });
+      return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
+    },
+
+    async checkRcptTo(info, forwardPath) {
+      const address = recipientAddress(forwardPath, hostname);
+      const resolution = await planner.resolver.resolve(address);
+      if (role === 'submission') {
+        const user = info.identity?.address ?? '';
+        if (!services.submissionRate.allows(user, info.recipientCount + 1)) return refuse(451, '4.7.1', 'Sending rate limit exceeded, try again later');
+        if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+        return OK;
+      }
+      // RFC 5321 §3.9 / §7.1: no relaying for unauthenticated clients. Source routes, %-hacks and the like
+      // only ever reach a local mailbox if the address itself is local.
+      if (resolution.kind === 'not-local') return refuse(554, '5.7.1', `<${address}>: Relay access denied`);
+      if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+      const accountIds = resolution.targets.flatMap((t) => (t.kind === 'mailbox' ? [t.accountId] : []));
+      if (await overQuota(accountIds)) return refuse(452, '4.2.2', `<${address}>: Mailbox full`);
+      const gate = await policy.onRcptTo({ ip: info.remoteAddress, helo: info.helo ?? '', sender: info.reversePath?.address ?? '', recipient: address });
+      return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
+    },
+
+    async beginMessage(envelope) {
+      const inspect = role === 'submission' || !policy.isTrusted(envelope.remoteAddress);
+      return new AcceptingSink({ envelope, services, buffer: new MessageBuffer({ tx: store.beginDelivery(), inspect }) });
+    },
+
+    onTransaction(record) {
+      const e = record.envelope;
+      logger.info({
+        event: 'smtp.transaction',
+        role,
+        session: e.sessionId,
+        queueId: e.transactionId,
+        ip: e.remoteAddress,
+        helo: e.helo,
+        tls: e.tls?.protocol ?? null,
+        user: e.identity?.address ?? null,
+        sender: e.reversePath?.address ?? '',
+        recipients: e.recipients.map((r) => r.mailbox.address),
+        size: record.size,
+        code: record.code,
+        status: record.enhancedCode,
+        result: record.text,
+      }, 'smtp transaction');
+    },
+
+    onProtocolError(info, detail) {
+      logger.info({ event: 'smtp.error', role, session: info.sessionId, ip: info.remoteAddress, command: detail.command, code: detail.code, status: detail.enhancedCode }, 'smtp protocol error');
+    },
+  };
+  return hooks;
+}
+
+class AcceptingSink implements MessageSink {
+  private readonly envelope: Envelope;
+  private readonly services: Services;
+  private readonly buffer: MessageBuffer;
+
+  constructor(options: { envelope: Envelope; services: Services; buffer: MessageBuffer }) {
+    this.envelope = options.envelope;
+    this.services = options.services;
+    this.buffer = options.buffer;
+  }
+
+  write(chunk: Buffer): void {
+    this.buffer.write(chunk);
+  }
+
+  abort(): void {
+    this.buffer.tx.abort();
+  }
+
+  async commit(): Promise<Verdict> {
+    try {
+      return this.envelope.role === 'submission' ? await this.commitSubmission() : await this.commitInbound();
+    } catch (err) {
+      this.buffer.tx.abort();
+      this.services.logger.error({ event: 'smtp.commit_failed', queueId: this.envelope.transactionId, err: String(err) }, 'commit failed');
+      // Our own fault: temporary, never 5xx (docs/reliability.md, rule 3).
+      return refuse(451, '4.3.0', err instanceof StorageError ? 'Temporary storage failure, try again later' : 'Local error in processing, try again later');
+    }
+  }
+
+  private received(detail: 'full' | 'minimal'): string {
+    const e = this.envelope;
+    return receivedHeader({
+      helo: e.helo,
+      remoteAddress: e.remoteAddress,
+      hostname: this.services.config.hostname,
+      protocol: e.protocol,
+      tls: e.tls,
+      id: e.transactionId,
+      forRecipient: e.recipients.length === 1 ? e.recipients[0]!.mailbox.address : null,
+      date: new Date(),
+      detail,
+    });
+  }
+
+  private async commitInbound(): Promise<Verdict> {
+    const { services, envelope: e } = this;
+    const sender = e.reversePath?.address ?? '';
+    let folder: 'inbox' | 'junk' = 'inbox';
+    let extraHeaders = '';
+    const held = this.buffer.message();
+    if (held) {
+      const result = await services.policy.onData({ message: held, envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.mailbox, services.config.hostname)) } });
+      const v = result.verdict;
+      if (v.action === 'reject' || v.action === 'tempfail') {
+        this.buffer.tx.abort();
+        return refuse(v.reply.code, v.reply.enhancedCode, v.reply.text);
+      }
+      if (v.action === 'junk') folder = 'junk';
+      extraHeaders = result.headersToPrepend;
+      this.buffer.flush(result.message);
+    }
+    const plan = await services.planner.plan({
+      sender,
+      recipients: e.recipients.map((r) => ({ address: recipientAddress(r.mailbox, services.config.hostname), orcpt: r.params.orcpt, notify: r.params.notify })),
+      folder,
+      allowRemote: false,
+      envid: e.mailParams.envid,
+      ret: e.mailParams.ret,
+      origin: 'smtp',
+    });
+    const result = await this.buffer.tx.commit({
+      localHeader: Buffer.from(returnPathHeader(sender)),
+      traceHeader: Buffer.from(this.received('full') + extraHeaders),
+      mailboxes: plan.mailboxes,
+      queue: plan.queue,
+    });
+    for (const id of plan.accountIds) services.usage.add(id, result.size);
+    if (result.queueId) services.queue.kick();
+    return { ok: true, text: `Ok: queued as ${e.transactionId}` };
+  }
+
+  private async commitSubmission(): Promise<Verdict> {
+    const { services, envelope: e } = this;
+    const { config, store } = services;
+    const account = e.identity ? await store.getAccountById(e.identity.accountId) : null;
+    if (!account) return refuse(530, '5.7.0', 'Authentication required');
+    const headerText = this.buffer.header();
+    const headerBuf = Buffer.from(headerText, 'latin1');
+    const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, 1000);
+    // RFC 6409 §6.1 / §8: the From: must be an address the user may use.
+    const from = headerValue(fields, 'From');
+    if (from) {
+      for (const item of parseAddressList(from, { maxAddresses: 50 })) {
+        const addresses = item.kind === 'group' ? item.members.map((m) => m.address) : [item.address];
+        for (const address of addresses) {
+          if (!(await maySendAs(account, address, store))) return refuse(553, '5.7.1', `From: address <${address}> not owned by user ${account.address}`);
+        }
+      }
+    }
+    let added = '';
+    // RFC 6409 §8.3 (Message-ID) and §8.2 (Date): add when missing.
+    if (!headerValue(fields, 'Message-ID')) added += `Message-ID: <${randomBytes(12).toString('hex')}@${config.hostname}>\r\n`;
+    if (!headerValue(fields, 'Date')) added += `Date: ${formatRfc5322Date(new Date())}\r\n`;
+    const receivedMode = config.submission.receivedHeader;
+    const trace = receivedMode === 'none' ? '' : this.received(receivedMode);
+    let dkim = '';
+    const held = this.buffer.message();
+    const senderDomain = domainOf(e.reversePath?.address ?? account.address);
+    if (held && services.dkimKeys) {
+      const keys = await services.dkimKeys.activeKeys(senderDomain);
+      if (keys.length > 0) dkim = (await signMessage({ message: Buffer.concat([Buffer.from(added), held]), domain: senderDomain, keys })).toString('latin1');
+    }
+    this.buffer.flush();
+    const sender = e.reversePath?.address ?? '';
+    const plan = await services.planner.plan({
+      sender,
+      recipients: e.recipients.map((r) => ({ address: r.mailbox.address, orcpt: r.params.orcpt, notify: r.params.notify })),
+      folder: 'inbox',
+      allowRemote: true,
+      envid: e.mailParams.envid,
+      ret: e.mailParams.ret,
+      origin: 'submission',
+      submitter: account.address,
+    });
+    const result = await this.buffer.tx.commit({
+      localHeader: Buffer.from(returnPathHeader(sender)),
+      traceHeader: Buffer.from(trace + dkim + added, 'latin1'),
+      mailboxes: plan.mailboxes,
+      queue: plan.queue,
+    });
+    services.submissionRate.record(account.address, e.recipients.length);
+    if (result.queueId) services.queue.kick();
+    return { ok: true, text: `Ok: queued as ${e.transactionId}` };
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Mailbox usage per account for quota checks at RCPT, cached for a short time so a busy MX does not
+ * sum a large mailbox for every recipient; accepted messages are added to the cached figure at once.
+ */
+import type { MailStore } from '../store/types.ts';
+
+export class UsageCache {
+  private readonly store: MailStore;
+  private readonly ttlMs: number;
+  private readonly entries = new Map<number, { bytes: number; at: number }>();
+
+  constructor(options: { store: MailStore; ttlMs?: number }) {
+    this.store = options.store;
+    this.ttlMs = options.ttlMs ?? 30_000;
+  }
+
+  async bytes(accountId: number): Promise<number> {
+    const hit = this.entries.get(accountId);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.bytes;
+    const usage = await this.store.accountUsage(accountId);
+    if (this.entries.size > 100_000) this.entries.clear();
+    this.entries.set(accountId, { bytes: usage.bytes, at: Date.now() });
+    return usage.bytes;
+  }
+
+  add(accountId: number, bytes: number): void {
+    const hit = this.entries.get(accountId);
+    if (hit) hit.bytes += bytes;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * What the IMAP engine needs from the rest of the server, per authenticated account: mailboxes,
+ * message metadata and bytes, flag changes, expunge, copy/move, streaming APPEND and change
+ * notifications. `app/imap-backend.ts` implements it on the mail store.
+ */
+import type { AuthIdentity } from '../sasl/types.ts';
+
+export type ImapSpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive' | '\\All' | '\\Flagged';
+
+export interface ImapMailboxInfo {
+  /** UTF-8, separator "/", INBOX spelled "INBOX". */
+  name: string;
+  specialUse: ImapSpecialUse | null;
+  subscribed: boolean;
+}
+
+export interface ImapMailboxStatus {
+  id: number;
+  messages: number;
+  unseen: number;
+  deleted: number;
+  sizeBytes: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModSeq: number;
+}
+
+export interface ImapMessageMeta {
+  uid: number;
+  size: number;
+  internalDate: Date;
+  flags: string[];
+  modSeq: number;
+}
+
+/** The selected mailbox at SELECT time: the UID list and what the SELECT responses need. */
+export interface ImapMailboxSnapshot {
+  id: number;
+  name: string;
+  uidValidity: number;
+  uidNext: number;
+  highestModSeq: number;
+  /** Ascending. */
+  uids: number[];
+  /** Keywords in use, for FLAGS / PERMANENTFLAGS. */
+  keywords: string[];
+  unseen: number;
+  /** 1-based sequence number of the first unseen message, 0 when none (IMAP4rev1 [UNSEEN n]). */
+  firstUnseenSeq: number;
+}
+
+export interface ImapChange {
+  mailboxId: number;
+  kind: 'append' | 'expunge' | 'flags' | 'mailbox';
+  uids?: number[];
+}
+
+/** Why a backend operation failed, mapped to a response code (RFC 5530). */
+export class ImapBackendError extends Error {
+  constructor(
+    readonly code: 'NONEXISTENT' | 'ALREADYEXISTS' | 'OVERQUOTA' | 'CANNOT' | 'TRYCREATE' | 'UNAVAILABLE' | 'LIMIT' | 'INUSE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ImapBackendError';
+  }
+}
+
+/** One APPEND message being received; nothing is visible before `commit` resolves durably. */
+export interface ImapAppendSink {
+  write(chunk: Buffer): void;
+  readonly size: number;
+  commit(target: { mailbox: string; flags: string[]; internalDate: Date | null }): Promise<{ uid: number; uidValidity: number }>;
+  abort(): void;
+}
+
+export interface ImapFlagResult {
+  changed: ImapMessageMeta[];
+  /** UIDs refused by UNCHANGEDSINCE (RFC 7162 §3.1.3). */
+  failedUnchangedSince: number[];
+}
+
+export interface ImapAccount {
+  listMailboxes(): Promise<ImapMailboxInfo[]>;
+  /** Throws ImapBackendError ALREADYEXISTS / CANNOT. */
+  createMailbox(name: string, options?: { specialUse?: ImapSpecialUse | null }): Promise<void>;
+  deleteMailbox(name: string): Promise<void>;
+  renameMailbox(oldName: string, newName: string): Promise<void>;
+  setSubscribed(name: string, subscribed: boolean): Promise<void>;
+  /** null when the mailbox does not exist. */
+  status(name: string): Promise<ImapMailboxStatus | null>;
+  select(name: string): Promise<ImapMailboxSnapshot | null>;
+
+  /** Metadata of the given UIDs (missing ones omitted), ascending. */
+  messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]>;
+  /** Messages with modseq > `modSeq`, or with uid >= `uidFrom` (new arrivals), ascending. */
+  changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]>;
+  /** The whole message; null when it is gone. */
+  readMessage(mailboxId: number, uid: number): Promise<Buffer | null>;
+  storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options?: { unchangedSince?: number }): Promise<ImapFlagResult>;
+  expunge(mailboxId: number, uids: readonly number[]): Promise<number[]>;
+  vanishedSince(mailboxId: number, modSeq: number): Promise<number[]>;
+  /** Throws ImapBackendError TRYCREATE when the destination does not exist. */
+  copy(mailboxId: number, uids: readonly number[], destination: string, options: { move: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+  beginAppend(): ImapAppendSink;
+  /** RFC 9208: storage in bytes; limit null when unlimited. */
+  quota(): Promise<{ usedBytes: number; limitBytes: number | null }>;
+  /** Change notifications for this account; returns an unsubscribe function. */
+  watch(listener: (change: ImapChange) => void): () => void;
+}
+
+export interface ImapBackend {
+  openAccount(identity: AuthIdentity): Promise<ImapAccount>;
+}

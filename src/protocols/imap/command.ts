@@ -1,0 +1,52 @@
+/**
+ * The typed command table's vocabulary: which states a command is allowed in and what a handler
+ * returns (a tagged status, possibly a next step for the driver).
+ */
+import type { OutputPart } from '../engine.ts';
+import type { Args } from './parser/args.ts';
+import type { ImapSession } from './session.ts';
+
+export type StateKind = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
+
+export interface CommandResult {
+  status: 'OK' | 'NO' | 'BAD';
+  /** Response code without brackets, e.g. `APPENDUID 1 5`. */
+  code?: string;
+  text: string;
+  then?: 'starttls' | 'deflate' | 'close';
+}
+
+/**
+ * A command whose untagged output is produced lazily while the driver writes it (FETCH of many
+ * or big messages): memory stays bounded by one message. The generator returns the tagged status.
+ */
+export interface DeferredResult {
+  status: 'DEFERRED';
+  produce(): AsyncGenerator<string | Buffer, CommandResult, void>;
+}
+
+export interface CommandContext {
+  tag: string;
+  /** Upper-case verb, `UID FETCH` for UID commands. */
+  verb: string;
+  isUid: boolean;
+  session: ImapSession;
+  /** Adds an untagged response line (without `* ` and CRLF) or raw parts (already framed). */
+  untagged(line: string): void;
+  raw(...parts: OutputPart[]): void;
+}
+
+export interface CommandSpec {
+  states: readonly StateKind[];
+  /**
+   * RFC 9051 §7.5.1: EXPUNGE responses are not sent after FETCH, STORE and SEARCH (non-UID forms),
+   * since the client relies on sequence numbers staying put.
+   */
+  noExpungeAfter?: boolean;
+  /** null: the command continues in a sub-mode (AUTHENTICATE challenge, IDLE). */
+  handle(ctx: CommandContext, args: Args): Promise<CommandResult | DeferredResult | null>;
+}
+
+export const ok = (text = 'completed', code?: string): CommandResult => ({ status: 'OK', text, ...(code ? { code } : {}) });
+export const no = (text: string, code?: string): CommandResult => ({ status: 'NO', text, ...(code ? { code } : {}) });
+export const bad = (text: string, code?: string): CommandResult => ({ status: 'BAD', text, ...(code ? { code } : {}) });

@@ -1,0 +1,135 @@
+/**
+ * Authentication: LOGIN (RFC 9051 §6.2.3), AUTHENTICATE with SASL-IR (RFC 9051 §6.2.2, RFC 4959)
+ * and STARTTLS (RFC 9051 §6.2.1). The SASL exchange itself is the shared SaslAuthenticator's.
+ */
+import type { OutputPart } from '../../engine.ts';
+import type { AuthIdentity, SaslStep } from '../../sasl/types.ts';
+import { bad, no, ok, type CommandResult, type CommandSpec } from '../command.ts';
+import type { ImapSession } from '../session.ts';
+import { formatTagged } from '../session.ts';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export const STARTTLS: CommandSpec = {
+  states: ['not-authenticated'],
+  async handle(ctx, args) {
+    args.end();
+    if (ctx.session.tls !== null) return bad('TLS already active');
+    if (ctx.session.options.starttlsAvailable !== true) return bad('STARTTLS not available');
+    return { status: 'OK', text: 'Begin TLS negotiation now', then: 'starttls' };
+  },
+};
+
+export const LOGIN: CommandSpec = {
+  states: ['not-authenticated'],
+  async handle(ctx, args) {
+    const user = args.astring('user name');
+    const pass = args.astring('password');
+    args.end();
+    const s = ctx.session;
+    // RFC 9051 §6.2.3: LOGIN is refused without TLS when LOGINDISABLED is advertised.
+    if (!s.canLoginPlaintext) return no('Use STARTTLS first', 'PRIVACYREQUIRED');
+    const step = await s.options.sasl.checkPassword(user, pass, s.saslContext);
+    return completeAuth(s, step);
+  },
+};
+
+export const AUTHENTICATE: CommandSpec = {
+  states: ['not-authenticated'],
+  async handle(ctx, args) {
+    const mechanism = args.atom('mechanism').toUpperCase();
+    const initial = args.remaining > 0 ? args.astring('initial response') : null;
+    args.end();
+    const s = ctx.session;
+    const exchange = s.options.sasl.start(mechanism, s.saslContext);
+    if (exchange === null) {
+      if (!s.canLoginPlaintext && mechanism === 'PLAIN') return no('Use STARTTLS first', 'PRIVACYREQUIRED');
+      return no('Unsupported authentication mechanism', 'CANNOT');
+    }
+    let response: Buffer | null = null;
+    if (initial !== null) {
+      // RFC 4959 §3: "=" is an empty initial response.
+      if (initial === '=') response = Buffer.alloc(0);
+      else if (BASE64.test(initial)) response = Buffer.from(initial, 'base64');
+      else return bad('Invalid base64 in initial response');
+    }
+    const step = await exchange.step(response);
+    const challenge = challengeOf(step);
+    if (challenge !== null) {
+      s.mode = { kind: 'sasl', tag: ctx.tag, exchange, ...(step.kind === 'success' ? { pendingSuccess: step.identity } : {}) };
+      ctx.raw(`+ ${challenge.toString('base64')}\r\n`);
+      return null; // continues in handleSaslLine
+    }
+    return completeAuth(s, step);
+  },
+};
+
+/**
+ * Data to send as a `+` continuation: a challenge, or a success's additional data (SCRAM
+ * server-final), which IMAP carries as a last challenge answered by an empty line (RFC 9051 §6.2.2).
+ */
+function challengeOf(step: SaslStep): Buffer | null {
+  if (step.kind === 'challenge') return step.data;
+  if (step.kind === 'success' && step.serverFinal !== undefined) return step.serverFinal;
+  return null;
+}
+
+/** One client line during AUTHENTICATE; writes the challenge or the tagged result. */
+export async function handleSaslLine(s: ImapSession, line: string, out: OutputPart[]): Promise<'close' | undefined> {
+  if (s.mode.kind !== 'sasl') return undefined;
+  const { tag, exchange, pendingSuccess } = s.mode;
+  let result: CommandResult;
+  // RFC 9051 §6.2.2: "*" cancels the exchange with BAD.
+  if (line === '*') result = bad('Authentication cancelled');
+  else if (!BASE64.test(line)) result = bad('Invalid base64');
+  else if (pendingSuccess !== undefined) {
+    result = line === '' ? await login(s, pendingSuccess).catch((err: unknown) => s.errorResult(err)) : bad('Expected an empty response');
+  } else {
+    try {
+      const step = await exchange.step(Buffer.from(line, 'base64'));
+      const challenge = challengeOf(step);
+      if (challenge !== null) {
+        s.mode = { kind: 'sasl', tag, exchange, ...(step.kind === 'success' ? { pendingSuccess: step.identity } : {}) };
+        out.push(`+ ${challenge.toString('base64')}\r\n`);
+        return undefined;
+      }
+      result = await completeAuth(s, step);
+    } catch (err) {
+      result = s.errorResult(err);
+    }
+  }
+  s.mode = { kind: 'command' };
+  out.push(formatTagged(tag, result));
+  return result.then === 'close' ? 'close' : undefined;
+}
+
+async function completeAuth(s: ImapSession, step: SaslStep): Promise<CommandResult> {
+  s.mode = { kind: 'command' };
+  if (step.kind === 'success') return login(s, step.identity);
+  if (step.kind === 'challenge') return no('Unexpected challenge', 'AUTHENTICATIONFAILED');
+  switch (step.reason) {
+    case 'cancelled':
+      return bad('Authentication cancelled');
+    case 'malformed':
+      return bad('Malformed authentication data');
+    case 'throttled':
+    case 'temporary':
+      return no('Authentication temporarily unavailable', 'UNAVAILABLE');
+    case 'invalid-credentials': {
+      s.authFailures++;
+      if (s.authFailures >= s.limits.maxAuthFailures) {
+        return { status: 'NO', code: 'AUTHENTICATIONFAILED', text: 'Too many failures', then: 'close' };
+      }
+      return no('Invalid credentials', 'AUTHENTICATIONFAILED');
+    }
+  }
+}
+
+async function login(s: ImapSession, identity: AuthIdentity): Promise<CommandResult> {
+  const account = await s.options.backend.openAccount(identity);
+  // Changes are recorded for the selected mailbox as they happen and reported at the next command.
+  const unwatch = account.watch((change) => s.onAccountChange(change));
+  s.state = { kind: 'authenticated', identity, account, unwatch };
+  s.options.logger?.info({ event: 'imap.login', sessionId: s.options.context.sessionId, account: identity.address });
+  return ok('Logged in', `CAPABILITY ${s.capabilities().join(' ')}`);
+}

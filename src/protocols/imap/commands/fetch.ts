@@ -1,0 +1,242 @@
+/**
+ * FETCH and UID FETCH (RFC 9051 §6.4.5): data items and macros, body sections byte-exact from the
+ * stored message, BINARY (RFC 3516), MODSEQ/CHANGEDSINCE/VANISHED (RFC 7162), implicit \Seen.
+ */
+import { parseMimeTree, type MimePart } from '../../../message/mime-tree.ts';
+import { UnknownTransferEncodingError } from '../../../message/transfer-encoding.ts';
+import { formatBodyStructure } from '../bodystructure.ts';
+import { formatEnvelope } from '../envelope.ts';
+import type { ImapAccount, ImapMessageMeta } from '../backend.ts';
+import type { SelectedMailbox } from '../selected.ts';
+import { no, ok, type CommandResult, type CommandSpec } from '../command.ts';
+import { formatDateTime, parseNumber, tokenText } from '../parser/args.ts';
+import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
+import { formatFlags } from '../response.ts';
+import { applyPartial, extractBinary, extractSection, formatSection, type Section, type SectionSpec } from '../fetch-section.ts';
+import { formatSequenceSet, uidInSet, parseSequenceSet } from '../sequence-set.ts';
+import { resolveMessages, selectedMailbox, type MessageRef } from './message-set.ts';
+
+type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ';
+
+type FetchItem =
+  | { kind: 'simple'; name: SimpleItem }
+  | { kind: 'body'; label: 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT'; peek: boolean; section: Section; partial?: { offset: number; length: number | null } }
+  | { kind: 'binary'; size: boolean; peek: boolean; path: number[]; partial?: { offset: number; length: number | null } };
+
+const MACROS: Record<string, SimpleItem[]> = {
+  ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
+  FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
+  FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
+};
+const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ']);
+
+function parsePath(text: string): { path: number[]; rest: string } {
+  const path: number[] = [];
+  let rest = text;
+  for (;;) {
+    const m = /^(\d{1,9})(?:\.|$)/.exec(rest);
+    if (m === null) break;
+    const n = Number(m[1]);
+    if (n === 0) throw new ImapSyntaxError('Invalid part number');
+    path.push(n);
+    rest = rest.slice(m[0].length);
+  }
+  return { path, rest };
+}
+
+function parseSection(tokens: Token[]): Section {
+  if (tokens.length === 0) return { path: [], spec: '', fields: [] };
+  const { path, rest } = parsePath(tokenText(tokens[0]!, 'section'));
+  const spec = rest.toUpperCase();
+  const specs: SectionSpec[] = ['', 'HEADER', 'HEADER.FIELDS', 'HEADER.FIELDS.NOT', 'TEXT', 'MIME'];
+  if (!specs.includes(spec as SectionSpec)) throw new ImapSyntaxError('Invalid section');
+  if (spec === 'MIME' && path.length === 0) throw new ImapSyntaxError('MIME needs a part number');
+  let fields: string[] = [];
+  if (spec === 'HEADER.FIELDS' || spec === 'HEADER.FIELDS.NOT') {
+    const list = tokens[1];
+    if (list?.type !== 'list' || list.items.length === 0 || tokens.length !== 2) throw new ImapSyntaxError('Invalid header list');
+    // Field names are echoed as the client wrote them; matching is case-insensitive.
+    fields = list.items.map((t) => tokenText(t, 'header field name'));
+  } else if (tokens.length !== 1) throw new ImapSyntaxError('Invalid section');
+  return { path, spec: spec as SectionSpec, fields };
+}
+
+function parseItem(t: Token): FetchItem[] {
+  if (t.type !== 'atom') throw new ImapSyntaxError('Invalid fetch attribute');
+  const name = t.value.toUpperCase();
+  if (t.section === undefined) {
+    if (MACROS[name] !== undefined) return MACROS[name]!.map((n) => ({ kind: 'simple', name: n }));
+    if (SIMPLE.has(name)) return [{ kind: 'simple', name: name as SimpleItem }];
+    if (name === 'RFC822') return [{ kind: 'body', label: 'RFC822', peek: false, section: { path: [], spec: '', fields: [] } }];
+    if (name === 'RFC822.HEADER') return [{ kind: 'body', label: 'RFC822.HEADER', peek: true, section: { path: [], spec: 'HEADER', fields: [] } }];
+    if (name === 'RFC822.TEXT') return [{ kind: 'body', label: 'RFC822.TEXT', peek: false, section: { path: [], spec: 'TEXT', fields: [] } }];
+    throw new ImapSyntaxError(`Unknown fetch attribute ${t.value}`);
+  }
+  const partial = t.partial;
+  if (name === 'BODY' || name === 'BODY.PEEK') {
+    return [{ kind: 'body', label: 'BODY', peek: name === 'BODY.PEEK', section: parseSection(t.section), ...(partial ? { partial } : {}) }];
+  }
+  if (name === 'BINARY' || name === 'BINARY.PEEK' || name === 'BINARY.SIZE') {
+    const text = t.section.length === 0 ? '' : tokenText(t.section[0]!, 'section');
+    const { path, rest } = parsePath(text);
+    if (rest !== '' || t.section.length > 1) throw new ImapSyntaxError('Invalid BINARY section');
+    if (name === 'BINARY.SIZE' && partial) throw new ImapSyntaxError('BINARY.SIZE takes no partial');
+    return [{ kind: 'binary', size: name === 'BINARY.SIZE', peek: name !== 'BINARY', path, ...(partial ? { partial } : {}) }];
+  }
+  throw new ImapSyntaxError(`Unknown fetch attribute ${t.value}`);
+}
+
+function literalParts(bytes: Buffer | null, parts: (string | Buffer)[]): void {
+  if (bytes === null) parts.push('NIL');
+  else parts.push(`{${bytes.length}}\r\n`, bytes);
+}
+
+export const FETCH: CommandSpec = {
+  states: ['selected'],
+  noExpungeAfter: true,
+  async handle(ctx, args) {
+    const setText = args.atom('sequence set');
+    const attr = args.next('fetch attributes');
+    const items = (attr.type === 'list' ? attr.items : [attr]).flatMap(parseItem);
+    if (attr.type === 'list' && attr.items.length === 0) throw new ImapSyntaxError('Empty fetch attribute list');
+    let changedSince: number | null = null;
+    let vanished = false;
+    const mods = args.optionalList();
+    args.end();
+    for (let i = 0; mods !== null && i < mods.length; i++) {
+      const m = tokenText(mods[i]!, 'fetch modifier').toUpperCase();
+      if (m === 'CHANGEDSINCE') changedSince = parseNumber(tokenText(mods[++i] ?? { type: 'list', items: [] }, 'modseq'), 'modseq');
+      else if (m === 'VANISHED') vanished = true;
+      else throw new ImapSyntaxError(`Unknown fetch modifier ${m}`);
+    }
+    const s = ctx.session;
+    // RFC 7162 §3.2.6: VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled.
+    if (vanished && (!ctx.isUid || changedSince === null || !s.enabled.has('QRESYNC'))) throw new ImapSyntaxError('VANISHED not allowed here');
+    const wantsModSeq = changedSince !== null || items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
+    if (wantsModSeq) s.enabled.add('CONDSTORE');
+    const mailbox = selectedMailbox(ctx);
+    const account = s.account!;
+    const refs = resolveMessages(ctx, setText);
+    if (vanished && changedSince !== null) {
+      const set = parseSequenceSet(setText);
+      if (set !== '$') {
+        const gone = (await account.vanishedSince(mailbox.id, changedSince)).filter((u) => uidInSet(set, u, mailbox.lastUid));
+        if (gone.length > 0) ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(gone)}`);
+      }
+    }
+    const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY');
+    const setsSeen = !mailbox.readOnly && items.some((i) => (i.kind === 'body' || i.kind === 'binary') && !i.peek);
+    const condstore = s.enabled.has('CONDSTORE');
+    const verb = ctx.verb;
+    const isUid = ctx.isUid;
+    // Produced while the driver writes: one batch of metadata and one message in memory at a time.
+    async function* produce(): AsyncGenerator<string | Buffer, CommandResult, void> {
+      let gone = false;
+      const BATCH = 256;
+      for (let start = 0; start < refs.length; start += BATCH) {
+        const batch = refs.slice(start, start + BATCH);
+        const metas = new Map<number, ImapMessageMeta>();
+        for (const m of await account.messages(mailbox.id, batch.map((r) => r.uid))) metas.set(m.uid, m);
+        for (const ref of batch) {
+          const meta = metas.get(ref.uid);
+          if (meta === undefined) {
+            gone = true; // expunged by another session, not yet reported (RFC 9051 §7.5.1)
+            continue;
+          }
+          if (changedSince !== null && meta.modSeq <= changedSince) continue;
+          const r = await fetchOne({ ref, meta, items, needsBytes, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
+          if (r === 'gone') gone = true;
+          else if (Array.isArray(r)) yield Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+          else return r;
+        }
+      }
+      // RFC 2180 §4.1.2, RFC 5530 §3: some messages were expunged by another session meanwhile;
+      // the rest was returned, so the command succeeds and says why data is missing.
+      if (gone) return ok('Some messages were expunged', 'EXPUNGEISSUED');
+      return ok(`${verb} completed`);
+    }
+    return { status: 'DEFERRED', produce };
+  },
+};
+
+interface FetchOneInput {
+  ref: MessageRef;
+  meta: ImapMessageMeta;
+  items: FetchItem[];
+  needsBytes: boolean;
+  setsSeen: boolean;
+  wantsModSeq: boolean;
+  condstore: boolean;
+  isUid: boolean;
+  account: ImapAccount;
+  mailbox: SelectedMailbox;
+}
+
+/** One `* n FETCH (...)` response as parts; 'gone' when the message vanished; a result to stop with. */
+async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'gone' | CommandResult> {
+  const { ref, items, account, mailbox } = input;
+  let meta = input.meta;
+  let message: Buffer | null = null;
+  let root: MimePart | null = null;
+  if (input.needsBytes) {
+    message = await account.readMessage(mailbox.id, ref.uid);
+    if (message === null) return 'gone';
+    root = parseMimeTree(message);
+  }
+  let flagsChanged = false;
+  if (input.setsSeen && !meta.flags.includes('\\Seen')) {
+    // RFC 9051 §6.4.5: a non-PEEK body fetch sets \Seen, and the new flags are reported.
+    const r = await account.storeFlags(mailbox.id, [ref.uid], 'add', ['\\Seen']);
+    const changed = r.changed[0];
+    if (changed !== undefined) {
+      meta = changed;
+      mailbox.noteOwnStore(changed.uid, changed.modSeq);
+      flagsChanged = true;
+    }
+  }
+  const parts: (string | Buffer)[] = [];
+  const add = (label: string, value: string | Buffer | null): void => {
+    parts.push(parts.length === 0 ? `${label} ` : ` ${label} `);
+    if (typeof value === 'string') parts.push(value);
+    else literalParts(value, parts);
+  };
+  const hasItem = (n: SimpleItem): boolean => items.some((i) => i.kind === 'simple' && i.name === n);
+  if (input.isUid && !hasItem('UID')) add('UID', String(ref.uid));
+  for (const item of items) {
+    if (item.kind === 'simple') {
+      switch (item.name) {
+        case 'FLAGS': add('FLAGS', formatFlags(meta.flags)); break;
+        case 'UID': add('UID', String(ref.uid)); break;
+        case 'INTERNALDATE': add('INTERNALDATE', formatDateTime(meta.internalDate)); break;
+        case 'RFC822.SIZE': add('RFC822.SIZE', String(meta.size)); break;
+        case 'MODSEQ': add('MODSEQ', `(${meta.modSeq})`); break;
+        case 'ENVELOPE': add('ENVELOPE', formatEnvelope(root!, message!)); break;
+        case 'BODYSTRUCTURE': add('BODYSTRUCTURE', formatBodyStructure(root!, message!, { extensible: true })); break;
+        case 'BODY': add('BODY', formatBodyStructure(root!, message!, { extensible: false })); break;
+      }
+    } else if (item.kind === 'body') {
+      const bytes = extractSection(message!, root!, item.section);
+      const label = item.label === 'BODY' ? `BODY[${formatSection(item.section)}]${item.partial ? `<${item.partial.offset}>` : ''}` : item.label;
+      add(label, bytes === null ? Buffer.alloc(0) : applyPartial(bytes, item.partial));
+    } else {
+      let bytes: Buffer | null;
+      try {
+        bytes = extractBinary(message!, root!, item.path);
+      } catch (err) {
+        if (err instanceof UnknownTransferEncodingError) return no('Cannot decode part', 'UNKNOWN-CTE');
+        throw err;
+      }
+      if (bytes === null) return no('No such part', 'NONEXISTENT');
+      if (item.size) add(`BINARY.SIZE[${item.path.join('.')}]`, String(bytes.length));
+      else {
+        // RFC 3516 §4.3: binary content containing NUL must be sent as literal8 (~{n}).
+        const out = applyPartial(bytes, item.partial);
+        const label = `BINARY[${item.path.join('.')}]${item.partial ? `<${item.partial.offset}>` : ''}`;
+        parts.push(parts.length === 0 ? `${label} ` : ` ${label} `, `${out.includes(0) ? '~' : ''}{${out.length}}\r\n`, out);
+      }
+    }
+  }
+  if (flagsChanged && !hasItem('FLAGS')) add('FLAGS', formatFlags(meta.flags));
+  if ((input.wantsModSeq || (flagsChanged && input.condstore)) && !hasItem('MODSEQ')) add('MODSEQ', `(${meta.modSeq})`);
+  return [`* ${ref.seq} FETCH (`, ...parts, ')\r\n'];
+}

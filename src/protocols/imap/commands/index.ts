@@ -1,0 +1,27 @@
+/**
+ * The IMAP command table: verb (upper-case, `UID X` for UID forms) → allowed states and handler.
+ */
+import type { CommandSpec } from '../command.ts';
+import { APPEND } from './append.ts';
+import { AUTHENTICATE, LOGIN, STARTTLS } from './authenticate.ts';
+import { CAPABILITY, CHECK, COMPRESS, ENABLE, GETQUOTA, GETQUOTAROOT, ID, IDLE, LOGOUT, NAMESPACE, NOOP, SETQUOTA } from './connection.ts';
+import { FETCH } from './fetch.ts';
+import { CREATE, DELETE, LIST, LSUB, RENAME, STATUS, SUBSCRIBE, UNSUBSCRIBE } from './mailboxes.ts';
+import { SEARCH, SORT } from './search.ts';
+import { CLOSE, EXAMINE, EXPUNGE, SELECT, UID_EXPUNGE, UNSELECT } from './select.ts';
+import { COPY, MOVE, STORE } from './store.ts';
+
+export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  CAPABILITY, NOOP, LOGOUT, STARTTLS, AUTHENTICATE, LOGIN, ENABLE, ID, COMPRESS, NAMESPACE, IDLE,
+  GETQUOTA, GETQUOTAROOT, SETQUOTA,
+  SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
+  CHECK, CLOSE, UNSELECT, EXPUNGE,
+  SEARCH, SORT, FETCH, STORE, COPY, MOVE,
+  'UID SEARCH': SEARCH,
+  'UID SORT': SORT,
+  'UID FETCH': FETCH,
+  'UID STORE': STORE,
+  'UID COPY': COPY,
+  'UID MOVE': MOVE,
+  'UID EXPUNGE': UID_EXPUNGE,
+};

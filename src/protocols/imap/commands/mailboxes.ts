@@ -1,0 +1,207 @@
+/**
+ * Mailbox management: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 9051 §6.3), LIST with
+ * LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154), LIST-STATUS (RFC 5819), LSUB, STATUS (+SIZE, RFC 8438).
+ */
+import type { ImapMailboxInfo } from '../backend.ts';
+import { no, ok, type CommandContext, type CommandSpec } from '../command.ts';
+import { decodeMailboxName, encodeMailboxName, isValidNewMailboxName, patternToRegExp } from '../mailbox-name.ts';
+import { tokenText, type Args } from '../parser/args.ts';
+import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
+import { formatString } from '../response.ts';
+
+const AUTHED = ['authenticated', 'selected'] as const;
+
+function mailboxArg(ctx: CommandContext, args: Args): string {
+  const wire = args.astring('mailbox name');
+  const name = decodeMailboxName(wire, { utf8: ctx.session.utf8Names });
+  if (name === null) throw new ImapSyntaxError('Invalid mailbox name encoding');
+  return name;
+}
+
+function wireName(ctx: CommandContext, name: string): string {
+  return formatString(encodeMailboxName(name, { utf8: ctx.session.utf8Names }), { utf8: ctx.session.utf8Names });
+}
+
+export const CREATE: CommandSpec = {
+  states: AUTHED,
+  async handle(ctx, args) {
+    let name = mailboxArg(ctx, args);
+    args.end();
+    // RFC 9051 §6.3.4: a trailing separator only says the client intends to create children.
+    if (name.endsWith('/')) name = name.slice(0, -1);
+    if (name === 'INBOX') return no('INBOX already exists', 'ALREADYEXISTS');
+    if (!isValidNewMailboxName(name)) return no('Invalid mailbox name', 'CANNOT');
+    const account = ctx.session.account!;
+    const existing = new Set((await account.listMailboxes()).map((m) => m.name));
+    if (existing.has(name)) return no('Mailbox already exists', 'ALREADYEXISTS');
+    // RFC 9051 §6.3.4: superior hierarchical names are created as needed.
+    const levels = name.split('/');
+    for (let i = 1; i < levels.length; i++) {
+      const parent = levels.slice(0, i).join('/');
+      if (!existing.has(parent)) await account.createMailbox(parent);
+    }
+    await account.createMailbox(name);
+    return ok('CREATE completed');
+  },
+};
+
+export const DELETE: CommandSpec = {
+  states: AUTHED,
+  async handle(ctx, args) {
+    const name = mailboxArg(ctx, args);
+    args.end();
+    if (name === 'INBOX') return no('INBOX cannot be deleted', 'CANNOT');
+    const s = ctx.session;
+    if (s.state.kind === 'selected' && s.state.mailbox.name === name) return no('Mailbox is selected', 'INUSE');
+    await s.account!.deleteMailbox(name);
+    return ok('DELETE completed');
+  },
+};
+
+export const RENAME: CommandSpec = {
+  states: AUTHED,
+  async handle(ctx, args) {
+    const from = mailboxArg(ctx, args);
+    let to = mailboxArg(ctx, args);
+    args.end();
+    if (to.endsWith('/')) to = to.slice(0, -1);
+    if (to === 'INBOX') return no('Mailbox already exists', 'ALREADYEXISTS');
+    if (!isValidNewMailboxName(to)) return no('Invalid mailbox name', 'CANNOT');
+    if (to.startsWith(from + '/')) return no('Cannot rename a mailbox into itself', 'CANNOT');
+    await ctx.session.account!.renameMailbox(from, to);
+    return ok('RENAME completed');
+  },
+};
+
+function subscribe(value: boolean): CommandSpec {
+  return {
+    states: AUTHED,
+    async handle(ctx, args) {
+      const name = mailboxArg(ctx, args);
+      args.end();
+      await ctx.session.account!.setSubscribed(name, value);
+      return ok(value ? 'SUBSCRIBE completed' : 'UNSUBSCRIBE completed');
+    },
+  };
+}
+export const SUBSCRIBE = subscribe(true);
+export const UNSUBSCRIBE = subscribe(false);
+
+const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'HIGHESTMODSEQ', 'RECENT']);
+
+function statusItems(tokens: Token[]): string[] {
+  const items = tokens.map((t) => tokenText(t, 'status item').toUpperCase());
+  for (const i of items) if (!STATUS_ITEMS.has(i)) throw new ImapSyntaxError(`Unknown status item ${i}`);
+  if (items.length === 0) throw new ImapSyntaxError('Empty status item list');
+  return items;
+}
+
+async function statusLine(ctx: CommandContext, name: string, items: string[]): Promise<string | null> {
+  const st = await ctx.session.account!.status(name);
+  if (st === null) return null;
+  if (items.includes('HIGHESTMODSEQ')) ctx.session.enabled.add('CONDSTORE');
+  const values: Record<string, number> = {
+    MESSAGES: st.messages,
+    UIDNEXT: st.uidNext,
+    UIDVALIDITY: st.uidValidity,
+    UNSEEN: st.unseen,
+    DELETED: st.deleted,
+    SIZE: st.sizeBytes,
+    HIGHESTMODSEQ: st.highestModSeq,
+    RECENT: 0, // RFC 9051 §2.3.2: \Recent is gone; IMAP4rev1 clients see 0
+  };
+  return `STATUS ${wireName(ctx, name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
+}
+
+export const STATUS: CommandSpec = {
+  states: AUTHED,
+  async handle(ctx, args) {
+    const name = mailboxArg(ctx, args);
+    const items = statusItems(args.list('status items'));
+    args.end();
+    const line = await statusLine(ctx, name, items);
+    if (line === null) return no('No such mailbox', 'NONEXISTENT');
+    ctx.untagged(line);
+    return ok('STATUS completed');
+  },
+};
+
+interface ListEntry {
+  name: string;
+  info: ImapMailboxInfo | null; // null: an implied parent that does not exist
+  hasChildren: boolean;
+}
+
+function listEntries(mailboxes: ImapMailboxInfo[]): ListEntry[] {
+  const byName = new Map<string, ListEntry>();
+  for (const m of mailboxes) byName.set(m.name, { name: m.name, info: m, hasChildren: false });
+  for (const m of mailboxes) {
+    const levels = m.name.split('/');
+    for (let i = 1; i < levels.length; i++) {
+      const parent = levels.slice(0, i).join('/');
+      const e = byName.get(parent) ?? { name: parent, info: null, hasChildren: false };
+      e.hasChildren = true;
+      byName.set(parent, e);
+    }
+  }
+  return [...byName.values()].sort((a, b) => (a.name === 'INBOX' ? -1 : b.name === 'INBOX' ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
+  return {
+    states: AUTHED,
+    async handle(ctx, args) {
+      const s = ctx.session;
+      const selection = new Set<string>();
+      const returns = new Set<string>();
+      let statusWanted: string[] | null = null;
+      if (kind === 'LIST') {
+        const sel = args.optionalList();
+        for (const t of sel ?? []) selection.add(tokenText(t, 'selection option').toUpperCase());
+      }
+      const reference = decodeMailboxName(args.astring('reference'), { utf8: s.utf8Names }) ?? '';
+      const patTok = args.next('pattern');
+      const patterns = (patTok.type === 'list' ? patTok.items : [patTok]).map((t) => tokenText(t, 'pattern'));
+      if (kind === 'LIST' && args.optionalKeyword('RETURN') !== null) {
+        const opts = args.list('return options');
+        for (let i = 0; i < opts.length; i++) {
+          const o = tokenText(opts[i]!, 'return option').toUpperCase();
+          if (o === 'STATUS') {
+            const items = opts[++i];
+            if (items?.type !== 'list') throw new ImapSyntaxError('STATUS needs a list');
+            statusWanted = statusItems(items.items);
+          } else returns.add(o);
+        }
+      }
+      args.end();
+      // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy delimiter.
+      if (patterns.length === 1 && patterns[0] === '') {
+        ctx.untagged(`${kind} (\\Noselect) "/" ""`);
+        return ok(`${kind} completed`);
+      }
+      const regexes = patterns.map((p) => patternToRegExp(reference, decodeMailboxName(p, { utf8: s.utf8Names }) ?? p));
+      const subscribedOnly = kind === 'LSUB' || selection.has('SUBSCRIBED');
+      const specialOnly = selection.has('SPECIAL-USE');
+      const showSubscribed = subscribedOnly || returns.has('SUBSCRIBED');
+      for (const e of listEntries(await s.account!.listMailboxes())) {
+        if (!regexes.some((r) => r.test(e.name))) continue;
+        if (subscribedOnly && e.info?.subscribed !== true) continue;
+        if (specialOnly && (e.info === null || e.info.specialUse === null)) continue;
+        const attrs: string[] = [];
+        if (e.info === null) attrs.push(kind === 'LIST' && selection.size > 0 ? '\\NonExistent' : '\\Noselect');
+        if (kind === 'LIST') attrs.push(e.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
+        if (showSubscribed && kind === 'LIST' && e.info?.subscribed === true) attrs.push('\\Subscribed');
+        if (kind === 'LIST' && e.info?.specialUse != null) attrs.push(e.info.specialUse);
+        ctx.untagged(`${kind} (${attrs.join(' ')}) "/" ${wireName(ctx, e.name)}`);
+        if (statusWanted !== null && e.info !== null) {
+          const line = await statusLine(ctx, e.name, statusWanted);
+          if (line !== null) ctx.untagged(line);
+        }
+      }
+      return ok(`${kind} completed`);
+    },
+  };
+}
+export const LIST = listCommand('LIST');
+export const LSUB = listCommand('LSUB');
+

@@ -1,0 +1,44 @@
+/**
+ * Resolving a command's sequence set against the selected mailbox: message numbers or UIDs
+ * (RFC 9051 §6.4.8), and `$` for the saved search result (RFC 5182).
+ */
+import type { CommandContext } from '../command.ts';
+import { ImapSyntaxError } from '../parser/tokenizer.ts';
+import type { SelectedMailbox } from '../selected.ts';
+import { parseSequenceSet, resolveSequenceNumbers, resolveUidIndexes, type SequenceRange } from '../sequence-set.ts';
+
+export interface MessageRef {
+  seq: number;
+  uid: number;
+}
+
+export function selectedMailbox(ctx: CommandContext): SelectedMailbox {
+  const s = ctx.session.state;
+  if (s.kind !== 'selected') throw new ImapSyntaxError('No mailbox selected');
+  return s.mailbox;
+}
+
+/** The messages a set names, ascending; an out-of-range message number is a BAD (RFC 9051 §6.4.8 is for UIDs only). */
+export function resolveMessages(ctx: CommandContext, setText: string): MessageRef[] {
+  const mailbox = selectedMailbox(ctx);
+  const set = parseSequenceSet(setText);
+  if (set === '$') {
+    const saved = ctx.session.savedSearch ?? [];
+    return saved.map((uid) => ({ uid, seq: mailbox.seqOf(uid) })).filter((r) => r.seq > 0);
+  }
+  if (ctx.isUid) {
+    return resolveUidIndexes(set, mailbox.uids).map((i) => ({ seq: i + 1, uid: mailbox.uids[i]! }));
+  }
+  checkSeqRange(set, mailbox.exists);
+  return resolveSequenceNumbers(set, mailbox.exists).map((seq) => ({ seq, uid: mailbox.uids[seq - 1]! }));
+}
+
+/**
+ * RFC 9051 §6.4.8: a message number above EXISTS is an error. A range with `*` (e.g. `1:*` in an
+ * empty mailbox) is accepted and selects what exists, as widely deployed servers do.
+ */
+function checkSeqRange(set: SequenceRange[], count: number): void {
+  for (const r of set) {
+    if (r.from !== 0 && r.to !== 0 && (r.from > count || r.to > count)) throw new ImapSyntaxError('Invalid message sequence number');
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Entering and leaving the selected state: SELECT/EXAMINE (RFC 9051 §6.3.2, CONDSTORE/QRESYNC
+ * parameters RFC 7162 §3.2.5), CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315).
+ */
+import { no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
+import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
+import { parseNumber, tokenText } from '../parser/args.ts';
+import { ImapSyntaxError } from '../parser/tokenizer.ts';
+import { formatFlags, formatString, SYSTEM_FLAGS } from '../response.ts';
+import { SelectedMailbox } from '../selected.ts';
+import { formatSequenceSet, parseSequenceSet, resolveUidIndexes, uidInSet, type SequenceRange } from '../sequence-set.ts';
+
+const AUTHED = ['authenticated', 'selected'] as const;
+
+interface QresyncParams {
+  uidValidity: number;
+  modSeq: number;
+  knownUids: SequenceRange[] | null;
+}
+
+function leaveSelected(ctx: CommandContext): void {
+  const s = ctx.session;
+  if (s.state.kind !== 'selected') return;
+  const { identity, account, unwatch } = s.state;
+  s.state = { kind: 'authenticated', identity, account, unwatch };
+  s.savedSearch = null; // RFC 5182 §2.1: the saved result does not survive the mailbox
+}
+
+function selectCommand(readOnly: boolean): CommandSpec {
+  return {
+    states: AUTHED,
+    async handle(ctx, args) {
+      const s = ctx.session;
+      const wire = args.astring('mailbox name');
+      let qresync: QresyncParams | null = null;
+      const params = args.optionalList();
+      args.end();
+      for (let i = 0; params !== null && i < params.length; i++) {
+        const p = tokenText(params[i]!, 'select parameter').toUpperCase();
+        if (p === 'CONDSTORE') s.enabled.add('CONDSTORE');
+        else if (p === 'QRESYNC') {
+          // RFC 7162 §3.2.5: QRESYNC must have been enabled first.
+          if (!s.enabled.has('QRESYNC')) throw new ImapSyntaxError('QRESYNC not enabled');
+          const q = params[++i];
+          if (q?.type !== 'list' || q.items.length < 2) throw new ImapSyntaxError('Invalid QRESYNC parameter');
+          const [v, m, known] = q.items.map((t) => (t.type === 'list' ? '' : tokenText(t, 'QRESYNC parameter')));
+          qresync = {
+            uidValidity: parseNumber(v!, 'uidvalidity'),
+            modSeq: parseNumber(m!, 'modseq'),
+            knownUids: known !== undefined && known !== '' ? (parseSequenceSet(known) as SequenceRange[]) : null,
+          };
+        } else throw new ImapSyntaxError(`Unknown SELECT parameter ${p}`);
+      }
+      const hadSelected = s.state.kind === 'selected';
+      leaveSelected(ctx);
+      // RFC 7162 §3.2.11, RFC 9051 §7.1: the end of the previous selection is marked with [CLOSED].
+      if (hadSelected && (s.enabled.has('QRESYNC') || s.enabled.has('IMAP4REV2'))) ctx.untagged('OK [CLOSED] Previous mailbox closed');
+      const name = decodeMailboxName(wire, { utf8: s.utf8Names });
+      // Changes racing with the snapshot are buffered and replayed, so none is lost.
+      s.selectBuffer = [];
+      let snap;
+      try {
+        snap = name === null ? null : await s.account!.select(name);
+      } catch (err) {
+        s.selectBuffer = null;
+        throw err;
+      }
+      const raced = s.selectBuffer;
+      s.selectBuffer = null;
+      if (snap === null) return no('No such mailbox', 'NONEXISTENT');
+      const mailbox = new SelectedMailbox(snap, { readOnly });
+      for (const change of raced) mailbox.onChange(change);
+      const flags = [...SYSTEM_FLAGS, ...snap.keywords];
+      const rev2 = s.enabled.has('IMAP4REV2');
+      ctx.untagged(`${snap.uids.length} EXISTS`);
+      if (!rev2) ctx.untagged('0 RECENT');
+      ctx.untagged(`FLAGS ${formatFlags(flags)}`);
+      ctx.untagged(`OK [PERMANENTFLAGS ${readOnly ? '()' : formatFlags([...flags, '\\*'])}] Flags permitted`);
+      ctx.untagged(`OK [UIDVALIDITY ${snap.uidValidity}] UIDs valid`);
+      ctx.untagged(`OK [UIDNEXT ${snap.uidNext}] Predicted next UID`);
+      ctx.untagged(`OK [HIGHESTMODSEQ ${snap.highestModSeq}] Highest`);
+      if (!rev2 && snap.firstUnseenSeq > 0) ctx.untagged(`OK [UNSEEN ${snap.firstUnseenSeq}] First unseen`);
+      // RFC 9051 §6.3.2: IMAP4rev2 servers send the mailbox's LIST response.
+      if (rev2) ctx.untagged(`LIST () "/" ${formatString(encodeMailboxName(snap.name, { utf8: true }), { utf8: true })}`);
+      if (qresync !== null && qresync.uidValidity === snap.uidValidity) {
+        let vanished = await s.account!.vanishedSince(snap.id, qresync.modSeq);
+        const known = qresync.knownUids;
+        if (known !== null) vanished = vanished.filter((u) => uidInSet(known, u, snap.uidNext - 1));
+        if (vanished.length > 0) ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(vanished)}`);
+        for (const m of await s.account!.changedSince(snap.id, { modSeq: qresync.modSeq })) {
+          const seq = mailbox.seqOf(m.uid);
+          if (seq > 0) ctx.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${formatFlags(m.flags)} MODSEQ (${m.modSeq}))`);
+        }
+      }
+      const { identity, account, unwatch } = s.state as Extract<typeof s.state, { kind: 'authenticated' }>;
+      s.state = { kind: 'selected', identity, account, unwatch, mailbox };
+      return ok(`${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
+    },
+  };
+}
+export const SELECT = selectCommand(false);
+export const EXAMINE = selectCommand(true);
+
+export const UNSELECT: CommandSpec = {
+  states: ['selected'],
+  async handle(ctx, args) {
+    args.end();
+    leaveSelected(ctx);
+    return ok('UNSELECT completed');
+  },
+};
+
+export const CLOSE: CommandSpec = {
+  states: ['selected'],
+  async handle(ctx, args) {
+    args.end();
+    const s = ctx.session;
+    if (s.state.kind !== 'selected') return no('No mailbox selected');
+    const { mailbox, account } = s.state;
+    // RFC 9051 §6.4.1: CLOSE expunges silently, and only in a read-write mailbox.
+    if (!mailbox.readOnly) {
+      const deleted = (await account.messages(mailbox.id, mailbox.uids)).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
+      if (deleted.length > 0) await account.expunge(mailbox.id, deleted);
+    }
+    leaveSelected(ctx);
+    return ok('CLOSE completed');
+  },
+};
+
+async function expunge(ctx: CommandContext, set: SequenceRange[] | null): Promise<CommandResult> {
+  const s = ctx.session;
+  if (s.state.kind !== 'selected') return no('No mailbox selected');
+  const { mailbox, account } = s.state;
+  if (mailbox.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
+  let candidates = mailbox.uids;
+  if (set !== null) candidates = resolveUidIndexes(set, mailbox.uids).map((i) => mailbox.uids[i]!);
+  const deleted = (await account.messages(mailbox.id, candidates)).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
+  const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted) : [];
+  removed.sort((a, b) => a - b);
+  if (s.enabled.has('QRESYNC')) {
+    mailbox.removeUids(removed);
+    if (removed.length > 0) ctx.untagged(`VANISHED ${formatSequenceSet(removed)}`);
+  } else {
+    // Descending sequence numbers stay valid while each EXPUNGE is applied (RFC 9051 §7.5.1).
+    for (const seq of mailbox.removeUids(removed)) ctx.untagged(`${seq} EXPUNGE`);
+  }
+  return ok(`${ctx.verb} completed`);
+}
+
+export const EXPUNGE: CommandSpec = {
+  states: ['selected'],
+  async handle(ctx, args) {
+    args.end();
+    return expunge(ctx, null);
+  },
+};
+
+export const UID_EXPUNGE: CommandSpec = {
+  states: ['selected'],
+  async handle(ctx, args) {
+    const set = parseSequenceSet(args.atom('UID set'));
+    args.end();
+    if (set === '$') throw new ImapSyntaxError('$ not supported here');
+    return expunge(ctx, set);
+  },
+};

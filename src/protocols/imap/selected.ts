@@ -1,0 +1,129 @@
+/**
+ * The selected mailbox as one session sees it (RFC 9051 §7.5): the sequence-number → UID map, and
+ * changes made by others, held until the session may report them (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS).
+ * Memory is one number per message plus pending changes.
+ */
+import type { ImapAccount, ImapChange, ImapMailboxSnapshot } from './backend.ts';
+import { formatFlags } from './response.ts';
+import { formatSequenceSet, lowerBound } from './sequence-set.ts';
+
+export class SelectedMailbox {
+  readonly id: number;
+  readonly name: string;
+  readonly readOnly: boolean;
+  readonly uidValidity: number;
+  /** Ascending UIDs; message sequence number n is uids[n - 1]. */
+  uids: number[];
+  /** The highest modseq this session has reported or seen. */
+  knownModSeq: number;
+  private expunged = new Set<number>();
+  private hasNew = false;
+  private flagsDirty = false;
+  private fullResync = false;
+  /** Modseqs produced by this session's own STORE, so they are not reported again. */
+  private ownModSeqs = new Map<number, number>();
+
+  constructor(snapshot: ImapMailboxSnapshot, options: { readOnly: boolean }) {
+    this.id = snapshot.id;
+    this.name = snapshot.name;
+    this.readOnly = options.readOnly;
+    this.uidValidity = snapshot.uidValidity;
+    this.uids = snapshot.uids.slice();
+    this.knownModSeq = snapshot.highestModSeq;
+  }
+
+  get exists(): number {
+    return this.uids.length;
+  }
+
+  get lastUid(): number {
+    return this.uids.length > 0 ? this.uids[this.uids.length - 1]! : 0;
+  }
+
+  get hasPending(): boolean {
+    return this.expunged.size > 0 || this.hasNew || this.flagsDirty || this.fullResync;
+  }
+
+  seqOf(uid: number): number {
+    const i = lowerBound(this.uids, uid);
+    return this.uids[i] === uid ? i + 1 : 0;
+  }
+
+  onChange(change: ImapChange): void {
+    if (change.mailboxId !== this.id) return;
+    if (change.kind === 'append') this.hasNew = true;
+    else if (change.kind === 'flags') this.flagsDirty = true;
+    else if (change.kind === 'expunge') {
+      if (change.uids === undefined) this.fullResync = true;
+      else for (const uid of change.uids) this.expunged.add(uid);
+    }
+  }
+
+  noteOwnStore(uid: number, modSeq: number): void {
+    this.ownModSeqs.set(uid, modSeq);
+    if (this.ownModSeqs.size > 10_000) this.ownModSeqs.clear();
+  }
+
+  /** Removes UIDs this session expunged itself; returns their former sequence numbers, descending. */
+  removeUids(uids: readonly number[]): number[] {
+    const seqs: number[] = [];
+    for (const uid of uids) {
+      const s = this.seqOf(uid);
+      if (s > 0) seqs.push(s);
+    }
+    seqs.sort((a, b) => b - a);
+    for (const s of seqs) this.uids.splice(s - 1, 1);
+    return seqs;
+  }
+
+  /**
+   * The untagged responses for pending changes. EXPUNGE is held back when `allowExpunge` is false
+   * (RFC 9051 §7.5.1); with QRESYNC enabled, VANISHED replaces EXPUNGE (RFC 7162 §3.2.10).
+   */
+  async sync(account: ImapAccount, options: { allowExpunge: boolean; qresync: boolean; condstore: boolean }): Promise<string[]> {
+    const out: string[] = [];
+    if (this.fullResync) {
+      const present = await account.messages(this.id, this.uids);
+      const keep = new Set(present.map((m) => m.uid));
+      for (const uid of this.uids) if (!keep.has(uid)) this.expunged.add(uid);
+      this.fullResync = false;
+    }
+    if (options.allowExpunge && this.expunged.size > 0) {
+      const gone = [...this.expunged].filter((uid) => this.seqOf(uid) > 0).sort((a, b) => a - b);
+      this.expunged.clear();
+      if (gone.length > 0) {
+        if (options.qresync) {
+          this.removeUids(gone);
+          out.push(`VANISHED ${formatSequenceSet(gone)}`);
+        } else {
+          for (const seq of this.removeUids(gone)) out.push(`${seq} EXPUNGE`);
+        }
+      }
+    }
+    const arrived = new Set<number>();
+    if (this.hasNew) {
+      this.hasNew = false;
+      const fresh = await account.changedSince(this.id, { uidFrom: this.lastUid + 1 });
+      for (const m of fresh) {
+        if (m.uid <= this.lastUid) continue;
+        this.uids.push(m.uid);
+        arrived.add(m.uid);
+      }
+      if (arrived.size > 0) out.push(`${this.uids.length} EXISTS`);
+    }
+    if (this.flagsDirty) {
+      this.flagsDirty = false;
+      const changed = await account.changedSince(this.id, { modSeq: this.knownModSeq });
+      for (const m of changed) {
+        if (m.modSeq > this.knownModSeq) this.knownModSeq = m.modSeq;
+        const seq = this.seqOf(m.uid);
+        // New arrivals are announced by EXISTS; the client fetches their flags itself.
+        if (seq === 0 || arrived.has(m.uid) || this.ownModSeqs.get(m.uid) === m.modSeq) continue;
+        const modseq = options.condstore ? ` MODSEQ (${m.modSeq})` : '';
+        out.push(`${seq} FETCH (UID ${m.uid} FLAGS ${formatFlags(m.flags)}${modseq})`);
+      }
+      this.ownModSeqs.clear();
+    }
+    return out;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * IMAP sequence sets (RFC 9051 §9 sequence-set): `1:3,5,7:*`, resolved against the selected
+ * mailbox's message count or UID list. `$` (RFC 5182 SEARCHRES) resolves to the saved result.
+ */
+import { ImapSyntaxError } from './parser/tokenizer.ts';
+
+export type SequenceRange = { from: number; to: number }; // 0 stands for `*`
+export type SequenceSet = SequenceRange[] | '$';
+
+const MAX_RANGES = 10_000;
+
+export function parseSequenceSet(text: string): SequenceSet {
+  if (text === '$') return '$';
+  const parts = text.split(',');
+  if (parts.length > MAX_RANGES) throw new ImapSyntaxError('Sequence set too long');
+  const out: SequenceRange[] = [];
+  for (const p of parts) {
+    const m = /^(\d{1,10}|\*)(?::(\d{1,10}|\*))?$/.exec(p);
+    if (m === null) throw new ImapSyntaxError('Invalid sequence set');
+    const a = m[1] === '*' ? 0 : Number(m[1]);
+    const b = m[2] === undefined ? a : m[2] === '*' ? 0 : Number(m[2]);
+    // RFC 9051 §9: seq-number is nz-number (or *); 0 is invalid.
+    if ((m[1] !== '*' && a === 0) || (m[2] !== undefined && m[2] !== '*' && b === 0) || a > 0xffffffff || b > 0xffffffff) {
+      throw new ImapSyntaxError('Invalid sequence number');
+    }
+    out.push({ from: a, to: b });
+  }
+  return out;
+}
+
+export function isSequenceSet(text: string): boolean {
+  return text === '$' || /^(\d{1,10}|\*)(:(\d{1,10}|\*))?(,(\d{1,10}|\*)(:(\d{1,10}|\*))?)*$/.test(text);
+}
+
+/** Message sequence numbers (1-based) selected by the set, ascending, deduplicated. */
+export function resolveSequenceNumbers(set: SequenceRange[], count: number): number[] {
+  const picked = new Set<number>();
+  for (const r of set) {
+    const a = r.from === 0 ? count : r.from;
+    const b = r.to === 0 ? count : r.to;
+    const lo = Math.max(1, Math.min(a, b));
+    const hi = Math.min(count, Math.max(a, b));
+    for (let n = lo; n <= hi; n++) picked.add(n);
+  }
+  return [...picked].sort((x, y) => x - y);
+}
+
+/**
+ * Indexes (0-based) into the ascending `uids` selected by a UID set. RFC 9051 §6.4.8: `*` is the
+ * largest UID in use, and a range `n:*` always includes it even when n is larger.
+ */
+export function resolveUidIndexes(set: SequenceRange[], uids: ArrayLike<number>): number[] {
+  const picked = new Set<number>();
+  const max = uids.length > 0 ? uids[uids.length - 1]! : 0;
+  for (const r of set) {
+    const a = r.from === 0 ? max : r.from;
+    const b = r.to === 0 ? max : r.to;
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    let i = lowerBound(uids, lo);
+    for (; i < uids.length && uids[i]! <= hi; i++) picked.add(i);
+  }
+  return [...picked].sort((x, y) => x - y);
+}
+
+export function lowerBound(arr: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether `uid` is in the UID set (for UID ranges beyond the known list, e.g. COPYUID checks). */
+export function uidInSet(set: SequenceRange[], uid: number, maxUid: number): boolean {
+  return set.some((r) => {
+    const a = r.from === 0 ? maxUid : r.from;
+    const b = r.to === 0 ? maxUid : r.to;
+    return uid >= Math.min(a, b) && uid <= Math.max(a, b);
+  });
+}
+
+/** Compact form of ascending numbers: `1:3,7,9:10` (COPYUID, ESEARCH ALL, VANISHED). */
+export function formatSequenceSet(numbers: readonly number[]): string {
+  if (numbers.length === 0) return '';
+  const parts: string[] = [];
+  let start = numbers[0]!;
+  let prev = start;
+  for (let i = 1; i <= numbers.length; i++) {
+    const n = numbers[i];
+    if (n !== undefined && n === prev + 1) {
+      prev = n;
+      continue;
+    }
+    parts.push(start === prev ? String(start) : `${start}:${prev}`);
+    if (n !== undefined) {
+      start = n;
+      prev = n;
+    }
+  }
+  return parts.join(',');
+}

@@ -1,0 +1,383 @@
+/**
+ * The IMAP4rev2/IMAP4rev1 server session (RFC 9051, RFC 3501): a pure StreamEngine fed bytes by the
+ * connection driver. Owns framing, the state machine, dispatch through the command table, the
+ * SASL/IDLE sub-modes and the reporting of other sessions' changes (RFC 9051 §7.5).
+ */
+import type { EngineContext, EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../engine.ts';
+import type { AuthIdentity, SaslAuthenticator, SaslContext, SaslExchange } from '../sasl/types.ts';
+import type { Logger } from '../../core/log.ts';
+import { ImapBackendError, type ImapAccount, type ImapAppendSink, type ImapBackend, type ImapChange } from './backend.ts';
+import { COMMANDS } from './commands/index.ts';
+import type { CommandContext, CommandResult, DeferredResult, StateKind } from './command.ts';
+import { Args } from './parser/args.ts';
+import { CommandFramer, tagOf, type CommandFrame, type LiteralAnnouncement, type LiteralDecision } from './parser/framer.ts';
+import { ImapSyntaxError, tokenizeCommand } from './parser/tokenizer.ts';
+import type { SelectedMailbox } from './selected.ts';
+import { handleSaslLine } from './commands/authenticate.ts';
+
+export interface ImapLimits {
+  /** Command text per command, literals excluded. */
+  maxLineBytes: number;
+  /** Literals of a command other than an APPEND message, in total. */
+  maxLiteralBytes: number;
+  /** APPEND message size (advertised as APPENDLIMIT, RFC 7889). */
+  appendLimit: number;
+  maxDepth: number;
+  /** RFC 9051 §5.4: at least 30 minutes once authenticated. */
+  idleTimeoutMs: number;
+  preAuthTimeoutMs: number;
+  /** Failed LOGIN/AUTHENTICATE attempts before the connection is closed. */
+  maxAuthFailures: number;
+}
+
+export const DEFAULT_IMAP_LIMITS: ImapLimits = {
+  maxLineBytes: 64 * 1024,
+  maxLiteralBytes: 1024 * 1024,
+  appendLimit: 50 * 1024 * 1024,
+  maxDepth: 32,
+  idleTimeoutMs: 30 * 60_000,
+  preAuthTimeoutMs: 5 * 60_000,
+  maxAuthFailures: 5,
+};
+
+export interface ImapSessionOptions {
+  backend: ImapBackend;
+  sasl: SaslAuthenticator;
+  context: EngineContext;
+  hostname?: string;
+  logger?: Logger;
+  /** Allow LOGIN / plaintext mechanisms without TLS (e.g. loopback); otherwise LOGINDISABLED. */
+  allowPlaintext?: boolean;
+  /** STARTTLS is offered when the listener has a TLS context and the connection is not TLS yet. */
+  starttlsAvailable?: boolean;
+  limits?: Partial<ImapLimits>;
+  now?: () => Date;
+}
+
+export type ImapState =
+  | { kind: 'not-authenticated' }
+  | { kind: 'authenticated'; identity: AuthIdentity; account: ImapAccount; unwatch: () => void }
+  | { kind: 'selected'; identity: AuthIdentity; account: ImapAccount; unwatch: () => void; mailbox: SelectedMailbox }
+  | { kind: 'logout' };
+
+export type ImapMode =
+  | { kind: 'command' }
+  | { kind: 'idle'; tag: string }
+  /** `pendingSuccess`: the server-final data was sent as a challenge; the client's empty line completes it. */
+  | { kind: 'sasl'; tag: string; exchange: SaslExchange; pendingSuccess?: AuthIdentity };
+
+export class ImapSession implements StreamEngine {
+  state: ImapState = { kind: 'not-authenticated' };
+  mode: ImapMode = { kind: 'command' };
+  readonly enabled = new Set<string>();
+  tls: TlsInfo | null;
+  compressed = false;
+  authFailures = 0;
+  /** The APPEND message being streamed by the framer, until the APPEND command runs. */
+  pendingAppend: ImapAppendSink | null = null;
+  /** RFC 5182 SEARCHRES: UIDs saved by SEARCH RETURN (SAVE), referenced as `$`. */
+  savedSearch: number[] | null = null;
+  readonly limits: ImapLimits;
+  readonly options: ImapSessionOptions;
+  private framer: CommandFramer;
+  private lock: Promise<unknown> = Promise.resolve();
+  /** Set while a deferred command's output is still being produced: the next command waits for it. */
+  private hold: Promise<void> | null = null;
+  private closedFlag = false;
+
+  constructor(options: ImapSessionOptions) {
+    this.options = options;
+    this.limits = { ...DEFAULT_IMAP_LIMITS, ...options.limits };
+    this.tls = options.context.tls;
+    this.framer = this.newFramer();
+  }
+
+  get idleTimeoutMs(): number {
+    return this.state.kind === 'not-authenticated' ? this.limits.preAuthTimeoutMs : this.limits.idleTimeoutMs;
+  }
+
+  get saslContext(): SaslContext {
+    return { protocol: 'imap', remoteAddress: this.options.context.remoteAddress, isTls: this.tls !== null };
+  }
+
+  get canLoginPlaintext(): boolean {
+    return this.tls !== null || this.options.allowPlaintext === true;
+  }
+
+  get utf8Names(): boolean {
+    return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
+  }
+
+  get account(): ImapAccount | null {
+    return this.state.kind === 'authenticated' || this.state.kind === 'selected' ? this.state.account : null;
+  }
+
+  capabilities(): string[] {
+    const caps = ['IMAP4rev2', 'IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ENABLE', 'ID', 'IDLE'];
+    if (this.state.kind === 'not-authenticated') {
+      if (this.tls === null && this.options.starttlsAvailable === true) caps.push('STARTTLS');
+      if (!this.canLoginPlaintext) caps.push('LOGINDISABLED');
+      for (const m of this.options.sasl.mechanisms(this.saslContext)) caps.push(`AUTH=${m}`);
+      return caps;
+    }
+    caps.push(
+      'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
+      'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
+      'QUOTA', 'QUOTA=RES-STORAGE', 'SORT',
+    );
+    if (!this.compressed) caps.push('COMPRESS=DEFLATE');
+    return caps;
+  }
+
+  async start(): Promise<EngineOutput> {
+    const host = this.options.hostname ?? 'Postamt';
+    return { data: [`* OK [CAPABILITY ${this.capabilities().join(' ')}] ${host} IMAP4rev2 service ready\r\n`] };
+  }
+
+  receive(chunk: Buffer): Promise<EngineOutput> {
+    return this.exclusive(() => this.process(chunk).catch((err: unknown) => this.internalError(err)));
+  }
+
+  /** Nothing escapes the engine: an unexpected failure ends the connection with BYE. */
+  private internalError(err: unknown): EngineOutput {
+    this.options.logger?.error({ err, event: 'imap.internal_error', sessionId: this.options.context.sessionId });
+    return { data: ['* BYE Internal server error\r\n'], then: 'close' };
+  }
+
+  tlsStarted(info: TlsInfo): void {
+    this.tls = info;
+    this.framer = this.newFramer();
+  }
+
+  idleTimeout(): EngineOutput {
+    return { data: ['* BYE Autologout; idle for too long\r\n'], then: 'close' };
+  }
+
+  shutdown(): EngineOutput {
+    return { data: ['* BYE Server shutting down\r\n'], then: 'close' };
+  }
+
+  closed(): void {
+    this.closedFlag = true;
+    this.pendingAppend?.abort();
+    this.pendingAppend = null;
+    if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.state.unwatch();
+    this.state = { kind: 'logout' };
+  }
+
+  /** Runs `fn` after everything queued before it: receive() and IDLE pushes never interleave. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.lock.then(fn);
+    const drain = (): Promise<void> | undefined => {
+      const h = this.hold;
+      this.hold = null;
+      return h ?? undefined;
+    };
+    this.lock = p.then(drain, drain);
+    return p;
+  }
+
+  /** Changes seen while a SELECT loads its snapshot; replayed into the new selection. */
+  selectBuffer: ImapChange[] | null = null;
+
+  /** Called by the account watcher (set up at login) for every change in the account. */
+  onAccountChange(change: ImapChange): void {
+    if (this.selectBuffer !== null && this.selectBuffer.length < 10_000) this.selectBuffer.push(change);
+    if (this.state.kind === 'selected') this.state.mailbox.onChange(change);
+    if (this.mode.kind !== 'idle' || this.state.kind !== 'selected' || !this.state.mailbox.hasPending) return;
+    void this.exclusive(async () => {
+      if (this.closedFlag || this.mode.kind !== 'idle') return;
+      const lines = await this.syncSelected({ allowExpunge: true });
+      if (lines.length > 0) this.options.context.push({ data: [lines.map((l) => `* ${l}\r\n`).join('')] });
+    }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.idle_sync_failed' }));
+  }
+
+  async syncSelected(options: { allowExpunge: boolean }): Promise<string[]> {
+    if (this.state.kind !== 'selected' || !this.state.mailbox.hasPending) return [];
+    return this.state.mailbox.sync(this.state.account, {
+      allowExpunge: options.allowExpunge,
+      qresync: this.enabled.has('QRESYNC'),
+      condstore: this.enabled.has('CONDSTORE'),
+    });
+  }
+
+  private newFramer(): CommandFramer {
+    return new CommandFramer({ maxLineBytes: this.limits.maxLineBytes, literalMinus: false }, (a) => this.decideLiteral(a));
+  }
+
+  private decideLiteral(a: LiteralAnnouncement): LiteralDecision {
+    const tag = tagOf(a.textSoFar);
+    const m = /^\S+ APPEND (.*)$/is.exec(a.textSoFar);
+    // The APPEND message is the literal after the mailbox name; a mailbox-name literal is buffered.
+    const isMessage = m !== null && this.account !== null && !(a.index === 0 && /^~?\{\d+[+-]?\}$/.test(m[1]!));
+    if (isMessage) {
+      if (this.pendingAppend !== null) return { action: 'reject', response: `${tag} BAD Only one message per APPEND` };
+      // RFC 7889 §3 / RFC 9051 §7.1: TOOBIG before the client sends the bytes.
+      if (a.size > this.limits.appendLimit) return { action: 'reject', response: `${tag} NO [TOOBIG] Message exceeds APPENDLIMIT ${this.limits.appendLimit}` };
+      this.pendingAppend = this.account!.beginAppend();
+      return { action: 'stream', sink: this.pendingAppend };
+    }
+    if (a.literalBytesSoFar + a.size > this.limits.maxLiteralBytes) {
+      return { action: 'reject', response: `${tag} BAD [TOOBIG] Literal too big` };
+    }
+    return { action: 'buffer' };
+  }
+
+  private async process(chunk: Buffer): Promise<EngineOutput> {
+    const out: OutputPart[] = [];
+    if (this.state.kind === 'logout') return { data: [] };
+    this.framer.feed(chunk);
+    for (;;) {
+      if (this.mode.kind !== 'command') {
+        const line = this.framer.nextLine();
+        if (line === null) break;
+        if (typeof line !== 'string') {
+          out.push('* BAD Line too long\r\n');
+          continue;
+        }
+        if (this.mode.kind === 'idle') {
+          const tag = this.mode.tag;
+          this.mode = { kind: 'command' };
+          // RFC 9051 §6.3.13: only DONE ends IDLE.
+          if (line.toUpperCase() === 'DONE') {
+            for (const l of await this.syncSelected({ allowExpunge: true })) out.push(`* ${l}\r\n`);
+            out.push(`${tag} OK IDLE terminated\r\n`);
+          } else out.push(`${tag} BAD Expected DONE\r\n`);
+          continue;
+        }
+        const then = await handleSaslLine(this, line, out);
+        if (then !== undefined) return { data: out, then };
+        continue;
+      }
+      const event = this.framer.next();
+      if (event === null) break;
+      if (event.kind === 'continue') out.push('+ Ready for literal data\r\n');
+      else if (event.kind === 'response') {
+        this.pendingAppend?.abort();
+        this.pendingAppend = null;
+        out.push(event.text + '\r\n');
+      } else {
+        const then = await this.execute(event.frame, out);
+        if (then === 'deferred') return { data: out };
+        if (then !== undefined) {
+          // RFC 3207-style rule for STARTTLS and COMPRESS: bytes pipelined after the command are discarded.
+          this.framer = this.newFramer();
+          return { data: out, then };
+        }
+      }
+    }
+    return { data: out };
+  }
+
+  private async execute(frame: CommandFrame, out: OutputPart[]): Promise<EngineOutput['then'] | 'deferred'> {
+    let tag = tagOf(frame.texts[0] ?? '');
+    let result: CommandResult | DeferredResult | null;
+    let allowExpunge = true;
+    try {
+      const cmd = tokenizeCommand(frame, { maxDepth: this.limits.maxDepth });
+      tag = cmd.tag;
+      const spec = Object.hasOwn(COMMANDS, cmd.verb) ? COMMANDS[cmd.verb] : undefined;
+      if (spec === undefined) result = { status: 'BAD', text: 'Unknown command' };
+      else if (!spec.states.includes(this.state.kind as StateKind)) {
+        result = { status: 'BAD', text: `${cmd.verb} not allowed now` };
+      } else {
+        allowExpunge = !(spec.noExpungeAfter === true && !cmd.verb.startsWith('UID '));
+        const ctx: CommandContext = {
+          tag,
+          verb: cmd.verb,
+          isUid: cmd.verb.startsWith('UID '),
+          session: this,
+          untagged: (line) => out.push(`* ${line}\r\n`),
+          raw: (...parts) => out.push(...parts),
+        };
+        result = await spec.handle(ctx, new Args(cmd.args));
+      }
+    } catch (err) {
+      result = this.errorResult(err);
+    } finally {
+      this.pendingAppend?.abort();
+      this.pendingAppend = null;
+    }
+    if (result === null) return undefined; // AUTHENTICATE / IDLE continue in a sub-mode
+    if (result.status === 'DEFERRED') {
+      out.push(this.deferredOutput(tag, result, allowExpunge));
+      return 'deferred';
+    }
+    await this.finish(tag, result, allowExpunge, out);
+    return result.then;
+  }
+
+  /** Pending changes (RFC 9051 §7.5), then the tagged status. */
+  private async finish(tag: string, result: CommandResult, allowExpunge: boolean, out: OutputPart[]): Promise<void> {
+    if (this.state.kind === 'selected' && result.then === undefined) {
+      try {
+        for (const l of await this.syncSelected({ allowExpunge })) out.push(`* ${l}\r\n`);
+      } catch (err) {
+        this.options.logger?.warn({ err, event: 'imap.sync_failed' });
+      }
+    }
+    out.push(formatTagged(tag, result));
+  }
+
+  /**
+   * The output of a deferred command as a stream the driver pulls with backpressure. Commands
+   * pipelined behind it are run when it ends, so responses stay in order and state stays consistent.
+   */
+  private deferredOutput(tag: string, deferred: DeferredResult, allowExpunge: boolean): AsyncIterable<Buffer> {
+    let release!: () => void;
+    this.hold = new Promise((resolve) => (release = resolve));
+    const self = this;
+    async function* stream(): AsyncGenerator<Buffer> {
+      try {
+        let result: CommandResult;
+        const gen = deferred.produce();
+        try {
+          for (;;) {
+            const n = await gen.next();
+            if (n.done === true) {
+              result = n.value;
+              break;
+            }
+            yield typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
+          }
+        } catch (err) {
+          result = self.errorResult(err);
+        }
+        const tail: OutputPart[] = [];
+        let then: EngineOutput['then'];
+        try {
+          await self.finish(tag, result, allowExpunge, tail);
+          if (self.framer.bufferedBytes > 0) {
+            const more = await self.process(Buffer.alloc(0));
+            tail.push(...more.data);
+            then = more.then;
+          }
+        } catch (err) {
+          const bye = self.internalError(err);
+          tail.push(...bye.data);
+          then = bye.then;
+        }
+        for (const part of tail) {
+          if (typeof part === 'string') yield Buffer.from(part);
+          else if (Buffer.isBuffer(part)) yield part;
+          else yield* part;
+        }
+        if (then !== undefined) self.options.context.push({ data: [], then });
+      } finally {
+        release();
+      }
+    }
+    return stream();
+  }
+
+  errorResult(err: unknown): CommandResult {
+    if (err instanceof ImapSyntaxError) return { status: 'BAD', text: err.message };
+    if (err instanceof ImapBackendError) return { status: 'NO', code: err.code, text: err.message };
+    this.options.logger?.error({ err, event: 'imap.command_failed' });
+    return { status: 'NO', code: 'UNAVAILABLE', text: 'Internal error, try again later' };
+  }
+}
+
+export function formatTagged(tag: string, r: CommandResult): string {
+  return `${tag} ${r.status} ${r.code !== undefined ? `[${r.code}] ` : ''}${r.text}\r\n`;
+}

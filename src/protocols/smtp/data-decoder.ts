@@ -1,0 +1,163 @@
+/**
+ * The DATA reader (RFC 5321 §4.1.1.4, §4.5.2): finds the end of data and removes dot-stuffing.
+ * Only <CRLF>.<CRLF> ends the message. A bare CR or LF anywhere (RFC 5321 §2.3.8) marks the whole
+ * message for refusal but never ends it, so `\n.\n`, `\r.\r`, `\n.\r\n`, `\r\n.\n` ... cannot smuggle a
+ * second message (SMTP smuggling). Memory is bounded: at most one line (up to the line limit) is kept.
+ */
+
+export interface DataDecoderOptions {
+  /** Longest line in octets including CRLF (RFC 5321 §4.5.3.1.6: 1000). */
+  maxLineBytes: number;
+  maxMessageBytes: number;
+  /** Receives the unstuffed message bytes, in order (not called once the size limit is passed). */
+  write: (chunk: Buffer) => void;
+}
+
+export interface DataResult {
+  bareLineEnding: boolean;
+  lineTooLong: boolean;
+  tooBig: boolean;
+  size: number;
+}
+
+export class DataDecoder {
+  private readonly options: DataDecoderOptions;
+  /** Bytes of the current line seen so far (kept only while the line is within the limit). */
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** The previous line ended with CRLF (the DATA command's own CRLF counts: an empty message is "."). */
+  private prevCrlf = true;
+  private result: DataResult = { bareLineEnding: false, lineTooLong: false, tooBig: false, size: 0 };
+  private lastByteWasCr = false;
+
+  constructor(options: DataDecoderOptions) {
+    this.options = options;
+  }
+
+  /**
+   * Feeds bytes; returns the number consumed when the end of data was found in them (the rest belongs
+   * to the next command), or -1 when more data is needed.
+   */
+  feed(chunk: Buffer): number {
+    let pos = 0;
+    const out: Buffer[] = [];
+    while (pos < chunk.length) {
+      const lf = chunk.indexOf(0x0a, pos);
+      if (lf < 0) {
+        this.addPartial(chunk.subarray(pos));
+        break;
+      }
+      const piece = chunk.subarray(pos, lf + 1);
+      pos = lf + 1;
+      const line = this.partialBytes === 0 ? piece : this.takeLine(piece);
+      if (this.endLine(line, out)) {
+        this.emit(out);
+        return pos;
+      }
+    }
+    this.emit(out);
+    return -1;
+  }
+
+  get outcome(): DataResult {
+    return this.result;
+  }
+
+  private addPartial(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.lastByteWasCr = bytes[bytes.length - 1] === 0x0d;
+    // A bare CR inside the partial line (not its last byte) is detectable now.
+    const cr = bytes.indexOf(0x0d);
+    if (cr >= 0 && cr < bytes.length - 1) this.markBareCr(bytes);
+    if (this.partialBytes + bytes.length > this.options.maxLineBytes + 1) {
+      // Over the limit: remember only the last byte's CR-ness (above) and how long it was.
+      this.result.lineTooLong = true;
+      this.partialBytes += bytes.length;
+      this.partial = [];
+      return;
+    }
+    this.partial.push(bytes);
+    this.partialBytes += bytes.length;
+  }
+
+  private markBareCr(bytes: Buffer): void {
+    for (let i = bytes.indexOf(0x0d); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(0x0d, i + 1)) {
+      if (bytes[i + 1] !== 0x0a) {
+        this.result.bareLineEnding = true;
+        return;
+      }
+    }
+  }
+
+  private takeLine(piece: Buffer): Buffer {
+    if (this.result.lineTooLong && this.partial.length === 0) {
+      // The line was too long to keep; what matters now is only how it ended.
+      const crBeforeLf = piece.length >= 2 ? piece[piece.length - 2] === 0x0d : this.lastByteWasCr;
+      if (this.lastByteWasCr && piece.length >= 2) this.result.bareLineEnding = true; // CR then not LF
+      this.markBareCr(piece.subarray(0, piece.length - 1));
+      this.partialBytes = 0;
+      return Buffer.from(crBeforeLf ? 'X\r\n' : 'X\n'); // a stand-in: neither "." nor empty
+    }
+    const line = Buffer.concat([...this.partial, piece]);
+    this.partial = [];
+    this.partialBytes = 0;
+    return line;
+  }
+
+  /** Handles one complete line (ending in LF); true at the end of data. */
+  private endLine(line: Buffer, out: Buffer[]): boolean {
+    const n = line.length;
+    const crlf = n >= 2 && line[n - 2] === 0x0d;
+    const contentEnd = crlf ? n - 2 : n - 1;
+    if (!crlf) this.result.bareLineEnding = true;
+    // Any CR before the line end is bare: CRs only ever belong immediately before LF.
+    const cr = line.indexOf(0x0d);
+    if (cr >= 0 && cr < contentEnd) this.result.bareLineEnding = true;
+    // RFC 5321 §4.1.1.4: the end is the line ".", preceded by CRLF and terminated by CRLF.
+    if (crlf && this.prevCrlf && contentEnd === 1 && line[0] === 0x2e) return true;
+    this.prevCrlf = crlf;
+    if (contentEnd + 2 > this.options.maxLineBytes) this.result.lineTooLong = true;
+    // RFC 5321 §4.5.2: remove the first "." of a line that starts with one.
+    out.push(line[0] === 0x2e ? line.subarray(1) : line);
+    return false;
+  }
+
+  private emit(out: Buffer[]): void {
+    if (out.length === 0) return;
+    const size = out.reduce((s, b) => s + b.length, 0);
+    this.result.size += size;
+    if (this.result.size > this.options.maxMessageBytes) {
+      this.result.tooBig = true;
+      return;
+    }
+    this.options.write(out.length === 1 ? Buffer.from(out[0]!) : Buffer.concat(out, size));
+  }
+}
+
+/**
+ * The BDAT chunk checker (RFC 3030): chunk bytes are taken as they are, but since we do not offer
+ * BINARYMIME, a bare CR or LF makes the message invalid (it is refused at BDAT LAST).
+ */
+export class BareLineEndingScanner {
+  private lastWasCr = false;
+  found = false;
+
+  scan(bytes: Buffer): void {
+    if (this.found || bytes.length === 0) return;
+    if (this.lastWasCr && bytes[0] !== 0x0a) this.found = true;
+    for (let i = bytes.indexOf(0x0d); i >= 0; i = bytes.indexOf(0x0d, i + 1)) {
+      if (i + 1 < bytes.length && bytes[i + 1] !== 0x0a) this.found = true;
+    }
+    for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) {
+      const prev = i > 0 ? bytes[i - 1] : this.lastWasCr ? 0x0d : 0;
+      if (prev !== 0x0d) this.found = true;
+    }
+    this.lastWasCr = bytes[bytes.length - 1] === 0x0d;
+  }
+
+  /** At the end of the message: a trailing CR is bare too. */
+  finish(): boolean {
+    if (this.lastWasCr) this.found = true;
+    return this.found;
+  }
+}

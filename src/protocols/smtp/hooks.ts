@@ -1,0 +1,75 @@
+/**
+ * What the SMTP server engine asks of the application (Haraka's hooks / smtp-server's onMailFrom, named by
+ * role): verdicts at each decision point and a MessageSink for the data. The app implements it.
+ */
+import type { TlsInfo } from '../engine.ts';
+import type { AuthIdentity, SaslAuthenticator } from '../sasl/types.ts';
+import type { Mailbox } from './path.ts';
+
+export type Verdict = { ok: true; text?: string } | { ok: false; code: number; enhancedCode: string; text: string };
+
+export type SmtpRole = 'mx' | 'submission';
+
+export interface SessionInfo {
+  sessionId: string;
+  role: SmtpRole;
+  remoteAddress: string;
+  helo: string | null;
+  esmtp: boolean;
+  tls: TlsInfo | null;
+  identity: AuthIdentity | null;
+}
+
+export interface MailParams {
+  size: number | null;
+  body: '7BIT' | '8BITMIME' | null;
+  smtpUtf8: boolean;
+  ret: 'FULL' | 'HDRS' | null;
+  envid: string | null;
+}
+
+export interface RcptParams {
+  notify: string[] | null; // RFC 3461 §4.1: NEVER, or some of SUCCESS, FAILURE, DELAY
+  orcpt: string | null; // "rfc822;addr" (decoded xtext)
+}
+
+export interface Recipient {
+  mailbox: Mailbox;
+  params: RcptParams;
+}
+
+export interface Envelope extends SessionInfo {
+  transactionId: string;
+  reversePath: Mailbox | null; // null: the null reverse-path <>
+  mailParams: MailParams;
+  recipients: Recipient[];
+  /** RFC 3848 `with` keyword: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA. */
+  protocol: string;
+}
+
+/** Receives the message body; nothing is acknowledged before `commit` resolves with an ok verdict. */
+export interface MessageSink {
+  write(chunk: Buffer): void;
+  commit(): Promise<Verdict>;
+  abort(): void;
+}
+
+export interface TransactionRecord {
+  envelope: Envelope;
+  size: number;
+  code: number;
+  enhancedCode: string | null;
+  text: string;
+}
+
+export interface SmtpServerHooks {
+  checkConnection?(info: SessionInfo): Promise<Verdict>;
+  checkMailFrom(info: SessionInfo, reversePath: Mailbox | null, params: MailParams): Promise<Verdict>;
+  checkRcptTo(info: SessionInfo & { reversePath: Mailbox | null; recipientCount: number }, forwardPath: Mailbox, params: RcptParams): Promise<Verdict>;
+  beginMessage(envelope: Envelope): Promise<MessageSink>;
+  sasl?: SaslAuthenticator;
+  /** One call per finished transaction (accepted or refused at end of data) for the log. */
+  onTransaction?(record: TransactionRecord): void;
+  /** Protocol errors (bad commands, refused data) for the log. */
+  onProtocolError?(info: SessionInfo, detail: { command: string; code: number; enhancedCode: string | null }): void;
+}

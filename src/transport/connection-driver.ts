@@ -1,0 +1,271 @@
+/**
+ * The one connection driver for SMTP, IMAP and POP3: feeds received bytes to a pure StreamEngine one chunk
+ * at a time, writes its output in order with backpressure, and carries out its next step (STARTTLS with
+ * the buffer discarded, DEFLATE, close). It owns timeouts and never lets an engine error crash the process.
+ */
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import zlib from 'node:zlib';
+import type { Logger } from '../core/log.ts';
+import type { EngineContext, EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../protocols/engine.ts';
+import type { TlsProvider } from './tls.ts';
+
+export interface MutableEngineContext extends EngineContext {
+  tls: TlsInfo | null;
+}
+
+export interface DriverOptions {
+  socket: Socket;
+  context: MutableEngineContext;
+  createEngine: (context: EngineContext) => StreamEngine;
+  tls: TlsProvider | null;
+  logger: Logger;
+  handshakeTimeoutMs?: number;
+  onClose?: () => void;
+}
+
+/** Wraps a plain socket in server-side TLS and waits for the handshake. */
+export function upgradeToTls(socket: Socket, provider: TlsProvider, timeoutMs: number): Promise<{ socket: tls.TLSSocket; info: TlsInfo }> {
+  return new Promise((resolve, reject) => {
+    const secure = new tls.TLSSocket(socket, provider.serverOptions());
+    const timer = setTimeout(() => {
+      secure.destroy();
+      reject(new Error('TLS handshake timeout'));
+    }, timeoutMs);
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      const cipher = secure.getCipher();
+      resolve({ socket: secure, info: { protocol: secure.getProtocol() ?? 'unknown', cipher: cipher?.name ?? 'unknown', servername: (secure as tls.TLSSocket & { servername?: string }).servername || undefined } });
+    });
+    secure.once('error', (err) => {
+      clearTimeout(timer);
+      secure.destroy();
+      reject(err);
+    });
+  });
+}
+
+export class ConnectionDriver {
+  private readonly options: DriverOptions;
+  private socket: Socket;
+  private readonly engine: StreamEngine;
+  private inbox: Buffer[] = [];
+  private busy = false;
+  private closed = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private writeChain: Promise<void> = Promise.resolve();
+  private inflate: zlib.InflateRaw | null = null;
+  private deflate: zlib.DeflateRaw | null = null;
+  private readonly onData = (chunk: Buffer): void => this.received(chunk);
+
+  constructor(options: DriverOptions) {
+    this.options = options;
+    this.socket = options.socket;
+    options.context.push = (output) => this.enqueueOutput(output);
+    this.engine = options.createEngine(options.context);
+  }
+
+  async start(): Promise<void> {
+    this.attach(this.socket);
+    try {
+      const greeting = await this.engine.start();
+      this.enqueueOutput(greeting);
+    } catch (err) {
+      this.fail(err);
+    }
+    this.armIdleTimer();
+  }
+
+  /** Server shutdown: the engine's goodbye, then close. */
+  shutdown(): void {
+    if (this.closed) return;
+    this.enqueueOutput({ ...this.engine.shutdown(), then: 'close' });
+  }
+
+  private attach(socket: Socket): void {
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+    socket.on('end', () => this.close());
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.inflate) {
+      this.inflate.write(chunk);
+      return;
+    }
+    this.inbox.push(chunk);
+    this.socket.pause();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.inbox.length > 0 && !this.closed) {
+        const chunk = this.inbox.length === 1 ? this.inbox[0]! : Buffer.concat(this.inbox);
+        this.inbox = [];
+        this.armIdleTimer();
+        const output = await this.engine.receive(chunk);
+        this.armIdleTimer();
+        if (output.then === 'starttls') {
+          // RFC 3207 §4.2 / CVE-2011-0411: nothing received before the handshake may be used after it.
+          this.inbox = [];
+          this.enqueueOutput({ data: output.data });
+          await this.writeChain;
+          await this.startTls();
+          continue;
+        }
+        this.enqueueOutput(output);
+        if (output.then === 'close') break;
+        if (output.then === 'deflate') await this.writeChain;
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.busy = false;
+      if (!this.closed && !this.inflate) this.socket.resume();
+    }
+  }
+
+  private async startTls(): Promise<void> {
+    const provider = this.options.tls;
+    if (!provider || this.closed) {
+      this.close();
+      return;
+    }
+    const raw = this.socket;
+    raw.removeListener('data', this.onData);
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('end');
+    raw.removeAllListeners('error');
+    raw.on('error', () => this.close());
+    try {
+      const { socket, info } = await upgradeToTls(raw, provider, this.options.handshakeTimeoutMs ?? 30_000);
+      this.socket = socket;
+      this.options.context.tls = info;
+      this.attach(socket);
+      this.engine.tlsStarted(info);
+    } catch (err) {
+      this.options.logger.info({ event: 'tls.handshake_failed', session: this.options.context.sessionId, err: String(err) }, 'STARTTLS handshake failed');
+      this.close();
+    }
+  }
+
+  private startDeflate(): void {
+    // RFC 4978: after the OK, both directions are raw DEFLATE streams.
+    const inflate = zlib.createInflateRaw();
+    const deflate = zlib.createDeflateRaw();
+    inflate.on('data', (chunk: Buffer) => {
+      this.inbox.push(chunk);
+      void this.pump();
+    });
+    inflate.on('error', () => this.close());
+    deflate.on('data', (chunk: Buffer) => {
+      if (!this.closed) this.socket.write(chunk);
+    });
+    deflate.on('error', () => this.close());
+    this.inflate = inflate;
+    this.deflate = deflate;
+    this.socket.resume();
+  }
+
+  private enqueueOutput(output: EngineOutput): void {
+    this.writeChain = this.writeChain.then(async () => {
+      if (this.closed) return;
+      await this.writeParts(output.data);
+      if (output.then === 'close') {
+        this.end();
+      } else if (output.then === 'deflate') {
+        this.startDeflate();
+      }
+    }).catch((err) => this.fail(err));
+  }
+
+  private async writeParts(parts: OutputPart[]): Promise<void> {
+    let pending: Buffer[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      pending = [];
+      await this.write(data);
+    };
+    for (const part of parts) {
+      if (typeof part === 'string') pending.push(Buffer.from(part, 'utf8'));
+      else if (Buffer.isBuffer(part)) pending.push(part);
+      else {
+        await flush();
+        for await (const chunk of part) {
+          if (this.closed) return;
+          await this.write(chunk);
+          this.armIdleTimer();
+        }
+      }
+    }
+    await flush();
+  }
+
+  private write(data: Buffer): Promise<void> {
+    if (this.closed || data.length === 0) return Promise.resolve();
+    if (this.deflate) {
+      const deflate = this.deflate;
+      return new Promise((resolve) => {
+        deflate.write(data);
+        deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve());
+      });
+    }
+    if (this.socket.write(data)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.removeListener('drain', done);
+        this.socket.removeListener('close', done);
+        resolve();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.closed) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.closed) return;
+      this.enqueueOutput({ ...this.engine.idleTimeout(), then: 'close' });
+    }, this.engine.idleTimeoutMs);
+    this.idleTimer.unref();
+  }
+
+  private fail(err: unknown): void {
+    // Our bug, never the client's business: log it and drop the connection; the process goes on.
+    this.options.logger.error({ event: 'conn.engine_error', session: this.options.context.sessionId, err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'engine error');
+    this.close();
+  }
+
+  private end(): void {
+    if (this.closed) return;
+    if (this.deflate) this.deflate.end();
+    this.socket.end();
+    // A client that never reads must not keep the socket open forever.
+    setTimeout(() => this.socket.destroy(), 5000).unref();
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.inbox = [];
+    if (!this.socket.writableEnded) this.socket.end();
+    if (this.socket.destroyed === false) setTimeout(() => this.socket.destroy(), 5000).unref();
+    try {
+      this.engine.closed();
+    } catch (err) {
+      this.options.logger.error({ event: 'conn.engine_error', err: String(err) }, 'engine close error');
+    }
+    this.options.onClose?.();
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * A listening socket for one protocol role: accepts connections, applies the connection limits (shared
+ * across listeners when the same counter is passed), does the implicit-TLS handshake where configured,
+ * and hands each connection to a ConnectionDriver. `close()` drains: engines say goodbye (421, BYE).
+ */
+import net from 'node:net';
+import type { Logger } from '../core/log.ts';
+import { newSessionId } from '../core/ids.ts';
+import type { EngineContext, StreamEngine } from '../protocols/engine.ts';
+import { ConnectionDriver, upgradeToTls, type MutableEngineContext } from './connection-driver.ts';
+import { ConnectionCounter } from './ip-limits.ts';
+import type { TlsProvider } from './tls.ts';
+
+export interface ListenerOptions {
+  name: string;
+  host: string;
+  port: number;
+  implicitTls: boolean;
+  tls: TlsProvider | null;
+  createEngine: (context: EngineContext) => StreamEngine;
+  counter: ConnectionCounter;
+  /** Bytes written before closing a connection refused by a limit. */
+  refuse: (reason: 'per-ip' | 'total') => string;
+  logger: Logger;
+  handshakeTimeoutMs?: number;
+}
+
+export interface Listener {
+  name: string;
+  address(): { host: string; port: number };
+  readonly connections: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startListener(options: ListenerOptions): Promise<Listener> {
+  const drivers = new Set<ConnectionDriver>();
+  const { logger, counter } = options;
+
+  const server = net.createServer({ pauseOnConnect: false }, (socket) => {
+    const remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const verdict = counter.acquire(remoteAddress);
+    if (verdict !== 'ok') {
+      logger.warn({ event: 'conn.refused', listener: options.name, ip: remoteAddress, reason: verdict }, 'connection refused by limit');
+      socket.on('error', () => undefined);
+      if (options.implicitTls) socket.destroy();
+      else socket.end(options.refuse(verdict));
+      return;
+    }
+    const sessionId = newSessionId();
+    const opened = Date.now();
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      counter.release(remoteAddress);
+    };
+    socket.on('error', () => undefined);
+    socket.once('close', release);
+    const context: MutableEngineContext = {
+      sessionId,
+      remoteAddress,
+      remotePort: socket.remotePort ?? 0,
+      localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
+      localPort: socket.localPort ?? 0,
+      tls: null,
+      push: () => undefined,
+    };
+    logger.info({ event: 'conn.open', listener: options.name, session: sessionId, ip: remoteAddress }, 'connection opened');
+    const begin = async (): Promise<void> => {
+      let conn: net.Socket = socket;
+      if (options.implicitTls) {
+        if (!options.tls) {
+          socket.destroy();
+          return;
+        }
+        try {
+          const upgraded = await upgradeToTls(socket, options.tls, options.handshakeTimeoutMs ?? 30_000);
+          conn = upgraded.socket;
+          context.tls = upgraded.info;
+        } catch (err) {
+          logger.info({ event: 'tls.handshake_failed', listener: options.name, session: sessionId, ip: remoteAddress, err: String(err) }, 'TLS handshake failed');
+          socket.destroy();
+          release();
+          return;
+        }
+      }
+      const driver = new ConnectionDriver({
+        socket: conn,
+        context,
+        createEngine: options.createEngine,
+        tls: options.tls,
+        logger,
+        handshakeTimeoutMs: options.handshakeTimeoutMs,
+        onClose: () => {
+          drivers.delete(driver);
+          release();
+          logger.info({ event: 'conn.close', listener: options.name, session: sessionId, ip: remoteAddress, tls: context.tls?.protocol ?? null, durationMs: Date.now() - opened }, 'connection closed');
+        },
+      });
+      drivers.add(driver);
+      await driver.start();
+    };
+    begin().catch((err) => {
+      logger.error({ event: 'conn.error', session: sessionId, err: String(err) }, 'connection setup failed');
+      socket.destroy();
+      release();
+    });
+  });
+  server.maxConnections = 100_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ event: 'listener.error', listener: options.name, err: String(err) }, 'listener error'));
+
+  return {
+    name: options.name,
+    address() {
+      const a = server.address() as net.AddressInfo;
+      return { host: a.address, port: a.port };
+    },
+    get connections() {
+      return drivers.size;
+    },
+    async close(graceMs = 5000) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const driver of drivers) driver.shutdown();
+        const deadline = setTimeout(resolve, graceMs);
+        deadline.unref();
+      });
+    },
+  };
+}
+
+export { ConnectionCounter };
