@@ -30,13 +30,24 @@ export function stripTag(local: string): string {
 
 export class RecipientResolver {
   private readonly accounts: AccountStore;
+  /** Local-domain answers are cached briefly: every RCPT asks, and domains change rarely. */
+  private readonly domainCache = new Map<string, { local: boolean; at: number }>();
+  private readonly domainCacheMs: number;
 
-  constructor(options: { accounts: AccountStore }) {
+  constructor(options: { accounts: AccountStore; domainCacheMs?: number }) {
     this.accounts = options.accounts;
+    this.domainCacheMs = options.domainCacheMs ?? 2000;
   }
 
   async isLocalDomain(domain: string): Promise<boolean> {
-    return this.accounts.hasDomain(domain.toLowerCase().replace(/\.$/, ''));
+    const name = domain.toLowerCase().replace(/\.$/, '');
+    const hit = this.domainCache.get(name);
+    const now = Date.now();
+    if (hit && now - hit.at < this.domainCacheMs) return hit.local;
+    const local = await this.accounts.hasDomain(name);
+    if (this.domainCache.size > 10_000) this.domainCache.clear();
+    this.domainCache.set(name, { local, at: now });
+    return local;
   }
 
   async resolve(address: string): Promise<Resolution> {

@@ -1,9 +1,12 @@
 /**
  * Group commit: write operations queued in the same turn of the event loop run in ONE SQLite transaction,
- * so concurrent SMTP/IMAP sessions share one WAL fsync. Each operation runs in its own savepoint: one
- * failing operation is rolled back alone; a failing COMMIT (disk full, I/O error) fails the whole batch.
- * A promise resolves only after the COMMIT (and its fsync) returned.
+ * and the WAL file is then fsync'd on the thread pool, so the event loop never blocks on the disk and every
+ * batch committed while one fsync runs shares the next one. Each operation runs in its own savepoint: one
+ * failing operation is rolled back alone; a failing COMMIT or fsync fails its whole batch. A promise
+ * resolves only after the fsync that covers its COMMIT returned: that is the durability point.
  */
+import { closeSync, fsync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { SqliteDatabase } from './database.ts';
 import { StorageError } from '../../core/errors.ts';
 
@@ -20,19 +23,39 @@ export interface GroupCommitStats {
   batches: number;
   writes: number;
   largestBatch: number;
+  fsyncs: number;
 }
+
+export type FaultStage = 'begin' | 'commit' | 'fsync';
 
 export class GroupCommit {
   private readonly db: SqliteDatabase;
+  private readonly walPath: string;
   private pending: PendingWrite[] = [];
   private scheduled = false;
-  /** Test hook: called before each batch; throwing simulates a storage failure. */
-  faultInjector: ((stage: 'begin' | 'commit') => void) | null = null;
-  readonly stats: GroupCommitStats = { batches: 0, writes: 0, largestBatch: 0 };
-  private readonly afterCommitListeners: (() => void)[] = [];
+  /** Committed, waiting for the fsync that makes them durable. */
+  private unsynced: PendingWrite[] = [];
+  private syncing = false;
+  private walFd: number | null = null;
+  private walIno = 0;
+  private dirSynced = false;
+  private readonly statements;
+  /** Test hook: called at each stage; throwing simulates a storage failure there. */
+  faultInjector: ((stage: FaultStage) => void) | null = null;
+  readonly stats: GroupCommitStats = { batches: 0, writes: 0, largestBatch: 0, fsyncs: 0 };
+  private idleWaiters: (() => void)[] = [];
 
   constructor(db: SqliteDatabase) {
     this.db = db;
+    this.walPath = `${db.name}-wal`;
+    this.statements = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT w'),
+      release: db.prepare('RELEASE w'),
+      rollbackTo: db.prepare('ROLLBACK TO w'),
+    };
   }
 
   /** Queues `work` (synchronous SQL) for the next batch; resolves with its result once durable. */
@@ -46,6 +69,12 @@ export class GroupCommit {
     });
   }
 
+  /** Resolves when nothing is pending or waiting for an fsync (used at close). */
+  idle(): Promise<void> {
+    if (this.pending.length === 0 && this.unsynced.length === 0 && !this.syncing && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   private flush(): void {
     this.scheduled = false;
     const batch = this.pending;
@@ -54,24 +83,26 @@ export class GroupCommit {
     this.stats.batches++;
     this.stats.writes += batch.length;
     if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
+    const s = this.statements;
     try {
       this.faultInjector?.('begin');
-      this.db.exec('BEGIN IMMEDIATE');
+      s.begin.run();
     } catch (err) {
       for (const item of batch) item.reject(asStorageError(err));
+      this.notifyIdle();
       return;
     }
     for (const item of batch) {
-      this.db.exec('SAVEPOINT w');
+      s.savepoint.run();
       try {
         item.result = item.work();
-        this.db.exec('RELEASE w');
+        s.release.run();
       } catch (err) {
         item.failed = true;
         item.error = err;
         try {
-          this.db.exec('ROLLBACK TO w');
-          this.db.exec('RELEASE w');
+          s.rollbackTo.run();
+          s.release.run();
         } catch {
           // the outer transaction is broken; COMMIT below will fail and reject everything
         }
@@ -79,25 +110,82 @@ export class GroupCommit {
     }
     try {
       this.faultInjector?.('commit');
-      this.db.exec('COMMIT');
+      s.commit.run();
     } catch (err) {
       try {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        if (this.db.inTransaction) s.rollback.run();
       } catch {
         // nothing more to do: the connection rolls back on its own
       }
       for (const item of batch) item.reject(asStorageError(err));
+      this.notifyIdle();
       return;
     }
     for (const item of batch) {
       if (item.failed) item.reject(item.error);
-      else item.resolve(item.result);
+      else this.unsynced.push(item);
     }
-    for (const listener of this.afterCommitListeners) listener();
+    this.syncSoon();
   }
 
-  onCommit(listener: () => void): void {
-    this.afterCommitListeners.push(listener);
+  private syncSoon(): void {
+    if (this.syncing || this.unsynced.length === 0) {
+      this.notifyIdle();
+      return;
+    }
+    this.syncing = true;
+    const covered = this.unsynced;
+    this.unsynced = [];
+    const done = (err: unknown): void => {
+      this.syncing = false;
+      if (err) for (const item of covered) item.reject(asStorageError(err));
+      else for (const item of covered) item.resolve(item.result);
+      this.syncSoon();
+    };
+    let fd: number;
+    try {
+      this.faultInjector?.('fsync');
+      fd = this.walDescriptor();
+    } catch (err) {
+      done(err);
+      return;
+    }
+    this.stats.fsyncs++;
+    fsync(fd, (err) => done(err));
+  }
+
+  /** The WAL file's descriptor, reopened if SQLite replaced the file; the directory is synced once. */
+  private walDescriptor(): number {
+    const ino = statSync(this.walPath).ino;
+    if (this.walFd === null || ino !== this.walIno) {
+      if (this.walFd !== null) closeSync(this.walFd);
+      this.walFd = openSync(this.walPath, 'r');
+      this.walIno = fstatSync(this.walFd).ino;
+      this.dirSynced = false;
+    }
+    if (!this.dirSynced) {
+      // The WAL file's directory entry must be durable too (a new file after a crash must be found).
+      const dirFd = openSync(dirname(this.walPath), 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+      this.dirSynced = true;
+    }
+    return this.walFd;
+  }
+
+  private notifyIdle(): void {
+    if (this.pending.length || this.unsynced.length || this.syncing || this.scheduled) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  close(): void {
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
   }
 }
 

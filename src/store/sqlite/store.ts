@@ -38,6 +38,8 @@ export function openSqliteStore(options: { dataDir: string; busyTimeoutMs?: numb
     async close() {
       // Let writes queued in this turn finish before closing.
       await commits.run(() => undefined);
+      await commits.idle();
+      commits.close();
       db.close();
     },
   };
