@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
   ValueError, describe, formatDuration, formatHostPort, formatSize, parseBooleanText, parseDuration,
-  parseHostPort, parseSize, splitList, type HostPort,
+  isHostName, parseHostPort, parseSize, splitList, type HostPort,
 } from './values.ts';
 
 export interface ValueContext {
@@ -262,6 +262,63 @@ export function routeTableField(opts: { doc: string; defaultPort: number }): Fie
     type: 'table: domain → "host[:port]"', doc: opts.doc, defaultText: '{}', envSettable: false, defaultValue: () => ({}), fromToml: read,
     fromEnv: () => { throw new ValueError('cannot be set from the environment'); },
   });
+}
+
+/** Flags a domain may override: code name (camelCase) → doc text. TOML keys are their snake_case forms. */
+export type DomainFlagSpec = Record<string, string>;
+
+/**
+ * `[policy.domains."example.org"] spam_filter = false`: per-domain boolean overrides. Every flag is optional
+ * (a missing one keeps the section's setting); unknown keys are refused with their path.
+ */
+export function domainFlagsTableField<const S extends DomainFlagSpec>(flags: S, opts: { doc: string }): Field<Record<string, { readonly [K in keyof S]?: boolean }>> {
+  const byToml = new Map(Object.keys(flags).map((name) => [snakeCase(name), name]));
+  const expected = [...byToml.keys()].join(', ');
+  const read = (value: unknown): Record<string, { [K in keyof S]?: boolean }> =>
+    domainTable(value, (entry) => {
+      const t = readTable(entry);
+      const out: Record<string, boolean> = {};
+      for (const [k, v] of Object.entries(t)) {
+        const name = byToml.get(k);
+        if (name === undefined) throw new NestedValueError([k], `unknown key (expected ${expected})`);
+        if (typeof v !== 'boolean') throw new NestedValueError([k], `expected true or false, got ${describe(v)}`);
+        out[name] = v;
+      }
+      return out as { [K in keyof S]?: boolean };
+    });
+  return field({
+    type: `table: domain → { ${expected} }`,
+    doc: [opts.doc, ...Object.entries(flags).map(([name, doc]) => `\`${snakeCase(name)}\`: ${doc}`)].join(' '), defaultText: '{}', envSettable: false, defaultValue: () => ({}), fromToml: read,
+    fromEnv: () => { throw new ValueError('cannot be set from the environment'); },
+  });
+}
+
+/** An IP address or a CIDR block ("192.0.2.0/24", "2001:db8::/32"). */
+export function checkIpOrCidr(text: string): string | null {
+  const slash = text.indexOf('/');
+  const ip = slash < 0 ? text : text.slice(0, slash);
+  const family = isIP(ip);
+  if (family !== 0) {
+    if (slash < 0) return null;
+    const bits = text.slice(slash + 1);
+    if (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)) return null;
+  }
+  return `expected an IP address or CIDR block ("192.0.2.1", "198.51.100.0/24", "2001:db8::/32"), got ${q(text)}`;
+}
+
+/** An IP address, a CIDR block or a domain name (".example.org" too: the leading dot is allowed). */
+export function checkIpCidrOrDomain(text: string): string | null {
+  if (checkIpOrCidr(text) === null) return null;
+  const domain = text.replace(/^\./, '').replace(/\.$/, '');
+  if (!text.includes('/') && isIP(domain) === 0 && domain.includes('.') && !/\.\d+$/.test(domain) && isHostName(domain)) return null;
+  return `expected an IP address, CIDR block or domain name ("192.0.2.1", "198.51.100.0/24", "example.org"), got ${q(text)}`;
+}
+
+/** A DNS zone name such as a block list's ("zen.spamhaus.org"). */
+export function checkZoneName(text: string): string | null {
+  const zone = text.replace(/\.$/, '');
+  if (zone.includes('.') && isIP(zone) === 0 && isHostName(zone)) return null;
+  return `expected a DNS zone name such as "list.dnswl.org", got ${q(text)}`;
 }
 
 /** DNS server: an IP address with an optional port ("127.0.0.1:5353", "[::1]:53"). */

@@ -235,3 +235,96 @@ test('mergeConfig replaces only the keys named', () => {
   assert.equal(merged.hostname, 'h.example');
   assert.equal(base.limits.recipients, 100);
 });
+
+test('[policy] reads every inbound policy key and the per-domain overrides', () => {
+  const { config } = loadToml(`
+[policy]
+greylisting = true
+greylist_delay = "2m"
+greylist_retry_window = "1d"
+greylist_whitelist = ["192.0.2.7", "198.51.100.0/24", "2001:db8::/32", "bigmail.example", ".isp.example"]
+dnsbl_zones = ["bl.example"]
+dnsbl_score = 2.5
+dnswl_zones = ["wl.example"]
+dns_timeout = "1500ms"
+trusted_networks = ["10.0.0.0/8", "fd00::/8", "192.0.2.1"]
+rate_connections_per_ip = 10
+rate_connections_per_network = 0
+rate_messages_per_ip = 30
+rate_messages_per_network = 100
+fcrdns = false
+helo_checks = false
+srs_secret = "s3cret"
+arc_seal = true
+
+[policy.domains."Example.ORG"]
+spam_filter = false
+dmarc_reject = false
+
+[policy.domains."lists.example"]
+greylisting = false
+spf_reject_fail = true
+`);
+  const p = config().policy;
+  assert.equal(p.greylistDelay, 120_000);
+  assert.equal(p.greylistRetryWindow, 86_400_000);
+  assert.deepEqual(p.greylistWhitelist, ['192.0.2.7', '198.51.100.0/24', '2001:db8::/32', 'bigmail.example', '.isp.example']);
+  assert.equal(p.dnsblScore, 2.5);
+  assert.deepEqual(p.dnswlZones, ['wl.example']);
+  assert.equal(p.dnsTimeout, 1500);
+  assert.deepEqual(p.trustedNetworks, ['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+  assert.deepEqual([p.rateConnectionsPerIp, p.rateConnectionsPerNetwork, p.rateMessagesPerIp, p.rateMessagesPerNetwork], [10, 0, 30, 100]);
+  assert.equal(p.fcrdns, false);
+  assert.equal(p.heloChecks, false);
+  assert.equal(p.srsSecret, 's3cret');
+  assert.equal(p.arcSeal, true);
+  assert.deepEqual(p.domains, {
+    'example.org': { spamFilter: false, dmarcReject: false },
+    'lists.example': { greylisting: false, spfRejectFail: true },
+  });
+});
+
+test('[policy] defaults', () => {
+  const p = loadConfig({ cwd: tempDir(), env: {} }).policy;
+  assert.equal(p.greylistDelay, 300_000);
+  assert.equal(p.greylistRetryWindow, 2 * 86_400_000);
+  assert.deepEqual(p.greylistWhitelist, []);
+  assert.deepEqual(p.dnswlZones, []);
+  assert.equal(p.dnsblScore, 4);
+  assert.equal(p.dnsTimeout, 3000);
+  assert.deepEqual(p.trustedNetworks, ['127.0.0.0/8', '::1']);
+  assert.deepEqual([p.rateConnectionsPerIp, p.rateConnectionsPerNetwork, p.rateMessagesPerIp, p.rateMessagesPerNetwork], [60, 300, 120, 600]);
+  assert.equal(p.fcrdns, true);
+  assert.equal(p.heloChecks, true);
+  assert.equal(p.srsSecret, '');
+  assert.equal(p.arcSeal, false);
+  assert.deepEqual(p.domains, {});
+});
+
+test('[policy] bad values and unknown keys are refused with key and line', () => {
+  const cases: [string, RegExp][] = [
+    ['[policy]\ngreylisting = true\ngreylist_delay = 300\n', /^postamt\.toml:3: policy\.greylist_delay: expected a duration with a unit .*got 300$/],
+    ['[policy]\ntrusted_networks = ["10.0.0.0/33"]\n', /^postamt\.toml:2: policy\.trusted_networks: expected an IP address or CIDR block .*got "10\.0\.0\.0\/33"$/],
+    ['[policy]\ntrusted_networks = ["mx.example.org"]\n', /^postamt\.toml:2: policy\.trusted_networks: expected an IP address or CIDR block/],
+    ['[policy]\ngreylist_whitelist = ["192.0.2.300"]\n', /^postamt\.toml:2: policy\.greylist_whitelist: expected an IP address, CIDR block or domain name/],
+    ['[policy]\ndnswl_zones = "list.dnswl.org"\n', /^postamt\.toml:2: policy\.dnswl_zones: expected an array of strings/],
+    ['[policy]\ndnsbl_score = "high"\n', /^postamt\.toml:2: policy\.dnsbl_score: expected a number, got "high"$/],
+    ['[policy]\n\nrate_messages_per_ip = -1\n', /^postamt\.toml:3: policy\.rate_messages_per_ip: expected an integer from 0 to/],
+    ['[policy]\nfcrdns = "yes"\n', /^postamt\.toml:2: policy\.fcrdns: expected true or false, got "yes"$/],
+    ['[policy]\nsrs_secret = 5\n', /^postamt\.toml:2: policy\.srs_secret: expected a string/],
+    ['[policy]\ngreylist_dealy = "5m"\n', /^postamt\.toml:2: unknown key policy\.greylist_dealy \(did you mean greylist_delay\?\)$/],
+    ['[policy.domains."example.org"]\nspam_filter = false\nspam_score = 3\n', /^postamt\.toml:3: policy\.domains\."example\.org"\.spam_score: unknown key \(expected spf_reject_fail, dmarc_reject, greylisting, spam_filter\)$/],
+    ['[policy.domains."example.org"]\ngreylisting = "off"\n', /^postamt\.toml:2: policy\.domains\."example\.org"\.greylisting: expected true or false, got "off"$/],
+    ['[policy.domains.localhost]\ngreylisting = false\n', /^postamt\.toml:1: policy\.domains\.localhost: expected a domain name as key/],
+    ['[policy]\ndomains = ["example.org"]\n', /^postamt\.toml:2: policy\.domains: expected a table/],
+  ];
+  for (const [toml, expected] of cases) assert.match(refusal(loadToml(toml).config), expected, toml);
+});
+
+test('[policy] the SRS secret can come from the environment; the per-domain table cannot', () => {
+  const dir = tempDir();
+  assert.equal(loadConfig({ cwd: dir, env: { POSTAMT_POLICY_SRS_SECRET: 'from-env' } }).policy.srsSecret, 'from-env');
+  assert.deepEqual(loadConfig({ cwd: dir, env: { POSTAMT_POLICY_TRUSTED_NETWORKS: '10.0.0.0/8, ::1' } }).policy.trustedNetworks, ['10.0.0.0/8', '::1']);
+  assert.match(refusal(() => loadConfig({ cwd: dir, env: { POSTAMT_POLICY_TRUSTED_NETWORKS: 'localnet' } })), /^POSTAMT_POLICY_TRUSTED_NETWORKS: expected an IP address or CIDR block/);
+  assert.match(refusal(() => loadConfig({ cwd: dir, env: { POSTAMT_POLICY_DOMAINS: 'x' } })), /^POSTAMT_POLICY_DOMAINS: policy\.domains can only be set in the config file$/);
+});

@@ -5,7 +5,7 @@
  */
 import { hostname as osHostname } from 'node:os';
 import {
-  booleanField, checkDnsServer, durationField, durationListField, enumField, integerField, listenField, hostPortField,
+  booleanField, checkDnsServer, checkIpCidrOrDomain, checkIpOrCidr, checkZoneName, domainFlagsTableField, durationField, durationListField, enumField, integerField, listenField, hostPortField,
   numberField, optionalPathField, pathField, routeTableField, section, sizeField, sniTableField, stringField,
   stringListField, type Infer, type ValueContext, type SchemaEntry, type Field, type Section,
 } from './fields.ts';
@@ -108,13 +108,45 @@ export const schema = {
     quotaDefault: sizeField({ default: 1 * GiB, doc: 'Mailbox quota of accounts without their own (`user add --quota`); 0 is unlimited.' }),
   }),
 
-  policy: section('Inbound policy: SPF, DKIM, DMARC, greylisting, DNS block lists and the spam score.', {
+  policy: section('Inbound policy (the MX side): SPF, DKIM, DMARC, greylisting, DNS block and allow lists, client checks, rate limits, the spam score, and SRS / ARC for forwarded mail.', {
     spfRejectFail: booleanField({ default: false, doc: 'Refuse mail whose SPF result is fail (otherwise it only adds to the spam score).' }),
     dmarcEnforce: booleanField({ default: true, doc: 'Apply the sender domain\'s DMARC policy (reject / quarantine to Junk).' }),
     greylisting: booleanField({ default: false, doc: 'Greylist unknown (client IP, sender, recipient) triplets with 451 4.7.1.' }),
-    dnsblZones: stringListField({ default: [], doc: 'DNS block lists to query, e.g. ["zen.spamhaus.org"]; each hit adds to the spam score.' }),
+    greylistDelay: durationField({ default: '5m', doc: 'A greylisted triplet retried sooner than this is refused again (RFC 6647).' }),
+    greylistRetryWindow: durationField({ default: '2d', doc: 'A greylisted triplet not retried within this time starts over.' }),
+    greylistWhitelist: stringListField({
+      default: [], check: checkIpCidrOrDomain,
+      doc: 'Never greylisted: client IPs and CIDR blocks, and domains (matching the sender domain or the verified client host name and its subdomains).',
+    }),
+    dnsblZones: stringListField({ default: [], check: checkZoneName, doc: 'DNS block lists to query, e.g. ["zen.spamhaus.org"]; each hit adds dnsbl_score to the spam score.' }),
+    dnsblScore: numberField({ default: 4, doc: 'Spam score a listing on one DNS block list adds.' }),
+    dnswlZones: stringListField({ default: [], check: checkZoneName, doc: 'DNS allow lists to query, e.g. ["list.dnswl.org"]; each hit subtracts 2 from the spam score.' }),
+    dnsTimeout: durationField({ default: '3s', doc: 'Timeout of each DNS list, FCrDNS and HELO lookup made by the spam checks; no answer in time counts as not listed.' }),
+    trustedNetworks: stringListField({
+      default: ['127.0.0.0/8', '::1'], check: checkIpOrCidr,
+      doc: 'Client IPs and CIDR blocks that skip every inbound check and rate limit (monitoring, internal relays).',
+    }),
+    rateConnectionsPerIp: integerField({ default: 60, doc: 'New connections per minute from one client IP; more get 421 4.7.0. 0 is no limit.' }),
+    rateConnectionsPerNetwork: integerField({ default: 300, doc: 'New connections per minute from one client network (IPv4 /24, IPv6 /64); more get 421 4.7.0. 0 is no limit.' }),
+    rateMessagesPerIp: integerField({ default: 120, doc: 'Messages (MAIL commands) per hour from one client IP; more get 451 4.7.1. 0 is no limit.' }),
+    rateMessagesPerNetwork: integerField({ default: 600, doc: 'Messages (MAIL commands) per hour from one client network (IPv4 /24, IPv6 /64); more get 451 4.7.1. 0 is no limit.' }),
+    fcrdns: booleanField({ default: true, doc: 'Score clients without forward-confirmed reverse DNS (iprev, RFC 8601 §2.7.3): no PTR, or a PTR name that does not resolve back.' }),
+    heloChecks: booleanField({ default: true, doc: 'Score implausible HELO names: a bare IP, a mismatching address literal, no dot, our own name, or a name that does not resolve.' }),
     spamJunkScore: numberField({ default: 5, doc: 'Spam score at or above which a message is delivered to Junk.' }),
     spamRejectScore: numberField({ default: 15, doc: 'Spam score at or above which a message is refused (550 5.7.1); inf switches it off.' }),
+    srsSecret: stringField({
+      default: '',
+      doc: 'Secret that signs SRS addresses when mail is forwarded off-site; "" switches SRS off. Prefer the environment variable POSTAMT_POLICY_SRS_SECRET to the file. Changing it breaks bounces to addresses already rewritten.',
+    }),
+    arcSeal: booleanField({ default: false, doc: 'ARC-seal (RFC 8617) messages forwarded off-site, so the next hop can trust our authentication results.' }),
+    domains: domainFlagsTableField({
+      spfRejectFail: 'overrides spf_reject_fail.',
+      dmarcReject: 'refuse mail under a DMARC p=reject policy with 550 5.7.1 (false: such mail goes to Junk).',
+      greylisting: 'overrides greylisting.',
+      spamFilter: 'score mail for spam (false: never Junk or refuse it by score).',
+    }, {
+      doc: 'Per recipient domain overrides, `[policy.domains."example.org"]`; every key is optional, true or false, and a missing one keeps the setting above. A message for several domains is refused only if all of them refuse it.',
+    }),
   }),
 } satisfies Record<string, SchemaEntry>;
 

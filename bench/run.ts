@@ -1,0 +1,157 @@
+/**
+ * `npm run bench`: SMTP acceptance (and relay) throughput and latency of Postamt, side by side with a
+ * private Postfix on the same machine in the same run (../shared/bench harness, Postfix's smtp-source).
+ * Rounds alternate the servers so both see the same noise; the table shows the median of the rounds.
+ *
+ *   npm run bench -- [--rounds 3] [--n5 5000] [--n100 1000] [--conc 20] [--no-postfix] [--only accept,relay]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const shared = resolve(root, '..', 'shared', 'bench');
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const rounds = Number(opt('rounds', '3'));
+const n5 = Number(opt('n5', '5000'));
+const n100 = Number(opt('n100', '1000'));
+const conc = Number(opt('conc', '20'));
+const only = new Set(opt('only', 'accept,relay').split(','));
+const withPostfix = !args.includes('--no-postfix') && hasCommand('postfix') && process.getuid?.() === 0;
+
+const PORTS = { postamt: 12625, postfixSmtp: 12525, relaySink: 12526 };
+
+function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+function cli(configPath: string, argv: string[], input?: string): void {
+  const r = spawnSync(process.execPath, [join(root, 'bin/postamt.js'), '--config', configPath, ...argv], { input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`postamt ${argv.join(' ')} failed: ${r.stderr}`);
+}
+
+async function waitPort(port: number, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
+      s.on('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+interface LoadResult { accept_msgs_per_s?: number; e2e_msgs_per_s?: number | null; p50_ms?: number; p99_ms?: number; rc: number; stderr?: string; delivered?: number }
+
+function load(target: string, n: number, size: number, extra: string[] = [], driver = 'source', rcpt = 'user@test.example'): LoadResult {
+  const r = spawnSync('python3', [join(shared, 'smtp_load.py'), target, '-c', String(conc), '-n', String(n), '-s', String(size), '--driver', driver, '--to', rcpt, '--json', '--wait-timeout', '300', ...extra], { encoding: 'utf8' });
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as LoadResult;
+  } catch {
+    return { rc: 99, stderr: r.stderr.slice(-300) };
+  }
+}
+
+function startPostamt(dir: string): { child: ChildProcess; config: string; cpuMs: () => number } {
+  const config = join(dir, 'postamt.toml');
+  writeFileSync(config, [
+    'hostname = "bench.postamt.test"', `data_dir = "${join(dir, 'data')}"`, 'log_level = "warn"',
+    '[listen]', `smtp = "127.0.0.1:${PORTS.postamt}"`, 'submission = ""', 'submissions = ""', 'imap = ""', 'imaps = ""', 'pop3 = ""', 'pop3s = ""', 'http = ""',
+    '[queue]', `port_override = ${PORTS.relaySink}`, 'tls_policy = "none"',
+    '[queue.routes]', `"sink.example" = "127.0.0.1:${PORTS.relaySink}"`,
+  ].join('\n'));
+  cli(config, ['domain', 'add', 'test.example']);
+  cli(config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
+  // The relay scenario: relay.example is ours, and its catch-all forwards to the smtp-sink.
+  cli(config, ['domain', 'add', 'relay.example']);
+  cli(config, ['alias', 'add', '@relay.example', 'sink@sink.example']);
+  const child = spawn(process.execPath, [join(root, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const cpuMs = (): number => {
+    const r = spawnSync('sh', ['-c', `awk '{print $14+$15}' /proc/${child.pid}/stat`], { encoding: 'utf8' });
+    return Number(r.stdout.trim()) * 10;
+  };
+  return { child, config, cpuMs };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-'));
+  const pfDir = join(dir, 'postfix');
+  const results: Record<string, number[]> = {};
+  const record = (key: string, value: number | null | undefined): void => {
+    if (value === null || value === undefined || Number.isNaN(value)) return;
+    (results[key] ??= []).push(value);
+  };
+  const postamt = startPostamt(dir);
+  await waitPort(PORTS.postamt);
+  if (withPostfix) {
+    spawnSync(join(shared, 'postfix-instance.sh'), ['start', pfDir, String(PORTS.postfixSmtp), String(PORTS.relaySink)], { stdio: 'inherit' });
+  }
+  const maildir = join(pfDir, 'vmail/test.example/user');
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      process.stderr.write(`round ${round}/${rounds}\n`);
+      for (const [size, n] of [[5120, n5], [102400, n100]] as const) {
+        const label = size === 5120 ? '5 KB' : '100 KB';
+        if (only.has('accept')) {
+          const cpu0 = postamt.cpuMs();
+          const a = load(`127.0.0.1:${PORTS.postamt}`, n, size);
+          record(`postamt accept ${label} msg/s`, a.accept_msgs_per_s);
+          record(`postamt accept ${label} server CPU ms/msg`, (postamt.cpuMs() - cpu0) / n);
+          const l = load(`127.0.0.1:${PORTS.postamt}`, Math.min(n, 2000), size, [], 'node');
+          record(`postamt accept ${label} p50 ms`, l.p50_ms);
+          record(`postamt accept ${label} p99 ms`, l.p99_ms);
+          if (withPostfix) {
+            const p = load(`127.0.0.1:${PORTS.postfixSmtp}`, n, size, ['--wait-maildir', maildir]);
+            record(`postfix accept ${label} msg/s`, p.accept_msgs_per_s);
+            const pl = load(`127.0.0.1:${PORTS.postfixSmtp}`, Math.min(n, 2000), size, [], 'node');
+            record(`postfix accept ${label} p50 ms`, pl.p50_ms);
+            record(`postfix accept ${label} p99 ms`, pl.p99_ms);
+          }
+        }
+        if (only.has('relay') && hasCommand('smtp-sink')) {
+          const r = load(`127.0.0.1:${PORTS.postamt}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'anyone@relay.example');
+          record(`postamt relay ${label} end-to-end msg/s`, r.e2e_msgs_per_s);
+          if (withPostfix) {
+            const p = load(`127.0.0.1:${PORTS.postfixSmtp}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'user@relay.example');
+            record(`postfix relay ${label} end-to-end msg/s`, p.e2e_msgs_per_s);
+          }
+        }
+      }
+    }
+  } finally {
+    postamt.child.kill('SIGTERM');
+    if (withPostfix) spawnSync(join(shared, 'postfix-instance.sh'), ['stop', pfDir]);
+  }
+  const lines = ['| scenario | median | rounds |', '|---|---|---|'];
+  for (const [key, values] of Object.entries(results)) {
+    const digits = / ms(\/msg)?$/.test(key) ? 2 : 0;
+    lines.push(`| ${key} | ${median(values).toFixed(digits)} | ${values.map((v) => v.toFixed(digits)).join(', ')} |`);
+  }
+  const table = lines.join('\n');
+  console.log(`\nconcurrency ${conc}, ${rounds} round(s), n5=${n5}, n100=${n100}, postfix: ${withPostfix ? 'yes' : 'no (not installed or not root)'}\n`);
+  console.log(table);
+  const outDir = join(root, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ conc, rounds, n5, n100, results }, null, 2));
+  await new Promise((r) => setTimeout(r, 500));
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
