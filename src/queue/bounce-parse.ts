@@ -34,9 +34,16 @@ function unfold(block: string): Map<string, string> {
   return fields;
 }
 
+/** The message/delivery-status part's body, found by plain searches (linear in the input, no backtracking). */
 function findDeliveryStatus(text: string): string | null {
-  const m = /content-type:\s*message\/(?:global-)?delivery-status[^\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)(?:\r?\n--[^\r\n]+|$)/i.exec(text);
-  return m ? m[1]! : null;
+  const lower = text.toLowerCase();
+  const at = lower.search(/content-type:\s*message\/(?:global-)?delivery-status/);
+  if (at < 0) return null;
+  const headerEnd = /\r?\n\r?\n/.exec(text.slice(at));
+  if (!headerEnd) return null;
+  const start = at + headerEnd.index + headerEnd[0].length;
+  const boundary = /\r?\n--[^\r\n]+/.exec(text.slice(start));
+  return text.slice(start, boundary ? start + boundary.index : text.length);
 }
 
 function stripType(value: string): string {
@@ -47,8 +54,13 @@ function decodeQp(text: string): string {
   return text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
+/** Reports put what matters up front; scanning more only gives hostile input room (the fuzzer found quadratic cases). */
+const MAX_SCAN_CHARS = 128 * 1024;
+const MAX_LINE_CHARS = 1000;
+
 export function parseBounce(message: Buffer | string): ParsedBounce | null {
-  const text = typeof message === 'string' ? message : message.toString('utf8');
+  const full = typeof message === 'string' ? message : message.toString('utf8');
+  const text = full.length > MAX_SCAN_CHARS ? full.slice(0, MAX_SCAN_CHARS) : full;
   const ds = findDeliveryStatus(text);
   if (ds) {
     const blocks = ds.split(/\r?\n\s*\r?\n/).map(unfold);
@@ -65,7 +77,7 @@ export function parseBounce(message: Buffer | string): ParsedBounce | null {
   const found: ParsedBounceRecipient[] = [];
   // Postfix: "<alice@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1 ..." (maybe wrapped).
   if (/This is the mail system at host|Postfix program/i.test(body)) {
-    for (const m of body.matchAll(/^<([^>\s]+@[^>\s]+)>(?:\s*\(expanded from[^)]*\))?:\s*([\s\S]*?)(?=\r?\n\r?\n|\r?\n<|$)/gm)) {
+    for (const m of body.matchAll(/^<([^>\s@]+@[^>\s]+)>(?:\s*\(expanded from[^)]*\))?:\s*([\s\S]*?)(?=\r?\n\r?\n|\r?\n<|$)/gm)) {
       const diag = m[2]!.replace(/\s+/g, ' ').trim();
       found.push({ address: m[1]!.toLowerCase(), action: 'failed', status: statusIn(diag), diagnostic: diag });
     }
@@ -73,7 +85,7 @@ export function parseBounce(message: Buffer | string): ParsedBounce | null {
   }
   // qmail: "Hi. This is the qmail-send program ..." then "<alice@example.org>:\n<reason> (#5.1.1)".
   if (/qmail-send program/i.test(body)) {
-    for (const m of body.matchAll(/^<([^>\s]+@[^>\s]+)>:\r?\n([\s\S]*?)(?=\r?\n\r?\n|\r?\n<|$)/gm)) {
+    for (const m of body.matchAll(/^<([^>\s@]+@[^>\s]+)>:\r?\n([\s\S]*?)(?=\r?\n\r?\n|\r?\n<|$)/gm)) {
       const diag = m[2]!.replace(/\s+/g, ' ').trim();
       found.push({ address: m[1]!.toLowerCase(), action: 'failed', status: statusIn(diag), diagnostic: diag });
     }
@@ -88,8 +100,10 @@ export function parseBounce(message: Buffer | string): ParsedBounce | null {
     if (found.length) return { format: 'exim', recipients: found };
   }
   // Generic: "550 5.1.1 <alice@example.org>... User unknown" (Sendmail and others).
-  for (const m of body.matchAll(/\b(5\d\d)[ -](5\.\d{1,3}\.\d{1,3})?[^\n]*?<([^>\s]+@[^>\s]+)>[^\n]*/g)) {
-    found.push({ address: m[3]!.toLowerCase(), action: 'failed', status: m[2] ?? `5.0.0`, diagnostic: m[0].trim() });
+  for (const line of body.split('\n')) {
+    if (line.length > MAX_LINE_CHARS || !line.includes('<')) continue;
+    const m = /\b(5\d\d)[ -](5\.\d{1,3}\.\d{1,3})?[^\n]*?<([^>\s@]+@[^>\s]+)>/.exec(line);
+    if (m) found.push({ address: m[3]!.toLowerCase(), action: 'failed', status: m[2] ?? `5.0.0`, diagnostic: line.trim() });
   }
   return found.length ? { format: 'generic', recipients: found } : null;
 }
