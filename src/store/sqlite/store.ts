@@ -3,7 +3,7 @@
  * (accounts, mail, queue) composed into the `Store` contract.
  */
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import type { Store } from '../types.ts';
 import { sqliteAccountStore } from './accounts.ts';
 import { BlobTable } from './blobs.ts';
@@ -19,11 +19,37 @@ export interface SqliteStore extends Store, SuppressionStore {
   readonly commits: GroupCommit;
 }
 
+/**
+ * Spool files (`spool-PID-…`) of messages that were never committed are garbage once their process is
+ * gone. Files of live processes stay: the CLI opens the store while `serve` is receiving big messages.
+ */
+function removeDeadSpoolFiles(tmpDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^spool-(\d+)-/.exec(name)?.[1] ?? NaN);
+    if (pid === process.pid || (pid > 0 && processAlive(pid))) continue;
+    rmSync(join(tmpDir, name), { force: true, recursive: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function openSqliteStore(options: { dataDir: string; busyTimeoutMs?: number }): SqliteStore {
   const db = openDatabase({ dataDir: options.dataDir, busyTimeoutMs: options.busyTimeoutMs });
   const tmpDir = join(options.dataDir, 'tmp');
-  // Spool files of messages that were never committed: safe to remove at every start.
-  rmSync(tmpDir, { recursive: true, force: true });
+  removeDeadSpoolFiles(tmpDir);
   const commits = new GroupCommit(db);
   const blobs = new BlobTable(db);
   const mailboxes = new MailboxTable(db);
