@@ -8,6 +8,8 @@ import { RecipientResolver, splitAddress, type ResolvedTarget } from '../deliver
 import { receivedHeader, returnPathHeader } from '../delivery/trace.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { LocalDelivery } from '../queue/runner.ts';
+import { processInboundBounce } from '../queue/bounce-intake.ts';
+import type { SuppressionStore } from '../store/queue-extra-types.ts';
 import type { DeliveryPlan, QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
 import { DeliveryMailboxes, type DeliveryFolder } from './mailbox-cache.ts';
 
@@ -80,7 +82,7 @@ export class LocalDeliveryPlanner {
   }
 
   /** The queue runner's hook: queued mail (DSNs, forwards) to our own domains goes straight into mailboxes. */
-  queueHook(options: { hostname: string; logger: Logger }): LocalDelivery {
+  queueHook(options: { hostname: string; logger: Logger; suppression?: SuppressionStore | null }): LocalDelivery {
     return {
       isLocalDomain: (domain) => this.resolver.isLocalDomain(domain),
       deliver: async (recipient: QueueRecipientRecord, message: QueueMessageRecord, body: Buffer): Promise<SmtpReply> => {
@@ -93,6 +95,12 @@ export class LocalDeliveryPlanner {
         const received = receivedHeader({ helo: null, remoteAddress: '127.0.0.1', hostname: options.hostname, protocol: 'local', id: message.id, forRecipient: recipient.address, date: new Date(), detail: 'minimal' });
         await tx.commit({ localHeader: Buffer.from(returnPathHeader(message.sender)), traceHeader: Buffer.from(received), mailboxes: planned.mailboxes, queue: planned.queue });
         options.logger.info({ event: 'delivery.local', queueId: message.id, recipient: recipient.address, domain: splitAddress(recipient.address).domain }, 'delivered locally');
+        // Our own DSN to a VERP return path of ours: record the failed recipient (bounce processing).
+        // The mail is already delivered: a failure here is logged, never turned into a retry (no duplicate).
+        if (options.suppression) {
+          await processInboundBounce({ sender: message.sender, recipients: [recipient.address], message: body }, { suppression: options.suppression, logger: options.logger })
+            .catch((err: unknown) => options.logger.warn({ event: 'queue.suppress_failed', queueId: message.id, err: String(err) }, 'bounce processing failed'));
+        }
         return makeReply(250, '2.0.0', 'delivered to mailbox', { local: true });
       },
     };

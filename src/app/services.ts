@@ -93,7 +93,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       localHostnames: [config.hostname],
     },
     retry: { scheduleMs: q.retrySchedule, maxAgeMs: q.maxAge, delayWarningMs: q.delayWarning ?? 0 },
-    local: planner.queueHook({ hostname: config.hostname, logger }),
+    local: planner.queueHook({ hostname: config.hostname, logger, suppression: store }),
     suppression: store,
     maxConnections: q.concurrency,
     maxConnectionsPerDestination: q.perDestinationConcurrency,
