@@ -6,7 +6,7 @@
 import type { DeliveryTransaction } from '../store/types.ts';
 
 export const INSPECT_MAX_BYTES = 10 * 1024 * 1024;
-const HEAD_BYTES = 256 * 1024;
+export const HEAD_BYTES = 256 * 1024;
 
 export class MessageBuffer {
   private chunks: Buffer[] = [];

@@ -7,16 +7,19 @@
 import { randomBytes } from 'node:crypto';
 import { receivedHeader, returnPathHeader, formatRfc5322Date } from '../delivery/trace.ts';
 import { parseAddressList } from '../message/address.ts';
-import { parseHeaderFields, headerValue } from '../message/header-fields.ts';
+import { findHeaderEnd, parseHeaderFields, headerValue } from '../message/header-fields.ts';
 import { maySendAs } from '../policy/sender-rights.ts';
 import { signMessage } from '../policy/dkim-sign.ts';
 import type { Envelope, MessageSink, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
-import { MessageBuffer } from './message-buffer.ts';
+import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
+import { HEAD_BYTES, MessageBuffer } from './message-buffer.ts';
 import type { Services } from './services.ts';
 
 const OK: Verdict = { ok: true };
+/** Header fields a submitted message may carry; more is refused (each From:/Sender: must be seen). */
+const MAX_HEADER_FIELDS = 10_000;
 
 function refuse(code: number, enhancedCode: string, text: string): Verdict {
   return { ok: false, code, enhancedCode, text };
@@ -87,7 +90,9 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
     },
 
     async beginMessage(envelope) {
-      const inspect = role === 'submission' || !policy.isTrusted(envelope.remoteAddress);
+      // A bounce to a VERP return path is held too: bounce processing reads it after the commit.
+      const verpBounce = role === 'mx' && isVerpBounce({ sender: envelope.reversePath?.address ?? '', recipients: envelope.recipients.map((r) => r.mailbox.address) });
+      const inspect = role === 'submission' || verpBounce || !policy.isTrusted(envelope.remoteAddress);
       return new AcceptingSink({ envelope, services, buffer: new MessageBuffer({ tx: store.beginDelivery(), inspect }) });
     },
 
@@ -139,7 +144,10 @@ class AcceptingSink implements MessageSink {
 
   async commit(): Promise<Verdict> {
     try {
-      return this.envelope.role === 'submission' ? await this.commitSubmission() : await this.commitInbound();
+      const verdict = this.envelope.role === 'submission' ? await this.commitSubmission() : await this.commitInbound();
+      // A refusal must not leave the transaction's spooled body behind (abort is idempotent).
+      if (!verdict.ok) this.buffer.tx.abort();
+      return verdict;
     } catch (err) {
       this.buffer.tx.abort();
       this.services.logger.error({ event: 'smtp.commit_failed', queueId: this.envelope.transactionId, err: String(err) }, 'commit failed');
@@ -197,6 +205,11 @@ class AcceptingSink implements MessageSink {
     });
     for (const id of plan.accountIds) services.usage.add(id, result.size);
     if (result.queueId) services.queue.kick();
+    if (held) {
+      // Already accepted: bounce processing must not change the reply (failures are only logged).
+      await processInboundBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address), message: held }, { suppression: services.store, logger: services.logger })
+        .catch((err: unknown) => services.logger.warn({ event: 'queue.suppress_failed', queueId: e.transactionId, err: String(err) }, 'bounce processing failed'));
+    }
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
   }
 
@@ -205,16 +218,27 @@ class AcceptingSink implements MessageSink {
     const { config, store } = services;
     const account = e.identity ? await store.getAccountById(e.identity.accountId) : null;
     if (!account) return refuse(530, '5.7.0', 'Authentication required');
-    const headerText = this.buffer.header();
-    const headerBuf = Buffer.from(headerText, 'latin1');
-    const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, 1000);
-    // RFC 6409 §6.1 / §8: the From: must be an address the user may use.
-    const from = headerValue(fields, 'From');
-    if (from) {
-      for (const item of parseAddressList(from, { maxAddresses: 50 })) {
+    const held = this.buffer.message();
+    let headerBuf: Buffer;
+    if (held) {
+      headerBuf = held.subarray(0, findHeaderEnd(held, 0, held.length).fieldsEnd);
+    } else {
+      // Too big to hold: only the head was kept. A header section not ended within it could hide a From:.
+      const headerText = this.buffer.header();
+      if (headerText.length >= HEAD_BYTES) return refuse(552, '5.3.4', 'Message header section too large');
+      headerBuf = Buffer.from(headerText, 'latin1');
+    }
+    const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, MAX_HEADER_FIELDS + 1);
+    if (fields.length > MAX_HEADER_FIELDS) return refuse(552, '5.3.4', 'Too many header fields');
+    // RFC 6409 §6.1 / §8: every From: (and Sender:) must be an address the user may use; a second From:
+    // field must not slip past the check of the first.
+    for (const field of fields) {
+      const name = field.name.toLowerCase();
+      if (name !== 'from' && name !== 'sender') continue;
+      for (const item of parseAddressList(field.value, { maxAddresses: 50 })) {
         const addresses = item.kind === 'group' ? item.members.map((m) => m.address) : [item.address];
         for (const address of addresses) {
-          if (!(await maySendAs(account, address, store))) return refuse(553, '5.7.1', `From: address <${address}> not owned by user ${account.address}`);
+          if (!(await maySendAs(account, address, store))) return refuse(553, '5.7.1', `${field.name}: address <${address}> not owned by user ${account.address}`);
         }
       }
     }
@@ -225,7 +249,6 @@ class AcceptingSink implements MessageSink {
     const receivedMode = config.submission.receivedHeader;
     const trace = receivedMode === 'none' ? '' : this.received(receivedMode);
     let dkim = '';
-    const held = this.buffer.message();
     const senderDomain = domainOf(e.reversePath?.address ?? account.address);
     if (held && services.dkimKeys) {
       const keys = await services.dkimKeys.activeKeys(senderDomain);
