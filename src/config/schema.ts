@@ -78,7 +78,7 @@ export const schema = {
     rateRecipientsPerHour: integerField({ default: 2000, min: 1, doc: 'Recipients one user may send to per hour; more get 451 4.7.1.' }),
     receivedHeader: enumField(['full', 'minimal', 'none'], {
       default: 'full',
-      doc: 'The Received field added to submitted mail: "full" shows client IP, HELO and user; "minimal" only our host and the protocol; "none" adds none.',
+      doc: 'The Received field added to submitted mail: "full" shows client IP and HELO; "minimal" only our host and the protocol; "none" adds none.',
     }),
   }),
 
