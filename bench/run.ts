@@ -23,7 +23,7 @@ const rounds = Number(opt('rounds', '3'));
 const n5 = Number(opt('n5', '5000'));
 const n100 = Number(opt('n100', '1000'));
 const conc = Number(opt('conc', '20'));
-const only = new Set(opt('only', 'accept,relay').split(','));
+const only = new Set(opt('only', 'accept,relay,submission').split(','));
 const withPostfix = !args.includes('--no-postfix') && hasCommand('postfix') && process.getuid?.() === 0;
 
 const PORTS = { postamt: 12625, postfixSmtp: 12525, relaySink: 12526 };
@@ -54,11 +54,14 @@ interface LoadResult { accept_msgs_per_s?: number; e2e_msgs_per_s?: number | nul
 
 function load(target: string, n: number, size: number, extra: string[] = [], driver = 'source', rcpt = 'user@test.example'): LoadResult {
   const r = spawnSync('python3', [join(shared, 'smtp_load.py'), target, '-c', String(conc), '-n', String(n), '-s', String(size), '--driver', driver, '--to', rcpt, '--json', '--wait-timeout', '300', ...extra], { encoding: 'utf8' });
+  let result: LoadResult;
   try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as LoadResult;
+    result = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as LoadResult;
   } catch {
-    return { rc: 99, stderr: r.stderr.slice(-300) };
+    result = { rc: 99, stderr: r.stderr.slice(-300) };
   }
+  if (result.rc !== 0) process.stderr.write(`load ${target} ${driver} ${size}B to ${rcpt} failed: ${result.stderr ?? ''}\n`);
+  return result;
 }
 
 function startPostamt(dir: string): { child: ChildProcess; config: string; cpuMs: () => number } {
@@ -140,6 +143,15 @@ async function main(): Promise<void> {
   for (const [key, values] of Object.entries(results)) {
     const digits = / ms(\/msg)?$/.test(key) ? 2 : 0;
     lines.push(`| ${key} | ${median(values).toFixed(digits)} | ${values.map((v) => v.toFixed(digits)).join(', ')} |`);
+  }
+  if (only.has('submission')) {
+    // Authenticated submission over TLS (bench/submission.ts): Postamt only; the shared harness has no SASL Postfix.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/submission.ts'), '--conc', String(conc), '--count', String(Math.min(n5, 3000))], { encoding: 'utf8' });
+    const row = r.stdout.trim().split('\n').pop() ?? '';
+    const m = /\| (\d+) msg\/s \| p50 ([\d.]+) ms \| p99 ([\d.]+) ms/.exec(row);
+    if (m) {
+      lines.push(`| postamt submission (TLS + AUTH) 5 KB msg/s | ${m[1]} | 1 |`, `| postamt submission (TLS + AUTH) 5 KB p50 ms | ${m[2]} | 1 |`, `| postamt submission (TLS + AUTH) 5 KB p99 ms | ${m[3]} | 1 |`);
+    } else process.stderr.write(`submission bench failed: ${r.stderr.slice(-300)}\n`);
   }
   const table = lines.join('\n');
   console.log(`\nconcurrency ${conc}, ${rounds} round(s), n5=${n5}, n100=${n100}, postfix: ${withPostfix ? 'yes' : 'no (not installed or not root)'}\n`);

@@ -1,0 +1,54 @@
+/**
+ * Bench helper: a private Dovecot (../shared/bench/dovecot-instance.sh, user bench/bench, Maildir) with
+ * extra settings appended to its config (connection and process limits), and its processes' memory.
+ */
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedBench, waitPort } from './postamt.ts';
+
+export function dovecotAvailable(): boolean {
+  return spawnSync('sh', ['-c', 'command -v dovecot']).status === 0 && process.getuid?.() === 0;
+}
+
+export function dovecotMaildir(dir: string): string {
+  const maildir = join(dir, 'home', 'bench', 'Maildir');
+  mkdirSync(maildir, { recursive: true });
+  return maildir;
+}
+
+/** Starts the instance in `dir`; `extraConfig` lines are appended and the instance restarted with them. */
+export async function startDovecot(options: { dir: string; imapPort: number; pop3Port: number; extraConfig?: string[] }): Promise<{ stop(): void }> {
+  const script = join(sharedBench, 'dovecot-instance.sh');
+  const run = (...args: string[]): void => {
+    const r = spawnSync(script, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`dovecot-instance.sh ${args[0]} failed: ${r.stderr}`);
+  };
+  run('start', options.dir, String(options.imapPort), String(options.pop3Port));
+  if (options.extraConfig?.length) {
+    run('stop', options.dir);
+    appendFileSync(join(options.dir, 'dovecot.conf'), options.extraConfig.join('\n') + '\n');
+    const r = spawnSync('dovecot', ['-c', join(options.dir, 'dovecot.conf')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`dovecot failed: ${r.stderr}`);
+  }
+  await waitPort(options.imapPort);
+  await waitPort(options.pop3Port);
+  return { stop: () => run('stop', options.dir) };
+}
+
+/** PIDs of this instance's `imap` (post-login) processes: children of its master named imap. */
+export function dovecotImapPids(dir: string): number[] {
+  const master = Number(readFileSync(join(dir, 'run', 'master.pid'), 'utf8').trim());
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
+      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1]);
+      if (comm === 'imap' && ppid === master) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
