@@ -15,7 +15,9 @@ export function createImapEngine(options: { context: EngineContext; services: Se
     sasl: services.auth,
     starttlsAvailable: true,
     allowPlaintext: services.allowPlaintext(context.remoteAddress),
-    limits: { appendLimit: config.limits.imapLiteralSize, maxLineBytes: config.limits.imapCommandSize, idleTimeoutMs: config.limits.imapIdleTimeout },
+    limits: { appendLimit: config.limits.imapLiteralSize, maxLineBytes: config.limits.imapCommandSize, idleTimeoutMs: config.limits.imapIdleTimeout,
+      // Before login the wait is 5 minutes, or the idle timeout when that is shorter (slow-loris tests, small setups).
+      preAuthTimeoutMs: Math.min(5 * 60_000, config.limits.imapIdleTimeout) },
     logger: services.logger,
   });
 }

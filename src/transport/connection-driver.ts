@@ -22,6 +22,8 @@ export interface DriverOptions {
   logger: Logger;
   handshakeTimeoutMs?: number;
   onClose?: () => void;
+  /** After a successful STARTTLS handshake. */
+  onTls?: (info: TlsInfo) => void;
 }
 
 /** Wraps a plain socket in server-side TLS and waits for the handshake. */
@@ -42,8 +44,17 @@ export function upgradeToTls(socket: Socket, provider: TlsProvider, timeoutMs: n
       secure.destroy();
       reject(err);
     });
+    // A client that gives up mid-handshake (e.g. after failing to verify our certificate) may close
+    // without an 'error' here: without this the timer would hold the socket and the process for timeoutMs.
+    secure.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error('connection closed during the TLS handshake'));
+    });
   });
 }
+
+/** Bytes that count as progress (re-arm the idle timer) even before the engine answers. */
+const PROGRESS_BYTES = 4096;
 
 export class ConnectionDriver {
   private readonly options: DriverOptions;
@@ -52,7 +63,9 @@ export class ConnectionDriver {
   private inbox: Buffer[] = [];
   private busy = false;
   private closed = false;
+  private ended = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  private unansweredBytes = 0;
   private writeChain: Promise<void> = Promise.resolve();
   private inflate: zlib.InflateRaw | null = null;
   private deflate: zlib.DeflateRaw | null = null;
@@ -61,7 +74,11 @@ export class ConnectionDriver {
   constructor(options: DriverOptions) {
     this.options = options;
     this.socket = options.socket;
-    options.context.push = (output) => this.enqueueOutput(output);
+    options.context.push = (output) => {
+      // Replies the engine pushes later (pipelined commands answered asynchronously) are progress too.
+      this.madeProgress();
+      this.enqueueOutput(output);
+    };
     this.engine = options.createEngine(options.context);
   }
 
@@ -79,7 +96,17 @@ export class ConnectionDriver {
   /** Server shutdown: the engine's goodbye, then close. */
   shutdown(): void {
     if (this.closed) return;
-    this.enqueueOutput({ ...this.engine.shutdown(), then: 'close' });
+    try {
+      this.enqueueOutput({ ...this.engine.shutdown(), then: 'close' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Drops the connection at once (after the shutdown grace period). */
+  destroy(): void {
+    this.close();
+    this.socket.destroy();
   }
 
   private attach(socket: Socket): void {
@@ -87,7 +114,7 @@ export class ConnectionDriver {
     socket.on('data', this.onData);
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
-    socket.on('end', () => this.close());
+    socket.on('end', () => this.readEnded());
   }
 
   private received(chunk: Buffer): void {
@@ -101,6 +128,16 @@ export class ConnectionDriver {
     void this.pump();
   }
 
+  /** The client half-closed: finish what it sent, write the answers, then close. */
+  private readEnded(): void {
+    this.ended = true;
+    if (!this.busy && this.inbox.length === 0) this.endAfterWrites();
+  }
+
+  private endAfterWrites(): void {
+    this.writeChain = this.writeChain.then(() => this.end());
+  }
+
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
@@ -108,15 +145,14 @@ export class ConnectionDriver {
       while (this.inbox.length > 0 && !this.closed) {
         const chunk = this.inbox.length === 1 ? this.inbox[0]! : Buffer.concat(this.inbox);
         this.inbox = [];
-        this.armIdleTimer();
+        // Slow-loris guard: a byte now and then is not progress. The idle timer is re-armed only when the
+        // engine answers (a command completed) or PROGRESS_BYTES more arrived (message data, literals).
+        this.unansweredBytes += chunk.length;
+        if (this.unansweredBytes >= PROGRESS_BYTES) this.madeProgress();
         const output = await this.engine.receive(chunk);
-        this.armIdleTimer();
+        if (output.data.length > 0 || output.then) this.madeProgress();
         if (output.then === 'starttls') {
-          // RFC 3207 §4.2 / CVE-2011-0411: nothing received before the handshake may be used after it.
-          this.inbox = [];
-          this.enqueueOutput({ data: output.data });
-          await this.writeChain;
-          await this.startTls();
+          await this.startTls(output);
           continue;
         }
         this.enqueueOutput(output);
@@ -127,28 +163,46 @@ export class ConnectionDriver {
       this.fail(err);
     } finally {
       this.busy = false;
-      if (!this.closed && !this.inflate) this.socket.resume();
+      if (this.ended && this.inbox.length === 0) this.endAfterWrites();
+      else if (!this.closed && !this.inflate) this.socket.resume();
     }
   }
 
-  private async startTls(): Promise<void> {
+  /**
+   * RFC 3207 §4.2 / CVE-2011-0411: every byte received before our 220 is dropped (the engine's pending
+   * input, the driver's inbox and the socket's read buffer); what arrives after it is the TLS handshake.
+   */
+  private async startTls(output: EngineOutput): Promise<void> {
     const provider = this.options.tls;
+    const raw = this.socket;
+    raw.removeListener('data', this.onData);
+    this.inbox = [];
+    while (raw.read() !== null) {
+      // drained and discarded
+    }
+    this.enqueueOutput({ data: output.data });
+    await this.writeChain;
     if (!provider || this.closed) {
       this.close();
       return;
     }
-    const raw = this.socket;
-    raw.removeListener('data', this.onData);
     raw.removeAllListeners('close');
     raw.removeAllListeners('end');
     raw.removeAllListeners('error');
     raw.on('error', () => this.close());
+    raw.on('close', () => this.close());
     try {
       const { socket, info } = await upgradeToTls(raw, provider, this.options.handshakeTimeoutMs ?? 30_000);
+      if (this.closed) {
+        socket.destroy();
+        return;
+      }
+      raw.removeAllListeners('close');
       this.socket = socket;
       this.options.context.tls = info;
       this.attach(socket);
       this.engine.tlsStarted(info);
+      this.options.onTls?.(info);
     } catch (err) {
       this.options.logger.info({ event: 'tls.handshake_failed', session: this.options.context.sessionId, err: String(err) }, 'STARTTLS handshake failed');
       this.close();
@@ -229,12 +283,23 @@ export class ConnectionDriver {
     });
   }
 
+  private madeProgress(): void {
+    this.unansweredBytes = 0;
+    this.armIdleTimer();
+  }
+
   private armIdleTimer(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.closed) return;
     this.idleTimer = setTimeout(() => {
       if (this.closed) return;
-      this.enqueueOutput({ ...this.engine.idleTimeout(), then: 'close' });
+      // Time the engine spends working (a long pipeline, a slow commit) is ours, not the client's idleness.
+      if (this.busy) return this.armIdleTimer();
+      try {
+        this.enqueueOutput({ ...this.engine.idleTimeout(), then: 'close' });
+      } catch (err) {
+        this.fail(err);
+      }
     }, this.engine.idleTimeoutMs);
     this.idleTimer.unref();
   }
@@ -268,4 +333,11 @@ export class ConnectionDriver {
     }
     this.options.onClose?.();
   }
+}
+
+/** Starts driving one connection: greeting first, then the read/receive/write loop until either side closes. */
+export function driveConnection(options: DriverOptions): ConnectionDriver {
+  const driver = new ConnectionDriver(options);
+  void driver.start();
+  return driver;
 }

@@ -18,9 +18,15 @@ export interface ListenerOptions {
   implicitTls: boolean;
   tls: TlsProvider | null;
   createEngine: (context: EngineContext) => StreamEngine;
-  counter: ConnectionCounter;
-  /** Bytes written before closing a connection refused by a limit. */
-  refuse: (reason: 'per-ip' | 'total') => string;
+  /** Shared across listeners to limit connections server-wide; default: a counter of this listener's own. */
+  counter?: ConnectionCounter;
+  /** For the listener's own counter (defaults 1000 total, 20 per IP). */
+  limits?: { maxConnections?: number; maxConnectionsPerIp?: number };
+  /**
+   * Text written before closing a connection refused by a limit (SMTP `421 4.7.0`, IMAP `* BYE`, POP3
+   * `-ERR [SYS/TEMP]`); default is the SMTP reply. Not sent on implicit-TLS ports (no handshake yet).
+   */
+  refuse?: (reason: 'per-ip' | 'total') => string;
   logger: Logger;
   handshakeTimeoutMs?: number;
 }
@@ -34,8 +40,14 @@ export interface Listener {
 
 export async function startListener(options: ListenerOptions): Promise<Listener> {
   const drivers = new Set<ConnectionDriver>();
-  const { logger, counter } = options;
+  const { logger } = options;
+  const counter =
+    options.counter ??
+    new ConnectionCounter({ maxConnections: options.limits?.maxConnections ?? 1000, maxConnectionsPerIp: options.limits?.maxConnectionsPerIp ?? 20 });
+  const refuse = options.refuse ?? ((): string => '421 4.7.0 Too many connections, try again later\r\n');
 
+  /** Sockets accepted but not yet driven (implicit-TLS handshake in progress). */
+  const pending = new Set<net.Socket>();
   const server = net.createServer({ pauseOnConnect: false }, (socket) => {
     const remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const verdict = counter.acquire(remoteAddress);
@@ -43,7 +55,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       logger.warn({ event: 'conn.refused', listener: options.name, ip: remoteAddress, reason: verdict }, 'connection refused by limit');
       socket.on('error', () => undefined);
       if (options.implicitTls) socket.destroy();
-      else socket.end(options.refuse(verdict));
+      else socket.end(refuse(verdict));
       return;
     }
     const sessionId = newSessionId();
@@ -65,9 +77,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       tls: null,
       push: () => undefined,
     };
-    logger.info({ event: 'conn.open', listener: options.name, session: sessionId, ip: remoteAddress }, 'connection opened');
+    logger.info({ event: 'conn.open', listener: options.name, session: sessionId, ip: remoteAddress, implicitTls: options.implicitTls }, 'connection opened');
     const begin = async (): Promise<void> => {
       let conn: net.Socket = socket;
+      pending.add(socket);
+      socket.once('close', () => pending.delete(socket));
       if (options.implicitTls) {
         if (!options.tls) {
           socket.destroy();
@@ -97,6 +111,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
           logger.info({ event: 'conn.close', listener: options.name, session: sessionId, ip: remoteAddress, tls: context.tls?.protocol ?? null, durationMs: Date.now() - opened }, 'connection closed');
         },
       });
+      pending.delete(socket);
       drivers.add(driver);
       await driver.start();
     };
@@ -130,7 +145,12 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const driver of drivers) driver.shutdown();
-        const deadline = setTimeout(resolve, graceMs);
+        const deadline = setTimeout(() => {
+          // Past the grace period: whoever has not gone yet is dropped.
+          for (const driver of drivers) driver.destroy();
+          for (const socket of pending) socket.destroy();
+          resolve();
+        }, graceMs);
         deadline.unref();
       });
     },

@@ -123,3 +123,12 @@ function ensureSelfSigned(dataDir: string, hostname: string, logger: Logger): Ce
   logger.info({ event: 'tls.selfsigned_created', cert: files.cert }, 'made a self-signed certificate');
   return files;
 }
+
+/** Options for an implicit-TLS server (`tls.createServer` or a wrapping TLSSocket): SNI picks the current context. */
+export function createServerTlsOptions(provider: TlsProvider): tls.TlsOptions {
+  return {
+    minVersion: 'TLSv1.2',
+    SNICallback: (servername, cb) => cb(null, provider.secureContext(servername)),
+    secureContext: provider.secureContext(),
+  } as tls.TlsOptions;
+}

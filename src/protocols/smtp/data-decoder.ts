@@ -65,6 +65,9 @@ export class DataDecoder {
 
   private addPartial(bytes: Buffer): void {
     if (bytes.length === 0) return;
+    // A CR that ended the previous piece of this line and is not followed by LF is bare: this matters once
+    // the line is over the limit and no longer kept whole for endLine to look at.
+    if (this.partialBytes > 0 && this.lastByteWasCr && bytes[0] !== 0x0a) this.result.bareLineEnding = true;
     this.lastByteWasCr = bytes[bytes.length - 1] === 0x0d;
     // A bare CR inside the partial line (not its last byte) is detectable now.
     const cr = bytes.indexOf(0x0d);

@@ -47,7 +47,10 @@ export interface Envelope extends SessionInfo {
   protocol: string;
 }
 
-/** Receives the message body; nothing is acknowledged before `commit` resolves with an ok verdict. */
+/**
+ * Receives the message body (CRLF line ends, dot-unstuffed); nothing is acknowledged before `commit`
+ * resolves with an ok verdict. Chunks are never reused by the engine, so a sink may keep them.
+ */
 export interface MessageSink {
   write(chunk: Buffer): void;
   commit(): Promise<Verdict>;
@@ -63,13 +66,17 @@ export interface TransactionRecord {
 }
 
 export interface SmtpServerHooks {
+  /** At connect: a refusal is sent instead of the greeting, then the connection closes (RFC 5321 §3.1). */
   checkConnection?(info: SessionInfo): Promise<Verdict>;
+  checkHelo?(info: SessionInfo, helo: string): Promise<Verdict>;
   checkMailFrom(info: SessionInfo, reversePath: Mailbox | null, params: MailParams): Promise<Verdict>;
   checkRcptTo(info: SessionInfo & { reversePath: Mailbox | null; recipientCount: number }, forwardPath: Mailbox, params: RcptParams): Promise<Verdict>;
   beginMessage(envelope: Envelope): Promise<MessageSink>;
   sasl?: SaslAuthenticator;
   /** One call per finished transaction (accepted or refused at end of data) for the log. */
   onTransaction?(record: TransactionRecord): void;
+  /** Unexpected errors (a hook or sink threw, an engine bug) for the log; the client sees only 451/421. */
+  onInternalError?(info: SessionInfo, where: string, error: unknown): void;
   /** Protocol errors (bad commands, refused data) for the log. */
   onProtocolError?(info: SessionInfo, detail: { command: string; code: number; enhancedCode: string | null }): void;
 }

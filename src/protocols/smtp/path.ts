@@ -50,12 +50,42 @@ export function isValidDomain(domain: string): boolean {
   return true;
 }
 
+/** RFC 5321 §4.1.3 address-literal: `[IPv4]` or `[IPv6:...]`; General-address-literal tags are not routable here. */
 function isAddressLiteral(text: string): boolean {
   if (!text.endsWith(']')) return false;
   const inner = text.slice(1, -1);
-  if (/^IPv6:/i.test(inner)) return /^[0-9a-fA-F:.]+$/.test(inner.slice(5)) && inner.length < 60;
-  const parts = inner.split('.');
+  if (/^IPv6:/i.test(inner)) return isIpv6(inner.slice(5));
+  return isIpv4(inner);
+}
+
+function isIpv4(text: string): boolean {
+  const parts = text.split('.');
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/** RFC 5321 §4.1.3 IPv6-full / IPv6-comp / IPv6v4-full / IPv6v4-comp (we allow up to 7 groups around "::", as RFC 4291 does). */
+function isIpv6(text: string): boolean {
+  let groups = 8;
+  let rest = text;
+  const lastColon = text.lastIndexOf(':');
+  if (lastColon < 0) return false;
+  if (text.includes('.', lastColon)) {
+    if (!isIpv4(text.slice(lastColon + 1))) return false;
+    groups = 6; // the IPv4 part stands for two groups
+    rest = text.slice(0, lastColon + 1);
+    // "1:2:3:4:5:6:" is left: drop the colon that belonged to the IPv4 part unless it is half of "::".
+    if (!rest.endsWith('::')) rest = rest.slice(0, -1);
+  }
+  const isHexGroup = (g: string): boolean => /^[0-9A-Fa-f]{1,4}$/.test(g);
+  const halves = rest.split('::');
+  if (halves.length > 2) return false;
+  if (halves.length === 1) {
+    const list = rest.split(':');
+    return list.length === groups && list.every(isHexGroup);
+  }
+  const left = halves[0] === '' ? [] : halves[0]!.split(':');
+  const right = halves[1] === '' ? [] : halves[1]!.split(':');
+  return left.length + right.length < groups && [...left, ...right].every(isHexGroup);
 }
 
 /** Parses `<...>` starting at text[0]; returns the mailbox and the index after `>`. */
@@ -100,6 +130,8 @@ function parsePath(text: string, options: { allowNull: boolean; allowPostmaster:
 
 /** RFC 5321 §4.1.2 Mailbox = Local-part "@" ( Domain / address-literal ). */
 export function parseMailbox(text: string): Omit<Mailbox, 'sourceRoute'> | null {
+  // RFC 6531 §3.3: non-ASCII must be valid UTF-8; the engine decodes invalid bytes as U+FFFD.
+  if (text.includes('\uFFFD')) return null;
   let local: string;
   let rest: string;
   if (text.startsWith('"')) {
@@ -157,6 +189,15 @@ export function decodeXtext(text: string): string | null {
   return out;
 }
 
+function isEsmtpValue(value: string): boolean {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 33 || c === 61 || c === 127) return false;
+  }
+  return true;
+}
+
 function parseParams(text: string): Map<string, string | null> | Reply {
   const params = new Map<string, string | null>();
   for (const word of text.split(' ')) {
@@ -165,6 +206,8 @@ function parseParams(text: string): Map<string, string | null> | Reply {
     const key = (eq < 0 ? word : word.slice(0, eq)).toUpperCase();
     const value = eq < 0 ? null : word.slice(eq + 1);
     if (!/^[A-Z0-9][A-Z0-9-]*$/.test(key)) return reply(501, '5.5.4', 'Syntax error in parameters');
+    // RFC 5321 §4.1.2: esmtp-value = 1*(%d33-60 / %d62-126), plus UTF-8 under RFC 6531 §3.3.
+    if (value !== null && !isEsmtpValue(value)) return reply(501, '5.5.4', `Syntax error in parameter ${key}`);
     if (params.has(key)) return reply(501, '5.5.4', `Duplicate parameter ${key}`);
     params.set(key, value);
   }

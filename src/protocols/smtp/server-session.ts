@@ -1,600 +1,389 @@
 /**
- * The SMTP server engine (RFC 5321 with PIPELINING, 8BITMIME, SIZE, ENHANCEDSTATUSCODES, SMTPUTF8,
- * CHUNKING, DSN, STARTTLS, AUTH): a state machine fed with bytes that returns replies. It never touches
- * a socket or the store; it asks SmtpServerHooks at each decision point and writes 250 after end of data
- * only once the MessageSink's commit resolved (the one acknowledgement point).
+ * The SMTP server engine (RFC 5321 with PIPELINING, SIZE, 8BITMIME, SMTPUTF8, CHUNKING, DSN, STARTTLS, AUTH):
+ * pure bytes in, replies out. It splits command lines, runs the command table, reads DATA/BDAT bytes into
+ * the app's MessageSink, and acknowledges a message only after the sink's commit resolved.
  */
-import type { EngineContext, EngineOutput, StreamEngine, TlsInfo } from '../engine.ts';
-import type { AuthIdentity, SaslExchange } from '../sasl/types.ts';
-import { BareLineEndingScanner, DataDecoder } from './data-decoder.ts';
-import type { Envelope, MailParams, MessageSink, Recipient, SessionInfo, SmtpRole, SmtpServerHooks, Verdict } from './hooks.ts';
-import { readMailParams, readRcptParams } from './mail-params.ts';
-import { isValidDomain, parsePathArgument, type Mailbox } from './path.ts';
-import { formatReply, replies, reply, type Reply } from './reply.ts';
+import type { EngineOutput, StreamEngine, TlsInfo } from '../engine.ts';
+import type { AuthIdentity, SaslContext } from '../sasl/types.ts';
+import { continueAuth } from './commands/auth.ts';
+import { envelopeOf } from './commands/data.ts';
+import { COMMANDS, isVerb } from './commands/table.ts';
+import type { GuardedSink } from './guarded-sink.ts';
+import type { SessionInfo } from './hooks.ts';
+import { formatReply, reply, replies, type Reply } from './reply.ts';
+import {
+  DEFAULT_SMTP_LIMITS,
+  type Greeting,
+  type SessionCore,
+  type SmtpServerLimits,
+  type SmtpServerOptions,
+  type SmtpState,
+  type Transaction,
+} from './session-state.ts';
 
-export interface SmtpLimits {
-  /** RFC 5321 §4.5.3.1.4: 512 octets including CRLF. */
-  commandLineBytes: number;
-  /** RFC 5321 §4.5.3.1.6: 1000 octets including CRLF. */
-  textLineBytes: number;
-  maxMessageBytes: number;
-  maxRecipients: number;
-  maxErrors: number;
-  commandTimeoutMs: number;
-  dataTimeoutMs: number;
-}
+export { DEFAULT_SMTP_LIMITS, type SmtpServerLimits, type SmtpServerOptions } from './session-state.ts';
+/** Older names, kept for callers written against them. */
+export type { SmtpServerLimits as SmtpLimits, SmtpServerOptions as SmtpServerSessionOptions } from './session-state.ts';
+export type * from './hooks.ts';
 
-export const DEFAULT_SMTP_LIMITS: SmtpLimits = {
-  commandLineBytes: 512,
-  textLineBytes: 1000,
-  maxMessageBytes: 25 * 1024 * 1024,
-  maxRecipients: 100,
-  maxErrors: 20,
-  commandTimeoutMs: 5 * 60_000,
-  dataTimeoutMs: 10 * 60_000,
-};
+type DataState = Extract<SmtpState, { phase: 'data' }>;
+type BdatState = Extract<SmtpState, { phase: 'bdat' }>;
 
-export interface SmtpServerSessionOptions {
-  context: EngineContext;
-  hostname: string;
-  role: SmtpRole;
-  hooks: SmtpServerHooks;
-  limits?: Partial<SmtpLimits>;
-  /** STARTTLS may be offered (a certificate exists and the connection is not TLS yet). */
-  tlsAvailable: boolean;
-  newTransactionId: () => string;
-}
+const internalError = reply(421, '4.3.0', 'Local error in processing, closing connection');
 
-interface Transaction {
-  id: string;
-  reversePath: Mailbox | null;
-  params: MailParams;
-  recipients: Recipient[];
-  /** Set once DATA or the first BDAT opened the sink. */
-  sink: MessageSink | null;
-  bdat: BareLineEndingScanner | null;
-  bdatSize: number;
-  bdatFailed: Reply | null;
-}
-
-type Mode =
-  | { kind: 'command' }
-  | { kind: 'data'; decoder: DataDecoder }
-  | { kind: 'bdat'; remaining: number; last: boolean }
-  | { kind: 'auth'; exchange: SaslExchange; pendingIdentity: AuthIdentity | null }
-  | { kind: 'closed' };
-
-type Step = { reply: Reply | null; then?: 'starttls' | 'close' };
-
-type CommandHandler = (session: SmtpServerSession, args: string) => Promise<Step>;
-
-interface CommandSpec {
-  syntax: string;
-  handle: CommandHandler;
-}
-
-export class SmtpServerSession implements StreamEngine {
-  private readonly options: SmtpServerSessionOptions;
-  readonly limits: SmtpLimits;
-  private buffer: Buffer = Buffer.alloc(0);
-  private discardingLongLine = false;
-  private mode: Mode = { kind: 'command' };
-  helo: string | null = null;
-  esmtp = false;
-  tls: TlsInfo | null;
+export class SmtpServerSession implements StreamEngine, SessionCore {
+  readonly options: SmtpServerOptions;
+  readonly limits: SmtpServerLimits;
+  state: SmtpState = { phase: 'fresh' };
+  greeting: Greeting | null = null;
   identity: AuthIdentity | null = null;
-  tx: Transaction | null = null;
+  private tlsInfo: TlsInfo | null;
+  /** A partial command line (never more than the longest allowed line). */
+  private pending: Buffer | null = null;
+  /** The current command line is over the limit: drop it up to its LF, then answer 500 5.5.2. */
+  private discardingLine = false;
   private errors = 0;
-  private rejectedAtConnect = false;
+  private transactions = 0;
+  private out: string[] = [];
+  private step: 'starttls' | 'close' | null = null;
+  /** The verb being handled, for the protocol-error log. */
+  private verb = '';
 
-  constructor(options: SmtpServerSessionOptions) {
+  constructor(options: SmtpServerOptions) {
     this.options = options;
     this.limits = { ...DEFAULT_SMTP_LIMITS, ...options.limits };
-    this.tls = options.context.tls;
+    this.tlsInfo = options.context.tls;
   }
 
-  get hostname(): string {
-    return this.options.hostname;
+  get tls(): TlsInfo | null {
+    return this.tlsInfo;
   }
 
   get idleTimeoutMs(): number {
-    return this.mode.kind === 'data' || this.mode.kind === 'bdat' ? this.limits.dataTimeoutMs : this.limits.commandTimeoutMs;
-  }
-
-  info(): SessionInfo {
-    const c = this.options.context;
-    return { sessionId: c.sessionId, role: this.options.role, remoteAddress: c.remoteAddress, helo: this.helo, esmtp: this.esmtp, tls: this.tls, identity: this.identity };
+    const phase = this.state.phase;
+    return phase === 'data' || phase === 'bdat' ? this.limits.dataTimeoutMs : this.limits.commandTimeoutMs;
   }
 
   async start(): Promise<EngineOutput> {
-    if (this.options.hooks.checkConnection) {
-      const verdict = await this.safeVerdict(() => this.options.hooks.checkConnection!(this.info()));
-      if (!verdict.ok) {
-        this.rejectedAtConnect = true;
-        this.mode = { kind: 'closed' };
-        return { data: [formatReply(reply(verdict.code, verdict.enhancedCode, verdict.text))], then: 'close' };
+    const check = this.options.hooks.checkConnection;
+    if (check) {
+      const verdict = await this.ask('checkConnection', () => check(this.info()));
+      // A hook that threw: the greeting may only be 220, 554 or 421 (RFC 5321 §4.3.2), so not the usual 451.
+      const refusal = 'lines' in verdict ? internalError : verdict.ok ? null : reply(verdict.code, verdict.enhancedCode, verdict.text);
+      if (refusal) {
+        // RFC 5321 §3.1: a 554 (or 421) greeting refuses the session; we close right after it.
+        this.state = { phase: 'closing' };
+        return { data: [formatReply(refusal)], then: 'close' };
       }
     }
-    return { data: [`220 ${this.options.hostname} ESMTP Postamt\r\n`] };
+    return { data: [formatReply(replies.greeting(this.options.hostname))] };
   }
 
+  async receive(chunk: Buffer): Promise<EngineOutput> {
+    this.out = [];
+    this.step = null;
+    try {
+      await this.consume(chunk);
+    } catch (err) {
+      this.report('engine', err);
+      this.resetTransaction();
+      this.state = { phase: 'closing' };
+      this.send(internalError);
+      this.step = 'close';
+    }
+    if (this.step !== null) {
+      // RFC 3207 §4.2 / CVE-2011-0411: nothing pipelined after STARTTLS (or QUIT) is kept.
+      this.pending = null;
+      this.discardingLine = false;
+    }
+    const output: EngineOutput = { data: this.out.length > 0 ? [this.out.join('')] : [] };
+    if (this.step) output.then = this.step;
+    this.out = [];
+    return output;
+  }
+
+  private async consume(chunk: Buffer): Promise<void> {
+    if (this.state.phase === 'closing') return;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = null;
+    let pos = 0;
+    // RFC 2920 §3.1: every complete command in the chunk is handled, in order, replies go out together.
+    while (pos < buf.length && this.step === null) {
+      const state = this.state;
+      if (state.phase === 'data') {
+        pos = await this.feedData(state, buf, pos);
+        continue;
+      }
+      if (state.phase === 'bdat') {
+        pos = await this.feedBdat(state, buf, pos);
+        continue;
+      }
+      if ((state.phase as SmtpState['phase']) === 'closing') return;
+      const lf = buf.indexOf(0x0a, pos);
+      if (lf < 0) {
+        this.holdPartialLine(buf.subarray(pos));
+        return;
+      }
+      // Command lines may end in a bare LF (lenient, like most servers); only DATA is strict.
+      const end = lf > pos && buf[lf - 1] === 0x0d ? lf - 1 : lf;
+      const line = buf.subarray(pos, end);
+      pos = lf + 1;
+      if (this.discardingLine) {
+        this.discardingLine = false;
+        // An over-long SASL response ends the exchange too, or the next command would be taken as one.
+        if (this.state.phase === 'auth') this.state = { phase: 'greeted' };
+        this.send(replies.lineTooLong);
+      } else {
+        await this.handleLine(line);
+      }
+      this.checkErrors();
+    }
+  }
+
+  private holdPartialLine(rest: Buffer): void {
+    if (this.discardingLine || rest.length === 0) return;
+    if (rest.length > Math.max(this.limits.commandLineBytes, this.limits.authLineBytes)) {
+      this.discardingLine = true;
+      return;
+    }
+    this.pending = Buffer.from(rest); // a copy: the chunk itself is not kept alive by a few bytes
+  }
+
+  private async handleLine(raw: Buffer): Promise<void> {
+    const inAuth = this.state.phase === 'auth';
+    const isAuthCommand = raw.length >= 5 && raw.subarray(0, 5).toString('latin1').toUpperCase() === 'AUTH ';
+    // RFC 5321 §4.5.3.1.4: 512 octets with CRLF; RFC 4954 §4: AUTH lines may be up to 12288.
+    const limit = inAuth || isAuthCommand ? this.limits.authLineBytes : this.limits.commandLineBytes;
+    if (raw.length + 2 > limit) {
+      if (inAuth) this.state = { phase: 'greeted' };
+      return this.send(replies.lineTooLong);
+    }
+    const line = raw.toString('utf8');
+    if (inAuth) return continueAuth(this, line);
+    const space = line.indexOf(' ');
+    const word = (space < 0 ? line : line.slice(0, space)).toUpperCase();
+    const args = space < 0 ? '' : line.slice(space + 1);
+    this.verb = isVerb(word) ? word : 'unknown';
+    if (!isVerb(word)) return this.send(replies.unknownCommand);
+    const spec = COMMANDS[word];
+    const phase = this.state.phase;
+    if (!spec.phases.includes(phase)) return this.send(phase === 'fresh' ? replies.sendHeloFirst : spec.reject);
+    await spec.handle(this, args);
+    const after = this.state;
+    // BDAT 0: no bytes follow, the chunk is complete at once.
+    if (after.phase === 'bdat' && after.remaining === 0) await this.endChunk(after);
+  }
+
+  private checkErrors(): void {
+    if (this.errors > this.limits.maxErrors && this.step === null && this.state.phase !== 'closing') {
+      this.resetTransaction();
+      this.state = { phase: 'closing' };
+      this.send(replies.tooManyErrors);
+      this.step = 'close';
+    }
+  }
+
+  /** DATA bytes: the decoder finds <CRLF>.<CRLF> and unstuffs; the rest of the chunk is commands again. */
+  private async feedData(state: DataState, buf: Buffer, pos: number): Promise<number> {
+    const consumed = state.decoder.feed(pos === 0 ? buf : buf.subarray(pos));
+    const outcome = state.decoder.outcome;
+    // Over the size limit: stop storing now, keep reading to the end of data, refuse there.
+    if (outcome.tooBig) state.sink.abort();
+    if (consumed < 0) return buf.length;
+    const { tx, sink } = state;
+    if (outcome.tooBig) this.refuseMessage(tx, sink, outcome.size, replies.tooBig(this.limits.maxMessageBytes));
+    // RFC 5321 §2.3.8: bare CR or LF is refused (SMTP smuggling); the message never ended early.
+    else if (outcome.bareLineEnding) this.refuseMessage(tx, sink, outcome.size, replies.bareLineEnding);
+    else if (outcome.lineTooLong) this.refuseMessage(tx, sink, outcome.size, replies.dataLineTooLong(this.limits.textLineBytes));
+    else await this.commitMessage(tx, sink, outcome.size);
+    this.checkErrors();
+    return pos + consumed;
+  }
+
+  /** BDAT bytes: exactly the announced count, taken as they are (RFC 3030 §2). */
+  private async feedBdat(state: BdatState, buf: Buffer, pos: number): Promise<number> {
+    const take = Math.min(state.remaining, buf.length - pos);
+    if (take > 0) {
+      const piece = buf.subarray(pos, pos + take);
+      state.remaining -= take;
+      const chunking = state.tx?.chunking;
+      if (chunking && state.refusal === null) {
+        chunking.size += take;
+        if (chunking.size > this.limits.maxMessageBytes) {
+          // RFC 3030 §2 / RFC 1870: too big; the transaction fails, the bytes are still read.
+          state.refusal = replies.tooBig(this.limits.maxMessageBytes);
+          chunking.sink.abort();
+        } else {
+          chunking.scanner.scan(piece);
+          chunking.sink.write(piece);
+        }
+      }
+    }
+    if (state.remaining === 0) {
+      await this.endChunk(state);
+      this.checkErrors();
+    }
+    return pos + take;
+  }
+
+  private async endChunk(state: BdatState): Promise<void> {
+    const { tx } = state;
+    if (state.refusal || !tx || !tx.chunking) {
+      const refusal = state.refusal ?? replies.needMail;
+      this.verb = 'BDAT';
+      if (tx?.chunking) return this.refuseMessage(tx, tx.chunking.sink, tx.chunking.size, refusal);
+      this.state = { phase: state.resume };
+      return this.send(refusal);
+    }
+    const chunking = tx.chunking;
+    if (!state.last) {
+      this.state = { phase: 'mail', tx };
+      return this.send(replies.chunkOk(state.octets));
+    }
+    // No BINARYMIME: a bare CR or LF anywhere refuses the message at BDAT LAST (RFC 5321 §2.3.8).
+    if (chunking.scanner.finish()) return this.refuseMessage(tx, chunking.sink, chunking.size, replies.bareLineEnding);
+    return this.commitMessage(tx, chunking.sink, chunking.size);
+  }
+
+  // ---- SessionCore: what the command handlers use ----
+
+  info(): SessionInfo {
+    const { context, role } = this.options;
+    return {
+      sessionId: context.sessionId,
+      role,
+      remoteAddress: context.remoteAddress,
+      helo: this.greeting?.helo ?? null,
+      esmtp: this.greeting?.esmtp ?? false,
+      tls: this.tlsInfo,
+      identity: this.identity,
+    };
+  }
+
+  saslContext(): SaslContext {
+    return { protocol: 'smtp', remoteAddress: this.options.context.remoteAddress, isTls: this.tlsInfo !== null };
+  }
+
+  newTransactionId(): string {
+    if (this.options.newTransactionId) return this.options.newTransactionId();
+    this.transactions++;
+    return `${this.options.context.sessionId}.${this.transactions}`;
+  }
+
+  send(r: Reply): void {
+    // RFC 5321 §4.5.3.1.10: 452 for recipients over the limit asks the client to send them in another
+    // transaction; it is flow control, not a client error, so it does not count towards maxErrors.
+    if (r.code >= 400 && r.code !== 421 && r !== replies.tooManyRecipients) {
+      this.errors++;
+      this.options.hooks.onProtocolError?.(this.info(), { command: this.verb, code: r.code, enhancedCode: r.enhancedCode });
+    }
+    this.out.push(formatReply(r));
+  }
+
+  finish(step: 'starttls' | 'close'): void {
+    this.step = step;
+  }
+
+  resetTransaction(): void {
+    const state = this.state;
+    switch (state.phase) {
+      case 'mail':
+        state.tx.chunking?.sink.abort();
+        break;
+      case 'data':
+        state.sink.abort();
+        break;
+      case 'bdat':
+        state.tx?.chunking?.sink.abort();
+        break;
+      default:
+        return;
+    }
+    this.state = { phase: 'greeted' };
+  }
+
+  async ask<T>(what: string, run: () => Promise<T>): Promise<T | Reply> {
+    try {
+      return await run();
+    } catch (err) {
+      this.report(what, err);
+      return replies.localError;
+    }
+  }
+
+  /** RFC 5321 §4.1.1.4 / §6.1: the only place a message is acknowledged, after the sink committed it. */
+  async commitMessage(tx: Transaction, sink: GuardedSink, size: number): Promise<void> {
+    let answer: Reply;
+    if (sink.failed) {
+      sink.abort();
+      answer = replies.storageFailure;
+    } else {
+      try {
+        const verdict = await sink.commit();
+        if (verdict.ok) answer = verdict.text ? reply(250, '2.0.0', verdict.text) : replies.queued(tx.id);
+        else answer = reply(verdict.code, verdict.enhancedCode, verdict.text);
+      } catch (err) {
+        this.report('sink.commit', err);
+        answer = replies.storageFailure;
+      }
+    }
+    this.finishTransaction(tx, size, answer);
+  }
+
+  refuseMessage(tx: Transaction, sink: GuardedSink, size: number, answer: Reply): void {
+    sink.abort();
+    this.finishTransaction(tx, size, answer);
+  }
+
+  private finishTransaction(tx: Transaction, size: number, answer: Reply): void {
+    this.verb = tx.chunking ? 'BDAT' : 'DATA';
+    const onTransaction = this.options.hooks.onTransaction;
+    if (onTransaction) {
+      try {
+        onTransaction({ envelope: envelopeOf(this, tx), size, code: answer.code, enhancedCode: answer.enhancedCode, text: answer.lines.join(' ') });
+      } catch (err) {
+        this.report('onTransaction', err);
+      }
+    }
+    this.state = { phase: 'greeted' };
+    this.send(answer);
+  }
+
+  report(where: string, err: unknown): void {
+    try {
+      this.options.hooks.onInternalError?.(this.info(), where, err);
+    } catch {
+      // The reporter itself failed; there is nowhere left to tell.
+    }
+  }
+
+  // ---- the rest of StreamEngine ----
+
   tlsStarted(info: TlsInfo): void {
-    // RFC 3207 §4.2: forget everything known before the handshake; the client must EHLO again.
-    this.tls = info;
-    this.helo = null;
-    this.esmtp = false;
-    this.resetTransaction();
-    this.buffer = Buffer.alloc(0);
-    this.mode = { kind: 'command' };
+    // RFC 3207 §4.2: forget everything learned before TLS; the client must EHLO again.
+    this.tlsInfo = info;
+    this.greeting = null;
+    this.identity = null;
+    this.state = { phase: 'fresh' };
+    this.pending = null;
+    this.discardingLine = false;
   }
 
   idleTimeout(): EngineOutput {
     this.resetTransaction();
+    this.state = { phase: 'closing' };
     return { data: [formatReply(replies.timeout(this.options.hostname))], then: 'close' };
   }
 
   shutdown(): EngineOutput {
     this.resetTransaction();
+    this.state = { phase: 'closing' };
     return { data: [formatReply(replies.shuttingDown(this.options.hostname))], then: 'close' };
   }
 
   closed(): void {
     this.resetTransaction();
-    this.mode = { kind: 'closed' };
-  }
-
-  async receive(chunk: Buffer): Promise<EngineOutput> {
-    if (this.mode.kind === 'closed' || this.rejectedAtConnect) return { data: [] };
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    const out: string[] = [];
-    const send = (r: Reply): void => {
-      out.push(formatReply(r));
-    };
-    while (this.buffer.length > 0) {
-      const mode = this.mode;
-      if (mode.kind === 'data') {
-        const used = mode.decoder.feed(this.buffer);
-        if (used < 0) {
-          this.buffer = Buffer.alloc(0);
-          break;
-        }
-        this.buffer = this.buffer.subarray(used);
-        this.mode = { kind: 'command' };
-        send(await this.finishData(mode.decoder));
-        continue;
-      }
-      if (mode.kind === 'bdat') {
-        const take = Math.min(mode.remaining, this.buffer.length);
-        this.bdatBytes(this.buffer.subarray(0, take));
-        this.buffer = this.buffer.subarray(take);
-        mode.remaining -= take;
-        if (mode.remaining > 0) break;
-        this.mode = { kind: 'command' };
-        send(await this.finishBdatChunk(mode.last));
-        continue;
-      }
-      // Command and AUTH modes are line based.
-      const lf = this.buffer.indexOf(0x0a);
-      if (lf < 0) {
-        if (this.buffer.length > this.limits.commandLineBytes) {
-          // RFC 5321 §4.5.3.1.4: too long; skip up to the next line end and answer once.
-          if (!this.discardingLongLine) send(this.countError(replies.lineTooLong));
-          this.discardingLongLine = true;
-          this.buffer = Buffer.alloc(0);
-        }
-        break;
-      }
-      const lineBytes = lf + 1;
-      let line = this.buffer.subarray(0, lf).toString('utf8');
-      this.buffer = this.buffer.subarray(lineBytes);
-      if (this.discardingLongLine) {
-        this.discardingLongLine = false;
-        continue;
-      }
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      if (lineBytes > this.limits.commandLineBytes) {
-        send(this.countError(replies.lineTooLong));
-        continue;
-      }
-      const step = mode.kind === 'auth' ? await this.authResponse(mode, line) : await this.command(line);
-      if (step.reply) send(step.reply);
-      if (this.errors >= this.limits.maxErrors) {
-        send(replies.tooManyErrors);
-        this.resetTransaction();
-        this.mode = { kind: 'closed' };
-        return { data: out, then: 'close' };
-      }
-      if (step.then === 'starttls') {
-        // RFC 3207 §4.2 (CVE-2011-0411): anything pipelined after STARTTLS is discarded.
-        this.buffer = Buffer.alloc(0);
-        return { data: out, then: 'starttls' };
-      }
-      if (step.then === 'close') {
-        this.mode = { kind: 'closed' };
-        return { data: out, then: 'close' };
-      }
-    }
-    return { data: out };
-  }
-
-  private async command(line: string): Promise<Step> {
-    const space = line.indexOf(' ');
-    const verb = (space < 0 ? line : line.slice(0, space)).toUpperCase();
-    const args = space < 0 ? '' : line.slice(space + 1);
-    const spec = COMMANDS[verb as Verb];
-    if (!spec) return { reply: this.countError(replies.unknownCommand) };
-    const step = await spec.handle(this, args);
-    if (step.reply && step.reply.code >= 500) this.countError(step.reply, verb);
-    return step;
-  }
-
-  countError(r: Reply, command = ''): Reply {
-    this.errors++;
-    this.options.hooks.onProtocolError?.(this.info(), { command, code: r.code, enhancedCode: r.enhancedCode });
-    return r;
-  }
-
-  resetTransaction(): void {
-    if (this.tx?.sink) this.tx.sink.abort();
-    this.tx = null;
-  }
-
-  protocolWord(): string {
-    // RFC 3848: ESMTP, +S for TLS, +A for authenticated.
-    if (!this.esmtp) return 'SMTP';
-    return `ESMTP${this.tls ? 'S' : ''}${this.identity ? 'A' : ''}`;
-  }
-
-  ehloReply(): Reply {
-    const lines = [`${this.options.hostname} greets ${this.helo ?? ''}`.trim(), 'PIPELINING', `SIZE ${this.limits.maxMessageBytes}`, '8BITMIME', 'ENHANCEDSTATUSCODES', 'SMTPUTF8', 'CHUNKING', 'DSN'];
-    if (this.options.tlsAvailable && !this.tls) lines.push('STARTTLS');
-    const sasl = this.options.hooks.sasl;
-    if (sasl && !this.identity) {
-      const mechanisms = sasl.mechanisms({ protocol: 'smtp', remoteAddress: this.options.context.remoteAddress, isTls: this.tls !== null });
-      // RFC 4954 §4 / RFC 3207: AUTH is offered only where it may be used (after TLS).
-      if (mechanisms.length > 0) lines.push(`AUTH ${mechanisms.join(' ')}`);
-    }
-    lines.push('HELP');
-    return { code: 250, enhancedCode: null, lines };
-  }
-
-  async safeVerdict(fn: () => Promise<Verdict>): Promise<Verdict> {
-    try {
-      return await fn();
-    } catch {
-      // Our own fault: always temporary (never 5xx for a local error).
-      return { ok: false, code: 451, enhancedCode: '4.3.0', text: 'Local error in processing, try again later' };
-    }
-  }
-
-  async openSink(): Promise<MessageSink | Reply> {
-    const tx = this.tx!;
-    const envelope: Envelope = { ...this.info(), transactionId: tx.id, reversePath: tx.reversePath, mailParams: tx.params, recipients: tx.recipients, protocol: this.protocolWord() };
-    try {
-      return await this.options.hooks.beginMessage(envelope);
-    } catch {
-      return replies.storageFailure;
-    }
-  }
-
-  beginData(): void {
-    const tx = this.tx!;
-    this.mode = {
-      kind: 'data',
-      decoder: new DataDecoder({ maxLineBytes: this.limits.textLineBytes, maxMessageBytes: this.limits.maxMessageBytes, write: (chunk) => tx.sink?.write(chunk) }),
-    };
-  }
-
-  beginBdat(remaining: number, last: boolean): void {
-    this.mode = { kind: 'bdat', remaining, last };
-  }
-
-  private bdatBytes(bytes: Buffer): void {
-    const tx = this.tx;
-    if (!tx || tx.bdatFailed || !tx.sink || bytes.length === 0) return;
-    tx.bdat!.scan(bytes);
-    tx.bdatSize += bytes.length;
-    if (tx.bdatSize > this.limits.maxMessageBytes) {
-      tx.bdatFailed = replies.tooBig(this.limits.maxMessageBytes);
-      return;
-    }
-    tx.sink.write(Buffer.from(bytes));
-  }
-
-  private async finishBdatChunk(last: boolean): Promise<Reply> {
-    const tx = this.tx;
-    if (!tx || !tx.sink) {
-      // RFC 3030 §2: a BDAT that failed its checks still had its data read; report the failure now.
-      const failure = tx?.bdatFailed ?? replies.badSequence('No valid transaction for BDAT');
-      if (tx) this.resetTransaction();
-      return this.countError(failure, 'BDAT');
-    }
-    if (!last) {
-      if (tx.bdatFailed) return replies.ok; // refused at LAST; the client may keep sending
-      return reply(250, '2.0.0', `${tx.bdatSize} octets received`);
-    }
-    const bare = tx.bdat!.finish();
-    const failure = tx.bdatFailed ?? (bare ? replies.bareLineEnding : null);
-    return this.commit(tx, tx.bdatSize, failure);
-  }
-
-  private async finishData(decoder: DataDecoder): Promise<Reply> {
-    const tx = this.tx!;
-    const r = decoder.outcome;
-    const failure = r.tooBig ? replies.tooBig(this.limits.maxMessageBytes) : r.bareLineEnding ? replies.bareLineEnding : r.lineTooLong ? replies.dataLineTooLong(this.limits.textLineBytes) : null;
-    return this.commit(tx, r.size, failure);
-  }
-
-  /** The one place a message is acknowledged: 250 only after the sink committed it durably. */
-  private async commit(tx: Transaction, size: number, failure: Reply | null): Promise<Reply> {
-    const sink = tx.sink!;
-    tx.sink = null;
-    this.tx = null;
-    let result: Reply;
-    if (failure) {
-      sink.abort();
-      result = this.countError(failure, 'DATA');
-    } else {
-      const verdict = await this.safeVerdict(() => sink.commit());
-      result = verdict.ok ? reply(250, '2.0.0', verdict.text ?? `Ok: queued as ${tx.id}`) : reply(verdict.code, verdict.enhancedCode, verdict.text);
-    }
-    const envelope: Envelope = { ...this.info(), transactionId: tx.id, reversePath: tx.reversePath, mailParams: tx.params, recipients: tx.recipients, protocol: this.protocolWord() };
-    this.options.hooks.onTransaction?.({ envelope, size, code: result.code, enhancedCode: result.enhancedCode, text: result.lines.join(' ') });
-    return result;
-  }
-
-  hooks(): SmtpServerHooks {
-    return this.options.hooks;
-  }
-
-  tlsOffered(): boolean {
-    return this.options.tlsAvailable;
-  }
-
-  /** BDAT without MAIL: a transaction that only exists to swallow the chunk and fail it. */
-  newTransactionForFailedBdat(): void {
-    this.newTransaction(null, { size: null, body: null, smtpUtf8: false, ret: null, envid: null });
-    this.tx!.bdatFailed = replies.badSequence('Need MAIL command');
-  }
-
-  /** A zero-length BDAT chunk has no bytes to wait for: answer at once. */
-  async finishEmptyBdat(last: boolean): Promise<Step> {
-    this.mode = { kind: 'command' };
-    return { reply: await this.finishBdatChunk(last) };
-  }
-
-  newTransaction(reversePath: Mailbox | null, params: MailParams): void {
-    this.tx = { id: this.options.newTransactionId(), reversePath, params, recipients: [], sink: null, bdat: null, bdatSize: 0, bdatFailed: null };
-  }
-
-  startAuth(exchange: SaslExchange): void {
-    this.mode = { kind: 'auth', exchange, pendingIdentity: null };
-  }
-
-  async saslStep(exchange: SaslExchange, response: Buffer | null): Promise<Step> {
-    let step;
-    try {
-      step = await exchange.step(response);
-    } catch {
-      step = { kind: 'failure' as const, reason: 'temporary' as const };
-    }
-    if (step.kind === 'challenge') {
-      this.mode = { kind: 'auth', exchange, pendingIdentity: null };
-      return { reply: reply(334, null, step.data.toString('base64')) };
-    }
-    if (step.kind === 'success') {
-      if (step.serverFinal) {
-        // RFC 4954 §4: server-final data goes in a 334; the client answers with an empty line.
-        this.mode = { kind: 'auth', exchange, pendingIdentity: step.identity };
-        return { reply: reply(334, null, step.serverFinal.toString('base64')) };
-      }
-      this.mode = { kind: 'command' };
-      this.identity = step.identity;
-      return { reply: replies.authOk };
-    }
-    this.mode = { kind: 'command' };
-    switch (step.reason) {
-      case 'invalid-credentials':
-        return { reply: this.countError(replies.authFailed, 'AUTH') };
-      case 'throttled':
-        return { reply: replies.authThrottled };
-      case 'temporary':
-        return { reply: replies.authTemporary };
-      case 'cancelled':
-        return { reply: replies.authCancelled };
-      case 'malformed':
-        return { reply: this.countError(replies.authMalformed, 'AUTH') };
-    }
-  }
-
-  private async authResponse(mode: Extract<Mode, { kind: 'auth' }>, line: string): Promise<Step> {
-    if (line === '*') {
-      this.mode = { kind: 'command' };
-      return { reply: replies.authCancelled };
-    }
-    if (mode.pendingIdentity) {
-      this.mode = { kind: 'command' };
-      if (line !== '') return { reply: this.countError(replies.authMalformed, 'AUTH') };
-      this.identity = mode.pendingIdentity;
-      return { reply: replies.authOk };
-    }
-    const decoded = decodeBase64(line);
-    if (!decoded) {
-      this.mode = { kind: 'command' };
-      return { reply: this.countError(replies.authMalformed, 'AUTH') };
-    }
-    return this.saslStep(mode.exchange, decoded);
+    this.state = { phase: 'closing' };
+    this.pending = null;
   }
 }
-
-/** Strict base64 (RFC 4954 §4): anything else is malformed. */
-export function decodeBase64(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
-  return Buffer.from(text, 'base64');
-}
-
-// ---- the command table ----
-
-type Verb = 'EHLO' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA' | 'BDAT' | 'RSET' | 'NOOP' | 'QUIT' | 'VRFY' | 'EXPN' | 'HELP' | 'STARTTLS' | 'AUTH';
-
-function greet(esmtp: boolean): CommandHandler {
-  return async (s, args) => {
-    const domain = args.trim();
-    // RFC 5321 §4.1.1.1: a domain or an address literal.
-    if (!domain || domain.includes(' ') || !isValidDomain(domain)) return { reply: replies.syntax(esmtp ? 'Syntax: EHLO hostname' : 'Syntax: HELO hostname') };
-    s.resetTransaction();
-    s.helo = domain;
-    s.esmtp = esmtp;
-    return { reply: esmtp ? s.ehloReply() : reply(250, null, `${s.hostname} greets ${domain}`) };
-  };
-}
-
-const COMMANDS: Record<Verb, CommandSpec> = {
-  EHLO: { syntax: 'EHLO hostname', handle: greet(true) },
-  HELO: { syntax: 'HELO hostname', handle: greet(false) },
-  MAIL: {
-    syntax: 'MAIL FROM:<address> [parameters]',
-    async handle(s, args) {
-      if (!s.helo) return { reply: replies.badSequence('Send EHLO/HELO first') };
-      if (s.tx) return { reply: replies.badSequence('Nested MAIL command') };
-      // RFC 6409 §4.3 / RFC 4954 §6: submission requires authentication.
-      if (s.info().role === 'submission' && !s.identity) return { reply: replies.authRequired };
-      const parsed = parsePathArgument(args, 'FROM');
-      if (!parsed.ok) return { reply: parsed.reply };
-      const params = readMailParams(parsed.params, s.limits.maxMessageBytes);
-      if ('code' in params) return { reply: params };
-      if (parsed.path && !parsed.path.isAscii && !params.smtpUtf8) return { reply: replies.needsSmtpUtf8 };
-      const verdict = await s.safeVerdict(() => s.hooks().checkMailFrom(s.info(), parsed.path, params));
-      if (!verdict.ok) return { reply: reply(verdict.code, verdict.enhancedCode, verdict.text) };
-      s.newTransaction(parsed.path, params);
-      return { reply: replies.senderOk };
-    },
-  },
-  RCPT: {
-    syntax: 'RCPT TO:<address> [parameters]',
-    async handle(s, args) {
-      const tx = s.tx;
-      if (!tx) return { reply: replies.badSequence('Need MAIL before RCPT') };
-      if (tx.sink) return { reply: replies.badSequence('RCPT during message data') };
-      const parsed = parsePathArgument(args, 'TO');
-      if (!parsed.ok) return { reply: parsed.reply };
-      const mailbox = parsed.path!;
-      if (!mailbox.isAscii && !tx.params.smtpUtf8) return { reply: replies.needsSmtpUtf8 };
-      const params = readRcptParams(parsed.params);
-      if ('code' in params) return { reply: params };
-      // RFC 5321 §4.5.3.1.8: at least 100 must be accepted; beyond our limit 452 (§4.5.3.1.10).
-      if (tx.recipients.length >= s.limits.maxRecipients) return { reply: replies.tooManyRecipients };
-      const verdict = await s.safeVerdict(() => s.hooks().checkRcptTo({ ...s.info(), reversePath: tx.reversePath, recipientCount: tx.recipients.length }, mailbox, params));
-      if (!verdict.ok) return { reply: reply(verdict.code, verdict.enhancedCode, verdict.text) };
-      if (s.tx !== tx) return { reply: replies.badSequence() };
-      tx.recipients.push({ mailbox, params });
-      return { reply: replies.recipientOk };
-    },
-  },
-  DATA: {
-    syntax: 'DATA',
-    async handle(s, args) {
-      if (args.trim() !== '') return { reply: replies.syntax('DATA takes no arguments') };
-      const tx = s.tx;
-      if (!tx) return { reply: replies.badSequence('Need MAIL command') };
-      if (tx.bdat) return { reply: replies.badSequence('DATA not allowed after BDAT') };
-      if (tx.recipients.length === 0) return { reply: replies.noValidRecipients };
-      const sink = await s.openSink();
-      if ('code' in sink) return { reply: sink };
-      tx.sink = sink;
-      s.beginData();
-      return { reply: replies.startData };
-    },
-  },
-  BDAT: {
-    syntax: 'BDAT size [LAST]',
-    async handle(s, args) {
-      const m = /^(\d{1,15})( +LAST)? *$/i.exec(args);
-      if (!m) return { reply: replies.syntax('Syntax: BDAT size [LAST]') };
-      const size = Number(m[1]);
-      const last = m[2] !== undefined;
-      const tx = s.tx;
-      // RFC 3030 §2: even when refused, the chunk's octets must be read; the reply comes after them.
-      if (!tx || tx.recipients.length === 0) {
-        if (tx) tx.bdatFailed = tx.bdatFailed ?? replies.noValidRecipients;
-        else s.newTransactionForFailedBdat();
-        s.beginBdat(size, last);
-        return size === 0 ? s.finishEmptyBdat(last) : { reply: null };
-      }
-      if (!tx.sink) {
-        const sink = await s.openSink();
-        if ('code' in sink) {
-          tx.bdatFailed = sink;
-          s.beginBdat(size, last);
-          return size === 0 ? s.finishEmptyBdat(last) : { reply: null };
-        }
-        tx.sink = sink;
-        tx.bdat = new BareLineEndingScanner();
-      }
-      s.beginBdat(size, last);
-      return size === 0 ? s.finishEmptyBdat(last) : { reply: null };
-    },
-  },
-  RSET: {
-    syntax: 'RSET',
-    async handle(s) {
-      s.resetTransaction();
-      return { reply: replies.ok };
-    },
-  },
-  NOOP: { syntax: 'NOOP', handle: async () => ({ reply: replies.ok }) },
-  QUIT: {
-    syntax: 'QUIT',
-    async handle(s) {
-      s.resetTransaction();
-      return { reply: replies.bye(s.hostname), then: 'close' };
-    },
-  },
-  // RFC 5321 §3.5.3: 252 instead of revealing whether a user exists.
-  VRFY: { syntax: 'VRFY string', handle: async () => ({ reply: replies.vrfy }) },
-  EXPN: { syntax: 'EXPN string', handle: async () => ({ reply: replies.expn }) },
-  HELP: { syntax: 'HELP', handle: async () => ({ reply: replies.help }) },
-  STARTTLS: {
-    syntax: 'STARTTLS',
-    async handle(s, args) {
-      if (args.trim() !== '') return { reply: replies.syntax('STARTTLS takes no arguments') };
-      if (s.tls) return { reply: replies.badSequence('TLS already active') };
-      if (!s.tlsOffered()) return { reply: replies.notImplemented('STARTTLS not available') };
-      if (s.tx) return { reply: replies.badSequence('STARTTLS not allowed during a transaction') };
-      return { reply: replies.readyTls, then: 'starttls' };
-    },
-  },
-  AUTH: {
-    syntax: 'AUTH mechanism [initial-response]',
-    async handle(s, args) {
-      const sasl = s.hooks().sasl;
-      if (!sasl || !s.esmtp) return { reply: replies.badSequence('Send EHLO first') };
-      if (s.identity) return { reply: replies.alreadyAuthenticated };
-      if (s.tx) return { reply: replies.badSequence('AUTH not allowed during a transaction') };
-      const [mechanismRaw, initial, extra] = args.split(' ');
-      if (!mechanismRaw || extra !== undefined) return { reply: replies.syntax('Syntax: AUTH mechanism [initial-response]') };
-      const mechanism = mechanismRaw.toUpperCase();
-      const context = { protocol: 'smtp' as const, remoteAddress: s.info().remoteAddress, isTls: s.tls !== null };
-      const offered = sasl.mechanisms(context);
-      if (!offered.includes(mechanism)) {
-        // RFC 4954 §4: 538 when the mechanism exists but needs an encrypted connection.
-        if (!s.tls && ['PLAIN', 'LOGIN', 'SCRAM-SHA-256'].includes(mechanism)) return { reply: replies.encryptionRequired };
-        return { reply: replies.mechanismUnknown };
-      }
-      const exchange = sasl.start(mechanism, context);
-      if (!exchange) return { reply: replies.mechanismUnknown };
-      let response: Buffer | null = null;
-      if (initial !== undefined) {
-        if (initial === '=') response = Buffer.alloc(0);
-        else {
-          const decoded = decodeBase64(initial);
-          if (!decoded) return { reply: replies.authMalformed };
-          response = decoded;
-        }
-      }
-      s.startAuth(exchange);
-      return s.saslStep(exchange, response);
-    },
-  },
-};
-

@@ -1,0 +1,305 @@
+/**
+ * The listener and connection driver on real sockets (127.0.0.1, port 0) with the SMTP engine: pipelined
+ * transactions, STARTTLS with a self-signed certificate and the plaintext-injection discard, limits,
+ * timeouts, half-close, shutdown, engine failures and DEFLATE.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import zlib from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../core/log.ts';
+import type { EngineContext, EngineOutput, StreamEngine } from '../protocols/engine.ts';
+import type { MessageSink, SmtpServerHooks } from '../protocols/smtp/hooks.ts';
+import { SmtpServerSession } from '../protocols/smtp/server-session.ts';
+import type { SmtpServerLimits } from '../protocols/smtp/session-state.ts';
+import { startListener, type Listener } from './listener.ts';
+import { TlsProvider } from './tls.ts';
+
+const logger = silentLogger();
+let dataDir = '';
+let provider: TlsProvider;
+
+before(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'postamt-transport-'));
+  provider = new TlsProvider({ files: null, dataDir, hostname: 'mx.test', logger });
+});
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+interface Received {
+  bodies: string[];
+  tlsSeen: (string | null)[];
+}
+
+function smtpFactory(received: Received, limits: Partial<SmtpServerLimits> = {}) {
+  const hooks: SmtpServerHooks = {
+    checkMailFrom: async () => ({ ok: true }),
+    checkRcptTo: async () => ({ ok: true }),
+    async beginMessage(envelope): Promise<MessageSink> {
+      const chunks: Buffer[] = [];
+      received.tlsSeen.push(envelope.tls?.protocol ?? null);
+      return {
+        write: (c) => chunks.push(c),
+        commit: async () => {
+          received.bodies.push(Buffer.concat(chunks).toString());
+          return { ok: true };
+        },
+        abort: () => undefined,
+      };
+    },
+  };
+  return (context: EngineContext): StreamEngine => new SmtpServerSession({ context, hostname: 'mx.test', role: 'mx', hooks, tlsAvailable: true, limits });
+}
+
+/** Reads from a socket until the collected text matches. */
+function reader(socket: net.Socket | tls.TLSSocket) {
+  let text = '';
+  let closed = false;
+  const waiters: (() => void)[] = [];
+  const wake = (): void => {
+    for (const w of waiters.splice(0)) w();
+  };
+  socket.on('data', (d: Buffer) => {
+    text += d.toString('utf8');
+    wake();
+  });
+  socket.on('close', () => {
+    closed = true;
+    wake();
+  });
+  socket.on('error', () => undefined);
+  return {
+    get text() {
+      return text;
+    },
+    get closed() {
+      return closed;
+    },
+    async until(pattern: RegExp, timeoutMs = 3000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(text)) {
+        if (closed) throw new Error(`closed before ${pattern}: ${JSON.stringify(text)}`);
+        if (Date.now() > deadline) throw new Error(`timeout waiting for ${pattern}: ${JSON.stringify(text)}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 50);
+        });
+      }
+      const out = text;
+      text = '';
+      return out;
+    },
+    async closedWithin(timeoutMs = 3000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!closed) {
+        if (Date.now() > deadline) throw new Error('connection not closed');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
+async function connect(listener: Listener): Promise<net.Socket> {
+  const { port } = listener.address();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+async function withListener(
+  options: { createEngine: (c: EngineContext) => StreamEngine; implicitTls?: boolean; limits?: { maxConnections?: number; maxConnectionsPerIp?: number } },
+  run: (listener: Listener) => Promise<void>,
+): Promise<void> {
+  const listener = await startListener({
+    name: 'test',
+    host: '127.0.0.1',
+    port: 0,
+    implicitTls: options.implicitTls ?? false,
+    tls: provider,
+    createEngine: options.createEngine,
+    limits: options.limits,
+    logger,
+  });
+  try {
+    await run(listener);
+  } finally {
+    await listener.close(500);
+  }
+}
+
+describe('connection driver with the SMTP engine', () => {
+  it('runs a pipelined transaction and closes after QUIT', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received) }, async (listener) => {
+      const socket = await connect(listener);
+      const r = reader(socket);
+      assert.match(await r.until(/^220 /m), /^220 mx\.test ESMTP/);
+      socket.write('EHLO client\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nHello\r\n..dot\r\n.\r\nQUIT\r\n');
+      const out = await r.until(/^221 /m);
+      assert.match(out, /250 2\.1\.0 [^]*250 2\.1\.5 [^]*354 [^]*250 2\.0\.0 Ok: queued[^]*221 2\.0\.0/);
+      await r.closedWithin();
+      assert.deepEqual(received.bodies, ['Hello\r\n.dot\r\n']);
+    });
+  });
+
+  it('answers what a half-closing client sent before its FIN', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received) }, async (listener) => {
+      const socket = await connect(listener);
+      const r = reader(socket);
+      socket.end('EHLO client\r\nNOOP\r\n');
+      await r.closedWithin();
+      assert.match(r.text, /^220 [^]*250 HELP\r\n250 2\.0\.0 Ok\r\n$/);
+    });
+  });
+
+  it('upgrades with STARTTLS, drops plaintext pipelined after it, and needs EHLO again', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received) }, async (listener) => {
+      const socket = await connect(listener);
+      const r = reader(socket);
+      await r.until(/^220 /m);
+      // The injected MAIL FROM (CVE-2011-0411) arrives in the same packet as STARTTLS.
+      socket.write('EHLO client\r\nSTARTTLS\r\nMAIL FROM:<injected@example.net>\r\n');
+      assert.match(await r.until(/^220 2\.0\.0 Ready to start TLS\r\n/m), /250-STARTTLS/);
+      socket.removeAllListeners('data');
+      const secure = tls.connect({ socket, ca: provider.certificatePem, servername: 'mx.test' });
+      await new Promise<void>((resolve, reject) => {
+        secure.once('secureConnect', resolve);
+        secure.once('error', reject);
+      });
+      assert.ok(secure.authorized, 'the self-signed certificate names mx.test');
+      const sr = reader(secure);
+      secure.write('RCPT TO:<b@example.org>\r\n');
+      assert.equal(await sr.until(/\r\n$/), '503 5.5.1 Send HELO/EHLO first\r\n');
+      secure.write('EHLO client\r\n');
+      const ehlo = await sr.until(/^250 HELP\r\n/m);
+      assert.doesNotMatch(ehlo, /STARTTLS/);
+      secure.write('RCPT TO:<b@example.org>\r\n');
+      assert.equal(await sr.until(/\r\n$/), '503 5.5.1 Need MAIL command first\r\n');
+      secure.write('MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n');
+      await sr.until(/^221 /m);
+      assert.match(received.tlsSeen[0] ?? '', /^TLSv1\.[23]$/);
+      secure.destroy();
+    });
+  });
+
+  it('refuses a connection over the per-IP limit with 421 4.7.0', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received), limits: { maxConnectionsPerIp: 1 } }, async (listener) => {
+      const first = await connect(listener);
+      const r1 = reader(first);
+      await r1.until(/^220 /m);
+      const second = await connect(listener);
+      const r2 = reader(second);
+      await r2.closedWithin();
+      assert.equal(r2.text, '421 4.7.0 Too many connections, try again later\r\n');
+      assert.equal(listener.connections, 1);
+      first.destroy();
+    });
+  });
+
+  it('says 421 4.4.2 and closes after the idle timeout', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received, { commandTimeoutMs: 150 }) }, async (listener) => {
+      const socket = await connect(listener);
+      const r = reader(socket);
+      await r.until(/^220 /m);
+      await r.closedWithin(2000);
+      assert.equal(r.text, '421 4.4.2 mx.test Error: timeout exceeded\r\n');
+    });
+  });
+
+  it('sends the shutdown reply to open connections when the listener closes', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    const listener = await startListener({ name: 't', host: '127.0.0.1', port: 0, implicitTls: false, tls: provider, createEngine: smtpFactory(received), logger });
+    const socket = await connect(listener);
+    const r = reader(socket);
+    await r.until(/^220 /m);
+    await listener.close(1000);
+    await r.closedWithin();
+    assert.equal(r.text, '421 4.3.2 mx.test Service shutting down, try again later\r\n');
+  });
+
+  it('closes the connection without leaking details when the engine throws', async () => {
+    let closedCalls = 0;
+    const engine = (): StreamEngine => ({
+      start: async () => ({ data: ['* hello\r\n'] }),
+      receive: async () => {
+        throw new Error('secret internal detail');
+      },
+      tlsStarted: () => undefined,
+      idleTimeout: () => ({ data: [] }),
+      shutdown: () => ({ data: [] }),
+      closed: () => {
+        closedCalls++;
+      },
+      idleTimeoutMs: 10_000,
+    });
+    await withListener({ createEngine: engine }, async (listener) => {
+      const socket = await connect(listener);
+      const r = reader(socket);
+      await r.until(/hello/);
+      socket.write('boom\r\n');
+      await r.closedWithin();
+      assert.doesNotMatch(r.text, /secret/);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(closedCalls, 1);
+    });
+  });
+
+  it('speaks implicit TLS on a TLS listener', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received), implicitTls: true }, async (listener) => {
+      const secure = tls.connect({ host: '127.0.0.1', port: listener.address().port, ca: provider.certificatePem, servername: 'mx.test' });
+      const r = reader(secure);
+      await r.until(/^220 /m);
+      secure.write('EHLO client\r\n');
+      const ehlo = await r.until(/^250 HELP\r\n/m);
+      assert.doesNotMatch(ehlo, /STARTTLS/);
+      assert.equal(secure.getProtocol(), 'TLSv1.3');
+      secure.destroy();
+    });
+  });
+
+  it('switches both directions to raw DEFLATE after a "deflate" step (RFC 4978)', async () => {
+    // A tiny line echo engine: "COMPRESS" answers OK then deflates; other lines are echoed.
+    const engine = (): StreamEngine => ({
+      start: async () => ({ data: ['* ready\r\n'] }),
+      receive: async (chunk): Promise<EngineOutput> => {
+        const text = chunk.toString();
+        if (text.startsWith('COMPRESS')) return { data: ['OK\r\n'], then: 'deflate' };
+        return { data: [`echo ${text}`] };
+      },
+      tlsStarted: () => undefined,
+      idleTimeout: () => ({ data: [] }),
+      shutdown: () => ({ data: [] }),
+      closed: () => undefined,
+      idleTimeoutMs: 10_000,
+    });
+    await withListener({ createEngine: engine }, async (listener) => {
+      const socket = await connect(listener);
+      const r = reader(socket);
+      await r.until(/ready/);
+      socket.write('COMPRESS\r\n');
+      await r.until(/^OK\r\n/m);
+      socket.removeAllListeners('data');
+      const inflate = zlib.createInflateRaw();
+      const deflate = zlib.createDeflateRaw();
+      socket.pipe(inflate);
+      deflate.on('data', (d: Buffer) => socket.write(d));
+      let text = '';
+      inflate.on('data', (d: Buffer) => (text += d.toString()));
+      deflate.write('hello\r\n');
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      const deadline = Date.now() + 2000;
+      while (!text.includes('echo hello') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(text, 'echo hello\r\n');
+      socket.destroy();
+    });
+  });
+});
