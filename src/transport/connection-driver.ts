@@ -67,6 +67,9 @@ export class ConnectionDriver {
   private idleTimer: NodeJS.Timeout | null = null;
   private unansweredBytes = 0;
   private writeChain: Promise<void> = Promise.resolve();
+  private writesQueued = 0;
+  private inboxBytes = 0;
+  private idleTimerMs = 0;
   private inflate: zlib.InflateRaw | null = null;
   private deflate: zlib.DeflateRaw | null = null;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
@@ -124,7 +127,10 @@ export class ConnectionDriver {
       return;
     }
     this.inbox.push(chunk);
-    this.socket.pause();
+    this.inboxBytes += chunk.length;
+    // Only a client that sends faster than the engine answers is paused (bounded memory); pausing on every
+    // chunk would cost two epoll changes per command.
+    if (this.inboxBytes > INBOX_PAUSE_BYTES) this.socket.pause();
     void this.pump();
   }
 
@@ -135,7 +141,7 @@ export class ConnectionDriver {
   }
 
   private endAfterWrites(): void {
-    this.writeChain = this.writeChain.then(() => this.end());
+    this.queueWrite(async () => this.end());
   }
 
   private async pump(): Promise<void> {
@@ -145,6 +151,7 @@ export class ConnectionDriver {
       while (this.inbox.length > 0 && !this.closed) {
         const chunk = this.inbox.length === 1 ? this.inbox[0]! : Buffer.concat(this.inbox);
         this.inbox = [];
+        this.inboxBytes = 0;
         // Slow-loris guard: a byte now and then is not progress. The idle timer is re-armed only when the
         // engine answers (a command completed) or PROGRESS_BYTES more arrived (message data, literals).
         this.unansweredBytes += chunk.length;
@@ -157,14 +164,21 @@ export class ConnectionDriver {
         }
         this.enqueueOutput(output);
         if (output.then === 'close') break;
-        if (output.then === 'deflate') await this.writeChain;
+        if (output.then === 'deflate') {
+          await this.writeChain;
+          // Bytes that arrived after COMPRESS are already compressed.
+          const rest = this.inbox;
+          this.inbox = [];
+          this.inboxBytes = 0;
+          for (const c of rest) this.inflate?.write(c);
+        }
       }
     } catch (err) {
       this.fail(err);
     } finally {
       this.busy = false;
       if (this.ended && this.inbox.length === 0) this.endAfterWrites();
-      else if (!this.closed && !this.inflate) this.socket.resume();
+      else if (!this.closed && !this.inflate && this.socket.isPaused()) this.socket.resume();
     }
   }
 
@@ -175,8 +189,10 @@ export class ConnectionDriver {
   private async startTls(output: EngineOutput): Promise<void> {
     const provider = this.options.tls;
     const raw = this.socket;
+    raw.pause();
     raw.removeListener('data', this.onData);
     this.inbox = [];
+    this.inboxBytes = 0;
     while (raw.read() !== null) {
       // drained and discarded
     }
@@ -228,15 +244,53 @@ export class ConnectionDriver {
   }
 
   private enqueueOutput(output: EngineOutput): void {
-    this.writeChain = this.writeChain.then(async () => {
+    // Fast path (most replies): nothing queued and only text or bytes: write now, no promise round trip.
+    if (this.writesQueued === 0 && !this.deflate && output.data.every((p) => typeof p === 'string' || Buffer.isBuffer(p))) {
+      if (this.closed) return;
+      if (output.data.length > 0) {
+        const data = output.data.length === 1 ? toBuffer(output.data[0] as string | Buffer) : Buffer.concat(output.data.map((p) => toBuffer(p as string | Buffer)));
+        if (data.length > 0 && !this.socket.write(data)) {
+          // Backpressure: later output waits for the drain.
+          this.queueWrite(() => this.drained());
+        }
+      }
+      if (output.then) this.queueWrite(async () => this.afterWrite(output));
+      return;
+    }
+    this.queueWrite(async () => {
       if (this.closed) return;
       await this.writeParts(output.data);
-      if (output.then === 'close') {
-        this.end();
-      } else if (output.then === 'deflate') {
-        this.startDeflate();
-      }
-    }).catch((err) => this.fail(err));
+      this.afterWrite(output);
+    });
+  }
+
+  private afterWrite(output: EngineOutput): void {
+    if (this.closed) return;
+    if (output.then === 'close') this.end();
+    else if (output.then === 'deflate') this.startDeflate();
+  }
+
+  private queueWrite(step: () => Promise<void>): void {
+    this.writesQueued++;
+    this.writeChain = this.writeChain
+      .then(step)
+      .catch((err) => this.fail(err))
+      .finally(() => {
+        this.writesQueued--;
+      });
+  }
+
+  private drained(): Promise<void> {
+    if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.removeListener('drain', done);
+        this.socket.removeListener('close', done);
+        resolve();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
   }
 
   private async writeParts(parts: OutputPart[]): Promise<void> {
@@ -289,8 +343,17 @@ export class ConnectionDriver {
   }
 
   private armIdleTimer(): void {
+    if (this.closed) {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      return;
+    }
+    const ms = this.engine.idleTimeoutMs;
+    if (this.idleTimer && ms === this.idleTimerMs) {
+      this.idleTimer.refresh();
+      return;
+    }
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.closed) return;
+    this.idleTimerMs = ms;
     this.idleTimer = setTimeout(() => {
       if (this.closed) return;
       // Time the engine spends working (a long pipeline, a slow commit) is ours, not the client's idleness.
@@ -300,7 +363,7 @@ export class ConnectionDriver {
       } catch (err) {
         this.fail(err);
       }
-    }, this.engine.idleTimeoutMs);
+    }, ms);
     this.idleTimer.unref();
   }
 
@@ -333,6 +396,12 @@ export class ConnectionDriver {
     }
     this.options.onClose?.();
   }
+}
+
+const INBOX_PAUSE_BYTES = 256 * 1024;
+
+function toBuffer(part: string | Buffer): Buffer {
+  return typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
 }
 
 /** Starts driving one connection: greeting first, then the read/receive/write loop until either side closes. */
