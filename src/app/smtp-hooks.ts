@@ -10,6 +10,8 @@ import { parseAddressList } from '../message/address.ts';
 import { findHeaderEnd, parseHeaderFields, headerValue } from '../message/header-fields.ts';
 import { maySendAs } from '../policy/sender-rights.ts';
 import { signMessage } from '../policy/dkim-sign.ts';
+import { arcSeal } from '../policy/arc-seal.ts';
+import type { SrsReverseResult } from '../policy/srs.ts';
 import type { Envelope, MessageSink, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
@@ -34,6 +36,17 @@ function recipientAddress(mailbox: Mailbox, hostname: string): string {
   return mailbox.domain === '' ? `postmaster@${hostname}` : mailbox.address;
 }
 
+/**
+ * A bounce to an SRS address of ours (SRS0=...@hostname) is reversed to the original sender; null when SRS
+ * is off or the address is not an SRS address on our hostname.
+ */
+function srsReversal(services: Services, address: string): SrsReverseResult | null {
+  const srs = services.planner.srs;
+  if (!srs || domainOf(address) !== services.config.hostname.toLowerCase()) return null;
+  const result = srs.reverse(address);
+  return result.ok || result.reason !== 'not-srs' ? result : null;
+}
+
 export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: Services }): SmtpServerHooks {
   const { role, services } = options;
   const { config, logger, store, planner, policy } = services;
@@ -41,8 +54,7 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
 
   async function overQuota(accountIds: number[]): Promise<boolean> {
     for (const id of accountIds) {
-      const account = await store.getAccountById(id);
-      const quota = account?.quotaBytes ?? config.storage.quotaDefault;
+      const quota = (await services.usage.quota(id)) ?? config.storage.quotaDefault;
       if (!quota) continue;
       if ((await services.usage.bytes(id)) >= quota) return true;
     }
@@ -78,6 +90,12 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
         if (!services.submissionRate.allows(user, info.recipientCount + 1)) return refuse(451, '4.7.1', 'Sending rate limit exceeded, try again later');
         if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
         return OK;
+      }
+      const srs = srsReversal(services, address);
+      if (srs && !srs.ok) return refuse(550, '5.7.1', `<${address}>: Invalid SRS address (${srs.reason})`);
+      if (srs) {
+        const gate = await policy.onRcptTo({ ip: info.remoteAddress, helo: info.helo ?? '', sender: info.reversePath?.address ?? '', recipient: address });
+        return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
       }
       // RFC 5321 §3.9 / §7.1: no relaying for unauthenticated clients. Source routes, %-hacks and the like
       // only ever reach a local mailbox if the address itself is local.
@@ -176,6 +194,11 @@ class AcceptingSink implements MessageSink {
     const sender = e.reversePath?.address ?? '';
     let folder: 'inbox' | 'junk' = 'inbox';
     let extraHeaders = '';
+    let arcInput: { authResults: string; cv: 'none' | 'pass' | 'fail' } | null = null;
+    // RFC 5321 §6.3: a message with more Received fields than max_hops is looping; refuse it here so no
+    // copy is delivered locally and no bounce is sent (the client owns the message).
+    const hops = (this.buffer.header().match(/^Received:/gim) ?? []).length;
+    if (hops > services.config.queue.maxHops) return refuse(554, '5.4.6', `Too many hops (${hops} Received header fields): mail loop`);
     const held = this.buffer.message();
     if (held) {
       const result = await services.policy.onData({ message: held, envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.mailbox, services.config.hostname)) } });
@@ -186,20 +209,32 @@ class AcceptingSink implements MessageSink {
       }
       if (v.action === 'junk') folder = 'junk';
       extraHeaders = result.headersToPrepend;
+      arcInput = result.auth?.arcSealInput ?? null;
       this.buffer.flush(result.message);
     }
+    // Bounces to our SRS addresses go back to the original sender, which may be off-site (accepted at RCPT).
+    let srsReversed = false;
+    const recipients = e.recipients.map((r) => {
+      const address = recipientAddress(r.mailbox, services.config.hostname);
+      const srs = srsReversal(services, address);
+      if (!srs?.ok) return { address, orcpt: r.params.orcpt, notify: r.params.notify };
+      srsReversed = true;
+      return { address: srs.address, orcpt: r.params.orcpt ?? `rfc822;${address}`, notify: r.params.notify };
+    });
     const plan = await services.planner.plan({
       sender,
-      recipients: e.recipients.map((r) => ({ address: recipientAddress(r.mailbox, services.config.hostname), orcpt: r.params.orcpt, notify: r.params.notify })),
+      recipients,
       folder,
-      allowRemote: false,
+      allowRemote: srsReversed,
       envid: e.mailParams.envid,
       ret: e.mailParams.ret,
       origin: 'smtp',
     });
+    let trace = this.received('full') + extraHeaders;
+    if (plan.queue && held && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, held, arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
     const result = await this.buffer.tx.commit({
       localHeader: Buffer.from(returnPathHeader(sender)),
-      traceHeader: Buffer.from(this.received('full') + extraHeaders),
+      traceHeader: Buffer.from(trace),
       mailboxes: plan.mailboxes,
       queue: plan.queue,
     });
@@ -211,6 +246,28 @@ class AcceptingSink implements MessageSink {
         .catch((err: unknown) => services.logger.warn({ event: 'queue.suppress_failed', queueId: e.transactionId, err: String(err) }, 'bounce processing failed'));
     }
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
+  }
+
+  /**
+   * RFC 8617 §5.1: the ARC set a forwarder adds over the message as it leaves (our trace fields included),
+   * signed with a DKIM key of our hostname or else of the forwarding alias's domain. '' when no key exists
+   * or sealing fails (forwarding goes on unsealed; the failure is logged).
+   */
+  private async arcSet(trace: string, message: Buffer, input: { authResults: string; cv: 'none' | 'pass' | 'fail' }, orcpts: string[]): Promise<string> {
+    const { services } = this;
+    if (!services.dkimKeys) return '';
+    const domains = [services.config.hostname, ...orcpts.map((o) => domainOf(o.replace(/^rfc822;/i, '')))];
+    try {
+      for (const domain of domains) {
+        const [key] = await services.dkimKeys.activeKeys(domain);
+        if (!key) continue;
+        const sealed = await arcSeal({ message: Buffer.concat([Buffer.from(trace, 'latin1'), message]), key, authResults: input.authResults, cv: input.cv });
+        return sealed.toString('latin1');
+      }
+    } catch (err) {
+      services.logger.warn({ event: 'policy.arc_seal_failed', queueId: this.envelope.transactionId, err: String(err) }, 'ARC sealing failed');
+    }
+    return '';
   }
 
   private async commitSubmission(): Promise<Verdict> {

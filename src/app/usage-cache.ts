@@ -2,16 +2,27 @@
  * Mailbox usage per account for quota checks at RCPT, cached for a short time so a busy MX does not
  * sum a large mailbox for every recipient; accepted messages are added to the cached figure at once.
  */
-import type { MailStore } from '../store/types.ts';
+import type { AccountStore, MailStore } from '../store/types.ts';
 
 export class UsageCache {
-  private readonly store: MailStore;
+  private readonly store: MailStore & Pick<AccountStore, 'getAccountById'>;
   private readonly ttlMs: number;
   private readonly entries = new Map<number, { bytes: number; at: number }>();
+  private readonly quotas = new Map<number, { quotaBytes: number | null; at: number }>();
 
-  constructor(options: { store: MailStore; ttlMs?: number }) {
+  constructor(options: { store: MailStore & Pick<AccountStore, 'getAccountById'>; ttlMs?: number }) {
     this.store = options.store;
     this.ttlMs = options.ttlMs ?? 30_000;
+  }
+
+  /** The account's own quota (null: the server default), cached like the usage. */
+  async quota(accountId: number): Promise<number | null> {
+    const hit = this.quotas.get(accountId);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.quotaBytes;
+    const account = await this.store.getAccountById(accountId);
+    if (this.quotas.size > 100_000) this.quotas.clear();
+    this.quotas.set(accountId, { quotaBytes: account?.quotaBytes ?? null, at: Date.now() });
+    return account?.quotaBytes ?? null;
   }
 
   async bytes(accountId: number): Promise<number> {

@@ -33,6 +33,7 @@ export class RecipientResolver {
   /** Local-domain answers are cached briefly: every RCPT asks, and domains change rarely. */
   private readonly domainCache = new Map<string, { local: boolean; at: number }>();
   private readonly domainCacheMs: number;
+  private readonly resolutionCache = new Map<string, { resolution: Resolution; at: number }>();
 
   constructor(options: { accounts: AccountStore; domainCacheMs?: number }) {
     this.accounts = options.accounts;
@@ -50,7 +51,22 @@ export class RecipientResolver {
     return local;
   }
 
+  /**
+   * Resolutions are cached as briefly as domains: RCPT and the commit after it ask for the same address,
+   * and a busy mailbox is asked for constantly. A new or removed account is seen within that time.
+   */
   async resolve(address: string): Promise<Resolution> {
+    const key = address.toLowerCase();
+    const now = Date.now();
+    const hit = this.resolutionCache.get(key);
+    if (hit && now - hit.at < this.domainCacheMs) return hit.resolution;
+    const resolution = await this.resolveUncached(address);
+    if (this.resolutionCache.size > 10_000) this.resolutionCache.clear();
+    this.resolutionCache.set(key, { resolution, at: now });
+    return resolution;
+  }
+
+  private async resolveUncached(address: string): Promise<Resolution> {
     const { domain } = splitAddress(address);
     if (!domain || !(await this.isLocalDomain(domain))) return { kind: 'not-local' };
     const targets: ResolvedTarget[] = [];
