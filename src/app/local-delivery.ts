@@ -4,6 +4,7 @@
  * Also the queue runner's hook for queued mail to local domains (bounces, DSNs, forwards back home).
  */
 import type { Logger } from '../core/log.ts';
+import type { Srs } from '../policy/srs.ts';
 import { RecipientResolver, splitAddress, type ResolvedTarget } from '../delivery/recipients.ts';
 import { receivedHeader, returnPathHeader } from '../delivery/trace.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
@@ -34,10 +35,13 @@ export interface PlanInput {
 export class LocalDeliveryPlanner {
   readonly resolver: RecipientResolver;
   readonly mailboxes: DeliveryMailboxes;
+  /** Rewrites the envelope sender of forwarded mail (null: SRS off); also reverses bounces to SRS addresses. */
+  readonly srs: Srs | null;
   private readonly store: Store;
 
-  constructor(options: { store: Store }) {
+  constructor(options: { store: Store; srs?: Srs | null }) {
     this.store = options.store;
+    this.srs = options.srs ?? null;
     this.resolver = new RecipientResolver({ accounts: options.store });
     this.mailboxes = new DeliveryMailboxes({ store: options.store });
   }
@@ -63,10 +67,13 @@ export class LocalDeliveryPlanner {
       if (resolution.kind === 'unknown-user') continue;
       for (const target of resolution.targets) await this.addTarget(target, input.folder, mailboxIds, accountIds, (address) => addRemote({ address, orcpt: rcpt.orcpt ?? `rfc822;${rcpt.address}`, notify: rcpt.notify ?? null }));
     }
+    // Mail received from elsewhere and sent on off-site (aliases to external addresses) is forwarded: SRS
+    // rewrites its envelope sender so that the next hop's SPF check sees our domain (submission keeps it).
+    const sender = input.origin !== 'submission' && this.srs ? this.srs.forward(input.sender) : input.sender;
     return {
       accountIds,
       mailboxes: [...mailboxIds].map((mailboxId) => ({ mailboxId })),
-      queue: remote.length > 0 ? { sender: input.sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
+      queue: remote.length > 0 ? { sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
     };
   }
 

@@ -12,6 +12,7 @@ import { InboundPolicy } from '../policy/index.ts';
 import { inboundPolicyOptionsFromConfig } from '../policy/policy-config.ts';
 import { policyResolverFrom } from '../policy/resolver-adapter.ts';
 import { SubmissionRateLimiter } from '../policy/submission-rate.ts';
+import { Srs } from '../policy/srs.ts';
 import { QueueRunner } from '../queue/runner.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
 import { TlsProvider } from '../transport/tls.ts';
@@ -78,8 +79,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   });
   const dns = overrides.dns ?? new NodeResolver({ servers: config.dns.servers.length ? config.dns.servers : undefined, timeoutMs: config.dns.timeout });
   const localDomains = (await store.listDomains()).map((d) => d.name);
-  const policy = new InboundPolicy({ options: inboundPolicyOptionsFromConfig(config, localDomains), resolver: policyResolverFrom(dns), logger });
-  const planner = new LocalDeliveryPlanner({ store });
+  const policyOptions = inboundPolicyOptionsFromConfig(config, localDomains);
+  const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger });
+  const { srsSecret } = policyOptions.forwarding;
+  const planner = new LocalDeliveryPlanner({ store, srs: srsSecret ? new Srs({ secret: srsSecret, domain: config.hostname }) : null });
   const q = config.queue;
   const queue = new QueueRunner({
     store,
