@@ -4,7 +4,7 @@
  * the buffer discarded, DEFLATE, close). It owns timeouts and never lets an engine error crash the process.
  */
 import type { Socket } from 'node:net';
-import tls from 'node:tls';
+import tls, { TLSSocket } from 'node:tls';
 import zlib from 'node:zlib';
 import type { Logger } from '../core/log.ts';
 import type { EngineContext, EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../protocols/engine.ts';
@@ -376,9 +376,15 @@ export class ConnectionDriver {
   private end(): void {
     if (this.closed) return;
     if (this.deflate) this.deflate.end();
-    this.socket.end();
-    // A client that never reads must not keep the socket open forever.
-    setTimeout(() => this.socket.destroy(), 5000).unref();
+    if (!this.deflate && this.socket.writableLength === 0 && !(this.socket instanceof TLSSocket)) {
+      // Everything is with the kernel, which still delivers it after close(2): closing now spares a
+      // shutdown(2) that fails (and builds an exception) whenever the client hung up first.
+      this.socket.destroy();
+    } else {
+      this.socket.end();
+      // A client that never reads must not keep the socket open forever.
+      setTimeout(() => this.socket.destroy(), 5000).unref();
+    }
     this.close();
   }
 
@@ -387,7 +393,7 @@ export class ConnectionDriver {
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.inbox = [];
-    if (!this.socket.writableEnded) this.socket.end();
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
     if (this.socket.destroyed === false) setTimeout(() => this.socket.destroy(), 5000).unref();
     try {
       this.engine.closed();

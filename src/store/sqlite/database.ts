@@ -20,6 +20,9 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   mkdirSync(options.dataDir, { recursive: true });
   const db = new Database(join(options.dataDir, 'postamt.db'), { readonly: options.readonly ?? false });
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  // A new database gets 16 KiB pages: a typical message body fits in one page instead of spilling into
+  // overflow pages, which means fewer WAL frames (writes) per accepted message. No effect on an existing file.
+  db.pragma('page_size = 16384');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
