@@ -166,8 +166,16 @@ export class InboundPolicy {
     return this.#isTrusted(ip);
   }
 
+  readonly #trustedCache = new Map<string, boolean>();
+
   #isTrusted(ip: string): boolean {
-    return this.#o.trustedNetworks.some((c) => ipInCidr(ip, c));
+    // Asked at every connection, MAIL, RCPT and end of data: remember the answer per address (bounded).
+    const known = this.#trustedCache.get(ip);
+    if (known !== undefined) return known;
+    const trusted = this.#o.trustedNetworks.some((c) => ipInCidr(ip, c));
+    if (this.#trustedCache.size > 10_000) this.#trustedCache.clear();
+    this.#trustedCache.set(ip, trusted);
+    return trusted;
   }
 }
 

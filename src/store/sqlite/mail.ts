@@ -86,8 +86,17 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     }
   }
 
+  // A mailbox never changes owner, so its account is looked up once (notifications ask per message).
+  const owners = new Map<number, number>();
   function accountOf(mailboxId: number): number {
-    return (q.accountOf.get(mailboxId) as { accountId: number } | undefined)?.accountId ?? 0;
+    const known = owners.get(mailboxId);
+    if (known !== undefined) return known;
+    const accountId = (q.accountOf.get(mailboxId) as { accountId: number } | undefined)?.accountId ?? 0;
+    if (accountId !== 0) {
+      if (owners.size > 100_000) owners.clear();
+      owners.set(mailboxId, accountId);
+    }
+    return accountId;
   }
 
   function messageRow(mailboxId: number, uid: number): MessageRow {
