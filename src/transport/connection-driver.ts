@@ -326,15 +326,7 @@ export class ConnectionDriver {
       });
     }
     if (this.socket.write(data)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.socket.removeListener('drain', done);
-        this.socket.removeListener('close', done);
-        resolve();
-      };
-      this.socket.once('drain', done);
-      this.socket.once('close', done);
-    });
+    return this.drained();
   }
 
   private madeProgress(): void {
