@@ -6,7 +6,7 @@
  *   npm run bench -- [--rounds 3] [--n5 5000] [--n100 1000] [--conc 20] [--no-postfix] [--only accept,relay]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -78,9 +78,14 @@ function startPostamt(dir: string): { child: ChildProcess; config: string; cpuMs
   cli(config, ['domain', 'add', 'relay.example']);
   cli(config, ['alias', 'add', '@relay.example', 'sink@sink.example']);
   const child = spawn(process.execPath, [join(root, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // utime + stime of the server process, from /proc (clock ticks of 10 ms).
   const cpuMs = (): number => {
-    const r = spawnSync('sh', ['-c', `awk '{print $14+$15}' /proc/${child.pid}/stat`], { encoding: 'utf8' });
-    return Number(r.stdout.trim()) * 10;
+    try {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return NaN;
+    }
   };
   return { child, config, cpuMs };
 }
@@ -92,6 +97,8 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-'));
+  // Postfix's daemons run as other users and must reach their queue inside this directory.
+  chmodSync(dir, 0o755);
   const pfDir = join(dir, 'postfix');
   const results: Record<string, number[]> = {};
   const record = (key: string, value: number | null | undefined): void => {
@@ -99,7 +106,13 @@ async function main(): Promise<void> {
     (results[key] ??= []).push(value);
   };
   const postamt = startPostamt(dir);
+  let exited = false;
+  postamt.child.once('exit', () => {
+    exited = true;
+  });
   await waitPort(PORTS.postamt);
+  await new Promise((r) => setTimeout(r, 300));
+  if (exited) throw new Error(`postamt did not start (is port ${PORTS.postamt} in use?)`);
   if (withPostfix) {
     spawnSync(join(shared, 'postfix-instance.sh'), ['start', pfDir, String(PORTS.postfixSmtp), String(PORTS.relaySink)], { stdio: 'inherit' });
   }

@@ -55,7 +55,8 @@ export interface ServiceOverrides {
 }
 
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
-  const store = await openStore({ dataDir: config.dataDir });
+  // No SQLite busy wait in the server: it would block the event loop (GroupCommit retries off the loop instead).
+  const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0 });
   const tls = new TlsProvider({
     files: config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : null,
     sni: config.tls.sni,

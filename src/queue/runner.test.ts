@@ -5,7 +5,7 @@ import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-ser
 import { startSmtpSink, type SmtpSinkHandle } from '../../test/harness/smtp-sink.ts';
 import { silentLogger } from '../core/log.ts';
 import { NodeResolver } from '../dns/node-resolver.ts';
-import { QueueRunner, type QueueRunnerOptions } from './runner.ts';
+import { POISON_LIMIT, QueueRunner, type QueueRunnerOptions } from './runner.ts';
 import { MemoryQueueStore } from './testing/memory-queue-store.ts';
 
 let dns: DnsServerHandle;
@@ -181,4 +181,26 @@ test('a message that needs 8BITMIME is bounced 5.6.3 by a peer without it', asyn
   const dsn = [...store.messages.values()].find((m) => m.origin === 'dsn');
   assert.ok(dsn);
   assert.match(store.bodies.get(dsn.id)!.toString(), /Status: 5\.6\.3/);
+});
+
+test('a message whose handling throws (poison) is retried with backoff, then quarantined (held); others flow', async () => {
+  sink.messages.length = 0;
+  const { store, runner } = setup();
+  const poison = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from(MESSAGE));
+  const good = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'carol@example.org' }] }, Buffer.from(MESSAGE));
+  const read = store.readQueueMessage.bind(store);
+  store.readQueueMessage = async (id: string) => {
+    if (id === poison) throw new Error('blob 7 is truncated');
+    return read(id);
+  };
+  for (let i = 0; i < POISON_LIMIT + 2; i++) {
+    await runUntilIdle(runner);
+    await new Promise((r) => setTimeout(r, 40)); // past the 30 ms retry delay
+  }
+  assert.equal(sink.messages.length, 1, 'the good message was delivered once');
+  assert.equal(await store.getQueueMessage(good), null);
+  const held = (await store.getQueueMessage(poison))!.recipients[0]!;
+  assert.equal(held.state, 'held');
+  assert.equal(held.attempts, POISON_LIMIT);
+  assert.match(held.lastResult ?? '', /quarantined: internal error: blob 7 is truncated/);
 });

@@ -12,12 +12,15 @@ import type { SuppressionStore } from '../store/queue-extra-types.ts';
 import { hasEightBit } from '../protocols/smtp/client-data.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-session.ts';
-import { DEFAULT_RETRY_POLICY, isExpired, type RetryPolicy } from './backoff.ts';
+import { DEFAULT_RETRY_POLICY, isExpired, nextAttemptAt, type RetryPolicy } from './backoff.ts';
 import { connectRoute } from './connect-route.ts';
 import { countReceivedHeaders } from './dsn.ts';
 import { recordOutcomes, type RecipientOutcome } from './outcomes.ts';
 import { resolveRoute, type Route, type RoutingOptions } from './route.ts';
 import type { SmtpConnection } from './smtp-connection.ts';
+
+/** Internal errors on one message before it is quarantined (held). */
+export const POISON_LIMIT = 5;
 
 export interface LocalDelivery {
   isLocalDomain(domain: string): boolean | Promise<boolean>;
@@ -160,10 +163,7 @@ export class QueueRunner {
       const message = await this.#o.store.getQueueMessage(queueId);
       if (!message) continue;
       recipients.forEach((r) => this.#inFlight.add(r.id));
-      void this.#dispatchMessage(message, recipients, now, routes).catch((err) => {
-        this.#o.logger.error({ event: 'queue.error', queueId, err: errorMessage(err) }, 'dispatch failed');
-        this.#release(recipients);
-      });
+      void this.#dispatchMessage(message, recipients, now, routes).catch((err) => this.#failed(message, recipients, err));
     }
   }
 
@@ -247,8 +247,7 @@ export class QueueRunner {
         try {
           conn = await this.#runJob(dest, job, conn);
         } catch (err) {
-          this.#o.logger.error({ event: 'queue.error', queueId: job.message.id, err: errorMessage(err) }, 'delivery failed');
-          this.#release(job.recipients);
+          await this.#failed(job.message, job.recipients, err);
         }
       }
     } finally {
@@ -337,6 +336,31 @@ export class QueueRunner {
     } finally {
       this.#release(outcomes.map((o) => o.recipient));
       this.kick(); // a DSN may have been queued, or a retry is due soon
+    }
+  }
+
+  /**
+   * Our own code threw while handling these recipients (a "poison" message, docs/reliability.md rule 6):
+   * the failure counts as an attempt with the usual backoff, and after POISON_LIMIT such failures the
+   * recipients are held (quarantined) for an admin (`postamt queue show/release/delete`), so one bad message
+   * can never keep the queue busy or crash-loop the server. Other messages flow meanwhile.
+   */
+  async #failed(message: QueueMessageRecord, recipients: QueueRecipientRecord[], err: unknown): Promise<void> {
+    const now = this.#now();
+    const quarantine = recipients.some((r) => r.attempts + 1 >= POISON_LIMIT);
+    this.#o.logger.error({ event: quarantine ? 'queue.quarantined' : 'queue.error', queueId: message.id, recipients: recipients.map((r) => r.address), err: errorMessage(err) }, quarantine ? 'message quarantined after repeated internal errors' : 'delivery failed with an internal error');
+    try {
+      await this.#o.store.updateRecipients(recipients.map((r) => ({
+        id: r.id,
+        state: quarantine ? 'held' : 'deferred',
+        attempts: r.attempts + 1,
+        nextAttemptAt: nextAttemptAt(this.#policy, r.attempts + 1, now, message.createdAt, this.#o.random),
+        lastResult: `${quarantine ? 'quarantined' : 'deferred'}: internal error: ${errorMessage(err)}`.slice(0, 500),
+      })));
+    } catch (storeErr) {
+      this.#o.logger.error({ event: 'queue.error', queueId: message.id, err: errorMessage(storeErr) }, 'could not record the internal error');
+    } finally {
+      this.#release(recipients);
     }
   }
 

@@ -17,6 +17,14 @@ interface PendingWrite {
   result?: unknown;
   error?: unknown;
   failed?: boolean;
+  firstTriedAt?: number;
+}
+
+const BUSY_RETRY_MS = 25;
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
 export interface GroupCommitStats {
@@ -45,8 +53,11 @@ export class GroupCommit {
   readonly stats: GroupCommitStats = { batches: 0, writes: 0, largestBatch: 0, fsyncs: 0 };
   private idleWaiters: (() => void)[] = [];
 
-  constructor(db: SqliteDatabase) {
+  private readonly busyWaitMs: number;
+
+  constructor(db: SqliteDatabase, options: { busyWaitMs?: number } = {}) {
     this.db = db;
+    this.busyWaitMs = options.busyWaitMs ?? 10_000;
     this.walPath = `${db.name}-wal`;
     this.statements = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -98,6 +109,7 @@ export class GroupCommit {
       this.faultInjector?.('begin');
       s.begin.run();
     } catch (err) {
+      if (isBusy(err) && this.retryBusy(batch)) return;
       for (const item of batch) item.reject(asStorageError(err));
       this.notifyIdle();
       return;
@@ -136,6 +148,24 @@ export class GroupCommit {
       else this.unsynced.push(item);
     }
     this.syncSoon();
+  }
+
+  /**
+   * Another process holds the write lock (the CLI, a backup). The server opens the database with no busy
+   * timeout, because SQLite's busy wait would stop the event loop; instead the batch waits here, off the
+   * event loop, and tries again, until `busyWaitMs` after its oldest write; then it fails (clients get 4xx).
+   */
+  private retryBusy(batch: PendingWrite[]): boolean {
+    const now = Date.now();
+    const oldest = Math.min(...batch.map((item) => (item.firstTriedAt ??= now)));
+    if (now - oldest >= this.busyWaitMs) return false;
+    this.pending = batch.concat(this.pending);
+    this.syncing = true; // hold new batches back, as during an fsync
+    setTimeout(() => {
+      this.syncing = false;
+      this.kick();
+    }, BUSY_RETRY_MS).unref();
+    return true;
   }
 
   private syncSoon(): void {
