@@ -3,9 +3,9 @@
  * messages (issue 5): SELECT, FETCH 1:* (UID FLAGS), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
  * and the memory of 1,000 concurrent IDLE connections. Rounds alternate the servers; medians reported.
  *
- *   npm run bench:imap -- [--messages 100000] [--rounds 5] [--idle 1000] [--no-dovecot] [--keep]
+ *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--no-dovecot] [--keep]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMs, freePort, preparePostamt, pssKiB, rssKiB, startPostamt } from './lib/postamt.ts';
@@ -20,8 +20,10 @@ const opt = (name: string, fallback: number): number => {
   return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
 };
 const N = opt('messages', 100_000);
-const ROUNDS = opt('rounds', 5);
+const ROUNDS = opt('rounds', 3);
 const IDLE = opt('idle', 1000);
+/** Connections idling with the big INBOX selected (each SELECT lists every message: fewer by default). */
+const IDLE_INBOX = opt('idle-inbox', 100);
 const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 const PASSWORD = 'bench';
@@ -32,7 +34,7 @@ const S = {
   fetchFlags: { key: 'fetch-flags', label: 'FETCH 1:* (UID FLAGS)', unit: 'ms', higherIsBetter: false },
   envelope: { key: 'fetch-envelope', label: 'FETCH ENVELOPE, newest 500', unit: 'ms', higherIsBetter: false },
   search: { key: 'search-text', label: `SEARCH TEXT ${NEEDLE} (4 hits)`, unit: 'ms', higherIsBetter: false },
-  idleInbox: { key: 'idle-inbox', label: `memory per IDLE connection, INBOX selected (${IDLE} conns)`, unit: 'KB', higherIsBetter: false },
+  idleInbox: { key: 'idle-inbox', label: `memory per IDLE connection, INBOX (${N} msgs) selected (${IDLE_INBOX} conns)`, unit: 'KB', higherIsBetter: false },
   idleSmall: { key: 'idle-small', label: `memory per IDLE connection, empty mailbox selected (${IDLE} conns)`, unit: 'KB', higherIsBetter: false },
 } satisfies Record<string, Scenario>;
 
@@ -79,6 +81,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-imap-'));
+  chmodSync(dir, 0o755); // Dovecot's auth process (user dovecot) reads the passwd file below it
   const results = new Results('imap', { messages: N, rounds: ROUNDS, idleConnections: IDLE, dovecot: withDovecot });
   const dovecotDir = join(dir, 'dovecot');
   const ports = { dovecotImap: await freePort(), dovecotPop3: await freePort() };
@@ -92,7 +95,6 @@ async function main(): Promise<void> {
     fillMaildir(dovecotMaildir(dovecotDir), N);
     log(`dovecot: Maildir of ${N} messages written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const postamt = await startPostamt(prepared);
   const dovecot = withDovecot
     ? await startDovecot({
       dir: dovecotDir, imapPort: ports.dovecotImap, pop3Port: ports.dovecotPop3,
@@ -103,6 +105,7 @@ async function main(): Promise<void> {
       ],
     })
     : null;
+  const postamt = await startPostamt(prepared);
   const servers: [Server, number][] = [['postamt', prepared.ports.imap]];
   if (dovecot) servers.push(['dovecot', ports.dovecotImap]);
   try {
@@ -117,7 +120,7 @@ async function main(): Promise<void> {
     }
 
     // IDLE memory: Postamt is one process (RSS delta); Dovecot forks one imap process per connection.
-    for (const [scenario, mailbox] of [[S.idleSmall, 'Drafts'], [S.idleInbox, 'INBOX']] as const) {
+    for (const [scenario, mailbox, count] of [[S.idleSmall, 'Drafts', IDLE], [S.idleInbox, 'INBOX', IDLE_INBOX]] as const) {
       for (const [server, port] of servers) {
         if (server === 'dovecot') {
           const c = await ImapClient.connect(port);
@@ -130,20 +133,20 @@ async function main(): Promise<void> {
         const before = rssKiB(pid);
         const cpu0 = cpuMs(pid);
         t0 = performance.now();
-        const clients = await openIdlers(port, USER[server], mailbox, IDLE);
+        const clients = await openIdlers(port, USER[server], mailbox, count);
         const openMs = performance.now() - t0;
         await sleep(2000);
         let perConn: number;
         if (server === 'postamt') {
-          perConn = (rssKiB(pid) - before) / IDLE;
-          log(`postamt: ${IDLE} IDLE on ${mailbox} in ${openMs.toFixed(0)} ms (server CPU ${cpuMs(pid) - cpu0} ms); RSS ${before} → ${rssKiB(pid)} KiB`);
+          perConn = (rssKiB(pid) - before) / count;
+          log(`postamt: ${count} IDLE on ${mailbox} in ${openMs.toFixed(0)} ms (server CPU ${cpuMs(pid) - cpu0} ms); RSS ${before} → ${rssKiB(pid)} KiB`);
         } else {
           const pids = dovecotImapPids(dovecotDir);
           const rss = pids.reduce((a, p) => a + rssKiB(p), 0);
           const pss = pids.reduce((a, p) => a + pssKiB(p), 0);
-          perConn = rss / IDLE;
-          log(`dovecot: ${IDLE} IDLE on ${mailbox} in ${openMs.toFixed(0)} ms; ${pids.length} imap processes, RSS sum ${rss} KiB, PSS sum ${pss} KiB`);
-          results.note(`Dovecot IDLE on ${mailbox}: ${pids.length} imap processes; RSS sum / ${IDLE} = ${(rss / IDLE).toFixed(0)} KB, PSS sum / ${IDLE} = ${(pss / IDLE).toFixed(0)} KB (PSS splits shared library pages)`);
+          perConn = rss / count;
+          log(`dovecot: ${count} IDLE on ${mailbox} in ${openMs.toFixed(0)} ms; ${pids.length} imap processes, RSS sum ${rss} KiB, PSS sum ${pss} KiB`);
+          results.note(`Dovecot IDLE on ${mailbox}: ${pids.length} imap processes; RSS sum / ${count} = ${(rss / count).toFixed(0)} KB, PSS sum / ${count} = ${(pss / count).toFixed(0)} KB (PSS splits shared library pages)`);
         }
         results.add(scenario, server, perConn);
         for (const c of clients) c.close();

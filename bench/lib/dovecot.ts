@@ -3,7 +3,7 @@
  * extra settings appended to its config (connection and process limits), and its processes' memory.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedBench, waitPort } from './postamt.ts';
 
@@ -20,16 +20,26 @@ export function dovecotMaildir(dir: string): string {
 /** Starts the instance in `dir`; `extraConfig` lines are appended and the instance restarted with them. */
 export async function startDovecot(options: { dir: string; imapPort: number; pop3Port: number; extraConfig?: string[] }): Promise<{ stop(): void }> {
   const script = join(sharedBench, 'dovecot-instance.sh');
+  // Output goes to a file: the daemon inherits it, and a pipe would keep spawnSync waiting forever.
+  const outFile = join(options.dir, 'instance-script.log');
   const run = (...args: string[]): void => {
-    const r = spawnSync(script, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`dovecot-instance.sh ${args[0]} failed: ${r.stderr}`);
+    const fd = openSync(outFile, 'a');
+    try {
+      const r = spawnSync(script, args, { stdio: ['ignore', fd, fd] });
+      if (r.status !== 0) throw new Error(`dovecot-instance.sh ${args[0]} failed: see ${outFile} and ${options.dir}/dovecot.log`);
+    } finally {
+      closeSync(fd);
+    }
   };
   run('start', options.dir, String(options.imapPort), String(options.pop3Port));
   if (options.extraConfig?.length) {
+    const master = Number(readFileSync(join(options.dir, 'run', 'master.pid'), 'utf8').trim());
     run('stop', options.dir);
+    // The master may take longer than the script's 0.5 s to exit on a loaded machine.
+    for (let i = 0; i < 200 && existsSync(`/proc/${master}`); i++) await new Promise((r) => setTimeout(r, 50));
     appendFileSync(join(options.dir, 'dovecot.conf'), options.extraConfig.join('\n') + '\n');
-    const r = spawnSync('dovecot', ['-c', join(options.dir, 'dovecot.conf')], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`dovecot failed: ${r.stderr}`);
+    const r = spawnSync('dovecot', ['-c', join(options.dir, 'dovecot.conf')], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`dovecot failed to start (exit ${r.status}); see ${options.dir}/dovecot.log`);
   }
   await waitPort(options.imapPort);
   await waitPort(options.pop3Port);

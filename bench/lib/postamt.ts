@@ -71,9 +71,13 @@ export async function preparePostamt(options: { dir: string; address: string; pa
   return { config, dataDir, ports };
 }
 
-/** Starts `postamt serve` on a prepared config and waits for the IMAP port. */
+/**
+ * Starts `postamt serve` on a prepared config and waits for its ports. POSTAMT_BENCH_NODE_ARGS adds node
+ * flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+ */
 export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number } }): Promise<PostamtChild> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const nodeArgs = (process.env.POSTAMT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitPort(prepared.ports.imap);
   await waitPort(prepared.ports.pop3);
   return {

@@ -17,6 +17,7 @@ export interface Reply {
 type Waiter = { match: (window: Buffer, added: number) => { end: number; line: string } | null; resolve: (r: { line: string }) => void; reject: (e: Error) => void };
 
 class Framed {
+  static timeoutMs = 300_000;
   protected readonly socket: net.Socket;
   /** The unmatched tail of the stream (bounded: only what a terminator may still need). */
   private window: Buffer = CRLF;
@@ -69,7 +70,13 @@ class Framed {
   protected wait(match: Waiter['match']): Promise<{ line: string }> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
-      this.waiter = { match, resolve, reject };
+      // A stuck server fails the bench instead of hanging it.
+      const timer = setTimeout(() => {
+        this.waiter = null;
+        reject(new Error(`no reply within ${Framed.timeoutMs} ms`));
+      }, Framed.timeoutMs);
+      const done = <T>(f: (v: T) => void) => (v: T): void => { clearTimeout(timer); f(v); };
+      this.waiter = { match, resolve: done(resolve), reject: done(reject) };
       this.check(this.window.length);
     });
   }
