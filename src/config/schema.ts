@@ -87,7 +87,7 @@ export const schema = {
     maxAge: durationField({ default: '5d', doc: 'A message not delivered after this long is bounced.' }),
     delayWarning: durationField({ default: '4h', canDisable: true, doc: 'Send a delay notice (DSN "delayed") after this long; "" switches it off.' }),
     concurrency: integerField({ default: 50, min: 1, doc: 'Outbound SMTP connections in total.' }),
-    perDestinationConcurrency: integerField({ default: 5, min: 1, doc: 'Outbound SMTP connections to one destination.' }),
+    perDestinationConcurrency: integerField({ default: 20, min: 1, doc: 'Outbound SMTP connections to one destination (Postfix: default_destination_concurrency_limit = 20).' }),
     relayhost: hostPortField({ default: '', defaultPort: 25, doc: 'Send all outbound mail through this smarthost ("host" or "host:port"); "" delivers by MX.' }),
     relayhostTls: enumField(['starttls', 'implicit', 'none'], { default: 'starttls', doc: 'TLS towards the relayhost.' }),
     relayhostUsername: stringField({ default: '', doc: 'SASL user name for the relayhost ("" for none).' }),

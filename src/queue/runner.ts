@@ -22,6 +22,8 @@ import type { SmtpConnection } from './smtp-connection.ts';
 /** Internal errors on one message before it is quarantined (held). */
 export const POISON_LIMIT = 5;
 
+const KICK_COALESCE_MS = 5;
+
 export interface LocalDelivery {
   isLocalDomain(domain: string): boolean | Promise<boolean>;
   /** Delivers into the mailbox; answers like an SMTP server would (250, 4xx, 5xx). */
@@ -80,6 +82,7 @@ export class QueueRunner {
   #timer: NodeJS.Timeout | null = null;
   #ticking: Promise<void> | null = null;
   #kicked = false;
+  #kickTimer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
 
   constructor(options: QueueRunnerOptions) {
@@ -102,12 +105,31 @@ export class QueueRunner {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#kickTimer) clearTimeout(this.#kickTimer);
+    this.#kickTimer = null;
     await this.#ticking;
     await this.idle();
   }
 
   /** New mail was queued or an admin asked for a retry: look for due work now. */
+  /**
+   * Looks for due work soon. Kicks come after every accepted message; those of one burst are coalesced
+   * (KICK_COALESCE_MS) into one scan of the queue instead of one scan each.
+   */
   kick(): void {
+    if (!this.#running) return;
+    if (this.#ticking) {
+      this.#kicked = true;
+      return;
+    }
+    if (this.#kickTimer) return;
+    this.#kickTimer = setTimeout(() => {
+      this.#kickTimer = null;
+      this.#tick();
+    }, KICK_COALESCE_MS);
+  }
+
+  #tick(): void {
     if (!this.#running) return;
     if (this.#ticking) {
       this.#kicked = true;
@@ -151,7 +173,7 @@ export class QueueRunner {
   /** One scheduling pass: picks due recipients and starts their deliveries (tests await idle() after). */
   async runOnce(): Promise<void> {
     const now = this.#now();
-    const due = (await this.#o.store.dueRecipients(now, this.#o.batchSize ?? 500)).filter((r) => !this.#inFlight.has(r.id));
+    const due = (await this.#o.store.dueRecipients(now, this.#o.batchSize ?? 500, { excludeIds: [...this.#inFlight] })).filter((r) => !this.#inFlight.has(r.id));
     const byMessage = new Map<string, QueueRecipientRecord[]>();
     for (const r of due) {
       const list = byMessage.get(r.queueId) ?? [];

@@ -86,6 +86,26 @@ export interface MessageRecord {
   modSeq: number;
 }
 
+/** A message's metadata in a cheap form for big listings: no Date, flags as stored (space-separated). */
+export interface MessageMetaRow {
+  uid: number;
+  size: number;
+  /** Milliseconds since the epoch. */
+  internalDate: number;
+  flags: string;
+  modSeq: number;
+}
+
+/** What opening a mailbox needs besides its UIDs (IMAP SELECT). */
+export interface MailboxFlagSummary {
+  /** Messages without \Seen (exact spelling, as IMAP stores it). */
+  unseen: number;
+  /** The lowest UID without \Seen, 0 when none. */
+  firstUnseenUid: number;
+  /** Keywords (flags not starting with a backslash) in use, sorted. */
+  keywords: string[];
+}
+
 export type FlagOperation = 'add' | 'remove' | 'set';
 
 export interface MailboxChange {
@@ -185,6 +205,11 @@ export interface MailStore {
   counts(mailboxId: number): Promise<MailboxCounts>;
   accountUsage(accountId: number): Promise<{ bytes: number; messages: number }>;
 
+  /** Every UID of the mailbox, ascending (one small allocation, for big mailboxes). */
+  listUids(mailboxId: number): Promise<Uint32Array>;
+  flagSummary(mailboxId: number): Promise<MailboxFlagSummary>;
+  /** Like listMessages over a UID range, in the cheap MessageMetaRow form. */
+  listMessageMeta(mailboxId: number, options: { uidFrom: number; uidTo: number }): Promise<MessageMetaRow[]>;
   /** Messages ordered by UID; with `changedSinceModSeq`, only those whose modseq is greater. */
   listMessages(mailboxId: number, options?: { changedSinceModSeq?: number; uidFrom?: number; uidTo?: number }): Promise<MessageRecord[]>;
   getMessage(mailboxId: number, uid: number): Promise<MessageRecord | null>;
@@ -242,8 +267,8 @@ export interface QueueStore {
   getQueueMessage(id: string): Promise<QueueMessageRecord | null>;
   readQueueMessage(id: string): Promise<Buffer>;
   streamQueueMessage(id: string): AsyncIterable<Buffer>;
-  /** Recipients in state queued/deferred whose next attempt is due, oldest first. */
-  dueRecipients(now: Date, limit: number): Promise<QueueRecipientRecord[]>;
+  /** Recipients in state queued/deferred whose next attempt is due, oldest first; `excludeIds`: those in flight. */
+  dueRecipients(now: Date, limit: number, options?: { excludeIds?: number[] }): Promise<QueueRecipientRecord[]>;
   nextDueAt(): Promise<Date | null>;
   /** Records attempt outcomes durably (one transaction). */
   updateRecipients(updates: { id: number; state: QueueRecipientState; attempts?: number; nextAttemptAt?: Date; lastResult?: string | null }[]): Promise<void>;

@@ -32,9 +32,10 @@ export class MemoryQueueStore implements QueueStore {
   #all(): QueueRecipientRecord[] {
     return [...this.messages.values()].flatMap((m) => m.recipients);
   }
-  async dueRecipients(now: Date, limit: number): Promise<QueueRecipientRecord[]> {
+  async dueRecipients(now: Date, limit: number, options: { excludeIds?: number[] } = {}): Promise<QueueRecipientRecord[]> {
+    const exclude = new Set(options.excludeIds ?? []);
     return this.#all()
-      .filter((r) => (r.state === 'queued' || r.state === 'deferred') && r.nextAttemptAt.getTime() <= now.getTime())
+      .filter((r) => (r.state === 'queued' || r.state === 'deferred') && r.nextAttemptAt.getTime() <= now.getTime() && !exclude.has(r.id))
       .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime())
       .slice(0, limit)
       .map((r) => structuredClone(r));

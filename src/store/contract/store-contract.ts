@@ -110,6 +110,30 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       assert.equal(changed.length, 1);
     }));
 
+  test(`${name}: UID list, flag summary and cheap metadata agree with listMessages`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      assert.deepEqual([...(await store.listUids(inbox.id))], []);
+      assert.deepEqual(await store.flagSummary(inbox.id), { unseen: 0, firstUnseenUid: 0, keywords: [] });
+      const uids: number[] = [];
+      for (const flags of [['\\Seen'], ['$Zeta', '\\Flagged'], ['\\Seen', '$Alpha'], []]) {
+        const tx = store.beginDelivery();
+        tx.write(Buffer.from('abc\r\n'));
+        uids.push((await tx.commit({ mailboxes: [{ mailboxId: inbox.id, flags, internalDate: new Date(1_700_000_000_000) }] })).messages[0]!.uid);
+      }
+      await store.expunge(inbox.id, [uids[3]!]);
+      assert.deepEqual([...(await store.listUids(inbox.id))], uids.slice(0, 3));
+      assert.deepEqual(await store.flagSummary(inbox.id), { unseen: 1, firstUnseenUid: uids[1], keywords: ['$Alpha', '$Zeta'] });
+      const meta = await store.listMessageMeta(inbox.id, { uidFrom: uids[1]!, uidTo: 0xffffffff });
+      const full = await store.listMessages(inbox.id, { uidFrom: uids[1]! });
+      assert.deepEqual(
+        meta,
+        full.map((m) => ({ uid: m.uid, size: m.size, internalDate: m.internalDate.getTime(), flags: m.flags.join(' '), modSeq: m.modSeq })),
+      );
+      assert.equal(meta[0]!.internalDate, 1_700_000_000_000);
+    }));
+
   test(`${name}: a large message is spooled, chunked, read by range and streamed exactly`, () =>
     withStore(async (store) => {
       const a = await account(store);

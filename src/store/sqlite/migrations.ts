@@ -142,4 +142,13 @@ CREATE TRIGGER queue_unref AFTER DELETE ON queue_messages BEGIN
 END;
 `,
   },
+  {
+    version: 2,
+    name: 'queue due index',
+    // The runner asks for due recipients constantly: a partial index in (next_attempt_at, id) order lets
+    // SQLite stop after LIMIT rows instead of sorting every due row each time.
+    sql: `
+CREATE INDEX queue_recipients_due_order ON queue_recipients(next_attempt_at, id) WHERE state IN ('queued', 'deferred');
+`,
+  },
 ];

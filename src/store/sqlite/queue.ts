@@ -84,7 +84,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; commits: GroupCommi
     getMessage: db.prepare('SELECT * FROM queue_messages WHERE id = ?'),
     recipientsOf: db.prepare('SELECT * FROM queue_recipients WHERE queue_id = ? ORDER BY id'),
     allRecipients: db.prepare('SELECT * FROM queue_recipients ORDER BY queue_id, id'),
-    due: db.prepare("SELECT * FROM queue_recipients WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"),
+    due: db.prepare("SELECT * FROM queue_recipients INDEXED BY queue_recipients_due_order WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id LIMIT ?"),
     nextDue: db.prepare("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred')"),
     deleteMessage: db.prepare('DELETE FROM queue_messages WHERE id = ?'),
   };
@@ -132,8 +132,8 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; commits: GroupCommi
       const row = messageRow(id);
       return blobs.stream(row.blob_id, row.blob_offset, row.blob_offset + row.size);
     },
-    async dueRecipients(now, limit) {
-      return (q.due.all(now.getTime(), limit) as RecipientRow[]).map(toRecipient);
+    async dueRecipients(now, limit, options = {}) {
+      return (q.due.all(now.getTime(), JSON.stringify(options.excludeIds ?? []), limit) as RecipientRow[]).map(toRecipient);
     },
     async nextDueAt() {
       const t = (q.nextDue.get() as { t: number | null }).t;
