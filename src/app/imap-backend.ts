@@ -35,6 +35,17 @@ export class MailStoreImapBackend implements ImapBackend {
   }
 }
 
+function indexOfUid(uids: Uint32Array, uid: number): number {
+  let lo = 0;
+  let hi = uids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (uids[mid]! < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return uids[lo] === uid ? lo : -1;
+}
+
 function toMeta(r: MessageRecord): ImapMessageMeta {
   return { uid: r.uid, size: r.size, internalDate: r.internalDate, flags: r.flags, modSeq: r.modSeq };
 }
@@ -114,20 +125,20 @@ class StoreImapAccount implements ImapAccount {
   async select(name: string): Promise<ImapMailboxSnapshot | null> {
     const mb = await this.store.getMailbox(this.accountId, name);
     if (mb === null) return null;
-    const records = await this.store.listMessages(mb.id);
-    const keywords = new Set<string>();
-    let unseen = 0;
-    let firstUnseenSeq = 0;
-    const uids: number[] = new Array(records.length);
-    records.forEach((r, i) => {
-      uids[i] = r.uid;
-      for (const f of r.flags) if (!f.startsWith('\\')) keywords.add(f);
-      if (!r.flags.includes('\\Seen')) {
-        unseen++;
-        if (firstUnseenSeq === 0) firstUnseenSeq = i + 1;
-      }
-    });
-    return { id: mb.id, name: mb.name, uidValidity: mb.uidValidity, uidNext: mb.uidNext, highestModSeq: mb.highestModSeq, uids, keywords: [...keywords].sort(), unseen, firstUnseenSeq };
+    // Only UIDs and an aggregate: no per-message records (a 100,000-message SELECT stays cheap).
+    const [uids, summary] = await Promise.all([this.store.listUids(mb.id), this.store.flagSummary(mb.id)]);
+    const firstUnseenSeq = summary.firstUnseenUid === 0 ? 0 : indexOfUid(uids, summary.firstUnseenUid) + 1;
+    return {
+      id: mb.id,
+      name: mb.name,
+      uidValidity: mb.uidValidity,
+      uidNext: mb.uidNext,
+      highestModSeq: mb.highestModSeq,
+      uids,
+      keywords: summary.keywords,
+      unseen: summary.unseen,
+      firstUnseenSeq,
+    };
   }
 
   async messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]> {
@@ -135,13 +146,24 @@ class StoreImapAccount implements ImapAccount {
     await this.owned(mailboxId);
     let lo = Infinity;
     let hi = 0;
-    for (const u of uids) {
+    let ascending = true;
+    for (let i = 0; i < uids.length; i++) {
+      const u = uids[i]!;
       if (u < lo) lo = u;
       if (u > hi) hi = u;
+      if (i > 0 && u <= uids[i - 1]!) ascending = false;
     }
-    const wanted = new Set(uids);
-    const records = await this.store.listMessages(mailboxId, { uidFrom: lo, uidTo: hi });
-    return records.filter((r) => wanted.has(r.uid)).map(toMeta);
+    const rows = await this.store.listMessageMeta(mailboxId, { uidFrom: lo, uidTo: hi });
+    // Every row is wanted when the UIDs asked for are exactly the rows (FETCH 1:* in batches).
+    let same = ascending && rows.length === uids.length;
+    for (let i = 0; same && i < rows.length; i++) same = rows[i]!.uid === uids[i];
+    const wanted = same ? null : new Set(uids);
+    const out: ImapMessageMeta[] = [];
+    for (const r of rows) {
+      if (wanted !== null && !wanted.has(r.uid)) continue;
+      out.push({ uid: r.uid, size: r.size, internalDate: new Date(r.internalDate), flags: r.flags === '' ? [] : r.flags.split(' '), modSeq: r.modSeq });
+    }
+    return out;
   }
 
   async changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]> {
@@ -152,10 +174,10 @@ class StoreImapAccount implements ImapAccount {
     return [...out.values()].sort((a, b) => a.uid - b.uid);
   }
 
-  async readMessage(mailboxId: number, uid: number): Promise<Buffer | null> {
+  async readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null> {
     await this.owned(mailboxId);
     if ((await this.store.getMessage(mailboxId, uid)) === null) return null;
-    return this.store.readMessage(mailboxId, uid);
+    return this.store.readMessage(mailboxId, uid, range);
   }
 
   async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: { unchangedSince?: number } = {}) {

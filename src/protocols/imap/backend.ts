@@ -41,7 +41,7 @@ export interface ImapMailboxSnapshot {
   uidNext: number;
   highestModSeq: number;
   /** Ascending. */
-  uids: number[];
+  uids: ArrayLike<number>;
   /** Keywords in use, for FLAGS / PERMANENTFLAGS. */
   keywords: string[];
   unseen: number;
@@ -95,8 +95,8 @@ export interface ImapAccount {
   messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]>;
   /** Messages with modseq > `modSeq`, or with uid >= `uidFrom` (new arrivals), ascending. */
   changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]>;
-  /** The whole message; null when it is gone. */
-  readMessage(mailboxId: number, uid: number): Promise<Buffer | null>;
+  /** The whole message, or the bytes [start, end) of it; null when it is gone. */
+  readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null>;
   storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options?: { unchangedSince?: number }): Promise<ImapFlagResult>;
   expunge(mailboxId: number, uids: readonly number[]): Promise<number[]>;
   vanishedSince(mailboxId: number, modSeq: number): Promise<number[]>;

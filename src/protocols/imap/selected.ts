@@ -1,19 +1,20 @@
 /**
  * The selected mailbox as one session sees it (RFC 9051 §7.5): the sequence-number → UID map, and
  * changes made by others, held until the session may report them (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS).
- * Memory is one number per message plus pending changes.
+ * The UID map is run-length compressed (see uid-map.ts); flags are not held, they are read when needed.
  */
 import type { ImapAccount, ImapChange, ImapMailboxSnapshot } from './backend.ts';
 import { formatFlags } from './response.ts';
-import { formatSequenceSet, lowerBound } from './sequence-set.ts';
+import { formatSequenceSet } from './sequence-set.ts';
+import { UidMap } from './uid-map.ts';
 
 export class SelectedMailbox {
   readonly id: number;
   readonly name: string;
   readonly readOnly: boolean;
   readonly uidValidity: number;
-  /** Ascending UIDs; message sequence number n is uids[n - 1]. */
-  uids: number[];
+  /** Ascending UIDs; message sequence number n is uids.at(n - 1). */
+  readonly uids: UidMap;
   /** The highest modseq this session has reported or seen. */
   knownModSeq: number;
   private expunged = new Set<number>();
@@ -28,7 +29,7 @@ export class SelectedMailbox {
     this.name = snapshot.name;
     this.readOnly = options.readOnly;
     this.uidValidity = snapshot.uidValidity;
-    this.uids = snapshot.uids.slice();
+    this.uids = UidMap.from(snapshot.uids);
     this.knownModSeq = snapshot.highestModSeq;
   }
 
@@ -37,7 +38,7 @@ export class SelectedMailbox {
   }
 
   get lastUid(): number {
-    return this.uids.length > 0 ? this.uids[this.uids.length - 1]! : 0;
+    return this.uids.last;
   }
 
   get hasPending(): boolean {
@@ -45,8 +46,7 @@ export class SelectedMailbox {
   }
 
   seqOf(uid: number): number {
-    const i = lowerBound(this.uids, uid);
-    return this.uids[i] === uid ? i + 1 : 0;
+    return this.uids.indexOf(uid) + 1;
   }
 
   onChange(change: ImapChange): void {
@@ -72,7 +72,7 @@ export class SelectedMailbox {
       if (s > 0) seqs.push(s);
     }
     seqs.sort((a, b) => b - a);
-    for (const s of seqs) this.uids.splice(s - 1, 1);
+    this.uids.remove(uids);
     return seqs;
   }
 
@@ -83,9 +83,10 @@ export class SelectedMailbox {
   async sync(account: ImapAccount, options: { allowExpunge: boolean; qresync: boolean; condstore: boolean }): Promise<string[]> {
     const out: string[] = [];
     if (this.fullResync) {
-      const present = await account.messages(this.id, this.uids);
+      const all = this.uids.slice();
+      const present = await account.messages(this.id, all);
       const keep = new Set(present.map((m) => m.uid));
-      for (const uid of this.uids) if (!keep.has(uid)) this.expunged.add(uid);
+      for (const uid of all) if (!keep.has(uid)) this.expunged.add(uid);
       this.fullResync = false;
     }
     if (options.allowExpunge && this.expunged.size > 0) {

@@ -3,6 +3,7 @@
  * mailbox's message count or UID list. `$` (RFC 5182 SEARCHRES) resolves to the saved result.
  */
 import { ImapSyntaxError } from './parser/tokenizer.ts';
+import { UidMap, type SortedUids } from './uid-map.ts';
 
 export type SequenceRange = { from: number; to: number }; // 0 stands for `*`
 export type SequenceSet = SequenceRange[] | '$';
@@ -32,43 +33,70 @@ export function isSequenceSet(text: string): boolean {
   return text === '$' || /^(\d{1,10}|\*)(:(\d{1,10}|\*))?(,(\d{1,10}|\*)(:(\d{1,10}|\*))?)*$/.test(text);
 }
 
+/** Sorted, merged [lo, hi] intervals; ranges are folded without visiting every number. */
+function mergeIntervals(intervals: [number, number][]): [number, number][] {
+  intervals.sort((x, y) => x[0] - y[0]);
+  const out: [number, number][] = [];
+  for (const iv of intervals) {
+    const prev = out[out.length - 1];
+    if (prev !== undefined && iv[0] <= prev[1] + 1) prev[1] = Math.max(prev[1], iv[1]);
+    else out.push([iv[0], iv[1]]);
+  }
+  return out;
+}
+
+function expand(intervals: [number, number][], offset: number): number[] {
+  const out: number[] = [];
+  for (const [lo, hi] of intervals) for (let n = lo; n <= hi; n++) out.push(n + offset);
+  return out;
+}
+
 /** Message sequence numbers (1-based) selected by the set, ascending, deduplicated. */
 export function resolveSequenceNumbers(set: SequenceRange[], count: number): number[] {
-  const picked = new Set<number>();
+  const intervals: [number, number][] = [];
   for (const r of set) {
     const a = r.from === 0 ? count : r.from;
     const b = r.to === 0 ? count : r.to;
     const lo = Math.max(1, Math.min(a, b));
     const hi = Math.min(count, Math.max(a, b));
-    for (let n = lo; n <= hi; n++) picked.add(n);
+    if (lo <= hi) intervals.push([lo, hi]);
   }
-  return [...picked].sort((x, y) => x - y);
+  return expand(mergeIntervals(intervals), 0);
 }
 
 /**
  * Indexes (0-based) into the ascending `uids` selected by a UID set. RFC 9051 §6.4.8: `*` is the
  * largest UID in use, and a range `n:*` always includes it even when n is larger.
  */
-export function resolveUidIndexes(set: SequenceRange[], uids: ArrayLike<number>): number[] {
-  const picked = new Set<number>();
-  const max = uids.length > 0 ? uids[uids.length - 1]! : 0;
+export function resolveUidIndexes(set: SequenceRange[], uids: SortedUids | ArrayLike<number>): number[] {
+  const list = asSorted(uids);
+  const max = list.length > 0 ? list.at(list.length - 1)! : 0;
+  const intervals: [number, number][] = [];
   for (const r of set) {
     const a = r.from === 0 ? max : r.from;
     const b = r.to === 0 ? max : r.to;
-    const lo = Math.min(a, b);
-    const hi = Math.max(a, b);
-    let i = lowerBound(uids, lo);
-    for (; i < uids.length && uids[i]! <= hi; i++) picked.add(i);
+    const first = lowerBound(list, Math.min(a, b));
+    // Indexes of UIDs ≤ hi end just before the lower bound of hi + 1.
+    const last = lowerBound(list, Math.max(a, b) + 1) - 1;
+    if (first <= last) intervals.push([first, last]);
   }
-  return [...picked].sort((x, y) => x - y);
+  return expand(mergeIntervals(intervals), 0);
 }
 
-export function lowerBound(arr: ArrayLike<number>, value: number): number {
+function asSorted(uids: SortedUids | ArrayLike<number>): SortedUids {
+  if (typeof (uids as SortedUids).at === 'function') return uids as SortedUids;
+  const arr = uids as ArrayLike<number>;
+  return { length: arr.length, at: (i: number) => arr[i] };
+}
+
+export function lowerBound(arr: SortedUids | ArrayLike<number>, value: number): number {
+  if (arr instanceof UidMap) return arr.lowerBound(value);
+  const list = asSorted(arr);
   let lo = 0;
-  let hi = arr.length;
+  let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (arr[mid]! < value) lo = mid + 1;
+    if (list.at(mid)! < value) lo = mid + 1;
     else hi = mid;
   }
   return lo;

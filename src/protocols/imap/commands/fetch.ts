@@ -2,6 +2,7 @@
  * FETCH and UID FETCH (RFC 9051 §6.4.5): data items and macros, body sections byte-exact from the
  * stored message, BINARY (RFC 3516), MODSEQ/CHANGEDSINCE/VANISHED (RFC 7162), implicit \Seen.
  */
+import { findHeaderEnd } from '../../../message/header-fields.ts';
 import { parseMimeTree, type MimePart } from '../../../message/mime-tree.ts';
 import { UnknownTransferEncodingError } from '../../../message/transfer-encoding.ts';
 import { formatBodyStructure } from '../bodystructure.ts';
@@ -86,6 +87,20 @@ function parseItem(t: Token): FetchItem[] {
   throw new ImapSyntaxError(`Unknown fetch attribute ${t.value}`);
 }
 
+const HEADER_PROBE = 16 * 1024;
+
+/** The message header with its blank line (the whole message when it has no body), read in growing prefixes. */
+async function readHeader(account: ImapAccount, mailboxId: number, uid: number, size: number): Promise<Buffer | null> {
+  let end = Math.min(size, HEADER_PROBE);
+  for (;;) {
+    const bytes = await account.readMessage(mailboxId, uid, { start: 0, end });
+    if (bytes === null) return null;
+    const { headerEnd, fieldsEnd } = findHeaderEnd(bytes, 0, bytes.length);
+    if (fieldsEnd < bytes.length || bytes.length < end || end >= size) return bytes.subarray(0, headerEnd);
+    end = Math.min(size, end * 4);
+  }
+}
+
 function literalParts(bytes: Buffer | null, parts: (string | Buffer)[]): void {
   if (bytes === null) parts.push('NIL');
   else parts.push(`{${bytes.length}}\r\n`, bytes);
@@ -125,6 +140,8 @@ export const FETCH: CommandSpec = {
       }
     }
     const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY');
+    // ENVELOPE and the top-level header sections need only the header: the body is never read.
+    const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
     const setsSeen = !mailbox.readOnly && items.some((i) => (i.kind === 'body' || i.kind === 'binary') && !i.peek);
     const condstore = s.enabled.has('CONDSTORE');
     const verb = ctx.verb;
@@ -155,7 +172,7 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          const r = await fetchOne({ ref, meta, items, needsBytes, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
+          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
             const response = Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
@@ -183,6 +200,8 @@ interface FetchOneInput {
   meta: ImapMessageMeta;
   items: FetchItem[];
   needsBytes: boolean;
+  /** Only the message header is needed (ENVELOPE, BODY[HEADER...]). */
+  headerOnly: boolean;
   setsSeen: boolean;
   wantsModSeq: boolean;
   condstore: boolean;
@@ -198,7 +217,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
   let message: Buffer | null = null;
   let root: MimePart | null = null;
   if (input.needsBytes) {
-    message = await account.readMessage(mailbox.id, ref.uid);
+    message = input.headerOnly ? await readHeader(account, mailbox.id, ref.uid, meta.size) : await account.readMessage(mailbox.id, ref.uid);
     if (message === null) return 'gone';
     root = parseMimeTree(message);
   }

@@ -27,10 +27,10 @@ export function resolveMessages(ctx: CommandContext, setText: string): MessageRe
     return saved.map((uid) => ({ uid, seq: mailbox.seqOf(uid) })).filter((r) => r.seq > 0);
   }
   if (ctx.isUid) {
-    return resolveUidIndexes(set, mailbox.uids).map((i) => ({ seq: i + 1, uid: mailbox.uids[i]! }));
+    return resolveUidIndexes(set, mailbox.uids).map((i) => ({ seq: i + 1, uid: mailbox.uids.at(i)! }));
   }
   checkSeqRange(set, mailbox.exists);
-  return resolveSequenceNumbers(set, mailbox.exists).map((seq) => ({ seq, uid: mailbox.uids[seq - 1]! }));
+  return resolveSequenceNumbers(set, mailbox.exists).map((seq) => ({ seq, uid: mailbox.uids.at(seq - 1)! }));
 }
 
 /**

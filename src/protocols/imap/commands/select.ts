@@ -72,7 +72,7 @@ function selectCommand(readOnly: boolean): CommandSpec {
       for (const change of raced) mailbox.onChange(change);
       const flags = [...SYSTEM_FLAGS, ...snap.keywords];
       const rev2 = s.enabled.has('IMAP4REV2');
-      ctx.untagged(`${snap.uids.length} EXISTS`);
+      ctx.untagged(`${mailbox.exists} EXISTS`);
       if (!rev2) ctx.untagged('0 RECENT');
       ctx.untagged(`FLAGS ${formatFlags(flags)}`);
       ctx.untagged(`OK [PERMANENTFLAGS ${readOnly ? '()' : formatFlags([...flags, '\\*'])}] Flags permitted`);
@@ -119,7 +119,7 @@ export const CLOSE: CommandSpec = {
     const { mailbox, account } = s.state;
     // RFC 9051 §6.4.1: CLOSE expunges silently, and only in a read-write mailbox.
     if (!mailbox.readOnly) {
-      const deleted = (await account.messages(mailbox.id, mailbox.uids)).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
+      const deleted = (await account.messages(mailbox.id, mailbox.uids.slice())).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
       if (deleted.length > 0) await account.expunge(mailbox.id, deleted);
     }
     leaveSelected(ctx);
@@ -132,8 +132,8 @@ async function expunge(ctx: CommandContext, set: SequenceRange[] | null): Promis
   if (s.state.kind !== 'selected') return no('No mailbox selected');
   const { mailbox, account } = s.state;
   if (mailbox.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
-  let candidates = mailbox.uids;
-  if (set !== null) candidates = resolveUidIndexes(set, mailbox.uids).map((i) => mailbox.uids[i]!);
+  let candidates = mailbox.uids.slice();
+  if (set !== null) candidates = resolveUidIndexes(set, mailbox.uids).map((i) => mailbox.uids.at(i)!);
   const deleted = (await account.messages(mailbox.id, candidates)).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
   const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted) : [];
   removed.sort((a, b) => a - b);

@@ -145,8 +145,9 @@ export class MemoryAccount implements ImapAccount {
       .messages.filter((m) => (options.modSeq !== undefined && m.modSeq > options.modSeq) || (options.uidFrom !== undefined && m.uid >= options.uidFrom))
       .map((m) => this.meta(m));
   }
-  async readMessage(mailboxId: number, uid: number): Promise<Buffer | null> {
-    return this.byId(mailboxId).messages.find((m) => m.uid === uid)?.bytes ?? null;
+  async readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null> {
+    const bytes = this.byId(mailboxId).messages.find((m) => m.uid === uid)?.bytes ?? null;
+    return bytes === null || range === undefined ? bytes : bytes.subarray(range.start, range.end);
   }
   async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: { unchangedSince?: number } = {}) {
     const mb = this.byId(mailboxId);
