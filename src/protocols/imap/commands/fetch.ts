@@ -149,9 +149,13 @@ export const FETCH: CommandSpec = {
     // Produced while the driver writes: one batch of metadata and one message in memory at a time.
     // Small responses are coalesced up to OUT_CHUNK bytes: one socket write per response cost a
     // syscall and a generator round trip per message (FETCH 1:* (UID FLAGS) was write-bound).
+    // Metadata-only FETCH (FLAGS, UID, sizes, dates, MODSEQ: a client's resync of a big mailbox) is
+    // formatted synchronously into one string per output chunk: no promise or Buffer per message.
+    const metaOnly = !needsBytes && !setsSeen;
     async function* produce(): AsyncGenerator<string | Buffer, CommandResult, void> {
       let gone = false;
-      const BATCH = 256;
+      const BATCH = metaOnly ? 4096 : 256;
+      let text = '';
       const OUT_CHUNK = 64 * 1024;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -172,6 +176,14 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
+          if (metaOnly) {
+            text += formatMetaOnly(ref, meta, items, { isUid, wantsModSeq });
+            if (text.length >= OUT_CHUNK) {
+              yield text;
+              text = '';
+            }
+            continue;
+          }
           const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
@@ -186,6 +198,7 @@ export const FETCH: CommandSpec = {
         }
       }
       if (pendingBytes > 0) yield take();
+      if (text.length > 0) yield text;
       // RFC 2180 §4.1.2, RFC 5530 §3: some messages were expunged by another session meanwhile;
       // the rest was returned, so the command succeeds and says why data is missing.
       if (gone) return ok('Some messages were expunged', 'EXPUNGEISSUED');
@@ -194,6 +207,31 @@ export const FETCH: CommandSpec = {
     return { status: 'DEFERRED', produce };
   },
 };
+
+/** `* n FETCH (...)` for items that need no message bytes; the same order and format as fetchOne. */
+function formatMetaOnly(ref: MessageRef, meta: ImapMessageMeta, items: FetchItem[], options: { isUid: boolean; wantsModSeq: boolean }): string {
+  const parts: string[] = [];
+  let hasUid = false;
+  let hasModSeq = false;
+  for (const item of items) {
+    if (item.kind !== 'simple') continue;
+    if (item.name === 'UID') hasUid = true;
+    if (item.name === 'MODSEQ') hasModSeq = true;
+  }
+  if (options.isUid && !hasUid) parts.push(`UID ${ref.uid}`);
+  for (const item of items) {
+    if (item.kind !== 'simple') continue;
+    switch (item.name) {
+      case 'FLAGS': parts.push(`FLAGS ${formatFlags(meta.flags)}`); break;
+      case 'UID': parts.push(`UID ${ref.uid}`); break;
+      case 'INTERNALDATE': parts.push(`INTERNALDATE ${formatDateTime(meta.internalDate)}`); break;
+      case 'RFC822.SIZE': parts.push(`RFC822.SIZE ${meta.size}`); break;
+      case 'MODSEQ': parts.push(`MODSEQ (${meta.modSeq})`); break;
+    }
+  }
+  if (options.wantsModSeq && !hasModSeq) parts.push(`MODSEQ (${meta.modSeq})`);
+  return `* ${ref.seq} FETCH (${parts.join(' ')})\r\n`;
+}
 
 interface FetchOneInput {
   ref: MessageRef;
