@@ -15,6 +15,7 @@ import { SubmissionRateLimiter } from '../policy/submission-rate.ts';
 import { Srs } from '../policy/srs.ts';
 import { QueueRunner } from '../queue/runner.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
+import { checkIntegrity } from '../store/sqlite/integrity.ts';
 import { TlsProvider } from '../transport/tls.ts';
 import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { isLoopback } from './listeners.ts';
@@ -57,6 +58,7 @@ export interface ServiceOverrides {
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
   // No SQLite busy wait in the server: it would block the event loop (GroupCommit retries off the loop instead).
   const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0 });
+  reportCorruptBodies(store, logger);
   const tls = new TlsProvider({
     files: config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : null,
     sni: config.tls.sni,
@@ -126,4 +128,20 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   };
   services.smtpHooks = { mx: createSmtpHooks({ role: 'mx', services }), submission: createSmtpHooks({ role: 'submission', services }) };
   return services;
+}
+
+/**
+ * Start-up check of stored bodies (issue 8): a missing or truncated blob is reported by name, not found
+ * later as a crash. Queue bodies are always checked; mailbox bodies when the store is not huge, or as
+ * POSTAMT_CHECK_BLOBS says (1: always, 0: never). The damaged items stay: FETCH/RETR answer NO/-ERR for
+ * them and the queue quarantines its entry after POISON_LIMIT failures, while everything else flows.
+ */
+function reportCorruptBodies(store: OpenedStore, logger: Logger): void {
+  const env = process.env.POSTAMT_CHECK_BLOBS;
+  const report = checkIntegrity(store.db, { mailboxes: env === '1' ? true : env === '0' ? false : 'auto' });
+  for (const c of report.corrupt) {
+    const where = c.kind === 'queue' ? { queueId: c.queueId } : { account: c.account, mailbox: c.mailbox, uid: c.uid };
+    logger.error({ event: 'store.corrupt_blob', kind: c.kind, problem: c.problem, blobId: c.blobId, ...where }, `stored body ${c.problem}`);
+  }
+  logger.info({ event: 'store.integrity', corrupt: report.corrupt.length, checkedQueue: report.checkedQueue, checkedMessages: report.checkedMessages, ms: report.ms }, 'start-up integrity check');
 }

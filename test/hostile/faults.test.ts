@@ -4,8 +4,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { Conn, smtpOpen, smtpReply, SMTP_REPLY, lastCode } from './lib/conn.ts';
 import { figures } from './lib/figures.ts';
@@ -22,8 +25,8 @@ after(async () => {
   await t?.stop();
 });
 
-async function send(timeoutMs = 20_000): Promise<number> {
-  const c = await smtpOpen(t.ports.smtp, { timeoutMs });
+async function send(timeoutMs = 20_000, server: TestServer = t): Promise<number> {
+  const c = await smtpOpen(server.ports.smtp, { timeoutMs });
   await c.cmd('MAIL FROM:<a@outside.test>', smtpReply(250));
   await c.cmd('RCPT TO:<user@example.test>', smtpReply(250));
   await c.cmd('DATA', smtpReply(354));
@@ -105,4 +108,79 @@ test('database locked by another process: 4xx or delayed 250, never 5xx; accepts
   assert.equal(fiveXx, 0, `codes ${codes}`);
   assert.ok(codes.every((c) => c === 250 || (c >= 400 && c < 500)), `codes ${codes}`);
   assert.ok(recovered < 5000);
+});
+
+test('disk full (data dir on a 6 MB tmpfs): 451 4.3.0, nothing half-stored, database intact, 250 after space returns', { timeout: 30_000 }, async (tc) => {
+  const mountPoint = mkdtempSync(join(tmpdir(), 'postamt-full-'));
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint], { encoding: 'utf8' });
+  if (mounted.status !== 0) {
+    rmSync(mountPoint, { recursive: true, force: true });
+    tc.skip(`cannot mount a tmpfs here (needs root): ${(mounted.stderr || mounted.error?.message || '').trim()}`);
+    return;
+  }
+  let small: TestServer | null = null;
+  tc.after(async () => {
+    await small?.stop().catch(() => undefined);
+    spawnSync('umount', ['-l', mountPoint]);
+    rmSync(mountPoint, { recursive: true, force: true });
+  });
+  const dataDir = join(mountPoint, 'data');
+  small = await startTestServer({ dataDir });
+  await small.addUser('user@example.test', PASSWORD);
+  assert.equal(await send(20_000, small), 250);
+  const before = (await small.messages('user@example.test')).length;
+
+  // Fill the file system to the last byte.
+  const filler = join(mountPoint, 'filler');
+  const fd = openSync(filler, 'w');
+  const block = Buffer.alloc(64 * 1024, 0x61);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  }
+  try {
+    for (;;) writeSync(fd, block.subarray(0, 512));
+  } catch {
+    // full
+  }
+  closeSync(fd);
+
+  const replies: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await smtpOpen(small.ports.smtp);
+    await c.cmd('MAIL FROM:<a@outside.test>', smtpReply(250));
+    await c.cmd('RCPT TO:<user@example.test>', smtpReply(250));
+    await c.cmd('DATA', smtpReply(354));
+    // Bigger than the free space SQLite may still have in its files.
+    const r = await c.cmd(`Subject: disk full ${i}\r\n\r\n${'filling line of text\r\n'.repeat(20_000)}.`, SMTP_REPLY, 20_000);
+    c.close();
+    replies.push(r.trim().split('\n').pop()!.trim());
+  }
+  const during = (await small.messages('user@example.test')).length;
+  const check = new Database(join(dataDir, 'postamt.db'), { readonly: true });
+  const integrity = check.pragma('integrity_check', { simple: true });
+  check.close();
+
+  rmSync(filler);
+  const freedAt = Date.now();
+  let again = 0;
+  while (Date.now() - freedAt < 10_000) {
+    again = await send(20_000, small);
+    if (again === 250) break;
+  }
+  const recovery = Date.now() - freedAt;
+  const fiveXx = replies.filter((r) => r.startsWith('5')).length;
+  fig.record({
+    case: 'disk full (6 MB tmpfs, 3 x 440 KB messages)',
+    figure: `replies ${replies.map((r) => r.slice(0, 9)).join(', ')}; stored ${during - before}; integrity_check ${integrity}; 250 ${recovery} ms after freeing space`,
+    limit: '451 4.3.0, 0 stored, ok, recovery < 5 s',
+    pass: fiveXx === 0 && during === before && integrity === 'ok' && again === 250 && recovery < 5000,
+  });
+  assert.equal(fiveXx, 0, replies.join(' | '));
+  for (const r of replies) assert.match(r, /^451 4\.3\.0/);
+  assert.equal(during, before, 'a message was stored while the disk was full');
+  assert.equal(integrity, 'ok');
+  assert.equal(again, 250);
+  assert.ok(recovery < 5000);
 });

@@ -22,6 +22,7 @@ export class BlobTable {
   private readonly selectBlob;
   private readonly selectChunks;
   private readonly selectChunkRange;
+  private readonly selectChunkTotals;
 
   constructor(db: SqliteDatabase) {
     this.insertInline = db.prepare('INSERT INTO blobs (size, data) VALUES (?, ?)');
@@ -29,6 +30,8 @@ export class BlobTable {
     this.insertChunk = db.prepare('INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?, ?, ?)');
     this.selectBlob = db.prepare('SELECT size, data FROM blobs WHERE id = ?');
     this.selectChunks = db.prepare('SELECT seq, data FROM blob_chunks WHERE blob_id = ? ORDER BY seq');
+    // length() of a BLOB does not read its bytes, so this costs a few page reads however big the body is.
+    this.selectChunkTotals = db.prepare('SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS bytes FROM blob_chunks WHERE blob_id = ?');
     this.selectChunkRange = db.prepare('SELECT seq, data FROM blob_chunks WHERE blob_id = ? AND seq BETWEEN ? AND ? ORDER BY seq');
   }
 
@@ -70,11 +73,12 @@ export class BlobTable {
     if (!row) throw new StorageError(`blob ${blobId} is missing`);
     end = Math.min(end, row.size);
     if (start >= end) return Buffer.alloc(0);
-    if (row.data) return Buffer.from(row.data.subarray(start, end));
+    if (row.data) return Buffer.from(checkedInline(blobId, row).subarray(start, end));
     const first = Math.floor(start / CHUNK_BYTES);
     const last = Math.floor((end - 1) / CHUNK_BYTES);
     const rows = this.selectChunkRange.all(blobId, first, last) as { seq: number; data: Buffer }[];
     if (rows.length !== last - first + 1) throw new StorageError(`blob ${blobId} is truncated`);
+    rows.forEach((r) => checkChunk(blobId, row.size, r));
     const parts = rows.map((r) => {
       const base = r.seq * CHUNK_BYTES;
       return r.data.subarray(Math.max(0, start - base), Math.min(r.data.length, end - base));
@@ -88,16 +92,19 @@ export class BlobTable {
     if (!row) throw new StorageError(`blob ${blobId} is missing`);
     end = Math.min(end, row.size);
     if (row.data) {
-      if (start < end) yield row.data.subarray(start, end);
+      if (start < end) yield checkedInline(blobId, row).subarray(start, end);
       return;
     }
+    // Fail before the first byte, so a caller that has not answered yet can still say NO / -ERR.
+    const totals = this.selectChunkTotals.get(blobId) as { n: number; bytes: number };
+    if (totals.bytes !== row.size || totals.n !== Math.ceil(row.size / CHUNK_BYTES)) throw new StorageError(`blob ${blobId} is truncated`);
     const first = Math.floor(start / CHUNK_BYTES);
     const last = Math.floor((end - 1) / CHUNK_BYTES);
     for (let seq = first; seq <= last; seq++) {
       const rows = this.selectChunkRange.all(blobId, seq, seq) as { seq: number; data: Buffer }[];
       if (rows.length !== 1) throw new StorageError(`blob ${blobId} is truncated`);
       const base = seq * CHUNK_BYTES;
-      const data = rows[0]!.data;
+      const data = checkChunk(blobId, row.size, rows[0]!);
       yield data.subarray(Math.max(0, start - base), Math.min(data.length, end - base));
     }
   }
@@ -115,4 +122,17 @@ export class BlobTable {
     }
     return total === row.size;
   }
+}
+
+// A damaged body must fail loudly, never come back short (a short read would desynchronise a literal or a
+// POP3 transfer whose length was announced from `size`).
+function checkedInline(blobId: number, row: { size: number; data: Buffer | null }): Buffer {
+  if (row.data!.length !== row.size) throw new StorageError(`blob ${blobId} is truncated`);
+  return row.data!;
+}
+
+function checkChunk(blobId: number, size: number, chunk: { seq: number; data: Buffer }): Buffer {
+  const expected = Math.min(CHUNK_BYTES, size - chunk.seq * CHUNK_BYTES);
+  if (chunk.data.length !== expected) throw new StorageError(`blob ${blobId} is truncated`);
+  return chunk.data;
 }
