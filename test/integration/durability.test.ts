@@ -11,7 +11,8 @@ import { RawSmtp } from '../harness/smtp-raw.ts';
 import { openStore } from '../../src/store/open.ts';
 
 const RCPT = 'durable@example.test';
-const SENDERS = 20;
+// Short form 20 concurrent senders; `HOSTILE_LONG=1` (npm run test:hostile) or DURABILITY_SENDERS=N: 200.
+const SENDERS = Number(process.env.DURABILITY_SENDERS ?? (process.env.HOSTILE_LONG ? 200 : 20));
 const ROUNDS = 3;
 
 let server: ChildServer | null = null;
@@ -62,7 +63,7 @@ async function sender(port: number, id: number, acked: Set<string>, stopped: () 
 interface RoundFigures { acknowledged: number; storedNotAcked: number; lost: number; truncated: number; duplicates: number; restartMs: number }
 
 test('kill -9 under concurrent load loses no acknowledged message and leaves none half-stored', async () => {
-  server = await ChildServer.create();
+  server = await ChildServer.create({ extraToml: `[limits]\nconnections_per_ip = ${SENDERS + 50}\nconnections_total = ${SENDERS + 100}\n` });
   await server.addDomain('example.test');
   await server.addUser(RCPT, 'durable-password');
   await server.start();
@@ -72,7 +73,7 @@ test('kill -9 under concurrent load loses no acknowledged message and leaves non
   for (let round = 0; round < ROUNDS; round++) {
     let stop = false;
     const before = acked.size;
-    const senders = Array.from({ length: SENDERS }, (_, i) => sender(server!.smtpPort, round * 100 + i, acked, () => stop));
+    const senders = Array.from({ length: SENDERS }, (_, i) => sender(server!.smtpPort, round * 1000 + i, acked, () => stop));
     await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
     await server.kill('SIGKILL');
     stop = true;
