@@ -7,10 +7,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { postamtCli, waitPort } from './lib/postamt.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const shared = resolve(root, '..', 'shared', 'bench');
@@ -32,23 +32,7 @@ function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-function cli(configPath: string, argv: string[], input?: string): void {
-  const r = spawnSync(process.execPath, [join(root, 'bin/postamt.js'), '--config', configPath, ...argv], { input, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`postamt ${argv.join(' ')} failed: ${r.stderr}`);
-}
 
-async function waitPort(port: number, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 interface LoadResult { accept_msgs_per_s?: number; e2e_msgs_per_s?: number | null; p50_ms?: number; p99_ms?: number; rc: number; stderr?: string; delivered?: number }
 
@@ -72,11 +56,11 @@ function startPostamt(dir: string): { child: ChildProcess; config: string; cpuMs
     '[queue]', `port_override = ${PORTS.relaySink}`, 'tls_policy = "none"',
     '[queue.routes]', `"sink.example" = "127.0.0.1:${PORTS.relaySink}"`,
   ].join('\n'));
-  cli(config, ['domain', 'add', 'test.example']);
-  cli(config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
+  postamtCli(config, ['domain', 'add', 'test.example']);
+  postamtCli(config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
   // The relay scenario: relay.example is ours, and its catch-all forwards to the smtp-sink.
-  cli(config, ['domain', 'add', 'relay.example']);
-  cli(config, ['alias', 'add', '@relay.example', 'sink@sink.example']);
+  postamtCli(config, ['domain', 'add', 'relay.example']);
+  postamtCli(config, ['alias', 'add', '@relay.example', 'sink@sink.example']);
   const child = spawn(process.execPath, [join(root, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
   // utime + stime of the server process, from /proc (clock ticks of 10 ms).
   const cpuMs = (): number => {

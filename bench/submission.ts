@@ -6,13 +6,13 @@
  *
  *   node --import tsx bench/submission.ts [--conc 20] [--count 3000] [--size 5120]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { postamtCli, waitPort } from './lib/postamt.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -25,22 +25,7 @@ const count = opt('count', '3000');
 const size = opt('size', '5120');
 const PORT = 12665;
 
-function cli(config: string, argv: string[], input?: string): void {
-  const r = spawnSync(process.execPath, [join(root, 'bin/postamt.js'), '--config', config, ...argv], { input, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`postamt ${argv.join(' ')}: ${r.stderr}`);
-}
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 /** A minimal SMTP client over one TLS socket: one command at a time, multi-line replies. */
 class Session {
@@ -75,8 +60,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-subbench-'));
   const config = join(dir, 'postamt.toml');
   writeFileSync(config, ['hostname = "bench.postamt.test"', `data_dir = "${join(dir, 'data')}"`, 'log_level = "warn"', '[listen]', 'smtp = ""', 'submission = ""', `submissions = "127.0.0.1:${PORT}"`, 'imap = ""', 'imaps = ""', 'pop3 = ""', 'pop3s = ""', 'http = ""', '[submission]', 'rate_messages_per_hour = 10000000', 'rate_recipients_per_hour = 10000000'].join('\n'));
-  cli(config, ['domain', 'add', 'test.example']);
-  cli(config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
+  postamtCli(config, ['domain', 'add', 'test.example']);
+  postamtCli(config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
   const child = spawn(process.execPath, [join(root, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'ignore'] });
   try {
     await waitPort(PORT);
