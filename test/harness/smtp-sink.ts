@@ -19,8 +19,8 @@ export interface SmtpSinkOptions {
   mail?: (reversePath: string, params: string) => string | undefined;
   /** The reply line for each RCPT TO (default 250 2.1.5 OK). */
   rcpt?: (address: string, params: string) => string | undefined;
-  /** The reply line after the final dot (default 250 2.0.0 queued). */
-  data?: (message: ReceivedMessage) => string | undefined;
+  /** The reply line after the final dot (default 250 2.0.0 queued); `null` holds it (never answered: a peer the sender waits on, e.g. until a crash). */
+  data?: (message: ReceivedMessage) => string | null | undefined;
   /** Accept connections but never answer (timeouts). */
   silent?: boolean;
 }
@@ -93,7 +93,9 @@ export async function startSmtpSink(initial: SmtpSinkOptions = {}): Promise<Smtp
           const data = Buffer.from(lines.map((l) => (l.startsWith('.') ? l.slice(1) : l)).join('\r\n'), 'latin1');
           const msg: ReceivedMessage = { ...tx!, data, raw: Buffer.from(rawData), tls: isTls, authUser };
           tx = null;
-          const reply = options.data?.(msg) ?? '250 2.0.0 queued';
+          const scripted = options.data?.(msg);
+          if (scripted === null) continue;
+          const reply = scripted ?? '250 2.0.0 queued';
           if (reply.startsWith('2')) {
             messages.push(msg);
             waiters.splice(0).forEach((w) => w());

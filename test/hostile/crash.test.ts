@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { ChildServer } from '../harness/child-server.ts';
 import { startDnsServer } from '../harness/dns-server.ts';
+import { startSmtpSink } from '../harness/smtp-sink.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
 import { smtpOpen, smtpReply, SMTP_REPLY, type Conn } from './lib/conn.ts';
 import { figures, scale } from './lib/figures.ts';
@@ -86,55 +86,21 @@ test('SIGTERM during transfers: 421 to every session, no unacknowledged message 
 
 /** A peer that holds its 250 after the final dot while `hold` is true; counts every transfer by Subject. */
 async function slowPeer(): Promise<{ port: number; transfers: string[]; acked: string[]; held: number; release(): void; stop(): Promise<void> }> {
-  const sockets = new Set<Socket>();
   const state = { transfers: [] as string[], acked: [] as string[], held: 0, hold: true };
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buf = Buffer.alloc(0);
-    let inData = false;
-    const send = (line: string): void => void (socket.writable && socket.write(`${line}\r\n`));
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (;;) {
-        if (inData) {
-          const end = buf.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          const data = buf.subarray(0, end + 2).toString('latin1');
-          buf = buf.subarray(end + 5);
-          inData = false;
-          const subject = /Subject: ([^\r\n]*)/.exec(data)?.[1] ?? '?';
-          state.transfers.push(subject);
-          if (state.hold) {
-            state.held++;
-            continue; // never answered: the server is killed while waiting
-          }
-          state.acked.push(subject);
-          send('250 2.0.0 queued');
-          continue;
-        }
-        const nl = buf.indexOf('\n');
-        if (nl < 0) return;
-        const line = buf.subarray(0, nl).toString().trim();
-        buf = buf.subarray(nl + 1);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') send('250-slow.test\r\n250-PIPELINING\r\n250 8BITMIME');
-        else if (verb === 'DATA') {
-          inData = true;
-          send('354 go on');
-        } else if (verb === 'QUIT') {
-          send('221 bye');
-          socket.end();
-        } else send('250 OK');
+  const sink = await startSmtpSink({
+    data: (msg) => {
+      const subject = /Subject: ([^\r\n]*)/.exec(msg.data.toString('latin1'))?.[1] ?? '?';
+      state.transfers.push(subject);
+      if (state.hold) {
+        state.held++;
+        return null; // never answered: the server is killed while waiting
       }
-    });
-    send('220 slow.test ESMTP');
+      state.acked.push(subject);
+      return '250 2.0.0 queued';
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
   return {
-    port: typeof address === 'object' && address ? address.port : 0,
+    port: sink.port,
     get transfers() {
       return state.transfers;
     },
@@ -145,11 +111,7 @@ async function slowPeer(): Promise<{ port: number; transfers: string[]; acked: s
       return state.held;
     },
     release: () => void (state.hold = false),
-    stop: () =>
-      new Promise<void>((r) => {
-        sockets.forEach((s) => s.destroy());
-        server.close(() => r());
-      }),
+    stop: () => sink.stop(),
   };
 }
 

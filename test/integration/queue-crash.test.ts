@@ -3,74 +3,30 @@
 // data dir the message is delivered. At-least-once: the peer may see the data twice, never zero times.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { ChildServer } from '../harness/child-server.ts';
 import { startDnsServer } from '../harness/dns-server.ts';
+import { startSmtpSink } from '../harness/smtp-sink.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
 import { until } from './queue-helpers.ts';
 
-/** A minimal SMTP peer: holds the reply to the first message's final dot until released; counts transfers. */
+/** A peer that holds the reply to the first message's final dot (the test kills the server then); counts transfers. */
 async function slowSink(): Promise<{ port: number; transfers: Buffer[]; acked: Buffer[]; firstDataSeen: Promise<void>; stop(): Promise<void> }> {
   const transfers: Buffer[] = [];
   const acked: Buffer[] = [];
-  const sockets = new Set<Socket>();
   let seen!: () => void;
   const firstDataSeen = new Promise<void>((r) => (seen = r));
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buf = Buffer.alloc(0);
-    let inData = false;
-    const send = (line: string): void => void socket.write(`${line}\r\n`);
-    socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      for (;;) {
-        if (inData) {
-          const end = buf.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          const data = buf.subarray(0, end + 2);
-          buf = buf.subarray(end + 5);
-          inData = false;
-          transfers.push(data);
-          if (transfers.length === 1) {
-            seen(); // hold the 250: the test kills the server now
-            continue;
-          }
-          acked.push(data);
-          send('250 2.0.0 queued');
-          continue;
-        }
-        const nl = buf.indexOf('\n');
-        if (nl < 0) return;
-        const line = buf.subarray(0, nl).toString().trim();
-        buf = buf.subarray(nl + 1);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') send('250-slow.test\r\n250 8BITMIME');
-        else if (verb === 'DATA') {
-          inData = true;
-          send('354 go on');
-        } else if (verb === 'QUIT') {
-          send('221 bye');
-          socket.end();
-        } else send('250 OK');
+  const sink = await startSmtpSink({
+    data: (msg) => {
+      transfers.push(msg.data);
+      if (transfers.length === 1) {
+        seen();
+        return null;
       }
-    });
-    send('220 slow.test ESMTP');
+      acked.push(msg.data);
+      return '250 2.0.0 queued';
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : 0,
-    transfers,
-    acked,
-    firstDataSeen,
-    stop: () =>
-      new Promise<void>((r) => {
-        sockets.forEach((s) => s.destroy());
-        server.close(() => r());
-      }),
-  };
+  return { port: sink.port, transfers, acked, firstDataSeen, stop: () => sink.stop() };
 }
 
 it('kill -9 during delivery: after restart the message is delivered (at least once)', { timeout: 40_000 }, async () => {
