@@ -204,3 +204,23 @@ test('a message whose handling throws (poison) is retried with backoff, then qua
   assert.equal(held.attempts, POISON_LIMIT);
   assert.match(held.lastResult ?? '', /quarantined: internal error: blob 7 is truncated/);
 });
+
+test('a recipient still deferred past delay_warning gets one "delayed" DSN (RFC 3464 Action: delayed) and stays queued', async () => {
+  sink.messages.length = 0;
+  sink.setOptions({ rcpt: (a) => (a === 'erin@example.org' ? '451 4.2.0 mailbox busy' : undefined) });
+  const { store, runner } = setup({ retry: { scheduleMs: [30], jitter: 0, maxAgeMs: 60_000, delayWarningMs: 60 } });
+  const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'erin@example.org' }] }, Buffer.from(MESSAGE));
+  for (let i = 0; i < 4; i++) {
+    await runUntilIdle(runner);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  // The notice is queued from <> to the sender and relayed (sender.example's MX is the sink too).
+  const dsns = sink.messages.filter((m) => m.reversePath === '' && m.recipients.includes('bob@sender.example'));
+  assert.equal(dsns.length, 1, 'exactly one delay notice');
+  const text = dsns[0]!.data.toString('latin1');
+  assert.match(text, /Action: delayed/i);
+  assert.match(text, /Final-Recipient: rfc822; ?erin@example\.org/i);
+  const original = await store.getQueueMessage(id);
+  assert.ok(original && ['deferred', 'queued'].includes(original.recipients[0]!.state), 'the message is still being retried');
+  sink.setOptions({ rcpt: undefined });
+});
