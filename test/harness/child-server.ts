@@ -176,6 +176,11 @@ export class ChildServer {
     return Date.now() - began;
   }
 
+  /** Sends a signal that does not stop the server (SIGHUP: reload TLS certificates). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
   /** Sends a signal (default SIGKILL) and waits until the process is gone. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
