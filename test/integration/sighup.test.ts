@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { statSync, utimesSync, writeFileSync } from 'node:fs';
+import { renameSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { ChildServer } from '../harness/child-server.ts';
@@ -48,17 +48,23 @@ async function presentedFingerprint(port: number): Promise<string> {
 
 test('SIGHUP reloads the TLS certificate without a restart', { timeout: 60_000 }, async () => {
   const fixture = makeTlsFixture();
+  // Whole-second mtimes, so the replacement files below can carry exactly the same one.
+  const mtime = Math.floor(Date.now() / 1000) - 100;
+  utimesSync(fixture.certPath, mtime, mtime);
+  utimesSync(fixture.keyPath, mtime, mtime);
   const server = await ChildServer.create({ extraToml: `[tls]\ncert = "${fixture.certPath}"\nkey = "${fixture.keyPath}"\n` });
   try {
     await server.start();
     const first = new X509Certificate(fixture.server.cert).fingerprint256;
     assert.equal(await presentedFingerprint(server.smtpPort), first);
-    const mtime = statSync(fixture.certPath).mtime;
     const next = issueServerCertificate(fixture.ca);
-    writeFileSync(fixture.certPath, next.cert);
-    writeFileSync(fixture.keyPath, next.key);
-    utimesSync(fixture.certPath, mtime, mtime);
-    utimesSync(fixture.keyPath, mtime, mtime);
+    // Written beside, given the old mtime, then renamed over: the file watcher (which compares mtimes) sees no change.
+    writeFileSync(`${fixture.certPath}.new`, next.cert);
+    writeFileSync(`${fixture.keyPath}.new`, next.key);
+    utimesSync(`${fixture.certPath}.new`, mtime, mtime);
+    utimesSync(`${fixture.keyPath}.new`, mtime, mtime);
+    renameSync(`${fixture.keyPath}.new`, fixture.keyPath);
+    renameSync(`${fixture.certPath}.new`, fixture.certPath);
     const second = new X509Certificate(next.cert).fingerprint256;
     server.signal('SIGHUP');
     let seen = first;
