@@ -9,18 +9,19 @@ import { POISON_LIMIT, QueueRunner, type QueueRunnerOptions } from './runner.ts'
 import { MemoryQueueStore } from './testing/memory-queue-store.ts';
 
 let dns: DnsServerHandle;
+const RECORDS = {
+  'example.org': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
+  'mx.example.org': { A: ['127.0.0.1'] },
+  'backup.example': { MX: [{ preference: 5, exchange: 'dead.backup.example' }, { preference: 20, exchange: 'mx.example.org' }] },
+  'dead.backup.example': { A: ['127.0.0.2'] },
+  'nullmx.example': { MX: [{ preference: 0, exchange: '.' }] },
+  'sender.example': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
+  };
 let sink: SmtpSinkHandle;
 
 before(async () => {
   sink = await startSmtpSink();
-  dns = await startDnsServer({
-    'example.org': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
-    'mx.example.org': { A: ['127.0.0.1'] },
-    'backup.example': { MX: [{ preference: 5, exchange: 'dead.backup.example' }, { preference: 20, exchange: 'mx.example.org' }] },
-    'dead.backup.example': { A: ['127.0.0.2'] },
-    'nullmx.example': { MX: [{ preference: 0, exchange: '.' }] },
-    'sender.example': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
-  });
+  dns = await startDnsServer(RECORDS);
 });
 after(async () => {
   await sink.stop();
@@ -223,4 +224,19 @@ test('a recipient still deferred past delay_warning gets one "delayed" DSN (RFC 
   const original = await store.getQueueMessage(id);
   assert.ok(original && ['deferred', 'queued'].includes(original.recipients[0]!.state), 'the message is still being retried');
   sink.setOptions({ rcpt: undefined });
+});
+
+test('an MX with only an IPv6 address (AAAA) is reached over IPv6', async () => {
+  const sink6 = await startSmtpSink({ host: '::1' });
+  dns.setRecords({ ...RECORDS, 'v6only.example': { MX: [{ preference: 10, exchange: 'mx6.v6only.example' }] }, 'mx6.v6only.example': { AAAA: ['::1'] } });
+  try {
+    const { store, runner } = setup({ routing: { portOverride: sink6.port, ipv6: true } });
+    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'frank@v6only.example' }] }, Buffer.from(MESSAGE));
+    await runUntilIdle(runner);
+    assert.equal(sink6.messages.length, 1);
+    assert.deepEqual(sink6.messages[0]!.recipients, ['frank@v6only.example']);
+    assert.equal(await store.getQueueMessage(id), null);
+  } finally {
+    await sink6.stop();
+  }
 });
