@@ -3,7 +3,7 @@
  * smuggling attempts): it writes what it is given and parses the server's replies, nothing more.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 
 export interface SmtpReply {
   code: number;
@@ -30,7 +30,7 @@ export class RawSmtp {
   /** True once the server closed the connection (or it failed). */
   closed = false;
 
-  private constructor(socket: Socket, options: RawSmtpOptions) {
+  private constructor(socket: Socket | TLSSocket, options: RawSmtpOptions) {
     this.socket = socket;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.host = options.host ?? '127.0.0.1';
@@ -47,6 +47,29 @@ export class RawSmtp {
     const client = new RawSmtp(socket, options);
     const greeting = await client.read();
     return { client, greeting };
+  }
+
+  /** Connects with implicit TLS (RFC 8314 §3.3), verifying the server by `tls`, and waits for the greeting. */
+  static async connectTls(port: number, tls: ConnectionOptions, options: RawSmtpOptions = {}): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
+    const socket = tlsConnect({ host: options.host ?? '127.0.0.1', port, ...tls });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new RawSmtp(socket, options);
+    const greeting = await client.read();
+    return { client, greeting };
+  }
+
+  /** The TLS socket (peer certificate, protocol); throws on a plain connection. */
+  get tls(): TLSSocket {
+    if (!('encrypted' in this.socket)) throw new Error('not a TLS connection');
+    return this.socket;
+  }
+
+  /** Replies received but not yet read, counting a partial one. */
+  pending(): number {
+    return this.replies.length + (this.buffer.length > 0 ? 1 : 0);
   }
 
   private attach(socket: Socket | TLSSocket): void {
@@ -136,12 +159,21 @@ export class RawSmtp {
     this.write(`STARTTLS\r\n${options.pipelined ?? ''}`);
     const reply = await this.read();
     if (reply.code !== 220) return reply;
+    await this.upgrade({ ca, servername: options.servername ?? 'localhost', checkServerIdentity: () => undefined });
+    return reply;
+  }
+
+  /**
+   * Replaces the plain socket with TLS over it, after the server's 220 to STARTTLS. Bytes received
+   * in the clear and not yet parsed are dropped (RFC 3207 §4.2: nothing from before the handshake counts).
+   */
+  async upgrade(tls: ConnectionOptions): Promise<TLSSocket> {
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     plain.removeAllListeners('end');
     plain.removeAllListeners('error');
-    const secure = tlsConnect({ socket: plain, ca, servername: options.servername ?? 'localhost', checkServerIdentity: () => undefined });
+    const secure = tlsConnect({ socket: plain as Socket, ...tls });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
       secure.once('error', reject);
@@ -149,7 +181,7 @@ export class RawSmtp {
     this.socket = secure;
     this.buffer = Buffer.alloc(0);
     this.attach(secure);
-    return reply;
+    return secure;
   }
 
   /** Resolves once the server has closed the connection. */

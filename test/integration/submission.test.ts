@@ -4,7 +4,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import nodemailer from 'nodemailer';
 import { deriveScram, hashPassword } from '../../src/accounts/passwords.ts';
 import { plainClientResponse, ScramSha256Client } from '../../src/protocols/sasl/client.ts';
@@ -32,75 +31,11 @@ async function startServer(config: ConfigPatch = {}): Promise<TestServer> {
   return t;
 }
 
-/** A line-oriented SMTP client over an implicit-TLS socket, verifying the chain against the test CA. */
-class TlsSmtp {
-  private buffer = '';
-  private readonly replies: SmtpReply[] = [];
-  private waiter: (() => void) | null = null;
-  private closed = false;
-  constructor(readonly socket: TLSSocket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let lines: string[] = [];
-      for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
-        const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-        this.buffer = this.buffer.slice(nl + 1);
-        lines.push(line);
-        if (/^\d{3}(?: |$)/.test(line)) {
-          const texts = lines.map((l) => l.slice(4));
-          const last = texts[texts.length - 1] ?? '';
-          this.replies.push({ code: Number(line.slice(0, 3)), enhanced: /^([245]\.\d{1,3}\.\d{1,3})(?: |$)/.exec(last)?.[1] ?? null, lines: texts, text: texts.join('\n') });
-          lines = [];
-        }
-      }
-      this.waiter?.();
-    });
-    const end = (): void => {
-      this.closed = true;
-      this.waiter?.();
-    };
-    socket.on('close', end);
-    socket.on('error', end);
-  }
-
-  static async connect(port: number): Promise<TlsSmtp> {
-    const socket = tlsConnect({ host: '127.0.0.1', port, ca: fixture.ca.cert });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve);
-      socket.once('error', reject);
-    });
-    const client = new TlsSmtp(socket);
-    const greeting = await client.read();
-    assert.equal(greeting.code, 220);
-    return client;
-  }
-
-  async read(timeoutMs = 10_000): Promise<SmtpReply> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const reply = this.replies.shift();
-      if (reply) return reply;
-      if (this.closed) throw new Error('connection closed');
-      if (Date.now() > deadline) throw new Error('no reply');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  async command(line: string): Promise<SmtpReply> {
-    this.socket.write(`${line}\r\n`);
-    return this.read();
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
+/** An implicit-TLS connection verified against the test CA, after its 220 greeting. */
+async function implicitTls(port: number): Promise<RawSmtp> {
+  const { client, greeting } = await RawSmtp.connectTls(port, { ca: fixture.ca.cert, servername: 'localhost' });
+  assert.equal(greeting.code, 220);
+  return client;
 }
 
 type Commander = { command(line: string): Promise<SmtpReply> };
@@ -200,7 +135,7 @@ describe('submission: nodemailer and SCRAM over verified TLS', () => {
 
   // nodemailer 6 speaks PLAIN, LOGIN, CRAM-MD5 and XOAUTH2 but not SCRAM: drive SCRAM ourselves.
   it('SCRAM-SHA-256 over 465 implicit TLS and 587 STARTTLS, then sends', async () => {
-    const implicit = await TlsSmtp.connect(t.ports.submissions);
+    const implicit = await implicitTls(t.ports.submissions);
     try {
       const ehlo = await implicit.command('EHLO client.test');
       assert.match(ehlo.text, /^AUTH .*SCRAM-SHA-256/m);
@@ -220,7 +155,7 @@ describe('submission: nodemailer and SCRAM over verified TLS', () => {
     } finally {
       starttls.close();
     }
-    const bad = await TlsSmtp.connect(t.ports.submissions);
+    const bad = await implicitTls(t.ports.submissions);
     try {
       await bad.command('EHLO client.test');
       const reply = await scramLogin(bad, ALICE, 'wrong password');
@@ -283,7 +218,7 @@ describe('submission: access rules', () => {
   });
 
   it('MAIL without AUTH over TLS gets 530 5.7.0', async () => {
-    const client = await TlsSmtp.connect(t.ports.submissions);
+    const client = await implicitTls(t.ports.submissions);
     try {
       await client.command('EHLO client.test');
       const reply = await client.command(`MAIL FROM:<${ALICE}>`);
@@ -481,7 +416,7 @@ describe('submission: brute-force lockout and recovery', () => {
   });
 
   it('after auth.maxFailuresPerIp failures even the right password gets 454 4.7.0; after the window it works', async () => {
-    const client = await TlsSmtp.connect(t.ports.submissions);
+    const client = await implicitTls(t.ports.submissions);
     try {
       await client.command('EHLO client.test');
       for (let i = 0; i < 3; i++) assert.equal((await client.command(plain(ALICE, `wrong${i}`))).code, 535);
@@ -511,7 +446,7 @@ describe('submission: per-user rate limits', () => {
   });
 
   it('451 4.7.1 past the messages-per-hour and recipients-per-hour limits, per user', async () => {
-    const client = await TlsSmtp.connect(t.ports.submissions);
+    const client = await implicitTls(t.ports.submissions);
     try {
       await client.command('EHLO client.test');
       assert.equal((await client.command(plain(ALICE, PASS))).code, 235);
@@ -565,7 +500,7 @@ describe('submission: app passwords', () => {
       transporter.close();
     }
     assert.equal((await t.messages(BOB)).length, 1);
-    const client = await TlsSmtp.connect(t.ports.submissions);
+    const client = await implicitTls(t.ports.submissions);
     try {
       await client.command('EHLO client.test');
       assert.equal((await scramLogin(client, ALICE, appPassword)).code, 235);
@@ -574,7 +509,7 @@ describe('submission: app passwords', () => {
     }
     assert.ok(t.logs.some((l) => l.event === 'auth.success' && l.appPasswordId === record.id));
     // The main password still works too.
-    const main = await TlsSmtp.connect(t.ports.submissions);
+    const main = await implicitTls(t.ports.submissions);
     try {
       await main.command('EHLO client.test');
       assert.equal((await scramLogin(main, ALICE, PASS)).code, 235);
@@ -583,7 +518,7 @@ describe('submission: app passwords', () => {
     }
 
     assert.equal(await store.removeAppPassword(account.id, record.id), true);
-    const revoked = await TlsSmtp.connect(t.ports.submissions);
+    const revoked = await implicitTls(t.ports.submissions);
     try {
       await revoked.command('EHLO client.test');
       assert.equal((await revoked.command(plain(ALICE, appPassword))).code, 535);
@@ -606,7 +541,7 @@ describe('submission: concurrency', () => {
   it('100 concurrent authenticated sessions over TLS all deliver', async () => {
     const N = 100;
     const results = await Promise.all(Array.from({ length: N }, async (_, i) => {
-      const client = await TlsSmtp.connect(t.ports.submissions);
+      const client = await implicitTls(t.ports.submissions);
       try {
         assert.equal((await client.command('EHLO client.test')).code, 250);
         const auth = await client.command(plain(i % 2 ? ALICE : BOB, PASS));

@@ -5,121 +5,27 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { plainClientResponse } from '../../src/protocols/sasl/client.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { RawSmtp, type SmtpReply } from '../harness/smtp-raw.ts';
 import { issueServerCertificate, makeTlsFixture, type ServerCertificate, type TlsFixture } from '../harness/test-ca.ts';
 
 const ALICE = 'alice@example.org';
 const PASS = 'correct horse battery staple';
 
-interface Reply {
-  code: number;
-  text: string;
+/** A plain connection whose greeting was 220. */
+async function plain(port: number): Promise<RawSmtp> {
+  const { client, greeting } = await RawSmtp.connect(port);
+  assert.equal(greeting.code, 220);
+  return client;
 }
 
-/** A line client over a plain socket that can be upgraded in place; records every byte it received. */
-class Client {
-  private buffer = '';
-  private replies: Reply[] = [];
-  private wake: (() => void) | null = null;
-  closed = false;
-  constructor(public socket: Socket | TLSSocket) {
-    this.attach(socket);
-  }
-
-  private attach(socket: Socket | TLSSocket): void {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString('latin1');
-      let lines: string[] = [];
-      for (let nl = this.buffer.indexOf('\n'); nl >= 0; nl = this.buffer.indexOf('\n')) {
-        const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-        this.buffer = this.buffer.slice(nl + 1);
-        lines.push(line);
-        if (/^\d{3}(?: |$)/.test(line)) {
-          this.replies.push({ code: Number(line.slice(0, 3)), text: lines.map((l) => l.slice(4)).join('\n') });
-          lines = [];
-        }
-      }
-      this.wake?.();
-    });
-    const end = (): void => {
-      this.closed = true;
-      this.wake?.();
-    };
-    socket.on('close', end);
-    socket.on('error', end);
-  }
-
-  static async plain(port: number): Promise<Client> {
-    const socket = netConnect({ host: '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const c = new Client(socket);
-    assert.equal((await c.read()).code, 220);
-    return c;
-  }
-
-  static async implicit(port: number, options: ConnectionOptions): Promise<Client> {
-    const socket = tlsConnect({ host: '127.0.0.1', port, ...options });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve);
-      socket.once('error', reject);
-    });
-    const c = new Client(socket);
-    assert.equal((await c.read()).code, 220);
-    return c;
-  }
-
-  /** Replaces the plain socket with TLS over it (after a 220 to STARTTLS). */
-  async upgrade(options: ConnectionOptions): Promise<TLSSocket> {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    plain.removeAllListeners('error');
-    const secure = tlsConnect({ socket: plain as Socket, ...options });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.attach(secure);
-    return secure;
-  }
-
-  async read(timeoutMs = 10_000): Promise<Reply> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const r = this.replies.shift();
-      if (r) return r;
-      if (this.closed) throw new Error('connection closed');
-      if (Date.now() > deadline) throw new Error('no reply');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 50);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Replies received but not yet read. */
-  pending(): number {
-    return this.replies.length + (this.buffer.length > 0 ? 1 : 0);
-  }
-
-  async command(line: string): Promise<Reply> {
-    this.socket.write(`${line}\r\n`);
-    return this.read();
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
+/** An implicit-TLS connection whose greeting was 220. */
+async function implicit(port: number, tls: ConnectionOptions): Promise<RawSmtp> {
+  const { client, greeting } = await RawSmtp.connectTls(port, tls);
+  assert.equal(greeting.code, 220);
+  return client;
 }
 
 function writeCert(fixture: TlsFixture, cert: ServerCertificate): void {
@@ -128,7 +34,7 @@ function writeCert(fixture: TlsFixture, cert: ServerCertificate): void {
   writeFileSync(fixture.certPath, cert.cert);
 }
 
-async function sendOne(c: Client): Promise<Reply> {
+async function sendOne(c: RawSmtp): Promise<SmtpReply> {
   for (const line of [`MAIL FROM:<${ALICE}>`, `RCPT TO:<${ALICE}>`]) {
     const r = await c.command(line);
     if (r.code !== 250) return r;
@@ -154,10 +60,10 @@ describe('TLS on the SMTP listeners', () => {
 
   for (const role of ['submission', 'smtp'] as const) {
     it(`${role}: commands pipelined after STARTTLS in the same packet are discarded (CVE-2011-0411)`, async () => {
-      const c = await Client.plain(t.ports[role]);
+      const c = await plain(t.ports[role]);
       try {
         assert.equal((await c.command('EHLO client.test')).code, 250);
-        c.socket.write(`STARTTLS\r\nMAIL FROM:<${ALICE}>\r\nRSET\r\n`);
+        c.write(`STARTTLS\r\nMAIL FROM:<${ALICE}>\r\nRSET\r\n`);
         const ready = await c.read();
         assert.equal(ready.code, 220);
         // Nothing else in the clear: any stray reply would have broken the handshake or be queued here.
@@ -182,7 +88,7 @@ describe('TLS on the SMTP listeners', () => {
   }
 
   it('refuses a second STARTTLS, and STARTTLS on implicit TLS', async () => {
-    const c = await Client.plain(t.ports.submission);
+    const c = await plain(t.ports.submission);
     try {
       await c.command('EHLO client.test');
       assert.equal((await c.command('STARTTLS')).code, 220);
@@ -193,7 +99,7 @@ describe('TLS on the SMTP listeners', () => {
     } finally {
       c.close();
     }
-    const s = await Client.implicit(t.ports.submissions, tlsOptions);
+    const s = await implicit(t.ports.submissions, tlsOptions);
     try {
       const ehlo = await s.command('EHLO client.test');
       assert.doesNotMatch(ehlo.text, /STARTTLS/);
@@ -205,17 +111,17 @@ describe('TLS on the SMTP listeners', () => {
 
   it('speaks TLS 1.3 and 1.2, verified against the CA; an unknown CA fails verification', async () => {
     for (const [maxVersion, expected] of [['TLSv1.3', 'TLSv1.3'], ['TLSv1.2', 'TLSv1.2']] as const) {
-      const c = await Client.implicit(t.ports.submissions, { ...tlsOptions, maxVersion });
+      const c = await implicit(t.ports.submissions, { ...tlsOptions, maxVersion });
       try {
-        assert.equal((c.socket as TLSSocket).getProtocol(), expected);
-        assert.equal((c.socket as TLSSocket).authorized, true);
+        assert.equal(c.tls.getProtocol(), expected);
+        assert.equal(c.tls.authorized, true);
       } finally {
         c.close();
       }
     }
     const other = makeTlsFixture();
     try {
-      await assert.rejects(Client.implicit(t.ports.submissions, { ca: other.ca.cert, servername: 'localhost' }), /self[- ]signed|unable to verify|certificate/i);
+      await assert.rejects(implicit(t.ports.submissions, { ca: other.ca.cert, servername: 'localhost' }), /self[- ]signed|unable to verify|certificate/i);
     } finally {
       rmSync(other.dir, { recursive: true, force: true });
     }
@@ -223,10 +129,10 @@ describe('TLS on the SMTP listeners', () => {
 
   it('reload() swaps the certificate for new connections without dropping an open session', async () => {
     const auth = `AUTH PLAIN ${plainClientResponse(ALICE, PASS).toString('base64')}`;
-    const old = await Client.implicit(t.ports.submissions, tlsOptions);
-    const oldStarttls = await Client.plain(t.ports.submission);
+    const old = await implicit(t.ports.submissions, tlsOptions);
+    const oldStarttls = await plain(t.ports.submission);
     try {
-      const oldFingerprint = (old.socket as TLSSocket).getPeerCertificate().fingerprint256;
+      const oldFingerprint = old.tls.getPeerCertificate().fingerprint256;
       assert.equal(oldFingerprint, fixture.server.fingerprint256);
       await old.command('EHLO client.test');
       assert.equal((await old.command(auth)).code, 235);
@@ -240,13 +146,13 @@ describe('TLS on the SMTP listeners', () => {
       assert.equal(t.server.services.tls.reload(), true);
       assert.ok(t.logs.some((l) => l.event === 'tls.reloaded'));
 
-      const fresh = await Client.implicit(t.ports.submissions, tlsOptions);
+      const fresh = await implicit(t.ports.submissions, tlsOptions);
       try {
-        assert.equal((fresh.socket as TLSSocket).getPeerCertificate().fingerprint256, next.fingerprint256);
+        assert.equal(fresh.tls.getPeerCertificate().fingerprint256, next.fingerprint256);
       } finally {
         fresh.close();
       }
-      const freshStarttls = await Client.plain(t.ports.submission);
+      const freshStarttls = await plain(t.ports.submission);
       try {
         await freshStarttls.command('EHLO client.test');
         assert.equal((await freshStarttls.command('STARTTLS')).code, 220);
@@ -263,9 +169,9 @@ describe('TLS on the SMTP listeners', () => {
       // A broken file is not loaded: the previous certificate stays in use.
       writeFileSync(fixture.certPath, '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
       assert.equal(t.server.services.tls.reload(), false);
-      const still = await Client.implicit(t.ports.submissions, tlsOptions);
+      const still = await implicit(t.ports.submissions, tlsOptions);
       try {
-        assert.equal((still.socket as TLSSocket).getPeerCertificate().fingerprint256, next.fingerprint256);
+        assert.equal(still.tls.getPeerCertificate().fingerprint256, next.fingerprint256);
       } finally {
         still.close();
       }
@@ -277,7 +183,7 @@ describe('TLS on the SMTP listeners', () => {
   });
 
   it('the file watcher picks up new certificate files within a few seconds', async () => {
-    const open = await Client.implicit(t.ports.submissions, tlsOptions);
+    const open = await implicit(t.ports.submissions, tlsOptions);
     try {
       await open.command('EHLO client.test');
       // mtime must differ from the previous write even on coarse file systems.
@@ -287,8 +193,8 @@ describe('TLS on the SMTP listeners', () => {
       const deadline = Date.now() + 8000;
       let seen = '';
       while (Date.now() < deadline) {
-        const c = await Client.implicit(t.ports.submissions, tlsOptions);
-        seen = (c.socket as TLSSocket).getPeerCertificate().fingerprint256;
+        const c = await implicit(t.ports.submissions, tlsOptions);
+        seen = c.tls.getPeerCertificate().fingerprint256;
         c.close();
         if (seen === next.fingerprint256) break;
         await new Promise((r) => setTimeout(r, 250));
@@ -311,11 +217,11 @@ describe('TLS: certificates chosen by SNI', () => {
     writeFileSync(otherKey, other.key);
     const t = await startTestServer({ config: { tls: { cert: fixture.certPath, key: fixture.keyPath, sni: { 'mail.other.test': { cert: otherCert, key: otherKey } } } } });
     try {
-      const byName = await Client.implicit(t.ports.submissions, { ca: fixture.ca.cert, servername: 'mail.other.test' });
-      assert.equal((byName.socket as TLSSocket).getPeerCertificate().fingerprint256, other.fingerprint256);
+      const byName = await implicit(t.ports.submissions, { ca: fixture.ca.cert, servername: 'mail.other.test' });
+      assert.equal(byName.tls.getPeerCertificate().fingerprint256, other.fingerprint256);
       byName.close();
-      const byDefault = await Client.implicit(t.ports.submissions, { ca: fixture.ca.cert, servername: 'localhost' });
-      assert.equal((byDefault.socket as TLSSocket).getPeerCertificate().fingerprint256, fixture.server.fingerprint256);
+      const byDefault = await implicit(t.ports.submissions, { ca: fixture.ca.cert, servername: 'localhost' });
+      assert.equal(byDefault.tls.getPeerCertificate().fingerprint256, fixture.server.fingerprint256);
       byDefault.close();
     } finally {
       await t.stop();
