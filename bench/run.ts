@@ -4,6 +4,10 @@
  * Rounds alternate the servers so both see the same noise; the table shows the median of the rounds.
  *
  *   npm run bench -- [--rounds 3] [--n5 5000] [--n100 1000] [--conc 20] [--no-postfix] [--only accept,relay]
+ *                    [--sizes 5,100] [--prof DIR]
+ *
+ * `--sizes 100` runs only the 100 KB scenarios; `--prof DIR` starts the server with `--cpu-prof` and writes
+ * its V8 CPU profile (.cpuprofile, open in Chrome DevTools) into DIR when the bench stops it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -24,6 +28,8 @@ const n5 = Number(opt('n5', '5000'));
 const n100 = Number(opt('n100', '1000'));
 const conc = Number(opt('conc', '20'));
 const only = new Set(opt('only', 'accept,relay,submission').split(','));
+const sizes = new Set(opt('sizes', '5,100').split(','));
+const profDir = opt('prof', '');
 const withPostfix = !args.includes('--no-postfix') && hasCommand('postfix') && process.getuid?.() === 0;
 
 const PORTS = { postamt: 12625, postfixSmtp: 12525, relaySink: 12526 };
@@ -61,7 +67,8 @@ function startPostamt(dir: string): { child: ChildProcess; config: string; cpuMs
   // The relay scenario: relay.example is ours, and its catch-all forwards to the smtp-sink.
   postamtCli(config, ['domain', 'add', 'relay.example']);
   postamtCli(config, ['alias', 'add', '@relay.example', 'sink@sink.example']);
-  const child = spawn(process.execPath, [join(root, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profDir)}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
   // utime + stime of the server process, from /proc (clock ticks of 10 ms).
   const cpuMs = (): number => {
     try {
@@ -106,6 +113,7 @@ async function main(): Promise<void> {
       process.stderr.write(`round ${round}/${rounds}\n`);
       for (const [size, n] of [[5120, n5], [102400, n100]] as const) {
         const label = size === 5120 ? '5 KB' : '100 KB';
+        if (!sizes.has(String(size / 1024))) continue;
         if (only.has('accept')) {
           const cpu0 = postamt.cpuMs();
           const a = load(`127.0.0.1:${PORTS.postamt}`, n, size);
@@ -133,7 +141,9 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    const stopped = new Promise((r) => postamt.child.once('exit', r));
     postamt.child.kill('SIGTERM');
+    if (!exited) await stopped;
     if (withPostfix) spawnSync(join(shared, 'postfix-instance.sh'), ['stop', pfDir]);
   }
   const lines = ['| scenario | median | rounds |', '|---|---|---|'];

@@ -36,27 +36,79 @@ export class DataDecoder {
 
   /**
    * Feeds bytes; returns the number consumed when the end of data was found in them (the rest belongs
-   * to the next command), or -1 when more data is needed.
+   * to the next command), or -1 when more data is needed. The bytes written out are views of `chunk`
+   * (no copy): the caller must not change a chunk after feeding it.
    */
   feed(chunk: Buffer): number {
-    let pos = 0;
     const out: Buffer[] = [];
-    while (pos < chunk.length) {
-      const lf = chunk.indexOf(0x0a, pos);
+    let pos = 0;
+    // A line begun in an earlier chunk is finished first, the slow way (it was kept whole).
+    if (this.partialBytes > 0) {
+      const lf = chunk.indexOf(0x0a);
       if (lf < 0) {
-        this.addPartial(chunk.subarray(pos));
-        break;
+        this.addPartial(chunk);
+        return -1;
       }
-      const piece = chunk.subarray(pos, lf + 1);
       pos = lf + 1;
-      const line = this.partialBytes === 0 ? piece : this.takeLine(piece);
-      if (this.endLine(line, out)) {
+      if (this.endLine(this.takeLine(chunk.subarray(0, pos)), out)) {
         this.emit(out);
         return pos;
       }
     }
+    const end = this.scanLines(chunk, pos, out);
     this.emit(out);
+    return end;
+  }
+
+  /**
+   * The fast path: every complete line of `chunk` from `start`, by offsets, without a Buffer per line.
+   * Output is one view per run of lines between dot-stuffed ones. The trailing partial line is kept.
+   */
+  private scanLines(chunk: Buffer, start: number, out: Buffer[]): number {
+    const maxLineBytes = this.options.maxLineBytes;
+    let pos = start;
+    let runStart = start;
+    let prevCrlf = this.prevCrlf;
+    let bare = false;
+    let tooLong = false;
+    /** The next CR at or after `pos` (-1: none left in the chunk; -2: not searched yet). */
+    let nextCr = -2;
+    for (;;) {
+      const lf = chunk.indexOf(0x0a, pos);
+      if (lf < 0) break;
+      const crlf = lf > pos && chunk[lf - 1] === 0x0d;
+      // RFC 5321 §2.3.8: an LF not preceded by CR, or a CR anywhere but right before the LF, is bare.
+      if (!crlf) bare = true;
+      else {
+        if (nextCr !== -1 && nextCr < pos) nextCr = chunk.indexOf(0x0d, pos);
+        if (nextCr < lf - 1) bare = true;
+      }
+      if (chunk[pos] === 0x2e) {
+        // RFC 5321 §4.1.1.4: the end is the line ".", preceded by CRLF and terminated by CRLF.
+        if (crlf && prevCrlf && lf - pos === 2) {
+          if (pos > runStart) out.push(chunk.subarray(runStart, pos));
+          this.noteLines({ bare, tooLong, prevCrlf });
+          return lf + 1;
+        }
+        // RFC 5321 §4.5.2: remove the first "." of a line that starts with one.
+        if (pos > runStart) out.push(chunk.subarray(runStart, pos));
+        runStart = pos + 1;
+      }
+      // RFC 5321 §4.5.3.1.6: at most maxLineBytes octets including the CRLF (a bare LF counts as if CRLF).
+      if (lf + 1 - pos + (crlf ? 0 : 1) > maxLineBytes) tooLong = true;
+      prevCrlf = crlf;
+      pos = lf + 1;
+    }
+    if (pos > runStart) out.push(chunk.subarray(runStart, pos));
+    this.noteLines({ bare, tooLong, prevCrlf });
+    this.addPartial(chunk.subarray(pos));
     return -1;
+  }
+
+  private noteLines(seen: { bare: boolean; tooLong: boolean; prevCrlf: boolean }): void {
+    if (seen.bare) this.result.bareLineEnding = true;
+    if (seen.tooLong) this.result.lineTooLong = true;
+    this.prevCrlf = seen.prevCrlf;
   }
 
   get outcome(): DataResult {
@@ -127,13 +179,14 @@ export class DataDecoder {
 
   private emit(out: Buffer[]): void {
     if (out.length === 0) return;
-    const size = out.reduce((s, b) => s + b.length, 0);
+    let size = 0;
+    for (const b of out) size += b.length;
     this.result.size += size;
     if (this.result.size > this.options.maxMessageBytes) {
       this.result.tooBig = true;
       return;
     }
-    this.options.write(out.length === 1 ? Buffer.from(out[0]!) : Buffer.concat(out, size));
+    for (const b of out) this.options.write(b);
   }
 }
 
