@@ -13,6 +13,8 @@ import {
   type ImapMailboxSnapshot,
   type ImapMailboxStatus,
   type ImapMessageMeta,
+  type ImapMetaColumns,
+  type ImapMetaField,
   type ImapSpecialUse,
 } from '../protocols/imap/backend.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
@@ -52,6 +54,8 @@ function toMeta(r: MessageRecord): ImapMessageMeta {
 
 class StoreImapAccount implements ImapAccount {
   private readonly store: MailStore;
+  /** Mailboxes already checked to belong to this account. */
+  private readonly readable = new Set<number>();
 
   constructor(
     private readonly options: MailStoreImapBackendOptions,
@@ -164,6 +168,15 @@ class StoreImapAccount implements ImapAccount {
       out.push({ uid: r.uid, size: r.size, internalDate: new Date(r.internalDate), flags: r.flags === '' ? [] : r.flags.split(' '), modSeq: r.modSeq });
     }
     return out;
+  }
+
+  async metaColumns(mailboxId: number, range: { uidFrom: number; uidTo: number }, fields: readonly ImapMetaField[]): Promise<ImapMetaColumns> {
+    // FETCH 1:* asks once per batch: the owner is checked once per mailbox (a mailbox never changes account).
+    if (!this.readable.has(mailboxId)) {
+      await this.owned(mailboxId);
+      this.readable.add(mailboxId);
+    }
+    return this.store.listMetaColumns(mailboxId, { ...range, fields });
   }
 
   async changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]> {

@@ -96,6 +96,25 @@ export interface MessageMetaRow {
   modSeq: number;
 }
 
+export type MessageMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq';
+
+/**
+ * Metadata of the messages in a UID range as parallel columns, ascending by UID: no object per message,
+ * for listings of whole mailboxes (IMAP FETCH 1:* (UID FLAGS)). Only the fields asked for are present.
+ */
+export interface MessageMetaColumns {
+  /** Messages found. */
+  count: number;
+  /** Their UIDs; null when every UID of the range is present (uid i is uidFrom + i). */
+  uids: Uint32Array | null;
+  /** Flags as stored (space-separated). */
+  flags?: string[];
+  size?: number[];
+  /** Milliseconds since the epoch. */
+  internalDate?: number[];
+  modSeq?: number[];
+}
+
 /** What opening a mailbox needs besides its UIDs (IMAP SELECT). */
 export interface MailboxFlagSummary {
   /** Messages without \Seen (exact spelling, as IMAP stores it). */
@@ -210,6 +229,8 @@ export interface MailStore {
   flagSummary(mailboxId: number): Promise<MailboxFlagSummary>;
   /** Like listMessages over a UID range, in the cheap MessageMetaRow form. */
   listMessageMeta(mailboxId: number, options: { uidFrom: number; uidTo: number }): Promise<MessageMetaRow[]>;
+  /** The given fields of the messages with UIDs in [uidFrom, uidTo], read in one consistent snapshot. */
+  listMetaColumns(mailboxId: number, options: { uidFrom: number; uidTo: number; fields: readonly MessageMetaField[] }): Promise<MessageMetaColumns>;
   /** Messages ordered by UID; with `changedSinceModSeq`, only those whose modseq is greater. */
   listMessages(mailboxId: number, options?: { changedSinceModSeq?: number; uidFrom?: number; uidTo?: number }): Promise<MessageRecord[]>;
   getMessage(mailboxId: number, uid: number): Promise<MessageRecord | null>;

@@ -33,6 +33,21 @@ export interface ImapMessageMeta {
   modSeq: number;
 }
 
+export type ImapMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq';
+
+/** Metadata of a UID range as parallel columns, ascending by UID (FETCH of many messages). */
+export interface ImapMetaColumns {
+  count: number;
+  /** UIDs of the messages found; null when every UID of the range was found. */
+  uids: Uint32Array | null;
+  /** Space-separated, as stored. */
+  flags?: string[];
+  size?: number[];
+  /** Milliseconds since the epoch. */
+  internalDate?: number[];
+  modSeq?: number[];
+}
+
 /** The selected mailbox at SELECT time: the UID list and what the SELECT responses need. */
 export interface ImapMailboxSnapshot {
   id: number;
@@ -93,6 +108,8 @@ export interface ImapAccount {
 
   /** Metadata of the given UIDs (missing ones omitted), ascending. */
   messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]>;
+  /** The given fields of the messages with UIDs in [uidFrom, uidTo] (missing ones omitted). */
+  metaColumns(mailboxId: number, range: { uidFrom: number; uidTo: number }, fields: readonly ImapMetaField[]): Promise<ImapMetaColumns>;
   /** Messages with modseq > `modSeq`, or with uid >= `uidFrom` (new arrivals), ascending. */
   changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]>;
   /** The whole message, or the bytes [start, end) of it; null when it is gone. */

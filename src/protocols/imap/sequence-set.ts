@@ -53,15 +53,20 @@ function expand(intervals: [number, number][], offset: number): number[] {
 
 /** Message sequence numbers (1-based) selected by the set, ascending, deduplicated. */
 export function resolveSequenceNumbers(set: SequenceRange[], count: number): number[] {
+  return expand(sequenceIndexIntervals(set, count), 1);
+}
+
+/** The messages a sequence-number set selects as merged, ascending [first, last] 0-based indexes. */
+export function sequenceIndexIntervals(set: SequenceRange[], count: number): [number, number][] {
   const intervals: [number, number][] = [];
   for (const r of set) {
     const a = r.from === 0 ? count : r.from;
     const b = r.to === 0 ? count : r.to;
     const lo = Math.max(1, Math.min(a, b));
     const hi = Math.min(count, Math.max(a, b));
-    if (lo <= hi) intervals.push([lo, hi]);
+    if (lo <= hi) intervals.push([lo - 1, hi - 1]);
   }
-  return expand(mergeIntervals(intervals), 0);
+  return mergeIntervals(intervals);
 }
 
 /**
@@ -69,6 +74,11 @@ export function resolveSequenceNumbers(set: SequenceRange[], count: number): num
  * largest UID in use, and a range `n:*` always includes it even when n is larger.
  */
 export function resolveUidIndexes(set: SequenceRange[], uids: SortedUids | ArrayLike<number>): number[] {
+  return expand(uidIndexIntervals(set, uids), 0);
+}
+
+/** Like resolveUidIndexes, as merged, ascending [first, last] index intervals (nothing expanded). */
+export function uidIndexIntervals(set: SequenceRange[], uids: SortedUids | ArrayLike<number>): [number, number][] {
   const list = asSorted(uids);
   const max = list.length > 0 ? list.at(list.length - 1)! : 0;
   const intervals: [number, number][] = [];
@@ -80,7 +90,7 @@ export function resolveUidIndexes(set: SequenceRange[], uids: SortedUids | Array
     const last = lowerBound(list, Math.max(a, b) + 1) - 1;
     if (first <= last) intervals.push([first, last]);
   }
-  return expand(mergeIntervals(intervals), 0);
+  return mergeIntervals(intervals);
 }
 
 function asSorted(uids: SortedUids | ArrayLike<number>): SortedUids {

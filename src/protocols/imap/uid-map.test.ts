@@ -21,6 +21,20 @@ test('UidMap answers like a plain sorted array after pushes and removals', () =>
       }
       want.forEach((u, i) => assert.equal(map.at(i), u));
       assert.equal(map.at(want.length), undefined);
+      const copy = map.clone();
+      copy.push(1000);
+      assert.equal(map.length, want.length, 'a clone is independent');
+      for (const [from, to] of [[0, want.length], [1, want.length - 1], [3, 4]] as const) {
+        const spanned: number[] = [];
+        let next = Math.max(0, from);
+        map.forEachSpan(from, to, (index, uid, count) => {
+          assert.equal(index, next, 'spans are adjacent and ascending');
+          assert.ok(count > 0);
+          for (let k = 0; k < count; k++) spanned.push(uid + k);
+          next = index + count;
+        });
+        assert.deepEqual(spanned, want.slice(from, to));
+      }
       const set = parseSequenceSet('2:7,50:*,9,120:110') as SequenceRange[];
       assert.deepEqual(resolveUidIndexes(set, map), resolveUidIndexes(set, want));
     }),

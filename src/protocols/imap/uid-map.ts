@@ -28,6 +28,20 @@ export class UidMap implements SortedUids {
     return map;
   }
 
+  /** An independent copy (a session's map changes as it reports expunges and arrivals). */
+  clone(): UidMap {
+    const map = new UidMap(Math.max(4, this.runs));
+    map.starts.set(this.starts.subarray(0, this.runs));
+    map.ends.set(this.ends.subarray(0, this.runs));
+    map.runs = this.runs;
+    return map;
+  }
+
+  /** Number of runs of consecutive UIDs. */
+  get runCount(): number {
+    return this.runs;
+  }
+
   get length(): number {
     return this.runs === 0 ? 0 : this.ends[this.runs - 1]!;
   }
@@ -145,6 +159,24 @@ export class UidMap implements SortedUids {
       out.push(uid++);
     }
     return out;
+  }
+
+  /**
+   * Calls `fn(index, uid, count)` for each stretch of indexes [from, to) whose UIDs are consecutive:
+   * indexes index..index+count-1 hold UIDs uid..uid+count-1. Lets callers work on ranges, not messages.
+   */
+  forEachSpan(from: number, to: number, fn: (index: number, uid: number, count: number) => void): void {
+    const end = Math.min(to, this.length);
+    let i = Math.max(0, from);
+    if (i >= end) return;
+    let r = this.runOf(i);
+    while (i < end) {
+      const base = r > 0 ? this.ends[r - 1]! : 0;
+      const stop = Math.min(end, this.ends[r]!);
+      fn(i, this.starts[r]! + i - base, stop - i);
+      i = stop;
+      r++;
+    }
   }
 
   private runOf(index: number): number {

@@ -132,6 +132,16 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
         full.map((m) => ({ uid: m.uid, size: m.size, internalDate: m.internalDate.getTime(), flags: m.flags.join(' '), modSeq: m.modSeq })),
       );
       assert.equal(meta[0]!.internalDate, 1_700_000_000_000);
+      // Columns: a dense range has no UID column; a range with holes lists the UIDs found.
+      const dense = await store.listMetaColumns(inbox.id, { uidFrom: uids[0]!, uidTo: uids[2]!, fields: ['flags', 'modSeq'] });
+      const first = (await store.getMessage(inbox.id, uids[0]!))!;
+      assert.deepEqual(dense, { count: 3, uids: null, flags: ['\\Seen', '$Zeta \\Flagged', '\\Seen $Alpha'], modSeq: [first.modSeq, ...meta.map((m) => m.modSeq)] });
+      const holes = await store.listMetaColumns(inbox.id, { uidFrom: uids[1]!, uidTo: uids[3]! + 5, fields: ['size', 'internalDate'] });
+      assert.deepEqual(holes, { count: 2, uids: Uint32Array.from([uids[1]!, uids[2]!]), size: [5, 5], internalDate: [1_700_000_000_000, 1_700_000_000_000] });
+      const none = await store.listMetaColumns(inbox.id, { uidFrom: uids[3]!, uidTo: uids[3]!, fields: [] });
+      assert.deepEqual(none, { count: 0, uids: new Uint32Array(0) });
+      const flagsOnly = await store.listMetaColumns(inbox.id, { uidFrom: 1, uidTo: 0xffffffff, fields: ['flags'] });
+      assert.deepEqual(flagsOnly, { count: 3, uids: Uint32Array.from(uids.slice(0, 3)), flags: ['\\Seen', '$Zeta \\Flagged', '\\Seen $Alpha'] });
     }));
 
   test(`${name}: a large message is spooled, chunked, read by range and streamed exactly`, () =>

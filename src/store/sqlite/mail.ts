@@ -2,7 +2,7 @@
  * MailStore on SQLite: mailboxes, messages (UID, flags, modseq, internal date), expunge history for
  * QRESYNC, copy/move, the durable delivery commit, and in-process change notifications.
  */
-import type { CommitResult, DeliveryPlan, FlagOperation, MailboxChange, MailStore, MessageRecord } from '../types.ts';
+import type { CommitResult, DeliveryPlan, FlagOperation, MailboxChange, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
 import type { SqliteDatabase } from './database.ts';
 import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
@@ -63,6 +63,13 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     unseenSummary: db.prepare(`SELECT count(*) AS unseen, coalesce(min(uid), 0) AS firstUnseenUid FROM messages
         WHERE mailbox_id = ? AND instr(' ' || flags || ' ', ' \\Seen ') = 0`),
     distinctFlags: db.prepare("SELECT DISTINCT flags FROM messages WHERE mailbox_id = ? AND flags <> ''").pluck(),
+    rangeUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+    rangeColumn: {
+      flags: db.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+      size: db.prepare('SELECT size FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+      internalDate: db.prepare('SELECT internal_date FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+      modSeq: db.prepare('SELECT mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+    } satisfies Record<MessageMetaField, unknown>,
     listChanged: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND mod_seq > ? AND uid BETWEEN ? AND ? ORDER BY uid'),
     setFlags: db.prepare('UPDATE messages SET flags = ?, mod_seq = ? WHERE mailbox_id = ? AND uid = ?'),
     deleteMessage: db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?'),
@@ -108,6 +115,33 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     const row = q.getMessage.get(mailboxId, uid) as MessageRow | undefined;
     if (!row) throw new Error(`message ${uid} does not exist in mailbox ${mailboxId}`);
     return row;
+  }
+
+  // One single-column query per field (plucked values, no row objects: the cheap form for 100,000 rows);
+  // the UID column only when the range has holes. Several queries share one read transaction.
+  const readMetaColumns = db.transaction((mailboxId: number, from: number, to: number, fields: readonly MessageMetaField[]): MessageMetaColumns => {
+    const out: MessageMetaColumns = { count: 0, uids: null };
+    const span = to - from + 1;
+    for (const field of fields) {
+      const values = q.rangeColumn[field].all(mailboxId, from, to) as never[];
+      out[field] = values;
+      out.count = values.length;
+    }
+    if (fields.length === 0 || out.count !== span) {
+      out.uids = new Uint32Array(q.rangeUids.all(mailboxId, from, to) as number[]);
+      out.count = out.uids.length;
+    }
+    return out;
+  });
+
+  function metaColumns(mailboxId: number, from: number, to: number, fields: readonly MessageMetaField[]): MessageMetaColumns {
+    if (from > to) return { count: 0, uids: new Uint32Array(0), ...Object.fromEntries(fields.map((f) => [f, []])) };
+    // A single query needs no transaction of its own.
+    if (fields.length === 1) {
+      const values = q.rangeColumn[fields[0]!].all(mailboxId, from, to) as never[];
+      if (values.length === to - from + 1) return { count: values.length, uids: null, [fields[0]!]: values };
+    }
+    return readMetaColumns(mailboxId, from, to, fields);
   }
 
   async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
@@ -190,6 +224,9 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     async listMessageMeta(mailboxId, options) {
       const rows = q.listMeta.all(mailboxId, options.uidFrom, options.uidTo) as [number, number, number, string, number][];
       return rows.map((r) => ({ uid: r[0], size: r[1], internalDate: r[2], flags: r[3], modSeq: r[4] }));
+    },
+    async listMetaColumns(mailboxId, options) {
+      return metaColumns(mailboxId, options.uidFrom, options.uidTo, options.fields);
     },
     async getMessage(mailboxId, uid) {
       const row = q.getMessage.get(mailboxId, uid) as MessageRow | undefined;

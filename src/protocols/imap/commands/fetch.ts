@@ -15,7 +15,8 @@ import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
 import { formatFlags } from '../response.ts';
 import { applyPartial, extractBinary, extractSection, formatSection, type Section, type SectionSpec } from '../fetch-section.ts';
 import { formatSequenceSet, uidInSet, parseSequenceSet } from '../sequence-set.ts';
-import { resolveMessages, selectedMailbox, type MessageRef } from './message-set.ts';
+import { produceMetaFetch, type MetaItem } from './fetch-meta.ts';
+import { resolveMessages, resolveSpans, selectedMailbox, type MessageRef } from './message-set.ts';
 
 type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ';
 
@@ -131,7 +132,14 @@ export const FETCH: CommandSpec = {
     if (wantsModSeq) s.enabled.add('CONDSTORE');
     const mailbox = selectedMailbox(ctx);
     const account = s.account!;
-    const refs = resolveMessages(ctx, setText);
+    const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY');
+    const setsSeen = !mailbox.readOnly && items.some((i) => (i.kind === 'body' || i.kind === 'binary') && !i.peek);
+    // Metadata-only FETCH (FLAGS, UID, sizes, dates, MODSEQ: a client's resync of a big mailbox) works
+    // on spans of messages and columns of metadata (fetch-meta.ts).
+    const metaOnly = !needsBytes && !setsSeen;
+    // Resolved before any output: an invalid message number is a BAD with nothing sent before it.
+    const spans = metaOnly ? resolveSpans(ctx, setText) : null;
+    const refs = metaOnly ? [] : resolveMessages(ctx, setText);
     if (vanished && changedSince !== null) {
       const set = parseSequenceSet(setText);
       if (set !== '$') {
@@ -139,23 +147,21 @@ export const FETCH: CommandSpec = {
         if (gone.length > 0) ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(gone)}`);
       }
     }
-    const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY');
+    if (spans !== null) {
+      const metaItems = items.map((i) => (i as { name: MetaItem }).name);
+      return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, verb: ctx.verb }) };
+    }
     // ENVELOPE and the top-level header sections need only the header: the body is never read.
     const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
-    const setsSeen = !mailbox.readOnly && items.some((i) => (i.kind === 'body' || i.kind === 'binary') && !i.peek);
     const condstore = s.enabled.has('CONDSTORE');
     const verb = ctx.verb;
     const isUid = ctx.isUid;
     // Produced while the driver writes: one batch of metadata and one message in memory at a time.
     // Small responses are coalesced up to OUT_CHUNK bytes: one socket write per response cost a
     // syscall and a generator round trip per message (FETCH 1:* (UID FLAGS) was write-bound).
-    // Metadata-only FETCH (FLAGS, UID, sizes, dates, MODSEQ: a client's resync of a big mailbox) is
-    // formatted synchronously into one string per output chunk: no promise or Buffer per message.
-    const metaOnly = !needsBytes && !setsSeen;
     async function* produce(): AsyncGenerator<string | Buffer, CommandResult, void> {
       let gone = false;
-      const BATCH = metaOnly ? 4096 : 256;
-      let text = '';
+      const BATCH = 256;
       const OUT_CHUNK = 64 * 1024;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -176,14 +182,6 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          if (metaOnly) {
-            text += formatMetaOnly(ref, meta, items, { isUid, wantsModSeq });
-            if (text.length >= OUT_CHUNK) {
-              yield text;
-              text = '';
-            }
-            continue;
-          }
           const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
@@ -198,7 +196,6 @@ export const FETCH: CommandSpec = {
         }
       }
       if (pendingBytes > 0) yield take();
-      if (text.length > 0) yield text;
       // RFC 2180 §4.1.2, RFC 5530 §3: some messages were expunged by another session meanwhile;
       // the rest was returned, so the command succeeds and says why data is missing.
       if (gone) return ok('Some messages were expunged', 'EXPUNGEISSUED');
@@ -207,31 +204,6 @@ export const FETCH: CommandSpec = {
     return { status: 'DEFERRED', produce };
   },
 };
-
-/** `* n FETCH (...)` for items that need no message bytes; the same order and format as fetchOne. */
-function formatMetaOnly(ref: MessageRef, meta: ImapMessageMeta, items: FetchItem[], options: { isUid: boolean; wantsModSeq: boolean }): string {
-  const parts: string[] = [];
-  let hasUid = false;
-  let hasModSeq = false;
-  for (const item of items) {
-    if (item.kind !== 'simple') continue;
-    if (item.name === 'UID') hasUid = true;
-    if (item.name === 'MODSEQ') hasModSeq = true;
-  }
-  if (options.isUid && !hasUid) parts.push(`UID ${ref.uid}`);
-  for (const item of items) {
-    if (item.kind !== 'simple') continue;
-    switch (item.name) {
-      case 'FLAGS': parts.push(`FLAGS ${formatFlags(meta.flags)}`); break;
-      case 'UID': parts.push(`UID ${ref.uid}`); break;
-      case 'INTERNALDATE': parts.push(`INTERNALDATE ${formatDateTime(meta.internalDate)}`); break;
-      case 'RFC822.SIZE': parts.push(`RFC822.SIZE ${meta.size}`); break;
-      case 'MODSEQ': parts.push(`MODSEQ (${meta.modSeq})`); break;
-    }
-  }
-  if (options.wantsModSeq && !hasModSeq) parts.push(`MODSEQ (${meta.modSeq})`);
-  return `* ${ref.seq} FETCH (${parts.join(' ')})\r\n`;
-}
 
 interface FetchOneInput {
   ref: MessageRef;

@@ -5,7 +5,7 @@
 import type { CommandContext } from '../command.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import type { SelectedMailbox } from '../selected.ts';
-import { parseSequenceSet, resolveSequenceNumbers, resolveUidIndexes, type SequenceRange } from '../sequence-set.ts';
+import { parseSequenceSet, resolveSequenceNumbers, resolveUidIndexes, sequenceIndexIntervals, uidIndexIntervals, type SequenceRange } from '../sequence-set.ts';
 
 export interface MessageRef {
   seq: number;
@@ -31,6 +31,41 @@ export function resolveMessages(ctx: CommandContext, setText: string): MessageRe
   }
   checkSeqRange(set, mailbox.exists);
   return resolveSequenceNumbers(set, mailbox.exists).map((seq) => ({ seq, uid: mailbox.uids.at(seq - 1)! }));
+}
+
+/** Messages seq..seq+count-1 whose UIDs are uid..uid+count-1. */
+export interface MessageSpan {
+  seq: number;
+  uid: number;
+  count: number;
+}
+
+/**
+ * The messages a set names, ascending, as spans of consecutive numbers and UIDs: the same messages
+ * as resolveMessages without an object per message (FETCH 1:* on a 100,000-message mailbox).
+ */
+export function resolveSpans(ctx: CommandContext, setText: string): MessageSpan[] {
+  const mailbox = selectedMailbox(ctx);
+  const set = parseSequenceSet(setText);
+  const out: MessageSpan[] = [];
+  if (set === '$') {
+    for (const ref of resolveMessages(ctx, setText)) {
+      const last = out[out.length - 1];
+      if (last !== undefined && ref.seq === last.seq + last.count && ref.uid === last.uid + last.count) last.count++;
+      else out.push({ seq: ref.seq, uid: ref.uid, count: 1 });
+    }
+    return out;
+  }
+  let intervals: [number, number][];
+  if (ctx.isUid) intervals = uidIndexIntervals(set, mailbox.uids);
+  else {
+    checkSeqRange(set, mailbox.exists);
+    intervals = sequenceIndexIntervals(set, mailbox.exists);
+  }
+  for (const [first, last] of intervals) {
+    mailbox.uids.forEachSpan(first, last + 1, (index, uid, count) => void out.push({ seq: index + 1, uid, count }));
+  }
+  return out;
 }
 
 /**

@@ -12,6 +12,8 @@ import {
   type ImapChange,
   type ImapMailboxInfo,
   type ImapMessageMeta,
+  type ImapMetaColumns,
+  type ImapMetaField,
   type ImapSpecialUse,
 } from '../backend.ts';
 import { ImapSession, type ImapSessionOptions } from '../session.ts';
@@ -135,6 +137,17 @@ export class MemoryAccount implements ImapAccount {
   }
   private meta(m: MemMessage): ImapMessageMeta {
     return { uid: m.uid, size: m.bytes.length, internalDate: m.internalDate, flags: [...m.flags], modSeq: m.modSeq };
+  }
+  async metaColumns(mailboxId: number, range: { uidFrom: number; uidTo: number }, fields: readonly ImapMetaField[]): Promise<ImapMetaColumns> {
+    const found = this.byId(mailboxId).messages.filter((m) => m.uid >= range.uidFrom && m.uid <= range.uidTo);
+    const out: ImapMetaColumns = { count: found.length, uids: found.length === range.uidTo - range.uidFrom + 1 ? null : Uint32Array.from(found.map((m) => m.uid)) };
+    for (const f of fields) {
+      if (f === 'flags') out.flags = found.map((m) => m.flags.join(' '));
+      else if (f === 'size') out.size = found.map((m) => m.bytes.length);
+      else if (f === 'internalDate') out.internalDate = found.map((m) => m.internalDate.getTime());
+      else out.modSeq = found.map((m) => m.modSeq);
+    }
+    return out;
   }
   async messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]> {
     const set = new Set(uids);

@@ -1,0 +1,80 @@
+import { describe, it, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryBackend, TestClient, type MemoryAccount } from '../testing/memory-backend.ts';
+
+let backend: MemoryBackend;
+let alice: MemoryAccount;
+
+/** 12 messages; UIDs 4, 5 and 9 expunged before the SELECT, so the session's UIDs are 1-3, 6-8, 10-12. */
+beforeEach(async () => {
+  backend = new MemoryBackend();
+  alice = backend.addUser('alice@example.org', 'secret');
+  for (let i = 1; i <= 12; i++) {
+    alice.deliver('INBOX', `Subject: ${i}\r\n\r\n${'x'.repeat(i)}\r\n`, { flags: i % 3 === 0 ? ['\\Seen', '$Work'] : [], internalDate: new Date(Date.UTC(2024, 0, i, 10, 20, 30)) });
+  }
+  const inbox = alice.byName('INBOX')!;
+  await alice.expunge(inbox.id, [4, 5, 9]);
+});
+
+async function selected(): Promise<TestClient> {
+  const c = new TestClient(backend);
+  await c.greet();
+  await c.login();
+  assert.match(await c.send('s SELECT INBOX\r\n'), /\* 9 EXISTS/);
+  return c;
+}
+
+/** The untagged FETCH lines of a response, with `drop` (a regex) removed first. */
+function fetchLines(text: string, drop?: RegExp): string[] {
+  return (drop ? text.replace(drop, ')') : text).split('\r\n').filter((l) => l.startsWith('* '));
+}
+
+describe('IMAP metadata-only FETCH', () => {
+  it('answers exactly like a FETCH that reads the message, across UID gaps', async () => {
+    const c = await selected();
+    const items = 'FLAGS INTERNALDATE RFC822.SIZE UID MODSEQ';
+    for (const set of ['1:*', '2,4:6,9', '*', '3:2']) {
+      const meta = await c.send(`a FETCH ${set} (${items})\r\n`);
+      assert.match(meta, /a OK FETCH completed\r\n$/);
+      // BODY.PEEK[HEADER.FIELDS ...] sends the message through the general path; its data is cut out.
+      const full = await c.send(`b FETCH ${set} (${items} BODY.PEEK[HEADER.FIELDS (X-None)])\r\n`);
+      assert.deepEqual(fetchLines(meta), fetchLines(full, / BODY\[HEADER\.FIELDS \(X-None\)\] \{2\}\r\n\r\n\)/g), set);
+    }
+    const lines = fetchLines(await c.send('u UID FETCH 3:10 (FLAGS)\r\n'));
+    assert.deepEqual(lines, [
+      '* 3 FETCH (UID 3 FLAGS (\\Seen $Work))',
+      '* 4 FETCH (UID 6 FLAGS (\\Seen $Work))',
+      '* 5 FETCH (UID 7 FLAGS ())',
+      '* 6 FETCH (UID 8 FLAGS ())',
+      '* 7 FETCH (UID 10 FLAGS ())',
+    ]);
+    assert.equal(
+      fetchLines(await c.send('d FETCH 4 (INTERNALDATE RFC822.SIZE)\r\n'))[0],
+      '* 4 FETCH (INTERNALDATE "06-Jan-2024 10:20:30 +0000" RFC822.SIZE 22)',
+    );
+  });
+
+  it('skips messages another session expunged and says so with [EXPUNGEISSUED]', async () => {
+    const c = await selected();
+    const inbox = alice.byName('INBOX')!;
+    await alice.expunge(inbox.id, [2, 7]);
+    const r = await c.send('f FETCH 1:4 (UID)\r\n');
+    assert.equal(r, '* 1 FETCH (UID 1)\r\n* 3 FETCH (UID 3)\r\n* 4 FETCH (UID 6)\r\nf OK [EXPUNGEISSUED] Some messages were expunged\r\n');
+    // The expunges are reported at the next command that allows them (RFC 9051 §7.5.1).
+    assert.match(await c.send('n NOOP\r\n'), /\* 5 EXPUNGE\r\n\* 2 EXPUNGE\r\n/);
+  });
+
+  it('answers BAD for a message number beyond EXISTS before sending anything', async () => {
+    const c = await selected();
+    assert.equal(await c.send('f FETCH 5:10 (FLAGS)\r\n'), 'f BAD Invalid message sequence number\r\n');
+  });
+
+  it('with CHANGEDSINCE returns only messages changed later, with MODSEQ', async () => {
+    const c = await selected();
+    const inbox = alice.byName('INBOX')!;
+    const before = inbox.modSeq;
+    await c.send('s STORE 8 +FLAGS.SILENT (\\Flagged)\r\n');
+    const after = inbox.modSeq;
+    assert.equal(await c.send(`f UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})\r\n`), `* 8 FETCH (UID 11 FLAGS (\\Flagged) MODSEQ (${after}))\r\nf OK UID FETCH completed\r\n`);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * FETCH of metadata only (FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ: RFC 9051 §6.4.5, RFC 7162
+ * §3.1.4): a client's resync of a whole mailbox. Works on spans of consecutive sequence numbers and
+ * UIDs, reads the metadata as columns (one value per field, no object per message) and formats each
+ * output chunk into one string, synchronously.
+ */
+import type { ImapAccount, ImapMetaColumns, ImapMetaField } from '../backend.ts';
+import { ok, type CommandResult } from '../command.ts';
+import { formatDateTime } from '../parser/args.ts';
+import type { MessageSpan } from './message-set.ts';
+
+export type MetaItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ';
+
+export interface MetaFetch {
+  spans: MessageSpan[];
+  /** The items in the order asked (duplicates kept, as for other FETCHes). */
+  items: MetaItem[];
+  isUid: boolean;
+  /** MODSEQ is added when CONDSTORE asks for it implicitly (RFC 7162 §3.1.4.1). */
+  wantsModSeq: boolean;
+  /** RFC 7162 §3.1.4.1 CHANGEDSINCE: only messages with a greater modseq. */
+  changedSince: number | null;
+  account: ImapAccount;
+  mailboxId: number;
+  verb: string;
+}
+
+/** UIDs read per store call: bounds the memory of one batch of columns. */
+const BATCH = 4096;
+const OUT_CHUNK = 64 * 1024;
+
+type Emit = (uid: number, i: number, c: ImapMetaColumns) => string;
+
+/** The data items of one response, in order: `UID n` first when UID FETCH did not ask for it (RFC 9051 §6.4.9). */
+function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[] } {
+  const names: MetaItem[] = [...m.items];
+  if (m.isUid && !names.includes('UID')) names.unshift('UID');
+  if (m.wantsModSeq && !names.includes('MODSEQ')) names.push('MODSEQ');
+  const fields = new Set<ImapMetaField>();
+  if (m.changedSince !== null) fields.add('modSeq');
+  const emit = names.map((name): Emit => {
+    switch (name) {
+      case 'UID':
+        return (uid) => 'UID ' + uid;
+      case 'FLAGS':
+        fields.add('flags');
+        return (_, i, c) => 'FLAGS (' + c.flags![i] + ')';
+      case 'INTERNALDATE':
+        fields.add('internalDate');
+        return (_, i, c) => 'INTERNALDATE ' + formatDateTime(new Date(c.internalDate![i]!));
+      case 'RFC822.SIZE':
+        fields.add('size');
+        return (_, i, c) => 'RFC822.SIZE ' + c.size![i];
+      case 'MODSEQ':
+        fields.add('modSeq');
+        return (_, i, c) => 'MODSEQ (' + c.modSeq![i] + ')';
+    }
+  });
+  return { emit, fields: [...fields] };
+}
+
+export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string, CommandResult, void> {
+  const { emit, fields } = emitters(m);
+  const n = emit.length;
+  const since = m.changedSince;
+  let gone = false;
+  let text = '';
+  for (const span of m.spans) {
+    for (let off = 0; off < span.count; off += BATCH) {
+      const count = Math.min(BATCH, span.count - off);
+      const uidFrom = span.uid + off;
+      const seqFrom = span.seq + off;
+      const cols = await m.account.metaColumns(m.mailboxId, { uidFrom, uidTo: uidFrom + count - 1 }, fields);
+      // Messages missing here were expunged by another session and not reported yet (RFC 9051 §7.5.1).
+      if (cols.count < count) gone = true;
+      for (let i = 0; i < cols.count; i++) {
+        if (since !== null && cols.modSeq![i]! <= since) continue;
+        const uid = cols.uids === null ? uidFrom + i : cols.uids[i]!;
+        // Within a span, sequence numbers follow UIDs one for one.
+        let line = '* ' + (seqFrom + uid - uidFrom) + ' FETCH (' + emit[0]!(uid, i, cols);
+        for (let k = 1; k < n; k++) line += ' ' + emit[k]!(uid, i, cols);
+        text += line + ')\r\n';
+      }
+      if (text.length >= OUT_CHUNK) {
+        yield text;
+        text = '';
+      }
+    }
+  }
+  if (text.length > 0) yield text;
+  // RFC 2180 §4.1.2, RFC 5530 §3: the rest was returned, so the command succeeds and says why data is missing.
+  if (gone) return ok('Some messages were expunged', 'EXPUNGEISSUED');
+  return ok(`${m.verb} completed`);
+}
