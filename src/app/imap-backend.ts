@@ -20,6 +20,7 @@ import {
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import type { AccountStore, MailStore, MessageRecord } from '../store/types.ts';
 import type { Logger } from '../core/log.ts';
+import { MailboxSnapshots } from './mailbox-snapshots.ts';
 
 export interface MailStoreImapBackendOptions {
   store: MailStore;
@@ -27,25 +28,20 @@ export interface MailStoreImapBackendOptions {
   /** Quota for accounts whose quotaBytes is null; null means unlimited. */
   defaultQuotaBytes: number | null;
   log?: Logger;
+  /** SELECT state kept between sessions; one is made on the store when not given. */
+  snapshots?: MailboxSnapshots;
 }
 
 export class MailStoreImapBackend implements ImapBackend {
-  constructor(private readonly options: MailStoreImapBackendOptions) {}
+  private readonly snapshots: MailboxSnapshots;
+
+  constructor(private readonly options: MailStoreImapBackendOptions) {
+    this.snapshots = options.snapshots ?? new MailboxSnapshots({ store: options.store });
+  }
 
   async openAccount(identity: AuthIdentity): Promise<ImapAccount> {
-    return new StoreImapAccount(this.options, identity.accountId);
+    return new StoreImapAccount(this.options, identity.accountId, this.snapshots);
   }
-}
-
-function indexOfUid(uids: Uint32Array, uid: number): number {
-  let lo = 0;
-  let hi = uids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (uids[mid]! < uid) lo = mid + 1;
-    else hi = mid;
-  }
-  return uids[lo] === uid ? lo : -1;
 }
 
 function toMeta(r: MessageRecord): ImapMessageMeta {
@@ -60,6 +56,7 @@ class StoreImapAccount implements ImapAccount {
   constructor(
     private readonly options: MailStoreImapBackendOptions,
     private readonly accountId: number,
+    private readonly snapshots: MailboxSnapshots,
   ) {
     this.store = options.store;
   }
@@ -89,6 +86,7 @@ class StoreImapAccount implements ImapAccount {
   async deleteMailbox(name: string): Promise<void> {
     const mb = await this.mailbox(name);
     await this.store.deleteMailbox(mb.id);
+    this.snapshots.forget(mb.id);
   }
 
   async renameMailbox(oldName: string, newName: string): Promise<void> {
@@ -129,19 +127,19 @@ class StoreImapAccount implements ImapAccount {
   async select(name: string): Promise<ImapMailboxSnapshot | null> {
     const mb = await this.store.getMailbox(this.accountId, name);
     if (mb === null) return null;
-    // Only UIDs and an aggregate: no per-message records (a 100,000-message SELECT stays cheap).
-    const [uids, summary] = await Promise.all([this.store.listUids(mb.id), this.store.flagSummary(mb.id)]);
-    const firstUnseenSeq = summary.firstUnseenUid === 0 ? 0 : indexOfUid(uids, summary.firstUnseenUid) + 1;
+    // UID runs, unseen and keywords kept between SELECTs, checked against the mailbox row (mailbox-snapshots.ts).
+    const snap = await this.snapshots.snapshot(mb);
+    if (snap === null) return null;
     return {
       id: mb.id,
       name: mb.name,
-      uidValidity: mb.uidValidity,
-      uidNext: mb.uidNext,
-      highestModSeq: mb.highestModSeq,
-      uids,
-      keywords: summary.keywords,
-      unseen: summary.unseen,
-      firstUnseenSeq,
+      uidValidity: snap.uidValidity,
+      uidNext: snap.uidNext,
+      highestModSeq: snap.highestModSeq,
+      uids: snap.uids,
+      keywords: snap.keywords,
+      unseen: snap.unseen,
+      firstUnseenSeq: snap.firstUnseenUid === 0 ? 0 : snap.uids.indexOf(snap.firstUnseenUid) + 1,
     };
   }
 

@@ -125,6 +125,32 @@ export interface MailboxFlagSummary {
   keywords: string[];
 }
 
+/**
+ * A mailbox as opening it needs it (IMAP SELECT), read in one consistent snapshot: `mailbox` is the
+ * record at that moment (its UIDNEXT and HIGHESTMODSEQ cover exactly these messages).
+ */
+export interface MailboxSelectState {
+  mailbox: MailboxRecord;
+  /** Every UID, ascending. */
+  uids: Uint32Array;
+  /** The UIDs of messages without \Seen (exact spelling, as IMAP stores it), ascending. */
+  unseenUids: Uint32Array;
+  /** Keywords (flags not starting with a backslash) in use, sorted. */
+  keywords: string[];
+}
+
+/**
+ * What changed in a mailbox after a modseq, read in one consistent snapshot (`mailbox` is the record at
+ * that moment): every message whose modseq is greater (new or with new flags) and every UID expunged since.
+ */
+export interface MailboxDelta {
+  mailbox: MailboxRecord;
+  /** [uid, flags as stored (space-separated)], ascending by UID. */
+  changed: [number, string][];
+  /** Ascending. */
+  vanished: number[];
+}
+
 export type FlagOperation = 'add' | 'remove' | 'set';
 
 export interface MailboxChange {
@@ -229,6 +255,13 @@ export interface MailStore {
   flagSummary(mailboxId: number): Promise<MailboxFlagSummary>;
   /** Like listMessages over a UID range, in the cheap MessageMetaRow form. */
   listMessageMeta(mailboxId: number, options: { uidFrom: number; uidTo: number }): Promise<MessageMetaRow[]>;
+  /** null when the mailbox does not exist. */
+  selectState(mailboxId: number): Promise<MailboxSelectState | null>;
+  /**
+   * Changes after `sinceModSeq`; null when the mailbox does not exist or more than `maxChanges` messages
+   * changed (reading the whole state is then cheaper).
+   */
+  mailboxDelta(mailboxId: number, sinceModSeq: number, options: { maxChanges: number }): Promise<MailboxDelta | null>;
   /** The given fields of the messages with UIDs in [uidFrom, uidTo], read in one consistent snapshot. */
   listMetaColumns(mailboxId: number, options: { uidFrom: number; uidTo: number; fields: readonly MessageMetaField[] }): Promise<MessageMetaColumns>;
   /** Messages ordered by UID; with `changedSinceModSeq`, only those whose modseq is greater. */

@@ -4,6 +4,7 @@
  * notifications. `app/imap-backend.ts` implements it on the mail store.
  */
 import type { AuthIdentity } from '../sasl/types.ts';
+import type { UidMap } from './uid-map.ts';
 
 export type ImapSpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive' | '\\All' | '\\Flagged';
 
@@ -55,8 +56,8 @@ export interface ImapMailboxSnapshot {
   uidValidity: number;
   uidNext: number;
   highestModSeq: number;
-  /** Ascending. */
-  uids: ArrayLike<number>;
+  /** Ascending; a UidMap is taken over by the session as it is (the backend must not keep using it). */
+  uids: ArrayLike<number> | UidMap;
   /** Keywords in use, for FLAGS / PERMANENTFLAGS. */
   keywords: string[];
   unseen: number;

@@ -29,7 +29,7 @@ export class SelectedMailbox {
     this.name = snapshot.name;
     this.readOnly = options.readOnly;
     this.uidValidity = snapshot.uidValidity;
-    this.uids = UidMap.from(snapshot.uids);
+    this.uids = snapshot.uids instanceof UidMap ? snapshot.uids : UidMap.from(snapshot.uids);
     this.knownModSeq = snapshot.highestModSeq;
   }
 

@@ -144,6 +144,41 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       assert.deepEqual(flagsOnly, { count: 3, uids: Uint32Array.from(uids.slice(0, 3)), flags: ['\\Seen', '$Zeta \\Flagged', '\\Seen $Alpha'] });
     }));
 
+  test(`${name}: SELECT state and the changes since a modseq`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const empty = (await store.selectState(inbox.id))!;
+      assert.deepEqual({ ...empty, uids: [...empty.uids], unseenUids: [...empty.unseenUids] }, { mailbox: inbox, uids: [], unseenUids: [], keywords: [] });
+      const uids: number[] = [];
+      for (const flags of [['\\Seen'], ['$Zeta', '\\Flagged'], ['\\Seen', '$Alpha'], [], ['\\seen']]) {
+        const tx = store.beginDelivery();
+        tx.write(Buffer.from('abc\r\n'));
+        uids.push((await tx.commit({ mailboxes: [{ mailboxId: inbox.id, flags }] })).messages[0]!.uid);
+      }
+      const state = (await store.selectState(inbox.id))!;
+      assert.deepEqual(state.mailbox, await store.getMailboxById(inbox.id));
+      assert.deepEqual([...state.uids], uids);
+      // Only the exact spelling \Seen counts as seen, as IMAP stores it.
+      assert.deepEqual([...state.unseenUids], [uids[1], uids[3], uids[4]]);
+      assert.deepEqual(state.keywords, ['$Alpha', '$Zeta']);
+      const since = state.mailbox.highestModSeq;
+      await store.storeFlags(inbox.id, [uids[3]!], 'add', ['\\Seen', '$New']);
+      await store.expunge(inbox.id, [uids[0]!, uids[4]!]);
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('abc\r\n'));
+      const added = (await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] })).messages[0]!.uid;
+      const delta = (await store.mailboxDelta(inbox.id, since, { maxChanges: 10 }))!;
+      assert.deepEqual(delta.mailbox, await store.getMailboxById(inbox.id));
+      assert.deepEqual(delta.changed, [[uids[3], '\\Seen $New'], [added, '']]);
+      assert.deepEqual(delta.vanished, [uids[0], uids[4]]);
+      assert.equal(await store.mailboxDelta(inbox.id, since, { maxChanges: 1 }), null, 'more changes than asked for');
+      assert.deepEqual(await store.mailboxDelta(inbox.id, delta.mailbox.highestModSeq, { maxChanges: 1 }), { mailbox: delta.mailbox, changed: [], vanished: [] });
+      await store.deleteMailbox(inbox.id);
+      assert.equal(await store.selectState(inbox.id), null);
+      assert.equal(await store.mailboxDelta(inbox.id, 0, { maxChanges: 10 }), null);
+    }));
+
   test(`${name}: a large message is spooled, chunked, read by range and streamed exactly`, () =>
     withStore(async (store) => {
       const a = await account(store);

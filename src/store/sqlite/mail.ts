@@ -2,7 +2,7 @@
  * MailStore on SQLite: mailboxes, messages (UID, flags, modseq, internal date), expunge history for
  * QRESYNC, copy/move, the durable delivery commit, and in-process change notifications.
  */
-import type { CommitResult, DeliveryPlan, FlagOperation, MailboxChange, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord } from '../types.ts';
+import type { CommitResult, DeliveryPlan, FlagOperation, MailboxChange, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
 import type { SqliteDatabase } from './database.ts';
 import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
@@ -63,6 +63,10 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     unseenSummary: db.prepare(`SELECT count(*) AS unseen, coalesce(min(uid), 0) AS firstUnseenUid FROM messages
         WHERE mailbox_id = ? AND instr(' ' || flags || ' ', ' \\Seen ') = 0`),
     distinctFlags: db.prepare("SELECT DISTINCT flags FROM messages WHERE mailbox_id = ? AND flags <> ''").pluck(),
+    // One scan for SELECT: each UID doubled, plus one when the message is unseen (a double holds 2^33 exactly).
+    uidsWithUnseen: db.prepare(`SELECT uid * 2 + (instr(' ' || flags || ' ', ' \\Seen ') = 0) FROM messages WHERE mailbox_id = ? ORDER BY uid`).pluck(),
+    changedSince: db.prepare('SELECT uid, flags FROM messages WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').raw(),
+    vanishedLimited: db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND mod_seq > ? ORDER BY uid LIMIT ?').pluck(),
     rangeUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
     rangeColumn: {
       flags: db.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
@@ -144,6 +148,39 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     return readMetaColumns(mailboxId, from, to, fields);
   }
 
+  function keywordsOf(flagTexts: string[]): string[] {
+    const keywords = new Set<string>();
+    for (const text of flagTexts) for (const f of parseFlags(text)) if (!f.startsWith('\\')) keywords.add(f);
+    return [...keywords].sort();
+  }
+
+  const readSelectState = db.transaction((mailboxId: number): MailboxSelectState | null => {
+    const mailbox = mailboxes.byId(mailboxId);
+    if (mailbox === null) return null;
+    const coded = q.uidsWithUnseen.all(mailboxId) as number[];
+    const uids = new Uint32Array(coded.length);
+    let unseen = 0;
+    for (let i = 0; i < coded.length; i++) {
+      const c = coded[i]!;
+      uids[i] = Math.floor(c / 2);
+      if (c % 2 === 1) unseen++;
+    }
+    const unseenUids = new Uint32Array(unseen);
+    for (let i = 0, j = 0; i < coded.length; i++) if (coded[i]! % 2 === 1) unseenUids[j++] = uids[i]!;
+    return { mailbox, uids, unseenUids, keywords: keywordsOf(q.distinctFlags.all(mailboxId) as string[]) };
+  });
+
+  const readDelta = db.transaction((mailboxId: number, since: number, maxChanges: number): MailboxDelta | null => {
+    const mailbox = mailboxes.byId(mailboxId);
+    if (mailbox === null) return null;
+    const changed = q.changedSince.all(mailboxId, since, maxChanges + 1) as [number, string][];
+    if (changed.length > maxChanges) return null;
+    const vanished = q.vanishedLimited.all(mailboxId, since, maxChanges + 1) as number[];
+    if (vanished.length > maxChanges) return null;
+    changed.sort((a, b) => a[0] - b[0]);
+    return { mailbox, changed, vanished };
+  });
+
   async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
     const localHeader = plan.localHeader ?? Buffer.alloc(0);
     const traceHeader = plan.traceHeader ?? Buffer.alloc(0);
@@ -224,6 +261,12 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     async listMessageMeta(mailboxId, options) {
       const rows = q.listMeta.all(mailboxId, options.uidFrom, options.uidTo) as [number, number, number, string, number][];
       return rows.map((r) => ({ uid: r[0], size: r[1], internalDate: r[2], flags: r[3], modSeq: r[4] }));
+    },
+    async selectState(mailboxId) {
+      return readSelectState(mailboxId);
+    },
+    async mailboxDelta(mailboxId, sinceModSeq, options) {
+      return readDelta(mailboxId, sinceModSeq, options.maxChanges);
     },
     async listMetaColumns(mailboxId, options) {
       return metaColumns(mailboxId, options.uidFrom, options.uidTo, options.fields);

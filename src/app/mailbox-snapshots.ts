@@ -1,0 +1,241 @@
+/**
+ * What IMAP SELECT needs of a mailbox (UIDs, unseen count, first unseen UID, keywords), kept between
+ * SELECTs so a big mailbox is not read whole each time. An entry is keyed on the database's own state
+ * (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ of the mailbox row): every change to a mailbox's messages
+ * (append, copy or move in, flag change, expunge) raises HIGHESTMODSEQ, whichever process made it. A
+ * stale entry is brought forward with the changes since its modseq (MailStore.mailboxDelta); a missing
+ * or far-behind one is rebuilt from MailStore.selectState. Bounded: least recently used entries go
+ * first when the total size passes `maxBytes`.
+ */
+import { UidMap } from '../protocols/imap/uid-map.ts';
+import type { MailboxRecord, MailStore } from '../store/types.ts';
+
+/** The state at one moment: UIDNEXT and HIGHESTMODSEQ are those that go with these UIDs. */
+export interface MailboxSnapshot {
+  uidValidity: number;
+  uidNext: number;
+  highestModSeq: number;
+  /** The caller's own copy. */
+  uids: UidMap;
+  unseen: number;
+  /** 0 when every message is seen. */
+  firstUnseenUid: number;
+  keywords: string[];
+}
+
+interface Entry {
+  uidValidity: number;
+  uidNext: number;
+  highestModSeq: number;
+  uids: UidMap;
+  /** Bit (uid - base) is set when that message is present and has no \Seen. */
+  base: number;
+  unseenBits: Uint32Array;
+  unseen: number;
+  keywords: Set<string>;
+  sortedKeywords: string[] | null;
+  bytes: number;
+}
+
+export interface MailboxSnapshotsOptions {
+  store: Pick<MailStore, 'selectState' | 'mailboxDelta'>;
+  /** Total size of the cached entries (default 32 MiB). */
+  maxBytes?: number;
+  /** Changes beyond which an entry is rebuilt rather than brought forward (default 10,000). */
+  maxDelta?: number;
+}
+
+const isUnseen = (flags: string): boolean => !(' ' + flags + ' ').includes(' \\Seen ');
+
+function addKeywords(keywords: Set<string>, flags: string): boolean {
+  let added = false;
+  if (flags === '') return added;
+  for (const f of flags.split(' ')) {
+    if (f === '' || f.startsWith('\\') || keywords.has(f)) continue;
+    keywords.add(f);
+    added = true;
+  }
+  return added;
+}
+
+export class MailboxSnapshots {
+  private readonly store: MailboxSnapshotsOptions['store'];
+  private readonly maxBytes: number;
+  private readonly maxDelta: number;
+  /** In least-recently-used order (a Map iterates in insertion order). */
+  private readonly entries = new Map<number, Entry>();
+  private totalBytes = 0;
+
+  constructor(options: MailboxSnapshotsOptions) {
+    this.store = options.store;
+    this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    this.maxDelta = options.maxDelta ?? 10_000;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The state of `mailbox`, at least as recent as the record passed (it may be more recent: its own
+   * UIDNEXT and HIGHESTMODSEQ say so); null when the mailbox is gone.
+   */
+  async snapshot(mailbox: MailboxRecord): Promise<MailboxSnapshot | null> {
+    const id = mailbox.id;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const e = this.entries.get(id);
+      if (e !== undefined && e.uidValidity === mailbox.uidValidity && e.highestModSeq >= mailbox.highestModSeq && e.uidNext >= mailbox.uidNext) {
+        this.touch(id, e);
+        return this.view(e);
+      }
+      if (e === undefined || e.uidValidity !== mailbox.uidValidity) break;
+      const since = e.highestModSeq;
+      const delta = await this.store.mailboxDelta(id, since, { maxChanges: this.maxDelta });
+      if (delta === null || delta.mailbox.uidValidity !== e.uidValidity) break;
+      // Another SELECT may have moved the entry on while this one waited: start again from it.
+      if (this.entries.get(id) !== e || e.highestModSeq !== since) continue;
+      if (!this.apply(e, delta.mailbox, delta.changed, delta.vanished)) {
+        this.drop(id);
+        break;
+      }
+      this.touch(id, e);
+      return this.view(e);
+    }
+    const state = await this.store.selectState(id);
+    if (state === null) {
+      this.drop(id);
+      return null;
+    }
+    const entry = this.build(state.mailbox, state.uids, state.unseenUids, state.keywords);
+    const current = this.entries.get(id);
+    // Keep whichever is newer when two rebuilds raced.
+    if (entry !== null && (current === undefined || current.uidValidity !== entry.uidValidity || current.highestModSeq <= entry.highestModSeq)) {
+      this.drop(id);
+      this.entries.set(id, entry);
+      this.totalBytes += entry.bytes;
+      this.evict();
+    }
+    if (entry !== null) return this.view(entry);
+    const { uidValidity, uidNext, highestModSeq } = state.mailbox;
+    return { uidValidity, uidNext, highestModSeq, uids: UidMap.from(state.uids), unseen: state.unseenUids.length, firstUnseenUid: state.unseenUids[0] ?? 0, keywords: state.keywords };
+  }
+
+  /** Forgets a mailbox (deleted); not needed for correctness, which rests on the key. */
+  forget(mailboxId: number): void {
+    this.drop(mailboxId);
+  }
+
+  private view(e: Entry): MailboxSnapshot {
+    e.sortedKeywords ??= [...e.keywords].sort();
+    const { uidValidity, uidNext, highestModSeq } = e;
+    return { uidValidity, uidNext, highestModSeq, uids: e.uids.clone(), unseen: e.unseen, firstUnseenUid: this.firstUnseen(e), keywords: e.sortedKeywords };
+  }
+
+  private firstUnseen(e: Entry): number {
+    if (e.unseen === 0) return 0;
+    const bits = e.unseenBits;
+    for (let w = 0; w < bits.length; w++) {
+      const word = bits[w]!;
+      if (word !== 0) return e.base + w * 32 + (31 - Math.clz32(word & -word));
+    }
+    return 0;
+  }
+
+  /** null when the UID span is too big to keep a bit per UID within the budget. */
+  private build(mailbox: MailboxRecord, uids: Uint32Array, unseenUids: Uint32Array, keywords: string[]): Entry | null {
+    const base = uids.length > 0 ? uids[0]! : mailbox.uidNext;
+    const words = Math.ceil(Math.max(1, mailbox.uidNext - base) / 32);
+    if (words * 4 > this.maxBytes / 8) return null;
+    const unseenBits = new Uint32Array(words);
+    for (let i = 0; i < unseenUids.length; i++) {
+      const off = unseenUids[i]! - base;
+      unseenBits[off >>> 5]! |= 1 << (off & 31);
+    }
+    const map = UidMap.from(uids);
+    const e: Entry = {
+      uidValidity: mailbox.uidValidity,
+      uidNext: mailbox.uidNext,
+      highestModSeq: mailbox.highestModSeq,
+      uids: map,
+      base,
+      unseenBits,
+      unseen: unseenUids.length,
+      keywords: new Set(keywords),
+      sortedKeywords: keywords,
+      bytes: 0,
+    };
+    e.bytes = this.sizeOf(e);
+    return e;
+  }
+
+  private sizeOf(e: Entry): number {
+    return 200 + e.unseenBits.byteLength + e.uids.runCount * 8 + e.keywords.size * 40;
+  }
+
+  /** Applies changes in place; false when they do not fit what the entry knows (it is then rebuilt). */
+  private apply(e: Entry, mailbox: MailboxRecord, changed: [number, string][], vanished: number[]): boolean {
+    const gone: number[] = [];
+    for (const uid of vanished) {
+      if (uid < e.base || e.uids.indexOf(uid) < 0) continue;
+      gone.push(uid);
+      const off = uid - e.base;
+      const bit = 1 << (off & 31);
+      if ((e.unseenBits[off >>> 5]! & bit) !== 0) {
+        e.unseenBits[off >>> 5]! &= ~bit;
+        e.unseen--;
+      }
+    }
+    e.uids.remove(gone);
+    for (const [uid, flags] of changed) {
+      if (uid < e.base) return false;
+      if (uid > e.uids.last) {
+        e.uids.push(uid); // a new message (ascending order)
+      } else if (e.uids.indexOf(uid) < 0) {
+        return false; // neither new nor known: the entry does not describe this mailbox
+      }
+      const off = uid - e.base;
+      if ((off >>> 5) >= e.unseenBits.length) {
+        const grown = new Uint32Array(Math.max((off >>> 5) + 1, e.unseenBits.length * 2));
+        if (grown.byteLength > this.maxBytes / 8) return false;
+        grown.set(e.unseenBits);
+        e.unseenBits = grown;
+      }
+      const bit = 1 << (off & 31);
+      const was = (e.unseenBits[off >>> 5]! & bit) !== 0;
+      const now = isUnseen(flags);
+      if (was !== now) {
+        e.unseenBits[off >>> 5]! ^= bit;
+        e.unseen += now ? 1 : -1;
+      }
+      // Keywords only accumulate until the next rebuild: FLAGS may list one no message carries any more
+      // (RFC 9051 §7.3.5 lists the flags applicable in the mailbox; Dovecot keeps them the same way).
+      if (addKeywords(e.keywords, flags)) e.sortedKeywords = null;
+    }
+    e.uidNext = mailbox.uidNext;
+    e.highestModSeq = mailbox.highestModSeq;
+    const bytes = this.sizeOf(e);
+    this.totalBytes += bytes - e.bytes;
+    e.bytes = bytes;
+    return true;
+  }
+
+  private touch(id: number, e: Entry): void {
+    this.entries.delete(id);
+    this.entries.set(id, e);
+    this.evict();
+  }
+
+  private drop(id: number): void {
+    const e = this.entries.get(id);
+    if (e === undefined) return;
+    this.entries.delete(id);
+    this.totalBytes -= e.bytes;
+  }
+
+  private evict(): void {
+    for (const [id] of this.entries) {
+      if (this.totalBytes <= this.maxBytes) return;
+      this.drop(id);
+    }
+  }
+}
