@@ -169,12 +169,18 @@ class StoreImapAccount implements ImapAccount {
   }
 
   async metaColumns(mailboxId: number, range: { uidFrom: number; uidTo: number }, fields: readonly ImapMetaField[]): Promise<ImapMetaColumns> {
-    // FETCH 1:* asks once per batch: the owner is checked once per mailbox (a mailbox never changes account).
-    if (!this.readable.has(mailboxId)) {
-      await this.owned(mailboxId);
-      this.readable.add(mailboxId);
-    }
+    await this.ownedForReading(mailboxId);
     return this.store.listMetaColumns(mailboxId, { ...range, fields });
+  }
+
+  /**
+   * owned() for reads, which FETCH makes per batch or per message: checked once per mailbox (a mailbox
+   * never changes account; reading one deleted since finds no messages).
+   */
+  private async ownedForReading(mailboxId: number): Promise<void> {
+    if (this.readable.has(mailboxId)) return;
+    await this.owned(mailboxId);
+    this.readable.add(mailboxId);
   }
 
   async changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]> {
@@ -186,9 +192,14 @@ class StoreImapAccount implements ImapAccount {
   }
 
   async readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null> {
-    await this.owned(mailboxId);
-    if ((await this.store.getMessage(mailboxId, uid)) === null) return null;
-    return this.store.readMessage(mailboxId, uid, range);
+    await this.ownedForReading(mailboxId);
+    try {
+      return await this.store.readMessage(mailboxId, uid, range);
+    } catch (err) {
+      // Expunged meanwhile (a rare race): the store refuses to read a message that is gone.
+      if ((await this.store.getMessage(mailboxId, uid)) === null) return null;
+      throw err;
+    }
   }
 
   async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: { unchangedSince?: number } = {}) {
