@@ -144,6 +144,20 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       assert.deepEqual(flagsOnly, { count: 3, uids: Uint32Array.from(uids.slice(0, 3)), flags: ['\\Seen', '$Zeta \\Flagged', '\\Seen $Alpha'] });
     }));
 
+  test(`${name}: a mailbox deleted and created again gets a larger UIDVALIDITY (RFC 9051 §2.3.1.1)`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      let last = 0;
+      for (let i = 0; i < 3; i++) {
+        const box = await store.createMailbox(a.id, 'Projects', null);
+        const highest = Math.max(...(await store.listMailboxes(a.id)).map((m) => m.uidValidity));
+        assert.equal(box.uidValidity, highest, 'the newest mailbox has the largest UIDVALIDITY');
+        assert.ok(box.uidValidity > last);
+        last = box.uidValidity;
+        await store.deleteMailbox(box.id);
+      }
+    }));
+
   test(`${name}: SELECT state and the changes since a modseq`, () =>
     withStore(async (store) => {
       const a = await account(store);

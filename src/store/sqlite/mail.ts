@@ -66,7 +66,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     // One scan for SELECT: each UID doubled, plus one when the message is unseen (a double holds 2^33 exactly).
     uidsWithUnseen: db.prepare(`SELECT uid * 2 + (instr(' ' || flags || ' ', ' \\Seen ') = 0) FROM messages WHERE mailbox_id = ? ORDER BY uid`).pluck(),
     changedSince: db.prepare('SELECT uid, flags FROM messages WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').raw(),
-    vanishedLimited: db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND mod_seq > ? ORDER BY uid LIMIT ?').pluck(),
+    vanishedLimited: db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').pluck(),
     rangeUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
     rangeColumn: {
       flags: db.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
@@ -178,6 +178,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     const vanished = q.vanishedLimited.all(mailboxId, since, maxChanges + 1) as number[];
     if (vanished.length > maxChanges) return null;
     changed.sort((a, b) => a[0] - b[0]);
+    vanished.sort((a, b) => a - b);
     return { mailbox, changed, vanished };
   });
 

@@ -41,7 +41,7 @@ export class MailboxTable {
     this.q = {
       insert: db.prepare('INSERT INTO mailboxes (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)'),
       subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
-      maxValidity: db.prepare('SELECT max(uid_validity) AS v FROM mailboxes'),
+      nextValidity: db.prepare('UPDATE uid_validity_high SET value = max(value + 1, ?) WHERE id = 1 RETURNING value AS v'),
       byName: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? AND m.name = ?`),
       byId: db.prepare(`${SELECT_MAILBOX} WHERE m.id = ?`),
       list: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? ORDER BY m.name`),
@@ -50,10 +50,12 @@ export class MailboxTable {
     };
   }
 
-  /** A UIDVALIDITY never given before: seconds since the epoch, or one more than the largest in use. */
+  /**
+   * A UIDVALIDITY never given before, even to a deleted mailbox (RFC 9051 §2.3.1.1): seconds since the
+   * epoch, or one more than the largest ever given.
+   */
   private newUidValidity(): number {
-    const max = (this.q.maxValidity.get() as { v: number | null }).v ?? 0;
-    return Math.max(Math.floor(Date.now() / 1000) % 0xffffffff, max + 1);
+    return (this.q.nextValidity.get(Math.floor(Date.now() / 1000) % 0xffffffff) as { v: number }).v;
   }
 
   create(accountId: number, name: string, specialUse: SpecialUse | null): number {

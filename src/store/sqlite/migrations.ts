@@ -151,4 +151,19 @@ END;
 CREATE INDEX queue_recipients_due_order ON queue_recipients(next_attempt_at, id) WHERE state IN ('queued', 'deferred');
 `,
   },
+  {
+    version: 3,
+    name: 'uidvalidity high-water mark, expunged by modseq',
+    // RFC 9051 §2.3.1.1: a mailbox re-created under a name must get a larger UIDVALIDITY than the one
+    // before; the largest given so far was only known from the mailboxes that still exist. And the
+    // changes since a modseq (QRESYNC VANISHED, SELECT snapshots) look up expunged UIDs by modseq.
+    sql: `
+CREATE TABLE uid_validity_high (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO uid_validity_high (id, value) SELECT 1, coalesce(max(uid_validity), 0) FROM mailboxes;
+CREATE INDEX expunged_modseq ON expunged(mailbox_id, mod_seq);
+`,
+  },
 ];

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { runStoreContract } from '../contract/store-contract.ts';
 import { openSqliteStore } from './store.ts';
 import { StorageError } from '../../core/errors.ts';
+import Database from 'better-sqlite3';
+import { migrations } from './migrations.ts';
 
 function fresh() {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
@@ -68,4 +70,20 @@ test('sqlite: bodies are freed when the last reference goes', async () => {
   assert.equal(count(), 0);
   await store.close();
   await cleanup();
+});
+
+test('sqlite: migration 3 carries the largest UIDVALIDITY of an existing data dir forward', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  const old = new Database(join(dir, 'postamt.db'));
+  for (const m of migrations.filter((m) => m.version <= 2)) old.exec(m.sql);
+  old.pragma('user_version = 2');
+  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  old.exec("INSERT INTO mailboxes (account_id, name, uid_validity) VALUES (1, 'INBOX', 4000000000)");
+  old.close();
+  const store = openSqliteStore({ dataDir: dir });
+  const box = await store.createMailbox(1, 'New', null);
+  assert.equal(box.uidValidity, 4000000001);
+  assert.ok(store.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'expunged_modseq'").get(), 'expunged is indexed by modseq');
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });
