@@ -3,12 +3,13 @@
  * messages (issue 5): SELECT, FETCH 1:* (UID FLAGS), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
  * and the memory of 1,000 concurrent IDLE connections. Rounds alternate the servers; medians reported.
  *
- *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--no-dovecot] [--keep]
+ *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--heap-diff] [--no-dovecot] [--keep]
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs, freePort, preparePostamt, pssKiB, rssKiB, startPostamt } from './lib/postamt.ts';
+import { cpuMs, freePort, preparePostamt, pssKiB, rssKiB, startPostamt, type PostamtChild, type ServerMemory } from './lib/postamt.ts';
+import { diffSnapshots, summarizeSnapshot } from './lib/heap-diff.ts';
 import { dovecotAvailable, dovecotImapPids, dovecotMaildir, startDovecot } from './lib/dovecot.ts';
 import { fillMaildir, loadPostamtMailbox, NEEDLE } from './lib/mailbox-data.ts';
 import { Results, type Scenario, type Server } from './lib/results.ts';
@@ -24,6 +25,10 @@ const ROUNDS = opt('rounds', 3);
 const IDLE = opt('idle', 1000);
 /** Connections idling with the big INBOX selected (each SELECT lists every message: fewer by default). */
 const IDLE_INBOX = opt('idle-inbox', 100);
+/** Also diff heap snapshots around the idlers and print what grew per connection. */
+const HEAP_DIFF = args.includes('--heap-diff');
+/** Idlers opened and closed before the baseline to warm the code paths (default: min(idlers, 100)). */
+const IDLE_WARMUP = args.includes('--idle-warmup') ? opt('idle-warmup', 0) : null;
 const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 const PASSWORD = 'bench';
@@ -34,9 +39,21 @@ const S = {
   fetchFlags: { key: 'fetch-flags', label: 'FETCH 1:* (UID FLAGS)', unit: 'ms', higherIsBetter: false },
   envelope: { key: 'fetch-envelope', label: 'FETCH ENVELOPE, newest 500', unit: 'ms', higherIsBetter: false },
   search: { key: 'search-text', label: `SEARCH TEXT ${NEEDLE} (4 hits)`, unit: 'ms', higherIsBetter: false },
-  idleInbox: { key: 'idle-inbox', label: `memory per IDLE connection, INBOX (${N} msgs) selected (${IDLE_INBOX} conns)`, unit: 'KB', higherIsBetter: false },
-  idleSmall: { key: 'idle-small', label: `memory per IDLE connection, empty mailbox selected (${IDLE} conns)`, unit: 'KB', higherIsBetter: false },
 } satisfies Record<string, Scenario>;
+
+/** Memory per IDLE connection: the mailbox each idler has selected, and what is counted. */
+const IDLE_WHAT = { small: `empty mailbox selected (${IDLE} conns)`, inbox: `INBOX (${N} msgs) selected (${IDLE_INBOX} conns)` } as const;
+const IDLE_MEASURE = {
+  live: 'Postamt live V8 heap + malloc in use, Dovecot PSS',
+  rss: 'RSS',
+  pss: 'PSS',
+} as const;
+const idleScenario = (what: keyof typeof IDLE_WHAT, measure: keyof typeof IDLE_MEASURE): Scenario => ({
+  key: `idle-${what}-${measure}`,
+  label: `memory per IDLE connection, ${IDLE_WHAT[what]}: ${IDLE_MEASURE[measure]}`,
+  unit: 'KB',
+  higherIsBetter: false,
+});
 
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
@@ -78,6 +95,93 @@ async function openIdlers(port: number, user: string, mailbox: string, count: nu
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const kib = (bytes: number): number => bytes / 1024;
+
+/**
+ * Postamt is one process. A warm-up (up to 100 idlers opened and closed) compiles the code paths; then
+ * memory is read before and after opening `count` idlers, and again after closing them, each time after
+ * full GCs. Per connection:
+ *  - live: the growth of the live V8 heap (heapUsed) plus the growth of glibc's bytes in use (malloc_info
+ *    through gdb: Buffers, libuv handles, every native allocation): the memory the connections hold;
+ *  - RSS and PSS: the plain deltas, read after malloc_trim(0) so they do not count free memory glibc
+ *    keeps (scrypt's 16 MB per LOGIN would swamp them), but still moving with the size V8 keeps its heap
+ *    at (tens of MB either way at this scale).
+ */
+async function idlePostamt(postamt: PostamtChild, port: number, what: keyof typeof IDLE_WHAT, mailbox: string, count: number, results: Results): Promise<void> {
+  const pid = postamt.child.pid!;
+  for (const c of await openIdlers(port, USER.postamt, mailbox, IDLE_WARMUP ?? Math.min(count, 100))) c.close();
+  await sleep(2000);
+  const before = await postamt.memory();
+  const diffDir = HEAP_DIFF ? mkdtempSync(join(tmpdir(), 'postamt-heap-')) : null;
+  if (diffDir) await postamt.heapSnapshot(join(diffDir, 'before.heapsnapshot'));
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  const clients = await openIdlers(port, USER.postamt, mailbox, count);
+  const openMs = performance.now() - t0;
+  const cpu = cpuMs(pid) - cpu0;
+  await sleep(2000);
+  const after = await postamt.memory();
+  if (diffDir) {
+    await postamt.heapSnapshot(join(diffDir, 'after.heapsnapshot'));
+    const diff = diffSnapshots(summarizeSnapshot(join(diffDir, 'before.heapsnapshot')), summarizeSnapshot(join(diffDir, 'after.heapsnapshot')), count);
+    log(`heap snapshot diff, ${count} IDLE on ${mailbox}: ${(diff.total / count).toFixed(0)} B/conn in total; biggest growth:\n${diff.rows.join('\n')}`);
+    rmSync(diffDir, { recursive: true, force: true });
+  }
+  for (const c of clients) c.close();
+  await sleep(3000);
+  const released = await postamt.memory();
+  /** KiB resident outside the V8 heap. */
+  const outside = (m: ServerMemory): number => m.rollup.Rss! - kib(m.v8Physical);
+  const malloc = (m: ServerMemory): number => kib(m.malloc?.inUseBytes ?? NaN);
+  const perConn = {
+    heapUsed: kib(after.heapUsed - before.heapUsed) / count,
+    native: (malloc(after) - malloc(before)) / count,
+    outside: (outside(after) - outside(before)) / count,
+    rss: (after.rollup.Rss! - before.rollup.Rss!) / count,
+    pss: (after.rollup.Pss! - before.rollup.Pss!) / count,
+  };
+  const trimmed = before.malloc !== null && after.malloc !== null && released.malloc !== null;
+  const k = (v: number): string => v.toFixed(0);
+  log(`postamt: ${count} IDLE on ${mailbox} opened in ${openMs.toFixed(0)} ms (server CPU ${cpu} ms). Before → open → closed, after GC${trimmed ? ' and malloc_trim' : ' (gdb failed: no malloc figures, no trim)'}: `
+    + `heapUsed ${k(kib(before.heapUsed))} → ${k(kib(after.heapUsed))} → ${k(kib(released.heapUsed))} KiB, external ${k(kib(before.external))} → ${k(kib(after.external))} → ${k(kib(released.external))} KiB, `
+    + `malloc in use ${k(malloc(before))} → ${k(malloc(after))} → ${k(malloc(released))} KiB, V8 resident ${k(kib(before.v8Physical))} → ${k(kib(after.v8Physical))} → ${k(kib(released.v8Physical))} KiB, `
+    + `RSS outside the V8 heap ${k(outside(before))} → ${k(outside(after))} → ${k(outside(released))} KiB, `
+    + `RSS ${before.rollup.Rss} → ${after.rollup.Rss} → ${released.rollup.Rss} KiB, handles ${before.handles} → ${after.handles} → ${released.handles}`);
+  results.note(`Postamt IDLE on ${mailbox} (${count} conns): per connection ${(perConn.heapUsed + perConn.native).toFixed(1)} KB = `
+    + `${perConn.heapUsed.toFixed(1)} KB live V8 heap + ${perConn.native.toFixed(1)} KB native (malloc in use; of which V8 external ${(kib(after.external - before.external) / count).toFixed(1)} KB); `
+    + `RSS outside the V8 heap ${perConn.outside.toFixed(1)} KB; `
+    + `plain RSS delta ${perConn.rss.toFixed(1)} KB, PSS delta ${perConn.pss.toFixed(1)} KB (V8 resident heap ${k(kib(before.v8Physical))} → ${k(kib(after.v8Physical))} KiB); `
+    + `after closing them heapUsed is ${k(kib(released.heapUsed - before.heapUsed))} KiB and RSS ${released.rollup.Rss! - before.rollup.Rss!} KiB from the baseline`
+    + (trimmed ? '' : '; gdb could not read malloc_info nor run malloc_trim, so "native" is unknown and RSS includes free memory kept by glibc'));
+  results.add(idleScenario(what, 'live'), 'postamt', perConn.heapUsed + perConn.native);
+  results.add(idleScenario(what, 'rss'), 'postamt', perConn.rss);
+  results.add(idleScenario(what, 'pss'), 'postamt', perConn.pss);
+}
+
+/** Dovecot forks one imap process per connection: the sums of their RSS and PSS, divided by `count`. */
+async function idleDovecot(port: number, dovecotDir: string, what: keyof typeof IDLE_WHAT, mailbox: string, count: number, results: Results): Promise<void> {
+  const c = await ImapClient.connect(port);
+  await c.login(USER.dovecot, PASSWORD);
+  await c.command(`CREATE ${mailbox}`, { allowNo: true });
+  await c.command('LOGOUT');
+  c.close();
+  await sleep(1000);
+  const t0 = performance.now();
+  const clients = await openIdlers(port, USER.dovecot, mailbox, count);
+  const openMs = performance.now() - t0;
+  await sleep(2000);
+  const pids = dovecotImapPids(dovecotDir);
+  const rss = pids.reduce((a, p) => a + rssKiB(p), 0);
+  const pss = pids.reduce((a, p) => a + pssKiB(p), 0);
+  log(`dovecot: ${count} IDLE on ${mailbox} opened in ${openMs.toFixed(0)} ms; ${pids.length} imap processes, RSS sum ${rss} KiB, PSS sum ${pss} KiB`);
+  results.note(`Dovecot IDLE on ${mailbox} (${count} conns): ${pids.length} imap processes; RSS sum / ${count} = ${(rss / count).toFixed(0)} KB, `
+    + `PSS sum / ${count} = ${(pss / count).toFixed(0)} KB (PSS splits shared pages between the processes sharing them)`);
+  results.add(idleScenario(what, 'live'), 'dovecot', pss / count);
+  results.add(idleScenario(what, 'rss'), 'dovecot', rss / count);
+  results.add(idleScenario(what, 'pss'), 'dovecot', pss / count);
+  for (const client of clients) client.close();
+  await sleep(3000);
+}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-imap-'));
@@ -105,7 +209,7 @@ async function main(): Promise<void> {
       ],
     })
     : null;
-  const postamt = await startPostamt(prepared);
+  const postamt = await startPostamt(prepared, { probe: true });
   const servers: [Server, number][] = [['postamt', prepared.ports.imap]];
   if (dovecot) servers.push(['dovecot', ports.dovecotImap]);
   try {
@@ -119,38 +223,11 @@ async function main(): Promise<void> {
       for (const [server, port] of order) await session(server, port, results, false);
     }
 
-    // IDLE memory: Postamt is one process (RSS delta); Dovecot forks one imap process per connection.
-    for (const [scenario, mailbox, count] of [[S.idleSmall, 'Drafts', IDLE], [S.idleInbox, 'INBOX', IDLE_INBOX]] as const) {
+    for (const [key, mailbox, count] of [['small', 'Drafts', IDLE], ['inbox', 'INBOX', IDLE_INBOX]] as const) {
+      if (count === 0) continue;
       for (const [server, port] of servers) {
-        if (server === 'dovecot') {
-          const c = await ImapClient.connect(port);
-          await c.login(USER.dovecot, PASSWORD);
-          await c.command(`CREATE ${mailbox}`, { allowNo: true });
-          c.close();
-        }
-        const pid = postamt.child.pid!;
-        await sleep(1000);
-        const before = rssKiB(pid);
-        const cpu0 = cpuMs(pid);
-        t0 = performance.now();
-        const clients = await openIdlers(port, USER[server], mailbox, count);
-        const openMs = performance.now() - t0;
-        await sleep(2000);
-        let perConn: number;
-        if (server === 'postamt') {
-          perConn = (rssKiB(pid) - before) / count;
-          log(`postamt: ${count} IDLE on ${mailbox} in ${openMs.toFixed(0)} ms (server CPU ${cpuMs(pid) - cpu0} ms); RSS ${before} → ${rssKiB(pid)} KiB`);
-        } else {
-          const pids = dovecotImapPids(dovecotDir);
-          const rss = pids.reduce((a, p) => a + rssKiB(p), 0);
-          const pss = pids.reduce((a, p) => a + pssKiB(p), 0);
-          perConn = rss / count;
-          log(`dovecot: ${count} IDLE on ${mailbox} in ${openMs.toFixed(0)} ms; ${pids.length} imap processes, RSS sum ${rss} KiB, PSS sum ${pss} KiB`);
-          results.note(`Dovecot IDLE on ${mailbox}: ${pids.length} imap processes; RSS sum / ${count} = ${(rss / count).toFixed(0)} KB, PSS sum / ${count} = ${(pss / count).toFixed(0)} KB (PSS splits shared library pages)`);
-        }
-        results.add(scenario, server, perConn);
-        for (const c of clients) c.close();
-        await sleep(3000);
+        if (server === 'postamt') await idlePostamt(postamt, port, key, mailbox, count, results);
+        else await idleDovecot(port, dovecotDir, key, mailbox, count, results);
       }
     }
   } finally {

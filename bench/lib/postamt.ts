@@ -3,10 +3,11 @@
  * data in a temp dir, on free loopback ports, plus process memory probes (RSS / PSS from /proc).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedBench = resolve(repoRoot, '..', 'shared', 'bench');
@@ -17,6 +18,28 @@ export interface PostamtChild {
   dataDir: string;
   ports: { imap: number; pop3: number };
   stop(): Promise<void>;
+  /**
+   * With `probe`: the server's memory after full GCs (see memory-probe.mjs) and, when gdb can attach,
+   * glibc's bytes in use, read before a malloc_trim(0) so RSS no longer counts free memory glibc keeps.
+   */
+  memory(): Promise<ServerMemory>;
+  /** With `probe`: a heap snapshot of the server (after full GCs) written to `path`. */
+  heapSnapshot(path: string): Promise<string>;
+}
+
+/** Bytes, except `rollup` (KiB, from /proc/PID/smaps_rollup). `external` includes `arrayBuffers`. */
+export interface ServerMemory {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  /** Resident bytes of the V8 heap (total_physical_size): RSS minus this is memory outside the V8 heap. */
+  v8Physical: number;
+  /** glibc's bytes in use and free (before the trim), when gdb could read them; then malloc_trim(0) ran before the reading. */
+  malloc: { inUseBytes: number; freeBytes: number } | null;
+  rollup: Record<string, number>;
+  handles: number;
 }
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
@@ -73,16 +96,46 @@ export async function preparePostamt(options: { dir: string; address: string; pa
 
 /**
  * Starts `postamt serve` on a prepared config and waits for its ports. POSTAMT_BENCH_NODE_ARGS adds node
- * flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+ * flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it). `probe` preloads
+ * memory-probe.mjs (with --expose-gc and an IPC channel) so memory() and heapSnapshot() work.
  */
-export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number } }): Promise<PostamtChild> {
+export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number } }, options: { probe?: boolean } = {}): Promise<PostamtChild> {
   const nodeArgs = (process.env.POSTAMT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (options.probe) nodeArgs.push('--expose-gc', '--import', pathToFileURL(join(repoRoot, 'bench/lib/memory-probe.mjs')).href);
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], {
+    stdio: options.probe ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
+  });
   await waitPort(prepared.ports.imap);
   await waitPort(prepared.ports.pop3);
+  let nextId = 0;
+  const ask = <T>(request: Record<string, unknown>, pick: (reply: Record<string, unknown>) => T): Promise<T> => {
+    if (!options.probe || !child.send) return Promise.reject(new Error('startPostamt: started without { probe: true }'));
+    const id = ++nextId;
+    return new Promise<T>((res, rej) => {
+      const onMessage = (reply: unknown): void => {
+        if (reply === null || typeof reply !== 'object' || (reply as { id?: unknown }).id !== id) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        res(pick(reply as Record<string, unknown>));
+      };
+      const onExit = (): void => {
+        child.off('message', onMessage);
+        rej(new Error('postamt exited before answering the memory probe'));
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send!({ ...request, id });
+    });
+  };
   return {
     child,
     ...prepared,
+    memory: async () => {
+      await ask({ probe: 'gc' }, () => undefined);
+      const malloc = mallocInfoAndTrim(child.pid!);
+      return { ...(await ask({ probe: 'memory', gc: false }, (r) => r.memory as Omit<ServerMemory, 'malloc'>)), malloc };
+    },
+    heapSnapshot: (path) => ask({ probe: 'snapshot', path }, (r) => r.file as string),
     stop: () => new Promise<void>((res) => {
       if (child.exitCode !== null) return res();
       child.once('exit', () => res());
@@ -90,6 +143,34 @@ export async function startPostamt(prepared: { config: string; dataDir: string; 
       setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
     }),
   };
+}
+
+/**
+ * Inside process `pid`, through gdb (bench only; needs gdb and ptrace rights): reads glibc's malloc_info
+ * (bytes in use = arena memory − free chunks + mmapped chunks: every native allocation, Buffers included),
+ * then calls malloc_trim(0) so the arenas' free memory goes back to the kernel. Without the trim, RSS keeps
+ * e.g. the 16 MB scrypt blocks of past LOGINs (glibc's dynamic mmap threshold rises to 16 MB after the
+ * first one is freed, and its trim threshold to 32 MB). Null when gdb is missing or failed.
+ */
+export function mallocInfoAndTrim(pid: number): { inUseBytes: number; freeBytes: number } | null {
+  const file = join(tmpdir(), `postamt-malloc-info-${pid}-${Date.now()}.xml`);
+  try {
+    const r = spawnSync('gdb', ['-p', String(pid), '-batch', '-nx',
+      '-ex', `set $f = (void *) fopen("${file}", "w")`, '-ex', 'call (int) malloc_info(0, $f)', '-ex', 'call (int) fclose($f)',
+      '-ex', 'call (int) malloc_trim(0)'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) return null;
+    const xml = readFileSync(file, 'utf8');
+    // The totals over all arenas follow the last </heap>.
+    const totals = xml.slice(xml.lastIndexOf('</heap>'));
+    const size = (attrs: string): number => Number(new RegExp(`<${attrs} size="(\\d+)"`).exec(totals)?.[1] ?? NaN);
+    const free = size('total type="fast" count="\\d+"') + size('total type="rest" count="\\d+"');
+    const inUse = size('system type="current"') - free + size('total type="mmap" count="\\d+"');
+    return Number.isFinite(inUse) ? { inUseBytes: inUse, freeBytes: free } : null;
+  } catch {
+    return null;
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /** Resident set size of a process in KiB (VmRSS), 0 when it is gone. */
