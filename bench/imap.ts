@@ -25,7 +25,10 @@ const ROUNDS = opt('rounds', 3);
 const IDLE = opt('idle', 1000);
 /** Connections idling with the big INBOX selected (each SELECT lists every message: fewer by default). */
 const IDLE_INBOX = opt('idle-inbox', 100);
-/** Also diff heap snapshots around the idlers and print what grew per connection. */
+/**
+ * Also diff heap snapshots around the idlers and print what grew per connection. Taking snapshots costs
+ * native memory (V8's heap profiler keeps its object map), so the malloc and RSS figures of such a run are off.
+ */
 const HEAP_DIFF = args.includes('--heap-diff');
 /** Idlers opened and closed before the baseline to warm the code paths (default: min(idlers, 100)). */
 const IDLE_WARMUP = args.includes('--idle-warmup') ? opt('idle-warmup', 0) : null;
@@ -124,7 +127,7 @@ async function idlePostamt(postamt: PostamtChild, port: number, what: keyof type
   if (diffDir) {
     await postamt.heapSnapshot(join(diffDir, 'after.heapsnapshot'));
     const diff = diffSnapshots(summarizeSnapshot(join(diffDir, 'before.heapsnapshot')), summarizeSnapshot(join(diffDir, 'after.heapsnapshot')), count);
-    log(`heap snapshot diff, ${count} IDLE on ${mailbox}: ${(diff.total / count).toFixed(0)} B/conn in total; biggest growth:\n${diff.rows.join('\n')}`);
+    log(`heap snapshot diff, ${count} IDLE on ${mailbox}: ${(diff.total / count).toFixed(0)} B/conn in total (malloc and RSS figures below include the snapshots' own memory); biggest growth:\n${diff.rows.join('\n')}`);
     rmSync(diffDir, { recursive: true, force: true });
   }
   for (const c of clients) c.close();
