@@ -20,6 +20,7 @@ import {
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import type { AccountStore, MailStore, MessageRecord } from '../store/types.ts';
 import type { Logger } from '../core/log.ts';
+import { EnvelopeCache } from './envelope-cache.ts';
 import { MailboxSnapshots } from './mailbox-snapshots.ts';
 
 export interface MailStoreImapBackendOptions {
@@ -30,17 +31,21 @@ export interface MailStoreImapBackendOptions {
   log?: Logger;
   /** SELECT state kept between sessions; one is made on the store when not given. */
   snapshots?: MailboxSnapshots;
+  /** Formatted ENVELOPEs shared by all sessions; one (16 MiB) is made when not given. */
+  envelopes?: EnvelopeCache;
 }
 
 export class MailStoreImapBackend implements ImapBackend {
   private readonly snapshots: MailboxSnapshots;
+  private readonly envelopes: EnvelopeCache;
 
   constructor(private readonly options: MailStoreImapBackendOptions) {
     this.snapshots = options.snapshots ?? new MailboxSnapshots({ store: options.store });
+    this.envelopes = options.envelopes ?? new EnvelopeCache();
   }
 
   async openAccount(identity: AuthIdentity): Promise<ImapAccount> {
-    return new StoreImapAccount(this.options, identity.accountId, this.snapshots);
+    return new StoreImapAccount(this.options, identity.accountId, this.snapshots, this.envelopes);
   }
 }
 
@@ -57,6 +62,7 @@ class StoreImapAccount implements ImapAccount {
     private readonly options: MailStoreImapBackendOptions,
     private readonly accountId: number,
     private readonly snapshots: MailboxSnapshots,
+    readonly envelopes: EnvelopeCache,
   ) {
     this.store = options.store;
   }

@@ -183,11 +183,17 @@ describe('SELECT through the IMAP backend with a shared snapshot cache', () => {
     assert.match(third, /\[UIDNEXT 9\]/);
     assert.equal(await a.send('w UID SEARCH UNSEEN\r\n'), '* SEARCH 8\r\nw OK UID SEARCH completed\r\n');
     // A deleted and re-created mailbox is a new mailbox (new UIDVALIDITY), not the cached one.
+    // The same goes for the envelopes kept for FETCH ENVELOPE.
     await b.send('c CREATE Box\r\n');
-    await b.send('p APPEND Box {9+}\r\nX: y\r\n\r\nz\r\n');
+    await b.send('p APPEND Box {18+}\r\nSubject: one\r\n\r\nz\r\n');
     assert.match(await a.send('x SELECT Box\r\n'), /\* 1 EXISTS/);
+    assert.match(await a.send('e FETCH 1 ENVELOPE\r\n'), /"one"/);
+    await a.send('u UNSELECT\r\n');
     await b.send('r DELETE Box\r\n');
     await b.send('c CREATE Box\r\n');
     assert.match(await a.send('y SELECT Box\r\n'), /\* 0 EXISTS/);
+    await b.send('p APPEND Box {18+}\r\nSubject: two\r\n\r\nz\r\n');
+    assert.match(await a.send('z SELECT Box\r\n'), /\* 1 EXISTS/);
+    assert.match(await a.send('e FETCH 1 ENVELOPE\r\n'), /"two"/);
   });
 });

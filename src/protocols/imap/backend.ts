@@ -96,7 +96,18 @@ export interface ImapFlagResult {
   failedUnchangedSince: number[];
 }
 
+/**
+ * Formatted ENVELOPEs kept across sessions, keyed by the engine (mailbox id, UIDVALIDITY and UID: a
+ * message's bytes never change under its UID). May forget anything at any time.
+ */
+export interface ImapEnvelopeCache {
+  get(key: string): string | undefined;
+  set(key: string, envelope: string): void;
+}
+
 export interface ImapAccount {
+  /** Optional: without it every ENVELOPE is parsed from the message header. */
+  readonly envelopes?: ImapEnvelopeCache;
   listMailboxes(): Promise<ImapMailboxInfo[]>;
   /** Throws ImapBackendError ALREADYEXISTS / CANNOT. */
   createMailbox(name: string, options?: { specialUse?: ImapSpecialUse | null }): Promise<void>;

@@ -152,6 +152,8 @@ export const FETCH: CommandSpec = {
       return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, verb: ctx.verb }) };
     }
     // ENVELOPE and the top-level header sections need only the header: the body is never read.
+    // ENVELOPE is the only item that needs the message: a cached one spares the read and the parse.
+    const envelopeOnly = needsBytes && account.envelopes !== undefined && items.every((i) => i.kind === 'simple' && i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY');
     const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
     const condstore = s.enabled.has('CONDSTORE');
     const verb = ctx.verb;
@@ -182,7 +184,7 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
+          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
             const response = Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
@@ -212,6 +214,8 @@ interface FetchOneInput {
   needsBytes: boolean;
   /** Only the message header is needed (ENVELOPE, BODY[HEADER...]). */
   headerOnly: boolean;
+  /** ENVELOPE is the only item needing the message: it may come from account.envelopes. */
+  envelopeOnly: boolean;
   setsSeen: boolean;
   wantsModSeq: boolean;
   condstore: boolean;
@@ -226,7 +230,9 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
   let meta = input.meta;
   let message: Buffer | null = null;
   let root: MimePart | null = null;
-  if (input.needsBytes) {
+  const envelopeKey = input.envelopeOnly ? `${mailbox.id}/${mailbox.uidValidity}/${ref.uid}` : '';
+  let envelope = input.envelopeOnly ? account.envelopes!.get(envelopeKey) : undefined;
+  if (input.needsBytes && envelope === undefined) {
     message = input.headerOnly ? await readHeader(account, mailbox.id, ref.uid, meta.size) : await account.readMessage(mailbox.id, ref.uid);
     if (message === null) return 'gone';
     root = parseMimeTree(message);
@@ -258,7 +264,13 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
         case 'INTERNALDATE': add('INTERNALDATE', formatDateTime(meta.internalDate)); break;
         case 'RFC822.SIZE': add('RFC822.SIZE', String(meta.size)); break;
         case 'MODSEQ': add('MODSEQ', `(${meta.modSeq})`); break;
-        case 'ENVELOPE': add('ENVELOPE', formatEnvelope(root!, message!)); break;
+        case 'ENVELOPE':
+          if (envelope === undefined) {
+            envelope = formatEnvelope(root!, message!);
+            if (input.envelopeOnly) account.envelopes!.set(envelopeKey, envelope);
+          }
+          add('ENVELOPE', envelope);
+          break;
         case 'BODYSTRUCTURE': add('BODYSTRUCTURE', formatBodyStructure(root!, message!, { extensible: true })); break;
         case 'BODY': add('BODY', formatBodyStructure(root!, message!, { extensible: false })); break;
       }

@@ -10,6 +10,7 @@ import {
   type ImapAppendSink,
   type ImapBackend,
   type ImapChange,
+  type ImapEnvelopeCache,
   type ImapMailboxInfo,
   type ImapMessageMeta,
   type ImapMetaColumns,
@@ -40,6 +41,7 @@ interface MemMailbox {
 
 export class MemoryAccount implements ImapAccount {
   mailboxes: MemMailbox[] = [];
+  envelopes?: ImapEnvelopeCache;
   quotaLimit: number | null = 1024 * 1024;
   private nextId = 1;
   private listeners = new Set<(c: ImapChange) => void>();
