@@ -124,6 +124,27 @@ describe('SELECT snapshots kept between SELECTs', () => {
     });
   }
 
+  it('stay right when SELECTs of the same mailbox run at the same time as changes', async () => {
+    const snapshots = new MailboxSnapshots({ store });
+    const inbox = (await mailbox()).id;
+    for (let i = 0; i < 10; i++) await deliver(store, inbox);
+    await cached(snapshots, inbox);
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all([
+        cached(snapshots, inbox),
+        store.storeFlags(inbox, [round + 1], 'add', ['\\Seen']).then(() => cached(snapshots, inbox)),
+        deliver(other, inbox).then(() => cached(snapshots, inbox)),
+        other.expunge(inbox, [10 - round]).then(() => cached(snapshots, inbox)),
+        cached(snapshots, inbox),
+      ]);
+      // Each answer is one consistent state: its UIDNEXT and HIGHESTMODSEQ go with its UIDs.
+      for (const r of results) assert.ok(r.uids.every((u) => u < r.uidNext));
+      const { keywords: _k, ...want } = await truth(inbox);
+      const { keywords: _g, ...got } = await cached(snapshots, inbox);
+      assert.deepEqual(got, want, `round ${round}`);
+    }
+  });
+
   it('give each caller its own UID map', async () => {
     const snapshots = new MailboxSnapshots({ store });
     const inbox = await mailbox();
