@@ -78,3 +78,18 @@ describe('IMAP metadata-only FETCH', () => {
     assert.equal(await c.send(`f UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})\r\n`), `* 8 FETCH (UID 11 FLAGS (\\Flagged) MODSEQ (${after}))\r\nf OK UID FETCH completed\r\n`);
   });
 });
+
+describe('IMAP EXPUNGE and CLOSE read flags as columns over UID gaps', () => {
+  it('expunge exactly the messages with \\Deleted, among the given UIDs', async () => {
+    const c = await selected();
+    // Sequence 2 = UID 2, 4 = UID 6, 7 = UID 10, 9 = UID 12; a keyword named Deleted is not the flag.
+    await c.send('s STORE 2,4,7,9 +FLAGS.SILENT (\\Deleted)\r\n');
+    await c.send('k STORE 5 +FLAGS.SILENT (Deleted)\r\n');
+    assert.equal(await c.send('u UID EXPUNGE 3:10\r\n'), '* 7 EXPUNGE\r\n* 4 EXPUNGE\r\nu OK UID EXPUNGE completed\r\n');
+    assert.equal(await c.send('e EXPUNGE\r\n'), '* 7 EXPUNGE\r\n* 2 EXPUNGE\r\ne OK EXPUNGE completed\r\n');
+    assert.deepEqual(alice.byName('INBOX')!.messages.map((m) => m.uid), [1, 3, 7, 8, 11]);
+    await c.send('s STORE 1 +FLAGS.SILENT (\\Deleted)\r\n');
+    assert.equal(await c.send('c CLOSE\r\n'), 'c OK CLOSE completed\r\n');
+    assert.deepEqual(alice.byName('INBOX')!.messages.map((m) => m.uid), [3, 7, 8, 11]);
+  });
+});

@@ -33,7 +33,8 @@ async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boole
   const evaluator = new SearchEvaluator({ count: uids.length, uids, saved: ctx.session.savedSearch });
   const withText = needsText(key) || keepHeaders;
   const out: SearchSubject[] = [];
-  const BATCH = 500;
+  // Metadata-only searches (flags, sizes, dates) take bigger batches: fewer store calls.
+  const BATCH = withText ? 500 : 4096;
   for (let start = 0; start < uids.length; start += BATCH) {
     const metas = new Map<number, ImapMessageMeta>();
     for (const m of await account.messages(mailbox.id, uids.slice(start, start + BATCH))) metas.set(m.uid, m);

@@ -8,7 +8,8 @@ import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { formatFlags, formatString, SYSTEM_FLAGS } from '../response.ts';
 import { SelectedMailbox } from '../selected.ts';
-import { formatSequenceSet, parseSequenceSet, resolveUidIndexes, uidInSet, type SequenceRange } from '../sequence-set.ts';
+import type { ImapAccount } from '../backend.ts';
+import { formatSequenceSet, parseSequenceSet, uidIndexIntervals, uidInSet, type SequenceRange } from '../sequence-set.ts';
 
 const AUTHED = ['authenticated', 'selected'] as const;
 
@@ -119,7 +120,7 @@ export const CLOSE: CommandSpec = {
     const { mailbox, account } = s.state;
     // RFC 9051 §6.4.1: CLOSE expunges silently, and only in a read-write mailbox.
     if (!mailbox.readOnly) {
-      const deleted = (await account.messages(mailbox.id, mailbox.uids.slice())).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
+      const deleted = await deletedUids(account, mailbox, [[0, mailbox.exists - 1]]);
       if (deleted.length > 0) await account.expunge(mailbox.id, deleted);
     }
     leaveSelected(ctx);
@@ -127,14 +128,32 @@ export const CLOSE: CommandSpec = {
   },
 };
 
+/**
+ * The UIDs, among the session's messages at the given [first, last] indexes, that carry \\Deleted: read
+ * as a flags column, 4,096 consecutive UIDs at a time (EXPUNGE of a 100,000-message mailbox).
+ */
+async function deletedUids(account: ImapAccount, mailbox: SelectedMailbox, intervals: [number, number][]): Promise<number[]> {
+  const spans: { uid: number; count: number }[] = [];
+  for (const [first, last] of intervals) mailbox.uids.forEachSpan(first, last + 1, (_, uid, count) => void spans.push({ uid, count }));
+  const out: number[] = [];
+  for (const span of spans) {
+    for (let off = 0; off < span.count; off += 4096) {
+      const uidFrom = span.uid + off;
+      const cols = await account.metaColumns(mailbox.id, { uidFrom, uidTo: uidFrom + Math.min(4096, span.count - off) - 1 }, ['flags']);
+      for (let i = 0; i < cols.count; i++) {
+        if ((' ' + cols.flags![i] + ' ').includes(' \\Deleted ')) out.push(cols.uids === null ? uidFrom + i : cols.uids[i]!);
+      }
+    }
+  }
+  return out;
+}
+
 async function expunge(ctx: CommandContext, set: SequenceRange[] | null): Promise<CommandResult> {
   const s = ctx.session;
   if (s.state.kind !== 'selected') return no('No mailbox selected');
   const { mailbox, account } = s.state;
   if (mailbox.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
-  let candidates = mailbox.uids.slice();
-  if (set !== null) candidates = resolveUidIndexes(set, mailbox.uids).map((i) => mailbox.uids.at(i)!);
-  const deleted = (await account.messages(mailbox.id, candidates)).filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
+  const deleted = await deletedUids(account, mailbox, set === null ? [[0, mailbox.exists - 1]] : uidIndexIntervals(set, mailbox.uids));
   const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted) : [];
   removed.sort((a, b) => a - b);
   if (s.enabled.has('QRESYNC')) {
