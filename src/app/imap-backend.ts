@@ -114,9 +114,16 @@ class StoreImapAccount implements ImapAccount {
     await this.store.setSubscribed(this.accountId, name, subscribed);
   }
 
-  async status(name: string): Promise<ImapMailboxStatus | null> {
+  async status(name: string, options: { counts?: boolean } = {}): Promise<ImapMailboxStatus | null> {
     const mb = await this.store.getMailbox(this.accountId, name);
     if (mb === null) return null;
+    if (options.counts === false) {
+      // MESSAGES, UNSEEN, UIDNEXT, HIGHESTMODSEQ: what SELECT keeps (clients poll STATUS of every mailbox).
+      const snap = await this.snapshots.snapshot(mb);
+      if (snap === null) return null;
+      const { uidNext, uidValidity, highestModSeq } = snap;
+      return { id: mb.id, messages: snap.uids.length, unseen: snap.unseen, deleted: null, sizeBytes: null, uidNext, uidValidity, highestModSeq };
+    }
     const c = await this.store.counts(mb.id);
     return {
       id: mb.id,

@@ -203,6 +203,11 @@ describe('SELECT through the IMAP backend with a shared snapshot cache', () => {
     assert.match(third, /\[UNSEEN 6\]/, 'only the new message (UID 8, sequence 6) is unseen');
     assert.match(third, /\[UIDNEXT 9\]/);
     assert.equal(await a.send('w UID SEARCH UNSEEN\r\n'), '* SEARCH 8\r\nw OK UID SEARCH completed\r\n');
+    // STATUS without DELETED or SIZE answers from the same snapshots.
+    assert.equal(await b.send('st STATUS INBOX (MESSAGES UNSEEN UIDNEXT)\r\n'), '* STATUS "INBOX" (MESSAGES 6 UNSEEN 1 UIDNEXT 9)\r\nst OK STATUS completed\r\n');
+    await other.storeFlags(inbox.id, [8], 'add', ['\\Seen', '\\Deleted']);
+    assert.equal(await b.send('st STATUS INBOX (MESSAGES UNSEEN)\r\n'), '* STATUS "INBOX" (MESSAGES 6 UNSEEN 0)\r\nst OK STATUS completed\r\n');
+    assert.match(await b.send('st STATUS INBOX (UNSEEN DELETED SIZE)\r\n'), /\* STATUS "INBOX" \(UNSEEN 0 DELETED 1 SIZE \d+\)\r\n/);
     // A deleted and re-created mailbox is a new mailbox (new UIDVALIDITY), not the cached one.
     // The same goes for the envelopes kept for FETCH ENVELOPE.
     await b.send('c CREATE Box\r\n');

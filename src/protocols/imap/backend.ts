@@ -19,8 +19,9 @@ export interface ImapMailboxStatus {
   id: number;
   messages: number;
   unseen: number;
-  deleted: number;
-  sizeBytes: number;
+  /** null when asked for without counts. */
+  deleted: number | null;
+  sizeBytes: number | null;
   uidNext: number;
   uidValidity: number;
   highestModSeq: number;
@@ -114,8 +115,11 @@ export interface ImapAccount {
   deleteMailbox(name: string): Promise<void>;
   renameMailbox(oldName: string, newName: string): Promise<void>;
   setSubscribed(name: string, subscribed: boolean): Promise<void>;
-  /** null when the mailbox does not exist. */
-  status(name: string): Promise<ImapMailboxStatus | null>;
+  /**
+   * null when the mailbox does not exist. `counts: false` (DELETED and SIZE not wanted) lets the backend
+   * answer from what it keeps for SELECT instead of counting the messages.
+   */
+  status(name: string, options?: { counts?: boolean }): Promise<ImapMailboxStatus | null>;
   select(name: string): Promise<ImapMailboxSnapshot | null>;
 
   /** Metadata of the given UIDs (missing ones omitted), ascending. */

@@ -97,10 +97,10 @@ function statusItems(tokens: Token[]): string[] {
 }
 
 async function statusLine(ctx: CommandContext, name: string, items: string[]): Promise<string | null> {
-  const st = await ctx.session.account!.status(name);
+  const st = await ctx.session.account!.status(name, { counts: items.includes('DELETED') || items.includes('SIZE') });
   if (st === null) return null;
   if (items.includes('HIGHESTMODSEQ')) ctx.session.enabled.add('CONDSTORE');
-  const values: Record<string, number> = {
+  const values: Record<string, number | null> = {
     MESSAGES: st.messages,
     UIDNEXT: st.uidNext,
     UIDVALIDITY: st.uidValidity,
