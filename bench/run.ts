@@ -30,6 +30,8 @@ const conc = Number(opt('conc', '20'));
 const only = new Set(opt('only', 'accept,relay,submission').split(','));
 const sizes = new Set(opt('sizes', '5,100').split(','));
 const profDir = opt('prof', '');
+/** Diagnostic: seconds to sleep before each Postamt scenario (to mimic the idle time of a Postfix turn). */
+const gapSeconds = Number(opt('gap', '0'));
 const withPostfix = !args.includes('--no-postfix') && hasCommand('postfix') && process.getuid?.() === 0;
 
 const PORTS = { postamt: 12625, postfixSmtp: 12525, relaySink: 12526 };
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
         const label = size === 5120 ? '5 KB' : '100 KB';
         if (!sizes.has(String(size / 1024))) continue;
         if (only.has('accept')) {
+          if (gapSeconds > 0) await new Promise((r) => setTimeout(r, gapSeconds * 1000));
           const cpu0 = postamt.cpuMs();
           const a = load(`127.0.0.1:${PORTS.postamt}`, n, size);
           record(`postamt accept ${label} msg/s`, a.accept_msgs_per_s);

@@ -9,6 +9,7 @@ import { closeSync, fsync, fsyncSync, fstatSync, openSync, statSync } from 'node
 import { dirname } from 'node:path';
 import type { SqliteDatabase } from './database.ts';
 import { StorageError } from '../../core/errors.ts';
+import { Checkpointer } from './checkpointer.ts';
 
 interface PendingWrite {
   work: () => unknown;
@@ -52,6 +53,8 @@ export class GroupCommit {
   faultInjector: ((stage: FaultStage) => void) | null = null;
   readonly stats: GroupCommitStats = { batches: 0, writes: 0, largestBatch: 0, fsyncs: 0 };
   private idleWaiters: (() => void)[] = [];
+  /** WAL checkpoints in a worker thread instead of inside COMMIT (checkpointer.ts). */
+  readonly checkpointer: Checkpointer;
 
   private readonly busyWaitMs: number;
 
@@ -59,6 +62,7 @@ export class GroupCommit {
     this.db = db;
     this.busyWaitMs = options.busyWaitMs ?? 10_000;
     this.walPath = `${db.name}-wal`;
+    this.checkpointer = new Checkpointer(db);
     this.statements = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -105,6 +109,7 @@ export class GroupCommit {
     this.stats.writes += batch.length;
     if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
     const s = this.statements;
+    this.checkpointer.catchUp();
     try {
       this.faultInjector?.('begin');
       s.begin.run();
@@ -143,6 +148,7 @@ export class GroupCommit {
       this.notifyIdle();
       return;
     }
+    this.checkpointer.noteCommit();
     for (const item of batch) {
       if (item.failed) item.reject(item.error);
       else this.unsynced.push(item);
@@ -226,6 +232,7 @@ export class GroupCommit {
   }
 
   close(): void {
+    this.checkpointer.close();
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
   }
