@@ -1,7 +1,7 @@
 /**
  * The checkpoint worker thread (see checkpointer.ts): its own connection to the database. On each
  * 'checkpoint' message it runs PASSIVE checkpoints (which never block the writer) until a pass finds little
- * new to copy, then reports. Plain JavaScript: worker threads do not get tsx's loader hooks on Node 20.
+ * new to copy, then reports; on 'final' (sent while the writer holds back) it runs one pass. Plain JavaScript: worker threads do not get tsx's loader hooks on Node 20.
  */
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -25,6 +25,7 @@ parentPort.on('message', (message) => {
     parentPort.close();
     return;
   }
+  const final = message === 'final';
   const startedAt = performance.now();
   let previousLog = -1;
   let passes = 0;
@@ -38,8 +39,8 @@ parentPort.on('message', (message) => {
     const appended = previousLog < 0 || row.log < previousLog ? row.log : row.log - previousLog;
     copied += appended;
     previousLog = row.log;
-    if (busy || appended < SMALL_FRAMES || passes >= MAX_PASSES) break;
+    if (final || busy || appended < SMALL_FRAMES || passes >= MAX_PASSES) break;
   }
-  parentPort.postMessage({ passes, frames: copied, busy, ms: performance.now() - startedAt });
+  parentPort.postMessage({ final, passes, frames: copied, busy, ms: performance.now() - startedAt });
 });
 parentPort.postMessage('ready');

@@ -36,7 +36,7 @@ describe('Checkpointer', () => {
       }
       const stats = commits.checkpointer.stats;
       assert.ok(stats.workerRuns > 0, 'the worker ran');
-      assert.ok(stats.catchUps > 0, 'the main connection caught up between transactions');
+      assert.ok(stats.finalPasses > 0, 'the writer held back for final passes');
       assert.equal(stats.failed, false);
       assert.ok(largestWal < 48 * 1024 * 1024, `WAL grew to ${largestWal} bytes for ${rows * ROW_BYTES} written`);
       await commits.idle();

@@ -5,10 +5,11 @@
  * (PRAGMA wal_checkpoint(PASSIVE), which never blocks the writer) while the main thread keeps serving.
  *
  * SQLite starts the WAL over only when a write transaction begins with every frame already copied. Frames
- * keep arriving while the worker copies, so after each worker pass the main connection copies the few
- * frames written meanwhile itself, between two transactions (GroupCommit calls `catchUp`); the next
- * transaction then reuses the WAL from its start and the file stays bounded. A large wal_autocheckpoint
- * stays on the main connection as a backstop should the worker fall behind or fail.
+ * keep arriving while the worker copies, so after each worker run GroupCommit holds its next transaction
+ * back (`holdForFinalPass`) while the worker copies the few frames written meanwhile; the next transaction
+ * then reuses the WAL from its start and the file stays bounded. The event loop is never blocked: only that
+ * one batch waits (a millisecond or two). A large wal_autocheckpoint stays on the main connection as a
+ * backstop should the worker fall behind or fail.
  *
  * Durability is SQLite's own: a checkpoint fsyncs the WAL before copying and the database after, whichever
  * connection runs it. Processes that write only briefly (the CLI, most tests) never start the worker.
@@ -25,8 +26,11 @@ const DEFAULT_AUTOCHECKPOINT_FRAMES = 1000;
 /** The backstop while the worker runs: 8192 frames (128 MiB of 16 KiB pages). */
 const BACKSTOP_AUTOCHECKPOINT_FRAMES = 8192;
 const CLOSE_WAIT_MS = 5000;
+/** A final pass that takes longer than this means the worker is stuck: writes go on without it. */
+const FINAL_PASS_LIMIT_MS = 2000;
 
 interface PassReport {
+  final: boolean;
   passes: number;
   frames: number;
   busy: boolean;
@@ -36,7 +40,7 @@ interface PassReport {
 export interface CheckpointStats {
   workerRuns: number;
   workerFrames: number;
-  catchUps: number;
+  finalPasses: number;
   failed: boolean;
 }
 
@@ -46,9 +50,13 @@ export class Checkpointer {
   private firstCommitAt = 0;
   private running = false;
   private lastRunAt = 0;
-  private catchUpDue = false;
+  /** A run finished; the frames written during it are still to be copied by a final pass. */
+  private finalPassDue = false;
+  /** Called when the held-back writer may go on. */
+  private resume: (() => void) | null = null;
+  private finalPassTimer: NodeJS.Timeout | null = null;
   private readonly closeFlag = new SharedArrayBuffer(4);
-  readonly stats: CheckpointStats = { workerRuns: 0, workerFrames: 0, catchUps: 0, failed: false };
+  readonly stats: CheckpointStats = { workerRuns: 0, workerFrames: 0, finalPasses: 0, failed: false };
 
   constructor(db: SqliteDatabase) {
     this.db = db;
@@ -71,18 +79,41 @@ export class Checkpointer {
   }
 
   /**
-   * Between two transactions of the main connection (never inside one): copies what was committed while
-   * the worker ran, so the next transaction can start the WAL over.
+   * Called by GroupCommit before it begins a transaction. True when the worker is now copying the frames
+   * written during its last run and the transaction must wait: `resume` is called when it may begin.
    */
-  catchUp(): void {
-    if (!this.catchUpDue || this.running) return;
-    this.catchUpDue = false;
-    this.stats.catchUps++;
-    try {
-      this.db.pragma('wal_checkpoint(PASSIVE)');
-    } catch {
-      // Nothing lost: the frames stay in the WAL and the next checkpoint copies them.
+  holdForFinalPass(resume: () => void): boolean {
+    if (!this.finalPassDue || this.running || !this.worker) return false;
+    this.finalPassDue = false;
+    this.running = true;
+    this.resume = resume;
+    this.finalPassTimer = setTimeout(() => this.fail(), FINAL_PASS_LIMIT_MS);
+    this.finalPassTimer.unref();
+    // Writes wait for this reply: the worker keeps the process alive until it comes.
+    this.worker.ref();
+    this.worker.postMessage('final');
+    return true;
+  }
+
+  private onReport(report: PassReport): void {
+    this.running = false;
+    this.stats.workerFrames += report.frames;
+    if (!report.final) {
+      this.stats.workerRuns++;
+      this.finalPassDue = true;
+      return;
     }
+    this.stats.finalPasses++;
+    this.release();
+  }
+
+  private release(): void {
+    this.worker?.unref();
+    if (this.finalPassTimer) clearTimeout(this.finalPassTimer);
+    this.finalPassTimer = null;
+    const resume = this.resume;
+    this.resume = null;
+    resume?.();
   }
 
   private start(): void {
@@ -91,11 +122,7 @@ export class Checkpointer {
         workerData: { path: this.db.name, closeFlag: this.closeFlag },
       });
       worker.on('message', (message: PassReport | 'ready') => {
-        if (message === 'ready') return;
-        this.running = false;
-        this.stats.workerRuns++;
-        this.stats.workerFrames += message.frames;
-        this.catchUpDue = true;
+        if (message !== 'ready') this.onReport(message);
       });
       worker.on('error', () => this.fail());
       worker.on('exit', () => {
@@ -112,10 +139,13 @@ export class Checkpointer {
 
   /** The worker is gone: SQLite's own checkpoints on the main connection take over again. */
   private fail(): void {
+    const worker = this.worker;
+    this.release();
     this.stats.failed = true;
     this.worker = null;
     this.running = false;
-    this.catchUpDue = false;
+    this.finalPassDue = false;
+    if (worker) void worker.terminate();
     try {
       if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_FRAMES}`);
     } catch {

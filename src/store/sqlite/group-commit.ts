@@ -55,6 +55,8 @@ export class GroupCommit {
   private idleWaiters: (() => void)[] = [];
   /** WAL checkpoints in a worker thread instead of inside COMMIT (checkpointer.ts). */
   readonly checkpointer: Checkpointer;
+  /** The next transaction waits for the checkpoint worker's final pass (checkpointer.ts). */
+  private holding = false;
 
   private readonly busyWaitMs: number;
 
@@ -87,12 +89,17 @@ export class GroupCommit {
    * cycle however many sessions commit (fewer WAL frames, locks and syscalls than a COMMIT per turn).
    */
   private kick(): void {
-    if (this.scheduled || this.syncing || this.pending.length === 0) return;
+    if (this.scheduled || this.syncing || this.holding || this.pending.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       this.flush();
     });
+  }
+
+  private endHold(): void {
+    this.holding = false;
+    this.kick();
   }
 
   /** Resolves when nothing is pending or waiting for an fsync (used at close). */
@@ -102,6 +109,10 @@ export class GroupCommit {
   }
 
   private flush(): void {
+    if (this.pending.length > 0 && this.checkpointer.holdForFinalPass(() => this.endHold())) {
+      this.holding = true;
+      return;
+    }
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
@@ -109,7 +120,6 @@ export class GroupCommit {
     this.stats.writes += batch.length;
     if (batch.length > this.stats.largestBatch) this.stats.largestBatch = batch.length;
     const s = this.statements;
-    this.checkpointer.catchUp();
     try {
       this.faultInjector?.('begin');
       s.begin.run();
