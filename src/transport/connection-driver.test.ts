@@ -16,6 +16,7 @@ import type { EngineContext, EngineOutput, StreamEngine } from '../protocols/eng
 import type { MessageSink, SmtpServerHooks } from '../protocols/smtp/hooks.ts';
 import { SmtpServerSession } from '../protocols/smtp/server-session.ts';
 import type { SmtpServerLimits } from '../protocols/smtp/session-state.ts';
+import { ConnectionDriver } from './connection-driver.ts';
 import { startListener, type Listener } from './listener.ts';
 import { TlsProvider } from './tls.ts';
 
@@ -301,5 +302,59 @@ describe('connection driver with the SMTP engine', () => {
       assert.equal(text, 'echo hello\r\n');
       socket.destroy();
     });
+  });
+
+  it('drops the compressor of an idle DEFLATE connection and goes on with a new one in the same stream', async () => {
+    const engine = (): StreamEngine => ({
+      start: async () => ({ data: ['* ready\r\n'] }),
+      receive: async (chunk): Promise<EngineOutput> => {
+        const text = chunk.toString();
+        if (text.startsWith('COMPRESS')) return { data: ['OK\r\n'], then: 'deflate' };
+        return { data: [`echo ${text}`] };
+      },
+      tlsStarted: () => undefined,
+      idleTimeout: () => ({ data: [] }),
+      shutdown: () => ({ data: [] }),
+      closed: () => undefined,
+      idleTimeoutMs: 10_000,
+    });
+    let driver: ConnectionDriver | null = null;
+    const server = net.createServer((socket) => {
+      const context = { sessionId: 't', remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, tls: null, push: () => undefined };
+      driver = new ConnectionDriver({ socket, context, createEngine: engine, tls: null, logger, deflateIdleMs: 30 });
+      void driver.start();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    try {
+      const r = reader(socket);
+      await r.until(/ready/);
+      socket.write('COMPRESS\r\n');
+      await r.until(/^OK\r\n/m);
+      socket.removeAllListeners('data');
+      const inflate = zlib.createInflateRaw();
+      const deflate = zlib.createDeflateRaw();
+      socket.pipe(inflate);
+      deflate.on('data', (d: Buffer) => socket.write(d));
+      let text = '';
+      inflate.on('data', (d: Buffer) => (text += d.toString()));
+      const say = async (line: string): Promise<void> => {
+        deflate.write(`${line}\r\n`);
+        deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+        const deadline = Date.now() + 2000;
+        while (!text.includes(`echo ${line}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+      const compressor = (): unknown => (driver as unknown as { deflate: unknown }).deflate;
+      await say('one one one');
+      assert.notEqual(compressor(), null);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assert.equal(compressor(), null, 'the idle connection holds no compressor');
+      await say('two one one');
+      await say('three');
+      assert.equal(text, 'echo one one one\r\necho two one one\r\necho three\r\n');
+    } finally {
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

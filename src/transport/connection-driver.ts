@@ -24,6 +24,8 @@ export interface DriverOptions {
   onClose?: () => void;
   /** After a successful STARTTLS handshake. */
   onTls?: (info: TlsInfo) => void;
+  /** With COMPRESS: how long without output before the compressor is dropped (default 5 s). */
+  deflateIdleMs?: number;
 }
 
 /** Wraps a plain socket in server-side TLS and waits for the handshake. */
@@ -71,7 +73,10 @@ export class ConnectionDriver {
   private inboxBytes = 0;
   private idleTimerMs = 0;
   private inflate: zlib.InflateRaw | null = null;
+  /** COMPRESS=DEFLATE is on: output goes through a compressor, made when output flows (see deflater()). */
+  private compressing = false;
   private deflate: zlib.DeflateRaw | null = null;
+  private deflateIdleTimer: NodeJS.Timeout | null = null;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
 
   constructor(options: DriverOptions) {
@@ -226,26 +231,63 @@ export class ConnectionDriver {
   }
 
   private startDeflate(): void {
-    // RFC 4978: after the OK, both directions are raw DEFLATE streams.
-    const inflate = zlib.createInflateRaw();
-    const deflate = zlib.createDeflateRaw();
+    // RFC 4978 §3: after the OK, both directions are raw DEFLATE streams (RFC 1951). The inflater must
+    // keep the client's history (up to 32 KB) for the whole connection; the compressor is made when
+    // output flows and dropped when it stops (deflater()).
+    const inflate = zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES });
     inflate.on('data', (chunk: Buffer) => {
       this.inbox.push(chunk);
       void this.pump();
     });
     inflate.on('error', () => this.close());
+    this.inflate = inflate;
+    this.compressing = true;
+    this.socket.resume();
+  }
+
+  /**
+   * The compressor, made on first use. zlib's compressor is the costly half (~300 KB with its defaults,
+   * ~100 KB with the small window below, where Node's zlib keeps a 64 KB hash table whatever memLevel
+   * says), so an idle connection holds none: see releaseDeflaterLater().
+   */
+  private deflater(): zlib.DeflateRaw {
+    if (this.deflateIdleTimer) {
+      clearTimeout(this.deflateIdleTimer);
+      this.deflateIdleTimer = null;
+    }
+    if (this.deflate) return this.deflate;
+    // A 2 KB window: IMAP output repeats itself at short range (FETCH lines, header names).
+    const deflate = zlib.createDeflateRaw({ windowBits: DEFLATE_WINDOW_BITS, memLevel: DEFLATE_MEM_LEVEL });
     deflate.on('data', (chunk: Buffer) => {
       if (!this.closed) this.socket.write(chunk);
     });
     deflate.on('error', () => this.close());
-    this.inflate = inflate;
     this.deflate = deflate;
-    this.socket.resume();
+    return deflate;
+  }
+
+  /**
+   * Drops the compressor once no output followed for a while (deflateIdleMs). Every write ends with a sync flush
+   * (a byte-aligned, non-final block), and a new compressor's blocks only refer back within its own
+   * output, so they continue the one DEFLATE stream the client is reading (RFC 1951 §3.2.3, §3.2.5).
+   */
+  private releaseDeflaterLater(): void {
+    if (this.deflateIdleTimer) clearTimeout(this.deflateIdleTimer);
+    this.deflateIdleTimer = setTimeout(() => {
+      this.deflateIdleTimer = null;
+      const deflate = this.deflate;
+      // Output still inside the stream would be lost: try again later.
+      if (deflate === null || this.closed) return;
+      if (deflate.writableLength > 0 || deflate.readableLength > 0) return this.releaseDeflaterLater();
+      this.deflate = null;
+      deflate.destroy();
+    }, this.options.deflateIdleMs ?? DEFLATE_IDLE_MS);
+    this.deflateIdleTimer.unref();
   }
 
   private enqueueOutput(output: EngineOutput): void {
     // Fast path (most replies): nothing queued and only text or bytes: write now, no promise round trip.
-    if (this.writesQueued === 0 && !this.deflate && output.data.every((p) => typeof p === 'string' || Buffer.isBuffer(p))) {
+    if (this.writesQueued === 0 && !this.compressing && output.data.every((p) => typeof p === 'string' || Buffer.isBuffer(p))) {
       if (this.closed) return;
       if (output.data.length > 0) {
         const data = output.data.length === 1 ? toBuffer(output.data[0] as string | Buffer) : Buffer.concat(output.data.map((p) => toBuffer(p as string | Buffer)));
@@ -318,11 +360,14 @@ export class ConnectionDriver {
 
   private write(data: Buffer): Promise<void> {
     if (this.closed || data.length === 0) return Promise.resolve();
-    if (this.deflate) {
-      const deflate = this.deflate;
+    if (this.compressing) {
+      const deflate = this.deflater();
       return new Promise((resolve) => {
         deflate.write(data);
-        deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve());
+        deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+          this.releaseDeflaterLater();
+          resolve();
+        });
       });
     }
     if (this.socket.write(data)) return Promise.resolve();
@@ -368,7 +413,7 @@ export class ConnectionDriver {
   private end(): void {
     if (this.closed) return;
     if (this.deflate) this.deflate.end();
-    if (!this.deflate && this.socket.writableLength === 0 && !(this.socket instanceof TLSSocket)) {
+    if (!this.compressing && this.socket.writableLength === 0 && !(this.socket instanceof TLSSocket)) {
       // Everything is with the kernel, which still delivers it after close(2): closing now spares a
       // shutdown(2) that fails (and builds an exception) whenever the client hung up first.
       this.socket.destroy();
@@ -385,6 +430,10 @@ export class ConnectionDriver {
     this.closed = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.inbox = [];
+    // zlib's state lives outside the V8 heap: free it now, not when the streams are collected.
+    this.inflate?.destroy();
+    this.deflate?.destroy();
+    if (this.deflateIdleTimer) clearTimeout(this.deflateIdleTimer);
     if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.end();
     if (this.socket.destroyed === false) setTimeout(() => this.socket.destroy(), 5000).unref();
     try {
@@ -397,6 +446,13 @@ export class ConnectionDriver {
 }
 
 const INBOX_PAUSE_BYTES = 256 * 1024;
+/** Compressor window 2^11 = 2 KB; memLevel 5 (zlib's defaults: 15 and 8, ~300 KB per compressor). */
+const DEFLATE_WINDOW_BITS = 11;
+const DEFLATE_MEM_LEVEL = 5;
+/** An idle compressed connection gives its compressor back after this long without output. */
+const DEFLATE_IDLE_MS = 5000;
+/** The inflater keeps one output buffer of this size for the whole connection (zlib's default: 16 KB). */
+const INFLATE_CHUNK_BYTES = 4 * 1024;
 
 function toBuffer(part: string | Buffer): Buffer {
   return typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
