@@ -3,7 +3,8 @@
  * messages (issue 5): SELECT, FETCH 1:* (UID FLAGS), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
  * and the memory of 1,000 concurrent IDLE connections. Rounds alternate the servers; medians reported.
  *
- *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--heap-diff] [--no-dovecot] [--keep]
+ *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--idle-variants 300]
+ *                          [--idle-warmup 100] [--heap-diff] [--no-dovecot] [--keep]
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { dovecotAvailable, dovecotImapPids, dovecotMaildir, startDovecot } from 
 import { fillMaildir, loadPostamtMailbox, NEEDLE } from './lib/mailbox-data.ts';
 import { Results, type Scenario, type Server } from './lib/results.ts';
 import { ImapClient } from './lib/wire-client.ts';
+import { openIdlers, type IdlerOptions } from './lib/idlers.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number): number => {
@@ -32,6 +34,8 @@ const IDLE_INBOX = opt('idle-inbox', 100);
 const HEAP_DIFF = args.includes('--heap-diff');
 /** Idlers opened and closed before the baseline to warm the code paths (default: min(idlers, 100)). */
 const IDLE_WARMUP = args.includes('--idle-warmup') ? opt('idle-warmup', 0) : null;
+/** Postamt-only IDLE variants on the empty mailbox: implicit TLS, COMPRESS=DEFLATE, both (this many each). */
+const IDLE_VARIANTS = opt('idle-variants', 300);
 const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 const PASSWORD = 'bench';
@@ -45,7 +49,13 @@ const S = {
 } satisfies Record<string, Scenario>;
 
 /** Memory per IDLE connection: the mailbox each idler has selected, and what is counted. */
-const IDLE_WHAT = { small: `empty mailbox selected (${IDLE} conns)`, inbox: `INBOX (${N} msgs) selected (${IDLE_INBOX} conns)` } as const;
+const IDLE_WHAT = {
+  small: `empty mailbox selected (${IDLE} conns)`,
+  inbox: `INBOX (${N} msgs) selected (${IDLE_INBOX} conns)`,
+  tls: `empty mailbox, implicit TLS (${IDLE_VARIANTS} conns)`,
+  compress: `empty mailbox, COMPRESS=DEFLATE (${IDLE_VARIANTS} conns)`,
+  tlsCompress: `empty mailbox, TLS + COMPRESS=DEFLATE (${IDLE_VARIANTS} conns)`,
+} as const;
 const IDLE_MEASURE = {
   live: 'Postamt live V8 heap + malloc in use, Dovecot PSS',
   rss: 'RSS',
@@ -81,22 +91,6 @@ async function session(server: Server, port: number, results: Results, first: bo
   }
 }
 
-/** Opens `count` connections (50 at a time), each logged in, `mailbox` selected, in IDLE. */
-async function openIdlers(port: number, user: string, mailbox: string, count: number): Promise<ImapClient[]> {
-  const clients: ImapClient[] = [];
-  for (let i = 0; i < count; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, count - i) }, async () => {
-      const c = await ImapClient.connect(port);
-      await c.login(user, PASSWORD);
-      await c.command(`SELECT ${mailbox}`);
-      await c.idle();
-      return c;
-    }));
-    clients.push(...batch);
-  }
-  return clients;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const kib = (bytes: number): number => bytes / 1024;
 
@@ -110,19 +104,21 @@ const kib = (bytes: number): number => bytes / 1024;
  *    keeps (scrypt's 16 MB per LOGIN would swamp them), but still moving with the size V8 keeps its heap
  *    at (tens of MB either way at this scale).
  */
-async function idlePostamt(postamt: PostamtChild, port: number, what: keyof typeof IDLE_WHAT, mailbox: string, count: number, results: Results): Promise<void> {
+async function idlePostamt(postamt: PostamtChild, idler: IdlerOptions, what: keyof typeof IDLE_WHAT, count: number, results: Results): Promise<void> {
   const pid = postamt.child.pid!;
-  for (const c of await openIdlers(port, USER.postamt, mailbox, IDLE_WARMUP ?? Math.min(count, 100))) c.close();
+  const mailbox = idler.mailbox;
+  for (const close of await openIdlers(idler, IDLE_WARMUP ?? Math.min(count, 100))) close();
   await sleep(2000);
   const before = await postamt.memory();
   const diffDir = HEAP_DIFF ? mkdtempSync(join(tmpdir(), 'postamt-heap-')) : null;
   if (diffDir) await postamt.heapSnapshot(join(diffDir, 'before.heapsnapshot'));
   const cpu0 = cpuMs(pid);
   const t0 = performance.now();
-  const clients = await openIdlers(port, USER.postamt, mailbox, count);
+  const clients = await openIdlers(idler, count);
   const openMs = performance.now() - t0;
   const cpu = cpuMs(pid) - cpu0;
-  await sleep(2000);
+  // Longer than the driver keeps a COMPRESS connection's compressor after its last output (5 s).
+  await sleep(7000);
   const after = await postamt.memory();
   if (diffDir) {
     await postamt.heapSnapshot(join(diffDir, 'after.heapsnapshot'));
@@ -130,7 +126,7 @@ async function idlePostamt(postamt: PostamtChild, port: number, what: keyof type
     log(`heap snapshot diff, ${count} IDLE on ${mailbox}: ${(diff.total / count).toFixed(0)} B/conn in total (malloc and RSS figures below include the snapshots' own memory); biggest growth:\n${diff.rows.join('\n')}`);
     rmSync(diffDir, { recursive: true, force: true });
   }
-  for (const c of clients) c.close();
+  for (const close of clients) close();
   await sleep(3000);
   const released = await postamt.memory();
   /** KiB resident outside the V8 heap. */
@@ -145,12 +141,12 @@ async function idlePostamt(postamt: PostamtChild, port: number, what: keyof type
   };
   const trimmed = before.malloc !== null && after.malloc !== null && released.malloc !== null;
   const k = (v: number): string => v.toFixed(0);
-  log(`postamt: ${count} IDLE on ${mailbox} opened in ${openMs.toFixed(0)} ms (server CPU ${cpu} ms). Before → open → closed, after GC${trimmed ? ' and malloc_trim' : ' (gdb failed: no malloc figures, no trim)'}: `
+  log(`postamt: ${count} IDLE on ${mailbox}${idler.tls ? ' over TLS' : ''}${idler.compress ? ' with COMPRESS' : ''} opened in ${openMs.toFixed(0)} ms (server CPU ${cpu} ms). Before → open → closed, after GC${trimmed ? ' and malloc_trim' : ' (gdb failed: no malloc figures, no trim)'}: `
     + `heapUsed ${k(kib(before.heapUsed))} → ${k(kib(after.heapUsed))} → ${k(kib(released.heapUsed))} KiB, external ${k(kib(before.external))} → ${k(kib(after.external))} → ${k(kib(released.external))} KiB, `
     + `malloc in use ${k(malloc(before))} → ${k(malloc(after))} → ${k(malloc(released))} KiB, V8 resident ${k(kib(before.v8Physical))} → ${k(kib(after.v8Physical))} → ${k(kib(released.v8Physical))} KiB, `
     + `RSS outside the V8 heap ${k(outside(before))} → ${k(outside(after))} → ${k(outside(released))} KiB, `
     + `RSS ${before.rollup.Rss} → ${after.rollup.Rss} → ${released.rollup.Rss} KiB, handles ${before.handles} → ${after.handles} → ${released.handles}`);
-  results.note(`Postamt IDLE on ${mailbox} (${count} conns): per connection ${(perConn.heapUsed + perConn.native).toFixed(1)} KB = `
+  results.note(`Postamt IDLE on ${mailbox}${idler.tls ? ' over TLS' : ''}${idler.compress ? ' with COMPRESS' : ''} (${count} conns): per connection ${(perConn.heapUsed + perConn.native).toFixed(1)} KB = `
     + `${perConn.heapUsed.toFixed(1)} KB live V8 heap + ${perConn.native.toFixed(1)} KB native (malloc in use; of which V8 external ${(kib(after.external - before.external) / count).toFixed(1)} KB); `
     + `RSS outside the V8 heap ${perConn.outside.toFixed(1)} KB; `
     + `plain RSS delta ${perConn.rss.toFixed(1)} KB, PSS delta ${perConn.pss.toFixed(1)} KB (V8 resident heap ${k(kib(before.v8Physical))} → ${k(kib(after.v8Physical))} KiB); `
@@ -170,7 +166,7 @@ async function idleDovecot(port: number, dovecotDir: string, what: keyof typeof 
   c.close();
   await sleep(1000);
   const t0 = performance.now();
-  const clients = await openIdlers(port, USER.dovecot, mailbox, count);
+  const clients = await openIdlers({ port, user: USER.dovecot, password: PASSWORD, mailbox }, count);
   const openMs = performance.now() - t0;
   await sleep(2000);
   const pids = dovecotImapPids(dovecotDir);
@@ -182,7 +178,7 @@ async function idleDovecot(port: number, dovecotDir: string, what: keyof typeof 
   results.add(idleScenario(what, 'live'), 'dovecot', pss / count);
   results.add(idleScenario(what, 'rss'), 'dovecot', rss / count);
   results.add(idleScenario(what, 'pss'), 'dovecot', pss / count);
-  for (const client of clients) client.close();
+  for (const close of clients) close();
   await sleep(3000);
 }
 
@@ -192,7 +188,7 @@ async function main(): Promise<void> {
   const results = new Results('imap', { messages: N, rounds: ROUNDS, idleConnections: IDLE, dovecot: withDovecot });
   const dovecotDir = join(dir, 'dovecot');
   const ports = { dovecotImap: await freePort(), dovecotPop3: await freePort() };
-  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD, connections: IDLE + 100 });
+  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD, connections: Math.max(IDLE, IDLE_VARIANTS) + 100, imaps: true });
   let t0 = performance.now();
   await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
   log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -229,8 +225,15 @@ async function main(): Promise<void> {
     for (const [key, mailbox, count] of [['small', 'Drafts', IDLE], ['inbox', 'INBOX', IDLE_INBOX]] as const) {
       if (count === 0) continue;
       for (const [server, port] of servers) {
-        if (server === 'postamt') await idlePostamt(postamt, port, key, mailbox, count, results);
+        if (server === 'postamt') await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD, mailbox }, key, count, results);
         else await idleDovecot(port, dovecotDir, key, mailbox, count, results);
+      }
+    }
+    // The Dovecot instance has neither TLS nor COMPRESS (imap_zlib) configured: Postamt alone.
+    if (IDLE_VARIANTS > 0) {
+      for (const [key, tls, compress] of [['tls', true, false], ['compress', false, true], ['tlsCompress', true, true]] as const) {
+        const port = tls ? prepared.ports.imaps! : prepared.ports.imap;
+        await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD, mailbox: 'Drafts', tls, compress }, key, IDLE_VARIANTS, results);
       }
     }
   } finally {

@@ -33,7 +33,10 @@ export async function startDovecot(options: { dir: string; imapPort: number; pop
   };
   run('start', options.dir, String(options.imapPort), String(options.pop3Port));
   if (options.extraConfig?.length) {
-    const master = Number(readFileSync(join(options.dir, 'run', 'master.pid'), 'utf8').trim());
+    // On a loaded machine the master may write its pid file after the script returned.
+    const pidFile = join(options.dir, 'run', 'master.pid');
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    const master = Number(readFileSync(pidFile, 'utf8').trim());
     run('stop', options.dir);
     // The master may take longer than the script's 0.5 s to exit on a loaded machine.
     for (let i = 0; i < 200 && existsSync(`/proc/${master}`); i++) await new Promise((r) => setTimeout(r, 50));
