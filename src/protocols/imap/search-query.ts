@@ -5,7 +5,7 @@
 import { parseAddressList } from '../../message/address.ts';
 import type { MimePart } from '../../message/mime-tree.ts';
 import { decodeHeaderValue, messageText } from '../../message/search-text.ts';
-import type { ImapMessageMeta } from './backend.ts';
+import type { ImapMessageMeta, ImapMetaField } from './backend.ts';
 import { parseNumber, parseSearchDate, tokenText } from './parser/args.ts';
 import { ImapSyntaxError, type Token } from './parser/tokenizer.ts';
 import { isSequenceSet, parseSequenceSet, resolveSequenceNumbers, resolveUidIndexes, type SequenceSet } from './sequence-set.ts';
@@ -119,6 +119,21 @@ export function needsText(key: SearchKey): boolean {
     case 'and': return key.keys.some(needsText);
     default: return false;
   }
+}
+
+/** The metadata fields a key reads besides UIDs and sequence numbers (keys that need text excepted). */
+export function metaFieldsOf(key: SearchKey, out: Set<ImapMetaField> = new Set()): Set<ImapMetaField> {
+  switch (key.k) {
+    case 'flag': out.add('flags'); break;
+    case 'size': out.add('size'); break;
+    case 'modseq': out.add('modSeq'); break;
+    case 'date': out.add('internalDate'); break;
+    case 'not': metaFieldsOf(key.key, out); break;
+    case 'or': metaFieldsOf(key.a, out); metaFieldsOf(key.b, out); break;
+    case 'and': for (const k of key.keys) metaFieldsOf(k, out); break;
+    default: break;
+  }
+  return out;
 }
 
 export function usesModSeq(key: SearchKey): boolean {

@@ -93,3 +93,23 @@ describe('IMAP EXPUNGE and CLOSE read flags as columns over UID gaps', () => {
     assert.deepEqual(alice.byName('INBOX')!.messages.map((m) => m.uid), [3, 7, 8, 11]);
   });
 });
+
+describe('IMAP metadata-only SEARCH reads columns over UID gaps', () => {
+  it('finds what a search that reads the messages finds', async () => {
+    const c = await selected();
+    await c.send('s STORE 2,5 +FLAGS.SILENT (\\Flagged)\r\n');
+    const keys = ['UNSEEN', 'SEEN', 'KEYWORD $Work', 'UNKEYWORD $Work', 'LARGER 24', 'SMALLER 20', 'SINCE 7-Jan-2024', 'BEFORE 3-Jan-2024',
+      'UID 3:10', '2:5', 'OR FLAGGED LARGER 27', 'NOT OR SEEN FLAGGED', 'MODSEQ 9', 'ALL'];
+    for (const key of keys) {
+      for (const verb of ['SEARCH', 'UID SEARCH']) {
+        const meta = await c.send(`a ${verb} ${key}\r\n`);
+        // BODY "" matches every message but makes the search read them.
+        const full = await c.send(`a ${verb} ${key} BODY ""\r\n`);
+        assert.equal(meta, full, `${verb} ${key}`);
+      }
+    }
+    assert.equal(await c.send('u UID SEARCH UNSEEN\r\n'), '* SEARCH 1 2 7 8 10 11\r\nu OK UID SEARCH completed\r\n');
+    assert.match(await c.send('s SORT (SIZE) UTF-8 UNSEEN\r\n'), /^\* SORT 1 2 5 6 7 8\r\n/);
+    assert.match(await c.send('r SORT (REVERSE ARRIVAL) UTF-8 SEEN\r\n'), /^\* SORT 9 4 3\r\n/);
+  });
+});

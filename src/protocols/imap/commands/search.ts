@@ -3,13 +3,13 @@
  * SEARCHRES SAVE (RFC 5182), and SORT / UID SORT (RFC 5256).
  */
 import { parseMimeTree } from '../../../message/mime-tree.ts';
-import type { ImapMessageMeta } from '../backend.ts';
+import type { ImapMessageMeta, ImapMetaField } from '../backend.ts';
 import { no, ok, type CommandContext, type CommandSpec } from '../command.ts';
 import type { Args } from '../parser/args.ts';
 import { tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { formatString } from '../response.ts';
-import { baseSubject, firstAddressMailbox, needsText, SearchEvaluator, SearchParser, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
+import { baseSubject, firstAddressMailbox, metaFieldsOf, needsText, SearchEvaluator, SearchParser, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
 import { formatSequenceSet } from '../sequence-set.ts';
 import { selectedMailbox } from './message-set.ts';
 
@@ -25,16 +25,48 @@ function parseCharset(args: Args): void {
 
 class BadCharset extends Error {}
 
-/** Matching messages, in ascending sequence order, with their metadata (and bytes when needed). */
-async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boolean): Promise<SearchSubject[]> {
+const NO_FLAGS: string[] = [];
+const NO_DATE = new Date(0);
+
+/**
+ * Matching messages, in ascending sequence order, with their metadata (and bytes when needed).
+ * `fields`: the metadata the caller reads from the results besides what the key reads.
+ */
+async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boolean, fields: ImapMetaField[] = []): Promise<SearchSubject[]> {
   const mailbox = selectedMailbox(ctx);
   const account = ctx.session.account!;
   const uids = mailbox.uids.slice();
   const evaluator = new SearchEvaluator({ count: uids.length, uids, saved: ctx.session.savedSearch });
   const withText = needsText(key) || keepHeaders;
   const out: SearchSubject[] = [];
-  // Metadata-only searches (flags, sizes, dates) take bigger batches: fewer store calls.
-  const BATCH = withText ? 500 : 4096;
+  if (!withText) {
+    // Metadata only (flags, sizes, dates, modseqs): the fields needed, read as columns over UID spans;
+    // the others stay empty in the subjects (nothing reads them).
+    const want = [...metaFieldsOf(key, new Set(fields))];
+    const spans: { seq: number; uid: number; count: number }[] = [];
+    mailbox.uids.forEachSpan(0, mailbox.exists, (index, uid, count) => void spans.push({ seq: index + 1, uid, count }));
+    for (const span of spans) {
+      for (let off = 0; off < span.count; off += 4096) {
+        const uidFrom = span.uid + off;
+        const cols = await account.metaColumns(mailbox.id, { uidFrom, uidTo: uidFrom + Math.min(4096, span.count - off) - 1 }, want);
+        for (let i = 0; i < cols.count; i++) {
+          const uid = cols.uids === null ? uidFrom + i : cols.uids[i]!;
+          const flags = cols.flags?.[i];
+          const meta: ImapMessageMeta = {
+            uid,
+            flags: flags === undefined || flags === '' ? NO_FLAGS : flags.split(' '),
+            size: cols.size?.[i] ?? 0,
+            internalDate: cols.internalDate === undefined ? NO_DATE : new Date(cols.internalDate[i]!),
+            modSeq: cols.modSeq?.[i] ?? 0,
+          };
+          const subject: SearchSubject = { seq: span.seq + off + (uid - uidFrom), meta };
+          if (evaluator.matches(key, subject)) out.push(subject);
+        }
+      }
+    }
+    return out;
+  }
+  const BATCH = 500;
   for (let start = 0; start < uids.length; start += BATCH) {
     const metas = new Map<number, ImapMessageMeta>();
     for (const m of await account.messages(mailbox.id, uids.slice(start, start + BATCH))) metas.set(m.uid, m);
@@ -79,7 +111,7 @@ export const SEARCH: CommandSpec = {
     const key = parseRest(args);
     const modseq = usesModSeq(key);
     if (modseq) s.enabled.add('CONDSTORE');
-    const found = await runSearch(ctx, key, false);
+    const found = await runSearch(ctx, key, false, modseq ? ['modSeq'] : []);
     const ids = found.map((f) => (ctx.isUid ? f.meta.uid : f.seq));
     const highest = found.reduce((m, f) => Math.max(m, f.meta.modSeq), 0);
     if (returns === null && !s.enabled.has('IMAP4REV2')) {
@@ -138,7 +170,7 @@ export const SORT: CommandSpec = {
     if (cs !== 'UTF-8' && cs !== 'US-ASCII') return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
     const key = parseRest(args);
     const needHeaders = criteria.some((c) => c.key !== 'ARRIVAL' && c.key !== 'SIZE');
-    const found = await runSearch(ctx, key, needHeaders);
+    const found = await runSearch(ctx, key, needHeaders, ['internalDate', 'size']);
     const keyOf = (f: SearchSubject, k: SortKey): string | number => {
       const root = f.message?.root;
       switch (k) {
