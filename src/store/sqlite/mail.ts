@@ -65,8 +65,8 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     distinctFlags: db.prepare("SELECT DISTINCT flags FROM messages WHERE mailbox_id = ? AND flags <> ''").pluck(),
     // One scan for SELECT: each UID doubled, plus one when the message is unseen (a double holds 2^33 exactly).
     uidsWithUnseen: db.prepare(`SELECT uid * 2 + (instr(' ' || flags || ' ', ' \\Seen ') = 0) FROM messages WHERE mailbox_id = ? ORDER BY uid`).pluck(),
-    changedSince: db.prepare('SELECT uid, flags FROM messages WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').raw(),
-    vanishedLimited: db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').pluck(),
+    changedSince: db.prepare('SELECT uid, flags FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').raw(),
+    vanishedLimited: db.prepare('SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').pluck(),
     rangeUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
     rangeColumn: {
       flags: db.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
@@ -74,11 +74,13 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       internalDate: db.prepare('SELECT internal_date FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
       modSeq: db.prepare('SELECT mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
     } satisfies Record<MessageMetaField, unknown>,
-    listChanged: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND mod_seq > ? AND uid BETWEEN ? AND ? ORDER BY uid'),
+    // Through the modseq index: the planner picks the UID order of the primary key and scans the whole
+    // mailbox, which every selected session does after each flag change (7 ms at 100,000 messages vs 0.02).
+    listChanged: db.prepare('SELECT * FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND mod_seq > ? AND uid BETWEEN ? AND ? ORDER BY uid'),
     setFlags: db.prepare('UPDATE messages SET flags = ?, mod_seq = ? WHERE mailbox_id = ? AND uid = ?'),
     deleteMessage: db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?'),
     recordExpunge: db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, mod_seq) VALUES (?, ?, ?)'),
-    vanished: db.prepare('SELECT uid FROM expunged WHERE mailbox_id = ? AND mod_seq > ? ORDER BY uid'),
+    vanished: db.prepare('SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY uid'),
     counts: db.prepare(`SELECT count(*) AS messages,
         coalesce(sum(CASE WHEN instr(' ' || lower(flags) || ' ', ' \\seen ') = 0 THEN 1 ELSE 0 END), 0) AS unseen,
         coalesce(sum(CASE WHEN instr(' ' || lower(flags) || ' ', ' \\deleted ') > 0 THEN 1 ELSE 0 END), 0) AS deleted,
