@@ -132,6 +132,23 @@ async function withListener(
   }
 }
 
+/** A tiny line echo engine: "COMPRESS" answers OK then deflates (RFC 4978); other lines are echoed. */
+function compressEchoEngine(): StreamEngine {
+  return {
+    start: async () => ({ data: ['* ready\r\n'] }),
+    receive: async (chunk): Promise<EngineOutput> => {
+      const text = chunk.toString();
+      if (text.startsWith('COMPRESS')) return { data: ['OK\r\n'], then: 'deflate' };
+      return { data: [`echo ${text}`] };
+    },
+    tlsStarted: () => undefined,
+    idleTimeout: () => ({ data: [] }),
+    shutdown: () => ({ data: [] }),
+    closed: () => undefined,
+    idleTimeoutMs: 10_000,
+  };
+}
+
 describe('connection driver with the SMTP engine', () => {
   it('runs a pipelined transaction and closes after QUIT', async () => {
     const received: Received = { bodies: [], tlsSeen: [] };
@@ -268,20 +285,7 @@ describe('connection driver with the SMTP engine', () => {
   });
 
   it('switches both directions to raw DEFLATE after a "deflate" step (RFC 4978)', async () => {
-    // A tiny line echo engine: "COMPRESS" answers OK then deflates; other lines are echoed.
-    const engine = (): StreamEngine => ({
-      start: async () => ({ data: ['* ready\r\n'] }),
-      receive: async (chunk): Promise<EngineOutput> => {
-        const text = chunk.toString();
-        if (text.startsWith('COMPRESS')) return { data: ['OK\r\n'], then: 'deflate' };
-        return { data: [`echo ${text}`] };
-      },
-      tlsStarted: () => undefined,
-      idleTimeout: () => ({ data: [] }),
-      shutdown: () => ({ data: [] }),
-      closed: () => undefined,
-      idleTimeoutMs: 10_000,
-    });
+    const engine = compressEchoEngine;
     await withListener({ createEngine: engine }, async (listener) => {
       const socket = await connect(listener);
       const r = reader(socket);
@@ -305,19 +309,7 @@ describe('connection driver with the SMTP engine', () => {
   });
 
   it('drops the compressor of an idle DEFLATE connection and goes on with a new one in the same stream', async () => {
-    const engine = (): StreamEngine => ({
-      start: async () => ({ data: ['* ready\r\n'] }),
-      receive: async (chunk): Promise<EngineOutput> => {
-        const text = chunk.toString();
-        if (text.startsWith('COMPRESS')) return { data: ['OK\r\n'], then: 'deflate' };
-        return { data: [`echo ${text}`] };
-      },
-      tlsStarted: () => undefined,
-      idleTimeout: () => ({ data: [] }),
-      shutdown: () => ({ data: [] }),
-      closed: () => undefined,
-      idleTimeoutMs: 10_000,
-    });
+    const engine = compressEchoEngine;
     let driver: ConnectionDriver | null = null;
     const server = net.createServer((socket) => {
       const context = { sessionId: 't', remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, tls: null, push: () => undefined };
