@@ -4,10 +4,12 @@
  * Rounds alternate the servers so both see the same noise; the table shows the median of the rounds.
  *
  *   npm run bench -- [--rounds 3] [--n5 5000] [--n100 1000] [--conc 20] [--no-postfix] [--only accept,relay]
- *                    [--sizes 5,100] [--prof DIR]
+ *                    [--sizes 5,100] [--prof DIR] [--gap SECONDS]
  *
  * `--sizes 100` runs only the 100 KB scenarios; `--prof DIR` starts the server with `--cpu-prof` and writes
- * its V8 CPU profile (.cpuprofile, open in Chrome DevTools) into DIR when the bench stops it.
+ * its V8 CPU profile (.cpuprofile, open in Chrome DevTools) into DIR when the bench stops it; `--gap` idles
+ * the server before each of its scenarios, as Postfix's turn does in a full run (V8 shrinks its heap when
+ * idle, which shows up as more garbage collection afterwards), for `--no-postfix` runs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
