@@ -111,7 +111,9 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
     while (pos < buf.length && this.step === null) {
       const state = this.state;
       if (state.phase === 'data') {
-        pos = await this.feedData(state, buf, pos);
+        // Mid-message chunks are handled synchronously (no promise per chunk); only the end awaits.
+        const next = this.feedData(state, buf, pos);
+        pos = typeof next === 'number' ? next : await next;
         continue;
       }
       if (state.phase === 'bdat') {
@@ -184,12 +186,17 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
   }
 
   /** DATA bytes: the decoder finds <CRLF>.<CRLF> and unstuffs; the rest of the chunk is commands again. */
-  private async feedData(state: DataState, buf: Buffer, pos: number): Promise<number> {
+  private feedData(state: DataState, buf: Buffer, pos: number): number | Promise<number> {
     const consumed = state.decoder.feed(pos === 0 ? buf : buf.subarray(pos));
-    const outcome = state.decoder.outcome;
     // Over the size limit: stop storing now, keep reading to the end of data, refuse there.
-    if (outcome.tooBig) state.sink.abort();
+    if (state.decoder.outcome.tooBig) state.sink.abort();
     if (consumed < 0) return buf.length;
+    return this.endData(state, pos + consumed);
+  }
+
+  /** The end of data was found: refuse or commit the message; returns where the next command starts. */
+  private async endData(state: DataState, next: number): Promise<number> {
+    const outcome = state.decoder.outcome;
     const { tx, sink } = state;
     if (outcome.tooBig) this.refuseMessage(tx, sink, outcome.size, replies.tooBig(this.limits.maxMessageBytes));
     // RFC 5321 §2.3.8: bare CR or LF is refused (SMTP smuggling); the message never ended early.
@@ -197,7 +204,7 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
     else if (outcome.lineTooLong) this.refuseMessage(tx, sink, outcome.size, replies.dataLineTooLong(this.limits.textLineBytes));
     else await this.commitMessage(tx, sink, outcome.size);
     this.checkErrors();
-    return pos + consumed;
+    return next;
   }
 
   /** BDAT bytes: exactly the announced count, taken as they are (RFC 3030 §2). */
