@@ -115,16 +115,6 @@ export interface MessageMetaColumns {
   modSeq?: number[];
 }
 
-/** What opening a mailbox needs besides its UIDs (IMAP SELECT). */
-export interface MailboxFlagSummary {
-  /** Messages without \Seen (exact spelling, as IMAP stores it). */
-  unseen: number;
-  /** The lowest UID without \Seen, 0 when none. */
-  firstUnseenUid: number;
-  /** Keywords (flags not starting with a backslash) in use, sorted. */
-  keywords: string[];
-}
-
 /**
  * A mailbox as opening it needs it (IMAP SELECT), read in one consistent snapshot: `mailbox` is the
  * record at that moment (its UIDNEXT and HIGHESTMODSEQ cover exactly these messages).
@@ -250,9 +240,6 @@ export interface MailStore {
   counts(mailboxId: number): Promise<MailboxCounts>;
   accountUsage(accountId: number): Promise<{ bytes: number; messages: number }>;
 
-  /** Every UID of the mailbox, ascending (one small allocation, for big mailboxes). */
-  listUids(mailboxId: number): Promise<Uint32Array>;
-  flagSummary(mailboxId: number): Promise<MailboxFlagSummary>;
   /** Like listMessages over a UID range, in the cheap MessageMetaRow form. */
   listMessageMeta(mailboxId: number, options: { uidFrom: number; uidTo: number }): Promise<MessageMetaRow[]>;
   /** null when the mailbox does not exist. */

@@ -58,10 +58,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     getMessage: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?'),
     listMessages: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid'),
-    listUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck(),
     listMeta: db.prepare('SELECT uid, size, internal_date, flags, mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
-    unseenSummary: db.prepare(`SELECT count(*) AS unseen, coalesce(min(uid), 0) AS firstUnseenUid FROM messages
-        WHERE mailbox_id = ? AND instr(' ' || flags || ' ', ' \\Seen ') = 0`),
     distinctFlags: db.prepare("SELECT DISTINCT flags FROM messages WHERE mailbox_id = ? AND flags <> ''").pluck(),
     // One scan for SELECT: each UID doubled, plus one when the message is unseen (a double holds 2^33 exactly).
     uidsWithUnseen: db.prepare(`SELECT uid * 2 + (instr(' ' || flags || ' ', ' \\Seen ') = 0) FROM messages WHERE mailbox_id = ? ORDER BY uid`).pluck(),
@@ -250,16 +247,6 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       const to = options.uidTo ?? 0xffffffff;
       const rows = (options.changedSinceModSeq !== undefined ? q.listChanged.all(mailboxId, options.changedSinceModSeq, from, to) : q.listMessages.all(mailboxId, from, to)) as MessageRow[];
       return rows.map(toMessage);
-    },
-    async listUids(mailboxId) {
-      const out = new Uint32Array(q.listUids.all(mailboxId) as number[]);
-      return out;
-    },
-    async flagSummary(mailboxId) {
-      const { unseen, firstUnseenUid } = q.unseenSummary.get(mailboxId) as { unseen: number; firstUnseenUid: number };
-      const keywords = new Set<string>();
-      for (const text of q.distinctFlags.all(mailboxId) as string[]) for (const f of parseFlags(text)) if (!f.startsWith('\\')) keywords.add(f);
-      return { unseen, firstUnseenUid, keywords: [...keywords].sort() };
     },
     async listMessageMeta(mailboxId, options) {
       const rows = q.listMeta.all(mailboxId, options.uidFrom, options.uidTo) as [number, number, number, string, number][];
