@@ -44,7 +44,12 @@ export class Conn {
   private attach(socket: Socket | TLSSocket): void {
     socket.on('data', (chunk: Buffer) => {
       this.text += chunk.toString('latin1');
-      if (this.text.length > 4_000_000) this.text = this.text.slice(-1_000_000), (this.mark = 0);
+      // Bounded memory: what `expect` consumed is dropped first; only a flood nobody reads loses its oldest part.
+      if (this.text.length > 4_000_000) {
+        this.text = this.text.slice(this.mark);
+        this.mark = 0;
+        if (this.text.length > 4_000_000) this.text = this.text.slice(-1_000_000);
+      }
       this.wake();
     });
     socket.on('error', () => undefined);
