@@ -284,6 +284,39 @@ describe('connection driver with the SMTP engine', () => {
     });
   });
 
+  it('stops reading a client that pipelines but does not read the answers, and drops it after the idle timeout', async () => {
+    // Every byte in is answered by 50 out: without back-pressure 4 MB of input would queue 200 MB of output.
+    let received = 0;
+    let closedAt = 0;
+    const amplifier = (): StreamEngine => ({
+      start: async () => ({ data: ['* ready\r\n'] }),
+      receive: async (chunk): Promise<EngineOutput> => {
+        received += chunk.length;
+        return { data: [Buffer.alloc(chunk.length * 50, 0x78)] };
+      },
+      tlsStarted: () => undefined,
+      idleTimeout: () => ({ data: ['* BYE idle\r\n'] }),
+      shutdown: () => ({ data: [] }),
+      closed: () => {
+        closedAt = Date.now();
+      },
+      idleTimeoutMs: 400,
+    });
+    await withListener({ createEngine: amplifier }, async (listener) => {
+      const socket = await connect(listener);
+      socket.on('error', () => undefined);
+      socket.pause(); // never reads
+      const sent = 4 * 1024 * 1024;
+      const piece = Buffer.alloc(4096, 0x61);
+      for (let i = 0; i < sent / piece.length; i++) socket.write(piece);
+      const began = Date.now();
+      while (closedAt === 0 && Date.now() - began < 5000) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(closedAt > 0, 'the connection is still open');
+      assert.ok(received < sent / 2, `the server read ${received} of ${sent} bytes from a client that reads nothing`);
+      socket.destroy();
+    });
+  });
+
   it('switches both directions to raw DEFLATE after a "deflate" step (RFC 4978)', async () => {
     const engine = compressEchoEngine;
     await withListener({ createEngine: engine }, async (listener) => {

@@ -71,6 +71,8 @@ export class ConnectionDriver {
   private writeChain: Promise<void> = Promise.resolve();
   private writesQueued = 0;
   private inboxBytes = 0;
+  /** The pump waits for the client to read our output (see clientReads). */
+  private waitingForClient = false;
   private idleTimerMs = 0;
   private inflate: zlib.InflateRaw | null = null;
   /** COMPRESS=DEFLATE is on: output goes through a compressor, made when output flows (see deflater()). */
@@ -169,6 +171,9 @@ export class ConnectionDriver {
         }
         this.enqueueOutput(output);
         if (output.then === 'close') break;
+        // A client that pipelines commands but does not read the answers: stop handling its input until it
+        // reads (the socket is paused once the inbox fills), so our output cannot grow without bound.
+        if (this.writesQueued > 0 || this.socket.writableLength > OUTPUT_PAUSE_BYTES) await this.clientReads();
         if (output.then === 'deflate') {
           await this.writeChain;
           // Bytes that arrived after COMPRESS are already compressed.
@@ -322,6 +327,17 @@ export class ConnectionDriver {
       });
   }
 
+  /** Waits for the client to take our output; the idle timeout runs meanwhile (its not reading is idleness). */
+  private async clientReads(): Promise<void> {
+    this.waitingForClient = true;
+    try {
+      await this.writeChain;
+      if (this.socket.writableLength > OUTPUT_PAUSE_BYTES) await this.drained();
+    } finally {
+      this.waitingForClient = false;
+    }
+  }
+
   private drained(): Promise<void> {
     if (this.closed || !this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => {
@@ -393,6 +409,13 @@ export class ConnectionDriver {
     this.idleTimerMs = ms;
     this.idleTimer = setTimeout(() => {
       if (this.closed) return;
+      // A client that reads nothing of what it asked for, for the whole timeout, is dropped: a goodbye would
+      // only queue behind the output it does not read.
+      if (this.waitingForClient) {
+        this.options.logger.info({ event: 'conn.write_timeout', session: this.options.context.sessionId, pendingBytes: this.socket.writableLength }, 'client stopped reading');
+        this.destroy();
+        return;
+      }
       // Time the engine spends working (a long pipeline, a slow commit) is ours, not the client's idleness.
       if (this.busy) return this.armIdleTimer();
       try {
@@ -446,6 +469,8 @@ export class ConnectionDriver {
 }
 
 const INBOX_PAUSE_BYTES = 256 * 1024;
+/** Output not yet taken by the client above which its further input waits (pipelined floods). */
+const OUTPUT_PAUSE_BYTES = 1024 * 1024;
 /** Compressor window 2^11 = 2 KB; memLevel 5 (zlib's defaults: 15 and 8, ~300 KB per compressor). */
 const DEFLATE_WINDOW_BITS = 11;
 const DEFLATE_MEM_LEVEL = 5;
