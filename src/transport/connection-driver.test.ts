@@ -132,6 +132,29 @@ async function withListener(
   }
 }
 
+/** The client side after the server's OK to COMPRESS: both directions raw DEFLATE (RFC 4978). */
+function deflateClient(socket: net.Socket) {
+  socket.removeAllListeners('data');
+  const inflate = zlib.createInflateRaw();
+  const deflate = zlib.createDeflateRaw();
+  socket.pipe(inflate);
+  deflate.on('data', (d: Buffer) => socket.write(d));
+  let text = '';
+  inflate.on('data', (d: Buffer) => (text += d.toString()));
+  return {
+    get text(): string {
+      return text;
+    },
+    /** Sends a line and waits (up to 2 s) for its echo. */
+    async say(line: string): Promise<void> {
+      deflate.write(`${line}\r\n`);
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      const deadline = Date.now() + 2000;
+      while (!text.includes(`echo ${line}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+  };
+}
+
 /** A tiny line echo engine: "COMPRESS" answers OK then deflates (RFC 4978); other lines are echoed. */
 function compressEchoEngine(): StreamEngine {
   return {
@@ -325,18 +348,9 @@ describe('connection driver with the SMTP engine', () => {
       await r.until(/ready/);
       socket.write('COMPRESS\r\n');
       await r.until(/^OK\r\n/m);
-      socket.removeAllListeners('data');
-      const inflate = zlib.createInflateRaw();
-      const deflate = zlib.createDeflateRaw();
-      socket.pipe(inflate);
-      deflate.on('data', (d: Buffer) => socket.write(d));
-      let text = '';
-      inflate.on('data', (d: Buffer) => (text += d.toString()));
-      deflate.write('hello\r\n');
-      deflate.flush(zlib.constants.Z_SYNC_FLUSH);
-      const deadline = Date.now() + 2000;
-      while (!text.includes('echo hello') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.equal(text, 'echo hello\r\n');
+      const z = deflateClient(socket);
+      await z.say('hello');
+      assert.equal(z.text, 'echo hello\r\n');
       socket.destroy();
     });
   });
@@ -356,19 +370,8 @@ describe('connection driver with the SMTP engine', () => {
       await r.until(/ready/);
       socket.write('COMPRESS\r\n');
       await r.until(/^OK\r\n/m);
-      socket.removeAllListeners('data');
-      const inflate = zlib.createInflateRaw();
-      const deflate = zlib.createDeflateRaw();
-      socket.pipe(inflate);
-      deflate.on('data', (d: Buffer) => socket.write(d));
-      let text = '';
-      inflate.on('data', (d: Buffer) => (text += d.toString()));
-      const say = async (line: string): Promise<void> => {
-        deflate.write(`${line}\r\n`);
-        deflate.flush(zlib.constants.Z_SYNC_FLUSH);
-        const deadline = Date.now() + 2000;
-        while (!text.includes(`echo ${line}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      };
+      const z = deflateClient(socket);
+      const say = (line: string): Promise<void> => z.say(line);
       const compressor = (): unknown => (driver as unknown as { deflate: unknown }).deflate;
       await say('one one one');
       assert.notEqual(compressor(), null);
@@ -376,7 +379,7 @@ describe('connection driver with the SMTP engine', () => {
       assert.equal(compressor(), null, 'the idle connection holds no compressor');
       await say('two one one');
       await say('three');
-      assert.equal(text, 'echo one one one\r\necho two one one\r\necho three\r\n');
+      assert.equal(z.text, 'echo one one one\r\necho two one one\r\necho three\r\n');
     } finally {
       socket.destroy();
       await new Promise((resolve) => server.close(resolve));
