@@ -103,10 +103,10 @@ function reader(socket: net.Socket | tls.TLSSocket) {
   };
 }
 
-async function connect(listener: Listener): Promise<net.Socket> {
+async function connect(listener: Listener, localAddress?: string): Promise<net.Socket> {
   const { port } = listener.address();
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
+    const socket = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
@@ -241,6 +241,25 @@ describe('connection driver with the SMTP engine', () => {
       assert.equal(r2.text, '421 4.7.0 Too many connections, try again later\r\n');
       assert.equal(listener.connections, 1);
       first.destroy();
+    });
+  });
+
+  it('refuses a connection over the total limit with 421 4.7.0, whatever its IP', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received), limits: { maxConnections: 2, maxConnectionsPerIp: 10 } }, async (listener) => {
+      const held = [await connect(listener, '127.0.0.2'), await connect(listener, '127.0.0.3')];
+      for (const socket of held) await reader(socket).until(/^220 /m);
+      const third = await connect(listener, '127.0.0.4');
+      const r3 = reader(third);
+      await r3.closedWithin();
+      assert.equal(r3.text, '421 4.7.0 Too many connections, try again later\r\n');
+      assert.equal(listener.connections, 2);
+      held[0]!.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const fourth = await connect(listener, '127.0.0.4');
+      assert.match(await reader(fourth).until(/^220 /m), /^220 /);
+      fourth.destroy();
+      held[1]!.destroy();
     });
   });
 
