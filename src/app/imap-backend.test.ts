@@ -57,6 +57,28 @@ describe('IMAP backend on the SQLite store', () => {
     assert.equal(await c.send('j EXPUNGE\r\n'), '* 1 EXPUNGE\r\nj OK EXPUNGE completed\r\n');
   });
 
+  it("shows a session nothing of another account's mailbox created after its selected one was deleted", async () => {
+    const a = client();
+    const a2 = client();
+    await a.send('a LOGIN u@example.org pw\r\n');
+    await a2.send('a LOGIN u@example.org pw\r\n');
+    await a.send('b CREATE Doomed\r\n');
+    const msg = 'Subject: mine\r\n\r\nmine\r\n';
+    await a.send(`c APPEND Doomed (\\Flagged) {${msg.length}+}\r\n${msg}\r\n`);
+    await a.send('d SELECT Doomed\r\n');
+    assert.match(await a.send('e FETCH 1 (FLAGS)\r\n'), /\* 1 FETCH \(FLAGS \(\\Flagged\)\)/);
+    assert.match(await a2.send('f DELETE Doomed\r\n'), /^f OK/m);
+    // Another account's new mailboxes, with a message whose flag must not reach the session above.
+    const other = await store.addAccount({ address: 'secret@example.org', passwordHash: 'x', scram: null });
+    const secret = (await store.getMailbox(other.id, 'INBOX'))!;
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from('Subject: secret\r\n\r\nsecret\r\n'));
+    await tx.commit({ mailboxes: [{ mailboxId: secret.id, flags: ['$OtherAccountsFlag'] }] });
+    const fetched = await a.send('g FETCH 1:* (FLAGS RFC822.SIZE)\r\n');
+    const searched = await a.send('h SEARCH KEYWORD $OtherAccountsFlag\r\n');
+    assert.doesNotMatch(fetched + searched, /OtherAccountsFlag|SEARCH 1/);
+  });
+
   it('tells another selected session about a new message at NOOP', async () => {
     const a = client();
     const b = client();

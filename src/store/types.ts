@@ -229,6 +229,7 @@ export interface MailStore {
   listMailboxes(accountId: number): Promise<MailboxRecord[]>;
   getMailbox(accountId: number, name: string): Promise<MailboxRecord | null>;
   getMailboxById(id: number): Promise<MailboxRecord | null>;
+  /** A new mailbox, with an id and a UIDVALIDITY never given before, even to a deleted mailbox. */
   createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): Promise<MailboxRecord>;
   /** Deletes the mailbox and its messages (not its children). */
   deleteMailbox(id: number): Promise<void>;

@@ -158,6 +158,20 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       }
     }));
 
+  test(`${name}: a deleted mailbox's id is never given to another mailbox`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const b = await account(store, 'other@example.test');
+      const seen = new Set((await store.listMailboxes(b.id)).map((m) => m.id));
+      for (const m of await store.listMailboxes(a.id)) seen.add(m.id);
+      for (let i = 0; i < 3; i++) {
+        const box = await store.createMailbox(i % 2 ? a.id : b.id, `Box${i}`, null);
+        assert.ok(!seen.has(box.id), `mailbox id ${box.id} was given before`);
+        seen.add(box.id);
+        await store.deleteMailbox(box.id);
+      }
+    }));
+
   test(`${name}: SELECT state and the changes since a modseq`, () =>
     withStore(async (store) => {
       const a = await account(store);

@@ -39,7 +39,8 @@ export class MailboxTable {
 
   constructor(db: SqliteDatabase) {
     this.q = {
-      insert: db.prepare('INSERT INTO mailboxes (account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO mailboxes (id, account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?, ?)'),
+      nextId: db.prepare('UPDATE mailbox_id_high SET value = value + 1 WHERE id = 1 RETURNING value AS v'),
       subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
       nextValidity: db.prepare('UPDATE uid_validity_high SET value = max(value + 1, ?) WHERE id = 1 RETURNING value AS v'),
       byName: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? AND m.name = ?`),
@@ -59,7 +60,9 @@ export class MailboxTable {
   }
 
   create(accountId: number, name: string, specialUse: SpecialUse | null): number {
-    const id = Number(this.q.insert.run(accountId, name, this.newUidValidity(), specialUse).lastInsertRowid);
+    // Never an id a deleted mailbox had (migration 4): holders of an id may not check its owner again.
+    const id = (this.q.nextId.get() as { v: number }).v;
+    this.q.insert.run(id, accountId, name, this.newUidValidity(), specialUse);
     this.q.subscribe.run(accountId, name);
     return id;
   }

@@ -166,4 +166,18 @@ INSERT INTO uid_validity_high (id, value) SELECT 1, coalesce(max(uid_validity), 
 CREATE INDEX expunged_modseq ON expunged(mailbox_id, mod_seq);
 `,
   },
+  {
+    version: 4,
+    name: 'mailbox ids never reused',
+    // SQLite gives a new row max(id) + 1, so a deleted newest mailbox's id went to the next one, possibly
+    // another account's; sessions and caches that hold an id (ownership checked once, SELECT snapshots)
+    // must never see it mean another mailbox. Ids now come from a high-water mark, like UIDVALIDITY.
+    sql: `
+CREATE TABLE mailbox_id_high (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO mailbox_id_high (id, value) SELECT 1, coalesce(max(id), 0) FROM mailboxes;
+`,
+  },
 ];

@@ -72,6 +72,20 @@ test('sqlite: bodies are freed when the last reference goes', async () => {
   await cleanup();
 });
 
+test('sqlite: migration 4 starts mailbox ids above every id an existing data dir used', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  const old = new Database(join(dir, 'postamt.db'));
+  for (const m of migrations.filter((m) => m.version <= 3)) old.exec(m.sql);
+  old.pragma('user_version = 3');
+  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  old.exec("INSERT INTO mailboxes (id, account_id, name, uid_validity) VALUES (41, 1, 'INBOX', 1)");
+  old.close();
+  const store = openSqliteStore({ dataDir: dir });
+  assert.equal((await store.createMailbox(1, 'New', null)).id, 42);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('sqlite: migration 3 carries the largest UIDVALIDITY of an existing data dir forward', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
   const old = new Database(join(dir, 'postamt.db'));
