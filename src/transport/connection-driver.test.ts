@@ -4,6 +4,7 @@
  * timeouts, half-close, shutdown, engine failures and DEFLATE.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -372,6 +373,53 @@ describe('connection driver with the SMTP engine', () => {
       assert.equal(z.text, 'echo hello\r\n');
       socket.destroy();
     });
+  });
+
+  it('under COMPRESS too, holds bounded input from a client that pipelines but does not read', async () => {
+    // Each decompressed byte is answered by 50 bytes that do not compress; the client's input is a
+    // compression bomb (zeros).
+    let driver: ConnectionDriver | null = null;
+    let closed = false;
+    const noise = randomBytes(16 * 1024 * 1024);
+    const engine = (): StreamEngine => ({
+      ...compressEchoEngine(),
+      receive: async (chunk): Promise<EngineOutput> =>
+        chunk.toString().startsWith('COMPRESS') ? { data: ['OK\r\n'], then: 'deflate' } : { data: [noise.subarray(0, Math.min(noise.length, chunk.length * 50))] },
+      closed: () => {
+        closed = true;
+      },
+      idleTimeoutMs: 400,
+    });
+    const server = net.createServer((socket) => {
+      const context = { sessionId: 't', remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, tls: null, push: () => undefined };
+      driver = new ConnectionDriver({ socket, context, createEngine: engine, tls: null, logger });
+      void driver.start();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    try {
+      const r = reader(socket);
+      await r.until(/ready/);
+      socket.write('COMPRESS\r\n');
+      await r.until(/^OK\r\n/m);
+      socket.removeAllListeners('data');
+      socket.pause(); // never reads again
+      const bomb = zlib.deflateRawSync(Buffer.alloc(64 * 1024 * 1024));
+      socket.write(bomb);
+      let heldMost = 0;
+      const began = Date.now();
+      while (!closed && Date.now() - began < 5000) {
+        const inbox = (driver as unknown as { inbox: Buffer[] }).inbox;
+        heldMost = Math.max(heldMost, inbox.reduce((n, b) => n + b.length, 0));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.ok(closed, 'the connection is still open');
+      assert.ok(heldMost < 4 * 1024 * 1024, `the driver held ${heldMost} bytes of unanswered input`);
+    } finally {
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('drops the compressor of an idle DEFLATE connection and goes on with a new one in the same stream', async () => {

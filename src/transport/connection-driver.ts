@@ -73,6 +73,10 @@ export class ConnectionDriver {
   private inboxBytes = 0;
   /** The pump waits for the client to read our output (see clientReads). */
   private waitingForClient = false;
+  /** Text and bytes of outputs queued behind earlier writes, not yet handed to the socket. */
+  private queuedBytes = 0;
+  /** socket.bytesWritten when the idle timer was last armed. */
+  private bytesWrittenAtArm = 0;
   private idleTimerMs = 0;
   private inflate: zlib.InflateRaw | null = null;
   /** COMPRESS=DEFLATE is on: output goes through a compressor, made when output flows (see deflater()). */
@@ -133,11 +137,20 @@ export class ConnectionDriver {
       this.inflate.write(chunk);
       return;
     }
+    this.queueInput(chunk);
+  }
+
+  /** Received bytes (decompressed ones too) for the engine, in order. */
+  private queueInput(chunk: Buffer): void {
     this.inbox.push(chunk);
     this.inboxBytes += chunk.length;
     // Only a client that sends faster than the engine answers is paused (bounded memory); pausing on every
-    // chunk would cost two epoll changes per command.
-    if (this.inboxBytes > INBOX_PAUSE_BYTES) this.socket.pause();
+    // chunk would cost two epoll changes per command. Under COMPRESS the inflater stops too (it may hold
+    // input that expands a thousandfold).
+    if (this.inboxBytes > INBOX_PAUSE_BYTES) {
+      this.socket.pause();
+      this.inflate?.pause();
+    }
     void this.pump();
   }
 
@@ -173,7 +186,7 @@ export class ConnectionDriver {
         if (output.then === 'close') break;
         // A client that pipelines commands but does not read the answers: stop handling its input until it
         // reads (the socket is paused once the inbox fills), so our output cannot grow without bound.
-        if (this.writesQueued > 0 || this.socket.writableLength > OUTPUT_PAUSE_BYTES) await this.clientReads();
+        if (this.outputBacklogged()) await this.clientReads();
         if (output.then === 'deflate') {
           await this.writeChain;
           // Bytes that arrived after COMPRESS are already compressed.
@@ -188,7 +201,10 @@ export class ConnectionDriver {
     } finally {
       this.busy = false;
       if (this.ended && this.inbox.length === 0) this.endAfterWrites();
-      else if (!this.closed && !this.inflate && this.socket.isPaused()) this.socket.resume();
+      else if (!this.closed) {
+        if (this.socket.isPaused()) this.socket.resume();
+        if (this.inflate?.isPaused()) this.inflate.resume();
+      }
     }
   }
 
@@ -240,10 +256,7 @@ export class ConnectionDriver {
     // keep the client's history (up to 32 KB) for the whole connection; the compressor is made when
     // output flows and dropped when it stops (deflater()).
     const inflate = zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES });
-    inflate.on('data', (chunk: Buffer) => {
-      this.inbox.push(chunk);
-      void this.pump();
-    });
+    inflate.on('data', (chunk: Buffer) => this.queueInput(chunk));
     inflate.on('error', () => this.close());
     this.inflate = inflate;
     this.compressing = true;
@@ -304,10 +317,18 @@ export class ConnectionDriver {
       if (output.then) this.queueWrite(async () => this.afterWrite(output));
       return;
     }
+    // Bytes held in the queue count towards the output back-log (outputBacklogged); streams are read lazily.
+    let bytes = 0;
+    for (const p of output.data) if (typeof p === 'string' || Buffer.isBuffer(p)) bytes += p.length;
+    this.queuedBytes += bytes;
     this.queueWrite(async () => {
-      if (this.closed) return;
-      await this.writeParts(output.data);
-      this.afterWrite(output);
+      try {
+        if (this.closed) return;
+        await this.writeParts(output.data);
+        this.afterWrite(output);
+      } finally {
+        this.queuedBytes -= bytes;
+      }
     });
   }
 
@@ -327,12 +348,21 @@ export class ConnectionDriver {
       });
   }
 
+  /** More output waits for the client than we hold for one connection. */
+  private outputBacklogged(): boolean {
+    const pending = this.queuedBytes + (this.deflate?.writableLength ?? 0) + this.socket.writableLength;
+    return this.writesQueued > MAX_QUEUED_OUTPUTS || pending > OUTPUT_PAUSE_BYTES;
+  }
+
   /** Waits for the client to take our output; the idle timeout runs meanwhile (its not reading is idleness). */
   private async clientReads(): Promise<void> {
     this.waitingForClient = true;
     try {
-      await this.writeChain;
-      if (this.socket.writableLength > OUTPUT_PAUSE_BYTES) await this.drained();
+      while (!this.closed && this.outputBacklogged()) {
+        if (this.writesQueued > 0) await this.writeChain;
+        else if (this.socket.writableNeedDrain) await this.drained();
+        else break;
+      }
     } finally {
       this.waitingForClient = false;
     }
@@ -401,6 +431,7 @@ export class ConnectionDriver {
       return;
     }
     const ms = this.engine.idleTimeoutMs;
+    this.bytesWrittenAtArm = this.socket.bytesWritten;
     if (this.idleTimer && ms === this.idleTimerMs) {
       this.idleTimer.refresh();
       return;
@@ -412,6 +443,8 @@ export class ConnectionDriver {
       // A client that reads nothing of what it asked for, for the whole timeout, is dropped: a goodbye would
       // only queue behind the output it does not read.
       if (this.waitingForClient) {
+        // Slow but reading (the kernel took more of our output since the timer was armed) is not idle.
+        if (this.socket.bytesWritten > this.bytesWrittenAtArm) return this.armIdleTimer();
         this.options.logger.info({ event: 'conn.write_timeout', session: this.options.context.sessionId, pendingBytes: this.socket.writableLength }, 'client stopped reading');
         this.destroy();
         return;
@@ -471,6 +504,8 @@ export class ConnectionDriver {
 const INBOX_PAUSE_BYTES = 256 * 1024;
 /** Output not yet taken by the client above which its further input waits (pipelined floods). */
 const OUTPUT_PAUSE_BYTES = 1024 * 1024;
+/** Outputs queued behind a full socket (or the compressor) above which further input waits too. */
+const MAX_QUEUED_OUTPUTS = 64;
 /** Compressor window 2^11 = 2 KB; memLevel 5 (zlib's defaults: 15 and 8, ~300 KB per compressor). */
 const DEFLATE_WINDOW_BITS = 11;
 const DEFLATE_MEM_LEVEL = 5;
