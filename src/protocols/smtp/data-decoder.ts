@@ -186,7 +186,9 @@ export class DataDecoder {
       this.result.tooBig = true;
       return;
     }
-    for (const b of out) this.options.write(b);
+    // One write per feed: a view of the chunk when no line was dot-stuffed, else one joined copy (a body
+    // of dotted lines must not become a write per line).
+    this.options.write(out.length === 1 ? out[0]! : Buffer.concat(out, size));
   }
 }
 
