@@ -79,11 +79,15 @@ export class ConnectionDriver {
   private bytesWrittenAtArm = 0;
   private idleTimerMs = 0;
   private inflate: zlib.InflateRaw | null = null;
-  /** COMPRESS=DEFLATE is on: output goes through a compressor, made when output flows (see deflater()). */
-  private compressing = false;
+  /** The compressor while output flows under COMPRESS=DEFLATE (see deflater()). */
   private deflate: zlib.DeflateRaw | null = null;
   private deflateIdleTimer: NodeJS.Timeout | null = null;
   private readonly onData = (chunk: Buffer): void => this.received(chunk);
+
+  /** COMPRESS=DEFLATE is on: input is inflated and output goes through a compressor. */
+  private get compressing(): boolean {
+    return this.inflate !== null;
+  }
 
   constructor(options: DriverOptions) {
     this.options = options;
@@ -259,7 +263,6 @@ export class ConnectionDriver {
     inflate.on('data', (chunk: Buffer) => this.queueInput(chunk));
     inflate.on('error', () => this.close());
     this.inflate = inflate;
-    this.compressing = true;
     this.socket.resume();
   }
 
@@ -269,10 +272,6 @@ export class ConnectionDriver {
    * says), so an idle connection holds none: see releaseDeflaterLater().
    */
   private deflater(): zlib.DeflateRaw {
-    if (this.deflateIdleTimer) {
-      clearTimeout(this.deflateIdleTimer);
-      this.deflateIdleTimer = null;
-    }
     if (this.deflate) return this.deflate;
     // A 2 KB window: IMAP output repeats itself at short range (FETCH lines, header names).
     const deflate = zlib.createDeflateRaw({ windowBits: DEFLATE_WINDOW_BITS, memLevel: DEFLATE_MEM_LEVEL });
@@ -290,7 +289,11 @@ export class ConnectionDriver {
    * output, so they continue the one DEFLATE stream the client is reading (RFC 1951 §3.2.3, §3.2.5).
    */
   private releaseDeflaterLater(): void {
-    if (this.deflateIdleTimer) clearTimeout(this.deflateIdleTimer);
+    // One timer, pushed back by each write (the release below re-checks that nothing is in flight).
+    if (this.deflateIdleTimer) {
+      this.deflateIdleTimer.refresh();
+      return;
+    }
     this.deflateIdleTimer = setTimeout(() => {
       this.deflateIdleTimer = null;
       const deflate = this.deflate;
@@ -468,7 +471,6 @@ export class ConnectionDriver {
 
   private end(): void {
     if (this.closed) return;
-    if (this.deflate) this.deflate.end();
     if (!this.compressing && this.socket.writableLength === 0 && !(this.socket instanceof TLSSocket)) {
       // Everything is with the kernel, which still delivers it after close(2): closing now spares a
       // shutdown(2) that fails (and builds an exception) whenever the client hung up first.
