@@ -8,6 +8,7 @@ import type { ImapAccount, ImapMetaColumns, ImapMetaField } from '../backend.ts'
 import { ok, type CommandResult } from '../command.ts';
 import { formatDateTime } from '../parser/args.ts';
 import type { MessageSpan } from './message-set.ts';
+import { batchSeq, batchUid, metaBatches } from './meta-batches.ts';
 
 export type MetaItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ';
 
@@ -25,8 +26,6 @@ export interface MetaFetch {
   verb: string;
 }
 
-/** UIDs read per store call: bounds the memory of one batch of columns. */
-const BATCH = 4096;
 const OUT_CHUNK = 64 * 1024;
 
 type Emit = (uid: number, i: number, c: ImapMetaColumns) => string;
@@ -67,29 +66,23 @@ export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string, Co
   // Lines are joined once per chunk: a flat string converts to bytes much faster than a long `+=` rope.
   let lines: string[] = [];
   let chunkLength = 0;
-  for (const span of m.spans) {
-    for (let off = 0; off < span.count; off += BATCH) {
-      const count = Math.min(BATCH, span.count - off);
-      const uidFrom = span.uid + off;
-      const seqFrom = span.seq + off;
-      const cols = await m.account.metaColumns(m.mailboxId, { uidFrom, uidTo: uidFrom + count - 1 }, fields);
-      // Messages missing here were expunged by another session and not reported yet (RFC 9051 §7.5.1).
-      if (cols.count < count) gone = true;
-      for (let i = 0; i < cols.count; i++) {
-        if (since !== null && cols.modSeq![i]! <= since) continue;
-        const uid = cols.uids === null ? uidFrom + i : cols.uids[i]!;
-        // Within a span, sequence numbers follow UIDs one for one.
-        let line = '* ' + (seqFrom + uid - uidFrom) + ' FETCH (' + emit[0]!(uid, i, cols);
-        for (let k = 1; k < n; k++) line += ' ' + emit[k]!(uid, i, cols);
-        line += ')\r\n';
-        lines.push(line);
-        chunkLength += line.length;
-      }
-      if (chunkLength >= OUT_CHUNK) {
-        yield lines.join('');
-        lines = [];
-        chunkLength = 0;
-      }
+  for await (const b of metaBatches(m.account, m.mailboxId, m.spans, fields)) {
+    const cols = b.cols;
+    // Messages missing here were expunged by another session and not reported yet (RFC 9051 §7.5.1).
+    if (cols.count < b.count) gone = true;
+    for (let i = 0; i < cols.count; i++) {
+      if (since !== null && cols.modSeq![i]! <= since) continue;
+      const uid = batchUid(b, i);
+      let line = '* ' + batchSeq(b, uid) + ' FETCH (' + emit[0]!(uid, i, cols);
+      for (let k = 1; k < n; k++) line += ' ' + emit[k]!(uid, i, cols);
+      line += ')\r\n';
+      lines.push(line);
+      chunkLength += line.length;
+    }
+    if (chunkLength >= OUT_CHUNK) {
+      yield lines.join('');
+      lines = [];
+      chunkLength = 0;
     }
   }
   if (lines.length > 0) yield lines.join('');

@@ -5,6 +5,7 @@
 import type { CommandContext } from '../command.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import type { SelectedMailbox } from '../selected.ts';
+import type { UidMap } from '../uid-map.ts';
 import { parseSequenceSet, resolveSequenceNumbers, resolveUidIndexes, sequenceIndexIntervals, uidIndexIntervals, type SequenceRange } from '../sequence-set.ts';
 
 export interface MessageRef {
@@ -47,8 +48,8 @@ export interface MessageSpan {
 export function resolveSpans(ctx: CommandContext, setText: string): MessageSpan[] {
   const mailbox = selectedMailbox(ctx);
   const set = parseSequenceSet(setText);
-  const out: MessageSpan[] = [];
   if (set === '$') {
+    const out: MessageSpan[] = [];
     for (const ref of resolveMessages(ctx, setText)) {
       const last = out[out.length - 1];
       if (last !== undefined && ref.seq === last.seq + last.count && ref.uid === last.uid + last.count) last.count++;
@@ -62,8 +63,14 @@ export function resolveSpans(ctx: CommandContext, setText: string): MessageSpan[
     checkSeqRange(set, mailbox.exists);
     intervals = sequenceIndexIntervals(set, mailbox.exists);
   }
+  return spansOf(mailbox.uids, intervals);
+}
+
+/** The messages at the given [first, last] index intervals (0-based, inclusive), as spans. */
+export function spansOf(uids: UidMap, intervals: readonly (readonly [number, number])[]): MessageSpan[] {
+  const out: MessageSpan[] = [];
   for (const [first, last] of intervals) {
-    mailbox.uids.forEachSpan(first, last + 1, (index, uid, count) => void out.push({ seq: index + 1, uid, count }));
+    uids.forEachSpan(first, last + 1, (index, uid, count) => void out.push({ seq: index + 1, uid, count }));
   }
   return out;
 }

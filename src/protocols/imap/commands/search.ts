@@ -11,7 +11,8 @@ import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { formatString } from '../response.ts';
 import { baseSubject, firstAddressMailbox, metaFieldsOf, needsText, SearchEvaluator, SearchParser, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
 import { formatSequenceSet } from '../sequence-set.ts';
-import { selectedMailbox } from './message-set.ts';
+import { selectedMailbox, spansOf } from './message-set.ts';
+import { batchSeq, batchUid, metaBatches } from './meta-batches.ts';
 
 const EMPTY = Buffer.alloc(0);
 const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE']);
@@ -43,25 +44,21 @@ async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boole
     // Metadata only (flags, sizes, dates, modseqs): the fields needed, read as columns over UID spans;
     // the others stay empty in the subjects (nothing reads them).
     const want = [...metaFieldsOf(key, new Set(fields))];
-    const spans: { seq: number; uid: number; count: number }[] = [];
-    mailbox.uids.forEachSpan(0, mailbox.exists, (index, uid, count) => void spans.push({ seq: index + 1, uid, count }));
-    for (const span of spans) {
-      for (let off = 0; off < span.count; off += 4096) {
-        const uidFrom = span.uid + off;
-        const cols = await account.metaColumns(mailbox.id, { uidFrom, uidTo: uidFrom + Math.min(4096, span.count - off) - 1 }, want);
-        for (let i = 0; i < cols.count; i++) {
-          const uid = cols.uids === null ? uidFrom + i : cols.uids[i]!;
-          const flags = cols.flags?.[i];
-          const meta: ImapMessageMeta = {
-            uid,
-            flags: flags === undefined || flags === '' ? NO_FLAGS : flags.split(' '),
-            size: cols.size?.[i] ?? 0,
-            internalDate: cols.internalDate === undefined ? NO_DATE : new Date(cols.internalDate[i]!),
-            modSeq: cols.modSeq?.[i] ?? 0,
-          };
-          const subject: SearchSubject = { seq: span.seq + off + (uid - uidFrom), meta };
-          if (evaluator.matches(key, subject)) out.push(subject);
-        }
+    const spans = spansOf(mailbox.uids, [[0, mailbox.exists - 1]]);
+    for await (const b of metaBatches(account, mailbox.id, spans, want)) {
+      const cols = b.cols;
+      for (let i = 0; i < cols.count; i++) {
+        const uid = batchUid(b, i);
+        const flags = cols.flags?.[i];
+        const meta: ImapMessageMeta = {
+          uid,
+          flags: flags === undefined || flags === '' ? NO_FLAGS : flags.split(' '),
+          size: cols.size?.[i] ?? 0,
+          internalDate: cols.internalDate === undefined ? NO_DATE : new Date(cols.internalDate[i]!),
+          modSeq: cols.modSeq?.[i] ?? 0,
+        };
+        const subject: SearchSubject = { seq: batchSeq(b, uid), meta };
+        if (evaluator.matches(key, subject)) out.push(subject);
       }
     }
     return out;

@@ -10,6 +10,8 @@ import { formatFlags, formatString, SYSTEM_FLAGS } from '../response.ts';
 import { SelectedMailbox } from '../selected.ts';
 import type { ImapAccount } from '../backend.ts';
 import { formatSequenceSet, parseSequenceSet, uidIndexIntervals, uidInSet, type SequenceRange } from '../sequence-set.ts';
+import { spansOf } from './message-set.ts';
+import { batchUid, metaBatches } from './meta-batches.ts';
 
 const AUTHED = ['authenticated', 'selected'] as const;
 
@@ -130,19 +132,14 @@ export const CLOSE: CommandSpec = {
 
 /**
  * The UIDs, among the session's messages at the given [first, last] indexes, that carry \\Deleted: read
- * as a flags column, 4,096 consecutive UIDs at a time (EXPUNGE of a 100,000-message mailbox).
+ * as a flags column, META_BATCH consecutive UIDs at a time (EXPUNGE of a 100,000-message mailbox).
  */
 async function deletedUids(account: ImapAccount, mailbox: SelectedMailbox, intervals: [number, number][]): Promise<number[]> {
-  const spans: { uid: number; count: number }[] = [];
-  for (const [first, last] of intervals) mailbox.uids.forEachSpan(first, last + 1, (_, uid, count) => void spans.push({ uid, count }));
   const out: number[] = [];
-  for (const span of spans) {
-    for (let off = 0; off < span.count; off += 4096) {
-      const uidFrom = span.uid + off;
-      const cols = await account.metaColumns(mailbox.id, { uidFrom, uidTo: uidFrom + Math.min(4096, span.count - off) - 1 }, ['flags']);
-      for (let i = 0; i < cols.count; i++) {
-        if ((' ' + cols.flags![i] + ' ').includes(' \\Deleted ')) out.push(cols.uids === null ? uidFrom + i : cols.uids[i]!);
-      }
+  for await (const b of metaBatches(account, mailbox.id, spansOf(mailbox.uids, intervals), ['flags'])) {
+    const flags = b.cols.flags!;
+    for (let i = 0; i < b.cols.count; i++) {
+      if ((' ' + flags[i] + ' ').includes(' \\Deleted ')) out.push(batchUid(b, i));
     }
   }
   return out;
