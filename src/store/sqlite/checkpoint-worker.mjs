@@ -16,8 +16,8 @@ const db = new Database(workerData.path, { fileMustExist: true });
 // connection may reuse the WAL from its start only after that second fsync.
 db.pragma('synchronous = FULL');
 const closed = new Int32Array(workerData.closeFlag);
-/** The WAL as the previous pass left it. */
-const last = { log: 0, checkpointed: 0 };
+/** The WAL's frame count as the previous pass saw it. */
+let lastLog = 0;
 
 parentPort.on('message', (message) => {
   if (message === 'close') {
@@ -28,23 +28,14 @@ parentPort.on('message', (message) => {
     return;
   }
   const final = message === 'final';
-  const startedAt = performance.now();
-  let passes = 0;
-  let copied = 0;
-  let busy = false;
-  for (;;) {
+  for (let passes = 1; ; passes++) {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)');
-    passes++;
-    busy = row.busy !== 0;
-    // `log` is the WAL's frame count when the pass began, `checkpointed` how many of them are copied now;
-    // both fall when the writer started the WAL over since the last pass.
-    const restarted = row.log < last.log;
-    const appended = restarted ? row.log : row.log - last.log;
-    copied += restarted ? row.checkpointed : Math.max(0, row.checkpointed - last.checkpointed);
-    last.log = row.log;
-    last.checkpointed = row.checkpointed;
-    if (final || busy || appended < SMALL_FRAMES || passes >= MAX_PASSES) break;
+    // `log` is the WAL's frame count when the pass began; it falls when the writer started the WAL over
+    // since the last pass.
+    const appended = row.log < lastLog ? row.log : row.log - lastLog;
+    lastLog = row.log;
+    if (final || row.busy !== 0 || appended < SMALL_FRAMES || passes >= MAX_PASSES) break;
   }
-  parentPort.postMessage({ final, passes, frames: copied, busy, ms: performance.now() - startedAt });
+  parentPort.postMessage({ final });
 });
 parentPort.postMessage('ready');

@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SqliteDatabase } from './database.ts';
 
-/** The worker starts once commits have gone on for this long. */
+/** The worker starts once commits have gone on for this long without a pause as long. */
 const START_AFTER_MS = 250;
 /** Least time between two worker runs (each run copies what was committed since the last one). */
 const INTERVAL_MS = 50;
@@ -28,18 +28,15 @@ const BACKSTOP_AUTOCHECKPOINT_FRAMES = 8192;
 const CLOSE_WAIT_MS = 5000;
 /** A final pass that takes longer than this means the worker is stuck: writes go on without it. */
 const FINAL_PASS_LIMIT_MS = 2000;
+/** A normal run (a few passes over at most the backstop's 128 MiB) that takes longer means the same. */
+const RUN_LIMIT_MS = 60_000;
 
 interface PassReport {
   final: boolean;
-  passes: number;
-  frames: number;
-  busy: boolean;
-  ms: number;
 }
 
 export interface CheckpointStats {
   workerRuns: number;
-  workerFrames: number;
   finalPasses: number;
   failed: boolean;
 }
@@ -48,15 +45,17 @@ export class Checkpointer {
   private readonly db: SqliteDatabase;
   private worker: Worker | null = null;
   private firstCommitAt = 0;
+  private lastCommitAt = 0;
   private running = false;
   private lastRunAt = 0;
   /** A run finished; the frames written during it are still to be copied by a final pass. */
   private finalPassDue = false;
   /** Called when the held-back writer may go on. */
   private resume: (() => void) | null = null;
-  private finalPassTimer: NodeJS.Timeout | null = null;
+  /** Declares the worker stuck when a run does not report in time. */
+  private runTimer: NodeJS.Timeout | null = null;
   private readonly closeFlag = new SharedArrayBuffer(4);
-  readonly stats: CheckpointStats = { workerRuns: 0, workerFrames: 0, finalPasses: 0, failed: false };
+  readonly stats: CheckpointStats = { workerRuns: 0, finalPasses: 0, failed: false };
 
   constructor(db: SqliteDatabase) {
     this.db = db;
@@ -67,7 +66,9 @@ export class Checkpointer {
   noteCommit(now = Date.now()): void {
     if (this.stats.failed || this.running) return;
     if (!this.worker) {
-      if (this.firstCommitAt === 0) this.firstCommitAt = now;
+      // A pause as long as the start delay begins the count again: brief or sparse writers never start it.
+      if (this.firstCommitAt === 0 || now - this.lastCommitAt > START_AFTER_MS) this.firstCommitAt = now;
+      this.lastCommitAt = now;
       if (now - this.firstCommitAt < START_AFTER_MS) return;
       this.start();
       if (!this.worker) return;
@@ -75,6 +76,7 @@ export class Checkpointer {
     if (now - this.lastRunAt < INTERVAL_MS) return;
     this.running = true;
     this.lastRunAt = now;
+    this.armRunTimer(RUN_LIMIT_MS);
     this.worker.postMessage('checkpoint');
   }
 
@@ -87,17 +89,22 @@ export class Checkpointer {
     this.finalPassDue = false;
     this.running = true;
     this.resume = resume;
-    this.finalPassTimer = setTimeout(() => this.fail(), FINAL_PASS_LIMIT_MS);
-    this.finalPassTimer.unref();
+    this.armRunTimer(FINAL_PASS_LIMIT_MS);
     // Writes wait for this reply: the worker keeps the process alive until it comes.
     this.worker.ref();
     this.worker.postMessage('final');
     return true;
   }
 
+  private armRunTimer(ms: number): void {
+    this.runTimer = setTimeout(() => this.fail(), ms);
+    this.runTimer.unref();
+  }
+
   private onReport(report: PassReport): void {
     this.running = false;
-    this.stats.workerFrames += report.frames;
+    if (this.runTimer) clearTimeout(this.runTimer);
+    this.runTimer = null;
     if (!report.final) {
       this.stats.workerRuns++;
       this.finalPassDue = true;
@@ -109,8 +116,8 @@ export class Checkpointer {
 
   private release(): void {
     this.worker?.unref();
-    if (this.finalPassTimer) clearTimeout(this.finalPassTimer);
-    this.finalPassTimer = null;
+    if (this.runTimer) clearTimeout(this.runTimer);
+    this.runTimer = null;
     const resume = this.resume;
     this.resume = null;
     resume?.();
