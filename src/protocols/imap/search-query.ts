@@ -131,7 +131,13 @@ export function metaFieldsOf(key: SearchKey, out: Set<ImapMetaField> = new Set()
     case 'not': metaFieldsOf(key.key, out); break;
     case 'or': metaFieldsOf(key.a, out); metaFieldsOf(key.b, out); break;
     case 'and': for (const k of key.keys) metaFieldsOf(k, out); break;
-    default: break;
+    // UIDs and sequence numbers come with every row; text keys are read from the message, not columns.
+    case 'all': case 'new': case 'uid': case 'seq': case 'header': case 'body': case 'text': break;
+    default: {
+      // A new key kind must say here which columns it reads.
+      const unknown: never = key;
+      throw new Error(`search key ${(unknown as SearchKey).k} reads unknown fields`);
+    }
   }
   return out;
 }
