@@ -38,27 +38,22 @@ export class RawSmtp {
   }
 
   /** Connects and waits for the greeting (returned as `greeting`). */
-  static async connect(port: number, options: RawSmtpOptions = {}): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
-    const socket = netConnect({ host: options.host ?? '127.0.0.1', port });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const client = new RawSmtp(socket, options);
-    const greeting = await client.read();
-    return { client, greeting };
+  static connect(port: number, options: RawSmtpOptions = {}): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
+    return RawSmtp.greeted(netConnect({ host: options.host ?? '127.0.0.1', port }), 'connect', options);
   }
 
   /** Connects with implicit TLS (RFC 8314 §3.3), verifying the server by `tls`, and waits for the greeting. */
-  static async connectTls(port: number, tls: ConnectionOptions, options: RawSmtpOptions = {}): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
-    const socket = tlsConnect({ host: options.host ?? '127.0.0.1', port, ...tls });
+  static connectTls(port: number, tls: ConnectionOptions, options: RawSmtpOptions = {}): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
+    return RawSmtp.greeted(tlsConnect({ host: options.host ?? '127.0.0.1', port, ...tls }), 'secureConnect', options);
+  }
+
+  private static async greeted(socket: Socket | TLSSocket, ready: 'connect' | 'secureConnect', options: RawSmtpOptions): Promise<{ client: RawSmtp; greeting: SmtpReply }> {
     await new Promise<void>((resolve, reject) => {
-      socket.once('secureConnect', resolve);
+      socket.once(ready, resolve);
       socket.once('error', reject);
     });
     const client = new RawSmtp(socket, options);
-    const greeting = await client.read();
-    return { client, greeting };
+    return { client, greeting: await client.read() };
   }
 
   /** The TLS socket (peer certificate, protocol); throws on a plain connection. */
