@@ -46,25 +46,24 @@ export class BlobTable {
       return Number(this.insertInline.run(size, this.assemble(parts, size)).lastInsertRowid);
     }
     const id = Number(this.insertEmpty.run(size).lastInsertRowid);
+    // Chunks are filled in the one scratch buffer (SQLite copies each bound blob), never concatenated.
+    const chunk = this.scratchOf(CHUNK_BYTES).subarray(0, CHUNK_BYTES);
     let seq = 0;
-    let pending: Buffer[] = [...prefix];
-    let pendingBytes = prefixBytes;
-    const flushFull = (): void => {
-      while (pendingBytes >= CHUNK_BYTES) {
-        const all = Buffer.concat(pending, pendingBytes);
-        this.insertChunk.run(id, seq++, all.subarray(0, CHUNK_BYTES));
-        const rest = all.subarray(CHUNK_BYTES);
-        pending = rest.length ? [rest] : [];
-        pendingBytes = rest.length;
+    let filled = 0;
+    const add = (part: Buffer): void => {
+      for (let at = 0; at < part.length; ) {
+        const n = part.copy(chunk, filled, at, Math.min(part.length, at + CHUNK_BYTES - filled));
+        filled += n;
+        at += n;
+        if (filled === CHUNK_BYTES) {
+          this.insertChunk.run(id, seq++, chunk);
+          filled = 0;
+        }
       }
     };
-    flushFull();
-    source.forEachChunk((chunk) => {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      flushFull();
-    });
-    if (pendingBytes > 0) this.insertChunk.run(id, seq++, this.assemble(pending, pendingBytes));
+    prefix.forEach(add);
+    source.forEachChunk(add);
+    if (filled > 0) this.insertChunk.run(id, seq++, chunk.subarray(0, filled));
     return id;
   }
 
@@ -75,10 +74,16 @@ export class BlobTable {
    */
   private assemble(parts: Buffer[], size: number): Buffer {
     if (parts.length === 1) return parts[0]!;
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, Math.min(2 * this.scratch.length, CHUNK_BYTES)));
+    const scratch = this.scratchOf(size);
     let offset = 0;
-    for (const part of parts) offset += part.copy(this.scratch, offset);
-    return this.scratch.subarray(0, size);
+    for (const part of parts) offset += part.copy(scratch, offset);
+    return scratch.subarray(0, size);
+  }
+
+  /** The scratch buffer, at least `size` bytes (it grows by doubling up to one chunk). */
+  private scratchOf(size: number): Buffer {
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, Math.min(2 * this.scratch.length, CHUNK_BYTES)));
+    return this.scratch;
   }
 
   /** Bytes [start, end) of the blob. */
