@@ -119,10 +119,10 @@ class StoreImapAccount implements ImapAccount {
     if (mb === null) return null;
     if (options.counts === false) {
       // MESSAGES, UNSEEN, UIDNEXT, HIGHESTMODSEQ: what SELECT keeps (clients poll STATUS of every mailbox).
-      const snap = await this.snapshots.snapshot(mb);
-      if (snap === null) return null;
-      const { uidNext, uidValidity, highestModSeq } = snap;
-      return { id: mb.id, messages: snap.uids.length, unseen: snap.unseen, deleted: null, sizeBytes: null, uidNext, uidValidity, highestModSeq };
+      const sum = await this.snapshots.summary(mb);
+      if (sum === null) return null;
+      const { uidNext, uidValidity, highestModSeq, messages, unseen } = sum;
+      return { id: mb.id, messages, unseen, deleted: null, sizeBytes: null, uidNext, uidValidity, highestModSeq };
     }
     const c = await this.store.counts(mb.id);
     return {

@@ -1,6 +1,6 @@
 /**
  * What IMAP SELECT needs of a mailbox (UIDs, unseen count, first unseen UID, keywords), kept between
- * SELECTs so a big mailbox is not read whole each time. An entry is keyed on the database's own state
+ * SELECTs so a big mailbox is not read whole each time (STATUS reads just the counts: summary()). An entry is keyed on the database's own state
  * (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ of the mailbox row): every change to a mailbox's messages
  * (append, copy or move in, flag change, expunge) raises HIGHESTMODSEQ, whichever process made it. A
  * stale entry is brought forward with the changes since its modseq (MailStore.mailboxDelta); a missing
@@ -8,7 +8,7 @@
  * first when the total size passes `maxBytes`.
  */
 import { UidMap } from '../protocols/imap/uid-map.ts';
-import type { MailboxRecord, MailStore } from '../store/types.ts';
+import type { MailboxRecord, MailboxSelectState, MailStore } from '../store/types.ts';
 
 /** The state at one moment: UIDNEXT and HIGHESTMODSEQ are those that go with these UIDs. */
 export interface MailboxSnapshot {
@@ -21,6 +21,15 @@ export interface MailboxSnapshot {
   /** 0 when every message is seen. */
   firstUnseenUid: number;
   keywords: string[];
+}
+
+/** The numbers STATUS reports from a snapshot. */
+export interface MailboxSummary {
+  uidValidity: number;
+  uidNext: number;
+  highestModSeq: number;
+  messages: number;
+  unseen: number;
 }
 
 interface Entry {
@@ -81,12 +90,36 @@ export class MailboxSnapshots {
    * UIDNEXT and HIGHESTMODSEQ say so); null when the mailbox is gone.
    */
   async snapshot(mailbox: MailboxRecord): Promise<MailboxSnapshot | null> {
+    const r = await this.current(mailbox);
+    if (r === null) return null;
+    if ('entry' in r) return this.view(r.entry);
+    const { mailbox: m, uids, unseenUids, keywords } = r.state;
+    return { uidValidity: m.uidValidity, uidNext: m.uidNext, highestModSeq: m.highestModSeq, uids: UidMap.from(uids), unseen: unseenUids.length, firstUnseenUid: unseenUids[0] ?? 0, keywords };
+  }
+
+  /** What STATUS asks of snapshot() (counts and the mailbox row's numbers), without copying the UIDs. */
+  async summary(mailbox: MailboxRecord): Promise<MailboxSummary | null> {
+    const r = await this.current(mailbox);
+    if (r === null) return null;
+    if ('entry' in r) {
+      const { uidValidity, uidNext, highestModSeq, unseen } = r.entry;
+      return { uidValidity, uidNext, highestModSeq, messages: r.entry.uids.length, unseen };
+    }
+    const { mailbox: m, uids, unseenUids } = r.state;
+    return { uidValidity: m.uidValidity, uidNext: m.uidNext, highestModSeq: m.highestModSeq, messages: uids.length, unseen: unseenUids.length };
+  }
+
+  /**
+   * The cached entry for `mailbox`, brought forward or rebuilt as needed; the state read from the store
+   * when it is too big to keep; null when the mailbox is gone.
+   */
+  private async current(mailbox: MailboxRecord): Promise<{ entry: Entry } | { state: MailboxSelectState } | null> {
     const id = mailbox.id;
     for (let attempt = 0; attempt < 3; attempt++) {
       const e = this.entries.get(id);
       if (e !== undefined && e.uidValidity === mailbox.uidValidity && e.highestModSeq >= mailbox.highestModSeq && e.uidNext >= mailbox.uidNext) {
         this.touch(id, e);
-        return this.view(e);
+        return { entry: e };
       }
       if (e === undefined || e.uidValidity !== mailbox.uidValidity) break;
       const since = e.highestModSeq;
@@ -99,7 +132,7 @@ export class MailboxSnapshots {
         break;
       }
       this.touch(id, e);
-      return this.view(e);
+      return { entry: e };
     }
     const state = await this.store.selectState(id);
     if (state === null) {
@@ -115,9 +148,7 @@ export class MailboxSnapshots {
       this.totalBytes += entry.bytes;
       this.evict();
     }
-    if (entry !== null) return this.view(entry);
-    const { uidValidity, uidNext, highestModSeq } = state.mailbox;
-    return { uidValidity, uidNext, highestModSeq, uids: UidMap.from(state.uids), unseen: state.unseenUids.length, firstUnseenUid: state.unseenUids[0] ?? 0, keywords: state.keywords };
+    return entry !== null ? { entry } : { state };
   }
 
   /** Forgets a mailbox (deleted); not needed for correctness, which rests on the key. */
