@@ -71,6 +71,12 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       internalDate: db.prepare('SELECT internal_date FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
       modSeq: db.prepare('SELECT mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
     } satisfies Record<MessageMetaField, unknown>,
+    rangeUidColumn: {
+      flags: db.prepare('SELECT uid, flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
+      size: db.prepare('SELECT uid, size FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
+      internalDate: db.prepare('SELECT uid, internal_date FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
+      modSeq: db.prepare('SELECT uid, mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
+    } satisfies Record<MessageMetaField, unknown>,
     // Through the modseq index: the planner picks the UID order of the primary key and scans the whole
     // mailbox, which every selected session does after each flag change (7 ms at 100,000 messages vs 0.02).
     listChanged: db.prepare('SELECT * FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND mod_seq > ? AND uid BETWEEN ? AND ? ORDER BY uid'),
@@ -141,8 +147,18 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     if (from > to) return { count: 0, uids: new Uint32Array(0), ...Object.fromEntries(fields.map((f) => [f, []])) };
     // A single query needs no transaction of its own.
     if (fields.length === 1) {
-      const values = q.rangeColumn[fields[0]!].all(mailboxId, from, to) as never[];
-      if (values.length === to - from + 1) return { count: values.length, uids: null, [fields[0]!]: values };
+      const field = fields[0]!;
+      const values = q.rangeColumn[field].all(mailboxId, from, to) as never[];
+      if (values.length === to - from + 1) return { count: values.length, uids: null, [field]: values };
+      // Holes: the UIDs and the column again, in one query (consistent by itself).
+      const rows = q.rangeUidColumn[field].all(mailboxId, from, to) as [number, never][];
+      const uids = new Uint32Array(rows.length);
+      const column: unknown[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        uids[i] = rows[i]![0];
+        column[i] = rows[i]![1];
+      }
+      return { count: rows.length, uids, [field]: column as never[] };
     }
     return readMetaColumns(mailboxId, from, to, fields);
   }
