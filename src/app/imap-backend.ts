@@ -29,19 +29,16 @@ export interface MailStoreImapBackendOptions {
   /** Quota for accounts whose quotaBytes is null; null means unlimited. */
   defaultQuotaBytes: number | null;
   log?: Logger;
-  /** SELECT state kept between sessions; one is made on the store when not given. */
-  snapshots?: MailboxSnapshots;
-  /** Formatted ENVELOPEs shared by all sessions; one (16 MiB) is made when not given. */
-  envelopes?: EnvelopeCache;
 }
 
 export class MailStoreImapBackend implements ImapBackend {
+  /** SELECT state kept between sessions. */
   private readonly snapshots: MailboxSnapshots;
-  private readonly envelopes: EnvelopeCache;
+  /** Formatted ENVELOPEs shared by all sessions (16 MiB). */
+  private readonly envelopes = new EnvelopeCache();
 
   constructor(private readonly options: MailStoreImapBackendOptions) {
-    this.snapshots = options.snapshots ?? new MailboxSnapshots({ store: options.store });
-    this.envelopes = options.envelopes ?? new EnvelopeCache();
+    this.snapshots = new MailboxSnapshots({ store: options.store });
   }
 
   async openAccount(identity: AuthIdentity): Promise<ImapAccount> {
