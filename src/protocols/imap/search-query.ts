@@ -9,6 +9,7 @@ import type { ImapMessageMeta, ImapMetaField } from './backend.ts';
 import { parseNumber, parseSearchDate, tokenText } from './parser/args.ts';
 import { ImapSyntaxError, type Token } from './parser/tokenizer.ts';
 import { isSequenceSet, parseSequenceSet, resolveSequenceNumbers, resolveUidIndexes, type SequenceSet } from './sequence-set.ts';
+import type { SortedUids } from './uid-map.ts';
 
 export type SearchKey =
   | { k: 'all' }
@@ -159,7 +160,8 @@ export interface SearchSubject {
 
 export interface SearchScope {
   count: number;
-  uids: readonly number[];
+  /** The session's UIDs in sequence order (the selected mailbox's UidMap, not a copy). */
+  uids: SortedUids;
   saved: readonly number[] | null;
 }
 
@@ -218,8 +220,8 @@ export class SearchEvaluator {
     if (out !== undefined) return out;
     const uids = this.scope.uids;
     if (set === '$') out = new Set(this.scope.saved ?? []);
-    else if (isUid) out = new Set(resolveUidIndexes(set, uids).map((i) => uids[i]!));
-    else out = new Set(resolveSequenceNumbers(set, this.scope.count).map((n) => uids[n - 1]!));
+    else if (isUid) out = new Set(resolveUidIndexes(set, uids).map((i) => uids.at(i)!));
+    else out = new Set(resolveSequenceNumbers(set, this.scope.count).map((n) => uids.at(n - 1)!));
     this.seqCache.set(set, out);
     return out;
   }

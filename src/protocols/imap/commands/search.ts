@@ -36,8 +36,8 @@ const NO_DATE = new Date(0);
 async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boolean, fields: ImapMetaField[] = []): Promise<SearchSubject[]> {
   const mailbox = selectedMailbox(ctx);
   const account = ctx.session.account!;
-  const uids = mailbox.uids.slice();
-  const evaluator = new SearchEvaluator({ count: uids.length, uids, saved: ctx.session.savedSearch });
+  // The session's UIDs change only between commands (sync runs under the session's lock), so they need no copy.
+  const evaluator = new SearchEvaluator({ count: mailbox.exists, uids: mailbox.uids, saved: ctx.session.savedSearch });
   const withText = needsText(key) || keepHeaders;
   const out: SearchSubject[] = [];
   if (!withText) {
@@ -64,11 +64,12 @@ async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boole
     return out;
   }
   const BATCH = 500;
-  for (let start = 0; start < uids.length; start += BATCH) {
+  for (let start = 0; start < mailbox.exists; start += BATCH) {
+    const uids = mailbox.uids.slice(start, start + BATCH);
     const metas = new Map<number, ImapMessageMeta>();
-    for (const m of await account.messages(mailbox.id, uids.slice(start, start + BATCH))) metas.set(m.uid, m);
-    for (let i = start; i < Math.min(uids.length, start + BATCH); i++) {
-      const meta = metas.get(uids[i]!);
+    for (const m of await account.messages(mailbox.id, uids)) metas.set(m.uid, m);
+    for (let i = start; i < start + uids.length; i++) {
+      const meta = metas.get(uids[i - start]!);
       if (meta === undefined) continue;
       const subject: SearchSubject = { seq: i + 1, meta };
       if (withText) {
