@@ -78,11 +78,11 @@ export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string, Co
       line += ')\r\n';
       lines.push(line);
       chunkLength += line.length;
-    }
-    if (chunkLength >= OUT_CHUNK) {
-      yield lines.join('');
-      lines = [];
-      chunkLength = 0;
+      if (chunkLength >= OUT_CHUNK) {
+        yield lines.join('');
+        lines = [];
+        chunkLength = 0;
+      }
     }
   }
   if (lines.length > 0) yield lines.join('');
