@@ -19,6 +19,7 @@ import {
 } from '../protocols/imap/backend.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import type { AccountStore, MailStore, MessageRecord } from '../store/types.ts';
+import { parseFlagText } from '../core/flag-text.ts';
 import type { Logger } from '../core/log.ts';
 import { EnvelopeCache } from './envelope-cache.ts';
 import { MailboxSnapshots } from './mailbox-snapshots.ts';
@@ -173,7 +174,7 @@ class StoreImapAccount implements ImapAccount {
     const out: ImapMessageMeta[] = [];
     for (const r of rows) {
       if (wanted !== null && !wanted.has(r.uid)) continue;
-      out.push({ uid: r.uid, size: r.size, internalDate: new Date(r.internalDate), flags: r.flags === '' ? [] : r.flags.split(' '), modSeq: r.modSeq });
+      out.push({ uid: r.uid, size: r.size, internalDate: new Date(r.internalDate), flags: parseFlagText(r.flags), modSeq: r.modSeq });
     }
     return out;
   }

@@ -7,6 +7,7 @@
  * or far-behind one is rebuilt from MailStore.selectState. Bounded: least recently used entries go
  * first when the total size passes `maxBytes`.
  */
+import { hasFlag, isKeyword, parseFlagText } from '../core/flag-text.ts';
 import { UidMap } from '../protocols/imap/uid-map.ts';
 import type { MailboxRecord, MailboxSelectState, MailStore } from '../store/types.ts';
 
@@ -54,13 +55,10 @@ export interface MailboxSnapshotsOptions {
   maxDelta?: number;
 }
 
-const isUnseen = (flags: string): boolean => !(' ' + flags + ' ').includes(' \\Seen ');
-
 function addKeywords(keywords: Set<string>, flags: string): boolean {
   let added = false;
-  if (flags === '') return added;
-  for (const f of flags.split(' ')) {
-    if (f === '' || f.startsWith('\\') || keywords.has(f)) continue;
+  for (const f of parseFlagText(flags)) {
+    if (!isKeyword(f) || keywords.has(f)) continue;
     keywords.add(f);
     added = true;
   }
@@ -233,7 +231,7 @@ export class MailboxSnapshots {
       }
       const bit = 1 << (off & 31);
       const was = (e.unseenBits[off >>> 5]! & bit) !== 0;
-      const now = isUnseen(flags);
+      const now = !hasFlag(flags, '\\Seen');
       if (was !== now) {
         e.unseenBits[off >>> 5]! ^= bit;
         e.unseen += now ? 1 : -1;

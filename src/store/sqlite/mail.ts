@@ -2,6 +2,7 @@
  * MailStore on SQLite: mailboxes, messages (UID, flags, modseq, internal date), expunge history for
  * QRESYNC, copy/move, the durable delivery commit, and in-process change notifications.
  */
+import { isKeyword, parseFlagText } from '../../core/flag-text.ts';
 import type { CommitResult, DeliveryPlan, FlagOperation, MailboxChange, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
 import type { SqliteDatabase } from './database.ts';
@@ -21,12 +22,8 @@ interface MessageRow {
   mod_seq: number;
 }
 
-function parseFlags(text: string): string[] {
-  return text === '' ? [] : text.split(' ');
-}
-
 function toMessage(row: MessageRow): MessageRecord {
-  return { mailboxId: row.mailbox_id, uid: row.uid, size: row.size, internalDate: new Date(row.internal_date), flags: parseFlags(row.flags), modSeq: row.mod_seq };
+  return { mailboxId: row.mailbox_id, uid: row.uid, size: row.size, internalDate: new Date(row.internal_date), flags: parseFlagText(row.flags), modSeq: row.mod_seq };
 }
 
 /** Flags compare case-insensitively (RFC 9051 §2.3.2); the first spelling seen is kept. */
@@ -165,7 +162,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
 
   function keywordsOf(flagTexts: string[]): string[] {
     const keywords = new Set<string>();
-    for (const text of flagTexts) for (const f of parseFlags(text)) if (!f.startsWith('\\')) keywords.add(f);
+    for (const text of flagTexts) for (const f of parseFlagText(text)) if (isKeyword(f)) keywords.add(f);
     return [...keywords].sort();
   }
 
@@ -304,7 +301,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
             failedUnchangedSince.push(uid);
             continue;
           }
-          const current = parseFlags(row.flags);
+          const current = parseFlagText(row.flags);
           const next = applyFlags(current, op, flags);
           if (sameFlags(current, next)) continue;
           if (modSeq === 0) modSeq = mailboxes.allocateModSeq(mailboxId);

@@ -2,6 +2,7 @@
  * SEARCH / UID SEARCH (RFC 9051 §6.4.4) with ESEARCH result options (RFC 4731, RFC 9051 §7.3.4),
  * SEARCHRES SAVE (RFC 5182), and SORT / UID SORT (RFC 5256).
  */
+import { parseFlagText } from '../../../core/flag-text.ts';
 import { parseMimeTree } from '../../../message/mime-tree.ts';
 import type { ImapMessageMeta, ImapMetaField } from '../backend.ts';
 import { no, ok, type CommandContext, type CommandSpec } from '../command.ts';
@@ -52,7 +53,7 @@ async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boole
         const flags = cols.flags?.[i];
         const meta: ImapMessageMeta = {
           uid,
-          flags: flags === undefined || flags === '' ? NO_FLAGS : flags.split(' '),
+          flags: flags === undefined ? NO_FLAGS : parseFlagText(flags),
           size: cols.size?.[i] ?? 0,
           internalDate: cols.internalDate === undefined ? NO_DATE : new Date(cols.internalDate[i]!),
           modSeq: cols.modSeq?.[i] ?? 0,

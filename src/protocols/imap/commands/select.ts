@@ -2,6 +2,7 @@
  * Entering and leaving the selected state: SELECT/EXAMINE (RFC 9051 §6.3.2, CONDSTORE/QRESYNC
  * parameters RFC 7162 §3.2.5), CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315).
  */
+import { hasFlag } from '../../../core/flag-text.ts';
 import { no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
@@ -139,7 +140,7 @@ async function deletedUids(account: ImapAccount, mailbox: SelectedMailbox, inter
   for await (const b of metaBatches(account, mailbox.id, spansOf(mailbox.uids, intervals), ['flags'])) {
     const flags = b.cols.flags!;
     for (let i = 0; i < b.cols.count; i++) {
-      if ((' ' + flags[i] + ' ').includes(' \\Deleted ')) out.push(batchUid(b, i));
+      if (hasFlag(flags[i]!, '\\Deleted')) out.push(batchUid(b, i));
     }
   }
   return out;
