@@ -6,6 +6,9 @@
  */
 import type { ImapEnvelopeCache } from '../protocols/imap/backend.ts';
 
+/** An entry's estimated memory: two bytes per UTF-16 unit of key and value, plus the Map slot. */
+const cost = (key: string, envelope: string): number => (key.length + envelope.length) * 2 + 64;
+
 export class EnvelopeCache implements ImapEnvelopeCache {
   /** In least-recently-used order (a Map iterates in insertion order). */
   private readonly entries = new Map<string, string>();
@@ -30,19 +33,19 @@ export class EnvelopeCache implements ImapEnvelopeCache {
   }
 
   set(key: string, envelope: string): void {
-    const cost = (key.length + envelope.length) * 2 + 64;
-    if (cost > this.maxBytes) return;
+    const bytes = cost(key, envelope);
+    if (bytes > this.maxBytes) return;
     const old = this.entries.get(key);
     if (old !== undefined) {
       this.entries.delete(key);
-      this.bytes -= (key.length + old.length) * 2 + 64;
+      this.bytes -= cost(key, old);
     }
     this.entries.set(key, envelope);
-    this.bytes += cost;
+    this.bytes += bytes;
     for (const [k, v] of this.entries) {
       if (this.bytes <= this.maxBytes) break;
       this.entries.delete(k);
-      this.bytes -= (k.length + v.length) * 2 + 64;
+      this.bytes -= cost(k, v);
     }
   }
 }
