@@ -30,6 +30,8 @@ export interface PlanInput {
   ret?: 'FULL' | 'HDRS' | null;
   origin: string;
   submitter?: string | null;
+  /** The id the queue entry gets: the SMTP transaction id that the client saw in `250 ... queued as`. */
+  queueId?: string;
 }
 
 export class LocalDeliveryPlanner {
@@ -73,7 +75,7 @@ export class LocalDeliveryPlanner {
     return {
       accountIds,
       mailboxes: [...mailboxIds].map((mailboxId) => ({ mailboxId })),
-      queue: remote.length > 0 ? { sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
+      queue: remote.length > 0 ? { ...(input.queueId ? { id: input.queueId } : {}), sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
     };
   }
 

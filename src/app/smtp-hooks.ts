@@ -229,6 +229,7 @@ class AcceptingSink implements MessageSink {
       envid: e.mailParams.envid,
       ret: e.mailParams.ret,
       origin: 'smtp',
+      queueId: e.transactionId,
     });
     let trace = this.received('full') + extraHeaders;
     if (plan.queue && held && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, held, arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
@@ -322,6 +323,7 @@ class AcceptingSink implements MessageSink {
       ret: e.mailParams.ret,
       origin: 'submission',
       submitter: account.address,
+      queueId: e.transactionId,
     });
     const result = await this.buffer.tx.commit({
       localHeader: Buffer.from(returnPathHeader(sender)),

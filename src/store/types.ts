@@ -158,6 +158,8 @@ export interface QueueRecipientInput {
 }
 
 export interface QueueEnqueueInput {
+  /** The queue id to use (the SMTP transaction id, so the id told to the client is the one every tool shows); default: a new one. */
+  id?: string;
   sender: string; // '' for the null reverse-path
   recipients: QueueRecipientInput[];
   envid?: string | null;

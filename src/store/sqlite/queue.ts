@@ -67,7 +67,7 @@ export class QueueTable {
 
   /** Inside a write transaction: adds the queue entry for a stored blob; returns the queue id. */
   insert(blobId: number, blobOffset: number, size: number, input: QueueEnqueueInput): string {
-    const id = newId();
+    const id = input.id ?? newId();
     const now = Date.now();
     this.q.insertMessage.run(id, blobId, blobOffset, size, input.sender, input.envid ?? null, input.ret ?? null, input.origin ?? 'smtp', input.submitter ?? null, now);
     for (const r of input.recipients) {
