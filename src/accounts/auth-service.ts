@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { Logger } from '../core/log.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { AuthLimiter } from '../policy/auth-limiter.ts';
+import type { AuthLimiter, AuthReservation } from '../policy/auth-limiter.ts';
 import { LoginServerExchange } from '../protocols/sasl/login.ts';
 import { PlainServerExchange, type PlainCredentials } from '../protocols/sasl/plain.ts';
 import { SCRAM_DEFAULT_ITERATIONS } from '../protocols/sasl/scram-crypto.ts';
@@ -105,22 +105,24 @@ export class AuthService implements SaslAuthenticator {
     if (credentials.authzid !== '' && credentials.authzid.toLowerCase() !== attempt.username) {
       return this.#fail(attempt, 'invalid-credentials', 'authzid-mismatch', { record: true });
     }
-    if (this.#limiter.check(context.remoteAddress, attempt.username) === 'throttled') {
-      return this.#fail(attempt, 'throttled', 'throttled', { record: false });
-    }
+    // Reserved before the first await: parallel attempts see each other and at most the cap's number of
+    // passwords is checked (the reservation counts as a failure until the password proves right).
+    const reservation = this.#limiter.reserve(context.remoteAddress, attempt.username);
+    if (!reservation) return this.#fail(attempt, 'throttled', 'throttled', { record: false });
     let account: AccountRecord | null;
     let appPasswords: AppPasswordRecord[] = [];
     try {
       account = await this.#accounts.getAccount(attempt.username);
       if (account) appPasswords = await this.#accounts.listAppPasswords(account.id);
     } catch (error) {
+      reservation.release();
       this.#logger.error({ event: 'auth.store_error', error: errorMessage(error) }, 'account lookup failed');
       return this.#fail(attempt, 'temporary', 'store-error', { record: false });
     }
     if (!account) {
       // same work as for a real account: one scrypt verify
       await this.#verify(DUMMY_HASH, credentials.password);
-      return this.#fail(attempt, 'invalid-credentials', 'unknown-user', { record: true });
+      return this.#fail(attempt, 'invalid-credentials', 'unknown-user', { reservation });
     }
     let identity: AuthIdentity | null = null;
     if (await this.#verify(account.passwordHash, credentials.password)) {
@@ -133,14 +135,16 @@ export class AuthService implements SaslAuthenticator {
         }
       }
     }
-    if (!identity) return this.#fail(attempt, 'invalid-credentials', 'wrong-password', { record: true });
+    if (!identity) return this.#fail(attempt, 'invalid-credentials', 'wrong-password', { reservation });
     // checked after the password so a disabled account costs and answers exactly like a wrong password
-    if (account.disabled) return this.#fail(attempt, 'invalid-credentials', 'disabled', { record: true });
-    return this.#succeed(attempt, identity);
+    if (account.disabled) return this.#fail(attempt, 'invalid-credentials', 'disabled', { reservation });
+    return this.#succeed(attempt, identity, reservation);
   }
 
   #startScram(context: SaslContext): SaslExchange {
     let attempt: Attempt | null = null;
+    // Taken at lookup, settled at completion; an exchange the client abandons in between stays a failure.
+    let reservation: AuthReservation | null = null;
     return new ScramSha256ServerExchange({
       nonce: this.#scramNonce,
       hooks: {
@@ -150,13 +154,15 @@ export class AuthService implements SaslAuthenticator {
             const step = await this.#fail(attempt, 'invalid-credentials', 'authzid-mismatch', { record: true });
             return { kind: 'failure', reason: step.kind === 'failure' ? step.reason : 'invalid-credentials' };
           }
-          if (this.#limiter.check(context.remoteAddress, attempt.username) === 'throttled') {
+          reservation = this.#limiter.reserve(context.remoteAddress, attempt.username);
+          if (!reservation) {
             await this.#fail(attempt, 'throttled', 'throttled', { record: false });
             return { kind: 'failure', reason: 'throttled' };
           }
           try {
             return await this.#scramLookup(attempt.username);
           } catch (error) {
+            reservation.release();
             this.#logger.error({ event: 'auth.store_error', error: errorMessage(error) }, 'account lookup failed');
             await this.#fail(attempt, 'temporary', 'store-error', { record: false });
             return { kind: 'failure', reason: 'temporary' };
@@ -164,8 +170,8 @@ export class AuthService implements SaslAuthenticator {
         },
         complete: async (match: ScramCandidate | null): Promise<SaslStep> => {
           if (!attempt) return { kind: 'failure', reason: 'malformed' };
-          if (!match) return this.#fail(attempt, 'invalid-credentials', 'wrong-password', { record: true });
-          return this.#succeed(attempt, match.identity);
+          if (!match) return this.#fail(attempt, 'invalid-credentials', 'wrong-password', reservation ? { reservation } : { record: true });
+          return this.#succeed(attempt, match.identity, reservation);
         },
       },
     });
@@ -203,8 +209,9 @@ export class AuthService implements SaslAuthenticator {
     return { salt, iterations: SCRAM_DEFAULT_ITERATIONS };
   }
 
-  async #succeed(attempt: Attempt, identity: AuthIdentity): Promise<SaslStep> {
-    this.#limiter.recordSuccess(attempt.context.remoteAddress, attempt.username);
+  async #succeed(attempt: Attempt, identity: AuthIdentity, reservation: AuthReservation | null): Promise<SaslStep> {
+    if (reservation) reservation.succeeded();
+    else this.#limiter.recordSuccess(attempt.context.remoteAddress, attempt.username);
     if (identity.appPasswordId !== undefined) {
       try {
         await this.#accounts.touchAppPassword(identity.appPasswordId);
@@ -217,8 +224,10 @@ export class AuthService implements SaslAuthenticator {
     return { kind: 'success', identity };
   }
 
-  async #fail(attempt: Attempt, reason: SaslFailureReason, logReason: string, options: { record: boolean }): Promise<SaslStep> {
-    if (options.record) this.#limiter.recordFailure(attempt.context.remoteAddress, attempt.username);
+  /** `record`: count a failure now; `reservation`: the failure was counted when the attempt began. */
+  async #fail(attempt: Attempt, reason: SaslFailureReason, logReason: string, options: { record: boolean } | { reservation: AuthReservation }): Promise<SaslStep> {
+    if ('reservation' in options) options.reservation.failed();
+    else if (options.record) this.#limiter.recordFailure(attempt.context.remoteAddress, attempt.username);
     this.#log(false, attempt, logReason);
     if (reason !== 'temporary' && this.#limiter.penaltyDelayMs > 0) await this.#sleep(this.#limiter.penaltyDelayMs);
     return { kind: 'failure', reason };

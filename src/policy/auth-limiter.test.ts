@@ -71,3 +71,24 @@ test('defaults: 10 per IP, 2 s penalty', () => {
   limiter.recordFailure('192.0.2.1', 'a@example.org');
   assert.equal(limiter.check('192.0.2.1', 'a@example.org'), 'throttled');
 });
+
+test('reserve counts the attempt at once: parallel attempts never exceed the cap', () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 3 });
+  const taken = Array.from({ length: 10 }, () => limiter.reserve('192.0.2.1', 'a@example.org'));
+  assert.equal(taken.filter((r) => r !== null).length, 3);
+  for (const r of taken) r?.failed();
+  assert.equal(limiter.check('192.0.2.1', 'a@example.org'), 'throttled');
+});
+
+test('a reservation taken back by success or release frees its place; a failed one keeps it', () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 2, maxFailuresPerAccount: 2 });
+  limiter.reserve('192.0.2.1', 'a@example.org')!.succeeded();
+  limiter.reserve('192.0.2.1', 'a@example.org')!.release();
+  assert.deepEqual(limiter.trackedKeys, { ips: 0, accounts: 0 });
+  const r = limiter.reserve('192.0.2.1', 'a@example.org')!;
+  r.failed();
+  r.release(); // settled already: no effect
+  assert.equal(limiter.trackedKeys.ips, 1);
+  limiter.reserve('192.0.2.1', 'a@example.org')!.failed();
+  assert.equal(limiter.reserve('192.0.2.1', 'a@example.org'), null);
+});

@@ -10,6 +10,9 @@
  *   the owner, logging in from an IP with no failures on the account, is never locked out;
  * - a success from an IP forgets that IP's failures for that account (the user mistyped), nothing else.
  * Failed and throttled attempts are answered after `penaltyDelayMs`; successes are never delayed.
+ * An attempt counts as a failure from the moment it is let through (`reserve`), before its password is
+ * checked; a success or a store error takes it back. So parallel attempts cannot all pass the check while
+ * the first password checks run: at most the cap's number of passwords is ever checked.
  */
 import { normalizeIp } from './ip-prefix.ts';
 
@@ -31,6 +34,20 @@ interface IpFailure {
   username: string;
 }
 
+interface AccountFailure {
+  atMs: number;
+}
+
+/** One attempt let through by `reserve`: it already counts as a failure until it is settled otherwise. */
+export interface AuthReservation {
+  /** The password was wrong (or the attempt failed for another counted reason): it stays a failure. */
+  failed(): void;
+  /** The password was right: the reservation is taken back and the IP's failures for the account forgotten. */
+  succeeded(): void;
+  /** The attempt never checked a password (store error): the reservation is taken back. */
+  release(): void;
+}
+
 export class AuthLimiter {
   readonly maxFailuresPerIp: number;
   readonly maxFailuresPerAccount: number;
@@ -39,7 +56,7 @@ export class AuthLimiter {
   readonly #maxTrackedKeys: number;
   readonly #now: () => number;
   readonly #byIp = new Map<string, IpFailure[]>();
-  readonly #byAccount = new Map<string, number[]>();
+  readonly #byAccount = new Map<string, AccountFailure[]>();
 
   constructor(options: AuthLimiterOptions = {}) {
     this.maxFailuresPerIp = options.maxFailuresPerIp ?? 10;
@@ -60,19 +77,64 @@ export class AuthLimiter {
     return 'ok';
   }
 
+  /**
+   * Lets one attempt through, counting it as a failure at once, or null when the IP or account is over its
+   * limit. Every caller settles the reservation (failed, succeeded or release) once its check is done.
+   */
+  reserve(ip: string, username: string): AuthReservation | null {
+    if (this.check(ip, username) === 'throttled') return null;
+    const { ipEntry, accountEntry } = this.#addFailure(ip, username);
+    let settled = false;
+    const takeBack = (): void => {
+      this.#remove(this.#byIp, normalizeIp(ip), ipEntry);
+      this.#remove(this.#byAccount, username.toLowerCase(), accountEntry);
+    };
+    return {
+      failed: () => {
+        settled = true;
+      },
+      succeeded: () => {
+        if (settled) return;
+        settled = true;
+        takeBack();
+        this.recordSuccess(ip, username);
+      },
+      release: () => {
+        if (settled) return;
+        settled = true;
+        takeBack();
+      },
+    };
+  }
+
   recordFailure(ip: string, username: string): void {
+    this.#addFailure(ip, username);
+  }
+
+  #addFailure(ip: string, username: string): { ipEntry: IpFailure; accountEntry: AccountFailure } {
     const ipKey = normalizeIp(ip);
     const user = username.toLowerCase();
     const now = this.#now();
+    const ipEntry: IpFailure = { atMs: now, username: user };
+    const accountEntry: AccountFailure = { atMs: now };
     const ipFailures = this.#ipFailures(ipKey);
-    ipFailures.push({ atMs: now, username: user });
+    ipFailures.push(ipEntry);
     // only the newest `max` entries can ever matter for the verdict
     if (ipFailures.length > this.maxFailuresPerIp) ipFailures.splice(0, ipFailures.length - this.maxFailuresPerIp);
     this.#put(this.#byIp, ipKey, ipFailures);
     const accountFailures = this.#accountFailures(user);
-    accountFailures.push(now);
+    accountFailures.push(accountEntry);
     if (accountFailures.length > this.maxFailuresPerAccount) accountFailures.splice(0, accountFailures.length - this.maxFailuresPerAccount);
     this.#put(this.#byAccount, user, accountFailures);
+    return { ipEntry, accountEntry };
+  }
+
+  #remove<V>(map: Map<string, V[]>, key: string, entry: V): void {
+    const list = map.get(key);
+    if (!list) return;
+    const kept = list.filter((e) => e !== entry);
+    if (kept.length === 0) map.delete(key);
+    else map.set(key, kept);
   }
 
   recordSuccess(ip: string, username: string): void {
@@ -99,11 +161,11 @@ export class AuthLimiter {
     return live;
   }
 
-  #accountFailures(user: string): number[] {
+  #accountFailures(user: string): AccountFailure[] {
     const list = this.#byAccount.get(user);
     if (!list) return [];
     const cutoff = this.#now() - this.windowMs;
-    const live = list.filter((t) => t > cutoff);
+    const live = list.filter((f) => f.atMs > cutoff);
     if (live.length === 0) this.#byAccount.delete(user);
     return live;
   }
