@@ -10,6 +10,7 @@ import { startListener, type Listener } from '../transport/listener.ts';
 import { createImapEngine } from './imap-engine.ts';
 import { IMPLICIT_TLS, LISTENER_ROLES, refusalText, type ListenerRole } from './listeners.ts';
 import { createPop3Engine } from './pop3-engine.ts';
+import { listenError, preflight } from './preflight.ts';
 import { createServices, type ServiceOverrides, type Services } from './services.ts';
 import { createSmtpEngine } from './smtp-engine.ts';
 
@@ -38,6 +39,8 @@ function engineFor(role: ListenerRole, services: Services): (context: EngineCont
 }
 
 export async function startServer(options: { config: Config; logger: Logger; overrides?: ServiceOverrides; startQueue?: boolean }): Promise<RunningServer> {
+  // Nothing is created (database, certificate) when the configuration cannot work.
+  await preflight(options.config);
   const services = await createServices(options.config, options.logger, options.overrides);
   const listeners: Partial<Record<ListenerRole, Listener>> = {};
   const ports = Object.fromEntries(LISTENER_ROLES.map((r) => [r, null])) as Record<ListenerRole, number | null>;
@@ -55,6 +58,8 @@ export async function startServer(options: { config: Config; logger: Logger; ove
         counter: services.counter,
         refuse: (reason) => refusalText(role, reason),
         logger: options.logger,
+      }).catch((err: unknown) => {
+        throw listenError(role, address, err);
       });
       listeners[role] = listener;
       ports[role] = listener.address().port;

@@ -3,6 +3,7 @@
  * policy, delivery planning and the queue runner. Engines for each connection are made from these.
  */
 import type { Config } from '../config/schema.ts';
+import { StartupError, systemReason } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { AuthService } from '../accounts/auth-service.ts';
 import { AuthLimiter } from '../policy/auth-limiter.ts';
@@ -57,7 +58,9 @@ export interface ServiceOverrides {
 
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
   // No SQLite busy wait in the server: it would block the event loop (GroupCommit retries off the loop instead).
-  const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0 });
+  const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0 }).catch((err: unknown) => {
+    throw new StartupError(`data_dir = ${config.dataDir}: cannot open the database: ${systemReason(err)}`, err);
+  });
   reportCorruptBodies(store, logger);
   const tls = new TlsProvider({
     files: config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : null,

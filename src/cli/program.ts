@@ -3,7 +3,7 @@
  * user errors into a one-line message and an exit code (2: usage, 1: bad input or not found), never a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { StorageError, UsageError, errorMessage } from '../core/errors.ts';
+import { StartupError, StorageError, UsageError, errorMessage } from '../core/errors.ts';
 import type { CliDeps } from './context.ts';
 import { registerAlias } from './alias.ts';
 import { registerAppPassword } from './app-password.ts';
@@ -68,6 +68,10 @@ export async function runCli(args: string[], deps: CliDeps, options: ProgramOpti
     if (err instanceof UsageError) {
       deps.io.stderr.write(`postamt: ${err.message}\n`);
       return err.exitCode;
+    }
+    if (err instanceof StartupError) {
+      deps.io.stderr.write(`postamt: cannot start: ${err.message}\n`);
+      return EXIT_FAILURE;
     }
     if (err instanceof StorageError) {
       deps.io.stderr.write(`postamt: storage error: ${err.message}\n`);

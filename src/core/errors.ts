@@ -35,6 +35,32 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The server cannot start as configured (a certificate file missing, a port taken, data_dir unwritable):
+ * one line naming the config key, path or listener, printed without a stack trace.
+ */
+export class StartupError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'StartupError';
+  }
+}
+
+/** The short reason of a Node system error ("no such file", "permission denied"), else its message. */
+export function systemReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'is a directory';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'EROFS': return 'read-only file system';
+    case 'EADDRINUSE': return 'address already in use (another program listens there)';
+    case 'EADDRNOTAVAIL': return 'address not available on this machine';
+    default: return errorMessage(err);
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
