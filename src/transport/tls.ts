@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, unwatchFile, watchFile, writeFileS
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Logger } from '../core/log.ts';
-import { makeSelfSignedCertificate } from './self-signed.ts';
+import { coversLocalNames, makeSelfSignedCertificate } from './self-signed.ts';
 
 /** Mozilla "intermediate" TLS 1.2 suites (TLS 1.3 suites are always on). */
 const CIPHERS = [
@@ -115,13 +115,22 @@ function createContext(cert: string, key: string): tls.SecureContext {
 function ensureSelfSigned(dataDir: string, hostname: string, logger: Logger): CertificateFiles {
   const dir = join(dataDir, 'tls');
   const files = { cert: join(dir, 'selfsigned.crt'), key: join(dir, 'selfsigned.key') };
-  if (existsSync(files.cert) && existsSync(files.key)) return files;
+  // One made by an older version, or before the hostname changed, lacks names: it is made again.
+  if (existsSync(files.cert) && existsSync(files.key) && coversNames(files.cert, hostname)) return files;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pair = makeSelfSignedCertificate(hostname);
   writeFileSync(files.key, pair.key, { mode: 0o600 });
   writeFileSync(files.cert, pair.cert, { mode: 0o644 });
   logger.info({ event: 'tls.selfsigned_created', cert: files.cert }, 'made a self-signed certificate');
   return files;
+}
+
+function coversNames(certPath: string, hostname: string): boolean {
+  try {
+    return coversLocalNames(readFileSync(certPath, 'utf8'), hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** Options for an implicit-TLS server (`tls.createServer` or a wrapping TLSSocket): SNI picks the current context. */
