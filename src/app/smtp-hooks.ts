@@ -6,9 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { receivedHeader, returnPathHeader, formatRfc5322Date } from '../delivery/trace.ts';
-import { parseAddressList } from '../message/address.ts';
 import { findHeaderEnd, parseHeaderFields, headerValue } from '../message/header-fields.ts';
-import { maySendAs } from '../policy/sender-rights.ts';
+import { checkHeaderSenders, maySendAs } from '../policy/sender-rights.ts';
 import { signMessage } from '../policy/dkim-sign.ts';
 import { arcSeal } from '../policy/arc-seal.ts';
 import type { SrsReverseResult } from '../policy/srs.ts';
@@ -288,18 +287,9 @@ class AcceptingSink implements MessageSink {
     }
     const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, MAX_HEADER_FIELDS + 1);
     if (fields.length > MAX_HEADER_FIELDS) return refuse(552, '5.3.4', 'Too many header fields');
-    // RFC 6409 §6.1 / §8: every From: (and Sender:) must be an address the user may use; a second From:
-    // field must not slip past the check of the first.
-    for (const field of fields) {
-      const name = field.name.toLowerCase();
-      if (name !== 'from' && name !== 'sender') continue;
-      for (const item of parseAddressList(field.value, { maxAddresses: 50 })) {
-        const addresses = item.kind === 'group' ? item.members.map((m) => m.address) : [item.address];
-        for (const address of addresses) {
-          if (!(await maySendAs(account, address, store))) return refuse(553, '5.7.1', `${field.name}: address <${address}> not owned by user ${account.address}`);
-        }
-      }
-    }
+    // RFC 6409 §6.1 / §8: every address of every From: and Sender: field must be one the user may use.
+    const senders = await checkHeaderSenders(account, fields, store, { maxAddresses: config.submission.maxSenderAddresses });
+    if (!senders.ok) return refuse(senders.code, senders.enhancedCode, senders.text);
     let added = '';
     // RFC 6409 §8.3 (Message-ID) and §8.2 (Date): add when missing.
     if (!headerValue(fields, 'Message-ID')) added += `Message-ID: <${randomBytes(12).toString('hex')}@${config.hostname}>\r\n`;
