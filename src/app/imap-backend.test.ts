@@ -48,8 +48,8 @@ describe('IMAP backend on the SQLite store', () => {
     const sel = await c.send('c SELECT INBOX\r\n');
     assert.match(sel, /\* 1 EXISTS/);
     assert.match(sel, /OK \[UIDNEXT 2\]/);
-    assert.equal(await c.send('d FETCH 1 (FLAGS BODY.PEEK[TEXT])\r\n'), '* 1 FETCH (FLAGS (\\Flagged) BODY[TEXT] {13}\r\nhello world\r\n)\r\nd OK FETCH completed\r\n');
-    assert.match(await c.send('e STORE 1 +FLAGS (\\Seen)\r\n'), /\* 1 FETCH \(FLAGS \((\\Flagged \\Seen|\\Seen \\Flagged)\)\)/);
+    assert.equal(await c.send('d FETCH 1 (FLAGS BODY.PEEK[TEXT])\r\n'), '* 1 FETCH (FLAGS (\\Recent \\Flagged) BODY[TEXT] {13}\r\nhello world\r\n)\r\nd OK FETCH completed\r\n');
+    assert.match(await c.send('e STORE 1 +FLAGS (\\Seen)\r\n'), /\* 1 FETCH \(FLAGS \(\\Recent (\\Flagged \\Seen|\\Seen \\Flagged)\)\)/);
     assert.equal(await c.send('f UID SEARCH TEXT world\r\n'), '* SEARCH 1\r\nf OK UID SEARCH completed\r\n');
     assert.match(await c.send('g UID COPY 1 Trash\r\n'), /g OK \[COPYUID \d+ 1 1\]/);
     assert.match(await c.send('h STATUS Trash (MESSAGES)\r\n'), /\* STATUS "Trash" \(MESSAGES 1\)/);
@@ -66,7 +66,7 @@ describe('IMAP backend on the SQLite store', () => {
     const msg = 'Subject: mine\r\n\r\nmine\r\n';
     await a.send(`c APPEND Doomed (\\Flagged) {${msg.length}+}\r\n${msg}\r\n`);
     await a.send('d SELECT Doomed\r\n');
-    assert.match(await a.send('e FETCH 1 (FLAGS)\r\n'), /\* 1 FETCH \(FLAGS \(\\Flagged\)\)/);
+    assert.match(await a.send('e FETCH 1 (FLAGS)\r\n'), /\* 1 FETCH \(FLAGS \(\\Recent \\Flagged\)\)/);
     assert.match(await a2.send('f DELETE Doomed\r\n'), /^f OK/m);
     // Another account's new mailboxes, with a message whose flag must not reach the session above.
     const other = await store.addAccount({ address: 'secret@example.org', passwordHash: 'x', scram: null });
@@ -86,7 +86,7 @@ describe('IMAP backend on the SQLite store', () => {
     await b.send('a LOGIN u@example.org pw\r\n');
     await a.send('s SELECT INBOX\r\n');
     await b.send('b APPEND INBOX {9+}\r\nX: y\r\n\r\nz\r\n');
-    assert.match(await a.send('n NOOP\r\n'), /^\* \d+ EXISTS\r\nn OK/);
+    assert.match(await a.send('n NOOP\r\n'), /^\* \d+ EXISTS\r\n\* 1 RECENT\r\nn OK/);
   });
 
   it('creates, renames and deletes mailboxes; refuses APPEND over quota', async () => {

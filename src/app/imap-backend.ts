@@ -23,6 +23,7 @@ import { parseFlagText } from '../core/flag-text.ts';
 import type { Logger } from '../core/log.ts';
 import { EnvelopeCache } from './envelope-cache.ts';
 import { MailboxSnapshots } from './mailbox-snapshots.ts';
+import { RecentClaims } from '../protocols/imap/recent-claims.ts';
 
 export interface MailStoreImapBackendOptions {
   store: MailStore;
@@ -37,13 +38,19 @@ export class MailStoreImapBackend implements ImapBackend {
   private readonly snapshots: MailboxSnapshots;
   /** Formatted ENVELOPEs shared by all sessions (16 MiB). */
   private readonly envelopes = new EnvelopeCache();
+  /** Which session saw a message first (\Recent for IMAP4rev1 sessions). */
+  private readonly recent = new RecentClaims();
 
   constructor(private readonly options: MailStoreImapBackendOptions) {
     this.snapshots = new MailboxSnapshots({ store: options.store });
+    // Every message stored (delivery, APPEND, COPY, MOVE) is unclaimed until a session sees it.
+    options.store.subscribe((change) => {
+      if (change.kind === 'append' && change.uids !== undefined) this.recent.noteArrivals(change.mailboxId, change.uids);
+    });
   }
 
   async openAccount(identity: AuthIdentity): Promise<ImapAccount> {
-    return new StoreImapAccount(this.options, identity.accountId, this.snapshots, this.envelopes);
+    return new StoreImapAccount(this.options, identity.accountId, this.snapshots, this.envelopes, this.recent);
   }
 }
 
@@ -61,6 +68,7 @@ class StoreImapAccount implements ImapAccount {
     private readonly accountId: number,
     private readonly snapshots: MailboxSnapshots,
     readonly envelopes: EnvelopeCache,
+    readonly recent: RecentClaims,
   ) {
     this.store = options.store;
   }
@@ -91,6 +99,7 @@ class StoreImapAccount implements ImapAccount {
     const mb = await this.mailbox(name);
     await this.store.deleteMailbox(mb.id);
     this.snapshots.forget(mb.id);
+    this.recent.forget(mb.id);
   }
 
   async renameMailbox(oldName: string, newName: string): Promise<void> {

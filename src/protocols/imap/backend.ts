@@ -4,6 +4,7 @@
  * notifications. `app/imap-backend.ts` implements it on the mail store.
  */
 import type { AuthIdentity } from '../sasl/types.ts';
+import type { RecentClaims } from './recent-claims.ts';
 import type { UidMap } from './uid-map.ts';
 
 export type ImapSpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive' | '\\All' | '\\Flagged';
@@ -109,6 +110,8 @@ export interface ImapEnvelopeCache {
 export interface ImapAccount {
   /** Optional: without it every ENVELOPE is parsed from the message header. */
   readonly envelopes?: ImapEnvelopeCache;
+  /** RFC 3501 §2.3.2 \Recent, shared by every session of the server; without it nothing is recent. */
+  readonly recent?: RecentClaims;
   listMailboxes(): Promise<ImapMailboxInfo[]>;
   /** Throws ImapBackendError ALREADYEXISTS / CANNOT. */
   createMailbox(name: string, options?: { specialUse?: ImapSpecialUse | null }): Promise<void>;

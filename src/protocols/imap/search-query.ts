@@ -14,7 +14,7 @@ import type { SortedUids } from './uid-map.ts';
 export type SearchKey =
   | { k: 'all' }
   | { k: 'flag'; flag: string; has: boolean }
-  | { k: 'new' }
+  | { k: 'recent' }
   | { k: 'header'; field: string; value: string }
   | { k: 'body'; value: string }
   | { k: 'text'; value: string }
@@ -83,9 +83,10 @@ export class SearchParser {
     if (HEADER_KEYS.has(upper)) return { k: 'header', field: upper, value: this.str('search string') };
     switch (upper) {
       case 'ALL': return { k: 'all' };
-      case 'NEW': return { k: 'new' };
-      case 'OLD': return { k: 'all' }; // RFC 9051 §2.3.2: no message is \Recent
-      case 'RECENT': return { k: 'not', key: { k: 'all' } };
+      // RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT (in IMAP4rev2 sessions nothing is recent).
+      case 'NEW': return { k: 'and', keys: [{ k: 'recent' }, { k: 'flag', flag: '\\Seen', has: false }] };
+      case 'OLD': return { k: 'not', key: { k: 'recent' } };
+      case 'RECENT': return { k: 'recent' };
       case 'KEYWORD': return { k: 'flag', flag: this.str('keyword'), has: true };
       case 'UNKEYWORD': return { k: 'flag', flag: this.str('keyword'), has: false };
       case 'HEADER': return { k: 'header', field: this.str('header field').toUpperCase(), value: this.str('search string') };
@@ -133,7 +134,7 @@ export function metaFieldsOf(key: SearchKey, out: Set<ImapMetaField> = new Set()
     case 'or': metaFieldsOf(key.a, out); metaFieldsOf(key.b, out); break;
     case 'and': for (const k of key.keys) metaFieldsOf(k, out); break;
     // UIDs and sequence numbers come with every row; text keys are read from the message, not columns.
-    case 'all': case 'new': case 'uid': case 'seq': case 'header': case 'body': case 'text': break;
+    case 'all': case 'recent': case 'uid': case 'seq': case 'header': case 'body': case 'text': break;
     default: {
       // A new key kind must say here which columns it reads.
       const unknown: never = key;
@@ -163,6 +164,8 @@ export interface SearchScope {
   /** The session's UIDs in sequence order (the selected mailbox's UidMap, not a copy). */
   uids: SortedUids;
   saved: readonly number[] | null;
+  /** RFC 3501 §2.3.2: \Recent in this session; absent when nothing is (IMAP4rev2 sessions). */
+  isRecent?: (uid: number) => boolean;
 }
 
 export class SearchEvaluator {
@@ -179,7 +182,7 @@ export class SearchEvaluator {
     switch (key.k) {
       case 'all': return true;
       case 'flag': return m.meta.flags.some((f) => f.toLowerCase() === key.flag.toLowerCase()) === key.has;
-      case 'new': return false; // RECENT AND UNSEEN: nothing is \Recent
+      case 'recent': return this.scope.isRecent?.(m.meta.uid) ?? false;
       case 'size': return key.larger ? m.meta.size > key.n : m.meta.size < key.n;
       case 'modseq': return m.meta.modSeq >= key.n;
       case 'not': return !this.eval(key.key, m);

@@ -4,6 +4,7 @@
  * The UID map is run-length compressed (see uid-map.ts); flags are not held, they are read when needed.
  */
 import type { ImapAccount, ImapChange, ImapMailboxSnapshot } from './backend.ts';
+import type { RecentClaims } from './recent-claims.ts';
 import { formatFlags } from './response.ts';
 import { formatSequenceSet } from './sequence-set.ts';
 import { UidMap } from './uid-map.ts';
@@ -17,6 +18,9 @@ export class SelectedMailbox {
   readonly uids: UidMap;
   /** The highest modseq this session has reported or seen. */
   knownModSeq: number;
+  /** RFC 3501 §2.3.2: the messages that are \Recent in this session (ascending UIDs). */
+  readonly recent = UidMap.from([]);
+  private readonly claims: RecentClaims | undefined;
   private expunged = new Set<number>();
   private hasNew = false;
   private flagsDirty = false;
@@ -24,13 +28,30 @@ export class SelectedMailbox {
   /** Modseqs produced by this session's own STORE, so they are not reported again. */
   private ownModSeqs = new Map<number, number>();
 
-  constructor(snapshot: ImapMailboxSnapshot, options: { readOnly: boolean }) {
+  constructor(snapshot: ImapMailboxSnapshot, options: { readOnly: boolean; recent?: RecentClaims }) {
     this.id = snapshot.id;
     this.name = snapshot.name;
     this.readOnly = options.readOnly;
     this.uidValidity = snapshot.uidValidity;
     this.uids = snapshot.uids instanceof UidMap ? snapshot.uids : UidMap.from(snapshot.uids);
     this.knownModSeq = snapshot.highestModSeq;
+    this.claims = options.recent;
+    if (this.claims !== undefined) {
+      // RFC 3501 §6.3.2: SELECT takes the unclaimed messages; EXAMINE shows them as recent and leaves them.
+      const first = this.readOnly ? this.claims.peek(this.id, snapshot.uidNext) : this.claims.claimBelow(this.id, snapshot.uidNext);
+      this.uids.forEachSpan(this.uids.lowerBound(first), this.uids.length, (_, uid, count) => {
+        for (let i = 0; i < count; i++) this.recent.push(uid + i);
+      });
+    }
+  }
+
+  /** RFC 3501 §7.3.2: the number of messages with \Recent set. */
+  get recentCount(): number {
+    return this.recent.length;
+  }
+
+  isRecent(uid: number): boolean {
+    return this.recent.length > 0 && this.recent.indexOf(uid) >= 0;
   }
 
   get exists(): number {
@@ -73,6 +94,7 @@ export class SelectedMailbox {
     }
     seqs.sort((a, b) => b - a);
     this.uids.remove(uids);
+    if (this.recent.length > 0) this.recent.remove(uids);
     return seqs;
   }
 
@@ -80,7 +102,7 @@ export class SelectedMailbox {
    * The untagged responses for pending changes. EXPUNGE is held back when `allowExpunge` is false
    * (RFC 9051 §7.5.1); with QRESYNC enabled, VANISHED replaces EXPUNGE (RFC 7162 §3.2.10).
    */
-  async sync(account: ImapAccount, options: { allowExpunge: boolean; qresync: boolean; condstore: boolean }): Promise<string[]> {
+  async sync(account: ImapAccount, options: { allowExpunge: boolean; qresync: boolean; condstore: boolean; rev1: boolean }): Promise<string[]> {
     const out: string[] = [];
     if (this.fullResync) {
       const all = this.uids.slice();
@@ -110,7 +132,12 @@ export class SelectedMailbox {
         this.uids.push(m.uid);
         arrived.add(m.uid);
       }
-      if (arrived.size > 0) out.push(`${this.uids.length} EXISTS`);
+      if (arrived.size > 0) {
+        out.push(`${this.uids.length} EXISTS`);
+        // RFC 3501 §2.3.2: this session is the first told of these messages, unless another one was.
+        for (const uid of this.claims?.claimArrivals(this.id, [...arrived], { readOnly: this.readOnly }) ?? []) this.recent.push(uid);
+        if (options.rev1) out.push(`${this.recentCount} RECENT`);
+      }
     }
     if (this.flagsDirty) {
       this.flagsDirty = false;
@@ -121,10 +148,15 @@ export class SelectedMailbox {
         // New arrivals are announced by EXISTS; the client fetches their flags itself.
         if (seq === 0 || arrived.has(m.uid) || this.ownModSeqs.get(m.uid) === m.modSeq) continue;
         const modseq = options.condstore ? ` MODSEQ (${m.modSeq})` : '';
-        out.push(`${seq} FETCH (UID ${m.uid} FLAGS ${formatFlags(m.flags)}${modseq})`);
+        out.push(`${seq} FETCH (UID ${m.uid} FLAGS ${this.formatFlags(m.uid, m.flags, options.rev1)}${modseq})`);
       }
       this.ownModSeqs.clear();
     }
     return out;
+  }
+
+  /** A message's FLAGS as this session reports them: IMAP4rev1 sessions see \Recent (RFC 3501 §2.3.2). */
+  formatFlags(uid: number, flags: readonly string[], rev1: boolean): string {
+    return formatFlags(rev1 && this.isRecent(uid) ? ['\\Recent', ...flags] : flags);
   }
 }

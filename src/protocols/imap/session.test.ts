@@ -260,7 +260,7 @@ describe('IMAP session: APPEND and IDLE', () => {
     assert.equal(await c.send('i IDLE\r\n'), '+ idling\r\n');
     alice.deliver('INBOX', SIMPLE);
     await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(c.pushed, ['* 3 EXISTS\r\n']);
+    assert.deepEqual(c.pushed, ['* 3 EXISTS\r\n* 0 RECENT\r\n']);
     await alice.storeFlags(alice.byName('INBOX')!.id, [3], 'add', ['\\Flagged']);
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(c.pushed[1], '* 3 FETCH (UID 3 FLAGS (\\Flagged))\r\n');

@@ -108,6 +108,11 @@ export class ImapSession implements StreamEngine {
     return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
   }
 
+  /** A session that did not ENABLE IMAP4rev2 follows RFC 3501 (\Recent, RECENT responses). */
+  get rev1(): boolean {
+    return !this.enabled.has('IMAP4REV2');
+  }
+
   get account(): ImapAccount | null {
     return this.state.kind === 'authenticated' || this.state.kind === 'selected' ? this.state.account : null;
   }
@@ -198,6 +203,7 @@ export class ImapSession implements StreamEngine {
       allowExpunge: options.allowExpunge,
       qresync: this.enabled.has('QRESYNC'),
       condstore: this.enabled.has('CONDSTORE'),
+      rev1: this.rev1,
     });
   }
 

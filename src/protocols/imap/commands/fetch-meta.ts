@@ -24,6 +24,8 @@ export interface MetaFetch {
   account: ImapAccount;
   mailboxId: number;
   verb: string;
+  /** RFC 3501 §2.3.2: for IMAP4rev1 sessions with recent messages, which UIDs show \Recent. */
+  recent: ((uid: number) => boolean) | null;
 }
 
 const OUT_CHUNK = 64 * 1024;
@@ -43,6 +45,10 @@ function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[] } {
         return (uid) => 'UID ' + uid;
       case 'FLAGS':
         fields.add('flags');
+        if (m.recent !== null) {
+          const isRecent = m.recent;
+          return (uid, i, c) => (isRecent(uid) ? 'FLAGS (\\Recent' + (c.flags![i] === '' ? ')' : ' ' + c.flags![i] + ')') : 'FLAGS (' + c.flags![i] + ')');
+        }
         return (_, i, c) => 'FLAGS (' + c.flags![i] + ')';
       case 'INTERNALDATE':
         fields.add('internalDate');

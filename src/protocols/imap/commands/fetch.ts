@@ -12,7 +12,6 @@ import type { SelectedMailbox } from '../selected.ts';
 import { no, ok, type CommandResult, type CommandSpec } from '../command.ts';
 import { formatDateTime, parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
-import { formatFlags } from '../response.ts';
 import { applyPartial, extractBinary, extractSection, formatSection, type Section, type SectionSpec } from '../fetch-section.ts';
 import { formatSequenceSet, uidInSet, parseSequenceSet } from '../sequence-set.ts';
 import { produceMetaFetch, type MetaItem } from './fetch-meta.ts';
@@ -149,13 +148,14 @@ export const FETCH: CommandSpec = {
     }
     if (spans !== null) {
       const metaItems = items.map((i) => (i as { name: MetaItem }).name);
-      return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, verb: ctx.verb }) };
+      return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, verb: ctx.verb, recent: s.rev1 && mailbox.recentCount > 0 ? (uid) => mailbox.isRecent(uid) : null }) };
     }
     // ENVELOPE and the top-level header sections need only the header: the body is never read.
     // ENVELOPE is the only item that needs the message: a cached one spares the read and the parse.
     const envelopeOnly = needsBytes && account.envelopes !== undefined && items.every((i) => i.kind === 'simple' && i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY');
     const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
     const condstore = s.enabled.has('CONDSTORE');
+    const rev1 = s.rev1;
     const verb = ctx.verb;
     const isUid = ctx.isUid;
     // Produced while the driver writes: one batch of metadata and one message in memory at a time.
@@ -184,7 +184,7 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, isUid, account, mailbox });
+          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, account, mailbox });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
             const response = Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
@@ -219,6 +219,8 @@ interface FetchOneInput {
   setsSeen: boolean;
   wantsModSeq: boolean;
   condstore: boolean;
+  /** RFC 3501 session: FLAGS include \Recent. */
+  rev1: boolean;
   isUid: boolean;
   account: ImapAccount;
   mailbox: SelectedMailbox;
@@ -259,7 +261,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
   for (const item of items) {
     if (item.kind === 'simple') {
       switch (item.name) {
-        case 'FLAGS': add('FLAGS', formatFlags(meta.flags)); break;
+        case 'FLAGS': add('FLAGS', mailbox.formatFlags(ref.uid, meta.flags, input.rev1)); break;
         case 'UID': add('UID', String(ref.uid)); break;
         case 'INTERNALDATE': add('INTERNALDATE', formatDateTime(meta.internalDate)); break;
         case 'RFC822.SIZE': add('RFC822.SIZE', String(meta.size)); break;
@@ -296,7 +298,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
       }
     }
   }
-  if (flagsChanged && !hasItem('FLAGS')) add('FLAGS', formatFlags(meta.flags));
+  if (flagsChanged && !hasItem('FLAGS')) add('FLAGS', mailbox.formatFlags(ref.uid, meta.flags, input.rev1));
   if ((input.wantsModSeq || (flagsChanged && input.condstore)) && !hasItem('MODSEQ')) add('MODSEQ', `(${meta.modSeq})`);
   return [`* ${ref.seq} FETCH (`, ...parts, ')\r\n'];
 }

@@ -2,7 +2,7 @@
  * Mailbox management: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 9051 §6.3), LIST with
  * LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154), LIST-STATUS (RFC 5819), LSUB, STATUS (+SIZE, RFC 8438).
  */
-import type { ImapMailboxInfo } from '../backend.ts';
+import type { ImapMailboxInfo, ImapMailboxStatus } from '../backend.ts';
 import { no, ok, type CommandContext, type CommandSpec } from '../command.ts';
 import { decodeMailboxName, encodeMailboxName, isValidNewMailboxName, patternToRegExp } from '../mailbox-name.ts';
 import { tokenText, type Args } from '../parser/args.ts';
@@ -96,6 +96,18 @@ function statusItems(tokens: Token[]): string[] {
   return items;
 }
 
+/**
+ * RFC 3501 §6.3.10: STATUS RECENT counts the messages no session has seen yet (RFC 9051 §2.3.2 dropped
+ * \Recent: IMAP4rev2 sessions see 0).
+ */
+async function recentCount(ctx: CommandContext, st: ImapMailboxStatus): Promise<number> {
+  const account = ctx.session.account!;
+  if (!ctx.session.rev1 || account.recent === undefined) return 0;
+  const first = account.recent.peek(st.id, st.uidNext);
+  if (first >= st.uidNext) return 0;
+  return (await account.metaColumns(st.id, { uidFrom: first, uidTo: st.uidNext - 1 }, [])).count;
+}
+
 async function statusLine(ctx: CommandContext, name: string, items: string[]): Promise<string | null> {
   const st = await ctx.session.account!.status(name, { counts: items.includes('DELETED') || items.includes('SIZE') });
   if (st === null) return null;
@@ -108,7 +120,7 @@ async function statusLine(ctx: CommandContext, name: string, items: string[]): P
     DELETED: st.deleted,
     SIZE: st.sizeBytes,
     HIGHESTMODSEQ: st.highestModSeq,
-    RECENT: 0, // RFC 9051 §2.3.2: \Recent is gone; IMAP4rev1 clients see 0
+    RECENT: items.includes('RECENT') ? await recentCount(ctx, st) : 0,
   };
   return `STATUS ${wireName(ctx, name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
 }

@@ -38,7 +38,12 @@ async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boole
   const mailbox = selectedMailbox(ctx);
   const account = ctx.session.account!;
   // The session's UIDs change only between commands (sync runs under the session's lock), so they need no copy.
-  const evaluator = new SearchEvaluator({ count: mailbox.exists, uids: mailbox.uids, saved: ctx.session.savedSearch });
+  const evaluator = new SearchEvaluator({
+    count: mailbox.exists,
+    uids: mailbox.uids,
+    saved: ctx.session.savedSearch,
+    ...(ctx.session.rev1 ? { isRecent: (uid: number) => mailbox.isRecent(uid) } : {}),
+  });
   const withText = needsText(key) || keepHeaders;
   const out: SearchSubject[] = [];
   if (!withText) {

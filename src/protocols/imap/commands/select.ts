@@ -72,12 +72,14 @@ function selectCommand(readOnly: boolean): CommandSpec {
       const raced = s.selectBuffer;
       s.selectBuffer = null;
       if (snap === null) return no('No such mailbox', 'NONEXISTENT');
-      const mailbox = new SelectedMailbox(snap, { readOnly });
+      const claims = s.account!.recent;
+      const mailbox = new SelectedMailbox(snap, { readOnly, ...(claims !== undefined ? { recent: claims } : {}) });
       for (const change of raced) mailbox.onChange(change);
       const flags = [...SYSTEM_FLAGS, ...snap.keywords];
       const rev2 = s.enabled.has('IMAP4REV2');
       ctx.untagged(`${mailbox.exists} EXISTS`);
-      if (!rev2) ctx.untagged('0 RECENT');
+      // RFC 3501 §6.3.1: IMAP4rev1 sessions are told how many messages are \Recent.
+      if (!rev2) ctx.untagged(`${mailbox.recentCount} RECENT`);
       ctx.untagged(`FLAGS ${formatFlags(flags)}`);
       ctx.untagged(`OK [PERMANENTFLAGS ${readOnly ? '()' : formatFlags([...flags, '\\*'])}] Flags permitted`);
       ctx.untagged(`OK [UIDVALIDITY ${snap.uidValidity}] UIDs valid`);
@@ -93,7 +95,7 @@ function selectCommand(readOnly: boolean): CommandSpec {
         if (vanished.length > 0) ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(vanished)}`);
         for (const m of await s.account!.changedSince(snap.id, { modSeq: qresync.modSeq })) {
           const seq = mailbox.seqOf(m.uid);
-          if (seq > 0) ctx.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${formatFlags(m.flags)} MODSEQ (${m.modSeq}))`);
+          if (seq > 0) ctx.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${mailbox.formatFlags(m.uid, m.flags, !rev2)} MODSEQ (${m.modSeq}))`);
         }
       }
       const { identity, account, unwatch } = s.state as Extract<typeof s.state, { kind: 'authenticated' }>;

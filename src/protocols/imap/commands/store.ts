@@ -7,7 +7,7 @@ import { no, ok, type CommandContext, type CommandResult, type CommandSpec } fro
 import { decodeMailboxName } from '../mailbox-name.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
-import { formatFlags, normalizeFlag } from '../response.ts';
+import { normalizeFlag } from '../response.ts';
 import { formatSequenceSet } from '../sequence-set.ts';
 import { resolveMessages, selectedMailbox } from './message-set.ts';
 
@@ -54,7 +54,7 @@ export const STORE: CommandSpec = {
         if (seq === 0) continue;
         const fresh = changed.get(meta.uid) ?? meta;
         const parts = [];
-        if (m[2] === undefined) parts.push(`FLAGS ${formatFlags(fresh.flags)}`);
+        if (m[2] === undefined) parts.push(`FLAGS ${mailbox.formatFlags(meta.uid, fresh.flags, s.rev1)}`);
         if (ctx.isUid) parts.push(`UID ${meta.uid}`);
         if (s.enabled.has('CONDSTORE')) parts.push(`MODSEQ (${fresh.modSeq})`);
         if (m[2] !== undefined && !changed.has(meta.uid)) continue;

@@ -1,0 +1,79 @@
+/**
+ * A line-level IMAP client over implicit TLS for transcript tests: sends one tagged command at a time
+ * and returns the untagged lines and the tagged status, exactly as the server wrote them.
+ */
+import tls from 'node:tls';
+
+export interface RawReply {
+  /** Untagged lines without the leading `* ` and CRLF (literals inline as received). */
+  untagged: string[];
+  /** The tagged status line without the tag, e.g. `OK [READ-WRITE] SELECT completed`. */
+  tagged: string;
+}
+
+export class RawImapClient {
+  private buf = '';
+  private waiters: (() => void)[] = [];
+  private n = 0;
+
+  private constructor(private readonly socket: tls.TLSSocket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static async connect(options: { port: number; ca: string; servername: string }): Promise<RawImapClient> {
+    const socket = tls.connect({ host: '127.0.0.1', port: options.port, ca: [options.ca], servername: options.servername });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    const c = new RawImapClient(socket);
+    await c.until(/^\* OK .*\r\n/m);
+    c.buf = '';
+    return c;
+  }
+
+  private async until(re: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(this.buf);
+      if (m !== null) return m;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timeout waiting for ${re}; got: ${this.buf}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends `text` with a fresh tag and waits for its tagged reply. */
+  async command(text: string): Promise<RawReply> {
+    const tag = `t${++this.n}`;
+    this.socket.write(`${tag} ${text}\r\n`);
+    const m = await this.until(new RegExp(`^${tag} (.*)\\r\\n`, 'm'));
+    const before = this.buf.slice(0, m.index);
+    this.buf = this.buf.slice(m.index + m[0].length);
+    const untagged = before.split('\r\n').filter((l) => l.startsWith('* ')).map((l) => l.slice(2));
+    return { untagged, tagged: m[1]! };
+  }
+
+  /** command() that fails unless the tagged status is OK. */
+  async ok(text: string): Promise<string[]> {
+    const r = await this.command(text);
+    if (!r.tagged.startsWith('OK')) throw new Error(`${text} -> ${r.tagged}`);
+    return r.untagged;
+  }
+
+  async close(): Promise<void> {
+    this.socket.end('z LOGOUT\r\n');
+    await new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      setTimeout(resolve, 1000);
+    });
+    this.socket.destroy();
+  }
+}
