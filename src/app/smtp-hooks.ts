@@ -83,13 +83,22 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
 
     async checkRcptTo(info, forwardPath) {
       const address = recipientAddress(forwardPath, hostname);
-      const resolution = await planner.resolver.resolve(address);
       if (role === 'submission') {
-        const user = info.identity?.address ?? '';
-        if (!services.submissionRate.allows(user, info.recipientCount + 1)) return refuse(451, '4.7.1', 'Sending rate limit exceeded, try again later');
-        if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+        // Reserved before the first await, so parallel sessions of one user see each other's recipients;
+        // endTransaction records or gives back the reservation.
+        const rate = services.submissionRate;
+        if (!rate.reserve(info.identity?.address ?? '', info.transactionId)) return refuse(451, '4.7.1', 'Sending rate limit exceeded, try again later');
+        const resolution = await planner.resolver.resolve(address).catch((err: unknown) => {
+          rate.unreserveRecipient(info.transactionId);
+          throw err;
+        });
+        if (resolution.kind === 'unknown-user') {
+          rate.unreserveRecipient(info.transactionId);
+          return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+        }
         return OK;
       }
+      const resolution = await planner.resolver.resolve(address);
       const srs = srsReversal(services, address);
       if (srs && !srs.ok) return refuse(550, '5.7.1', `<${address}>: Invalid SRS address (${srs.reason})`);
       if (srs) {
@@ -111,6 +120,10 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
       const verpBounce = role === 'mx' && isVerpBounce({ sender: envelope.reversePath?.address ?? '', recipients: envelope.recipients.map((r) => r.mailbox.address) });
       const inspect = role === 'submission' || verpBounce || !policy.isTrusted(envelope.remoteAddress);
       return new AcceptingSink({ envelope, services, buffer: new MessageBuffer({ tx: store.beginDelivery(), inspect }) });
+    },
+
+    endTransaction(_info, end) {
+      if (role === 'submission') services.submissionRate.settle(end.transactionId, end.accepted);
     },
 
     onTransaction(record) {
@@ -321,7 +334,6 @@ class AcceptingSink implements MessageSink {
       mailboxes: plan.mailboxes,
       queue: plan.queue,
     });
-    services.submissionRate.record(account.address, e.recipients.length);
     if (result.queueId) services.queue.kick();
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
   }

@@ -70,9 +70,14 @@ export interface SmtpServerHooks {
   checkConnection?(info: SessionInfo): Promise<Verdict>;
   checkHelo?(info: SessionInfo, helo: string): Promise<Verdict>;
   checkMailFrom(info: SessionInfo, reversePath: Mailbox | null, params: MailParams): Promise<Verdict>;
-  checkRcptTo(info: SessionInfo & { reversePath: Mailbox | null; recipientCount: number }, forwardPath: Mailbox, params: RcptParams): Promise<Verdict>;
+  checkRcptTo(info: SessionInfo & { transactionId: string; reversePath: Mailbox | null; recipientCount: number }, forwardPath: Mailbox, params: RcptParams): Promise<Verdict>;
   beginMessage(envelope: Envelope): Promise<MessageSink>;
   sasl?: SaslAuthenticator;
+  /**
+   * Every transaction (opened by an accepted MAIL) ends with exactly one call: `accepted` after a 2xx to its data, else
+   * (refused data, RSET, EHLO, QUIT, timeout, disconnect, shutdown) not. What was reserved for it is settled here.
+   */
+  endTransaction?(info: SessionInfo, end: { transactionId: string; accepted: boolean }): void;
   /** One call per finished transaction (accepted or refused at end of data) for the log. */
   onTransaction?(record: TransactionRecord): void;
   /** Unexpected errors (a hook or sink threw, an engine bug) for the log; the client sees only 451/421. */

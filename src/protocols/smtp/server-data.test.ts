@@ -207,3 +207,29 @@ describe('SMTP BDAT (RFC 3030)', () => {
     assert.match(await h.say('BDAT 5 FIRST\r\n'), /^501 5\.5\.4 /);
   });
 });
+
+describe('SMTP server session: every transaction ends with one endTransaction call', () => {
+  it('reports accepted data, refused data, RSET, EHLO, QUIT and a disconnect, each once', async () => {
+    const ends: string[] = [];
+    const h = smtpHarness({
+      hooks: { endTransaction: (_info, end) => ends.push(`${end.transactionId}:${end.accepted ? 'accepted' : 'ended'}`) },
+      commit: async (m) => (m.body.includes('refuse') ? { ok: false, code: 554, enhancedCode: '5.7.1', text: 'no' } : { ok: true }),
+    });
+    await h.start();
+    await h.say('EHLO c.example\r\n');
+    await h.say('MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n');
+    await h.say('Subject: ok\r\n\r\nfine\r\n.\r\n');
+    await h.say('MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n');
+    await h.say('Subject: no\r\n\r\nrefuse\r\n.\r\n');
+    await h.say('MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nRSET\r\n');
+    await h.say('MAIL FROM:<a@example.net>\r\nEHLO c.example\r\n');
+    await h.say('MAIL FROM:<a@example.net>\r\nQUIT\r\n');
+    assert.deepEqual(ends, ['S1.1:accepted', 'S1.2:ended', 'S1.3:ended', 'S1.4:ended', 'S1.5:ended']);
+    const h2 = smtpHarness({ hooks: { endTransaction: (_info, end) => ends.push(`${end.transactionId}:${end.accepted ? 'accepted' : 'ended'}`) } });
+    await h2.start();
+    await h2.say('EHLO c.example\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: cut\r\n');
+    h2.session.closed();
+    h2.session.closed();
+    assert.deepEqual(ends.slice(5), ['S1.1:ended']);
+  });
+});

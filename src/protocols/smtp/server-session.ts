@@ -296,17 +296,31 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
     switch (state.phase) {
       case 'mail':
         state.tx.chunking?.sink.abort();
+        this.endTransaction(state.tx, false);
         break;
       case 'data':
         state.sink.abort();
+        this.endTransaction(state.tx, false);
         break;
       case 'bdat':
         state.tx?.chunking?.sink.abort();
+        if (state.tx) this.endTransaction(state.tx, false);
         break;
       default:
         return;
     }
     this.state = { phase: 'greeted' };
+  }
+
+  /** Tells the app a transaction is over (once: the state leaves the transaction right after). */
+  private endTransaction(tx: Transaction, accepted: boolean): void {
+    const end = this.options.hooks.endTransaction;
+    if (!end) return;
+    try {
+      end(this.info(), { transactionId: tx.id, accepted });
+    } catch (err) {
+      this.report('endTransaction', err);
+    }
   }
 
   async ask<T>(what: string, run: () => Promise<T>): Promise<T | Reply> {
@@ -344,6 +358,7 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
 
   private finishTransaction(tx: Transaction, size: number, answer: Reply): void {
     this.verb = tx.chunking ? 'BDAT' : 'DATA';
+    this.endTransaction(tx, answer.code >= 200 && answer.code < 300);
     const onTransaction = this.options.hooks.onTransaction;
     if (onTransaction) {
       try {
