@@ -293,7 +293,7 @@ describe('IMAP session: extensions and pipelining', () => {
     const before = inbox.modSeq;
     await c.send('s STORE 2 +FLAGS.SILENT (\\Flagged)\r\n');
     const after = inbox.messages[1]!.modSeq;
-    assert.equal(await c.send(`f FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})\r\n`), `* 2 FETCH (FLAGS (\\Flagged) MODSEQ (${after}))\r\nf OK FETCH completed\r\n`);
+    assert.equal(await c.send(`f FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})\r\n`), `* OK [HIGHESTMODSEQ ${after}] Highest\r\n* 2 FETCH (FLAGS (\\Flagged) MODSEQ (${after}))\r\nf OK FETCH completed\r\n`);
     assert.equal(await c.send(`g SEARCH MODSEQ ${after}\r\n`), `* SEARCH 2 (MODSEQ ${after})\r\ng OK SEARCH completed\r\n`);
   });
 

@@ -108,6 +108,16 @@ export class ImapSession implements StreamEngine {
     return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
   }
 
+  /**
+   * A CONDSTORE-enabling command (FETCH/SEARCH MODSEQ, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ). RFC
+   * 7162 §3.1: when that first enables CONDSTORE with a mailbox selected, the server sends its HIGHESTMODSEQ.
+   */
+  enableCondstore(untagged: (line: string) => void): void {
+    if (this.enabled.has('CONDSTORE')) return;
+    this.enabled.add('CONDSTORE');
+    if (this.state.kind === 'selected') untagged(`OK [HIGHESTMODSEQ ${this.state.mailbox.knownModSeq}] Highest`);
+  }
+
   /** A session that did not ENABLE IMAP4rev2 follows RFC 3501 (\Recent, RECENT responses). */
   get rev1(): boolean {
     return !this.enabled.has('IMAP4REV2');

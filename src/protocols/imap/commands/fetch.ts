@@ -128,7 +128,7 @@ export const FETCH: CommandSpec = {
     // RFC 7162 §3.2.6: VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled.
     if (vanished && (!ctx.isUid || changedSince === null || !s.enabled.has('QRESYNC'))) throw new ImapSyntaxError('VANISHED not allowed here');
     const wantsModSeq = changedSince !== null || items.some((i) => i.kind === 'simple' && i.name === 'MODSEQ');
-    if (wantsModSeq) s.enabled.add('CONDSTORE');
+    if (wantsModSeq) s.enableCondstore(ctx.untagged);
     const mailbox = selectedMailbox(ctx);
     const account = s.account!;
     const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY');

@@ -111,7 +111,7 @@ async function recentCount(ctx: CommandContext, st: ImapMailboxStatus): Promise<
 async function statusLine(ctx: CommandContext, name: string, items: string[]): Promise<string | null> {
   const st = await ctx.session.account!.status(name, { counts: items.includes('DELETED') || items.includes('SIZE') });
   if (st === null) return null;
-  if (items.includes('HIGHESTMODSEQ')) ctx.session.enabled.add('CONDSTORE');
+  if (items.includes('HIGHESTMODSEQ')) ctx.session.enableCondstore(ctx.untagged);
   const values: Record<string, number | null> = {
     MESSAGES: st.messages,
     UIDNEXT: st.uidNext,

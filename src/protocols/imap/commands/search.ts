@@ -114,7 +114,7 @@ export const SEARCH: CommandSpec = {
     }
     const key = parseRest(args);
     const modseq = usesModSeq(key);
-    if (modseq) s.enabled.add('CONDSTORE');
+    if (modseq) s.enableCondstore(ctx.untagged);
     const found = await runSearch(ctx, key, false, modseq ? ['modSeq'] : []);
     const ids = found.map((f) => (ctx.isUid ? f.meta.uid : f.seq));
     const highest = found.reduce((m, f) => Math.max(m, f.meta.modSeq), 0);
@@ -138,7 +138,12 @@ export const SEARCH: CommandSpec = {
     }
     if (returns.has('COUNT')) parts.push(`COUNT ${ids.length}`);
     if (returns.has('ALL') && ids.length > 0) parts.push(`ALL ${formatSequenceSet(ids)}`);
-    if (modseq && ids.length > 0) parts.push(`MODSEQ ${highest}`);
+    if (modseq && ids.length > 0) {
+      // RFC 4731 §3.2, RFC 7162 §3.1.5: with MIN or MAX alone (or both), MODSEQ is the highest of the
+      // messages returned, not of every match.
+      const returned = returns.has('ALL') || returns.has('COUNT') ? found : [...(returns.has('MIN') ? [found[0]!] : []), ...(returns.has('MAX') ? [found[found.length - 1]!] : [])];
+      parts.push(`MODSEQ ${returned.reduce((m, f) => Math.max(m, f.meta.modSeq), 0)}`);
+    }
     ctx.untagged(parts.join(' '));
     return ok(`${ctx.verb} completed`);
   },

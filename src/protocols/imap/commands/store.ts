@@ -35,7 +35,7 @@ export const STORE: CommandSpec = {
       if (!flags.includes(f)) flags.push(f);
     }
     const s = ctx.session;
-    if (unchangedSince !== undefined) s.enabled.add('CONDSTORE');
+    if (unchangedSince !== undefined) s.enableCondstore(ctx.untagged);
     const mailbox = selectedMailbox(ctx);
     if (mailbox.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
     const refs = resolveMessages(ctx, setText);
