@@ -61,6 +61,8 @@ export const schema = {
     pop3IdleTimeout: durationField({ default: '10m', doc: 'Idle time before a POP3 connection is closed (RFC 1939 §3: at least 10 minutes).' }),
     imapLiteralSize: sizeField({ default: 50 * MiB, doc: 'Largest IMAP literal (APPEND); bigger ones are refused.' }),
     imapCommandSize: sizeField({ default: 64 * KiB, doc: 'Largest IMAP command line without its literals.' }),
+    mailboxesPerAccount: integerField({ default: 10_000, min: 10, doc: 'Mailboxes one account may have; CREATE beyond it (implied parents included) gets NO [LIMIT].' }),
+    mailboxDepth: integerField({ default: 32, min: 2, doc: 'Levels of a mailbox name (`a/b/c` has 3); deeper CREATE or RENAME gets NO [LIMIT].' }),
     maxErrors: integerField({ default: 20, min: 1, doc: 'Protocol errors in one session before the server closes it.' }),
     mimeDepth: integerField({ default: 32, min: 1, doc: 'Deepest MIME nesting parsed (IMAP BODYSTRUCTURE, policy checks).' }),
   }),

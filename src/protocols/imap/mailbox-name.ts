@@ -5,7 +5,11 @@
 
 export const HIERARCHY_SEPARATOR = '/';
 
+/** Printable US-ASCII but `&`: the names that are their own modified UTF-7 (most of them). */
+const PLAIN_NAME = /^[\x20-\x25\x27-\x7e]*$/;
+
 export function encodeModifiedUtf7(name: string): string {
+  if (PLAIN_NAME.test(name)) return name;
   let out = '';
   let pending: number[] = [];
   const flush = (): void => {
@@ -28,8 +32,23 @@ export function encodeModifiedUtf7(name: string): string {
   return out;
 }
 
-/** null when the input is not valid modified UTF-7. */
+/**
+ * null when the input is not valid modified UTF-7 or not in its one canonical form: RFC 3501 §5.1.3 says
+ * printable US-ASCII represents itself (so `&AGEAYgBj-` for `abc` is not a valid name), base64 runs are
+ * not split ("-&" null shifts are not permitted), and the result must be well-formed UTF-16 (a lone
+ * surrogate would make a name that no later command can spell the same way).
+ */
 export function decodeModifiedUtf7(name: string): string | null {
+  if (PLAIN_NAME.test(name)) return name;
+  const decoded = decodeModifiedUtf7Lenient(name);
+  if (decoded === null || LONE_SURROGATE.test(decoded)) return null;
+  // One spelling per name: what we would send for it must be what the client sent.
+  return encodeModifiedUtf7(decoded) === name ? decoded : null;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function decodeModifiedUtf7Lenient(name: string): string | null {
   let out = '';
   for (let i = 0; i < name.length; i++) {
     const c = name[i]!;
@@ -58,7 +77,7 @@ export function decodeModifiedUtf7(name: string): string | null {
 /** The stored (UTF-8) name for a name the client sent; null when it is not acceptable. */
 export function decodeMailboxName(wire: string, options: { utf8: boolean }): string | null {
   let name = options.utf8 ? wire : decodeModifiedUtf7(wire);
-  if (name === null) return null;
+  if (name === null || LONE_SURROGATE.test(name)) return null;
   if (name.toUpperCase() === 'INBOX') return 'INBOX';
   if (name.toUpperCase().startsWith('INBOX/')) name = 'INBOX' + name.slice(5);
   return name;
@@ -73,18 +92,4 @@ export function isValidNewMailboxName(name: string): boolean {
   if (name === '' || name.length > 512) return false;
   if (/[\x00-\x1f\x7f*%]/.test(name)) return false;
   return name.split(HIERARCHY_SEPARATOR).every((level) => level !== '');
-}
-
-/** LIST pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but the separator. */
-export function patternToRegExp(reference: string, pattern: string): RegExp {
-  const full = reference + pattern;
-  let re = '';
-  for (const ch of full) {
-    if (ch === '*') re += '.*';
-    else if (ch === '%') re += '[^/]*';
-    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  // INBOX is case-insensitive (RFC 9051 §5.1), the rest is case-sensitive.
-  if (/^inbox(?=$|[/*%])/i.test(full)) re = 'INBOX' + re.slice(5);
-  return new RegExp(`^${re}$`, 's');
 }

@@ -28,6 +28,10 @@ export interface ImapLimits {
   preAuthTimeoutMs: number;
   /** Failed LOGIN/AUTHENTICATE attempts before the connection is closed. */
   maxAuthFailures: number;
+  /** Mailboxes one account may have (CREATE's implied parents count too). */
+  maxMailboxes: number;
+  /** Levels of a mailbox name (`a/b/c` has 3). */
+  maxMailboxLevels: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -38,6 +42,8 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   idleTimeoutMs: 30 * 60_000,
   preAuthTimeoutMs: 5 * 60_000,
   maxAuthFailures: 5,
+  maxMailboxes: 10_000,
+  maxMailboxLevels: 32,
 };
 
 export interface ImapSessionOptions {

@@ -4,7 +4,8 @@
  */
 import type { ImapMailboxInfo, ImapMailboxStatus } from '../backend.ts';
 import { no, ok, type CommandContext, type CommandSpec } from '../command.ts';
-import { decodeMailboxName, encodeMailboxName, isValidNewMailboxName, patternToRegExp } from '../mailbox-name.ts';
+import { listMatcher } from '../list-pattern.ts';
+import { decodeMailboxName, encodeMailboxName, isValidNewMailboxName } from '../mailbox-name.ts';
 import { tokenText, type Args } from '../parser/args.ts';
 import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
 import { formatString } from '../response.ts';
@@ -32,14 +33,21 @@ export const CREATE: CommandSpec = {
     if (name === 'INBOX') return no('INBOX already exists', 'ALREADYEXISTS');
     if (!isValidNewMailboxName(name)) return no('Invalid mailbox name', 'CANNOT');
     const account = ctx.session.account!;
+    const { maxMailboxes, maxMailboxLevels } = ctx.session.limits;
+    // Every level is a mailbox that LIST walks: a bounded depth and count keep LIST and the store small.
+    const levels = name.split('/');
+    if (levels.length > maxMailboxLevels) return no(`Mailbox names are limited to ${maxMailboxLevels} levels`, 'LIMIT');
     const existing = new Set((await account.listMailboxes()).map((m) => m.name));
     if (existing.has(name)) return no('Mailbox already exists', 'ALREADYEXISTS');
     // RFC 9051 §6.3.4: superior hierarchical names are created as needed.
-    const levels = name.split('/');
+    const missing: string[] = [];
     for (let i = 1; i < levels.length; i++) {
       const parent = levels.slice(0, i).join('/');
-      if (!existing.has(parent)) await account.createMailbox(parent);
+      if (!existing.has(parent)) missing.push(parent);
     }
+    // RFC 5530 §3: LIMIT, an administrative limit on the number of mailboxes.
+    if (existing.size + missing.length + 1 > maxMailboxes) return no(`Too many mailboxes (at most ${maxMailboxes})`, 'LIMIT');
+    for (const parent of missing) await account.createMailbox(parent);
     await account.createMailbox(name);
     return ok('CREATE completed');
   },
@@ -68,6 +76,13 @@ export const RENAME: CommandSpec = {
     if (to === 'INBOX') return no('Mailbox already exists', 'ALREADYEXISTS');
     if (!isValidNewMailboxName(to)) return no('Invalid mailbox name', 'CANNOT');
     if (to.startsWith(from + '/')) return no('Cannot rename a mailbox into itself', 'CANNOT');
+    const { maxMailboxLevels } = ctx.session.limits;
+    // The deepest child moves with its parent: its depth after the rename must stay within the limit too.
+    let deepest = 0;
+    for (const m of await ctx.session.account!.listMailboxes()) {
+      if (m.name.startsWith(from + '/')) deepest = Math.max(deepest, levelCount(m.name) - levelCount(from));
+    }
+    if (levelCount(to) + deepest > maxMailboxLevels) return no(`Mailbox names are limited to ${maxMailboxLevels} levels`, 'LIMIT');
     await ctx.session.account!.renameMailbox(from, to);
     return ok('RENAME completed');
   },
@@ -144,16 +159,29 @@ interface ListEntry {
   hasChildren: boolean;
 }
 
+/** About 10 ms of matching, or 2,000 lines of 500 characters. */
+const LIST_TURN_WORK = 1_000_000;
+
+function levelCount(name: string): number {
+  let n = 1;
+  for (let i = name.indexOf('/'); i >= 0; i = name.indexOf('/', i + 1)) n++;
+  return n;
+}
+
+/**
+ * The mailboxes and their implied parents. Linear in the total length of the names: the walk up from a
+ * mailbox stops at the first parent already marked as having children (its own parents were marked then).
+ */
 function listEntries(mailboxes: ImapMailboxInfo[]): ListEntry[] {
   const byName = new Map<string, ListEntry>();
   for (const m of mailboxes) byName.set(m.name, { name: m.name, info: m, hasChildren: false });
   for (const m of mailboxes) {
-    const levels = m.name.split('/');
-    for (let i = 1; i < levels.length; i++) {
-      const parent = levels.slice(0, i).join('/');
-      const e = byName.get(parent) ?? { name: parent, info: null, hasChildren: false };
-      e.hasChildren = true;
-      byName.set(parent, e);
+    for (let cut = m.name.lastIndexOf('/'); cut > 0; cut = m.name.lastIndexOf('/', cut - 1)) {
+      const parent = m.name.slice(0, cut);
+      const e = byName.get(parent);
+      if (e?.hasChildren === true) break;
+      if (e) e.hasChildren = true;
+      else byName.set(parent, { name: parent, info: null, hasChildren: true });
     }
   }
   return [...byName.values()].sort((a, b) => (a.name === 'INBOX' ? -1 : b.name === 'INBOX' ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -191,12 +219,24 @@ function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
         ctx.untagged(`${kind} (\\Noselect) "/" ""`);
         return ok(`${kind} completed`);
       }
-      const regexes = patterns.map((p) => patternToRegExp(reference, decodeMailboxName(p, { utf8: s.utf8Names }) ?? p));
+      const matchers = patterns.map((p) => listMatcher(reference, decodeMailboxName(p, { utf8: s.utf8Names }) ?? p));
       const subscribedOnly = kind === 'LSUB' || selection.has('SUBSCRIBED');
       const specialOnly = selection.has('SPECIAL-USE');
       const showSubscribed = subscribedOnly || returns.has('SUBSCRIBED');
+      let workAtTurn = 0;
+      let scanned = 0;
       for (const e of listEntries(await s.account!.listMailboxes())) {
-        if (!regexes.some((r) => r.test(e.name))) continue;
+        const matched = matchers.some((matches) => matches(e.name));
+        // Thousands of long names, or a pattern with many wildcards, are real work: other connections get a
+        // turn of the event loop every LIST_TURN_WORK units (state steps and name characters), so one LIST
+        // never stalls the server.
+        scanned += e.name.length;
+        const work = scanned + matchers.reduce((sum, m) => sum + m.work, 0);
+        if (work - workAtTurn > LIST_TURN_WORK) {
+          workAtTurn = work;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (!matched) continue;
         if (subscribedOnly && e.info?.subscribed !== true) continue;
         if (specialOnly && (e.info === null || e.info.specialUse === null)) continue;
         const attrs: string[] = [];
