@@ -5,7 +5,7 @@
  */
 import type { ImapAccount, ImapChange, ImapMailboxSnapshot } from './backend.ts';
 import type { RecentClaims } from './recent-claims.ts';
-import { formatFlags } from './response.ts';
+import { formatFlags, SYSTEM_FLAGS } from './response.ts';
 import { formatSequenceSet } from './sequence-set.ts';
 import { UidMap } from './uid-map.ts';
 
@@ -21,6 +21,9 @@ export class SelectedMailbox {
   /** RFC 3501 §2.3.2: the messages that are \Recent in this session (ascending UIDs). */
   readonly recent = UidMap.from([]);
   private readonly claims: RecentClaims | undefined;
+  /** Keywords announced to the client in FLAGS, in order; `keywordSet` holds them lower-cased. */
+  private readonly keywords: string[];
+  private readonly keywordSet: Set<string>;
   private expunged = new Set<number>();
   private hasNew = false;
   private flagsDirty = false;
@@ -35,6 +38,8 @@ export class SelectedMailbox {
     this.uidValidity = snapshot.uidValidity;
     this.uids = snapshot.uids instanceof UidMap ? snapshot.uids : UidMap.from(snapshot.uids);
     this.knownModSeq = snapshot.highestModSeq;
+    this.keywords = [...snapshot.keywords];
+    this.keywordSet = new Set(snapshot.keywords.map((k) => k.toLowerCase()));
     this.claims = options.recent;
     if (this.claims !== undefined) {
       // RFC 3501 §6.3.2: SELECT takes the unclaimed messages; EXAMINE shows them as recent and leaves them.
@@ -43,6 +48,27 @@ export class SelectedMailbox {
         for (let i = 0; i < count; i++) this.recent.push(uid + i);
       });
     }
+  }
+
+  /** The FLAGS and PERMANENTFLAGS responses for the keywords known so far (RFC 9051 §7.3.5, §7.1). */
+  flagsResponses(): string[] {
+    const flags = [...SYSTEM_FLAGS, ...this.keywords];
+    return [`FLAGS ${formatFlags(flags)}`, `OK [PERMANENTFLAGS ${this.readOnly ? '()' : formatFlags([...flags, '\\*'])}] Flags permitted`];
+  }
+
+  /**
+   * RFC 9051 §7.3.5: the FLAGS response tells the client which flags the mailbox has; a keyword it has not
+   * been told of is announced (FLAGS, PERMANENTFLAGS) before the first response that uses it.
+   */
+  announceKeywords(flags: readonly string[]): string[] {
+    let added = false;
+    for (const f of flags) {
+      if (f.startsWith('\\') || this.keywordSet.has(f.toLowerCase())) continue;
+      this.keywordSet.add(f.toLowerCase());
+      this.keywords.push(f);
+      added = true;
+    }
+    return added ? this.flagsResponses() : [];
   }
 
   /** RFC 3501 §7.3.2: the number of messages with \Recent set. */
@@ -129,6 +155,7 @@ export class SelectedMailbox {
       const fresh = await account.changedSince(this.id, { uidFrom: this.lastUid + 1 });
       for (const m of fresh) {
         if (m.uid <= this.lastUid) continue;
+        out.push(...this.announceKeywords(m.flags));
         this.uids.push(m.uid);
         arrived.add(m.uid);
       }
@@ -147,6 +174,7 @@ export class SelectedMailbox {
         const seq = this.seqOf(m.uid);
         // New arrivals are announced by EXISTS; the client fetches their flags itself.
         if (seq === 0 || arrived.has(m.uid) || this.ownModSeqs.get(m.uid) === m.modSeq) continue;
+        out.push(...this.announceKeywords(m.flags));
         const modseq = options.condstore ? ` MODSEQ (${m.modSeq})` : '';
         out.push(`${seq} FETCH (UID ${m.uid} FLAGS ${this.formatFlags(m.uid, m.flags, options.rev1)}${modseq})`);
       }

@@ -172,7 +172,7 @@ describe('IMAP session: FETCH', () => {
 describe('IMAP session: STORE, SEARCH, EXPUNGE', () => {
   it('stores flags and answers with FETCH unless .SILENT', async () => {
     const c = await selected();
-    assert.equal(await c.send('s STORE 2 +FLAGS (\\Flagged $Work)\r\n'), '* 2 FETCH (FLAGS (\\Flagged $Work))\r\ns OK STORE completed\r\n');
+    assert.equal(await c.send('s STORE 2 +FLAGS (\\Flagged $Work)\r\n'), '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted\r\n* 2 FETCH (FLAGS (\\Flagged $Work))\r\ns OK STORE completed\r\n');
     assert.equal(await c.send('t UID STORE 1:* -FLAGS.SILENT (\\Seen)\r\n'), 't OK UID STORE completed\r\n');
     assert.deepEqual(alice.byName('INBOX')!.messages.map((m) => m.flags), [[], ['\\Flagged', '$Work']]);
   });

@@ -7,7 +7,7 @@ import { no, ok, type CommandContext, type CommandResult, type CommandSpec } fro
 import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
-import { formatFlags, formatString, SYSTEM_FLAGS } from '../response.ts';
+import { formatString } from '../response.ts';
 import { SelectedMailbox } from '../selected.ts';
 import type { ImapAccount } from '../backend.ts';
 import { formatSequenceSet, parseSequenceSet, uidIndexIntervals, uidInSet, type SequenceRange } from '../sequence-set.ts';
@@ -75,13 +75,11 @@ function selectCommand(readOnly: boolean): CommandSpec {
       const claims = s.account!.recent;
       const mailbox = new SelectedMailbox(snap, { readOnly, ...(claims !== undefined ? { recent: claims } : {}) });
       for (const change of raced) mailbox.onChange(change);
-      const flags = [...SYSTEM_FLAGS, ...snap.keywords];
       const rev2 = s.enabled.has('IMAP4REV2');
       ctx.untagged(`${mailbox.exists} EXISTS`);
       // RFC 3501 §6.3.1: IMAP4rev1 sessions are told how many messages are \Recent.
       if (!rev2) ctx.untagged(`${mailbox.recentCount} RECENT`);
-      ctx.untagged(`FLAGS ${formatFlags(flags)}`);
-      ctx.untagged(`OK [PERMANENTFLAGS ${readOnly ? '()' : formatFlags([...flags, '\\*'])}] Flags permitted`);
+      for (const line of mailbox.flagsResponses()) ctx.untagged(line);
       ctx.untagged(`OK [UIDVALIDITY ${snap.uidValidity}] UIDs valid`);
       ctx.untagged(`OK [UIDNEXT ${snap.uidNext}] Predicted next UID`);
       ctx.untagged(`OK [HIGHESTMODSEQ ${snap.highestModSeq}] Highest`);

@@ -42,6 +42,8 @@ export const STORE: CommandSpec = {
     const op = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'set';
     const account = s.account!;
     const uids = refs.map((r) => r.uid);
+    // RFC 9051 §7.3.5: a keyword new to the mailbox is announced before the FETCH responses that show it.
+    if (op !== 'remove' && uids.length > 0) for (const line of mailbox.announceKeywords(flags)) ctx.untagged(line);
     const result = uids.length === 0 ? { changed: [], failedUnchangedSince: [] } : await account.storeFlags(mailbox.id, uids, op, flags, unchangedSince !== undefined ? { unchangedSince } : {});
     for (const c of result.changed) mailbox.noteOwnStore(c.uid, c.modSeq);
     const failed = new Set(result.failedUnchangedSince);
