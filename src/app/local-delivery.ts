@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../core/log.ts';
 import type { Srs } from '../policy/srs.ts';
-import { RecipientResolver, splitAddress, type ResolvedTarget } from '../delivery/recipients.ts';
+import { RecipientResolver, splitAddress, type ExpansionProblem, type ResolvedTarget } from '../delivery/recipients.ts';
 import { receivedHeader, returnPathHeader } from '../delivery/trace.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { LocalDelivery } from '../queue/runner.ts';
@@ -13,6 +13,7 @@ import { processInboundBounce } from '../queue/bounce-intake.ts';
 import type { SuppressionStore } from '../store/queue-extra-types.ts';
 import type { DeliveryPlan, QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
 import { DeliveryMailboxes, type DeliveryFolder } from './mailbox-cache.ts';
+import { commitDelivery } from './delivery-commit.ts';
 
 export interface PlannedRecipient {
   address: string;
@@ -34,6 +35,41 @@ export interface PlanInput {
   queueId?: string;
 }
 
+/** An accepted recipient the plan gives neither a mailbox copy nor a queue entry, and why. */
+export interface UncoveredRecipient {
+  address: string;
+  reason: ExpansionProblem | 'unknown-user' | 'not-local' | 'no-mailbox';
+}
+
+export interface PlannedDelivery extends Pick<DeliveryPlan, 'mailboxes' | 'queue'> {
+  accountIds: number[];
+  /** Must be empty for the message to be acknowledged (checked by commitDelivery). */
+  uncovered: UncoveredRecipient[];
+}
+
+/** The refusal for a local address whose alias expansion reaches no mailbox (at RCPT, or as a bounce). */
+export function undeliverableReply(address: string, problem: ExpansionProblem): { code: number; enhancedCode: string; text: string } {
+  switch (problem) {
+    // RFC 3463 §3.5 X.4.6: routing loop detected.
+    case 'loop': return { code: 550, enhancedCode: '5.4.6', text: `<${address}>: Recipient address rejected: alias expansion loops` };
+    case 'too-deep': return { code: 550, enhancedCode: '5.4.6', text: `<${address}>: Recipient address rejected: aliases nested too deeply` };
+    // RFC 3463 §3.3 X.2.4: mailing list expansion problem.
+    case 'too-many-targets': return { code: 550, enhancedCode: '5.2.4', text: `<${address}>: Recipient address rejected: alias expands to too many addresses` };
+    case 'no-target': return { code: 550, enhancedCode: '5.1.1', text: `<${address}>: Recipient address rejected: no mailbox behind this address` };
+  }
+}
+
+export interface PlannerOptions {
+  store: Store;
+  srs?: Srs | null;
+  /** Our host name (postmaster@ it is always ours). */
+  hostname?: string;
+  /** Where postmaster@ and abuse@ go without an account or alias of that name; null: the oldest account. */
+  postmaster?: string | null;
+  /** How long resolutions are cached (ms). */
+  cacheMs?: number;
+}
+
 export class LocalDeliveryPlanner {
   readonly resolver: RecipientResolver;
   readonly mailboxes: DeliveryMailboxes;
@@ -41,19 +77,23 @@ export class LocalDeliveryPlanner {
   readonly srs: Srs | null;
   private readonly store: Store;
 
-  constructor(options: { store: Store; srs?: Srs | null }) {
+  constructor(options: PlannerOptions) {
     this.store = options.store;
     this.srs = options.srs ?? null;
-    this.resolver = new RecipientResolver({ accounts: options.store });
+    this.resolver = new RecipientResolver({ accounts: options.store, hostname: options.hostname, postmaster: options.postmaster ?? null, domainCacheMs: options.cacheMs });
     this.mailboxes = new DeliveryMailboxes({ store: options.store });
   }
 
-  /** Mailbox targets and queue recipients for one accepted message. */
-  async plan(input: PlanInput): Promise<Pick<DeliveryPlan, 'mailboxes' | 'queue'> & { accountIds: number[] }> {
+  /**
+   * Mailbox targets and queue recipients for one accepted message, and the recipients that would get
+   * neither (a change between RCPT and the end of data, or a fault): those stop the acknowledgement.
+   */
+  async plan(input: PlanInput): Promise<PlannedDelivery> {
     const mailboxIds = new Set<number>();
     const accountIds: number[] = [];
     const remote: QueueRecipientInput[] = [];
     const remoteSeen = new Set<string>();
+    const uncovered: UncoveredRecipient[] = [];
     const addRemote = (r: QueueRecipientInput): void => {
       const key = r.address.toLowerCase();
       if (remoteSeen.has(key)) return;
@@ -64,30 +104,39 @@ export class LocalDeliveryPlanner {
       const resolution = await this.resolver.resolve(rcpt.address);
       if (resolution.kind === 'not-local') {
         if (input.allowRemote) addRemote({ address: rcpt.address, orcpt: rcpt.orcpt ?? null, notify: rcpt.notify ?? null });
+        else uncovered.push({ address: rcpt.address, reason: 'not-local' });
         continue;
       }
-      if (resolution.kind === 'unknown-user') continue;
-      for (const target of resolution.targets) await this.addTarget(target, input.folder, mailboxIds, accountIds, (address) => addRemote({ address, orcpt: rcpt.orcpt ?? `rfc822;${rcpt.address}`, notify: rcpt.notify ?? null }));
+      if (resolution.kind !== 'local') {
+        uncovered.push({ address: rcpt.address, reason: resolution.kind === 'unknown-user' ? 'unknown-user' : resolution.problem });
+        continue;
+      }
+      let covered = false;
+      for (const target of resolution.targets) {
+        if (target.kind === 'remote') {
+          addRemote({ address: target.address, orcpt: rcpt.orcpt ?? `rfc822;${rcpt.address}`, notify: rcpt.notify ?? null });
+          covered = true;
+        } else if (await this.addMailbox(target, input.folder, mailboxIds, accountIds)) covered = true;
+      }
+      if (!covered) uncovered.push({ address: rcpt.address, reason: 'no-mailbox' });
     }
     // Mail received from elsewhere and sent on off-site (aliases to external addresses) is forwarded: SRS
     // rewrites its envelope sender so that the next hop's SPF check sees our domain (submission keeps it).
     const sender = input.origin !== 'submission' && this.srs ? this.srs.forward(input.sender) : input.sender;
     return {
       accountIds,
+      uncovered,
       mailboxes: [...mailboxIds].map((mailboxId) => ({ mailboxId })),
       queue: remote.length > 0 ? { ...(input.queueId ? { id: input.queueId } : {}), sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
     };
   }
 
-  private async addTarget(target: ResolvedTarget, folder: DeliveryFolder, mailboxIds: Set<number>, accountIds: number[], addRemote: (address: string) => void): Promise<void> {
-    if (target.kind === 'remote') {
-      addRemote(target.address);
-      return;
-    }
+  private async addMailbox(target: Extract<ResolvedTarget, { kind: 'mailbox' }>, folder: DeliveryFolder, mailboxIds: Set<number>, accountIds: number[]): Promise<boolean> {
     const id = await this.mailboxes.mailboxFor(target.accountId, folder);
-    if (id === null) return;
+    if (id === null) return false;
     mailboxIds.add(id);
-    accountIds.push(target.accountId);
+    if (!accountIds.includes(target.accountId)) accountIds.push(target.accountId);
+    return true;
   }
 
   /** The queue runner's hook: queued mail (DSNs, forwards) to our own domains goes straight into mailboxes. */
@@ -96,13 +145,22 @@ export class LocalDeliveryPlanner {
       isLocalDomain: (domain) => this.resolver.isLocalDomain(domain),
       deliver: async (recipient: QueueRecipientRecord, message: QueueMessageRecord, body: Buffer): Promise<SmtpReply> => {
         const resolution = await this.resolver.resolve(recipient.address);
+        // A bounce (DSN) for what cannot be delivered here, never a silent drop.
+        if (resolution.kind === 'undeliverable') {
+          const r = undeliverableReply(recipient.address, resolution.problem);
+          return makeReply(r.code, r.enhancedCode, r.text, { local: true });
+        }
         if (resolution.kind !== 'local') return makeReply(550, '5.1.1', `<${recipient.address}>: no such user here`, { local: true });
         const planned = await this.plan({ sender: message.sender, recipients: [{ address: recipient.address }], folder: 'inbox', allowRemote: false, origin: 'queue' });
-        if (planned.mailboxes.length === 0) return makeReply(550, '5.1.1', `<${recipient.address}>: no such user here`, { local: true });
         const tx = this.store.beginDelivery();
         tx.write(body);
         const received = receivedHeader({ helo: null, remoteAddress: '127.0.0.1', hostname: options.hostname, protocol: 'local', id: message.id, forRecipient: recipient.address, date: new Date(), detail: 'minimal' });
-        await tx.commit({ localHeader: Buffer.from(returnPathHeader(message.sender)), traceHeader: Buffer.from(received), mailboxes: planned.mailboxes, queue: planned.queue });
+        const outcome = await commitDelivery({
+          tx, plan: planned, localHeader: Buffer.from(returnPathHeader(message.sender)), traceHeader: Buffer.from(received),
+          logger: options.logger, queueId: message.id, origin: 'queue', sender: message.sender,
+        });
+        // Changed since the resolution above (or a fault): try again later rather than lose it.
+        if (!outcome.ok) return makeReply(451, '4.3.0', `<${recipient.address}>: local delivery not possible now (${outcome.text})`, { local: true });
         options.logger.info({ event: 'delivery.local', queueId: message.id, recipient: recipient.address, domain: splitAddress(recipient.address).domain }, 'delivered locally');
         // Our own DSN to a VERP return path of ours: record the failed recipient (bounce processing).
         // The mail is already delivered: a failure here is logged, never turned into a retry (no duplicate).

@@ -88,7 +88,12 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const policyOptions = inboundPolicyOptionsFromConfig(config, localDomains);
   const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger });
   const { srsSecret } = policyOptions.forwarding;
-  const planner = new LocalDeliveryPlanner({ store, srs: srsSecret ? new Srs({ secret: srsSecret, domain: config.hostname }) : null });
+  const planner = new LocalDeliveryPlanner({
+    store,
+    srs: srsSecret ? new Srs({ secret: srsSecret, domain: config.hostname }) : null,
+    hostname: config.hostname,
+    postmaster: config.postmaster || null,
+  });
   const q = config.queue;
   const queue = new QueueRunner({
     store,

@@ -16,6 +16,9 @@ import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
 import { HEAD_BYTES, MessageBuffer } from './message-buffer.ts';
+import { commitDelivery } from './delivery-commit.ts';
+import { undeliverableReply } from './local-delivery.ts';
+import type { Resolution } from '../delivery/recipients.ts';
 import type { Services } from './services.ts';
 
 const OK: Verdict = { ok: true };
@@ -24,6 +27,13 @@ const MAX_HEADER_FIELDS = 10_000;
 
 function refuse(code: number, enhancedCode: string, text: string): Verdict {
   return { ok: false, code, enhancedCode, text };
+}
+
+/** The RCPT refusal for a local name whose alias expansion reaches no mailbox; null for other resolutions. */
+function undeliverable(address: string, resolution: Resolution): Verdict | null {
+  if (resolution.kind !== 'undeliverable') return null;
+  const r = undeliverableReply(address, resolution.problem);
+  return refuse(r.code, r.enhancedCode, r.text);
 }
 
 function domainOf(address: string): string {
@@ -92,9 +102,10 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
           rate.unreserveRecipient(info.transactionId);
           throw err;
         });
-        if (resolution.kind === 'unknown-user') {
+        const refusal = resolution.kind === 'unknown-user' ? refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`) : undeliverable(address, resolution);
+        if (refusal) {
           rate.unreserveRecipient(info.transactionId);
-          return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+          return refusal;
         }
         return OK;
       }
@@ -109,6 +120,7 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
       // only ever reach a local mailbox if the address itself is local.
       if (resolution.kind === 'not-local') return refuse(554, '5.7.1', `<${address}>: Relay access denied`);
       if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+      if (resolution.kind === 'undeliverable') return undeliverable(address, resolution)!;
       const accountIds = resolution.targets.flatMap((t) => (t.kind === 'mailbox' ? [t.accountId] : []));
       if (await overQuota(accountIds)) return refuse(452, '4.2.2', `<${address}>: Mailbox full`);
       const gate = await policy.onRcptTo({ ip: info.remoteAddress, helo: info.helo ?? '', sender: info.reversePath?.address ?? '', recipient: address });
@@ -151,6 +163,14 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
     },
   };
   return hooks;
+}
+
+/**
+ * A recipient accepted at RCPT that now has no mailbox and no queue entry (the aliases or accounts changed
+ * since, or a fault): nothing is stored and the client tries again later, when RCPT gives the final answer.
+ */
+function notAcknowledged(): Verdict {
+  return refuse(451, '4.3.0', 'Requested action aborted: a recipient cannot be delivered now, try again later');
 }
 
 class AcceptingSink implements MessageSink {
@@ -245,12 +265,12 @@ class AcceptingSink implements MessageSink {
     });
     let trace = this.received('full') + extraHeaders;
     if (plan.queue && held && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, held, arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
-    const result = await this.buffer.tx.commit({
-      localHeader: Buffer.from(returnPathHeader(sender)),
-      traceHeader: Buffer.from(trace),
-      mailboxes: plan.mailboxes,
-      queue: plan.queue,
+    const outcome = await commitDelivery({
+      tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.from(trace),
+      logger: services.logger, queueId: e.transactionId, origin: 'smtp', sender,
     });
+    if (!outcome.ok) return notAcknowledged();
+    const { result } = outcome;
     for (const id of plan.accountIds) services.usage.add(id, result.size);
     if (result.queueId) services.queue.kick();
     if (held) {
@@ -328,12 +348,12 @@ class AcceptingSink implements MessageSink {
       submitter: account.address,
       queueId: e.transactionId,
     });
-    const result = await this.buffer.tx.commit({
-      localHeader: Buffer.from(returnPathHeader(sender)),
-      traceHeader: Buffer.from(trace + dkim + added, 'latin1'),
-      mailboxes: plan.mailboxes,
-      queue: plan.queue,
+    const outcome = await commitDelivery({
+      tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.from(trace + dkim + added, 'latin1'),
+      logger: services.logger, queueId: e.transactionId, origin: 'submission', sender,
     });
+    if (!outcome.ok) return notAcknowledged();
+    const { result } = outcome;
     if (result.queueId) services.queue.kick();
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
   }

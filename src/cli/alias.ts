@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
+import { addAlias } from '../accounts/aliases.ts';
 import { println, withStore, type CliDeps } from './context.ts';
 import { parseAddress, parseDomain, requireLocalDomain } from './validate.ts';
 
@@ -15,11 +16,10 @@ export function registerAlias(program: Command, deps: CliDeps): void {
     .action(async (addressText: string, targetTexts: string[], _opts: unknown, cmd: Command) => {
       const { address, domain } = parseAddress(addressText, { allowCatchAll: true });
       const targets = [...new Set(targetTexts.map((t) => parseAddress(t).address))];
-      if (targets.includes(address)) throw new UsageError(`alias ${address} may not point to itself`);
-      await withStore(cmd, deps, async (store) => {
+      await withStore(cmd, deps, async (store, config) => {
         await requireLocalDomain(store, domain);
-        if (await store.getAccount(address)) throw new UsageError(`${address} is a user; an alias cannot have the same address`);
-        await store.addAlias(address, targets);
+        // The rules (no self-target, no user of that name, no loop) live in the alias service.
+        await addAlias(store, { address, targets, postmaster: config.postmaster || null, hostname: config.hostname });
         println(deps.io.stdout, `${address} -> ${targets.join(', ')}`);
       });
     });

@@ -27,6 +27,11 @@ export const schema = {
     doc: 'Our host name: used in the SMTP greeting, EHLO, Received fields and generated Message-IDs.',
     check: (s) => (isHostName(s) ? null : `expected a host name such as "mx.example.org", got ${JSON.stringify(s)}`),
   }),
+  postmaster: stringField({
+    default: '',
+    doc: 'Where mail to postmaster@ and abuse@ of every local domain and to <postmaster> goes (RFC 5321 §4.5.1, RFC 2142) when no user or alias of that name exists: a local or remote address. "": the oldest account on the server (the first one created).',
+    check: (s) => (s === '' || /^[^@\s]+@[^@\s]+\.?[^@\s]*$/.test(s) ? null : `expected an address such as "admin@example.org" or "", got ${JSON.stringify(s)}`),
+  }),
   dataDir: pathField({ default: './data', doc: 'Where the database, message bodies and the generated certificate are kept.' }),
   logFormat: enumField(['json', 'pretty'], { default: 'json', doc: 'Log lines as JSON (one object a line) or pretty for people. `--log-format` overrides it.' }),
   logLevel: enumField(LOG_LEVELS, { default: 'info', doc: 'Lowest level that is logged.' }),
@@ -51,7 +56,7 @@ export const schema = {
   limits: section('Limits that bound every buffer and connection.', {
     messageSize: sizeField({ default: 25 * MiB, doc: 'Largest message accepted (SMTP SIZE, RFC 1870); bigger ones get 552 5.3.4.' }),
     recipients: integerField({ default: 100, min: 1, doc: 'Recipients per SMTP transaction; more get 452 4.5.3.' }),
-    lineLength: integerField({ default: 1000, min: 78, doc: 'Longest text line in a message, in octets with CRLF (RFC 5321 §4.5.3.1.6).' }),
+    lineLength: integerField({ default: 64 * KiB, min: 1000, max: 16 * MiB, doc: 'Longest text line accepted in a message, in octets with CRLF (one such line is held per connection); longer get 552 5.3.4. RFC 5321 §4.5.3.1.6 sets 1000 as the least a server must take and lets it take more; real senders (web forms, scripts, HTML mailers) exceed it. What Postamt writes itself keeps to 998 (RFC 5322 §2.1.1).' }),
     commandLineLength: integerField({ default: 512, min: 512, doc: 'Longest SMTP command line, in octets with CRLF (RFC 5321 §4.5.3.1.4); longer get 500 5.5.2.' }),
     connectionsPerIp: integerField({ default: 20, min: 1, doc: 'Simultaneous connections from one client IP (all protocols); more get 421 4.7.0.' }),
     connectionsTotal: integerField({ default: 1000, min: 1, doc: 'Simultaneous connections in total.' }),

@@ -1,6 +1,7 @@
 /**
  * Resolves an envelope recipient to where its mail goes: local mailboxes (accounts, `user+tag@`,
- * aliases, per-domain catch-all) or remote addresses (aliases that forward). Recursion is bounded.
+ * aliases, per-domain catch-all, the postmaster and abuse role addresses) or remote addresses (aliases
+ * that forward). Expansion is bounded; a loop or a cut-off expansion is reported, never silently dropped.
  */
 import type { AccountStore } from '../store/types.ts';
 
@@ -8,13 +9,20 @@ export type ResolvedTarget =
   | { kind: 'mailbox'; accountId: number; address: string }
   | { kind: 'remote'; address: string };
 
+/** Why a local address cannot take mail although its name exists (an alias, a catch-all, postmaster). */
+export type ExpansionProblem = 'loop' | 'too-deep' | 'too-many-targets' | 'no-target';
+
 export type Resolution =
   | { kind: 'local'; targets: ResolvedTarget[] }
+  | { kind: 'undeliverable'; problem: ExpansionProblem } // local name, but its expansion reaches no mailbox
   | { kind: 'unknown-user' } // local domain, nobody there: 550 5.1.1
   | { kind: 'not-local' }; // another domain: relay rules apply
 
-const MAX_ALIAS_DEPTH = 8;
-const MAX_TARGETS = 1000;
+export const MAX_ALIAS_DEPTH = 8;
+export const MAX_TARGETS = 1000;
+
+/** RFC 5321 §4.5.1 (postmaster) and RFC 2142 §2 (abuse): role addresses every domain of ours must accept. */
+const ROLE_LOCAL_PARTS = new Set(['postmaster', 'abuse']);
 
 export function splitAddress(address: string): { local: string; domain: string } {
   const at = address.lastIndexOf('@');
@@ -28,16 +36,50 @@ export function stripTag(local: string): string {
   return plus > 0 ? local.slice(0, plus) : local;
 }
 
+export function isRoleAddress(address: string): boolean {
+  return ROLE_LOCAL_PARTS.has(stripTag(splitAddress(address).local.toLowerCase()));
+}
+
+/** What resolving needs from the account store. */
+export type RecipientDirectory = Pick<AccountStore, 'hasDomain' | 'getAccount' | 'getAlias' | 'listAccounts'>;
+
+export interface RecipientResolverOptions {
+  accounts: RecipientDirectory;
+  domainCacheMs?: number;
+  /** Our host name: `postmaster@<hostname>` (and `<postmaster>`) is accepted even when it is no mail domain. */
+  hostname?: string;
+  /**
+   * Where postmaster@ and abuse@ of every local domain go when no account or alias of that name exists:
+   * an address (local or remote); null: the oldest account on the server.
+   */
+  postmaster?: string | null;
+}
+
+/** What one expansion found, including what went wrong on the way. */
+interface Expansion {
+  targets: ResolvedTarget[];
+  loop: boolean;
+  truncated: 'too-deep' | 'too-many-targets' | null;
+  /** Addresses on the current path (a repeat is a loop). */
+  path: Set<string>;
+  /** Addresses already expanded (a repeat off the path is a diamond, not a loop). */
+  done: Set<string>;
+}
+
 export class RecipientResolver {
-  private readonly accounts: AccountStore;
+  private readonly accounts: RecipientDirectory;
   /** Local-domain answers are cached briefly: every RCPT asks, and domains change rarely. */
   private readonly domainCache = new Map<string, { local: boolean; at: number }>();
   private readonly domainCacheMs: number;
   private readonly resolutionCache = new Map<string, { resolution: Resolution; at: number }>();
+  private readonly hostname: string;
+  private readonly postmaster: string | null;
 
-  constructor(options: { accounts: AccountStore; domainCacheMs?: number }) {
+  constructor(options: RecipientResolverOptions) {
     this.accounts = options.accounts;
     this.domainCacheMs = options.domainCacheMs ?? 2000;
+    this.hostname = (options.hostname ?? '').toLowerCase().replace(/\.$/, '');
+    this.postmaster = options.postmaster ? options.postmaster.toLowerCase() : null;
   }
 
   async isLocalDomain(domain: string): Promise<boolean> {
@@ -66,53 +108,122 @@ export class RecipientResolver {
     return resolution;
   }
 
+  /**
+   * What would go wrong if `address` → `targets` (an alias or, for `@domain`, a catch-all, replacing any of
+   * that name) were stored: walks the targets as delivery would, with `address` on the path. null: nothing.
+   */
+  async aliasProblem(address: string, targets: string[]): Promise<'loop' | 'too-deep' | 'too-many-targets' | null> {
+    const overlay = overlayAlias(this.accounts, address.toLowerCase(), targets);
+    const probe = new RecipientResolver({ accounts: overlay, domainCacheMs: 0, hostname: this.hostname, postmaster: this.postmaster });
+    const x = newExpansion();
+    x.path.add(address.toLowerCase());
+    await probe.expandTargets(targets, 0, x);
+    return x.loop ? 'loop' : x.truncated;
+  }
+
   private async resolveUncached(address: string): Promise<Resolution> {
     const { domain } = splitAddress(address);
-    if (!domain || !(await this.isLocalDomain(domain))) return { kind: 'not-local' };
-    const targets: ResolvedTarget[] = [];
-    const seen = new Set<string>();
-    const found = await this.expand(address, 0, targets, seen);
-    if (!found) return { kind: 'unknown-user' };
-    return { kind: 'local', targets: dedupe(targets) };
+    if (!domain) return { kind: 'not-local' };
+    // RFC 5321 §4.5.1: postmaster@ our own host name is accepted even when the host name is no mail domain.
+    const isLocal = (await this.isLocalDomain(domain)) || (domain === this.hostname && isRoleAddress(address));
+    if (!isLocal) return { kind: 'not-local' };
+    const x = newExpansion();
+    if (!(await this.expand(address, 0, x))) return { kind: 'unknown-user' };
+    // A cut-off expansion would lose some targets unseen: refuse the recipient instead.
+    if (x.truncated) return { kind: 'undeliverable', problem: x.truncated };
+    if (x.targets.length === 0) return { kind: 'undeliverable', problem: x.loop ? 'loop' : 'no-target' };
+    return { kind: 'local', targets: dedupe(x.targets) };
   }
 
   /** Adds the targets of one local address; false when nothing by that name exists. */
-  private async expand(address: string, depth: number, out: ResolvedTarget[], seen: Set<string>): Promise<boolean> {
+  private async expand(address: string, depth: number, x: Expansion): Promise<boolean> {
     const { local, domain } = splitAddress(address);
     const lowerLocal = local.toLowerCase();
     const key = `${lowerLocal}@${domain}`;
-    if (seen.has(key)) return true; // alias loop: already expanded
-    seen.add(key);
-    if (depth > MAX_ALIAS_DEPTH || out.length >= MAX_TARGETS) return true;
-
-    const baseKey = `${stripTag(lowerLocal)}@${domain}`;
-    for (const candidate of key === baseKey ? [key] : [key, baseKey]) {
-      const account = await this.accounts.getAccount(candidate);
-      if (account) {
-        if (!account.disabled) out.push({ kind: 'mailbox', accountId: account.id, address: account.address });
-        return !account.disabled;
-      }
-      const alias = await this.accounts.getAlias(candidate);
-      if (alias) {
-        await this.expandTargets(alias.targets, depth, out, seen);
-        return true;
-      }
-    }
-    const catchAll = await this.accounts.getAlias(`@${domain}`);
-    if (catchAll) {
-      await this.expandTargets(catchAll.targets, depth, out, seen);
+    if (x.path.has(key)) {
+      x.loop = true;
       return true;
     }
-    return false;
-  }
-
-  private async expandTargets(targets: string[], depth: number, out: ResolvedTarget[], seen: Set<string>): Promise<void> {
-    for (const target of targets) {
-      const { domain } = splitAddress(target);
-      if (await this.isLocalDomain(domain)) await this.expand(target, depth + 1, out, seen);
-      else out.push({ kind: 'remote', address: target });
+    if (x.done.has(key)) return true;
+    if (depth > MAX_ALIAS_DEPTH) {
+      x.truncated ??= 'too-deep';
+      return true;
+    }
+    x.path.add(key);
+    try {
+      const baseKey = `${stripTag(lowerLocal)}@${domain}`;
+      for (const candidate of key === baseKey ? [key] : [key, baseKey]) {
+        // A disabled account still receives: disabling stops logins and sending, not mail (docs/cli.md).
+        const account = await this.accounts.getAccount(candidate);
+        if (account) {
+          this.push(x, { kind: 'mailbox', accountId: account.id, address: account.address });
+          return true;
+        }
+        const alias = await this.accounts.getAlias(candidate);
+        if (alias) {
+          await this.expandTargets(alias.targets, depth, x);
+          return true;
+        }
+      }
+      // RFC 5321 §4.5.1, RFC 2142 §2: postmaster@ and abuse@ exist in every domain of ours; an account or
+      // alias of that name (above) takes precedence, the catch-all does not.
+      if (ROLE_LOCAL_PARTS.has(stripTag(lowerLocal))) {
+        await this.expandPostmaster(depth, x);
+        return true;
+      }
+      const catchAll = await this.accounts.getAlias(`@${domain}`);
+      if (catchAll) {
+        await this.expandTargets(catchAll.targets, depth, x);
+        return true;
+      }
+      return false;
+    } finally {
+      x.path.delete(key);
+      x.done.add(key);
     }
   }
+
+  private async expandTargets(targets: string[], depth: number, x: Expansion): Promise<void> {
+    for (const target of targets) {
+      const { domain } = splitAddress(target);
+      if (await this.isLocalDomain(domain)) await this.expand(target, depth + 1, x);
+      else this.push(x, { kind: 'remote', address: target });
+    }
+  }
+
+  /** The configured postmaster address, or else the oldest account (the one made when the server was set up). */
+  private async expandPostmaster(depth: number, x: Expansion): Promise<void> {
+    if (this.postmaster) {
+      await this.expandTargets([this.postmaster], depth, x);
+      return;
+    }
+    const accounts = await this.accounts.listAccounts();
+    let first = accounts[0];
+    for (const a of accounts) if (a.createdAt.getTime() < first!.createdAt.getTime() || (a.createdAt.getTime() === first!.createdAt.getTime() && a.id < first!.id)) first = a;
+    if (first) this.push(x, { kind: 'mailbox', accountId: first.id, address: first.address });
+  }
+
+  private push(x: Expansion, target: ResolvedTarget): void {
+    if (x.targets.length >= MAX_TARGETS) {
+      x.truncated ??= 'too-many-targets';
+      return;
+    }
+    x.targets.push(target);
+  }
+}
+
+function newExpansion(): Expansion {
+  return { targets: [], loop: false, truncated: null, path: new Set(), done: new Set() };
+}
+
+/** The account store as it would be with `address` → `targets` added (for checking before the write). */
+function overlayAlias(accounts: RecipientDirectory, address: string, targets: string[]): RecipientDirectory {
+  return {
+    hasDomain: (name) => accounts.hasDomain(name),
+    getAccount: (name) => accounts.getAccount(name),
+    listAccounts: (domain) => accounts.listAccounts(domain),
+    getAlias: async (name) => (name.toLowerCase() === address ? { address, targets, createdAt: new Date() } : accounts.getAlias(name)),
+  };
 }
 
 function dedupe(targets: ResolvedTarget[]): ResolvedTarget[] {

@@ -6,7 +6,7 @@
  */
 
 export interface DataDecoderOptions {
-  /** Longest line in octets including CRLF (RFC 5321 §4.5.3.1.6: 1000). */
+  /** Longest line in octets including CRLF (RFC 5321 §4.5.3.1.6: at least 1000). */
   maxLineBytes: number;
   maxMessageBytes: number;
   /** Receives the unstuffed message bytes, in order (not called once the size limit is passed). */

@@ -70,7 +70,8 @@ export const replies = {
   timeout: (host: string) => reply(421, '4.4.2', `${host} Error: timeout exceeded`),
   shuttingDown: (host: string) => reply(421, '4.3.2', `${host} Service shutting down, try again later`),
   bareLineEnding: reply(554, '5.6.0', 'Message refused: bare CR or LF (RFC 5321 §2.3.8)'),
-  // RFC 5321 §4.5.3.1.6 (1000 octets with CRLF); refused as a whole after the end of data, the session goes on.
+  // RFC 5321 §4.5.3.1.6: over the configured line limit (at least 1000 octets with CRLF); refused as a whole
+  // after the end of data, the session goes on.
   dataLineTooLong: (max: number) => reply(552, '5.3.4', `Message refused: a line is longer than ${max} octets`),
   sendHeloFirst: reply(503, '5.5.1', 'Send HELO/EHLO first'),
   nestedMail: reply(503, '5.5.1', 'Sender already specified'),

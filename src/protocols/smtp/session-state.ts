@@ -15,7 +15,10 @@ export interface SmtpServerLimits {
   commandLineBytes: number;
   /** RFC 4954 §4: an AUTH line (command with initial response, or a response) may be 12288 octets. */
   authLineBytes: number;
-  /** RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets with CRLF. */
+  /**
+   * Longest DATA text line with CRLF. RFC 5321 §4.5.3.1.6 makes 1000 the least a server must accept and
+   * lets it accept more (the server default, limits.line_length, is 64 KiB; this engine default is 1000).
+   */
   textLineBytes: number;
   maxMessageBytes: number;
   maxRecipients: number;

@@ -1,0 +1,46 @@
+/**
+ * The one place a received message becomes durable and may be acknowledged: the commit goes ahead only
+ * when every accepted recipient has a mailbox copy or a queue entry in the plan, and its result is checked
+ * against the plan. Anything else is refused (the caller answers 4xx), logged with who and why.
+ */
+import type { Logger } from '../core/log.ts';
+import type { CommitResult, DeliveryTransaction } from '../store/types.ts';
+import type { PlannedDelivery, UncoveredRecipient } from './local-delivery.ts';
+
+export type CommitOutcome =
+  | { ok: true; result: CommitResult }
+  | { ok: false; uncovered: UncoveredRecipient[]; text: string };
+
+export interface CommitDeliveryInput {
+  tx: DeliveryTransaction;
+  plan: PlannedDelivery;
+  localHeader: Buffer;
+  traceHeader: Buffer;
+  logger: Logger;
+  /** For the log: the transaction / queue id, the role or origin, the envelope sender. */
+  queueId: string;
+  origin: string;
+  sender: string;
+}
+
+export async function commitDelivery(input: CommitDeliveryInput): Promise<CommitOutcome> {
+  const { tx, plan, logger } = input;
+  const where = { queueId: input.queueId, origin: input.origin, sender: input.sender };
+  const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
+  // Never acknowledge a recipient whose message would be stored nowhere (docs/reliability.md, rule 1).
+  if (plan.uncovered.length > 0 || (plan.mailboxes.length === 0 && !hasQueue)) {
+    tx.abort();
+    const text = plan.uncovered.length > 0 ? plan.uncovered.map((u) => `<${u.address}>: ${u.reason}`).join(', ') : 'nothing to store';
+    logger.warn({ event: 'delivery.refused', ...where, recipients: plan.uncovered.map((u) => u.address), reasons: plan.uncovered.map((u) => u.reason) }, `not acknowledged: ${text}`);
+    return { ok: false, uncovered: plan.uncovered, text };
+  }
+  const result = await tx.commit({ localHeader: input.localHeader, traceHeader: input.traceHeader, mailboxes: plan.mailboxes, queue: plan.queue });
+  // The store must have written what was planned; if not (a fault), the sender retries: a duplicate is
+  // allowed by the contract, a lost recipient is not.
+  if (result.messages.length !== plan.mailboxes.length || (hasQueue && !result.queueId)) {
+    const text = `stored ${result.messages.length} of ${plan.mailboxes.length} mailbox copies, queue entry ${result.queueId ?? 'missing'}`;
+    logger.error({ event: 'delivery.incomplete', ...where, planned: plan.mailboxes.length, stored: result.messages.length, queued: result.queueId }, text);
+    return { ok: false, uncovered: [], text };
+  }
+  return { ok: true, result };
+}
