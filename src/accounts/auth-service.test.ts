@@ -6,6 +6,7 @@ import { AuthLimiter } from '../policy/auth-limiter.ts';
 import { plainClientResponse, ScramSha256Client } from '../protocols/sasl/client.ts';
 import type { SaslContext, SaslExchange, SaslStep } from '../protocols/sasl/types.ts';
 import type { AccountRecord, AccountStore, AppPasswordRecord } from '../store/types.ts';
+import { appPasswordTag } from './app-passwords.ts';
 import { AuthService } from './auth-service.ts';
 import { deriveScram, DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
 
@@ -25,9 +26,10 @@ class FakeAccounts {
     this.accounts.set(address, record);
     return record;
   }
-  async addApp(account: AccountRecord, password: string): Promise<AppPasswordRecord> {
+  /** `legacy`: made before lookup tags existed (no tag until its next use). */
+  async addApp(account: AccountRecord, password: string, options: { legacy?: boolean } = {}): Promise<AppPasswordRecord> {
     const scram = await deriveScram(password, { salt: account.scram!.salt, iterations: account.scram!.iterations });
-    const app: AppPasswordRecord = { id: 100 + this.apps.length, accountId: account.id, label: 'phone', passwordHash: await hashPassword(password, { logN: 10 }), scram, createdAt: new Date(), lastUsedAt: null };
+    const app: AppPasswordRecord = { id: 100 + this.apps.length, accountId: account.id, label: 'phone', passwordHash: await hashPassword(password, { logN: 10 }), scram, lookupTag: options.legacy ? null : appPasswordTag(password), createdAt: new Date(), lastUsedAt: null };
     this.apps.push(app);
     return app;
   }
@@ -38,13 +40,18 @@ class FakeAccounts {
   async listAppPasswords(accountId: number): Promise<AppPasswordRecord[]> {
     return this.apps.filter((a) => a.accountId === accountId);
   }
+  async findAppPassword(accountId: number, lookupTag: string): Promise<AppPasswordRecord | null> {
+    return this.apps.find((a) => a.accountId === accountId && a.lookupTag === lookupTag) ?? null;
+  }
   async removeAppPassword(accountId: number, id: number): Promise<boolean> {
     const before = this.apps.length;
     this.apps = this.apps.filter((a) => !(a.accountId === accountId && a.id === id));
     return this.apps.length < before;
   }
-  async touchAppPassword(id: number): Promise<void> {
+  async touchAppPassword(id: number, lookupTag?: string): Promise<void> {
     this.touched.push(id);
+    const app = this.apps.find((a) => a.id === id);
+    if (app && app.lookupTag === null && lookupTag) app.lookupTag = lookupTag;
   }
 }
 
@@ -221,4 +228,33 @@ test('a store failure is a temporary failure, not a wrong password', async () =>
   store.failing = true;
   assert.deepEqual(await plain(auth, 'alice@example.org', 'alice-pw'), { kind: 'failure', reason: 'temporary' });
   assert.deepEqual((await scram(auth, 'alice@example.org', 'alice-pw')).step, { kind: 'failure', reason: 'temporary' });
+});
+
+test('a failed login costs one password check however many app passwords the account has', async () => {
+  const { auth, store, alice, verified } = await setup();
+  for (const p of ['abcd-efgh-jkmn-pqrs', 'stuv-wxyz-2345-6789', 'app-secret-3']) await store.addApp(alice, p);
+  for (const guess of ['wrong', 'zzzz-zzzz-zzzz-zzzz', 'alice-pw-']) {
+    verified.length = 0;
+    assert.deepEqual(await plain(auth, 'alice@example.org', guess), FAIL);
+    assert.equal(verified.length, 1, `${guess}: ${verified.length} checks`);
+  }
+  verified.length = 0;
+  assert.equal((await plain(auth, 'alice@example.org', 'stuv-wxyz-2345-6789')).kind, 'success');
+  assert.equal((await plain(auth, 'alice@example.org', 'alice-pw')).kind, 'success');
+  assert.equal(verified.length, 2, 'an app password and the account password: one check each');
+});
+
+test('an app password made before lookup tags still logs in, and is tagged by that use', async () => {
+  const { auth, store, alice, verified } = await setup();
+  const old = await store.addApp(alice, 'abcd-efgh-jkmn-pqrs', { legacy: true });
+  await store.addApp(alice, 'stuv-wxyz-2345-6789', { legacy: true });
+  verified.length = 0;
+  assert.deepEqual(await plain(auth, 'alice@example.org', 'not-shaped-like-one'), FAIL);
+  assert.equal(verified.length, 1, 'a candidate that cannot be an app password is checked once');
+  const step = await plain(auth, 'alice@example.org', 'abcd-efgh-jkmn-pqrs');
+  assert.equal(step.kind === 'success' && step.identity.appPasswordId, old.id);
+  assert.equal(store.apps.find((a) => a.id === old.id)?.lookupTag, appPasswordTag('abcd-efgh-jkmn-pqrs'));
+  verified.length = 0;
+  assert.equal((await plain(auth, 'alice@example.org', 'abcd-efgh-jkmn-pqrs')).kind, 'success');
+  assert.equal(verified.length, 1, 'once tagged, one check');
 });

@@ -14,6 +14,7 @@ import { SCRAM_DEFAULT_ITERATIONS } from '../protocols/sasl/scram-crypto.ts';
 import { ScramSha256ServerExchange, type ScramCandidate, type ScramLookup } from '../protocols/sasl/scram-sha-256.ts';
 import type { AuthIdentity, SaslAuthenticator, SaslContext, SaslExchange, SaslFailureReason, SaslStep } from '../protocols/sasl/types.ts';
 import type { AccountRecord, AccountStore, AppPasswordRecord, ScramCredentials } from '../store/types.ts';
+import { appPasswordTag, looksLikeAppPassword } from './app-passwords.ts';
 import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 
 export interface AuthServiceOptions {
@@ -109,11 +110,20 @@ export class AuthService implements SaslAuthenticator {
     // passwords is checked (the reservation counts as a failure until the password proves right).
     const reservation = this.#limiter.reserve(context.remoteAddress, attempt.username);
     if (!reservation) return this.#fail(attempt, 'throttled', 'throttled', { record: false });
+    // One scrypt check per attempt, however many app passwords the account has (their number must not show
+    // in the timing): the candidate's lookup tag finds the one app password it can be, else it is checked
+    // against the account password. App passwords made before tags existed (no tag until their next use) are
+    // tried as well, and only for a candidate shaped like a generated app password.
+    const tag = appPasswordTag(credentials.password);
     let account: AccountRecord | null;
-    let appPasswords: AppPasswordRecord[] = [];
+    let tagged: AppPasswordRecord | null = null;
+    let untagged: AppPasswordRecord[] = [];
     try {
       account = await this.#accounts.getAccount(attempt.username);
-      if (account) appPasswords = await this.#accounts.listAppPasswords(account.id);
+      if (account) tagged = await this.#accounts.findAppPassword(account.id, tag);
+      if (account && !tagged && looksLikeAppPassword(credentials.password)) {
+        untagged = (await this.#accounts.listAppPasswords(account.id)).filter((app) => app.lookupTag === null);
+      }
     } catch (error) {
       reservation.release();
       this.#logger.error({ event: 'auth.store_error', error: errorMessage(error) }, 'account lookup failed');
@@ -125,12 +135,15 @@ export class AuthService implements SaslAuthenticator {
       return this.#fail(attempt, 'invalid-credentials', 'unknown-user', { reservation });
     }
     let identity: AuthIdentity | null = null;
-    if (await this.#verify(account.passwordHash, credentials.password)) {
+    const appIdentity = (app: AppPasswordRecord): AuthIdentity => ({ accountId: account.id, address: account.address, appPasswordId: app.id });
+    if (tagged) {
+      if (await this.#verify(tagged.passwordHash, credentials.password)) identity = appIdentity(tagged);
+    } else if (await this.#verify(account.passwordHash, credentials.password)) {
       identity = { accountId: account.id, address: account.address };
     } else {
-      for (const app of appPasswords) {
+      for (const app of untagged) {
         if (await this.#verify(app.passwordHash, credentials.password)) {
-          identity = { accountId: account.id, address: account.address, appPasswordId: app.id };
+          identity = appIdentity(app);
           break;
         }
       }
@@ -138,7 +151,7 @@ export class AuthService implements SaslAuthenticator {
     if (!identity) return this.#fail(attempt, 'invalid-credentials', 'wrong-password', { reservation });
     // checked after the password so a disabled account costs and answers exactly like a wrong password
     if (account.disabled) return this.#fail(attempt, 'invalid-credentials', 'disabled', { reservation });
-    return this.#succeed(attempt, identity, reservation);
+    return this.#succeed(attempt, identity, reservation, tag);
   }
 
   #startScram(context: SaslContext): SaslExchange {
@@ -209,12 +222,13 @@ export class AuthService implements SaslAuthenticator {
     return { salt, iterations: SCRAM_DEFAULT_ITERATIONS };
   }
 
-  async #succeed(attempt: Attempt, identity: AuthIdentity, reservation: AuthReservation | null): Promise<SaslStep> {
+  /** `lookupTag`: the candidate's tag, stored on an app password that has none yet (made before tags). */
+  async #succeed(attempt: Attempt, identity: AuthIdentity, reservation: AuthReservation | null, lookupTag?: string): Promise<SaslStep> {
     if (reservation) reservation.succeeded();
     else this.#limiter.recordSuccess(attempt.context.remoteAddress, attempt.username);
     if (identity.appPasswordId !== undefined) {
       try {
-        await this.#accounts.touchAppPassword(identity.appPasswordId);
+        await this.#accounts.touchAppPassword(identity.appPasswordId, lookupTag);
       } catch (error) {
         // the login itself is fine; last-used is informational
         this.#logger.warn({ event: 'auth.touch_failed', error: errorMessage(error) }, 'recording app password use failed');

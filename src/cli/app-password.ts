@@ -2,25 +2,11 @@
  * `postamt app-password add|list|remove`: extra passwords per account, one per device or application,
  * each with a label and revocable on its own. The generated password is shown once and never stored in clear.
  */
-import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
+import { appPasswordTag, generateAppPassword } from '../accounts/app-passwords.ts';
 import { UsageError } from '../core/errors.ts';
 import { formatTable, println, withStore, type CliDeps } from './context.ts';
 import { requireAccount } from './validate.ts';
-
-// No 0/o, 1/l/i: easy to read off a screen and type on a phone.
-const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
-
-/** Four groups of four characters: 16 × log2(31) ≈ 79 bits. */
-export function generateAppPassword(): string {
-  const groups: string[] = [];
-  for (let g = 0; g < 4; g++) {
-    let group = '';
-    for (let i = 0; i < 4; i++) group += ALPHABET[randomInt(ALPHABET.length)];
-    groups.push(group);
-  }
-  return groups.join('-');
-}
 
 export function registerAppPassword(program: Command, deps: CliDeps): void {
   const group = program.command('app-password').description('manage app-specific passwords (one per device, revocable)');
@@ -34,7 +20,7 @@ export function registerAppPassword(program: Command, deps: CliDeps): void {
         // SCRAM sends one salt per user: an app password works with SCRAM only with the account's salt and count.
         const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : undefined;
         const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, scramOptions)]);
-        const record = await store.addAppPassword({ accountId: account.id, label: label.trim(), passwordHash, scram });
+        const record = await store.addAppPassword({ accountId: account.id, label: label.trim(), passwordHash, scram, lookupTag: appPasswordTag(password) });
         // The password alone on stdout (scripts can capture it); the explanation on stderr.
         println(deps.io.stdout, password);
         println(deps.io.stderr, `app password ${record.id} (${record.label}) added for ${account.address}; it is shown only this once`);

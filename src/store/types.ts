@@ -46,6 +46,8 @@ export interface AppPasswordRecord {
   label: string;
   passwordHash: string;
   scram: ScramCredentials | null;
+  /** Indexed lookup key (accounts/app-passwords.ts appPasswordTag); null for one made before tags existed, until its next use. */
+  lookupTag: string | null;
   createdAt: Date;
   lastUsedAt: Date | null;
 }
@@ -216,10 +218,13 @@ export interface AccountStore {
   updateAccount(address: string, patch: AccountPatch): Promise<AccountRecord | null>;
   removeAccount(address: string): Promise<boolean>;
 
-  addAppPassword(input: { accountId: number; label: string; passwordHash: string; scram: ScramCredentials | null }): Promise<AppPasswordRecord>;
+  addAppPassword(input: { accountId: number; label: string; passwordHash: string; scram: ScramCredentials | null; lookupTag?: string | null }): Promise<AppPasswordRecord>;
   listAppPasswords(accountId: number): Promise<AppPasswordRecord[]>;
+  /** The account's app password with this lookup tag (an index lookup), or null. */
+  findAppPassword(accountId: number, lookupTag: string): Promise<AppPasswordRecord | null>;
   removeAppPassword(accountId: number, id: number): Promise<boolean>;
-  touchAppPassword(id: number): Promise<void>;
+  /** Records a use; `lookupTag` is stored when the app password has none yet. */
+  touchAppPassword(id: number, lookupTag?: string): Promise<void>;
 
   addAlias(address: string, targets: string[]): Promise<AliasRecord>;
   getAlias(address: string): Promise<AliasRecord | null>;

@@ -46,6 +46,7 @@ interface AppPasswordRow {
   label: string;
   password_hash: string;
   scram: string | null;
+  lookup_tag: string | null;
   created_at: number;
   last_used_at: number | null;
 }
@@ -57,6 +58,7 @@ function toAppPassword(row: AppPasswordRow): AppPasswordRecord {
     label: row.label,
     passwordHash: row.password_hash,
     scram: row.scram ? (JSON.parse(row.scram) as ScramCredentials) : null,
+    lookupTag: row.lookup_tag,
     createdAt: new Date(row.created_at),
     lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
   };
@@ -85,11 +87,12 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
     listAccounts: db.prepare('SELECT * FROM accounts ORDER BY domain, address'),
     listAccountsInDomain: db.prepare('SELECT * FROM accounts WHERE domain = ? ORDER BY address'),
     removeAccount: db.prepare('DELETE FROM accounts WHERE address = ?'),
-    addAppPassword: db.prepare('INSERT INTO app_passwords (account_id, label, password_hash, scram, created_at) VALUES (?, ?, ?, ?, ?)'),
+    addAppPassword: db.prepare('INSERT INTO app_passwords (account_id, label, password_hash, scram, lookup_tag, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    findAppPassword: db.prepare('SELECT * FROM app_passwords WHERE account_id = ? AND lookup_tag = ?'),
     getAppPassword: db.prepare('SELECT * FROM app_passwords WHERE id = ?'),
     listAppPasswords: db.prepare('SELECT * FROM app_passwords WHERE account_id = ? ORDER BY id'),
     removeAppPassword: db.prepare('DELETE FROM app_passwords WHERE account_id = ? AND id = ?'),
-    touchAppPassword: db.prepare('UPDATE app_passwords SET last_used_at = ? WHERE id = ?'),
+    touchAppPassword: db.prepare('UPDATE app_passwords SET last_used_at = ?, lookup_tag = coalesce(lookup_tag, ?) WHERE id = ?'),
     addAlias: db.prepare('INSERT INTO aliases (address, domain, targets, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET targets = excluded.targets'),
     getAlias: db.prepare('SELECT * FROM aliases WHERE address = ?'),
     listAliases: db.prepare('SELECT * FROM aliases ORDER BY domain, address'),
@@ -157,17 +160,21 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
       return commits.run(() => q.removeAccount.run(address.toLowerCase()).changes > 0);
     },
     async addAppPassword(input) {
-      const id = await commits.run(() => Number(q.addAppPassword.run(input.accountId, input.label, input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, Date.now()).lastInsertRowid));
+      const id = await commits.run(() => Number(q.addAppPassword.run(input.accountId, input.label, input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, input.lookupTag ?? null, Date.now()).lastInsertRowid));
       return toAppPassword(q.getAppPassword.get(id) as AppPasswordRow);
     },
     async listAppPasswords(accountId) {
       return (q.listAppPasswords.all(accountId) as AppPasswordRow[]).map(toAppPassword);
     },
+    async findAppPassword(accountId, lookupTag) {
+      const row = q.findAppPassword.get(accountId, lookupTag) as AppPasswordRow | undefined;
+      return row ? toAppPassword(row) : null;
+    },
     async removeAppPassword(accountId, id) {
       return commits.run(() => q.removeAppPassword.run(accountId, id).changes > 0);
     },
-    async touchAppPassword(id) {
-      await commits.run(() => q.touchAppPassword.run(Date.now(), id));
+    async touchAppPassword(id, lookupTag) {
+      await commits.run(() => q.touchAppPassword.run(Date.now(), lookupTag ?? null, id));
     },
     async addAlias(address, targets) {
       const key = address.toLowerCase();

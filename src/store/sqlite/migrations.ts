@@ -180,4 +180,14 @@ CREATE TABLE mailbox_id_high (
 INSERT INTO mailbox_id_high (id, value) SELECT 1, coalesce(max(id), 0) FROM mailboxes;
 `,
   },
+  {
+    version: 5,
+    name: 'app password lookup tags',
+    // A login finds the one app password a candidate can be by this indexed tag, instead of running scrypt
+    // against every app password of the account. Older rows have none until their next successful use.
+    sql: `
+ALTER TABLE app_passwords ADD COLUMN lookup_tag TEXT;
+CREATE INDEX app_passwords_lookup ON app_passwords(account_id, lookup_tag);
+`,
+  },
 ];

@@ -101,3 +101,21 @@ test('sqlite: migration 3 carries the largest UIDVALIDITY of an existing data di
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('sqlite: an app password is found by its lookup tag; one without a tag gets it at its next use', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const tagged = await store.addAppPassword({ accountId: a.id, label: 'phone', passwordHash: 'h1', scram: null, lookupTag: 'tag-1' });
+  const legacy = await store.addAppPassword({ accountId: a.id, label: 'old', passwordHash: 'h2', scram: null });
+  assert.equal((await store.findAppPassword(a.id, 'tag-1'))?.id, tagged.id);
+  assert.equal(await store.findAppPassword(a.id + 1, 'tag-1'), null, 'another account');
+  assert.equal(legacy.lookupTag, null);
+  await store.touchAppPassword(legacy.id, 'tag-2');
+  await store.touchAppPassword(legacy.id, 'tag-3');
+  assert.equal((await store.findAppPassword(a.id, 'tag-2'))?.id, legacy.id, 'the first tag stays');
+  await store.touchAppPassword(tagged.id);
+  assert.equal((await store.findAppPassword(a.id, 'tag-1'))?.lastUsedAt instanceof Date, true);
+  await store.close();
+  await cleanup();
+});
