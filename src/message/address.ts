@@ -217,7 +217,8 @@ export function parseAddressList(value: string, options: AddressParseOptions = {
       }
       const spec = addrSpec(tokens, specStart, close);
       const phrase = joinText(tokens, itemStart, angle);
-      const name = phrase.length > 0 ? phrase : lastComment(tokens, itemStart, itemEnd);
+      // A comment inside the angle brackets belongs to the addr-spec (RFC 5322 §3.2.2), never the name.
+      const name = phrase.length > 0 ? phrase : (lastComment(tokens, Math.min(close + 1, itemEnd), itemEnd) ?? lastComment(tokens, itemStart, angle));
       if (spec.localPart.length > 0 || spec.domain !== null) emit(makeMailbox(name, route, spec.localPart, spec.domain));
     } else if (hasWord(tokens, itemStart, itemEnd)) {
       const spec = addrSpec(tokens, itemStart, itemEnd);

@@ -2,7 +2,7 @@
  * SEARCH criteria (RFC 9051 §6.4.4, MODSEQ from RFC 7162 §3.1.5): parsing the key tree and
  * evaluating it against one message's metadata and, when a key needs them, its decoded text.
  */
-import { parseAddressList } from '../../message/address.ts';
+import { parseAddressList, type Mailbox } from '../../message/address.ts';
 import type { MimePart } from '../../message/mime-tree.ts';
 import { decodeHeaderValue, messageText } from '../../message/search-text.ts';
 import type { ImapMessageMeta, ImapMetaField } from './backend.ts';
@@ -16,6 +16,7 @@ export type SearchKey =
   | { k: 'flag'; flag: string; has: boolean }
   | { k: 'recent' }
   | { k: 'header'; field: string; value: string }
+  | { k: 'address'; field: string; value: string }
   | { k: 'body'; value: string }
   | { k: 'text'; value: string }
   | { k: 'date'; sent: boolean; op: 'before' | 'on' | 'since'; day: number }
@@ -31,7 +32,7 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
   ANSWERED: ['\\Answered', true], DELETED: ['\\Deleted', true], DRAFT: ['\\Draft', true], FLAGGED: ['\\Flagged', true], SEEN: ['\\Seen', true],
   UNANSWERED: ['\\Answered', false], UNDELETED: ['\\Deleted', false], UNDRAFT: ['\\Draft', false], UNFLAGGED: ['\\Flagged', false], UNSEEN: ['\\Seen', false],
 };
-const HEADER_KEYS = new Set(['BCC', 'CC', 'FROM', 'SUBJECT', 'TO']);
+const ADDRESS_KEYS = new Set(['BCC', 'CC', 'FROM', 'TO']);
 const DATE_KEYS: Record<string, [boolean, 'before' | 'on' | 'since']> = {
   BEFORE: [false, 'before'], ON: [false, 'on'], SINCE: [false, 'since'],
   SENTBEFORE: [true, 'before'], SENTON: [true, 'on'], SENTSINCE: [true, 'since'],
@@ -80,7 +81,8 @@ export class SearchParser {
       const d = parseSearchDate(this.str('date'));
       return { k: 'date', sent: date[0], op: date[1], day: d.getTime() };
     }
-    if (HEADER_KEYS.has(upper)) return { k: 'header', field: upper, value: this.str('search string') };
+    if (ADDRESS_KEYS.has(upper)) return { k: 'address', field: upper, value: this.str('search string') };
+    if (upper === 'SUBJECT') return { k: 'header', field: upper, value: this.str('search string') };
     switch (upper) {
       case 'ALL': return { k: 'all' };
       // RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT (in IMAP4rev2 sessions nothing is recent).
@@ -114,7 +116,7 @@ export class SearchParser {
 
 export function needsText(key: SearchKey): boolean {
   switch (key.k) {
-    case 'header': case 'body': case 'text': return true;
+    case 'header': case 'address': case 'body': case 'text': return true;
     case 'date': return key.sent;
     case 'not': return needsText(key.key);
     case 'or': return needsText(key.a) || needsText(key.b);
@@ -134,7 +136,7 @@ export function metaFieldsOf(key: SearchKey, out: Set<ImapMetaField> = new Set()
     case 'or': metaFieldsOf(key.a, out); metaFieldsOf(key.b, out); break;
     case 'and': for (const k of key.keys) metaFieldsOf(k, out); break;
     // UIDs and sequence numbers come with every row; text keys are read from the message, not columns.
-    case 'all': case 'recent': case 'uid': case 'seq': case 'header': case 'body': case 'text': break;
+    case 'all': case 'recent': case 'uid': case 'seq': case 'header': case 'address': case 'body': case 'text': break;
     default: {
       // A new key kind must say here which columns it reads.
       const unknown: never = key;
@@ -202,6 +204,12 @@ export class SearchEvaluator {
         // RFC 9051 §6.4.4: HEADER with an empty string matches every message that has the field.
         return fields.some((f) => decodeHeaderValue(f.value).toLowerCase().includes(needle));
       }
+      case 'address': {
+        if (m.message === undefined) return false;
+        const needle = key.value.toLowerCase();
+        const fields = m.message.root.headers.filter((f) => f.name.toUpperCase() === key.field);
+        return fields.some((f) => addressSearchText(f.value).some((t) => t.includes(needle)));
+      }
       case 'body': return this.loadText(m).body.toLowerCase().includes(key.value.toLowerCase());
       case 'text': {
         const t = this.loadText(m);
@@ -228,6 +236,25 @@ export class SearchEvaluator {
     this.seqCache.set(set, out);
     return out;
   }
+}
+
+/**
+ * RFC 9051 §6.4.4 FROM/TO/CC/BCC: the string is looked for in the addresses, not the raw field (where
+ * comments and folding could split an address): each address as `name <local@domain>`, lower-cased, and
+ * each group's name. A field with no parsable address is searched as decoded text.
+ */
+function addressSearchText(value: string): string[] {
+  const out: string[] = [];
+  const mailbox = (mb: Mailbox): string => `${mb.name === null ? '' : decodeHeaderValue(mb.name) + ' '}<${mb.address}>`.toLowerCase();
+  for (const a of parseAddressList(value, { maxAddresses: 1000 })) {
+    if (a.kind === 'mailbox') out.push(mailbox(a));
+    else {
+      out.push(decodeHeaderValue(a.name).toLowerCase());
+      for (const m of a.members) out.push(mailbox(m));
+    }
+  }
+  if (out.length === 0) out.push(decodeHeaderValue(value).toLowerCase());
+  return out;
 }
 
 function utcDay(d: Date): number {
