@@ -64,13 +64,13 @@ describe('postamt domain / user / alias / app-password', () => {
   });
 
   test('user passwd, disable, enable, grant-domain, quota and remove', async () => {
-    assert.equal((await cli.run(['user', 'add', 'dave@example.org', '--password-stdin', '--quota', '500MB'], { stdin: 'one' })).code, 0);
+    assert.equal((await cli.run(['user', 'add', 'dave@example.org', '--password-stdin', '--quota', '500MB'], { stdin: 'password one' })).code, 0);
     const before = await account('dave@example.org');
     assert.equal(before?.quotaBytes, 500 * 1024 * 1024);
-    assert.equal((await cli.run(['user', 'passwd', 'dave@example.org', '--password-stdin'], { stdin: 'two\r\n' })).code, 0);
+    assert.equal((await cli.run(['user', 'passwd', 'dave@example.org', '--password-stdin'], { stdin: 'password two\r\n' })).code, 0);
     const changed = await account('dave@example.org');
-    assert.ok(await verifyPassword(changed!.passwordHash, 'two'));
-    assert.ok(!(await verifyPassword(changed!.passwordHash, 'one')));
+    assert.ok(await verifyPassword(changed!.passwordHash, 'password two'));
+    assert.ok(!(await verifyPassword(changed!.passwordHash, 'password one')));
     assert.equal(changed!.scram!.salt, before!.scram!.salt, 'the SCRAM salt stays, so app passwords keep working');
     assert.notEqual(changed!.scram!.storedKey, before!.scram!.storedKey);
 
@@ -143,6 +143,7 @@ describe('postamt domain / user / alias / app-password', () => {
     assert.equal((await cli.run(['app-password', 'remove', 'alice@example.org', '1'])).stdout, 'removed app password 1 of alice@example.org\n');
     const again = await cli.run(['app-password', 'remove', 'alice@example.org', '1']);
     assert.deepEqual([again.code, again.stderr], [1, 'postamt: alice@example.org has no app password 1\n']);
-    assert.equal((await cli.run(['app-password', 'list', 'alice@example.org'])).stdout, '');
+    assert.equal((await cli.run(['app-password', 'list', 'alice@example.org'])).stdout, 'alice@example.org has no app passwords; make one with: postamt app-password add alice@example.org LABEL\n');
+    assert.equal((await cli.run(['app-password', 'list', 'alice@example.org', '--json'])).stdout, '[]\n');
   });
 });

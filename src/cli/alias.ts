@@ -24,11 +24,14 @@ export function registerAlias(program: Command, deps: CliDeps): void {
       });
     });
 
-  group.command('list').argument('[domain]').description('list aliases, of one domain or all')
-    .action(async (domainText: string | undefined, _opts: unknown, cmd: Command) => {
+  group.command('list').argument('[domain]').description('list aliases, of one domain or all').option('--json', 'print JSON')
+    .action(async (domainText: string | undefined, opts: { json?: boolean }, cmd: Command) => {
       const domain = domainText === undefined ? undefined : parseDomain(domainText);
       await withStore(cmd, deps, async (store) => {
-        for (const alias of await store.listAliases(domain)) println(deps.io.stdout, `${alias.address} -> ${alias.targets.join(', ')}`);
+        const aliases = await store.listAliases(domain);
+        if (opts.json) return println(deps.io.stdout, JSON.stringify(aliases.map((a) => ({ address: a.address, targets: a.targets })), null, 2));
+        if (aliases.length === 0) return println(deps.io.stdout, domain === undefined ? 'no aliases' : `no aliases in ${domain}`);
+        for (const alias of aliases) println(deps.io.stdout, `${alias.address} -> ${alias.targets.join(', ')}`);
       });
     });
 

@@ -27,11 +27,17 @@ export function registerAppPassword(program: Command, deps: CliDeps): void {
       });
     });
 
-  group.command('list').argument('<email>').description('list app passwords (labels and ids, never the passwords)')
-    .action(async (email: string, _opts: unknown, cmd: Command) => {
+  group.command('list').argument('<email>').description('list app passwords (labels and ids, never the passwords)').option('--json', 'print JSON')
+    .action(async (email: string, opts: { json?: boolean }, cmd: Command) => {
       await withStore(cmd, deps, async (store) => {
         const account = await requireAccount(store, email);
-        const rows = (await store.listAppPasswords(account.id)).map((p) => [
+        const passwords = await store.listAppPasswords(account.id);
+        if (opts.json) {
+          const rows = passwords.map((p) => ({ id: p.id, label: p.label, createdAt: p.createdAt.toISOString(), lastUsedAt: p.lastUsedAt?.toISOString() ?? null }));
+          return println(deps.io.stdout, JSON.stringify(rows, null, 2));
+        }
+        if (passwords.length === 0) return println(deps.io.stdout, `${account.address} has no app passwords; make one with: postamt app-password add ${account.address} LABEL`);
+        const rows = passwords.map((p) => [
           String(p.id), p.label, `created ${p.createdAt.toISOString()}`, p.lastUsedAt ? `last used ${p.lastUsedAt.toISOString()}` : 'never used',
         ]);
         for (const line of formatTable(rows)) println(deps.io.stdout, line);

@@ -3,9 +3,12 @@
  * I/O streams, passed in so that tests run commands in-process. Also the shared action wrapper.
  */
 import type { Command } from 'commander';
-import type { LoadConfigOptions } from '../config/load.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError, errorMessage } from '../core/errors.ts';
+import { DEFAULT_CONFIG_FILE, type LoadConfigOptions } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import type { OpenedStore } from '../store/open.ts';
+import { storeExists, type OpenedStore } from '../store/open.ts';
 import type { ScramCredentials } from '../store/types.ts';
 
 export interface OutputStream {
@@ -61,10 +64,36 @@ export function configFor(command: Command, deps: CliDeps): Config {
   return deps.loadConfig({ path: globalOptions(command).config, env: deps.env, cwd: deps.cwd });
 }
 
+/** Where the configuration came from, for messages: `--config FILE`, ./postamt.toml, or the built-in defaults. */
+export function configSource(command: Command, deps: CliDeps): string {
+  const given = globalOptions(command).config;
+  if (given !== undefined) return `data_dir of --config ${given}`;
+  return existsSync(resolve(deps.cwd, DEFAULT_CONFIG_FILE)) ? `data_dir of ./${DEFAULT_CONFIG_FILE}` : `the built-in data_dir: no --config given and no ./${DEFAULT_CONFIG_FILE} here`;
+}
+
+export interface WithStoreOptions {
+  /**
+   * Whether the command may make a new, empty store when data_dir has none (`domain add`: the first
+   * step of a setup); it says so on stderr. Every other command refuses: a new empty store is almost
+   * always the wrong data_dir (a forgotten --config), and would hide the real one.
+   */
+  create?: boolean;
+}
+
 /** Runs `fn` with the store of the configured data dir, closing it afterwards. */
-export async function withStore<T>(command: Command, deps: CliDeps, fn: (store: CliStore, config: Config) => Promise<T>): Promise<T> {
+export async function withStore<T>(command: Command, deps: CliDeps, fn: (store: CliStore, config: Config) => Promise<T>, options: WithStoreOptions = {}): Promise<T> {
   const config = configFor(command, deps);
-  const store = await deps.openStore({ dataDir: config.dataDir });
+  const isNew = !storeExists(config.dataDir);
+  if (isNew && !options.create) {
+    throw new UsageError(`no Postamt data in ${config.dataDir} (${configSource(command, deps)}); give the server's configuration with --config FILE, or make a new one with: postamt domain add DOMAIN`);
+  }
+  let store: CliStore;
+  try {
+    store = await deps.openStore({ dataDir: config.dataDir });
+  } catch (err) {
+    throw new UsageError(`cannot open the data in ${config.dataDir}: ${errorMessage(err)}`);
+  }
+  if (isNew) println(deps.io.stderr, `postamt: made a new data directory ${config.dataDir} (${configSource(command, deps)})`);
   try {
     return await fn(store, config);
   } finally {

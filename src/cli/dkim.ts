@@ -42,21 +42,25 @@ export function registerDkim(program: Command, deps: CliDeps): void {
     .command('list')
     .description('List DKIM keys (newest first); the newest active key of each algorithm signs')
     .argument('[domain]', 'only this domain')
-    .action(async (domainArg: string | undefined, _opts: unknown, command: Command) => {
+    .option('--json', 'print JSON')
+    .action(async (domainArg: string | undefined, opts: { json?: boolean }, command: Command) => {
       const config = configFor(command, deps);
       const store = new FileDkimKeyStore({ dataDir: config.dataDir });
       const keys = await store.listKeys(domainArg ? parseDomain(domainArg) : undefined);
-      if (keys.length === 0) {
+      if (keys.length === 0 && !opts.json) {
         println(deps.io.stdout, 'no DKIM keys; make one with: postamt dkim generate DOMAIN');
         return;
       }
       const signing = new Set<string>();
       for (const d of new Set(keys.map((k) => k.domain))) for (const k of await store.activeKeys(d)) signing.add(`${k.domain}/${k.selector}`);
+      const listed = keys.map((k) => ({
+        domain: k.domain, selector: k.selector, algorithm: k.algorithm, createdAt: k.createdAt.toISOString(),
+        state: signing.has(`${k.domain}/${k.selector}`) ? 'signing' : k.active ? 'superseded' : 'retired',
+        record: `${k.selector}._domainkey.${k.domain}. IN TXT ${formatTxt(dkimRecordText(k))}`,
+      }));
+      if (opts.json) return println(deps.io.stdout, JSON.stringify(listed, null, 2));
       const rows = [['DOMAIN', 'SELECTOR', 'ALGORITHM', 'CREATED', 'STATE']];
-      for (const k of keys) {
-        const state = signing.has(`${k.domain}/${k.selector}`) ? 'signing' : k.active ? 'superseded' : 'retired';
-        rows.push([k.domain, k.selector, k.algorithm, k.createdAt.toISOString().slice(0, 19) + 'Z', state]);
-      }
+      for (const k of listed) rows.push([k.domain, k.selector, k.algorithm, k.createdAt.slice(0, 19) + 'Z', k.state]);
       for (const line of formatTable(rows)) println(deps.io.stdout, line);
     });
 

@@ -16,13 +16,16 @@ export function registerDomain(program: Command, deps: CliDeps): void {
         if (await store.hasDomain(domain)) throw new UsageError(`domain ${domain} already exists`);
         await store.addDomain(domain);
         println(deps.io.stdout, `added domain ${domain}`);
-      });
+      }, { create: true });
     });
 
-  group.command('list').description('list local domains')
-    .action(async (_opts: unknown, cmd: Command) => {
+  group.command('list').description('list local domains').option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withStore(cmd, deps, async (store) => {
-        for (const d of await store.listDomains()) println(deps.io.stdout, d.name);
+        const domains = await store.listDomains();
+        if (opts.json) return println(deps.io.stdout, JSON.stringify(domains.map((d) => ({ name: d.name, createdAt: d.createdAt.toISOString() })), null, 2));
+        if (domains.length === 0) return println(deps.io.stdout, 'no domains yet; add one with: postamt domain add DOMAIN');
+        for (const d of domains) println(deps.io.stdout, d.name);
       });
     });
 

@@ -78,6 +78,7 @@ export function registerMessage(program: Command, deps: CliDeps): void {
           println(deps.io.stdout, JSON.stringify(rows, null, 2));
           return;
         }
+        if (rows.length === 0) return println(deps.io.stdout, `no messages in ${mailbox.name}`);
         const table = [['UID', 'SIZE', 'RECEIVED', 'FLAGS', 'FROM', 'SUBJECT'],
           ...rows.map((r) => [String(r.uid), String(r.size), r.internalDate.slice(0, 19).replace('T', ' '), r.flags.join(' ') || '-', r.from ?? '', r.subject ?? ''])];
         for (const line of formatTable(table)) println(deps.io.stdout, line);

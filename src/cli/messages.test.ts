@@ -9,7 +9,7 @@ describe('postamt mailbox / message', () => {
   before(async () => {
     cli = cliHarness();
     assert.equal((await cli.run(['domain', 'add', 'example.org'])).code, 0);
-    assert.equal((await cli.run(['user', 'add', 'alice@example.org', '--password-stdin'], { stdin: 'pw' })).code, 0);
+    assert.equal((await cli.run(['user', 'add', 'alice@example.org', '--password-stdin'], { stdin: 'password 1' })).code, 0);
   });
   after(() => cli.cleanup());
 

@@ -42,7 +42,7 @@ function promptHidden(io: CliIo, prompt: string): Promise<string> {
 /**
  * The new password: from stdin with `fromStdin`, else asked twice on the terminal. Empty passwords are refused.
  */
-export async function readNewPassword(io: CliIo, options: { fromStdin: boolean }): Promise<string> {
+export async function readNewPassword(io: CliIo, options: { fromStdin: boolean; minLength: number }): Promise<string> {
   let password: string;
   if (options.fromStdin) {
     password = (await readAll(io.stdin)).toString('utf8').replace(/\r?\n$/, '');
@@ -53,6 +53,8 @@ export async function readNewPassword(io: CliIo, options: { fromStdin: boolean }
     if (again !== password) throw new UsageError('the passwords do not match');
   }
   if (password === '') throw new UsageError('the password is empty');
+  const length = [...password].length;
+  if (length < options.minLength) throw new UsageError(`the password has ${length} characters; at least ${options.minLength} are required (auth.min_password_length)`);
   if (/[\r\n\0]/.test(password)) throw new UsageError('the password may not contain line breaks or NUL');
   return password;
 }

@@ -2,6 +2,7 @@
  * The `postamt` command line: builds the commander program from the command groups and runs it, turning
  * user errors into a one-line message and an exit code (2: usage, 1: bad input or not found), never a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { StartupError, StorageError, UsageError, errorMessage } from '../core/errors.ts';
 import type { CliDeps } from './context.ts';
@@ -15,6 +16,8 @@ import { registerMessage } from './message.ts';
 import { registerQueue } from './queue.ts';
 import { registerSuppress } from './suppress.ts';
 import { registerUser } from './user.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -33,12 +36,13 @@ export function buildProgram(deps: CliDeps, options: ProgramOptions = {}): Comma
     .description('Postamt: a complete mail server (SMTP, submission, IMAP, POP3) in one program')
     .addOption(new Option('-c, --config <file>', 'configuration file (default: ./postamt.toml if present)'))
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'pretty']))
+    .version(`postamt ${VERSION}`, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => void deps.io.stdout.write(text),
       writeErr: (text) => void deps.io.stderr.write(text),
-    })
-    .showHelpAfterError('(add --help for usage)');
+      outputError: (text, write) => write(formatUsageError(text)),
+    });
   // Settings above are inherited by the commands the groups create.
   for (const register of options.extraGroups ?? []) register(program, deps);
   registerDomain(program, deps);
@@ -52,6 +56,17 @@ export function buildProgram(deps: CliDeps, options: ProgramOptions = {}): Comma
   registerDkim(program, deps);
   registerDns(program, deps);
   return program;
+}
+
+/**
+ * Commander's messages ("error: unknown command 'domian'" and a "(Did you mean domain?)" line) in the
+ * documented form: one line starting with `postamt:`, ending with where to find the usage.
+ */
+export function formatUsageError(text: string): string {
+  const parts = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const first = (parts.shift() ?? 'usage error').replace(/^error:\s*/, '').replace(/\.$/, '');
+  const hint = parts.map((p) => p.replace(/^\((.*)\)$/, '$1')).join(' ');
+  return `postamt: ${first}${hint ? ` (${hint})` : ''}; see postamt --help\n`;
 }
 
 /** Runs the CLI with user arguments (without node and script path); resolves to the exit code. */

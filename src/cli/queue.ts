@@ -38,12 +38,13 @@ export function registerQueue(program: Command, deps: CliDeps): void {
       });
     });
 
-  group.command('show').argument('<id>').description('show one message: envelope, recipients and headers')
-    .action(async (idText: string, _opts: unknown, cmd: Command) => {
+  group.command('show').argument('<id>').description('show one message: envelope, recipients and headers').option('--json', 'print JSON')
+    .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
       const id = parseQueueId(idText);
       await withStore(cmd, deps, async (store) => {
         const m = await showQueue(store, id);
         if (!m) throw notFound(id);
+        if (opts.json) return println(out, JSON.stringify(m, null, 2));
         printSummary(out, m);
         println(out, `origin ${m.origin}${m.envid ? `  envid ${m.envid}` : ''}${m.ret ? `  ret ${m.ret}` : ''}`);
         println(out);

@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT (421 to SMTP clients, BYE to IMAP) before exiting.
  */
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { startServer } from '../app/server.ts';
 import { LISTENER_ROLES } from '../app/listeners.ts';
 import { createLogger } from '../core/log.ts';
@@ -24,11 +25,14 @@ export function registerServe(program: Command, deps: CliDeps): void {
         const address = config.listen[role];
         if (address) out.write(`  ${role.padEnd(12)} ${address.host.includes(':') ? `[${address.host}]` : address.host}:${server.ports[role]}\n`);
       }
+      // The commands shown act on this server's data only with the same configuration file.
+      const given = globalOptions(cmd).config;
+      const postamt = `npx postamt${given === undefined ? '' : ` --config ${shellQuote(resolve(deps.cwd, given))}`}`;
       const domains = await server.services.store.listDomains();
       if (domains.length === 0) {
-        out.write('\nNo domains yet. In another terminal:\n  npx postamt domain add example.test\n  npx postamt user add alice@example.test\n');
+        out.write(`\nNo domains yet. In another terminal:\n  ${postamt} domain add example.test\n  ${postamt} user add alice@example.test\n`);
       } else {
-        out.write(`\nDomains: ${domains.map((d) => d.name).join(', ')}\n`);
+        out.write(`\nDomains: ${domains.map((d) => d.name).join(', ')}\nManage them with: ${postamt} user list\n`);
       }
       out.write('Stop with Ctrl-C (SIGTERM drains connections).\n');
       const reload = (): void => void server.services.tls.reload();
@@ -44,4 +48,9 @@ export function registerServe(program: Command, deps: CliDeps): void {
       });
       logger.flush?.();
     });
+}
+
+/** A path as one shell word: unchanged when it holds only safe characters, else in single quotes. */
+export function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -15,6 +15,7 @@ export function registerSuppress(program: Command, deps: CliDeps): void {
       await withStore(cmd, deps, async (store) => {
         const records = await store.listSuppressions();
         if (opts.json) return println(deps.io.stdout, JSON.stringify(records, null, 2));
+        if (records.length === 0) return println(deps.io.stdout, 'the suppression list is empty');
         for (const line of formatTable(records.map((r) => [r.address, r.createdAt.toISOString(), r.reason ?? '']))) println(deps.io.stdout, line);
       });
     });

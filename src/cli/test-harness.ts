@@ -37,21 +37,27 @@ export interface CliHarness {
   cleanup(): void;
 }
 
-export function cliHarness(): CliHarness {
+/** With `existingStore` (the default) data_dir already holds a store, as on an installed server. */
+export function cliHarness(options: { existingStore?: boolean } = {}): CliHarness {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-cli-'));
+  let prepared = options.existingStore === false;
   const configPath = join(dir, 'postamt.toml');
   writeFileSync(configPath, 'hostname = "mx.example.test"\ndata_dir = "data"\n');
   return {
     dir,
     configPath,
-    async run(args, options = {}) {
+    async run(args, runOptions = {}) {
+      if (!prepared) {
+        prepared = true;
+        await (await openStore({ dataDir: join(dir, 'data') })).close();
+      }
       const stdout = capture();
       const stderr = capture();
       const deps: CliDeps = {
         loadConfig,
         openStore: (o) => openStore({ dataDir: o.dataDir }),
         passwords: { hashPassword: (p) => hashPassword(p, { logN: 10 }), deriveScram: (p, o) => deriveScram(p, { iterations: 4096, ...o }) },
-        io: { stdout, stderr, stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]) },
+        io: { stdout, stderr, stdin: Readable.from(runOptions.stdin === undefined ? [] : [Buffer.from(runOptions.stdin)]) },
         env: {},
         cwd: dir,
       };

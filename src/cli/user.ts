@@ -26,11 +26,11 @@ export function registerUser(program: Command, deps: CliDeps): void {
     .action(async (email: string, opts: { passwordStdin?: boolean; quota?: string }, cmd: Command) => {
       const { address, domain } = parseAddress(email);
       const quotaBytes = opts.quota === undefined ? null : parseQuota(opts.quota);
-      await withStore(cmd, deps, async (store) => {
+      await withStore(cmd, deps, async (store, config) => {
         await requireLocalDomain(store, domain);
         if (await store.getAccount(address)) throw new UsageError(`user ${address} already exists`);
         if (await store.getAlias(address)) throw new UsageError(`${address} is an alias; remove it first (postamt alias remove ${address})`);
-        const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true });
+        const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
         const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password)]);
         await store.addAccount({ address, passwordHash, scram, quotaBytes });
         println(deps.io.stdout, `added user ${address}`);
@@ -49,6 +49,7 @@ export function registerUser(program: Command, deps: CliDeps): void {
           println(deps.io.stdout, JSON.stringify(rows, null, 2));
           return;
         }
+        if (accounts.length === 0) return println(deps.io.stdout, domain === undefined ? 'no users yet; add one with: postamt user add EMAIL' : `no users in ${domain}`);
         const rows = accounts.map((a) => {
           const quota = a.quotaBytes ?? config.storage.quotaDefault;
           return [a.address, a.disabled ? 'disabled' : 'enabled', `quota ${quota === 0 ? 'unlimited' : formatSize(quota)}${a.quotaBytes === null ? ' (default)' : ''}`,
@@ -70,9 +71,9 @@ export function registerUser(program: Command, deps: CliDeps): void {
   group.command('passwd').argument('<email>').description('set a new password')
     .option('--password-stdin', 'read the password from stdin')
     .action(async (email: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
-      await withStore(cmd, deps, async (store) => {
+      await withStore(cmd, deps, async (store, config) => {
         const account = await requireAccount(store, email);
-        const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true });
+        const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
         // Keep the account's SCRAM salt: its app passwords were derived with it and must stay usable.
         const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : undefined;
         const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, scramOptions)]);

@@ -44,7 +44,7 @@ export const schema = {
     imaps: listenField({ default: '127.0.0.1:2993', doc: 'IMAP over implicit TLS (port 993 in production).' }),
     pop3: listenField({ default: '127.0.0.1:2110', doc: 'POP3 with STLS (port 110 in production).' }),
     pop3s: listenField({ default: '127.0.0.1:2995', doc: 'POP3 over implicit TLS (port 995 in production).' }),
-    http: listenField({ default: '127.0.0.1:8080', doc: 'HTTP: admin API and webmail.' }),
+    http: listenField({ default: '127.0.0.1:8080', doc: 'Reserved for the admin UI and webmail, which are not served yet: nothing listens on this address today.' }),
   }),
 
   tls: section('TLS certificates. Without cert and key a self-signed certificate is made in data_dir at first start.', {
@@ -77,6 +77,7 @@ export const schema = {
     maxFailuresPerAccount: integerField({ default: 20, min: 1, doc: 'Failed logins for one account within failure_window before further attempts are refused.' }),
     failureWindow: durationField({ default: '15m', doc: 'How long a failed login counts.' }),
     penaltyDelay: durationField({ default: '2s', doc: 'Delay before answering a failed or refused login.' }),
+    minPasswordLength: integerField({ default: 8, min: 1, doc: 'Shortest password, in characters, that `user add` and `user passwd` accept (NIST SP 800-63B §5.1.1.2 asks for at least 8).' }),
     allowPlaintextOnLoopback: booleanField({ default: false, doc: 'Allow PLAIN/LOGIN without TLS on connections from 127.0.0.1 and ::1.' }),
   }),
 
