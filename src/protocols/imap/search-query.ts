@@ -278,18 +278,30 @@ function sentDay(m: SearchSubject): number | null {
   return Number.isNaN(t) ? null : utcDay(new Date(t));
 }
 
-/** RFC 5256 §2.2 sort keys from the header: the first address's mailbox, lower-cased. */
+/**
+ * RFC 4790 §9.2 i;ascii-casemap, the comparator RFC 5256 §3 sorts with: a-z fold to A-Z (so `[` and `_`
+ * sort after the letters), nothing else changes.
+ */
+export function asciiCasemap(s: string): string {
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
+/**
+ * RFC 5256 §3 FROM/TO/CC sort key: the addr-mailbox of the first address, folded for i;ascii-casemap. A
+ * group comes first as its name, as in the ENVELOPE (RFC 9051 §7.5.2: group start is [NIL NIL name NIL]).
+ */
 export function firstAddressMailbox(root: MimePart, field: string): string {
   const raw = root.headers.find((f) => f.name.toLowerCase() === field)?.value;
   if (raw === undefined) return '';
-  for (const a of parseAddressList(raw)) {
-    const mb = a.kind === 'mailbox' ? a : a.members[0];
-    if (mb !== undefined) return mb.localPart.toLowerCase();
-  }
-  return '';
+  const first = parseAddressList(raw, { maxAddresses: 1 })[0];
+  if (first === undefined) return '';
+  return asciiCasemap(first.kind === 'mailbox' ? first.localPart : first.name);
 }
 
-/** RFC 5256 §2.1 base subject (simplified): strips Re:/Fw:/Fwd:, [blob] prefixes and (fwd) trailers. */
+/**
+ * RFC 5256 §2.1 base subject (simplified): strips Re:/Fw:/Fwd:, [blob] prefixes and (fwd) trailers;
+ * folded for i;ascii-casemap (RFC 5256 §3).
+ */
 export function baseSubject(raw: string): string {
   let s = decodeHeaderValue(raw).replace(/\s+/g, ' ').trim();
   for (let changed = true; changed; ) {
@@ -299,5 +311,5 @@ export function baseSubject(raw: string): string {
     s = s.replace(/^\[fwd:\s*(.*)\]$/i, '$1');
     changed = s !== before;
   }
-  return s.toLowerCase();
+  return asciiCasemap(s);
 }
