@@ -108,6 +108,12 @@ export class RecipientResolver {
     return resolution;
   }
 
+  /** Drops every cached answer (after accounts, aliases or domains changed). */
+  forget(): void {
+    this.domainCache.clear();
+    this.resolutionCache.clear();
+  }
+
   /**
    * What would go wrong if `address` → `targets` (an alias or, for `@domain`, a catch-all, replacing any of
    * that name) were stored: walks the targets as delivery would, with `address` on the path. null: nothing.
