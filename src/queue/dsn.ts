@@ -75,8 +75,66 @@ function subjectOf(message: Buffer): string | null {
   return m ? m[1]!.replace(/\r?\n/g, '').trim() : null;
 }
 
+/** RFC 5322 §2.1.1: every line we write is at most 998 octets without its CRLF (78 where we can). */
+const MAX_LINE = 998;
+/** Where a line must be cut, in characters: 332 UTF-8 characters stay under 998 octets. */
+const CUT_CHARS = 332;
+
+/**
+ * A header field folded at spaces to lines of about 78 octets (RFC 5322 §2.2.3); a word longer than the
+ * 998-octet limit (a remote server's reply can hold one) is cut, since such a line may not be sent at all.
+ */
 function foldField(name: string, value: string): string {
-  return `${name}: ${value.replace(/[\r\n]+/g, ' ')}`;
+  const words = `${name}: ${value.replace(/[\r\n]+/g, ' ')}`.split(' ').flatMap((w) => {
+    const parts: string[] = [];
+    if (Buffer.byteLength(w) < MAX_LINE - 1) return [w];
+    for (let i = 0; i < w.length; i += CUT_CHARS) parts.push(w.slice(i, i + CUT_CHARS));
+    return parts;
+  });
+  const lines: string[] = [];
+  let line = words[0]!;
+  for (const word of words.slice(1)) {
+    if (line.length + 1 + word.length > 78 && line.trim() !== '') {
+      lines.push(line);
+      line = ` ${word}`;
+    } else line += ` ${word}`;
+  }
+  lines.push(line);
+  return lines.join('\r\n');
+}
+
+/** Text lines over the limit are broken (human-readable parts, where a break changes no meaning). */
+function wrapLongLines(text: string): string {
+  return text.split('\n').map((l) => {
+    if (Buffer.byteLength(l) <= MAX_LINE) return l;
+    const parts: string[] = [];
+    for (let i = 0; i < l.length; i += CUT_CHARS) parts.push(l.slice(i, i + CUT_CHARS));
+    return parts.join('\n');
+  }).join('\n');
+}
+
+/** Whether any line of `bytes` is longer than 998 octets without its line end. */
+function hasLongLine(bytes: Buffer): boolean {
+  let start = 0;
+  for (;;) {
+    const lf = bytes.indexOf(0x0a, start);
+    const end = lf < 0 ? bytes.length : lf;
+    const len = end - start - (end > start && bytes[end - 1] === 0x0d ? 1 : 0);
+    if (len > MAX_LINE) return true;
+    if (lf < 0) return false;
+    start = lf + 1;
+  }
+}
+
+/** Header lines cut to 998 octets: a returned header section must still be sendable. */
+function cutLongLines(bytes: Buffer): Buffer {
+  if (!hasLongLine(bytes)) return bytes;
+  const text = bytes.toString('latin1');
+  return Buffer.from(text.split('\n').map((l) => {
+    const cr = l.endsWith('\r');
+    const body = cr ? l.slice(0, -1) : l;
+    return (body.length > MAX_LINE ? body.slice(0, MAX_LINE) : body) + (cr ? '\r' : '');
+  }).join('\n'), 'latin1');
 }
 
 function toCrlf(text: string): string {
@@ -88,7 +146,8 @@ export function buildDsn(input: DsnInput): Buffer {
   const worst = input.recipients.some((r) => r.action === 'failed') ? 'failed' : input.recipients.some((r) => r.action === 'delayed') ? 'delayed' : 'delivered';
   const subject =
     worst === 'failed' ? 'Undelivered Mail Returned to Sender' : worst === 'delayed' ? 'Delayed Mail (still being retried)' : 'Successful Mail Delivery Report';
-  const originalSubject = subjectOf(input.original);
+  const subjectText = subjectOf(input.original);
+  const originalSubject = subjectText && subjectText.length > 200 ? `${subjectText.slice(0, 200)}...` : subjectText;
 
   const human: string[] = [`This is the mail system at host ${input.reportingMta}.`, ''];
   if (worst === 'failed') human.push('I\'m sorry to have to inform you that your message could not', 'be delivered to one or more recipients. It\'s attached below.', '');
@@ -122,8 +181,10 @@ export function buildDsn(input: DsnInput): Buffer {
   const status = [perMessage.join('\r\n'), ...blocks].join('\r\n\r\n') + '\r\n';
 
   const maxFull = input.maxReturnedBytes ?? 10 * 1024 * 1024;
-  const full = input.ret === 'FULL' && worst === 'failed' && input.original.length <= maxFull;
-  const returned = full ? input.original : messageHeaders(input.original);
+  // The returned message is sent on as it is: a body line over 998 octets (accepted on receipt, RFC 5321
+  // §4.5.3.1.6) would make our DSN one that other servers may refuse, so then only the headers go back.
+  const full = input.ret === 'FULL' && worst === 'failed' && input.original.length <= maxFull && !hasLongLine(input.original);
+  const returned = full ? input.original : cutLongLines(messageHeaders(input.original));
   const eightBit = /[^\x00-\x7f]/.test(status) || returned.some((b) => b > 0x7f);
 
   const head = [
@@ -139,7 +200,7 @@ export function buildDsn(input: DsnInput): Buffer {
   ];
   const parts = [
     head.join('\r\n') + '\r\n\r\nThis is a MIME-encapsulated message.\r\n',
-    `--${boundary}\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${toCrlf(human.join('\n'))}\r\n`,
+    `--${boundary}\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${toCrlf(wrapLongLines(human.join('\n')))}\r\n`,
     `--${boundary}\r\nContent-Description: Delivery report\r\nContent-Type: ${eightBit ? 'message/global-delivery-status' : 'message/delivery-status'}\r\n\r\n${status}`,
     `--${boundary}\r\nContent-Description: ${full ? 'Undelivered Message' : 'Undelivered Message Headers'}\r\nContent-Type: ${full ? 'message/rfc822' : 'text/rfc822-headers'}\r\n${eightBit ? 'Content-Transfer-Encoding: 8bit\r\n' : ''}\r\n`,
   ];
