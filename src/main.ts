@@ -5,6 +5,7 @@
 import { deriveScram, hashPassword } from './accounts/passwords.ts';
 import { loadConfig } from './config/load.ts';
 import { openStore } from './store/open.ts';
+import { makeDataDirPrivate } from './app/data-dir-modes.ts';
 import type { CliDeps } from './cli/context.ts';
 import { runCli } from './cli/program.ts';
 import { registerServe } from './cli/serve.ts';
@@ -12,7 +13,12 @@ import { registerServe } from './cli/serve.ts';
 export function defaultCliDeps(): CliDeps {
   return {
     loadConfig,
-    openStore: (options) => openStore({ dataDir: options.dataDir }),
+    openStore: (options) => {
+      for (const f of makeDataDirPrivate(options.dataDir)) {
+        process.stderr.write(`postamt: ${f.path} ${f.fixed ? `was mode ${f.was}, readable or writable by other users; now ${f.now}` : `has mode ${f.was}, readable or writable by other users, and could not be changed`}\n`);
+      }
+      return openStore({ dataDir: options.dataDir });
+    },
     passwords: { hashPassword: (p) => hashPassword(p), deriveScram: (p, o) => deriveScram(p, o) },
     io: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
     env: process.env,
@@ -22,5 +28,7 @@ export function defaultCliDeps(): CliDeps {
 
 /** `argv` as in process.argv: node, the script, then the user's arguments. */
 export async function main(argv: string[]): Promise<number> {
+  // Everything Postamt writes (database, WAL, spool files, keys, certificates) is for its own user only.
+  process.umask(0o077);
   return runCli(argv.slice(2), defaultCliDeps(), { extraGroups: [registerServe] });
 }

@@ -20,7 +20,7 @@ class FakeAccounts {
 
   async addUser(address: string, password: string): Promise<AccountRecord> {
     const record: AccountRecord = {
-      id: this.#nextId++, address, passwordHash: await hashPassword(password, { logN: 10 }), scram: await deriveScram(password),
+      id: this.#nextId++, address, passwordHash: await hashPassword(password, { logN: 10 }), scram: await deriveScram(password, { iterations: 4096 }),
       disabled: false, quotaBytes: null, sendAsDomains: [], createdAt: new Date(),
     };
     this.accounts.set(address, record);
@@ -57,7 +57,7 @@ class FakeAccounts {
 
 const TLS: SaslContext = { protocol: 'smtp', remoteAddress: '192.0.2.10', isTls: true };
 
-async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithoutTls?: (c: SaslContext) => boolean } = {}) {
+async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithoutTls?: (c: SaslContext) => boolean; scramIterations?: number } = {}) {
   const store = new FakeAccounts();
   const alice = await store.addUser('alice@example.org', 'alice-pw');
   const verified: string[] = [];
@@ -71,6 +71,7 @@ async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithout
     logger: pino({ level: 'info' }, sink),
     allowPlaintextWithoutTls: options.allowPlaintextWithoutTls,
     scramSecret: Buffer.from('test-secret'),
+    scramIterations: options.scramIterations ?? 4096,
     sleep: async (ms) => { sleeps.push(ms); },
     verifyPassword: async (hash, password) => { verified.push(hash); return verifyPassword(hash, password); },
   });
@@ -209,6 +210,12 @@ test('SCRAM: an unknown user gets a stable fake salt and the same failure as a w
   assert.equal(Buffer.from(salt(a.serverFirst)[0]!, 'base64').length, 16);
   store.accounts.get('alice@example.org')!.disabled = true;
   assert.deepEqual((await scram(auth, 'alice@example.org', 'alice-pw')).step, FAIL, 'disabled account via SCRAM');
+});
+
+test('SCRAM: an unknown user is announced the configured iteration count, as a new account would be', async () => {
+  const { auth } = await setup({ scramIterations: 600_000 });
+  const a = await scram(auth, 'ghost@example.org', 'x');
+  assert.match(a.serverFirst, /,i=600000$/);
 });
 
 test('brute force: after 10 failures the IP is throttled without checking passwords; the owner from another IP logs in', async () => {

@@ -26,6 +26,11 @@ export interface AuthServiceOptions {
   now?: () => number;
   /** Key for the fake SCRAM salts of unknown users; set it from persistent config so salts stay stable across restarts. */
   scramSecret?: Buffer;
+  /**
+   * PBKDF2 rounds announced for unknown users, so their SCRAM challenge looks like a new account's
+   * (config auth.scram_iterations; default SCRAM_DEFAULT_ITERATIONS).
+   */
+  scramIterations?: number;
   /** Server nonce for SCRAM (tests). */
   scramNonce?: () => string;
   /** How to wait the limiter's penalty delay (tests may record instead of sleeping). */
@@ -53,6 +58,7 @@ export class AuthService implements SaslAuthenticator {
   readonly #now: () => number;
   readonly #scramSecret: Buffer;
   readonly #scramNonce: (() => string) | undefined;
+  readonly #scramIterations: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #verify: (hash: string, password: string) => Promise<boolean>;
 
@@ -64,6 +70,7 @@ export class AuthService implements SaslAuthenticator {
     this.#now = options.now ?? Date.now;
     this.#scramSecret = options.scramSecret ?? randomBytes(32);
     this.#scramNonce = options.scramNonce;
+    this.#scramIterations = options.scramIterations ?? SCRAM_DEFAULT_ITERATIONS;
     this.#sleep = options.sleep ?? ((ms) => sleepMs(ms).then(() => undefined));
     this.#verify = options.verifyPassword ?? verifyPassword;
   }
@@ -219,7 +226,7 @@ export class AuthService implements SaslAuthenticator {
   /** Deterministic per user name so repeated probes see a stable salt, like a real account's. */
   #fakeScramParams(username: string): { salt: Buffer; iterations: number } {
     const salt = createHmac('sha256', this.#scramSecret).update(`scram-salt:${username}`).digest().subarray(0, 16);
-    return { salt, iterations: SCRAM_DEFAULT_ITERATIONS };
+    return { salt, iterations: this.#scramIterations };
   }
 
   /** `lookupTag`: the candidate's tag, stored on an app password that has none yet (made before tags). */

@@ -12,7 +12,7 @@ export function installationSecret(dataDir: string): Buffer {
     const data = readFileSync(path);
     if (data.length >= 32) return data;
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32);
   writeFileSync(path, secret, { mode: 0o600 });
   return secret;

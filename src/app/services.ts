@@ -24,6 +24,7 @@ import { LocalDeliveryPlanner } from './local-delivery.ts';
 import { MailStoreImapBackend } from './imap-backend.ts';
 import { MailStorePop3Backend } from './pop3-backend.ts';
 import { installationSecret } from './secrets.ts';
+import { makeDataDirPrivate } from './data-dir-modes.ts';
 import { UsageCache } from './usage-cache.ts';
 import { createSmtpHooks } from './smtp-hooks.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
@@ -57,6 +58,7 @@ export interface ServiceOverrides {
 }
 
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
+  makePrivate(config.dataDir, logger);
   // No SQLite busy wait in the server: it would block the event loop (GroupCommit retries off the loop instead).
   const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0 }).catch((err: unknown) => {
     throw new StartupError(`data_dir = ${config.dataDir}: cannot open the database: ${systemReason(err)}`, err);
@@ -82,6 +84,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     logger,
     allowPlaintextWithoutTls: (ctx) => allowPlaintext(ctx.remoteAddress),
     scramSecret: installationSecret(config.dataDir),
+    scramIterations: config.auth.scramIterations,
   });
   const dns = overrides.dns ?? new NodeResolver({ servers: config.dns.servers.length ? config.dns.servers : undefined, timeoutMs: config.dns.timeout });
   const localDomains = (await store.listDomains()).map((d) => d.name);
@@ -152,4 +155,21 @@ function reportCorruptBodies(store: OpenedStore, logger: Logger): void {
     logger.error({ event: 'store.corrupt_blob', kind: c.kind, problem: c.problem, blobId: c.blobId, ...where }, `stored body ${c.problem}`);
   }
   logger.info({ event: 'store.integrity', corrupt: report.corrupt.length, checkedQueue: report.checkedQueue, checkedMessages: report.checkedMessages, ms: report.ms }, 'start-up integrity check');
+}
+
+/**
+ * data_dir holds all mail, password hashes and private keys: owner-only, whatever the umask was when its
+ * files were made. Each looser mode found is logged with its path, then tightened.
+ */
+function makePrivate(dataDir: string, logger: Logger): void {
+  let loose;
+  try {
+    loose = makeDataDirPrivate(dataDir);
+  } catch {
+    return; // data_dir cannot be made: opening the store says why
+  }
+  for (const f of loose) {
+    const text = f.fixed ? `${f.path} was mode ${f.was}, readable or writable by other users; now ${f.now}` : `${f.path} has mode ${f.was}, readable or writable by other users, and could not be changed`;
+    logger.warn({ event: 'data_dir.loose_mode', path: f.path, mode: f.was, now: f.now, fixed: f.fixed }, text);
+  }
 }

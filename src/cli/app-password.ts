@@ -14,11 +14,11 @@ export function registerAppPassword(program: Command, deps: CliDeps): void {
   group.command('add').argument('<email>').argument('<label>', 'what it is for, e.g. "phone"').description('generate an app password (printed once)')
     .action(async (email: string, label: string, _opts: unknown, cmd: Command) => {
       if (label.trim() === '' || label.length > 100) throw new UsageError('the label must be 1 to 100 characters');
-      await withStore(cmd, deps, async (store) => {
+      await withStore(cmd, deps, async (store, config) => {
         const account = await requireAccount(store, email);
         const password = generateAppPassword();
         // SCRAM sends one salt per user: an app password works with SCRAM only with the account's salt and count.
-        const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : undefined;
+        const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : { iterations: config.auth.scramIterations };
         const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, scramOptions)]);
         const record = await store.addAppPassword({ accountId: account.id, label: label.trim(), passwordHash, scram, lookupTag: appPasswordTag(password) });
         // The password alone on stdout (scripts can capture it); the explanation on stderr.

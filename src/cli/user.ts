@@ -31,7 +31,7 @@ export function registerUser(program: Command, deps: CliDeps): void {
         if (await store.getAccount(address)) throw new UsageError(`user ${address} already exists`);
         if (await store.getAlias(address)) throw new UsageError(`${address} is an alias; remove it first (postamt alias remove ${address})`);
         const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
-        const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password)]);
+        const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, { iterations: config.auth.scramIterations })]);
         await store.addAccount({ address, passwordHash, scram, quotaBytes });
         println(deps.io.stdout, `added user ${address}`);
       });
@@ -74,8 +74,8 @@ export function registerUser(program: Command, deps: CliDeps): void {
       await withStore(cmd, deps, async (store, config) => {
         const account = await requireAccount(store, email);
         const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
-        // Keep the account's SCRAM salt: its app passwords were derived with it and must stay usable.
-        const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : undefined;
+        // Keep the account's SCRAM salt and count: its app passwords were derived with them and must stay usable.
+        const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : { iterations: config.auth.scramIterations };
         const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, scramOptions)]);
         await store.updateAccount(account.address, { passwordHash, scram });
         println(deps.io.stdout, `password changed for ${account.address}`);

@@ -78,6 +78,10 @@ export const schema = {
     failureWindow: durationField({ default: '15m', doc: 'How long a failed login counts.' }),
     penaltyDelay: durationField({ default: '2s', doc: 'Delay before answering a failed or refused login.' }),
     minPasswordLength: integerField({ default: 8, min: 1, doc: 'Shortest password, in characters, that `user add` and `user passwd` accept (NIST SP 800-63B §5.1.1.2 asks for at least 8).' }),
+    scramIterations: integerField({
+      default: 600_000, min: 4096, max: 1_000_000,
+      doc: 'PBKDF2 rounds of the SCRAM-SHA-256 keys made for new users (RFC 7677 §4: at least 4096; 600,000 is OWASP\'s advice for PBKDF2-SHA256). The client pays them at each SCRAM login (~0.2 s), the server only at `user add`; existing users keep the count they were made with.',
+    }),
     allowPlaintextOnLoopback: booleanField({ default: false, doc: 'Allow PLAIN/LOGIN without TLS on connections from 127.0.0.1 and ::1.' }),
   }),
 

@@ -120,7 +120,7 @@ function ensureSelfSigned(dataDir: string, hostname: string, logger: Logger): Ce
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pair = makeSelfSignedCertificate(hostname);
   writeFileSync(files.key, pair.key, { mode: 0o600 });
-  writeFileSync(files.cert, pair.cert, { mode: 0o644 });
+  writeFileSync(files.cert, pair.cert, { mode: 0o600 });
   logger.info({ event: 'tls.selfsigned_created', cert: files.cert }, 'made a self-signed certificate');
   return files;
 }

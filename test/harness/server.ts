@@ -66,7 +66,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     hostname: options.hostname ?? 'mx.postamt.test',
     dataDir,
     listen: { smtp: any(), submission: any(), submissions: any(), imap: any(), imaps: any(), pop3: any(), pop3s: any(), http: null },
-    auth: { penaltyDelay: 0 },
+    // The RFC minimum: every addUser derives SCRAM keys, and tests add many users.
+    auth: { penaltyDelay: 0, scramIterations: 4096 },
     queue: { retrySchedule: [200, 400, 800] },
   } as ConfigPatch);
   const config = mergeConfig(base, options.config ?? {});
@@ -95,7 +96,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     async addUser(address, password) {
       await t.addDomain(address.slice(address.indexOf('@') + 1));
-      const account = await store.addAccount({ address, passwordHash: await hashPassword(password, { logN: 10 }), scram: await deriveScram(password) });
+      const account = await store.addAccount({ address, passwordHash: await hashPassword(password, { logN: 10 }), scram: await deriveScram(password, { iterations: config.auth.scramIterations }) });
       return account.id;
     },
     async addAlias(address, targets) {

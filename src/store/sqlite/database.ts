@@ -3,7 +3,7 @@
  * foreign keys on, a busy timeout so the CLI can work beside a running server, then the migrations.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrations } from './migrations.ts';
 
@@ -17,8 +17,11 @@ export interface OpenDatabaseOptions {
 }
 
 export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
-  mkdirSync(options.dataDir, { recursive: true });
-  const db = new Database(join(options.dataDir, 'postamt.db'), { readonly: options.readonly ?? false });
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const path = join(options.dataDir, 'postamt.db');
+  // Made owner-only before SQLite opens it: SQLite gives the -wal and -shm files the database file's mode.
+  if (options.readonly !== true) closeSync(openSync(path, 'a', 0o600));
+  const db = new Database(path, { readonly: options.readonly ?? false });
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   // A new database gets 16 KiB pages: a typical message body fits in one page instead of spilling into
   // overflow pages, which means fewer WAL frames (writes) per accepted message. No effect on an existing file.

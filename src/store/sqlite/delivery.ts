@@ -33,7 +33,7 @@ export class SpooledBody implements BlobSource {
     }
     this.chunks.push(chunk);
     if (this.size > SPOOL_THRESHOLD_BYTES) {
-      mkdirSync(this.tmpDir, { recursive: true });
+      mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
       this.path = join(this.tmpDir, `spool-${process.pid}-${randomBytes(8).toString('hex')}`);
       this.fd = openSync(this.path, 'w+', 0o600);
       for (const c of this.chunks) writeAll(this.fd, c);
