@@ -65,6 +65,8 @@ test('under umask 022 the CLI and the server make data_dir 0700 and every file i
     chmodSync(join(s.dataDir, 'notes.txt'), 0o644);
     const logsBefore = s.logs.length;
     await s.start();
+    // The log arrives through a pipe: give it a moment past the listener's first accept.
+    for (let i = 0; i < 100 && !s.logs.slice(logsBefore).some((l) => l.event === 'store.integrity'); i++) await new Promise((r) => setTimeout(r, 50));
     const warned = s.logs.slice(logsBefore).filter((l) => l.event === 'data_dir.loose_mode').map((l) => `${String(l.path).slice(s.dataDir.length - 4)} ${String(l.mode)}`);
     const after = open(modes(s.dataDir));
     fig.record({ case: 'restart with data 0755, postamt.db 0644, a stray 0644 file', figure: `warned: ${warned.join(', ')}; still loose: ${after.length}`, limit: '3 warnings, 0 loose', pass: warned.length === 3 && after.length === 0 });
