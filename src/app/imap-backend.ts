@@ -121,6 +121,10 @@ class StoreImapAccount implements ImapAccount {
     await this.store.setSubscribed(this.accountId, name, subscribed);
   }
 
+  async listSubscriptions(): Promise<string[]> {
+    return this.store.listSubscriptions(this.accountId);
+  }
+
   async status(name: string, options: { counts?: boolean } = {}): Promise<ImapMailboxStatus | null> {
     const mb = await this.store.getMailbox(this.accountId, name);
     if (mb === null) return null;

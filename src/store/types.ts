@@ -237,6 +237,7 @@ export interface MailStore {
   getMailbox(accountId: number, name: string): Promise<MailboxRecord | null>;
   getMailboxById(id: number): Promise<MailboxRecord | null>;
   /** A new mailbox, with an id and a UIDVALIDITY never given before, even to a deleted mailbox. */
+  /** Not subscribed: RFC 9051 §6.3.4 CREATE does not subscribe (SUBSCRIBE, §6.3.8, is the client's choice). */
   createMailbox(accountId: number, name: string, specialUse?: SpecialUse | null): Promise<MailboxRecord>;
   /** Deletes the mailbox and its messages (not its children). */
   deleteMailbox(id: number): Promise<void>;

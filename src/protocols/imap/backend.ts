@@ -118,6 +118,8 @@ export interface ImapAccount {
   deleteMailbox(name: string): Promise<void>;
   renameMailbox(oldName: string, newName: string): Promise<void>;
   setSubscribed(name: string, subscribed: boolean): Promise<void>;
+  /** Subscribed names, including those whose mailbox no longer exists (RFC 9051 §6.3.8). */
+  listSubscriptions(): Promise<string[]>;
   /**
    * null when the mailbox does not exist. `counts: false` (DELETED and SIZE not wanted) lets the backend
    * answer from what it keeps for SELECT instead of counting the messages.

@@ -125,7 +125,7 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
       const id = await commits.run(() => {
         const result = q.addAccount.run(address, domainOf(address), input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, input.quotaBytes ?? null, Date.now());
         const accountId = Number(result.lastInsertRowid);
-        for (const mailbox of DEFAULT_MAILBOXES) mailboxes.create(accountId, mailbox.name, mailbox.specialUse);
+        for (const mailbox of DEFAULT_MAILBOXES) mailboxes.create(accountId, mailbox.name, mailbox.specialUse, { subscribe: true });
         return accountId;
       });
       return toAccount(q.getAccountById.get(id) as AccountRow);

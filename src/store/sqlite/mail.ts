@@ -227,7 +227,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       return mailboxes.byId(id);
     },
     async createMailbox(accountId, name, specialUse) {
-      const id = await commits.run(() => mailboxes.create(accountId, name, specialUse ?? null));
+      const id = await commits.run(() => mailboxes.create(accountId, name, specialUse ?? null, { subscribe: false }));
       emit({ accountId, mailboxId: id, kind: 'mailbox' });
       return mailboxes.byId(id)!;
     },

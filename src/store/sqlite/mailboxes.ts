@@ -59,11 +59,12 @@ export class MailboxTable {
     return (this.q.nextValidity.get(Math.floor(Date.now() / 1000) % 0xffffffff) as { v: number }).v;
   }
 
-  create(accountId: number, name: string, specialUse: SpecialUse | null): number {
+  /** `subscribe`: the account's default mailboxes are subscribed; IMAP CREATE leaves that to SUBSCRIBE. */
+  create(accountId: number, name: string, specialUse: SpecialUse | null, options: { subscribe: boolean }): number {
     // Never an id a deleted mailbox had (migration 4): holders of an id may not check its owner again.
     const id = (this.q.nextId.get() as { v: number }).v;
     this.q.insert.run(id, accountId, name, this.newUidValidity(), specialUse);
-    this.q.subscribe.run(accountId, name);
+    if (options.subscribe) this.q.subscribe.run(accountId, name);
     return id;
   }
 

@@ -157,6 +157,10 @@ interface ListEntry {
   name: string;
   info: ImapMailboxInfo | null; // null: an implied parent that does not exist
   hasChildren: boolean;
+  /** Set for entries listed by subscription: whether the name is subscribed. */
+  subscribed?: boolean;
+  /** RFC 5258 §3.5: listed because a descendant the pattern does not match is subscribed. */
+  childInfo?: boolean;
 }
 
 /** About 10 ms of matching, or 2,000 lines of 500 characters. */
@@ -184,7 +188,47 @@ function listEntries(mailboxes: ImapMailboxInfo[]): ListEntry[] {
       else byName.set(parent, { name: parent, info: null, hasChildren: true });
     }
   }
-  return [...byName.values()].sort((a, b) => (a.name === 'INBOX' ? -1 : b.name === 'INBOX' ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...byName.values()].sort(byListOrder);
+}
+
+function byListOrder(a: ListEntry, b: ListEntry): number {
+  return a.name === 'INBOX' ? -1 : b.name === 'INBOX' ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+// RFC 5258 §3.1, RFC 6154 §5.1: the selection options known; any other is BAD.
+const SELECTION_OPTIONS = new Set(['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE']);
+// RFC 5258 §3.2, RFC 5819 §2, RFC 6154 §5.2: the return options known; any other is BAD.
+const RETURN_OPTIONS = new Set(['SUBSCRIBED', 'CHILDREN', 'SPECIAL-USE']);
+
+/**
+ * The subscribed names (RFC 5258 §3.1 SUBSCRIBED), existing or not, with the mailboxes' attributes. With
+ * `recursive` (RECURSIVEMATCH, and LSUB as RFC 3501 §6.3.9 reads), a name that matches the pattern and has
+ * a subscribed descendant the pattern does not match is added too, marked `childInfo` (RFC 5258 §3.5).
+ */
+function subscribedEntries(all: ListEntry[], subscriptions: string[], options: { recursive: boolean; matches: (name: string) => boolean }): ListEntry[] {
+  const existing = new Map(all.map((e) => [e.name, e]));
+  const out = new Map<string, ListEntry>();
+  for (const name of subscriptions) {
+    const e = existing.get(name);
+    out.set(name, { name, info: e?.info ?? null, hasChildren: e?.hasChildren ?? false, subscribed: true });
+  }
+  if (options.recursive) {
+    const walked = new Set<string>();
+    for (const name of subscriptions) {
+      if (options.matches(name)) continue;
+      for (let cut = name.lastIndexOf('/'); cut > 0; cut = name.lastIndexOf('/', cut - 1)) {
+        const parent = name.slice(0, cut);
+        // Its own parents were walked when it was first seen.
+        if (walked.has(parent)) break;
+        walked.add(parent);
+        if (!options.matches(parent)) continue;
+        const e = out.get(parent) ?? { name: parent, info: existing.get(parent)?.info ?? null, hasChildren: true, subscribed: false };
+        e.childInfo = true;
+        out.set(parent, e);
+      }
+    }
+  }
+  return [...out.values()].sort(byListOrder);
 }
 
 function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
@@ -197,7 +241,15 @@ function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
       let statusWanted: string[] | null = null;
       if (kind === 'LIST') {
         const sel = args.optionalList();
-        for (const t of sel ?? []) selection.add(tokenText(t, 'selection option').toUpperCase());
+        for (const t of sel ?? []) {
+          const o = tokenText(t, 'selection option').toUpperCase();
+          if (!SELECTION_OPTIONS.has(o)) throw new ImapSyntaxError(`Unknown LIST selection option ${o}`);
+          selection.add(o);
+        }
+        // RFC 5258 §3.1: RECURSIVEMATCH needs another selection option to recurse on (REMOTE does not count).
+        if (selection.has('RECURSIVEMATCH') && !selection.has('SUBSCRIBED') && !selection.has('SPECIAL-USE')) {
+          throw new ImapSyntaxError('RECURSIVEMATCH needs another selection option');
+        }
       }
       const reference = decodeMailboxName(args.astring('reference'), { utf8: s.utf8Names }) ?? '';
       const patTok = args.next('pattern');
@@ -210,7 +262,8 @@ function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
             const items = opts[++i];
             if (items?.type !== 'list') throw new ImapSyntaxError('STATUS needs a list');
             statusWanted = statusItems(items.items);
-          } else returns.add(o);
+          } else if (RETURN_OPTIONS.has(o)) returns.add(o);
+          else throw new ImapSyntaxError(`Unknown LIST return option ${o}`);
         }
       }
       args.end();
@@ -220,13 +273,22 @@ function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
         return ok(`${kind} completed`);
       }
       const matchers = patterns.map((p) => listMatcher(reference, decodeMailboxName(p, { utf8: s.utf8Names }) ?? p));
+      const matchesAny = (name: string): boolean => matchers.some((matches) => matches(name));
       const subscribedOnly = kind === 'LSUB' || selection.has('SUBSCRIBED');
       const specialOnly = selection.has('SPECIAL-USE');
       const showSubscribed = subscribedOnly || returns.has('SUBSCRIBED');
+      const account = s.account!;
+      let entries = listEntries(await account.listMailboxes());
+      if (subscribedOnly) {
+        entries = subscribedEntries(entries, await account.listSubscriptions(), {
+          recursive: kind === 'LSUB' || selection.has('RECURSIVEMATCH'),
+          matches: matchesAny,
+        });
+      }
       let workAtTurn = 0;
       let scanned = 0;
-      for (const e of listEntries(await s.account!.listMailboxes())) {
-        const matched = matchers.some((matches) => matches(e.name));
+      for (const e of entries) {
+        const matched = e.childInfo === true || matchesAny(e.name);
         // Thousands of long names, or a pattern with many wildcards, are real work: other connections get a
         // turn of the event loop every LIST_TURN_WORK units (state steps and name characters), so one LIST
         // never stalls the server.
@@ -237,14 +299,23 @@ function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
           await new Promise((resolve) => setImmediate(resolve));
         }
         if (!matched) continue;
-        if (subscribedOnly && e.info?.subscribed !== true) continue;
         if (specialOnly && (e.info === null || e.info.specialUse === null)) continue;
+        const subscribed = e.subscribed ?? e.info?.subscribed === true;
         const attrs: string[] = [];
-        if (e.info === null) attrs.push(kind === 'LIST' && selection.size > 0 ? '\\NonExistent' : '\\Noselect');
-        if (kind === 'LIST') attrs.push(e.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
-        if (showSubscribed && kind === 'LIST' && e.info?.subscribed === true) attrs.push('\\Subscribed');
-        if (kind === 'LIST' && e.info?.specialUse != null) attrs.push(e.info.specialUse);
-        ctx.untagged(`${kind} (${attrs.join(' ')}) "/" ${wireName(ctx, e.name)}`);
+        if (kind === 'LSUB') {
+          // RFC 3501 §6.3.9: a parent listed only for its subscribed children is \Noselect.
+          if (!subscribed) attrs.push('\\Noselect');
+        } else {
+          // RFC 5258 §3.4: \NonExistent (implying \Noselect) for a name with no mailbox, e.g. a
+          // subscription whose mailbox was deleted; plain LIST keeps RFC 3501's \Noselect.
+          if (e.info === null) attrs.push(selection.size > 0 || subscribed ? '\\NonExistent' : '\\Noselect');
+          attrs.push(e.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
+          if (showSubscribed && subscribed) attrs.push('\\Subscribed');
+          if (e.info?.specialUse != null) attrs.push(e.info.specialUse);
+        }
+        // RFC 5258 §3.5: CHILDINFO says which selection criterion a descendant met.
+        const extended = kind === 'LIST' && e.childInfo === true ? ' ("CHILDINFO" ("SUBSCRIBED"))' : '';
+        ctx.untagged(`${kind} (${attrs.join(' ')}) "/" ${wireName(ctx, e.name)}${extended}`);
         if (statusWanted !== null && e.info !== null) {
           const line = await statusLine(ctx, e.name, statusWanted);
           if (line !== null) ctx.untagged(line);

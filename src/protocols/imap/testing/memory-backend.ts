@@ -87,7 +87,7 @@ export class MemoryAccount implements ImapAccount {
   }
   async createMailbox(name: string): Promise<void> {
     if (this.byName(name)) throw new ImapBackendError('ALREADYEXISTS', 'Mailbox exists');
-    this.addMailbox(name, null);
+    this.addMailbox(name, null).subscribed = false;
   }
   async deleteMailbox(name: string): Promise<void> {
     const mb = this.byName(name);
@@ -106,6 +106,9 @@ export class MemoryAccount implements ImapAccount {
   async setSubscribed(name: string, subscribed: boolean): Promise<void> {
     const mb = this.byName(name);
     if (mb) mb.subscribed = subscribed;
+  }
+  async listSubscriptions(): Promise<string[]> {
+    return this.mailboxes.filter((m) => m.subscribed).map((m) => m.name);
   }
   async status(name: string) {
     const mb = this.byName(name);
