@@ -11,7 +11,7 @@ import { checkHeaderSenders, maySendAs } from '../policy/sender-rights.ts';
 import { signMessage } from '../policy/dkim-sign.ts';
 import { arcSeal } from '../policy/arc-seal.ts';
 import type { SrsReverseResult } from '../policy/srs.ts';
-import type { Envelope, MessageSink, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
+import type { Envelope, MessageSink, SessionInfo, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
@@ -61,6 +61,15 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
   const { config, logger, store, planner, policy } = services;
   const hostname = config.hostname;
 
+  /** A local name whose alias expansion reaches no mailbox: refused, and logged so the admin can fix the aliases. */
+  function refuseUndeliverable(info: SessionInfo & { reversePath: Mailbox | null }, address: string, resolution: Resolution): Verdict | null {
+    const verdict = undeliverable(address, resolution);
+    if (verdict && resolution.kind === 'undeliverable') {
+      logger.warn({ event: 'delivery.undeliverable', role, session: info.sessionId, ip: info.remoteAddress, sender: info.reversePath?.address ?? '', recipient: address, problem: resolution.problem }, `recipient refused: ${resolution.problem}`);
+    }
+    return verdict;
+  }
+
   async function overQuota(accountIds: number[]): Promise<boolean> {
     for (const id of accountIds) {
       const quota = (await services.usage.quota(id)) ?? config.storage.quotaDefault;
@@ -102,7 +111,7 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
           rate.unreserveRecipient(info.transactionId);
           throw err;
         });
-        const refusal = resolution.kind === 'unknown-user' ? refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`) : undeliverable(address, resolution);
+        const refusal = resolution.kind === 'unknown-user' ? refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`) : refuseUndeliverable(info, address, resolution);
         if (refusal) {
           rate.unreserveRecipient(info.transactionId);
           return refusal;
@@ -120,7 +129,7 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
       // only ever reach a local mailbox if the address itself is local.
       if (resolution.kind === 'not-local') return refuse(554, '5.7.1', `<${address}>: Relay access denied`);
       if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
-      if (resolution.kind === 'undeliverable') return undeliverable(address, resolution)!;
+      if (resolution.kind === 'undeliverable') return refuseUndeliverable(info, address, resolution)!;
       const accountIds = resolution.targets.flatMap((t) => (t.kind === 'mailbox' ? [t.accountId] : []));
       if (await overQuota(accountIds)) return refuse(452, '4.2.2', `<${address}>: Mailbox full`);
       const gate = await policy.onRcptTo({ ip: info.remoteAddress, helo: info.helo ?? '', sender: info.reversePath?.address ?? '', recipient: address });
