@@ -23,7 +23,7 @@ import { isLoopback } from './listeners.ts';
 import { LocalDeliveryPlanner } from './local-delivery.ts';
 import { MailStoreImapBackend } from './imap-backend.ts';
 import { MailStorePop3Backend } from './pop3-backend.ts';
-import { installationSecret } from './secrets.ts';
+import { installationSecret, srsSecretFile } from './secrets.ts';
 import { makeDataDirPrivate } from './data-dir-modes.ts';
 import { UsageCache } from './usage-cache.ts';
 import { createSmtpHooks } from './smtp-hooks.ts';
@@ -90,7 +90,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const localDomains = (await store.listDomains()).map((d) => d.name);
   const policyOptions = inboundPolicyOptionsFromConfig(config, localDomains);
   const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger });
-  const { srsSecret } = policyOptions.forwarding;
+  // SRS is on unless switched off; a configured secret wins over the one generated at first start.
+  const srsSecret = config.policy.srs ? (policyOptions.forwarding.srsSecret ?? srsSecretFile(config.dataDir)) : null;
   const planner = new LocalDeliveryPlanner({
     store,
     srs: srsSecret ? new Srs({ secret: srsSecret, domain: config.hostname }) : null,
@@ -110,6 +111,13 @@ export async function createServices(config: Config, logger: Logger, overrides: 
       localHostnames: [config.hostname],
     },
     retry: { scheduleMs: q.retrySchedule, maxAgeMs: q.maxAge, delayWarningMs: q.delayWarning ?? 0 },
+    // Our DSN for forwarded mail goes straight to the original sender, not to our own SRS address.
+    dsnRecipient: (sender) => {
+      const at = sender.lastIndexOf('@');
+      if (!planner.srs || sender.slice(at + 1).toLowerCase() !== config.hostname.toLowerCase()) return sender;
+      const reversed = planner.srs.reverse(sender);
+      return reversed.ok ? reversed.address : sender;
+    },
     local: planner.queueHook({ hostname: config.hostname, logger, suppression: store }),
     suppression: store,
     maxConnections: q.concurrency,

@@ -10,6 +10,8 @@ import { findHeaderEnd, parseHeaderFields, headerValue } from '../message/header
 import { checkHeaderSenders, maySendAs } from '../policy/sender-rights.ts';
 import { signMessage } from '../policy/dkim-sign.ts';
 import { arcSeal } from '../policy/arc-seal.ts';
+import { forwardedReturn } from '../policy/dsn-return.ts';
+import type { InboundAuthResult } from '../policy/inbound-auth.ts';
 import type { SrsReverseResult } from '../policy/srs.ts';
 import type { Envelope, MessageSink, SessionInfo, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import type { Mailbox } from '../protocols/smtp/path.ts';
@@ -236,6 +238,7 @@ class AcceptingSink implements MessageSink {
     let folder: 'inbox' | 'junk' = 'inbox';
     let extraHeaders = '';
     let arcInput: { authResults: string; cv: 'none' | 'pass' | 'fail' } | null = null;
+    let auth: InboundAuthResult | null = null;
     // RFC 5321 §6.3: a message with more Received fields than max_hops is looping; refuse it here so no
     // copy is delivered locally and no bounce is sent (the client owns the message).
     const hops = (this.buffer.header().match(/^Received:/gim) ?? []).length;
@@ -251,6 +254,7 @@ class AcceptingSink implements MessageSink {
       if (v.action === 'junk') folder = 'junk';
       extraHeaders = result.headersToPrepend;
       arcInput = result.auth?.arcSealInput ?? null;
+      auth = result.auth;
       this.buffer.flush(result.message);
     }
     // Bounces to our SRS addresses go back to the original sender, which may be off-site (accepted at RCPT).
@@ -268,7 +272,8 @@ class AcceptingSink implements MessageSink {
       folder,
       allowRemote: srsReversed,
       envid: e.mailParams.envid,
-      ret: e.mailParams.ret,
+      // A bounce of what we forward carries the body back only to an authenticated sender.
+      ret: forwardedReturn(e.mailParams.ret, { sender, trusted: services.policy.isTrusted(e.remoteAddress), auth }),
       origin: 'smtp',
       queueId: e.transactionId,
     });

@@ -147,9 +147,10 @@ export const schema = {
     heloChecks: booleanField({ default: true, doc: 'Score implausible HELO names: a bare IP, a mismatching address literal, no dot, our own name, or a name that does not resolve.' }),
     spamJunkScore: numberField({ default: 5, doc: 'Spam score at or above which a message is delivered to Junk.' }),
     spamRejectScore: numberField({ default: 15, doc: 'Spam score at or above which a message is refused (550 5.7.1); inf switches it off.' }),
+    srs: booleanField({ default: true, doc: 'Rewrite the envelope sender of mail forwarded off-site with SRS, so the next hop\'s SPF check sees our hostname and its bounces come back to us, to be reversed to the original sender; false sends forwarded mail with the original envelope sender.' }),
     srsSecret: stringField({
       default: '',
-      doc: 'Secret that signs SRS addresses when mail is forwarded off-site; "" switches SRS off. Prefer the environment variable POSTAMT_POLICY_SRS_SECRET to the file. Changing it breaks bounces to addresses already rewritten.',
+      doc: 'Secret that signs SRS addresses; "" uses one generated at first start in data_dir/srs-secret (copy it here on every MX host that must accept the same bounces). Prefer the environment variable POSTAMT_POLICY_SRS_SECRET to the file. Changing it breaks bounces to addresses already rewritten.',
     }),
     arcSeal: booleanField({ default: false, doc: 'ARC-seal (RFC 8617) messages forwarded off-site, so the next hop can trust our authentication results.' }),
     domains: domainFlagsTableField({

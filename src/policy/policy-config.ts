@@ -37,7 +37,7 @@ export interface PolicyConfigInput {
   rateMessagesPerNetwork?: number;
   fcrdns?: boolean;
   heloChecks?: boolean;
-  /** "" switches SRS off. */
+  /** "" means none configured (the server then uses its generated one, see app/services.ts). */
   srsSecret?: string;
   arcSeal?: boolean;
   domains?: Readonly<Record<string, Readonly<DomainPolicyConfigInput>>>;

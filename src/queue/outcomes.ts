@@ -31,6 +31,8 @@ export interface OutcomeContext {
   random?: () => number;
   /** Time of the attempt start, for the log line's delay. */
   startedAt?: number;
+  /** Where a DSN for mail from `sender` goes (default: the sender); see QueueRunnerOptions.dsnRecipient. */
+  dsnRecipient?: (sender: string) => string;
 }
 
 function statusOf(reply: SmtpReply): string {
@@ -106,11 +108,12 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
 }
 
 /** Enqueues a DSN for the message's sender (never to <>; RFC 3461 §6.2 / RFC 5321 §6.1 loop rule). */
-export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | 'now' | 'logger'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): Promise<string | null> {
+export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | 'now' | 'logger' | 'dsnRecipient'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): Promise<string | null> {
   if (!canSendDsnTo(message.sender) || recipients.length === 0) return null;
+  const to = ctx.dsnRecipient ? ctx.dsnRecipient(message.sender) : message.sender;
   const body = buildDsn({
     reportingMta: ctx.hostname,
-    originalSender: message.sender,
+    originalSender: to,
     envid: message.envid,
     arrivalDate: message.createdAt,
     ret: message.ret,
@@ -118,8 +121,8 @@ export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | '
     original: original ?? Buffer.alloc(0),
     now: ctx.now,
   });
-  const id = await ctx.store.enqueue({ sender: '', recipients: [{ address: message.sender }], origin: 'dsn' }, body);
-  ctx.logger.info({ event: 'queue.dsn', queueId: message.id, dsnQueueId: id, to: message.sender, action: recipients[0]!.action, recipients: recipients.map((r) => r.address) }, 'DSN queued');
+  const id = await ctx.store.enqueue({ sender: '', recipients: [{ address: to }], origin: 'dsn' }, body);
+  ctx.logger.info({ event: 'queue.dsn', queueId: message.id, dsnQueueId: id, to, ret: message.ret, action: recipients[0]!.action, recipients: recipients.map((r) => r.address) }, 'DSN queued');
   return id;
 }
 

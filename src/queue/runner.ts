@@ -40,6 +40,8 @@ export interface QueueRunnerOptions {
   retry?: Partial<RetryPolicy>;
   local?: LocalDelivery | null;
   suppression?: SuppressionStore | null;
+  /** Where a DSN for mail from `sender` goes: our own SRS addresses are reversed here instead of looping through our MX. */
+  dsnRecipient?: (sender: string) => string;
   maxConnections?: number; // default 50
   maxConnectionsPerDestination?: number; // default 5
   /** RFC 5321 §4.5.3.1.8: servers take at least 100 recipients per transaction. */
@@ -354,7 +356,7 @@ export class QueueRunner {
   async #record(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer | null): Promise<void> {
     try {
       const original = body ?? (await this.#o.store.readQueueMessage(message.id).catch(() => null));
-      await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random }, message, outcomes, original);
+      await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random, dsnRecipient: this.#o.dsnRecipient }, message, outcomes, original);
     } finally {
       this.#release(outcomes.map((o) => o.recipient));
       this.kick(); // a DSN may have been queued, or a retry is due soon
