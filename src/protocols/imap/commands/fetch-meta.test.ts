@@ -33,6 +33,8 @@ describe('IMAP metadata-only FETCH', () => {
   it('answers exactly like a FETCH that reads the message, across UID gaps', async () => {
     const c = await selected();
     const items = 'FLAGS INTERNALDATE RFC822.SIZE UID MODSEQ';
+    // CONDSTORE on before comparing: the FETCH that first enables it also sends HIGHESTMODSEQ (RFC 7162 §3.1).
+    await c.send('m FETCH 1 (MODSEQ)\r\n');
     for (const set of ['1:*', '2,4:6,9', '*', '3:2']) {
       const meta = await c.send(`a FETCH ${set} (${items})\r\n`);
       assert.match(meta, /a OK FETCH completed\r\n$/);
@@ -75,7 +77,7 @@ describe('IMAP metadata-only FETCH', () => {
     const before = inbox.modSeq;
     await c.send('s STORE 8 +FLAGS.SILENT (\\Flagged)\r\n');
     const after = inbox.modSeq;
-    assert.equal(await c.send(`f UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})\r\n`), `* 8 FETCH (UID 11 FLAGS (\\Flagged) MODSEQ (${after}))\r\nf OK UID FETCH completed\r\n`);
+    assert.equal(await c.send(`f UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${before})\r\n`), `* OK [HIGHESTMODSEQ ${after}] Highest\r\n* 8 FETCH (UID 11 FLAGS (\\Flagged) MODSEQ (${after}))\r\nf OK UID FETCH completed\r\n`);
   });
 });
 
@@ -98,6 +100,8 @@ describe('IMAP metadata-only SEARCH reads columns over UID gaps', () => {
   it('finds what a search that reads the messages finds', async () => {
     const c = await selected();
     await c.send('s STORE 2,5 +FLAGS.SILENT (\\Flagged)\r\n');
+    // CONDSTORE on before comparing: the search that first enables it also sends HIGHESTMODSEQ (RFC 7162 §3.1).
+    await c.send('m FETCH 1 (MODSEQ)\r\n');
     const keys = ['UNSEEN', 'SEEN', 'KEYWORD $Work', 'UNKEYWORD $Work', 'LARGER 24', 'SMALLER 20', 'SINCE 7-Jan-2024', 'BEFORE 3-Jan-2024',
       'UID 3:10', '2:5', 'OR FLAGGED LARGER 27', 'NOT OR SEEN FLAGGED', 'MODSEQ 9', 'ALL'];
     for (const key of keys) {
