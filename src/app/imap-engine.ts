@@ -16,8 +16,8 @@ export function createImapEngine(options: { context: EngineContext; services: Se
     starttlsAvailable: true,
     allowPlaintext: services.allowPlaintext(context.remoteAddress),
     limits: { appendLimit: config.limits.imapLiteralSize, maxLineBytes: config.limits.imapCommandSize, idleTimeoutMs: config.limits.imapIdleTimeout,
-      // Before login the wait is 5 minutes, or the idle timeout when that is shorter (slow-loris tests, small setups).
-      preAuthTimeoutMs: Math.min(5 * 60_000, config.limits.imapIdleTimeout),
+      // Before login the wait is limits.login_timeout, or the idle timeout when that is shorter.
+      preAuthTimeoutMs: Math.min(config.limits.loginTimeout, config.limits.imapIdleTimeout),
       maxMailboxes: config.limits.mailboxesPerAccount, maxMailboxLevels: config.limits.mailboxDepth },
     logger: services.logger,
   });

@@ -1,6 +1,8 @@
 /**
  * The protocol roles Postamt listens for, and which engine and TLS mode each uses.
  */
+import type { RefusalReason } from '../transport/ip-limits.ts';
+
 export const LISTENER_ROLES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'] as const;
 export type ListenerRole = (typeof LISTENER_ROLES)[number];
 
@@ -15,8 +17,8 @@ export const IMPLICIT_TLS: Record<ListenerRole, boolean> = {
 };
 
 /** What a refused connection is told, per protocol (RFC 5321 §3.8 421; RFC 9051 BYE; RFC 2449 [SYS/TEMP]). */
-export function refusalText(role: ListenerRole, reason: 'per-ip' | 'total'): string {
-  const why = reason === 'per-ip' ? 'Too many connections from your address' : 'Too many connections';
+export function refusalText(role: ListenerRole, reason: RefusalReason): string {
+  const why = reason === 'per-ip' ? 'Too many connections from your address' : reason === 'per-network' ? 'Too many connections from your network' : 'Too many connections';
   if (role.startsWith('imap')) return `* BYE [UNAVAILABLE] ${why}\r\n`;
   if (role.startsWith('pop3')) return `-ERR [SYS/TEMP] ${why}\r\n`;
   return `421 4.7.0 ${why}, try again later\r\n`;

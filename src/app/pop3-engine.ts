@@ -17,6 +17,7 @@ export function createPop3Engine(options: { context: EngineContext; services: Se
     allowPlaintextAuth: services.allowPlaintext(context.remoteAddress),
     limits: { maxErrors: config.limits.maxErrors },
     idleTimeoutMs: config.limits.pop3IdleTimeout,
+    loginTimeoutMs: config.limits.loginTimeout,
     log: services.logger,
   });
 }

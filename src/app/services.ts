@@ -19,6 +19,7 @@ import { openStore, type OpenedStore } from '../store/open.ts';
 import { checkIntegrity } from '../store/sqlite/integrity.ts';
 import { TlsProvider } from '../transport/tls.ts';
 import { ConnectionCounter } from '../transport/ip-limits.ts';
+import { networkKey } from '../policy/ip-prefix.ts';
 import { isLoopback } from './listeners.ts';
 import { LocalDeliveryPlanner } from './local-delivery.ts';
 import { MailStoreImapBackend } from './imap-backend.ts';
@@ -132,7 +133,12 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     tls,
     auth,
     limiter,
-    counter: new ConnectionCounter({ maxConnections: config.limits.connectionsTotal, maxConnectionsPerIp: config.limits.connectionsPerIp }),
+    counter: new ConnectionCounter({
+      maxConnections: config.limits.connectionsTotal,
+      maxConnectionsPerIp: config.limits.connectionsPerIp,
+      maxConnectionsPerNetwork: config.limits.connectionsPerNetwork,
+      networkOf: (ip) => networkKey(ip),
+    }),
     dns,
     policy,
     planner,

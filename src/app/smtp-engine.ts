@@ -26,6 +26,7 @@ export function createSmtpEngine(options: { role: SmtpRole; context: EngineConte
       maxErrors: config.limits.maxErrors,
       commandTimeoutMs: config.limits.smtpCommandTimeout,
       dataTimeoutMs: config.limits.smtpDataTimeout,
+      loginTimeoutMs: config.limits.loginTimeout,
     },
   });
 }

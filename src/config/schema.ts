@@ -59,7 +59,18 @@ export const schema = {
     lineLength: integerField({ default: 64 * KiB, min: 1000, max: 16 * MiB, doc: 'Longest text line accepted in a message, in octets with CRLF (one such line is held per connection); longer get 552 5.3.4. RFC 5321 §4.5.3.1.6 sets 1000 as the least a server must take and lets it take more; real senders (web forms, scripts, HTML mailers) exceed it. What Postamt writes itself keeps to 998 (RFC 5322 §2.1.1).' }),
     commandLineLength: integerField({ default: 512, min: 512, doc: 'Longest SMTP command line, in octets with CRLF (RFC 5321 §4.5.3.1.4); longer get 500 5.5.2.' }),
     connectionsPerIp: integerField({ default: 20, min: 1, doc: 'Simultaneous connections from one client IP (all protocols); more get 421 4.7.0.' }),
-    connectionsTotal: integerField({ default: 1000, min: 1, doc: 'Simultaneous connections in total.' }),
+    connectionsPerNetwork: integerField({
+      default: 100, min: 1,
+      doc: 'Simultaneous connections from one client network, IPv4 /24 or IPv6 /64 (all protocols); more get 421 4.7.0. Never below connections_per_ip.',
+    }),
+    connectionsTotal: integerField({
+      default: 1000, min: 1,
+      doc: 'Simultaneous connections in total. When all are taken, the oldest idle connection without a login or a transaction under way is closed to make room for a new one; only when there is none is the new one refused.',
+    }),
+    loginTimeout: durationField({
+      default: '60s',
+      doc: 'Idle time allowed before login on IMAP, POP3 and submission (at most their own idle timeout); the MX keeps smtp_command_timeout.',
+    }),
     smtpCommandTimeout: durationField({ default: '5m', doc: 'Idle time allowed between SMTP commands (RFC 5321 §4.5.3.2.7).' }),
     smtpDataTimeout: durationField({ default: '10m', doc: 'Idle time allowed while receiving message data (RFC 5321 §4.5.3.2.6 uses 3m per block; we wait longer).' }),
     imapIdleTimeout: durationField({ default: '30m', doc: 'Idle time before an IMAP connection is closed (RFC 9051 §5.4: at least 30 minutes).' }),

@@ -55,4 +55,9 @@ export interface StreamEngine {
   closed(): void;
   /** Current idle timeout; engines change it by state (SMTP DATA vs command, IMAP IDLE 30 min). */
   readonly idleTimeoutMs: number;
+  /**
+   * No logged-in user and no transaction under way: closing the connection now costs the client nothing
+   * but a reconnect. When every connection slot is taken, the oldest such idle connection makes room.
+   */
+  readonly anonymous?: boolean;
 }

@@ -245,11 +245,37 @@ describe('connection driver with the SMTP engine', () => {
     });
   });
 
-  it('refuses a connection over the total limit with 421 4.7.0, whatever its IP', async () => {
+  it('makes room for a new connection by closing the oldest idle one that has no transaction', async () => {
+    const received: Received = { bodies: [], tlsSeen: [] };
+    await withListener({ createEngine: smtpFactory(received), limits: { maxConnections: 2, maxConnectionsPerIp: 10 } }, async (listener) => {
+      const oldest = await connect(listener, '127.0.0.2');
+      const r1 = reader(oldest);
+      await r1.until(/^220 /m);
+      const busy = await connect(listener, '127.0.0.3');
+      const r2 = reader(busy);
+      await r2.until(/^220 /m);
+      const third = await connect(listener, '127.0.0.4');
+      assert.match(await reader(third).until(/^220 /m), /^220 /);
+      await r1.closedWithin();
+      assert.match(r1.text, /421 4\.4\.2/);
+      busy.write('EHLO client.test\r\n');
+      assert.match(await r2.until(/^250 /m), /^250 /m);
+      busy.destroy();
+      third.destroy();
+    });
+  });
+
+  it('refuses a connection over the total limit with 421 4.7.0, whatever its IP, when none can make room', async () => {
     const received: Received = { bodies: [], tlsSeen: [] };
     await withListener({ createEngine: smtpFactory(received), limits: { maxConnections: 2, maxConnectionsPerIp: 10 } }, async (listener) => {
       const held = [await connect(listener, '127.0.0.2'), await connect(listener, '127.0.0.3')];
-      for (const socket of held) await reader(socket).until(/^220 /m);
+      // In a transaction: nothing to close to make room.
+      for (const socket of held) {
+        const r = reader(socket);
+        await r.until(/^220 /m);
+        socket.write('EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n');
+        await r.until(/^250 2\.1\.0/m);
+      }
       const third = await connect(listener, '127.0.0.4');
       const r3 = reader(third);
       await r3.closedWithin();

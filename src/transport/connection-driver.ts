@@ -121,6 +121,24 @@ export class ConnectionDriver {
     }
   }
 
+  /**
+   * Idle, no login and no transaction (the engine says `anonymous`), nothing being handled or written:
+   * closing it now loses the client nothing but a reconnect.
+   */
+  get isEvictable(): boolean {
+    return !this.closed && !this.busy && this.inbox.length === 0 && this.writesQueued === 0 && this.engine.anonymous === true;
+  }
+
+  /** Every connection slot is taken and this one makes room: the engine's idle goodbye, then close. */
+  evict(): void {
+    if (this.closed) return;
+    try {
+      this.enqueueOutput({ ...this.engine.idleTimeout(), then: 'close' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
   /** Drops the connection at once (after the shutdown grace period). */
   destroy(): void {
     this.close();

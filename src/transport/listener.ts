@@ -1,14 +1,15 @@
 /**
  * A listening socket for one protocol role: accepts connections, applies the connection limits (shared
- * across listeners when the same counter is passed), does the implicit-TLS handshake where configured,
- * and hands each connection to a ConnectionDriver. `close()` drains: engines say goodbye (421, BYE).
+ * across listeners when the same counter is passed; a full counter closes the oldest idle anonymous
+ * connection of any listener to make room), does the implicit-TLS handshake where configured, and hands
+ * each connection to a ConnectionDriver. `close()` drains: engines say goodbye (421, BYE).
  */
 import net from 'node:net';
 import type { Logger } from '../core/log.ts';
 import { newSessionId } from '../core/ids.ts';
 import type { EngineContext, StreamEngine } from '../protocols/engine.ts';
 import { ConnectionDriver, upgradeToTls, type MutableEngineContext } from './connection-driver.ts';
-import { ConnectionCounter } from './ip-limits.ts';
+import { ConnectionCounter, type RefusalReason } from './ip-limits.ts';
 import type { TlsProvider } from './tls.ts';
 
 export interface ListenerOptions {
@@ -26,7 +27,7 @@ export interface ListenerOptions {
    * Text written before closing a connection refused by a limit (SMTP `421 4.7.0`, IMAP `* BYE`, POP3
    * `-ERR [SYS/TEMP]`); default is the SMTP reply. Not sent on implicit-TLS ports (no handshake yet).
    */
-  refuse?: (reason: 'per-ip' | 'total') => string;
+  refuse?: (reason: RefusalReason) => string;
   logger: Logger;
   handshakeTimeoutMs?: number;
 }
@@ -51,20 +52,27 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   const server = net.createServer({ pauseOnConnect: false }, (socket) => {
     const remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const verdict = counter.acquire(remoteAddress);
-    if (verdict !== 'ok') {
-      logger.warn({ event: 'conn.refused', listener: options.name, ip: remoteAddress, reason: verdict }, 'connection refused by limit');
+    if (!verdict.ok) {
+      logger.warn({ event: 'conn.refused', listener: options.name, ip: remoteAddress, reason: verdict.reason }, 'connection refused by limit');
       socket.on('error', () => undefined);
       if (options.implicitTls) socket.destroy();
-      else socket.end(refuse(verdict));
+      else socket.end(refuse(verdict.reason));
       return;
     }
+    const { slot } = verdict;
     const sessionId = newSessionId();
     const opened = Date.now();
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      counter.release(remoteAddress);
+    const release = (): void => slot.release();
+    const evicted = (): void => {
+      logger.info({ event: 'conn.evicted', listener: options.name, session: sessionId, ip: remoteAddress, durationMs: Date.now() - opened }, 'idle connection without login closed: every connection slot was taken');
+    };
+    // Until the TLS handshake is done nothing is at stake: such a connection may make room at once.
+    slot.holder = {
+      isEvictable: () => true,
+      evict: () => {
+        evicted();
+        socket.destroy();
+      },
     };
     socket.on('error', () => undefined);
     socket.once('close', release);
@@ -113,6 +121,13 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       });
       pending.delete(socket);
       drivers.add(driver);
+      slot.holder = {
+        isEvictable: () => driver.isEvictable,
+        evict: () => {
+          evicted();
+          driver.evict();
+        },
+      };
       await driver.start();
     };
     begin().catch((err) => {

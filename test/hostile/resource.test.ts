@@ -18,7 +18,7 @@ const PASSWORD = 'correct horse battery';
 
 before(async () => {
   t = await startTestServer({
-    config: { limits: { smtpCommandTimeout: TIMEOUT, smtpDataTimeout: TIMEOUT, imapIdleTimeout: TIMEOUT, pop3IdleTimeout: TIMEOUT, connectionsPerIp: 40, imapLiteralSize: 30 * 1048576 } },
+    config: { limits: { smtpCommandTimeout: TIMEOUT, smtpDataTimeout: TIMEOUT, imapIdleTimeout: TIMEOUT, pop3IdleTimeout: TIMEOUT, connectionsPerIp: 40, connectionsPerNetwork: 1000, imapLiteralSize: 30 * 1048576 } },
   });
   await t.addUser('victim@example.test', PASSWORD);
   await t.addUser('canary@example.test', PASSWORD);

@@ -102,6 +102,10 @@ export class ImapSession implements StreamEngine {
     return this.state.kind === 'not-authenticated' ? this.limits.preAuthTimeoutMs : this.limits.idleTimeoutMs;
   }
 
+  get anonymous(): boolean {
+    return this.state.kind === 'not-authenticated' && this.mode.kind === 'command';
+  }
+
   get saslContext(): SaslContext {
     return { protocol: 'imap', remoteAddress: this.options.context.remoteAddress, isTls: this.tls !== null };
   }

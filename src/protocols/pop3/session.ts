@@ -38,6 +38,8 @@ export interface Pop3SessionOptions {
   allowPlaintextAuth: boolean;
   limits?: Partial<Pop3Limits>;
   idleTimeoutMs?: number;
+  /** Idle time allowed before login (AUTHORIZATION state); default: idleTimeoutMs. */
+  loginTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -50,7 +52,8 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
   readonly backend: Pop3Backend;
   readonly sasl: SaslAuthenticator;
   readonly log: Logger | undefined;
-  readonly idleTimeoutMs: number;
+  private readonly sessionTimeoutMs: number;
+  private readonly loginTimeoutMs: number;
   private readonly context: EngineContext;
   private readonly allowPlaintextAuth: boolean;
   private readonly limits: Pop3Limits;
@@ -66,10 +69,20 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
     this.tlsAvailable = options.tlsAvailable;
     this.allowPlaintextAuth = options.allowPlaintextAuth;
     this.limits = { ...DEFAULT_POP3_LIMITS, ...options.limits };
-    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_POP3_IDLE_TIMEOUT_MS;
+    this.sessionTimeoutMs = options.idleTimeoutMs ?? DEFAULT_POP3_IDLE_TIMEOUT_MS;
+    this.loginTimeoutMs = Math.min(options.loginTimeoutMs ?? this.sessionTimeoutMs, this.sessionTimeoutMs);
     this.log = options.log;
     this.tls = options.context.tls;
     this.reader = new LineReader(this.limits.lineBytes);
+  }
+
+  /** RFC 1939 §3 asks for 10 minutes of autologout; before login the wait is shorter (idle connection floods). */
+  get idleTimeoutMs(): number {
+    return this.state.phase === 'authorization' || this.state.phase === 'sasl' ? this.loginTimeoutMs : this.sessionTimeoutMs;
+  }
+
+  get anonymous(): boolean {
+    return this.state.phase === 'authorization';
   }
 
   get isTls(): boolean {

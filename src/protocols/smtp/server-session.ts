@@ -61,7 +61,14 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
 
   get idleTimeoutMs(): number {
     const phase = this.state.phase;
-    return phase === 'data' || phase === 'bdat' ? this.limits.dataTimeoutMs : this.limits.commandTimeoutMs;
+    if (phase === 'data' || phase === 'bdat') return this.limits.dataTimeoutMs;
+    if (this.options.role === 'submission' && this.identity === null) return Math.min(this.limits.loginTimeoutMs, this.limits.commandTimeoutMs);
+    return this.limits.commandTimeoutMs;
+  }
+
+  get anonymous(): boolean {
+    const phase = this.state.phase;
+    return this.identity === null && (phase === 'fresh' || phase === 'greeted');
   }
 
   async start(): Promise<EngineOutput> {

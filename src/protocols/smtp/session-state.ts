@@ -28,6 +28,11 @@ export interface SmtpServerLimits {
   commandTimeoutMs: number;
   /** RFC 5321 §4.5.3.2.6: 10 minutes for the data termination. */
   dataTimeoutMs: number;
+  /**
+   * Submission only: the wait for the next command before AUTH succeeded (RFC 6409 clients log in at once;
+   * idle unauthenticated sessions only hold slots). At most commandTimeoutMs. The MX role keeps RFC 5321's.
+   */
+  loginTimeoutMs: number;
 }
 
 export const DEFAULT_SMTP_LIMITS: SmtpServerLimits = {
@@ -39,6 +44,7 @@ export const DEFAULT_SMTP_LIMITS: SmtpServerLimits = {
   maxErrors: 20,
   commandTimeoutMs: 300_000,
   dataTimeoutMs: 600_000,
+  loginTimeoutMs: 300_000,
 };
 
 export interface SmtpServerOptions {
