@@ -14,6 +14,7 @@ import { forwardedReturn } from '../policy/dsn-return.ts';
 import type { InboundAuthResult } from '../policy/inbound-auth.ts';
 import type { SrsReverseResult } from '../policy/srs.ts';
 import type { Envelope, MessageSink, SessionInfo, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
+import type { PolicyReply } from '../policy/types.ts';
 import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
@@ -27,15 +28,54 @@ const OK: Verdict = { ok: true };
 /** Header fields a submitted message may carry; more is refused (each From:/Sender: must be seen). */
 const MAX_HEADER_FIELDS = 10_000;
 
-function refuse(code: number, enhancedCode: string, text: string): Verdict {
-  return { ok: false, code, enhancedCode, text };
+/** A refusal; `rule` names the check that decided, for the log line (never sent to the client). */
+function refuse(code: number, enhancedCode: string, text: string, rule?: string): Verdict {
+  const verdict: Verdict & { rule?: string } = { ok: false, code, enhancedCode, text };
+  if (rule) verdict.rule = rule;
+  return verdict;
+}
+
+function ruleOf(verdict: Verdict): string | null {
+  return (verdict as { rule?: string }).rule ?? null;
+}
+
+/** A policy gate's refusal as a Verdict, keeping the policy's rule name. */
+function refusePolicy(reply: PolicyReply): Verdict {
+  return refuse(reply.code, reply.enhancedCode, reply.text, reply.rule ?? 'policy');
+}
+
+/**
+ * What the end of data learned about one transaction (where it was delivered, the spam verdict, the rule of
+ * a refusal), added to its smtp.transaction log line: one line per transaction says all of it.
+ */
+interface TransactionNote {
+  delivered?: string[];
+  queued?: string[];
+  folder?: 'inbox' | 'junk';
+  spam?: { score: number; verdict: string; tests: string[] };
+  auth?: { spf: string; dkim: string; dmarc: string };
+  rule?: string | null;
+}
+
+/** Notes waiting for their transaction's log line; bounded so that a lost line cannot grow it forever. */
+class TransactionNotes {
+  private readonly notes = new Map<string, TransactionNote>();
+  set(transactionId: string, note: TransactionNote): void {
+    if (this.notes.size >= 10_000) this.notes.clear();
+    this.notes.set(transactionId, { ...this.notes.get(transactionId), ...note });
+  }
+  take(transactionId: string): TransactionNote {
+    const note = this.notes.get(transactionId) ?? {};
+    this.notes.delete(transactionId);
+    return note;
+  }
 }
 
 /** The RCPT refusal for a local name whose alias expansion reaches no mailbox; null for other resolutions. */
 function undeliverable(address: string, resolution: Resolution): Verdict | null {
   if (resolution.kind !== 'undeliverable') return null;
   const r = undeliverableReply(address, resolution.problem);
-  return refuse(r.code, r.enhancedCode, r.text);
+  return refuse(r.code, r.enhancedCode, r.text, `alias_${resolution.problem.replace(/-/g, '_')}`);
 }
 
 function domainOf(address: string): string {
@@ -64,14 +104,6 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
   const hostname = config.hostname;
 
   /** A local name whose alias expansion reaches no mailbox: refused, and logged so the admin can fix the aliases. */
-  function refuseUndeliverable(info: SessionInfo & { reversePath: Mailbox | null }, address: string, resolution: Resolution): Verdict | null {
-    const verdict = undeliverable(address, resolution);
-    if (verdict && resolution.kind === 'undeliverable') {
-      logger.warn({ event: 'delivery.undeliverable', role, session: info.sessionId, ip: info.remoteAddress, sender: info.reversePath?.address ?? '', recipient: address, problem: resolution.problem }, `recipient refused: ${resolution.problem}`);
-    }
-    return verdict;
-  }
-
   async function overQuota(accountIds: number[]): Promise<boolean> {
     for (const id of accountIds) {
       const quota = (await services.usage.quota(id)) ?? config.storage.quotaDefault;
@@ -81,25 +113,31 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
     return false;
   }
 
+  const notes = new TransactionNotes();
+  /** Sessions whose last refusal was logged as smtp.refused; the engine's smtp.error for it is then skipped. */
+  const refusalsLogged = new Set<string>();
+
   const hooks: SmtpServerHooks = {
     sasl: role === 'submission' ? services.auth : undefined,
 
     async checkConnection(info) {
       if (role !== 'mx') return OK;
       const gate = await policy.onConnect(info.remoteAddress);
-      return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
+      if (gate.action === 'accept') return OK;
+      logger.info({ event: 'smtp.refused', role, session: info.sessionId, ip: info.remoteAddress, command: 'CONNECT', code: gate.reply.code, status: gate.reply.enhancedCode, rule: gate.reply.rule ?? 'policy', reason: gate.reply.text }, 'connection refused');
+      return refusePolicy(gate.reply);
     },
 
     async checkMailFrom(info, reversePath) {
       const sender = reversePath?.address ?? '';
       if (role === 'submission') {
         const account = info.identity ? await store.getAccountById(info.identity.accountId) : null;
-        if (!account || account.disabled) return refuse(530, '5.7.0', 'Authentication required');
-        if (!(await maySendAs(account, sender, store))) return refuse(553, '5.7.1', `Sender address <${sender}> not owned by user ${account.address}`);
+        if (!account || account.disabled) return refuse(530, '5.7.0', 'Authentication required', account ? 'account_disabled' : 'auth_required');
+        if (!(await maySendAs(account, sender, store))) return refuse(553, '5.7.1', `Sender address <${sender}> not owned by user ${account.address}`, 'sender_not_owned');
         return OK;
       }
       const gate = await policy.onMailFrom({ ip: info.remoteAddress, helo: info.helo ?? '', sender });
-      return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
+      return gate.action === 'accept' ? OK : refusePolicy(gate.reply);
     },
 
     async checkRcptTo(info, forwardPath) {
@@ -108,12 +146,12 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
         // Reserved before the first await, so parallel sessions of one user see each other's recipients;
         // endTransaction records or gives back the reservation.
         const rate = services.submissionRate;
-        if (!rate.reserve(info.identity?.address ?? '', info.transactionId)) return refuse(451, '4.7.1', 'Sending rate limit exceeded, try again later');
+        if (!rate.reserve(info.identity?.address ?? '', info.transactionId)) return refuse(451, '4.7.1', 'Sending rate limit exceeded, try again later', 'submission_rate');
         const resolution = await planner.resolver.resolve(address).catch((err: unknown) => {
           rate.unreserveRecipient(info.transactionId);
           throw err;
         });
-        const refusal = resolution.kind === 'unknown-user' ? refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`) : refuseUndeliverable(info, address, resolution);
+        const refusal = resolution.kind === 'unknown-user' ? refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`, 'unknown_user') : undeliverable(address, resolution);
         if (refusal) {
           rate.unreserveRecipient(info.transactionId);
           return refusal;
@@ -122,27 +160,27 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
       }
       const resolution = await planner.resolver.resolve(address);
       const srs = srsReversal(services, address);
-      if (srs && !srs.ok) return refuse(550, '5.7.1', `<${address}>: Invalid SRS address (${srs.reason})`);
+      if (srs && !srs.ok) return refuse(550, '5.7.1', `<${address}>: Invalid SRS address (${srs.reason})`, 'srs_invalid');
       if (srs) {
         const gate = await policy.onRcptTo({ ip: info.remoteAddress, helo: info.helo ?? '', sender: info.reversePath?.address ?? '', recipient: address });
-        return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
+        return gate.action === 'accept' ? OK : refusePolicy(gate.reply);
       }
       // RFC 5321 §3.9 / §7.1: no relaying for unauthenticated clients. Source routes, %-hacks and the like
       // only ever reach a local mailbox if the address itself is local.
-      if (resolution.kind === 'not-local') return refuse(554, '5.7.1', `<${address}>: Relay access denied`);
-      if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
-      if (resolution.kind === 'undeliverable') return refuseUndeliverable(info, address, resolution)!;
+      if (resolution.kind === 'not-local') return refuse(554, '5.7.1', `<${address}>: Relay access denied`, 'relay_denied');
+      if (resolution.kind === 'unknown-user') return refuse(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`, 'unknown_user');
+      if (resolution.kind === 'undeliverable') return undeliverable(address, resolution)!;
       const accountIds = resolution.targets.flatMap((t) => (t.kind === 'mailbox' ? [t.accountId] : []));
-      if (await overQuota(accountIds)) return refuse(452, '4.2.2', `<${address}>: Mailbox full`);
+      if (await overQuota(accountIds)) return refuse(452, '4.2.2', `<${address}>: Mailbox full`, 'mailbox_full');
       const gate = await policy.onRcptTo({ ip: info.remoteAddress, helo: info.helo ?? '', sender: info.reversePath?.address ?? '', recipient: address });
-      return gate.action === 'accept' ? OK : refuse(gate.reply.code, gate.reply.enhancedCode, gate.reply.text);
+      return gate.action === 'accept' ? OK : refusePolicy(gate.reply);
     },
 
     async beginMessage(envelope) {
       // A bounce to a VERP return path is held too: bounce processing reads it after the commit.
       const verpBounce = role === 'mx' && isVerpBounce({ sender: envelope.reversePath?.address ?? '', recipients: envelope.recipients.map((r) => r.mailbox.address) });
       const inspect = role === 'submission' || verpBounce || !policy.isTrusted(envelope.remoteAddress);
-      return new AcceptingSink({ envelope, services, buffer: new MessageBuffer({ tx: store.beginDelivery(), inspect }) });
+      return new AcceptingSink({ envelope, services, notes, buffer: new MessageBuffer({ tx: store.beginDelivery(), inspect }) });
     },
 
     endTransaction(_info, end) {
@@ -151,6 +189,7 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
 
     onTransaction(record) {
       const e = record.envelope;
+      const note = notes.take(e.transactionId);
       logger.info({
         event: 'smtp.transaction',
         role,
@@ -166,12 +205,41 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
         code: record.code,
         status: record.enhancedCode,
         result: record.text,
+        ...(note.rule ? { rule: note.rule } : {}),
+        ...(note.delivered ? { delivered: note.delivered, folder: note.folder ?? 'inbox' } : {}),
+        ...(note.queued ? { queued: note.queued } : {}),
+        ...(note.spam ? { spam: note.spam } : {}),
+        ...(note.auth ? { auth: note.auth } : {}),
       }, 'smtp transaction');
     },
 
     onProtocolError(info, detail) {
+      // A refusal by a check above was logged with its detail (smtp.refused) just before this reply.
+      if (refusalsLogged.delete(info.sessionId)) return;
       logger.info({ event: 'smtp.error', role, session: info.sessionId, ip: info.remoteAddress, command: detail.command, code: detail.code, status: detail.enhancedCode }, 'smtp protocol error');
     },
+  };
+  // Every refusal at MAIL and RCPT is one log line naming sender, recipient, code, reason and rule.
+  const checkMailFrom = hooks.checkMailFrom.bind(hooks);
+  const checkRcptTo = hooks.checkRcptTo.bind(hooks);
+  const logRefusal = (info: SessionInfo, command: 'MAIL' | 'RCPT', who: { sender: string; recipient?: string }, verdict: Verdict): void => {
+    if (verdict.ok) return;
+    logger.info({
+      event: 'smtp.refused', role, session: info.sessionId, ip: info.remoteAddress, user: info.identity?.address ?? null, command, sender: who.sender, recipient: who.recipient ?? null,
+      code: verdict.code, status: verdict.enhancedCode, rule: ruleOf(verdict) ?? 'unknown', reason: verdict.text,
+    }, `${command} refused`);
+    // RFC 5321 §3.8 421 closes the session; the engine logs no smtp.error for it.
+    if (verdict.code !== 421) refusalsLogged.add(info.sessionId);
+  };
+  hooks.checkMailFrom = async (info, reversePath, params) => {
+    const verdict = await checkMailFrom(info, reversePath, params);
+    logRefusal(info, 'MAIL', { sender: reversePath?.address ?? '' }, verdict);
+    return verdict;
+  };
+  hooks.checkRcptTo = async (info, forwardPath, params) => {
+    const verdict = await checkRcptTo(info, forwardPath, params);
+    logRefusal(info, 'RCPT', { sender: info.reversePath?.address ?? '', recipient: recipientAddress(forwardPath, hostname) }, verdict);
+    return verdict;
   };
   return hooks;
 }
@@ -181,18 +249,42 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
  * since, or a fault): nothing is stored and the client tries again later, when RCPT gives the final answer.
  */
 function notAcknowledged(): Verdict {
-  return refuse(451, '4.3.0', 'Requested action aborted: a recipient cannot be delivered now, try again later');
+  return refuse(451, '4.3.0', 'Requested action aborted: a recipient cannot be delivered now, try again later', 'uncovered_recipient');
+}
+
+/** `alice@example.org/INBOX` for each mailbox copy, for the transaction's log line. */
+async function mailboxLabels(services: Services, mailboxIds: number[]): Promise<string[]> {
+  const labels: string[] = [];
+  for (const id of mailboxIds) {
+    const mailbox = await services.store.getMailboxById(id);
+    const account = mailbox ? await services.store.getAccountById(mailbox.accountId) : null;
+    labels.push(`${account?.address ?? '?'}/${mailbox?.name ?? id}`);
+  }
+  return labels;
 }
 
 class AcceptingSink implements MessageSink {
   private readonly envelope: Envelope;
   private readonly services: Services;
   private readonly buffer: MessageBuffer;
+  private readonly notes: TransactionNotes;
 
-  constructor(options: { envelope: Envelope; services: Services; buffer: MessageBuffer }) {
+  constructor(options: { envelope: Envelope; services: Services; buffer: MessageBuffer; notes: TransactionNotes }) {
     this.envelope = options.envelope;
     this.services = options.services;
     this.buffer = options.buffer;
+    this.notes = options.notes;
+  }
+
+  /** Records where the message went (mailboxes, queue) for the transaction's log line. */
+  private async noteDelivery(plan: { mailboxes: { mailboxId: number }[]; queue?: { recipients: { address: string }[] } | null }, folder: 'inbox' | 'junk'): Promise<void> {
+    const note: TransactionNote = {};
+    if (plan.mailboxes.length > 0) {
+      note.delivered = await mailboxLabels(this.services, plan.mailboxes.map((m) => m.mailboxId));
+      note.folder = folder;
+    }
+    if (plan.queue && plan.queue.recipients.length > 0) note.queued = plan.queue.recipients.map((r) => r.address);
+    this.notes.set(this.envelope.transactionId, note);
   }
 
   write(chunk: Buffer): void {
@@ -207,12 +299,16 @@ class AcceptingSink implements MessageSink {
     try {
       const verdict = this.envelope.role === 'submission' ? await this.commitSubmission() : await this.commitInbound();
       // A refusal must not leave the transaction's spooled body behind (abort is idempotent).
-      if (!verdict.ok) this.buffer.tx.abort();
+      if (!verdict.ok) {
+        this.buffer.tx.abort();
+        this.notes.set(this.envelope.transactionId, { rule: ruleOf(verdict) ?? 'unknown' });
+      }
       return verdict;
     } catch (err) {
       this.buffer.tx.abort();
       this.services.logger.error({ event: 'smtp.commit_failed', queueId: this.envelope.transactionId, err: String(err) }, 'commit failed');
       // Our own fault: temporary, never 5xx (docs/reliability.md, rule 3).
+      this.notes.set(this.envelope.transactionId, { rule: 'local_error' });
       return refuse(451, '4.3.0', err instanceof StorageError ? 'Temporary storage failure, try again later' : 'Local error in processing, try again later');
     }
   }
@@ -242,14 +338,19 @@ class AcceptingSink implements MessageSink {
     // RFC 5321 §6.3: a message with more Received fields than max_hops is looping; refuse it here so no
     // copy is delivered locally and no bounce is sent (the client owns the message).
     const hops = (this.buffer.header().match(/^Received:/gim) ?? []).length;
-    if (hops > services.config.queue.maxHops) return refuse(554, '5.4.6', `Too many hops (${hops} Received header fields): mail loop`);
+    if (hops > services.config.queue.maxHops) return refuse(554, '5.4.6', `Too many hops (${hops} Received header fields): mail loop`, 'max_hops');
     const held = this.buffer.message();
     if (held) {
       const result = await services.policy.onData({ message: held, envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.mailbox, services.config.hostname)) } });
       const v = result.verdict;
+      // The spam verdict and authentication results go on the transaction's log line, accepted or not.
+      const note: TransactionNote = {};
+      if (result.spam) note.spam = { score: result.spam.score, verdict: result.spam.verdict, tests: result.spam.contributions.map((c) => `${c.test}=${c.score}`) };
+      if (result.auth) note.auth = { spf: result.auth.spf.result, dkim: result.auth.dkim.map((d) => d.result).join(',') || 'none', dmarc: result.auth.dmarc.result };
+      this.notes.set(e.transactionId, note);
       if (v.action === 'reject' || v.action === 'tempfail') {
         this.buffer.tx.abort();
-        return refuse(v.reply.code, v.reply.enhancedCode, v.reply.text);
+        return refusePolicy(v.reply);
       }
       if (v.action === 'junk') folder = 'junk';
       extraHeaders = result.headersToPrepend;
@@ -284,6 +385,7 @@ class AcceptingSink implements MessageSink {
       logger: services.logger, queueId: e.transactionId, origin: 'smtp', sender,
     });
     if (!outcome.ok) return notAcknowledged();
+    await this.noteDelivery(plan, folder);
     const { result } = outcome;
     for (const id of plan.accountIds) services.usage.add(id, result.size);
     if (result.queueId) services.queue.kick();
@@ -321,7 +423,7 @@ class AcceptingSink implements MessageSink {
     const { services, envelope: e } = this;
     const { config, store } = services;
     const account = e.identity ? await store.getAccountById(e.identity.accountId) : null;
-    if (!account) return refuse(530, '5.7.0', 'Authentication required');
+    if (!account) return refuse(530, '5.7.0', 'Authentication required', 'auth_required');
     const held = this.buffer.message();
     let headerBuf: Buffer;
     if (held) {
@@ -329,14 +431,14 @@ class AcceptingSink implements MessageSink {
     } else {
       // Too big to hold: only the head was kept. A header section not ended within it could hide a From:.
       const headerText = this.buffer.header();
-      if (headerText.length >= HEAD_BYTES) return refuse(552, '5.3.4', 'Message header section too large');
+      if (headerText.length >= HEAD_BYTES) return refuse(552, '5.3.4', 'Message header section too large', 'header_too_large');
       headerBuf = Buffer.from(headerText, 'latin1');
     }
     const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, MAX_HEADER_FIELDS + 1);
-    if (fields.length > MAX_HEADER_FIELDS) return refuse(552, '5.3.4', 'Too many header fields');
+    if (fields.length > MAX_HEADER_FIELDS) return refuse(552, '5.3.4', 'Too many header fields', 'too_many_header_fields');
     // RFC 6409 §6.1 / §8: every address of every From: and Sender: field must be one the user may use.
     const senders = await checkHeaderSenders(account, fields, store, { maxAddresses: config.submission.maxSenderAddresses });
-    if (!senders.ok) return refuse(senders.code, senders.enhancedCode, senders.text);
+    if (!senders.ok) return refuse(senders.code, senders.enhancedCode, senders.text, 'header_sender_not_owned');
     let added = '';
     // RFC 6409 §8.3 (Message-ID) and §8.2 (Date): add when missing.
     if (!headerValue(fields, 'Message-ID')) added += `Message-ID: <${randomBytes(12).toString('hex')}@${config.hostname}>\r\n`;
@@ -367,6 +469,7 @@ class AcceptingSink implements MessageSink {
       logger: services.logger, queueId: e.transactionId, origin: 'submission', sender,
     });
     if (!outcome.ok) return notAcknowledged();
+    await this.noteDelivery(plan, 'inbox');
     const { result } = outcome;
     if (result.queueId) services.queue.kick();
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };

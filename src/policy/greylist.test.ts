@@ -14,7 +14,7 @@ const T = { ip: '192.0.2.10', sender: 'alice@sender.example', recipient: 'bob@po
 describe('greylisting', () => {
   it('answers 451 4.7.1 to the first attempt, again before the delay, and accepts the retry after it', async () => {
     const { g, advance } = setup();
-    assert.deepEqual(await g.check(T), { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Greylisted, try again later' } });
+    assert.deepEqual(await g.check(T), { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Greylisted, try again later', rule: 'greylisted' } });
     advance(60);
     assert.equal((await g.check(T)).action, 'tempfail');
     advance(241);

@@ -151,5 +151,5 @@ export class Greylister {
 
 function greylisted(): GateVerdict {
   // RFC 3463 §3.8: 4.7.1 "delivery not authorized" as a temporary condition, the customary greylist reply.
-  return { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Greylisted, try again later' } };
+  return { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Greylisted, try again later', rule: 'greylisted' } };
 }

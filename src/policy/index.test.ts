@@ -61,7 +61,7 @@ describe('InboundPolicy through a loopback DNS server', () => {
 
   it('refuses DMARC p=reject failures with 550 5.7.1, and files p=quarantine failures in Junk', async () => {
     const r = await policy().onData({ message: plain('alice@sender.test'), envelope: env('spoofer@elsewhere.test', '203.0.113.5') });
-    assert.deepEqual(r.verdict, { action: 'reject', reply: { code: 550, enhancedCode: '5.7.1', text: 'Message rejected by the DMARC policy of sender.test' } });
+    assert.deepEqual(r.verdict, { action: 'reject', reply: { code: 550, enhancedCode: '5.7.1', text: 'Message rejected by the DMARC policy of sender.test', rule: 'dmarc_reject' } });
     const q = await policy().onData({ message: plain('x@quarantine.test'), envelope: env('x@quarantine.test', '203.0.113.5') });
     assert.deepEqual(q.verdict, { action: 'junk' });
     const relaxed = await policy({ domains: { 'postamt.test': { dmarcReject: false } } }).onData({ message: plain('alice@sender.test'), envelope: env('spoofer@elsewhere.test', '203.0.113.5') });
@@ -72,7 +72,7 @@ describe('InboundPolicy through a loopback DNS server', () => {
     const p = policy();
     const rcpt = { ip: '192.0.2.10', helo: 'mail.sender.test', sender: 'alice@sender.test', recipient: 'bob@postamt.test' };
     const first = await p.onRcptTo(rcpt);
-    assert.deepEqual(first, { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Greylisted, try again later' } });
+    assert.deepEqual(first, { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Greylisted, try again later', rule: 'greylisted' } });
     now += 6 * 60_000;
     assert.deepEqual(await p.onRcptTo(rcpt), { action: 'accept' });
     const strict = policy({ defaults: { ...defaultInboundPolicyOptions('x').defaults, rejectSpfFail: true, greylist: false } });

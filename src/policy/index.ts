@@ -107,7 +107,7 @@ export class InboundPolicy {
       const spf = await checkSpfAtMail({ ip: ctx.ip, helo: ctx.helo, sender: ctx.sender, hostname: this.#o.hostname, resolver: this.#resolver });
       if (spf.result === 'fail') {
         // RFC 7208 §8.4: "fail" may be rejected with 550 5.7.23 (RFC 7372 §3.2).
-        return { action: 'reject', reply: { code: 550, enhancedCode: '5.7.23', text: `SPF check failed: ${spf.domain} does not designate ${ctx.ip} as permitted sender` } };
+        return { action: 'reject', reply: { code: 550, enhancedCode: '5.7.23', text: `SPF check failed: ${spf.domain} does not designate ${ctx.ip} as permitted sender`, rule: 'spf_fail' } };
       }
     }
     if (domainPolicy.greylist) {
@@ -138,7 +138,7 @@ export class InboundPolicy {
       return { verdict: this.#decide(auth, spam, policies), headersToPrepend, message, auth, spam };
     } catch (err) {
       this.#logger?.error({ event: 'policy.error', err, ip: envelope.ip }, 'message checks failed');
-      return { verdict: { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.0', text: 'Temporary failure in message checks, try again later' } }, headersToPrepend: '', message: input.message, auth: null, spam: null };
+      return { verdict: { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.0', text: 'Temporary failure in message checks, try again later', rule: 'checks_failed' } }, headersToPrepend: '', message: input.message, auth: null, spam: null };
     }
   }
 
@@ -148,7 +148,7 @@ export class InboundPolicy {
     const any = (f: (p: DomainPolicy) => boolean) => policies.some(f);
     if (auth?.dmarcPolicy === 'reject' && all((p) => p.dmarcReject)) {
       // RFC 7489 §6.7 / RFC 7372: 5.7.1 with the reason.
-      return { action: 'reject', reply: { code: 550, enhancedCode: '5.7.1', text: `Message rejected by the DMARC policy of ${auth.dmarc.domain}` } };
+      return { action: 'reject', reply: { code: 550, enhancedCode: '5.7.1', text: `Message rejected by the DMARC policy of ${auth.dmarc.domain}`, rule: 'dmarc_reject' } };
     }
     if (spam?.verdict === 'reject' && spam.reply && all((p) => p.spamFilter)) return { action: 'reject', reply: spam.reply };
     if ((auth?.dmarcPolicy === 'quarantine' || auth?.dmarcPolicy === 'reject') && any((p) => p.dmarcQuarantineToJunk)) return { action: 'junk' };

@@ -13,7 +13,7 @@ describe('rate limits', () => {
     const { r, advance } = setup({ connectionsPerIp: { count: 3, perSeconds: 60 } });
     for (let i = 0; i < 3; i++) assert.equal(r.onConnection('192.0.2.1').action, 'accept');
     const refused = r.onConnection('192.0.2.1');
-    assert.deepEqual(refused, { action: 'tempfail', reply: { code: 421, enhancedCode: '4.7.0', text: 'Too many connections from your network, try again later' } });
+    assert.deepEqual(refused, { action: 'tempfail', reply: { code: 421, enhancedCode: '4.7.0', text: 'Too many connections from your network, try again later', rule: 'rate_connections' } });
     assert.equal(r.onConnection('192.0.2.2').action, 'accept', 'another IP has its own bucket');
     advance(20);
     assert.equal(r.onConnection('192.0.2.1').action, 'accept');

@@ -52,14 +52,14 @@ export class RateLimiter {
   onConnection(ip: string): GateVerdict {
     if (!this.#options.enabled) return { action: 'accept' };
     const ok = this.#takeBoth('c', ip, this.#options.connectionsPerIp, this.#options.connectionsPerNetwork);
-    return ok ? { action: 'accept' } : { action: 'tempfail', reply: { code: 421, enhancedCode: '4.7.0', text: 'Too many connections from your network, try again later' } };
+    return ok ? { action: 'accept' } : { action: 'tempfail', reply: { code: 421, enhancedCode: '4.7.0', text: 'Too many connections from your network, try again later', rule: 'rate_connections' } };
   }
 
   /** At MAIL FROM: one token per message. */
   onMessage(ip: string): GateVerdict {
     if (!this.#options.enabled) return { action: 'accept' };
     const ok = this.#takeBoth('m', ip, this.#options.messagesPerIp, this.#options.messagesPerNetwork);
-    return ok ? { action: 'accept' } : { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Too many messages from your network, try again later' } };
+    return ok ? { action: 'accept' } : { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.1', text: 'Too many messages from your network, try again later', rule: 'rate_messages' } };
   }
 
   get trackedKeys(): number {

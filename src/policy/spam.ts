@@ -83,7 +83,7 @@ export async function scoreSpam(input: SpamInput): Promise<SpamResult> {
   const reply: PolicyReply | null =
     verdict === 'reject'
       ? // RFC 3463 §3.8: X.7.1 "delivery not authorized, message refused".
-        { code: 550, enhancedCode: '5.7.1', text: `Message refused as spam (score ${score.toFixed(1)}, tests ${contributions.filter((c) => c.score > 0).map((c) => c.test).join(',') || 'none'})` }
+        { code: 550, enhancedCode: '5.7.1', text: `Message refused as spam (score ${score.toFixed(1)}, tests ${contributions.filter((c) => c.score > 0).map((c) => c.test).join(',') || 'none'})`, rule: 'spam_score' }
       : null;
   return { score, verdict, contributions, header: formatSpamStatus(score, o.junkThreshold, contributions), reply };
 }

@@ -42,6 +42,8 @@ export interface PolicyReply {
   code: number;
   enhancedCode: string;
   text: string;
+  /** The check that decided, for the log line of the refusal ("greylisted", "spf_fail", "spam_score"). */
+  rule?: string;
 }
 
 /** The verdict vocabulary at connect / MAIL / RCPT. */

@@ -48,8 +48,8 @@ describe('alias loop at delivery', () => {
       },
     );
     assert.equal(await storedCount(), before);
-    const logged = t.logs.find((l) => l.event === 'delivery.undeliverable' && l.recipient === 'loop1@example.test');
-    assert.deepEqual([logged?.problem, logged?.sender], ['loop', 'alice@sender.test'], 'the refusal is logged with sender, recipient and reason');
+    const logged = t.logs.find((l) => l.event === 'smtp.refused' && l.recipient === 'loop1@example.test');
+    assert.deepEqual([logged?.rule, logged?.sender], ['alias_loop', 'alice@sender.test'], 'the refusal is logged with sender, recipient and reason');
   });
 
   test('swaks to a catch-all that loops gets 550 5.4.6, never 250', async (ctx: TestContext) => {
