@@ -29,8 +29,8 @@ export const schema = {
   }),
   postmaster: stringField({
     default: '',
-    doc: 'Where mail to postmaster@ and abuse@ of every local domain and to <postmaster> goes (RFC 5321 §4.5.1, RFC 2142) when no user or alias of that name exists: a local or remote address. "": the oldest account on the server (the first one created).',
-    check: (s) => (s === '' || /^[^@\s]+@[^@\s]+\.?[^@\s]*$/.test(s) ? null : `expected an address such as "admin@example.org" or "", got ${JSON.stringify(s)}`),
+    doc: 'Where mail to postmaster@ and abuse@ of every local domain and of `hostname`, and to `RCPT TO:<postmaster>`, goes (RFC 5321 §4.5.1, RFC 2142) when no user or alias of that name exists: a local or remote address. "": the oldest account on the server (the first one created). See operations.md.',
+    check: (s) => (s === '' || /^[^@\s]+@[^@\s]+$/.test(s) ? null : `expected an address such as "admin@example.org" or "", got ${JSON.stringify(s)}`),
   }),
   dataDir: pathField({ default: './data', doc: 'Where the database, message bodies and the generated certificate are kept.' }),
   logFormat: enumField(['json', 'pretty'], { default: 'json', doc: 'Log lines as JSON (one object a line) or pretty for people. `--log-format` overrides it.' }),
