@@ -19,6 +19,7 @@ before(async () => {
   t = await startTestServer({ startQueue: false, config: { submission: { rateRecipientsPerHour: LIMIT, rateMessagesPerHour: 500 }, limits: { recipients: 1000, maxErrors: 5000 } } });
   await t.addUser('alice@example.test', 'pw-alice');
   await t.addUser('carol@example.test', 'pw-carol');
+  await t.addUser('dave@example.test', 'pw-dave');
 });
 after(async () => {
   await t?.stop();
@@ -85,5 +86,23 @@ test('recipients reserved by RSET, disconnect and refused data are given back', 
   fig.record({ case: 'reservations after RSET / disconnect / refused data', figure: `later session: ${ok}/100 RCPT, DATA ${code}; open ${t.server.services.submissionRate.openTransactions}`, limit: '100/100, 250, 0 open', pass: ok === 100 && code === 250 });
   assert.equal(ok, 100);
   assert.equal(code, 250);
+  assert.equal(t.server.services.submissionRate.openTransactions, 0);
+});
+
+test('a client that hangs up right after its final dot is still counted', async () => {
+  const before = (await t.server.services.store.listQueue()).reduce((n, q) => n + q.recipients.length, 0);
+  // 25 messages × 100 recipients: 2,500 offered against 2,000, each session gone before its 250 comes.
+  for (let i = 0; i < 25; i++) {
+    const c = await session('dave@example.test', 'pw-dave');
+    await rcpts(c, `hang${i}`, RCPTS);
+    await c.cmd('DATA', SMTP_REPLY);
+    c.write('From: <dave@example.test>\r\nSubject: hang up\r\n\r\nbody\r\n.\r\n');
+    c.socket.end();
+    await c.waitClosed(10_000);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const queued = (await t.server.services.store.listQueue()).reduce((n, q) => n + q.recipients.length, 0) - before;
+  fig.record({ case: 'hang up after the final dot, 25 × 100 RCPT', figure: `${queued} recipients stored`, limit: `<= ${LIMIT}`, pass: queued <= LIMIT });
+  assert.ok(queued <= LIMIT, `${queued} recipients stored against a limit of ${LIMIT}`);
   assert.equal(t.server.services.submissionRate.openTransactions, 0);
 });

@@ -233,3 +233,23 @@ describe('SMTP server session: every transaction ends with one endTransaction ca
     assert.deepEqual(ends.slice(5), ['S1.1:ended']);
   });
 });
+
+describe('SMTP server session: a client gone during the commit', () => {
+  it('ends the transaction with the commit\'s outcome, once, not as abandoned', async () => {
+    const ends: string[] = [];
+    let release: () => void = () => undefined;
+    const h = smtpHarness({
+      hooks: { endTransaction: (_info, end) => ends.push(`${end.transactionId}:${end.accepted ? 'accepted' : 'ended'}`) },
+      commit: () => new Promise((resolve) => { release = () => resolve({ ok: true }); }),
+    });
+    await h.start();
+    await h.say('EHLO c.example\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n');
+    const pending = h.say('Subject: x\r\n\r\nbody\r\n.\r\n');
+    await new Promise((r) => setImmediate(r));
+    h.session.closed();
+    assert.deepEqual(ends, []);
+    release();
+    await pending;
+    assert.deepEqual(ends, ['S1.1:accepted']);
+  });
+});

@@ -307,11 +307,13 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
         break;
       case 'data':
         state.sink.abort();
-        this.endTransaction(state.tx, false);
+        // A client gone while its message commits does not end the transaction: the commit's outcome
+        // does, reported by finishTransaction (the message may well be stored).
+        if (!state.tx.committing) this.endTransaction(state.tx, false);
         break;
       case 'bdat':
         state.tx?.chunking?.sink.abort();
-        if (state.tx) this.endTransaction(state.tx, false);
+        if (state.tx && !state.tx.committing) this.endTransaction(state.tx, false);
         break;
       default:
         return;
@@ -347,6 +349,7 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
       answer = replies.storageFailure;
     } else {
       try {
+        tx.committing = true;
         const verdict = await sink.commit();
         if (verdict.ok) answer = verdict.text ? reply(250, '2.0.0', verdict.text) : replies.queued(tx.id);
         else answer = reply(verdict.code, verdict.enhancedCode, verdict.text);

@@ -80,6 +80,8 @@ export interface Transaction {
   /** RCPT commands seen in this transaction, accepted or not: DATA before any is out of sequence (503). */
   rcptCommands: number;
   chunking: Chunking | null;
+  /** The sink's commit is running: the transaction ends when it returns, not when the client goes away. */
+  committing?: boolean;
 }
 
 export type SmtpState =
