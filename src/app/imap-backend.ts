@@ -7,6 +7,7 @@ import {
   ImapBackendError,
   type ImapAccount,
   type ImapAppendSink,
+  type ImapAppendTarget,
   type ImapBackend,
   type ImapChange,
   type ImapMailboxInfo,
@@ -18,7 +19,7 @@ import {
   type ImapSpecialUse,
 } from '../protocols/imap/backend.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
-import type { AccountStore, MailStore, MessageRecord } from '../store/types.ts';
+import type { AccountStore, DeliveryTransaction, MailboxRecord, MailStore, MessageRecord } from '../store/types.ts';
 import { parseFlagText } from '../core/flag-text.ts';
 import type { Logger } from '../core/log.ts';
 import { EnvelopeCache } from './envelope-cache.ts';
@@ -62,6 +63,8 @@ class StoreImapAccount implements ImapAccount {
   private readonly store: MailStore;
   /** Mailboxes already checked to belong to this account. */
   private readonly readable = new Set<number>();
+  /** The store transaction behind each APPEND sink handed out (MULTIAPPEND commits several at once). */
+  private readonly appendTxs = new WeakMap<ImapAppendSink, DeliveryTransaction>();
 
   constructor(
     private readonly options: MailStoreImapBackendOptions,
@@ -255,23 +258,43 @@ class StoreImapAccount implements ImapAccount {
 
   beginAppend(): ImapAppendSink {
     const tx = this.store.beginDelivery();
-    return {
+    const sink: ImapAppendSink = {
       write: (chunk) => tx.write(chunk),
       get size() {
         return tx.size;
       },
-      commit: async (target) => {
-        const mb = await this.mailbox(target.mailbox);
-        await this.checkQuota(tx.size);
-        const result = await tx.commit({
-          mailboxes: [{ mailboxId: mb.id, flags: target.flags, ...(target.internalDate !== null ? { internalDate: target.internalDate } : {}) }],
-        });
-        const uid = result.messages[0]?.uid;
-        if (uid === undefined) throw new ImapBackendError('CANNOT', 'Message was not stored');
-        return { uid, uidValidity: mb.uidValidity };
-      },
+      commit: async (target) => (await this.commitAppends([{ sink, target }]))[0]!,
       abort: () => tx.abort(),
     };
+    this.appendTxs.set(sink, tx);
+    return sink;
+  }
+
+  async commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[]): Promise<{ uid: number; uidValidity: number }[]> {
+    const txs = messages.map((m) => this.appendTxs.get(m.sink));
+    try {
+      if (txs.some((tx) => tx === undefined)) throw new Error('commitAppends takes sinks of this account');
+      const boxes = new Map<string, MailboxRecord>();
+      for (const m of messages) if (!boxes.has(m.target.mailbox)) boxes.set(m.target.mailbox, await this.mailbox(m.target.mailbox));
+      // RFC 9208 §4.2: the messages together must fit the quota (RFC 3502 §6: all or none).
+      await this.checkQuota(messages.reduce((sum, m) => sum + m.sink.size, 0));
+      const batch = messages.map((m, i) => {
+        const mb = boxes.get(m.target.mailbox)!;
+        const internalDate = m.target.internalDate !== null ? { internalDate: m.target.internalDate } : {};
+        return { tx: txs[i]!, plan: { mailboxes: [{ mailboxId: mb.id, flags: m.target.flags, ...internalDate }] } };
+      });
+      const results = batch.length === 1 ? [await batch[0]!.tx.commit(batch[0]!.plan)] : await this.store.commitDeliveries(batch);
+      return results.map((r, i) => {
+        const uid = r.messages[0]?.uid;
+        if (uid === undefined) throw new ImapBackendError('CANNOT', 'Message was not stored');
+        return { uid, uidValidity: boxes.get(messages[i]!.target.mailbox)!.uidValidity };
+      });
+    } finally {
+      for (const m of messages) {
+        this.appendTxs.delete(m.sink);
+        m.sink.abort();
+      }
+    }
   }
 
   private async checkQuota(addBytes: number): Promise<void> {

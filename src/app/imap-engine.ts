@@ -18,7 +18,8 @@ export function createImapEngine(options: { context: EngineContext; services: Se
     limits: { appendLimit: config.limits.imapLiteralSize, maxLineBytes: config.limits.imapCommandSize, idleTimeoutMs: config.limits.imapIdleTimeout,
       // Before login the wait is limits.login_timeout, or the idle timeout when that is shorter.
       preAuthTimeoutMs: Math.min(config.limits.loginTimeout, config.limits.imapIdleTimeout),
-      maxMailboxes: config.limits.mailboxesPerAccount, maxMailboxLevels: config.limits.mailboxDepth },
+      maxMailboxes: config.limits.mailboxesPerAccount, maxMailboxLevels: config.limits.mailboxDepth,
+      maxAppendMessages: config.limits.imapAppendMessages },
     logger: services.logger,
   });
 }

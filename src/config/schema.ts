@@ -77,6 +77,7 @@ export const schema = {
     pop3IdleTimeout: durationField({ default: '10m', doc: 'Idle time before a POP3 connection is closed (RFC 1939 §3: at least 10 minutes).' }),
     imapLiteralSize: sizeField({ default: 50 * MiB, doc: 'Largest IMAP literal (APPEND); bigger ones are refused.' }),
     imapCommandSize: sizeField({ default: 64 * KiB, doc: 'Largest IMAP command line without its literals.' }),
+    imapAppendMessages: integerField({ default: 20, min: 1, max: 1000, doc: 'Messages in one IMAP APPEND (MULTIAPPEND, RFC 3502); one more gets NO [LIMIT]. Each message being received holds up to 1 MiB in memory before it spills to a temp file.' }),
     mailboxesPerAccount: integerField({ default: 10_000, min: 10, doc: 'Mailboxes one account may have; CREATE beyond it (implied parents included) gets NO [LIMIT].' }),
     mailboxDepth: integerField({ default: 32, min: 2, doc: 'Levels of a mailbox name (`a/b/c` has 3); deeper CREATE or RENAME gets NO [LIMIT].' }),
     maxErrors: integerField({ default: 20, min: 1, doc: 'Protocol errors in one session before the server closes it.' }),

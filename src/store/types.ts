@@ -279,6 +279,11 @@ export interface MailStore {
 
   /** Starts a message that will be committed to mailboxes and/or the queue. */
   beginDelivery(): DeliveryTransaction;
+  /**
+   * Commits several transactions from beginDelivery() in one database transaction: every message is
+   * stored durably, or none is (IMAP MULTIAPPEND, RFC 3502). The transactions are closed either way.
+   */
+  commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[]): Promise<CommitResult[]>;
 
   /** Change notifications for IMAP IDLE/NOOP and POP3; returns an unsubscribe function. */
   subscribe(listener: (change: MailboxChange) => void): () => void;

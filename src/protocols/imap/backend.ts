@@ -84,11 +84,17 @@ export class ImapBackendError extends Error {
   }
 }
 
+export interface ImapAppendTarget {
+  mailbox: string;
+  flags: string[];
+  internalDate: Date | null;
+}
+
 /** One APPEND message being received; nothing is visible before `commit` resolves durably. */
 export interface ImapAppendSink {
   write(chunk: Buffer): void;
   readonly size: number;
-  commit(target: { mailbox: string; flags: string[]; internalDate: Date | null }): Promise<{ uid: number; uidValidity: number }>;
+  commit(target: ImapAppendTarget): Promise<{ uid: number; uidValidity: number }>;
   abort(): void;
 }
 
@@ -141,6 +147,11 @@ export interface ImapAccount {
   /** Throws ImapBackendError TRYCREATE when the destination does not exist. */
   copy(mailboxId: number, uids: readonly number[], destination: string, options: { move: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
   beginAppend(): ImapAppendSink;
+  /**
+   * RFC 3502 MULTIAPPEND: commits messages from beginAppend() together, all durably or none (the
+   * sinks are aborted on failure). Throws ImapBackendError NONEXISTENT / OVERQUOTA like commit().
+   */
+  commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[]): Promise<{ uid: number; uidValidity: number }[]>;
   /** RFC 9208: storage in bytes; limit null when unlimited. */
   quota(): Promise<{ usedBytes: number; limitBytes: number | null }>;
   /** Change notifications for this account; returns an unsubscribe function. */

@@ -32,6 +32,8 @@ export interface ImapLimits {
   maxMailboxes: number;
   /** Levels of a mailbox name (`a/b/c` has 3). */
   maxMailboxLevels: number;
+  /** Messages in one APPEND (RFC 3502 MULTIAPPEND). */
+  maxAppendMessages: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -44,6 +46,7 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxAuthFailures: 5,
   maxMailboxes: 10_000,
   maxMailboxLevels: 32,
+  maxAppendMessages: 20,
 };
 
 export interface ImapSessionOptions {
@@ -79,8 +82,8 @@ export class ImapSession implements StreamEngine {
   tls: TlsInfo | null;
   compressed = false;
   authFailures = 0;
-  /** The APPEND message being streamed by the framer, until the APPEND command runs. */
-  pendingAppend: ImapAppendSink | null = null;
+  /** The APPEND messages streamed by the framer (more than one with MULTIAPPEND), until the APPEND command runs. */
+  pendingAppends: ImapAppendSink[] = [];
   /** RFC 5182 SEARCHRES: UIDs saved by SEARCH RETURN (SAVE), referenced as `$`. */
   savedSearch: number[] | null = null;
   readonly limits: ImapLimits;
@@ -148,7 +151,7 @@ export class ImapSession implements StreamEngine {
     caps.push(
       'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
-      'QUOTA', 'QUOTA=RES-STORAGE', 'SORT',
+      'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -184,10 +187,14 @@ export class ImapSession implements StreamEngine {
 
   closed(): void {
     this.closedFlag = true;
-    this.pendingAppend?.abort();
-    this.pendingAppend = null;
+    this.abortPendingAppends();
     if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.state.unwatch();
     this.state = { kind: 'logout' };
+  }
+
+  abortPendingAppends(): void {
+    for (const sink of this.pendingAppends) sink.abort();
+    this.pendingAppends = [];
   }
 
   /** Runs `fn` after everything queued before it: receive() and IDLE pushes never interleave. */
@@ -237,11 +244,15 @@ export class ImapSession implements StreamEngine {
     // The APPEND message is the literal after the mailbox name; a mailbox-name literal is buffered.
     const isMessage = m !== null && this.account !== null && !(a.index === 0 && /^~?\{\d+[+-]?\}$/.test(m[1]!));
     if (isMessage) {
-      if (this.pendingAppend !== null) return { action: 'reject', response: `${tag} BAD Only one message per APPEND` };
+      // RFC 3502: MULTIAPPEND sends several messages; their number is bounded (each holds a spool).
+      if (this.pendingAppends.length >= this.limits.maxAppendMessages) {
+        return { action: 'reject', response: `${tag} NO [LIMIT] At most ${this.limits.maxAppendMessages} messages per APPEND` };
+      }
       // RFC 7889 §3 / RFC 9051 §7.1: TOOBIG before the client sends the bytes.
       if (a.size > this.limits.appendLimit) return { action: 'reject', response: `${tag} NO [TOOBIG] Message exceeds APPENDLIMIT ${this.limits.appendLimit}` };
-      this.pendingAppend = this.account!.beginAppend();
-      return { action: 'stream', sink: this.pendingAppend };
+      const sink = this.account!.beginAppend();
+      this.pendingAppends.push(sink);
+      return { action: 'stream', sink };
     }
     if (a.literalBytesSoFar + a.size > this.limits.maxLiteralBytes) {
       return { action: 'reject', response: `${tag} BAD [TOOBIG] Literal too big` };
@@ -279,8 +290,7 @@ export class ImapSession implements StreamEngine {
       if (event === null) break;
       if (event.kind === 'continue') out.push('+ Ready for literal data\r\n');
       else if (event.kind === 'response') {
-        this.pendingAppend?.abort();
-        this.pendingAppend = null;
+        this.abortPendingAppends();
         out.push(event.text + '\r\n');
       } else {
         const then = await this.execute(event.frame, out);
@@ -321,8 +331,7 @@ export class ImapSession implements StreamEngine {
     } catch (err) {
       result = this.errorResult(err);
     } finally {
-      this.pendingAppend?.abort();
-      this.pendingAppend = null;
+      this.abortPendingAppends();
     }
     if (result === null) return undefined; // AUTHENTICATE / IDLE continue in a sub-mode
     if (result.status === 'DEFERRED') {

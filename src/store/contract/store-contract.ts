@@ -38,6 +38,22 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       assert.equal(validities.size, 6, 'every mailbox has its own UIDVALIDITY');
     }));
 
+  test(`${name}: commitDeliveries stores every message or none`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const batch = (mailboxIds: number[]) => mailboxIds.map((mailboxId, i) => {
+        const tx = store.beginDelivery();
+        tx.write(Buffer.from(`Subject: ${i}\r\n\r\nbody\r\n`));
+        return { tx, plan: { mailboxes: [{ mailboxId }] } };
+      });
+      const results = await store.commitDeliveries(batch([inbox.id, inbox.id]));
+      assert.deepEqual(results.map((r) => r.messages[0]!.uid), [1, 2]);
+      // The second goes to a mailbox that does not exist: the first is rolled back with it.
+      await assert.rejects(store.commitDeliveries(batch([inbox.id, 999_999])));
+      assert.deepEqual((await store.listMessages(inbox.id)).map((m) => m.uid), [1, 2]);
+    }));
+
   test(`${name}: one delivery stores the body once, in several mailboxes and the queue, byte for byte`, () =>
     withStore(async (store) => {
       const a = await account(store);

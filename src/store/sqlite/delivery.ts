@@ -108,6 +108,22 @@ export class SqliteDeliveryTransaction implements DeliveryTransaction {
     }
   }
 
+  /**
+   * Hands the body to a commit of several transactions at once (MultiDelivery): the caller commits it
+   * and then calls `done`, which disposes of the body whatever happened.
+   */
+  takeBody(): { body: SpooledBody; done: () => void } {
+    if (this.state !== 'open') throw new Error('delivery transaction is not open');
+    this.state = 'committing';
+    return {
+      body: this.body,
+      done: () => {
+        this.state = 'done';
+        this.body.dispose();
+      },
+    };
+  }
+
   abort(): void {
     if (this.state === 'done') return;
     this.state = 'done';

@@ -3,7 +3,7 @@
  * QRESYNC, copy/move, the durable delivery commit, and in-process change notifications.
  */
 import { isKeyword, parseFlagText } from '../../core/flag-text.ts';
-import type { CommitResult, DeliveryPlan, FlagOperation, MailboxChange, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord } from '../types.ts';
+import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailboxChange, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
 import type { SqliteDatabase } from './database.ts';
 import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
@@ -194,26 +194,50 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     return { mailbox, changed, vanished };
   });
 
-  async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
+  /** The writes of one delivery; runs inside a group-commit operation. */
+  function insertDelivery(plan: DeliveryPlan, body: SpooledBody): CommitResult {
     const localHeader = plan.localHeader ?? Buffer.alloc(0);
     const traceHeader = plan.traceHeader ?? Buffer.alloc(0);
     const total = localHeader.length + traceHeader.length + body.size;
-    const result = await commits.run((): CommitResult => {
-      const out: CommitResult = { messages: [], queueId: null, size: total };
-      const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
-      if (plan.mailboxes.length === 0 && !hasQueue) return out;
-      const blobId = blobs.insert([localHeader, traceHeader], body);
-      for (const target of plan.mailboxes) {
-        const { uid, modSeq } = mailboxes.allocateUid(target.mailboxId);
-        const internalDate = (target.internalDate ?? new Date()).getTime();
-        q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq);
-        out.messages.push({ mailboxId: target.mailboxId, uid });
-      }
-      if (hasQueue) out.queueId = queue.insert(blobId, localHeader.length, total - localHeader.length, plan.queue!);
-      return out;
-    });
+    const out: CommitResult = { messages: [], queueId: null, size: total };
+    const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
+    if (plan.mailboxes.length === 0 && !hasQueue) return out;
+    const blobId = blobs.insert([localHeader, traceHeader], body);
+    for (const target of plan.mailboxes) {
+      const { uid, modSeq } = mailboxes.allocateUid(target.mailboxId);
+      const internalDate = (target.internalDate ?? new Date()).getTime();
+      q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq);
+      out.messages.push({ mailboxId: target.mailboxId, uid });
+    }
+    if (hasQueue) out.queueId = queue.insert(blobId, localHeader.length, total - localHeader.length, plan.queue!);
+    return out;
+  }
+
+  function emitAppends(result: CommitResult): void {
     for (const m of result.messages) emit({ accountId: accountOf(m.mailboxId), mailboxId: m.mailboxId, kind: 'append', uids: [m.uid] });
+  }
+
+  async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
+    const result = await commits.run((): CommitResult => insertDelivery(plan, body));
+    emitAppends(result);
     return result;
+  }
+
+  /** One group-commit operation (one savepoint) for every delivery: all are stored, or none. */
+  async function commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[]): Promise<CommitResult[]> {
+    const taken: { plan: DeliveryPlan; body: SpooledBody; done: () => void }[] = [];
+    try {
+      for (const { tx, plan } of batch) {
+        if (!(tx instanceof SqliteDeliveryTransaction)) throw new Error('commitDeliveries takes transactions of this store');
+        taken.push({ plan, ...tx.takeBody() });
+      }
+      const results = await commits.run((): CommitResult[] => taken.map((t) => insertDelivery(t.plan, t.body)));
+      for (const r of results) emitAppends(r);
+      return results;
+    } finally {
+      for (const t of taken) t.done();
+      for (const { tx } of batch) tx.abort();
+    }
   }
 
   return {
@@ -357,6 +381,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       }
       return result;
     },
+    commitDeliveries,
     beginDelivery() {
       return new SqliteDeliveryTransaction({ tmpDir, commitDelivery });
     },

@@ -8,6 +8,7 @@ import {
   ImapBackendError,
   type ImapAccount,
   type ImapAppendSink,
+  type ImapAppendTarget,
   type ImapBackend,
   type ImapChange,
   type ImapEnvelopeCache,
@@ -236,6 +237,13 @@ export class MemoryAccount implements ImapAccount {
         chunks.length = 0;
       },
     };
+  }
+  async commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[]) {
+    // Checked first, so a missing mailbox stores none of them (RFC 3502 §6).
+    for (const m of messages) if (!this.byName(m.target.mailbox)) throw new ImapBackendError('NONEXISTENT', 'No such mailbox');
+    const out = [];
+    for (const m of messages) out.push(await m.sink.commit(m.target));
+    return out;
   }
   async quota() {
     const used = this.mailboxes.reduce((a, mb) => a + mb.messages.reduce((b, m) => b + m.bytes.length, 0), 0);
