@@ -4,7 +4,7 @@
  * restart; `srs-secret` signs SRS addresses when the config sets none.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function installationSecret(dataDir: string): Buffer {
@@ -26,12 +26,27 @@ export function installationSecret(dataDir: string): Buffer {
  */
 export function srsSecretFile(dataDir: string): string {
   const path = join(dataDir, 'srs-secret');
-  if (existsSync(path)) {
-    const text = readFileSync(path, 'utf8').trim();
-    if (text.length >= 32) return text;
+  const existing = readSecretText(path);
+  if (existing) return existing;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Written whole to a private temporary name, then linked into place, which fails if another process
+  // starting at the same moment got there first: every process ends up with the one secret on disk.
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(temp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  try {
+    linkSync(temp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(temp, { force: true });
   }
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  const secret = readSecretText(path);
+  if (!secret) throw new Error(`${path}: no usable SRS secret (at least 32 characters expected)`);
   return secret;
+}
+
+function readSecretText(path: string): string | null {
+  if (!existsSync(path)) return null;
+  const text = readFileSync(path, 'utf8').trim();
+  return text.length >= 32 ? text : null;
 }
