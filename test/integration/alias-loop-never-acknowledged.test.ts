@@ -77,11 +77,49 @@ describe('alias loop at delivery', () => {
       assert.deepEqual([reply.code, reply.enhanced], [451, '4.3.0']);
     } finally {
       await t.addAlias('good@example.test', [BOB]);
+      t.server.services.planner.resolver.forget();
       client.close();
     }
     assert.equal(await storedCount(), before);
     const refused = t.logs.filter((l) => l.event === 'delivery.refused');
     assert.ok(refused.some((l) => (l.recipients as string[]).includes('good@example.test') && (l.reasons as string[]).includes('loop')), 'delivery.refused names the recipient and the reason');
+  });
+
+  test('the same through BDAT LAST: 451 4.3.0 and nothing stored', async () => {
+    const before = await storedCount();
+    const { client } = await RawSmtp.connect(t.ports.smtp);
+    try {
+      assert.equal((await client.command('EHLO client.test')).code, 250);
+      assert.equal((await client.command('MAIL FROM:<alice@sender.test>')).code, 250);
+      assert.equal((await client.command('RCPT TO:<good@example.test>')).code, 250);
+      await t.addAlias('good@example.test', ['loop2@example.test']);
+      await new Promise((r) => setTimeout(r, 2100)); // past the resolver's cache
+      const body = 'Subject: race bdat\r\n\r\nhello\r\n';
+      client.write(`BDAT ${Buffer.byteLength(body)} LAST\r\n${body}`);
+      const reply = await client.read();
+      assert.deepEqual([reply.code, reply.enhanced], [451, '4.3.0']);
+    } finally {
+      await t.addAlias('good@example.test', [BOB]);
+      t.server.services.planner.resolver.forget();
+      client.close();
+    }
+    assert.equal(await storedCount(), before);
+  });
+
+  test('submission (nodemailer with AUTH) to an alias loop gets 550 5.4.6 and nothing is queued', async () => {
+    const before = await storedCount();
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1', port: t.ports.submission, secure: false, requireTLS: true, name: 'client.test',
+      auth: { user: BOB, pass: 'bob-password' }, tls: { ca: t.ca, servername: 'mx.postamt.test' },
+    });
+    await assert.rejects(
+      transport.sendMail({ from: BOB, to: 'loop2@example.test', subject: 'loop', text: 'hello' }),
+      (err: { responseCode?: number; response?: string }) => {
+        assert.match(err.response ?? '', /^550 5\.4\.6 /);
+        return true;
+      },
+    );
+    assert.equal(await storedCount(), before);
   });
 });
 
