@@ -92,3 +92,13 @@ test('a reservation taken back by success or release frees its place; a failed o
   limiter.reserve('192.0.2.1', 'a@example.org')!.failed();
   assert.equal(limiter.reserve('192.0.2.1', 'a@example.org'), null);
 });
+
+test('against an account over its limit, a fresh IP has one attempt in flight at a time', () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 100, maxFailuresPerAccount: 3 });
+  for (let i = 0; i < 3; i++) limiter.recordFailure(`198.51.100.${i}`, 'victim@example.org');
+  const first = limiter.reserve('203.0.113.5', 'victim@example.org');
+  assert.ok(first, 'the owner from a clean IP');
+  assert.equal(limiter.reserve('203.0.113.5', 'victim@example.org'), null, 'a second guess in parallel');
+  first.succeeded();
+  assert.ok(limiter.reserve('203.0.113.5', 'victim@example.org'), 'after the success, the next login');
+});

@@ -12,7 +12,9 @@
  * Failed and throttled attempts are answered after `penaltyDelayMs`; successes are never delayed.
  * An attempt counts as a failure from the moment it is let through (`reserve`), before its password is
  * checked; a success or a store error takes it back. So parallel attempts cannot all pass the check while
- * the first password checks run: at most the cap's number of passwords is ever checked.
+ * the first password checks run: at most the cap's number of passwords is ever checked. Likewise an attempt
+ * in flight counts as the IP having tried the account, so against an account over its limit a fresh IP has
+ * one attempt at a time (the owner's parallel logins then go one after the other, each success clearing the way).
  */
 import { normalizeIp } from './ip-prefix.ts';
 
