@@ -1,75 +1,105 @@
 /**
- * Holds an incoming message for inspection (policy checks, submission header fixes, DKIM signing) up to
- * a bound; past it, the bytes are passed on to the store's DeliveryTransaction (which spools to disk)
- * and the message is marked uninspected. Trusted MX traffic streams straight through.
+ * Receives one SMTP message for the hooks: the header section is held in memory, bounded by the header
+ * limits (size and line count, so no parser downstream sees a header bomb); the body goes straight into the
+ * store's DeliveryTransaction, which spills it to a spool file early. Every byte counts against the global
+ * in-flight budget until the message is committed or dropped. The checks read the body back from the spool.
  */
+import type { MessageParts } from '../policy/message-parts.ts';
 import type { DeliveryTransaction } from '../store/types.ts';
+import type { InflightBudget } from './inflight-budget.ts';
 
-export const INSPECT_MAX_BYTES = 10 * 1024 * 1024;
-export const HEAD_BYTES = 256 * 1024;
+export interface HeaderLimits {
+  maxBytes: number;
+  maxLines: number;
+}
+
+/** Why the message can no longer be accepted (answered at the end of the data). */
+export type BufferProblem = 'header-size' | 'header-lines' | 'budget';
+
 const HEADER_END = Buffer.from('\r\n\r\n');
+const LF = 0x0a;
 
 export class MessageBuffer {
-  private chunks: Buffer[] = [];
+  readonly tx: DeliveryTransaction;
+  private readonly limits: HeaderLimits;
+  private readonly budget: InflightBudget | null;
   private head: Buffer[] = [];
   private headBytes = 0;
-  /** The head holds the end of the header section (CRLF CRLF): later chunks are not kept for it. */
+  private headLines = 0;
   private headEnded = false;
-  /** The head's last three bytes, to find a CRLF CRLF split between two chunks. */
-  private headTail: Buffer = Buffer.alloc(0);
+  /** The last bytes seen before the current chunk, to find a CRLF CRLF split between chunks; starts as a
+   * line end so that a message opening with an empty line has an empty header section. */
+  private tail: Buffer = Buffer.from('\r\n');
+  private taken = 0;
   size = 0;
-  /** True while the whole message is held in `chunks`. */
-  inspecting: boolean;
-  readonly tx: DeliveryTransaction;
-  private readonly maxInspectBytes: number;
+  problem: BufferProblem | null = null;
 
-  constructor(options: { tx: DeliveryTransaction; inspect: boolean; maxInspectBytes?: number }) {
+  constructor(options: { tx: DeliveryTransaction; limits: HeaderLimits; budget?: InflightBudget | null }) {
     this.tx = options.tx;
-    this.inspecting = options.inspect;
-    this.maxInspectBytes = options.maxInspectBytes ?? INSPECT_MAX_BYTES;
+    this.limits = options.limits;
+    this.budget = options.budget ?? null;
   }
 
   write(chunk: Buffer): void {
     this.size += chunk.length;
-    if (!this.headEnded && this.headBytes < HEAD_BYTES) this.keepHead(chunk);
-    if (!this.inspecting) {
+    if (this.problem || chunk.length === 0) return;
+    if (this.budget && !this.budget.take(chunk.length)) return this.fail('budget');
+    this.taken += chunk.length;
+    if (this.headEnded) {
       this.tx.write(chunk);
       return;
     }
-    this.chunks.push(chunk);
-    if (this.size > this.maxInspectBytes) {
-      for (const c of this.chunks) this.tx.write(c);
-      this.chunks = [];
-      this.inspecting = false;
-    }
+    const end = this.headerEndIn(chunk);
+    const headPart = end < 0 ? chunk : chunk.subarray(0, end);
+    this.headBytes += headPart.length;
+    for (let i = headPart.indexOf(LF); i >= 0; i = headPart.indexOf(LF, i + 1)) this.headLines++;
+    if (this.headBytes > this.limits.maxBytes) return this.fail('header-size');
+    // The empty line that ends the section is not a header line.
+    if (this.headLines - (end >= 0 ? 1 : 0) > this.limits.maxLines) return this.fail('header-lines');
+    this.head.push(headPart);
+    if (end < 0) return;
+    this.headEnded = true;
+    if (end < chunk.length) this.tx.write(chunk.subarray(end));
   }
 
-  private keepHead(chunk: Buffer): void {
-    this.head.push(chunk);
-    this.headBytes += chunk.length;
-    const joint = Buffer.concat([this.headTail, chunk.subarray(0, 3)]);
-    this.headEnded = joint.indexOf(HEADER_END) >= 0 || chunk.indexOf(HEADER_END) >= 0;
-    this.headTail = Buffer.from(chunk.length >= 3 ? chunk.subarray(chunk.length - 3) : Buffer.concat([this.headTail, chunk]).subarray(-3));
+  /** Offset in `chunk` just after the CRLF CRLF that ends the header section, or -1. */
+  private headerEndIn(chunk: Buffer): number {
+    const joint = Buffer.concat([this.tail, chunk.subarray(0, 3)]);
+    const split = joint.indexOf(HEADER_END);
+    if (split >= 0) return split + 4 - this.tail.length;
+    const inside = chunk.indexOf(HEADER_END);
+    if (inside >= 0) return inside + 4;
+    this.tail = chunk.length >= 3 ? Buffer.from(chunk.subarray(chunk.length - 3)) : Buffer.concat([this.tail, chunk]).subarray(-3);
+    return -1;
   }
 
-  /** The whole message, when it was small enough to keep. */
-  message(): Buffer | null {
-    return this.inspecting ? Buffer.concat(this.chunks, this.size) : null;
+  private fail(problem: BufferProblem): void {
+    this.problem = problem;
+    this.head = [];
+    this.release();
+    // The spooled body is of no use any more: free the memory and the disk now, not at the end of the data.
+    this.tx.abort();
   }
 
-  /** The header section (up to the first empty line, bounded), for checks that only need headers. */
-  header(): string {
-    // Only the header section is turned into text, not the body behind it in the same chunk.
-    const head = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
-    const end = head.indexOf(HEADER_END);
-    if (end >= 0) return head.toString('latin1', 0, end + 2);
-    return head[0] === 0x0d && head[1] === 0x0a ? '' : head.toString('latin1');
+  /** The header section, ending with its empty line (the whole message when it has none). */
+  header(): Buffer {
+    if (this.head.length !== 1) this.head = [Buffer.concat(this.head)];
+    return this.head[0]!;
   }
 
-  /** Writes the (possibly changed) held message into the transaction before commit. */
-  flush(replacement?: Buffer): void {
-    if (!this.inspecting) return;
-    this.tx.write(replacement ?? Buffer.concat(this.chunks, this.size));
-    this.chunks = [];
+  /** The header section as text (ISO-8859-1, so every byte maps to one character). */
+  headerText(): string {
+    return this.header().toString('latin1');
+  }
+
+  /** Header and body as the checks read them; the body stays where the transaction keeps it. */
+  parts(header: Buffer = this.header()): MessageParts {
+    return { header, body: this.tx.spooled() };
+  }
+
+  /** Gives the message's bytes back to the in-flight budget (after commit or abort; idempotent). */
+  release(): void {
+    this.budget?.give(this.taken);
+    this.taken = 0;
   }
 }

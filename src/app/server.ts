@@ -66,6 +66,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
     }
   } catch (err) {
     await Promise.all(Object.values(listeners).map((l) => l.close(0)));
+    await services.checks.close();
     await services.store.close();
     throw err;
   }
@@ -81,6 +82,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       stopped = true;
       services.tls.unwatch();
       await Promise.all(Object.values(listeners).map((l) => l.close()));
+      await services.checks.close();
       await services.queue.stop();
       await services.store.close();
     },

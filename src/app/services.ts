@@ -10,6 +10,8 @@ import { AuthLimiter } from '../policy/auth-limiter.ts';
 import { NodeResolver } from '../dns/node-resolver.ts';
 import type { Resolver } from '../dns/resolver.ts';
 import { InboundPolicy } from '../policy/index.ts';
+import { CheckPool } from './check-pool.ts';
+import { InflightBudget } from './inflight-budget.ts';
 import { inboundPolicyOptionsFromConfig } from '../policy/policy-config.ts';
 import { policyResolverFrom } from '../policy/resolver-adapter.ts';
 import { SubmissionRateLimiter } from '../policy/submission-rate.ts';
@@ -48,6 +50,10 @@ export interface Services {
   imap: MailStoreImapBackend;
   usage: UsageCache;
   dkimKeys: FileDkimKeyStore | null;
+  /** The CPU-heavy message checks, on worker threads; closed when the server stops. */
+  checks: CheckPool;
+  /** Bytes of messages being received, across all connections (limits.inflight_message_bytes). */
+  inflight: InflightBudget;
   smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
   /** Whether plaintext auth is allowed for a client (loopback, when configured). */
   allowPlaintext(remoteAddress: string): boolean;
@@ -90,7 +96,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const dns = overrides.dns ?? new NodeResolver({ servers: config.dns.servers.length ? config.dns.servers : undefined, timeoutMs: config.dns.timeout });
   const localDomains = (await store.listDomains()).map((d) => d.name);
   const policyOptions = inboundPolicyOptionsFromConfig(config, localDomains);
-  const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger });
+  const checks = new CheckPool({ size: config.limits.checkWorkers, timeoutMs: config.limits.checkTimeout, logger });
+  const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger, checks });
   // SRS is on unless switched off; a configured secret wins over the one generated at first start.
   const srsSecret = config.policy.srs ? (policyOptions.forwarding.srsSecret ?? srsSecretFile(config.dataDir)) : null;
   const planner = new LocalDeliveryPlanner({
@@ -149,6 +156,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     allowPlaintext,
     usage: new UsageCache({ store }),
     dkimKeys: new FileDkimKeyStore({ dataDir: config.dataDir }),
+    checks,
+    inflight: new InflightBudget(config.limits.inflightMessageBytes),
     smtpHooks: { mx: {} as SmtpServerHooks, submission: {} as SmtpServerHooks },
   };
   services.smtpHooks = { mx: createSmtpHooks({ role: 'mx', services }), submission: createSmtpHooks({ role: 'submission', services }) };

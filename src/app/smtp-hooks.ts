@@ -8,8 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { receivedHeader, returnPathHeader, formatRfc5322Date } from '../delivery/trace.ts';
 import { findHeaderEnd, parseHeaderFields, headerValue } from '../message/header-fields.ts';
 import { checkHeaderSenders, maySendAs } from '../policy/sender-rights.ts';
-import { signMessage } from '../policy/dkim-sign.ts';
-import { arcSeal } from '../policy/arc-seal.ts';
 import { forwardedReturn } from '../policy/dsn-return.ts';
 import type { InboundAuthResult } from '../policy/inbound-auth.ts';
 import type { SrsReverseResult } from '../policy/srs.ts';
@@ -18,7 +16,8 @@ import type { PolicyReply } from '../policy/types.ts';
 import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
-import { HEAD_BYTES, MessageBuffer } from './message-buffer.ts';
+import { MessageBuffer, type BufferProblem } from './message-buffer.ts';
+import { bodySize, wholeMessage, type MessageParts } from '../policy/message-parts.ts';
 import { commitDelivery } from './delivery-commit.ts';
 import { undeliverableReply } from './local-delivery.ts';
 import type { Resolution } from '../delivery/recipients.ts';
@@ -27,6 +26,16 @@ import type { Services } from './services.ts';
 const OK: Verdict = { ok: true };
 /** Header fields a submitted message may carry; more is refused (each From:/Sender: must be seen). */
 const MAX_HEADER_FIELDS = 10_000;
+/** Largest VERP bounce read back from the spool for bounce processing. */
+const BOUNCE_READ_MAX_BYTES = 10 * 1024 * 1024;
+
+/** The reply for a message the buffer could not take; the header limits keep bombs from every parser. */
+function bufferRefusal(problem: BufferProblem): Verdict {
+  // RFC 3463 §3.4: X.3.4 "message too big for system"; X.3.1 "mail system full" (temporary).
+  if (problem === 'header-size') return refuse(552, '5.3.4', 'Message header section too large', 'header_too_large');
+  if (problem === 'header-lines') return refuse(552, '5.3.4', 'Too many lines in the message header section', 'header_too_many_lines');
+  return refuse(452, '4.3.1', 'Insufficient system storage for messages in transit, try again later', 'inflight_budget');
+}
 
 /** A refusal; `rule` names the check that decided, for the log line (never sent to the client). */
 function refuse(code: number, enhancedCode: string, text: string, rule?: string): Verdict {
@@ -177,10 +186,8 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
     },
 
     async beginMessage(envelope) {
-      // A bounce to a VERP return path is held too: bounce processing reads it after the commit.
-      const verpBounce = role === 'mx' && isVerpBounce({ sender: envelope.reversePath?.address ?? '', recipients: envelope.recipients.map((r) => r.mailbox.address) });
-      const inspect = role === 'submission' || verpBounce || !policy.isTrusted(envelope.remoteAddress);
-      return new AcceptingSink({ envelope, services, notes, buffer: new MessageBuffer({ tx: store.beginDelivery(), inspect }) });
+      const limits = { maxBytes: config.limits.headerSize, maxLines: config.limits.headerLines };
+      return new AcceptingSink({ envelope, services, notes, buffer: new MessageBuffer({ tx: store.beginDelivery(), limits, budget: services.inflight }) });
     },
 
     endTransaction(_info, end) {
@@ -293,11 +300,13 @@ class AcceptingSink implements MessageSink {
 
   abort(): void {
     this.buffer.tx.abort();
+    this.buffer.release();
   }
 
   async commit(): Promise<Verdict> {
     try {
-      const verdict = this.envelope.role === 'submission' ? await this.commitSubmission() : await this.commitInbound();
+      const problem = this.buffer.problem;
+      const verdict = problem ? this.refuseBuffered(problem) : this.envelope.role === 'submission' ? await this.commitSubmission() : await this.commitInbound();
       // A refusal must not leave the transaction's spooled body behind (abort is idempotent).
       if (!verdict.ok) {
         this.buffer.tx.abort();
@@ -310,7 +319,25 @@ class AcceptingSink implements MessageSink {
       // Our own fault: temporary, never 5xx (docs/reliability.md, rule 3).
       this.notes.set(this.envelope.transactionId, { rule: 'local_error' });
       return refuse(451, '4.3.0', err instanceof StorageError ? 'Temporary storage failure, try again later' : 'Local error in processing, try again later');
+    } finally {
+      this.buffer.release();
     }
+  }
+
+  private refuseBuffered(problem: BufferProblem): Verdict {
+    const e = this.envelope;
+    const verdict = bufferRefusal(problem);
+    const limits = this.services.config.limits;
+    this.services.logger.warn({
+      event: 'smtp.message_refused', role: e.role, queueId: e.transactionId, ip: e.remoteAddress, sender: e.reversePath?.address ?? '', size: this.buffer.size, problem,
+      limit: problem === 'header-size' ? limits.headerSize : problem === 'header-lines' ? limits.headerLines : limits.inflightMessageBytes,
+    }, problem === 'budget' ? 'message refused: in-flight message budget spent' : 'message refused: header section over the limit');
+    return verdict;
+  }
+
+  /** Trusted MX clients skip the checks; everything else is checked whatever its size. */
+  private inspected(): boolean {
+    return this.envelope.role === 'submission' || !this.services.policy.isTrusted(this.envelope.remoteAddress);
   }
 
   private received(detail: 'full' | 'minimal'): string {
@@ -337,11 +364,12 @@ class AcceptingSink implements MessageSink {
     let auth: InboundAuthResult | null = null;
     // RFC 5321 §6.3: a message with more Received fields than max_hops is looping; refuse it here so no
     // copy is delivered locally and no bounce is sent (the client owns the message).
-    const hops = (this.buffer.header().match(/^Received:/gim) ?? []).length;
+    const hops = (this.buffer.headerText().match(/^Received:/gim) ?? []).length;
     if (hops > services.config.queue.maxHops) return refuse(554, '5.4.6', `Too many hops (${hops} Received header fields): mail loop`, 'max_hops');
-    const held = this.buffer.message();
-    if (held) {
-      const result = await services.policy.onData({ message: held, envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.mailbox, services.config.hostname)) } });
+    let parts = this.buffer.parts();
+    if (this.inspected()) {
+      // The same checks for every size: the body is streamed from the spool, never held whole.
+      const result = await services.policy.onData({ parts, envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.mailbox, services.config.hostname)) } });
       const v = result.verdict;
       // The spam verdict and authentication results go on the transaction's log line, accepted or not.
       const note: TransactionNote = {};
@@ -356,8 +384,11 @@ class AcceptingSink implements MessageSink {
       extraHeaders = result.headersToPrepend;
       arcInput = result.auth?.arcSealInput ?? null;
       auth = result.auth;
-      this.buffer.flush(result.message);
+      // RFC 8601 §5: forged Authentication-Results claiming our authserv-id are gone from this header.
+      parts = this.buffer.parts(result.header);
     }
+    // A bounce to a VERP return path is read back before the commit frees the spool: bounce processing needs it.
+    const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address) }) && bodySize(parts.body) <= BOUNCE_READ_MAX_BYTES ? await wholeMessage(parts) : null;
     // Bounces to our SRS addresses go back to the original sender, which may be off-site (accepted at RCPT).
     let srsReversed = false;
     const recipients = e.recipients.map((r) => {
@@ -379,9 +410,9 @@ class AcceptingSink implements MessageSink {
       queueId: e.transactionId,
     });
     let trace = this.received('full') + extraHeaders;
-    if (plan.queue && held && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, held, arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
+    if (plan.queue && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, parts, arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
     const outcome = await commitDelivery({
-      tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.from(trace),
+      tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.concat([Buffer.from(trace, 'latin1'), parts.header]),
       logger: services.logger, queueId: e.transactionId, origin: 'smtp', sender,
     });
     if (!outcome.ok) return notAcknowledged();
@@ -389,9 +420,9 @@ class AcceptingSink implements MessageSink {
     const { result } = outcome;
     for (const id of plan.accountIds) services.usage.add(id, result.size);
     if (result.queueId) services.queue.kick();
-    if (held) {
+    if (bounce) {
       // Already accepted: bounce processing must not change the reply (failures are only logged).
-      await processInboundBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address), message: held }, { suppression: services.store, logger: services.logger })
+      await processInboundBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address), message: bounce }, { suppression: services.store, logger: services.logger })
         .catch((err: unknown) => services.logger.warn({ event: 'queue.suppress_failed', queueId: e.transactionId, err: String(err) }, 'bounce processing failed'));
     }
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
@@ -402,7 +433,7 @@ class AcceptingSink implements MessageSink {
    * signed with a DKIM key of our hostname or else of the forwarding alias's domain. '' when no key exists
    * or sealing fails (forwarding goes on unsealed; the failure is logged).
    */
-  private async arcSet(trace: string, message: Buffer, input: { authResults: string; cv: 'none' | 'pass' | 'fail' }, orcpts: string[]): Promise<string> {
+  private async arcSet(trace: string, parts: MessageParts, input: { authResults: string; cv: 'none' | 'pass' | 'fail' }, orcpts: string[]): Promise<string> {
     const { services } = this;
     if (!services.dkimKeys) return '';
     const domains = [services.config.hostname, ...orcpts.map((o) => domainOf(o.replace(/^rfc822;/i, '')))];
@@ -410,7 +441,7 @@ class AcceptingSink implements MessageSink {
       for (const domain of domains) {
         const [key] = await services.dkimKeys.activeKeys(domain);
         if (!key) continue;
-        const sealed = await arcSeal({ message: Buffer.concat([Buffer.from(trace, 'latin1'), message]), key, authResults: input.authResults, cv: input.cv });
+        const sealed = await services.checks.seal({ parts: { header: Buffer.concat([Buffer.from(trace, 'latin1'), parts.header]), body: parts.body }, key, authResults: input.authResults, cv: input.cv });
         return sealed.toString('latin1');
       }
     } catch (err) {
@@ -424,16 +455,8 @@ class AcceptingSink implements MessageSink {
     const { config, store } = services;
     const account = e.identity ? await store.getAccountById(e.identity.accountId) : null;
     if (!account) return refuse(530, '5.7.0', 'Authentication required', 'auth_required');
-    const held = this.buffer.message();
-    let headerBuf: Buffer;
-    if (held) {
-      headerBuf = held.subarray(0, findHeaderEnd(held, 0, held.length).fieldsEnd);
-    } else {
-      // Too big to hold: only the head was kept. A header section not ended within it could hide a From:.
-      const headerText = this.buffer.header();
-      if (headerText.length >= HEAD_BYTES) return refuse(552, '5.3.4', 'Message header section too large', 'header_too_large');
-      headerBuf = Buffer.from(headerText, 'latin1');
-    }
+    const header = this.buffer.header();
+    const headerBuf = header.subarray(0, findHeaderEnd(header, 0, header.length).fieldsEnd);
     const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, MAX_HEADER_FIELDS + 1);
     if (fields.length > MAX_HEADER_FIELDS) return refuse(552, '5.3.4', 'Too many header fields', 'too_many_header_fields');
     // RFC 6409 §6.1 / §8: every address of every From: and Sender: field must be one the user may use.
@@ -447,11 +470,11 @@ class AcceptingSink implements MessageSink {
     const trace = receivedMode === 'none' ? '' : this.received(receivedMode);
     let dkim = '';
     const senderDomain = domainOf(e.reversePath?.address ?? account.address);
-    if (held && services.dkimKeys) {
+    if (services.dkimKeys) {
+      // Every size is signed: the body hash is computed from the spool on a worker thread.
       const keys = await services.dkimKeys.activeKeys(senderDomain);
-      if (keys.length > 0) dkim = (await signMessage({ message: Buffer.concat([Buffer.from(added), held]), domain: senderDomain, keys })).toString('latin1');
+      if (keys.length > 0) dkim = (await services.checks.sign({ header: Buffer.concat([Buffer.from(added, 'latin1'), header]), body: this.buffer.parts().body, domain: senderDomain, keys })).toString('latin1');
     }
-    this.buffer.flush();
     const sender = e.reversePath?.address ?? '';
     const plan = await services.planner.plan({
       sender,
@@ -465,7 +488,7 @@ class AcceptingSink implements MessageSink {
       queueId: e.transactionId,
     });
     const outcome = await commitDelivery({
-      tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.from(trace + dkim + added, 'latin1'),
+      tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.concat([Buffer.from(trace + dkim + added, 'latin1'), header]),
       logger: services.logger, queueId: e.transactionId, origin: 'submission', sender,
     });
     if (!outcome.ok) return notAcknowledged();

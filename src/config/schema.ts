@@ -82,6 +82,12 @@ export const schema = {
     mailboxDepth: integerField({ default: 32, min: 2, doc: 'Levels of a mailbox name (`a/b/c` has 3); deeper CREATE or RENAME gets NO [LIMIT].' }),
     maxErrors: integerField({ default: 20, min: 1, doc: 'Protocol errors in one session before the server closes it.' }),
     mimeDepth: integerField({ default: 32, min: 1, doc: 'Deepest MIME nesting parsed (IMAP BODYSTRUCTURE, policy checks).' }),
+    mimeParameters: integerField({ default: 128, min: 8, doc: 'Parameters read from one Content-Type or Content-Disposition field (RFC 2231 continuations count one each); the rest are ignored.' }),
+    headerSize: sizeField({ default: 1 * MiB, doc: 'Largest header section of a received message (SMTP); bigger ones get 552 5.3.4 before any parser sees them.' }),
+    headerLines: integerField({ default: 10_000, min: 100, doc: 'Most lines (folded continuation lines included) in the header section of a received message (SMTP); more get 552 5.3.4.' }),
+    inflightMessageBytes: sizeField({ default: 512 * MiB, doc: 'Bytes of all messages being received at once (SMTP DATA/BDAT, IMAP APPEND), in memory or spooled; past it new data gets 452 4.3.1 (SMTP) or NO [LIMIT] (IMAP). Keep it above message_size.' }),
+    checkWorkers: integerField({ default: 2, min: 1, doc: 'Worker threads that run the CPU-heavy checks of received messages (SPF/DKIM/DMARC/ARC, DKIM signing, ARC sealing) off the event loop.' }),
+    checkTimeout: durationField({ default: '2m', doc: 'Longest time the checks of one message may take; past it the worker is replaced and the message gets 451 4.7.0.' }),
   }),
 
   auth: section('Authentication and brute-force protection (shared by SMTP, IMAP and POP3).', {

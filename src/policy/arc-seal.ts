@@ -4,11 +4,12 @@
  * authentication results even though SPF will now see our IP. The cryptography is mailauth's.
  */
 import { sealMessage } from 'mailauth';
+import { messageStream, type MessageParts } from './message-parts.ts';
 import type { DkimKey } from './types.ts';
 
 export interface ArcSealOptions {
-  /** The message as it will be forwarded (with our Authentication-Results already prepended or not). */
-  message: Buffer;
+  /** The message as it will be forwarded (with our Authentication-Results already prepended or not); a body in a spool file is streamed. */
+  message: Buffer | MessageParts;
   /** Any key of ours; d= is its domain, s= its selector. */
   key: DkimKey;
   /** Authentication-Results value we computed on receipt: "authserv-id; spf=...; dkim=...". */
@@ -30,5 +31,6 @@ export async function arcSeal(options: ArcSealOptions): Promise<Buffer> {
     authResults: options.authResults,
     cv: options.cv,
   };
-  return sealMessage(options.message, seal as Parameters<typeof sealMessage>[1]);
+  const input = Buffer.isBuffer(options.message) ? options.message : messageStream(options.message);
+  return sealMessage(input as Buffer, seal as Parameters<typeof sealMessage>[1]);
 }

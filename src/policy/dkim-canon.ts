@@ -2,6 +2,7 @@
  * DKIM canonicalisation (RFC 6376 §3.4): the "relaxed" header and body algorithms, and the header-field
  * selection of §5.4.2 (repeated fields are taken from the bottom up; absent ones contribute nothing).
  */
+import { createHash } from 'node:crypto';
 
 export interface HeaderField {
   /** Lower-case field name. */
@@ -63,6 +64,41 @@ export function relaxedBody(body: Buffer): Buffer {
   const out = lines.map((l) => l.replace(/[ \t]+/g, ' ').replace(/ $/, ''));
   while (out.length > 0 && out[out.length - 1] === '') out.pop();
   return out.length === 0 ? Buffer.alloc(0) : Buffer.from(out.join('\r\n') + '\r\n', 'latin1');
+}
+
+/**
+ * The relaxed body canonicalisation of `relaxedBody`, fed in chunks (a spooled body is never held whole):
+ * a line split between chunks is completed by the next one, and trailing empty lines are only written
+ * once a non-empty line follows them (§3.4.4: empty lines at the end are ignored).
+ */
+export class RelaxedBodyHash {
+  private readonly hash = createHash('sha256');
+  private partial = '';
+  private pendingEmpty = 0;
+
+  update(chunk: Buffer): void {
+    const lines = (this.partial + chunk.toString('latin1')).split('\r\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) this.line(line);
+  }
+
+  private line(raw: string): void {
+    const line = raw.replace(/[ \t]+/g, ' ').replace(/ $/, '');
+    if (line === '') {
+      this.pendingEmpty++;
+      return;
+    }
+    if (this.pendingEmpty > 0) this.hash.update('\r\n'.repeat(this.pendingEmpty), 'latin1');
+    this.pendingEmpty = 0;
+    this.hash.update(line + '\r\n', 'latin1');
+  }
+
+  /** Base64 SHA-256 of the canonical body (the bh= value). */
+  digest(): string {
+    this.line(this.partial);
+    this.partial = '';
+    return this.hash.digest('base64');
+  }
 }
 
 /**

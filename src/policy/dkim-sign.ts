@@ -4,7 +4,8 @@
  * (RSA + Ed25519 dual signing, RFC 8463 §4: verifiers that do not know Ed25519 ignore that signature).
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
-import { relaxedBody, relaxedHeader, selectSignedFields, splitMessage, toCrlf } from './dkim-canon.ts';
+import { RelaxedBodyHash, relaxedHeader, selectSignedFields, splitMessage, toCrlf } from './dkim-canon.ts';
+import { bodyChunks, splitParts, type BodyRef } from './message-parts.ts';
 import type { DkimAlgorithm, DkimKey } from './types.ts';
 
 /** Fields signed when present (RFC 6376 §5.4.1 recommends these); From is required (§5.4). */
@@ -34,9 +35,16 @@ export interface SignMessageOptions {
  * is empty. Throws only for an unusable private key (a configuration error).
  */
 export async function signMessage(options: SignMessageOptions): Promise<Buffer> {
-  const message = toCrlf(options.message);
-  const { fields, body } = splitMessage(message);
-  const bodyHash = createHash('sha256').update(relaxedBody(body)).digest('base64');
+  const { header, body } = splitParts(toCrlf(options.message));
+  return signParts({ ...options, header, body });
+}
+
+/** `signMessage` for a message whose body may be in a spool file: the body hash is computed as it streams. */
+export async function signParts(options: Omit<SignMessageOptions, 'message'> & { header: Buffer; body: BodyRef }): Promise<Buffer> {
+  const { fields } = splitMessage(toCrlf(options.header));
+  const hasher = new RelaxedBodyHash();
+  for await (const chunk of bodyChunks(options.body)) hasher.update(chunk);
+  const bodyHash = hasher.digest();
   const present = options.signedFields ?? DEFAULT_SIGNED_FIELDS;
   const oversigned = new Set(options.oversignedFields ?? DEFAULT_OVERSIGNED_FIELDS);
   const names: string[] = [];

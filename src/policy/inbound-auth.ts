@@ -5,6 +5,7 @@
  */
 import { authenticate, spf as mailauthSpf } from 'mailauth';
 import { splitMessage, toCrlf } from './dkim-canon.ts';
+import { messageStream, splitParts, wholeMessage, type MessageParts } from './message-parts.ts';
 import type { PolicyResolver } from './types.ts';
 
 export type AuthResultValue = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
@@ -30,8 +31,8 @@ export interface DmarcOutcome {
 }
 
 export interface InboundAuthResult {
-  /** The message with forged Authentication-Results removed and CRLF line ends: store this one. */
-  message: Buffer;
+  /** The header section with forged Authentication-Results removed (ends with the empty line): store this one. */
+  header: Buffer;
   /** "Authentication-Results: ..." folded and CRLF-terminated, plus a Received-SPF field (RFC 7208 §9.1). */
   authResultsHeader: string;
   spf: SpfOutcome;
@@ -88,11 +89,22 @@ function isDomainName(helo: string): boolean {
   return /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]\.?$/i.test(helo);
 }
 
-export async function checkInbound(options: CheckInboundOptions): Promise<InboundAuthResult> {
-  const message = stripForgedAuthResults(toCrlf(options.message), options.hostname);
+/** The checks on a message held whole (tests, small callers); the result carries the cleaned message. */
+export async function checkInbound(options: CheckInboundOptions): Promise<InboundAuthResult & { message: Buffer }> {
+  const parts = splitParts(toCrlf(options.message));
+  const result = await checkInboundParts({ ...options, parts });
+  return { ...result, message: await wholeMessage({ header: result.header, body: parts.body }) };
+}
+
+/**
+ * The checks on a message whose body may be in a spool file: the body is streamed through mailauth (DKIM
+ * body hashes), only the header section is held. The body must already have CRLF line ends.
+ */
+export async function checkInboundParts(options: Omit<CheckInboundOptions, 'message'> & { parts: MessageParts }): Promise<InboundAuthResult> {
+  const header = stripForgedAuthResults(toCrlf(options.parts.header), options.hostname);
   const resolver = resolverFn(options.resolver);
   const [auth, heloSpf] = await Promise.all([
-    authenticate(message, {
+    authenticate(messageStream({ header, body: options.parts.body }), {
       ip: options.ip,
       helo: options.helo,
       // RFC 7208 §2.4: with a null reverse-path the identity is postmaster@HELO; mailauth does this itself.
@@ -148,7 +160,7 @@ export async function checkInbound(options: CheckInboundOptions): Promise<Inboun
     // RFC 8601 §2.7.2: a second spf result for the HELO identity, placed before the mailauth one.
     headers = headers.replace(/(Authentication-Results: [^;\r\n]+;)/, `$1\r\n spf=${heloSpf.result} smtp.helo=${options.helo};`);
   }
-  return { message, authResultsHeader: headers.endsWith('\r\n') ? headers : headers + '\r\n', spf, heloSpf, dkim, dmarc, arc, arcSealInput, dmarcPolicy };
+  return { header, authResultsHeader: headers.endsWith('\r\n') ? headers : headers + '\r\n', spf, heloSpf, dkim, dmarc, arc, arcSealInput, dmarcPolicy };
 }
 
 /** RFC 7489 §3.1: with adkim=s / aspf=s the authenticated domain must equal the From domain exactly. */

@@ -3,7 +3,10 @@
  * end of DATA) and the verdicts it gets back. It composes rate limits, greylisting, SPF/DKIM/DMARC/ARC and
  * the spam score; it keeps no per-connection state, so the SMTP session passes what it knows.
  */
-import { checkInbound, checkSpfAtMail, type InboundAuthResult } from './inbound-auth.ts';
+import { checkSpfAtMail, stripForgedAuthResults, type InboundAuthResult } from './inbound-auth.ts';
+import { localMessageChecks, type MessageChecks } from './message-checks.ts';
+import { splitParts, type MessageParts } from './message-parts.ts';
+import { toCrlf } from './dkim-canon.ts';
 import { Greylister, MemoryGreylistStore, DEFAULT_GREYLIST_OPTIONS, type GreylistOptions, type GreylistStore } from './greylist.ts';
 import { ipInCidr } from './ip-prefix.ts';
 import { RateLimiter, DEFAULT_RATE_LIMIT_OPTIONS, type RateLimitOptions } from './rate-limit.ts';
@@ -69,8 +72,8 @@ export interface DataResult {
   verdict: DataVerdict;
   /** Authentication-Results (+ Received-SPF) and X-Spam-Status, CRLF-terminated: prepend to the stored copy. */
   headersToPrepend: string;
-  /** The message with forged Authentication-Results removed (RFC 8601 §5): store this one, not the original. */
-  message: Buffer;
+  /** The header section with forged Authentication-Results removed (RFC 8601 §5): store this one, not the original. */
+  header: Buffer;
   auth: InboundAuthResult | null;
   spam: SpamResult | null;
 }
@@ -81,9 +84,11 @@ export class InboundPolicy {
   readonly #rates: RateLimiter;
   readonly #greylister: Greylister;
   readonly #logger: Logger | undefined;
+  readonly #checks: MessageChecks;
 
-  constructor(deps: { options: InboundPolicyOptions; resolver: PolicyResolver; greylistStore?: GreylistStore; now?: Clock; logger?: Logger }) {
+  constructor(deps: { options: InboundPolicyOptions; resolver: PolicyResolver; greylistStore?: GreylistStore; now?: Clock; logger?: Logger; checks?: MessageChecks }) {
     this.#logger = deps.logger;
+    this.#checks = deps.checks ?? localMessageChecks;
     this.#o = deps.options;
     this.#resolver = deps.resolver;
     this.#rates = new RateLimiter({ options: deps.options.rateLimit, now: deps.now });
@@ -116,14 +121,18 @@ export class InboundPolicy {
     return { action: 'accept' };
   }
 
-  /** End of DATA. Never throws: a failure inside the checks is a tempfail (451 4.7.0), not a crash. */
-  async onData(input: { message: Buffer; envelope: TransactionContext & { recipients: string[] } }): Promise<DataResult> {
+  /**
+   * End of DATA. The message comes as `parts` (header in memory, body possibly in a spool file) or whole as
+   * `message`. Never throws: a failure inside the checks is a tempfail (451 4.7.0), not a crash.
+   */
+  async onData(input: { message?: Buffer; parts?: MessageParts; envelope: TransactionContext & { recipients: string[] } }): Promise<DataResult> {
     const { envelope } = input;
-    if (this.#isTrusted(envelope.ip)) return { verdict: { action: 'accept' }, headersToPrepend: '', message: input.message, auth: null, spam: null };
+    const parts = input.parts ?? splitParts(toCrlf(input.message ?? Buffer.alloc(0)));
+    if (this.#isTrusted(envelope.ip)) return { verdict: { action: 'accept' }, headersToPrepend: '', header: parts.header, auth: null, spam: null };
     const policies = envelope.recipients.map((r) => this.#forRecipient(r));
     try {
       const authPromise = this.#o.authChecks
-        ? checkInbound({ message: input.message, ip: envelope.ip, helo: envelope.helo, sender: envelope.sender, hostname: this.#o.hostname, resolver: this.#resolver, minRsaBits: this.#o.minRsaBits })
+        ? this.#checks.authenticate({ parts, ip: envelope.ip, helo: envelope.helo, sender: envelope.sender, hostname: this.#o.hostname, minRsaBits: this.#o.minRsaBits }, this.#resolver)
         : Promise.resolve(null);
       const spamWanted = policies.some((p) => p.spamFilter);
       // The client checks (DNS lists, FCrDNS, HELO) run in parallel with authentication.
@@ -134,11 +143,10 @@ export class InboundPolicy {
           : null,
       ]);
       const headersToPrepend = (auth?.authResultsHeader ?? '') + (spam?.header ?? '');
-      const message = auth?.message ?? input.message;
-      return { verdict: this.#decide(auth, spam, policies), headersToPrepend, message, auth, spam };
+      return { verdict: this.#decide(auth, spam, policies), headersToPrepend, header: auth?.header ?? stripForgedAuthResults(parts.header, this.#o.hostname), auth, spam };
     } catch (err) {
       this.#logger?.error({ event: 'policy.error', err, ip: envelope.ip }, 'message checks failed');
-      return { verdict: { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.0', text: 'Temporary failure in message checks, try again later', rule: 'checks_failed' } }, headersToPrepend: '', message: input.message, auth: null, spam: null };
+      return { verdict: { action: 'tempfail', reply: { code: 451, enhancedCode: '4.7.0', text: 'Temporary failure in message checks, try again later', rule: 'checks_failed' } }, headersToPrepend: '', header: parts.header, auth: null, spam: null };
     }
   }
 
@@ -179,7 +187,7 @@ export class InboundPolicy {
   }
 }
 
-export { checkInbound, checkSpfAtMail, stripForgedAuthResults } from './inbound-auth.ts';
+export { checkInbound, checkInboundParts, checkSpfAtMail, stripForgedAuthResults } from './inbound-auth.ts';
 export { signMessage, generateDkimKey, dkimRecordText, formatTxt } from './dkim-sign.ts';
 export { arcSeal } from './arc-seal.ts';
 export { checkFcrdns } from './client-checks.ts';

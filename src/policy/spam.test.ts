@@ -67,7 +67,7 @@ describe('FCrDNS and HELO checks', () => {
 
 function auth(partial: { spf?: string; dmarc?: string; dkim?: string[] }): InboundAuthResult {
   return {
-    message: Buffer.alloc(0),
+    header: Buffer.alloc(0),
     authResultsHeader: '',
     spf: { result: (partial.spf ?? 'none') as never, domain: 'x.example', comment: '' },
     heloSpf: null,

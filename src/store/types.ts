@@ -200,6 +200,11 @@ export interface CommitResult {
 export interface DeliveryTransaction {
   write(chunk: Buffer): void;
   readonly size: number;
+  /**
+   * Where the bytes written so far are, for checks that read them before commit: in memory, or the first
+   * `size` bytes of a spool file (valid until commit or abort).
+   */
+  spooled(): { data: Buffer } | { path: string; size: number };
   commit(plan: DeliveryPlan): Promise<CommitResult>;
   abort(): void;
 }

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { CommitResult, DeliveryPlan, DeliveryTransaction } from '../types.ts';
 import { CHUNK_BYTES, type BlobSource } from './blobs.ts';
 
-export const SPOOL_THRESHOLD_BYTES = 1024 * 1024;
+/** Bytes of a message kept in memory before it moves to a spool file: many stalled transfers stay cheap. */
+export const SPOOL_THRESHOLD_BYTES = 256 * 1024;
 
 /** A body being received: memory first, then a temp file. */
 export class SpooledBody implements BlobSource {
@@ -39,6 +40,13 @@ export class SpooledBody implements BlobSource {
       for (const c of this.chunks) writeAll(this.fd, c);
       this.chunks = [];
     }
+  }
+
+  /** The bytes so far: in memory (joined once) or in the spool file. */
+  ref(): { data: Buffer } | { path: string; size: number } {
+    if (this.fd !== null && this.path !== null) return { path: this.path, size: this.size };
+    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks, this.size)];
+    return { data: this.chunks[0]! };
   }
 
   forEachChunk(emit: (chunk: Buffer) => void): void {
@@ -95,6 +103,10 @@ export class SqliteDeliveryTransaction implements DeliveryTransaction {
   write(chunk: Buffer): void {
     if (this.state !== 'open') throw new Error('delivery transaction is not open');
     this.body.write(chunk);
+  }
+
+  spooled(): { data: Buffer } | { path: string; size: number } {
+    return this.body.ref();
   }
 
   async commit(plan: DeliveryPlan): Promise<CommitResult> {
