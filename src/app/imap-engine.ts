@@ -19,7 +19,10 @@ export function createImapEngine(options: { context: EngineContext; services: Se
       // Before login the wait is limits.login_timeout, or the idle timeout when that is shorter.
       preAuthTimeoutMs: Math.min(config.limits.loginTimeout, config.limits.imapIdleTimeout),
       maxMailboxes: config.limits.mailboxesPerAccount, maxMailboxLevels: config.limits.mailboxDepth,
-      maxAppendMessages: config.limits.imapAppendMessages },
+      maxAppendMessages: config.limits.imapAppendMessages,
+      preAuthLiteralBytes: config.limits.imapPreauthLiteralSize,
+      mime: { maxDepth: config.limits.mimeDepth, maxParameters: config.limits.mimeParameters, maxHeaderBytes: config.limits.headerSize } },
+    inflight: services.inflight,
     logger: services.logger,
   });
 }

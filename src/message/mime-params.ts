@@ -14,6 +14,9 @@ export interface ParameterizedValue {
 }
 
 const MAX_SECTIONS = 1000;
+/** Parameters read from one field by default (limits.mime_parameters): a field with a million of them
+ * would otherwise cost seconds and gigabytes in every BODYSTRUCTURE built from it. */
+export const DEFAULT_MAX_PARAMETERS = 128;
 const MAX_COMMENT_DEPTH = 64;
 
 interface RawParam {
@@ -23,7 +26,7 @@ interface RawParam {
   value: string;
 }
 
-export function parseParameterizedValue(input: string): ParameterizedValue {
+export function parseParameterizedValue(input: string, maxParameters = DEFAULT_MAX_PARAMETERS): ParameterizedValue {
   let i = 0;
   const len = input.length;
   let main = '';
@@ -44,7 +47,8 @@ export function parseParameterizedValue(input: string): ParameterizedValue {
   }
   main = mainParts.join('').toLowerCase();
   const raw: RawParam[] = [];
-  while (i < len) {
+  // Parameters past the limit are ignored (not scanned): RFC 2231 sections count one each.
+  while (i < len && raw.length < maxParameters) {
     // At a ";" (or junk): move past it.
     i++;
     i = skipCfws(input, i);

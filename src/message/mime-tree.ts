@@ -2,7 +2,7 @@
 // BODY[section] / BODYSTRUCTURE and for later readers (policy, webmail). Linear time, bounded
 // nesting and part count; never throws on malformed input.
 import { findHeaderEnd, headerValue, parseHeaderFields, type HeaderField } from './header-fields.ts';
-import { parseParameterizedValue } from './mime-params.ts';
+import { DEFAULT_MAX_PARAMETERS, parseParameterizedValue } from './mime-params.ts';
 
 export interface ContentType {
   type: string;
@@ -47,6 +47,10 @@ export interface MimeTreeOptions {
   maxDepth?: number;
   maxParts?: number;
   maxHeaderFields?: number;
+  /** Parameters read from one Content-Type or Content-Disposition field. */
+  maxParameters?: number;
+  /** Header bytes of one part read into fields; the rest of a longer header section is skipped. */
+  maxHeaderBytes?: number;
 }
 
 interface Context {
@@ -54,6 +58,8 @@ interface Context {
   maxDepth: number;
   maxParts: number;
   maxHeaderFields: number;
+  maxParameters: number;
+  maxHeaderBytes: number;
   parts: number; // body parts created so far, the top-level message not counted
 }
 
@@ -66,6 +72,8 @@ export function parseMimeTree(message: Buffer, options: MimeTreeOptions = {}): M
     maxDepth: options.maxDepth ?? 32,
     maxParts: options.maxParts ?? 10_000,
     maxHeaderFields: options.maxHeaderFields ?? 10_000,
+    maxParameters: options.maxParameters ?? DEFAULT_MAX_PARAMETERS,
+    maxHeaderBytes: options.maxHeaderBytes ?? 1024 * 1024,
     parts: 0,
   };
   return parsePart(ctx, 0, message.length, 0, false);
@@ -82,12 +90,13 @@ export function isMultipart(part: MimePart): boolean {
 function parsePart(ctx: Context, start: number, end: number, depth: number, inDigest: boolean): MimePart {
   const { buf } = ctx;
   const { headerEnd, fieldsEnd } = findHeaderEnd(buf, start, end);
-  const headers = parseHeaderFields(buf, start, fieldsEnd, ctx.maxHeaderFields);
-  const contentType = parseContentType(headerValue(headers, 'content-type'), inDigest);
+  // A part header of millions of folded lines costs its size in every FETCH: only its first bytes count.
+  const headers = parseHeaderFields(buf, start, Math.min(fieldsEnd, start + ctx.maxHeaderBytes), ctx.maxHeaderFields);
+  const contentType = parseContentType(headerValue(headers, 'content-type'), inDigest, ctx.maxParameters);
   const dispositionRaw = headerValue(headers, 'content-disposition');
   let disposition: ContentDisposition | null = null;
   if (dispositionRaw !== null) {
-    const d = parseParameterizedValue(dispositionRaw);
+    const d = parseParameterizedValue(dispositionRaw, ctx.maxParameters);
     if (d.value.length > 0) disposition = { type: d.value, params: d.params, wireParams: d.wireParams };
   }
   const encodingRaw = headerValue(headers, 'content-transfer-encoding');
@@ -146,14 +155,14 @@ function stripComments(value: string): string {
   return out.trim();
 }
 
-function parseContentType(raw: string | null, inDigest: boolean): ContentType {
+function parseContentType(raw: string | null, inDigest: boolean, maxParameters: number): ContentType {
   // RFC 2046 §5.1.5: in a digest the default is message/rfc822; elsewhere RFC 2045 §5.2
   // gives text/plain; charset=us-ascii, also for a header that does not parse.
   const fallback = (): ContentType => inDigest
     ? { type: 'message', subtype: 'rfc822', params: {}, wireParams: [] }
     : { type: 'text', subtype: 'plain', params: { charset: 'us-ascii' }, wireParams: [['charset', 'us-ascii']] };
   if (raw === null) return fallback();
-  const parsed = parseParameterizedValue(raw);
+  const parsed = parseParameterizedValue(raw, maxParameters);
   const slash = parsed.value.indexOf('/');
   if (slash <= 0 || slash === parsed.value.length - 1) return fallback();
   const type = parsed.value.slice(0, slash);

@@ -13,6 +13,8 @@ import { Args } from './parser/args.ts';
 import { CommandFramer, tagOf, type CommandFrame, type LiteralAnnouncement, type LiteralDecision } from './parser/framer.ts';
 import { ImapSyntaxError, tokenizeCommand } from './parser/tokenizer.ts';
 import type { SelectedMailbox } from './selected.ts';
+import type { MimeTreeOptions } from '../../message/mime-tree.ts';
+import { holdInflight, type InflightBytes } from './budgeted-append.ts';
 import { handleSaslLine } from './commands/authenticate.ts';
 
 export interface ImapLimits {
@@ -20,6 +22,10 @@ export interface ImapLimits {
   maxLineBytes: number;
   /** Literals of a command other than an APPEND message, in total. */
   maxLiteralBytes: number;
+  /** The same before login: only LOGIN arguments need literals then, so many idle clients stay cheap. */
+  preAuthLiteralBytes: number;
+  /** Bounds on MIME parsing for BODYSTRUCTURE, BODY[section] and SEARCH. */
+  mime: MimeTreeOptions;
   /** APPEND message size (advertised as APPENDLIMIT, RFC 7889). */
   appendLimit: number;
   maxDepth: number;
@@ -39,6 +45,8 @@ export interface ImapLimits {
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxLineBytes: 64 * 1024,
   maxLiteralBytes: 1024 * 1024,
+  preAuthLiteralBytes: 8 * 1024,
+  mime: {},
   appendLimit: 50 * 1024 * 1024,
   maxDepth: 32,
   idleTimeoutMs: 30 * 60_000,
@@ -60,6 +68,8 @@ export interface ImapSessionOptions {
   /** STARTTLS is offered when the listener has a TLS context and the connection is not TLS yet. */
   starttlsAvailable?: boolean;
   limits?: Partial<ImapLimits>;
+  /** The server-wide budget for bytes of messages being received; an APPEND that does not fit gets NO [LIMIT]. */
+  inflight?: InflightBytes;
   now?: () => Date;
 }
 
@@ -87,6 +97,7 @@ export class ImapSession implements StreamEngine {
   /** RFC 5182 SEARCHRES: UIDs saved by SEARCH RETURN (SAVE), referenced as `$`. */
   savedSearch: number[] | null = null;
   readonly limits: ImapLimits;
+  private readonly inflight: InflightBytes | null;
   readonly options: ImapSessionOptions;
   private framer: CommandFramer;
   private lock: Promise<unknown> = Promise.resolve();
@@ -97,6 +108,7 @@ export class ImapSession implements StreamEngine {
   constructor(options: ImapSessionOptions) {
     this.options = options;
     this.limits = { ...DEFAULT_IMAP_LIMITS, ...options.limits };
+    this.inflight = options.inflight ?? null;
     this.tls = options.context.tls;
     this.framer = this.newFramer();
   }
@@ -250,11 +262,15 @@ export class ImapSession implements StreamEngine {
       }
       // RFC 7889 §3 / RFC 9051 §7.1: TOOBIG before the client sends the bytes.
       if (a.size > this.limits.appendLimit) return { action: 'reject', response: `${tag} NO [TOOBIG] Message exceeds APPENDLIMIT ${this.limits.appendLimit}` };
-      const sink = this.account!.beginAppend();
+      // RFC 5530 §3 LIMIT: the server-wide budget for messages in transit is spent; the client may retry later.
+      if (this.inflight && !this.inflight.take(a.size)) return { action: 'reject', response: `${tag} NO [LIMIT] Too much mail in transit, try again later` };
+      const begun = this.account!.beginAppend();
+      const sink = this.inflight ? holdInflight(begun, this.inflight, a.size) : begun;
       this.pendingAppends.push(sink);
       return { action: 'stream', sink };
     }
-    if (a.literalBytesSoFar + a.size > this.limits.maxLiteralBytes) {
+    const maxLiteralBytes = this.account === null ? this.limits.preAuthLiteralBytes : this.limits.maxLiteralBytes;
+    if (a.literalBytesSoFar + a.size > maxLiteralBytes) {
       return { action: 'reject', response: `${tag} BAD [TOOBIG] Literal too big` };
     }
     return { action: 'buffer' };

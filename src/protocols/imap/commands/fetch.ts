@@ -3,7 +3,7 @@
  * stored message, BINARY (RFC 3516), MODSEQ/CHANGEDSINCE/VANISHED (RFC 7162), implicit \Seen.
  */
 import { findHeaderEnd } from '../../../message/header-fields.ts';
-import { parseMimeTree, type MimePart } from '../../../message/mime-tree.ts';
+import { parseMimeTree, type MimePart, type MimeTreeOptions } from '../../../message/mime-tree.ts';
 import { UnknownTransferEncodingError } from '../../../message/transfer-encoding.ts';
 import { formatBodyStructure } from '../bodystructure.ts';
 import { formatEnvelope } from '../envelope.ts';
@@ -184,7 +184,7 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, account, mailbox });
+          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, account, mailbox, mime: s.limits.mime });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
             const response = Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
@@ -224,6 +224,7 @@ interface FetchOneInput {
   isUid: boolean;
   account: ImapAccount;
   mailbox: SelectedMailbox;
+  mime: MimeTreeOptions;
 }
 
 /** One `* n FETCH (...)` response as parts; 'gone' when the message vanished; a result to stop with. */
@@ -237,7 +238,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
   if (input.needsBytes && envelope === undefined) {
     message = input.headerOnly ? await readHeader(account, mailbox.id, ref.uid, meta.size) : await account.readMessage(mailbox.id, ref.uid);
     if (message === null) return 'gone';
-    root = parseMimeTree(message);
+    root = parseMimeTree(message, input.mime);
   }
   let flagsChanged = false;
   if (input.setsSeen && !meta.flags.includes('\\Seen')) {

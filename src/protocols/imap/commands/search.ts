@@ -81,7 +81,7 @@ async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boole
       if (withText) {
         const bytes = await account.readMessage(mailbox.id, meta.uid);
         if (bytes === null) continue;
-        subject.message = { bytes, root: parseMimeTree(bytes) };
+        subject.message = { bytes, root: parseMimeTree(bytes, ctx.session.limits.mime) };
       }
       if (evaluator.matches(key, subject)) {
         // Sorting needs only the parsed header fields; the bytes are dropped at once.
