@@ -176,6 +176,11 @@ export class ChildServer {
     return Date.now() - began;
   }
 
+  /** The running server's process id (null when stopped), e.g. to read its memory from /proc. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   /** Sends a signal that does not stop the server (SIGHUP: reload TLS certificates). */
   signal(signal: NodeJS.Signals): void {
     this.child?.kill(signal);
