@@ -17,5 +17,6 @@ it('unfolds a Subject folded over 200,000 lines in linear time', () => {
   assert.deepEqual(fields.map((f) => f.name), ['From', 'Subject', 'To']);
   assert.equal(fields[1]!.value.length, 'a'.length + ' b'.length * 200_000);
   assert.equal(dkimFields.length, 3);
-  assert.ok(ms < 1000, `took ${ms} ms`);
+  // Generous for a loaded machine: the quadratic parser needs about 96 s for this input.
+  assert.ok(ms < 5000, `took ${ms} ms`);
 });

@@ -335,7 +335,7 @@ for (const eol of ['\r\n', '\n']) {
   });
 }
 
-test('a part with 200,000 RFC 2231 parameters keeps the first 128 and parses in well under a second', () => {
+test('a part with 200,000 RFC 2231 parameters keeps the first 128 and parses quickly', () => {
   const params: string[] = [];
   for (let i = 0; i < 200_000; i++) params.push(` p${i}*=utf-8''%41${i}`);
   const msg = crlf('From: a@b\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\n');
@@ -346,5 +346,6 @@ test('a part with 200,000 RFC 2231 parameters keeps the first 128 and parses in 
   const part = findPart(root, [1])!;
   assert.equal(part.contentType.wireParams.length, 128);
   assert.equal(part.contentType.params['p0'], 'A0');
-  assert.ok(ms < 1000, `parsed in ${ms} ms`);
+  // Generous for a loaded machine: without the cap this took 10 s.
+  assert.ok(ms < 5000, `parsed in ${ms} ms`);
 });
