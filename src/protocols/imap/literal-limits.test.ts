@@ -37,4 +37,17 @@ describe('IMAP literal limits', () => {
     assert.match(await c.send(`${msg}\r\n`), /^b OK \[APPENDUID/);
     assert.equal(budget.used, 0);
   });
+
+  it('MULTIAPPEND takes each message from the budget and gives all of it back after the commit', async () => {
+    const budget = new InflightBudget(10_000);
+    const c = setup(budget);
+    await c.greet();
+    await c.login();
+    const msg = 'Subject: y\r\n\r\nhi\r\n';
+    assert.equal(await c.send(`m APPEND INBOX {${msg.length}}\r\n`), '+ Ready for literal data\r\n');
+    assert.equal(await c.send(`${msg} {${msg.length}}\r\n`), '+ Ready for literal data\r\n');
+    assert.equal(budget.used, 2 * msg.length);
+    assert.match(await c.send(`${msg}\r\n`), /^m OK \[APPENDUID \d+ \d+:\d+\]/);
+    assert.equal(budget.used, 0);
+  });
 });
