@@ -54,6 +54,16 @@ describe('new keywords are announced in FLAGS', () => {
     assert.ok(flagsAt >= 0 && fetchAt > flagsAt, noop.join('\n'));
   });
 
+  it("announces another session's new keyword when a FETCH shows it before any NOOP", async () => {
+    await a.ok('STORE 2 +FLAGS ($Raced)');
+    for (const cmd of ['FETCH 2 FLAGS', 'FETCH 2 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])']) {
+      const lines = cmd.includes('BODY') ? await a.ok('STORE 2 +FLAGS ($Raced2)').then(() => b.ok(cmd)) : await b.ok(cmd);
+      const flagsAt = lines.findIndex((l) => l.startsWith('FLAGS ') && l.includes('$Raced'));
+      const fetchAt = lines.findIndex((l) => l.startsWith('2 FETCH') && l.includes('$Raced'));
+      assert.ok(flagsAt >= 0 && fetchAt > flagsAt, `${cmd}:\n${lines.join('\n')}`);
+    }
+  });
+
   it('announces the keyword of a message copied into the selected mailbox with its EXISTS', async () => {
     await b.ok('SELECT other');
     await b.ok('STORE 1 +FLAGS ($Copied)');

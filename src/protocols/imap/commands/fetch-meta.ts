@@ -6,6 +6,7 @@
  */
 import type { ImapAccount, ImapMetaColumns, ImapMetaField } from '../backend.ts';
 import { ok, type CommandResult } from '../command.ts';
+import { parseFlagText } from '../../../core/flag-text.ts';
 import { formatDateTime } from '../parser/args.ts';
 import type { MessageSpan } from './message-set.ts';
 import { batchSeq, batchUid, metaBatches } from './meta-batches.ts';
@@ -26,6 +27,8 @@ export interface MetaFetch {
   verb: string;
   /** RFC 3501 §2.3.2: for IMAP4rev1 sessions with recent messages, which UIDs show \Recent. */
   recent: ((uid: number) => boolean) | null;
+  /** RFC 9051 §7.3.5: FLAGS/PERMANENTFLAGS lines for keywords the client was not told of yet. */
+  announceKeywords: (flags: string[]) => string[];
 }
 
 const OUT_CHUNK = 64 * 1024;
@@ -79,6 +82,11 @@ export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string, Co
     for (let i = 0; i < cols.count; i++) {
       if (since !== null && cols.modSeq![i]! <= since) continue;
       const uid = batchUid(b, i);
+      // A keyword another session set since the last report is announced before the FETCH that shows it.
+      const flagText = cols.flags?.[i];
+      if (flagText !== undefined && hasKeyword(flagText)) {
+        for (const l of m.announceKeywords(parseFlagText(flagText))) lines.push('* ' + l + '\r\n');
+      }
       let line = '* ' + batchSeq(b, uid) + ' FETCH (' + emit[0]!(uid, i, cols);
       for (let k = 1; k < n; k++) line += ' ' + emit[k]!(uid, i, cols);
       line += ')\r\n';
@@ -95,4 +103,12 @@ export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string, Co
   // RFC 2180 §4.1.2, RFC 5530 §3: the rest was returned, so the command succeeds and says why data is missing.
   if (gone) return ok('Some messages were expunged', 'EXPUNGEISSUED');
   return ok(`${m.verb} completed`);
+}
+
+/** Whether a stored flag text (space-separated) has a flag not starting with a backslash. */
+function hasKeyword(text: string): boolean {
+  if (text === '') return false;
+  if (text.charCodeAt(0) !== 0x5c) return true;
+  for (let i = text.indexOf(' '); i >= 0; i = text.indexOf(' ', i + 1)) if (text.charCodeAt(i + 1) !== 0x5c) return true;
+  return false;
 }

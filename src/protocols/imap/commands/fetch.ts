@@ -148,7 +148,8 @@ export const FETCH: CommandSpec = {
     }
     if (spans !== null) {
       const metaItems = items.map((i) => (i as { name: MetaItem }).name);
-      return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, verb: ctx.verb, recent: s.rev1 && mailbox.recentCount > 0 ? (uid) => mailbox.isRecent(uid) : null }) };
+      return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, verb: ctx.verb, recent: s.rev1 && mailbox.recentCount > 0 ? (uid) => mailbox.isRecent(uid) : null,
+        announceKeywords: (flags) => mailbox.announceKeywords(flags) }) };
     }
     // ENVELOPE and the top-level header sections need only the header: the body is never read.
     // ENVELOPE is the only item that needs the message: a cached one spares the read and the parse.
@@ -251,9 +252,12 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
       flagsChanged = true;
     }
   }
-  const parts: (string | Buffer)[] = [];
+  // RFC 9051 §7.3.5: a keyword set by another session since the last report is announced before it shows.
+  const announced = input.items.some((i) => i.kind === 'simple' && i.name === 'FLAGS') || flagsChanged ? mailbox.announceKeywords(meta.flags) : [];
+  const parts: (string | Buffer)[] = announced.map((l) => `* ${l}\r\n`);
+  const head = parts.length;
   const add = (label: string, value: string | Buffer | null): void => {
-    parts.push(parts.length === 0 ? `${label} ` : ` ${label} `);
+    parts.push(parts.length === head ? `${label} ` : ` ${label} `);
     if (typeof value === 'string') parts.push(value);
     else literalParts(value, parts);
   };
@@ -295,11 +299,11 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
         // RFC 3516 §4.3: binary content containing NUL must be sent as literal8 (~{n}).
         const out = applyPartial(bytes, item.partial);
         const label = `BINARY[${item.path.join('.')}]${item.partial ? `<${item.partial.offset}>` : ''}`;
-        parts.push(parts.length === 0 ? `${label} ` : ` ${label} `, `${out.includes(0) ? '~' : ''}{${out.length}}\r\n`, out);
+        parts.push(parts.length === head ? `${label} ` : ` ${label} `, `${out.includes(0) ? '~' : ''}{${out.length}}\r\n`, out);
       }
     }
   }
   if (flagsChanged && !hasItem('FLAGS')) add('FLAGS', mailbox.formatFlags(ref.uid, meta.flags, input.rev1));
   if ((input.wantsModSeq || (flagsChanged && input.condstore)) && !hasItem('MODSEQ')) add('MODSEQ', `(${meta.modSeq})`);
-  return [`* ${ref.seq} FETCH (`, ...parts, ')\r\n'];
+  return [...parts.slice(0, head), `* ${ref.seq} FETCH (`, ...parts.slice(head), ')\r\n'];
 }
