@@ -42,5 +42,8 @@ export async function commitDelivery(input: CommitDeliveryInput): Promise<Commit
     logger.error({ event: 'delivery.incomplete', ...where, planned: plan.mailboxes.length, stored: result.messages.length, queued: result.queueId }, text);
     return { ok: false, uncovered: [], text };
   }
+  for (const d of plan.deadTargets) {
+    logger.warn({ event: 'delivery.dead_target', ...where, recipient: d.recipient, targets: d.targets }, 'alias targets that name nobody got no copy');
+  }
   return { ok: true, result };
 }

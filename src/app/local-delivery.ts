@@ -45,6 +45,8 @@ export interface PlannedDelivery extends Pick<DeliveryPlan, 'mailboxes' | 'queue
   accountIds: number[];
   /** Must be empty for the message to be acknowledged (checked by commitDelivery). */
   uncovered: UncoveredRecipient[];
+  /** Alias targets in our domains that name nobody: the recipient is covered by its other targets (logged). */
+  deadTargets: { recipient: string; targets: string[] }[];
 }
 
 /** The refusal for a local address whose alias expansion reaches no mailbox (at RCPT, or as a bounce). */
@@ -94,6 +96,7 @@ export class LocalDeliveryPlanner {
     const remote: QueueRecipientInput[] = [];
     const remoteSeen = new Set<string>();
     const uncovered: UncoveredRecipient[] = [];
+    const deadTargets: { recipient: string; targets: string[] }[] = [];
     const addRemote = (r: QueueRecipientInput): void => {
       const key = r.address.toLowerCase();
       if (remoteSeen.has(key)) return;
@@ -111,6 +114,7 @@ export class LocalDeliveryPlanner {
         uncovered.push({ address: rcpt.address, reason: resolution.kind === 'unknown-user' ? 'unknown-user' : resolution.problem });
         continue;
       }
+      if (resolution.deadTargets) deadTargets.push({ recipient: rcpt.address, targets: resolution.deadTargets });
       let covered = false;
       for (const target of resolution.targets) {
         if (target.kind === 'remote') {
@@ -126,6 +130,7 @@ export class LocalDeliveryPlanner {
     return {
       accountIds,
       uncovered,
+      deadTargets,
       mailboxes: [...mailboxIds].map((mailboxId) => ({ mailboxId })),
       queue: remote.length > 0 ? { ...(input.queueId ? { id: input.queueId } : {}), sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
     };

@@ -19,8 +19,9 @@ export function registerAlias(program: Command, deps: CliDeps): void {
       await withStore(cmd, deps, async (store, config) => {
         await requireLocalDomain(store, domain);
         // The rules (no self-target, no user of that name, no loop) live in the alias service.
-        await addAlias(store, { address, targets, postmaster: config.postmaster || null, hostname: config.hostname });
+        const { deadTargets } = await addAlias(store, { address, targets, postmaster: config.postmaster || null, hostname: config.hostname });
         println(deps.io.stdout, `${address} -> ${targets.join(', ')}`);
+        for (const dead of deadTargets) println(deps.io.stderr, `postamt: warning: ${dead} is not a user or an alias; its copy goes nowhere until it exists`);
       });
     });
 

@@ -71,11 +71,12 @@ test('a configured postmaster address is used; an account or alias named postmas
   assert.deepEqual(await remote.resolve('abuse@e.test'), { kind: 'local', targets: [{ kind: 'remote', address: 'admin@remote.test' }] });
 });
 
-test('aliasProblem sees a loop the new alias would close, including through a catch-all', async () => {
+test('checkAlias sees a loop the new alias would close, including through a catch-all, and targets that name nobody', async () => {
   const dir = directory({ domains: ['d.test'], accounts: [{ address: 'me@d.test' }], aliases: { 'loop1@d.test': ['loop2@d.test'], 'x@d.test': ['me@d.test'] } });
   const r = new RecipientResolver({ accounts: dir, domainCacheMs: 0 });
-  assert.equal(await r.aliasProblem('loop2@d.test', ['loop1@d.test']), 'loop');
-  assert.equal(await r.aliasProblem('@d.test', ['nobody@d.test']), 'loop');
-  assert.equal(await r.aliasProblem('@d.test', ['me@d.test']), null);
-  assert.equal(await r.aliasProblem('y@d.test', ['x@d.test', 'friend@remote.test']), null);
+  assert.equal((await r.checkAlias('loop2@d.test', ['loop1@d.test'])).problem, 'loop');
+  assert.equal((await r.checkAlias('@d.test', ['nobody@d.test'])).problem, 'loop');
+  assert.deepEqual(await r.checkAlias('@d.test', ['me@d.test']), { problem: null, deadTargets: [] });
+  assert.deepEqual(await r.checkAlias('y@d.test', ['x@d.test', 'friend@remote.test']), { problem: null, deadTargets: [] });
+  assert.deepEqual(await r.checkAlias('team@d.test', ['me@d.test', 'typo@d.test']), { problem: null, deadTargets: ['typo@d.test'] });
 });

@@ -13,7 +13,8 @@ export type ResolvedTarget =
 export type ExpansionProblem = 'loop' | 'too-deep' | 'too-many-targets' | 'no-target';
 
 export type Resolution =
-  | { kind: 'local'; targets: ResolvedTarget[] }
+  /** `deadTargets` (only when there are some): alias targets in our domains that name nobody; they get no copy. */
+  | { kind: 'local'; targets: ResolvedTarget[]; deadTargets?: string[] }
   | { kind: 'undeliverable'; problem: ExpansionProblem } // local name, but its expansion reaches no mailbox
   | { kind: 'unknown-user' } // local domain, nobody there: 550 5.1.1
   | { kind: 'not-local' }; // another domain: relay rules apply
@@ -60,6 +61,8 @@ interface Expansion {
   targets: ResolvedTarget[];
   loop: boolean;
   truncated: 'too-deep' | 'too-many-targets' | null;
+  /** Local targets that name nobody (no user, alias or catch-all): their copies go nowhere. */
+  dead: string[];
   /** Addresses on the current path (a repeat is a loop). */
   path: Set<string>;
   /** Addresses already expanded (a repeat off the path is a diamond, not a loop). */
@@ -116,15 +119,16 @@ export class RecipientResolver {
 
   /**
    * What would go wrong if `address` → `targets` (an alias or, for `@domain`, a catch-all, replacing any of
-   * that name) were stored: walks the targets as delivery would, with `address` on the path. null: nothing.
+   * that name) were stored: walks the targets as delivery would, with `address` on the path. `problem` null:
+   * mail to it can be delivered; `deadTargets`: local targets that name nobody (their copies would go nowhere).
    */
-  async aliasProblem(address: string, targets: string[]): Promise<'loop' | 'too-deep' | 'too-many-targets' | null> {
+  async checkAlias(address: string, targets: string[]): Promise<{ problem: 'loop' | 'too-deep' | 'too-many-targets' | null; deadTargets: string[] }> {
     const overlay = overlayAlias(this.accounts, address.toLowerCase(), targets);
     const probe = new RecipientResolver({ accounts: overlay, domainCacheMs: 0, hostname: this.hostname, postmaster: this.postmaster });
     const x = newExpansion();
     x.path.add(address.toLowerCase());
     await probe.expandTargets(targets, 0, x);
-    return x.loop ? 'loop' : x.truncated;
+    return { problem: x.loop ? 'loop' : x.truncated, deadTargets: [...new Set(x.dead)] };
   }
 
   private async resolveUncached(address: string): Promise<Resolution> {
@@ -138,7 +142,7 @@ export class RecipientResolver {
     // A cut-off expansion would lose some targets unseen: refuse the recipient instead.
     if (x.truncated) return { kind: 'undeliverable', problem: x.truncated };
     if (x.targets.length === 0) return { kind: 'undeliverable', problem: x.loop ? 'loop' : 'no-target' };
-    return { kind: 'local', targets: dedupe(x.targets) };
+    return x.dead.length > 0 ? { kind: 'local', targets: dedupe(x.targets), deadTargets: [...new Set(x.dead)] } : { kind: 'local', targets: dedupe(x.targets) };
   }
 
   /** Adds the targets of one local address; false when nothing by that name exists. */
@@ -192,8 +196,9 @@ export class RecipientResolver {
   private async expandTargets(targets: string[], depth: number, x: Expansion): Promise<void> {
     for (const target of targets) {
       const { domain } = splitAddress(target);
-      if (await this.isLocalDomain(domain)) await this.expand(target, depth + 1, x);
-      else this.push(x, { kind: 'remote', address: target });
+      if (await this.isLocalDomain(domain)) {
+        if (!(await this.expand(target, depth + 1, x))) x.dead.push(target);
+      } else this.push(x, { kind: 'remote', address: target });
     }
   }
 
@@ -219,7 +224,7 @@ export class RecipientResolver {
 }
 
 function newExpansion(): Expansion {
-  return { targets: [], loop: false, truncated: null, path: new Set(), done: new Set() };
+  return { targets: [], loop: false, truncated: null, dead: [], path: new Set(), done: new Set() };
 }
 
 /** The account store as it would be with `address` → `targets` added (for checking before the write). */

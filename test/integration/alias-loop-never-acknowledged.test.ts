@@ -52,6 +52,17 @@ describe('alias loop at delivery', () => {
     assert.deepEqual([logged?.rule, logged?.sender], ['alias_loop', 'alice@sender.test'], 'the refusal is logged with sender, recipient and reason');
   });
 
+  test('an alias with one target that names nobody delivers to the others and logs the dead target', async () => {
+    await t.addAlias('team@example.test', [BOB, 'typo@example.test']);
+    const before = (await t.messages(BOB)).length;
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: t.ports.smtp, secure: false, ignoreTLS: true, name: 'client.test' });
+    const info = await transport.sendMail({ from: 'alice@sender.test', to: 'team@example.test', subject: 'team', text: 'hello' });
+    assert.match(info.response, /^250 /);
+    assert.equal((await t.messages(BOB)).length, before + 1);
+    const logged = t.logs.find((l) => l.event === 'delivery.dead_target' && l.recipient === 'team@example.test');
+    assert.deepEqual(logged?.targets, ['typo@example.test']);
+  });
+
   test('swaks to a catch-all that loops gets 550 5.4.6, never 250', async (ctx: TestContext) => {
     if (spawnSync('sh', ['-c', 'command -v swaks']).status !== 0) return ctx.skip('swaks is not installed');
     // Asynchronously: the server runs in this process.
@@ -128,7 +139,9 @@ describe('alias loop at creation', () => {
     const cli = cliHarness();
     try {
       assert.equal((await cli.run(['domain', 'add', 'example.org'])).code, 0);
-      assert.equal((await cli.run(['alias', 'add', 'loop1@example.org', 'loop2@example.org'])).code, 0);
+      const first = await cli.run(['alias', 'add', 'loop1@example.org', 'loop2@example.org']);
+      assert.equal(first.code, 0);
+      assert.equal(first.stderr, 'postamt: warning: loop2@example.org is not a user or an alias; its copy goes nowhere until it exists\n');
       const closing = await cli.run(['alias', 'add', 'loop2@example.org', 'loop1@example.org']);
       assert.equal(closing.code, 1);
       assert.match(closing.stderr, /^postamt: alias loop2@example\.org -> loop1@example\.org would make a loop/);
