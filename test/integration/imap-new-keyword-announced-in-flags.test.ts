@@ -64,6 +64,14 @@ describe('new keywords are announced in FLAGS', () => {
     }
   });
 
+  it("announces another session's new keyword before this session's STORE response shows it", async () => {
+    await a.ok('STORE 2 +FLAGS ($Beside)');
+    const lines = await b.ok('STORE 2 +FLAGS (\\Answered)');
+    const flagsAt = lines.findIndex((l) => l.startsWith('FLAGS ') && l.includes('$Beside'));
+    const fetchAt = lines.findIndex((l) => l.startsWith('2 FETCH') && l.includes('$Beside'));
+    assert.ok(flagsAt >= 0 && fetchAt > flagsAt, lines.join('\n'));
+  });
+
   it('announces the keyword of a message copied into the selected mailbox with its EXISTS', async () => {
     await b.ok('SELECT other');
     await b.ok('STORE 1 +FLAGS ($Copied)');

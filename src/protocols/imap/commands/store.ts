@@ -60,6 +60,8 @@ export const STORE: CommandSpec = {
         if (ctx.isUid) parts.push(`UID ${meta.uid}`);
         if (s.enabled.has('CONDSTORE')) parts.push(`MODSEQ (${fresh.modSeq})`);
         if (m[2] !== undefined && !changed.has(meta.uid)) continue;
+        // Another session may have set a keyword on the message that this one was not told of yet.
+        if (m[2] === undefined) for (const line of mailbox.announceKeywords(fresh.flags)) ctx.untagged(line);
         ctx.untagged(`${seq} FETCH (${parts.join(' ')})`);
       }
     }
