@@ -115,7 +115,7 @@ export class AuthService implements SaslAuthenticator {
     }
     // Reserved before the first await: parallel attempts see each other and at most the cap's number of
     // passwords is checked (the reservation counts as a failure until the password proves right).
-    const reservation = this.#limiter.reserve(context.remoteAddress, attempt.username);
+    const reservation = await this.#limiter.reserve(context.remoteAddress, attempt.username);
     if (!reservation) return this.#fail(attempt, 'throttled', 'throttled', { record: false });
     // One scrypt check per attempt, however many app passwords the account has (their number must not show
     // in the timing): the candidate's lookup tag finds the one app password it can be, else it is checked
@@ -174,7 +174,7 @@ export class AuthService implements SaslAuthenticator {
             const step = await this.#fail(attempt, 'invalid-credentials', 'authzid-mismatch', { record: true });
             return { kind: 'failure', reason: step.kind === 'failure' ? step.reason : 'invalid-credentials' };
           }
-          reservation = this.#limiter.reserve(context.remoteAddress, attempt.username);
+          reservation = await this.#limiter.reserve(context.remoteAddress, attempt.username);
           if (!reservation) {
             await this.#fail(attempt, 'throttled', 'throttled', { record: false });
             return { kind: 'failure', reason: 'throttled' };

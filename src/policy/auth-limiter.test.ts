@@ -72,33 +72,86 @@ test('defaults: 10 per IP, 2 s penalty', () => {
   assert.equal(limiter.check('192.0.2.1', 'a@example.org'), 'throttled');
 });
 
-test('reserve counts the attempt at once: parallel attempts never exceed the cap', () => {
-  const limiter = new AuthLimiter({ maxFailuresPerIp: 3 });
-  const taken = Array.from({ length: 10 }, () => limiter.reserve('192.0.2.1', 'a@example.org'));
-  assert.equal(taken.filter((r) => r !== null).length, 3);
-  for (const r of taken) r?.failed();
+test('reserve counts the attempt at once: parallel wrong passwords never exceed the cap', async () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 3, maxWaitMs: 200 });
+  let checked = 0;
+  const attempts = Array.from({ length: 10 }, async () => {
+    const r = await limiter.reserve('192.0.2.1', 'a@example.org');
+    if (!r) return false;
+    checked++;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    r.failed();
+    return true;
+  });
+  const through = (await Promise.all(attempts)).filter(Boolean).length;
+  assert.equal(through, 3);
+  assert.equal(checked, 3);
   assert.equal(limiter.check('192.0.2.1', 'a@example.org'), 'throttled');
 });
 
-test('a reservation taken back by success or release frees its place; a failed one keeps it', () => {
-  const limiter = new AuthLimiter({ maxFailuresPerIp: 2, maxFailuresPerAccount: 2 });
-  limiter.reserve('192.0.2.1', 'a@example.org')!.succeeded();
-  limiter.reserve('192.0.2.1', 'a@example.org')!.release();
+test('parallel right passwords from one address all get through, one after the other past the cap', async () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 3 });
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const attempts = Array.from({ length: 50 }, async () => {
+    const r = await limiter.reserve('192.0.2.1', 'a@example.org');
+    if (!r) return false;
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    inFlight--;
+    r.succeeded();
+    return true;
+  });
+  assert.equal((await Promise.all(attempts)).filter(Boolean).length, 50);
+  assert.equal(mostInFlight, 3, 'no more passwords checked at once than the cap');
   assert.deepEqual(limiter.trackedKeys, { ips: 0, accounts: 0 });
-  const r = limiter.reserve('192.0.2.1', 'a@example.org')!;
+});
+
+test('an attempt held back by attempts in flight gives up after maxWaitMs', async () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 1, maxWaitMs: 30 });
+  const first = await limiter.reserve('192.0.2.1', 'a@example.org');
+  assert.ok(first);
+  const started = Date.now();
+  assert.equal(await limiter.reserve('192.0.2.1', 'a@example.org'), null);
+  assert.ok(Date.now() - started >= 25);
+  first.release();
+});
+
+test('a reservation taken back by success or release frees its place; a failed one keeps it', async () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 2, maxFailuresPerAccount: 2, maxWaitMs: 20 });
+  (await limiter.reserve('192.0.2.1', 'a@example.org'))!.succeeded();
+  (await limiter.reserve('192.0.2.1', 'a@example.org'))!.release();
+  assert.deepEqual(limiter.trackedKeys, { ips: 0, accounts: 0 });
+  const r = (await limiter.reserve('192.0.2.1', 'a@example.org'))!;
   r.failed();
   r.release(); // settled already: no effect
   assert.equal(limiter.trackedKeys.ips, 1);
-  limiter.reserve('192.0.2.1', 'a@example.org')!.failed();
-  assert.equal(limiter.reserve('192.0.2.1', 'a@example.org'), null);
+  (await limiter.reserve('192.0.2.1', 'a@example.org'))!.failed();
+  assert.equal(await limiter.reserve('192.0.2.1', 'a@example.org'), null);
 });
 
-test('against an account over its limit, a fresh IP has one attempt in flight at a time', () => {
-  const limiter = new AuthLimiter({ maxFailuresPerIp: 100, maxFailuresPerAccount: 3 });
+test('against an account over its limit, a fresh IP has one attempt in flight at a time', async () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 100, maxFailuresPerAccount: 3, maxWaitMs: 1000 });
   for (let i = 0; i < 3; i++) limiter.recordFailure(`198.51.100.${i}`, 'victim@example.org');
-  const first = limiter.reserve('203.0.113.5', 'victim@example.org');
+  const first = await limiter.reserve('203.0.113.5', 'victim@example.org');
   assert.ok(first, 'the owner from a clean IP');
-  assert.equal(limiter.reserve('203.0.113.5', 'victim@example.org'), null, 'a second guess in parallel');
+  let secondTaken = false;
+  const second = limiter.reserve('203.0.113.5', 'victim@example.org').then((r) => {
+    secondTaken = true;
+    return r;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(secondTaken, false, 'a second attempt in parallel waits');
   first.succeeded();
-  assert.ok(limiter.reserve('203.0.113.5', 'victim@example.org'), 'after the success, the next login');
+  assert.ok(await second, 'after the success, the next login');
+});
+
+test('against an account over its limit, a fresh IP whose guess failed is refused', async () => {
+  const limiter = new AuthLimiter({ maxFailuresPerIp: 100, maxFailuresPerAccount: 3, maxWaitMs: 1000 });
+  for (let i = 0; i < 3; i++) limiter.recordFailure(`198.51.100.${i}`, 'victim@example.org');
+  const first = await limiter.reserve('203.0.113.5', 'victim@example.org');
+  const second = limiter.reserve('203.0.113.5', 'victim@example.org');
+  first!.failed();
+  assert.equal(await second, null);
 });

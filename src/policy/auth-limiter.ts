@@ -14,7 +14,10 @@
  * checked; a success or a store error takes it back. So parallel attempts cannot all pass the check while
  * the first password checks run: at most the cap's number of passwords is ever checked. Likewise an attempt
  * in flight counts as the IP having tried the account, so against an account over its limit a fresh IP has
- * one attempt at a time (the owner's parallel logins then go one after the other, each success clearing the way).
+ * one attempt at a time. An attempt that is over the limit only because of attempts still in flight is
+ * not refused: it waits (at most `maxWaitMs`) for one of them to settle and is judged again, so many
+ * parallel logins from one address (a client opening many connections, a NAT, a webmail server) go one
+ * after the other as each success clears the way, while wrong passwords still stop at the cap.
  */
 import { normalizeIp } from './ip-prefix.ts';
 
@@ -26,18 +29,28 @@ export interface AuthLimiterOptions {
   penaltyDelayMs?: number;
   /** Bound on tracked IPs and on tracked account names (each map). */
   maxTrackedKeys?: number;
+  /** How long an attempt held back by attempts in flight waits for one of them to settle. */
+  maxWaitMs?: number;
+  /** Attempts waiting at once, across all addresses; one more is refused as throttled. */
+  maxWaiters?: number;
   now?: () => number;
 }
 
 export type AuthLimitVerdict = 'ok' | 'throttled';
 
+/** `wait`: over the limit only because of attempts still in flight. */
+type ReserveVerdict = AuthLimitVerdict | 'wait';
+
 interface IpFailure {
   atMs: number;
   username: string;
+  /** A reservation not yet settled: it counts, but may still be taken back. */
+  inFlight: boolean;
 }
 
 interface AccountFailure {
   atMs: number;
+  inFlight: boolean;
 }
 
 /** One attempt let through by `reserve`: it already counts as a failure until it is settled otherwise. */
@@ -59,6 +72,10 @@ export class AuthLimiter {
   readonly #now: () => number;
   readonly #byIp = new Map<string, IpFailure[]>();
   readonly #byAccount = new Map<string, AccountFailure[]>();
+  readonly #maxWaitMs: number;
+  readonly #maxWaiters: number;
+  /** Attempts waiting for a reservation in flight to settle; each settlement wakes them to be judged again. */
+  readonly #waiters = new Set<() => void>();
 
   constructor(options: AuthLimiterOptions = {}) {
     this.maxFailuresPerIp = options.maxFailuresPerIp ?? 10;
@@ -67,66 +84,111 @@ export class AuthLimiter {
     this.penaltyDelayMs = options.penaltyDelayMs ?? 2000;
     this.#maxTrackedKeys = options.maxTrackedKeys ?? 100_000;
     this.#now = options.now ?? Date.now;
+    this.#maxWaitMs = options.maxWaitMs ?? 30_000;
+    this.#maxWaiters = options.maxWaiters ?? 10_000;
   }
 
   check(ip: string, username: string): AuthLimitVerdict {
+    return this.#judge(ip, username) === 'ok' ? 'ok' : 'throttled';
+  }
+
+  #judge(ip: string, username: string): ReserveVerdict {
     const ipKey = normalizeIp(ip);
     const user = username.toLowerCase();
     const ipFailures = this.#ipFailures(ipKey);
-    if (ipFailures.length >= this.maxFailuresPerIp) return 'throttled';
     const accountFailures = this.#accountFailures(user);
-    if (accountFailures.length >= this.maxFailuresPerAccount && ipFailures.some((f) => f.username === user)) return 'throttled';
+    const settledIp = ipFailures.filter((f) => !f.inFlight);
+    if (settledIp.length >= this.maxFailuresPerIp) return 'throttled';
+    const accountOver = (failures: AccountFailure[], ipTried: IpFailure[]): boolean =>
+      failures.length >= this.maxFailuresPerAccount && ipTried.some((f) => f.username === user);
+    if (accountOver(accountFailures.filter((f) => !f.inFlight), settledIp)) return 'throttled';
+    if (ipFailures.length >= this.maxFailuresPerIp || accountOver(accountFailures, ipFailures)) return 'wait';
     return 'ok';
   }
 
   /**
    * Lets one attempt through, counting it as a failure at once, or null when the IP or account is over its
-   * limit. Every caller settles the reservation (failed, succeeded or release) once its check is done.
+   * limit. An attempt held back only by attempts in flight waits for them (see the module comment); when
+   * there are none it is answered without waiting, so callers that take the reservation before their first
+   * await still see each other. Every caller settles the reservation (failed, succeeded or release) once its
+   * check is done.
    */
-  reserve(ip: string, username: string): AuthReservation | null {
-    if (this.check(ip, username) === 'throttled') return null;
-    const { ipEntry, accountEntry } = this.#addFailure(ip, username);
+  async reserve(ip: string, username: string): Promise<AuthReservation | null> {
+    const deadline = this.#now() + this.#maxWaitMs;
+    for (;;) {
+      const verdict = this.#judge(ip, username);
+      if (verdict === 'ok') return this.#take(ip, username);
+      if (verdict === 'throttled' || this.#waiters.size >= this.#maxWaiters) return null;
+      const leftMs = deadline - this.#now();
+      if (leftMs <= 0) return null;
+      await this.#waitForSettlement(leftMs);
+    }
+  }
+
+  #waitForSettlement(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#waiters.add(wake);
+    });
+  }
+
+  #wakeWaiters(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  #take(ip: string, username: string): AuthReservation {
+    const { ipEntry, accountEntry } = this.#addFailure(ip, username, { inFlight: true });
     let settled = false;
-    const takeBack = (): void => {
-      this.#remove(this.#byIp, normalizeIp(ip), ipEntry);
-      this.#remove(this.#byAccount, username.toLowerCase(), accountEntry);
+    const settle = (keep: boolean): boolean => {
+      if (settled) return false;
+      settled = true;
+      if (keep) {
+        ipEntry.inFlight = false;
+        accountEntry.inFlight = false;
+      } else {
+        this.#remove(this.#byIp, normalizeIp(ip), ipEntry);
+        this.#remove(this.#byAccount, username.toLowerCase(), accountEntry);
+      }
+      return true;
     };
     return {
       failed: () => {
-        settled = true;
+        if (settle(true)) this.#wakeWaiters();
       },
       succeeded: () => {
-        if (settled) return;
-        settled = true;
-        takeBack();
+        if (!settle(false)) return;
         this.recordSuccess(ip, username);
+        this.#wakeWaiters();
       },
       release: () => {
-        if (settled) return;
-        settled = true;
-        takeBack();
+        if (settle(false)) this.#wakeWaiters();
       },
     };
   }
 
   recordFailure(ip: string, username: string): void {
-    this.#addFailure(ip, username);
+    this.#addFailure(ip, username, { inFlight: false });
   }
 
-  #addFailure(ip: string, username: string): { ipEntry: IpFailure; accountEntry: AccountFailure } {
+  #addFailure(ip: string, username: string, options: { inFlight: boolean }): { ipEntry: IpFailure; accountEntry: AccountFailure } {
     const ipKey = normalizeIp(ip);
     const user = username.toLowerCase();
     const now = this.#now();
-    const ipEntry: IpFailure = { atMs: now, username: user };
-    const accountEntry: AccountFailure = { atMs: now };
+    const ipEntry: IpFailure = { atMs: now, username: user, inFlight: options.inFlight };
+    const accountEntry: AccountFailure = { atMs: now, inFlight: options.inFlight };
     const ipFailures = this.#ipFailures(ipKey);
     ipFailures.push(ipEntry);
-    // only the newest `max` entries can ever matter for the verdict
-    if (ipFailures.length > this.maxFailuresPerIp) ipFailures.splice(0, ipFailures.length - this.maxFailuresPerIp);
+    // only the newest `max` settled entries can ever matter for the verdict (entries in flight are kept)
+    trimSettled(ipFailures, this.maxFailuresPerIp);
     this.#put(this.#byIp, ipKey, ipFailures);
     const accountFailures = this.#accountFailures(user);
     accountFailures.push(accountEntry);
-    if (accountFailures.length > this.maxFailuresPerAccount) accountFailures.splice(0, accountFailures.length - this.maxFailuresPerAccount);
+    trimSettled(accountFailures, this.maxFailuresPerAccount);
     this.#put(this.#byAccount, user, accountFailures);
     return { ipEntry, accountEntry };
   }
@@ -144,7 +206,7 @@ export class AuthLimiter {
     const user = username.toLowerCase();
     const ipFailures = this.#byIp.get(ipKey);
     if (!ipFailures) return;
-    const kept = ipFailures.filter((f) => f.username !== user);
+    const kept = ipFailures.filter((f) => f.username !== user || f.inFlight);
     if (kept.length === 0) this.#byIp.delete(ipKey);
     else this.#byIp.set(ipKey, kept);
   }
@@ -180,5 +242,16 @@ export class AuthLimiter {
       const oldest = map.keys().next().value as string;
       map.delete(oldest);
     }
+  }
+}
+
+/** Drops the oldest settled entries beyond `max`; entries in flight stay until their attempt settles. */
+function trimSettled(list: { inFlight: boolean }[], max: number): void {
+  let excess = list.filter((e) => !e.inFlight).length - max;
+  for (let i = 0; excess > 0 && i < list.length; ) {
+    if (!list[i]!.inFlight) {
+      list.splice(i, 1);
+      excess--;
+    } else i++;
   }
 }
