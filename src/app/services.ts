@@ -31,6 +31,7 @@ import { makeDataDirPrivate } from './data-dir-modes.ts';
 import { UsageCache } from './usage-cache.ts';
 import { createSmtpHooks } from './smtp-hooks.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
+import { SigningKeys } from './dkim-activation.ts';
 import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
 
 export interface Services {
@@ -49,7 +50,7 @@ export interface Services {
   pop3: MailStorePop3Backend;
   imap: MailStoreImapBackend;
   usage: UsageCache;
-  dkimKeys: FileDkimKeyStore | null;
+  dkimKeys: SigningKeys | null;
   /** The CPU-heavy message checks, on worker threads; closed when the server stops. */
   checks: CheckPool;
   /** Bytes of messages being received, across all connections (limits.inflight_message_bytes). */
@@ -155,7 +156,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     imap: new MailStoreImapBackend({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault || null, log: logger }),
     allowPlaintext,
     usage: new UsageCache({ store }),
-    dkimKeys: new FileDkimKeyStore({ dataDir: config.dataDir }),
+    dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),
     checks,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
     smtpHooks: { mx: {} as SmtpServerHooks, submission: {} as SmtpServerHooks },

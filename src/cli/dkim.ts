@@ -1,12 +1,13 @@
 /**
- * `postamt dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519]`, `dkim list [DOMAIN]` and
- * `dkim retire DOMAIN SELECTOR`: DKIM keys in <data_dir>/dkim, and the TXT record that publishes each.
+ * `postamt dkim generate DOMAIN [--selector S] [--algorithm rsa|ed25519|both]`, `dkim activate`, `dkim list
+ * [DOMAIN]` and `dkim retire DOMAIN SELECTOR`: DKIM keys in <data_dir>/dkim and the TXT record of each. A new
+ * key is pending: it signs once activated, by hand or by the server when it sees the record in DNS.
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { dkimRecordText, formatTxt, generateDkimKey } from '../policy/dkim-sign.ts';
-import type { DkimAlgorithm } from '../policy/types.ts';
+import type { DkimAlgorithm, DkimKey } from '../policy/types.ts';
 import { configFor, formatTable, println, type CliDeps } from './context.ts';
 import { parseDomain } from './validate.ts';
 
@@ -23,19 +24,50 @@ export function registerDkim(program: Command, deps: CliDeps): void {
     .description('Make a new signing key for DOMAIN and print the DNS TXT record to publish')
     .argument('<domain>', 'the signing domain (d=)')
     .option('--selector <selector>', 'the key selector (s=); default: today\'s date and the algorithm')
-    .option('--algorithm <algorithm>', 'rsa (2048 bits) or ed25519', 'rsa')
-    .action(async (domainArg: string, opts: { selector?: string; algorithm: string }, command: Command) => {
+    .option('--algorithm <algorithm>', 'rsa (2048 bits), ed25519 (RFC 8463) or both; default: both, or rsa with --selector')
+    .option('--active', 'sign at once, without waiting for the DNS record')
+    .action(async (domainArg: string, opts: { selector?: string; algorithm?: string; active?: boolean }, command: Command) => {
       const domain = parseDomain(domainArg);
-      if (opts.algorithm !== 'rsa' && opts.algorithm !== 'ed25519') throw new UsageError(`--algorithm must be rsa or ed25519, not ${JSON.stringify(opts.algorithm)}`);
-      const algorithm: DkimAlgorithm = opts.algorithm;
-      const selector = (opts.selector ?? defaultSelector(algorithm)).toLowerCase();
+      const choice = opts.algorithm ?? (opts.selector ? 'rsa' : 'both');
+      if (choice !== 'rsa' && choice !== 'ed25519' && choice !== 'both') throw new UsageError(`--algorithm must be rsa, ed25519 or both, not ${JSON.stringify(choice)}`);
+      if (choice === 'both' && opts.selector) throw new UsageError('--selector names one key: give --algorithm rsa or ed25519 with it');
+      // Receivers that know Ed25519 (RFC 8463) verify that signature, the others the RSA one (RFC 8463 §5 advises both).
+      const algorithms: DkimAlgorithm[] = choice === 'both' ? ['rsa', 'ed25519'] : [choice];
       const config = configFor(command, deps);
       const store = new FileDkimKeyStore({ dataDir: config.dataDir });
-      const generated = generateDkimKey(algorithm);
-      const key = await store.addKey(domain, selector, algorithm, generated.privateKeyPem, generated.publicKeyB64);
       const out = deps.io.stdout;
-      println(out, `; DKIM ${algorithm} key ${selector} for ${domain} stored; it signs from now on. Publish:`);
-      println(out, `${selector}._domainkey.${domain}. IN TXT ${formatTxt(dkimRecordText(key))}`);
+      const made: DkimKey[] = [];
+      for (const algorithm of algorithms) {
+        const selector = (opts.selector ?? defaultSelector(algorithm)).toLowerCase();
+        const generated = generateDkimKey(algorithm);
+        made.push(await store.addKey(domain, selector, algorithm, generated.privateKeyPem, generated.publicKeyB64, { pending: opts.active !== true }));
+      }
+      const names = made.map((k) => `${k.algorithm} key ${k.selector}`).join(' and ');
+      if (opts.active) {
+        println(out, `; DKIM ${names} for ${domain} stored; signing from now on. Publish:`);
+      } else {
+        println(out, `; DKIM ${names} for ${domain} stored. Publish the record${made.length > 1 ? 's' : ''} below; signing starts when the`);
+        println(out, `; server sees ${made.length > 1 ? 'them' : 'it'} in DNS (or \`postamt dns check ${domain}\` does), or at once with: postamt dkim activate ${domain} ${made.map((k) => k.selector).join(' ')}`);
+      }
+      for (const key of made) println(out, `${key.selector}._domainkey.${domain}. IN TXT ${formatTxt(dkimRecordText(key))}`);
+    });
+
+  dkim
+    .command('activate')
+    .description('Start signing with pending keys (once their DNS records are published)')
+    .argument('<domain>')
+    .argument('<selector...>')
+    .action(async (domainArg: string, selectors: string[], _opts: unknown, command: Command) => {
+      const domain = parseDomain(domainArg);
+      const store = new FileDkimKeyStore({ dataDir: configFor(command, deps).dataDir });
+      const keys = await store.listKeys(domain);
+      for (const selector of selectors.map((s) => s.toLowerCase())) {
+        const key = keys.find((k) => k.selector === selector);
+        if (!key) throw new UsageError(`no DKIM key ${selector} for ${domain} (see postamt dkim list ${domain})`);
+        if (!key.active) throw new UsageError(`DKIM key ${selector} for ${domain} is retired`);
+        await store.setActive(domain, selector, true);
+        println(deps.io.stdout, `activated ${key.algorithm} key ${selector} for ${domain}`);
+      }
     });
 
   dkim
@@ -55,7 +87,7 @@ export function registerDkim(program: Command, deps: CliDeps): void {
       for (const d of new Set(keys.map((k) => k.domain))) for (const k of await store.activeKeys(d)) signing.add(`${k.domain}/${k.selector}`);
       const listed = keys.map((k) => ({
         domain: k.domain, selector: k.selector, algorithm: k.algorithm, createdAt: k.createdAt.toISOString(),
-        state: signing.has(`${k.domain}/${k.selector}`) ? 'signing' : k.active ? 'superseded' : 'retired',
+        state: signing.has(`${k.domain}/${k.selector}`) ? 'signing' : !k.active ? 'retired' : k.pending ? 'pending' : 'superseded',
         record: `${k.selector}._domainkey.${k.domain}. IN TXT ${formatTxt(dkimRecordText(k))}`,
       }));
       if (opts.json) return println(deps.io.stdout, JSON.stringify(listed, null, 2));

@@ -4,6 +4,7 @@
  * failing (exit 1) when a required record is missing or wrong.
  */
 import { Resolver as NodeDnsResolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
@@ -31,13 +32,20 @@ export function registerDns(program: Command, deps: CliDeps): void {
     .command('dns')
     .description('The DNS records to publish for DOMAIN (`dns check DOMAIN` verifies them)')
     .argument('<domain>')
-    .option('--ip <address...>', 'public address(es) of the server, for the PTR advice')
-    .action(async (domainArg: string, opts: { ip?: string[] }, command: Command) => {
+    .option('--ip <address...>', 'public address(es) of the server: its A/AAAA records and the PTR advice')
+    .option('--json', 'print JSON')
+    .action(async (domainArg: string, opts: { ip?: string[]; json?: boolean }, command: Command) => {
       const domain = parseDomain(domainArg);
+      const ips = (opts.ip ?? []).map((ip) => {
+        if (isIP(ip) === 0) throw new UsageError(`--ip ${JSON.stringify(ip)} is not an IPv4 or IPv6 address`);
+        return ip;
+      });
       const config = configFor(command, deps);
       const keys = await new FileDkimKeyStore({ dataDir: config.dataDir }).listKeys(domain);
-      const records = expectedRecords({ domain, hostname: config.hostname, dkimKeys: keys, serverIps: opts.ip ?? [], ports: servicePorts(config) });
+      const records = expectedRecords({ domain, hostname: config.hostname, dkimKeys: keys, serverIps: ips, ports: servicePorts(config), addressRecords: true });
+      if (opts.json) return println(deps.io.stdout, JSON.stringify(records.map(({ name, type, value, purpose, required }) => ({ name, type, value, purpose, required })), null, 2));
       deps.io.stdout.write(formatZone(records));
+      if (ips.length === 0) println(deps.io.stdout, `; Give the server's public address(es) with --ip for its A/AAAA records and the PTR to ask for.`);
       if (keys.length === 0) println(deps.io.stdout, `; No DKIM key yet: postamt dkim generate ${domain}`);
     });
 
@@ -45,11 +53,15 @@ export function registerDns(program: Command, deps: CliDeps): void {
     .command('check')
     .description('Look the records up through the configured resolvers and report ok / missing / wrong')
     .argument('<domain>')
-    .action(async (domainArg: string, _opts: unknown, command: Command) => {
+    .option('--json', 'print JSON')
+    .action(async (domainArg: string, checkOpts: { json?: boolean }, command: Command) => {
+      // `dns` itself has --json too; commander gives it to whichever command it finds first.
+      const opts = { json: checkOpts.json === true || command.parent?.opts<{ json?: boolean }>().json === true };
       const domain = parseDomain(domainArg);
       const config = configFor(command, deps);
       const resolver = configuredResolver(config);
-      const keys = await new FileDkimKeyStore({ dataDir: config.dataDir }).listKeys(domain);
+      const keyStore = new FileDkimKeyStore({ dataDir: config.dataDir });
+      const keys = await keyStore.listKeys(domain);
       const serverIps = await serverAddresses(resolver, config.hostname);
       const records = expectedRecords({ domain, hostname: config.hostname, dkimKeys: keys, serverIps, ports: servicePorts(config) });
       const results = await checkRecords(records, { resolver, hostname: config.hostname, serverIps });
@@ -75,8 +87,20 @@ export function registerDns(program: Command, deps: CliDeps): void {
         failures++;
         rows.push(['missing', 'DKIM', domain, `no DKIM key: postamt dkim generate ${domain}`]);
       }
-      for (const line of formatTable(rows)) println(deps.io.stdout, line);
+      // A pending key whose record is now published starts signing (the server does the same when it signs).
+      const activated: string[] = [];
+      for (const r of results) {
+        const key = keys.find((k) => k.pending && k.active && r.record.name === `${k.selector}._domainkey.${domain}`);
+        if (key && r.status === 'ok' && (await keyStore.setActive(domain, key.selector, true))) activated.push(key.selector);
+      }
+      if (opts.json) {
+        const checks = rows.slice(1).map(([status, type, name, detail]) => ({ status, type, name, detail }));
+        println(deps.io.stdout, JSON.stringify({ domain, ok: failures === 0, failures, checks, activatedDkimSelectors: activated }, null, 2));
+      } else {
+        for (const line of formatTable(rows)) println(deps.io.stdout, line);
+        for (const selector of activated) println(deps.io.stdout, `DKIM key ${selector} is published: it signs from now on`);
+      }
       if (failures > 0) throw new UsageError(`${failures} required DNS record(s) missing or wrong for ${domain}`, 1);
-      println(deps.io.stdout, `all required records for ${domain} are in place`);
+      if (!opts.json) println(deps.io.stdout, `all required records for ${domain} are in place`);
     });
 }

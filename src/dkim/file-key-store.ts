@@ -1,7 +1,8 @@
 /**
  * DKIM keys on disk: `<dataDir>/dkim/<domain>/<selector>.key` (PKCS#8 PEM) and `<selector>.json` (metadata),
  * both mode 0600 in 0700 directories. The newest active key of each algorithm signs; older selectors stay
- * listed (and published) until retired, which is how keys are rotated.
+ * listed (and published) until retired, which is how keys are rotated. A key made by `dkim generate` is
+ * pending: it signs only once activated, so no mail is signed with a key whose record is not published.
  */
 import { mkdir, readdir, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ interface KeyMeta {
   publicKeyB64: string;
   createdAt: string;
   active: boolean;
+  /** Absent in keys made before keys could be pending: those sign. */
+  pending?: boolean;
 }
 
 const LABEL = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
@@ -38,14 +41,14 @@ export class FileDkimKeyStore implements DkimKeyStore {
     this.#now = options.now ?? (() => new Date());
   }
 
-  async addKey(domain: string, selector: string, algorithm: DkimAlgorithm, privateKeyPem: string, publicKeyB64: string): Promise<DkimKey> {
+  async addKey(domain: string, selector: string, algorithm: DkimAlgorithm, privateKeyPem: string, publicKeyB64: string, options: { pending?: boolean } = {}): Promise<DkimKey> {
     const d = checkName('domain', domain);
     const s = checkName('selector', selector);
     const dir = join(this.#root, d);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const existing = await this.#readMeta(d, s);
     if (existing) throw new UsageError(`selector ${s} already exists for ${d}`);
-    const meta: KeyMeta = { domain: d, selector: s, algorithm, publicKeyB64, createdAt: this.#now().toISOString(), active: true };
+    const meta: KeyMeta = { domain: d, selector: s, algorithm, publicKeyB64, createdAt: this.#now().toISOString(), active: true, ...(options.pending ? { pending: true } : {}) };
     await writeAtomic(join(dir, `${s}.key`), privateKeyPem);
     await writeAtomic(join(dir, `${s}.json`), JSON.stringify(meta, null, 2) + '\n');
     return { ...this.#toKey(meta), privateKeyPem };
@@ -67,7 +70,7 @@ export class FileDkimKeyStore implements DkimKeyStore {
   }
 
   async activeKeys(domain: string): Promise<DkimKey[]> {
-    const all = (await this.listKeys(domain)).filter((k) => k.active);
+    const all = (await this.listKeys(domain)).filter((k) => k.active && !k.pending);
     const newest = new Map<DkimAlgorithm, DkimKey>();
     for (const key of all) if (!newest.has(key.algorithm)) newest.set(key.algorithm, key);
     return [...newest.values()];
@@ -80,6 +83,8 @@ export class FileDkimKeyStore implements DkimKeyStore {
     const meta = await this.#readMeta(d, s);
     if (!meta) return false;
     meta.active = active;
+    // Activating a pending key, or retiring one, ends its pending state either way.
+    delete meta.pending;
     await writeAtomic(join(this.#root, d, `${s}.json`), JSON.stringify(meta, null, 2) + '\n');
     return true;
   }
@@ -93,7 +98,7 @@ export class FileDkimKeyStore implements DkimKeyStore {
   }
 
   #toKey(meta: KeyMeta): Omit<DkimKey, 'privateKeyPem'> {
-    return { domain: meta.domain, selector: meta.selector, algorithm: meta.algorithm, publicKeyB64: meta.publicKeyB64, createdAt: new Date(meta.createdAt), active: meta.active };
+    return { domain: meta.domain, selector: meta.selector, algorithm: meta.algorithm, publicKeyB64: meta.publicKeyB64, createdAt: new Date(meta.createdAt), active: meta.active, pending: meta.pending === true };
   }
 }
 

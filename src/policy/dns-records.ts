@@ -1,13 +1,15 @@
 /**
- * The DNS records a mail domain should publish for Postamt (MX, SPF, DKIM, DMARC, MTA-STS/TLS-RPT, RFC 6186
- * SRV, autoconfig) and the PTR to ask the hosting provider for; and the check of what is actually published.
+ * The DNS records a mail domain should publish for what Postamt serves (the mail host's A/AAAA, MX, SPF,
+ * DKIM, DMARC, TLS-RPT, RFC 6186 SRV) and the PTR to ask the hosting provider for; and the check of what is
+ * actually published. MTA-STS and autoconfiguration need an HTTPS server, which Postamt does not run yet.
  */
+import { isIPv6 } from 'node:net';
 import { spf as mailauthSpf } from 'mailauth';
 import { dkimRecordText, formatTxt } from './dkim-sign.ts';
 import { ptrName, sameIp } from './ip-prefix.ts';
 import { isNxError, type DkimKey, type PolicyResolver } from './types.ts';
 
-export type RecordType = 'MX' | 'TXT' | 'SRV' | 'CNAME' | 'PTR' | 'A';
+export type RecordType = 'MX' | 'TXT' | 'SRV' | 'CNAME' | 'PTR' | 'A' | 'AAAA';
 
 export interface ExpectedRecord {
   name: string;
@@ -42,8 +44,8 @@ export interface ExpectedRecordsInput {
   /** Public addresses of `hostname`, for the PTR advice; may be empty. */
   serverIps?: string[];
   ports?: ServicePorts;
-  /** MTA-STS policy id (RFC 8461 §3.1), changed whenever the policy changes. */
-  mtaStsId?: string;
+  /** Also the A/AAAA records of the mail host for `serverIps` (when the operator gave them). */
+  addressRecords?: boolean;
 }
 
 const fqdn = (name: string) => name.replace(/\.$/, '') + '.';
@@ -60,15 +62,21 @@ export function expectedRecords(input: ExpectedRecordsInput): ExpectedRecord[] {
   const d = input.domain.toLowerCase().replace(/\.$/, '');
   const host = input.hostname.toLowerCase().replace(/\.$/, '');
   const txt = (name: string, text: string, purpose: string, required: boolean): ExpectedRecord => ({ name, type: 'TXT', value: formatTxt(text), text, purpose, required });
-  const out: ExpectedRecord[] = [
+  const out: ExpectedRecord[] = [];
+  if (input.addressRecords) {
+    for (const ip of input.serverIps ?? []) {
+      out.push({ name: host, type: isIPv6(ip) ? 'AAAA' : 'A', value: ip, purpose: 'the address of the mail host (the MX target; RFC 5321 §5.1)', required: true });
+    }
+  }
+  out.push(
     { name: d, type: 'MX', value: `10 ${fqdn(host)}`, purpose: 'mail for the domain goes to this server (RFC 5321 §5.1)', required: true },
     txt(d, spfRecordText(), 'SPF: only the MX hosts send for the domain (RFC 7208)', true),
-  ];
+  );
   for (const key of input.dkimKeys) {
-    out.push(txt(`${key.selector}._domainkey.${d}`, dkimRecordText(key), `DKIM ${key.algorithm} key${key.active ? '' : ' (retired, keep until old mail is verified)'} (RFC 6376 §3.6.2)`, key.active));
+    const state = !key.active ? ' (retired, keep until old mail is verified)' : key.pending ? ' (pending: signing starts once this record is published)' : '';
+    out.push(txt(`${key.selector}._domainkey.${d}`, dkimRecordText(key), `DKIM ${key.algorithm} key${state} (RFC ${key.algorithm === 'ed25519' ? '8463' : '6376 §3.6.2'})`, key.active));
   }
   out.push(txt(`_dmarc.${d}`, dmarcRecordText(d), 'DMARC policy and aggregate reports (RFC 7489 §6.1)', true));
-  out.push(txt(`_mta-sts.${d}`, `v=STSv1; id=${input.mtaStsId ?? '1'}`, 'MTA-STS policy id, with the policy at https://mta-sts.' + d + '/.well-known/mta-sts.txt (RFC 8461)', false));
   out.push(txt(`_smtp._tls.${d}`, `v=TLSRPTv1; rua=mailto:postmaster@${d}`, 'TLS reporting (RFC 8460 §3)', false));
   const ports = input.ports ?? STANDARD_PORTS;
   const services: [keyof ServicePorts, string][] = [
@@ -81,8 +89,6 @@ export function expectedRecords(input: ExpectedRecordsInput): ExpectedRecord[] {
     const srv = port ? { port, target: host } : { port: 0, target: '' };
     out.push({ name: `${label}.${d}`, type: 'SRV', value: port ? `0 1 ${port} ${fqdn(host)}` : '0 0 0 .', srv, purpose: `${service} for mail clients (RFC 6186${service.endsWith('s') && service !== 'pop3s' && service !== 'imaps' ? ', RFC 8314' : ''})`, required: false });
   }
-  out.push({ name: `autoconfig.${d}`, type: 'CNAME', value: fqdn(host), purpose: 'Thunderbird autoconfiguration', required: false });
-  out.push({ name: `autodiscover.${d}`, type: 'CNAME', value: fqdn(host), purpose: 'Outlook autodiscover', required: false });
   for (const ip of input.serverIps ?? []) {
     out.push({ name: ptrName(ip) ?? ip, type: 'PTR', value: fqdn(host), text: ip, purpose: `reverse DNS of ${ip}: ask the provider of the address`, required: true });
   }
@@ -173,6 +179,12 @@ export async function checkRecords(records: ExpectedRecord[], options: { resolve
         const a = (await lookup(resolver, record.name, 'A')) as string[] | null;
         if (!a) return { status: 'missing' };
         return a.some((ip) => options.serverIps.some((s) => sameIp(ip, s))) ? { status: 'ok' } : { status: 'wrong', found: a.join(', ') };
+      }
+      case 'A':
+      case 'AAAA': {
+        const found = (await lookup(resolver, record.name, record.type)) as string[] | null;
+        if (!found) return { status: 'missing' };
+        return found.some((ip) => sameIp(ip, record.value)) ? { status: 'ok' } : { status: 'wrong', found: found.join(', ') };
       }
       case 'PTR': {
         const names = (await lookup(resolver, record.name, 'PTR')) as string[] | null;

@@ -26,6 +26,8 @@ export interface DkimKey {
   publicKeyB64: string;
   createdAt: Date;
   active: boolean;
+  /** Made but not signing yet: it signs once activated by hand or once its TXT record is seen in DNS. */
+  pending?: boolean;
 }
 
 /** Where DKIM keys live. The app uses the file store (src/dkim/file-key-store.ts); a DB store may follow. */
@@ -33,7 +35,7 @@ export interface DkimKeyStore {
   addKey(domain: string, selector: string, algorithm: DkimAlgorithm, privateKeyPem: string, publicKeyB64: string): Promise<DkimKey>;
   /** All keys, newest first; only `domain`'s when given. */
   listKeys(domain?: string): Promise<DkimKey[]>;
-  /** Keys that sign for `domain`: the newest active key of each algorithm (rotation by selector). */
+  /** Keys that sign for `domain`: the newest active, not pending key of each algorithm (rotation by selector). */
   activeKeys(domain: string): Promise<DkimKey[]>;
 }
 
