@@ -17,7 +17,7 @@ import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
 import { MessageBuffer, type BufferProblem } from './message-buffer.ts';
-import { bodySize, wholeMessage, type MessageParts } from '../policy/message-parts.ts';
+import { messageHead, type MessageParts } from '../policy/message-parts.ts';
 import { commitDelivery } from './delivery-commit.ts';
 import { undeliverableReply } from './local-delivery.ts';
 import type { Resolution } from '../delivery/recipients.ts';
@@ -26,8 +26,11 @@ import type { Services } from './services.ts';
 const OK: Verdict = { ok: true };
 /** Header fields a submitted message may carry; more is refused (each From:/Sender: must be seen). */
 const MAX_HEADER_FIELDS = 10_000;
-/** Largest VERP bounce read back from the spool for bounce processing. */
-const BOUNCE_READ_MAX_BYTES = 10 * 1024 * 1024;
+/**
+ * Body bytes of a VERP bounce read back from the spool for bounce processing: the report parts come before
+ * the returned message (RFC 3464 §2), so a forged bounce of any size costs at most this much parsing.
+ */
+const BOUNCE_READ_MAX_BYTES = 1024 * 1024;
 
 /** The reply for a message the buffer could not take; the header limits keep bombs from every parser. */
 function bufferRefusal(problem: BufferProblem): Verdict {
@@ -388,7 +391,7 @@ class AcceptingSink implements MessageSink {
       parts = this.buffer.parts(result.header);
     }
     // A bounce to a VERP return path is read back before the commit frees the spool: bounce processing needs it.
-    const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address) }) && bodySize(parts.body) <= BOUNCE_READ_MAX_BYTES ? await wholeMessage(parts) : null;
+    const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address) }) ? await messageHead(parts, BOUNCE_READ_MAX_BYTES) : null;
     // Bounces to our SRS addresses go back to the original sender, which may be off-site (accepted at RCPT).
     let srsReversed = false;
     const recipients = e.recipients.map((r) => {

@@ -47,6 +47,18 @@ export function messageStream(parts: MessageParts): Readable {
   return Readable.from(all(), { objectMode: false });
 }
 
+/** The header and the first `maxBodyBytes` of the body, in memory (bounded whatever the message's size). */
+export async function messageHead(parts: MessageParts, maxBodyBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [parts.header];
+  let left = maxBodyBytes;
+  for await (const c of bodyChunks(parts.body)) {
+    if (left <= 0) break;
+    chunks.push(c.length > left ? c.subarray(0, left) : c);
+    left -= c.length;
+  }
+  return Buffer.concat(chunks);
+}
+
 /** The whole message in memory; only for bodies known to be small. */
 export async function wholeMessage(parts: MessageParts): Promise<Buffer> {
   const chunks: Buffer[] = [parts.header];
