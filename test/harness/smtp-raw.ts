@@ -198,8 +198,8 @@ export class RawSmtp {
 }
 
 /** One whole transaction over a fresh connection with DATA; returns the reply after end of data. */
-export async function sendRaw(port: number, envelope: { from: string; to: string[]; data: string | Buffer; helo?: string }): Promise<SmtpReply> {
-  const { client, greeting } = await RawSmtp.connect(port);
+export async function sendRaw(port: number, envelope: { from: string; to: string[]; data: string | Buffer; helo?: string }, options: RawSmtpOptions = {}): Promise<SmtpReply> {
+  const { client, greeting } = await RawSmtp.connect(port, options);
   try {
     if (greeting.code !== 220) return greeting;
     const ehlo = await client.command(`EHLO ${envelope.helo ?? 'client.test'}`);

@@ -11,7 +11,8 @@ export interface Canary {
   stop(): Promise<{ count: number; maxMs: number; failed: number }>;
 }
 
-function greeting(port: number, timeoutMs: number): Promise<boolean> {
+/** One POP3 greeting: true when `+OK` arrived within the time. */
+export function greeting(port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     let text = '';
