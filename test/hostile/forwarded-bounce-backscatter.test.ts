@@ -85,3 +85,27 @@ test('an SPF-authenticated sender with RET=FULL gets its whole message back', as
   assert.match(text, /Content-Type: message\/rfc822/);
   assert.ok(text.includes(ATTACK), 'RET=FULL honoured for an authenticated sender');
 });
+
+test('policy.srs = false forwards with the original envelope sender and makes no SRS secret', async () => {
+  const off = await startTestServer({
+    dns: new NodeResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 }),
+    config: { policy: { trustedNetworks: [], srs: false }, queue: { routes: { 'far.test': { host: '127.0.0.1', port: senders.port } } } },
+  });
+  try {
+    await off.addDomain('example.test');
+    await off.addAlias(FWD, ['dora@far.test']);
+    const c = await smtpOpen(off.ports.smtp, { localAddress: '127.0.0.1' });
+    await c.cmd('MAIL FROM:<someone@honest.test>', smtpReply(250));
+    await c.cmd(`RCPT TO:<${FWD}>`, smtpReply(250));
+    await c.cmd('DATA', smtpReply(354));
+    assert.equal(lastCode(await c.cmd('From: <someone@honest.test>\r\nSubject: plain\r\n\r\nplain forward\r\n.', SMTP_REPLY)), 250);
+    c.close();
+    const deadline = Date.now() + 20_000;
+    while (!senders.messages.some((m) => m.recipients.includes('dora@far.test')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const got = senders.messages.find((m) => m.recipients.includes('dora@far.test'));
+    assert.equal(got?.reversePath, 'someone@honest.test');
+    assert.equal(existsSync(join(off.dataDir, 'srs-secret')), false);
+  } finally {
+    await off.stop();
+  }
+});

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticate } from 'mailauth';
 import { NodeResolver } from '../../src/dns/node-resolver.ts';
+import { Srs } from '../../src/policy/srs.ts';
 import { FileDkimKeyStore } from '../../src/dkim/file-key-store.ts';
 import { dkimRecordText, generateDkimKey } from '../../src/policy/dkim-sign.ts';
 import { startDnsServer, type DnsServerHandle } from '../harness/dns-server.ts';
@@ -57,6 +58,8 @@ describe('forwarding to an external address: SRS and ARC', () => {
     const [got] = await sink.waitForMessages(1);
     assert.match(got!.reversePath, new RegExp(`^SRS0=[^=]{4}=[A-Z2-7]{2}=ext\\.test=x@${HOST.replace(/\./g, '\\.')}$`, 'i'));
     assert.deepEqual(got!.recipients, ['carol@far.test']);
+    // The configured secret signs it, not the one generated in data_dir.
+    assert.deepEqual(new Srs({ secret: 'forwarding secret', domain: HOST }).reverse(got!.reversePath), { ok: true, address: 'x@ext.test' });
     const head = got!.data.toString('latin1').slice(0, got!.data.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
     assert.match(head, /^ARC-Seal: i=1; [^\r\n]*cv=none/m);
     assert.match(head, /^ARC-Message-Signature: i=1;/m);
