@@ -74,7 +74,7 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
       if (wantsNotification(r.notify, 'delayed') && isDelayWarningDue(policy, message.createdAt, r.updatedAt, now)) {
         delayed.push({ ...base, action: 'delayed', willRetryUntil: retryUntil });
       }
-      updates.push({ id: r.id, state, attempts, nextAttemptAt: nextAttemptAt(policy, attempts, now, message.createdAt, ctx.random), lastResult: text });
+      updates.push({ id: r.id, state, attempts, nextAttemptAt: nextAttemptAt(policy, attempts, now, message.createdAt, ctx.random), lastResult: text, keepHeld: true });
     } else {
       state = 'bounced';
       // RFC 3463 §3.5: X.4.7 delivery time expired, when a temporary failure outlived the queue lifetime.

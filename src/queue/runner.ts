@@ -289,7 +289,7 @@ export class QueueRunner {
     const { message } = job;
     if (dest.downUntil > now.getTime()) {
       // Per-destination backoff: do not hammer a dead destination; no attempt is counted.
-      await this.#o.store.updateRecipients(job.recipients.map((r) => ({ id: r.id, state: r.state === 'queued' && r.attempts === 0 ? 'queued' : 'deferred', nextAttemptAt: new Date(dest.downUntil) })));
+      await this.#o.store.updateRecipients(job.recipients.map((r) => ({ id: r.id, state: r.state === 'queued' && r.attempts === 0 ? 'queued' : 'deferred', nextAttemptAt: new Date(dest.downUntil), keepHeld: true })));
       this.#release(job.recipients);
       return reuse;
     }

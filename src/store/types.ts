@@ -330,8 +330,12 @@ export interface QueueStore {
   /** Recipients in state queued/deferred whose next attempt is due, oldest first; `excludeIds`: those in flight. */
   dueRecipients(now: Date, limit: number, options?: { excludeIds?: number[] }): Promise<QueueRecipientRecord[]>;
   nextDueAt(): Promise<Date | null>;
-  /** Records attempt outcomes durably (one transaction). */
-  updateRecipients(updates: { id: number; state: QueueRecipientState; attempts?: number; nextAttemptAt?: Date; lastResult?: string | null }[]): Promise<void>;
+  /**
+   * Records attempt outcomes durably (one transaction). `keepHeld`: a recipient an admin held while this
+   * attempt was in flight stays held (only attempts and lastResult change), so a retry result cannot undo
+   * the hold; final states (delivered, bounced) are recorded whatever the row says, since they happened.
+   */
+  updateRecipients(updates: { id: number; state: QueueRecipientState; attempts?: number; nextAttemptAt?: Date; lastResult?: string | null; keepHeld?: boolean }[]): Promise<void>;
   /** Removes a queue message and its recipients; the body goes when nothing else refers to it. */
   deleteQueueMessage(id: string): Promise<boolean>;
   /** Enqueues a message outside an SMTP transaction (bounces, DSNs, forwarding). Durable on return. */

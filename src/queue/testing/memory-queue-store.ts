@@ -49,9 +49,10 @@ export class MemoryQueueStore implements QueueStore {
     for (const u of updates) {
       const r = byId.get(u.id);
       if (!r) continue;
-      r.state = u.state;
+      const stayHeld = u.keepHeld === true && r.state === 'held' && (u.state === 'queued' || u.state === 'deferred');
+      if (!stayHeld) r.state = u.state;
       if (u.attempts !== undefined) r.attempts = u.attempts;
-      if (u.nextAttemptAt) r.nextAttemptAt = u.nextAttemptAt;
+      if (u.nextAttemptAt && !stayHeld) r.nextAttemptAt = u.nextAttemptAt;
       if (u.lastResult !== undefined) r.lastResult = u.lastResult;
       r.updatedAt = this.now();
     }

@@ -288,6 +288,25 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       assert.deepEqual(seen, [`append:${inbox.id}:1`, `flags:${inbox.id}:1`, `expunge:${inbox.id}:1`]);
     }));
 
+  test(`${name}: a retry result recorded after an admin held the recipient leaves it held`, () =>
+    withStore(async (store) => {
+      await store.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: held\r\n\r\n'));
+      const [x, y] = await store.dueRecipients(new Date(Date.now() + 1000), 10);
+      // an admin holds both while an attempt is in flight
+      await store.updateRecipients([{ id: x!.id, state: 'held' }, { id: y!.id, state: 'held' }]);
+      const soon = new Date(Date.now() + 10);
+      await store.updateRecipients([
+        { id: x!.id, state: 'deferred', attempts: 1, nextAttemptAt: soon, lastResult: '451 4.3.0 later', keepHeld: true },
+        { id: y!.id, state: 'delivered', attempts: 1, lastResult: '250 ok', keepHeld: true },
+      ]);
+      const [message] = await store.listQueue();
+      const byAddress = new Map(message!.recipients.map((r) => [r.address, r]));
+      assert.equal(byAddress.get('x@remote.test')!.state, 'held');
+      assert.equal(byAddress.get('x@remote.test')!.attempts, 1);
+      assert.equal(byAddress.get('y@remote.test')!.state, 'delivered');
+      assert.equal((await store.dueRecipients(new Date(Date.now() + 60_000), 10)).length, 0);
+    }));
+
   test(`${name}: queue recipients become due, are updated and the message is deleted`, () =>
     withStore(async (store) => {
       const id = await store.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: bounce\r\n\r\n'));

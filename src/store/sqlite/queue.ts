@@ -144,10 +144,14 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; commits: GroupCommi
       await commits.run(() => {
         const now = Date.now();
         for (const u of updates) {
-          const sets = ['state = ?', 'updated_at = ?'];
+          const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
+          const sets = keepHeld ? ["state = CASE state WHEN 'held' THEN 'held' ELSE ? END", 'updated_at = ?'] : ['state = ?', 'updated_at = ?'];
           const values: unknown[] = [u.state, now];
           if (u.attempts !== undefined) { sets.push('attempts = ?'); values.push(u.attempts); }
-          if (u.nextAttemptAt !== undefined) { sets.push('next_attempt_at = ?'); values.push(u.nextAttemptAt.getTime()); }
+          if (u.nextAttemptAt !== undefined) {
+            sets.push(keepHeld ? "next_attempt_at = CASE state WHEN 'held' THEN next_attempt_at ELSE ? END" : 'next_attempt_at = ?');
+            values.push(u.nextAttemptAt.getTime());
+          }
           if (u.lastResult !== undefined) { sets.push('last_result = ?'); values.push(u.lastResult); }
           db.prepare(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = ?`).run(...values, u.id);
         }
