@@ -162,6 +162,8 @@ test('a bad value is refused with key, line and what was expected', () => {
     ['[tls.sni."example.org"]\ncert = "a.pem"\nkey = "b.pem"\nchain = "c.pem"\n', /^postamt\.toml:4: tls\.sni\."example\.org"\.chain: unknown key/],
     ['[queue.routes]\n"example.org" = "mx:x"\n', /^postamt\.toml:2: queue\.routes\."example\.org": expected "host" or "host:port"/],
     ['hostname = "not a host"\n', /^postamt\.toml:1: hostname: expected a host name/],
+    ['postmaster = "admin"\n', /^postamt\.toml:1: postmaster: expected an address such as "admin@example\.org" or "", got "admin"$/],
+    ['[limits]\nline_length = 998\n', /^postamt\.toml:2: limits\.line_length: expected an integer from 1000 to/],
   ];
   for (const [toml, expected] of cases) assert.match(refusal(loadToml(toml).config), expected, toml);
 });
