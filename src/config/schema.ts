@@ -87,7 +87,7 @@ export const schema = {
     headerSize: sizeField({ default: 1 * MiB, doc: 'Largest header section of a received message (SMTP); bigger ones get 552 5.3.4 before any parser sees them.' }),
     headerLines: integerField({ default: 10_000, min: 100, doc: 'Most lines (folded continuation lines included) in the header section of a received message (SMTP); more get 552 5.3.4.' }),
     inflightMessageBytes: sizeField({ default: 512 * MiB, doc: 'Bytes of all messages being received at once (SMTP DATA/BDAT, IMAP APPEND), in memory or spooled; past it new data gets 452 4.3.1 (SMTP) or NO [LIMIT] (IMAP). Keep it above message_size.' }),
-    checkWorkers: integerField({ default: 2, min: 1, doc: 'Worker threads that run the CPU-heavy checks of received messages (SPF/DKIM/DMARC/ARC, DKIM signing, ARC sealing) off the event loop.' }),
+    checkWorkers: integerField({ default: 2, min: 1, doc: 'Worker threads that run the CPU-heavy checks of received messages (SPF/DKIM/DMARC/ARC, DKIM signing, ARC sealing) off the event loop; each started one holds about 60 MB.' }),
     checkTimeout: durationField({ default: '2m', doc: 'Longest time the checks of one message may take; past it the worker is replaced and the message gets 451 4.7.0.' }),
   }),
 
