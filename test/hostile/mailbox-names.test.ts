@@ -122,10 +122,11 @@ test('CREATE with 255 levels, and more mailboxes than mailboxes_per_account, get
   const fullMs = Date.now() - full;
   c.close();
   canary.close();
-  fig.record({ case: `LIST "" "*L%"x100"*" over ${created} mailboxes of up to 32 levels`, figure: `${listMs} ms, canary NOOP worst ${worst} ms; LIST * ${fullMs} ms`, limit: '<= 1000 ms each', pass: listMs <= 1000 && worst <= 1000 && fullMs <= 1000 });
-  assert.ok(listMs <= 1000, `LIST took ${listMs} ms`);
-  assert.ok(worst <= 1000, `canary waited ${worst} ms`);
-  assert.ok(fullMs <= 1000, `LIST * took ${fullMs} ms`);
+  fig.record({ case: `LIST "" "*L%"x100"*" over ${created} mailboxes of up to 32 levels`, figure: `${listMs} ms, canary NOOP worst ${worst} ms; LIST * ${fullMs} ms`, limit: '<= 2000 ms each', pass: listMs <= 2000 && worst <= 2000 && fullMs <= 2000 });
+  // Unloaded these take tens of milliseconds; the bound leaves room for a machine busy with other tests.
+  assert.ok(listMs <= 2000, `LIST took ${listMs} ms`);
+  assert.ok(worst <= 2000, `canary waited ${worst} ms`);
+  assert.ok(fullMs <= 2000, `LIST * took ${fullMs} ms`);
 });
 
 test('LIST over 10,000 deep mailboxes (the default cap) never stalls other clients, whatever the pattern', async () => {
