@@ -19,7 +19,7 @@ import {
   type ImapSpecialUse,
 } from '../protocols/imap/backend.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
-import type { AccountStore, DeliveryTransaction, MailboxRecord, MailStore, MessageRecord } from '../store/types.ts';
+import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type MailboxRecord, type MailStore, type MessageRecord } from '../store/types.ts';
 import { parseFlagText } from '../core/flag-text.ts';
 import type { Logger } from '../core/log.ts';
 import { EnvelopeCache } from './envelope-cache.ts';
@@ -27,7 +27,7 @@ import { MailboxSnapshots } from './mailbox-snapshots.ts';
 import { RecentClaims } from '../protocols/imap/recent-claims.ts';
 
 export interface MailStoreImapBackendOptions {
-  store: MailStore;
+  store: MailStore & ChangeFeed;
   accounts: Pick<AccountStore, 'getAccountById'>;
   /** Quota for accounts whose quotaBytes is null; null means unlimited. */
   defaultQuotaBytes: number | null;
@@ -50,6 +50,20 @@ export class MailStoreImapBackend implements ImapBackend {
     });
   }
 
+  /** Drops what is kept of deleted mailboxes, whichever process deleted them (until close()). */
+  private unsubscribe: (() => void) | null = null;
+
+  start(): void {
+    this.unsubscribe ??= this.options.store.subscribe((change) => {
+      if (isMailboxChange(change) && change.kind === 'mailbox' && change.mailboxId !== 0) this.snapshots.forget(change.mailboxId);
+    });
+  }
+
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
   async openAccount(identity: AuthIdentity): Promise<ImapAccount> {
     return new StoreImapAccount(this.options, identity.accountId, this.snapshots, this.envelopes, this.recent);
   }
@@ -60,7 +74,7 @@ function toMeta(r: MessageRecord): ImapMessageMeta {
 }
 
 class StoreImapAccount implements ImapAccount {
-  private readonly store: MailStore;
+  private readonly store: MailStore & ChangeFeed;
   /** Mailboxes already checked to belong to this account. */
   private readonly readable = new Set<number>();
   /** The store transaction behind each APPEND sink handed out (MULTIAPPEND commits several at once). */
@@ -308,10 +322,14 @@ class StoreImapAccount implements ImapAccount {
   }
 
   watch(listener: (change: ImapChange) => void): () => void {
+    // Changes from other processes (the CLI, another server) arrive here too, through the store's feed.
     return this.store.subscribe((change) => {
-      if (change.accountId !== this.accountId) return;
+      let forSession: ImapChange;
+      if (change.kind === 'reset') forSession = { mailboxId: 0, kind: 'reset' };
+      else if (isMailboxChange(change) && change.accountId === this.accountId) forSession = { mailboxId: change.mailboxId, kind: change.kind, ...(change.uids !== undefined ? { uids: change.uids } : {}) };
+      else return;
       try {
-        listener({ mailboxId: change.mailboxId, kind: change.kind, ...(change.uids !== undefined ? { uids: change.uids } : {}) });
+        listener(forSession);
       } catch (err) {
         this.options.log?.warn({ err, event: 'imap.watch_failed' });
       }

@@ -34,9 +34,13 @@ export class DeliveryMailboxes {
     return id;
   }
 
-  /** Forget an account's ids (after a failed commit that may have been caused by a stale id). */
+  /** Forget an account's ids: its mailboxes were created, deleted or renamed, or it was removed. */
   forget(accountId: number): void {
     this.cache.delete(`${accountId}:inbox`);
     this.cache.delete(`${accountId}:junk`);
+  }
+
+  clear(): void {
+    this.cache.clear();
   }
 }

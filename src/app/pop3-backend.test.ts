@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MailboxChange, MailboxRecord, MessageRecord } from '../store/types.ts';
+import { isMailboxChange, type MailboxChange, type MailboxRecord, type MessageRecord } from '../store/types.ts';
 import type { EngineOutput } from '../protocols/engine.ts';
 import type { SaslAuthenticator, SaslStep } from '../protocols/sasl/types.ts';
 import { Pop3Session } from '../protocols/pop3/session.ts';
@@ -114,7 +114,9 @@ test('through the engine on the SQLite store: RETR stuffed, DELE+QUIT expunges a
     await delivery.commit({ mailboxes: [{ mailboxId: inbox.id }] });
   }
   const changes: MailboxChange[] = [];
-  store.subscribe((change) => changes.push(change));
+  store.subscribe((change) => {
+    if (isMailboxChange(change)) changes.push(change);
+  });
 
   const identity = { accountId: account.id, address: account.address };
   const sasl: SaslAuthenticator = {

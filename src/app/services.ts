@@ -30,6 +30,7 @@ import { installationSecret, srsSecretFile } from './secrets.ts';
 import { makeDataDirPrivate } from './data-dir-modes.ts';
 import { UsageCache } from './usage-cache.ts';
 import { createSmtpHooks } from './smtp-hooks.ts';
+import { followStoreChanges } from './store-changes.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { SigningKeys } from './dkim-activation.ts';
 import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
@@ -68,7 +69,7 @@ export interface ServiceOverrides {
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
   makePrivate(config.dataDir, logger);
   // No SQLite busy wait in the server: it would block the event loop (GroupCommit retries off the loop instead).
-  const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0 }).catch((err: unknown) => {
+  const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0, changePollMs: config.storage.changePollInterval }).catch((err: unknown) => {
     throw new StartupError(`data_dir = ${config.dataDir}: cannot open the database: ${systemReason(err)}`, err);
   });
   reportCorruptBodies(store, logger);
@@ -162,6 +163,13 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     smtpHooks: { mx: {} as SmtpServerHooks, submission: {} as SmtpServerHooks },
   };
   services.smtpHooks = { mx: createSmtpHooks({ role: 'mx', services }), submission: createSmtpHooks({ role: 'submission', services }) };
+  // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).
+  services.imap.start();
+  followStoreChanges({
+    ...services,
+    // The policy keeps the options object it was given: local domains a client may not claim in HELO.
+    setLocalDomains: (names) => { policyOptions.ourNames = names; },
+  });
   return services;
 }
 

@@ -34,6 +34,17 @@ export class UsageCache {
     return usage.bytes;
   }
 
+  /** Forget an account's figures (its quota changed or it was removed); all of them when no id is given. */
+  forget(accountId?: number): void {
+    if (accountId === undefined) {
+      this.entries.clear();
+      this.quotas.clear();
+      return;
+    }
+    this.entries.delete(accountId);
+    this.quotas.delete(accountId);
+  }
+
   add(accountId: number, bytes: number): void {
     const hit = this.entries.get(accountId);
     if (hit) hit.bytes += bytes;

@@ -138,6 +138,10 @@ export const schema = {
   storage: section('Storage.', {
     backend: enumField(['sqlite'], { default: 'sqlite', doc: 'Storage backend: SQLite in data_dir.' }),
     quotaDefault: sizeField({ default: 1 * GiB, doc: 'Mailbox quota of accounts without their own (`user add --quota`); 0 is unlimited.' }),
+    changePollInterval: durationField({
+      default: '100ms',
+      doc: 'How often the server looks for changes other processes made to the store (the CLI, a second server): new mail for IDLE, queue retries, account changes. An idle look costs no disk read.',
+    }),
   }),
 
   policy: section('Inbound policy (the MX side): SPF, DKIM, DMARC, greylisting, DNS block and allow lists, client checks, rate limits, the spam score, and SRS / ARC for forwarded mail.', {

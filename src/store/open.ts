@@ -7,7 +7,7 @@ import { openSqliteStore, type SqliteStore } from './sqlite/store.ts';
 
 export type OpenedStore = SqliteStore;
 
-export async function openStore(options: { dataDir: string; busyTimeoutMs?: number }): Promise<OpenedStore> {
+export async function openStore(options: { dataDir: string; busyTimeoutMs?: number; changePollMs?: number }): Promise<OpenedStore> {
   return openSqliteStore(options);
 }
 

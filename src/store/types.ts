@@ -145,11 +145,57 @@ export interface MailboxDelta {
 
 export type FlagOperation = 'add' | 'remove' | 'set';
 
+/** Messages or mailboxes of an account changed ('mailbox': created, deleted or renamed; mailboxId 0 for a rename). */
 export interface MailboxChange {
   accountId: number;
   mailboxId: number;
   kind: 'append' | 'expunge' | 'flags' | 'mailbox';
+  /** The UIDs concerned when known; without them a listener reads what changed from the store. */
   uids?: number[];
+}
+
+/** An account was added or removed, disabled or enabled, lost credentials (password, app password) or changed otherwise. */
+export interface AccountChange {
+  kind: 'account';
+  accountId: number;
+  event: 'added' | 'removed' | 'disabled' | 'enabled' | 'credentials' | 'settings';
+}
+
+/** Domains or aliases changed: answers about recipients may be stale. */
+export interface DirectoryChange {
+  kind: 'directory';
+}
+
+/** Queue entries were added, rescheduled, held, released or deleted. */
+export interface QueueChange {
+  kind: 'queue';
+}
+
+/** Changes may have been missed (the feed fell behind or lost its source): anything held must be read again. */
+export interface FeedReset {
+  kind: 'reset';
+}
+
+export type StoreChange = MailboxChange | AccountChange | DirectoryChange | QueueChange | FeedReset;
+
+export function isMailboxChange(change: StoreChange): change is MailboxChange {
+  return 'mailboxId' in change;
+}
+
+/** Where a change came from: this store instance (`local`), or another process or node. */
+export interface ChangeSource {
+  local: boolean;
+}
+
+/**
+ * Every committed change, whichever process or node made it (docs/decisions/0004): this instance's own
+ * right after they are durable, others' (the CLI, a second server) within the backend's delivery delay.
+ * A change says what to read again, never the data itself: listeners read the store, tolerate duplicates,
+ * and treat `reset` as "anything may have changed".
+ */
+export interface ChangeFeed {
+  /** Returns an unsubscribe function. Hearing other processes' changes starts with the first subscriber. */
+  subscribe(listener: (change: StoreChange, source: ChangeSource) => void): () => void;
 }
 
 /** RFC 3461 parameters kept with each queued recipient. */
@@ -215,7 +261,7 @@ export interface AccountStore {
   listDomains(): Promise<DomainRecord[]>;
   hasDomain(name: string): Promise<boolean>;
 
-  /** Creates the account with INBOX, Sent, Drafts, Trash, Junk and Archive (RFC 6154). */
+  /** Creates the account with INBOX, Sent, Drafts, Trash, Junk and Archive (RFC 6154); its id was never given before, even to a removed account. */
   addAccount(input: { address: string; passwordHash: string; scram: ScramCredentials | null; quotaBytes?: number | null }): Promise<AccountRecord>;
   getAccount(address: string): Promise<AccountRecord | null>;
   getAccountById(id: number): Promise<AccountRecord | null>;
@@ -290,8 +336,6 @@ export interface MailStore {
    */
   commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[]): Promise<CommitResult[]>;
 
-  /** Change notifications for IMAP IDLE/NOOP and POP3; returns an unsubscribe function. */
-  subscribe(listener: (change: MailboxChange) => void): () => void;
 }
 
 export type QueueRecipientState = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'held';
@@ -342,7 +386,7 @@ export interface QueueStore {
   enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string>;
 }
 
-export interface Store extends AccountStore, MailStore, QueueStore {
+export interface Store extends AccountStore, MailStore, QueueStore, ChangeFeed {
   /** Checks the store (schema, integrity of blobs) and reports problems found at start. */
   close(): Promise<void>;
 }

@@ -67,9 +67,10 @@ export interface ImapMailboxSnapshot {
   firstUnseenSeq: number;
 }
 
+/** A change in the account; 'reset' (mailboxId 0): changes may have been missed, anything may have changed. */
 export interface ImapChange {
   mailboxId: number;
-  kind: 'append' | 'expunge' | 'flags' | 'mailbox';
+  kind: 'append' | 'expunge' | 'flags' | 'mailbox' | 'reset';
   uids?: number[];
 }
 

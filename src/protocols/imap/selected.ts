@@ -97,6 +97,11 @@ export class SelectedMailbox {
   }
 
   onChange(change: ImapChange): void {
+    if (change.kind === 'reset') {
+      // Changes may have been missed: compare everything with the store at the next chance.
+      this.fullResync = this.hasNew = this.flagsDirty = true;
+      return;
+    }
     if (change.mailboxId !== this.id) return;
     if (change.kind === 'append') this.hasNew = true;
     else if (change.kind === 'flags') this.flagsDirty = true;

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Store } from '../types.ts';
+import { isMailboxChange, type ChangeSource, type Store, type StoreChange } from '../types.ts';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -12,15 +12,45 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-export function runStoreContract(name: string, openFresh: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
-  async function withStore(fn: (store: Store) => Promise<void>): Promise<void> {
-    const { store, cleanup } = await openFresh();
+export interface FreshStore {
+  store: Store;
+  /** A second store on the same storage, as another process or node opens it. */
+  openSecond: () => Promise<Store>;
+  cleanup: () => Promise<void>;
+}
+
+export function runStoreContract(name: string, openFresh: () => Promise<FreshStore>): void {
+  async function withStore(fn: (store: Store, openSecond: () => Promise<Store>) => Promise<void>): Promise<void> {
+    const { store, openSecond, cleanup } = await openFresh();
+    const seconds: Store[] = [];
     try {
-      await fn(store);
+      await fn(store, async () => {
+        const second = await openSecond();
+        seconds.push(second);
+        return second;
+      });
     } finally {
+      for (const second of seconds) await second.close();
       await store.close();
       await cleanup();
     }
+  }
+
+  /** Resolves with the first change `listener` accepts, or rejects after `ms`. */
+  function nextChange(store: Store, accept: (change: StoreChange, source: ChangeSource) => boolean, ms = 2000): Promise<{ change: StoreChange; source: ChangeSource; afterMs: number }> {
+    const began = Date.now();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no matching change within ${ms} ms`));
+      }, ms);
+      const off = store.subscribe((change, source) => {
+        if (!accept(change, source)) return;
+        clearTimeout(timer);
+        off();
+        resolve({ change, source, afterMs: Date.now() - began });
+      });
+    });
   }
 
   async function account(store: Store, address = 'alice@example.test') {
@@ -278,7 +308,9 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       const a = await account(store);
       const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
       const seen: string[] = [];
-      const off = store.subscribe((c) => seen.push(`${c.kind}:${c.mailboxId}:${(c.uids ?? []).join(',')}`));
+      const off = store.subscribe((c) => {
+        if (isMailboxChange(c)) seen.push(`${c.kind}:${c.mailboxId}:${(c.uids ?? []).join(',')}`);
+      });
       const tx = store.beginDelivery();
       tx.write(Buffer.from('x\r\n'));
       await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
@@ -305,6 +337,69 @@ export function runStoreContract(name: string, openFresh: () => Promise<{ store:
       assert.equal(byAddress.get('x@remote.test')!.attempts, 1);
       assert.equal(byAddress.get('y@remote.test')!.state, 'delivered');
       assert.equal((await store.dueRecipients(new Date(Date.now() + 60_000), 10)).length, 0);
+    }));
+
+  test(`${name}: account ids and app password ids are never given again, even after the newest was removed`, () =>
+    withStore(async (store) => {
+      const mallory = await account(store, 'mallory@example.test');
+      const app = await store.addAppPassword({ accountId: mallory.id, label: 'phone', passwordHash: 'x', scram: null });
+      assert.equal(await store.removeAppPassword(mallory.id, app.id), true);
+      const app2 = await store.addAppPassword({ accountId: mallory.id, label: 'phone', passwordHash: 'y', scram: null });
+      assert.ok(app2.id > app.id, `app password id ${app2.id} was given before`);
+      assert.equal(await store.removeAccount('mallory@example.test'), true);
+      const carol = await account(store, 'carol@example.test');
+      assert.ok(carol.id > mallory.id, `account id ${carol.id} was mallory's`);
+      assert.equal(await store.getAccountById(mallory.id), null);
+      assert.deepEqual(await store.listMailboxes(mallory.id), []);
+    }));
+
+  test(`${name}: account changes are on the feed with what happened`, () =>
+    withStore(async (store) => {
+      const seen: string[] = [];
+      const off = store.subscribe((c, source) => {
+        if (c.kind === 'account') seen.push(`${c.event}:${source.local}`);
+        else if (c.kind === 'directory') seen.push('directory');
+      });
+      const a = await account(store, 'erin@example.test');
+      await store.updateAccount(a.address, { passwordHash: 'new' });
+      await store.updateAccount(a.address, { disabled: true });
+      await store.updateAccount(a.address, { disabled: false });
+      await store.updateAccount(a.address, { quotaBytes: 5 });
+      await store.addAlias('info@example.test', [a.address]);
+      await store.removeAccount(a.address);
+      off();
+      assert.deepEqual(seen, ['directory', 'added:true', 'credentials:true', 'disabled:true', 'enabled:true', 'settings:true', 'directory', 'removed:true']);
+    }));
+
+  test(`${name}: changes made through another instance on the same storage reach subscribers within 1 s, once`, () =>
+    withStore(async (store, openSecond) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const other = await openSecond();
+      const heard: string[] = [];
+      const off = store.subscribe((c, source) => heard.push(`${c.kind}:${source.local}`));
+      // Another process's delivery: heard as not local.
+      const appended = nextChange(store, (c) => c.kind === 'append');
+      const tx = other.beginDelivery();
+      tx.write(Buffer.from('Subject: from elsewhere\r\n\r\nx\r\n'));
+      await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+      const got = await appended;
+      assert.equal(got.source.local, false);
+      assert.ok(got.afterMs < 1000, `heard after ${got.afterMs} ms`);
+      assert.deepEqual(isMailboxChange(got.change) ? [got.change.mailboxId, got.change.uids] : null, [inbox.id, [1]]);
+      // Account, queue and directory changes travel the same way.
+      const removed = nextChange(store, (c) => c.kind === 'account' && c.event === 'disabled');
+      await other.updateAccount(a.address, { disabled: true });
+      assert.equal(((await removed).change as { accountId: number }).accountId, a.id);
+      const queued = nextChange(store, (c) => c.kind === 'queue');
+      await other.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }], origin: 'dsn' }, Buffer.from('x'));
+      assert.equal((await queued).source.local, false);
+      // This instance's own change is heard once, as local, and not again from the log.
+      await store.storeFlags(inbox.id, [1], 'add', ['\\Seen']);
+      await new Promise((r) => setTimeout(r, 400));
+      off();
+      assert.deepEqual(heard.filter((h) => h.startsWith('flags')), ['flags:true']);
+      assert.equal(heard.filter((h) => h === 'append:false').length, 1);
     }));
 
   test(`${name}: queue recipients become due, are updated and the message is deleted`, () =>

@@ -1,9 +1,10 @@
 /**
  * AccountStore on SQLite: domains, accounts (with their default mailboxes), app passwords and aliases.
+ * Account and app password ids come from high-water marks (never reused); every change is on the feed.
  */
-import type { AccountPatch, AccountRecord, AccountStore, AliasRecord, AppPasswordRecord, DomainRecord, ScramCredentials, SpecialUse } from '../types.ts';
+import type { AccountChange, AccountPatch, AccountRecord, AccountStore, AliasRecord, AppPasswordRecord, DomainRecord, ScramCredentials, SpecialUse } from '../types.ts';
+import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
-import type { GroupCommit } from './group-commit.ts';
 import type { MailboxTable } from './mailboxes.ts';
 
 /** RFC 6154 special-use mailboxes every new account gets, beside INBOX. */
@@ -72,8 +73,16 @@ function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
 
-export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCommit; mailboxes: MailboxTable }): AccountStore {
-  const { db, commits, mailboxes } = deps;
+/** What an account patch means to sessions holding a login: credentials and disabling end them. */
+function patchEvent(patch: AccountPatch): AccountChange['event'] {
+  if (patch.disabled === true) return 'disabled';
+  if (patch.passwordHash !== undefined || patch.scram !== undefined) return 'credentials';
+  if (patch.disabled === false) return 'enabled';
+  return 'settings';
+}
+
+export function sqliteAccountStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; mailboxes: MailboxTable }): AccountStore {
+  const { db, changes, mailboxes } = deps;
   const q = {
     addDomain: db.prepare('INSERT INTO domains (name, created_at) VALUES (?, ?)'),
     getDomain: db.prepare('SELECT name, created_at FROM domains WHERE name = ?'),
@@ -81,13 +90,17 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
     countAccountsInDomain: db.prepare('SELECT count(*) AS n FROM accounts WHERE domain = ?'),
     removeDomain: db.prepare('DELETE FROM domains WHERE name = ?'),
     removeDomainAliases: db.prepare('DELETE FROM aliases WHERE domain = ?'),
-    addAccount: db.prepare('INSERT INTO accounts (address, domain, password_hash, scram, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    // Never an id a removed account had (migration 6): sessions hold the id they logged in as.
+    nextAccountId: db.prepare('UPDATE account_id_high SET value = value + 1 WHERE id = 1 RETURNING value AS v').pluck(),
+    addAccount: db.prepare('INSERT INTO accounts (id, address, domain, password_hash, scram, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    accountIdOf: db.prepare('SELECT id FROM accounts WHERE address = ?').pluck(),
     getAccount: db.prepare('SELECT * FROM accounts WHERE address = ?'),
     getAccountById: db.prepare('SELECT * FROM accounts WHERE id = ?'),
     listAccounts: db.prepare('SELECT * FROM accounts ORDER BY domain, address'),
     listAccountsInDomain: db.prepare('SELECT * FROM accounts WHERE domain = ? ORDER BY address'),
     removeAccount: db.prepare('DELETE FROM accounts WHERE address = ?'),
-    addAppPassword: db.prepare('INSERT INTO app_passwords (account_id, label, password_hash, scram, lookup_tag, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    nextAppPasswordId: db.prepare('UPDATE app_password_id_high SET value = value + 1 WHERE id = 1 RETURNING value AS v').pluck(),
+    addAppPassword: db.prepare('INSERT INTO app_passwords (id, account_id, label, password_hash, scram, lookup_tag, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     findAppPassword: db.prepare('SELECT * FROM app_passwords WHERE account_id = ? AND lookup_tag = ?'),
     getAppPassword: db.prepare('SELECT * FROM app_passwords WHERE id = ?'),
     listAppPasswords: db.prepare('SELECT * FROM app_passwords WHERE account_id = ? ORDER BY id'),
@@ -103,15 +116,20 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
   return {
     async addDomain(name) {
       const now = Date.now();
-      await commits.run(() => q.addDomain.run(name.toLowerCase(), now));
+      await changes.write((log) => {
+        q.addDomain.run(name.toLowerCase(), now);
+        log.push({ kind: 'directory' });
+      });
       return { name: name.toLowerCase(), createdAt: new Date(now) };
     },
     async removeDomain(name) {
-      return commits.run(() => {
+      return changes.write((log) => {
         const n = (q.countAccountsInDomain.get(name.toLowerCase()) as { n: number }).n;
         if (n > 0) throw new Error(`domain ${name} still has ${n} account(s)`);
         q.removeDomainAliases.run(name.toLowerCase());
-        return q.removeDomain.run(name.toLowerCase()).changes > 0;
+        const removed = q.removeDomain.run(name.toLowerCase()).changes > 0;
+        if (removed) log.push({ kind: 'directory' });
+        return removed;
       });
     },
     async listDomains(): Promise<DomainRecord[]> {
@@ -122,10 +140,11 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
     },
     async addAccount(input) {
       const address = input.address.toLowerCase();
-      const id = await commits.run(() => {
-        const result = q.addAccount.run(address, domainOf(address), input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, input.quotaBytes ?? null, Date.now());
-        const accountId = Number(result.lastInsertRowid);
+      const id = await changes.write((log) => {
+        const accountId = q.nextAccountId.get() as number;
+        q.addAccount.run(accountId, address, domainOf(address), input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, input.quotaBytes ?? null, Date.now());
         for (const mailbox of DEFAULT_MAILBOXES) mailboxes.create(accountId, mailbox.name, mailbox.specialUse, { subscribe: true });
+        log.push({ kind: 'account', accountId, event: 'added' });
         return accountId;
       });
       return toAccount(q.getAccountById.get(id) as AccountRow);
@@ -151,16 +170,32 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
       if (patch.quotaBytes !== undefined) { sets.push('quota_bytes = ?'); values.push(patch.quotaBytes); }
       if (patch.sendAsDomains !== undefined) { sets.push('send_as_domains = ?'); values.push(JSON.stringify(patch.sendAsDomains)); }
       if (sets.length > 0) {
-        await commits.run(() => db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE address = ?`).run(...values, address.toLowerCase()));
+        await changes.write((log) => {
+          const accountId = q.accountIdOf.get(address.toLowerCase()) as number | undefined;
+          if (accountId === undefined) return;
+          db.prepare(`UPDATE accounts SET ${sets.join(', ')} WHERE id = ?`).run(...values, accountId);
+          log.push({ kind: 'account', accountId, event: patchEvent(patch) });
+        });
       }
       const row = q.getAccount.get(address.toLowerCase()) as AccountRow | undefined;
       return row ? toAccount(row) : null;
     },
     async removeAccount(address) {
-      return commits.run(() => q.removeAccount.run(address.toLowerCase()).changes > 0);
+      return changes.write((log) => {
+        const accountId = q.accountIdOf.get(address.toLowerCase()) as number | undefined;
+        if (accountId === undefined || q.removeAccount.run(address.toLowerCase()).changes === 0) return false;
+        log.push({ kind: 'account', accountId, event: 'removed' });
+        return true;
+      });
     },
     async addAppPassword(input) {
-      const id = await commits.run(() => Number(q.addAppPassword.run(input.accountId, input.label, input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, input.lookupTag ?? null, Date.now()).lastInsertRowid));
+      const id = await changes.write((log) => {
+        // Never an id a removed app password had: a session that logged in with one holds its id.
+        const appId = q.nextAppPasswordId.get() as number;
+        q.addAppPassword.run(appId, input.accountId, input.label, input.passwordHash, input.scram ? JSON.stringify(input.scram) : null, input.lookupTag ?? null, Date.now());
+        log.push({ kind: 'account', accountId: input.accountId, event: 'settings' });
+        return appId;
+      });
       return toAppPassword(q.getAppPassword.get(id) as AppPasswordRow);
     },
     async listAppPasswords(accountId) {
@@ -171,15 +206,23 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
       return row ? toAppPassword(row) : null;
     },
     async removeAppPassword(accountId, id) {
-      return commits.run(() => q.removeAppPassword.run(accountId, id).changes > 0);
+      return changes.write((log) => {
+        if (q.removeAppPassword.run(accountId, id).changes === 0) return false;
+        log.push({ kind: 'account', accountId, event: 'credentials' });
+        return true;
+      });
     },
     async touchAppPassword(id, lookupTag) {
-      await commits.run(() => q.touchAppPassword.run(Date.now(), lookupTag ?? null, id));
+      // Last use is information only: no change on the feed (every login with an app password writes it).
+      await changes.write(() => q.touchAppPassword.run(Date.now(), lookupTag ?? null, id));
     },
     async addAlias(address, targets) {
       const key = address.toLowerCase();
       const now = Date.now();
-      await commits.run(() => q.addAlias.run(key, domainOf(key), JSON.stringify(targets), now));
+      await changes.write((log) => {
+        q.addAlias.run(key, domainOf(key), JSON.stringify(targets), now);
+        log.push({ kind: 'directory' });
+      });
       return toAlias(q.getAlias.get(key) as { address: string; targets: string; created_at: number });
     },
     async getAlias(address) {
@@ -191,7 +234,11 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; commits: GroupCom
       return rows.map(toAlias);
     },
     async removeAlias(address) {
-      return commits.run(() => q.removeAlias.run(address.toLowerCase()).changes > 0);
+      return changes.write((log) => {
+        if (q.removeAlias.run(address.toLowerCase()).changes === 0) return false;
+        log.push({ kind: 'directory' });
+        return true;
+      });
     },
   };
 }

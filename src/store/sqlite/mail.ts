@@ -1,13 +1,13 @@
 /**
  * MailStore on SQLite: mailboxes, messages (UID, flags, modseq, internal date), expunge history for
- * QRESYNC, copy/move, the durable delivery commit, and in-process change notifications.
+ * QRESYNC, copy/move and the durable delivery commit; every change goes on the change feed.
  */
 import { isKeyword, parseFlagText } from '../../core/flag-text.ts';
-import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailboxChange, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord } from '../types.ts';
+import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord, StoreChange } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
+import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
 import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
-import type { GroupCommit } from './group-commit.ts';
 import type { MailboxTable } from './mailboxes.ts';
 import type { QueueTable } from './queue.ts';
 
@@ -48,9 +48,8 @@ function sameFlags(a: string[], b: string[]): boolean {
   return b.every((f) => set.has(f.toLowerCase()));
 }
 
-export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit; blobs: BlobTable; mailboxes: MailboxTable; queue: QueueTable; tmpDir: string }): MailStore {
-  const { db, commits, blobs, mailboxes, queue, tmpDir } = deps;
-  const listeners = new Set<(change: MailboxChange) => void>();
+export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; blobs: BlobTable; mailboxes: MailboxTable; queue: QueueTable; tmpDir: string }): MailStore {
+  const { db, changes, blobs, mailboxes, queue, tmpDir } = deps;
   const q = {
     insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     getMessage: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?'),
@@ -93,16 +92,6 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
     subscriptions: db.prepare('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name'),
     accountOf: db.prepare('SELECT account_id AS accountId FROM mailboxes WHERE id = ?'),
   };
-
-  function emit(change: MailboxChange): void {
-    for (const listener of listeners) {
-      try {
-        listener(change);
-      } catch {
-        // a listener's failure is its own; others still hear about the change
-      }
-    }
-  }
 
   // A mailbox never changes owner, so its account is looked up once (notifications ask per message).
   const owners = new Map<number, number>();
@@ -195,7 +184,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
   });
 
   /** The writes of one delivery; runs inside a group-commit operation. */
-  function insertDelivery(plan: DeliveryPlan, body: SpooledBody): CommitResult {
+  function insertDelivery(plan: DeliveryPlan, body: SpooledBody, log: StoreChange[]): CommitResult {
     const localHeader = plan.localHeader ?? Buffer.alloc(0);
     const traceHeader = plan.traceHeader ?? Buffer.alloc(0);
     const total = localHeader.length + traceHeader.length + body.size;
@@ -208,19 +197,17 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       const internalDate = (target.internalDate ?? new Date()).getTime();
       q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq);
       out.messages.push({ mailboxId: target.mailboxId, uid });
+      log.push({ accountId: accountOf(target.mailboxId), mailboxId: target.mailboxId, kind: 'append', uids: [uid] });
     }
-    if (hasQueue) out.queueId = queue.insert(blobId, localHeader.length, total - localHeader.length, plan.queue!);
+    if (hasQueue) {
+      out.queueId = queue.insert(blobId, localHeader.length, total - localHeader.length, plan.queue!);
+      log.push({ kind: 'queue' });
+    }
     return out;
   }
 
-  function emitAppends(result: CommitResult): void {
-    for (const m of result.messages) emit({ accountId: accountOf(m.mailboxId), mailboxId: m.mailboxId, kind: 'append', uids: [m.uid] });
-  }
-
   async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
-    const result = await commits.run((): CommitResult => insertDelivery(plan, body));
-    emitAppends(result);
-    return result;
+    return changes.write((log): CommitResult => insertDelivery(plan, body, log));
   }
 
   /** One group-commit operation (one savepoint) for every delivery: all are stored, or none. */
@@ -231,9 +218,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
         if (!(tx instanceof SqliteDeliveryTransaction)) throw new Error('commitDeliveries takes transactions of this store');
         taken.push({ plan, ...tx.takeBody() });
       }
-      const results = await commits.run((): CommitResult[] => taken.map((t) => insertDelivery(t.plan, t.body)));
-      for (const r of results) emitAppends(r);
-      return results;
+      return await changes.write((log): CommitResult[] => taken.map((t) => insertDelivery(t.plan, t.body, log)));
     } finally {
       for (const t of taken) t.done();
       for (const { tx } of batch) tx.abort();
@@ -251,24 +236,28 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       return mailboxes.byId(id);
     },
     async createMailbox(accountId, name, specialUse) {
-      const id = await commits.run(() => mailboxes.create(accountId, name, specialUse ?? null, { subscribe: false }));
-      emit({ accountId, mailboxId: id, kind: 'mailbox' });
+      const id = await changes.write((log) => {
+        const created = mailboxes.create(accountId, name, specialUse ?? null, { subscribe: false });
+        log.push({ accountId, mailboxId: created, kind: 'mailbox' });
+        return created;
+      });
       return mailboxes.byId(id)!;
     },
     async deleteMailbox(id) {
       const accountId = accountOf(id);
-      await commits.run(() => q.deleteMailbox.run(id));
-      emit({ accountId, mailboxId: id, kind: 'mailbox' });
+      await changes.write((log) => {
+        if (q.deleteMailbox.run(id).changes > 0) log.push({ accountId, mailboxId: id, kind: 'mailbox' });
+      });
     },
     async renameMailbox(accountId, oldName, newName) {
-      await commits.run(() => {
+      await changes.write((log) => {
         const result = q.renameMailbox.run(newName, oldName.length + 1, accountId, oldName, oldName.length + 1, oldName);
         if (result.changes === 0) throw new Error(`mailbox ${oldName} does not exist`);
+        log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
       });
-      emit({ accountId, mailboxId: 0, kind: 'mailbox' });
     },
     async setSubscribed(accountId, name, subscribed) {
-      await commits.run(() => (subscribed ? q.subscribe : q.unsubscribe).run(accountId, name));
+      await changes.write(() => (subscribed ? q.subscribe : q.unsubscribe).run(accountId, name));
     },
     async listSubscriptions(accountId) {
       return (q.subscriptions.all(accountId) as { name: string }[]).map((r) => r.name);
@@ -313,7 +302,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
       return blobs.stream(row.blob_id, row.blob_offset, row.blob_offset + row.size);
     },
     async storeFlags(mailboxId, uids, op, flags, options = {}) {
-      const result = await commits.run(() => {
+      return changes.write((log) => {
         const changed: MessageRecord[] = [];
         const failedUnchangedSince: number[] = [];
         let modSeq = 0;
@@ -332,13 +321,12 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
           q.setFlags.run(next.join(' '), modSeq, mailboxId, uid);
           changed.push({ ...toMessage(row), flags: next, modSeq });
         }
+        if (changed.length > 0) log.push({ accountId: accountOf(mailboxId), mailboxId, kind: 'flags', uids: changed.map((m) => m.uid) });
         return { changed, failedUnchangedSince };
       });
-      if (result.changed.length > 0) emit({ accountId: accountOf(mailboxId), mailboxId, kind: 'flags', uids: result.changed.map((m) => m.uid) });
-      return result;
     },
     async expunge(mailboxId, uids) {
-      const removed = await commits.run(() => {
+      return changes.write((log) => {
         const out: number[] = [];
         let modSeq = 0;
         for (const uid of uids) {
@@ -347,16 +335,15 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
           q.recordExpunge.run(mailboxId, uid, modSeq);
           out.push(uid);
         }
+        if (out.length > 0) log.push({ accountId: accountOf(mailboxId), mailboxId, kind: 'expunge', uids: out });
         return out;
       });
-      if (removed.length > 0) emit({ accountId: accountOf(mailboxId), mailboxId, kind: 'expunge', uids: removed });
-      return removed;
     },
     async vanishedSince(mailboxId, sinceModSeq) {
       return (q.vanished.all(mailboxId, sinceModSeq) as { uid: number }[]).map((r) => r.uid);
     },
     async copyMessages(fromMailboxId, uids, toMailboxId, options = {}) {
-      const result = await commits.run(() => {
+      return changes.write((log) => {
         const target = mailboxes.byId(toMailboxId);
         if (!target) throw new Error(`mailbox ${toMailboxId} does not exist`);
         const pairs: [number, number][] = [];
@@ -373,21 +360,16 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; commits: GroupCommit
             q.recordExpunge.run(fromMailboxId, uid, sourceModSeq);
           }
         }
+        if (pairs.length > 0) {
+          log.push({ accountId: accountOf(toMailboxId), mailboxId: toMailboxId, kind: 'append', uids: pairs.map((p) => p[1]) });
+          if (options.move) log.push({ accountId: accountOf(fromMailboxId), mailboxId: fromMailboxId, kind: 'expunge', uids: pairs.map((p) => p[0]) });
+        }
         return { uidValidity: target.uidValidity, pairs };
       });
-      if (result.pairs.length > 0) {
-        emit({ accountId: accountOf(toMailboxId), mailboxId: toMailboxId, kind: 'append', uids: result.pairs.map((p) => p[1]) });
-        if (options.move) emit({ accountId: accountOf(fromMailboxId), mailboxId: fromMailboxId, kind: 'expunge', uids: result.pairs.map((p) => p[0]) });
-      }
-      return result;
     },
     commitDeliveries,
     beginDelivery() {
       return new SqliteDeliveryTransaction({ tmpDir, commitDelivery });
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
     },
   };
 }

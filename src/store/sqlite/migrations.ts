@@ -190,4 +190,32 @@ ALTER TABLE app_passwords ADD COLUMN lookup_tag TEXT;
 CREATE INDEX app_passwords_lookup ON app_passwords(account_id, lookup_tag);
 `,
   },
+  {
+    version: 6,
+    name: 'account ids never reused, change log',
+    // Sessions hold the account id they logged in as (and the app password id): a removed newest account's
+    // id given to the next new account made an open session of the old one read and send as the new one.
+    // Ids now come from high-water marks, like mailbox ids. The change log carries every write's changes to
+    // the other processes on this database (store/sqlite/change-feed.ts, docs/decisions/0004); AUTOINCREMENT
+    // so that a sequence number is never given twice, even after the log was pruned.
+    sql: `
+CREATE TABLE account_id_high (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO account_id_high (id, value) SELECT 1, coalesce(max(id), 0) FROM accounts;
+CREATE TABLE app_password_id_high (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO app_password_id_high (id, value) SELECT 1, coalesce(max(id), 0) FROM app_passwords;
+CREATE TABLE change_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  origin TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  changes TEXT NOT NULL
+);
+CREATE INDEX change_log_at ON change_log(at);
+`,
+  },
 ];

@@ -5,8 +5,8 @@
 import { newId } from '../../core/ids.ts';
 import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
+import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
-import type { GroupCommit } from './group-commit.ts';
 
 interface RecipientRow {
   id: number;
@@ -77,8 +77,8 @@ export class QueueTable {
   }
 }
 
-export function sqliteQueueStore(deps: { db: SqliteDatabase; commits: GroupCommit; blobs: BlobTable; queue: QueueTable }): QueueStore {
-  const { db, commits, blobs, queue } = deps;
+export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; blobs: BlobTable; queue: QueueTable }): QueueStore {
+  const { db, changes, blobs, queue } = deps;
   const q = {
     listMessages: db.prepare('SELECT * FROM queue_messages ORDER BY created_at, id'),
     getMessage: db.prepare('SELECT * FROM queue_messages WHERE id = ?'),
@@ -141,7 +141,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; commits: GroupCommi
     },
     async updateRecipients(updates) {
       if (updates.length === 0) return;
-      await commits.run(() => {
+      await changes.write((log) => {
         const now = Date.now();
         for (const u of updates) {
           const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
@@ -155,14 +155,20 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; commits: GroupCommi
           if (u.lastResult !== undefined) { sets.push('last_result = ?'); values.push(u.lastResult); }
           db.prepare(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = ?`).run(...values, u.id);
         }
+        log.push({ kind: 'queue' });
       });
     },
     async deleteQueueMessage(id) {
-      return commits.run(() => q.deleteMessage.run(id).changes > 0);
+      return changes.write((log) => {
+        if (q.deleteMessage.run(id).changes === 0) return false;
+        log.push({ kind: 'queue' });
+        return true;
+      });
     },
     async enqueue(input, body) {
-      return commits.run(() => {
+      return changes.write((log) => {
         const blobId = blobs.insert([], { size: body.length, forEachChunk: (emit) => emit(body) });
+        log.push({ kind: 'queue' });
         return queue.insert(blobId, 0, body.length, input);
       });
     },

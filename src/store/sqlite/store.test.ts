@@ -11,7 +11,12 @@ import { migrations } from './migrations.ts';
 
 function fresh() {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
-  return { dir, store: openSqliteStore({ dataDir: dir }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    store: openSqliteStore({ dataDir: dir }),
+    openSecond: async () => openSqliteStore({ dataDir: dir }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 runStoreContract('sqlite', async () => fresh());

@@ -7,6 +7,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import type { Store } from '../types.ts';
 import { sqliteAccountStore } from './accounts.ts';
 import { BlobTable } from './blobs.ts';
+import { SqliteChangeFeed } from './change-feed.ts';
 import { openDatabase, type SqliteDatabase } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
 import { sqliteMailStore } from './mail.ts';
@@ -17,6 +18,7 @@ import { sqliteSuppressionStore, type SuppressionStore } from './suppressions.ts
 export interface SqliteStore extends Store, SuppressionStore {
   readonly db: SqliteDatabase;
   readonly commits: GroupCommit;
+  readonly changes: SqliteChangeFeed;
 }
 
 /**
@@ -46,22 +48,33 @@ function processAlive(pid: number): boolean {
   }
 }
 
-export function openSqliteStore(options: { dataDir: string; busyTimeoutMs?: number }): SqliteStore {
+export interface OpenSqliteStoreOptions {
+  dataDir: string;
+  busyTimeoutMs?: number;
+  /** How often changes made by other processes are looked for (the change feed's poll, default 100 ms). */
+  changePollMs?: number;
+}
+
+export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
   const db = openDatabase({ dataDir: options.dataDir, busyTimeoutMs: options.busyTimeoutMs });
   const tmpDir = join(options.dataDir, 'tmp');
   removeDeadSpoolFiles(tmpDir);
   const commits = new GroupCommit(db);
+  const changes = new SqliteChangeFeed(db, commits, { pollMs: options.changePollMs });
   const blobs = new BlobTable(db);
   const mailboxes = new MailboxTable(db);
   const queue = new QueueTable(db);
   return {
     db,
     commits,
-    ...sqliteAccountStore({ db, commits, mailboxes }),
-    ...sqliteMailStore({ db, commits, blobs, mailboxes, queue, tmpDir }),
-    ...sqliteQueueStore({ db, commits, blobs, queue }),
+    changes,
+    ...sqliteAccountStore({ db, changes, mailboxes }),
+    ...sqliteMailStore({ db, changes, blobs, mailboxes, queue, tmpDir }),
+    ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
+    subscribe: (listener) => changes.subscribe(listener),
     async close() {
+      changes.close();
       // Let writes queued in this turn finish before closing.
       await commits.run(() => undefined);
       await commits.idle();
