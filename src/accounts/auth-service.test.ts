@@ -1,3 +1,4 @@
+import { credentialStamp } from './credential-stamp.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -109,7 +110,7 @@ test('advertises SCRAM-SHA-256 first under TLS and nothing in clear text unless 
 
 test('PLAIN logs in with the full address in any case and logs auth.success without the password', async () => {
   const { auth, alice, logLines, sleeps } = await setup();
-  assert.deepEqual(await plain(auth, 'Alice@Example.ORG', 'alice-pw'), { kind: 'success', identity: { accountId: alice.id, address: 'alice@example.org' } });
+  assert.deepEqual(await plain(auth, 'Alice@Example.ORG', 'alice-pw'), { kind: 'success', identity: { accountId: alice.id, address: 'alice@example.org', credential: credentialStamp(alice) } });
   const line = logLines.find((l) => l.event === 'auth.success');
   assert.ok(line);
   assert.equal(line.protocol, 'smtp');
@@ -126,7 +127,7 @@ test('LOGIN and checkPassword follow the same rules', async () => {
   await exchange.step(null);
   await exchange.step(Buffer.from('alice@example.org'));
   assert.equal((await exchange.step(Buffer.from('alice-pw'))).kind, 'success');
-  assert.deepEqual(await auth.checkPassword('alice@example.org', 'alice-pw', { ...TLS, protocol: 'imap' }), { kind: 'success', identity: { accountId: alice.id, address: 'alice@example.org' } });
+  assert.deepEqual(await auth.checkPassword('alice@example.org', 'alice-pw', { ...TLS, protocol: 'imap' }), { kind: 'success', identity: { accountId: alice.id, address: 'alice@example.org', credential: credentialStamp(alice) } });
   assert.deepEqual(await auth.checkPassword('alice@example.org', 'nope', { ...TLS, protocol: 'pop3' }), FAIL);
 });
 
@@ -176,7 +177,7 @@ test('PLAIN authzid must be empty or the same user', async () => {
 test('an app password works over PLAIN, IMAP LOGIN and SCRAM, is recorded as used, and stops working when revoked', async () => {
   const { auth, store, alice } = await setup();
   const app = await store.addApp(alice, 'app-secret-123');
-  const expected = { kind: 'success', identity: { accountId: alice.id, address: 'alice@example.org', appPasswordId: app.id } };
+  const expected = { kind: 'success', identity: { accountId: alice.id, address: 'alice@example.org', appPasswordId: app.id, credential: credentialStamp(alice) } };
   assert.deepEqual(await plain(auth, 'alice@example.org', 'app-secret-123'), expected);
   assert.deepEqual(await auth.checkPassword('alice@example.org', 'app-secret-123', { ...TLS, protocol: 'imap' }), expected);
   const viaScram = await scram(auth, 'alice@example.org', 'app-secret-123');
@@ -192,7 +193,7 @@ test('SCRAM-SHA-256 round trip with derived credentials, server signature verifi
   const { auth, alice, logLines } = await setup();
   const { step } = await scram(auth, 'alice@example.org', 'alice-pw');
   assert.equal(step.kind, 'success');
-  assert.deepEqual(step.kind === 'success' && step.identity, { accountId: alice.id, address: 'alice@example.org' });
+  assert.deepEqual(step.kind === 'success' && step.identity, { accountId: alice.id, address: 'alice@example.org', credential: credentialStamp(alice) });
   assert.equal(logLines.at(-1)?.mechanism, 'SCRAM-SHA-256');
   assert.deepEqual((await scram(auth, 'alice@example.org', 'wrong')).step, FAIL);
 });

@@ -15,6 +15,7 @@ import { ScramSha256ServerExchange, type ScramCandidate, type ScramLookup } from
 import type { AuthIdentity, SaslAuthenticator, SaslContext, SaslExchange, SaslFailureReason, SaslStep } from '../protocols/sasl/types.ts';
 import type { AccountRecord, AccountStore, AppPasswordRecord, ScramCredentials } from '../store/types.ts';
 import { appPasswordTag, looksLikeAppPassword } from './app-passwords.ts';
+import { credentialStamp } from './credential-stamp.ts';
 import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 
 export interface AuthServiceOptions {
@@ -142,11 +143,12 @@ export class AuthService implements SaslAuthenticator {
       return this.#fail(attempt, 'invalid-credentials', 'unknown-user', { reservation });
     }
     let identity: AuthIdentity | null = null;
-    const appIdentity = (app: AppPasswordRecord): AuthIdentity => ({ accountId: account.id, address: account.address, appPasswordId: app.id });
+    const credential = credentialStamp(account);
+    const appIdentity = (app: AppPasswordRecord): AuthIdentity => ({ accountId: account.id, address: account.address, appPasswordId: app.id, credential });
     if (tagged) {
       if (await this.#verify(tagged.passwordHash, credentials.password)) identity = appIdentity(tagged);
     } else if (await this.#verify(account.passwordHash, credentials.password)) {
-      identity = { accountId: account.id, address: account.address };
+      identity = { accountId: account.id, address: account.address, credential };
     } else {
       for (const app of untagged) {
         if (await this.#verify(app.passwordHash, credentials.password)) {
@@ -208,9 +210,10 @@ export class AuthService implements SaslAuthenticator {
     if (!account) return { kind: 'proceed', ...fake, candidates: [] };
     const appPasswords = await this.#accounts.listAppPasswords(account.id);
     const sets: { scram: ScramCredentials; identity: AuthIdentity }[] = [];
-    if (account.scram) sets.push({ scram: account.scram, identity: { accountId: account.id, address: account.address } });
+    const credential = credentialStamp(account);
+    if (account.scram) sets.push({ scram: account.scram, identity: { accountId: account.id, address: account.address, credential } });
     for (const app of appPasswords) {
-      if (app.scram) sets.push({ scram: app.scram, identity: { accountId: account.id, address: account.address, appPasswordId: app.id } });
+      if (app.scram) sets.push({ scram: app.scram, identity: { accountId: account.id, address: account.address, appPasswordId: app.id, credential } });
     }
     const first = sets[0];
     if (!first) return { kind: 'proceed', ...fake, candidates: [] };

@@ -24,5 +24,6 @@ export function createImapEngine(options: { context: EngineContext; services: Se
       mime: { maxDepth: config.limits.mimeDepth, maxParameters: config.limits.mimeParameters, maxHeaderBytes: config.limits.headerSize } },
     inflight: services.inflight,
     logger: services.logger,
+    logins: services.logins,
   });
 }

@@ -19,5 +19,6 @@ export function createPop3Engine(options: { context: EngineContext; services: Se
     idleTimeoutMs: config.limits.pop3IdleTimeout,
     loginTimeoutMs: config.limits.loginTimeout,
     log: services.logger,
+    logins: services.logins,
   });
 }

@@ -24,6 +24,7 @@ import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { networkKey } from '../policy/ip-prefix.ts';
 import { isLoopback } from './listeners.ts';
 import { LocalDeliveryPlanner } from './local-delivery.ts';
+import { AccountLoginWatcher } from './login-watcher.ts';
 import { MailStoreImapBackend } from './imap-backend.ts';
 import { MailStorePop3Backend } from './pop3-backend.ts';
 import { installationSecret, srsSecretFile } from './secrets.ts';
@@ -51,6 +52,8 @@ export interface Services {
   pop3: MailStorePop3Backend;
   imap: MailStoreImapBackend;
   usage: UsageCache;
+  /** Ends IMAP, POP3 and submission sessions whose login stopped being valid. */
+  logins: AccountLoginWatcher;
   dkimKeys: SigningKeys | null;
   /** The CPU-heavy message checks, on worker threads; closed when the server stops. */
   checks: CheckPool;
@@ -157,6 +160,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     imap: new MailStoreImapBackend({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault || null, log: logger }),
     allowPlaintext,
     usage: new UsageCache({ store }),
+    logins: new AccountLoginWatcher({ store, logger }),
     dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),
     checks,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
@@ -165,6 +169,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   services.smtpHooks = { mx: createSmtpHooks({ role: 'mx', services }), submission: createSmtpHooks({ role: 'submission', services }) };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).
   services.imap.start();
+  services.logins.start();
   followStoreChanges({
     ...services,
     // The policy keeps the options object it was given: local domains a client may not claim in HELO.

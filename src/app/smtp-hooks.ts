@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { receivedHeader, returnPathHeader, formatRfc5322Date } from '../delivery/trace.ts';
 import { findHeaderEnd, parseHeaderFields, headerValue } from '../message/header-fields.ts';
+import { loginProblem } from '../accounts/credential-stamp.ts';
 import { checkHeaderSenders, maySendAs } from '../policy/sender-rights.ts';
 import { forwardedReturn } from '../policy/dsn-return.ts';
 import type { InboundAuthResult } from '../policy/inbound-auth.ts';
@@ -131,6 +132,7 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
 
   const hooks: SmtpServerHooks = {
     sasl: role === 'submission' ? services.auth : undefined,
+    logins: role === 'submission' ? services.logins : undefined,
 
     async checkConnection(info) {
       if (role !== 'mx') return OK;
@@ -144,7 +146,9 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
       const sender = reversePath?.address ?? '';
       if (role === 'submission') {
         const account = info.identity ? await store.getAccountById(info.identity.accountId) : null;
-        if (!account || account.disabled) return refuse(530, '5.7.0', 'Authentication required', account ? 'account_disabled' : 'auth_required');
+        // The login may have stopped being valid since AUTH (another process removed, disabled or re-keyed
+        // the account): refused here even before the session is ended.
+        if (!info.identity || !account || loginProblem(info.identity, account) !== null) return refuse(530, '5.7.0', 'Authentication required', account?.disabled ? 'account_disabled' : 'auth_required');
         if (!(await maySendAs(account, sender, store))) return refuse(553, '5.7.1', `Sender address <${sender}> not owned by user ${account.address}`, 'sender_not_owned');
         return OK;
       }
@@ -457,7 +461,7 @@ class AcceptingSink implements MessageSink {
     const { services, envelope: e } = this;
     const { config, store } = services;
     const account = e.identity ? await store.getAccountById(e.identity.accountId) : null;
-    if (!account) return refuse(530, '5.7.0', 'Authentication required', 'auth_required');
+    if (!e.identity || !account || loginProblem(e.identity, account) !== null) return refuse(530, '5.7.0', 'Authentication required', 'auth_required');
     const header = this.buffer.header();
     const headerBuf = header.subarray(0, findHeaderEnd(header, 0, header.length).fieldsEnd);
     const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, MAX_HEADER_FIELDS + 1);

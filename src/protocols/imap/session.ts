@@ -4,7 +4,7 @@
  * SASL/IDLE sub-modes and the reporting of other sessions' changes (RFC 9051 §7.5).
  */
 import type { EngineContext, EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../engine.ts';
-import type { AuthIdentity, SaslAuthenticator, SaslContext, SaslExchange } from '../sasl/types.ts';
+import type { AuthIdentity, LoginWatcher, SaslAuthenticator, SaslContext, SaslExchange } from '../sasl/types.ts';
 import type { Logger } from '../../core/log.ts';
 import { ImapBackendError, type ImapAccount, type ImapAppendSink, type ImapBackend, type ImapChange } from './backend.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -71,6 +71,8 @@ export interface ImapSessionOptions {
   /** The server-wide budget for bytes of messages being received; an APPEND that does not fit gets NO [LIMIT]. */
   inflight?: InflightBytes;
   now?: () => Date;
+  /** Ends the session when its login stops being valid (account removed or disabled, password changed). */
+  logins?: LoginWatcher;
 }
 
 export type ImapState =
@@ -207,6 +209,29 @@ export class ImapSession implements StreamEngine {
   abortPendingAppends(): void {
     for (const sink of this.pendingAppends) sink.abort();
     this.pendingAppends = [];
+  }
+
+  /** Starts watching the login that just succeeded; returns the function that stops watching. */
+  watchLogin(identity: AuthIdentity): () => void {
+    const logins = this.options.logins;
+    if (logins === undefined) return () => undefined;
+    return logins.watch(identity, { protocol: 'imap', sessionId: this.options.context.sessionId }, (reason) => this.revoke(reason));
+  }
+
+  /**
+   * The login stopped being valid: after the command in progress, if any, the session ends with BYE
+   * (RFC 9051 §7.1.5) and nothing more is read; commands that arrive meanwhile are not run.
+   */
+  revoke(reason: string): void {
+    if (this.closedFlag || this.state.kind === 'logout') return;
+    void this.exclusive(async () => {
+      if (this.closedFlag || this.state.kind === 'logout') return;
+      this.abortPendingAppends();
+      if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.state.unwatch();
+      this.state = { kind: 'logout' };
+      this.mode = { kind: 'command' };
+      this.options.context.push({ data: [`* BYE Session ended: ${reason}\r\n`], then: 'close' });
+    }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.revoke_failed' }));
   }
 
   /** Runs `fn` after everything queued before it: receive() and IDLE pushes never interleave. */

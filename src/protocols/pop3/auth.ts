@@ -62,6 +62,7 @@ export async function completeLogin(runtime: Pop3Runtime, identity: AuthIdentity
   const { maildrop } = opened;
   const messages = [...maildrop.messages];
   runtime.state = { phase: 'transaction', identity, maildrop, messages, deleted: new Set() };
+  runtime.watchLogin(identity);
   const octets = messages.reduce((sum, message) => sum + message.size, 0);
   runtime.log?.info({ event: 'pop3.login', account: identity.address, messages: messages.length }, 'pop3 login');
   return reply(ok(`Logged in, maildrop has ${messages.length} messages (${octets} octets)`));

@@ -5,7 +5,7 @@
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { EngineContext, EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../engine.ts';
-import type { SaslAuthenticator, SaslContext } from '../sasl/types.ts';
+import type { AuthIdentity, LoginWatcher, SaslAuthenticator, SaslContext } from '../sasl/types.ts';
 import { handleSaslResponse } from './auth.ts';
 import type { Pop3Backend } from './backend.ts';
 import { COMMANDS, isPop3Verb } from './commands.ts';
@@ -41,6 +41,8 @@ export interface Pop3SessionOptions {
   /** Idle time allowed before login (AUTHORIZATION state); default: idleTimeoutMs. */
   loginTimeoutMs?: number;
   log?: Logger;
+  /** Ends the session when its login stops being valid (account removed or disabled, password changed). */
+  logins?: LoginWatcher;
 }
 
 const PLAINTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN']);
@@ -60,6 +62,8 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
   private readonly reader: LineReader;
   private tls: TlsInfo | null;
   private errors = 0;
+  private readonly logins: LoginWatcher | undefined;
+  private unwatchLogin: (() => void) | null = null;
 
   constructor(options: Pop3SessionOptions) {
     this.context = options.context;
@@ -72,6 +76,7 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
     this.sessionTimeoutMs = options.idleTimeoutMs ?? DEFAULT_POP3_IDLE_TIMEOUT_MS;
     this.loginTimeoutMs = Math.min(options.loginTimeoutMs ?? this.sessionTimeoutMs, this.sessionTimeoutMs);
     this.log = options.log;
+    this.logins = options.logins;
     this.tls = options.context.tls;
     this.reader = new LineReader(this.limits.lineBytes);
   }
@@ -100,6 +105,21 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
   mechanisms(): string[] {
     const offered = this.sasl.mechanisms(this.saslContext());
     return this.canPlaintextAuth ? offered : offered.filter((mechanism) => !PLAINTEXT_MECHANISMS.has(mechanism));
+  }
+
+  watchLogin(identity: AuthIdentity): void {
+    this.unwatchLogin?.();
+    this.unwatchLogin = this.logins?.watch(identity, { protocol: 'pop3', sessionId: this.context.sessionId }, (reason) => this.revoke(reason)) ?? null;
+  }
+
+  /**
+   * The login stopped being valid: `-ERR [AUTH]` and close, without entering UPDATE, so messages marked
+   * with DELE stay (RFC 1939 §6). A QUIT already being carried out finishes.
+   */
+  revoke(reason: string): void {
+    if (this.state.phase !== 'transaction') return;
+    this.releaseMaildrop();
+    this.context.push({ data: [err(`Session ended: ${reason}`, 'AUTH')], then: 'close' });
   }
 
   async start(): Promise<EngineOutput> {
@@ -158,6 +178,8 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
   }
 
   private releaseMaildrop(): void {
+    this.unwatchLogin?.();
+    this.unwatchLogin = null;
     const state = this.state;
     if (state.phase === 'transaction') {
       state.maildrop.release();

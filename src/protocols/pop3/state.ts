@@ -67,6 +67,8 @@ export interface Pop3Runtime {
   saslContext(): SaslContext;
   /** The SASL mechanisms usable right now. */
   mechanisms(): string[];
+  /** Called on entering TRANSACTION: the session ends if the login stops being valid. */
+  watchLogin(identity: AuthIdentity): void;
 }
 
 /** RFC 2449 §8 extended response codes we use (RFC 3206 adds SYS and AUTH). */

@@ -8,6 +8,24 @@ export interface AuthIdentity {
   address: string;
   /** Set when an app-specific password was used. */
   appPasswordId?: number;
+  /** A fingerprint of the account's password as it was at login: another one later means it was changed. */
+  credential?: string;
+}
+
+/** Which session a login belongs to, for the log. */
+export interface LoginSession {
+  protocol: 'smtp' | 'imap' | 'pop3';
+  sessionId: string;
+}
+
+/**
+ * Ends sessions whose login stopped being valid: the account was removed or disabled, its password changed,
+ * or the app password used was removed. Engines call `watch` once logged in; `revoke` is called at most once,
+ * with a short reason for the client, and the engine then ends the session. The returned function stops
+ * watching (logout, STARTTLS reset, close).
+ */
+export interface LoginWatcher {
+  watch(identity: AuthIdentity, session: LoginSession, revoke: (reason: string) => void): () => void;
 }
 
 export type SaslFailureReason =

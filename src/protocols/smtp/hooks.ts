@@ -3,7 +3,7 @@
  * role): verdicts at each decision point and a MessageSink for the data. The app implements it.
  */
 import type { TlsInfo } from '../engine.ts';
-import type { AuthIdentity, SaslAuthenticator } from '../sasl/types.ts';
+import type { AuthIdentity, LoginWatcher, SaslAuthenticator } from '../sasl/types.ts';
 import type { Mailbox } from './path.ts';
 
 export type Verdict = { ok: true; text?: string } | { ok: false; code: number; enhancedCode: string; text: string };
@@ -78,6 +78,8 @@ export interface SmtpServerHooks {
    * (refused data, RSET, EHLO, QUIT, timeout, disconnect, shutdown) not. What was reserved for it is settled here.
    */
   endTransaction?(info: SessionInfo, end: { transactionId: string; accepted: boolean }): void;
+  /** Ends an authenticated session (421 4.7.0) when its login stops being valid (account removed or disabled, password changed). */
+  logins?: LoginWatcher;
   /** One call per finished transaction (accepted or refused at end of data) for the log. */
   onTransaction?(record: TransactionRecord): void;
   /** Unexpected errors (a hook or sink threw, an engine bug) for the log; the client sees only 451/421. */

@@ -69,6 +69,7 @@ export const replies = {
   tooManyErrors: reply(421, '4.7.0', 'Too many errors, closing connection'),
   timeout: (host: string) => reply(421, '4.4.2', `${host} Error: timeout exceeded`),
   shuttingDown: (host: string) => reply(421, '4.3.2', `${host} Service shutting down, try again later`),
+  loginRevoked: (host: string, reason: string) => reply(421, '4.7.0', `${host} Session ended: ${reason}, closing connection`),
   bareLineEnding: reply(554, '5.6.0', 'Message refused: bare CR or LF (RFC 5321 §2.3.8)'),
   // RFC 5321 §4.5.3.1.6: over the configured line limit (at least 1000 octets with CRLF); refused as a whole
   // after the end of data, the session goes on.

@@ -36,7 +36,12 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
   readonly limits: SmtpServerLimits;
   state: SmtpState = { phase: 'fresh' };
   greeting: Greeting | null = null;
-  identity: AuthIdentity | null = null;
+  private authIdentity: AuthIdentity | null = null;
+  private unwatchLogin: (() => void) | null = null;
+  /** A receive() is running: a revocation waits for the end of its commands (a 250 is never cut off). */
+  private receiving = false;
+  /** The login stopped being valid while a command ran: this reply ends the session after it. */
+  private revoked: Reply | null = null;
   private tlsInfo: TlsInfo | null;
   /** A partial command line (never more than the longest allowed line). */
   private pending: Buffer | null = null;
@@ -57,6 +62,38 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
 
   get tls(): TlsInfo | null {
     return this.tlsInfo;
+  }
+
+  get identity(): AuthIdentity | null {
+    return this.authIdentity;
+  }
+
+  /** Set at AUTH success (watched from then on: the session ends if the login stops being valid), cleared by STARTTLS. */
+  set identity(identity: AuthIdentity | null) {
+    this.unwatchLogin?.();
+    this.unwatchLogin = null;
+    this.authIdentity = identity;
+    const logins = this.options.hooks.logins;
+    if (identity !== null && logins !== undefined) {
+      this.unwatchLogin = logins.watch(identity, { protocol: 'smtp', sessionId: this.options.context.sessionId }, (reason) => this.revoke(reason));
+    }
+  }
+
+  /**
+   * The login stopped being valid (RFC 5321 §3.8: the server may close with 421 at any time): now when no
+   * command is running, the transaction in progress is abandoned; otherwise right after the running
+   * command's reply, and the commands pipelined behind it are not run.
+   */
+  revoke(reason: string): void {
+    if (this.state.phase === 'closing' || this.revoked !== null) return;
+    this.revoked = replies.loginRevoked(this.options.hostname, reason);
+    if (this.receiving) return;
+    this.resetTransaction();
+    this.state = { phase: 'closing' };
+    this.pending = null;
+    const answer = this.revoked;
+    this.revoked = null;
+    this.options.context.push({ data: [formatReply(answer)], then: 'close' });
   }
 
   get idleTimeoutMs(): number {
@@ -89,6 +126,7 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
   async receive(chunk: Buffer): Promise<EngineOutput> {
     this.out = [];
     this.step = null;
+    this.receiving = true;
     try {
       await this.consume(chunk);
     } catch (err) {
@@ -97,7 +135,16 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
       this.state = { phase: 'closing' };
       this.send(internalError);
       this.step = 'close';
+    } finally {
+      this.receiving = false;
     }
+    if (this.revoked !== null && this.step !== 'close') {
+      this.resetTransaction();
+      this.state = { phase: 'closing' };
+      this.send(this.revoked);
+      this.step = 'close';
+    }
+    this.revoked = null;
     if (this.step !== null) {
       // RFC 3207 §4.2 / CVE-2011-0411: nothing pipelined after STARTTLS (or QUIT) is kept.
       this.pending = null;
@@ -115,7 +162,7 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
     this.pending = null;
     let pos = 0;
     // RFC 2920 §3.1: every complete command in the chunk is handled, in order, replies go out together.
-    while (pos < buf.length && this.step === null) {
+    while (pos < buf.length && this.step === null && this.revoked === null) {
       const state = this.state;
       if (state.phase === 'data') {
         // Mid-message chunks are handled synchronously (no promise per chunk); only the end awaits.
@@ -417,5 +464,7 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
     this.resetTransaction();
     this.state = { phase: 'closing' };
     this.pending = null;
+    this.unwatchLogin?.();
+    this.unwatchLogin = null;
   }
 }

@@ -128,7 +128,13 @@ async function completeAuth(s: ImapSession, step: SaslStep): Promise<CommandResu
 async function login(s: ImapSession, identity: AuthIdentity): Promise<CommandResult> {
   const account = await s.options.backend.openAccount(identity);
   // Changes are recorded for the selected mailbox as they happen and reported at the next command.
-  const unwatch = account.watch((change) => s.onAccountChange(change));
+  const unwatchChanges = account.watch((change) => s.onAccountChange(change));
+  // Ended with BYE when the account is removed or disabled or its password changes (any process).
+  const unwatchLogin = s.watchLogin(identity);
+  const unwatch = (): void => {
+    unwatchChanges();
+    unwatchLogin();
+  };
   s.state = { kind: 'authenticated', identity, account, unwatch };
   s.options.logger?.info({ event: 'imap.login', sessionId: s.options.context.sessionId, account: identity.address });
   return ok('Logged in', `CAPABILITY ${s.capabilities().join(' ')}`);
