@@ -188,7 +188,7 @@ export interface ChangeSource {
 }
 
 /**
- * Every committed change, whichever process or node made it (docs/decisions/0005): this instance's own
+ * Every committed change, whichever process or node made it (docs/decisions/0006): this instance's own
  * right after they are durable, others' (the CLI, a second server) within the backend's delivery delay.
  * A change says what to read again, never the data itself: listeners read the store, tolerate duplicates,
  * and treat `reset` as "anything may have changed".

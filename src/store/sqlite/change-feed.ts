@@ -1,5 +1,5 @@
 /**
- * The change feed on SQLite (docs/decisions/0005): each write logs its changes in `change_log` inside its
+ * The change feed on SQLite (docs/decisions/0006): each write logs its changes in `change_log` inside its
  * own transaction. Listeners of this store hear them right after the commit is durable; changes made by other
  * connections (the CLI, a second server) are read from the log by a timer, only when `PRAGMA data_version`
  * says another connection committed, so an idle poll costs no disk read.

@@ -196,7 +196,7 @@ CREATE INDEX app_passwords_lookup ON app_passwords(account_id, lookup_tag);
     // Sessions hold the account id they logged in as (and the app password id): a removed newest account's
     // id given to the next new account made an open session of the old one read and send as the new one.
     // Ids now come from high-water marks, like mailbox ids. The change log carries every write's changes to
-    // the other processes on this database (store/sqlite/change-feed.ts, docs/decisions/0005); AUTOINCREMENT
+    // the other processes on this database (store/sqlite/change-feed.ts, docs/decisions/0006); AUTOINCREMENT
     // so that a sequence number is never given twice, even after the log was pruned.
     sql: `
 CREATE TABLE account_id_high (
