@@ -193,6 +193,13 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
     },
 
     async beginMessage(envelope) {
+      // Refused before 354 when the in-flight budget cannot take even the declared size (RFC 1870 SIZE),
+      // so the client does not send what would only be dropped.
+      const declared = Math.max(envelope.mailParams.size ?? 0, 1);
+      if (services.inflight.used + declared > services.inflight.limitBytes) {
+        logger.warn({ event: 'smtp.message_refused', role, queueId: envelope.transactionId, ip: envelope.remoteAddress, sender: envelope.reversePath?.address ?? '', size: declared, problem: 'budget', limit: config.limits.inflightMessageBytes }, 'message refused: in-flight message budget spent');
+        return bufferRefusal('budget');
+      }
       const limits = { maxBytes: config.limits.headerSize, maxLines: config.limits.headerLines };
       return new AcceptingSink({ envelope, services, notes, buffer: new MessageBuffer({ tx: store.beginDelivery(), limits, budget: services.inflight }) });
     },

@@ -71,7 +71,11 @@ export interface SmtpServerHooks {
   checkHelo?(info: SessionInfo, helo: string): Promise<Verdict>;
   checkMailFrom(info: SessionInfo, reversePath: Mailbox | null, params: MailParams): Promise<Verdict>;
   checkRcptTo(info: SessionInfo & { transactionId: string; reversePath: Mailbox | null; recipientCount: number }, forwardPath: Mailbox, params: RcptParams): Promise<Verdict>;
-  beginMessage(envelope: Envelope): Promise<MessageSink>;
+  /**
+   * At DATA or the first BDAT: the sink for the message, or a refusal sent instead of 354 (e.g. 452 4.3.1
+   * when the server cannot take more mail in transit); a refusal ends the transaction.
+   */
+  beginMessage(envelope: Envelope): Promise<MessageSink | Verdict>;
   sasl?: SaslAuthenticator;
   /**
    * Every transaction (opened by an accepted MAIL) ends with exactly one call: `accepted` after a 2xx to its data, else

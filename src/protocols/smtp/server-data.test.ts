@@ -39,6 +39,18 @@ describe('SMTP DATA', () => {
     assert.equal(h.messages[0]!.body, 'A\r\n.B\r\n');
   });
 
+  it('answers DATA and BDAT with the app\'s refusal instead of 354 (452 4.3.1: no room for mail in transit) and ends the transaction', async () => {
+    const refusal = { ok: false as const, code: 452, enhancedCode: '4.3.1', text: 'Insufficient system storage' };
+    const h = await inTransaction({ hooks: { beginMessage: async () => refusal } });
+    assert.equal(await h.say('DATA\r\n'), '452 4.3.1 Insufficient system storage\r\n');
+    assert.match(await h.say('RCPT TO:<b@example.org>\r\n'), /^503 /);
+    await h.say('MAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n');
+    const out = await h.say('BDAT 3 LAST\r\nabcNOOP\r\n');
+    assert.match(out, /^452 4\.3\.1 Insufficient system storage\r\n250 /);
+    assert.equal(h.messages.length, 0);
+    assert.deepEqual(h.internalErrors, []);
+  });
+
   it('accepts an empty message', async () => {
     const h = await inTransaction();
     assert.equal(await h.say('DATA\r\n.\r\n'), '354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok: queued as S1.1\r\n');

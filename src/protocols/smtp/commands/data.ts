@@ -5,7 +5,7 @@
 import { BareLineEndingScanner, DataDecoder } from '../data-decoder.ts';
 import { GuardedSink } from '../guarded-sink.ts';
 import type { Envelope } from '../hooks.ts';
-import { replies, type Reply } from '../reply.ts';
+import { replies, reply, type Reply } from '../reply.ts';
 import type { CommandSpec, SessionCore, Transaction } from '../session-state.ts';
 
 /** Asks the app for a sink for this transaction; a failure becomes the reply to send. */
@@ -13,6 +13,8 @@ async function openSink(session: SessionCore, tx: Transaction): Promise<GuardedS
   const envelope = envelopeOf(session, tx);
   const sink = await session.ask('beginMessage', () => session.options.hooks.beginMessage(envelope));
   if ('lines' in sink) return sink;
+  // RFC 5321 §4.3.2: DATA may be answered 452 (insufficient system storage) or 451/554 instead of 354.
+  if ('ok' in sink) return sink.ok ? replies.localError : reply(sink.code, sink.enhancedCode, sink.text);
   return new GuardedSink(sink, (where, err) => session.report(where, err));
 }
 
