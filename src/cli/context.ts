@@ -80,13 +80,22 @@ export interface WithStoreOptions {
   create?: boolean;
 }
 
+/** The configuration, refusing (as withStore does) when its data dir holds no Postamt data. */
+export function configWithStore(command: Command, deps: CliDeps): Config {
+  const config = configFor(command, deps);
+  if (!storeExists(config.dataDir)) throw noStore(command, deps, config);
+  return config;
+}
+
+function noStore(command: Command, deps: CliDeps, config: Config): UsageError {
+  return new UsageError(`no Postamt data in ${config.dataDir} (${configSource(command, deps)}); give the server's configuration with --config FILE, or make a new one with: postamt domain add DOMAIN`);
+}
+
 /** Runs `fn` with the store of the configured data dir, closing it afterwards. */
 export async function withStore<T>(command: Command, deps: CliDeps, fn: (store: CliStore, config: Config) => Promise<T>, options: WithStoreOptions = {}): Promise<T> {
   const config = configFor(command, deps);
   const isNew = !storeExists(config.dataDir);
-  if (isNew && !options.create) {
-    throw new UsageError(`no Postamt data in ${config.dataDir} (${configSource(command, deps)}); give the server's configuration with --config FILE, or make a new one with: postamt domain add DOMAIN`);
-  }
+  if (isNew && !options.create) throw noStore(command, deps, config);
   let store: CliStore;
   try {
     store = await deps.openStore({ dataDir: config.dataDir });

@@ -8,7 +8,7 @@ import { UsageError } from '../core/errors.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { dkimRecordText, formatTxt, generateDkimKey } from '../policy/dkim-sign.ts';
 import type { DkimAlgorithm, DkimKey } from '../policy/types.ts';
-import { configFor, formatTable, println, type CliDeps } from './context.ts';
+import { configWithStore, formatTable, println, type CliDeps } from './context.ts';
 import { parseDomain } from './validate.ts';
 
 /** Default selector: the date and the algorithm, so that a rotation never reuses one ("20261123r"). */
@@ -33,7 +33,7 @@ export function registerDkim(program: Command, deps: CliDeps): void {
       if (choice === 'both' && opts.selector) throw new UsageError('--selector names one key: give --algorithm rsa or ed25519 with it');
       // Receivers that know Ed25519 (RFC 8463) verify that signature, the others the RSA one (RFC 8463 §5 advises both).
       const algorithms: DkimAlgorithm[] = choice === 'both' ? ['rsa', 'ed25519'] : [choice];
-      const config = configFor(command, deps);
+      const config = configWithStore(command, deps);
       const store = new FileDkimKeyStore({ dataDir: config.dataDir });
       const out = deps.io.stdout;
       const made: DkimKey[] = [];
@@ -59,7 +59,7 @@ export function registerDkim(program: Command, deps: CliDeps): void {
     .argument('<selector...>')
     .action(async (domainArg: string, selectors: string[], _opts: unknown, command: Command) => {
       const domain = parseDomain(domainArg);
-      const store = new FileDkimKeyStore({ dataDir: configFor(command, deps).dataDir });
+      const store = new FileDkimKeyStore({ dataDir: configWithStore(command, deps).dataDir });
       const keys = await store.listKeys(domain);
       for (const selector of selectors.map((s) => s.toLowerCase())) {
         const key = keys.find((k) => k.selector === selector);
@@ -76,7 +76,7 @@ export function registerDkim(program: Command, deps: CliDeps): void {
     .argument('[domain]', 'only this domain')
     .option('--json', 'print JSON')
     .action(async (domainArg: string | undefined, opts: { json?: boolean }, command: Command) => {
-      const config = configFor(command, deps);
+      const config = configWithStore(command, deps);
       const store = new FileDkimKeyStore({ dataDir: config.dataDir });
       const keys = await store.listKeys(domainArg ? parseDomain(domainArg) : undefined);
       if (keys.length === 0 && !opts.json) {
@@ -102,7 +102,7 @@ export function registerDkim(program: Command, deps: CliDeps): void {
     .argument('<domain>')
     .argument('<selector>')
     .action(async (domainArg: string, selector: string, _opts: unknown, command: Command) => {
-      const config = configFor(command, deps);
+      const config = configWithStore(command, deps);
       const store = new FileDkimKeyStore({ dataDir: config.dataDir });
       if (!(await store.setActive(parseDomain(domainArg), selector, false))) throw new UsageError(`no DKIM key ${selector} for ${domainArg}`);
       println(deps.io.stdout, `retired ${selector} for ${parseDomain(domainArg)}`);

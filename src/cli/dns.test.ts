@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
+import { openStore } from '../store/open.ts';
 import { UsageError } from '../core/errors.ts';
 import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-server.ts';
 import { registerDkim } from './dkim.ts';
@@ -46,6 +47,8 @@ describe('postamt dkim / dns', () => {
     dir = mkdtempSync(join(tmpdir(), 'postamt-cli-dns-'));
     writeFileSync(join(dir, 'postamt.toml'), `hostname = "mx.postamt.test"\ndata_dir = "${join(dir, 'data')}"\n[dns]\nservers = ["${dns.server}"]\ntimeout = "1s"\n`);
     run = cli(dir);
+    // dkim commands act only on an existing installation.
+    await (await openStore({ dataDir: join(dir, 'data') })).close();
   });
   after(() => dns.stop());
 
@@ -62,6 +65,8 @@ describe('postamt dkim / dns', () => {
     const dup = await run('dkim', 'generate', 'example.test', '--selector', 'jan');
     assert.ok(dup.error instanceof UsageError);
     const bad = await run('dkim', 'generate', 'example.test', '--algorithm', 'dsa');
+    const elsewhere = cli(mkdtempSync(join(tmpdir(), 'postamt-cli-nodata-')));
+    assert.match(String((await elsewhere('dkim', 'generate', 'example.test')).error), /no Postamt data in \S+\/data \(the built-in data_dir/);
     assert.match(String(bad.error), /--algorithm must be rsa, ed25519 or both/);
   });
 
