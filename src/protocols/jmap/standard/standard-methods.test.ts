@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CORE_CAPABILITY, MAIL_CAPABILITY } from '../capabilities.ts';
+import { CORE_CAPABILITY, MAIL_CAPABILITY, type JmapLimits } from '../capabilities.ts';
 import { makeEngine, transcript } from '../testing/memory-backend.ts';
 import { NoteStore, noteMethods } from '../testing/note-methods.ts';
 import { changesResponse } from './changes.ts';
@@ -9,7 +9,7 @@ import { applyPatch } from './set.ts';
 
 const USING = [CORE_CAPABILITY, MAIL_CAPABILITY];
 
-function setup(limits: Parameters<typeof makeEngine>[0]['limits'] = {}) {
+function setup(limits: Partial<JmapLimits> = {}) {
   const store = new NoteStore();
   for (const title of ['delta', 'alpha', 'charlie', 'bravo']) store.create(title, title < 'c' ? ['early'] : []);
   const { engine } = makeEngine({ methods: noteMethods(store), limits });
