@@ -13,6 +13,7 @@ import { processInboundBounce } from '../queue/bounce-intake.ts';
 import type { SuppressionStore } from '../store/queue-extra-types.ts';
 import type { DeliveryPlan, QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
 import { DeliveryMailboxes, type DeliveryFolder } from './mailbox-cache.ts';
+import { mailboxLabels } from './mailbox-labels.ts';
 import { commitDelivery } from './delivery-commit.ts';
 
 export interface PlannedRecipient {
@@ -166,7 +167,8 @@ export class LocalDeliveryPlanner {
         });
         // Changed since the resolution above (or a fault): try again later rather than lose it.
         if (!outcome.ok) return makeReply(451, '4.3.0', `<${recipient.address}>: local delivery not possible now (${outcome.text})`, { local: true });
-        options.logger.info({ event: 'delivery.local', queueId: message.id, recipient: recipient.address, domain: splitAddress(recipient.address).domain }, 'delivered locally');
+        const delivered = await mailboxLabels(this.store, planned.mailboxes.map((m) => m.mailboxId));
+        options.logger.info({ event: 'delivery.local', queueId: message.id, recipient: recipient.address, domain: splitAddress(recipient.address).domain, delivered }, 'delivered locally');
         // Our own DSN to a VERP return path of ours: record the failed recipient (bounce processing).
         // The mail is already delivered: a failure here is logged, never turned into a retry (no duplicate).
         if (options.suppression) {

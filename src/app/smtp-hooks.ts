@@ -22,6 +22,7 @@ import { messageHead, type MessageParts } from '../policy/message-parts.ts';
 import { commitDelivery } from './delivery-commit.ts';
 import { undeliverableReply } from './local-delivery.ts';
 import type { Resolution } from '../delivery/recipients.ts';
+import { mailboxLabels } from './mailbox-labels.ts';
 import type { Services } from './services.ts';
 
 const OK: Verdict = { ok: true };
@@ -273,17 +274,6 @@ function notAcknowledged(): Verdict {
   return refuse(451, '4.3.0', 'Requested action aborted: a recipient cannot be delivered now, try again later', 'uncovered_recipient');
 }
 
-/** `alice@example.org/INBOX` for each mailbox copy, for the transaction's log line. */
-async function mailboxLabels(services: Services, mailboxIds: number[]): Promise<string[]> {
-  const labels: string[] = [];
-  for (const id of mailboxIds) {
-    const mailbox = await services.store.getMailboxById(id);
-    const account = mailbox ? await services.store.getAccountById(mailbox.accountId) : null;
-    labels.push(`${account?.address ?? '?'}/${mailbox?.name ?? id}`);
-  }
-  return labels;
-}
-
 class AcceptingSink implements MessageSink {
   private readonly envelope: Envelope;
   private readonly services: Services;
@@ -301,7 +291,7 @@ class AcceptingSink implements MessageSink {
   private async noteDelivery(plan: { mailboxes: { mailboxId: number }[]; queue?: { recipients: { address: string }[] } | null }, folder: 'inbox' | 'junk'): Promise<void> {
     const note: TransactionNote = {};
     if (plan.mailboxes.length > 0) {
-      note.delivered = await mailboxLabels(this.services, plan.mailboxes.map((m) => m.mailboxId));
+      note.delivered = await mailboxLabels(this.services.store, plan.mailboxes.map((m) => m.mailboxId));
       note.folder = folder;
     }
     if (plan.queue && plan.queue.recipients.length > 0) note.queued = plan.queue.recipients.map((r) => r.address);

@@ -10,8 +10,10 @@ import { execFile } from 'node:child_process';
 import { NodeResolver } from '../../src/dns/node-resolver.ts';
 import { startDnsServer, type DnsServerHandle } from '../harness/dns-server.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { PASS, rawMessage, submit, until } from './queue-helpers.ts';
 
 const BOB = 'bob@example.test';
+const ALICE = 'alice@example.test';
 let dns: DnsServerHandle;
 let t: TestServer;
 
@@ -22,9 +24,11 @@ before(async () => {
     'fail.test': { TXT: ['v=spf1 -all'] },
     'reject.test': { TXT: ['v=spf1 -all'] },
     '_dmarc.reject.test': { TXT: ['v=DMARC1; p=reject'] },
+    'null.test': { MX: [{ preference: 0, exchange: '.' }] },
   });
   t = await startTestServer({ dns: new NodeResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 }), config: { policy: { trustedNetworks: [], spamJunkScore: 2 } } });
   await t.addUser(BOB, 'bob password');
+  await t.addUser(ALICE, PASS);
 });
 after(async () => {
   await t.stop();
@@ -83,5 +87,11 @@ describe('logs explain refusals and deliveries', () => {
     assert.equal(tx[0]!.code, 550);
     assert.equal((tx[0]!.auth as { dmarc: string }).dmarc, 'fail');
     assert.equal(tx[0]!.delivered, undefined);
+  });
+
+  test('a bounce delivered from the queue names the mailbox it went into (delivery.local)', async () => {
+    await submit(t, ALICE, { from: ALICE, to: ['x@null.test'] }, rawMessage(ALICE, 'x@null.test', 'to a null MX', 'x'));
+    const line = await until('the bounce delivered locally', () => events('delivery.local').find((l) => l.recipient === ALICE));
+    assert.deepEqual(line.delivered, [`${ALICE}/INBOX`]);
   });
 });
