@@ -49,3 +49,8 @@ export function pickProperties<T extends Record<string, unknown>>(record: T, pro
   for (const p of properties) if (Object.prototype.hasOwnProperty.call(record, p)) out[p] = record[p];
   return out as Partial<T>;
 }
+
+/** RFC 8620 §5.1: ids null returns every record only when there are at most maxObjectsInGet; else requestTooLarge. */
+export function checkGetAll(recordCount: number, maxObjectsInGet: number): void {
+  if (recordCount > maxObjectsInGet) throw new MethodError('requestTooLarge', `more than ${maxObjectsInGet} records; ask for ids`);
+}

@@ -41,6 +41,18 @@ describe('/get (RFC 8620 §5.1)', () => {
     assert.equal(args.type, 'requestTooLarge');
   });
 
+  it('returns every record for ids null, unless there are more than maxObjectsInGet', async () => {
+    const [[, all]] = await setup().run([['Note/get', { accountId: 'A1', ids: null, properties: [] }, 'g']]);
+    assert.deepEqual(all.list, [{ id: 'N1' }, { id: 'N2' }, { id: 'N3' }, { id: 'N4' }]);
+    const [[, args]] = await setup({ maxObjectsInGet: 3 }).run([['Note/get', { accountId: 'A1' }, 'g']]);
+    assert.equal(args.type, 'requestTooLarge');
+  });
+
+  it('resolves "#creationId" in ids to the record created earlier in the request', async () => {
+    const responses = await setup().run([['Note/set', { accountId: 'A1', create: { k1: { title: 'new' } } }, 's'], ['Note/get', { accountId: 'A1', ids: ['#k1'] }, 'g']]);
+    assert.deepEqual(responses[1]![1].list, [{ id: 'N5', title: 'new', tags: [] }]);
+  });
+
   it('answers an id that is not a JMAP Id with invalidArguments', async () => {
     const { run } = setup();
     const [[, args]] = await run([['Note/get', { accountId: 'A1', ids: ['no spaces'] }, 'g']]);

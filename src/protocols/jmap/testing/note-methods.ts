@@ -7,7 +7,7 @@ import { MAIL_CAPABILITY } from '../capabilities.ts';
 import { defineMethod, type MethodTable } from '../method.ts';
 import { MethodError, setError, type SetError } from '../method-error.ts';
 import { changesArgsSchema, changesResponse } from '../standard/changes.ts';
-import { checkGetIds, getArgsSchema, pickProperties, selectProperties } from '../standard/get.ts';
+import { checkGetAll, checkGetIds, getArgsSchema, pickProperties, selectProperties } from '../standard/get.ts';
 import { checkQueryChangesCount, queryChangesArgsSchema } from '../standard/query-changes.ts';
 import { checkSort, pageQuery, queryArgsSchema, type Filter } from '../standard/query.ts';
 import { applyPatch, checkSetPreconditions, setArgsSchema, setResponse, splitWillDestroy } from '../standard/set.ts';
@@ -66,7 +66,11 @@ export function noteMethods(store: NoteStore): MethodTable {
       account: 'read',
       args: getArgsSchema,
       handle: (args, ctx) => {
-        const ids = checkGetIds(args.ids?.map((id) => ctx.createdIds.resolve(id) ?? id) ?? null, ctx.limits.maxObjectsInGet) ?? [...store.notes.keys()];
+        let ids = checkGetIds(args.ids?.map((id) => ctx.createdIds.resolve(id) ?? id) ?? null, ctx.limits.maxObjectsInGet);
+        if (ids === null) {
+          checkGetAll(store.notes.size, ctx.limits.maxObjectsInGet);
+          ids = [...store.notes.keys()];
+        }
         const properties = selectProperties(args.properties, PROPERTIES);
         const list = ids.flatMap((id) => (store.notes.has(id) ? [pickProperties(store.notes.get(id)!, properties)] : []));
         return { accountId: args.accountId, state: store.state, list, notFound: ids.filter((id) => !store.notes.has(id)) };
