@@ -38,7 +38,7 @@ describe('the queue id told to the client is the queue id', () => {
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout.toString(), new RegExp(`^${id} `));
     assert.match(show.stdout.toString(), new RegExp(`Received: from client\\.test[^]*?id ${id}`));
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     while (!server.logs.some((l) => l.event === 'queue.attempt') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const attempts = server.logs.filter((l) => l.event === 'queue.attempt');
     assert.ok(attempts.length > 0, 'no queue.attempt logged');
