@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fuzzDir = join(root, 'test', 'fuzz');
-const ALL = ['pop3', 'mime', 'address', 'bounce', 'smtp-reply', 'verp', 'imap-parser', 'imap-session', 'smtp-session'];
+const ALL = ['pop3', 'mime', 'address', 'bounce', 'smtp-reply', 'verp', 'imap-parser', 'imap-session', 'smtp-session', 'jmap'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const targets = wanted.length ? wanted : ALL;
 const seconds = Number(process.env.FUZZ_SECONDS ?? 60);

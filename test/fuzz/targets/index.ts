@@ -14,4 +14,5 @@ export const TARGETS: Record<string, TargetLoader> = {
   'imap-parser': async () => (await import('./imap-parser.ts')).imapParserTarget,
   'imap-session': async () => (await import('./imap-session.ts')).imapSessionTarget,
   'smtp-session': async () => (await import('./smtp-session.ts')).loadSmtpSessionTarget(),
+  jmap: async () => (await import('./jmap.ts')).jmapTarget,
 };
