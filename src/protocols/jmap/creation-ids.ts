@@ -7,7 +7,7 @@ export class CreatedIds {
   private readonly map = new Map<string, string>();
 
   constructor(initial: Record<string, string> = {}) {
-    for (const [creationId, id] of Object.entries(initial)) this.map.set(creationId, id);
+    for (const [creationId, id] of Object.entries(initial)) if (typeof id === 'string') this.map.set(creationId, id);
   }
 
   /** A record created under `creationId` got the server id `id`. */

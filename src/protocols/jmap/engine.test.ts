@@ -195,6 +195,13 @@ describe('JMAP method calls (RFC 8620 §3.2-§3.6.2)', () => {
     assert.deepEqual(body, { methodResponses: [['Core/echo', { hello: true, high: 5, nested: { list: [1, 'two'] } }, 'b3ff']], sessionState: 'session-1' });
   });
 
+  it('echoes an argument named "__proto__" and keeps a "__proto__" creation id', async () => {
+    const { engine } = makeEngine();
+    const { body } = await transcript(engine, '{"using":["urn:ietf:params:jmap:core"],"methodCalls":[["Core/echo",{"__proto__":{"p":1},"a":1},"c"]],"createdIds":{"__proto__":"X1"}}');
+    assert.equal(JSON.stringify(body), '{"methodResponses":[["Core/echo",{"__proto__":{"p":1},"a":1},"c"]],"sessionState":"session-1","createdIds":{"__proto__":"X1"}}');
+    assert.equal(({} as Record<string, unknown>).p, undefined);
+  });
+
   it('answers an unknown method with unknownMethod and goes on with the next call', async () => {
     const body = await calls([['Foo/bar', {}, 'c1'], ['Core/echo', { x: 1 }, 'c2']]);
     assert.deepEqual(body.methodResponses, [['error', { type: 'unknownMethod' }, 'c1'], ['Core/echo', { x: 1 }, 'c2']]);

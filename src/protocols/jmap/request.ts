@@ -6,14 +6,23 @@ import { z } from 'zod';
 import type { JmapLimits } from './capabilities.ts';
 import { problem, type ProblemResult } from './problem.ts';
 
+/**
+ * A JSON object, passed through as the same object: zod's record parsing builds a copy through assignment,
+ * which drops a member named "__proto__" that JSON.parse made an own property (Core/echo must return it).
+ */
+export const jsonObjectSchema = z.custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'expected an object');
+
 /** RFC 8620 §3.2: an Invocation is [name, arguments, method call id]. */
-const invocationSchema = z.tuple([z.string(), z.record(z.string(), z.unknown()), z.string()]);
+const invocationSchema = z.tuple([z.string(), jsonObjectSchema, z.string()]);
+
+/** RFC 8620 §3.3: createdIds is Id[Id]; checked member by member, kept as the same object. */
+const createdIdsSchema = jsonObjectSchema.refine((o) => Object.values(o).every((v) => typeof v === 'string'), 'expected string values');
 
 /** RFC 8620 §3.3: the Request object; unknown members are ignored. */
 export const requestSchema = z.object({
   using: z.array(z.string()),
   methodCalls: z.array(invocationSchema),
-  createdIds: z.record(z.string(), z.string()).optional(),
+  createdIds: (createdIdsSchema as z.ZodType<Record<string, string>>).optional(),
 });
 export type JmapRequest = z.infer<typeof requestSchema>;
 
