@@ -1,6 +1,6 @@
 /**
- * The change feed on SQLite (docs/decisions/0006): each write logs its changes in `change_log` inside its
- * own transaction. Listeners of this store hear them right after the commit is durable; changes made by other
+ * The change feed on SQLite (docs/decisions/0006): the writes of a group-commit batch log their changes as
+ * one row of `change_log` inside the batch's transaction. Listeners of this store hear them right after the commit is durable; changes made by other
  * connections (the CLI, a second server) are read from the log by a timer, only when `PRAGMA data_version`
  * says another connection committed, so an idle poll costs no disk read.
  */
@@ -50,6 +50,8 @@ export class SqliteChangeFeed implements ChangeFeed {
   /** A poll failed: changes may have been missed, so the next good one tells listeners to reset. */
   private missed = false;
   private closed = false;
+  /** Changes of the batch being written, logged as one row just before its COMMIT. */
+  private batch: StoreChange[] = [];
 
   constructor(db: SqliteDatabase, commits: GroupCommit, options: ChangeFeedOptions = {}) {
     this.commits = commits;
@@ -64,18 +66,26 @@ export class SqliteChangeFeed implements ChangeFeed {
       oldest: db.prepare('SELECT min(at) FROM change_log').pluck(),
       prune: db.prepare('DELETE FROM change_log WHERE at < ?'),
     };
+    // One row per batch, not per write: 50 deliveries committed together cost one small insert. A batch that
+    // fails to commit takes its row with it; a write that failed alone (its savepoint rolled back) added none.
+    commits.beforeCommit(() => {
+      if (this.batch.length === 0) return;
+      const changes = this.batch;
+      this.batch = [];
+      this.q.insert.run(this.origin, Date.now(), JSON.stringify(changes));
+    });
   }
 
   /**
-   * Runs `work` in the group commit; the changes it pushes are logged in the same transaction and heard by
-   * this store's listeners once the commit is durable (the in-process path: no timer in between).
+   * Runs `work` in the group commit; the changes it pushes are logged in the same transaction (if `work`
+   * succeeds) and heard by this store's listeners once the commit is durable (no timer in between).
    */
   async write<T>(work: (changes: StoreChange[]) => T): Promise<T> {
     let changes: StoreChange[] = [];
     const result = await this.commits.run(() => {
       changes = [];
       const value = work(changes);
-      if (changes.length > 0) this.q.insert.run(this.origin, Date.now(), JSON.stringify(changes.map(forLog)));
+      for (const change of changes) this.batch.push(forLog(change));
       return value;
     });
     this.emit(changes, LOCAL);

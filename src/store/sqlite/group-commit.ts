@@ -75,6 +75,13 @@ export class GroupCommit {
     };
   }
 
+  private readonly beforeCommitHooks: (() => void)[] = [];
+
+  /** Runs `hook` (synchronous SQL) at the end of every batch, inside its transaction, before COMMIT. */
+  beforeCommit(hook: () => void): void {
+    this.beforeCommitHooks.push(hook);
+  }
+
   /** Queues `work` (synchronous SQL) for the next batch; resolves with its result once durable. */
   run<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -146,6 +153,8 @@ export class GroupCommit {
       }
     }
     try {
+      // Work of the whole batch (the change log's one row), in the transaction; a failure fails the batch.
+      for (const hook of this.beforeCommitHooks) hook();
       this.faultInjector?.('commit');
       s.commit.run();
     } catch (err) {
