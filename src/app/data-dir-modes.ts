@@ -50,7 +50,7 @@ export function makeDataDirPrivate(dataDir: string): LooseMode[] {
       found.push({ path, was: octal(st.mode), now: octal(fixed ? mode : st.mode), fixed });
     }
     if (isDir) {
-      let names: string[] = [];
+      let names: string[];
       try {
         names = readdirSync(path);
       } catch {

@@ -20,7 +20,7 @@ export class DeliveryMailboxes {
     const key = `${accountId}:${folder}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
-    let id: number | null = null;
+    let id: number | null;
     if (folder === 'inbox') {
       id = (await this.store.getMailbox(accountId, 'INBOX'))?.id ?? null;
     } else {

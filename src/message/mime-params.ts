@@ -29,7 +29,6 @@ interface RawParam {
 export function parseParameterizedValue(input: string, maxParameters = DEFAULT_MAX_PARAMETERS): ParameterizedValue {
   let i = 0;
   const len = input.length;
-  let main = '';
   const mainParts: string[] = [];
   // Main value: everything up to the first ";" outside quotes and comments.
   while (i < len) {
@@ -45,7 +44,7 @@ export function parseParameterizedValue(input: string, maxParameters = DEFAULT_M
     if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) mainParts.push(input[i]!);
     i++;
   }
-  main = mainParts.join('').toLowerCase();
+  const main = mainParts.join('').toLowerCase();
   const raw: RawParam[] = [];
   // Parameters past the limit are ignored (not scanned): RFC 2231 sections count one each.
   while (i < len && raw.length < maxParameters) {

@@ -20,7 +20,7 @@ export function toCrlf(message: Buffer): Buffer {
 /** Splits a CRLF message into its header fields and its body (the bytes after the empty line). */
 export function splitMessage(message: Buffer): { fields: HeaderField[]; body: Buffer } {
   const text = message.toString('latin1');
-  let end = text.indexOf('\r\n\r\n');
+  const end = text.indexOf('\r\n\r\n');
   let headerText: string;
   let body: Buffer;
   if (text.startsWith('\r\n')) {

@@ -12,7 +12,7 @@ export async function replayCorpus(target: FuzzTarget): Promise<number> {
     try {
       await target.run(input);
     } catch (error) {
-      throw new Error(`${target.name}: corpus input ${JSON.stringify(input.toString('latin1').slice(0, 200))} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`${target.name}: corpus input ${JSON.stringify(input.toString('latin1').slice(0, 200))} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
   return inputs.length;

@@ -17,7 +17,6 @@ import { smtpOpen, smtpReply, SMTP_REPLY, lastCode } from './lib/conn.ts';
 import { figures } from './lib/figures.ts';
 
 const fig = figures(import.meta.url);
-const HOST = 'mx.postamt.test';
 const FWD = 'fwd@example.test';
 const ATTACK = 'ATTACKER-PAYLOAD buy now at spam.example';
 let dns: DnsServerHandle;

@@ -2,6 +2,7 @@
  * Formatting of IMAP response data (RFC 9051 §4, §7): quoted strings vs literals, nstrings,
  * flag lists and tagged status lines.
  */
+import type { CommandResult } from './command.ts';
 
 /** A string as `"quoted"` when safe, else as a literal `{n}\r\n...` (CR, LF, NUL, long or 8-bit without UTF-8). */
 export function formatString(value: string, options: { utf8?: boolean } = {}): string {
@@ -19,7 +20,7 @@ export function formatNString(value: string | null, options: { utf8?: boolean } 
 
 /** An astring: atom when it is one, else a string. */
 export function formatAString(value: string, options: { utf8?: boolean } = {}): string {
-  return /^[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|}~\]\[]+$/.test(value) && value.toUpperCase() !== 'NIL' ? value : formatString(value, options);
+  return /^[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|}~\][]+$/.test(value) && value.toUpperCase() !== 'NIL' ? value : formatString(value, options);
 }
 
 export function formatFlags(flags: readonly string[]): string {
@@ -41,4 +42,9 @@ export function normalizeFlag(flag: string): string | null {
   }
   // RFC 9051 §9 flag-keyword is an atom.
   return /^[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|}~]+$/.test(flag) && flag.length <= 250 ? flag : null;
+}
+
+/** A tagged status line: `tag OK|NO|BAD [CODE] text` (RFC 9051 §7.1). */
+export function formatTagged(tag: string, r: CommandResult): string {
+  return `${tag} ${r.status} ${r.code !== undefined ? `[${r.code}] ` : ''}${r.text}\r\n`;
 }

@@ -12,6 +12,7 @@ import type { CommandContext, CommandResult, DeferredResult, StateKind } from '.
 import { Args } from './parser/args.ts';
 import { CommandFramer, tagOf, type CommandFrame, type LiteralAnnouncement, type LiteralDecision } from './parser/framer.ts';
 import { ImapSyntaxError, tokenizeCommand } from './parser/tokenizer.ts';
+import { formatTagged } from './response.ts';
 import type { SelectedMailbox } from './selected.ts';
 import type { MimeTreeOptions } from '../../message/mime-tree.ts';
 import { holdInflight, type InflightBytes } from './budgeted-append.ts';
@@ -452,8 +453,4 @@ export class ImapSession implements StreamEngine {
     this.options.logger?.error({ err, event: 'imap.command_failed' });
     return { status: 'NO', code: 'UNAVAILABLE', text: 'Internal error, try again later' };
   }
-}
-
-export function formatTagged(tag: string, r: CommandResult): string {
-  return `${tag} ${r.status} ${r.code !== undefined ? `[${r.code}] ` : ''}${r.text}\r\n`;
 }

@@ -35,8 +35,10 @@ export function safeEqual(a: Buffer, b: Buffer): boolean {
  * which is what every real client sends; passwords with prohibited code points are accepted as is.
  */
 export function saslPrep(text: string): string {
+  // The RFC 4013 tables list combining and joining code points on purpose: each is mapped on its own.
   const mapped = text
     .replace(/[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g, ' ')
+    // eslint-disable-next-line no-misleading-character-class
     .replace(/[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g, '');
   return mapped.normalize('NFKC');
 }

@@ -168,7 +168,6 @@ export function parseMailbox(text: string): Omit<Mailbox, 'sourceRoute'> | null 
   if (!isValidDomain(rest)) return null;
   const domain = rest.toLowerCase();
   const address = `${local}@${domain}`;
-  // eslint-disable-next-line no-control-regex
   return { localPart: local, domain, address, isAscii: /^[\x00-\x7f]*$/.test(address) };
 }
 

@@ -47,7 +47,7 @@ export function figures(testFile: string): Figures {
 
 /** Every row of the last run of every file (for docs/reliability.md). */
 export function allResults(): Array<{ file: string; rows: FigureRow[] }> {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(RESULTS).filter((n) => n.endsWith('.json'));
   } catch {

@@ -6,7 +6,7 @@ import type { OutputPart } from '../../engine.ts';
 import type { AuthIdentity, SaslStep } from '../../sasl/types.ts';
 import { bad, no, ok, type CommandResult, type CommandSpec } from '../command.ts';
 import type { ImapSession } from '../session.ts';
-import { formatTagged } from '../session.ts';
+import { formatTagged } from '../response.ts';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

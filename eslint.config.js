@@ -1,0 +1,40 @@
+// Lint rules that keep the code's shape: typescript-eslint's recommended set, no import cycles, and the
+// dependency arrows of docs/architecture.md (protocol engines never reach sockets, files or storage).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { importX, createNodeResolver } from 'eslint-plugin-import-x';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'data/**', '.tmp/**', 'bench/results/**', '**/*.js', '**/*.mjs', '!eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'] })],
+    },
+    rules: {
+      // A cycle makes module load order matter and hides which layer owns what.
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // `_name` marks a parameter an interface requires; `{ x: _x, ...rest }` is how a field is left out.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true, caughtErrors: 'none' },
+      ],
+      // Generators cannot be arrow functions, so a method that returns one names `this` as `self`.
+      '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['self'] }],
+      // Mail protocols forbid NUL and other control characters; the checks name them in regular expressions.
+      'no-control-regex': 'off',
+      // Tests match column-aligned CLI output literally.
+      'no-regex-spaces': 'off',
+    },
+  },
+  {
+    // Tests and test doubles poke at loosely typed JSON and protocol responses.
+    files: ['**/*.test.ts', 'test/**/*.ts', 'src/**/testing/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+);
