@@ -4,8 +4,22 @@
  * against the plan. Anything else is refused (the caller answers 4xx), logged with who and why.
  */
 import type { Logger } from '../core/log.ts';
-import type { CommitResult, DeliveryTransaction } from '../store/types.ts';
-import type { PlannedDelivery, UncoveredRecipient } from './local-delivery.ts';
+import type { ExpansionProblem } from '../delivery/recipients.ts';
+import type { CommitResult, DeliveryPlan, DeliveryTransaction } from '../store/types.ts';
+
+/** An accepted recipient the plan gives neither a mailbox copy nor a queue entry, and why. */
+export interface UncoveredRecipient {
+  address: string;
+  reason: ExpansionProblem | 'unknown-user' | 'not-local' | 'no-mailbox';
+}
+
+export interface PlannedDelivery extends Pick<DeliveryPlan, 'mailboxes' | 'queue'> {
+  accountIds: number[];
+  /** Must be empty for the message to be acknowledged (checked by commitDelivery). */
+  uncovered: UncoveredRecipient[];
+  /** Alias targets in our domains that name nobody: the recipient is covered by its other targets (logged). */
+  deadTargets: { recipient: string; targets: string[] }[];
+}
 
 export type CommitOutcome =
   | { ok: true; result: CommitResult }

@@ -11,10 +11,10 @@ import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { LocalDelivery } from '../queue/runner.ts';
 import { processInboundBounce } from '../queue/bounce-intake.ts';
 import type { SuppressionStore } from '../store/queue-extra-types.ts';
-import type { DeliveryPlan, QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
+import type { QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
 import { DeliveryMailboxes, type DeliveryFolder } from './mailbox-cache.ts';
 import { mailboxLabels } from './mailbox-labels.ts';
-import { commitDelivery } from './delivery-commit.ts';
+import { commitDelivery, type PlannedDelivery, type UncoveredRecipient } from './delivery-commit.ts';
 
 export interface PlannedRecipient {
   address: string;
@@ -34,20 +34,6 @@ export interface PlanInput {
   submitter?: string | null;
   /** The id the queue entry gets: the SMTP transaction id that the client saw in `250 ... queued as`. */
   queueId?: string;
-}
-
-/** An accepted recipient the plan gives neither a mailbox copy nor a queue entry, and why. */
-export interface UncoveredRecipient {
-  address: string;
-  reason: ExpansionProblem | 'unknown-user' | 'not-local' | 'no-mailbox';
-}
-
-export interface PlannedDelivery extends Pick<DeliveryPlan, 'mailboxes' | 'queue'> {
-  accountIds: number[];
-  /** Must be empty for the message to be acknowledged (checked by commitDelivery). */
-  uncovered: UncoveredRecipient[];
-  /** Alias targets in our domains that name nobody: the recipient is covered by its other targets (logged). */
-  deadTargets: { recipient: string; targets: string[] }[];
 }
 
 /** The refusal for a local address whose alias expansion reaches no mailbox (at RCPT, or as a bounce). */

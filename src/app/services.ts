@@ -138,7 +138,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     maxHops: q.maxHops,
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
   });
-  const services: Services = {
+  const base: Omit<Services, 'smtpHooks'> = {
     config,
     logger,
     store,
@@ -164,9 +164,11 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),
     checks,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
-    smtpHooks: { mx: {} as SmtpServerHooks, submission: {} as SmtpServerHooks },
   };
-  services.smtpHooks = { mx: createSmtpHooks({ role: 'mx', services }), submission: createSmtpHooks({ role: 'submission', services }) };
+  const services: Services = {
+    ...base,
+    smtpHooks: { mx: createSmtpHooks({ role: 'mx', services: base }), submission: createSmtpHooks({ role: 'submission', services: base }) },
+  };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).
   services.imap.start();
   services.logins.start();

@@ -23,7 +23,36 @@ import { commitDelivery } from './delivery-commit.ts';
 import { undeliverableReply } from './local-delivery.ts';
 import type { Resolution } from '../delivery/recipients.ts';
 import { mailboxLabels } from './mailbox-labels.ts';
-import type { Services } from './services.ts';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../core/log.ts';
+import type { OpenedStore } from '../store/open.ts';
+import type { AuthService } from '../accounts/auth-service.ts';
+import type { InboundPolicy } from '../policy/index.ts';
+import type { SubmissionRateLimiter } from '../policy/submission-rate.ts';
+import type { QueueRunner } from '../queue/runner.ts';
+import type { LocalDeliveryPlanner } from './local-delivery.ts';
+import type { AccountLoginWatcher } from './login-watcher.ts';
+import type { UsageCache } from './usage-cache.ts';
+import type { SigningKeys } from './dkim-activation.ts';
+import type { CheckPool } from './check-pool.ts';
+import type { InflightBudget } from './inflight-budget.ts';
+
+/** The services the SMTP hooks use; the composition root builds them first, then the hooks. */
+export interface SmtpHookServices {
+  config: Config;
+  logger: Logger;
+  store: OpenedStore;
+  auth: AuthService;
+  policy: InboundPolicy;
+  planner: LocalDeliveryPlanner;
+  submissionRate: SubmissionRateLimiter;
+  queue: QueueRunner;
+  usage: UsageCache;
+  logins: AccountLoginWatcher;
+  dkimKeys: SigningKeys | null;
+  checks: CheckPool;
+  inflight: InflightBudget;
+}
 
 const OK: Verdict = { ok: true };
 /** Header fields a submitted message may carry; more is refused (each From:/Sender: must be seen). */
@@ -105,14 +134,14 @@ function recipientAddress(mailbox: Mailbox, hostname: string): string {
  * A bounce to an SRS address of ours (SRS0=...@hostname) is reversed to the original sender; null when SRS
  * is off or the address is not an SRS address on our hostname.
  */
-function srsReversal(services: Services, address: string): SrsReverseResult | null {
+function srsReversal(services: SmtpHookServices, address: string): SrsReverseResult | null {
   const srs = services.planner.srs;
   if (!srs || domainOf(address) !== services.config.hostname.toLowerCase()) return null;
   const result = srs.reverse(address);
   return result.ok || result.reason !== 'not-srs' ? result : null;
 }
 
-export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: Services }): SmtpServerHooks {
+export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: SmtpHookServices }): SmtpServerHooks {
   const { role, services } = options;
   const { config, logger, store, planner, policy } = services;
   const hostname = config.hostname;
@@ -276,11 +305,11 @@ function notAcknowledged(): Verdict {
 
 class AcceptingSink implements MessageSink {
   private readonly envelope: Envelope;
-  private readonly services: Services;
+  private readonly services: SmtpHookServices;
   private readonly buffer: MessageBuffer;
   private readonly notes: TransactionNotes;
 
-  constructor(options: { envelope: Envelope; services: Services; buffer: MessageBuffer; notes: TransactionNotes }) {
+  constructor(options: { envelope: Envelope; services: SmtpHookServices; buffer: MessageBuffer; notes: TransactionNotes }) {
     this.envelope = options.envelope;
     this.services = options.services;
     this.buffer = options.buffer;

@@ -3,9 +3,23 @@
  * change feed): recipient and domain answers, delivery mailbox ids, quota figures, the queue runner's
  * schedule. Mailbox snapshots and IMAP sessions follow the feed themselves (imap-backend.ts).
  */
-import type { Services } from './services.ts';
+import type { Logger } from '../core/log.ts';
+import type { QueueRunner } from '../queue/runner.ts';
+import type { OpenedStore } from '../store/open.ts';
+import type { LocalDeliveryPlanner } from './local-delivery.ts';
+import type { UsageCache } from './usage-cache.ts';
 
-export function followStoreChanges(services: Pick<Services, 'store' | 'planner' | 'usage' | 'queue' | 'logger'> & { setLocalDomains(names: string[]): void }): () => void {
+/** What follows the change feed; the composition root passes its services and how to update local domains. */
+export interface StoreFollowers {
+  store: OpenedStore;
+  planner: LocalDeliveryPlanner;
+  usage: UsageCache;
+  queue: QueueRunner;
+  logger: Logger;
+  setLocalDomains(names: string[]): void;
+}
+
+export function followStoreChanges(services: StoreFollowers): () => void {
   const { store, planner, usage, queue } = services;
   const refreshDomains = (): void => {
     store.listDomains().then((domains) => services.setLocalDomains(domains.map((d) => d.name)))
