@@ -33,6 +33,23 @@ export default tseslint.config(
     },
   },
   {
+    // Protocol engines are pure: bytes in, replies out. Sockets, files and storage belong to transport/,
+    // store/ and the composition root; policy reaches an engine only through the hooks it declares.
+    files: ['src/protocols/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['net', 'tls', 'fs', 'fs/promises', 'node:net', 'node:tls', 'node:fs', 'node:fs/promises'].map((name) => ({
+          name,
+          message: 'Protocol engines do no I/O: sockets and files belong to src/transport/ and src/app/.',
+        })),
+        patterns: [{
+          regex: '^(\\.\\./)+(store|queue|policy)(/|$)',
+          message: 'Protocol engines reach storage, the queue and policy only through the hooks they declare.',
+        }],
+      }],
+    },
+  },
+  {
     // Tests and test doubles poke at loosely typed JSON and protocol responses.
     files: ['**/*.test.ts', 'test/**/*.ts', 'src/**/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
