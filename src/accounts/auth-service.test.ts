@@ -9,6 +9,7 @@ import type { SaslContext, SaslExchange, SaslStep } from '../protocols/sasl/type
 import type { AccountRecord, AccountStore, AppPasswordRecord } from '../store/types.ts';
 import { appPasswordTag } from './app-passwords.ts';
 import { AuthService } from './auth-service.ts';
+import { VerifiedCredentialCache } from './verified-cache.ts';
 import { deriveScram, DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
 
 /** Only what AuthService uses. */
@@ -58,7 +59,7 @@ class FakeAccounts {
 
 const TLS: SaslContext = { protocol: 'smtp', remoteAddress: '192.0.2.10', isTls: true };
 
-async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithoutTls?: (c: SaslContext) => boolean; scramIterations?: number } = {}) {
+async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithoutTls?: (c: SaslContext) => boolean; scramIterations?: number; verifiedCache?: VerifiedCredentialCache } = {}) {
   const store = new FakeAccounts();
   const alice = await store.addUser('alice@example.org', 'alice-pw');
   const verified: string[] = [];
@@ -75,6 +76,7 @@ async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithout
     scramIterations: options.scramIterations ?? 4096,
     sleep: async (ms) => { sleeps.push(ms); },
     verifyPassword: async (hash, password) => { verified.push(hash); return verifyPassword(hash, password); },
+    verifiedCache: options.verifiedCache,
   });
   return { store, alice, auth, verified, sleeps, logLines };
 }
@@ -266,3 +268,52 @@ test('an app password made before lookup tags still logs in, and is tagged by th
   assert.equal((await plain(auth, 'alice@example.org', 'abcd-efgh-jkmn-pqrs')).kind, 'success');
   assert.equal(verified.length, 1, 'once tagged, one check');
 });
+
+test('verified cache: a repeated right login skips the hash check; wrong passwords are always checked', async () => {
+  const { auth, verified } = await setup({ verifiedCache: new VerifiedCredentialCache({ ttlMs: 60_000 }) });
+  assert.equal((await plain(auth, 'alice@example.org', 'alice-pw')).kind, 'success');
+  assert.equal((await plain(auth, 'Alice@Example.org', 'alice-pw')).kind, 'success');
+  assert.equal((await checkPasswordVia(auth, 'alice@example.org', 'alice-pw')).kind, 'success');
+  assert.equal(verified.length, 1, 'one hash check for three logins');
+  assert.deepEqual(await plain(auth, 'alice@example.org', 'alice-pw2'), FAIL);
+  assert.equal(verified.length, 2, 'a wrong password is checked in full');
+});
+
+test('verified cache: a changed password, a disabled account or a removed app password is never let in from the cache', async () => {
+  const { auth, store, alice, verified } = await setup({ verifiedCache: new VerifiedCredentialCache({ ttlMs: 60_000 }) });
+  const app = await store.addApp(alice, 'abcd-efgh-jkmn-pqrs');
+  assert.equal((await plain(auth, 'alice@example.org', 'alice-pw')).kind, 'success');
+  assert.equal((await plain(auth, 'alice@example.org', 'abcd-efgh-jkmn-pqrs')).kind, 'success');
+  await store.removeAppPassword(alice.id, app.id);
+  assert.deepEqual(await plain(auth, 'alice@example.org', 'abcd-efgh-jkmn-pqrs'), FAIL);
+  alice.passwordHash = await hashPassword('new-pw', { logN: 10 });
+  verified.length = 0;
+  assert.deepEqual(await plain(auth, 'alice@example.org', 'alice-pw'), FAIL);
+  assert.equal(verified.length, 1, 'checked against the new hash');
+  assert.equal((await plain(auth, 'alice@example.org', 'new-pw')).kind, 'success');
+  alice.disabled = true;
+  assert.deepEqual(await plain(auth, 'alice@example.org', 'new-pw'), FAIL);
+});
+
+test('verified cache: entries expire after their time to live; 0 turns the cache off', async () => {
+  let now = 1_000_000;
+  const cache = new VerifiedCredentialCache({ ttlMs: 1000, now: () => now });
+  cache.remember('a@example.org', 'pw', 'HASH');
+  assert.equal(cache.has('A@example.org', 'pw', 'HASH'), true);
+  assert.equal(cache.has('a@example.org', 'pw', 'OTHER'), false);
+  assert.equal(cache.has('a@example.org', 'pw2', 'HASH'), false);
+  now += 1000;
+  assert.equal(cache.has('a@example.org', 'pw', 'HASH'), false);
+  const off = new VerifiedCredentialCache({ ttlMs: 0 });
+  off.remember('a@example.org', 'pw', 'HASH');
+  assert.equal(off.has('a@example.org', 'pw', 'HASH'), false);
+  assert.equal(off.size, 0);
+  const small = new VerifiedCredentialCache({ ttlMs: 1000, maxEntries: 2 });
+  for (const u of ['a', 'b', 'c']) small.remember(`${u}@example.org`, 'pw', 'HASH');
+  assert.equal(small.size, 2);
+  assert.equal(small.has('a@example.org', 'pw', 'HASH'), false, 'the oldest went first');
+});
+
+async function checkPasswordVia(auth: AuthService, user: string, pass: string): Promise<SaslStep> {
+  return auth.checkPassword(user, pass, TLS);
+}

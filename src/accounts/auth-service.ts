@@ -16,6 +16,7 @@ import type { AuthIdentity, SaslAuthenticator, SaslContext, SaslExchange, SaslFa
 import type { AccountRecord, AccountStore, AppPasswordRecord, ScramCredentials } from '../store/types.ts';
 import { appPasswordTag, looksLikeAppPassword } from './app-passwords.ts';
 import { credentialStamp } from './credential-stamp.ts';
+import type { VerifiedCredentialCache } from './verified-cache.ts';
 import { DUMMY_HASH, verifyPassword } from './passwords.ts';
 
 export interface AuthServiceOptions {
@@ -38,6 +39,8 @@ export interface AuthServiceOptions {
   sleep?: (ms: number) => Promise<void>;
   /** The password check (tests wrap it to count calls). Default: passwords.ts verifyPassword. */
   verifyPassword?: (hash: string, password: string) => Promise<boolean>;
+  /** Passwords that recently proved right (config auth.verified_cache_ttl); none: every login is checked. */
+  verifiedCache?: VerifiedCredentialCache;
 }
 
 // SCRAM first: it never shows the password to the server (RFC 7677 §1)
@@ -62,6 +65,7 @@ export class AuthService implements SaslAuthenticator {
   readonly #scramIterations: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #verify: (hash: string, password: string) => Promise<boolean>;
+  readonly #verifiedCache: VerifiedCredentialCache | null;
 
   constructor(options: AuthServiceOptions) {
     this.#accounts = options.accounts;
@@ -74,6 +78,7 @@ export class AuthService implements SaslAuthenticator {
     this.#scramIterations = options.scramIterations ?? SCRAM_DEFAULT_ITERATIONS;
     this.#sleep = options.sleep ?? ((ms) => sleepMs(ms).then(() => undefined));
     this.#verify = options.verifyPassword ?? verifyPassword;
+    this.#verifiedCache = options.verifiedCache ?? null;
   }
 
   mechanisms(context: SaslContext): string[] {
@@ -145,13 +150,14 @@ export class AuthService implements SaslAuthenticator {
     let identity: AuthIdentity | null = null;
     const credential = credentialStamp(account);
     const appIdentity = (app: AppPasswordRecord): AuthIdentity => ({ accountId: account.id, address: account.address, appPasswordId: app.id, credential });
+    const verify = (storedHash: string): Promise<boolean> => this.#verifyRemembered(attempt.username, credentials.password, storedHash);
     if (tagged) {
-      if (await this.#verify(tagged.passwordHash, credentials.password)) identity = appIdentity(tagged);
-    } else if (await this.#verify(account.passwordHash, credentials.password)) {
+      if (await verify(tagged.passwordHash)) identity = appIdentity(tagged);
+    } else if (await verify(account.passwordHash)) {
       identity = { accountId: account.id, address: account.address, credential };
     } else {
       for (const app of untagged) {
-        if (await this.#verify(app.passwordHash, credentials.password)) {
+        if (await verify(app.passwordHash)) {
           identity = appIdentity(app);
           break;
         }
@@ -161,6 +167,18 @@ export class AuthService implements SaslAuthenticator {
     // checked after the password so a disabled account costs and answers exactly like a wrong password
     if (account.disabled) return this.#fail(attempt, 'invalid-credentials', 'disabled', { reservation });
     return this.#succeed(attempt, identity, reservation, tag);
+  }
+
+  /**
+   * The password hash check, skipped when the same password proved right against the same stored hash a
+   * moment ago. The account is still read for every login, so removal, disabling and a new password are
+   * seen at once.
+   */
+  async #verifyRemembered(username: string, password: string, storedHash: string): Promise<boolean> {
+    if (this.#verifiedCache?.has(username, password, storedHash)) return true;
+    const ok = await this.#verify(storedHash, password);
+    if (ok) this.#verifiedCache?.remember(username, password, storedHash);
+    return ok;
   }
 
   #startScram(context: SaslContext): SaslExchange {

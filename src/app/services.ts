@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.ts';
 import { StartupError, systemReason } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { AuthService } from '../accounts/auth-service.ts';
+import { VerifiedCredentialCache } from '../accounts/verified-cache.ts';
 import { AuthLimiter } from '../policy/auth-limiter.ts';
 import { NodeResolver } from '../dns/node-resolver.ts';
 import type { Resolver } from '../dns/resolver.ts';
@@ -97,6 +98,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     allowPlaintextWithoutTls: (ctx) => allowPlaintext(ctx.remoteAddress),
     scramSecret: installationSecret(config.dataDir),
     scramIterations: config.auth.scramIterations,
+    verifiedCache: new VerifiedCredentialCache({ ttlMs: config.auth.verifiedCacheTtl }),
   });
   const dns = overrides.dns ?? new NodeResolver({ servers: config.dns.servers.length ? config.dns.servers : undefined, timeoutMs: config.dns.timeout });
   const localDomains = (await store.listDomains()).map((d) => d.name);
