@@ -158,8 +158,12 @@ export class ChildServer {
       }
     });
     let stderr = '';
+    // The banner comes after every listener is up: a port that answers before it may be another process's
+    // (the free port was found by binding and closing it, so a parallel test can take it meanwhile).
+    let announced = false;
     child.stderr!.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString()).slice(-4000);
+      if (!announced && stderr.includes('Postamt is running as')) announced = true;
     });
     this.exited = new Promise((r) => child.once('exit', () => r()));
     let gone = false;
@@ -168,7 +172,7 @@ export class ChildServer {
     });
     const port = this.ports.smtp ?? Object.values(this.ports)[0];
     if (!port) throw new Error('no listener configured');
-    while (!(await canConnect(port))) {
+    while (!announced || !(await canConnect(port))) {
       if (gone) throw new Error(`postamt serve exited before listening: ${stderr}`);
       if (Date.now() - began > timeoutMs) throw new Error(`postamt serve did not listen within ${timeoutMs} ms: ${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
