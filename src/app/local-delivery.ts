@@ -113,7 +113,8 @@ export class LocalDeliveryPlanner {
     }
     // Mail received from elsewhere and sent on off-site (aliases to external addresses) is forwarded: SRS
     // rewrites its envelope sender so that the next hop's SPF check sees our domain (submission keeps it).
-    const sender = input.origin !== 'submission' && this.srs ? this.srs.forward(input.sender) : input.sender;
+    // Only when something goes off-site: the SRS address costs an HMAC, and most mail stays here.
+    const sender = remote.length > 0 && input.origin !== 'submission' && this.srs ? this.srs.forward(input.sender) : input.sender;
     return {
       accountIds,
       uncovered,
