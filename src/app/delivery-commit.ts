@@ -15,6 +15,8 @@ export interface UncoveredRecipient {
 
 export interface PlannedDelivery extends Pick<DeliveryPlan, 'mailboxes' | 'queue'> {
   accountIds: number[];
+  /** Where each mailbox copy goes, for log lines (`alice@example.org/INBOX`), in the order of `mailboxes`. */
+  labels: string[];
   /** Must be empty for the message to be acknowledged (checked by commitDelivery). */
   uncovered: UncoveredRecipient[];
   /** Alias targets in our domains that name nobody: the recipient is covered by its other targets (logged). */

@@ -13,7 +13,6 @@ import { processInboundBounce } from '../queue/bounce-intake.ts';
 import type { SuppressionStore } from '../store/queue-extra-types.ts';
 import type { QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
 import { DeliveryMailboxes, type DeliveryFolder } from './mailbox-cache.ts';
-import { mailboxLabels } from './mailbox-labels.ts';
 import { commitDelivery, type PlannedDelivery, type UncoveredRecipient } from './delivery-commit.ts';
 
 export interface PlannedRecipient {
@@ -78,7 +77,7 @@ export class LocalDeliveryPlanner {
    * neither (a change between RCPT and the end of data, or a fault): those stop the acknowledgement.
    */
   async plan(input: PlanInput): Promise<PlannedDelivery> {
-    const mailboxIds = new Set<number>();
+    const mailboxIds = new Map<number, string>();
     const accountIds: number[] = [];
     const remote: QueueRecipientInput[] = [];
     const remoteSeen = new Set<string>();
@@ -119,15 +118,17 @@ export class LocalDeliveryPlanner {
       accountIds,
       uncovered,
       deadTargets,
-      mailboxes: [...mailboxIds].map((mailboxId) => ({ mailboxId })),
+      mailboxes: [...mailboxIds.keys()].map((mailboxId) => ({ mailboxId })),
+      labels: [...mailboxIds.values()],
       queue: remote.length > 0 ? { ...(input.queueId ? { id: input.queueId } : {}), sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
     };
   }
 
-  private async addMailbox(target: Extract<ResolvedTarget, { kind: 'mailbox' }>, folder: DeliveryFolder, mailboxIds: Set<number>, accountIds: number[]): Promise<boolean> {
-    const id = await this.mailboxes.mailboxFor(target.accountId, folder);
-    if (id === null) return false;
-    mailboxIds.add(id);
+  /** `mailboxIds`: id → label for the log (`alice@example.org/INBOX`). */
+  private async addMailbox(target: Extract<ResolvedTarget, { kind: 'mailbox' }>, folder: DeliveryFolder, mailboxIds: Map<number, string>, accountIds: number[]): Promise<boolean> {
+    const mailbox = await this.mailboxes.mailboxFor(target.accountId, folder);
+    if (mailbox === null) return false;
+    mailboxIds.set(mailbox.id, `${target.address}/${mailbox.name}`);
     if (!accountIds.includes(target.accountId)) accountIds.push(target.accountId);
     return true;
   }
@@ -154,7 +155,7 @@ export class LocalDeliveryPlanner {
         });
         // Changed since the resolution above (or a fault): try again later rather than lose it.
         if (!outcome.ok) return makeReply(451, '4.3.0', `<${recipient.address}>: local delivery not possible now (${outcome.text})`, { local: true });
-        const delivered = await mailboxLabels(this.store, planned.mailboxes.map((m) => m.mailboxId));
+        const delivered = planned.labels;
         options.logger.info({ event: 'delivery.local', queueId: message.id, recipient: recipient.address, domain: splitAddress(recipient.address).domain, delivered }, 'delivered locally');
         // Our own DSN to a VERP return path of ours: record the failed recipient (bounce processing).
         // The mail is already delivered: a failure here is logged, never turned into a retry (no duplicate).

@@ -1,14 +1,20 @@
 /**
- * Finds the mailbox ids mail is delivered into (INBOX, or the \Junk mailbox) without a query per
- * recipient: ids are cached per account; a miss (new account, Junk renamed) goes to the store.
+ * Finds the mailboxes mail is delivered into (INBOX, or the \Junk mailbox) without a query per
+ * recipient: ids and names are cached per account; a miss (new account, Junk renamed) goes to the store.
  */
 import type { MailStore } from '../store/types.ts';
 
 export type DeliveryFolder = 'inbox' | 'junk';
 
+export interface DeliveryMailbox {
+  id: number;
+  /** As the mailbox is named now (log lines say where mail went). */
+  name: string;
+}
+
 export class DeliveryMailboxes {
   private readonly store: MailStore;
-  private readonly cache = new Map<string, number>();
+  private readonly cache = new Map<string, DeliveryMailbox>();
   private readonly maxEntries: number;
 
   constructor(options: { store: MailStore; maxEntries?: number }) {
@@ -16,22 +22,22 @@ export class DeliveryMailboxes {
     this.maxEntries = options.maxEntries ?? 100_000;
   }
 
-  async mailboxFor(accountId: number, folder: DeliveryFolder): Promise<number | null> {
+  async mailboxFor(accountId: number, folder: DeliveryFolder): Promise<DeliveryMailbox | null> {
     const key = `${accountId}:${folder}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
-    let id: number | null;
+    let found: { id: number; name: string } | null;
     if (folder === 'inbox') {
-      id = (await this.store.getMailbox(accountId, 'INBOX'))?.id ?? null;
+      found = await this.store.getMailbox(accountId, 'INBOX');
     } else {
       const boxes = await this.store.listMailboxes(accountId);
-      id = (boxes.find((m) => m.specialUse === '\\Junk') ?? boxes.find((m) => m.name === 'INBOX'))?.id ?? null;
+      found = boxes.find((m) => m.specialUse === '\\Junk') ?? boxes.find((m) => m.name === 'INBOX') ?? null;
     }
-    if (id !== null) {
-      if (this.cache.size >= this.maxEntries) this.cache.clear();
-      this.cache.set(key, id);
-    }
-    return id;
+    if (found === null) return null;
+    const mailbox = { id: found.id, name: found.name };
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(key, mailbox);
+    return mailbox;
   }
 
   /** Forget an account's ids: its mailboxes were created, deleted or renamed, or it was removed. */

@@ -22,7 +22,6 @@ import { messageHead, type MessageParts } from '../policy/message-parts.ts';
 import { commitDelivery } from './delivery-commit.ts';
 import { undeliverableReply } from './local-delivery.ts';
 import type { Resolution } from '../delivery/recipients.ts';
-import { mailboxLabels } from './mailbox-labels.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import type { OpenedStore } from '../store/open.ts';
@@ -317,10 +316,10 @@ class AcceptingSink implements MessageSink {
   }
 
   /** Records where the message went (mailboxes, queue) for the transaction's log line. */
-  private async noteDelivery(plan: { mailboxes: { mailboxId: number }[]; queue?: { recipients: { address: string }[] } | null }, folder: 'inbox' | 'junk'): Promise<void> {
+  private noteDelivery(plan: { labels: string[]; queue?: { recipients: { address: string }[] } | null }, folder: 'inbox' | 'junk'): void {
     const note: TransactionNote = {};
-    if (plan.mailboxes.length > 0) {
-      note.delivered = await mailboxLabels(this.services.store, plan.mailboxes.map((m) => m.mailboxId));
+    if (plan.labels.length > 0) {
+      note.delivered = plan.labels;
       note.folder = folder;
     }
     if (plan.queue && plan.queue.recipients.length > 0) note.queued = plan.queue.recipients.map((r) => r.address);
@@ -449,7 +448,7 @@ class AcceptingSink implements MessageSink {
       logger: services.logger, queueId: e.transactionId, origin: 'smtp', sender,
     });
     if (!outcome.ok) return notAcknowledged();
-    await this.noteDelivery(plan, folder);
+    this.noteDelivery(plan, folder);
     const { result } = outcome;
     for (const id of plan.accountIds) services.usage.add(id, result.size);
     if (result.queueId) services.queue.kick();
@@ -525,7 +524,7 @@ class AcceptingSink implements MessageSink {
       logger: services.logger, queueId: e.transactionId, origin: 'submission', sender,
     });
     if (!outcome.ok) return notAcknowledged();
-    await this.noteDelivery(plan, 'inbox');
+    this.noteDelivery(plan, 'inbox');
     const { result } = outcome;
     if (result.queueId) services.queue.kick();
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
