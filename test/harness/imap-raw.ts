@@ -33,6 +33,13 @@ export class RawImapClient {
     return c;
   }
 
+  /** Connects and logs in with LOGIN (the server must allow it: implicit TLS). */
+  static async login(options: { port: number; ca: string; servername: string; user: string; password: string }): Promise<RawImapClient> {
+    const c = await RawImapClient.connect(options);
+    await c.ok(`LOGIN ${options.user} "${options.password}"`);
+    return c;
+  }
+
   private async until(re: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -59,6 +66,11 @@ export class RawImapClient {
     this.buf = this.buf.slice(m.index + m[0].length);
     const untagged = before.split('\r\n').filter((l) => l.startsWith('* ')).map((l) => l.slice(2));
     return { untagged, tagged: m[1]! };
+  }
+
+  /** APPEND with a non-synchronizing literal (LITERAL+); the untagged lines, or throws unless OK. */
+  append(mailbox: string, message: string): Promise<string[]> {
+    return this.ok(`APPEND ${mailbox} {${Buffer.byteLength(message)}+}\r\n${message}`);
   }
 
   /** command() that fails unless the tagged status is OK. */

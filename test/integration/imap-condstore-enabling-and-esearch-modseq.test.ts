@@ -17,12 +17,11 @@ describe('CONDSTORE enabling and ESEARCH MODSEQ', () => {
   before(async () => {
     t = await startTestServer({ hostname: HOST });
     await t.addUser(USER, PASS);
-    c = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    await c.ok(`LOGIN ${USER} "${PASS}"`);
+    c = await RawImapClient.login({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     await c.ok('CREATE box');
     for (let i = 1; i <= 4; i++) {
       const raw = `Subject: m${i}\r\n\r\nbody ${i}\r\n`;
-      await c.ok(`APPEND box {${raw.length}+}\r\n${raw}`);
+      await c.append('box', raw);
     }
     await c.ok('SELECT box');
   });

@@ -18,8 +18,7 @@ describe('LIST-EXTENDED and LSUB', () => {
   before(async () => {
     t = await startTestServer({ hostname: HOST });
     await t.addUser(USER, PASS);
-    c = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    await c.ok(`LOGIN ${USER} "${PASS}"`);
+    c = await RawImapClient.login({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     for (const name of ['qx/a', 'qx/b/c', 'qx/gone', 'qx/d/e']) await c.ok(`CREATE ${name}`);
     for (const name of ['qx/a', 'qx/b/c', 'qx/gone', 'qx/d', 'qx/d/e']) await c.ok(`SUBSCRIBE ${name}`);
     await c.ok('DELETE qx/gone');

@@ -21,8 +21,7 @@ describe('MULTIAPPEND', () => {
   before(async () => {
     t = await startTestServer({ hostname: HOST, config: { limits: { imapAppendMessages: 3 } } });
     await t.addUser(USER, PASS);
-    c = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    await c.ok(`LOGIN ${USER} "${PASS}"`);
+    c = await RawImapClient.login({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     await c.ok('CREATE box');
   });
   after(async () => {

@@ -17,15 +17,14 @@ describe('new keywords are announced in FLAGS', () => {
   before(async () => {
     t = await startTestServer({ hostname: HOST });
     await t.addUser(USER, PASS);
-    a = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    b = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    await a.ok(`LOGIN ${USER} "${PASS}"`);
-    await b.ok(`LOGIN ${USER} "${PASS}"`);
+    const login = { port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS };
+    a = await RawImapClient.login(login);
+    b = await RawImapClient.login(login);
     await a.ok('CREATE box');
     await a.ok('CREATE other');
     for (const box of ['box', 'box', 'other']) {
       const raw = 'Subject: k\r\n\r\nbody\r\n';
-      await a.ok(`APPEND ${box} {${raw.length}+}\r\n${raw}`);
+      await a.append(box, raw);
     }
     await a.ok('ENABLE IMAP4rev2');
     await b.ok('ENABLE IMAP4rev2');

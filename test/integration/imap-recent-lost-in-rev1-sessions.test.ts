@@ -26,8 +26,7 @@ describe('\\Recent in IMAP4rev1 sessions', () => {
   });
 
   async function login(): Promise<RawImapClient> {
-    const c = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    await c.ok(`LOGIN ${USER} "${PASS}"`);
+    const c = await RawImapClient.login({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     return c;
   }
 

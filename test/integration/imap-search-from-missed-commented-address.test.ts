@@ -25,12 +25,11 @@ describe('SEARCH by address', () => {
   before(async () => {
     t = await startTestServer({ hostname: HOST });
     await t.addUser(USER, PASS);
-    c = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    await c.ok(`LOGIN ${USER} "${PASS}"`);
+    c = await RawImapClient.login({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     await c.ok('CREATE box');
     for (const from of FROMS) {
       const raw = `From: ${from}\r\nTo: team: one@domain.org, two@domain.org;\r\nSubject: s\r\n\r\nbody\r\n`;
-      await c.ok(`APPEND box {${raw.length}+}\r\n${raw}`);
+      await c.append('box', raw);
     }
     await c.ok('SELECT box');
   });

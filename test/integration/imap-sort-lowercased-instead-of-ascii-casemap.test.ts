@@ -23,12 +23,11 @@ describe('SORT with i;ascii-casemap', () => {
   before(async () => {
     t = await startTestServer({ hostname: HOST });
     await t.addUser(USER, PASS);
-    c = await RawImapClient.connect({ port: t.ports.imaps, ca: t.ca, servername: HOST });
-    await c.ok(`LOGIN ${USER} "${PASS}"`);
+    c = await RawImapClient.login({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     await c.ok('CREATE box');
     for (const m of MESSAGES) {
       const raw = `From: a@example.org\r\nCc: ${m.cc}\r\nSubject: ${m.subject}\r\n\r\nbody\r\n`;
-      await c.ok(`APPEND box {${raw.length}+}\r\n${raw}`);
+      await c.append('box', raw);
     }
     await c.ok('SELECT box');
   });
