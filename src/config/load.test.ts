@@ -330,3 +330,12 @@ test('[policy] the SRS secret can come from the environment; the per-domain tabl
   assert.match(refusal(() => loadConfig({ cwd: dir, env: { POSTAMT_POLICY_TRUSTED_NETWORKS: 'localnet' } })), /^POSTAMT_POLICY_TRUSTED_NETWORKS: expected an IP address or CIDR block/);
   assert.match(refusal(() => loadConfig({ cwd: dir, env: { POSTAMT_POLICY_DOMAINS: 'x' } })), /^POSTAMT_POLICY_DOMAINS: policy\.domains can only be set in the config file$/);
 });
+
+test('storage.backend = "postgres" needs storage.url, which must be a postgres:// URL', () => {
+  assert.match(refusal(loadToml('[storage]\nbackend = "postgres"\n').config), /storage\.url is empty/);
+  assert.match(refusal(loadToml('[storage]\nbackend = "postgres"\nurl = "mysql://x"\n').config), /postgres:\/\//);
+  const c = loadToml('[storage]\nbackend = "postgres"\nurl = "postgres://postamt@127.0.0.1:5432/postamt"\npool_size = 4\nstatement_timeout = "5s"\n').config();
+  assert.equal(c.storage.backend, 'postgres');
+  assert.equal(c.storage.poolSize, 4);
+  assert.equal(c.storage.statementTimeout, 5000);
+});

@@ -210,6 +210,9 @@ function checkConsistency(config: Config, file: string | null): void {
   if (config.queue.relayhostUsername !== '' && config.queue.relayhostPassword === '') {
     throw new ConfigError(`${where}: queue.relayhost_username is set but queue.relayhost_password is empty`, 'queue.relayhost_password');
   }
+  if (config.storage.backend === 'postgres' && config.storage.url === '') {
+    throw new ConfigError(`${where}: storage.backend is "postgres" but storage.url is empty`, 'storage.url');
+  }
 }
 
 function deepFreeze<T>(value: T): T {

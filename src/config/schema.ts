@@ -140,7 +140,17 @@ export const schema = {
   }),
 
   storage: section('Storage.', {
-    backend: enumField(['sqlite'], { default: 'sqlite', doc: 'Storage backend: SQLite in data_dir.' }),
+    backend: enumField(['sqlite', 'postgres'], {
+      default: 'sqlite',
+      doc: 'Storage backend: `sqlite` (embedded, in data_dir) or `postgres` (a PostgreSQL database at storage.url, which several nodes can share; docs/operations.md).',
+    }),
+    url: stringField({
+      default: '',
+      doc: 'PostgreSQL connection URL when backend = "postgres", e.g. `postgres://postamt@db.internal/postamt` (password in the URL, in ~/.pgpass or in PGPASSWORD; prefer the environment variable to the file).',
+      check: (s) => (s === '' || /^postgres(ql)?:\/\//.test(s) ? null : 'must start with postgres:// or postgresql://'),
+    }),
+    poolSize: integerField({ default: 10, min: 1, max: 1000, doc: 'PostgreSQL connections per process (beside one for LISTEN); commits of many deliveries share one of them (group commit).' }),
+    statementTimeout: durationField({ default: '30s', doc: 'PostgreSQL statement_timeout of every connection: a statement running longer is cancelled and the operation fails with a temporary error.' }),
     quotaDefault: sizeField({ default: 1 * GiB, doc: 'Mailbox quota of accounts without their own (`user add --quota`); 0 is unlimited.' }),
     changePollInterval: durationField({
       default: '100ms',
