@@ -40,6 +40,16 @@ export interface AccountPatch {
   sendAsDomains?: string[];
 }
 
+/**
+ * What an account may administer: a server admin everything; a domain admin the accounts, aliases, DKIM keys
+ * and queue entries of `domains`. The rules that use them live in admin/ (the administration service).
+ */
+export interface AdminRoles {
+  serverAdmin: boolean;
+  /** Lower-case local domains, sorted. */
+  domains: string[];
+}
+
 export interface AppPasswordRecord {
   id: number;
   accountId: number;
@@ -276,6 +286,17 @@ export interface AccountStore {
   removeAppPassword(accountId: number, id: number): Promise<boolean>;
   /** Records a use; `lookupTag` is stored when the app password has none yet. */
   touchAppPassword(id: number, lookupTag?: string): Promise<void>;
+
+  /** The account's roles; none for an unknown id. */
+  getAdminRoles(accountId: number): Promise<AdminRoles>;
+  /** Every account holding a role, ordered by address. */
+  listAdmins(): Promise<(AdminRoles & { accountId: number; address: string })[]>;
+  /** Makes the account a server admin or takes it back; false when the account does not exist. */
+  setServerAdmin(accountId: number, serverAdmin: boolean): Promise<boolean>;
+  /** Makes the account a domain admin of a local domain; false when it already was. Throws for an unknown domain or account. */
+  addDomainAdmin(accountId: number, domain: string): Promise<boolean>;
+  /** false when the account was not a domain admin of that domain. */
+  removeDomainAdmin(accountId: number, domain: string): Promise<boolean>;
 
   addAlias(address: string, targets: string[]): Promise<AliasRecord>;
   getAlias(address: string): Promise<AliasRecord | null>;

@@ -415,4 +415,36 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.equal(await store.deleteQueueMessage(id), true);
       assert.equal(await store.getQueueMessage(id), null);
     }));
+
+  test(`${name}: admin roles are granted, listed and taken back, and go with their account and domain`, () =>
+    withStore(async (store) => {
+      const alice = await account(store, 'alice@example.test');
+      const bob = await account(store, 'bob@example.test');
+      await store.addDomain('other.test');
+      await store.addDomain('third.test');
+      assert.deepEqual(await store.getAdminRoles(alice.id), { serverAdmin: false, domains: [] });
+      assert.deepEqual(await store.listAdmins(), []);
+      assert.equal(await store.setServerAdmin(alice.id, true), true);
+      assert.equal(await store.setServerAdmin(9999, true), false, 'no such account');
+      assert.equal(await store.addDomainAdmin(bob.id, 'Third.test'), true);
+      assert.equal(await store.addDomainAdmin(bob.id, 'other.test'), true);
+      assert.equal(await store.addDomainAdmin(bob.id, 'other.test'), false, 'already granted');
+      await assert.rejects(store.addDomainAdmin(bob.id, 'unknown.test'), 'only local domains');
+      assert.deepEqual(await store.getAdminRoles(bob.id), { serverAdmin: false, domains: ['other.test', 'third.test'] });
+      assert.deepEqual(await store.listAdmins(), [
+        { accountId: alice.id, address: 'alice@example.test', serverAdmin: true, domains: [] },
+        { accountId: bob.id, address: 'bob@example.test', serverAdmin: false, domains: ['other.test', 'third.test'] },
+      ]);
+      assert.equal(await store.removeDomainAdmin(bob.id, 'third.test'), true);
+      assert.equal(await store.removeDomainAdmin(bob.id, 'third.test'), false);
+      await store.removeDomain('other.test');
+      assert.deepEqual(await store.getAdminRoles(bob.id), { serverAdmin: false, domains: [] }, 'a removed domain takes its grants along');
+      assert.equal(await store.setServerAdmin(alice.id, false), true);
+      assert.deepEqual(await store.listAdmins(), []);
+      await store.setServerAdmin(bob.id, true);
+      await store.addDomainAdmin(bob.id, 'third.test');
+      await store.removeAccount('bob@example.test');
+      assert.deepEqual(await store.getAdminRoles(bob.id), { serverAdmin: false, domains: [] });
+      assert.deepEqual(await store.listAdmins(), []);
+    }));
 }

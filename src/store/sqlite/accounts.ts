@@ -2,7 +2,7 @@
  * AccountStore on SQLite: domains, accounts (with their default mailboxes), app passwords and aliases.
  * Account and app password ids come from high-water marks (never reused); every change is on the feed.
  */
-import type { AccountChange, AccountPatch, AccountRecord, AccountStore, AliasRecord, AppPasswordRecord, DomainRecord, ScramCredentials, SpecialUse } from '../types.ts';
+import type { AccountChange, AccountPatch, AccountRecord, AccountStore, AdminRoles, AliasRecord, AppPasswordRecord, DomainRecord, ScramCredentials, SpecialUse } from '../types.ts';
 import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { MailboxTable } from './mailboxes.ts';
@@ -111,7 +111,18 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; changes: SqliteCh
     listAliases: db.prepare('SELECT * FROM aliases ORDER BY domain, address'),
     listAliasesInDomain: db.prepare('SELECT * FROM aliases WHERE domain = ? ORDER BY address'),
     removeAlias: db.prepare('DELETE FROM aliases WHERE address = ?'),
+    serverAdmin: db.prepare('SELECT server_admin FROM accounts WHERE id = ?').pluck(),
+    setServerAdmin: db.prepare('UPDATE accounts SET server_admin = ? WHERE id = ?'),
+    adminDomains: db.prepare('SELECT domain FROM domain_admins WHERE account_id = ? ORDER BY domain').pluck(),
+    listAdmins: db.prepare(`SELECT id, address, server_admin FROM accounts
+      WHERE server_admin = 1 OR id IN (SELECT account_id FROM domain_admins) ORDER BY address`),
+    addDomainAdmin: db.prepare('INSERT INTO domain_admins (account_id, domain) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    removeDomainAdmin: db.prepare('DELETE FROM domain_admins WHERE account_id = ? AND domain = ?'),
   };
+  const rolesOf = (accountId: number): AdminRoles => ({
+    serverAdmin: q.serverAdmin.get(accountId) === 1,
+    domains: q.adminDomains.all(accountId) as string[],
+  });
 
   return {
     async addDomain(name) {
@@ -215,6 +226,33 @@ export function sqliteAccountStore(deps: { db: SqliteDatabase; changes: SqliteCh
     async touchAppPassword(id, lookupTag) {
       // Last use is information only: no change on the feed (every login with an app password writes it).
       await changes.write(() => q.touchAppPassword.run(Date.now(), lookupTag ?? null, id));
+    },
+    async getAdminRoles(accountId) {
+      return rolesOf(accountId);
+    },
+    async listAdmins() {
+      return (q.listAdmins.all() as { id: number; address: string }[]).map((r) => ({ accountId: r.id, address: r.address, ...rolesOf(r.id) }));
+    },
+    async setServerAdmin(accountId, serverAdmin) {
+      return changes.write((log) => {
+        if (q.setServerAdmin.run(serverAdmin ? 1 : 0, accountId).changes === 0) return false;
+        log.push({ kind: 'account', accountId, event: 'settings' });
+        return true;
+      });
+    },
+    async addDomainAdmin(accountId, domain) {
+      return changes.write((log) => {
+        if (q.addDomainAdmin.run(accountId, domain.toLowerCase()).changes === 0) return false;
+        log.push({ kind: 'account', accountId, event: 'settings' });
+        return true;
+      });
+    },
+    async removeDomainAdmin(accountId, domain) {
+      return changes.write((log) => {
+        if (q.removeDomainAdmin.run(accountId, domain.toLowerCase()).changes === 0) return false;
+        log.push({ kind: 'account', accountId, event: 'settings' });
+        return true;
+      });
     },
     async addAlias(address, targets) {
       const key = address.toLowerCase();

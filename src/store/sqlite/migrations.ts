@@ -218,4 +218,19 @@ CREATE TABLE change_log (
 CREATE INDEX change_log_at ON change_log(at);
 `,
   },
+  {
+    version: 7,
+    name: 'admin roles',
+    // Who may administer what: a server admin everything, a domain admin the accounts, aliases, DKIM keys and
+    // queue entries of the domains listed for them. A role goes with its account, a domain grant with its domain.
+    sql: `
+ALTER TABLE accounts ADD COLUMN server_admin INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE domain_admins (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  domain TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+  PRIMARY KEY (account_id, domain)
+) WITHOUT ROWID;
+CREATE INDEX domain_admins_domain ON domain_admins(domain);
+`,
+  },
 ];
