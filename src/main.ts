@@ -5,7 +5,7 @@
 import { deriveScram, hashPassword } from './accounts/passwords.ts';
 import { loadConfig } from './config/load.ts';
 import { openStore } from './store/open.ts';
-import { makeDataDirPrivate } from './app/data-dir-modes.ts';
+import { makeDataDirPrivate } from './store/data-dir-modes.ts';
 import type { CliDeps } from './cli/context.ts';
 import { runCli } from './cli/program.ts';
 import { registerServe } from './cli/serve.ts';

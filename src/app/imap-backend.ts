@@ -22,7 +22,7 @@ import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type MailboxRecord, type MailStore, type MessageRecord } from '../store/types.ts';
 import { parseFlagText } from '../core/flag-text.ts';
 import type { Logger } from '../core/log.ts';
-import { EnvelopeCache } from './envelope-cache.ts';
+import { EnvelopeCache } from '../mail/envelope-cache.ts';
 import { MailboxSnapshots } from './mailbox-snapshots.ts';
 import { RecentClaims } from '../protocols/imap/recent-claims.ts';
 

@@ -17,10 +17,10 @@ import type { PolicyReply } from '../policy/types.ts';
 import type { Mailbox } from '../protocols/smtp/path.ts';
 import { StorageError } from '../core/errors.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
-import { MessageBuffer, type BufferProblem } from './message-buffer.ts';
+import { MessageBuffer, type BufferProblem } from '../delivery/message-buffer.ts';
 import { messageHead, type MessageParts } from '../policy/message-parts.ts';
-import { commitDelivery } from './delivery-commit.ts';
-import { undeliverableReply } from './local-delivery.ts';
+import { commitDelivery } from '../delivery/commit.ts';
+import { undeliverableReply } from '../delivery/planner.ts';
 import type { Resolution } from '../delivery/recipients.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
@@ -29,12 +29,12 @@ import type { AuthService } from '../accounts/auth-service.ts';
 import type { InboundPolicy } from '../policy/index.ts';
 import type { SubmissionRateLimiter } from '../policy/submission-rate.ts';
 import type { QueueRunner } from '../queue/runner.ts';
-import type { LocalDeliveryPlanner } from './local-delivery.ts';
-import type { AccountLoginWatcher } from './login-watcher.ts';
-import type { UsageCache } from './usage-cache.ts';
-import type { SigningKeys } from './dkim-activation.ts';
-import type { CheckPool } from './check-pool.ts';
-import type { InflightBudget } from './inflight-budget.ts';
+import type { LocalDeliveryPlanner } from '../delivery/planner.ts';
+import type { AccountLoginWatcher } from '../accounts/login-watcher.ts';
+import type { UsageCache } from '../accounts/usage-cache.ts';
+import type { SigningKeys } from '../dkim/signing-keys.ts';
+import type { CheckPool } from '../policy/check-pool.ts';
+import type { InflightBudget } from '../delivery/inflight-budget.ts';
 
 /** The services the SMTP hooks use; the composition root builds them first, then the hooks. */
 export interface SmtpHookServices {

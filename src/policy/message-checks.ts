@@ -1,6 +1,6 @@
 /**
  * The CPU-heavy work done on each untrusted message (authentication checks through mailauth, DKIM signing,
- * ARC sealing) behind one interface, so that the app can run it on worker threads (src/app/check-pool.ts)
+ * ARC sealing) behind one interface, so that the app can run it on worker threads (src/policy/check-pool.ts)
  * while tests and the CLI run it in-process.
  */
 import { arcSeal, type ArcSealOptions } from './arc-seal.ts';

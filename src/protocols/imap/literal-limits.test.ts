@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InflightBudget } from '../../app/inflight-budget.ts';
+import { InflightBudget } from '../../delivery/inflight-budget.ts';
 import { MemoryBackend, TestClient } from './testing/memory-backend.ts';
 
 function setup(budget?: InflightBudget): TestClient {

@@ -3,8 +3,8 @@
  * the main thread and asks it every DNS question, so one resolver (and its cache and test stubs) serves all.
  */
 import { parentPort } from 'node:worker_threads';
-import { localMessageChecks } from '../policy/message-checks.ts';
-import type { PolicyResolver } from '../policy/types.ts';
+import { localMessageChecks } from './message-checks.ts';
+import type { PolicyResolver } from './types.ts';
 import { reviveBuffers, type FromWorker, type ToWorker } from './check-protocol.ts';
 
 const port = parentPort!;

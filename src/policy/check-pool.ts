@@ -6,9 +6,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/log.ts';
-import type { InboundAuthResult } from '../policy/inbound-auth.ts';
-import type { AuthenticateInput, MessageChecks, SealInput, SignInput } from '../policy/message-checks.ts';
-import { dnsErrorCode, type PolicyResolver } from '../policy/types.ts';
+import type { InboundAuthResult } from './inbound-auth.ts';
+import type { AuthenticateInput, MessageChecks, SealInput, SignInput } from './message-checks.ts';
+import { dnsErrorCode, type PolicyResolver } from './types.ts';
 import { reviveBuffers, type CheckKind, type FromWorker, type ToWorker } from './check-protocol.ts';
 
 interface Pending {

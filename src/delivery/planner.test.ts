@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createLogger } from '../core/log.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
 import type { QueueMessageRecord, QueueRecipientRecord } from '../store/types.ts';
-import { LocalDeliveryPlanner } from './local-delivery.ts';
+import { LocalDeliveryPlanner } from './planner.ts';
 
 let dir: string;
 let store: OpenedStore;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../core/log.ts';
 import { errorMessage } from '../core/errors.ts';
-import type { FileDkimKeyStore } from '../dkim/file-key-store.ts';
+import type { FileDkimKeyStore } from './file-key-store.ts';
 import type { Resolver } from '../dns/resolver.ts';
 import type { DkimKey } from '../policy/types.ts';
 

@@ -4,7 +4,7 @@
  * against the plan. Anything else is refused (the caller answers 4xx), logged with who and why.
  */
 import type { Logger } from '../core/log.ts';
-import type { ExpansionProblem } from '../delivery/recipients.ts';
+import type { ExpansionProblem } from './recipients.ts';
 import type { CommitResult, DeliveryPlan, DeliveryTransaction } from '../store/types.ts';
 
 /** An accepted recipient the plan gives neither a mailbox copy nor a queue entry, and why. */

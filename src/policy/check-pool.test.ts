@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../core/log.ts';
-import { splitParts } from '../policy/message-parts.ts';
-import { signMessage, generateDkimKey } from '../policy/dkim-sign.ts';
+import { splitParts } from './message-parts.ts';
+import { signMessage, generateDkimKey } from './dkim-sign.ts';
 import { CheckPool } from './check-pool.ts';
 
 const logger = createLogger({ level: 'silent' });

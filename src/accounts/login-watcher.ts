@@ -4,7 +4,7 @@
  * (the store's change feed). A session is checked when it registers, when its account changes and at every
  * feed reset; the check reads the account, so a change missed or heard twice does no harm.
  */
-import { loginProblem } from '../accounts/credential-stamp.ts';
+import { loginProblem } from './credential-stamp.ts';
 import type { Logger } from '../core/log.ts';
 import type { AuthIdentity, LoginSession, LoginWatcher } from '../protocols/sasl/types.ts';
 import type { AccountStore, ChangeFeed } from '../store/types.ts';

@@ -5,15 +5,15 @@
  */
 import type { Logger } from '../core/log.ts';
 import type { Srs } from '../policy/srs.ts';
-import { RecipientResolver, splitAddress, type ExpansionProblem, type ResolvedTarget } from '../delivery/recipients.ts';
-import { receivedHeader, returnPathHeader } from '../delivery/trace.ts';
+import { RecipientResolver, splitAddress, type ExpansionProblem, type ResolvedTarget } from './recipients.ts';
+import { receivedHeader, returnPathHeader } from './trace.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { LocalDelivery } from '../queue/runner.ts';
 import { processInboundBounce } from '../queue/bounce-intake.ts';
 import type { SuppressionStore } from '../store/queue-extra-types.ts';
 import type { QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
-import { DeliveryMailboxes, type DeliveryFolder } from './mailbox-cache.ts';
-import { commitDelivery, type PlannedDelivery, type UncoveredRecipient } from './delivery-commit.ts';
+import { DeliveryMailboxes, type DeliveryFolder } from './folder-mailbox-cache.ts';
+import { commitDelivery, type PlannedDelivery, type UncoveredRecipient } from './commit.ts';
 
 export interface PlannedRecipient {
   address: string;
