@@ -24,7 +24,7 @@ import { TlsProvider } from '../transport/tls.ts';
 import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { networkKey } from '../policy/ip-prefix.ts';
 import { isLoopback } from './listeners.ts';
-import { LocalDeliveryPlanner } from '../delivery/planner.ts';
+import { DeliveryPlanner } from '../delivery/planner.ts';
 import { AccountLoginWatcher } from '../accounts/login-watcher.ts';
 import { MailStoreImapBackend } from './imap-backend.ts';
 import { MailStorePop3Backend } from './pop3-backend.ts';
@@ -47,7 +47,7 @@ export interface Services {
   counter: ConnectionCounter;
   dns: Resolver;
   policy: InboundPolicy;
-  planner: LocalDeliveryPlanner;
+  planner: DeliveryPlanner;
   submissionRate: SubmissionRateLimiter;
   queue: QueueRunner;
   pop3: MailStorePop3Backend;
@@ -107,7 +107,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger, checks });
   // SRS is on unless switched off; a configured secret wins over the one generated at first start.
   const srsSecret = config.policy.srs ? (policyOptions.forwarding.srsSecret ?? srsSecretFile(config.dataDir)) : null;
-  const planner = new LocalDeliveryPlanner({
+  const planner = new DeliveryPlanner({
     store,
     srs: srsSecret ? new Srs({ secret: srsSecret, domain: config.hostname }) : null,
     hostname: config.hostname,

@@ -29,7 +29,7 @@ import type { AuthService } from '../accounts/auth-service.ts';
 import type { InboundPolicy } from '../policy/index.ts';
 import type { SubmissionRateLimiter } from '../policy/submission-rate.ts';
 import type { QueueRunner } from '../queue/runner.ts';
-import type { LocalDeliveryPlanner } from '../delivery/planner.ts';
+import type { DeliveryPlanner } from '../delivery/planner.ts';
 import type { AccountLoginWatcher } from '../accounts/login-watcher.ts';
 import type { UsageCache } from '../accounts/usage-cache.ts';
 import type { SigningKeys } from '../dkim/signing-keys.ts';
@@ -43,7 +43,7 @@ export interface SmtpHookServices {
   store: OpenedStore;
   auth: AuthService;
   policy: InboundPolicy;
-  planner: LocalDeliveryPlanner;
+  planner: DeliveryPlanner;
   submissionRate: SubmissionRateLimiter;
   queue: QueueRunner;
   usage: UsageCache;

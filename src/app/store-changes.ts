@@ -6,13 +6,13 @@
 import type { Logger } from '../core/log.ts';
 import type { QueueRunner } from '../queue/runner.ts';
 import type { OpenedStore } from '../store/open.ts';
-import type { LocalDeliveryPlanner } from '../delivery/planner.ts';
+import type { DeliveryPlanner } from '../delivery/planner.ts';
 import type { UsageCache } from '../accounts/usage-cache.ts';
 
 /** What follows the change feed; the composition root passes its services and how to update local domains. */
 export interface StoreFollowers {
   store: OpenedStore;
-  planner: LocalDeliveryPlanner;
+  planner: DeliveryPlanner;
   usage: UsageCache;
   queue: QueueRunner;
   logger: Logger;

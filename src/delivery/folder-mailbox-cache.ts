@@ -12,7 +12,8 @@ export interface DeliveryMailbox {
   name: string;
 }
 
-export class DeliveryMailboxes {
+/** The mailbox a delivery folder ('inbox' or 'junk') means for each account, by id and current name. */
+export class FolderMailboxCache {
   private readonly store: MailStore;
   private readonly cache = new Map<string, DeliveryMailbox>();
   private readonly maxEntries: number;

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { createLogger } from '../core/log.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
 import type { QueueMessageRecord, QueueRecipientRecord } from '../store/types.ts';
-import { LocalDeliveryPlanner } from './planner.ts';
+import { DeliveryPlanner } from './planner.ts';
 
 let dir: string;
 let store: OpenedStore;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'postamt-local-delivery-'));
+  dir = mkdtempSync(join(tmpdir(), 'postamt-delivery-planner-'));
   store = await openStore({ dataDir: dir });
   await store.addDomain('example.test');
   await store.addAccount({ address: 'bob@example.test', passwordHash: 'x', scram: null });
@@ -41,7 +41,7 @@ function queued(address: string): { recipient: QueueRecipientRecord; message: Qu
 const body = Buffer.from('Subject: back home\r\n\r\nhello\r\n');
 
 test('queued mail to a local alias loop bounces with 550 5.4.6, nothing stored', async () => {
-  const hook = new LocalDeliveryPlanner({ store }).queueHook({ hostname: 'mx.test', logger: createLogger({ level: 'silent' }) });
+  const hook = new DeliveryPlanner({ store }).queueHook({ hostname: 'mx.test', logger: createLogger({ level: 'silent' }) });
   const { recipient, message } = queued('loop1@example.test');
   const reply = await hook.deliver(recipient, message, body);
   assert.deepEqual([reply.code, reply.enhancedCode], [550, '5.4.6']);
@@ -49,7 +49,7 @@ test('queued mail to a local alias loop bounces with 550 5.4.6, nothing stored',
 });
 
 test('queued mail to a forward-only local alias goes on to the queue, not back as no such user', async () => {
-  const hook = new LocalDeliveryPlanner({ store }).queueHook({ hostname: 'mx.test', logger: createLogger({ level: 'silent' }) });
+  const hook = new DeliveryPlanner({ store }).queueHook({ hostname: 'mx.test', logger: createLogger({ level: 'silent' }) });
   const { recipient, message } = queued('fwd@example.test');
   const reply = await hook.deliver(recipient, message, body);
   assert.equal(reply.code, 250);
@@ -58,7 +58,7 @@ test('queued mail to a forward-only local alias goes on to the queue, not back a
 });
 
 test('queued mail to a disabled user is delivered into the mailbox', async () => {
-  const hook = new LocalDeliveryPlanner({ store }).queueHook({ hostname: 'mx.test', logger: createLogger({ level: 'silent' }) });
+  const hook = new DeliveryPlanner({ store }).queueHook({ hostname: 'mx.test', logger: createLogger({ level: 'silent' }) });
   const { recipient, message } = queued('bob@example.test');
   assert.equal((await hook.deliver(recipient, message, body)).code, 250);
   const account = await store.getAccount('bob@example.test');

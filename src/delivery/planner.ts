@@ -12,7 +12,7 @@ import type { LocalDelivery } from '../queue/runner.ts';
 import { processInboundBounce } from '../queue/bounce-intake.ts';
 import type { SuppressionStore } from '../store/queue-extra-types.ts';
 import type { QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
-import { DeliveryMailboxes, type DeliveryFolder } from './folder-mailbox-cache.ts';
+import { FolderMailboxCache, type DeliveryFolder } from './folder-mailbox-cache.ts';
 import { commitDelivery, type PlannedDelivery, type UncoveredRecipient } from './commit.ts';
 
 export interface PlannedRecipient {
@@ -58,9 +58,10 @@ export interface PlannerOptions {
   cacheMs?: number;
 }
 
-export class LocalDeliveryPlanner {
+/** Plans where one accepted message goes, local and remote alike: mailbox copies and queue entries. */
+export class DeliveryPlanner {
   readonly resolver: RecipientResolver;
-  readonly mailboxes: DeliveryMailboxes;
+  readonly mailboxes: FolderMailboxCache;
   /** Rewrites the envelope sender of forwarded mail (null: SRS off); also reverses bounces to SRS addresses. */
   readonly srs: Srs | null;
   private readonly store: Store;
@@ -69,7 +70,7 @@ export class LocalDeliveryPlanner {
     this.store = options.store;
     this.srs = options.srs ?? null;
     this.resolver = new RecipientResolver({ accounts: options.store, hostname: options.hostname, postmaster: options.postmaster ?? null, domainCacheMs: options.cacheMs });
-    this.mailboxes = new DeliveryMailboxes({ store: options.store });
+    this.mailboxes = new FolderMailboxCache({ store: options.store });
   }
 
   /**
