@@ -1,7 +1,9 @@
-// Lint rules that keep the code's shape: typescript-eslint's recommended set, no import cycles, and the
-// dependency arrows of docs/architecture.md (protocol engines never reach sockets, files or storage).
+// Lint rules that keep the code's shape: typescript-eslint's recommended set, no import cycles, the
+// dependency arrows of docs/architecture.md (protocol engines never reach sockets, files or storage), and
+// the layout rules that stand in for a formatter (`npm run format` applies them).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import stylistic from '@stylistic/eslint-plugin';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
@@ -30,6 +32,36 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // Tests match column-aligned CLI output literally.
       'no-regex-spaces': 'off',
+    },
+  },
+  {
+    // The formatter: the layout the code already has, so that `eslint --fix` (npm run format) keeps it and a
+    // diff shows only what changed. Line length is left to the writer: long test vectors and log lines read
+    // better unbroken.
+    files: ['**/*.ts', 'eslint.config.js'],
+    plugins: { '@stylistic': stylistic },
+    rules: {
+      '@stylistic/indent': ['error', 2, { SwitchCase: 1, offsetTernaryExpressions: true }],
+      '@stylistic/quotes': ['error', 'single', { avoidEscape: true, allowTemplateLiterals: 'always' }],
+      '@stylistic/semi': ['error', 'always'],
+      '@stylistic/semi-spacing': 'error',
+      '@stylistic/comma-dangle': ['error', 'always-multiline'],
+      '@stylistic/comma-spacing': 'error',
+      '@stylistic/key-spacing': 'error',
+      '@stylistic/keyword-spacing': 'error',
+      '@stylistic/space-before-blocks': 'error',
+      '@stylistic/space-before-function-paren': ['error', { anonymous: 'always', named: 'never', asyncArrow: 'always' }],
+      '@stylistic/space-infix-ops': 'error',
+      '@stylistic/function-call-spacing': 'error',
+      '@stylistic/brace-style': ['error', '1tbs', { allowSingleLine: true }],
+      '@stylistic/arrow-parens': ['error', 'always'],
+      '@stylistic/member-delimiter-style': 'error',
+      '@stylistic/type-annotation-spacing': 'error',
+      '@stylistic/no-multi-spaces': 'error',
+      '@stylistic/no-trailing-spaces': 'error',
+      '@stylistic/no-tabs': 'error',
+      '@stylistic/no-multiple-empty-lines': ['error', { max: 1 }],
+      '@stylistic/eol-last': 'error',
     },
   },
   {

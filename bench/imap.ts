@@ -200,13 +200,13 @@ async function main(): Promise<void> {
   }
   const dovecot = withDovecot
     ? await startDovecot({
-      dir: dovecotDir, imapPort: ports.dovecotImap, pop3Port: ports.dovecotPop3,
-      // One imap process per connection: allow IDLE+ of them, and as many per user and IP.
-      extraConfig: [
-        `mail_max_userip_connections = ${IDLE + 100}`, `default_process_limit = ${IDLE + 100}`, `default_client_limit = ${4 * IDLE + 400}`,
-        'service imap {', `  process_limit = ${IDLE + 100}`, '}',
-      ],
-    })
+        dir: dovecotDir, imapPort: ports.dovecotImap, pop3Port: ports.dovecotPop3,
+        // One imap process per connection: allow IDLE+ of them, and as many per user and IP.
+        extraConfig: [
+          `mail_max_userip_connections = ${IDLE + 100}`, `default_process_limit = ${IDLE + 100}`, `default_client_limit = ${4 * IDLE + 400}`,
+          'service imap {', `  process_limit = ${IDLE + 100}`, '}',
+        ],
+      })
     : null;
   const postamt = await startPostamt(prepared, { probe: true });
   const servers: [Server, number][] = [['postamt', prepared.ports.imap]];

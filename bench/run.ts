@@ -42,8 +42,6 @@ function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-
-
 interface LoadResult { accept_msgs_per_s?: number; e2e_msgs_per_s?: number | null; p50_ms?: number; p99_ms?: number; rc: number; stderr?: string; delivered?: number }
 
 function load(target: string, n: number, size: number, extra: string[] = [], driver = 'source', rcpt = 'user@test.example'): LoadResult {

@@ -25,8 +25,6 @@ const count = opt('count', '3000');
 const size = opt('size', '5120');
 const PORT = 12665;
 
-
-
 /** A minimal SMTP client over one TLS socket: one command at a time, multi-line replies. */
 class Session {
   private buffer = '';

@@ -14,7 +14,6 @@ let dataDir: string;
 let store: SqliteStore;
 let accountId: number;
 
-
 function client(options: { quota?: number | null } = {}) {
   const pushed: string[] = [];
   const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: (o) => void text(o).then((t) => pushed.push(t)) };

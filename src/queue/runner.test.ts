@@ -16,7 +16,7 @@ const RECORDS = {
   'dead.backup.example': { A: ['127.0.0.2'] },
   'nullmx.example': { MX: [{ preference: 0, exchange: '.' }] },
   'sender.example': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
-  };
+};
 let sink: SmtpSinkHandle;
 
 before(async () => {

@@ -111,7 +111,7 @@ describe('stalled transfers keep the server within its memory bound', () => {
     await new Promise((r) => setTimeout(r, 500));
     const again = await sendMessage(child.smtpPort, 2 * 1024 * 1024);
     imap.close();
-    fig.record({ case: `in-flight budget ${BUDGET_MB} MiB spent`, figure: `new message ${spent.slice(0, 9)}${spent.endsWith("(at DATA)") ? " at DATA" : ""}; APPEND ${append.trim().slice(0, 12)}; after the stalled sessions closed ${again.slice(0, 9)}`, limit: '452 4.3.1 (at DATA for a declared SIZE); NO [LIMIT]; then 250', pass: spent.startsWith('452 4.3.1') && /NO \[LIMIT\]/.test(append) && again.startsWith('250') });
+    fig.record({ case: `in-flight budget ${BUDGET_MB} MiB spent`, figure: `new message ${spent.slice(0, 9)}${spent.endsWith('(at DATA)') ? ' at DATA' : ''}; APPEND ${append.trim().slice(0, 12)}; after the stalled sessions closed ${again.slice(0, 9)}`, limit: '452 4.3.1 (at DATA for a declared SIZE); NO [LIMIT]; then 250', pass: spent.startsWith('452 4.3.1') && /NO \[LIMIT\]/.test(append) && again.startsWith('250') });
     assert.match(spent, /^452 4\.3\.1 /);
     assert.match(append, /p NO \[LIMIT\]/);
     assert.match(again, /^250 /);

@@ -146,7 +146,7 @@ describe('JMAP request-level errors (RFC 8620 §3.6.1)', () => {
     const small = JSON.stringify({ using: [], methodCalls: [['Core/echo', { a: 'x' }, 'c']] });
     assert.equal((await transcript(engine, small)).status, 200);
     const big = JSON.stringify({ using: [], methodCalls: [['Core/echo', { a: 'ééééééééééé' }, 'c']] });
-    assert.ok(big.length <= 70, "fits in UTF-16 code units, not in octets");
+    assert.ok(big.length <= 70, 'fits in UTF-16 code units, not in octets');
     const { body } = await transcript(engine, big);
     assert.equal(body.limit, 'maxSizeRequest');
   });

@@ -54,7 +54,7 @@ describe('JMAP Session resource (RFC 8620 §2)', () => {
 
   it('expands templates with every value percent-encoded (RFC 6570 simple expansion)', () => {
     assert.equal(
-      expandUrlTemplate(URLS.downloadUrl, { accountId: 'A1', blobId: 'B-2_x', name: "my file (1)!.pdf", type: 'application/pdf' }),
+      expandUrlTemplate(URLS.downloadUrl, { accountId: 'A1', blobId: 'B-2_x', name: 'my file (1)!.pdf', type: 'application/pdf' }),
       'https://mail.example.org/jmap/download/A1/B-2_x/my%20file%20%281%29%21.pdf?type=application%2Fpdf',
     );
   });

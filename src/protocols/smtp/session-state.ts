@@ -90,15 +90,15 @@ export type SmtpState =
   | { phase: 'mail'; tx: Transaction }
   | { phase: 'data'; tx: Transaction; sink: GuardedSink; decoder: DataDecoder }
   | {
-      phase: 'bdat';
-      /** null when the chunk is refused: its bytes are read and dropped to stay in sync. */
-      tx: Transaction | null;
-      remaining: number;
-      octets: number;
-      last: boolean;
-      refusal: Reply | null;
-      resume: 'fresh' | 'greeted';
-    }
+    phase: 'bdat';
+    /** null when the chunk is refused: its bytes are read and dropped to stay in sync. */
+    tx: Transaction | null;
+    remaining: number;
+    octets: number;
+    last: boolean;
+    refusal: Reply | null;
+    resume: 'fresh' | 'greeted';
+  }
   | { phase: 'auth'; exchange: SaslExchange; mechanism: string; success: AuthIdentity | null }
   | { phase: 'closing' };
 
