@@ -1,21 +1,7 @@
 /**
- * Errors that carry their protocol reply: an SMTP code, an RFC 3463 enhanced status code,
- * and text that is safe to show a client (it never leaks configuration or internals).
+ * The error classes of the layers below the protocol engines (storage, CLI, startup) and helpers to word
+ * a caught error. Protocol engines answer bad input with replies, not exceptions: see HACKING.md.
  */
-
-export class ProtocolError extends Error {
-  readonly code: number;
-  readonly enhancedCode: string;
-  constructor(code: number, enhancedCode: string, safeText: string) {
-    super(safeText);
-    this.name = 'ProtocolError';
-    this.code = code;
-    this.enhancedCode = enhancedCode;
-  }
-  get isTemporary(): boolean {
-    return this.code >= 400 && this.code < 500;
-  }
-}
 
 /** A storage failure (disk full, database busy, I/O error): always temporary for the client (RFC 3463 4.3.0). */
 export class StorageError extends Error {

@@ -24,10 +24,6 @@ export function splitParts(message: Buffer): MessageParts {
   return { header: message.subarray(0, end + 4), body: { data: message.subarray(end + 4) } };
 }
 
-export function bodySize(body: BodyRef): number {
-  return 'data' in body ? body.data.length : body.size;
-}
-
 /** The body in chunks of at most 64 KiB, from memory or the spool file. */
 export async function* bodyChunks(body: BodyRef): AsyncGenerator<Buffer> {
   if ('data' in body) {

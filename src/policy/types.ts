@@ -3,8 +3,6 @@
  * signature mailauth's `resolver` option takes), DKIM keys and where they are kept, and verdicts.
  */
 
-export type DnsRrType = 'A' | 'AAAA' | 'TXT' | 'MX' | 'PTR' | 'CNAME' | 'SRV' | 'NS';
-
 /**
  * What policy needs from DNS. Same contract as node's `dns.promises.resolve(name, rrtype)`: TXT answers are
  * `string[][]` (one array of character-strings per record), MX `{ exchange, priority }[]`, A/AAAA/PTR/CNAME

@@ -537,10 +537,3 @@ const INFLATE_CHUNK_BYTES = 4 * 1024;
 function toBuffer(part: string | Buffer): Buffer {
   return typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
 }
-
-/** Starts driving one connection: greeting first, then the read/receive/write loop until either side closes. */
-export function driveConnection(options: DriverOptions): ConnectionDriver {
-  const driver = new ConnectionDriver(options);
-  void driver.start();
-  return driver;
-}

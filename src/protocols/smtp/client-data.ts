@@ -68,10 +68,6 @@ export function hasEightBit(body: Buffer): boolean {
   return false;
 }
 
-export function isAscii(text: string): boolean {
-  return /^[\x00-\x7f]*$/.test(text);
-}
-
 /** RFC 3461 §4: xtext — "+" and "=" and characters outside 33..126 as "+HH". */
 export function encodeXtext(value: string): string {
   let out = '';
@@ -79,8 +75,4 @@ export function encodeXtext(value: string): string {
     out += byte < 33 || byte > 126 || byte === 0x2b || byte === 0x3d ? '+' + byte.toString(16).toUpperCase().padStart(2, '0') : String.fromCharCode(byte);
   }
   return out;
-}
-
-export function decodeXtext(value: string): string {
-  return Buffer.from(value.replace(/\+([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
 }

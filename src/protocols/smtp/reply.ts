@@ -24,10 +24,6 @@ export function formatReply(r: Reply): string {
   return out;
 }
 
-export function isPositive(r: Reply): boolean {
-  return r.code >= 200 && r.code < 400;
-}
-
 /** The catalogue: every fixed reply the server sends, in one place. */
 export const replies = {
   greeting: (host: string) => reply(220, null, `${host} ESMTP Postamt`),

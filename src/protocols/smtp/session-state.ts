@@ -147,6 +147,3 @@ export interface CommandSpec {
   handle(session: SessionCore, args: string): Promise<void> | void;
 }
 
-export function isReply(value: unknown): value is Reply {
-  return typeof value === 'object' && value !== null && 'code' in value && 'lines' in value && Array.isArray((value as Reply).lines);
-}
