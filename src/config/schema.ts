@@ -12,7 +12,6 @@ import {
 import { isHostName } from './values.ts';
 
 export type { HostPort } from './values.ts';
-export type { CertificatePaths } from './fields.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -203,15 +202,6 @@ export const schema = {
 
 export type Schema = typeof schema;
 export type Config = Infer<Schema>;
-export type ListenConfig = Config['listen'];
-export type TlsConfig = Config['tls'];
-export type LimitsConfig = Config['limits'];
-export type AuthConfig = Config['auth'];
-export type SubmissionConfig = Config['submission'];
-export type QueueConfig = Config['queue'];
-export type DnsConfig = Config['dns'];
-export type StorageConfig = Config['storage'];
-export type PolicyConfig = Config['policy'];
 
 export function isSection(entry: SchemaEntry): entry is Section<Record<string, Field<unknown>>> {
   return entry.kind === 'section';

@@ -14,8 +14,6 @@ import { scoreSpam, DEFAULT_SPAM_OPTIONS, type SpamOptions, type SpamResult } fr
 import type { Logger } from '../core/log.ts';
 import type { Clock, DataVerdict, GateVerdict, PolicyResolver } from './types.ts';
 
-export type { DataVerdict, GateVerdict, PolicyReply, PolicyResolver, DkimKey, DkimKeyStore } from './types.ts';
-
 /** Settings that a recipient domain may override. */
 export interface DomainPolicy {
   /** RFC 7208 §8.4: refuse at RCPT when SPF for MAIL FROM is "fail". */
@@ -186,12 +184,3 @@ export class InboundPolicy {
     return trusted;
   }
 }
-
-export { checkInbound, checkInboundParts, checkSpfAtMail, stripForgedAuthResults } from './inbound-auth.ts';
-export { signMessage, generateDkimKey, dkimRecordText, formatTxt } from './dkim-sign.ts';
-export { arcSeal } from './arc-seal.ts';
-export { checkFcrdns } from './client-checks.ts';
-export { FileDkimKeyStore } from '../dkim/file-key-store.ts';
-export { Srs } from './srs.ts';
-export { policyResolverFrom } from './resolver-adapter.ts';
-export { MemoryGreylistStore, type GreylistStore } from './greylist.ts';
