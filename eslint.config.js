@@ -5,6 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import stylistic from '@stylistic/eslint-plugin';
 import { importX, createNodeResolver } from 'eslint-plugin-import-x';
+import noTypeImportCycle from './scripts/lint/no-type-import-cycle.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'data/**', '.tmp/**', 'bench/results/**', '**/*.js', '**/*.mjs', '!eslint.config.js'] },
@@ -80,6 +81,13 @@ export default tseslint.config(
         }],
       }],
     },
+  },
+  {
+    // import-x/no-cycle does not follow `import type`; inside the IMAP engine type-only cycles count too
+    // (command handlers see the session through ImapSessionCore, never the session class).
+    files: ['src/protocols/imap/**/*.ts'],
+    plugins: { local: { rules: { 'no-type-import-cycle': noTypeImportCycle } } },
+    rules: { 'local/no-type-import-cycle': ['error', { root: 'src/protocols/imap' }] },
   },
   {
     // Tests and test doubles poke at loosely typed JSON and protocol responses.

@@ -1,7 +1,8 @@
 // IMAP BODY and BODYSTRUCTURE (RFC 9051 §7.5.2) from a parsed MIME tree. Parameters are sent as
 // Dovecot sends them: RFC 2231 continuations joined, extended values kept as name*=charset''%XX.
 import { isMultipart, type MimePart } from '../../message/mime-tree.ts';
-import { formatEnvelope, formatImapString, formatNString, type ImapStringOptions } from './envelope.ts';
+import { formatEnvelope } from './envelope.ts';
+import { formatNString, formatString, type ImapStringOptions } from './response.ts';
 
 export interface BodyStructureOptions {
   /** BODYSTRUCTURE (true) carries extension data; BODY (false) does not. */
@@ -15,18 +16,18 @@ export function formatBodyStructure(root: MimePart, message: Buffer, options: Bo
 
 function formatParams(params: [string, string][], str: ImapStringOptions): string {
   if (params.length === 0) return 'NIL';
-  return '(' + params.map(([k, v]) => `${formatImapString(k, str)} ${formatImapString(v, str)}`).join(' ') + ')';
+  return '(' + params.map(([k, v]) => `${formatString(k, str)} ${formatString(v, str)}`).join(' ') + ')';
 }
 
 function formatDisposition(part: MimePart, str: ImapStringOptions): string {
   const d = part.disposition;
   if (d === null) return 'NIL';
-  return `(${formatImapString(d.type, str)} ${formatParams(d.wireParams, str)})`;
+  return `(${formatString(d.type, str)} ${formatParams(d.wireParams, str)})`;
 }
 
 function formatLanguage(part: MimePart, str: ImapStringOptions): string {
   if (part.language === null) return 'NIL';
-  return '(' + part.language.map((l) => formatImapString(l, str)).join(' ') + ')';
+  return '(' + part.language.map((l) => formatString(l, str)).join(' ') + ')';
 }
 
 /** Parts the parser did not descend into (nesting or part limits, encoded message/rfc822). */
@@ -37,7 +38,7 @@ function isTruncated(part: MimePart): boolean {
 }
 
 function formatPart(part: MimePart, message: Buffer, options: BodyStructureOptions, str: ImapStringOptions): string {
-  const s = (v: string): string => formatImapString(v, str);
+  const s = (v: string): string => formatString(v, str);
   const ns = (v: string | null): string => formatNString(v, str);
   if (isMultipart(part)) {
     // RFC 9051 §7.5.2: body-type-mpart = 1*body SP media-subtype [SP body-ext-mpart]

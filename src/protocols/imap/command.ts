@@ -4,15 +4,12 @@
  */
 import type { OutputPart } from '../engine.ts';
 import type { Args } from './parser/args.ts';
-import type { ImapSession } from './session.ts';
+import type { TaggedResponse } from './response.ts';
+import type { ImapSessionCore } from './session-state.ts';
 
 export type StateKind = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
 
-export interface CommandResult {
-  status: 'OK' | 'NO' | 'BAD';
-  /** Response code without brackets, e.g. `APPENDUID 1 5`. */
-  code?: string;
-  text: string;
+export interface CommandResult extends TaggedResponse {
   then?: 'starttls' | 'deflate' | 'close';
 }
 
@@ -30,7 +27,7 @@ export interface CommandContext {
   /** Upper-case verb, `UID FETCH` for UID commands. */
   verb: string;
   isUid: boolean;
-  session: ImapSession;
+  session: ImapSessionCore;
   /** Adds an untagged response line (without `* ` and CRLF) or raw parts (already framed). */
   untagged(line: string): void;
   raw(...parts: OutputPart[]): void;

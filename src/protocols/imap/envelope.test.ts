@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMimeTree } from '../../message/mime-tree.ts';
-import { formatEnvelope, formatImapString } from './envelope.ts';
+import { formatEnvelope } from './envelope.ts';
 
 function envelope(message: string, options?: { utf8: boolean }): string {
   const buf = Buffer.from(message.replace(/\r?\n/g, '\r\n'), 'utf8');
@@ -66,11 +66,4 @@ test('8-bit subject is a literal under IMAP4rev1 and quoted under UTF8=ACCEPT', 
 
 test('folded subject is unfolded; an address without domain gets an empty host, never NIL', () => {
   assert.equal(envelope('Subject: long\n  subject\nTo: undisclosed\n\nx\n'), '(NIL "long  subject" NIL NIL NIL ((NIL NIL "undisclosed" "")) NIL NIL NIL NIL)');
-});
-
-test('formatImapString: CR/LF force a literal, NUL is replaced', () => {
-  assert.equal(formatImapString('a\rb'), '{3}\r\na\rb');
-  assert.equal(formatImapString('a\0b', { utf8: true }), '"a\uFFFDb"');
-  assert.equal(formatImapString('back\\slash'), '"back\\\\slash"');
-  assert.equal(formatImapString('x'.repeat(1000)), '{1000}\r\n' + 'x'.repeat(1000));
 });

@@ -1,43 +1,11 @@
-// IMAP ENVELOPE (RFC 9051 §7.5.2) from a parsed MIME header, and the IMAP string/nstring
-// encoding shared with BODYSTRUCTURE. Values are sent raw (RFC 2047 words not decoded).
+// IMAP ENVELOPE (RFC 9051 §7.5.2) from a parsed MIME header. Values are sent raw (RFC 2047 words
+// not decoded).
 import { parseAddressList, type AddressOrGroup } from '../../message/address.ts';
 import type { MimePart } from '../../message/mime-tree.ts';
 import { headerValue } from '../../message/header-fields.ts';
-
-export interface ImapStringOptions {
-  /** UTF8=ACCEPT enabled (RFC 9051 / RFC 6855): 8-bit UTF-8 may go in quoted strings. */
-  utf8: boolean;
-}
+import { formatNString, type ImapStringOptions } from './response.ts';
 
 const DEFAULT_OPTIONS: ImapStringOptions = { utf8: false };
-const MAX_QUOTED_LENGTH = 1000;
-
-/**
- * RFC 9051 §4.3: a quoted string cannot hold CR, LF or NUL, and under IMAP4rev1 no 8-bit
- * octets; those values go out as a literal "{n}\r\n" + bytes (n counts UTF-8 octets, the result
- * must be written as UTF-8). NUL, never allowed outside literal8, becomes U+FFFD.
- */
-export function formatImapString(value: string, options: ImapStringOptions = DEFAULT_OPTIONS): string {
-  let v = value;
-  let needsLiteral = false;
-  let hasNul = false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 0) hasNul = true;
-    else if (c === 0x0d || c === 0x0a) needsLiteral = true;
-    else if (c >= 0x80 && !options.utf8) needsLiteral = true;
-  }
-  if (hasNul) v = v.replace(/\0/g, '\uFFFD');
-  if (hasNul && !options.utf8) needsLiteral = true;
-  // Very long values go as literals too, keeping response lines short for line-based clients.
-  if (v.length >= MAX_QUOTED_LENGTH) needsLiteral = true;
-  if (needsLiteral) return `{${Buffer.byteLength(v, 'utf8')}}\r\n${v}`;
-  return '"' + v.replace(/[\\"]/g, (m) => '\\' + m) + '"';
-}
-
-export function formatNString(value: string | null | undefined, options: ImapStringOptions = DEFAULT_OPTIONS): string {
-  return value === null || value === undefined ? 'NIL' : formatImapString(value, options);
-}
 
 /** RFC 9051 §7.5.2 address list: "(" 1*address ")" or NIL; groups use RFC 5322 group syntax
  *  as (NIL NIL "name" NIL) ... (NIL NIL NIL NIL). */

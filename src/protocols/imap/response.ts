@@ -2,24 +2,53 @@
  * Formatting of IMAP response data (RFC 9051 §4, §7): quoted strings vs literals, nstrings,
  * flag lists and tagged status lines.
  */
-import type { CommandResult } from './command.ts';
 
-/** A string as `"quoted"` when safe, else as a literal `{n}\r\n...` (CR, LF, NUL, long or 8-bit without UTF-8). */
-export function formatString(value: string, options: { utf8?: boolean } = {}): string {
-  const bytes = Buffer.byteLength(value, 'utf8');
-  const eightBit = bytes !== value.length;
-  if (!/[\r\n\0]/.test(value) && value.length < 1000 && (!eightBit || options.utf8 === true)) {
-    return `"${value.replace(/[\\"]/g, (c) => '\\' + c)}"`;
-  }
-  return `{${bytes}}\r\n${value}`;
+/** The status part of a tagged response (RFC 9051 §7.1). */
+export interface TaggedResponse {
+  status: 'OK' | 'NO' | 'BAD';
+  /** Response code without brackets, e.g. `APPENDUID 1 5`. */
+  code?: string;
+  text: string;
 }
 
-export function formatNString(value: string | null, options: { utf8?: boolean } = {}): string {
-  return value === null ? 'NIL' : formatString(value, options);
+export interface ImapStringOptions {
+  /** UTF8=ACCEPT or IMAP4rev2 enabled (RFC 9051 §4.3, RFC 6855): 8-bit UTF-8 may go in quoted strings. */
+  utf8?: boolean;
+}
+
+const MAX_QUOTED_LENGTH = 1000;
+
+/**
+ * A string as `"quoted"` when it can be, else as a literal `{n}\r\n` + value (n counts UTF-8 octets;
+ * the result must be written as UTF-8). RFC 9051 §4.3: a quoted string holds no CR, LF or NUL and,
+ * without UTF-8, no 8-bit octets. RFC 9051 §9 (CHAR8): a literal cannot hold NUL either (only
+ * literal8 can), so NUL becomes U+FFFD.
+ */
+export function formatString(value: string, options: ImapStringOptions = {}): string {
+  let v = value;
+  let needsLiteral = false;
+  let hasNul = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 0) hasNul = true;
+    else if (c === 0x0d || c === 0x0a) needsLiteral = true;
+    else if (c >= 0x80 && options.utf8 !== true) needsLiteral = true;
+  }
+  if (hasNul) v = v.replace(/\0/g, '\uFFFD');
+  if (hasNul && options.utf8 !== true) needsLiteral = true;
+  // Very long values go as literals too, keeping response lines short for line-based clients.
+  if (v.length >= MAX_QUOTED_LENGTH) needsLiteral = true;
+  if (needsLiteral) return `{${Buffer.byteLength(v, 'utf8')}}\r\n${v}`;
+  return '"' + v.replace(/[\\"]/g, (m) => '\\' + m) + '"';
+}
+
+/** An nstring: NIL for an absent value, else a string. */
+export function formatNString(value: string | null | undefined, options: ImapStringOptions = {}): string {
+  return value === null || value === undefined ? 'NIL' : formatString(value, options);
 }
 
 /** An astring: atom when it is one, else a string. */
-export function formatAString(value: string, options: { utf8?: boolean } = {}): string {
+export function formatAString(value: string, options: ImapStringOptions = {}): string {
   return /^[!#$&'+,\-./0-9:;<=>?@A-Z^_`a-z|}~\][]+$/.test(value) && value.toUpperCase() !== 'NIL' ? value : formatString(value, options);
 }
 
@@ -45,6 +74,6 @@ export function normalizeFlag(flag: string): string | null {
 }
 
 /** A tagged status line: `tag OK|NO|BAD [CODE] text` (RFC 9051 §7.1). */
-export function formatTagged(tag: string, r: CommandResult): string {
+export function formatTagged(tag: string, r: TaggedResponse): string {
   return `${tag} ${r.status} ${r.code !== undefined ? `[${r.code}] ` : ''}${r.text}\r\n`;
 }

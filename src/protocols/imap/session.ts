@@ -3,92 +3,30 @@
  * connection driver. Owns framing, the state machine, dispatch through the command table, the
  * SASL/IDLE sub-modes and the reporting of other sessions' changes (RFC 9051 §7.5).
  */
-import type { EngineContext, EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../engine.ts';
-import type { AuthIdentity, LoginWatcher, SaslAuthenticator, SaslContext, SaslExchange } from '../sasl/types.ts';
-import type { Logger } from '../../core/log.ts';
-import { ImapBackendError, type ImapAccount, type ImapAppendSink, type ImapBackend, type ImapChange } from './backend.ts';
+import type { EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../engine.ts';
+import type { AuthIdentity, SaslContext } from '../sasl/types.ts';
+import { ImapBackendError, type ImapAccount, type ImapAppendSink, type ImapChange } from './backend.ts';
 import { COMMANDS } from './commands/index.ts';
 import type { CommandContext, CommandResult, DeferredResult, StateKind } from './command.ts';
 import { Args } from './parser/args.ts';
 import { CommandFramer, tagOf, type CommandFrame, type LiteralAnnouncement, type LiteralDecision } from './parser/framer.ts';
 import { ImapSyntaxError, tokenizeCommand } from './parser/tokenizer.ts';
 import { formatTagged } from './response.ts';
-import type { SelectedMailbox } from './selected.ts';
-import type { MimeTreeOptions } from '../../message/mime-tree.ts';
 import { holdInflight, type InflightBytes } from './budgeted-append.ts';
 import { handleSaslLine } from './commands/authenticate.ts';
+import { handleIdleLine } from './commands/idle.ts';
+import {
+  DEFAULT_IMAP_LIMITS,
+  type ImapLimits,
+  type ImapMode,
+  type ImapSessionCore,
+  type ImapSessionOptions,
+  type ImapState,
+} from './session-state.ts';
 
-export interface ImapLimits {
-  /** Command text per command, literals excluded. */
-  maxLineBytes: number;
-  /** Literals of a command other than an APPEND message, in total. */
-  maxLiteralBytes: number;
-  /** The same before login: only LOGIN arguments need literals then, so many idle clients stay cheap. */
-  preAuthLiteralBytes: number;
-  /** Bounds on MIME parsing for BODYSTRUCTURE, BODY[section] and SEARCH. */
-  mime: MimeTreeOptions;
-  /** APPEND message size (advertised as APPENDLIMIT, RFC 7889). */
-  appendLimit: number;
-  maxDepth: number;
-  /** RFC 9051 §5.4: at least 30 minutes once authenticated. */
-  idleTimeoutMs: number;
-  preAuthTimeoutMs: number;
-  /** Failed LOGIN/AUTHENTICATE attempts before the connection is closed. */
-  maxAuthFailures: number;
-  /** Mailboxes one account may have (CREATE's implied parents count too). */
-  maxMailboxes: number;
-  /** Levels of a mailbox name (`a/b/c` has 3). */
-  maxMailboxLevels: number;
-  /** Messages in one APPEND (RFC 3502 MULTIAPPEND). */
-  maxAppendMessages: number;
-}
+export { DEFAULT_IMAP_LIMITS, type ImapLimits, type ImapMode, type ImapSessionOptions, type ImapState } from './session-state.ts';
 
-export const DEFAULT_IMAP_LIMITS: ImapLimits = {
-  maxLineBytes: 64 * 1024,
-  maxLiteralBytes: 1024 * 1024,
-  preAuthLiteralBytes: 8 * 1024,
-  mime: {},
-  appendLimit: 50 * 1024 * 1024,
-  maxDepth: 32,
-  idleTimeoutMs: 30 * 60_000,
-  preAuthTimeoutMs: 5 * 60_000,
-  maxAuthFailures: 5,
-  maxMailboxes: 10_000,
-  maxMailboxLevels: 32,
-  maxAppendMessages: 20,
-};
-
-export interface ImapSessionOptions {
-  backend: ImapBackend;
-  sasl: SaslAuthenticator;
-  context: EngineContext;
-  hostname?: string;
-  logger?: Logger;
-  /** Allow LOGIN / plaintext mechanisms without TLS (e.g. loopback); otherwise LOGINDISABLED. */
-  allowPlaintext?: boolean;
-  /** STARTTLS is offered when the listener has a TLS context and the connection is not TLS yet. */
-  starttlsAvailable?: boolean;
-  limits?: Partial<ImapLimits>;
-  /** The server-wide budget for bytes of messages being received; an APPEND that does not fit gets NO [LIMIT]. */
-  inflight?: InflightBytes;
-  now?: () => Date;
-  /** Ends the session when its login stops being valid (account removed or disabled, password changed). */
-  logins?: LoginWatcher;
-}
-
-export type ImapState =
-  | { kind: 'not-authenticated' }
-  | { kind: 'authenticated'; identity: AuthIdentity; account: ImapAccount; unwatch: () => void }
-  | { kind: 'selected'; identity: AuthIdentity; account: ImapAccount; unwatch: () => void; mailbox: SelectedMailbox }
-  | { kind: 'logout' };
-
-export type ImapMode =
-  | { kind: 'command' }
-  | { kind: 'idle'; tag: string }
-  /** `pendingSuccess`: the server-final data was sent as a challenge; the client's empty line completes it. */
-  | { kind: 'sasl'; tag: string; exchange: SaslExchange; pendingSuccess?: AuthIdentity };
-
-export class ImapSession implements StreamEngine {
+export class ImapSession implements StreamEngine, ImapSessionCore {
   state: ImapState = { kind: 'not-authenticated' };
   mode: ImapMode = { kind: 'command' };
   readonly enabled = new Set<string>();
@@ -315,13 +253,7 @@ export class ImapSession implements StreamEngine {
           continue;
         }
         if (this.mode.kind === 'idle') {
-          const tag = this.mode.tag;
-          this.mode = { kind: 'command' };
-          // RFC 9051 §6.3.13: only DONE ends IDLE.
-          if (line.toUpperCase() === 'DONE') {
-            for (const l of await this.syncSelected({ allowExpunge: true })) out.push(`* ${l}\r\n`);
-            out.push(`${tag} OK IDLE terminated\r\n`);
-          } else out.push(`${tag} BAD Expected DONE\r\n`);
+          await handleIdleLine(this, line, out);
           continue;
         }
         const then = await handleSaslLine(this, line, out);

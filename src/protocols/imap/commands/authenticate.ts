@@ -5,7 +5,7 @@
 import type { OutputPart } from '../../engine.ts';
 import type { AuthIdentity, SaslStep } from '../../sasl/types.ts';
 import { bad, no, ok, type CommandResult, type CommandSpec } from '../command.ts';
-import type { ImapSession } from '../session.ts';
+import type { ImapSessionCore } from '../session-state.ts';
 import { formatTagged } from '../response.ts';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -75,7 +75,7 @@ function challengeOf(step: SaslStep): Buffer | null {
 }
 
 /** One client line during AUTHENTICATE; writes the challenge or the tagged result. */
-export async function handleSaslLine(s: ImapSession, line: string, out: OutputPart[]): Promise<'close' | undefined> {
+export async function handleSaslLine(s: ImapSessionCore, line: string, out: OutputPart[]): Promise<'close' | undefined> {
   if (s.mode.kind !== 'sasl') return undefined;
   const { tag, exchange, pendingSuccess } = s.mode;
   let result: CommandResult;
@@ -103,7 +103,7 @@ export async function handleSaslLine(s: ImapSession, line: string, out: OutputPa
   return result.then === 'close' ? 'close' : undefined;
 }
 
-async function completeAuth(s: ImapSession, step: SaslStep): Promise<CommandResult> {
+async function completeAuth(s: ImapSessionCore, step: SaslStep): Promise<CommandResult> {
   s.mode = { kind: 'command' };
   if (step.kind === 'success') return login(s, step.identity);
   if (step.kind === 'challenge') return no('Unexpected challenge', 'AUTHENTICATIONFAILED');
@@ -125,7 +125,7 @@ async function completeAuth(s: ImapSession, step: SaslStep): Promise<CommandResu
   }
 }
 
-async function login(s: ImapSession, identity: AuthIdentity): Promise<CommandResult> {
+async function login(s: ImapSessionCore, identity: AuthIdentity): Promise<CommandResult> {
   const account = await s.options.backend.openAccount(identity);
   // Changes are recorded for the selected mailbox as they happen and reported at the next command.
   const unwatchChanges = account.watch((change) => s.onAccountChange(change));

@@ -1,10 +1,8 @@
 /**
  * Commands about the connection rather than a mailbox: CAPABILITY, NOOP, LOGOUT, ENABLE (RFC 5161),
- * ID (RFC 2971), COMPRESS (RFC 4978), NAMESPACE (RFC 2342), IDLE (RFC 2177), GETQUOTA/GETQUOTAROOT (RFC 9208).
+ * ID (RFC 2971), COMPRESS (RFC 4978), NAMESPACE (RFC 2342).
  */
 import { bad, no, ok, type CommandSpec } from '../command.ts';
-import { decodeMailboxName } from '../mailbox-name.ts';
-import { formatAString, formatString } from '../response.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 
 const ANY = ['not-authenticated', 'authenticated', 'selected'] as const;
@@ -102,56 +100,3 @@ export const NAMESPACE: CommandSpec = {
     return ok('NAMESPACE completed');
   },
 };
-
-export const IDLE: CommandSpec = {
-  states: AUTHED,
-  async handle(ctx, args) {
-    args.end();
-    const s = ctx.session;
-    for (const l of await s.syncSelected({ allowExpunge: true })) ctx.untagged(l);
-    s.mode = { kind: 'idle', tag: ctx.tag };
-    ctx.raw('+ idling\r\n');
-    return null;
-  },
-};
-
-export const GETQUOTAROOT: CommandSpec = {
-  states: AUTHED,
-  async handle(ctx, args) {
-    const wire = args.astring('mailbox');
-    args.end();
-    const s = ctx.session;
-    const name = decodeMailboxName(wire, { utf8: s.utf8Names });
-    if (name === null || (await s.account!.status(name)) === null) return no('No such mailbox', 'NONEXISTENT');
-    // RFC 9208 §4.3: one quota root "" for the whole account.
-    ctx.untagged(`QUOTAROOT ${formatAString(wire, { utf8: s.utf8Names })} ""`);
-    await quotaLine(ctx);
-    return ok('GETQUOTAROOT completed');
-  },
-};
-
-export const GETQUOTA: CommandSpec = {
-  states: AUTHED,
-  async handle(ctx, args) {
-    const root = args.astring('quota root');
-    args.end();
-    if (root !== '') return no('No such quota root', 'NONEXISTENT');
-    await quotaLine(ctx);
-    return ok('GETQUOTA completed');
-  },
-};
-
-export const SETQUOTA: CommandSpec = {
-  states: AUTHED,
-  async handle() {
-    return no('Quota is set by the administrator', 'NOPERM');
-  },
-};
-
-async function quotaLine(ctx: Parameters<CommandSpec['handle']>[0]): Promise<void> {
-  const q = await ctx.session.account!.quota();
-  // RFC 9208 §5.1: STORAGE is in units of 1024 octets.
-  const used = Math.ceil(q.usedBytes / 1024);
-  if (q.limitBytes === null) ctx.untagged(`QUOTA ${formatString('')} ()`);
-  else ctx.untagged(`QUOTA "" (STORAGE ${used} ${Math.floor(q.limitBytes / 1024)})`);
-}

@@ -4,12 +4,16 @@
 import type { CommandSpec } from '../command.ts';
 import { APPEND } from './append.ts';
 import { AUTHENTICATE, LOGIN, STARTTLS } from './authenticate.ts';
-import { CAPABILITY, CHECK, COMPRESS, ENABLE, GETQUOTA, GETQUOTAROOT, ID, IDLE, LOGOUT, NAMESPACE, NOOP, SETQUOTA } from './connection.ts';
+import { CAPABILITY, CHECK, COMPRESS, ENABLE, ID, LOGOUT, NAMESPACE, NOOP } from './connection.ts';
+import { COPY } from './copy.ts';
 import { FETCH } from './fetch.ts';
+import { IDLE } from './idle.ts';
 import { CREATE, DELETE, LIST, LSUB, RENAME, STATUS, SUBSCRIBE, UNSUBSCRIBE } from './mailboxes.ts';
+import { MOVE } from './move.ts';
+import { GETQUOTA, GETQUOTAROOT, SETQUOTA } from './quota.ts';
 import { SEARCH, SORT } from './search.ts';
 import { CLOSE, EXAMINE, EXPUNGE, SELECT, UID_EXPUNGE, UNSELECT } from './select.ts';
-import { COPY, MOVE, STORE } from './store.ts';
+import { STORE } from './store.ts';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   CAPABILITY, NOOP, LOGOUT, STARTTLS, AUTHENTICATE, LOGIN, ENABLE, ID, COMPRESS, NAMESPACE, IDLE,

@@ -1,10 +1,7 @@
 /**
- * STORE / UID STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3), and COPY / MOVE with
- * their UID forms (RFC 9051 §6.4.7, RFC 6851) answering COPYUID (RFC 4315).
+ * STORE / UID STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3).
  */
-import { ImapBackendError } from '../backend.ts';
-import { no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
-import { decodeMailboxName } from '../mailbox-name.ts';
+import { no, ok, type CommandSpec } from '../command.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { normalizeFlag } from '../response.ts';
@@ -72,48 +69,3 @@ export const STORE: CommandSpec = {
     return ok(`${ctx.verb} completed`);
   },
 };
-
-async function copyOrMove(ctx: CommandContext, move: boolean, setText: string, wire: string): Promise<CommandResult> {
-  const s = ctx.session;
-  const mailbox = selectedMailbox(ctx);
-  if (move && mailbox.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
-  const dest = decodeMailboxName(wire, { utf8: s.utf8Names });
-  if (dest === null) throw new ImapSyntaxError('Invalid mailbox name encoding');
-  const refs = resolveMessages(ctx, setText);
-  if (refs.length === 0) return ok(`${ctx.verb} completed`);
-  let result;
-  try {
-    result = await s.account!.copy(mailbox.id, refs.map((r) => r.uid), dest, { move });
-  } catch (err) {
-    // RFC 9051 §6.4.7: a missing destination answers [TRYCREATE].
-    if (err instanceof ImapBackendError && err.code === 'NONEXISTENT') return no('No such mailbox', 'TRYCREATE');
-    throw err;
-  }
-  const pairs = [...result.pairs].sort((a, b) => a[0] - b[0]);
-  const code = pairs.length > 0 ? `COPYUID ${result.uidValidity} ${formatSequenceSet(pairs.map((p) => p[0]))} ${pairs.map((p) => p[1]).join(',')}` : undefined;
-  if (!move) return ok(`${ctx.verb} completed`, code);
-  // RFC 6851 §4.3: COPYUID goes in an untagged OK before the expunge responses.
-  if (code !== undefined) ctx.untagged(`OK [${code}] Moved`);
-  const moved = pairs.map((p) => p[0]);
-  if (s.enabled.has('QRESYNC')) {
-    mailbox.removeUids(moved);
-    if (moved.length > 0) ctx.untagged(`VANISHED ${formatSequenceSet(moved)}`);
-  } else {
-    for (const seq of mailbox.removeUids(moved)) ctx.untagged(`${seq} EXPUNGE`);
-  }
-  return ok(`${ctx.verb} completed`);
-}
-
-function copyCommand(move: boolean): CommandSpec {
-  return {
-    states: ['selected'],
-    async handle(ctx, args) {
-      const setText = args.atom('sequence set');
-      const wire = args.astring('mailbox name');
-      args.end();
-      return copyOrMove(ctx, move, setText, wire);
-    },
-  };
-}
-export const COPY = copyCommand(false);
-export const MOVE = copyCommand(true);
