@@ -241,10 +241,16 @@ export interface DeliveryPlan {
   traceHeader?: Buffer;
   mailboxes: LocalDeliveryTarget[];
   queue?: QueueEnqueueInput | null;
+  /**
+   * The mailbox copies are one email in several mailboxes (JMAP Email/import and drafts with several
+   * mailboxIds; every target must be of one account) instead of one email per copy.
+   */
+  oneEmail?: boolean;
 }
 
 export interface CommitResult {
-  messages: { mailboxId: number; uid: number }[];
+  /** Each stored copy with its email and thread (docs/decisions/0008). */
+  messages: { mailboxId: number; uid: number; emailId: number; threadId: number }[];
   queueId: string | null;
   size: number;
 }
@@ -407,7 +413,98 @@ export interface QueueStore {
   enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string>;
 }
 
-export interface Store extends AccountStore, MailStore, QueueStore, ChangeFeed {
+/** The JMAP data types whose history the store keeps (RFC 8620 §5.2 /changes). */
+export type ObjectType = 'Mailbox' | 'Email' | 'Thread';
+
+/** One object that changed after a modseq: `created` when it did not exist then, `destroyed` when it is gone now. */
+export interface ObjectChange {
+  id: number;
+  modSeq: number;
+  created: boolean;
+  destroyed: boolean;
+}
+
+/** Where one copy of an email is: IMAP's view of it (mailbox, UID, flags). */
+export interface EmailCopy {
+  mailboxId: number;
+  uid: number;
+  flags: string[];
+}
+
+/**
+ * An email (RFC 8621 §4): one message in one or more mailboxes of an account, with an id that stays when it
+ * moves, and its thread. A copy made by IMAP COPY or Email/copy is a new email in the same thread.
+ */
+export interface EmailRecord {
+  id: number;
+  accountId: number;
+  threadId: number;
+  /** Ascending by mailbox id; flags may differ between copies when IMAP changed one of them. */
+  copies: EmailCopy[];
+  size: number;
+  receivedAt: Date;
+  /** The Date: header (ms since the epoch) as indexed at delivery; null when absent or unknown. */
+  sentAt: number | null;
+  modSeq: number;
+}
+
+/** A cheap row for listings (Email/query): sort keys and what filters on flags and mailboxes need. */
+export interface EmailIndexRow {
+  id: number;
+  threadId: number;
+  mailboxIds: number[];
+  /** Flags as stored, of the first copy (space-separated). */
+  flags: string;
+  size: number;
+  receivedAt: number;
+  sentAt: number | null;
+  baseSubject: string;
+  fromSort: string;
+  toSort: string;
+}
+
+export interface EmailUpdate {
+  emailId: number;
+  /** Flags of every copy (IMAP flag spelling: \Seen, $Forwarded ...). */
+  flags?: { op: FlagOperation; flags: string[] };
+  /** The mailboxes the email is in afterwards (at least one): copies are added and removed, the id stays. */
+  mailboxIds?: number[];
+}
+
+/**
+ * The object model JMAP Mail and IMAP OBJECTID (RFC 8474) read: email and thread ids assigned at delivery
+ * and kept on move, and one per-account modseq (IMAP MODSEQ values are drawn from it) with tombstones, so
+ * `/changes` can answer what was created, changed or destroyed since a state.
+ */
+export interface EmailStore {
+  /** The account's modseq now: the state string of its Mailbox, Email and Thread data. */
+  accountModSeq(accountId: number): Promise<number>;
+  /**
+   * Objects of `type` changed after `sinceModSeq`, ascending by modseq, at most `limit` + 1 (so a caller
+   * sees that more exist). Mailboxes whose messages changed count as changed (their counts did).
+   */
+  objectChanges(accountId: number, type: ObjectType, sinceModSeq: number, limit: number): Promise<ObjectChange[]>;
+  /** The lowest modseq from which changes are still known (tombstones older were pruned); 0: all history. */
+  changesKnownSince(accountId: number): Promise<number>;
+  /** The emails of the account with these ids (others are left out), in no particular order. */
+  getEmails(accountId: number, ids: readonly number[]): Promise<EmailRecord[]>;
+  /** Email ids of each thread of the account, oldest received first (RFC 8621 §3); a missing thread is left out. */
+  threadEmails(accountId: number, threadIds: readonly number[]): Promise<Map<number, number[]>>;
+  /** Email and thread id of messages of a mailbox, by UID (IMAP FETCH EMAILID, THREADID). */
+  objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>>;
+  /** Index rows of the account's emails, or only those with a copy in `mailboxId`, newest received first. */
+  listEmailIndex(accountId: number, options?: { mailboxId?: number }): Promise<EmailIndexRow[]>;
+  /** Newest received first, `limit` ids from `position`, of one mailbox: the first page of a mail client. */
+  mailboxEmailPage(mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number }>;
+  /** Applies the updates in one transaction; returns the ids not found in the account. Mailboxes must be the account's. */
+  updateEmails(accountId: number, updates: readonly EmailUpdate[]): Promise<{ notFound: number[] }>;
+  /** Removes every copy of these emails; returns the ids removed. */
+  destroyEmails(accountId: number, ids: readonly number[]): Promise<number[]>;
+  /** Where the email's bytes are: one of its copies (readMessage/streamMessage read them), or null. */
+  emailLocation(accountId: number, emailId: number): Promise<{ mailboxId: number; uid: number; size: number } | null>;
+}
+
+export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, ChangeFeed {
   /** Checks the store (schema, integrity of blobs) and reports problems found at start. */
   close(): Promise<void>;
 }

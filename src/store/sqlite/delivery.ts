@@ -49,6 +49,30 @@ export class SpooledBody implements BlobSource {
     return { data: this.chunks[0]! };
   }
 
+  /** The first `maxBytes` bytes (or all when shorter): where the header is, for indexing at commit. */
+  head(maxBytes: number): Buffer {
+    const n = Math.min(maxBytes, this.size);
+    if (this.fd === null) {
+      const out: Buffer[] = [];
+      let got = 0;
+      for (const c of this.chunks) {
+        if (got >= n) break;
+        const part = c.subarray(0, n - got);
+        out.push(part);
+        got += part.length;
+      }
+      return out.length === 1 ? out[0]! : Buffer.concat(out, got);
+    }
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const r = readSync(this.fd, buf, got, n - got, got);
+      if (r <= 0) break;
+      got += r;
+    }
+    return buf.subarray(0, got);
+  }
+
   forEachChunk(emit: (chunk: Buffer) => void): void {
     if (this.fd === null) {
       for (const c of this.chunks) {

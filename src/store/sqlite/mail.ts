@@ -5,6 +5,7 @@
 import { isKeyword, parseFlagText } from '../../core/flag-text.ts';
 import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord, StoreChange } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
+import { EmailTable, INDEX_HEAD_BYTES, type NewEmail } from './emails.ts';
 import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
 import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
@@ -20,6 +21,7 @@ interface MessageRow {
   internal_date: number;
   flags: string;
   mod_seq: number;
+  email_id: number;
 }
 
 function toMessage(row: MessageRow): MessageRecord {
@@ -48,10 +50,10 @@ function sameFlags(a: string[], b: string[]): boolean {
   return b.every((f) => set.has(f.toLowerCase()));
 }
 
-export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; blobs: BlobTable; mailboxes: MailboxTable; queue: QueueTable; tmpDir: string }): MailStore {
-  const { db, changes, blobs, mailboxes, queue, tmpDir } = deps;
+export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; blobs: BlobTable; mailboxes: MailboxTable; emails: EmailTable; queue: QueueTable; tmpDir: string }): MailStore {
+  const { db, changes, blobs, mailboxes, emails, queue, tmpDir } = deps;
   const q = {
-    insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     getMessage: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?'),
     listMessages: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid'),
     listMeta: db.prepare('SELECT uid, size, internal_date, flags, mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
@@ -86,7 +88,8 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         coalesce(sum(size), 0) AS sizeBytes FROM messages WHERE mailbox_id = ?`),
     usage: db.prepare('SELECT coalesce(sum(msg.size), 0) AS bytes, count(*) AS messages FROM messages msg JOIN mailboxes mb ON mb.id = msg.mailbox_id WHERE mb.account_id = ?'),
     deleteMailbox: db.prepare('DELETE FROM mailboxes WHERE id = ?'),
-    renameMailbox: db.prepare("UPDATE mailboxes SET name = ? || substr(name, ?) WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ? || '/')"),
+    renameMailbox: db.prepare("UPDATE mailboxes SET name = ? || substr(name, ?), changed_seq = ? WHERE account_id = ? AND (name = ? OR substr(name, 1, ?) = ? || '/')"),
+    mailboxIdByName: db.prepare('SELECT id FROM mailboxes WHERE account_id = ? AND name = ?').pluck(),
     subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
     unsubscribe: db.prepare('DELETE FROM subscriptions WHERE account_id = ? AND name = ?'),
     subscriptions: db.prepare('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name'),
@@ -192,11 +195,16 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
     const blobId = blobs.insert([localHeader, traceHeader], body);
+    const fields = plan.mailboxes.length > 0 ? EmailTable.fieldsOf(body.head(INDEX_HEAD_BYTES)) : null;
+    let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
       const { uid, modSeq } = mailboxes.allocateUid(target.mailboxId);
       const internalDate = (target.internalDate ?? new Date()).getTime();
-      q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq);
-      out.messages.push({ mailboxId: target.mailboxId, uid });
+      // Each copy is an email of its own (its account's), unless the plan stores one email in several mailboxes.
+      const email: NewEmail = shared ?? emails.create(accountOf(target.mailboxId), fields!, modSeq);
+      if (plan.oneEmail) shared = email;
+      q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq, email.emailId);
+      out.messages.push({ mailboxId: target.mailboxId, uid, emailId: email.emailId, threadId: email.threadId });
       log.push({ accountId: accountOf(target.mailboxId), mailboxId: target.mailboxId, kind: 'append', uids: [uid] });
     }
     if (hasQueue) {
@@ -246,18 +254,26 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     async deleteMailbox(id) {
       const accountId = accountOf(id);
       await changes.write((log) => {
+        // The removal of the mailbox and of its emails is recorded at a new account modseq (the triggers read it).
+        if (accountId !== 0) mailboxes.nextAccountSeq(accountId);
         if (q.deleteMailbox.run(id).changes > 0) log.push({ accountId, mailboxId: id, kind: 'mailbox' });
       });
     },
     async renameMailbox(accountId, oldName, newName) {
       await changes.write((log) => {
-        const result = q.renameMailbox.run(newName, oldName.length + 1, accountId, oldName, oldName.length + 1, oldName);
+        const seq = mailboxes.nextAccountSeq(accountId);
+        const result = q.renameMailbox.run(newName, oldName.length + 1, seq, accountId, oldName, oldName.length + 1, oldName);
         if (result.changes === 0) throw new Error(`mailbox ${oldName} does not exist`);
         log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
       });
     },
     async setSubscribed(accountId, name, subscribed) {
-      await changes.write(() => (subscribed ? q.subscribe : q.unsubscribe).run(accountId, name));
+      await changes.write(() => {
+        const result = (subscribed ? q.subscribe : q.unsubscribe).run(accountId, name);
+        // JMAP isSubscribed is this subscription: the mailbox's state changes with it.
+        const mailboxId = q.mailboxIdByName.get(accountId, name) as number | undefined;
+        if (result.changes > 0 && mailboxId !== undefined) mailboxes.touch(mailboxId, mailboxes.nextAccountSeq(accountId));
+      });
     },
     async listSubscriptions(accountId) {
       return (q.subscriptions.all(accountId) as { name: string }[]).map((r) => r.name);
@@ -330,8 +346,10 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         const out: number[] = [];
         let modSeq = 0;
         for (const uid of uids) {
-          if (q.deleteMessage.run(mailboxId, uid).changes === 0) continue;
+          if (q.getMessage.get(mailboxId, uid) === undefined) continue;
+          // The modseq first: the delete trigger stamps the email's change with the account's current one.
           if (modSeq === 0) modSeq = mailboxes.allocateModSeq(mailboxId);
+          q.deleteMessage.run(mailboxId, uid);
           q.recordExpunge.run(mailboxId, uid, modSeq);
           out.push(uid);
         }
@@ -352,11 +370,13 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
           const row = q.getMessage.get(fromMailboxId, uid) as MessageRow | undefined;
           if (!row) continue;
           const { uid: newUid, modSeq } = mailboxes.allocateUid(toMailboxId);
-          q.insertMessage.run(toMailboxId, newUid, row.blob_id, row.blob_offset, row.size, row.internal_date, row.flags, modSeq);
+          // A move keeps the email id (RFC 8474 §5.1: EMAILID survives MOVE); a copy is a new email in the same thread.
+          const emailId = options.move ? row.email_id : (emails.copy(row.email_id, modSeq)?.emailId ?? row.email_id);
+          q.insertMessage.run(toMailboxId, newUid, row.blob_id, row.blob_offset, row.size, row.internal_date, row.flags, modSeq, emailId);
           pairs.push([uid, newUid]);
           if (options.move) {
-            q.deleteMessage.run(fromMailboxId, uid);
             if (sourceModSeq === 0) sourceModSeq = mailboxes.allocateModSeq(fromMailboxId);
+            q.deleteMessage.run(fromMailboxId, uid);
             q.recordExpunge.run(fromMailboxId, uid, sourceModSeq);
           }
         }

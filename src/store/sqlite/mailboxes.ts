@@ -39,15 +39,18 @@ export class MailboxTable {
 
   constructor(db: SqliteDatabase) {
     this.q = {
-      insert: db.prepare('INSERT INTO mailboxes (id, account_id, name, uid_validity, special_use) VALUES (?, ?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO mailboxes (id, account_id, name, uid_validity, special_use, created_seq, changed_seq) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       nextId: db.prepare('UPDATE mailbox_id_high SET value = value + 1 WHERE id = 1 RETURNING value AS v'),
       subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
       nextValidity: db.prepare('UPDATE uid_validity_high SET value = max(value + 1, ?) WHERE id = 1 RETURNING value AS v'),
       byName: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? AND m.name = ?`),
       byId: db.prepare(`${SELECT_MAILBOX} WHERE m.id = ?`),
       list: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? ORDER BY m.name`),
-      nextUid: db.prepare('UPDATE mailboxes SET uid_next = uid_next + 1, highest_mod_seq = highest_mod_seq + 1 WHERE id = ? RETURNING uid_next - 1 AS uid, highest_mod_seq AS modSeq'),
-      nextModSeq: db.prepare('UPDATE mailboxes SET highest_mod_seq = highest_mod_seq + 1 WHERE id = ? RETURNING highest_mod_seq AS modSeq'),
+      accountSeq: db.prepare('UPDATE account_seq SET value = value + 1 WHERE account_id = ? RETURNING value AS v'),
+      mailboxAccountSeq: db.prepare('UPDATE account_seq SET value = value + 1 WHERE account_id = (SELECT account_id FROM mailboxes WHERE id = ?) RETURNING value AS v'),
+      nextUid: db.prepare('UPDATE mailboxes SET uid_next = uid_next + 1, highest_mod_seq = max(highest_mod_seq + 1, ?) WHERE id = ? RETURNING uid_next - 1 AS uid, highest_mod_seq AS modSeq'),
+      nextModSeq: db.prepare('UPDATE mailboxes SET highest_mod_seq = max(highest_mod_seq + 1, ?) WHERE id = ? RETURNING highest_mod_seq AS modSeq'),
+      touch: db.prepare('UPDATE mailboxes SET changed_seq = ? WHERE id = ?'),
     };
   }
 
@@ -63,7 +66,8 @@ export class MailboxTable {
   create(accountId: number, name: string, specialUse: SpecialUse | null, options: { subscribe: boolean }): number {
     // Never an id a deleted mailbox had (migration 4): holders of an id may not check its owner again.
     const id = (this.q.nextId.get() as { v: number }).v;
-    this.q.insert.run(id, accountId, name, this.newUidValidity(), specialUse);
+    const seq = this.nextAccountSeq(accountId);
+    this.q.insert.run(id, accountId, name, this.newUidValidity(), specialUse, seq, seq);
     if (options.subscribe) this.q.subscribe.run(accountId, name);
     return id;
   }
@@ -82,16 +86,38 @@ export class MailboxTable {
     return (this.q.list.all(accountId) as MailboxRow[]).map(toMailbox);
   }
 
+  /**
+   * Advances the account's modseq (the JMAP state, docs/decisions/0008) and returns it. Every mailbox
+   * modseq is drawn from it, so a mailbox's HIGHESTMODSEQ still only grows (RFC 7162 §3.1.1) and JMAP
+   * states move with IMAP MODSEQ.
+   */
+  nextAccountSeq(accountId: number): number {
+    const row = this.q.accountSeq.get(accountId) as { v: number } | undefined;
+    if (!row) throw new Error(`account ${accountId} has no change sequence`);
+    return row.v;
+  }
+
+  private nextSeqOfMailbox(mailboxId: number): number {
+    const row = this.q.mailboxAccountSeq.get(mailboxId) as { v: number } | undefined;
+    if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
+    return row.v;
+  }
+
   /** Allocates the next UID and a new modseq; throws if the mailbox is gone. */
   allocateUid(mailboxId: number): { uid: number; modSeq: number } {
-    const row = this.q.nextUid.get(mailboxId) as { uid: number; modSeq: number } | undefined;
+    const row = this.q.nextUid.get(this.nextSeqOfMailbox(mailboxId), mailboxId) as { uid: number; modSeq: number } | undefined;
     if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
     return row;
   }
 
   allocateModSeq(mailboxId: number): number {
-    const row = this.q.nextModSeq.get(mailboxId) as { modSeq: number } | undefined;
+    const row = this.q.nextModSeq.get(this.nextSeqOfMailbox(mailboxId), mailboxId) as { modSeq: number } | undefined;
     if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
     return row.modSeq;
+  }
+
+  /** Marks a mailbox's own properties (name, role, subscription) changed at an account modseq. */
+  touch(mailboxId: number, seq: number): void {
+    this.q.touch.run(seq, mailboxId);
   }
 }

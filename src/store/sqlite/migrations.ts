@@ -233,4 +233,118 @@ CREATE TABLE domain_admins (
 CREATE INDEX domain_admins_domain ON domain_admins(domain);
 `,
   },
+  {
+    version: 8,
+    name: 'email and thread ids, account change sequence, tombstones',
+    // JMAP (RFC 8621) and IMAP OBJECTID (RFC 8474) need ids that outlive a move, threads assigned at
+    // delivery, and one per-account history that every state string reads (docs/decisions/0008).
+    // `account_seq` is the account's modseq: mailbox HIGHESTMODSEQ values are drawn from it, so JMAP
+    // states and IMAP MODSEQ are one counter. Triggers keep emails, threads and tombstones true on every
+    // path that adds or removes a message row (delivery, copy, move, expunge, mailbox or account removal).
+    // Messages stored before this version become one email and one thread each.
+    sql: `
+CREATE TABLE account_seq (
+  account_id INTEGER PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT INTO account_seq (account_id, value)
+  SELECT a.id, coalesce((SELECT max(highest_mod_seq) FROM mailboxes m WHERE m.account_id = a.id), 0) FROM accounts a;
+CREATE TRIGGER accounts_seq AFTER INSERT ON accounts BEGIN
+  INSERT INTO account_seq (account_id, value) VALUES (NEW.id, 0);
+END;
+
+ALTER TABLE mailboxes ADD COLUMN created_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN changed_seq INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE emails (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL,
+  thread_id INTEGER NOT NULL,
+  created_seq INTEGER NOT NULL,
+  mod_seq INTEGER NOT NULL,
+  message_id TEXT,
+  base_subject TEXT NOT NULL DEFAULT '',
+  sent_at INTEGER,
+  from_sort TEXT NOT NULL DEFAULT '',
+  to_sort TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX emails_changes ON emails(account_id, mod_seq);
+CREATE INDEX emails_thread ON emails(thread_id);
+CREATE TABLE email_id_high (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+CREATE TABLE threads (
+  id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL,
+  created_seq INTEGER NOT NULL,
+  mod_seq INTEGER NOT NULL
+);
+CREATE INDEX threads_changes ON threads(account_id, mod_seq);
+CREATE TABLE thread_keys (
+  account_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  thread_id INTEGER NOT NULL,
+  PRIMARY KEY (account_id, key)
+) WITHOUT ROWID;
+CREATE TABLE tombstones (
+  account_id INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  object_id INTEGER NOT NULL,
+  mod_seq INTEGER NOT NULL,
+  PRIMARY KEY (account_id, type, object_id)
+) WITHOUT ROWID;
+CREATE INDEX tombstones_changes ON tombstones(account_id, type, mod_seq);
+
+ALTER TABLE messages ADD COLUMN email_id INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET email_id = r.n
+  FROM (SELECT mailbox_id, uid, row_number() OVER (ORDER BY mailbox_id, uid) AS n FROM messages) AS r
+  WHERE messages.mailbox_id = r.mailbox_id AND messages.uid = r.uid;
+INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq)
+  SELECT m.email_id, mb.account_id, m.email_id, 0, m.mod_seq FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id;
+INSERT INTO threads (id, account_id, created_seq, mod_seq) SELECT id, account_id, 0, mod_seq FROM emails;
+INSERT INTO email_id_high (id, value) SELECT 1, coalesce(max(email_id), 0) FROM messages;
+CREATE INDEX messages_email ON messages(email_id);
+CREATE INDEX messages_date ON messages(mailbox_id, internal_date);
+
+-- An email's modseq is its newest row's; a flag change on any copy is a change of the email.
+CREATE TRIGGER messages_email_insert AFTER INSERT ON messages BEGIN
+  UPDATE emails SET mod_seq = max(mod_seq, NEW.mod_seq) WHERE id = NEW.email_id;
+END;
+CREATE TRIGGER messages_email_flags AFTER UPDATE OF flags, mod_seq ON messages BEGIN
+  UPDATE emails SET mod_seq = max(mod_seq, NEW.mod_seq) WHERE id = NEW.email_id;
+END;
+-- A removed row changes its email at the account's current modseq (the writer advanced it first);
+-- the email goes, with a tombstone, when no row is left.
+CREATE TRIGGER messages_email_delete AFTER DELETE ON messages BEGIN
+  UPDATE emails SET mod_seq = coalesce((SELECT value FROM account_seq s WHERE s.account_id = emails.account_id), mod_seq) WHERE id = OLD.email_id;
+  DELETE FROM emails WHERE id = OLD.email_id AND NOT EXISTS (SELECT 1 FROM messages WHERE email_id = OLD.email_id);
+END;
+CREATE TRIGGER emails_insert AFTER INSERT ON emails BEGIN
+  INSERT INTO threads (id, account_id, created_seq, mod_seq) VALUES (NEW.thread_id, NEW.account_id, NEW.created_seq, NEW.mod_seq)
+    ON CONFLICT (id) DO UPDATE SET mod_seq = max(mod_seq, excluded.mod_seq);
+END;
+CREATE TRIGGER emails_delete AFTER DELETE ON emails BEGIN
+  INSERT OR REPLACE INTO tombstones (account_id, type, object_id, mod_seq) VALUES (OLD.account_id, 'Email', OLD.id, OLD.mod_seq);
+  UPDATE threads SET mod_seq = max(mod_seq, OLD.mod_seq) WHERE id = OLD.thread_id;
+  DELETE FROM threads WHERE id = OLD.thread_id AND NOT EXISTS (SELECT 1 FROM emails WHERE thread_id = OLD.thread_id);
+END;
+CREATE TRIGGER threads_delete AFTER DELETE ON threads BEGIN
+  INSERT OR REPLACE INTO tombstones (account_id, type, object_id, mod_seq) VALUES (OLD.account_id, 'Thread', OLD.id, OLD.mod_seq);
+END;
+-- No foreign keys on these tables: the rows of a removed account go last, after the cascades that fire the
+-- triggers above (which would otherwise write tombstones for an account row already gone).
+CREATE TRIGGER accounts_jmap_delete AFTER DELETE ON accounts BEGIN
+  DELETE FROM emails WHERE account_id = OLD.id;
+  DELETE FROM threads WHERE account_id = OLD.id;
+  DELETE FROM thread_keys WHERE account_id = OLD.id;
+  DELETE FROM tombstones WHERE account_id = OLD.id;
+  DELETE FROM account_seq WHERE account_id = OLD.id;
+END;
+CREATE TRIGGER mailboxes_delete AFTER DELETE ON mailboxes BEGIN
+  INSERT OR REPLACE INTO tombstones (account_id, type, object_id, mod_seq)
+    SELECT OLD.account_id, 'Mailbox', OLD.id, value FROM account_seq WHERE account_id = OLD.account_id;
+END;
+`,
+  },
 ];

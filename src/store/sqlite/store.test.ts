@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStoreContract } from '../contract/store-contract.ts';
+import { runEmailStoreContract } from '../contract/email-contract.ts';
 import { openSqliteStore } from './store.ts';
 import { StorageError } from '../../core/errors.ts';
 import Database from 'better-sqlite3';
@@ -20,6 +21,7 @@ function fresh() {
 }
 
 runStoreContract('sqlite', async () => fresh());
+runEmailStoreContract('sqlite', async () => fresh());
 
 test('sqlite: concurrent commits share one transaction (group commit)', async () => {
   const { store, cleanup } = fresh();
@@ -123,4 +125,31 @@ test('sqlite: an app password is found by its lookup tag; one without a tag gets
   assert.equal((await store.findAppPassword(a.id, 'tag-1'))?.lastUsedAt instanceof Date, true);
   await store.close();
   await cleanup();
+});
+
+test('sqlite: migration 8 gives messages stored before it an email and a thread each, and modseqs keep growing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  const old = new Database(join(dir, 'postamt.db'));
+  for (const m of migrations.filter((m) => m.version <= 7)) old.exec(m.sql);
+  old.pragma('user_version = 7');
+  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  old.exec("INSERT INTO mailboxes (id, account_id, name, uid_validity, uid_next, highest_mod_seq) VALUES (1, 1, 'INBOX', 1, 3, 9)");
+  old.exec("INSERT INTO blobs (id, size, refs, data) VALUES (1, 4, 0, X'61626364')");
+  old.exec("INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, mod_seq) VALUES (1, 1, 1, 4, 0, '', 5), (1, 2, 1, 4, 0, '\\Seen', 9)");
+  old.close();
+  const store = openSqliteStore({ dataDir: dir });
+  const ids = await store.objectIds(1, [1, 2]);
+  assert.equal(new Set([...ids.values()].map((v) => v.emailId)).size, 2);
+  assert.equal(await store.accountModSeq(1), 9, 'the account modseq starts at the highest mailbox modseq');
+  const changed = await store.storeFlags(1, [1], 'add', ['\\Flagged']);
+  assert.equal(changed.changed[0]!.modSeq, 10);
+  const tx = store.beginDelivery();
+  tx.write(Buffer.from('Subject: new\r\n\r\n'));
+  const result = await tx.commit({ mailboxes: [{ mailboxId: 1 }] });
+  assert.ok(result.messages[0]!.emailId > Math.max(...[...ids.values()].map((v) => v.emailId)));
+  await store.removeAccount('a@example.test');
+  assert.equal(store.db.prepare('SELECT count(*) FROM tombstones').pluck().get(), 0, 'a removed account leaves no history behind');
+  assert.equal(store.db.prepare('SELECT count(*) FROM emails').pluck().get(), 0);
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -10,6 +10,8 @@ import { BlobTable } from './blobs.ts';
 import { SqliteChangeFeed } from './change-feed.ts';
 import { openDatabase, type SqliteDatabase } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
+import { sqliteEmailStore } from './email-store.ts';
+import { EmailTable } from './emails.ts';
 import { sqliteMailStore } from './mail.ts';
 import { MailboxTable } from './mailboxes.ts';
 import { QueueTable, sqliteQueueStore } from './queue.ts';
@@ -64,12 +66,14 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
   const blobs = new BlobTable(db);
   const mailboxes = new MailboxTable(db);
   const queue = new QueueTable(db);
+  const emails = new EmailTable(db);
   return {
     db,
     commits,
     changes,
     ...sqliteAccountStore({ db, changes, mailboxes }),
-    ...sqliteMailStore({ db, changes, blobs, mailboxes, queue, tmpDir }),
+    ...sqliteMailStore({ db, changes, blobs, mailboxes, emails, queue, tmpDir }),
+    ...sqliteEmailStore({ db, changes, mailboxes }),
     ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
     subscribe: (listener) => changes.subscribe(listener),

@@ -1,0 +1,88 @@
+/**
+ * Emails and threads on SQLite (docs/decisions/0008): a new email id for every message stored, its thread
+ * found at that moment from Message-ID, In-Reply-To and References (a reply's subject when those are
+ * missing). Synchronous helpers that run inside a write transaction; triggers keep the rest.
+ */
+import { messageIndexFields, type MessageIndexFields } from '../../message/thread-keys.ts';
+import type { SqliteDatabase } from './database.ts';
+
+/** Bytes of a message read for its header fields at delivery. */
+export const INDEX_HEAD_BYTES = 64 * 1024;
+
+/** How far back (ms) a reply found only by its subject may join a thread. */
+const SUBJECT_THREAD_WINDOW_MS = 30 * 24 * 3600_000;
+
+export interface NewEmail {
+  emailId: number;
+  threadId: number;
+}
+
+export class EmailTable {
+  private readonly q;
+
+  constructor(db: SqliteDatabase) {
+    this.q = {
+      nextId: db.prepare('UPDATE email_id_high SET value = value + 1 WHERE id = 1 RETURNING value AS v').pluck(),
+      insert: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      copy: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
+        SELECT ?, account_id, thread_id, ?, ?, message_id, base_subject, sent_at, from_sort, to_sort FROM emails WHERE id = ?`),
+      threadOfKey: db.prepare('SELECT k.thread_id FROM thread_keys k JOIN threads t ON t.id = k.thread_id WHERE k.account_id = ? AND k.key = ?').pluck(),
+      threadOf: db.prepare('SELECT thread_id FROM emails WHERE id = ?').pluck(),
+      putKey: db.prepare('INSERT OR REPLACE INTO thread_keys (account_id, key, thread_id) VALUES (?, ?, ?)'),
+      subjectDate: db.prepare('SELECT max(m.internal_date) FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.thread_id = ?').pluck(),
+    };
+  }
+
+  /** Reads the index fields from a message's first bytes; a header that cannot be read indexes as empty. */
+  static fieldsOf(head: Buffer): MessageIndexFields {
+    try {
+      return messageIndexFields(head);
+    } catch {
+      return { messageId: null, references: [], baseSubject: '', isReplySubject: false, sentAt: null, fromSort: '', toSort: '' };
+    }
+  }
+
+  private findThread(accountId: number, fields: MessageIndexFields, now: number): number | null {
+    const keys = fields.messageId !== null ? [fields.messageId, ...fields.references] : fields.references;
+    for (const key of keys) {
+      const thread = this.q.threadOfKey.get(accountId, `id:${key}`) as number | undefined;
+      if (thread !== undefined) return thread;
+    }
+    // Without any reference, a reply ("Re: x") joins the thread of its base subject if that was active lately.
+    if (fields.references.length === 0 && fields.isReplySubject && fields.baseSubject !== '') {
+      const thread = this.q.threadOfKey.get(accountId, `subject:${fields.baseSubject}`) as number | undefined;
+      if (thread !== undefined) {
+        const last = this.q.subjectDate.get(thread) as number | null;
+        if (last !== null && now - last <= SUBJECT_THREAD_WINDOW_MS) return thread;
+      }
+    }
+    return null;
+  }
+
+  /** A new email of the account, created at `seq`, in the thread its header points to (or a new one). */
+  create(accountId: number, fields: MessageIndexFields, seq: number): NewEmail {
+    const emailId = this.q.nextId.get() as number;
+    const threadId = this.findThread(accountId, fields, Date.now()) ?? emailId;
+    this.q.insert.run(emailId, accountId, threadId, seq, seq, fields.messageId, fields.baseSubject, fields.sentAt, fields.fromSort, fields.toSort);
+    // Its own id, its parent and its root are enough for later messages of the thread to find it.
+    const refs = fields.references;
+    const keys = new Set<string>();
+    if (fields.messageId !== null) keys.add(fields.messageId);
+    if (refs.length > 0) {
+      keys.add(refs[0]!);
+      keys.add(refs[refs.length - 1]!);
+    }
+    for (const key of keys) this.q.putKey.run(accountId, `id:${key}`, threadId);
+    if (fields.baseSubject !== '') this.q.putKey.run(accountId, `subject:${fields.baseSubject}`, threadId);
+    return { emailId, threadId };
+  }
+
+  /** A copy of an email (IMAP COPY, Email/copy into the same account): a new id in the same thread. */
+  copy(sourceEmailId: number, seq: number): NewEmail | null {
+    const emailId = this.q.nextId.get() as number;
+    const result = this.q.copy.run(emailId, seq, seq, sourceEmailId);
+    if (result.changes === 0) return null;
+    return { emailId, threadId: this.q.threadOf.get(emailId) as number };
+  }
+}
