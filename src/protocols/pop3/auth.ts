@@ -3,6 +3,7 @@
  * maildrop on success, with the RFC 2449 / RFC 3206 response codes.
  */
 import { errorMessage } from '../../core/errors.ts';
+import { decodeInitialResponse, decodeSaslResponse } from '../sasl/base64.ts';
 import type { AuthIdentity, SaslFailureReason, SaslStep } from '../sasl/types.ts';
 import {
   errorReply,
@@ -14,12 +15,6 @@ import {
   type Pop3Runtime,
   type SaslState,
 } from './state.ts';
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-function decodeBase64(text: string): Buffer | null {
-  return BASE64.test(text) ? Buffer.from(text, 'base64') : null;
-}
 
 function failure(reason: SaslFailureReason): CommandResult {
   switch (reason) {
@@ -120,8 +115,7 @@ export async function handleAuth(runtime: Pop3Runtime, args: string, state: Auth
   if (!exchange) return errorReply('Unsupported authentication mechanism');
   let initial: Buffer | null = null;
   if (parts.length === 2) {
-    // RFC 5034 §4: "=" is an empty initial response.
-    initial = parts[1] === '=' ? Buffer.alloc(0) : decodeBase64(parts[1]);
+    initial = decodeInitialResponse(parts[1]);
     if (initial === null) return failure('malformed');
   }
   const exchangeState: SaslState = { phase: 'sasl', mechanism, exchange, pendingIdentity: null };
@@ -142,7 +136,7 @@ export async function handleSaslResponse(runtime: Pop3Runtime, line: string, sta
     }
     return completeLogin(runtime, state.pendingIdentity);
   }
-  const response = decodeBase64(line);
+  const response = decodeSaslResponse(line);
   if (response === null) {
     runtime.state = { phase: 'authorization', user: null };
     return failure('malformed');

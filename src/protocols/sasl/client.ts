@@ -3,7 +3,8 @@
  * LOGIN (draft-murchison-sasl-login) and SCRAM-SHA-256 (RFC 5802, RFC 7677) including server-final checks.
  */
 import { randomBytes } from 'node:crypto';
-import { encodeSaslname, hmacSha256, isBase64, isPrintableNonce, parseAttributes, safeEqual, saltedPassword, scramKeys, xorBuffers } from './scram-crypto.ts';
+import { isStrictBase64 } from './base64.ts';
+import { encodeSaslname, hmacSha256, isPrintableNonce, parseAttributes, safeEqual, saltedPassword, scramKeys, xorBuffers } from './scram-crypto.ts';
 
 /** RFC 4616 §2: `[authzid] NUL authcid NUL passwd` (not yet base64-encoded). */
 export function plainClientResponse(username: string, password: string, authzid = ''): Buffer {
@@ -90,7 +91,7 @@ export class ScramSha256Client {
     if (!r.value.startsWith(this.#nonce) || r.value.length <= this.#nonce.length || !isPrintableNonce(r.value)) {
       throw new ScramClientError('server nonce does not extend the client nonce');
     }
-    if (!isBase64(s.value) || s.value === '') throw new ScramClientError('malformed salt');
+    if (!isStrictBase64(s.value) || s.value === '') throw new ScramClientError('malformed salt');
     if (!/^[1-9][0-9]{0,9}$/.test(i.value)) throw new ScramClientError('malformed iteration count');
     const iterations = Number(i.value);
     if (iterations > (this.#options.maxIterations ?? 1_000_000)) throw new ScramClientError('iteration count too high');
@@ -117,7 +118,7 @@ export class ScramSha256Client {
     if (text.startsWith('e=')) throw new ScramClientError(`server error: ${text.slice(2)}`);
     const attrs = parseAttributes(text);
     const v = attrs?.[0];
-    if (!v || v.name !== 'v' || !isBase64(v.value)) throw new ScramClientError('malformed server-final-message');
+    if (!v || v.name !== 'v' || !isStrictBase64(v.value)) throw new ScramClientError('malformed server-final-message');
     if (!safeEqual(Buffer.from(v.value, 'base64'), state.expectedServerSignature)) {
       throw new ScramClientError('server signature mismatch');
     }

@@ -95,7 +95,3 @@ export function isPrintableNonce(nonce: string): boolean {
   return nonce.length > 0 && /^[\x21-\x2B\x2D-\x7E]+$/.test(nonce);
 }
 
-/** RFC 4648 base64 with padding, the only form RFC 5802 §7 allows. */
-export function isBase64(text: string): boolean {
-  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
-}

@@ -4,7 +4,8 @@
  * decision what a match means (throttling, logging) come in through `ScramServerHooks`.
  */
 import { randomBytes } from 'node:crypto';
-import { decodeSaslname, hmacSha256, isBase64, isPrintableNonce, parseAttributes, safeEqual, saslPrep, sha256, xorBuffers } from './scram-crypto.ts';
+import { isStrictBase64 } from './base64.ts';
+import { decodeSaslname, hmacSha256, isPrintableNonce, parseAttributes, safeEqual, saslPrep, sha256, xorBuffers } from './scram-crypto.ts';
 import type { AuthIdentity, SaslExchange, SaslFailureReason, SaslStep } from './types.ts';
 
 /** One stored credential set that may match the client's proof (account password or an app password). */
@@ -139,7 +140,7 @@ export class ScramSha256ServerExchange implements SaslExchange {
     if (attrs[0]!.value !== Buffer.from(state.first.gs2Header).toString('base64')) return this.#fail('malformed');
     // RFC 5802 §5.1: the nonce must be exactly the combined nonce from server-first
     if (attrs[1]!.value !== state.nonce) return this.#fail('malformed');
-    if (!isBase64(proofText)) return this.#fail('malformed');
+    if (!isStrictBase64(proofText)) return this.#fail('malformed');
     const proof = Buffer.from(proofText, 'base64');
     if (proof.length !== 32) return this.#fail('malformed');
 

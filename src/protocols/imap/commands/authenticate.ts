@@ -3,12 +3,11 @@
  * and STARTTLS (RFC 9051 §6.2.1). The SASL exchange itself is the shared SaslAuthenticator's.
  */
 import type { OutputPart } from '../../engine.ts';
+import { decodeInitialResponse, decodeSaslResponse } from '../../sasl/base64.ts';
 import type { AuthIdentity, SaslStep } from '../../sasl/types.ts';
 import { bad, no, ok, type CommandResult, type CommandSpec } from '../command.ts';
 import type { ImapSessionCore } from '../session-state.ts';
 import { formatTagged } from '../response.ts';
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export const STARTTLS: CommandSpec = {
   states: ['not-authenticated'],
@@ -48,10 +47,8 @@ export const AUTHENTICATE: CommandSpec = {
     }
     let response: Buffer | null = null;
     if (initial !== null) {
-      // RFC 4959 §3: "=" is an empty initial response.
-      if (initial === '=') response = Buffer.alloc(0);
-      else if (BASE64.test(initial)) response = Buffer.from(initial, 'base64');
-      else return bad('Invalid base64 in initial response');
+      response = decodeInitialResponse(initial);
+      if (response === null) return bad('Invalid base64 in initial response');
     }
     const step = await exchange.step(response);
     const challenge = challengeOf(step);
@@ -79,14 +76,15 @@ export async function handleSaslLine(s: ImapSessionCore, line: string, out: Outp
   if (s.mode.kind !== 'sasl') return undefined;
   const { tag, exchange, pendingSuccess } = s.mode;
   let result: CommandResult;
+  const response = decodeSaslResponse(line);
   // RFC 9051 §6.2.2: "*" cancels the exchange with BAD.
   if (line === '*') result = bad('Authentication cancelled');
-  else if (!BASE64.test(line)) result = bad('Invalid base64');
+  else if (response === null) result = bad('Invalid base64');
   else if (pendingSuccess !== undefined) {
     result = line === '' ? await login(s, pendingSuccess).catch((err: unknown) => s.errorResult(err)) : bad('Expected an empty response');
   } else {
     try {
-      const step = await exchange.step(Buffer.from(line, 'base64'));
+      const step = await exchange.step(response);
       const challenge = challengeOf(step);
       if (challenge !== null) {
         s.mode = { kind: 'sasl', tag, exchange, ...(step.kind === 'success' ? { pendingSuccess: step.identity } : {}) };

@@ -2,15 +2,10 @@
  * AUTH (RFC 4954): starts a SASL exchange and carries its 334 challenges and the client's base64
  * responses; the mechanisms themselves live in protocols/sasl/.
  */
+import { decodeInitialResponse, decodeSaslResponse } from '../../sasl/base64.ts';
 import type { SaslStep } from '../../sasl/types.ts';
 import { reply, replies } from '../reply.ts';
 import type { CommandSpec, SessionCore } from '../session-state.ts';
-
-/** Strict base64 (RFC 4954 §4: a response that is not base64 is refused with 501). */
-export function decodeBase64(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;
-  return Buffer.from(text, 'base64');
-}
 
 function challenge(data: Buffer) {
   // RFC 4954 §4: "334" SP base64 text; no enhanced code on a challenge.
@@ -79,8 +74,8 @@ export const auth: CommandSpec = {
     }
     let initial: Buffer | null = null;
     if (words.length === 2) {
-      // RFC 4954 §4: "=" is an empty initial response.
-      initial = words[1] === '=' ? Buffer.alloc(0) : decodeBase64(words[1]!);
+      // RFC 4954 §4: a response that is not base64 is refused with 501.
+      initial = decodeInitialResponse(words[1]!);
       if (initial === null) return session.send(replies.authMalformed);
     }
     const exchange = sasl.start(mechanism, context);
@@ -103,7 +98,7 @@ export async function continueAuth(session: SessionCore, line: string): Promise<
     // The response to our server-final data carries nothing (RFC 4954 §4).
     return succeed(session, state.success);
   }
-  const response = decodeBase64(line);
+  const response = decodeSaslResponse(line);
   if (response === null) {
     session.state = { phase: 'greeted' };
     return session.send(replies.authMalformed);
