@@ -3,6 +3,7 @@
  * sum a large mailbox for every recipient; accepted messages are added to the cached figure at once.
  */
 import type { AccountStore, MailStore } from '../store/types.ts';
+import { quotaLimit } from '../mail/quota.ts';
 
 export class UsageCache {
   private readonly store: MailStore & Pick<AccountStore, 'getAccountById'>;
@@ -10,9 +11,18 @@ export class UsageCache {
   private readonly entries = new Map<number, { bytes: number; at: number }>();
   private readonly quotas = new Map<number, { quotaBytes: number | null; at: number }>();
 
-  constructor(options: { store: MailStore & Pick<AccountStore, 'getAccountById'>; ttlMs?: number }) {
+  private readonly defaultQuotaBytes: number;
+
+  constructor(options: { store: MailStore & Pick<AccountStore, 'getAccountById'>; defaultQuotaBytes: number; ttlMs?: number }) {
     this.store = options.store;
+    this.defaultQuotaBytes = options.defaultQuotaBytes;
     this.ttlMs = options.ttlMs ?? 30_000;
+  }
+
+  /** The account's limit by the quota rule (mail/quota.ts) and, when it has one, its usage. */
+  async quotaUsage(accountId: number): Promise<{ usedBytes: number; limitBytes: number | null }> {
+    const limitBytes = quotaLimit(await this.quota(accountId), this.defaultQuotaBytes);
+    return { usedBytes: limitBytes === null ? 0 : await this.bytes(accountId), limitBytes };
   }
 
   /** The account's own quota (null: the server default), cached like the usage. */

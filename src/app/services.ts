@@ -26,8 +26,10 @@ import { networkKey } from '../policy/ip-prefix.ts';
 import { isLoopback } from './listeners.ts';
 import { DeliveryPlanner } from '../delivery/planner.ts';
 import { AccountLoginWatcher } from '../accounts/login-watcher.ts';
-import { MailStoreImapBackend } from './imap-backend.ts';
-import { MailStorePop3Backend } from './pop3-backend.ts';
+import { MailImapBackend } from '../mail/imap-backend.ts';
+import { MailPop3Backend } from '../mail/pop3-backend.ts';
+import { StoreMailAccess } from '../mail/service.ts';
+import { EnvelopeCache } from '../mail/envelope-cache.ts';
 import { installationSecret, srsSecretFile } from '../config/secrets.ts';
 import { makeDataDirPrivate } from '../store/data-dir-modes.ts';
 import { UsageCache } from '../accounts/usage-cache.ts';
@@ -50,8 +52,10 @@ export interface Services {
   planner: DeliveryPlanner;
   submissionRate: SubmissionRateLimiter;
   queue: QueueRunner;
-  pop3: MailStorePop3Backend;
-  imap: MailStoreImapBackend;
+  /** Account-scoped mail access: the one path of IMAP, POP3 (and JMAP) to mailboxes and messages. */
+  mail: StoreMailAccess;
+  pop3: MailPop3Backend;
+  imap: MailImapBackend;
   usage: UsageCache;
   /** Ends IMAP, POP3 and submission sessions whose login stopped being valid. */
   logins: AccountLoginWatcher;
@@ -113,6 +117,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     hostname: config.hostname,
     postmaster: config.postmaster || null,
   });
+  const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault, log: logger });
   const q = config.queue;
   const queue = new QueueRunner({
     store,
@@ -158,10 +163,11 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     planner,
     submissionRate: new SubmissionRateLimiter({ messagesPerHour: config.submission.rateMessagesPerHour, recipientsPerHour: config.submission.rateRecipientsPerHour }),
     queue,
-    pop3: new MailStorePop3Backend({ store, log: logger }),
-    imap: new MailStoreImapBackend({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault || null, log: logger }),
+    mail,
+    pop3: new MailPop3Backend({ mail, log: logger }),
+    imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache() }),
     allowPlaintext,
-    usage: new UsageCache({ store }),
+    usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),
     logins: new AccountLoginWatcher({ store, logger }),
     dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),
     checks,
@@ -172,7 +178,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     smtpHooks: { mx: createSmtpHooks({ role: 'mx', services: base }), submission: createSmtpHooks({ role: 'submission', services: base }) },
   };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).
-  services.imap.start();
+  services.mail.start();
   services.logins.start();
   followStoreChanges({
     ...services,

@@ -35,6 +35,7 @@ import type { UsageCache } from '../accounts/usage-cache.ts';
 import type { SigningKeys } from '../dkim/signing-keys.ts';
 import type { CheckPool } from '../policy/check-pool.ts';
 import type { InflightBudget } from '../delivery/inflight-budget.ts';
+import { exceedsQuota } from '../mail/quota.ts';
 
 /** The services the SMTP hooks use; the composition root builds them first, then the hooks. */
 export interface SmtpHookServices {
@@ -147,11 +148,8 @@ export function createSmtpHooks(options: { role: 'mx' | 'submission'; services: 
 
   /** A local name whose alias expansion reaches no mailbox: refused, and logged so the admin can fix the aliases. */
   async function overQuota(accountIds: number[]): Promise<boolean> {
-    for (const id of accountIds) {
-      const quota = (await services.usage.quota(id)) ?? config.storage.quotaDefault;
-      if (!quota) continue;
-      if ((await services.usage.bytes(id)) >= quota) return true;
-    }
+    // The size is not known at RCPT: an account already at its limit refuses.
+    for (const id of accountIds) if (exceedsQuota(await services.usage.quotaUsage(id), 1)) return true;
     return false;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Keeps what the running server holds in step with the store, whichever process changed it (the store's
  * change feed): recipient and domain answers, delivery mailbox ids, quota figures, the queue runner's
- * schedule. Mailbox snapshots and IMAP sessions follow the feed themselves (imap-backend.ts).
+ * schedule. Mailbox snapshots and IMAP sessions follow the feed themselves (mail/service.ts).
  */
 import type { Logger } from '../core/log.ts';
 import type { QueueRunner } from '../queue/runner.ts';

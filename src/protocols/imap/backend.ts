@@ -1,7 +1,7 @@
 /**
  * What the IMAP engine needs from the rest of the server, per authenticated account: mailboxes,
  * message metadata and bytes, flag changes, expunge, copy/move, streaming APPEND and change
- * notifications. `app/imap-backend.ts` implements it on the mail store.
+ * notifications. `mail/imap-backend.ts` implements it on account-scoped mail access.
  */
 import type { AuthIdentity } from '../sasl/types.ts';
 import type { RecentClaims } from './recent-claims.ts';

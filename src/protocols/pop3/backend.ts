@@ -1,6 +1,6 @@
 /**
  * What the POP3 engine needs from the rest of the server: a locked maildrop (the account's INBOX)
- * snapshotted at login. `app/pop3-backend.ts` implements it on the mail store.
+ * snapshotted at login. `mail/pop3-backend.ts` implements it on account-scoped mail access.
  */
 import type { AuthIdentity } from '../sasl/types.ts';
 

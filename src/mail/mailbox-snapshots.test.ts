@@ -3,27 +3,28 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.ts';
+import { openStore, type OpenedStore } from '../store/open.ts';
 import type { MailboxRecord } from '../store/types.ts';
 import type { EngineContext } from '../protocols/engine.ts';
 import { outputText as text } from '../protocols/imap/testing/memory-backend.ts';
 import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
 import { ImapSession } from '../protocols/imap/session.ts';
-import { MailStoreImapBackend } from './imap-backend.ts';
+import { MailImapBackend } from './imap-backend.ts';
+import { StoreMailAccess } from './service.ts';
 import { MailboxSnapshots } from './mailbox-snapshots.ts';
 
 let dataDir: string;
 /** The server's connection, and a second one standing for another process writing to the same database. */
-let store: SqliteStore;
-let other: SqliteStore;
+let store: OpenedStore;
+let other: OpenedStore;
 let accountId: number;
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'postamt-snapshots-'));
-  store = openSqliteStore({ dataDir });
+  store = await openStore({ dataDir });
   await store.addDomain('example.org');
   accountId = (await store.addAccount({ address: 'u@example.org', passwordHash: 'x', scram: null })).id;
-  other = openSqliteStore({ dataDir });
+  other = await openStore({ dataDir });
 });
 
 afterEach(async () => {
@@ -36,7 +37,7 @@ async function mailbox(name = 'INBOX'): Promise<MailboxRecord> {
   return (await store.getMailbox(accountId, name))!;
 }
 
-async function deliver(s: SqliteStore, mailboxId: number, flags: string[] = []): Promise<number> {
+async function deliver(s: OpenedStore, mailboxId: number, flags: string[] = []): Promise<number> {
   const tx = s.beginDelivery();
   tx.write(Buffer.from('Subject: x\r\n\r\nx\r\n'));
   return (await tx.commit({ mailboxes: [{ mailboxId, flags }] })).messages[0]!.uid;
@@ -162,7 +163,7 @@ describe('SELECT snapshots kept between SELECTs', () => {
 });
 
 describe('SELECT through the IMAP backend with a shared snapshot cache', () => {
-  function client(backend: MailStoreImapBackend) {
+  function client(backend: MailImapBackend) {
     const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: () => undefined };
     const sasl: SaslAuthenticator = {
       mechanisms: () => [],
@@ -174,7 +175,7 @@ describe('SELECT through the IMAP backend with a shared snapshot cache', () => {
   }
 
   it('a new SELECT sees flags, expunges and appends made by another session and by another process', async () => {
-    const backend = new MailStoreImapBackend({ store, accounts: store, defaultQuotaBytes: null });
+    const backend = new MailImapBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), changes: store });
     const a = client(backend);
     const b = client(backend);
     await a.send('l LOGIN u@example.org pw\r\n');

@@ -1,56 +1,53 @@
-import { test } from 'node:test';
+/**
+ * The POP3 maildrop on account-scoped mail access over a real store in a temp dir.
+ */
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMailboxChange, type MailboxChange, type MailboxRecord, type MessageRecord } from '../store/types.ts';
+import { isMailboxChange, type MailboxChange } from '../store/types.ts';
 import type { EngineOutput } from '../protocols/engine.ts';
 import type { SaslAuthenticator, SaslStep } from '../protocols/sasl/types.ts';
 import { Pop3Session } from '../protocols/pop3/session.ts';
-import { openSqliteStore } from '../store/sqlite/store.ts';
-import { MailStorePop3Backend, type Pop3MailStore } from './pop3-backend.ts';
+import { openStore, type OpenedStore } from '../store/open.ts';
+import { MailPop3Backend } from './pop3-backend.ts';
+import { StoreMailAccess } from './service.ts';
 
-/** INBOX of account 1 with UIDs 3 and 4; account 2 has no INBOX; account 3's store is down. */
-class FakeMailStore implements Pop3MailStore {
-  readonly bodies = new Map<number, Buffer>([
-    [3, Buffer.from('Subject: three\r\n\r\n3\r\n')],
-    [4, Buffer.from('Subject: four\r\n\r\n4\r\n')],
-  ]);
-  readonly expunges: { mailboxId: number; uids: number[] }[] = [];
-
-  async getMailbox(accountId: number, name: string): Promise<MailboxRecord | null> {
-    if (accountId === 3) throw new Error('database is locked');
-    if (accountId !== 1 || name !== 'INBOX') return null;
-    return { id: 10, accountId, name, uidValidity: 42, uidNext: 5, highestModSeq: 1, specialUse: null, subscribed: true };
-  }
-  async listMessages(mailboxId: number): Promise<MessageRecord[]> {
-    return [...this.bodies].map(([uid, body]) => ({ mailboxId, uid, size: body.length, internalDate: new Date(0), flags: [], modSeq: 1 }));
-  }
-  async readMessage(_mailboxId: number, uid: number): Promise<Buffer> {
-    return this.bodies.get(uid) ?? Buffer.alloc(0);
-  }
-  async *streamMessage(_mailboxId: number, uid: number): AsyncIterable<Buffer> {
-    const body = this.bodies.get(uid);
-    if (!body) throw new Error('gone');
-    yield body.subarray(0, 5);
-    yield body.subarray(5);
-  }
-  async expunge(mailboxId: number, uids: number[]): Promise<number[]> {
-    this.expunges.push({ mailboxId, uids });
-    for (const uid of uids) this.bodies.delete(uid);
-    return uids;
-  }
+async function freshStore(t: TestContext): Promise<{ store: OpenedStore; mail: StoreMailAccess }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'postamt-pop3-'));
+  const store = await openStore({ dataDir });
+  t.after(async () => {
+    await store.close().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  await store.addDomain('example.org');
+  return { store, mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }) };
 }
 
-const alice = { accountId: 1, address: 'alice@example.org' };
+async function deliver(store: OpenedStore, mailboxId: number, body: string): Promise<void> {
+  const delivery = store.beginDelivery();
+  delivery.write(Buffer.from(body));
+  await delivery.commit({ mailboxes: [{ mailboxId }] });
+}
 
-test('opens INBOX as the maildrop with sizes, UIDVALIDITY and streamed bodies', async () => {
-  const store = new FakeMailStore();
-  const backend = new MailStorePop3Backend({ store });
-  const opened = await backend.openMaildrop(alice);
+/** alice's INBOX with UIDs 3 and 4 (1 and 2 expunged). */
+async function alice(store: OpenedStore) {
+  const account = await store.addAccount({ address: 'alice@example.org', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(account.id, 'INBOX'))!;
+  for (const body of ['Subject: one\r\n\r\n1\r\n', 'Subject: two\r\n\r\n2\r\n', 'Subject: three\r\n\r\n3\r\n', 'Subject: four\r\n\r\n4\r\n']) await deliver(store, inbox.id, body);
+  await store.expunge(inbox.id, [1, 2]);
+  return { identity: { accountId: account.id, address: account.address }, inbox };
+}
+
+test('opens INBOX as the maildrop with sizes, UIDVALIDITY and streamed bodies', async (t) => {
+  const { store, mail } = await freshStore(t);
+  const { identity, inbox } = await alice(store);
+  const backend = new MailPop3Backend({ mail });
+  const opened = await backend.openMaildrop(identity);
   assert.ok(opened.ok);
   const { maildrop } = opened;
-  assert.equal(maildrop.uidValidity, 42);
+  assert.equal(maildrop.uidValidity, inbox.uidValidity);
   assert.deepEqual(maildrop.messages, [
     { uid: 3, size: 21 },
     { uid: 4, size: 20 },
@@ -61,30 +58,36 @@ test('opens INBOX as the maildrop with sizes, UIDVALIDITY and streamed bodies', 
   assert.equal((await maildrop.read(3)).toString(), 'Subject: three\r\n\r\n3\r\n');
   await maildrop.expunge([3]);
   await maildrop.expunge([]);
-  assert.deepEqual(store.expunges, [{ mailboxId: 10, uids: [3] }]);
+  assert.deepEqual((await store.listMessages(inbox.id)).map((m) => m.uid), [4]);
   maildrop.release();
 });
 
-test('a second open of the same account is in-use until release; release is idempotent and per session', async () => {
-  const backend = new MailStorePop3Backend({ store: new FakeMailStore() });
-  const [first, second] = await Promise.all([backend.openMaildrop(alice), backend.openMaildrop(alice)]);
+test('a second open of the same account is in-use until release; release is idempotent and per session', async (t) => {
+  const { store, mail } = await freshStore(t);
+  const { identity } = await alice(store);
+  const backend = new MailPop3Backend({ mail });
+  const [first, second] = await Promise.all([backend.openMaildrop(identity), backend.openMaildrop(identity)]);
   assert.ok(first.ok);
   assert.deepEqual(second, { ok: false, reason: 'in-use' });
   first.maildrop.release();
-  const third = await backend.openMaildrop(alice);
+  const third = await backend.openMaildrop(identity);
   assert.ok(third.ok);
   first.maildrop.release(); // a stale release must not free the lock the third session holds
-  assert.deepEqual(await backend.openMaildrop(alice), { ok: false, reason: 'in-use' });
+  assert.deepEqual(await backend.openMaildrop(identity), { ok: false, reason: 'in-use' });
   third.maildrop.release();
-  assert.equal(backend.isLocked(1), false);
+  assert.equal(backend.isLocked(identity.accountId), false);
 });
 
-test('a missing INBOX or a failing store is a temporary failure and leaves no lock behind', async () => {
-  const backend = new MailStorePop3Backend({ store: new FakeMailStore() });
-  assert.deepEqual(await backend.openMaildrop({ accountId: 2, address: 'b@example.org' }), { ok: false, reason: 'temporary' });
-  assert.deepEqual(await backend.openMaildrop({ accountId: 3, address: 'c@example.org' }), { ok: false, reason: 'temporary' });
-  assert.equal(backend.isLocked(2), false);
-  assert.equal(backend.isLocked(3), false);
+test('a missing INBOX or a failing store is a temporary failure and leaves no lock behind', async (t) => {
+  const { store, mail } = await freshStore(t);
+  const backend = new MailPop3Backend({ mail });
+  // An account id with no mailboxes (removed meanwhile): no INBOX.
+  assert.deepEqual(await backend.openMaildrop({ accountId: 999, address: 'b@example.org' }), { ok: false, reason: 'temporary' });
+  assert.equal(backend.isLocked(999), false);
+  const { identity } = await alice(store);
+  await store.close();
+  assert.deepEqual(await backend.openMaildrop(identity), { ok: false, reason: 'temporary' });
+  assert.equal(backend.isLocked(identity.accountId), false);
 });
 
 async function render(output: EngineOutput): Promise<string> {
@@ -97,14 +100,8 @@ async function render(output: EngineOutput): Promise<string> {
   return text;
 }
 
-test('through the engine on the SQLite store: RETR stuffed, DELE+QUIT expunges and IMAP sessions are told', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'postamt-pop3-'));
-  const store = openSqliteStore({ dataDir });
-  t.after(async () => {
-    await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  await store.addDomain('example.org');
+test('through the engine on the store: RETR stuffed, DELE+QUIT expunges and IMAP sessions are told', async (t) => {
+  const { store, mail } = await freshStore(t);
   const account = await store.addAccount({ address: 'alice@example.org', passwordHash: 'unused', scram: null });
   const inbox = await store.getMailbox(account.id, 'INBOX');
   assert.ok(inbox);
@@ -128,7 +125,7 @@ test('through the engine on the SQLite store: RETR stuffed, DELE+QUIT expunges a
   const session = new Pop3Session({
     context: { sessionId: 't', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 110, tls: null, push: () => undefined },
     hostname: 'pop.example.org',
-    backend: new MailStorePop3Backend({ store }),
+    backend: new MailPop3Backend({ mail }),
     sasl,
     tlsAvailable: false,
     allowPlaintextAuth: true,

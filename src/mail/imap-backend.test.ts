@@ -3,18 +3,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.ts';
+import { openStore, type OpenedStore } from '../store/open.ts';
 import type { EngineContext } from '../protocols/engine.ts';
 import { outputText as text } from '../protocols/imap/testing/memory-backend.ts';
 import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
 import { ImapSession } from '../protocols/imap/session.ts';
-import { MailStoreImapBackend } from './imap-backend.ts';
+import { MailImapBackend } from './imap-backend.ts';
+import { StoreMailAccess } from './service.ts';
 
 let dataDir: string;
-let store: SqliteStore;
+let store: OpenedStore;
 let accountId: number;
 
-function client(options: { quota?: number | null } = {}) {
+function client(options: { quota?: number } = {}) {
   const pushed: string[] = [];
   const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: (o) => void text(o).then((t) => pushed.push(t)) };
   const sasl: SaslAuthenticator = {
@@ -22,7 +23,8 @@ function client(options: { quota?: number | null } = {}) {
     start: () => null,
     checkPassword: async (u, p) => (u === 'u@example.org' && p === 'pw' ? { kind: 'success', identity: { accountId, address: u } } : { kind: 'failure', reason: 'invalid-credentials' }),
   };
-  const backend = new MailStoreImapBackend({ store, accounts: store, defaultQuotaBytes: options.quota === undefined ? 10_000_000 : options.quota });
+  const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: options.quota ?? 10_000_000 });
+  const backend = new MailImapBackend({ mail, changes: store });
   const session = new ImapSession({ backend, sasl, context, allowPlaintext: true });
   return { pushed, send: async (s: string) => text(await session.receive(Buffer.from(s))) };
 }
@@ -30,7 +32,7 @@ function client(options: { quota?: number | null } = {}) {
 describe('IMAP backend on the SQLite store', () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'postamt-imap-'));
-    store = openSqliteStore({ dataDir });
+    store = await openStore({ dataDir });
     await store.addDomain('example.org');
     accountId = (await store.addAccount({ address: 'u@example.org', passwordHash: 'x', scram: null })).id;
   });
@@ -96,5 +98,17 @@ describe('IMAP backend on the SQLite store', () => {
     assert.equal(await c.send('d RENAME Projects Archive2\r\n'), 'd OK RENAME completed\r\n');
     assert.match(await c.send('e DELETE Archive2/2024\r\n'), /^e OK/);
     assert.match(await c.send('f APPEND INBOX {20+}\r\nSubject: x\r\n\r\n123456\r\n'), /^f NO \[OVERQUOTA\]/);
+  });
+
+  it('an account with quota 0 (user add --quota 0) is unlimited: APPEND is stored and GETQUOTA shows no limit', async () => {
+    await store.updateAccount('u@example.org', { quotaBytes: 0 });
+    try {
+      const c = client({ quota: 10 });
+      await c.send('a LOGIN u@example.org pw\r\n');
+      assert.match(await c.send('b APPEND INBOX {20+}\r\nSubject: x\r\n\r\n123456\r\n'), /^b OK \[APPENDUID/);
+      assert.equal(await c.send('c GETQUOTA ""\r\n'), '* QUOTA "" ()\r\nc OK GETQUOTA completed\r\n');
+    } finally {
+      await store.updateAccount('u@example.org', { quotaBytes: null });
+    }
   });
 });

@@ -1,28 +1,27 @@
 /**
- * The POP3 maildrop on the mail store: the account's INBOX, snapshotted at login, with an in-process
- * exclusive lock per account (RFC 1939 §8) so that two POP3 sessions never share a maildrop.
+ * The POP3 maildrop on account-scoped mail access (access.ts): the account's INBOX, snapshotted at
+ * login, with an in-process exclusive lock per account (RFC 1939 §8) so that two POP3 sessions never
+ * share a maildrop.
  */
 import type { Maildrop, MaildropMessage, OpenMaildropResult, Pop3Backend } from '../protocols/pop3/backend.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
-import type { MailStore } from '../store/types.ts';
+import type { MailAccess } from './access.ts';
 import type { Logger } from '../core/log.ts';
 import { errorMessage } from '../core/errors.ts';
 
-export type Pop3MailStore = Pick<MailStore, 'getMailbox' | 'listMessages' | 'streamMessage' | 'readMessage' | 'expunge'>;
-
-export interface MailStorePop3BackendOptions {
-  store: Pop3MailStore;
+export interface MailPop3BackendOptions {
+  mail: MailAccess;
   log?: Logger;
 }
 
-export class MailStorePop3Backend implements Pop3Backend {
-  private readonly store: Pop3MailStore;
+export class MailPop3Backend implements Pop3Backend {
+  private readonly mail: MailAccess;
   private readonly log: Logger | undefined;
   /** accountId → the token of the session holding the lock. */
   private readonly locks = new Map<number, symbol>();
 
-  constructor(options: MailStorePop3BackendOptions) {
-    this.store = options.store;
+  constructor(options: MailPop3BackendOptions) {
+    this.mail = options.mail;
     this.log = options.log;
   }
 
@@ -40,23 +39,27 @@ export class MailStorePop3Backend implements Pop3Backend {
       if (this.locks.get(accountId) === token) this.locks.delete(accountId);
     };
     try {
-      const mailbox = await this.store.getMailbox(accountId, 'INBOX');
+      const mail = await this.mail.open(identity);
+      const mailbox = await mail.findMailbox('INBOX');
       if (!mailbox) {
         release();
         this.log?.error({ event: 'pop3.no_inbox', account: identity.address }, 'account has no INBOX');
         return { ok: false, reason: 'temporary' };
       }
-      const records = await this.store.listMessages(mailbox.id);
+      const records = await mail.listMessages(mailbox.id);
       const messages: MaildropMessage[] = records.map((record) => ({ uid: record.uid, size: record.size }));
-      const store = this.store;
       const maildrop: Maildrop = {
         messages,
         uidValidity: mailbox.uidValidity,
-        stream: (uid) => store.streamMessage(mailbox.id, uid),
-        read: (uid) => store.readMessage(mailbox.id, uid),
+        stream: (uid) => mail.streamMessage(mailbox.id, uid),
+        read: async (uid) => {
+          const bytes = await mail.readMessage(mailbox.id, uid);
+          if (bytes === null) throw new Error(`message ${uid} is gone`);
+          return bytes;
+        },
         // The store's change notification tells IMAP sessions about the expunge.
         expunge: async (uids) => {
-          if (uids.length > 0) await store.expunge(mailbox.id, uids);
+          if (uids.length > 0) await mail.expunge(mailbox.id, uids);
         },
         release,
       };

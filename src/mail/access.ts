@@ -1,0 +1,161 @@
+/**
+ * Mail access scoped to one account: every read or write of mailboxes and messages by any front end
+ * (IMAP, POP3, JMAP) goes through an `AccountMail` opened for the authenticated account, which refuses
+ * a mailbox of another account in one place. `mail/service.ts` implements it on the store.
+ */
+import type {
+  FeedReset,
+  FlagOperation,
+  MailboxChange,
+  MailboxCounts,
+  MailboxDelta,
+  MailboxRecord,
+  MessageMetaColumns,
+  MessageMetaField,
+  MessageMetaRow,
+  MessageRecord,
+  SpecialUse,
+} from '../store/types.ts';
+import type { MailboxSnapshot, MailboxSummary } from './mailbox-snapshots.ts';
+
+export type { MailboxSnapshot, MailboxSummary };
+
+/**
+ * Why an operation was refused. `NONEXISTENT` also answers a mailbox id of another account: a front end
+ * learns nothing about mailboxes it may not see (RFC 8620 §1.6.2 asks the same of JMAP ids).
+ */
+export type MailAccessErrorCode = 'NONEXISTENT' | 'ALREADYEXISTS' | 'OVERQUOTA' | 'CANNOT';
+
+export class MailAccessError extends Error {
+  constructor(
+    readonly code: MailAccessErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MailAccessError';
+  }
+}
+
+export interface MailboxWithCounts {
+  mailbox: MailboxRecord;
+  counts: MailboxCounts;
+}
+
+/** Storage of the whole account (RFC 9208 STORAGE, JMAP Quota): limit null when unlimited. */
+export interface QuotaUsage {
+  usedBytes: number;
+  messages: number;
+  limitBytes: number | null;
+}
+
+/** One message being appended or imported; nothing is visible before `commitAppends` resolves. */
+export interface AppendTransaction {
+  write(chunk: Buffer): void;
+  readonly size: number;
+  /** Discards the bytes; idempotent (also after commit). */
+  abort(): void;
+}
+
+export interface AppendTarget {
+  mailboxId: number;
+  flags?: string[];
+  /** Default: now. */
+  internalDate?: Date | null;
+}
+
+export interface AppendResult {
+  mailboxId: number;
+  uid: number;
+  uidValidity: number;
+  size: number;
+}
+
+/** A change to the account's mail, or `reset`: changes may have been missed, read again what is held. */
+export type AccountMailChange = MailboxChange | FeedReset;
+
+/**
+ * The mail of one account. Mailbox ids are checked to belong to the account (NONEXISTENT otherwise);
+ * names are the account's own. Mailbox and message ids are never reused, so an id held stays this
+ * account's or comes to mean nothing.
+ */
+export interface AccountMail {
+  readonly accountId: number;
+
+  // Mailboxes
+  listMailboxes(): Promise<MailboxRecord[]>;
+  /** Every mailbox with its message counts (JMAP Mailbox/get). */
+  listMailboxesWithCounts(): Promise<MailboxWithCounts[]>;
+  /** Throws NONEXISTENT when the mailbox is gone or belongs to another account. */
+  mailbox(mailboxId: number): Promise<MailboxRecord>;
+  /** null when the account has no mailbox of that name. */
+  findMailbox(name: string): Promise<MailboxRecord | null>;
+  /** Not subscribed (RFC 9051 §6.3.4). Throws ALREADYEXISTS. */
+  createMailbox(name: string, options?: { specialUse?: SpecialUse | null }): Promise<MailboxRecord>;
+  /** Deletes the mailbox and its messages, not its children. INBOX cannot be deleted (CANNOT). */
+  deleteMailbox(mailboxId: number): Promise<void>;
+  /**
+   * Renames the mailbox and every child below it. Throws ALREADYEXISTS when `newName` is taken, CANNOT
+   * for INBOX (delivery and POP3 rely on its name; IMAP's RENAME INBOX moves its messages instead).
+   */
+  renameMailbox(mailboxId: number, newName: string): Promise<void>;
+  /** Subscribing needs the mailbox; unsubscribing works for a name whose mailbox is gone (RFC 9051 §6.3.8). */
+  setSubscribed(name: string, subscribed: boolean): Promise<void>;
+  /** Subscribed names, including those whose mailbox no longer exists. */
+  listSubscriptions(): Promise<string[]>;
+  counts(mailboxId: number): Promise<MailboxCounts>;
+  /**
+   * UIDs, unseen and keywords as opening a mailbox needs them, kept between calls and brought forward
+   * from the changes since (mailbox-snapshots.ts); null when the mailbox was deleted meanwhile. Takes the
+   * record just read through this account (findMailbox, mailbox()): its UIDNEXT and HIGHESTMODSEQ say
+   * whether what is kept is current.
+   */
+  snapshot(mailbox: MailboxRecord): Promise<MailboxSnapshot | null>;
+  /** The message and unseen counts from what `snapshot` keeps (cheap for polling clients). */
+  summary(mailbox: MailboxRecord): Promise<MailboxSummary | null>;
+
+  // Messages (ascending by UID unless said otherwise)
+  /** Metadata in the cheap row form for a UID range. */
+  listMessageMeta(mailboxId: number, range: { uidFrom: number; uidTo: number }): Promise<MessageMetaRow[]>;
+  /** The given fields of a UID range as columns (listings of whole mailboxes). */
+  listMetaColumns(mailboxId: number, options: { uidFrom: number; uidTo: number; fields: readonly MessageMetaField[] }): Promise<MessageMetaColumns>;
+  /** With `changedSinceModSeq`, only messages whose modseq is greater. */
+  listMessages(mailboxId: number, options?: { changedSinceModSeq?: number; uidFrom?: number; uidTo?: number }): Promise<MessageRecord[]>;
+  getMessage(mailboxId: number, uid: number): Promise<MessageRecord | null>;
+  /** Changes after a modseq; null when more than `maxChanges` changed. */
+  mailboxDelta(mailboxId: number, sinceModSeq: number, options: { maxChanges: number }): Promise<MailboxDelta | null>;
+  /** UIDs expunged after `sinceModSeq` (RFC 7162 §3.2.5). */
+  vanishedSince(mailboxId: number, sinceModSeq: number): Promise<number[]>;
+  /** The message bytes, whole or [start, end); null when the message is gone. */
+  readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null>;
+  /** The bytes in chunks; throws (possibly on first iteration) when the message is gone. */
+  streamMessage(mailboxId: number, uid: number): AsyncIterable<Buffer>;
+
+  /** Returns the records that changed (with their new modseq). `unchangedSince`: RFC 7162 §3.1.3. */
+  storeFlags(mailboxId: number, uids: readonly number[], op: FlagOperation, flags: string[], options?: { unchangedSince?: number }): Promise<{ changed: MessageRecord[]; failedUnchangedSince: number[] }>;
+  /** Returns the UIDs removed. */
+  expunge(mailboxId: number, uids: readonly number[]): Promise<number[]>;
+  /**
+   * Copies or moves messages between two mailboxes of the account; [sourceUid, destUid] pairs (RFC 4315
+   * COPYUID). A copy into another mailbox must fit the quota (OVERQUOTA, RFC 9208 §4.2); a move adds nothing.
+   */
+  copyMessages(fromMailboxId: number, uids: readonly number[], toMailboxId: number, options?: { move?: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+
+  /** Starts a message for `commitAppends` (IMAP APPEND, JMAP Email/import and drafts). */
+  beginAppend(): AppendTransaction;
+  /**
+   * Stores the messages durably, all or none (RFC 3502 MULTIAPPEND), after checking every target belongs
+   * to the account (NONEXISTENT) and that together they fit the quota (OVERQUOTA). The transactions are
+   * closed either way.
+   */
+  commitAppends(messages: { tx: AppendTransaction; target: AppendTarget }[]): Promise<AppendResult[]>;
+
+  /** The account's storage and its limit (one rule: mail/quota.ts). */
+  quota(): Promise<QuotaUsage>;
+  /** Changes to this account's mail, whichever process made them; returns an unsubscribe function. */
+  watch(listener: (change: AccountMailChange) => void): () => void;
+}
+
+/** Opens the mail of an authenticated account (the identity a login produced). */
+export interface MailAccess {
+  open(identity: { accountId: number }): Promise<AccountMail>;
+}
