@@ -1,6 +1,7 @@
 // RFC 2047 encoded-word decoding for header values (B and Q encodings, adjacent-word rule),
 // in one linear pass: safe on hostile multi-megabyte headers.
 import { charsetDecoder } from './charset.ts';
+import { decodeBase64Into } from './transfer-encoding.ts';
 
 const MAX_CHARSET_LENGTH = 64;
 const MAX_CHARSETS_PER_VALUE = 16;
@@ -20,7 +21,7 @@ export function decodeHeaderValue(raw: string): string {
   const value = unfold(raw);
   if (value.indexOf('=?') < 0) return value;
   const parts: string[] = [];
-  // One scratch buffer for all words: no per-word allocation on hostile headers.
+  // One scratch buffer for the decoded bytes of all words, however many a hostile header holds.
   const scratch: Scratch = { bytes: Buffer.allocUnsafe(value.length), length: 0 };
   let pendingCharset: string | null = null;
   const decoders = new Map<string, (bytes: Uint8Array) => string>();
@@ -59,7 +60,8 @@ export function decodeHeaderValue(raw: string): string {
     if (pendingCharset !== null && pendingCharset !== word.charset) flush();
     pendingCharset = word.charset;
     scratch.length = word.isBase64
-      ? decodeBase64Into(value, word.textStart, word.textEnd, scratch.bytes, scratch.length)
+      ? // RFC 2047 §4.1: the B encoding is base64 (RFC 2045 §6.8: characters outside the alphabet are skipped).
+        decodeBase64Into(Buffer.from(value.slice(word.textStart, word.textEnd)), scratch.bytes, scratch.length)
       : decodeQInto(value, word.textStart, word.textEnd, scratch.bytes, scratch.length);
     i = word.end;
     textStart = word.end;
@@ -139,25 +141,6 @@ function decodeQInto(s: string, from: number, to: number, out: Buffer, n: number
       i += 2;
     } else {
       out[n++] = c & 0xff;
-    }
-  }
-  return n;
-}
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-// RFC 2047 §4.1: the B encoding is base64; characters outside the alphabet are skipped.
-function decodeBase64Into(s: string, from: number, to: number, out: Buffer, n: number): number {
-  let acc = 0;
-  let bits = 0;
-  for (let i = from; i < to; i++) {
-    const v = B64.indexOf(s[i]!);
-    if (v < 0) continue;
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (acc >> bits) & 0xff;
     }
   }
   return n;

@@ -42,9 +42,16 @@ const B64 = (() => {
 /** RFC 2045 §6.8: characters outside the alphabet are ignored; decoding stops at padding. */
 export function decodeBase64(input: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(Math.floor((input.length * 3) / 4) + 3);
+  return out.subarray(0, decodeBase64Into(input, out, 0));
+}
+
+/**
+ * The same, written into `out` from offset `n` (room for 3/4 of the input is needed); returns the new end.
+ * The decoder of RFC 2047 encoded words (B encoding) shares it.
+ */
+export function decodeBase64Into(input: Uint8Array, out: Buffer, n: number): number {
   let acc = 0;
   let bits = 0;
-  let n = 0;
   for (let i = 0; i < input.length; i++) {
     const c = input[i]!;
     if (c === 0x3d /* = */) {
@@ -62,7 +69,7 @@ export function decodeBase64(input: Uint8Array): Buffer {
       out[n++] = (acc >> bits) & 0xff;
     }
   }
-  return out.subarray(0, n);
+  return n;
 }
 
 function hexValue(c: number): number {
