@@ -1,0 +1,37 @@
+// SEARCH and SORT on the engine: search keys, ESEARCH return options, charsets, SORT criteria and
+// the saved result `$` (SEARCHRES).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { twoMessages } from '../testing/fixtures.ts';
+import { parseTranscript } from '../testing/transcript.ts';
+
+describe('IMAP SEARCH and SORT', () => {
+  it('searches by flags, headers, text, size and dates', async () => {
+    const { selected } = twoMessages();
+    const c = await selected();
+    assert.equal(await c.send('a SEARCH UNSEEN\r\n'), '* SEARCH 2\r\na OK SEARCH completed\r\n');
+    assert.equal(await c.send('b SEARCH SUBJECT grüße\r\n'), '* SEARCH 2\r\nb OK SEARCH completed\r\n');
+    assert.equal(await c.send('c UID SEARCH FROM bob BODY "second LINE"\r\n'), '* SEARCH 1\r\nc OK UID SEARCH completed\r\n');
+    assert.equal(await c.send('d SEARCH OR SEEN LARGER 100000 SINCE 1-Jan-2024\r\n'), '* SEARCH 1\r\nd OK SEARCH completed\r\n');
+    assert.equal(await c.send('e SEARCH NOT 1 TEXT "plain part"\r\n'), '* SEARCH 2\r\ne OK SEARCH completed\r\n');
+    assert.equal(await c.send('f SEARCH RETURN (MIN MAX COUNT ALL) ALL\r\n'), '* ESEARCH (TAG "f") MIN 1 MAX 2 COUNT 2 ALL 1:2\r\nf OK SEARCH completed\r\n');
+    const charset = parseTranscript(await c.send('g SEARCH CHARSET KOI8-R ALL\r\n')).tagged('g');
+    assert.equal(charset.status, 'NO');
+    assert.match(charset.code!, /^BADCHARSET/);
+    assert.equal(parseTranscript(await c.send('h SEARCH FOO\r\n')).tagged('h').status, 'BAD');
+  });
+
+  it('sorts by subject and reverse size', async () => {
+    const { selected } = twoMessages();
+    const c = await selected();
+    assert.equal(await c.send('a SORT (SUBJECT) UTF-8 ALL\r\n'), '* SORT 2 1\r\na OK SORT completed\r\n');
+    assert.equal(await c.send('b SORT (REVERSE SIZE) UTF-8 ALL\r\n'), '* SORT 2 1\r\nb OK SORT completed\r\n');
+  });
+
+  it('saves a search result and uses $ (SEARCHRES)', async () => {
+    const { selected } = twoMessages();
+    const c = await selected();
+    assert.equal(await c.send('a SEARCH RETURN (SAVE) UNSEEN\r\n'), 'a OK SEARCH completed\r\n');
+    assert.equal(await c.send('b FETCH $ (UID)\r\n'), '* 2 FETCH (UID 2)\r\nb OK FETCH completed\r\n');
+  });
+});
