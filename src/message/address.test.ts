@@ -2,9 +2,9 @@
 // must stay linear.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAddressList, type Mailbox } from './address.ts';
+import { parseAddressList, type NamedAddress } from './address.ts';
 
-const mb = (name: string | null, localPart: string, domain: string | null, route: string | null = null): Mailbox => ({
+const mb = (name: string | null, localPart: string, domain: string | null, route: string | null = null): NamedAddress => ({
   kind: 'mailbox', name, route, localPart, domain, address: domain === null ? localPart : `${localPart}@${domain}`,
 });
 

@@ -2,7 +2,8 @@
 // groups, comments, quoted strings. One linear tokenizing pass, bounded output, never throws:
 // used by IMAP ENVELOPE, submission's From: check and the hostile-input harness.
 
-export interface Mailbox {
+/** An address with its display name: RFC 5322 §3.4 calls it a "mailbox", a word that names a folder here. */
+export interface NamedAddress {
   kind: 'mailbox';
   /** Display name as written (quoted strings unquoted, RFC 2047 words NOT decoded); falls back
    *  to the last comment when there is no phrase, as Dovecot does. */
@@ -19,10 +20,10 @@ export interface Mailbox {
 export interface Group {
   kind: 'group';
   name: string;
-  members: Mailbox[];
+  members: NamedAddress[];
 }
 
-export type AddressOrGroup = Mailbox | Group;
+export type AddressOrGroup = NamedAddress | Group;
 
 export interface AddressParseOptions {
   maxAddresses?: number;
@@ -142,7 +143,7 @@ function addrSpec(tokens: Token[], from: number, to: number): { localPart: strin
   };
 }
 
-function makeMailbox(name: string | null, route: string | null, localPart: string, domain: string | null): Mailbox {
+function makeAddress(name: string | null, route: string | null, localPart: string, domain: string | null): NamedAddress {
   return {
     kind: 'mailbox',
     name: name !== null && name.length > 0 ? name : null,
@@ -164,7 +165,7 @@ export function parseAddressList(value: string, options: AddressParseOptions = {
   let count = 0;
   let group: Group | null = null;
   let k = 0;
-  const emit = (m: Mailbox): void => {
+  const emit = (m: NamedAddress): void => {
     if (count >= maxAddresses) return;
     count++;
     if (group !== null) group.members.push(m);
@@ -219,10 +220,10 @@ export function parseAddressList(value: string, options: AddressParseOptions = {
       const phrase = joinText(tokens, itemStart, angle);
       // A comment inside the angle brackets belongs to the addr-spec (RFC 5322 §3.2.2), never the name.
       const name = phrase.length > 0 ? phrase : (lastComment(tokens, Math.min(close + 1, itemEnd), itemEnd) ?? lastComment(tokens, itemStart, angle));
-      if (spec.localPart.length > 0 || spec.domain !== null) emit(makeMailbox(name, route, spec.localPart, spec.domain));
+      if (spec.localPart.length > 0 || spec.domain !== null) emit(makeAddress(name, route, spec.localPart, spec.domain));
     } else if (hasWord(tokens, itemStart, itemEnd)) {
       const spec = addrSpec(tokens, itemStart, itemEnd);
-      emit(makeMailbox(lastComment(tokens, itemStart, itemEnd), null, spec.localPart, spec.domain));
+      emit(makeAddress(lastComment(tokens, itemStart, itemEnd), null, spec.localPart, spec.domain));
     }
     if (k < tokens.length) {
       const sep = tokens[k]!;

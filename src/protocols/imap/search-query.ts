@@ -2,7 +2,7 @@
  * SEARCH criteria (RFC 9051 §6.4.4, MODSEQ from RFC 7162 §3.1.5): parsing the key tree and
  * evaluating it against one message's metadata and, when a key needs them, its decoded text.
  */
-import { parseAddressList, type Mailbox } from '../../message/address.ts';
+import { parseAddressList, type NamedAddress } from '../../message/address.ts';
 import type { MimePart } from '../../message/mime-tree.ts';
 import { decodeHeaderValue, messageText } from '../../message/search-text.ts';
 import type { ImapMessageMeta, ImapMetaField } from './backend.ts';
@@ -245,7 +245,7 @@ export class SearchEvaluator {
  */
 function addressSearchText(value: string): string[] {
   const out: string[] = [];
-  const mailbox = (mb: Mailbox): string => `${mb.name === null ? '' : decodeHeaderValue(mb.name) + ' '}<${mb.address}>`.toLowerCase();
+  const mailbox = (mb: NamedAddress): string => `${mb.name === null ? '' : decodeHeaderValue(mb.name) + ' '}<${mb.address}>`.toLowerCase();
   for (const a of parseAddressList(value, { maxAddresses: 1000 })) {
     if (a.kind === 'mailbox') out.push(mailbox(a));
     else {

@@ -1,6 +1,6 @@
 /** RFC 5322 address lists and their IMAP ENVELOPE rendering: never throws, bounded, consistent fields. */
 import assert from 'node:assert/strict';
-import { parseAddressList, type Mailbox } from '../../../src/message/address.ts';
+import { parseAddressList, type NamedAddress } from '../../../src/message/address.ts';
 import { formatAddressList } from '../../../src/protocols/imap/envelope.ts';
 import type { FuzzTarget } from '../engine/target.ts';
 import { assertBalancedImap, withinTime } from './checks.ts';
@@ -11,7 +11,7 @@ export function checkAddressList(value: string, maxAddresses = 50): void {
   withinTime(ADDRESS_TIME_LIMIT_MS, 'parseAddressList', () => {
     const list = parseAddressList(value, { maxAddresses });
     let mailboxes = 0;
-    const check = (m: Mailbox): void => {
+    const check = (m: NamedAddress): void => {
       mailboxes++;
       assert.equal(m.kind, 'mailbox');
       assert.equal(m.address, m.domain === null ? m.localPart : `${m.localPart}@${m.domain}`);
