@@ -1,15 +1,19 @@
 /**
  * What every CLI command group receives: the config loader, the store opener, password functions and the
- * I/O streams, passed in so that tests run commands in-process. Also the shared action wrapper.
+ * I/O streams, passed in so that tests run commands in-process. Also the shared action wrappers: commands
+ * act through the administration service as the local operator (whoever can read data_dir may do anything).
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, errorMessage } from '../core/errors.ts';
 import { DEFAULT_CONFIG_FILE, type LoadConfigOptions } from '../config/load.ts';
+import { CLI_PRINCIPAL, type Principal } from '../admin/access.ts';
+import { adminSettings, type PasswordFunctions } from '../admin/context.ts';
+import { createAdminService, type AdminService } from '../admin/service.ts';
 import type { Config } from '../config/schema.ts';
+import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { storeExists, type OpenedStore } from '../store/open.ts';
-import type { ScramCredentials } from '../store/types.ts';
 
 export interface OutputStream {
   write(chunk: string | Uint8Array): unknown;
@@ -28,12 +32,6 @@ export interface CliIo {
   stdout: OutputStream;
   stderr: OutputStream;
   stdin: InputStream;
-}
-
-export interface PasswordFunctions {
-  hashPassword(password: string): Promise<string>;
-  /** With `salt`/`iterations`: derive with the account's own (app passwords must share them for SCRAM). */
-  deriveScram(password: string, options?: { iterations?: number; salt?: string }): Promise<ScramCredentials>;
 }
 
 export interface CliDeps {
@@ -108,6 +106,21 @@ export async function withStore<T>(command: Command, deps: CliDeps, fn: (store: 
   } finally {
     await store.close();
   }
+}
+
+/** What an administrative command works with: the service, the principal to pass it, and the configuration. */
+export interface AdminCall {
+  admin: AdminService;
+  as: Principal;
+  config: Config;
+}
+
+/** Runs `fn` with the administration service on the configured data dir's store, as the local operator. */
+export async function withAdmin<T>(command: Command, deps: CliDeps, fn: (call: AdminCall) => Promise<T>, options: WithStoreOptions = {}): Promise<T> {
+  return withStore(command, deps, (store, config) => {
+    const admin = createAdminService({ store, dkimKeys: new FileDkimKeyStore({ dataDir: config.dataDir }), passwords: deps.passwords, settings: adminSettings(config) });
+    return fn({ admin, as: CLI_PRINCIPAL, config });
+  }, options);
 }
 
 export function println(stream: OutputStream, line = ''): void {

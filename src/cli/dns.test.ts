@@ -16,7 +16,8 @@ function cli(cwd: string) {
   let out = '';
   const deps = {
     loadConfig,
-    openStore: async () => { throw new Error('not needed'); },
+    // dkim commands go through the administration service, which reads the acting principal's roles from the store.
+    openStore: (o: { dataDir: string }) => openStore({ dataDir: o.dataDir }),
     passwords: {} as CliDeps['passwords'],
     io: { stdout: { write: (s: string | Uint8Array) => (out += s.toString()) }, stderr: { write: () => true }, stdin: (async function* () {})() },
     env: {},

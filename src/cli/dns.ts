@@ -12,7 +12,7 @@ import { checkRecords, expectedRecords, formatZone, serverAddresses, spfAllowsSe
 import type { PolicyResolver } from '../policy/types.ts';
 import type { Config } from '../config/schema.ts';
 import { configFor, formatTable, println, type CliDeps } from './context.ts';
-import { parseDomain } from './validate.ts';
+import { parseDomain } from '../admin/validate.ts';
 
 function servicePorts(config: Config): ServicePorts {
   const l = config.listen;

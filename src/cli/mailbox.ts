@@ -2,8 +2,7 @@
  * `postamt mailbox list EMAIL`: a user's mailboxes with their counts.
  */
 import type { Command } from 'commander';
-import { formatTable, println, withStore, type CliDeps } from './context.ts';
-import { requireAccount } from './validate.ts';
+import { formatTable, println, withAdmin, type CliDeps } from './context.ts';
 
 export function registerMailbox(program: Command, deps: CliDeps): void {
   const group = program.command('mailbox').description('inspect mailboxes');
@@ -11,12 +10,8 @@ export function registerMailbox(program: Command, deps: CliDeps): void {
   group.command('list').argument('<email>').description('list a user\'s mailboxes with message counts')
     .option('--json', 'print JSON')
     .action(async (email: string, opts: { json?: boolean }, cmd: Command) => {
-      await withStore(cmd, deps, async (store) => {
-        const account = await requireAccount(store, email);
-        const rows = [];
-        for (const mailbox of await store.listMailboxes(account.id)) {
-          rows.push({ name: mailbox.name, specialUse: mailbox.specialUse, ...(await store.counts(mailbox.id)), uidValidity: mailbox.uidValidity, uidNext: mailbox.uidNext });
-        }
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const rows = await admin.users.mailboxes(as, email);
         if (opts.json) {
           println(deps.io.stdout, JSON.stringify(rows, null, 2));
           return;

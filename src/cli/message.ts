@@ -9,7 +9,7 @@ import { decodeHeaderValue } from '../message/encoded-words.ts';
 import { findHeaderEnd, headerValue, parseHeaderFields } from '../message/header-fields.ts';
 import type { MailboxRecord } from '../store/types.ts';
 import { formatTable, println, withStore, type CliDeps, type CliStore, type InputStream } from './context.ts';
-import { requireAccount } from './validate.ts';
+import { requireAccount } from '../admin/validate.ts';
 
 /** Enough of the message to find From, Subject and Date without reading big bodies. */
 const HEADER_PEEK_BYTES = 64 * 1024;

@@ -2,6 +2,7 @@
  * Reading passwords for the CLI: all of stdin with --password-stdin (one trailing newline removed), or a
  * prompt on the terminal without echo, asked twice when setting a password.
  */
+import { checkNewPassword } from '../admin/password-rules.ts';
 import { UsageError } from '../core/errors.ts';
 import type { CliIo, InputStream } from './context.ts';
 
@@ -40,7 +41,7 @@ function promptHidden(io: CliIo, prompt: string): Promise<string> {
 }
 
 /**
- * The new password: from stdin with `fromStdin`, else asked twice on the terminal. Empty passwords are refused.
+ * The new password: from stdin with `fromStdin`, else asked twice on the terminal, checked against the password rules.
  */
 export async function readNewPassword(io: CliIo, options: { fromStdin: boolean; minLength: number }): Promise<string> {
   let password: string;
@@ -52,9 +53,6 @@ export async function readNewPassword(io: CliIo, options: { fromStdin: boolean; 
     const again = await promptHidden(io, 'Repeat password: ');
     if (again !== password) throw new UsageError('the passwords do not match');
   }
-  if (password === '') throw new UsageError('the password is empty');
-  const length = [...password].length;
-  if (length < options.minLength) throw new UsageError(`the password has ${length} characters; at least ${options.minLength} are required (auth.min_password_length)`);
-  if (/[\r\n\0]/.test(password)) throw new UsageError('the password may not contain line breaks or NUL');
+  checkNewPassword(password, options.minLength);
   return password;
 }

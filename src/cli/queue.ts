@@ -1,18 +1,13 @@
 /**
  * `postamt queue list|show|retry|delete|bounce|hold|release`: the outbound queue, like postqueue/postsuper.
- * The work is done by src/queue/admin.ts; this file parses arguments and formats the answers.
+ * The work is done by the administration service (src/admin/queue.ts); this file parses arguments and
+ * formats the answers.
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
-import { bounceQueue, deleteQueue, holdQueue, listQueue, releaseQueue, retryQueue, showQueue, type QueueSummary } from '../queue/admin.ts';
-import { formatTable, println, withStore, type CliDeps, type OutputStream } from './context.ts';
-
-function parseQueueId(text: string): string {
-  if (!/^[0-9A-Za-z]{1,64}$/.test(text)) throw new UsageError(`${JSON.stringify(text)} is not a queue id (see postamt queue list)`);
-  return text.toUpperCase();
-}
-
-const notFound = (id: string): UsageError => new UsageError(`no queued message ${id}`);
+import { parseQueueId } from '../admin/queue.ts';
+import type { QueueSummary } from '../queue/admin.ts';
+import { formatTable, println, withAdmin, type CliDeps, type OutputStream } from './context.ts';
 
 function printSummary(out: OutputStream, m: QueueSummary): void {
   println(out, `${m.id}  ${m.size} bytes  ${m.createdAt.toISOString()}  from <${m.sender}>`);
@@ -29,8 +24,8 @@ export function registerQueue(program: Command, deps: CliDeps): void {
 
   group.command('list').description('list queued messages with their recipients').option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      await withStore(cmd, deps, async (store) => {
-        const items = await listQueue(store);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const items = await admin.queue.list(as);
         if (opts.json) return println(out, JSON.stringify(items, null, 2));
         if (items.length === 0) return println(out, 'queue is empty');
         for (const m of items) printSummary(out, m);
@@ -40,10 +35,9 @@ export function registerQueue(program: Command, deps: CliDeps): void {
 
   group.command('show').argument('<id>').description('show one message: envelope, recipients and headers').option('--json', 'print JSON')
     .action(async (idText: string, opts: { json?: boolean }, cmd: Command) => {
-      const id = parseQueueId(idText);
-      await withStore(cmd, deps, async (store) => {
-        const m = await showQueue(store, id);
-        if (!m) throw notFound(id);
+      parseQueueId(idText);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const m = await admin.queue.show(as, idText);
         if (opts.json) return println(out, JSON.stringify(m, null, 2));
         printSummary(out, m);
         println(out, `origin ${m.origin}${m.envid ? `  envid ${m.envid}` : ''}${m.ret ? `  ret ${m.ret}` : ''}`);
@@ -55,26 +49,24 @@ export function registerQueue(program: Command, deps: CliDeps): void {
   group.command('retry').argument('[id]').option('--all', 'every queued message').description('try pending recipients again now')
     .action(async (idText: string | undefined, opts: { all?: boolean }, cmd: Command) => {
       if ((idText === undefined) === (opts.all !== true)) throw new UsageError('give a queue id or --all', 2);
-      const target = opts.all ? 'all' : parseQueueId(idText!);
-      await withStore(cmd, deps, async (store) => {
-        if (target !== 'all' && !(await store.getQueueMessage(target))) throw notFound(target);
-        const n = await retryQueue(store, target);
+      if (idText !== undefined) parseQueueId(idText);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const n = await admin.queue.retry(as, opts.all ? 'all' : idText!);
         println(out, `${n} recipient(s) scheduled for delivery now`);
       });
     });
 
-  const simple: [string, string, (store: Parameters<typeof deleteQueue>[0], id: string) => Promise<number>, string][] = [
-    ['delete', 'remove a message from the queue without notice', deleteQueue, 'deleted'],
-    ['hold', 'stop delivery attempts until release', holdQueue, 'held'],
-    ['release', 'resume delivery of a held message', releaseQueue, 'released'],
-  ];
-  for (const [name, description, run, verb] of simple) {
+  const simple = [
+    ['delete', 'remove a message from the queue without notice', 'deleted'],
+    ['hold', 'stop delivery attempts until release', 'held'],
+    ['release', 'resume delivery of a held message', 'released'],
+  ] as const;
+  for (const [name, description, verb] of simple) {
     group.command(name).argument('<id>').description(description)
       .action(async (idText: string, _opts: unknown, cmd: Command) => {
         const id = parseQueueId(idText);
-        await withStore(cmd, deps, async (store) => {
-          if (!(await store.getQueueMessage(id))) throw notFound(id);
-          const n = await run(store, id);
+        await withAdmin(cmd, deps, async ({ admin, as }) => {
+          const n = await admin.queue.act(as, name, id);
           println(out, name === 'delete' ? `deleted ${id}` : `${verb} ${n} recipient(s) of ${id}`);
         });
       });
@@ -83,9 +75,8 @@ export function registerQueue(program: Command, deps: CliDeps): void {
   group.command('bounce').argument('<id>').option('--reason <text>', 'text for the bounce').description('fail pending recipients now and notify the sender')
     .action(async (idText: string, opts: { reason?: string }, cmd: Command) => {
       const id = parseQueueId(idText);
-      await withStore(cmd, deps, async (store, config) => {
-        const result = await bounceQueue(store, id, { hostname: config.hostname, reason: opts.reason });
-        if (!result) throw notFound(id);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const result = await admin.queue.bounce(as, id, opts.reason);
         println(out, `bounced ${result.bounced} recipient(s) of ${id}${result.dsnQueueId ? `; notice queued as ${result.dsnQueueId}` : ''}`);
       });
     });

@@ -1,13 +1,14 @@
 /**
- * `postamt user add|list|remove|passwd|disable|enable|grant-domain|revoke-domain`: accounts (mailboxes
- * plus login), with passwords hashed (scrypt) and SCRAM-SHA-256 credentials derived at once.
+ * `postamt user add|list|show|remove|passwd|disable|enable|quota|grant-domain|revoke-domain|admin`: accounts
+ * (mailboxes plus login), with passwords hashed (scrypt) and SCRAM-SHA-256 credentials derived at once.
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { formatSize, parseSize } from '../config/values.ts';
-import { formatTable, println, withStore, type CliDeps } from './context.ts';
+import { formatTable, println, withAdmin, type CliDeps } from './context.ts';
+import { rolesText } from './domain.ts';
 import { readNewPassword } from './password-input.ts';
-import { parseAddress, parseDomain, requireAccount, requireLocalDomain } from './validate.ts';
+import { parseDomain } from '../admin/validate.ts';
 
 function parseQuota(text: string): number {
   try {
@@ -17,102 +18,114 @@ function parseQuota(text: string): number {
   }
 }
 
+const quotaText = (quota: number): string => (quota === 0 ? 'unlimited' : formatSize(quota));
+
 export function registerUser(program: Command, deps: CliDeps): void {
   const group = program.command('user').description('manage users (accounts with a mailbox and a login)');
+  const out = deps.io.stdout;
 
   group.command('add').argument('<email>').description('add a user; the password is asked for, or read from stdin')
     .option('--password-stdin', 'read the password from stdin')
     .option('--quota <size>', 'mailbox quota (e.g. 2GB; 0 = unlimited; default: storage.quota_default)')
-    .action(async (email: string, opts: { passwordStdin?: boolean; quota?: string }, cmd: Command) => {
-      const { address, domain } = parseAddress(email);
+    .option('--admin', 'make the user a server admin (may administer everything, e.g. in the admin web UI)')
+    .action(async (email: string, opts: { passwordStdin?: boolean; quota?: string; admin?: boolean }, cmd: Command) => {
       const quotaBytes = opts.quota === undefined ? null : parseQuota(opts.quota);
-      await withStore(cmd, deps, async (store, config) => {
-        await requireLocalDomain(store, domain);
-        if (await store.getAccount(address)) throw new UsageError(`user ${address} already exists`);
-        if (await store.getAlias(address)) throw new UsageError(`${address} is an alias; remove it first (postamt alias remove ${address})`);
-        const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
-        const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, { iterations: config.auth.scramIterations })]);
-        await store.addAccount({ address, passwordHash, scram, quotaBytes });
-        println(deps.io.stdout, `added user ${address}`);
+      await withAdmin(cmd, deps, async ({ admin, as, config }) => {
+        // The password is asked for only once the address was accepted.
+        const password = () => readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
+        const user = await admin.users.add(as, { address: email, password, quotaBytes, serverAdmin: opts.admin === true });
+        println(out, `added user ${user.address}${opts.admin ? ' (server admin)' : ''}`);
       });
     });
 
   group.command('list').argument('[domain]').description('list users, of one domain or all')
     .option('--json', 'print JSON')
     .action(async (domainText: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-      const domain = domainText === undefined ? undefined : parseDomain(domainText);
-      await withStore(cmd, deps, async (store, config) => {
-        if (domain !== undefined) await requireLocalDomain(store, domain);
-        const accounts = await store.listAccounts(domain);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const users = await admin.users.list(as, domainText);
         if (opts.json) {
-          const rows = accounts.map((a) => ({ address: a.address, disabled: a.disabled, quotaBytes: a.quotaBytes ?? config.storage.quotaDefault, sendAsDomains: a.sendAsDomains, createdAt: a.createdAt.toISOString() }));
-          println(deps.io.stdout, JSON.stringify(rows, null, 2));
-          return;
+          const rows = users.map((u) => ({ address: u.address, disabled: u.disabled, quotaBytes: u.effectiveQuotaBytes, sendAsDomains: u.sendAsDomains, serverAdmin: u.roles.serverAdmin, adminDomains: u.roles.domains, createdAt: u.createdAt.toISOString() }));
+          return println(out, JSON.stringify(rows, null, 2));
         }
-        if (accounts.length === 0) return println(deps.io.stdout, domain === undefined ? 'no users yet; add one with: postamt user add EMAIL' : `no users in ${domain}`);
-        const rows = accounts.map((a) => {
-          const quota = a.quotaBytes ?? config.storage.quotaDefault;
-          return [a.address, a.disabled ? 'disabled' : 'enabled', `quota ${quota === 0 ? 'unlimited' : formatSize(quota)}${a.quotaBytes === null ? ' (default)' : ''}`,
-            a.sendAsDomains.length ? `send-as ${a.sendAsDomains.join(',')}` : ''];
-        });
-        for (const line of formatTable(rows)) println(deps.io.stdout, line);
+        if (users.length === 0) return println(out, domainText === undefined ? 'no users yet; add one with: postamt user add EMAIL' : `no users in ${parseDomain(domainText)}`);
+        const rows = users.map((u) => [u.address, u.disabled ? 'disabled' : 'enabled', `quota ${quotaText(u.effectiveQuotaBytes)}${u.quotaBytes === null ? ' (default)' : ''}`,
+          u.sendAsDomains.length ? `send-as ${u.sendAsDomains.join(',')}` : '', rolesText(u.roles)]);
+        for (const line of formatTable(rows)) println(out, line);
+      });
+    });
+
+  group.command('show').argument('<email>').description('show a user: state, quota and usage, grants and roles').option('--json', 'print JSON')
+    .action(async (email: string, opts: { json?: boolean }, cmd: Command) => {
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const u = await admin.users.show(as, email);
+        if (opts.json) return println(out, JSON.stringify(u, null, 2));
+        println(out, `${u.address}  ${u.disabled ? 'disabled' : 'enabled'}  created ${u.createdAt.toISOString()}`);
+        println(out, `quota ${quotaText(u.effectiveQuotaBytes)}${u.quotaBytes === null ? ' (default)' : ''}, used ${formatSize(u.usage.bytes)} in ${u.usage.messages} message(s)`);
+        if (u.sendAsDomains.length) println(out, `send-as ${u.sendAsDomains.join(',')}`);
+        const roles = rolesText(u.roles);
+        if (roles) println(out, roles);
       });
     });
 
   group.command('remove').argument('<email>').description('remove a user with all their mail')
     .action(async (email: string, _opts: unknown, cmd: Command) => {
-      await withStore(cmd, deps, async (store) => {
-        const account = await requireAccount(store, email);
-        await store.removeAccount(account.address);
-        println(deps.io.stdout, `removed user ${account.address}`);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        println(out, `removed user ${await admin.users.remove(as, email)}`);
       });
     });
 
   group.command('passwd').argument('<email>').description('set a new password')
     .option('--password-stdin', 'read the password from stdin')
     .action(async (email: string, opts: { passwordStdin?: boolean }, cmd: Command) => {
-      await withStore(cmd, deps, async (store, config) => {
-        const account = await requireAccount(store, email);
-        const password = await readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
-        // Keep the account's SCRAM salt and count: its app passwords were derived with them and must stay usable.
-        const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : { iterations: config.auth.scramIterations };
-        const [passwordHash, scram] = await Promise.all([deps.passwords.hashPassword(password), deps.passwords.deriveScram(password, scramOptions)]);
-        await store.updateAccount(account.address, { passwordHash, scram });
-        println(deps.io.stdout, `password changed for ${account.address}`);
+      await withAdmin(cmd, deps, async ({ admin, as, config }) => {
+        const password = () => readNewPassword(deps.io, { fromStdin: opts.passwordStdin === true, minLength: config.auth.minPasswordLength });
+        println(out, `password changed for ${await admin.users.setPassword(as, email, password)}`);
       });
     });
 
   for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
     group.command(name).argument('<email>').description(disabled ? 'refuse logins (mail is still received)' : 'allow logins again')
       .action(async (email: string, _opts: unknown, cmd: Command) => {
-        await withStore(cmd, deps, async (store) => {
-          const account = await requireAccount(store, email);
-          await store.updateAccount(account.address, { disabled });
-          println(deps.io.stdout, `${disabled ? 'disabled' : 'enabled'} user ${account.address}`);
+        await withAdmin(cmd, deps, async ({ admin, as }) => {
+          println(out, `${disabled ? 'disabled' : 'enabled'} user ${await admin.users.setDisabled(as, email, disabled)}`);
         });
       });
   }
 
+  group.command('quota').argument('<email>').argument('<size>', 'e.g. 2GB, 500MB, integer bytes; 0 = unlimited; "default" = storage.quota_default')
+    .description('set a user\'s mailbox quota')
+    .action(async (email: string, size: string, _opts: unknown, cmd: Command) => {
+      const quotaBytes = size === 'default' ? null : parseQuota(size);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const u = await admin.users.setQuota(as, email, quotaBytes);
+        println(out, `quota of ${u.address}: ${quotaText(u.effectiveQuotaBytes)}${u.quotaBytes === null ? ' (default)' : ''}`);
+      });
+    });
+
   group.command('grant-domain').argument('<email>').argument('<domain>').description('allow the user to send as any address of a domain')
     .action(async (email: string, domainText: string, _opts: unknown, cmd: Command) => {
-      const domain = parseDomain(domainText);
-      await withStore(cmd, deps, async (store) => {
-        const account = await requireAccount(store, email);
-        await requireLocalDomain(store, domain);
-        const sendAsDomains = [...new Set([...account.sendAsDomains, domain])].sort();
-        await store.updateAccount(account.address, { sendAsDomains });
-        println(deps.io.stdout, `${account.address} may send as any address @${domain}`);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const { address, domain } = await admin.users.grantSendAs(as, email, domainText);
+        println(out, `${address} may send as any address @${domain}`);
       });
     });
 
   group.command('revoke-domain').argument('<email>').argument('<domain>').description('take back a grant-domain')
     .action(async (email: string, domainText: string, _opts: unknown, cmd: Command) => {
-      const domain = parseDomain(domainText);
-      await withStore(cmd, deps, async (store) => {
-        const account = await requireAccount(store, email);
-        if (!account.sendAsDomains.includes(domain)) throw new UsageError(`${account.address} has no grant for ${domain}`);
-        await store.updateAccount(account.address, { sendAsDomains: account.sendAsDomains.filter((d) => d !== domain) });
-        println(deps.io.stdout, `${account.address} may no longer send as @${domain}`);
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const { address, domain } = await admin.users.revokeSendAs(as, email, domainText);
+        println(out, `${address} may no longer send as @${domain}`);
       });
     });
+
+  const roles = group.command('admin').description('the server admin role (may administer everything; domain admins: postamt domain admin)');
+  for (const [name, serverAdmin] of [['grant', true], ['revoke', false]] as const) {
+    roles.command(name).argument('<email>').description(serverAdmin ? 'make a user a server admin' : 'take the server admin role back')
+      .action(async (email: string, _opts: unknown, cmd: Command) => {
+        await withAdmin(cmd, deps, async ({ admin, as }) => {
+          const address = await admin.users.setServerAdmin(as, email, serverAdmin);
+          println(out, serverAdmin ? `${address} is now a server admin` : `${address} is no longer a server admin`);
+        });
+      });
+  }
 }

@@ -31,8 +31,9 @@ async function targets(store: QueueStore, id: string | 'all'): Promise<QueueMess
   return m ? [m] : [];
 }
 
-export async function listQueue(store: QueueStore): Promise<QueueSummary[]> {
-  return (await store.listQueue()).map(summarize);
+/** `include`: only the messages a caller may see (the admin service filters by domain). */
+export async function listQueue(store: QueueStore, include: (m: QueueMessageRecord) => boolean = () => true): Promise<QueueSummary[]> {
+  return (await store.listQueue()).filter(include).map(summarize);
 }
 
 export async function showQueue(store: QueueStore, id: string): Promise<(QueueSummary & { envid: string | null; ret: string | null; origin: string; headers: string }) | null> {

@@ -1,10 +1,11 @@
 /**
- * Validation of what the administrator types: domain names and addresses (RFC 5321 §4.1.2 syntax,
- * RFC 6531 UTF-8 local parts), turned into clear UsageErrors.
+ * Validation of what an administrator types: domain names and addresses (RFC 5321 §4.1.2 syntax,
+ * RFC 6531 UTF-8 local parts), turned into clear UsageErrors; lookups that must find what was named.
  */
 import { domainToASCII } from 'node:url';
 import { UsageError } from '../core/errors.ts';
-import type { CliStore } from './context.ts';
+import type { AccountRecord, AccountStore } from '../store/types.ts';
+import { AdminError } from './errors.ts';
 
 /** Lower-case ASCII (A-label) form of a domain, or a UsageError. */
 export function parseDomain(text: string): string {
@@ -53,14 +54,14 @@ export function parseAddress(text: string, options: { allowCatchAll?: boolean } 
 }
 
 /** Refuses domains that are not local, with the command that fixes it. */
-export async function requireLocalDomain(store: CliStore, domain: string): Promise<void> {
+export async function requireLocalDomain(store: Pick<AccountStore, 'hasDomain'>, domain: string): Promise<void> {
   if (!(await store.hasDomain(domain))) {
-    throw new UsageError(`domain ${domain} is not a local domain; add it with: postamt domain add ${domain}`);
+    throw new AdminError('not-found', `domain ${domain} is not a local domain; add it with: postamt domain add ${domain}`);
   }
 }
 
-export async function requireAccount(store: CliStore, address: string) {
+export async function requireAccount(store: Pick<AccountStore, 'getAccount'>, address: string): Promise<AccountRecord> {
   const account = await store.getAccount(parseAddress(address).address);
-  if (!account) throw new UsageError(`no such user: ${address}`);
+  if (!account) throw new AdminError('not-found', `no such user: ${address}`);
   return account;
 }
