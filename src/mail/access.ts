@@ -4,6 +4,9 @@
  * a mailbox of another account in one place. `mail/service.ts` implements it on the store.
  */
 import type {
+  EmailIndexRow,
+  EmailRecord,
+  EmailUpdate,
   FeedReset,
   FlagOperation,
   MailboxChange,
@@ -14,6 +17,8 @@ import type {
   MessageMetaField,
   MessageMetaRow,
   MessageRecord,
+  ObjectChange,
+  ObjectType,
   SpecialUse,
 } from '../store/types.ts';
 import type { MailboxSnapshot, MailboxSummary } from './mailbox-snapshots.ts';
@@ -58,15 +63,20 @@ export interface AppendTransaction {
 
 export interface AppendTarget {
   mailboxId: number;
+  /** More mailboxes holding the same email (JMAP Email/import and drafts with several mailboxIds). */
+  alsoMailboxIds?: readonly number[];
   flags?: string[];
   /** Default: now. */
   internalDate?: Date | null;
 }
 
 export interface AppendResult {
+  /** The first target's copy. */
   mailboxId: number;
   uid: number;
   uidValidity: number;
+  emailId: number;
+  threadId: number;
   size: number;
 }
 
@@ -148,6 +158,35 @@ export interface AccountMail {
    * closed either way.
    */
   commitAppends(messages: { tx: AppendTransaction; target: AppendTarget }[]): Promise<AppendResult[]>;
+
+  // Emails: the JMAP object model (docs/decisions/0008); ids of other accounts are left out or not found.
+  /** The account's modseq: the state of its Mailbox, Email and Thread data. */
+  accountModSeq(): Promise<number>;
+  /** Objects changed after `sinceModSeq`, ascending, at most `limit` + 1. */
+  objectChanges(type: ObjectType, sinceModSeq: number, limit: number): Promise<ObjectChange[]>;
+  /** The lowest modseq from which changes are still known; 0: all history. */
+  changesKnownSince(): Promise<number>;
+  /** The account's emails with these ids (others left out), in no particular order. */
+  getEmails(ids: readonly number[]): Promise<EmailRecord[]>;
+  /** Email ids of each thread, oldest received first; threads of other accounts are left out. */
+  threadEmails(threadIds: readonly number[]): Promise<Map<number, number[]>>;
+  /** Email and thread ids of messages of one of the account's mailboxes, by UID (IMAP OBJECTID). */
+  objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>>;
+  /** Index rows of the account's emails, or of one of its mailboxes, newest received first. */
+  listEmailIndex(options?: { mailboxId?: number }): Promise<EmailIndexRow[]>;
+  /** Newest received first, `limit` ids from `position`, of one of the account's mailboxes. */
+  mailboxEmailPage(mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number }>;
+  /**
+   * Applies keyword and mailbox changes in one transaction; returns ids not found. A target mailbox of
+   * another account is NONEXISTENT; copies added must fit the quota (OVERQUOTA).
+   */
+  updateEmails(updates: readonly EmailUpdate[]): Promise<{ notFound: number[] }>;
+  /** Removes every copy of these emails; returns the ids removed. */
+  destroyEmails(ids: readonly number[]): Promise<number[]>;
+  /** Where the email's bytes are (one of its copies), or null when the account has no such email. */
+  emailLocation(emailId: number): Promise<{ mailboxId: number; uid: number; size: number } | null>;
+  /** The email's bytes, whole or [start, end); null when the account has no such email. */
+  readEmail(emailId: number, range?: { start: number; end: number }): Promise<Buffer | null>;
 
   /** The account's storage and its limit (one rule: mail/quota.ts). */
   quota(): Promise<QuotaUsage>;

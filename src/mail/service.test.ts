@@ -87,6 +87,20 @@ describe('account-scoped mail access', () => {
         return alice.commitAppends([{ tx, target: { mailboxId: id } }]);
       }],
     ];
+    calls.push(
+      ['objectIds', () => alice.objectIds(id, [1])],
+      ['listEmailIndex of it', () => alice.listEmailIndex({ mailboxId: id })],
+      ['mailboxEmailPage', () => alice.mailboxEmailPage(id, { position: 0, limit: 10 })],
+      ['updateEmails into it', async () => {
+        const [own] = await alice.listEmailIndex({ mailboxId: aliceInbox.id });
+        return alice.updateEmails([{ emailId: own!.id, mailboxIds: [aliceInbox.id, id] }]);
+      }],
+      ['append into it as a second mailbox', () => {
+        const tx = alice.beginAppend();
+        tx.write(Buffer.from('Subject: planted\r\n\r\nx\r\n'));
+        return alice.commitAppends([{ tx, target: { mailboxId: aliceInbox.id, alsoMailboxIds: [id] } }]);
+      }],
+    );
     for (const [name, call] of calls) await assert.rejects(call(), refused('NONEXISTENT'), name);
     // A record of another account is refused even when its accountId is made to look like alice's.
     await assert.rejects(alice.snapshot({ ...bobInbox, accountId: alice.accountId }), refused('NONEXISTENT'));
@@ -94,6 +108,33 @@ describe('account-scoped mail access', () => {
     assert.deepEqual(messages.map((m) => [m.uid, m.flags]), [[1, ['\\Flagged']]]);
     assert.deepEqual((await store.listMailboxes(bobId)).map((m) => m.name).sort(), ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
     assert.equal((await store.listMessages(aliceInbox.id)).length, 1, 'nothing of bob reached alice');
+  });
+
+  it("another account's email ids read as absent and cannot be changed or destroyed", async () => {
+    const [bobEmail] = await store.listEmailIndex(bobId, { mailboxId: bobInbox.id });
+    const emailId = bobEmail!.id;
+    assert.deepEqual(await alice.getEmails([emailId]), []);
+    assert.equal(await alice.emailLocation(emailId), null);
+    assert.equal(await alice.readEmail(emailId), null);
+    assert.deepEqual(await alice.threadEmails([bobEmail!.threadId]), new Map());
+    assert.deepEqual(await alice.updateEmails([{ emailId, flags: { op: 'add', flags: ['\\Deleted'] } }]), { notFound: [emailId] });
+    assert.deepEqual(await alice.destroyEmails([emailId]), []);
+    assert.ok((await alice.listEmailIndex()).every((row) => row.id !== emailId));
+    const [bobAfter] = await store.getEmails(bobId, [emailId]);
+    assert.deepEqual(bobAfter!.copies.map((c) => c.flags), [['\\Flagged']]);
+  });
+
+  it('an email appended to two mailboxes is one email; its own ids and bytes read back', async () => {
+    const archive = (await alice.findMailbox('Archive'))!;
+    const tx = alice.beginAppend();
+    tx.write(Buffer.from('Subject: both\r\n\r\nboth\r\n'));
+    const [stored] = await alice.commitAppends([{ tx, target: { mailboxId: aliceInbox.id, alsoMailboxIds: [archive.id], flags: ['\\Seen'] } }]);
+    const [email] = await alice.getEmails([stored!.emailId]);
+    assert.deepEqual(email!.copies.map((c) => c.mailboxId).sort((a, b) => a - b), [aliceInbox.id, archive.id].sort((a, b) => a - b));
+    assert.equal((await alice.readEmail(stored!.emailId))?.toString(), 'Subject: both\r\n\r\nboth\r\n');
+    const archiveUid = (await alice.listMessages(archive.id)).at(-1)!.uid;
+    assert.equal((await alice.objectIds(archive.id, [archiveUid])).get(archiveUid)?.emailId, stored!.emailId);
+    assert.deepEqual(await alice.destroyEmails([stored!.emailId]), [stored!.emailId]);
   });
 
   it("names are the account's own: another account's names are not seen", async () => {

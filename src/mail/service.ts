@@ -3,7 +3,7 @@
  * authenticated account, where the quota is enforced on APPEND and COPY, and where SELECT state is kept.
  */
 import type { Logger } from '../core/log.ts';
-import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type MailboxRecord, type MailStore, type SpecialUse } from '../store/types.ts';
+import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type EmailStore, type EmailUpdate, type MailboxRecord, type MailStore, type ObjectType, type SpecialUse } from '../store/types.ts';
 import {
   MailAccessError,
   type AccountMail,
@@ -19,7 +19,7 @@ import { MailboxSnapshots, type MailboxSnapshot, type MailboxSummary } from './m
 import { exceedsQuota, quotaLimit } from './quota.ts';
 
 export interface StoreMailAccessOptions {
-  store: MailStore & ChangeFeed;
+  store: MailStore & EmailStore & ChangeFeed;
   accounts: Pick<AccountStore, 'getAccountById'>;
   /** storage.quota_default: the limit of accounts without their own; 0 is unlimited. */
   defaultQuotaBytes: number;
@@ -57,7 +57,7 @@ const noSuchMailbox = (): MailAccessError => new MailAccessError('NONEXISTENT', 
 const mailboxGone = (): MailAccessError => new MailAccessError('NONEXISTENT', 'Mailbox no longer exists');
 
 class StoreAccountMail implements AccountMail {
-  private readonly store: MailStore & ChangeFeed;
+  private readonly store: MailStore & EmailStore & ChangeFeed;
   /**
    * Mailboxes seen to belong to this account. A mailbox never changes account and its id is never given
    * to another, so reads check once; writes check each time that the mailbox still exists.
@@ -242,18 +242,26 @@ class StoreAccountMail implements AccountMail {
     try {
       if (txs.some((tx) => tx === undefined)) throw new Error('commitAppends takes appends begun on this account');
       const boxes = new Map<number, MailboxRecord>();
-      for (const m of messages) if (!boxes.has(m.target.mailboxId)) boxes.set(m.target.mailboxId, await this.mailbox(m.target.mailboxId));
+      let bytes = 0;
+      for (const m of messages) {
+        const targets = new Set([m.target.mailboxId, ...(m.target.alsoMailboxIds ?? [])]);
+        for (const id of targets) if (!boxes.has(id)) boxes.set(id, await this.mailbox(id));
+        bytes += m.tx.size * targets.size;
+      }
       // RFC 9208 §4.2: the messages together must fit the quota (RFC 3502 §6: all or none).
-      await this.checkQuota(messages.reduce((sum, m) => sum + m.tx.size, 0));
+      await this.checkQuota(bytes);
       const batch = messages.map((m, i) => {
-        const { mailboxId, flags = [], internalDate } = m.target;
-        return { tx: txs[i]!, plan: { mailboxes: [{ mailboxId, flags, ...(internalDate ? { internalDate } : {}) }] } };
+        const { flags = [], internalDate } = m.target;
+        const mailboxIds = [m.target.mailboxId, ...(m.target.alsoMailboxIds ?? []).filter((id) => id !== m.target.mailboxId)];
+        const mailboxes = mailboxIds.map((mailboxId) => ({ mailboxId, flags, ...(internalDate ? { internalDate } : {}) }));
+        return { tx: txs[i]!, plan: { mailboxes, ...(mailboxes.length > 1 ? { oneEmail: true } : {}) } };
       });
       const results = batch.length === 1 ? [await batch[0]!.tx.commit(batch[0]!.plan)] : await this.store.commitDeliveries(batch);
       return results.map((r) => {
         const stored = r.messages[0];
         if (stored === undefined) throw new MailAccessError('CANNOT', 'Message was not stored');
-        return { mailboxId: stored.mailboxId, uid: stored.uid, uidValidity: boxes.get(stored.mailboxId)!.uidValidity, size: r.size };
+        const { mailboxId, uid, emailId, threadId } = stored;
+        return { mailboxId, uid, uidValidity: boxes.get(mailboxId)!.uidValidity, emailId, threadId, size: r.size };
       });
     } finally {
       for (const m of messages) {
@@ -261,6 +269,75 @@ class StoreAccountMail implements AccountMail {
         m.tx.abort();
       }
     }
+  }
+
+  async accountModSeq(): Promise<number> {
+    return this.store.accountModSeq(this.accountId);
+  }
+
+  async objectChanges(type: ObjectType, sinceModSeq: number, limit: number) {
+    return this.store.objectChanges(this.accountId, type, sinceModSeq, limit);
+  }
+
+  async changesKnownSince(): Promise<number> {
+    return this.store.changesKnownSince(this.accountId);
+  }
+
+  async getEmails(ids: readonly number[]) {
+    return this.store.getEmails(this.accountId, ids);
+  }
+
+  async threadEmails(threadIds: readonly number[]) {
+    return this.store.threadEmails(this.accountId, threadIds);
+  }
+
+  async objectIds(mailboxId: number, uids: readonly number[]) {
+    await this.ownedForReading(mailboxId);
+    return this.store.objectIds(mailboxId, uids);
+  }
+
+  async listEmailIndex(options: { mailboxId?: number } = {}) {
+    if (options.mailboxId !== undefined) await this.ownedForReading(options.mailboxId);
+    return this.store.listEmailIndex(this.accountId, options);
+  }
+
+  async mailboxEmailPage(mailboxId: number, options: { position: number; limit: number }) {
+    await this.ownedForReading(mailboxId);
+    return this.store.mailboxEmailPage(mailboxId, options);
+  }
+
+  async updateEmails(updates: readonly EmailUpdate[]): Promise<{ notFound: number[] }> {
+    const targets = new Set(updates.flatMap((u) => u.mailboxIds ?? []));
+    for (const id of targets) await this.mailbox(id);
+    const moving = updates.filter((u) => u.mailboxIds !== undefined);
+    if (moving.length > 0) {
+      // A mailbox added to an email is one more stored copy: it must fit the quota like an IMAP COPY.
+      const emails = new Map((await this.store.getEmails(this.accountId, moving.map((u) => u.emailId))).map((e) => [e.id, e]));
+      let added = 0;
+      for (const u of moving) {
+        const email = emails.get(u.emailId);
+        if (email === undefined) continue;
+        // A move (one mailbox for another) adds nothing; only a net gain of copies counts.
+        added += email.size * Math.max(0, new Set(u.mailboxIds).size - new Set(email.copies.map((c) => c.mailboxId)).size);
+      }
+      if (added > 0) await this.checkQuota(added);
+    }
+    return this.store.updateEmails(this.accountId, updates);
+  }
+
+  async destroyEmails(ids: readonly number[]): Promise<number[]> {
+    return this.store.destroyEmails(this.accountId, ids);
+  }
+
+  async emailLocation(emailId: number) {
+    return this.store.emailLocation(this.accountId, emailId);
+  }
+
+  async readEmail(emailId: number, range?: { start: number; end: number }): Promise<Buffer | null> {
+    const at = await this.store.emailLocation(this.accountId, emailId);
+    if (at === null) return null;
+    this.own.add(at.mailboxId);
+    return this.readMessage(at.mailboxId, at.uid, range);
   }
 
   private async checkQuota(addBytes: number): Promise<void> {
