@@ -14,7 +14,7 @@ export function createImapEngine(options: { context: EngineContext; services: Se
     backend: services.imap,
     sasl: services.auth,
     starttlsAvailable: true,
-    allowPlaintext: services.allowPlaintext(context.remoteAddress),
+    allowPlaintextAuth: services.allowPlaintextAuth(context.remoteAddress),
     limits: { appendLimit: config.limits.imapLiteralSize, maxLineBytes: config.limits.imapCommandSize, idleTimeoutMs: config.limits.imapIdleTimeout,
       // Before login the wait is limits.login_timeout, or the idle timeout when that is shorter.
       preAuthTimeoutMs: Math.min(config.limits.loginTimeout, config.limits.imapIdleTimeout),

@@ -66,7 +66,7 @@ export interface Services {
   inflight: InflightBudget;
   smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
   /** Whether plaintext auth is allowed for a client (loopback, when configured). */
-  allowPlaintext(remoteAddress: string): boolean;
+  allowPlaintextAuth(remoteAddress: string): boolean;
 }
 
 export interface ServiceOverrides {
@@ -88,7 +88,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     hostname: config.hostname,
     logger,
   });
-  const allowPlaintext = (remoteAddress: string): boolean => config.auth.allowPlaintextOnLoopback && isLoopback(remoteAddress);
+  const allowPlaintextAuth = (remoteAddress: string): boolean => config.auth.allowPlaintextOnLoopback && isLoopback(remoteAddress);
   const limiter = new AuthLimiter({
     maxFailuresPerIp: config.auth.maxFailuresPerIp,
     maxFailuresPerAccount: config.auth.maxFailuresPerAccount,
@@ -99,7 +99,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     accounts: store,
     limiter,
     logger,
-    allowPlaintextWithoutTls: (ctx) => allowPlaintext(ctx.remoteAddress),
+    allowPlaintextWithoutTls: (ctx) => allowPlaintextAuth(ctx.remoteAddress),
     scramSecret: installationSecret(config.dataDir),
     scramIterations: config.auth.scramIterations,
     verifiedCache: new VerifiedCredentialCache({ ttlMs: config.auth.verifiedCacheTtl }),
@@ -166,7 +166,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     mail,
     pop3: new MailPop3Backend({ mail, log: logger }),
     imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache() }),
-    allowPlaintext,
+    allowPlaintextAuth,
     usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),
     logins: new AccountLoginWatcher({ store, logger }),
     dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),

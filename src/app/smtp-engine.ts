@@ -16,7 +16,7 @@ export function createSmtpEngine(options: { role: SmtpRole; context: EngineConte
     hostname: config.hostname,
     role,
     hooks,
-    tlsAvailable: true,
+    starttlsAvailable: true,
     newTransactionId: newId,
     limits: {
       commandLineBytes: config.limits.commandLineLength,

@@ -25,7 +25,7 @@ function client(options: { quota?: number } = {}) {
   };
   const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: options.quota ?? 10_000_000 });
   const backend = new MailImapBackend({ mail, changes: store });
-  const session = new ImapSession({ backend, sasl, context, allowPlaintext: true });
+  const session = new ImapSession({ backend, sasl, context, allowPlaintextAuth: true });
   return { pushed, send: async (s: string) => text(await session.receive(Buffer.from(s))) };
 }
 

@@ -170,7 +170,7 @@ describe('SELECT through the IMAP backend with a shared snapshot cache', () => {
       start: () => null,
       checkPassword: async (u) => ({ kind: 'success', identity: { accountId, address: u } }),
     };
-    const session = new ImapSession({ backend, sasl, context, allowPlaintext: true });
+    const session = new ImapSession({ backend, sasl, context, allowPlaintextAuth: true });
     return { send: async (s: string) => text(await session.receive(Buffer.from(s))) };
   }
 

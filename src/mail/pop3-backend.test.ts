@@ -127,7 +127,7 @@ test('through the engine on the store: RETR stuffed, DELE+QUIT expunges and IMAP
     hostname: 'pop.example.org',
     backend: new MailPop3Backend({ mail }),
     sasl,
-    tlsAvailable: false,
+    starttlsAvailable: false,
     allowPlaintextAuth: true,
   });
   const send = async (text: string): Promise<string> => render(await session.receive(Buffer.from(text)));

@@ -53,7 +53,7 @@ function smtpFactory(received: Received, limits: Partial<SmtpServerLimits> = {})
       };
     },
   };
-  return (context: EngineContext): StreamEngine => new SmtpServerSession({ context, hostname: 'mx.test', role: 'mx', hooks, tlsAvailable: true, limits });
+  return (context: EngineContext): StreamEngine => new SmtpServerSession({ context, hostname: 'mx.test', role: 'mx', hooks, starttlsAvailable: true, limits });
 }
 
 /** Reads from a socket until the collected text matches. */

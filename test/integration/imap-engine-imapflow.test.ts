@@ -26,7 +26,7 @@ function serve(socket: net.Socket): void {
   const session = new ImapSession({
     backend,
     sasl: backend.authenticator(),
-    allowPlaintext: true,
+    allowPlaintextAuth: true,
     context: {
       sessionId: 'x', remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: port, tls: null,
       push: (o) => { chain = chain.then(() => write(socket, o)); },

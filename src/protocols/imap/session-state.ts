@@ -59,7 +59,7 @@ export interface ImapSessionOptions {
   hostname?: string;
   logger?: Logger;
   /** Allow LOGIN / plaintext mechanisms without TLS (e.g. loopback); otherwise LOGINDISABLED. */
-  allowPlaintext?: boolean;
+  allowPlaintextAuth?: boolean;
   /** STARTTLS is offered when the listener has a TLS context and the connection is not TLS yet. */
   starttlsAvailable?: boolean;
   limits?: Partial<ImapLimits>;

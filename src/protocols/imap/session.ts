@@ -67,7 +67,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
   }
 
   get canLoginPlaintext(): boolean {
-    return this.tls !== null || this.options.allowPlaintext === true;
+    return this.tls !== null || this.options.allowPlaintextAuth === true;
   }
 
   get utf8Names(): boolean {

@@ -74,7 +74,7 @@ function capabilities(runtime: Pop3Runtime): string[] {
   if (runtime.canPlaintextAuth) lines.push('USER');
   const mechanisms = runtime.mechanisms();
   if (mechanisms.length > 0) lines.push(`SASL ${mechanisms.join(' ')}`);
-  if (runtime.tlsAvailable && !runtime.isTls) lines.push('STLS');
+  if (runtime.starttlsAvailable && !runtime.isTls) lines.push('STLS');
   lines.push('IMPLEMENTATION Postamt');
   return lines;
 }
@@ -114,7 +114,7 @@ export const COMMANDS: Record<Pop3Verb, CommandSpec> = {
     authorization: async (runtime, args) => {
       if (args !== '') return errorReply('Syntax: STLS');
       if (runtime.isTls) return errorReply('Already using TLS');
-      if (!runtime.tlsAvailable) return errorReply('TLS is not available');
+      if (!runtime.starttlsAvailable) return errorReply('TLS is not available');
       return { data: [ok('Begin TLS negotiation')], then: 'starttls' };
     },
   },

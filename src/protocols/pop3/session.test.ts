@@ -142,7 +142,7 @@ class Client {
       context: fakeContext(),
       hostname: 'pop.example.org',
       sasl: new FakeAuthenticator(options.backend),
-      tlsAvailable: true,
+      starttlsAvailable: true,
       allowPlaintextAuth: true,
       ...options,
     });
@@ -267,7 +267,7 @@ test('CAPA before TLS hides USER and offers STLS; after STLS it offers USER and 
 });
 
 test('STLS without a certificate is refused', async () => {
-  const client = new Client({ backend: new FakeBackend(), tlsAvailable: false });
+  const client = new Client({ backend: new FakeBackend(), starttlsAvailable: false });
   assert.doesNotMatch(await client.line('CAPA'), /STLS/);
   assert.equal(await client.line('STLS'), '-ERR TLS is not available\r\n');
 });

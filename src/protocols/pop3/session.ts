@@ -33,7 +33,7 @@ export interface Pop3SessionOptions {
   backend: Pop3Backend;
   sasl: SaslAuthenticator;
   /** STLS may be offered (a certificate is configured and this is not an implicit-TLS port). */
-  tlsAvailable: boolean;
+  starttlsAvailable: boolean;
   /** Allow USER/PASS and plaintext SASL mechanisms without TLS (e.g. on loopback). */
   allowPlaintextAuth: boolean;
   limits?: Partial<Pop3Limits>;
@@ -50,7 +50,7 @@ const PLAINTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN']);
 export class Pop3Session implements StreamEngine, Pop3Runtime {
   state: Pop3State = { phase: 'authorization', user: null };
   readonly hostname: string;
-  readonly tlsAvailable: boolean;
+  readonly starttlsAvailable: boolean;
   readonly backend: Pop3Backend;
   readonly sasl: SaslAuthenticator;
   readonly log: Logger | undefined;
@@ -70,7 +70,7 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
     this.hostname = options.hostname;
     this.backend = options.backend;
     this.sasl = options.sasl;
-    this.tlsAvailable = options.tlsAvailable;
+    this.starttlsAvailable = options.starttlsAvailable;
     this.allowPlaintextAuth = options.allowPlaintextAuth;
     this.limits = { ...DEFAULT_POP3_LIMITS, ...options.limits };
     this.sessionTimeoutMs = options.idleTimeoutMs ?? DEFAULT_POP3_IDLE_TIMEOUT_MS;

@@ -58,7 +58,7 @@ export interface Pop3Runtime {
   state: Pop3State;
   readonly hostname: string;
   readonly isTls: boolean;
-  readonly tlsAvailable: boolean;
+  readonly starttlsAvailable: boolean;
   /** RFC 2595 §2: plaintext passwords only over TLS, unless the configuration allows it here. */
   readonly canPlaintextAuth: boolean;
   readonly backend: Pop3Backend;

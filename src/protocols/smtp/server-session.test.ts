@@ -227,7 +227,7 @@ describe('SMTP server session: STARTTLS', () => {
     await h.start();
     await h.say('EHLO c.example\r\n');
     assert.equal(await h.say('STARTTLS\r\n'), '503 5.5.1 TLS already active\r\n');
-    const plain = smtpHarness({ tlsAvailable: false });
+    const plain = smtpHarness({ starttlsAvailable: false });
     await plain.start();
     assert.doesNotMatch(await plain.say('EHLO c.example\r\n'), /STARTTLS/);
     assert.equal(await plain.say('STARTTLS\r\n'), '454 4.7.0 TLS not available\r\n');

@@ -54,7 +54,7 @@ export interface SmtpServerOptions {
   hooks: SmtpServerHooks;
   limits?: Partial<SmtpServerLimits>;
   /** STARTTLS is offered only when the driver has a certificate. */
-  tlsAvailable: boolean;
+  starttlsAvailable: boolean;
   /**
    * true: AUTH without TLS is refused with 538 5.7.11 and not advertised (RFC 4954 §4, RFC 8314 §3).
    * false/absent: the authenticator decides (its mechanisms() sees isTls); a mechanism it offers only

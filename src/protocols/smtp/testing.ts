@@ -70,7 +70,7 @@ export function smtpHarness(
     limits?: Partial<SmtpServerLimits>;
     hooks?: Partial<SmtpServerHooks>;
     tls?: TlsInfo | null;
-    tlsAvailable?: boolean;
+    starttlsAvailable?: boolean;
     requireTlsForAuth?: boolean;
     commit?: (message: RecordedMessage) => Promise<Verdict>;
     sasl?: SaslAuthenticator | null;
@@ -129,7 +129,7 @@ export function smtpHarness(
     role: options.role ?? 'mx',
     hooks,
     limits: options.limits,
-    tlsAvailable: options.tlsAvailable ?? true,
+    starttlsAvailable: options.starttlsAvailable ?? true,
     requireTlsForAuth: options.requireTlsForAuth,
   };
   const session = new SmtpServerSession(sessionOptions);

@@ -22,7 +22,7 @@ describe('IMAP LOGIN and AUTHENTICATE', () => {
 
   it('advertises LOGINDISABLED and refuses LOGIN without TLS unless plaintext is allowed', async () => {
     const { backend } = twoMessages();
-    const c = new TestClient(backend, { allowPlaintext: false, starttlsAvailable: true });
+    const c = new TestClient(backend, { allowPlaintextAuth: false, starttlsAvailable: true });
     const caps = parseTranscript(await c.greet()).responses[0]!.code!.split(' ');
     assert.ok(caps.includes('STARTTLS'));
     assert.ok(caps.includes('LOGINDISABLED'));

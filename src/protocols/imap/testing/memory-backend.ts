@@ -307,7 +307,7 @@ export class TestClient {
       tls: null,
       push: (o) => void outputText(o).then((t) => this.pushed.push(t)),
     };
-    this.session = new ImapSession({ backend, sasl: backend.authenticator(), context, allowPlaintext: true, ...options });
+    this.session = new ImapSession({ backend, sasl: backend.authenticator(), context, allowPlaintextAuth: true, ...options });
   }
 
   async greet(): Promise<string> {

@@ -17,7 +17,7 @@ export function extensions(session: SessionCore): string[] {
     'DSN', // RFC 3461
   ];
   // RFC 3207 §4.2: STARTTLS is not offered again once TLS is on.
-  if (options.tlsAvailable && !tls) list.push('STARTTLS');
+  if (options.starttlsAvailable && !tls) list.push('STARTTLS');
   const sasl = options.hooks.sasl;
   // RFC 4954 §4 / RFC 8314 §3: no AUTH advertised in the clear when TLS is required for it.
   if (sasl && (tls || !options.requireTlsForAuth) && !session.identity) {

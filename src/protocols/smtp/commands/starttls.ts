@@ -14,7 +14,7 @@ export const starttls: CommandSpec = {
     if (args.trim() !== '') return session.send(replies.syntax('Syntax: STARTTLS'));
     // RFC 3207 §4.2: a second STARTTLS after the handshake is a protocol error.
     if (session.tls) return session.send(replies.alreadyTls);
-    if (!session.options.tlsAvailable) return session.send(replies.tlsNotAvailable);
+    if (!session.options.starttlsAvailable) return session.send(replies.tlsNotAvailable);
     session.send(replies.readyTls);
     session.finish('starttls');
   },
