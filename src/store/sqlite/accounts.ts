@@ -74,7 +74,7 @@ function domainOf(address: string): string {
 }
 
 /** What an account patch means to sessions holding a login: credentials and disabling end them. */
-function patchEvent(patch: AccountPatch): AccountChange['event'] {
+export function patchEvent(patch: AccountPatch): AccountChange['event'] {
   if (patch.disabled === true) return 'disabled';
   if (patch.passwordHash !== undefined || patch.scram !== undefined) return 'credentials';
   if (patch.disabled === false) return 'enabled';

@@ -1,0 +1,145 @@
+/**
+ * Group commit on PostgreSQL: writes that arrive while a transaction is committing wait, then share the
+ * next transaction, so N concurrent deliveries cost one COMMIT (one WAL flush) instead of N. One batch is
+ * in flight per store; mailbox rows a batch will change are locked up front in id order, so batches of
+ * two nodes never wait on each other in a cycle. A write that fails is taken out and the others are run
+ * again in a fresh transaction: a failed write changes nothing, the others are unaffected.
+ */
+import type pg from 'pg';
+import { StorageError } from '../../core/errors.ts';
+import type { StoreChange } from '../types.ts';
+import { isRetryable } from './database.ts';
+
+export type PgWork<T> = (client: pg.PoolClient, log: StoreChange[]) => Promise<T>;
+
+export interface PgWriteOptions {
+  /** Mailbox rows the write changes (UIDNEXT, HIGHESTMODSEQ), locked before any write of the batch. */
+  lockMailboxes?: readonly number[];
+}
+
+interface Pending {
+  work: PgWork<unknown>;
+  locks: readonly number[];
+  changes: StoreChange[];
+  resolve: (value: { value: unknown; changes: StoreChange[] }) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface PgGroupCommitStats {
+  /** Transactions committed. */
+  batches: number;
+  /** Writes committed (in those transactions). */
+  writes: number;
+  /** Batches run again after a deadlock or serialization failure. */
+  retries: number;
+}
+
+const MAX_BATCH = 256;
+const MAX_RETRIES = 5;
+
+export class PgGroupCommit {
+  readonly stats: PgGroupCommitStats = { batches: 0, writes: 0, retries: 0 };
+  private readonly pool: pg.Pool;
+  private readonly beforeCommit: (client: pg.PoolClient, changes: StoreChange[]) => Promise<void>;
+  private pending: Pending[] = [];
+  private running: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(pool: pg.Pool, options: { beforeCommit: (client: pg.PoolClient, changes: StoreChange[]) => Promise<void> }) {
+    this.pool = pool;
+    this.beforeCommit = options.beforeCommit;
+  }
+
+  /** Runs `work` in the next shared transaction; resolves once that transaction committed. */
+  run<T>(work: PgWork<T>, options: PgWriteOptions = {}): Promise<{ value: T; changes: StoreChange[] }> {
+    if (this.closed) return Promise.reject(new StorageError('the store is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ work, locks: options.lockMailboxes ?? [], changes: [], resolve: resolve as Pending['resolve'], reject });
+      this.running ??= this.drain();
+    });
+  }
+
+  /** Resolves when every write handed in so far has been committed or failed. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private async drain(): Promise<void> {
+    // Let the writes started in this turn of the event loop join the first batch.
+    await new Promise<void>((r) => setImmediate(r));
+    try {
+      while (this.pending.length > 0) await this.commitBatch(this.pending.splice(0, MAX_BATCH));
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    let remaining = batch;
+    let retries = 0;
+    while (remaining.length > 0) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        for (const p of remaining) p.reject(new StorageError(`database unavailable: ${(err as Error).message}`, err));
+        return;
+      }
+      let failed: Pending | null = null;
+      let stage: 'begin' | 'work' | 'commit' = 'begin';
+      try {
+        await client.query('BEGIN');
+        const locks = [...new Set(remaining.flatMap((p) => p.locks))].sort((a, b) => a - b);
+        if (locks.length > 0) await client.query({ name: 'pg-lock-mailboxes', text: 'SELECT id FROM mailboxes WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', values: [locks] });
+        stage = 'work';
+        const values: unknown[] = [];
+        for (const p of remaining) {
+          failed = p;
+          p.changes = [];
+          values.push(await p.work(client, p.changes));
+        }
+        failed = null;
+        stage = 'commit';
+        await this.beforeCommit(client, remaining.flatMap((p) => p.changes));
+        await client.query('COMMIT');
+        client.release();
+        this.stats.batches++;
+        this.stats.writes += remaining.length;
+        remaining.forEach((p, i) => p.resolve({ value: values[i], changes: p.changes }));
+        return;
+      } catch (err) {
+        const broken = !(await rollback(client));
+        client.release(broken ? (err as Error) : undefined);
+        if (isRetryable(err) && retries < MAX_RETRIES) {
+          retries++;
+          this.stats.retries++;
+          continue;
+        }
+        if (stage === 'work' && failed !== null && !broken) {
+          // That write alone fails; the others are run again without it.
+          failed.reject(err);
+          remaining = remaining.filter((p) => p !== failed);
+          continue;
+        }
+        // BEGIN or COMMIT failed, or the connection broke: the outcome of the batch is unknown or lost.
+        const reason = err instanceof StorageError ? err : new StorageError(`database write failed: ${(err as Error).message}`, err);
+        for (const p of remaining) p.reject(reason);
+        return;
+      }
+    }
+  }
+}
+
+/** Rolls back the open transaction; false when the connection itself is unusable. */
+async function rollback(client: pg.PoolClient): Promise<boolean> {
+  try {
+    await client.query('ROLLBACK');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * QueueStore on PostgreSQL: one row per queued message (pointing at a shared blob, after any local-only
+ * header) and one row per recipient with its state, attempts, next attempt and last result.
+ */
+import type pg from 'pg';
+import { newId } from '../../core/ids.ts';
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../types.ts';
+import { insertBlob, readBlob, streamBlob } from './blobs.ts';
+import type { PgChangeFeed } from './change-feed.ts';
+
+interface RecipientRow {
+  id: number;
+  queue_id: string;
+  address: string;
+  domain: string;
+  orcpt: string | null;
+  notify: string | null;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_result: string | null;
+  updated_at: number;
+}
+
+interface MessageRow {
+  id: string;
+  blob_id: number;
+  blob_offset: number;
+  size: number;
+  sender: string;
+  envid: string | null;
+  ret: string | null;
+  origin: string;
+  submitter: string | null;
+  created_at: number;
+}
+
+function toRecipient(row: RecipientRow): QueueRecipientRecord {
+  return {
+    id: row.id,
+    queueId: row.queue_id,
+    address: row.address,
+    domain: row.domain,
+    orcpt: row.orcpt,
+    notify: row.notify ? row.notify.split(',') : null,
+    state: row.state as QueueRecipientState,
+    attempts: row.attempts,
+    nextAttemptAt: new Date(row.next_attempt_at),
+    lastResult: row.last_result,
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+function toMessage(row: MessageRow, recipients: QueueRecipientRecord[]): QueueMessageRecord {
+  return {
+    id: row.id,
+    sender: row.sender,
+    envid: row.envid,
+    ret: row.ret as 'FULL' | 'HDRS' | null,
+    origin: row.origin,
+    submitter: row.submitter,
+    size: row.size,
+    createdAt: new Date(row.created_at),
+    recipients,
+  };
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** Inside a write transaction: adds the queue entry for a stored blob (one round trip); returns the queue id. */
+export async function insertQueueEntry(c: pg.PoolClient, blobId: number, blobOffset: number, size: number, input: QueueEnqueueInput): Promise<string> {
+  const id = input.id ?? newId();
+  const now = Date.now();
+  const rs = input.recipients;
+  await c.query({
+    name: 'pg-insert-queue-entry',
+    text: `WITH m AS (INSERT INTO queue_messages (id, blob_id, blob_offset, size, sender, envid, ret, origin, submitter, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id)
+      INSERT INTO queue_recipients (queue_id, address, domain, orcpt, notify, state, next_attempt_at, updated_at)
+        SELECT m.id, r.address, r.domain, r.orcpt, r.notify, 'queued', $10, $10
+        FROM m, unnest($11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS r(address, domain, orcpt, notify, n) ORDER BY r.n`,
+    values: [id, blobId, blobOffset, size, input.sender, input.envid ?? null, input.ret ?? null, input.origin ?? 'smtp', input.submitter ?? null, now,
+      rs.map((r) => r.address), rs.map((r) => domainOf(r.address)), rs.map((r) => r.orcpt ?? null), rs.map((r) => (r.notify ? r.notify.join(',') : null))],
+  });
+  return id;
+}
+
+export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): QueueStore {
+  const { pool, changes } = deps;
+
+  async function messageRow(id: string): Promise<MessageRow & { blob_size: number }> {
+    const row = (await pool.query<MessageRow & { blob_size: number }>('SELECT q.*, b.size AS blob_size FROM queue_messages q JOIN blobs b ON b.id = q.blob_id WHERE q.id = $1', [id])).rows[0];
+    if (!row) throw new Error(`queue message ${id} does not exist`);
+    return row;
+  }
+
+  return {
+    async listQueue() {
+      const byQueue = new Map<string, QueueRecipientRecord[]>();
+      for (const r of (await pool.query<RecipientRow>('SELECT * FROM queue_recipients ORDER BY queue_id, id')).rows) {
+        const list = byQueue.get(r.queue_id) ?? [];
+        list.push(toRecipient(r));
+        byQueue.set(r.queue_id, list);
+      }
+      return (await pool.query<MessageRow>('SELECT * FROM queue_messages ORDER BY created_at, id')).rows.map((m) => toMessage(m, byQueue.get(m.id) ?? []));
+    },
+    async getQueueMessage(id) {
+      const row = (await pool.query<MessageRow>('SELECT * FROM queue_messages WHERE id = $1', [id])).rows[0];
+      if (!row) return null;
+      return toMessage(row, (await pool.query<RecipientRow>('SELECT * FROM queue_recipients WHERE queue_id = $1 ORDER BY id', [id])).rows.map(toRecipient));
+    },
+    async readQueueMessage(id) {
+      const row = await messageRow(id);
+      return readBlob(pool, row.blob_id, row.blob_size, row.blob_offset, row.blob_offset + row.size);
+    },
+    async *streamQueueMessage(id) {
+      const row = await messageRow(id);
+      yield* streamBlob(pool, row.blob_id, row.blob_size, row.blob_offset, row.blob_offset + row.size);
+    },
+    async dueRecipients(now, limit, options = {}) {
+      const rows = (await pool.query<RecipientRow>({
+        name: 'pg-due',
+        text: "SELECT * FROM queue_recipients WHERE state IN ('queued', 'deferred') AND next_attempt_at <= $1 AND id <> ALL($2::bigint[]) ORDER BY next_attempt_at, id LIMIT $3",
+        values: [now.getTime(), options.excludeIds ?? [], limit],
+      })).rows;
+      return rows.map(toRecipient);
+    },
+    async nextDueAt() {
+      const t = (await pool.query<{ t: number | null }>("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred')")).rows[0]!.t;
+      return t === null ? null : new Date(t);
+    },
+    async updateRecipients(updates) {
+      if (updates.length === 0) return;
+      await changes.write(async (c, log) => {
+        const now = Date.now();
+        for (const u of updates) {
+          const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
+          const values: unknown[] = [u.state, now];
+          const sets = keepHeld ? ["state = CASE state WHEN 'held' THEN 'held' ELSE $1 END", 'updated_at = $2'] : ['state = $1', 'updated_at = $2'];
+          if (u.attempts !== undefined) {
+            values.push(u.attempts);
+            sets.push(`attempts = $${values.length}`);
+          }
+          if (u.nextAttemptAt !== undefined) {
+            values.push(u.nextAttemptAt.getTime());
+            sets.push(keepHeld ? `next_attempt_at = CASE state WHEN 'held' THEN next_attempt_at ELSE $${values.length}::bigint END` : `next_attempt_at = $${values.length}`);
+          }
+          if (u.lastResult !== undefined) {
+            values.push(u.lastResult);
+            sets.push(`last_result = $${values.length}`);
+          }
+          values.push(u.id);
+          await c.query(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = $${values.length}`, values);
+        }
+        log.push({ kind: 'queue' });
+      });
+    },
+    async deleteQueueMessage(id) {
+      return changes.write(async (c, log) => {
+        if (((await c.query('DELETE FROM queue_messages WHERE id = $1', [id])).rowCount ?? 0) === 0) return false;
+        log.push({ kind: 'queue' });
+        return true;
+      });
+    },
+    async enqueue(input, body) {
+      return changes.write(async (c, log) => {
+        const blobId = await insertBlob(c, [], { data: body });
+        log.push({ kind: 'queue' });
+        return insertQueueEntry(c, blobId, 0, body.length, input);
+      });
+    },
+  };
+}

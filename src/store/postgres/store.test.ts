@@ -1,0 +1,114 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runStoreContract } from '../contract/store-contract.ts';
+import { openPostgresStore, type PostgresStore } from './store.ts';
+import { postgresUnavailable, testPostgres, type TestPostgres } from '../../../test/harness/postgres.ts';
+
+const unavailable = postgresUnavailable();
+let cluster: TestPostgres | null = null;
+
+if (unavailable) {
+  test(`postgres store: SKIPPED, ${unavailable}`, { skip: unavailable }, () => undefined);
+} else {
+  before(async () => {
+    cluster = await testPostgres();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  async function fresh() {
+    const url = await cluster!.createDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'postamt-pgstore-'));
+    const open = () => openPostgresStore({ url, dataDir, poolSize: 4 });
+    return {
+      url,
+      store: await open(),
+      openSecond: open,
+      cleanup: async () => {
+        await cluster!.dropDatabase(url);
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  runStoreContract('postgres', fresh);
+
+  async function inboxOf(store: PostgresStore, address: string): Promise<number> {
+    if (!(await store.hasDomain('example.test'))) await store.addDomain('example.test');
+    const a = await store.addAccount({ address, passwordHash: 'x', scram: null });
+    return (await store.getMailbox(a.id, 'INBOX'))!.id;
+  }
+
+  test('postgres: concurrent commits share one transaction (group commit)', async () => {
+    const { store, cleanup } = await fresh();
+    try {
+      const inbox = await inboxOf(store, 'a@example.test');
+      const before = store.commits.stats.batches;
+      await Promise.all(Array.from({ length: 50 }, (_, i) => {
+        const tx = store.beginDelivery();
+        tx.write(Buffer.from(`Subject: ${i}\r\n\r\n`));
+        return tx.commit({ mailboxes: [{ mailboxId: inbox }] });
+      }));
+      assert.equal(store.commits.stats.batches - before, 1, '50 concurrent commits, one transaction');
+      assert.deepEqual((await store.listMessages(inbox)).map((m) => m.uid), Array.from({ length: 50 }, (_, i) => i + 1));
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  test('postgres: two stores on one database delivering into the same mailboxes at once get unique, increasing UIDs', async () => {
+    const { store, openSecond, cleanup } = await fresh();
+    const other = await openSecond();
+    try {
+      const a = await inboxOf(store, 'a@example.test');
+      const b = await inboxOf(store, 'b@example.test');
+      const deliver = (s: PostgresStore, i: number) => {
+        const tx = s.beginDelivery();
+        tx.write(Buffer.from(`Subject: ${i}\r\n\r\n`));
+        // Half in a then b, half in b then a: the two writers lock the rows in opposite plan order.
+        return tx.commit({ mailboxes: i % 2 === 0 ? [{ mailboxId: a }, { mailboxId: b }] : [{ mailboxId: b }, { mailboxId: a }] });
+      };
+      const results = await Promise.all(Array.from({ length: 120 }, (_, i) => deliver(i % 3 === 0 ? store : other, i)));
+      for (const mailbox of [a, b]) {
+        const uids = results.map((r) => r.messages.find((m) => m.mailboxId === mailbox)!.uid).sort((x, y) => x - y);
+        assert.deepEqual(uids, Array.from({ length: 120 }, (_, i) => i + 1), 'every UID given once');
+        const stored = (await store.listMessages(mailbox)).map((m) => [m.uid, m.modSeq]);
+        assert.equal(stored.length, 120);
+        for (let i = 1; i < stored.length; i++) assert.ok(stored[i]![1]! > stored[i - 1]![1]!, 'modseq ascends with the UID');
+        assert.equal((await store.getMailboxById(mailbox))!.uidNext, 121);
+      }
+    } finally {
+      await other.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+
+  test('postgres: a body is stored once however many copies, and goes with the last one', async () => {
+    const { store, url, cleanup } = await fresh();
+    try {
+      const a = await inboxOf(store, 'a@example.test');
+      const b = await inboxOf(store, 'b@example.test');
+      const tx = store.beginDelivery();
+      tx.write(Buffer.alloc(1_300_000, 'x'));
+      const r = await tx.commit({ mailboxes: [{ mailboxId: a }, { mailboxId: b }] });
+      await store.copyMessages(a, [r.messages[0]!.uid], b);
+      const count = async (sql: string) => (await store.pool.query<{ n: number }>(sql)).rows[0]!.n;
+      assert.equal(await count('SELECT count(*) AS n FROM blobs'), 1);
+      assert.equal(await count('SELECT count(*) AS n FROM blob_chunks'), 3, '1.3 MB in 512 KiB chunks');
+      assert.equal(await count('SELECT refs AS n FROM blobs'), 3);
+      await store.expunge(a, [1]);
+      await store.expunge(b, [1, 2]);
+      assert.equal(await count('SELECT count(*) AS n FROM blobs'), 0, `no body left in ${url}`);
+      assert.equal(await count('SELECT count(*) AS n FROM blob_chunks'), 0);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+}

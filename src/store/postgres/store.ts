@@ -1,0 +1,59 @@
+/**
+ * The PostgreSQL backend: a connection pool, one group-commit writer per process, a LISTEN connection for
+ * the change feed, and the stores composed into the `Store` contract. Several processes (nodes) may open
+ * the same database; docs/decisions/0008-postgresql-store.md says how they stay consistent.
+ */
+import { join } from 'node:path';
+import type pg from 'pg';
+import type { Store } from '../types.ts';
+import type { SuppressionStore } from '../queue-extra-types.ts';
+import { pgAccountStore } from './accounts.ts';
+import { logChanges, PgChangeFeed } from './change-feed.ts';
+import { migrate, openPool, type PgConnectionOptions } from './database.ts';
+import { PgGroupCommit } from './group-commit.ts';
+import { pgMailStore } from './mail.ts';
+import { pgQueueStore } from './queue.ts';
+import { pgSuppressionStore } from './suppressions.ts';
+
+export interface PostgresStore extends Store, SuppressionStore {
+  readonly backend: 'postgres';
+  readonly pool: pg.Pool;
+  readonly commits: PgGroupCommit;
+  readonly changes: PgChangeFeed;
+}
+
+export interface OpenPostgresStoreOptions extends PgConnectionOptions {
+  /** Where bodies being received are spooled before commit (data_dir/tmp): local to the node. */
+  dataDir: string;
+}
+
+export async function openPostgresStore(options: OpenPostgresStoreOptions): Promise<PostgresStore> {
+  const pool = openPool(options);
+  try {
+    await migrate(pool);
+    const changes = new PgChangeFeed(pool, options);
+    const commits = new PgGroupCommit(pool, { beforeCommit: (client, batch) => logChanges(client, changes.origin, batch) });
+    changes.attach(commits);
+    await changes.start();
+    return {
+      backend: 'postgres',
+      pool,
+      commits,
+      changes,
+      ...pgAccountStore({ pool, changes }),
+      ...pgMailStore({ pool, changes, tmpDir: join(options.dataDir, 'tmp') }),
+      ...pgQueueStore({ pool, changes }),
+      ...pgSuppressionStore({ pool, changes }),
+      subscribe: (listener) => changes.subscribe(listener),
+      async close() {
+        await commits.idle();
+        commits.close();
+        await changes.close();
+        await pool.end();
+      },
+    };
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+}
