@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { AccountPatch, AccountRecord, AccountStore, AliasRecord, AppPasswordRecord, ScramCredentials } from '../types.ts';
 import { DEFAULT_MAILBOXES, patchEvent } from '../sqlite/accounts.ts';
 import type { PgChangeFeed } from './change-feed.ts';
+import { pgAdminRoleStore } from './admin-roles.ts';
 import { createMailbox } from './mailboxes.ts';
 
 interface AccountRow {
@@ -80,6 +81,7 @@ export function pgAccountStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): 
   const all = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> => (await pool.query<T>(text, values)).rows;
 
   return {
+    ...pgAdminRoleStore({ pool, changes }),
     async addDomain(name) {
       const now = Date.now();
       await changes.write(async (c, log) => {

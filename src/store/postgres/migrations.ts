@@ -168,4 +168,19 @@ CREATE TRIGGER queue_ref AFTER INSERT ON queue_messages FOR EACH ROW EXECUTE FUN
 CREATE TRIGGER queue_unref AFTER DELETE ON queue_messages FOR EACH ROW EXECUTE FUNCTION postamt_blob_unref();
 `,
   },
+  {
+    version: 2,
+    name: 'admin roles',
+    // Who may administer what: a server admin everything, a domain admin the accounts, aliases, DKIM keys and
+    // queue entries of the domains listed for them. A role goes with its account, a domain grant with its domain.
+    sql: `
+ALTER TABLE accounts ADD COLUMN server_admin boolean NOT NULL DEFAULT false;
+CREATE TABLE domain_admins (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  domain text NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+  PRIMARY KEY (account_id, domain)
+);
+CREATE INDEX domain_admins_domain ON domain_admins(domain);
+`,
+  },
 ];
