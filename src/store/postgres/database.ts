@@ -83,5 +83,5 @@ export async function migrate(pool: pg.Pool): Promise<void> {
 /** SQLSTATEs after which the same transaction may simply be run again. */
 export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
-  return code === '40P01' /* deadlock_detected */ || code === '40001' /* serialization_failure */;
+  return code === '40P01' /* deadlock_detected */ || code === '40001';
 }
