@@ -18,7 +18,7 @@ export function createPop3Engine(options: { context: EngineContext; services: Se
     limits: { maxErrors: config.limits.maxErrors },
     idleTimeoutMs: config.limits.pop3IdleTimeout,
     loginTimeoutMs: config.limits.loginTimeout,
-    log: services.logger,
+    logger: services.logger,
     logins: services.logins,
   });
 }

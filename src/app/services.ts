@@ -117,7 +117,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     hostname: config.hostname,
     postmaster: config.postmaster || null,
   });
-  const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault, log: logger });
+  const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault, logger });
   const q = config.queue;
   const queue = new QueueRunner({
     store,
@@ -164,7 +164,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     submissionRate: new SubmissionRateLimiter({ messagesPerHour: config.submission.rateMessagesPerHour, recipientsPerHour: config.submission.rateRecipientsPerHour }),
     queue,
     mail,
-    pop3: new MailPop3Backend({ mail, log: logger }),
+    pop3: new MailPop3Backend({ mail, logger }),
     imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache() }),
     allowPlaintextAuth,
     usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),

@@ -11,18 +11,18 @@ import { errorMessage } from '../core/errors.ts';
 
 export interface MailPop3BackendOptions {
   mail: MailAccess;
-  log?: Logger;
+  logger?: Logger;
 }
 
 export class MailPop3Backend implements Pop3Backend {
   private readonly mail: MailAccess;
-  private readonly log: Logger | undefined;
+  private readonly logger: Logger | undefined;
   /** accountId → the token of the session holding the lock. */
   private readonly locks = new Map<number, symbol>();
 
   constructor(options: MailPop3BackendOptions) {
     this.mail = options.mail;
-    this.log = options.log;
+    this.logger = options.logger;
   }
 
   isLocked(accountId: number): boolean {
@@ -43,7 +43,7 @@ export class MailPop3Backend implements Pop3Backend {
       const mailbox = await mail.findMailbox('INBOX');
       if (!mailbox) {
         release();
-        this.log?.error({ event: 'pop3.no_inbox', account: identity.address }, 'account has no INBOX');
+        this.logger?.error({ event: 'pop3.no_inbox', account: identity.address }, 'account has no INBOX');
         return { ok: false, reason: 'temporary' };
       }
       const records = await mail.listMessages(mailbox.id);
@@ -66,7 +66,7 @@ export class MailPop3Backend implements Pop3Backend {
       return { ok: true, maildrop };
     } catch (error) {
       release();
-      this.log?.error({ event: 'pop3.maildrop_failed', account: identity.address, error: errorMessage(error) }, 'opening maildrop failed');
+      this.logger?.error({ event: 'pop3.maildrop_failed', account: identity.address, error: errorMessage(error) }, 'opening maildrop failed');
       return { ok: false, reason: 'temporary' };
     }
   }

@@ -23,7 +23,7 @@ export interface StoreMailAccessOptions {
   accounts: Pick<AccountStore, 'getAccountById'>;
   /** storage.quota_default: the limit of accounts without their own; 0 is unlimited. */
   defaultQuotaBytes: number;
-  log?: Logger;
+  logger?: Logger;
 }
 
 export class StoreMailAccess implements MailAccess {
@@ -356,7 +356,7 @@ class StoreAccountMail implements AccountMail {
       try {
         listener(change);
       } catch (err) {
-        this.options.log?.warn({ err, event: 'mail.watch_failed', accountId: this.accountId }, 'a mail change listener threw');
+        this.options.logger?.warn({ err, event: 'mail.watch_failed', accountId: this.accountId }, 'a mail change listener threw');
       }
     });
   }

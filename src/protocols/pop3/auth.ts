@@ -46,7 +46,7 @@ export async function completeLogin(runtime: Pop3Runtime, identity: AuthIdentity
   try {
     opened = await runtime.backend.openMaildrop(identity);
   } catch (error) {
-    runtime.log?.error({ event: 'pop3.maildrop_failed', account: identity.address, error: errorMessage(error) }, 'opening maildrop failed');
+    runtime.logger?.error({ event: 'pop3.maildrop_failed', account: identity.address, error: errorMessage(error) }, 'opening maildrop failed');
     return errorReply('Unable to open the maildrop, try again later', 'SYS/TEMP');
   }
   if (!opened.ok) {
@@ -59,14 +59,14 @@ export async function completeLogin(runtime: Pop3Runtime, identity: AuthIdentity
   runtime.state = { phase: 'transaction', identity, maildrop, messages, deleted: new Set() };
   runtime.watchLogin(identity);
   const octets = messages.reduce((sum, message) => sum + message.size, 0);
-  runtime.log?.info({ event: 'pop3.login', account: identity.address, messages: messages.length }, 'pop3 login');
+  runtime.logger?.info({ event: 'pop3.login', account: identity.address, messages: messages.length }, 'pop3 login');
   return reply(ok(`Logged in, maildrop has ${messages.length} messages (${octets} octets)`));
 }
 
 async function finishStep(runtime: Pop3Runtime, mechanism: string, exchangeState: SaslState | null, step: SaslStep): Promise<CommandResult> {
   if (step.kind === 'failure') {
     runtime.state = { phase: 'authorization', user: null };
-    runtime.log?.info({ event: 'pop3.auth_failed', mechanism, reason: step.reason }, 'pop3 authentication failed');
+    runtime.logger?.info({ event: 'pop3.auth_failed', mechanism, reason: step.reason }, 'pop3 authentication failed');
     return failure(step.reason);
   }
   if (step.kind === 'challenge') {

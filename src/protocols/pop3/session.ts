@@ -40,7 +40,7 @@ export interface Pop3SessionOptions {
   idleTimeoutMs?: number;
   /** Idle time allowed before login (AUTHORIZATION state); default: idleTimeoutMs. */
   loginTimeoutMs?: number;
-  log?: Logger;
+  logger?: Logger;
   /** Ends the session when its login stops being valid (account removed or disabled, password changed). */
   logins?: LoginWatcher;
 }
@@ -53,7 +53,7 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
   readonly starttlsAvailable: boolean;
   readonly backend: Pop3Backend;
   readonly sasl: SaslAuthenticator;
-  readonly log: Logger | undefined;
+  readonly logger: Logger | undefined;
   private readonly sessionTimeoutMs: number;
   private readonly loginTimeoutMs: number;
   private readonly context: EngineContext;
@@ -75,7 +75,7 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
     this.limits = { ...DEFAULT_POP3_LIMITS, ...options.limits };
     this.sessionTimeoutMs = options.idleTimeoutMs ?? DEFAULT_POP3_IDLE_TIMEOUT_MS;
     this.loginTimeoutMs = Math.min(options.loginTimeoutMs ?? this.sessionTimeoutMs, this.sessionTimeoutMs);
-    this.log = options.log;
+    this.logger = options.logger;
     this.logins = options.logins;
     this.tls = options.context.tls;
     this.reader = new LineReader(this.limits.lineBytes);
@@ -135,7 +135,7 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
       const result = await this.handleItem(item);
       data.push(...result.data);
       if (result.isError && ++this.errors >= this.limits.maxErrors) {
-        this.log?.info({ event: 'pop3.too_many_errors', session: this.context.sessionId }, 'closing after too many errors');
+        this.logger?.info({ event: 'pop3.too_many_errors', session: this.context.sessionId }, 'closing after too many errors');
         data.push(err('Too many errors, closing connection'));
         return this.finish(data, 'close');
       }
@@ -199,7 +199,7 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
       return await this.handleLine(item.line);
     } catch (error) {
       // Never throw out of the engine: an unexpected fault is logged and answered as our temporary fault.
-      this.log?.error({ event: 'pop3.internal_error', session: this.context.sessionId, error: errorMessage(error) }, 'pop3 command failed');
+      this.logger?.error({ event: 'pop3.internal_error', session: this.context.sessionId, error: errorMessage(error) }, 'pop3 command failed');
       if (this.state.phase === 'sasl') this.state = { phase: 'authorization', user: null };
       return errorReply('Internal error, try again later', 'SYS/TEMP');
     }

@@ -63,7 +63,7 @@ export interface Pop3Runtime {
   readonly canPlaintextAuth: boolean;
   readonly backend: Pop3Backend;
   readonly sasl: SaslAuthenticator;
-  readonly log: Logger | undefined;
+  readonly logger: Logger | undefined;
   saslContext(): SaslContext;
   /** The SASL mechanisms usable right now. */
   mechanisms(): string[];
