@@ -86,7 +86,7 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
       const { uid, modSeq, accountId } = await allocateUid(c, target.mailboxId);
       const internalDate = (target.internalDate ?? new Date()).getTime();
       await c.query({ ...INSERT_MESSAGE, values: [target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq] });
-      out.messages.push({ mailboxId: target.mailboxId, uid });
+      out.messages.push({ mailboxId: target.mailboxId, uid, emailId: 0, threadId: 0 });
       log.push({ accountId, mailboxId: target.mailboxId, kind: 'append', uids: [uid] });
     }
     if (hasQueue) {

@@ -10,6 +10,7 @@ import type { SuppressionStore } from '../queue-extra-types.ts';
 import { pgAccountStore } from './accounts.ts';
 import { logChanges, PgChangeFeed } from './change-feed.ts';
 import { migrate, openPool, type PgConnectionOptions } from './database.ts';
+import { pgEmailStore } from './email-store.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import { pgMailStore } from './mail.ts';
 import { pgQueueStore } from './queue.ts';
@@ -42,6 +43,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       changes,
       ...pgAccountStore({ pool, changes }),
       ...pgMailStore({ pool, changes, tmpDir: join(options.dataDir, 'tmp') }),
+      ...pgEmailStore(),
       ...pgQueueStore({ pool, changes }),
       ...pgSuppressionStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
