@@ -33,7 +33,9 @@ import { EnvelopeCache } from '../mail/envelope-cache.ts';
 import { installationSecret, srsSecretFile } from '../config/secrets.ts';
 import { makeDataDirPrivate } from '../store/data-dir-modes.ts';
 import { UsageCache } from '../accounts/usage-cache.ts';
-import { createSmtpHooks } from './smtp-hooks.ts';
+import { createMxHooks } from '../smtp-hooks/mx.ts';
+import { createSubmissionHooks } from '../smtp-hooks/submission.ts';
+import { SubmissionService } from '../submission/service.ts';
 import { followStoreChanges } from './store-changes.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { SigningKeys } from '../dkim/signing-keys.ts';
@@ -64,6 +66,8 @@ export interface Services {
   checks: CheckPool;
   /** Bytes of messages being received, across all connections (limits.inflight_message_bytes). */
   inflight: InflightBudget;
+  /** Sending for logged-in users: SMTP submission now, JMAP and the webmail through the same service. */
+  submission: SubmissionService;
   smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
   /** Whether plaintext auth is allowed for a client (loopback, when configured). */
   allowPlaintextAuth(remoteAddress: string): boolean;
@@ -145,7 +149,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     maxHops: q.maxHops,
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
   });
-  const base: Omit<Services, 'smtpHooks'> = {
+  const base: Omit<Services, 'smtpHooks' | 'submission'> = {
     config,
     logger,
     store,
@@ -173,9 +177,11 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     checks,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
   };
+  const submission = new SubmissionService({ ...base, rate: base.submissionRate });
   const services: Services = {
     ...base,
-    smtpHooks: { mx: createSmtpHooks({ role: 'mx', services: base }), submission: createSmtpHooks({ role: 'submission', services: base }) },
+    submission,
+    smtpHooks: { mx: createMxHooks(base), submission: createSubmissionHooks({ ...base, submission }) },
   };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).
   services.mail.start();

@@ -3,6 +3,7 @@
  * when every accepted recipient has a mailbox copy or a queue entry in the plan, and its result is checked
  * against the plan. Anything else is refused (the caller answers 4xx), logged with who and why.
  */
+import { StorageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { ExpansionProblem } from './recipients.ts';
 import type { CommitResult, DeliveryPlan, DeliveryTransaction } from '../store/types.ts';
@@ -62,4 +63,25 @@ export async function commitDelivery(input: CommitDeliveryInput): Promise<Commit
     logger.warn({ event: 'delivery.dead_target', ...where, recipient: d.recipient, targets: d.targets }, 'alias targets that name nobody got no copy');
   }
   return { ok: true, result };
+}
+
+/** A reply with the name of the rule that decided it (for the log, never sent). */
+export interface RuledReply {
+  code: number;
+  enhancedCode: string;
+  text: string;
+  rule: string;
+}
+
+/**
+ * A recipient accepted earlier that now has no mailbox and no queue entry (the aliases or accounts changed
+ * since, or a fault): nothing is stored and the client tries again later, when RCPT gives the final answer.
+ */
+export function uncoveredReply(): RuledReply {
+  return { code: 451, enhancedCode: '4.3.0', text: 'Requested action aborted: a recipient cannot be delivered now, try again later', rule: 'uncovered_recipient' };
+}
+
+/** Our own fault while storing: temporary, never 5xx (docs/reliability.md, rule 3). */
+export function commitFailureReply(err: unknown): RuledReply {
+  return { code: 451, enhancedCode: '4.3.0', text: err instanceof StorageError ? 'Temporary storage failure, try again later' : 'Local error in processing, try again later', rule: 'local_error' };
 }

@@ -16,6 +16,14 @@ export interface HeaderLimits {
 /** Why the message can no longer be accepted (answered at the end of the data). */
 export type BufferProblem = 'header-size' | 'header-lines' | 'budget';
 
+/** The reply for a message the buffer could not take; the header limits keep bombs from every parser. */
+export function bufferProblemReply(problem: BufferProblem): { code: number; enhancedCode: string; text: string; rule: string } {
+  // RFC 3463 §3.4: X.3.4 "message too big for system"; X.3.1 "mail system full" (temporary).
+  if (problem === 'header-size') return { code: 552, enhancedCode: '5.3.4', text: 'Message header section too large', rule: 'header_too_large' };
+  if (problem === 'header-lines') return { code: 552, enhancedCode: '5.3.4', text: 'Too many lines in the message header section', rule: 'header_too_many_lines' };
+  return { code: 452, enhancedCode: '4.3.1', text: 'Insufficient system storage for messages in transit, try again later', rule: 'inflight_budget' };
+}
+
 const HEADER_END = Buffer.from('\r\n\r\n');
 const LF = 0x0a;
 

@@ -16,7 +16,7 @@ function withoutTag(local: string): string {
   return plus > 0 ? local.slice(0, plus) : local;
 }
 
-export async function maySendAs(account: AccountRecord, address: string, accounts: AccountStore): Promise<boolean> {
+export async function maySendAs(account: AccountRecord, address: string, accounts: Pick<AccountStore, 'getAlias'>): Promise<boolean> {
   if (address === '') return true; // the null reverse-path (e.g. a client sending a DSN)
   const { local, domain } = split(address);
   if (!domain) return false;
@@ -38,7 +38,7 @@ export type HeaderSenderVerdict = { ok: true } | { ok: false; code: number; enha
  * than `maxAddresses` addresses in these fields together is refused as a whole, so each one is checked
  * without unbounded work (each distinct address is looked up once).
  */
-export async function checkHeaderSenders(account: AccountRecord, fields: readonly HeaderField[], accounts: AccountStore, options: { maxAddresses: number }): Promise<HeaderSenderVerdict> {
+export async function checkHeaderSenders(account: AccountRecord, fields: readonly HeaderField[], accounts: Pick<AccountStore, 'getAlias'>, options: { maxAddresses: number }): Promise<HeaderSenderVerdict> {
   const listed: { field: string; address: string }[] = [];
   for (const field of fields) {
     const name = field.name.toLowerCase();
