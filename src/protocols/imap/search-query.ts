@@ -299,6 +299,20 @@ export function firstAddressMailbox(root: MimePart, field: string): string {
 }
 
 /**
+ * RFC 5957 §3 DISPLAYFROM/DISPLAYTO sort key: the display name of the first address (RFC 2047 words
+ * decoded), the group name for a group, else the address itself; folded for i;ascii-casemap.
+ */
+export function firstAddressDisplay(root: MimePart, field: string): string {
+  const raw = root.headers.find((f) => f.name.toLowerCase() === field)?.value;
+  if (raw === undefined) return '';
+  const first = parseAddressList(raw, { maxAddresses: 1 })[0];
+  if (first === undefined) return '';
+  let name = first.name === null ? '' : decodeHeaderValue(first.name).trim();
+  if (name === '' && first.kind === 'mailbox') name = first.address;
+  return asciiCasemap(name);
+}
+
+/**
  * RFC 5256 §2.1 base subject (simplified): strips Re:/Fw:/Fwd:, [blob] prefixes and (fwd) trailers;
  * folded for i;ascii-casemap (RFC 5256 §3).
  */

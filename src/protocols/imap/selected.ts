@@ -6,6 +6,7 @@
 import type { ImapAccount, ImapChange, ImapMailboxSnapshot } from './backend.ts';
 import type { RecentClaims } from './recent-claims.ts';
 import { formatFlags, SYSTEM_FLAGS } from './response.ts';
+import { formatSearchUpdate, type SearchUpdate } from './search-update.ts';
 import { formatSequenceSet } from './sequence-set.ts';
 import { UidMap } from './uid-map.ts';
 
@@ -30,6 +31,10 @@ export class SelectedMailbox {
   private fullResync = false;
   /** Modseqs produced by this session's own STORE, so they are not reported again. */
   private ownModSeqs = new Map<number, number>();
+  /** RFC 5267 §4.2: the searches kept up to date in this selection, by tag; they end with it. */
+  readonly searchUpdates = new Map<string, SearchUpdate>();
+  /** This session changed flags itself: the updating searches are evaluated again after the command. */
+  searchUpdatesDirty = false;
 
   constructor(snapshot: ImapMailboxSnapshot, options: { readOnly: boolean; recent?: RecentClaims }) {
     this.id = snapshot.id;
@@ -112,8 +117,23 @@ export class SelectedMailbox {
   }
 
   noteOwnStore(uid: number, modSeq: number): void {
+    this.searchUpdatesDirty = true;
     this.ownModSeqs.set(uid, modSeq);
     if (this.ownModSeqs.size > 10_000) this.ownModSeqs.clear();
+  }
+
+  /**
+   * The ESEARCH REMOVEFROM lines for updating searches that hold some of `uids`, which are about to
+   * be expunged: sent before the EXPUNGE responses, while their sequence numbers are still valid.
+   */
+  takeRemovedFromSearches(uids: readonly number[]): string[] {
+    const out: string[] = [];
+    for (const u of this.searchUpdates.values()) {
+      const gone = uids.filter((uid) => u.uids.delete(uid));
+      const line = formatSearchUpdate(u, { removed: u.isUid ? gone : gone.map((uid) => this.seqOf(uid)).filter((n) => n > 0) });
+      if (line !== null) out.push(line);
+    }
+    return out;
   }
 
   /** Removes UIDs this session expunged itself; returns their former sequence numbers, descending. */
@@ -146,6 +166,7 @@ export class SelectedMailbox {
       const gone = [...this.expunged].filter((uid) => this.seqOf(uid) > 0).sort((a, b) => a - b);
       this.expunged.clear();
       if (gone.length > 0) {
+        out.push(...this.takeRemovedFromSearches(gone));
         if (options.qresync) {
           this.removeUids(gone);
           out.push(`VANISHED ${formatSequenceSet(gone)}`);

@@ -15,6 +15,7 @@ import { formatTagged } from './response.ts';
 import { holdInflight, type InflightBytes } from './budgeted-append.ts';
 import { handleSaslLine } from './commands/authenticate.ts';
 import { handleIdleLine } from './commands/idle.ts';
+import { refreshSearchUpdates } from './commands/search-updates.ts';
 import {
   DEFAULT_IMAP_LIMITS,
   type ImapLimits,
@@ -104,7 +105,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     caps.push(
       'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
-      'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND',
+      'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -201,13 +202,23 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
   }
 
   async syncSelected(options: { allowExpunge: boolean }): Promise<string[]> {
-    if (this.state.kind !== 'selected' || !this.state.mailbox.hasPending) return [];
-    return this.state.mailbox.sync(this.state.account, {
-      allowExpunge: options.allowExpunge,
-      qresync: this.enabled.has('QRESYNC'),
-      condstore: this.enabled.has('CONDSTORE'),
-      rev1: this.rev1,
-    });
+    if (this.state.kind !== 'selected') return [];
+    const mailbox = this.state.mailbox;
+    const updating = mailbox.searchUpdates.size > 0 && (mailbox.hasPending || mailbox.searchUpdatesDirty);
+    if (!mailbox.hasPending && !updating) return [];
+    // RFC 5267 §4.2: messages that left an updating search are reported before the expunges (their
+    // numbers are still valid), the ones that joined it after the EXISTS that announces them.
+    const out = updating ? await refreshSearchUpdates(this, mailbox) : [];
+    if (mailbox.hasPending) {
+      out.push(...await mailbox.sync(this.state.account, {
+        allowExpunge: options.allowExpunge,
+        qresync: this.enabled.has('QRESYNC'),
+        condstore: this.enabled.has('CONDSTORE'),
+        rev1: this.rev1,
+      }));
+      if (updating) out.push(...await refreshSearchUpdates(this, mailbox));
+    }
+    return out;
   }
 
   private newFramer(): CommandFramer {

@@ -11,7 +11,9 @@ import { IDLE } from './idle.ts';
 import { CREATE, DELETE, LIST, LSUB, RENAME, STATUS, SUBSCRIBE, UNSUBSCRIBE } from './mailboxes.ts';
 import { MOVE } from './move.ts';
 import { GETQUOTA, GETQUOTAROOT, SETQUOTA } from './quota.ts';
-import { SEARCH, SORT } from './search.ts';
+import { SEARCH } from './search.ts';
+import { CANCELUPDATE } from './search-updates.ts';
+import { SORT } from './sort.ts';
 import { CLOSE, EXAMINE, EXPUNGE, SELECT, UID_EXPUNGE, UNSELECT } from './select.ts';
 import { STORE } from './store.ts';
 
@@ -20,7 +22,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   GETQUOTA, GETQUOTAROOT, SETQUOTA,
   SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
   CHECK, CLOSE, UNSELECT, EXPUNGE,
-  SEARCH, SORT, FETCH, STORE, COPY, MOVE,
+  SEARCH, SORT, FETCH, STORE, COPY, MOVE, CANCELUPDATE,
   'UID SEARCH': SEARCH,
   'UID SORT': SORT,
   'UID FETCH': FETCH,

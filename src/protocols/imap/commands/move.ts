@@ -20,6 +20,7 @@ export const MOVE: CommandSpec = {
     // RFC 6851 §4.3: COPYUID goes in an untagged OK before the expunge responses.
     if (moved.code !== undefined) ctx.untagged(`OK [${moved.code}] Moved`);
     const uids = moved.pairs.map((p) => p[0]);
+    for (const line of mailbox.takeRemovedFromSearches(uids)) ctx.untagged(line);
     if (ctx.session.enabled.has('QRESYNC')) {
       mailbox.removeUids(uids);
       if (uids.length > 0) ctx.untagged(`VANISHED ${formatSequenceSet(uids)}`);

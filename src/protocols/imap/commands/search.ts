@@ -1,31 +1,30 @@
 /**
  * SEARCH / UID SEARCH (RFC 9051 §6.4.4) with ESEARCH result options (RFC 4731, RFC 9051 §7.3.4),
- * SEARCHRES SAVE (RFC 5182), and SORT / UID SORT (RFC 5256).
+ * SEARCHRES SAVE (RFC 5182), PARTIAL and UPDATE (RFC 5267 §4), and the search run SORT and THREAD share.
  */
 import { parseFlagText } from '../../../core/flag-text.ts';
 import { parseMimeTree } from '../../../message/mime-tree.ts';
 import type { ImapMessageMeta, ImapMetaField } from '../backend.ts';
-import { no, ok, type CommandContext, type CommandSpec } from '../command.ts';
+import { bad, no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import type { Args } from '../parser/args.ts';
-import { tokenText } from '../parser/args.ts';
-import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { formatString } from '../response.ts';
-import { baseSubject, firstAddressMailbox, metaFieldsOf, needsText, SearchEvaluator, SearchParser, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
-import { formatSequenceSet } from '../sequence-set.ts';
+import { metaFieldsOf, needsText, SearchEvaluator, SearchParser, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
+import type { SelectedMailbox } from '../selected.ts';
+import type { ImapSessionCore } from '../session-state.ts';
+import { formatEsearch, parseReturnOptions } from './search-return.ts';
 import { selectedMailbox, spansOf } from './message-set.ts';
 import { batchSeq, batchUid, metaBatches } from './meta-batches.ts';
 
 const EMPTY = Buffer.alloc(0);
-const RETURN_OPTIONS = new Set(['MIN', 'MAX', 'COUNT', 'ALL', 'SAVE']);
 
-function parseCharset(args: Args): void {
+export function parseCharset(args: Args): void {
   if (args.optionalKeyword('CHARSET') === null) return;
   const cs = args.astring('charset').toUpperCase();
   // RFC 9051 §6.4.4: UTF-8 and US-ASCII are required; others get [BADCHARSET].
   if (cs !== 'UTF-8' && cs !== 'US-ASCII') throw new BadCharset();
 }
 
-class BadCharset extends Error {}
+export class BadCharset extends Error {}
 
 const NO_FLAGS: string[] = [];
 const NO_DATE = new Date(0);
@@ -34,15 +33,14 @@ const NO_DATE = new Date(0);
  * Matching messages, in ascending sequence order, with their metadata (and bytes when needed).
  * `fields`: the metadata the caller reads from the results besides what the key reads.
  */
-async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boolean, fields: ImapMetaField[] = []): Promise<SearchSubject[]> {
-  const mailbox = selectedMailbox(ctx);
-  const account = ctx.session.account!;
+export async function runSearch(session: ImapSessionCore, mailbox: SelectedMailbox, key: SearchKey, keepHeaders: boolean, fields: ImapMetaField[] = []): Promise<SearchSubject[]> {
+  const account = session.account!;
   // The session's UIDs change only between commands (sync runs under the session's lock), so they need no copy.
   const evaluator = new SearchEvaluator({
     count: mailbox.exists,
     uids: mailbox.uids,
-    saved: ctx.session.savedSearch,
-    ...(ctx.session.rev1 ? { isRecent: (uid: number) => mailbox.isRecent(uid) } : {}),
+    saved: session.savedSearch,
+    ...(session.rev1 ? { isRecent: (uid: number) => mailbox.isRecent(uid) } : {}),
   });
   const withText = needsText(key) || keepHeaders;
   const out: SearchSubject[] = [];
@@ -81,7 +79,7 @@ async function runSearch(ctx: CommandContext, key: SearchKey, keepHeaders: boole
       if (withText) {
         const bytes = await account.readMessage(mailbox.id, meta.uid);
         if (bytes === null) continue;
-        subject.message = { bytes, root: parseMimeTree(bytes, ctx.session.limits.mime) };
+        subject.message = { bytes, root: parseMimeTree(bytes, session.limits.mime) };
       }
       if (evaluator.matches(key, subject)) {
         // Sorting needs only the parsed header fields; the bytes are dropped at once.
@@ -99,13 +97,7 @@ export const SEARCH: CommandSpec = {
   noExpungeAfter: true,
   async handle(ctx, args) {
     const s = ctx.session;
-    let returns: Set<string> | null = null;
-    if (args.optionalKeyword('RETURN') !== null) {
-      returns = new Set(args.list('return options').map((t) => tokenText(t, 'return option').toUpperCase()));
-      for (const r of returns) if (!RETURN_OPTIONS.has(r)) throw new ImapSyntaxError(`Unknown RETURN option ${r}`);
-      // RFC 4731 §3.1: RETURN () means ALL.
-      if (returns.size === 0) returns.add('ALL');
-    }
+    const returns = parseReturnOptions(args, { allowSave: true });
     try {
       parseCharset(args);
     } catch (e) {
@@ -115,7 +107,8 @@ export const SEARCH: CommandSpec = {
     const key = parseRest(args);
     const modseq = usesModSeq(key);
     if (modseq) s.enableCondstore(ctx.untagged);
-    const found = await runSearch(ctx, key, false, modseq ? ['modSeq'] : []);
+    const mailbox = selectedMailbox(ctx);
+    const found = await runSearch(s, mailbox, key, false, modseq ? ['modSeq'] : []);
     const ids = found.map((f) => (ctx.isUid ? f.meta.uid : f.seq));
     const highest = found.reduce((m, f) => Math.max(m, f.meta.modSeq), 0);
     if (returns === null && !s.enabled.has('IMAP4REV2')) {
@@ -123,91 +116,43 @@ export const SEARCH: CommandSpec = {
       ctx.untagged(`SEARCH${ids.map((n) => ' ' + n).join('')}${suffix}`);
       return ok(`${ctx.verb} completed`);
     }
-    returns ??= new Set(['ALL']);
-    if (returns.has('SAVE')) {
-      s.savedSearch = found.map((f) => f.meta.uid);
-      returns.delete('SAVE');
-      // RFC 5182 §2.4: SAVE alone returns no ESEARCH.
-      if (returns.size === 0) return ok(`${ctx.verb} completed`);
+    const r = returns ?? { min: false, max: false, count: false, all: true, save: false, partial: null, update: false };
+    if (r.save) s.savedSearch = found.map((f) => f.meta.uid);
+    if (r.update) {
+      const refused = startUpdate(ctx, mailbox, key, found.map((f) => f.meta.uid));
+      if (refused !== null) return refused;
     }
-    const parts = [`ESEARCH (TAG ${formatString(ctx.tag)})`];
-    if (ctx.isUid) parts.push('UID');
-    if (ids.length > 0) {
-      if (returns.has('MIN')) parts.push(`MIN ${ids[0]}`);
-      if (returns.has('MAX')) parts.push(`MAX ${ids[ids.length - 1]}`);
-    }
-    if (returns.has('COUNT')) parts.push(`COUNT ${ids.length}`);
-    if (returns.has('ALL') && ids.length > 0) parts.push(`ALL ${formatSequenceSet(ids)}`);
-    if (modseq && ids.length > 0) {
+    // RFC 5182 §2.4: SAVE alone returns no ESEARCH.
+    if (r.save && !(r.min || r.max || r.count || r.all || r.partial !== null || r.update)) return ok(`${ctx.verb} completed`);
+    let modSeq: number | undefined;
+    if (modseq && ids.length > 0 && (r.min || r.max || r.count || r.all)) {
       // RFC 4731 §3.2, RFC 7162 §3.1.5: with MIN or MAX alone (or both), MODSEQ is the highest of the
       // messages returned, not of every match.
-      const returned = returns.has('ALL') || returns.has('COUNT') ? found : [...(returns.has('MIN') ? [found[0]!] : []), ...(returns.has('MAX') ? [found[found.length - 1]!] : [])];
-      parts.push(`MODSEQ ${returned.reduce((m, f) => Math.max(m, f.meta.modSeq), 0)}`);
+      const returned = r.all || r.count ? found : [...(r.min ? [found[0]!] : []), ...(r.max ? [found[found.length - 1]!] : [])];
+      modSeq = returned.reduce((m, f) => Math.max(m, f.meta.modSeq), 0);
     }
-    ctx.untagged(parts.join(' '));
+    ctx.untagged(formatEsearch(ctx.tag, ctx.isUid, ids, r, modSeq));
     return ok(`${ctx.verb} completed`);
   },
 };
 
-function parseRest(args: Args): SearchKey {
+/** RFC 5267 §4.2: at most this many searches are kept up to date per selection; more get NOUPDATE. */
+const MAX_SEARCH_UPDATES = 10;
+
+function startUpdate(ctx: CommandContext, mailbox: SelectedMailbox, key: SearchKey, uids: number[]): CommandResult | null {
+  const updates = mailbox.searchUpdates;
+  if (updates.has(ctx.tag)) return bad('A search with this tag is already being updated');
+  // RFC 5267 §4.2: a server that cannot keep one more search up to date says so with NOUPDATE.
+  if (updates.size >= MAX_SEARCH_UPDATES) {
+    ctx.untagged(`OK [NOUPDATE ${formatString(ctx.tag)}] Too many searches kept up to date`);
+    return null;
+  }
+  updates.set(ctx.tag, { tag: ctx.tag, key, isUid: ctx.isUid, uids: new Set(uids) });
+  return null;
+}
+
+export function parseRest(args: Args): SearchKey {
   const tokens = [];
   while (args.remaining > 0) tokens.push(args.next('search key'));
   return new SearchParser(tokens).parseAll();
 }
-
-type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO';
-const SORT_KEYS = new Set<string>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO']);
-
-export const SORT: CommandSpec = {
-  states: ['selected'],
-  noExpungeAfter: true,
-  async handle(ctx, args) {
-    const criteria: { key: SortKey; reverse: boolean }[] = [];
-    let reverse = false;
-    for (const t of args.list('sort criteria')) {
-      const w = tokenText(t, 'sort criterion').toUpperCase();
-      if (w === 'REVERSE') {
-        reverse = true;
-        continue;
-      }
-      if (!SORT_KEYS.has(w)) throw new ImapSyntaxError(`Unknown sort criterion ${w}`);
-      criteria.push({ key: w as SortKey, reverse });
-      reverse = false;
-    }
-    if (criteria.length === 0 || reverse) throw new ImapSyntaxError('Invalid sort criteria');
-    const cs = args.astring('charset').toUpperCase();
-    if (cs !== 'UTF-8' && cs !== 'US-ASCII') return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
-    const key = parseRest(args);
-    const needHeaders = criteria.some((c) => c.key !== 'ARRIVAL' && c.key !== 'SIZE');
-    const found = await runSearch(ctx, key, needHeaders, ['internalDate', 'size']);
-    const keyOf = (f: SearchSubject, k: SortKey): string | number => {
-      const root = f.message?.root;
-      switch (k) {
-        case 'ARRIVAL': return f.meta.internalDate.getTime();
-        case 'SIZE': return f.meta.size;
-        case 'FROM': case 'TO': case 'CC': return root === undefined ? '' : firstAddressMailbox(root, k.toLowerCase());
-        case 'SUBJECT': {
-          const raw = root?.headers.find((h) => h.name.toLowerCase() === 'subject')?.value;
-          return raw === undefined ? '' : baseSubject(raw);
-        }
-        case 'DATE': {
-          // RFC 5256 §2.2: the sent date, or the internal date when it is missing or invalid.
-          const raw = root?.headers.find((h) => h.name.toLowerCase() === 'date')?.value;
-          const t = raw === undefined ? NaN : Date.parse(raw.replace(/\([^)]*\)/g, ''));
-          return Number.isNaN(t) ? f.meta.internalDate.getTime() : t;
-        }
-      }
-    };
-    const keyed = found.map((f) => ({ f, keys: criteria.map((c) => keyOf(f, c.key)) }));
-    keyed.sort((a, b) => {
-      for (let i = 0; i < criteria.length; i++) {
-        const x = a.keys[i]!;
-        const y = b.keys[i]!;
-        if (x !== y) return (x < y ? -1 : 1) * (criteria[i]!.reverse ? -1 : 1);
-      }
-      return a.f.seq - b.f.seq; // RFC 5256 §3: ties are ordered by sequence number
-    });
-    ctx.untagged(`SORT${keyed.map((k) => ' ' + (ctx.isUid ? k.f.meta.uid : k.f.seq)).join('')}`);
-    return ok(`${ctx.verb} completed`);
-  },
-};

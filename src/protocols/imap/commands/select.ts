@@ -154,6 +154,7 @@ async function expunge(ctx: CommandContext, set: SequenceRange[] | null): Promis
   const deleted = await deletedUids(account, mailbox, set === null ? [[0, mailbox.exists - 1]] : uidIndexIntervals(set, mailbox.uids));
   const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted) : [];
   removed.sort((a, b) => a - b);
+  for (const line of mailbox.takeRemovedFromSearches(removed)) ctx.untagged(line);
   if (s.enabled.has('QRESYNC')) {
     mailbox.removeUids(removed);
     if (removed.length > 0) ctx.untagged(`VANISHED ${formatSequenceSet(removed)}`);
