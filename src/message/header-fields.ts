@@ -76,3 +76,37 @@ export function headerValue(fields: readonly HeaderField[], name: string): strin
   for (const f of fields) if (f.name.toLowerCase() === lower) return f.value;
   return null;
 }
+
+export interface RawHeaderField {
+  name: string;
+  /** RFC 8621 §4.1.2.1 Raw form: every octet after the colon up to the field's final line end, folds kept. */
+  raw: string;
+}
+
+/** Splits header bytes into fields without unfolding (JMAP header:Name:asRaw); decoding as parseHeaderFields. */
+export function parseRawHeaderFields(buf: Buffer, start: number, end: number, maxFields: number): RawHeaderField[] {
+  const text = decodeUtf8OrFallback(buf.subarray(start, end));
+  const fields: RawHeaderField[] = [];
+  const lines = text.split(/(?<=\n)/);
+  let current: string | null = null;
+  const push = (): void => {
+    if (current === null) return;
+    const field = current.replace(/\r?\n$/, '');
+    current = null;
+    const colon = field.indexOf(':');
+    if (colon <= 0) return;
+    const name = field.slice(0, colon).trimEnd();
+    if (name.length === 0 || /\s/.test(name)) return;
+    if (fields.length < maxFields) fields.push({ name, raw: field.slice(colon + 1) });
+  };
+  for (const line of lines) {
+    const first = line.charCodeAt(0);
+    if ((first === 0x20 || first === 0x09) && current !== null) current += line;
+    else {
+      push();
+      current = line;
+    }
+  }
+  push();
+  return fields;
+}

@@ -490,6 +490,8 @@ export interface EmailStore {
   getEmails(accountId: number, ids: readonly number[]): Promise<EmailRecord[]>;
   /** Email ids of each thread of the account, oldest received first (RFC 8621 §3); a missing thread is left out. */
   threadEmails(accountId: number, threadIds: readonly number[]): Promise<Map<number, number[]>>;
+  /** Per mailbox of the account: emails, unread (no \\Seen) emails, threads and threads with an unread email there. */
+  mailboxEmailCounts(accountId: number): Promise<Map<number, { emails: number; unread: number; threads: number; unreadThreads: number }>>;
   /** Email and thread id of messages of a mailbox, by UID (IMAP FETCH EMAILID, THREADID). */
   objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>>;
   /** Index rows of the account's emails, or only those with a copy in `mailboxId`, newest received first. */

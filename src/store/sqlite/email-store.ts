@@ -67,6 +67,9 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
       FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = ? ORDER BY m.internal_date DESC, e.id DESC`).raw(),
     page: db.prepare('SELECT email_id FROM messages INDEXED BY messages_date WHERE mailbox_id = ? ORDER BY internal_date DESC, uid DESC LIMIT ? OFFSET ?').pluck(),
     count: db.prepare('SELECT count(*) FROM messages WHERE mailbox_id = ?').pluck(),
+    counts: db.prepare(`SELECT m.mailbox_id, count(*), sum(instr(' ' || m.flags || ' ', ' \\Seen ') = 0), count(DISTINCT e.thread_id),
+      count(DISTINCT CASE WHEN instr(' ' || m.flags || ' ', ' \\Seen ') = 0 THEN e.thread_id END)
+      FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id JOIN emails e ON e.id = m.email_id WHERE b.account_id = ? GROUP BY m.mailbox_id`).raw(),
     mailboxAccount: db.prepare('SELECT account_id FROM mailboxes WHERE id = ?').pluck(),
     setFlags: db.prepare('UPDATE messages SET flags = ?, mod_seq = ? WHERE mailbox_id = ? AND uid = ?'),
     insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -166,6 +169,11 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
         const rows = q.threadEmails.all(threadId, accountId) as [number, number][];
         if (rows.length > 0) out.set(threadId, rows.map((r) => r[0]));
       }
+      return out;
+    },
+    async mailboxEmailCounts(accountId) {
+      const out = new Map<number, { emails: number; unread: number; threads: number; unreadThreads: number }>();
+      for (const r of q.counts.all(accountId) as number[][]) out.set(r[0]!, { emails: r[1]!, unread: r[2]!, threads: r[3]!, unreadThreads: r[4]! });
       return out;
     },
     async objectIds(mailboxId, uids) {

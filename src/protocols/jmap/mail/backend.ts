@@ -1,0 +1,86 @@
+/**
+ * What the JMAP Mail methods (RFC 8621) need from the server, per account: mailboxes with counts, emails by
+ * id with their bytes, threads, the account modseq and its change history, and the writes. Numeric ids are
+ * the store's; the methods turn them into JMAP Id strings (core/object-ids.ts). `app/jmap-backend.ts`
+ * implements it on the store, with the account boundary checked there.
+ */
+import type { JmapBackend } from '../backend.ts';
+
+export type MailObjectType = 'Mailbox' | 'Email' | 'Thread';
+
+export interface MailObjectChange {
+  id: number;
+  modSeq: number;
+  created: boolean;
+  destroyed: boolean;
+}
+
+export interface MailMailbox {
+  id: number;
+  /** The IMAP name, hierarchy separator "/" ("INBOX", "Lists/postamt"). */
+  name: string;
+  /** "\\Sent" etc. (RFC 6154), null for none. */
+  specialUse: string | null;
+  subscribed: boolean;
+  totalEmails: number;
+  unreadEmails: number;
+  totalThreads: number;
+  unreadThreads: number;
+}
+
+export interface MailEmail {
+  id: number;
+  threadId: number;
+  /** One entry per mailbox the email is in, with that copy's IMAP flags. */
+  copies: { mailboxId: number; flags: string[] }[];
+  size: number;
+  receivedAt: Date;
+}
+
+export interface MailIndexRow {
+  id: number;
+  threadId: number;
+  mailboxIds: number[];
+  flags: string;
+  size: number;
+  receivedAt: number;
+  sentAt: number | null;
+  baseSubject: string;
+  fromSort: string;
+  toSort: string;
+}
+
+export interface MailEmailUpdate {
+  emailId: number;
+  flags?: { op: 'add' | 'remove' | 'set'; flags: string[] };
+  mailboxIds?: number[];
+}
+
+export type MailboxWriteError = 'notFound' | 'alreadyExists' | 'mailboxHasChild' | 'mailboxHasEmail' | 'forbidden';
+
+export interface JmapMailBackend extends JmapBackend {
+  /** The account's modseq: the state of Mailbox, Email and Thread (docs/decisions/0008). */
+  mailState(accountId: string): Promise<number>;
+  changes(accountId: string, type: MailObjectType, sinceModSeq: number, limit: number): Promise<MailObjectChange[]>;
+  mailboxes(accountId: string): Promise<MailMailbox[]>;
+  emails(accountId: string, ids: readonly number[]): Promise<MailEmail[]>;
+  /** The whole message, or null when the email is not the account's. */
+  emailBytes(accountId: string, id: number): Promise<Buffer | null>;
+  threads(accountId: string, threadIds: readonly number[]): Promise<Map<number, number[]>>;
+  emailIndex(accountId: string, options?: { mailboxId?: number }): Promise<MailIndexRow[]>;
+  /** Newest received first, one mailbox: the fast path of the first page a client shows. */
+  mailboxPage(accountId: string, mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number } | null>;
+  updateEmails(accountId: string, updates: readonly MailEmailUpdate[]): Promise<{ notFound: number[] }>;
+  destroyEmails(accountId: string, ids: readonly number[]): Promise<number[]>;
+  /**
+   * Stores a message durably as one email in the given mailboxes (Email/import, Email/set create,
+   * Email/copy); resolves after commit.
+   */
+  storeEmail(accountId: string, input: { bytes: Buffer; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<{ id: number; threadId: number; size: number }>;
+  /** Bytes of an uploaded blob of the account (RFC 8620 §6.1), or null. */
+  blobBytes(accountId: string, blobId: string): Promise<Buffer | null>;
+  createMailbox(accountId: string, name: string, specialUse: string | null): Promise<{ id: number } | MailboxWriteError>;
+  renameMailbox(accountId: string, id: number, newName: string): Promise<true | MailboxWriteError>;
+  destroyMailbox(accountId: string, id: number, options: { removeEmails: boolean }): Promise<true | MailboxWriteError>;
+  setSubscribed(accountId: string, id: number, subscribed: boolean): Promise<true | MailboxWriteError>;
+}

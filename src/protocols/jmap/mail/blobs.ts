@@ -1,0 +1,20 @@
+/**
+ * Blob ids of stored mail (RFC 8620 §6, RFC 8621 §4.1.1 blobId): `G<email id>` is a whole message and
+ * `G<email id>P<part id>` one decoded body part, valid only in the owning account; other blob ids are
+ * uploads, which the backend resolves.
+ */
+import type { JmapMailBackend } from './backend.ts';
+import { EmailView } from './email-view.ts';
+
+export function emailBlobId(emailId: number): string {
+  return `G${emailId}`;
+}
+
+/** The bytes of a blob of the account, or null when it is not one of its blobs. */
+export async function resolveBlob(backend: JmapMailBackend, accountId: string, blobId: string): Promise<Buffer | null> {
+  const m = /^G([1-9][0-9]{0,15})(?:P([0-9-]{1,64}))?$/.exec(blobId);
+  if (!m) return backend.blobBytes(accountId, blobId);
+  const bytes = await backend.emailBytes(accountId, Number(m[1]));
+  if (bytes === null || m[2] === undefined) return bytes;
+  return new EmailView(bytes, `G${m[1]}`).partBytes(m[2].replace(/-/g, '.'));
+}

@@ -1,0 +1,326 @@
+/**
+ * Email/query, Email/queryChanges, Email/changes and SearchSnippet/get (RFC 8621 §4.3-§4.5, §5): filters
+ * and sorts over the store's email index, reading a message only for conditions on its content; the
+ * newest page of one mailbox is answered from the store's date index alone.
+ */
+import { z } from 'zod';
+import { formatObjectId, parseObjectId } from '../../../core/object-ids.ts';
+import { MAIL_CAPABILITY } from '../capabilities.ts';
+import { defineMethod, type MethodTable } from '../method.ts';
+import { MethodError } from '../method-error.ts';
+import { changesArgsSchema } from '../standard/changes.ts';
+import { idSchema, intSchema, unsignedIntSchema, utcDateSchema } from '../standard/primitives.ts';
+import { checkQueryChangesCount } from '../standard/query-changes.ts';
+import { filterSchema, pageQuery, type Filter } from '../standard/query.ts';
+import type { JmapMailBackend, MailIndexRow } from './backend.ts';
+import { emailBlobId } from './blobs.ts';
+import { EmailView, htmlToText } from './email-view.ts';
+import { flagTextHasKeyword } from './keywords.ts';
+import { formatState, mailChanges, parseState } from './state.ts';
+
+/** RFC 8621 §4.4.1 FilterCondition. */
+type EmailCondition = {
+  inMailbox?: string; inMailboxOtherThan?: string[]; before?: string; after?: string; minSize?: number; maxSize?: number;
+  allInThreadHaveKeyword?: string; someInThreadHaveKeyword?: string; noneInThreadHaveKeyword?: string; hasKeyword?: string; notKeyword?: string;
+  hasAttachment?: boolean; text?: string; from?: string; to?: string; cc?: string; bcc?: string; subject?: string; body?: string; header?: string[];
+};
+const conditionSchema: z.ZodType<EmailCondition> = z.object({
+  inMailbox: idSchema.optional(), inMailboxOtherThan: z.array(idSchema).optional(), before: utcDateSchema.optional(), after: utcDateSchema.optional(),
+  minSize: unsignedIntSchema.optional(), maxSize: unsignedIntSchema.optional(),
+  allInThreadHaveKeyword: z.string().optional(), someInThreadHaveKeyword: z.string().optional(), noneInThreadHaveKeyword: z.string().optional(),
+  hasKeyword: z.string().optional(), notKeyword: z.string().optional(), hasAttachment: z.boolean().optional(),
+  text: z.string().optional(), from: z.string().optional(), to: z.string().optional(), cc: z.string().optional(), bcc: z.string().optional(),
+  subject: z.string().optional(), body: z.string().optional(), header: z.array(z.string()).min(1).max(2).optional(),
+}).strict();
+
+const emailComparatorSchema = z.object({ property: z.string(), isAscending: z.boolean().default(true), collation: z.string().optional(), keyword: z.string().optional() });
+type EmailComparator = z.infer<typeof emailComparatorSchema>;
+const SORTABLE = ['receivedAt', 'size', 'from', 'to', 'subject', 'sentAt', 'hasKeyword', 'allInThreadHaveKeyword', 'someInThreadHaveKeyword'];
+
+const baseQuery = {
+  accountId: idSchema,
+  filter: filterSchema(conditionSchema).nullable().default(null),
+  sort: z.array(emailComparatorSchema).nullable().default(null),
+  collapseThreads: z.boolean().default(false),
+};
+const querySchema = z.object({ ...baseQuery, position: intSchema.default(0), anchor: idSchema.nullable().default(null), anchorOffset: intSchema.default(0), limit: unsignedIntSchema.nullable().default(null), calculateTotal: z.boolean().default(false) });
+const queryChangesSchema = z.object({ ...baseQuery, sinceQueryState: z.string(), maxChanges: unsignedIntSchema.nullable().default(null), upToId: idSchema.nullable().default(null), calculateTotal: z.boolean().default(false) });
+
+/** Ids returned by one Email/query at most (RFC 8620 §5.5: a larger limit is clamped and said so). */
+export const MAX_QUERY_LIMIT = 1000;
+
+class Evaluator {
+  private threadFlags: Map<number, string[]> | null = null;
+  private readonly views = new Map<number, EmailView | null>();
+  constructor(private readonly backend: JmapMailBackend, private readonly accountId: string, private readonly all: () => Promise<MailIndexRow[]>) {}
+
+  private async threads(): Promise<Map<number, string[]>> {
+    if (this.threadFlags === null) {
+      this.threadFlags = new Map();
+      for (const r of await this.all()) {
+        const list = this.threadFlags.get(r.threadId) ?? [];
+        list.push(r.flags);
+        this.threadFlags.set(r.threadId, list);
+      }
+    }
+    return this.threadFlags;
+  }
+
+  private async view(id: number): Promise<EmailView | null> {
+    if (!this.views.has(id)) {
+      const bytes = await this.backend.emailBytes(this.accountId, id);
+      this.views.set(id, bytes === null ? null : new EmailView(bytes, emailBlobId(id)));
+    }
+    return this.views.get(id)!;
+  }
+
+  async threadHas(row: MailIndexRow, keyword: string, mode: 'all' | 'some'): Promise<boolean> {
+    const flags = (await this.threads()).get(row.threadId) ?? [row.flags];
+    return mode === 'all' ? flags.every((f) => flagTextHasKeyword(f, keyword)) : flags.some((f) => flagTextHasKeyword(f, keyword));
+  }
+
+  async matches(row: MailIndexRow, filter: Filter<EmailCondition> | null): Promise<boolean> {
+    if (filter === null) return true;
+    if ('operator' in filter && 'conditions' in filter) {
+      const conditions = filter.conditions as Filter<EmailCondition>[];
+      for (const f of conditions) {
+        const r = await this.matches(row, f);
+        if (filter.operator === 'AND' && !r) return false;
+        if (filter.operator === 'OR' && r) return true;
+        if (filter.operator === 'NOT' && r) return false;
+      }
+      return filter.operator !== 'OR';
+    }
+    const c = filter as EmailCondition;
+    const contains = (hay: string, needle: string): boolean => hay.toLowerCase().includes(needle.toLowerCase());
+    if (c.inMailbox !== undefined && !row.mailboxIds.includes(parseObjectId('mailbox', c.inMailbox) ?? -1)) return false;
+    if (c.inMailboxOtherThan !== undefined) {
+      const excluded = new Set(c.inMailboxOtherThan.map((id) => parseObjectId('mailbox', id)));
+      if (!row.mailboxIds.some((m) => !excluded.has(m))) return false;
+    }
+    if (c.before !== undefined && !(row.receivedAt < Date.parse(c.before))) return false;
+    if (c.after !== undefined && !(row.receivedAt >= Date.parse(c.after))) return false;
+    if (c.minSize !== undefined && row.size < c.minSize) return false;
+    if (c.maxSize !== undefined && row.size >= c.maxSize) return false;
+    if (c.hasKeyword !== undefined && !flagTextHasKeyword(row.flags, c.hasKeyword)) return false;
+    if (c.notKeyword !== undefined && flagTextHasKeyword(row.flags, c.notKeyword)) return false;
+    if (c.allInThreadHaveKeyword !== undefined && !(await this.threadHas(row, c.allInThreadHaveKeyword, 'all'))) return false;
+    if (c.someInThreadHaveKeyword !== undefined && !(await this.threadHas(row, c.someInThreadHaveKeyword, 'some'))) return false;
+    if (c.noneInThreadHaveKeyword !== undefined && (await this.threadHas(row, c.noneInThreadHaveKeyword, 'some'))) return false;
+    const content = ['hasAttachment', 'text', 'from', 'to', 'cc', 'bcc', 'subject', 'body', 'header'].some((k) => (c as Record<string, unknown>)[k] !== undefined);
+    if (!content) return true;
+    const view = await this.view(row.id);
+    if (view === null) return false;
+    const raw = (name: string): string => view.fields.filter((f) => f.name.toLowerCase() === name).map((f) => String(view.headerProperty(`header:${f.name}:asText`) ?? '')).join(' ');
+    const addresses = (name: string): string => JSON.stringify(view.headerProperty(name === 'from' ? 'from' : name) ?? []);
+    if (c.hasAttachment !== undefined && view.hasAttachment() !== c.hasAttachment) return false;
+    for (const field of ['from', 'to', 'cc', 'bcc'] as const) if (c[field] !== undefined && !contains(addresses(field), c[field]!)) return false;
+    if (c.subject !== undefined && !contains(raw('subject'), c.subject)) return false;
+    const bodyText = (): string => bodyTextOf(view);
+    if (c.body !== undefined && !contains(bodyText(), c.body)) return false;
+    if (c.text !== undefined && !['from', 'to', 'cc', 'bcc'].some((f) => contains(addresses(f), c.text!)) && !contains(raw('subject'), c.text) && !contains(bodyText(), c.text)) return false;
+    if (c.header !== undefined) {
+      const values = view.fields.filter((f) => f.name.toLowerCase() === c.header![0]!.toLowerCase());
+      if (values.length === 0) return false;
+      if (c.header[1] !== undefined && !values.some((f) => contains(f.raw, c.header![1]!))) return false;
+    }
+    return true;
+  }
+}
+
+export function bodyTextOf(view: EmailView): string {
+  const { textBody, htmlBody } = view.bodyLists();
+  const parts = textBody.length > 0 ? textBody : htmlBody;
+  return parts.map((p) => {
+    const value = p.partId === null ? '' : (view.bodyValue(p.partId, 1024 * 1024)?.value ?? '');
+    return p.type === 'text/html' ? htmlToText(value) : value;
+  }).join('\n');
+}
+
+async function sortRows(rows: MailIndexRow[], sort: EmailComparator[] | null, evaluator: Evaluator): Promise<MailIndexRow[]> {
+  const comparators = sort === null || sort.length === 0 ? [{ property: 'receivedAt', isAscending: false } as EmailComparator] : sort;
+  for (const c of comparators) {
+    if (!SORTABLE.includes(c.property)) throw new MethodError('unsupportedSort', `cannot sort by ${JSON.stringify(c.property)}`);
+    if (c.collation !== undefined && !['i;unicode-casemap', 'i;ascii-casemap', 'i;ascii-numeric'].includes(c.collation)) throw new MethodError('unsupportedSort', 'unknown collation');
+    if (c.property.endsWith('Keyword') && c.keyword === undefined) throw new MethodError('invalidArguments', `${c.property} needs a keyword`);
+  }
+  const keys = new Map<number, unknown[]>();
+  for (const r of rows) {
+    const key: unknown[] = [];
+    for (const c of comparators) {
+      switch (c.property) {
+        case 'receivedAt': key.push(r.receivedAt); break;
+        case 'size': key.push(r.size); break;
+        case 'from': key.push(r.fromSort); break;
+        case 'to': key.push(r.toSort); break;
+        case 'subject': key.push(r.baseSubject); break;
+        case 'sentAt': key.push(r.sentAt ?? r.receivedAt); break;
+        case 'hasKeyword': key.push(flagTextHasKeyword(r.flags, c.keyword!) ? 1 : 0); break;
+        default: key.push((await evaluator.threadHas(r, c.keyword!, c.property === 'allInThreadHaveKeyword' ? 'all' : 'some')) ? 1 : 0);
+      }
+    }
+    keys.set(r.id, key);
+  }
+  const tieAscending = comparators[0]!.isAscending;
+  return [...rows].sort((a, b) => {
+    const ka = keys.get(a.id)!;
+    const kb = keys.get(b.id)!;
+    for (let i = 0; i < comparators.length; i++) {
+      const x = ka[i] as string | number;
+      const y = kb[i] as string | number;
+      if (x !== y) return (x < y ? -1 : 1) * (comparators[i]!.isAscending ? 1 : -1);
+    }
+    return (a.id - b.id) * (tieAscending ? 1 : -1);
+  });
+}
+
+/** The full sorted result of a query (ids as numbers), threads collapsed when asked. */
+async function runQuery(backend: JmapMailBackend, accountId: string, args: { filter: unknown; sort: EmailComparator[] | null; collapseThreads: boolean }): Promise<MailIndexRow[]> {
+  const filter = args.filter as Filter<EmailCondition> | null;
+  let all: Promise<MailIndexRow[]> | null = null;
+  const allRows = (): Promise<MailIndexRow[]> => (all ??= backend.emailIndex(accountId));
+  // One mailbox's rows are enough when the filter requires that mailbox.
+  const single = filter !== null && !('operator' in filter) ? (filter as EmailCondition).inMailbox : undefined;
+  const mailboxId = single === undefined ? undefined : parseObjectId('mailbox', single);
+  const candidates = mailboxId === undefined ? await allRows() : mailboxId === null ? [] : await backend.emailIndex(accountId, { mailboxId });
+  const evaluator = new Evaluator(backend, accountId, allRows);
+  const matching: MailIndexRow[] = [];
+  for (const row of candidates) if (await evaluator.matches(row, filter)) matching.push(row);
+  let sorted = await sortRows(matching, args.sort, evaluator);
+  if (args.collapseThreads) {
+    const seen = new Set<number>();
+    sorted = sorted.filter((r) => (seen.has(r.threadId) ? false : (seen.add(r.threadId), true)));
+  }
+  return sorted;
+}
+
+/** The newest page of one mailbox straight from the date index, when the query is exactly that. */
+function fastPage(args: z.infer<typeof querySchema>): { mailboxId: number } | null {
+  const f = args.filter as Record<string, unknown> | null;
+  if (f === null || Object.keys(f).length !== 1 || typeof f.inMailbox !== 'string') return null;
+  const newestFirst = args.sort === null || (args.sort.length === 1 && args.sort[0]!.property === 'receivedAt' && !args.sort[0]!.isAscending && args.sort[0]!.collation === undefined);
+  if (!newestFirst || args.collapseThreads || args.anchor !== null || args.position < 0) return null;
+  const mailboxId = parseObjectId('mailbox', f.inMailbox);
+  return mailboxId === null ? null : { mailboxId };
+}
+
+export function emailQueryMethods(): MethodTable<JmapMailBackend> {
+  return {
+    'Email/changes': defineMethod({
+      capability: MAIL_CAPABILITY,
+      account: 'read',
+      args: changesArgsSchema,
+      handle: async (args, ctx) => ({ ...(await mailChanges(ctx.backend, args.accountId, 'Email', args)) }),
+    }),
+    'Email/query': defineMethod({
+      capability: MAIL_CAPABILITY,
+      account: 'read',
+      args: querySchema,
+      handle: async (args, ctx) => {
+        const state = formatState(await ctx.backend.mailState(args.accountId));
+        const limit = args.limit === null || args.limit > MAX_QUERY_LIMIT ? MAX_QUERY_LIMIT : args.limit;
+        const clamped = args.limit === null || args.limit > MAX_QUERY_LIMIT ? { limit: MAX_QUERY_LIMIT } : {};
+        const fast = fastPage(args);
+        if (fast !== null) {
+          const page = await ctx.backend.mailboxPage(args.accountId, fast.mailboxId, { position: args.position, limit });
+          if (page !== null) {
+            return {
+              accountId: args.accountId, queryState: state, canCalculateChanges: true, collapseThreads: false, position: args.position,
+              ids: page.ids.map((id) => formatObjectId('email', id)), ...(args.calculateTotal ? { total: page.total } : {}), ...clamped,
+            };
+          }
+        }
+        const rows = await runQuery(ctx.backend, args.accountId, args);
+        const ids = rows.map((r) => formatObjectId('email', r.id));
+        return { accountId: args.accountId, queryState: state, canCalculateChanges: true, collapseThreads: args.collapseThreads, ...pageQuery(ids, args, { maxLimit: MAX_QUERY_LIMIT }) };
+      },
+    }),
+    'Email/queryChanges': defineMethod({
+      capability: MAIL_CAPABILITY,
+      account: 'read',
+      args: queryChangesSchema,
+      handle: async (args, ctx) => {
+        const current = await ctx.backend.mailState(args.accountId);
+        const since = parseState(args.sinceQueryState, current);
+        const changes = await ctx.backend.changes(args.accountId, 'Email', since, 50_000);
+        if (changes.length > 50_000) throw new MethodError('cannotCalculateChanges', 'too many changes; query again');
+        const rows = await runQuery(ctx.backend, args.accountId, args);
+        const touched = new Set(changes.map((c) => c.id));
+        // RFC 8620 §5.6: every id that may have moved is removed and, if still in the results, added back at its
+        // index. With collapsed threads the thread's exemplar may change, so every email of a touched thread counts.
+        if (args.collapseThreads) {
+          const index = await ctx.backend.emailIndex(args.accountId);
+          const threads = new Set(index.filter((r) => touched.has(r.id)).map((r) => r.threadId));
+          for (const r of index) if (threads.has(r.threadId)) touched.add(r.id);
+        }
+        const added: { id: string; index: number }[] = [];
+        const upTo = args.upToId === null ? null : parseObjectId('email', args.upToId);
+        for (let i = 0; i < rows.length; i++) {
+          if (touched.has(rows[i]!.id)) added.push({ id: formatObjectId('email', rows[i]!.id), index: i });
+          if (upTo !== null && rows[i]!.id === upTo) break;
+        }
+        const removed = [...touched].map((id) => formatObjectId('email', id));
+        checkQueryChangesCount(removed.length, added.length, args.maxChanges);
+        return { accountId: args.accountId, oldQueryState: args.sinceQueryState, newQueryState: formatState(current), removed, added, ...(args.calculateTotal ? { total: rows.length } : {}) };
+      },
+    }),
+    'SearchSnippet/get': defineMethod({
+      capability: MAIL_CAPABILITY,
+      account: 'read',
+      args: z.object({ accountId: idSchema, filter: filterSchema(conditionSchema).nullable().default(null), emailIds: z.array(idSchema) }),
+      handle: async (args, ctx) => {
+        if (args.emailIds.length > ctx.limits.maxObjectsInGet) throw new MethodError('requestTooLarge');
+        const terms = new Set<string>();
+        const collect = (f: unknown): void => {
+          if (f === null || typeof f !== 'object') return;
+          const o = f as Record<string, unknown>;
+          if (Array.isArray(o.conditions)) {
+            if (o.operator !== 'NOT') o.conditions.forEach(collect);
+            return;
+          }
+          for (const k of ['text', 'subject', 'body']) if (typeof o[k] === 'string' && (o[k] as string).trim() !== '') terms.add((o[k] as string).trim().toLowerCase());
+        };
+        collect(args.filter);
+        const list: { emailId: string; subject: string | null; preview: string | null }[] = [];
+        const notFound: string[] = [];
+        for (const emailId of args.emailIds) {
+          const id = parseObjectId('email', emailId);
+          const bytes = id === null ? null : await ctx.backend.emailBytes(args.accountId, id);
+          if (bytes === null) {
+            notFound.push(emailId);
+            continue;
+          }
+          list.push({ emailId, ...snippet(new EmailView(bytes, emailBlobId(id!)), [...terms]) });
+        }
+        return { accountId: args.accountId, list, notFound: notFound.length > 0 ? notFound : null };
+      },
+    }),
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function highlight(text: string, terms: string[]): string | null {
+  const lower = text.toLowerCase();
+  if (!terms.some((t) => lower.includes(t))) return null;
+  const pattern = new RegExp(terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(pattern)) {
+    out += `${escapeHtml(text.slice(last, m.index))}<mark>${escapeHtml(m[0])}</mark>`;
+    last = m.index! + m[0].length;
+  }
+  return out + escapeHtml(text.slice(last));
+}
+
+/** RFC 8621 §5.1: subject and a body excerpt with the matched terms in <mark>, HTML-escaped; null when nothing matched. */
+function snippet(view: EmailView, terms: string[]): { subject: string | null; preview: string | null } {
+  if (terms.length === 0) return { subject: null, preview: null };
+  const subject = highlight(String(view.headerProperty('subject') ?? ''), terms);
+  const body = bodyTextOf(view).replace(/\s+/g, ' ');
+  const at = terms.map((t) => body.toLowerCase().indexOf(t)).filter((i) => i >= 0).sort((a, b) => a - b)[0];
+  const preview = at === undefined ? null : highlight(body.slice(Math.max(0, at - 80), at + 170), terms);
+  return { subject, preview };
+}

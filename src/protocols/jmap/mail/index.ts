@@ -1,0 +1,27 @@
+/**
+ * The JMAP Mail method table (RFC 8621 §2-§5) and the account capability it advertises; the composition
+ * root merges it with the Core table.
+ */
+import type { MethodTable } from '../method.ts';
+import type { JmapMailBackend } from './backend.ts';
+import { emailGetMethods } from './email-get.ts';
+import { emailQueryMethods } from './email-query.ts';
+import { emailSetMethods } from './email-set.ts';
+import { mailboxMethods } from './mailbox-methods.ts';
+import { threadMethods } from './thread-methods.ts';
+
+export function mailMethods(): MethodTable<JmapMailBackend> {
+  return { ...mailboxMethods(), ...threadMethods(), ...emailGetMethods(), ...emailQueryMethods(), ...emailSetMethods() };
+}
+
+/** RFC 8621 §1.3.1: the urn:ietf:params:jmap:mail account capability. */
+export function mailAccountCapability(): Record<string, unknown> {
+  return {
+    maxMailboxesPerEmail: null,
+    maxMailboxDepth: null,
+    maxSizeMailboxName: 255,
+    maxSizeAttachmentsPerEmail: 50_000_000,
+    emailQuerySortOptions: ['receivedAt', 'size', 'from', 'to', 'subject', 'sentAt', 'hasKeyword', 'allInThreadHaveKeyword', 'someInThreadHaveKeyword'],
+    mayCreateTopLevelMailbox: true,
+  };
+}
