@@ -16,6 +16,7 @@ export function pgEmailStore(): EmailStore {
     changesKnownSince: async () => missing(),
     getEmails: async () => missing(),
     threadEmails: async () => missing(),
+    mailboxEmailCounts: async () => missing(),
     objectIds: async () => missing(),
     listEmailIndex: async () => missing(),
     mailboxEmailPage: async () => missing(),
