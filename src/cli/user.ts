@@ -60,7 +60,7 @@ export function registerUser(program: Command, deps: CliDeps): void {
         const u = await admin.users.show(as, email);
         if (opts.json) return println(out, JSON.stringify(u, null, 2));
         println(out, `${u.address}  ${u.disabled ? 'disabled' : 'enabled'}  created ${u.createdAt.toISOString()}`);
-        println(out, `quota ${quotaText(u.effectiveQuotaBytes)}${u.quotaBytes === null ? ' (default)' : ''}, used ${formatSize(u.usage.bytes)} in ${u.usage.messages} message(s)`);
+        println(out, `quota ${quotaText(u.effectiveQuotaBytes)}${u.quotaBytes === null ? ' (default)' : ''}, used ${u.usage.bytes} bytes in ${u.usage.messages} message(s)`);
         if (u.sendAsDomains.length) println(out, `send-as ${u.sendAsDomains.join(',')}`);
         const roles = rolesText(u.roles);
         if (roles) println(out, roles);
