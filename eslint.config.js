@@ -83,6 +83,20 @@ export default tseslint.config(
     },
   },
   {
+    // Callers depend on the storage contract (store/types.ts) only; store/open.ts picks the backend, and
+    // SQL and backend internals stay in store/<backend>/ (tests of those internals live there too).
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['src/store/**', 'src/protocols/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '(^|/)store/(sqlite|postgres)(/|$)',
+          message: 'Depend on store/types.ts and open the store with store/open.ts; backend internals stay in src/store/<backend>/.',
+        }],
+      }],
+    },
+  },
+  {
     // import-x/no-cycle does not follow `import type`; inside the IMAP engine type-only cycles count too
     // (command handlers see the session through ImapSessionCore, never the session class).
     files: ['src/protocols/imap/**/*.ts'],

@@ -17,7 +17,7 @@ export function defaultCliDeps(): CliDeps {
       for (const f of makeDataDirPrivate(options.dataDir)) {
         process.stderr.write(`postamt: ${f.path} ${f.fixed ? `was mode ${f.was}, readable or writable by other users; now ${f.now}` : `has mode ${f.was}, readable or writable by other users, and could not be changed`}\n`);
       }
-      return openStore({ dataDir: options.dataDir });
+      return openStore(options);
     },
     passwords: { hashPassword: (p) => hashPassword(p), deriveScram: (p, o) => deriveScram(p, o) },
     io: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },

@@ -5,7 +5,7 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import type { FileDkimKeyStore } from '../dkim/file-key-store.ts';
-import type { SuppressionStore } from '../store/queue-extra-types.ts';
+import type { SuppressionStore } from '../store/types.ts';
 import type { AccountStore, MailStore, QueueStore, ScramCredentials } from '../store/types.ts';
 import type { Gate } from './access.ts';
 

@@ -2,7 +2,7 @@
  * The suppression list (addresses that bounced permanently, which later sends skip). Its entries are
  * other servers' addresses, shared by every domain here: only a server admin reads or changes it.
  */
-import type { SuppressionRecord } from '../store/queue-extra-types.ts';
+import type { SuppressionRecord } from '../store/types.ts';
 import type { Principal } from './access.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';

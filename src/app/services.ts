@@ -19,7 +19,6 @@ import { SubmissionRateLimiter } from '../policy/submission-rate.ts';
 import { Srs } from '../policy/srs.ts';
 import { QueueRunner } from '../queue/runner.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
-import { checkIntegrity } from '../store/sqlite/integrity.ts';
 import { TlsProvider } from '../transport/tls.ts';
 import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { networkKey } from '../policy/ip-prefix.ts';
@@ -81,10 +80,10 @@ export interface ServiceOverrides {
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
   makePrivate(config.dataDir, logger);
   // No SQLite busy wait in the server: it would block the event loop (GroupCommit retries off the loop instead).
-  const store = await openStore({ dataDir: config.dataDir, busyTimeoutMs: 0, changePollMs: config.storage.changePollInterval }).catch((err: unknown) => {
+  const store = await openStore({ dataDir: config.dataDir, storage: config.storage, busyTimeoutMs: 0, changePollMs: config.storage.changePollInterval }).catch((err: unknown) => {
     throw new StartupError(`data_dir = ${config.dataDir}: cannot open the database: ${systemReason(err)}`, err);
   });
-  reportCorruptBodies(store, logger);
+  await reportCorruptBodies(store, logger);
   const tls = new TlsProvider({
     files: config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key } : null,
     sni: config.tls.sni,
@@ -200,9 +199,9 @@ export async function createServices(config: Config, logger: Logger, overrides: 
  * POSTAMT_CHECK_BLOBS says (1: always, 0: never). The damaged items stay: FETCH/RETR answer NO/-ERR for
  * them and the queue quarantines its entry after POISON_LIMIT failures, while everything else flows.
  */
-function reportCorruptBodies(store: OpenedStore, logger: Logger): void {
+async function reportCorruptBodies(store: OpenedStore, logger: Logger): Promise<void> {
   const env = process.env.POSTAMT_CHECK_BLOBS;
-  const report = checkIntegrity(store.db, { mailboxes: env === '1' ? true : env === '0' ? false : 'auto' });
+  const report = await store.checkIntegrity({ mailboxes: env === '1' ? true : env === '0' ? false : 'auto' });
   for (const c of report.corrupt) {
     const where = c.kind === 'queue' ? { queueId: c.queueId } : { account: c.account, mailbox: c.mailbox, uid: c.uid };
     logger.error({ event: 'store.corrupt_blob', kind: c.kind, problem: c.problem, blobId: c.blobId, ...where }, `stored body ${c.problem}`);

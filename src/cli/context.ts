@@ -13,7 +13,7 @@ import { adminSettings, type PasswordFunctions } from '../admin/context.ts';
 import { createAdminService, type AdminService } from '../admin/service.ts';
 import type { Config } from '../config/schema.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
-import { storeExists, type OpenedStore } from '../store/open.ts';
+import { storeExists, type OpenedStore, type OpenStoreOptions } from '../store/open.ts';
 
 export interface OutputStream {
   write(chunk: string | Uint8Array): unknown;
@@ -36,7 +36,7 @@ export interface CliIo {
 
 export interface CliDeps {
   loadConfig(options: LoadConfigOptions): Config;
-  openStore(options: { dataDir: string }): Promise<OpenedStore>;
+  openStore(options: OpenStoreOptions): Promise<OpenedStore>;
   passwords: PasswordFunctions;
   io: CliIo;
   /** Environment for POSTAMT_* overrides. */
@@ -96,7 +96,7 @@ export async function withStore<T>(command: Command, deps: CliDeps, fn: (store: 
   if (isNew && !options.create) throw noStore(command, deps, config);
   let store: CliStore;
   try {
-    store = await deps.openStore({ dataDir: config.dataDir });
+    store = await deps.openStore({ dataDir: config.dataDir, storage: config.storage });
   } catch (err) {
     throw new UsageError(`cannot open the data in ${config.dataDir}: ${errorMessage(err)}`);
   }

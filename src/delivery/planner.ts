@@ -10,7 +10,7 @@ import { receivedHeader, returnPathHeader } from './trace.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { LocalDelivery } from '../queue/runner.ts';
 import { processInboundBounce } from '../queue/bounce-intake.ts';
-import type { SuppressionStore } from '../store/queue-extra-types.ts';
+import type { SuppressionStore } from '../store/types.ts';
 import type { QueueMessageRecord, QueueRecipientInput, QueueRecipientRecord, Store } from '../store/types.ts';
 import { FolderMailboxCache, type DeliveryFolder } from './folder-mailbox-cache.ts';
 import { commitDelivery, type PlannedDelivery, type UncoveredRecipient } from './commit.ts';

@@ -3,7 +3,7 @@
  * addressed to a VERP return path, the encoded recipient's hard failure goes on the suppression list.
  */
 import type { Logger } from '../core/log.ts';
-import type { SuppressionStore } from '../store/queue-extra-types.ts';
+import type { SuppressionStore } from '../store/types.ts';
 import { suppressFromBounce } from './bounce-parse.ts';
 import { decodeVerp } from './verp.ts';
 

@@ -8,7 +8,7 @@ import type { Logger } from '../core/log.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Resolver } from '../dns/resolver.ts';
 import type { QueueMessageRecord, QueueRecipientRecord, QueueStore } from '../store/types.ts';
-import type { SuppressionStore } from '../store/queue-extra-types.ts';
+import type { SuppressionStore } from '../store/types.ts';
 import { hasEightBit } from '../protocols/smtp/client-data.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-session.ts';

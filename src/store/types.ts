@@ -506,7 +506,55 @@ export interface EmailStore {
   emailLocation(accountId: number, emailId: number): Promise<{ mailboxId: number; uid: number; size: number } | null>;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, ChangeFeed {
-  /** Checks the store (schema, integrity of blobs) and reports problems found at start. */
+export interface SuppressionRecord {
+  address: string; // lower-case
+  reason: string; // e.g. "550 5.1.1 user unknown (bounce via VERP)"
+  createdAt: Date;
+}
+
+/** Addresses not to send to again: filled from parsed bounces (`postamt suppress list|remove`). */
+export interface SuppressionStore {
+  /** Adds or refreshes (reason and date) an address. */
+  addSuppression(address: string, reason: string): Promise<void>;
+  isSuppressed(address: string): Promise<boolean>;
+  listSuppressions(): Promise<SuppressionRecord[]>;
+  removeSuppression(address: string): Promise<boolean>;
+}
+
+/** A stored body that cannot be read back whole: its blob is missing, or shorter or longer than recorded. */
+export interface CorruptBody {
+  kind: 'message' | 'queue';
+  blobId: number;
+  problem: 'missing' | 'truncated';
+  /** For mailbox messages. */
+  mailboxId?: number;
+  mailbox?: string;
+  account?: string;
+  uid?: number;
+  /** For queue entries. */
+  queueId?: string;
+}
+
+export interface IntegrityOptions {
+  /**
+   * Check mailbox message bodies too (queue bodies are always checked: there are few, and a bad one
+   * would otherwise be retried until it is quarantined). 'auto' checks them when the store holds at most
+   * `autoLimit` messages, so a start-up of a very large store stays quick.
+   */
+  mailboxes: boolean | 'auto';
+  autoLimit?: number;
+}
+
+export interface IntegrityReport {
+  corrupt: CorruptBody[];
+  checkedQueue: number;
+  /** Null when mailbox bodies were not checked. */
+  checkedMessages: number | null;
+  ms: number;
+}
+
+export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, ChangeFeed {
+  /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
+  checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   close(): Promise<void>;
 }

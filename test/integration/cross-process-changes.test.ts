@@ -8,7 +8,7 @@ import { ImapFlow } from 'imapflow';
 import { ChildServer } from '../harness/child-server.ts';
 import { startSmtpSink } from '../harness/smtp-sink.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
-import { openSqliteStore } from '../../src/store/sqlite/store.ts';
+import { openStore } from '../../src/store/open.ts';
 import { until } from './queue-helpers.ts';
 
 const PASSWORD = 'cross process password 1';
@@ -51,7 +51,7 @@ it('a message appended by the CLI, and flags and expunges made elsewhere, reach 
     assert.ok(exists.at - cliDone <= 1000, `EXISTS came ${exists.at - cliDone} ms after the CLI committed`);
 
     // Flag changes and expunges made by another process (here the test's own store on the data dir).
-    const other = openSqliteStore({ dataDir: child.dataDir });
+    const other = await openStore({ dataDir: child.dataDir });
     try {
       const account = (await other.getAccount('alice@example.org'))!;
       const inbox = (await other.getMailbox(account.id, 'INBOX'))!;

@@ -3,39 +3,8 @@
  * missing or whose inline data / chunks do not add up to the recorded size (a torn or damaged file).
  * Only lengths are compared (SQLite answers length() without reading the bytes), so it is cheap.
  */
+import type { CorruptBody, IntegrityOptions, IntegrityReport } from '../types.ts';
 import type { SqliteDatabase } from './database.ts';
-
-export interface CorruptBody {
-  kind: 'message' | 'queue';
-  blobId: number;
-  /** Why the body is unusable. */
-  problem: 'missing' | 'truncated';
-  /** For mailbox messages. */
-  mailboxId?: number;
-  mailbox?: string;
-  account?: string;
-  uid?: number;
-  /** For queue entries. */
-  queueId?: string;
-}
-
-export interface IntegrityOptions {
-  /**
-   * Check mailbox message bodies too (queue bodies are always checked: there are few, and a bad one
-   * would otherwise be retried until it is quarantined). 'auto' checks them when the store holds at most
-   * `autoLimit` messages, so a start-up of a very large store stays quick.
-   */
-  mailboxes: boolean | 'auto';
-  autoLimit?: number;
-}
-
-export interface IntegrityReport {
-  corrupt: CorruptBody[];
-  checkedQueue: number;
-  /** Null when mailbox bodies were not checked. */
-  checkedMessages: number | null;
-  ms: number;
-}
 
 // A blob is bad when its row is gone, its inline data is shorter or longer than `size`, or (chunked) its
 // chunks are not exactly seq 0..n-1 adding up to `size`.

@@ -1,6 +1,6 @@
 /**
- * The embedded SQLite backend: one connection, one group-commit writer, and the three stores
- * (accounts, mail, queue) composed into the `Store` contract.
+ * The embedded SQLite backend: one connection, one group-commit writer, and the stores (accounts, mail,
+ * emails, queue, suppressions) composed into the `Store` contract.
  */
 import { join } from 'node:path';
 import { readdirSync, rmSync } from 'node:fs';
@@ -15,9 +15,11 @@ import { EmailTable } from './emails.ts';
 import { sqliteMailStore } from './mail.ts';
 import { MailboxTable } from './mailboxes.ts';
 import { QueueTable, sqliteQueueStore } from './queue.ts';
-import { sqliteSuppressionStore, type SuppressionStore } from './suppressions.ts';
+import { checkIntegrity } from './integrity.ts';
+import { sqliteSuppressionStore } from './suppressions.ts';
 
-export interface SqliteStore extends Store, SuppressionStore {
+/** The store with what only SQLite tests and tools may reach: the connection, the writer, the feed. */
+export interface SqliteStore extends Store {
   readonly db: SqliteDatabase;
   readonly commits: GroupCommit;
   readonly changes: SqliteChangeFeed;
@@ -77,6 +79,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
     subscribe: (listener) => changes.subscribe(listener),
+    checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
     async close() {
       changes.close();
       // Let writes queued in this turn finish before closing.

@@ -3,9 +3,7 @@
  */
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
-import type { SuppressionRecord, SuppressionStore } from '../queue-extra-types.ts';
-
-export type { SuppressionRecord, SuppressionStore };
+import type { SuppressionRecord, SuppressionStore } from '../types.ts';
 
 export function sqliteSuppressionStore(deps: { db: SqliteDatabase; commits: GroupCommit }): SuppressionStore {
   const { db, commits } = deps;
