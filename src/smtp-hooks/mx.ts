@@ -22,7 +22,7 @@ import { messageHead, type MessageParts } from '../policy/message-parts.ts';
 import type { SrsReverseResult } from '../policy/srs.ts';
 import type { Envelope, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
-import type { SuppressionStore } from '../store/queue-extra-types.ts';
+import type { SuppressionStore } from '../store/types.ts';
 import type { Store } from '../store/types.ts';
 import { AcceptingSink, OK, domainOf, recipientAddress, refuse, refusePolicy, withSharedHooks, TransactionNotes, type TransactionNote } from './shared.ts';
 

@@ -26,7 +26,7 @@ export interface OpenStoreOptions {
 const backends: Record<StorageBackend, (options: OpenStoreOptions) => Promise<Store>> = {
   sqlite: async (options) => openSqliteStore(options),
   postgres: async () => {
-    throw new Error('storage.backend = "postgres" is not available in this version');
+    throw new Error('storage.backend = "postgres": the PostgreSQL backend is not wired into open.ts yet');
   },
 };
 

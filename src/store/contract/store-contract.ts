@@ -58,6 +58,20 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
     return store.addAccount({ address, passwordHash: 'x', scram: null });
   }
 
+  test(`${name}: the start-up integrity check reads every body as whole, and counts what it checked`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('Subject: whole\r\n\r\n' + 'x'.repeat(600 * 1024) + '\r\n'));
+      await tx.commit({ mailboxes: [{ mailboxId: inbox.id }], queue: { sender: 'a@example.test', recipients: [{ address: 'b@elsewhere.test' }] } });
+      const report = await store.checkIntegrity({ mailboxes: true });
+      assert.deepEqual(report.corrupt, []);
+      assert.equal(report.checkedMessages, 1);
+      assert.equal(report.checkedQueue, 1);
+      assert.equal((await store.checkIntegrity({ mailboxes: false })).checkedMessages, null);
+    }));
+
   test(`${name}: a new account gets INBOX and the RFC 6154 special-use mailboxes`, () =>
     withStore(async (store) => {
       const acct = await account(store, 'Alice@Example.test');

@@ -6,17 +6,17 @@
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { Store } from '../types.ts';
-import type { SuppressionStore } from '../queue-extra-types.ts';
 import { pgAccountStore } from './accounts.ts';
 import { logChanges, PgChangeFeed } from './change-feed.ts';
 import { migrate, openPool, type PgConnectionOptions } from './database.ts';
 import { pgEmailStore } from './email-store.ts';
+import { checkPgIntegrity } from './integrity.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import { pgMailStore } from './mail.ts';
 import { pgQueueStore } from './queue.ts';
 import { pgSuppressionStore } from './suppressions.ts';
 
-export interface PostgresStore extends Store, SuppressionStore {
+export interface PostgresStore extends Store {
   readonly backend: 'postgres';
   readonly pool: pg.Pool;
   readonly commits: PgGroupCommit;
@@ -47,6 +47,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgQueueStore({ pool, changes }),
       ...pgSuppressionStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
+      checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),
       async close() {
         await commits.idle();
         commits.close();

@@ -3,7 +3,7 @@
  * shared by every node, so a bounce seen by one stops the sends of all.
  */
 import type pg from 'pg';
-import type { SuppressionRecord, SuppressionStore } from '../queue-extra-types.ts';
+import type { SuppressionRecord, SuppressionStore } from '../types.ts';
 import type { PgChangeFeed } from './change-feed.ts';
 
 export function pgSuppressionStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): SuppressionStore {
