@@ -33,6 +33,14 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // Tests match column-aligned CLI output literally.
       'no-regex-spaces': 'off',
+      // Errors are logged as the error object under `err` (pino keeps type, message and stack), never as text.
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.property.name=/^(fatal|error|warn|info|debug|trace)$/] > ObjectExpression.arguments:first-child > Property[key.name='err'] > :matches(CallExpression, TemplateLiteral, MemberExpression[property.name=/^(message|stack)$/])",
+        message: 'Log the error object itself as `err` (pino keeps its stack), not String(err) or its message.',
+      }, {
+        selector: "CallExpression[callee.property.name=/^(fatal|error|warn|info|debug|trace)$/] > ObjectExpression.arguments:first-child > Property[key.name='error']",
+        message: 'Log errors under `err` (the field pino serializes with the stack), not `error`.',
+      }],
     },
   },
   {

@@ -6,7 +6,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { Logger } from '../core/log.ts';
-import { errorMessage } from '../core/errors.ts';
 import type { AuthLimiter, AuthReservation } from '../policy/auth-limiter.ts';
 import { LoginServerExchange } from '../protocols/sasl/login.ts';
 import { PlainServerExchange, type PlainCredentials } from '../protocols/sasl/plain.ts';
@@ -139,7 +138,7 @@ export class AuthService implements SaslAuthenticator {
       }
     } catch (error) {
       reservation.release();
-      this.#logger.error({ event: 'auth.store_error', error: errorMessage(error) }, 'account lookup failed');
+      this.#logger.error({ event: 'auth.store_error', err: error }, 'account lookup failed');
       return this.#fail(attempt, 'temporary', 'store-error', { record: false });
     }
     if (!account) {
@@ -203,7 +202,7 @@ export class AuthService implements SaslAuthenticator {
             return await this.#scramLookup(attempt.username);
           } catch (error) {
             reservation.release();
-            this.#logger.error({ event: 'auth.store_error', error: errorMessage(error) }, 'account lookup failed');
+            this.#logger.error({ event: 'auth.store_error', err: error }, 'account lookup failed');
             await this.#fail(attempt, 'temporary', 'store-error', { record: false });
             return { kind: 'failure', reason: 'temporary' };
           }
@@ -259,7 +258,7 @@ export class AuthService implements SaslAuthenticator {
         await this.#accounts.touchAppPassword(identity.appPasswordId, lookupTag);
       } catch (error) {
         // the login itself is fine; last-used is informational
-        this.#logger.warn({ event: 'auth.touch_failed', error: errorMessage(error) }, 'recording app password use failed');
+        this.#logger.warn({ event: 'auth.touch_failed', err: error }, 'recording app password use failed');
       }
     }
     this.#log(true, attempt, undefined, identity);

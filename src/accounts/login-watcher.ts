@@ -83,12 +83,12 @@ export class AccountLoginWatcher implements LoginWatcher {
         try {
           entry.revoke(reason);
         } catch (err) {
-          this.logger.warn({ event: 'auth.session_end_failed', session: entry.session.sessionId, err: String(err) }, 'ending a session failed');
+          this.logger.warn({ event: 'auth.session_end_failed', session: entry.session.sessionId, err }, 'ending a session failed');
         }
       }
     } catch (err) {
       // The store failed to answer: the next change or reset checks again.
-      this.logger.warn({ event: 'auth.session_check_failed', accountId, err: String(err) }, 'checking logged-in sessions failed');
+      this.logger.warn({ event: 'auth.session_check_failed', accountId, err }, 'checking logged-in sessions failed');
     }
   }
 }

@@ -23,7 +23,7 @@ export function followStoreChanges(services: StoreFollowers): () => void {
   const { store, planner, usage, queue } = services;
   const refreshDomains = (): void => {
     store.listDomains().then((domains) => services.setLocalDomains(domains.map((d) => d.name)))
-      .catch((err: unknown) => services.logger.warn({ event: 'store.change_failed', err: String(err) }, 'reading domains after a change failed'));
+      .catch((err: unknown) => services.logger.warn({ event: 'store.change_failed', err }, 'reading domains after a change failed'));
   };
   return store.subscribe((change, source) => {
     switch (change.kind) {

@@ -162,7 +162,7 @@ export class DeliveryPlanner {
         // The mail is already delivered: a failure here is logged, never turned into a retry (no duplicate).
         if (options.suppression) {
           await processInboundBounce({ sender: message.sender, recipients: [recipient.address], message: body }, { suppression: options.suppression, logger: options.logger })
-            .catch((err: unknown) => options.logger.warn({ event: 'queue.suppress_failed', queueId: message.id, err: String(err) }, 'bounce processing failed'));
+            .catch((err: unknown) => options.logger.warn({ event: 'queue.suppress_failed', queueId: message.id, err }, 'bounce processing failed'));
         }
         return makeReply(250, '2.0.0', 'delivered to mailbox', { local: true });
       },

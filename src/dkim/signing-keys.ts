@@ -4,7 +4,6 @@
  * background (each at most once per interval) and a key whose published p= matches is activated.
  */
 import type { Logger } from '../core/log.ts';
-import { errorMessage } from '../core/errors.ts';
 import type { FileDkimKeyStore } from './file-key-store.ts';
 import type { Resolver } from '../dns/resolver.ts';
 import type { DkimKey } from '../policy/types.ts';
@@ -65,7 +64,7 @@ export class SigningKeys {
         this.#o.logger.info({ event: 'dkim.activated', domain: key.domain, selector: key.selector, algorithm: key.algorithm, via: 'dns' }, 'DKIM key record found in DNS: the key signs from now on');
       }
     } catch (err) {
-      this.#o.logger.warn({ event: 'dkim.activation_failed', domain, err: errorMessage(err) }, 'checking pending DKIM keys failed');
+      this.#o.logger.warn({ event: 'dkim.activation_failed', domain, err }, 'checking pending DKIM keys failed');
     } finally {
       this.#running.delete(domain);
     }

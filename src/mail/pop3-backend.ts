@@ -7,7 +7,6 @@ import type { Maildrop, MaildropMessage, OpenMaildropResult, Pop3Backend } from 
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import type { MailAccess } from './access.ts';
 import type { Logger } from '../core/log.ts';
-import { errorMessage } from '../core/errors.ts';
 
 export interface MailPop3BackendOptions {
   mail: MailAccess;
@@ -66,7 +65,7 @@ export class MailPop3Backend implements Pop3Backend {
       return { ok: true, maildrop };
     } catch (error) {
       release();
-      this.logger?.error({ event: 'pop3.maildrop_failed', account: identity.address, error: errorMessage(error) }, 'opening maildrop failed');
+      this.logger?.error({ event: 'pop3.maildrop_failed', account: identity.address, err: error }, 'opening maildrop failed');
       return { ok: false, reason: 'temporary' };
     }
   }

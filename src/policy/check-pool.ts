@@ -88,7 +88,7 @@ export class CheckPool implements MessageChecks {
     const slot: Slot = { worker, pending: new Set() };
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
     worker.on('error', (err) => {
-      this.options.logger.error({ event: 'policy.check_worker_failed', err: String(err) }, 'message check worker failed');
+      this.options.logger.error({ event: 'policy.check_worker_failed', err }, 'message check worker failed');
       void this.retire(slot, 'message check worker failed');
     });
     worker.on('exit', () => void this.retire(slot, 'message check worker exited'));

@@ -140,7 +140,7 @@ export class QueueRunner {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#ticking = this.runOnce()
-      .catch((err) => this.#o.logger.error({ event: 'queue.error', err: errorMessage(err) }, 'queue run failed'))
+      .catch((err) => this.#o.logger.error({ event: 'queue.error', err }, 'queue run failed'))
       .finally(() => {
         this.#ticking = null;
         if (this.#kicked) {
@@ -372,7 +372,7 @@ export class QueueRunner {
   async #failed(message: QueueMessageRecord, recipients: QueueRecipientRecord[], err: unknown): Promise<void> {
     const now = this.#now();
     const quarantine = recipients.some((r) => r.attempts + 1 >= POISON_LIMIT);
-    this.#o.logger.error({ event: quarantine ? 'queue.quarantined' : 'queue.error', queueId: message.id, recipients: recipients.map((r) => r.address), err: errorMessage(err) }, quarantine ? 'message quarantined after repeated internal errors' : 'delivery failed with an internal error');
+    this.#o.logger.error({ event: quarantine ? 'queue.quarantined' : 'queue.error', queueId: message.id, recipients: recipients.map((r) => r.address), err }, quarantine ? 'message quarantined after repeated internal errors' : 'delivery failed with an internal error');
     try {
       await this.#o.store.updateRecipients(recipients.map((r) => ({
         id: r.id,
@@ -382,7 +382,7 @@ export class QueueRunner {
         lastResult: `${quarantine ? 'quarantined' : 'deferred'}: internal error: ${errorMessage(err)}`.slice(0, 500),
       })));
     } catch (storeErr) {
-      this.#o.logger.error({ event: 'queue.error', queueId: message.id, err: errorMessage(storeErr) }, 'could not record the internal error');
+      this.#o.logger.error({ event: 'queue.error', queueId: message.id, err: storeErr }, 'could not record the internal error');
     } finally {
       this.#release(recipients);
     }

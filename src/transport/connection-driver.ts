@@ -268,7 +268,7 @@ export class ConnectionDriver {
       this.engine.tlsStarted(info);
       this.options.onTls?.(info);
     } catch (err) {
-      this.options.logger.info({ event: 'tls.handshake_failed', session: this.options.context.sessionId, err: String(err) }, 'STARTTLS handshake failed');
+      this.options.logger.info({ event: 'tls.handshake_failed', session: this.options.context.sessionId, err }, 'STARTTLS handshake failed');
       this.close();
     }
   }
@@ -483,7 +483,7 @@ export class ConnectionDriver {
 
   private fail(err: unknown): void {
     // Our bug, never the client's business: log it and drop the connection; the process goes on.
-    this.options.logger.error({ event: 'conn.engine_error', session: this.options.context.sessionId, err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'engine error');
+    this.options.logger.error({ event: 'conn.engine_error', session: this.options.context.sessionId, err }, 'engine error');
     this.close();
   }
 
@@ -515,7 +515,7 @@ export class ConnectionDriver {
     try {
       this.engine.closed();
     } catch (err) {
-      this.options.logger.error({ event: 'conn.engine_error', err: String(err) }, 'engine close error');
+      this.options.logger.error({ event: 'conn.engine_error', err }, 'engine close error');
     }
     this.options.onClose?.();
   }

@@ -100,7 +100,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
           conn = upgraded.socket;
           context.tls = upgraded.info;
         } catch (err) {
-          logger.info({ event: 'tls.handshake_failed', listener: options.name, session: sessionId, ip: remoteAddress, err: String(err) }, 'TLS handshake failed');
+          logger.info({ event: 'tls.handshake_failed', listener: options.name, session: sessionId, ip: remoteAddress, err }, 'TLS handshake failed');
           socket.destroy();
           release();
           return;
@@ -131,7 +131,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       await driver.start();
     };
     begin().catch((err) => {
-      logger.error({ event: 'conn.error', session: sessionId, err: String(err) }, 'connection setup failed');
+      logger.error({ event: 'conn.error', session: sessionId, err }, 'connection setup failed');
       socket.destroy();
       release();
     });
@@ -145,7 +145,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       resolve();
     });
   });
-  server.on('error', (err) => logger.error({ event: 'listener.error', listener: options.name, err: String(err) }, 'listener error'));
+  server.on('error', (err) => logger.error({ event: 'listener.error', listener: options.name, err }, 'listener error'));
 
   return {
     name: options.name,

@@ -65,7 +65,7 @@ export class TlsProvider {
       this.options.logger.info({ event: 'tls.reloaded', cert: this.files.cert }, 'TLS certificates reloaded');
       return true;
     } catch (err) {
-      this.options.logger.error({ event: 'tls.reload_failed', cert: this.files.cert, err: String(err) }, 'TLS reload failed; keeping the previous certificates');
+      this.options.logger.error({ event: 'tls.reload_failed', cert: this.files.cert, err }, 'TLS reload failed; keeping the previous certificates');
       return false;
     }
   }

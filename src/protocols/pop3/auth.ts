@@ -2,7 +2,6 @@
  * POP3 authentication: USER/PASS (RFC 1939 §7), AUTH with SASL (RFC 5034) and opening the locked
  * maildrop on success, with the RFC 2449 / RFC 3206 response codes.
  */
-import { errorMessage } from '../../core/errors.ts';
 import { decodeInitialResponse, decodeSaslResponse } from '../sasl/base64.ts';
 import type { AuthIdentity, SaslFailureReason, SaslStep } from '../sasl/types.ts';
 import {
@@ -46,7 +45,7 @@ export async function completeLogin(runtime: Pop3Runtime, identity: AuthIdentity
   try {
     opened = await runtime.backend.openMaildrop(identity);
   } catch (error) {
-    runtime.logger?.error({ event: 'pop3.maildrop_failed', account: identity.address, error: errorMessage(error) }, 'opening maildrop failed');
+    runtime.logger?.error({ event: 'pop3.maildrop_failed', account: identity.address, err: error }, 'opening maildrop failed');
     return errorReply('Unable to open the maildrop, try again later', 'SYS/TEMP');
   }
   if (!opened.ok) {

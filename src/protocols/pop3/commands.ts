@@ -95,7 +95,7 @@ async function* runUpdate(runtime: Pop3Runtime, options: { uids: number[]; remai
       const left = options.remaining === 0 ? 'maildrop empty' : `${options.remaining} message${options.remaining === 1 ? '' : 's'} left`;
       line = ok(`${runtime.hostname} POP3 server signing off (${left})`);
     } catch (error) {
-      runtime.logger?.error({ event: 'pop3.update_failed', error: error instanceof Error ? error.message : String(error) }, 'pop3 expunge failed');
+      runtime.logger?.error({ event: 'pop3.update_failed', err: error }, 'pop3 expunge failed');
       line = err('Some deleted messages not removed', 'SYS/TEMP');
     }
     yield Buffer.from(line);

@@ -2,7 +2,6 @@
  * The POP3 server engine (RFC 1939, RFC 2449, RFC 2595, RFC 5034): bytes in, replies out. It frames
  * lines, dispatches through the command table, and owns the maildrop lock for the life of the session.
  */
-import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { EngineContext, EngineOutput, OutputPart, StreamEngine, TlsInfo } from '../engine.ts';
 import type { AuthIdentity, LoginWatcher, SaslAuthenticator, SaslContext } from '../sasl/types.ts';
@@ -199,7 +198,7 @@ export class Pop3Session implements StreamEngine, Pop3Runtime {
       return await this.handleLine(item.line);
     } catch (error) {
       // Never throw out of the engine: an unexpected fault is logged and answered as our temporary fault.
-      this.logger?.error({ event: 'pop3.internal_error', session: this.context.sessionId, error: errorMessage(error) }, 'pop3 command failed');
+      this.logger?.error({ event: 'pop3.internal_error', session: this.context.sessionId, err: error }, 'pop3 command failed');
       if (this.state.phase === 'sasl') this.state = { phase: 'authorization', user: null };
       return errorReply('Internal error, try again later', 'SYS/TEMP');
     }
