@@ -106,6 +106,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY',
+      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;

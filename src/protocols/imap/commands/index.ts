@@ -14,6 +14,7 @@ import { GETQUOTA, GETQUOTAROOT, SETQUOTA } from './quota.ts';
 import { SEARCH } from './search.ts';
 import { CANCELUPDATE } from './search-updates.ts';
 import { SORT } from './sort.ts';
+import { THREAD } from './thread.ts';
 import { CLOSE, EXAMINE, EXPUNGE, SELECT, UID_EXPUNGE, UNSELECT } from './select.ts';
 import { STORE } from './store.ts';
 
@@ -22,9 +23,10 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   GETQUOTA, GETQUOTAROOT, SETQUOTA,
   SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
   CHECK, CLOSE, UNSELECT, EXPUNGE,
-  SEARCH, SORT, FETCH, STORE, COPY, MOVE, CANCELUPDATE,
+  SEARCH, SORT, THREAD, FETCH, STORE, COPY, MOVE, CANCELUPDATE,
   'UID SEARCH': SEARCH,
   'UID SORT': SORT,
+  'UID THREAD': THREAD,
   'UID FETCH': FETCH,
   'UID STORE': STORE,
   'UID COPY': COPY,
