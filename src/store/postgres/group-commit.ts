@@ -1,9 +1,10 @@
 /**
  * Group commit on PostgreSQL: writes that arrive while a transaction is committing wait, then share the
  * next transaction, so N concurrent deliveries cost one COMMIT (one WAL flush) instead of N. One batch is
- * in flight per store; mailbox rows a batch will change are locked up front in id order, so batches of
- * two nodes never wait on each other in a cycle. A write that fails is taken out and the others are run
- * again in a fresh transaction: a failed write changes nothing, the others are unaffected.
+ * in flight per store; the account sequences and mailbox rows a batch will change are locked up front in
+ * id order, so batches of two nodes never wait on each other in a cycle. A write that fails is taken out
+ * and the others are run again in a fresh transaction: a failed write changes nothing, the others are
+ * unaffected.
  */
 import type pg from 'pg';
 import { StorageError } from '../../core/errors.ts';
@@ -15,11 +16,14 @@ export type PgWork<T> = (client: pg.PoolClient, log: StoreChange[]) => Promise<T
 export interface PgWriteOptions {
   /** Mailbox rows the write changes (UIDNEXT, HIGHESTMODSEQ), locked before any write of the batch. */
   lockMailboxes?: readonly number[];
+  /** Accounts whose change sequence the write advances without naming a mailbox (create, rename). */
+  lockAccounts?: readonly number[];
 }
 
 interface Pending {
   work: PgWork<unknown>;
   locks: readonly number[];
+  accounts: readonly number[];
   changes: StoreChange[];
   resolve: (value: { value: unknown; changes: StoreChange[] }) => void;
   reject: (err: unknown) => void;
@@ -54,7 +58,7 @@ export class PgGroupCommit {
   run<T>(work: PgWork<T>, options: PgWriteOptions = {}): Promise<{ value: T; changes: StoreChange[] }> {
     if (this.closed) return Promise.reject(new StorageError('the store is closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ work, locks: options.lockMailboxes ?? [], changes: [], resolve: resolve as Pending['resolve'], reject });
+      this.pending.push({ work, locks: options.lockMailboxes ?? [], accounts: options.lockAccounts ?? [], changes: [], resolve: resolve as Pending['resolve'], reject });
       this.running ??= this.drain();
     });
   }
@@ -93,7 +97,16 @@ export class PgGroupCommit {
       let stage: 'begin' | 'work' | 'commit' = 'begin';
       try {
         await client.query('BEGIN');
+        // Always in this order: account sequences, then mailboxes, each by id (every write takes them so).
         const locks = [...new Set(remaining.flatMap((p) => p.locks))].sort((a, b) => a - b);
+        const accounts = [...new Set(remaining.flatMap((p) => p.accounts))];
+        if (locks.length > 0 || accounts.length > 0) {
+          await client.query({
+            name: 'pg-lock-accounts',
+            text: 'SELECT account_id FROM account_seq WHERE account_id = ANY($2::bigint[]) OR account_id IN (SELECT account_id FROM mailboxes WHERE id = ANY($1::bigint[])) ORDER BY account_id FOR UPDATE',
+            values: [locks, accounts],
+          });
+        }
         if (locks.length > 0) await client.query({ name: 'pg-lock-mailboxes', text: 'SELECT id FROM mailboxes WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', values: [locks] });
         stage = 'work';
         const values: unknown[] = [];

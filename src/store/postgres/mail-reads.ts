@@ -17,6 +17,7 @@ export interface MessageRow {
   internal_date: number;
   flags: string;
   mod_seq: number;
+  email_id: number;
 }
 
 export function toMessage(row: MessageRow): MessageRecord {

@@ -9,7 +9,8 @@ import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, Ma
 import { SqliteDeliveryTransaction as SpoolingDeliveryTransaction, type SpooledBody } from '../sqlite/delivery.ts';
 import { insertBlob, readBlob, streamBlob } from './blobs.ts';
 import type { PgChangeFeed } from './change-feed.ts';
-import { allocateModSeq, allocateUid, createMailbox, mailboxById, SELECT_MAILBOX, toMailbox, type MailboxRow } from './mailboxes.ts';
+import { copyEmail, createEmail, INDEX_HEAD_BYTES, indexFieldsOf, type NewEmail } from './emails.ts';
+import { allocateModSeq, allocateUid, createMailbox, mailboxById, nextAccountSeq, SELECT_MAILBOX, toMailbox, touchMailbox, type MailboxRow } from './mailboxes.ts';
 import { listMessageMeta, listMessages, listMetaColumns, mailboxDelta, selectState, toMessage, type MessageRow } from './mail-reads.ts';
 import { insertQueueEntry } from './queue.ts';
 
@@ -35,9 +36,9 @@ function sameFlags(a: string[], b: string[]): boolean {
   return b.every((f) => set.has(f.toLowerCase()));
 }
 
-const INSERT_MESSAGE = {
+export const INSERT_MESSAGE = {
   name: 'pg-insert-message',
-  text: 'INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+  text: 'INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
 };
 
 interface BodyRow {
@@ -82,11 +83,16 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
     const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
     const blobId = await insertBlob(c, [localHeader, traceHeader], body.ref());
+    const fields = plan.mailboxes.length > 0 ? indexFieldsOf(body.head(INDEX_HEAD_BYTES)) : null;
+    let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
       const { uid, modSeq, accountId } = await allocateUid(c, target.mailboxId);
       const internalDate = (target.internalDate ?? new Date()).getTime();
-      await c.query({ ...INSERT_MESSAGE, values: [target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq] });
-      out.messages.push({ mailboxId: target.mailboxId, uid, emailId: 0, threadId: 0 });
+      // Each copy is an email of its own (its account's), unless the plan stores one email in several mailboxes.
+      const email: NewEmail = shared ?? await createEmail(c, accountId, fields!, modSeq);
+      if (plan.oneEmail) shared = email;
+      await c.query({ ...INSERT_MESSAGE, values: [target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq, email.emailId] });
+      out.messages.push({ mailboxId: target.mailboxId, uid, emailId: email.emailId, threadId: email.threadId });
       log.push({ accountId, mailboxId: target.mailboxId, kind: 'append', uids: [uid] });
     }
     if (hasQueue) {
@@ -137,26 +143,34 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
         const created = await createMailbox(c, accountId, name, specialUse ?? null, { subscribe: false });
         log.push({ accountId, mailboxId: created, kind: 'mailbox' });
         return created;
-      });
+      }, { lockAccounts: [accountId] });
       return (await mailboxById(pool, id))!;
     },
     async deleteMailbox(id) {
       const accountId = await accountOf(pool, id);
       await changes.write(async (c, log) => {
+        // The removal of the mailbox and of its emails is recorded at a new account modseq (the triggers read it).
+        if (accountId !== 0) await nextAccountSeq(c, accountId);
         if (((await c.query('DELETE FROM mailboxes WHERE id = $1', [id])).rowCount ?? 0) > 0) log.push({ accountId, mailboxId: id, kind: 'mailbox' });
       }, { lockMailboxes: [id] });
     },
     async renameMailbox(accountId, oldName, newName) {
       await changes.write(async (c, log) => {
-        const res = await c.query("UPDATE mailboxes SET name = $1 || substr(name, $2) WHERE account_id = $3 AND (name = $4 OR substr(name, 1, $2) = $4 || '/')", [newName, oldName.length + 1, accountId, oldName]);
+        const seq = await nextAccountSeq(c, accountId);
+        const res = await c.query("UPDATE mailboxes SET name = $1 || substr(name, $2), changed_seq = $5 WHERE account_id = $3 AND (name = $4 OR substr(name, 1, $2) = $4 || '/')", [newName, oldName.length + 1, accountId, oldName, seq]);
         if ((res.rowCount ?? 0) === 0) throw new Error(`mailbox ${oldName} does not exist`);
         log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
-      });
+      }, { lockAccounts: [accountId] });
     },
     async setSubscribed(accountId, name, subscribed) {
-      await changes.write((c) => subscribed
-        ? c.query('INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [accountId, name])
-        : c.query('DELETE FROM subscriptions WHERE account_id = $1 AND name = $2', [accountId, name]));
+      await changes.write(async (c) => {
+        const res = subscribed
+          ? await c.query('INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [accountId, name])
+          : await c.query('DELETE FROM subscriptions WHERE account_id = $1 AND name = $2', [accountId, name]);
+        // JMAP isSubscribed is this subscription: the mailbox's state changes with it.
+        const mailboxId = (await c.query<{ id: number }>('SELECT id FROM mailboxes WHERE account_id = $1 AND name = $2', [accountId, name])).rows[0]?.id;
+        if ((res.rowCount ?? 0) > 0 && mailboxId !== undefined) await touchMailbox(c, mailboxId, await nextAccountSeq(c, accountId));
+      }, { lockAccounts: [accountId] });
     },
     async listSubscriptions(accountId) {
       return (await pool.query<{ name: string }>('SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name', [accountId])).rows.map((r) => r.name);
@@ -239,9 +253,11 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
     },
     async expunge(mailboxId, uids) {
       return changes.write(async (c, log) => {
-        const removed = (await c.query<{ uid: number }>('DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING uid', [mailboxId, uids])).rows.map((r) => r.uid);
+        const removed = (await c.query<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])', [mailboxId, uids])).rows.map((r) => r.uid);
         if (removed.length === 0) return [];
+        // The modseq first: the delete trigger stamps the email's change with the account's current one.
         const modSeq = await allocateModSeq(c, mailboxId);
+        await c.query('DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])', [mailboxId, removed]);
         await c.query('INSERT INTO expunged (mailbox_id, uid, mod_seq) SELECT $1, uid, $2 FROM unnest($3::bigint[]) AS uid ON CONFLICT (mailbox_id, uid) DO UPDATE SET mod_seq = excluded.mod_seq', [mailboxId, modSeq, removed]);
         const order = new Map(uids.map((u, i) => [u, i]));
         removed.sort((a, b) => order.get(a)! - order.get(b)!);
@@ -262,15 +278,17 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
           const row = rows.get(uid);
           if (!row) continue;
           const { uid: newUid, modSeq } = await allocateUid(c, toMailboxId);
-          await c.query({ ...INSERT_MESSAGE, values: [toMailboxId, newUid, row.blob_id, row.blob_offset, row.size, row.internal_date, row.flags, modSeq] });
+          // A move keeps the email id (RFC 8474 §5.1: EMAILID survives MOVE); a copy is a new email in the same thread.
+          const emailId = options.move ? row.email_id : ((await copyEmail(c, row.email_id, modSeq))?.emailId ?? row.email_id);
+          await c.query({ ...INSERT_MESSAGE, values: [toMailboxId, newUid, row.blob_id, row.blob_offset, row.size, row.internal_date, row.flags, modSeq, emailId] });
           pairs.push([uid, newUid]);
         }
         if (pairs.length > 0) {
           log.push({ accountId: await accountOf(c, toMailboxId), mailboxId: toMailboxId, kind: 'append', uids: pairs.map((p) => p[1]) });
           if (options.move) {
             const moved = pairs.map((p) => p[0]);
-            await c.query('DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])', [fromMailboxId, moved]);
             const sourceModSeq = await allocateModSeq(c, fromMailboxId);
+            await c.query('DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])', [fromMailboxId, moved]);
             await c.query('INSERT INTO expunged (mailbox_id, uid, mod_seq) SELECT $1, uid, $2 FROM unnest($3::bigint[]) AS uid ON CONFLICT (mailbox_id, uid) DO UPDATE SET mod_seq = excluded.mod_seq', [fromMailboxId, sourceModSeq, moved]);
             log.push({ accountId: await accountOf(c, fromMailboxId), mailboxId: fromMailboxId, kind: 'expunge', uids: moved });
           }

@@ -43,8 +43,10 @@ export const SELECT_MAILBOX = `SELECT m.id, m.account_id, m.name, m.uid_validity
 export async function createMailbox(client: pg.PoolClient, accountId: number, name: string, specialUse: SpecialUse | null, options: { subscribe: boolean }): Promise<number> {
   const res = await client.query<{ id: number }>({
     name: 'pg-create-mailbox',
-    text: `WITH v AS (UPDATE uid_validity_high SET value = greatest(value + 1, $4) WHERE id = 1 RETURNING value)
-      INSERT INTO mailboxes (id, account_id, name, uid_validity, special_use) SELECT nextval('mailbox_ids'), $1, $2, v.value, $3 FROM v RETURNING id`,
+    text: `WITH v AS (UPDATE uid_validity_high SET value = greatest(value + 1, $4) WHERE id = 1 RETURNING value),
+        s AS (UPDATE account_seq SET value = value + 1 WHERE account_id = $1 RETURNING value)
+      INSERT INTO mailboxes (id, account_id, name, uid_validity, special_use, created_seq, changed_seq)
+        SELECT nextval('mailbox_ids'), $1, $2, v.value, $3, s.value, s.value FROM v, s RETURNING id`,
     values: [accountId, name, specialUse, Math.floor(Date.now() / 1000) % 0xffffffff],
   });
   if (options.subscribe) await client.query({ name: 'pg-subscribe', text: 'INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', values: [accountId, name] });
@@ -56,11 +58,30 @@ export async function mailboxById(db: Queryable, id: number): Promise<MailboxRec
   return row ? toMailbox(row) : null;
 }
 
+/**
+ * Advances the account's modseq (the JMAP state, docs/decisions/0008) and returns it. Every mailbox modseq
+ * is drawn from it, so a mailbox's HIGHESTMODSEQ still only grows (RFC 7162 §3.1.1) and JMAP states move
+ * with IMAP MODSEQ. The account row stays locked until COMMIT, like the mailbox row.
+ */
+export async function nextAccountSeq(client: pg.PoolClient, accountId: number): Promise<number> {
+  const row = (await client.query<{ v: number }>({ name: 'pg-account-seq', text: 'UPDATE account_seq SET value = value + 1 WHERE account_id = $1 RETURNING value AS v', values: [accountId] })).rows[0];
+  if (!row) throw new Error(`account ${accountId} has no change sequence`);
+  return row.v;
+}
+
+/** Marks a mailbox's own properties (name, role, subscription) changed at an account modseq. */
+export async function touchMailbox(client: pg.PoolClient, mailboxId: number, seq: number): Promise<void> {
+  await client.query({ name: 'pg-touch-mailbox', text: 'UPDATE mailboxes SET changed_seq = $2 WHERE id = $1', values: [mailboxId, seq] });
+}
+
+const NEXT_SEQ_OF_MAILBOX = 'WITH s AS (UPDATE account_seq SET value = value + 1 WHERE account_id = (SELECT account_id FROM mailboxes WHERE id = $1) RETURNING value)';
+
 /** The next UID and a new modseq (locks the mailbox row until COMMIT); throws if the mailbox is gone. */
 export async function allocateUid(client: pg.PoolClient, mailboxId: number): Promise<{ uid: number; modSeq: number; accountId: number }> {
   const row = (await client.query<{ uid: number; modSeq: number; accountId: number }>({
     name: 'pg-allocate-uid',
-    text: 'UPDATE mailboxes SET uid_next = uid_next + 1, highest_mod_seq = highest_mod_seq + 1 WHERE id = $1 RETURNING uid_next - 1 AS "uid", highest_mod_seq AS "modSeq", account_id AS "accountId"',
+    text: `${NEXT_SEQ_OF_MAILBOX} UPDATE mailboxes SET uid_next = uid_next + 1, highest_mod_seq = greatest(highest_mod_seq + 1, s.value) FROM s WHERE id = $1
+      RETURNING uid_next - 1 AS "uid", highest_mod_seq AS "modSeq", account_id AS "accountId"`,
     values: [mailboxId],
   })).rows[0];
   if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
@@ -70,7 +91,7 @@ export async function allocateUid(client: pg.PoolClient, mailboxId: number): Pro
 export async function allocateModSeq(client: pg.PoolClient, mailboxId: number): Promise<number> {
   const row = (await client.query<{ modSeq: number }>({
     name: 'pg-allocate-modseq',
-    text: 'UPDATE mailboxes SET highest_mod_seq = highest_mod_seq + 1 WHERE id = $1 RETURNING highest_mod_seq AS "modSeq"',
+    text: `${NEXT_SEQ_OF_MAILBOX} UPDATE mailboxes SET highest_mod_seq = greatest(highest_mod_seq + 1, s.value) FROM s WHERE id = $1 RETURNING highest_mod_seq AS "modSeq"`,
     values: [mailboxId],
   })).rows[0];
   if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);

@@ -183,4 +183,166 @@ CREATE TABLE domain_admins (
 CREATE INDEX domain_admins_domain ON domain_admins(domain);
 `,
   },
+  {
+    version: 3,
+    name: 'email and thread ids, account change sequence, tombstones',
+    // The JMAP object model of SQLite migration 8 (docs/decisions/0008): every mailbox modseq is drawn
+    // from the account's `account_seq`, so JMAP states and IMAP MODSEQ are one counter; triggers keep
+    // emails, threads and tombstones true on every path that adds or removes a message row. A new email's
+    // thread is found by postamt_new_email in the same round trip as its insert.
+    sql: `
+CREATE TABLE account_seq (
+  account_id bigint PRIMARY KEY,
+  value bigint NOT NULL
+);
+INSERT INTO account_seq (account_id, value)
+  SELECT a.id, coalesce((SELECT max(highest_mod_seq) FROM mailboxes m WHERE m.account_id = a.id), 0) FROM accounts a;
+CREATE FUNCTION postamt_account_seq() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO account_seq (account_id, value) VALUES (NEW.id, 0);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER accounts_seq AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION postamt_account_seq();
+
+ALTER TABLE mailboxes ADD COLUMN created_seq bigint NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN changed_seq bigint NOT NULL DEFAULT 0;
+
+CREATE SEQUENCE email_ids;
+CREATE TABLE emails (
+  id bigint PRIMARY KEY,
+  account_id bigint NOT NULL,
+  thread_id bigint NOT NULL,
+  created_seq bigint NOT NULL,
+  mod_seq bigint NOT NULL,
+  message_id text,
+  base_subject text NOT NULL DEFAULT '',
+  sent_at bigint,
+  from_sort text NOT NULL DEFAULT '',
+  to_sort text NOT NULL DEFAULT ''
+);
+CREATE INDEX emails_changes ON emails(account_id, mod_seq);
+CREATE INDEX emails_thread ON emails(thread_id);
+CREATE TABLE threads (
+  id bigint PRIMARY KEY,
+  account_id bigint NOT NULL,
+  created_seq bigint NOT NULL,
+  mod_seq bigint NOT NULL
+);
+CREATE INDEX threads_changes ON threads(account_id, mod_seq);
+CREATE TABLE thread_keys (
+  account_id bigint NOT NULL,
+  key text NOT NULL,
+  thread_id bigint NOT NULL,
+  PRIMARY KEY (account_id, key)
+);
+CREATE TABLE tombstones (
+  account_id bigint NOT NULL,
+  type text NOT NULL,
+  object_id bigint NOT NULL,
+  mod_seq bigint NOT NULL,
+  PRIMARY KEY (account_id, type, object_id)
+);
+CREATE INDEX tombstones_changes ON tombstones(account_id, type, mod_seq);
+
+ALTER TABLE messages ADD COLUMN email_id bigint NOT NULL DEFAULT 0;
+UPDATE messages SET email_id = nextval('email_ids');
+INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq)
+  SELECT m.email_id, mb.account_id, m.email_id, 0, m.mod_seq FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id;
+INSERT INTO threads (id, account_id, created_seq, mod_seq) SELECT id, account_id, 0, mod_seq FROM emails;
+CREATE INDEX messages_email ON messages(email_id);
+CREATE INDEX messages_date ON messages(mailbox_id, internal_date);
+
+-- An email's modseq is its newest row's; a flag change on any copy is a change of the email.
+CREATE FUNCTION postamt_email_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE emails SET mod_seq = greatest(mod_seq, NEW.mod_seq) WHERE id = NEW.email_id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER messages_email_insert AFTER INSERT ON messages FOR EACH ROW EXECUTE FUNCTION postamt_email_touch();
+CREATE TRIGGER messages_email_flags AFTER UPDATE OF flags, mod_seq ON messages FOR EACH ROW EXECUTE FUNCTION postamt_email_touch();
+-- A removed row changes its email at the account's current modseq (the writer advanced it first);
+-- the email goes, with a tombstone, when no row is left.
+CREATE FUNCTION postamt_email_row_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE emails SET mod_seq = coalesce((SELECT value FROM account_seq s WHERE s.account_id = emails.account_id), mod_seq) WHERE id = OLD.email_id;
+  DELETE FROM emails WHERE id = OLD.email_id AND NOT EXISTS (SELECT 1 FROM messages WHERE email_id = OLD.email_id);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER messages_email_delete AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNCTION postamt_email_row_gone();
+CREATE FUNCTION postamt_thread_of_email() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO threads (id, account_id, created_seq, mod_seq) VALUES (NEW.thread_id, NEW.account_id, NEW.created_seq, NEW.mod_seq)
+    ON CONFLICT (id) DO UPDATE SET mod_seq = greatest(threads.mod_seq, excluded.mod_seq);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER emails_insert AFTER INSERT ON emails FOR EACH ROW EXECUTE FUNCTION postamt_thread_of_email();
+CREATE FUNCTION postamt_email_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO tombstones (account_id, type, object_id, mod_seq) VALUES (OLD.account_id, 'Email', OLD.id, OLD.mod_seq)
+    ON CONFLICT (account_id, type, object_id) DO UPDATE SET mod_seq = excluded.mod_seq;
+  UPDATE threads SET mod_seq = greatest(mod_seq, OLD.mod_seq) WHERE id = OLD.thread_id;
+  DELETE FROM threads WHERE id = OLD.thread_id AND NOT EXISTS (SELECT 1 FROM emails WHERE thread_id = OLD.thread_id);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER emails_delete AFTER DELETE ON emails FOR EACH ROW EXECUTE FUNCTION postamt_email_gone();
+CREATE FUNCTION postamt_thread_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO tombstones (account_id, type, object_id, mod_seq) VALUES (OLD.account_id, 'Thread', OLD.id, OLD.mod_seq)
+    ON CONFLICT (account_id, type, object_id) DO UPDATE SET mod_seq = excluded.mod_seq;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER threads_delete AFTER DELETE ON threads FOR EACH ROW EXECUTE FUNCTION postamt_thread_gone();
+-- No foreign keys on these tables: the rows of a removed account go last, after the cascades that fire the
+-- triggers above (foreign-key cascades are triggers named RI_..., which run before this one by name order).
+CREATE FUNCTION postamt_account_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM emails WHERE account_id = OLD.id;
+  DELETE FROM threads WHERE account_id = OLD.id;
+  DELETE FROM thread_keys WHERE account_id = OLD.id;
+  DELETE FROM tombstones WHERE account_id = OLD.id;
+  DELETE FROM account_seq WHERE account_id = OLD.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER accounts_jmap_delete AFTER DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION postamt_account_gone();
+CREATE FUNCTION postamt_mailbox_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO tombstones (account_id, type, object_id, mod_seq)
+    SELECT OLD.account_id, 'Mailbox', OLD.id, value FROM account_seq WHERE account_id = OLD.account_id
+    ON CONFLICT (account_id, type, object_id) DO UPDATE SET mod_seq = excluded.mod_seq;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER mailboxes_delete AFTER DELETE ON mailboxes FOR EACH ROW EXECUTE FUNCTION postamt_mailbox_gone();
+
+-- A new email at delivery: its thread is the one of the first key found (Message-ID, then References /
+-- In-Reply-To), else a reply subject's thread if it was active within the window, else a new thread.
+CREATE FUNCTION postamt_new_email(p_account bigint, p_seq bigint, p_keys text[], p_reply_subject text, p_put_keys text[],
+    p_message_id text, p_base_subject text, p_sent_at bigint, p_from_sort text, p_to_sort text, p_now bigint, p_window bigint,
+    OUT o_email bigint, OUT o_thread bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  v_key text;
+  v_last bigint;
+BEGIN
+  o_email := nextval('email_ids');
+  o_thread := NULL;
+  FOREACH v_key IN ARRAY p_keys LOOP
+    SELECT tk.thread_id INTO o_thread FROM thread_keys tk JOIN threads t ON t.id = tk.thread_id WHERE tk.account_id = p_account AND tk.key = v_key;
+    EXIT WHEN o_thread IS NOT NULL;
+  END LOOP;
+  IF o_thread IS NULL AND p_reply_subject IS NOT NULL THEN
+    SELECT tk.thread_id INTO o_thread FROM thread_keys tk JOIN threads t ON t.id = tk.thread_id WHERE tk.account_id = p_account AND tk.key = p_reply_subject;
+    IF o_thread IS NOT NULL THEN
+      SELECT max(m.internal_date) INTO v_last FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.thread_id = o_thread;
+      IF v_last IS NULL OR p_now - v_last > p_window THEN
+        o_thread := NULL;
+      END IF;
+    END IF;
+  END IF;
+  o_thread := coalesce(o_thread, o_email);
+  INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
+    VALUES (o_email, p_account, o_thread, p_seq, p_seq, p_message_id, p_base_subject, p_sent_at, p_from_sort, p_to_sort);
+  INSERT INTO thread_keys (account_id, key, thread_id) SELECT p_account, k, o_thread FROM unnest(p_put_keys) AS k
+    ON CONFLICT (account_id, key) DO UPDATE SET thread_id = excluded.thread_id;
+END $$;
+`,
+  },
 ];

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL backend: a connection pool, one group-commit writer per process, a LISTEN connection for
  * the change feed, and the stores composed into the `Store` contract. Several processes (nodes) may open
- * the same database; docs/decisions/0008-postgresql-store.md says how they stay consistent.
+ * the same database; docs/decisions/0009-postgresql-store.md says how they stay consistent.
  */
 import { join } from 'node:path';
 import type pg from 'pg';
@@ -43,7 +43,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       changes,
       ...pgAccountStore({ pool, changes }),
       ...pgMailStore({ pool, changes, tmpDir: join(options.dataDir, 'tmp') }),
-      ...pgEmailStore(),
+      ...pgEmailStore({ pool, changes }),
       ...pgQueueStore({ pool, changes }),
       ...pgSuppressionStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
