@@ -8,10 +8,21 @@ import { emailGetMethods } from './email-get.ts';
 import { emailQueryMethods } from './email-query.ts';
 import { emailSetMethods } from './email-set.ts';
 import { mailboxMethods } from './mailbox-methods.ts';
+import { submissionMethods, type JmapSubmissionBackend } from './submission-methods.ts';
 import { threadMethods } from './thread-methods.ts';
 
 export function mailMethods(): MethodTable<JmapMailBackend> {
   return { ...mailboxMethods(), ...threadMethods(), ...emailGetMethods(), ...emailQueryMethods(), ...emailSetMethods() };
+}
+
+/** Mail plus Identity and EmailSubmission, for a backend that can send. */
+export function mailAndSubmissionMethods(): MethodTable<JmapSubmissionBackend> {
+  return { ...(mailMethods() as MethodTable<JmapSubmissionBackend>), ...submissionMethods() };
+}
+
+/** RFC 8621 §1.3.2: the urn:ietf:params:jmap:submission account capability (no delayed sending). */
+export function submissionAccountCapability(): Record<string, unknown> {
+  return { maxDelayedSend: 0, submissionExtensions: {} };
 }
 
 /** RFC 8621 §1.3.1: the urn:ietf:params:jmap:mail account capability. */

@@ -1,0 +1,118 @@
+/**
+ * Identity and EmailSubmission through the real sending service on a real store: a draft sent over JMAP is
+ * delivered to a local recipient without its Bcc field, queued for a remote one, moved to Sent by
+ * onSuccessUpdateEmail, and a foreign sender is refused as forbiddenFrom.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig, mergeConfig } from '../config/schema.ts';
+import { silentLogger } from '../core/log.ts';
+import { DeliveryPlanner } from '../delivery/planner.ts';
+import { localMessageChecks } from '../policy/message-checks.ts';
+import { SubmissionRateLimiter } from '../policy/submission-rate.ts';
+import type { JmapAccount, JmapBackend, JmapIdentity } from '../protocols/jmap/backend.ts';
+import { CORE_CAPABILITY, MAIL_CAPABILITY, SUBMISSION_CAPABILITY } from '../protocols/jmap/capabilities.ts';
+import { JmapEngine } from '../protocols/jmap/engine.ts';
+import { mailAccountCapability, mailAndSubmissionMethods, submissionAccountCapability } from '../protocols/jmap/mail/index.ts';
+import type { JmapSubmissionBackend } from '../protocols/jmap/mail/submission-methods.ts';
+import type { MethodTable } from '../protocols/jmap/method.ts';
+import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
+import { openStore, type OpenedStore } from '../store/open.ts';
+import { SubmissionService } from '../submission/service.ts';
+import { StoreJmapSubmissionBackend, withoutBcc } from './jmap-submission-backend.ts';
+
+let dir: string;
+let store: OpenedStore;
+let engine: JmapEngine<JmapSubmissionBackend>;
+let aliceId: number;
+let A: string;
+
+class OneAccount implements JmapBackend {
+  constructor(private readonly id: number) {}
+  private account(): JmapAccount {
+    return { name: 'alice', isPersonal: true, isReadOnly: false, accountCapabilities: { [CORE_CAPABILITY]: {}, [MAIL_CAPABILITY]: mailAccountCapability(), [SUBMISSION_CAPABILITY]: submissionAccountCapability() } };
+  }
+  async accountsFor() { return { [`a${this.id}`]: this.account() }; }
+  async accountFor(_i: JmapIdentity, accountId: string) { return accountId === `a${this.id}` ? this.account() : null; }
+  async primaryAccountsFor() { return {}; }
+  async sessionState() { return 's'; }
+}
+
+async function call(methodCalls: unknown[]): Promise<[string, Record<string, any>, string][]> {
+  const identity = { username: 'alice@example.test', accountId: aliceId, address: 'alice@example.test' };
+  const result = await engine.handle(identity, { body: JSON.stringify({ using: [CORE_CAPABILITY, MAIL_CAPABILITY, SUBMISSION_CAPABILITY], methodCalls }), contentType: 'application/json' });
+  return (JSON.parse(JSON.stringify(result.body)) as Record<string, any>).methodResponses;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'postamt-jmap-submit-'));
+  store = await openStore({ dataDir: dir });
+  await store.addDomain('example.test');
+  aliceId = (await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null })).id;
+  await store.addAccount({ address: 'bob@example.test', passwordHash: 'x', scram: null });
+  A = `a${aliceId}`;
+  const config = mergeConfig(defaultConfig({ cwd: dir }), { hostname: 'mail.example.test' });
+  const submission = new SubmissionService({
+    config, logger: silentLogger(), store, planner: new DeliveryPlanner({ store, hostname: config.hostname }),
+    rate: new SubmissionRateLimiter({ messagesPerHour: 100, recipientsPerHour: 1000 }), queue: { kick: () => undefined }, dkimKeys: null, checks: localMessageChecks, inflight: null,
+  });
+  const backend = new StoreJmapSubmissionBackend({ store, base: new OneAccount(aliceId), storeAccountId: (id) => (/^a\d+$/.test(id) ? Number(id.slice(1)) : null), submission });
+  engine = new JmapEngine<JmapSubmissionBackend>({ backend, methods: { ...(CORE_METHODS as MethodTable<JmapSubmissionBackend>), ...mailAndSubmissionMethods() }, capabilities: { [MAIL_CAPABILITY]: {}, [SUBMISSION_CAPABILITY]: {} }, logger: silentLogger() });
+});
+
+after(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('Identity and EmailSubmission (RFC 8621 §6, §7)', () => {
+  it('sends a draft through the sending service and moves it to Sent on success', async () => {
+    const drafts = (await store.getMailbox(aliceId, 'Drafts'))!;
+    const sent = (await store.getMailbox(aliceId, 'Sent'))!;
+    const [[, identities]] = await call([['Identity/get', { accountId: A, ids: null }, 'i']]);
+    assert.deepEqual(identities.list.map((i: any) => i.email), ['alice@example.test']);
+    const identityId = identities.list[0].id;
+    const responses = await call([
+      ['Email/set', { accountId: A, create: { d: { mailboxIds: { [`M${drafts.id}`]: true }, keywords: { $draft: true }, from: [{ email: 'alice@example.test' }], to: [{ email: 'bob@example.test' }], bcc: [{ email: 'carol@remote.test' }], subject: 'Lunch?', textBody: [{ partId: '1' }], bodyValues: { 1: { value: 'At noon?' } } } } }, 'e'],
+      ['EmailSubmission/set', { accountId: A, create: { s: { identityId, emailId: '#d' } }, onSuccessUpdateEmail: { '#s': { [`mailboxIds/M${drafts.id}`]: null, [`mailboxIds/M${sent.id}`]: true, 'keywords/$draft': null } } }, 's'],
+    ]);
+    const [, submitted] = responses[1]!;
+    assert.ok(submitted.created?.s?.id, JSON.stringify(submitted));
+    assert.equal(responses[2]![0], 'Email/set', 'the implicit Email/set follows');
+    assert.equal(Object.keys(responses[2]![1].updated).length, 1);
+    assert.equal((await store.listMessages(drafts.id)).length, 0);
+    const [sentCopy] = await store.listMessages(sent.id);
+    assert.deepEqual(sentCopy!.flags, []);
+    const bob = (await store.getAccount('bob@example.test'))!;
+    const bobInbox = (await store.getMailbox(bob.id, 'INBOX'))!;
+    const [delivered] = await store.listMessages(bobInbox.id);
+    const text = (await store.readMessage(bobInbox.id, delivered!.uid)).toString();
+    assert.match(text, /Subject: Lunch\?/);
+    assert.doesNotMatch(text, /^Bcc:/im, 'Bcc is not sent');
+    assert.deepEqual((await store.listQueue()).flatMap((q) => q.recipients.map((r) => r.address)), ['carol@remote.test']);
+    const [[, got]] = await call([['EmailSubmission/get', { accountId: A, ids: [submitted.created.s.id] }, 'g']]);
+    assert.equal(got.list[0].undoStatus, 'final');
+  });
+
+  it('refuses a foreign envelope sender with forbiddenFrom and a message without recipients with noRecipients', async () => {
+    const drafts = (await store.getMailbox(aliceId, 'Drafts'))!;
+    const responses = await call([
+      ['Email/set', { accountId: A, create: { d: { mailboxIds: { [`M${drafts.id}`]: true }, from: [{ email: 'alice@example.test' }], subject: 'x' } } }, 'e'],
+      ['EmailSubmission/set', { accountId: A, create: {
+        s1: { identityId: `I${aliceId}`, emailId: '#d', envelope: { mailFrom: { email: 'ceo@bank.test' }, rcptTo: [{ email: 'bob@example.test' }] } },
+        s2: { identityId: `I${aliceId}`, emailId: '#d' },
+      } }, 's'],
+    ]);
+    const [, r] = responses[1]!;
+    assert.equal(r.notCreated.s1.type, 'forbiddenFrom');
+    assert.equal(r.notCreated.s2.type, 'noRecipients');
+  });
+
+  it('removes only Bcc fields from the header', () => {
+    const out = withoutBcc(Buffer.from('From: a@x\r\nBcc: b@x,\r\n c@x\r\nTo: d@x\r\n\r\nBcc: body stays\r\n')).toString();
+    assert.equal(out, 'From: a@x\r\nTo: d@x\r\n\r\nBcc: body stays\r\n');
+  });
+});
