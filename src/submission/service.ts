@@ -112,15 +112,15 @@ export class SubmissionService {
    * The account a login sends for, or 530 when the login stopped being valid since it was made (another
    * process removed, disabled or re-keyed the account).
    */
-  private async account(identity: AuthIdentity | null, rule: 'auth_required' | 'by_account'): Promise<AccountRecord | SubmitRefusal> {
+  private async account(identity: AuthIdentity | null): Promise<AccountRecord | SubmitRefusal> {
     const account = identity ? await this.o.store.getAccountById(identity.accountId) : null;
     if (identity && account && loginProblem(identity, account) === null) return account;
-    return refusal(530, '5.7.0', 'Authentication required', rule === 'by_account' && account?.disabled ? 'account_disabled' : 'auth_required');
+    return refusal(530, '5.7.0', 'Authentication required', account?.disabled ? 'account_disabled' : 'auth_required');
   }
 
   /** The envelope sender (MAIL FROM): the user may send only as addresses they own (RFC 6409 §6.1). */
   async checkSender(identity: AuthIdentity | null, sender: string): Promise<SubmitRefusal | null> {
-    const account = await this.account(identity, 'by_account');
+    const account = await this.account(identity);
     if (!('id' in account)) return account;
     if (!(await maySendAs(account, sender, this.o.store))) return refusal(553, '5.7.1', `Sender address <${sender}> not owned by user ${account.address}`, 'sender_not_owned');
     return null;
@@ -162,15 +162,17 @@ export class SubmissionService {
 
   /**
    * The end of data for an envelope whose sender and recipients were accepted (checkSender, addRecipient):
-   * checks the header senders, adds the missing fields, signs, and stores the local copies and the queue
-   * entry in one commit. Resolves only when that is durable; the spool is closed either way. Throws on a
-   * storage or local fault (the caller answers 451).
+   * refuses a spool over its limits, checks the header senders, adds the missing fields, signs, and stores
+   * the local copies and the queue entry in one commit. Resolves only when that is durable; the spool is
+   * closed either way. Throws on a storage or local fault (the caller answers 451).
    */
   async commitMessage(input: { identity: AuthIdentity | null; transactionId: string; envelope: SubmissionEnvelope; origin: SubmissionOrigin; message: MessageBuffer }): Promise<SubmitResult> {
     const { config, store } = this.o;
     const { envelope: e, message } = input;
     try {
-      const account = await this.account(input.identity, 'auth_required');
+      // The spool stopped taking bytes (header section over the limits, in-flight budget spent).
+      if (message.problem) return { ok: false, ...bufferProblemReply(message.problem) };
+      const account = await this.account(input.identity);
       if (!('id' in account)) return account;
       const header = message.header();
       const headerBuf = header.subarray(0, findHeaderEnd(header, 0, header.length).fieldsEnd);
@@ -251,8 +253,7 @@ export class SubmissionService {
       else {
         spool ??= this.openMessage();
         if (!(message instanceof MessageBuffer)) await fill(spool, message);
-        const problem = spool.problem;
-        result = problem ? { ok: false, ...bufferProblemReply(problem) } : await this.commitMessage({ identity, transactionId, envelope, origin: options.origin, message: spool });
+        result = await this.commitMessage({ identity, transactionId, envelope, origin: options.origin, message: spool });
       }
     } catch (err) {
       this.o.logger.error({ event: 'submission.commit_failed', queueId: transactionId, user: identity.address, err }, 'submission failed');
