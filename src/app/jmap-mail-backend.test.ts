@@ -11,7 +11,7 @@ import type { JmapMailBackend } from '../protocols/jmap/mail/backend.ts';
 import { mailAccountCapability, mailMethods } from '../protocols/jmap/mail/index.ts';
 import type { MethodTable } from '../protocols/jmap/method.ts';
 import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite/store.ts';
+import { openStore, type OpenedStore } from '../store/open.ts';
 import { StoreJmapMailBackend } from './jmap-mail-backend.ts';
 
 const USING = [CORE_CAPABILITY, MAIL_CAPABILITY];
@@ -28,7 +28,7 @@ class OneAccount implements JmapBackend {
 }
 
 let dir: string;
-let store: SqliteStore;
+let store: OpenedStore;
 let engine: JmapEngine<JmapMailBackend>;
 let acct: number;
 let A: string;
@@ -88,7 +88,7 @@ JVBERi0xLjQK
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'postamt-jmap-mail-'));
-  store = openSqliteStore({ dataDir: dir });
+  store = await openStore({ dataDir: dir });
   await store.addDomain('example.test');
   acct = (await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null })).id;
   A = `a${acct}`;
