@@ -9,6 +9,8 @@ export interface RawReply {
   untagged: string[];
   /** The tagged status line without the tag, e.g. `OK [READ-WRITE] SELECT completed`. */
   tagged: string;
+  /** Everything the server wrote before the tagged line, literals included. */
+  raw: string;
 }
 
 export class RawImapClient {
@@ -65,7 +67,7 @@ export class RawImapClient {
     const before = this.buf.slice(0, m.index);
     this.buf = this.buf.slice(m.index + m[0].length);
     const untagged = before.split('\r\n').filter((l) => l.startsWith('* ')).map((l) => l.slice(2));
-    return { untagged, tagged: m[1]! };
+    return { untagged, tagged: m[1]!, raw: before };
   }
 
   /** APPEND with a non-synchronizing literal (LITERAL+); the untagged lines, or throws unless OK. */

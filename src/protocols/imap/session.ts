@@ -13,6 +13,7 @@ import { CommandFramer, tagOf, type CommandFrame, type LiteralAnnouncement, type
 import { ImapSyntaxError, tokenizeCommand } from './parser/tokenizer.ts';
 import { formatTagged } from './response.ts';
 import { holdInflight, type InflightBytes } from './budgeted-append.ts';
+import { holdBinary } from './binary-append.ts';
 import { handleSaslLine } from './commands/authenticate.ts';
 import { handleIdleLine } from './commands/idle.ts';
 import { refreshSearchUpdates } from './commands/search-updates.ts';
@@ -106,7 +107,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY',
-      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES',
+      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -241,7 +242,9 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       // RFC 5530 §3 LIMIT: the server-wide budget for messages in transit is spent; the client may retry later.
       if (this.inflight && !this.inflight.take(a.size)) return { action: 'reject', response: `${tag} NO [LIMIT] Too much mail in transit, try again later` };
       const begun = this.account!.beginAppend();
-      const sink = this.inflight ? holdInflight(begun, this.inflight, a.size) : begun;
+      const counted = this.inflight ? holdInflight(begun, this.inflight, a.size) : begun;
+      // RFC 3516 §4.4: a literal8 message is converted once it has arrived whole.
+      const sink = /~\{\d+[+-]?\}$/.test(a.textSoFar) ? holdBinary(counted, this.limits.mime) : counted;
       this.pendingAppends.push(sink);
       return { action: 'stream', sink };
     }

@@ -4,6 +4,7 @@
  * the framer; OK is sent only after the durable commit.
  */
 import { ImapBackendError, type ImapAppendSink } from '../backend.ts';
+import { finishBinary } from '../binary-append.ts';
 import { no, ok, type CommandSpec } from '../command.ts';
 import { decodeMailboxName } from '../mailbox-name.ts';
 import { parseDateTime, tokenText } from '../parser/args.ts';
@@ -58,6 +59,7 @@ export const APPEND: CommandSpec = {
         messages.push({ sink, flags, internalDate });
       } while (args.remaining > 0);
       args.end();
+      for (const m of messages) finishBinary(m.sink);
       const name = decodeMailboxName(wire, { utf8: s.utf8Names });
       if (name === null) throw new ImapSyntaxError('Invalid mailbox name encoding');
       // RFC 9051 §6.3.12: a zero-length message is refused (RFC 3502 §6: and then none is appended).
