@@ -168,6 +168,8 @@ export interface AccountMail {
   changesKnownSince(): Promise<number>;
   /** The account's emails with these ids (others left out), in no particular order. */
   getEmails(ids: readonly number[]): Promise<EmailRecord[]>;
+  /** Per mailbox of the account: emails, unread emails, threads and threads unread there (JMAP Mailbox counts). */
+  mailboxEmailCounts(): Promise<Map<number, { emails: number; unread: number; threads: number; unreadThreads: number }>>;
   /** Email ids of each thread, oldest received first; threads of other accounts are left out. */
   threadEmails(threadIds: readonly number[]): Promise<Map<number, number[]>>;
   /** Email and thread ids of messages of one of the account's mailboxes, by UID (IMAP OBJECTID). */

@@ -146,6 +146,9 @@ describe('account-scoped mail access', () => {
   });
 
   it('lists mailboxes with counts, reads and changes its own messages', async () => {
+    const emailCounts = await alice.mailboxEmailCounts();
+    assert.equal(emailCounts.get(aliceInbox.id)?.emails, 1);
+    assert.equal(emailCounts.has(bobInbox.id), false);
     const boxes = await alice.listMailboxesWithCounts();
     const inbox = boxes.find((b) => b.mailbox.name === 'INBOX')!;
     assert.equal(inbox.counts.messages, 1);

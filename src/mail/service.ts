@@ -287,6 +287,10 @@ class StoreAccountMail implements AccountMail {
     return this.store.getEmails(this.accountId, ids);
   }
 
+  async mailboxEmailCounts() {
+    return this.store.mailboxEmailCounts(this.accountId);
+  }
+
   async threadEmails(threadIds: readonly number[]) {
     return this.store.threadEmails(this.accountId, threadIds);
   }
