@@ -140,7 +140,7 @@ class InboundMessage {
     // Trusted MX clients skip the checks; everything else is checked whatever its size.
     if (!services.policy.isTrusted(e.remoteAddress)) {
       // The same checks for every size: the body is streamed from the spool, never held whole.
-      const result = await services.policy.onData({ parts, envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.mailbox, services.config.hostname)) } });
+      const result = await services.policy.onData({ parts, envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.forwardPath, services.config.hostname)) } });
       const v = result.verdict;
       // The spam verdict and authentication results go on the transaction's log line, accepted or not.
       const note: TransactionNote = {};
@@ -159,11 +159,11 @@ class InboundMessage {
       parts = this.buffer.parts(result.header);
     }
     // A bounce to a VERP return path is read back before the commit frees the spool: bounce processing needs it.
-    const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address) }) ? await messageHead(parts, BOUNCE_READ_MAX_BYTES) : null;
+    const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.forwardPath.address) }) ? await messageHead(parts, BOUNCE_READ_MAX_BYTES) : null;
     // Bounces to our SRS addresses go back to the original sender, which may be off-site (accepted at RCPT).
     let srsReversed = false;
     const recipients = e.recipients.map((r) => {
-      const address = recipientAddress(r.mailbox, services.config.hostname);
+      const address = recipientAddress(r.forwardPath, services.config.hostname);
       const srs = srsReversal(services, address);
       if (!srs?.ok) return { address, orcpt: r.params.orcpt, notify: r.params.notify };
       srsReversed = true;
@@ -196,7 +196,7 @@ class InboundMessage {
     if (result.queueId) services.queue.kick();
     if (bounce) {
       // Already accepted: bounce processing must not change the reply (failures are only logged).
-      await processInboundBounce({ sender, recipients: e.recipients.map((r) => r.mailbox.address), message: bounce }, { suppression: services.store, logger: services.logger })
+      await processInboundBounce({ sender, recipients: e.recipients.map((r) => r.forwardPath.address), message: bounce }, { suppression: services.store, logger: services.logger })
         .catch((err: unknown) => services.logger.warn({ event: 'queue.suppress_failed', queueId: e.transactionId, err }, 'bounce processing failed'));
     }
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
@@ -211,7 +211,7 @@ class InboundMessage {
       protocol: e.protocol,
       tls: e.tls,
       id: e.transactionId,
-      forRecipient: e.recipients.length === 1 ? e.recipients[0]!.mailbox.address : null,
+      forRecipient: e.recipients.length === 1 ? e.recipients[0]!.forwardPath.address : null,
       date: new Date(),
       detail: 'full',
     });

@@ -10,7 +10,7 @@ import type { InflightBudget } from '../delivery/inflight-budget.ts';
 import { bufferProblemReply, type BufferProblem, type MessageBuffer } from '../delivery/message-buffer.ts';
 import type { PolicyReply } from '../policy/types.ts';
 import type { Envelope, MessageSink, SessionInfo, SmtpRole, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
-import type { Mailbox } from '../protocols/smtp/path.ts';
+import type { EnvelopeAddress } from '../protocols/smtp/path.ts';
 
 export const OK: Verdict = { ok: true };
 
@@ -35,7 +35,7 @@ export function domainOf(address: string): string {
 }
 
 /** Recipient address as the resolver sees it; `<postmaster>` is our host's postmaster (RFC 5321 §4.5.1). */
-export function recipientAddress(mailbox: Mailbox, hostname: string): string {
+export function recipientAddress(mailbox: EnvelopeAddress, hostname: string): string {
   return mailbox.domain === '' ? `postmaster@${hostname}` : mailbox.address;
 }
 
@@ -210,7 +210,7 @@ export function withSharedHooks(role: SmtpRole, hooks: RoleHooks, deps: { logger
         tls: e.tls?.protocol ?? null,
         user: e.identity?.address ?? null,
         sender: e.reversePath?.address ?? '',
-        recipients: e.recipients.map((r) => r.mailbox.address),
+        recipients: e.recipients.map((r) => r.forwardPath.address),
         size: record.size,
         code: record.code,
         status: record.enhancedCode,

@@ -54,7 +54,7 @@ export function createSubmissionHooks(services: SubmissionHookServices): SmtpSer
             transactionId: envelope.transactionId,
             envelope: {
               sender: envelope.reversePath?.address ?? '',
-              recipients: envelope.recipients.map((r) => ({ address: r.mailbox.address, orcpt: r.params.orcpt, notify: r.params.notify })),
+              recipients: envelope.recipients.map((r) => ({ address: r.forwardPath.address, orcpt: r.params.orcpt, notify: r.params.notify })),
               envid: envelope.mailParams.envid,
               ret: envelope.mailParams.ret,
             },

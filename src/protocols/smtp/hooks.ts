@@ -4,7 +4,7 @@
  */
 import type { TlsInfo } from '../engine.ts';
 import type { AuthIdentity, LoginWatcher, SaslAuthenticator } from '../sasl/types.ts';
-import type { Mailbox } from './path.ts';
+import type { EnvelopeAddress } from './path.ts';
 
 export type Verdict = { ok: true; text?: string } | { ok: false; code: number; enhancedCode: string; text: string };
 
@@ -34,13 +34,13 @@ export interface RcptParams {
 }
 
 export interface Recipient {
-  mailbox: Mailbox;
+  forwardPath: EnvelopeAddress;
   params: RcptParams;
 }
 
 export interface Envelope extends SessionInfo {
   transactionId: string;
-  reversePath: Mailbox | null; // null: the null reverse-path <>
+  reversePath: EnvelopeAddress | null; // null: the null reverse-path <>
   mailParams: MailParams;
   recipients: Recipient[];
   /** RFC 3848 `with` keyword: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA. */
@@ -69,8 +69,8 @@ export interface SmtpServerHooks {
   /** At connect: a refusal is sent instead of the greeting, then the connection closes (RFC 5321 §3.1). */
   checkConnection?(info: SessionInfo): Promise<Verdict>;
   checkHelo?(info: SessionInfo, helo: string): Promise<Verdict>;
-  checkMailFrom(info: SessionInfo, reversePath: Mailbox | null, params: MailParams): Promise<Verdict>;
-  checkRcptTo(info: SessionInfo & { transactionId: string; reversePath: Mailbox | null; recipientCount: number }, forwardPath: Mailbox, params: RcptParams): Promise<Verdict>;
+  checkMailFrom(info: SessionInfo, reversePath: EnvelopeAddress | null, params: MailParams): Promise<Verdict>;
+  checkRcptTo(info: SessionInfo & { transactionId: string; reversePath: EnvelopeAddress | null; recipientCount: number }, forwardPath: EnvelopeAddress, params: RcptParams): Promise<Verdict>;
   /**
    * At DATA or the first BDAT: the sink for the message, or a refusal sent instead of 354 (e.g. 452 4.3.1
    * when the server cannot take more mail in transit); a refusal ends the transaction.

@@ -5,7 +5,8 @@
  */
 import { reply, type Reply } from './reply.ts';
 
-export interface Mailbox {
+/** The address of a reverse-path or forward-path (RFC 5321 §4.1.2 calls it "Mailbox"; here a mailbox is a folder). */
+export interface EnvelopeAddress {
   localPart: string;
   domain: string; // lower-case; '' only for <postmaster>
   /** `local@domain` with the domain lower-cased; '' for the null path. */
@@ -15,7 +16,7 @@ export interface Mailbox {
   isAscii: boolean;
 }
 
-export type PathResult = { ok: true; path: Mailbox | null; params: Map<string, string | null> } | { ok: false; reply: Reply };
+export type PathResult = { ok: true; path: EnvelopeAddress | null; params: Map<string, string | null> } | { ok: false; reply: Reply };
 
 const MAX_LOCAL = 64; // RFC 5321 §4.5.3.1.1
 const MAX_DOMAIN = 255; // RFC 5321 §4.5.3.1.2
@@ -89,7 +90,7 @@ function isIpv6(text: string): boolean {
 }
 
 /** Parses `<...>` starting at text[0]; returns the mailbox and the index after `>`. */
-function parsePath(text: string, options: { allowNull: boolean; allowPostmaster: boolean }): { path: Mailbox | null; end: number } | Reply {
+function parsePath(text: string, options: { allowNull: boolean; allowPostmaster: boolean }): { path: EnvelopeAddress | null; end: number } | Reply {
   if (text[0] !== '<') return reply(501, '5.5.4', 'Syntax error: path must be enclosed in <>');
   // Find the closing '>' outside a quoted string.
   let i = 1;
@@ -129,7 +130,7 @@ function parsePath(text: string, options: { allowNull: boolean; allowPostmaster:
 }
 
 /** RFC 5321 §4.1.2 Mailbox = Local-part "@" ( Domain / address-literal ). */
-export function parseMailbox(text: string): Omit<Mailbox, 'sourceRoute'> | null {
+export function parseMailbox(text: string): Omit<EnvelopeAddress, 'sourceRoute'> | null {
   // RFC 6531 §3.3: non-ASCII must be valid UTF-8; the engine decodes invalid bytes as U+FFFD.
   if (text.includes('\uFFFD')) return null;
   let local: string;

@@ -119,7 +119,7 @@ describe('SMTP DATA', () => {
       '250 2.1.0 Sender ok\r\n550 5.1.1 No such user here\r\n250 2.1.5 Recipient ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok: queued as S1.1\r\n221 2.0.0 mx.example.org closing connection\r\n',
     );
     assert.equal(out.then, 'close');
-    assert.deepEqual(h.messages[0]!.envelope.recipients.map((r) => r.mailbox.address), ['b@example.org']);
+    assert.deepEqual(h.messages[0]!.envelope.recipients.map((r) => r.forwardPath.address), ['b@example.org']);
   });
 
   it('turns DATA after the commands into message data, even text that looks like commands', async () => {

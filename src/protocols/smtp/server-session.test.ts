@@ -116,7 +116,7 @@ describe('SMTP server session: errors and sequencing', () => {
     assert.match(await h.say('Subject: x\r\n\r\nhi\r\n.\r\n'), /^250 2\.0\.0 /);
     const env = h.messages[0]!.envelope;
     assert.deepEqual(env.mailParams, { size: null, body: '8BITMIME', smtpUtf8: true, ret: 'HDRS', envid: 'abc+d' });
-    assert.equal(env.recipients[0]!.mailbox.address, 'Ünïcode@example.org');
+    assert.equal(env.recipients[0]!.forwardPath.address, 'Ünïcode@example.org');
     assert.deepEqual(env.recipients[0]!.params, { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;x@y' });
     assert.equal(env.protocol, 'UTF8SMTP');
   });
@@ -162,7 +162,7 @@ describe('SMTP server session: errors and sequencing', () => {
     const env = h.messages[0]!.envelope;
     assert.deepEqual(env.reversePath?.sourceRoute, ['relay.example', 'r2.example']);
     assert.equal(env.reversePath?.address, 'a@example.net');
-    assert.deepEqual(env.recipients.map((r) => r.mailbox.address), ['postmaster', '"john smith"@[192.0.2.1]', 'x@[ipv6:2001:db8::1]']);
+    assert.deepEqual(env.recipients.map((r) => r.forwardPath.address), ['postmaster', '"john smith"@[192.0.2.1]', 'x@[ipv6:2001:db8::1]']);
   });
 
   it('requires AUTH before MAIL on submission with 530 5.7.0', async () => {

@@ -7,7 +7,7 @@ import type { AuthIdentity, SaslContext, SaslExchange } from '../sasl/types.ts';
 import type { BareLineEndingScanner, DataDecoder } from './data-decoder.ts';
 import type { GuardedSink } from './guarded-sink.ts';
 import type { MailParams, Recipient, SessionInfo, SmtpRole, SmtpServerHooks } from './hooks.ts';
-import type { Mailbox } from './path.ts';
+import type { EnvelopeAddress } from './path.ts';
 import type { Reply } from './reply.ts';
 
 export interface SmtpServerLimits {
@@ -74,7 +74,7 @@ export interface Chunking {
 
 export interface Transaction {
   id: string;
-  reversePath: Mailbox | null;
+  reversePath: EnvelopeAddress | null;
   mailParams: MailParams;
   recipients: Recipient[];
   /** RCPT commands seen in this transaction, accepted or not: DATA before any is out of sequence (503). */

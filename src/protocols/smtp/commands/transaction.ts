@@ -59,7 +59,7 @@ export const rcpt: CommandSpec = {
     if ('lines' in verdict) return session.send(verdict);
     if (!verdict.ok) return session.send(reply(verdict.code, verdict.enhancedCode, verdict.text));
     // The hook ran asynchronously; the transaction is still ours (commands are handled one at a time).
-    tx.recipients.push({ mailbox: forwardPath, params });
+    tx.recipients.push({ forwardPath, params });
     session.send(verdict.text ? reply(250, '2.1.5', verdict.text) : replies.recipientOk);
   },
 };
