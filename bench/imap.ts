@@ -1,6 +1,6 @@
 /**
  * `npm run bench:imap`: IMAP on a big mailbox, Postamt side by side with a private Dovecot on the same
- * messages (issue 5): SELECT, FETCH 1:* (UID FLAGS), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
+ * messages: SELECT, FETCH 1:* (UID FLAGS), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
  * and the memory of 1,000 concurrent IDLE connections. Rounds alternate the servers; medians reported.
  *
  *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--idle-variants 300]

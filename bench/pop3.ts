@@ -1,5 +1,5 @@
 /**
- * `npm run bench:pop3`: downloading a maildrop over POP3 (issue 6), Postamt side by side with a private
+ * `npm run bench:pop3`: downloading a maildrop over POP3, Postamt side by side with a private
  * Dovecot on the same 10,000 messages: login, LIST, UIDL, then RETR of every message, one at a time as
  * fetchmail does. Rounds alternate the servers; medians reported. Nothing is deleted (no DELE).
  *

@@ -194,7 +194,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
 }
 
 /**
- * Start-up check of stored bodies (issue 8): a missing or truncated blob is reported by name, not found
+ * Start-up check of stored bodies: a missing or truncated blob is reported by name, not found
  * later as a crash. Queue bodies are always checked; mailbox bodies when the store is not huge, or as
  * POSTAMT_CHECK_BLOBS says (1: always, 0: never). The damaged items stay: FETCH/RETR answer NO/-ERR for
  * them and the queue quarantines its entry after POISON_LIMIT failures, while everything else flows.

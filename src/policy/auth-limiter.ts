@@ -2,7 +2,7 @@
  * Brute-force limits for every password check (SMTP AUTH, IMAP, POP3): failures are counted per client
  * IP and per account in a sliding window, in bounded maps (oldest keys evicted first).
  *
- * Choice (issue 8: "password checks per IP capped, the real user from another IP still logs in"):
+ * Choice (password checks per IP are capped, yet the real user from another IP still logs in):
  * - per IP, a hard limit: after `maxFailuresPerIp` failures in the window, every attempt from that IP is
  *   refused as 'throttled' without looking at the password;
  * - per account, a lockout that applies only to IPs that themselves failed on that account in the window.

@@ -1,5 +1,5 @@
 /**
- * kill -9 under load (issue 2, "Durable"): concurrent senders against the real `postamt serve` child
+ * kill -9 under load: concurrent senders against the real `postamt serve` child
  * process; after SIGKILL and a restart on the same data dir, every message that got 250 after its data
  * is in the mailbox exactly once, and no stored message is cut short.
  */

@@ -1,4 +1,4 @@
-// Memory held by idle IMAP connections (issue 5: at most 50 KB per idle connection). The server runs in
+// Memory held by idle IMAP connections (at most 50 KB per idle connection). The server runs in
 // this process; the clients run in a worker thread, whose V8 heap is its own, so after full GCs the growth
 // of this isolate's heap is the server's alone. The mailbox is big enough (20,000 messages) that keeping
 // one value per message per session (a UID array) would break the bound. Memory, not timing: the measured
@@ -99,7 +99,7 @@ async function imapConnections(server: TestServer, n: number): Promise<void> {
   assert.equal(listener?.connections, n);
 }
 
-describe('idle IMAP connections (issue 5: at most 50 KB each)', () => {
+describe('idle IMAP connections (at most 50 KB each)', () => {
   let server: TestServer;
 
   before(async () => {

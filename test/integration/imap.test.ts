@@ -1,4 +1,4 @@
-// The whole running server through IMAP with imapflow (issue 5): implicit TLS on 993 and STARTTLS on 143
+// The whole running server through IMAP with imapflow: implicit TLS on 993 and STARTTLS on 143
 // (LOGINDISABLED before TLS), LIST with special-use, FETCH byte-exact against the store, STORE, SEARCH,
 // COPY/MOVE with COPYUID, APPEND durable before OK, EXPUNGE seen by a second session, IDLE latency for a
 // message delivered by SMTP, COMPRESS=DEFLATE, QUOTA and CONDSTORE/QRESYNC.

@@ -1,4 +1,4 @@
-// Real third-party mail clients against the whole running server (issues 5 and 6): curl (imaps:// and
+// Real third-party mail clients against the whole running server: curl (imaps:// and
 // pop3s://), Python's imaplib, mbsync (isync) into a Maildir, mutt in batch mode under a pty, and fetchmail
 // keeping (UIDL) and then deleting. Every client verifies our certificate against the test CA. Each tool
 // gets its own account so the cases do not depend on each other; a missing tool skips its case.

@@ -1,4 +1,4 @@
-// The whole running server through POP3 with Python's poplib (issue 6): POP3_SSL and POP3 + STLS, byte-exact
+// The whole running server through POP3 with Python's poplib: POP3_SSL and POP3 + STLS, byte-exact
 // RETR/TOP with dot-stuffing, UIDL stable across sessions, DELE+QUIT removes (an IDLE IMAP session sees it at
 // once), DELE+dropped connection removes nothing, a second concurrent login gets -ERR [IN-USE].
 import { describe, it, before, after } from 'node:test';

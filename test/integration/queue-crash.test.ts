@@ -1,4 +1,4 @@
-// Crash safety of the outbound queue (issue 4): the real program as a child process forwards a message
+// Crash safety of the outbound queue: the real program as a child process forwards a message
 // to a slow peer; SIGKILL while the peer holds its reply to the final dot; after a restart on the same
 // data dir the message is delivered. At-least-once: the peer may see the data twice, never zero times.
 import { it } from 'node:test';

@@ -1,4 +1,4 @@
-// Outbound mail through the running server (issue 4): submission and alias forwarding queue remote
+// Outbound mail through the running server: submission and alias forwarding queue remote
 // recipients; MX routing from an in-test DNS server (RFC 5321 §5.1, RFC 7505 null MX); delivery to an
 // SMTP sink byte for byte; 4xx retries; 5xx → RFC 3464 DSN in the sender's INBOX; expiry; VERP bounce
 // processing into the suppression list; the queue CLI against the live data dir.

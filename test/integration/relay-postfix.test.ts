@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-// Postfix as the receiving MX (issue 4): a private Postfix instance on loopback takes mail for test.example
+// Postfix as the receiving MX: a private Postfix instance on loopback takes mail for test.example
 // into a Maildir; Postamt routes test.example to it (queue.routes) and delivers a submitted message.
 // Skips when Postfix, the instance script or root are missing.
 import { it } from 'node:test';

@@ -1,4 +1,4 @@
-// `postamt serve` reloads its TLS certificate on SIGHUP (issue 3): a new STARTTLS session sees the new
+// `postamt serve` reloads its TLS certificate on SIGHUP: a new STARTTLS session sees the new
 // certificate while the process keeps running. The new files keep the old mtime, so only the signal
 // (not the file watcher) can have caused the reload.
 import { test } from 'node:test';

@@ -1,6 +1,6 @@
 /**
  * The SMTP MX role through the front door: nodemailer and a raw socket against a whole in-process
- * server, asserting reply codes and the bytes stored in the mailboxes (issue 2, "The SMTP server").
+ * server, asserting reply codes and the bytes stored in the mailboxes.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

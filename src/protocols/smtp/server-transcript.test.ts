@@ -1,6 +1,6 @@
 /**
  * Whole-session transcripts of the SMTP server engine, line for line: what a client of a Postfix-grade
- * server sees (issue 2), plus the reply-format invariants (RFC 5321 §4.2, RFC 3463 class agreement).
+ * server sees, plus the reply-format invariants (RFC 5321 §4.2, RFC 3463 class agreement).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
