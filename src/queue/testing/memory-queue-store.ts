@@ -1,5 +1,6 @@
 /**
- * An in-memory QueueStore for queue tests (not for production): same contract as the SQLite store.
+ * An in-memory QueueStore for queue tests (not for production), held to the storage contract's queue part
+ * (store/contract/queue-contract.ts) like the real backends.
  */
 import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueStore } from '../../store/types.ts';
 
@@ -62,14 +63,14 @@ export class MemoryQueueStore implements QueueStore {
     return this.messages.delete(id);
   }
   async enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string> {
-    const id = `Q${this.#seq++}`;
+    const id = input.id ?? `Q${this.#seq++}`;
     const now = this.now();
     this.messages.set(id, {
       id,
       sender: input.sender,
       envid: input.envid ?? null,
       ret: input.ret ?? null,
-      origin: input.origin ?? 'test',
+      origin: input.origin ?? 'smtp',
       submitter: input.submitter ?? null,
       size: body.length,
       createdAt: now,

@@ -1,10 +1,11 @@
 /**
- * The contract suite every storage backend must pass (SQLite today, PostgreSQL later):
- * call `runStoreContract(name, openFresh)` from a backend's test file.
+ * The contract suite every storage backend must pass (SQLite and PostgreSQL), its queue part included
+ * (queue-contract.ts): call `runStoreContract(name, openFresh)` from a backend's test file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isMailboxChange, type ChangeSource, type Store, type StoreChange } from '../types.ts';
+import { runQueueStoreContract } from './queue-contract.ts';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -20,6 +21,11 @@ export interface FreshStore {
 }
 
 export function runStoreContract(name: string, openFresh: () => Promise<FreshStore>): void {
+  runQueueStoreContract(name, async () => {
+    const { store, cleanup } = await openFresh();
+    return { queue: store, cleanup: async () => { await store.close(); await cleanup(); } };
+  });
+
   async function withStore(fn: (store: Store, openSecond: () => Promise<Store>) => Promise<void>): Promise<void> {
     const { store, openSecond, cleanup } = await openFresh();
     const seconds: Store[] = [];
@@ -334,25 +340,6 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.deepEqual(seen, [`append:${inbox.id}:1`, `flags:${inbox.id}:1`, `expunge:${inbox.id}:1`]);
     }));
 
-  test(`${name}: a retry result recorded after an admin held the recipient leaves it held`, () =>
-    withStore(async (store) => {
-      await store.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: held\r\n\r\n'));
-      const [x, y] = await store.dueRecipients(new Date(Date.now() + 1000), 10);
-      // an admin holds both while an attempt is in flight
-      await store.updateRecipients([{ id: x!.id, state: 'held' }, { id: y!.id, state: 'held' }]);
-      const soon = new Date(Date.now() + 10);
-      await store.updateRecipients([
-        { id: x!.id, state: 'deferred', attempts: 1, nextAttemptAt: soon, lastResult: '451 4.3.0 later', keepHeld: true },
-        { id: y!.id, state: 'delivered', attempts: 1, lastResult: '250 ok', keepHeld: true },
-      ]);
-      const [message] = await store.listQueue();
-      const byAddress = new Map(message!.recipients.map((r) => [r.address, r]));
-      assert.equal(byAddress.get('x@remote.test')!.state, 'held');
-      assert.equal(byAddress.get('x@remote.test')!.attempts, 1);
-      assert.equal(byAddress.get('y@remote.test')!.state, 'delivered');
-      assert.equal((await store.dueRecipients(new Date(Date.now() + 60_000), 10)).length, 0);
-    }));
-
   test(`${name}: account ids and app password ids are never given again, even after the newest was removed`, () =>
     withStore(async (store) => {
       const mallory = await account(store, 'mallory@example.test');
@@ -414,20 +401,6 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       off();
       assert.deepEqual(heard.filter((h) => h.startsWith('flags')), ['flags:true']);
       assert.equal(heard.filter((h) => h === 'append:false').length, 1);
-    }));
-
-  test(`${name}: queue recipients become due, are updated and the message is deleted`, () =>
-    withStore(async (store) => {
-      const id = await store.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: bounce\r\n\r\n'));
-      const due = await store.dueRecipients(new Date(Date.now() + 1000), 10);
-      assert.equal(due.length, 2);
-      const later = new Date(Date.now() + 60_000);
-      await store.updateRecipients([{ id: due[0]!.id, state: 'deferred', attempts: 1, nextAttemptAt: later, lastResult: '451 4.3.0 try later' }, { id: due[1]!.id, state: 'delivered', attempts: 1, lastResult: '250 ok' }]);
-      assert.equal((await store.dueRecipients(new Date(Date.now() + 1000), 10)).length, 0);
-      assert.equal((await store.nextDueAt())?.getTime(), later.getTime());
-      assert.equal((await store.readQueueMessage(id)).toString(), 'Subject: bounce\r\n\r\n');
-      assert.equal(await store.deleteQueueMessage(id), true);
-      assert.equal(await store.getQueueMessage(id), null);
     }));
 
   test(`${name}: admin roles are granted, listed and taken back, and go with their account and domain`, () =>

@@ -1,0 +1,129 @@
+/**
+ * The outbound queue's part of the storage contract, for every `QueueStore`: the backends (through
+ * `runStoreContract`) and the in-memory store the queue tests use (src/queue/testing/), so the fake
+ * behaves as the real store does.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { QueueStore } from '../types.ts';
+
+export interface FreshQueueStore {
+  queue: QueueStore;
+  cleanup: () => Promise<void>;
+}
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+export function runQueueStoreContract(name: string, openFresh: () => Promise<FreshQueueStore>): void {
+  async function withQueue(fn: (queue: QueueStore) => Promise<void>): Promise<void> {
+    const { queue, cleanup } = await openFresh();
+    try {
+      await fn(queue);
+    } finally {
+      await cleanup();
+    }
+  }
+
+  test(`${name}: an enqueued message keeps its envelope, RFC 3461 parameters and bytes`, () =>
+    withQueue(async (queue) => {
+      const body = Buffer.from('Subject: out\r\n\r\nbody\r\n');
+      const id = await queue.enqueue({
+        sender: 'alice@example.test',
+        recipients: [{ address: 'Bob@Remote.TEST', orcpt: 'rfc822;bob@remote.test', notify: ['SUCCESS', 'FAILURE'] }, { address: 'carol@other.test' }],
+        envid: 'env-1',
+        ret: 'HDRS',
+        origin: 'submission',
+        submitter: 'alice@example.test',
+      }, body);
+      const m = await queue.getQueueMessage(id);
+      assert.ok(m);
+      assert.deepEqual(
+        { id: m.id, sender: m.sender, envid: m.envid, ret: m.ret, origin: m.origin, submitter: m.submitter, size: m.size },
+        { id, sender: 'alice@example.test', envid: 'env-1', ret: 'HDRS', origin: 'submission', submitter: 'alice@example.test', size: body.length },
+      );
+      assert.deepEqual(m.recipients.map((r) => [r.address, r.domain, r.orcpt, r.notify, r.state, r.attempts, r.lastResult, r.queueId]), [
+        ['Bob@Remote.TEST', 'remote.test', 'rfc822;bob@remote.test', ['SUCCESS', 'FAILURE'], 'queued', 0, null, id],
+        ['carol@other.test', 'other.test', null, null, 'queued', 0, null, id],
+      ]);
+      assert.notEqual(m.recipients[0]!.id, m.recipients[1]!.id);
+      assert.deepEqual(await queue.readQueueMessage(id), body);
+      assert.deepEqual(await collect(queue.streamQueueMessage(id)), body);
+      assert.deepEqual((await queue.listQueue()).map((q) => q.id), [id]);
+    }));
+
+  test(`${name}: the queue id given is the one kept (the SMTP transaction id); without one each message gets its own`, () =>
+    withQueue(async (queue) => {
+      const given = await queue.enqueue({ id: 'TXN-given-1', sender: '', recipients: [{ address: 'x@remote.test' }] }, Buffer.from('x'));
+      assert.equal(given, 'TXN-given-1');
+      assert.equal((await queue.getQueueMessage('TXN-given-1'))?.id, 'TXN-given-1');
+      const a = await queue.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }] }, Buffer.from('a'));
+      const b = await queue.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }] }, Buffer.from('b'));
+      assert.notEqual(a, b);
+      assert.equal((await queue.readQueueMessage(b)).toString(), 'b');
+    }));
+
+  test(`${name}: an enqueue without origin is counted as SMTP's`, () =>
+    withQueue(async (queue) => {
+      const id = await queue.enqueue({ sender: 's@x.test', recipients: [{ address: 'x@remote.test' }] }, Buffer.from('x'));
+      assert.equal((await queue.getQueueMessage(id))?.origin, 'smtp');
+    }));
+
+  test(`${name}: due recipients come oldest first, up to the limit, without those in flight`, () =>
+    withQueue(async (queue) => {
+      assert.equal(await queue.nextDueAt(), null, 'an empty queue has nothing due');
+      await queue.enqueue({ sender: '', recipients: [{ address: 'a@r.test' }, { address: 'b@r.test' }, { address: 'c@r.test' }] }, Buffer.from('x'));
+      const all = await queue.dueRecipients(new Date(Date.now() + 1000), 10);
+      assert.deepEqual(all.map((r) => r.address), ['a@r.test', 'b@r.test', 'c@r.test']);
+      assert.equal((await queue.dueRecipients(new Date(Date.now() + 1000), 2)).length, 2);
+      assert.deepEqual((await queue.dueRecipients(new Date(Date.now() + 1000), 10, { excludeIds: [all[0]!.id] })).map((r) => r.address), ['b@r.test', 'c@r.test']);
+      assert.equal((await queue.dueRecipients(new Date(Date.now() - 60_000), 10)).length, 0, 'nothing is due before it was queued');
+      const later = new Date(Date.now() + 60_000);
+      await queue.updateRecipients([{ id: all[0]!.id, state: 'deferred', attempts: 1, nextAttemptAt: later, lastResult: '451 4.3.0 later' }]);
+      assert.deepEqual((await queue.dueRecipients(new Date(Date.now() + 1000), 10)).map((r) => r.address), ['b@r.test', 'c@r.test']);
+      assert.deepEqual((await queue.dueRecipients(new Date(later.getTime() + 1), 10)).map((r) => r.address), ['b@r.test', 'c@r.test', 'a@r.test']);
+    }));
+
+  test(`${name}: queue recipients become due, are updated and the message is deleted`, () =>
+    withQueue(async (queue) => {
+      const id = await queue.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: bounce\r\n\r\n'));
+      const due = await queue.dueRecipients(new Date(Date.now() + 1000), 10);
+      assert.equal(due.length, 2);
+      const later = new Date(Date.now() + 60_000);
+      await queue.updateRecipients([{ id: due[0]!.id, state: 'deferred', attempts: 1, nextAttemptAt: later, lastResult: '451 4.3.0 try later' }, { id: due[1]!.id, state: 'delivered', attempts: 1, lastResult: '250 ok' }]);
+      assert.equal((await queue.dueRecipients(new Date(Date.now() + 1000), 10)).length, 0);
+      assert.equal((await queue.nextDueAt())?.getTime(), later.getTime());
+      const [deferred, delivered] = (await queue.getQueueMessage(id))!.recipients;
+      assert.deepEqual([deferred!.state, deferred!.attempts, deferred!.lastResult], ['deferred', 1, '451 4.3.0 try later']);
+      assert.deepEqual([delivered!.state, delivered!.attempts, delivered!.lastResult], ['delivered', 1, '250 ok']);
+      assert.equal((await queue.readQueueMessage(id)).toString(), 'Subject: bounce\r\n\r\n');
+      assert.equal(await queue.deleteQueueMessage(id), true);
+      assert.equal(await queue.deleteQueueMessage(id), false, 'deleting again finds nothing');
+      assert.equal(await queue.getQueueMessage(id), null);
+      await assert.rejects(queue.readQueueMessage(id));
+      assert.equal(await queue.nextDueAt(), null);
+    }));
+
+  test(`${name}: a retry result recorded after an admin held the recipient leaves it held`, () =>
+    withQueue(async (queue) => {
+      await queue.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: held\r\n\r\n'));
+      const [x, y] = await queue.dueRecipients(new Date(Date.now() + 1000), 10);
+      // an admin holds both while an attempt is in flight
+      await queue.updateRecipients([{ id: x!.id, state: 'held' }, { id: y!.id, state: 'held' }]);
+      const soon = new Date(Date.now() + 10);
+      await queue.updateRecipients([
+        { id: x!.id, state: 'deferred', attempts: 1, nextAttemptAt: soon, lastResult: '451 4.3.0 later', keepHeld: true },
+        { id: y!.id, state: 'delivered', attempts: 1, lastResult: '250 ok', keepHeld: true },
+      ]);
+      const [message] = await queue.listQueue();
+      const byAddress = new Map(message!.recipients.map((r) => [r.address, r]));
+      assert.equal(byAddress.get('x@remote.test')!.state, 'held');
+      assert.equal(byAddress.get('x@remote.test')!.attempts, 1);
+      assert.equal(byAddress.get('y@remote.test')!.state, 'delivered');
+      assert.equal((await queue.dueRecipients(new Date(Date.now() + 60_000), 10)).length, 0);
+      assert.equal(await queue.nextDueAt(), null, 'a held recipient is not due');
+    }));
+}
