@@ -107,7 +107,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY',
-      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY',
+      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -232,6 +232,11 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     const m = /^\S+ APPEND (.*)$/is.exec(a.textSoFar);
     // The APPEND message is the literal after the mailbox name; a mailbox-name literal is buffered.
     const isMessage = m !== null && this.account !== null && !(a.index === 0 && /^~?\{\d+[+-]?\}$/.test(m[1]!));
+    // RFC 4469 §5: a CATENATE TEXT literal is one piece of a message, put together when APPEND runs.
+    if (isMessage && /\bCATENATE\s*\(/i.test(m[1]!) && /\bTEXT ~?\{\d+[+-]?\}$/i.test(a.textSoFar)) {
+      if (a.literalBytesSoFar + a.size > this.limits.appendLimit) return { action: 'reject', response: `${tag} NO [TOOBIG] Message exceeds APPENDLIMIT ${this.limits.appendLimit}` };
+      return { action: 'buffer' };
+    }
     if (isMessage) {
       // RFC 3502: MULTIAPPEND sends several messages; their number is bounded (each holds a spool).
       if (this.pendingAppends.length >= this.limits.maxAppendMessages) {

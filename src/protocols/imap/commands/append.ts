@@ -1,10 +1,11 @@
 /**
- * APPEND (RFC 9051 §6.3.12) with APPENDUID (RFC 4315), APPENDLIMIT (RFC 7889) and MULTIAPPEND (RFC 3502:
- * several messages, all stored or none). The message literals were streamed into the backend's sinks by
+ * APPEND (RFC 9051 §6.3.12) with APPENDUID (RFC 4315), APPENDLIMIT (RFC 7889), MULTIAPPEND (RFC 3502:
+ * several messages, all stored or none) and CATENATE (RFC 4469). The message literals were streamed into the backend's sinks by
  * the framer; OK is sent only after the durable commit.
  */
 import { ImapBackendError, type ImapAppendSink } from '../backend.ts';
 import { finishBinary } from '../binary-append.ts';
+import { BadUrlError, parseCatenate, resolveUrl, type CatenatePart } from './catenate.ts';
 import { no, ok, type CommandSpec } from '../command.ts';
 import { decodeMailboxName } from '../mailbox-name.ts';
 import { parseDateTime, tokenText } from '../parser/args.ts';
@@ -13,7 +14,9 @@ import { normalizeFlag } from '../response.ts';
 import { formatSequenceSet } from '../sequence-set.ts';
 
 interface AppendMessage {
-  sink: ImapAppendSink;
+  /** null for a CATENATE message until its parts are put together. */
+  sink: ImapAppendSink | null;
+  parts?: CatenatePart[];
   flags: string[];
   internalDate: Date | null;
 }
@@ -27,7 +30,7 @@ export const APPEND: CommandSpec = {
     s.pendingAppends = [];
     const messages: AppendMessage[] = [];
     const abortAll = (): void => {
-      for (const m of messages) m.sink.abort();
+      for (const m of messages) m.sink?.abort();
       for (const sink of streamed) sink.abort();
     };
     try {
@@ -47,6 +50,12 @@ export const APPEND: CommandSpec = {
           t = args.next('message literal');
         }
         let sink: ImapAppendSink;
+        if (t.type === 'atom' && t.value.toUpperCase() === 'CATENATE') {
+          const items = args.next('catenate parts');
+          if (items.type !== 'list') throw new ImapSyntaxError('CATENATE needs a list');
+          messages.push({ sink: null, parts: parseCatenate(items.items), flags, internalDate });
+          continue;
+        }
         if (t.type === 'literal-stream' && streamed.length > 0) sink = streamed.shift()!;
         else if (t.type === 'string' && t.bytes !== undefined) {
           if (t.bytes.length > s.limits.appendLimit) {
@@ -59,22 +68,47 @@ export const APPEND: CommandSpec = {
         messages.push({ sink, flags, internalDate });
       } while (args.remaining > 0);
       args.end();
-      for (const m of messages) finishBinary(m.sink);
       const name = decodeMailboxName(wire, { utf8: s.utf8Names });
       if (name === null) throw new ImapSyntaxError('Invalid mailbox name encoding');
+      const account = s.account!;
+      if (messages.some((m) => m.parts !== undefined)) {
+        // RFC 4469 §5: a missing destination answers TRYCREATE before any URL is looked at.
+        if ((await account.status(name, { counts: false })) === null) {
+          abortAll();
+          return no('No such mailbox', 'TRYCREATE');
+        }
+        for (const m of messages) {
+          if (m.parts === undefined) continue;
+          const sink = account.beginAppend();
+          m.sink = sink;
+          let size = 0;
+          for (const part of m.parts) {
+            const bytes = part.kind === 'text' ? part.bytes : await resolveUrl(account, part.url, s.limits.mime);
+            size += bytes.length;
+            if (size > s.limits.appendLimit) {
+              abortAll();
+              return no('Message too big', 'TOOBIG');
+            }
+            sink.write(bytes);
+          }
+        }
+      }
+      const ready = messages.map((m) => ({ ...m, sink: m.sink! }));
+      for (const m of ready) finishBinary(m.sink);
       // RFC 9051 §6.3.12: a zero-length message is refused (RFC 3502 §6: and then none is appended).
-      if (messages.some((m) => m.sink.size === 0)) {
+      if (ready.some((m) => m.sink.size === 0)) {
         abortAll();
         return no('Empty message', 'CANNOT');
       }
-      const account = s.account!;
-      const stored = messages.length === 1
-        ? [await messages[0]!.sink.commit({ mailbox: name, flags: messages[0]!.flags, internalDate: messages[0]!.internalDate })]
-        : await account.commitAppends(messages.map((m) => ({ sink: m.sink, target: { mailbox: name, flags: m.flags, internalDate: m.internalDate } })));
+      const stored = ready.length === 1
+        ? [await ready[0]!.sink.commit({ mailbox: name, flags: ready[0]!.flags, internalDate: ready[0]!.internalDate })]
+        : await account.commitAppends(ready.map((m) => ({ sink: m.sink, target: { mailbox: name, flags: m.flags, internalDate: m.internalDate } })));
       // RFC 4315 §3, RFC 3502 §6: APPENDUID names every UID stored, as a set.
       return ok('APPEND completed', `APPENDUID ${stored[0]!.uidValidity} ${formatSequenceSet(stored.map((r) => r.uid))}`);
     } catch (err) {
       abortAll();
+      // RFC 4469 §6: a URL that names nothing in this account.
+      if (err instanceof BadUrlError) return no(err.message, err.code);
       // RFC 9051 §6.3.12: [TRYCREATE] when the destination does not exist.
       if (err instanceof ImapBackendError && err.code === 'NONEXISTENT') return no('No such mailbox', 'TRYCREATE');
       throw err;
