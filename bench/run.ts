@@ -60,7 +60,7 @@ function startPostamt(dir: string): { child: ChildProcess; config: string; cpuMs
   const config = join(dir, 'postamt.toml');
   writeFileSync(config, [
     'hostname = "bench.postamt.test"', `data_dir = "${join(dir, 'data')}"`, 'log_level = "warn"',
-    '[listen]', `smtp = "127.0.0.1:${PORTS.postamt}"`, 'submission = ""', 'submissions = ""', 'imap = ""', 'imaps = ""', 'pop3 = ""', 'pop3s = ""', 'http = ""',
+    '[listen]', `smtp = "127.0.0.1:${PORTS.postamt}"`, 'submission = ""', 'submissions = ""', 'imap = ""', 'imaps = ""', 'pop3 = ""', 'pop3s = ""', 'http = ""', 'https = ""',
     '[queue]', `port_override = ${PORTS.relaySink}`, 'tls_policy = "none"',
     '[queue.routes]', `"sink.example" = "127.0.0.1:${PORTS.relaySink}"`,
   ].join('\n'));

@@ -57,7 +57,7 @@ class Session {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-subbench-'));
   const config = join(dir, 'postamt.toml');
-  writeFileSync(config, ['hostname = "bench.postamt.test"', `data_dir = "${join(dir, 'data')}"`, 'log_level = "warn"', '[listen]', 'smtp = ""', 'submission = ""', `submissions = "127.0.0.1:${PORT}"`, 'imap = ""', 'imaps = ""', 'pop3 = ""', 'pop3s = ""', 'http = ""', '[submission]', 'rate_messages_per_hour = 10000000', 'rate_recipients_per_hour = 10000000'].join('\n'));
+  writeFileSync(config, ['hostname = "bench.postamt.test"', `data_dir = "${join(dir, 'data')}"`, 'log_level = "warn"', '[listen]', 'smtp = ""', 'submission = ""', `submissions = "127.0.0.1:${PORT}"`, 'imap = ""', 'imaps = ""', 'pop3 = ""', 'pop3s = ""', 'http = ""', 'https = ""', '[submission]', 'rate_messages_per_hour = 10000000', 'rate_recipients_per_hour = 10000000'].join('\n'));
   postamtCli(config, ['domain', 'add', 'test.example']);
   postamtCli(config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
   const child = spawn(process.execPath, [join(root, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'ignore'] });

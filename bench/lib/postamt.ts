@@ -84,7 +84,7 @@ export async function preparePostamt(options: { dir: string; address: string; pa
   const config = join(options.dir, 'postamt.toml');
   writeFileSync(config, [
     'hostname = "bench.postamt.test"', `data_dir = "${dataDir}"`, 'log_level = "warn"',
-    '[listen]', 'smtp = ""', 'submission = ""', 'submissions = ""', `imap = "127.0.0.1:${ports.imap}"`, `imaps = "${ports.imaps ? `127.0.0.1:${ports.imaps}` : ''}"`, `pop3 = "127.0.0.1:${ports.pop3}"`, 'pop3s = ""', 'http = ""',
+    '[listen]', 'smtp = ""', 'submission = ""', 'submissions = ""', `imap = "127.0.0.1:${ports.imap}"`, `imaps = "${ports.imaps ? `127.0.0.1:${ports.imaps}` : ''}"`, `pop3 = "127.0.0.1:${ports.pop3}"`, 'pop3s = ""', 'http = ""', 'https = ""',
     '[limits]', `connections_per_ip = ${options.connections}`, `connections_total = ${options.connections}`,
     '[auth]', 'allow_plaintext_on_loopback = true', 'penalty_delay = "0s"',
     '[storage]', 'quota_default = 0',

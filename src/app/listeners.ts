@@ -6,6 +6,10 @@ import type { RefusalReason } from '../transport/ip-limits.ts';
 export const LISTENER_ROLES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s'] as const;
 export type ListenerRole = (typeof LISTENER_ROLES)[number];
 
+/** HTTP listeners: the same application on both, `https` with the mail ports' certificates. */
+export const HTTP_LISTENER_ROLES = ['http', 'https'] as const;
+export type HttpListenerRole = (typeof HTTP_LISTENER_ROLES)[number];
+
 export const IMPLICIT_TLS: Record<ListenerRole, boolean> = {
   smtp: false,
   submission: false,

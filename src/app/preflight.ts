@@ -10,13 +10,13 @@ import { dirname, resolve } from 'node:path';
 import type { Config, HostPort } from '../config/schema.ts';
 import { formatHostPort } from '../config/values.ts';
 import { StartupError, errorMessage, systemReason } from '../core/errors.ts';
-import { LISTENER_ROLES, type ListenerRole } from './listeners.ts';
+import { HTTP_LISTENER_ROLES, LISTENER_ROLES, type HttpListenerRole, type ListenerRole } from './listeners.ts';
 
 export async function preflight(config: Config): Promise<void> {
   if (config.tls.cert && config.tls.key) checkCertificatePair({ cert: config.tls.cert, key: config.tls.key }, 'tls');
   for (const [domain, files] of Object.entries(config.tls.sni)) checkCertificatePair(files, `tls.sni."${domain}"`);
   checkWritableDir(config.dataDir);
-  for (const role of LISTENER_ROLES) {
+  for (const role of [...LISTENER_ROLES, ...HTTP_LISTENER_ROLES]) {
     const address = config.listen[role];
     if (address && address.port !== 0) await checkFree(role, address);
   }
@@ -77,13 +77,13 @@ export function checkWritableDir(dataDir: string): void {
 }
 
 /** The one line for a listener that cannot bind. */
-export function listenError(role: ListenerRole, address: HostPort, err: unknown): StartupError {
+export function listenError(role: ListenerRole | HttpListenerRole, address: HostPort, err: unknown): StartupError {
   const privileged = (err as NodeJS.ErrnoException | null)?.code === 'EACCES' && address.port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : '';
   return new StartupError(`listen.${role} = ${formatHostPort(address)}: cannot listen: ${systemReason(err)}${privileged}`, err);
 }
 
 /** Binds the address for a moment: a port in use fails here, before anything is created. */
-function checkFree(role: ListenerRole, address: HostPort): Promise<void> {
+function checkFree(role: ListenerRole | HttpListenerRole, address: HostPort): Promise<void> {
   return new Promise((resolveFree, reject) => {
     const probe = createServer();
     probe.once('error', (err) => reject(listenError(role, address, err)));

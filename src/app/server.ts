@@ -8,7 +8,8 @@ import type { Logger } from '../core/log.ts';
 import type { EngineContext, StreamEngine } from '../protocols/engine.ts';
 import { startListener, type Listener } from '../transport/listener.ts';
 import { createImapEngine } from './imap-engine.ts';
-import { IMPLICIT_TLS, LISTENER_ROLES, refusalText, type ListenerRole } from './listeners.ts';
+import { startHttpServer, type HttpServer } from './http-server.ts';
+import { IMPLICIT_TLS, LISTENER_ROLES, refusalText, type HttpListenerRole, type ListenerRole } from './listeners.ts';
 import { createPop3Engine } from './pop3-engine.ts';
 import { listenError, preflight } from './preflight.ts';
 import { createServices, type ServiceOverrides, type Services } from './services.ts';
@@ -17,8 +18,10 @@ import { createSmtpEngine } from './smtp-engine.ts';
 export interface RunningServer {
   services: Services;
   listeners: Partial<Record<ListenerRole, Listener>>;
+  /** JMAP and the other HTTP routes on the http and https listeners. */
+  http: HttpServer;
   /** Bound ports by role (null when the role is switched off). */
-  ports: Record<ListenerRole, number | null>;
+  ports: Record<ListenerRole | HttpListenerRole, number | null>;
   stop(): Promise<void>;
 }
 
@@ -43,7 +46,9 @@ export async function startServer(options: { config: Config; logger: Logger; ove
   await preflight(options.config);
   const services = await createServices(options.config, options.logger, options.overrides);
   const listeners: Partial<Record<ListenerRole, Listener>> = {};
-  const ports = Object.fromEntries(LISTENER_ROLES.map((r) => [r, null])) as Record<ListenerRole, number | null>;
+  const ports = Object.fromEntries(LISTENER_ROLES.map((r) => [r, null])) as Record<ListenerRole | HttpListenerRole, number | null>;
+  let http: HttpServer;
+  let stopping = false;
   try {
     for (const role of LISTENER_ROLES) {
       const address = options.config.listen[role];
@@ -64,6 +69,8 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       listeners[role] = listener;
       ports[role] = listener.address().port;
     }
+    http = await startHttpServer({ services, logger: options.logger, listenersUp: () => !stopping });
+    Object.assign(ports, http.ports);
   } catch (err) {
     await Promise.all(Object.values(listeners).map((l) => l.close(0)));
     await services.checks.close();
@@ -73,15 +80,18 @@ export async function startServer(options: { config: Config; logger: Logger; ove
   services.tls.watch();
   if (options.startQueue !== false) services.queue.start();
   let stopped = false;
+  const httpServer: HttpServer = http;
   return {
     services,
     listeners,
+    http: httpServer,
     ports,
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopping = true;
       services.tls.unwatch();
-      await Promise.all(Object.values(listeners).map((l) => l.close()));
+      await Promise.all([httpServer.stop(), ...Object.values(listeners).map((l) => l.close())]);
       await services.checks.close();
       await services.queue.stop();
       await services.store.close();

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { startServer } from '../app/server.ts';
-import { LISTENER_ROLES } from '../app/listeners.ts';
+import { HTTP_LISTENER_ROLES, LISTENER_ROLES } from '../app/listeners.ts';
 import { createLogger } from '../core/log.ts';
 import { configFor, globalOptions, type CliDeps } from './context.ts';
 
@@ -21,10 +21,12 @@ export function registerServe(program: Command, deps: CliDeps): void {
       const server = await startServer({ config, logger });
       const out = deps.io.stderr;
       out.write(`Postamt is running as ${config.hostname} (data in ${config.dataDir})\n`);
-      for (const role of LISTENER_ROLES) {
+      for (const role of [...LISTENER_ROLES, ...HTTP_LISTENER_ROLES]) {
         const address = config.listen[role];
         if (address) out.write(`  ${role.padEnd(12)} ${address.host.includes(':') ? `[${address.host}]` : address.host}:${server.ports[role]}\n`);
       }
+      const web = server.ports.https !== null ? `https://${hostText(config.listen.https!.host)}:${server.ports.https}` : server.ports.http !== null ? `http://${hostText(config.listen.http!.host)}:${server.ports.http}` : null;
+      if (web) out.write(`  JMAP session: ${web}/.well-known/jmap\n`);
       // The commands shown act on this server's data only with the same configuration file.
       const given = globalOptions(cmd).config;
       const postamt = `npx postamt${given === undefined ? '' : ` --config ${shellQuote(resolve(deps.cwd, given))}`}`;
@@ -48,6 +50,10 @@ export function registerServe(program: Command, deps: CliDeps): void {
       });
       logger.flush?.();
     });
+}
+
+function hostText(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** A path as one shell word: unchanged when it holds only safe characters, else in single quotes. */

@@ -43,7 +43,8 @@ export const schema = {
     imaps: listenField({ default: '127.0.0.1:2993', doc: 'IMAP over implicit TLS (port 993 in production).' }),
     pop3: listenField({ default: '127.0.0.1:2110', doc: 'POP3 with STLS (port 110 in production).' }),
     pop3s: listenField({ default: '127.0.0.1:2995', doc: 'POP3 over implicit TLS (port 995 in production).' }),
-    http: listenField({ default: '127.0.0.1:8080', doc: 'Reserved for the admin UI and webmail, which are not served yet: nothing listens on this address today.' }),
+    http: listenField({ default: '127.0.0.1:8080', doc: 'HTTP without TLS: JMAP (`/.well-known/jmap`, `/jmap/...`), `/healthz` and `/readyz`, for loopback clients and a reverse proxy (see `[http] trusted_proxies`). Credentials are accepted on it only from loopback with `auth.allow_plaintext_on_loopback`, or through a trusted proxy that terminated TLS.' }),
+    https: listenField({ default: '127.0.0.1:8443', doc: 'HTTPS with the certificates of `[tls]` (SNI, reloaded on SIGHUP): the same routes as `http` (port 443 in production).' }),
   }),
 
   tls: section('TLS certificates. Without cert and key a self-signed certificate is made in data_dir at first start.', {
@@ -104,6 +105,38 @@ export const schema = {
     verifiedCacheTtl: durationField({
       default: '5m',
       doc: 'How long a password that proved right is trusted without a new hash check when the same user logs in with it again (clients that reconnect often). Only a keyed hash of it is held in memory, next to the stored hash it matched, so a changed password or a removed app password is never accepted from the cache; wrong passwords are always checked in full and the brute-force limits are unchanged. "0s" turns it off.',
+    }),
+  }),
+
+  http: section('The HTTP server (JMAP, health checks): limits, slow clients, reverse proxies and CORS. The JMAP limits are announced in the Session resource (RFC 8620 §2).', {
+    maxRequestSize: sizeField({ default: 10 * MiB, doc: 'Largest JMAP API request body (maxSizeRequest); bigger ones get a `limit` problem (RFC 8620 §3.6.1) before the body is read.' }),
+    maxUploadSize: sizeField({ default: 50 * MiB, doc: 'Largest blob upload (maxSizeUpload, RFC 8620 §6.1); bigger ones get 413 before the body is stored.' }),
+    maxJsonDepth: integerField({ default: 64, min: 8, max: 1000, doc: 'Deepest nesting of arrays and objects in a JMAP request; deeper ones get a `limit` problem before anything walks them.' }),
+    maxCallsInRequest: integerField({ default: 16, min: 1, max: 1000, doc: 'Method calls in one JMAP request (maxCallsInRequest); more get a `limit` problem.' }),
+    maxObjectsInGet: integerField({ default: 500, min: 1, max: 100_000, doc: 'Objects one /get may return (maxObjectsInGet); asking for more gets `requestTooLarge`.' }),
+    maxObjectsInSet: integerField({ default: 500, min: 1, max: 100_000, doc: 'Creates, updates and destroys in one /set (maxObjectsInSet); more get `requestTooLarge`.' }),
+    maxConcurrentRequests: integerField({ default: 4, min: 1, max: 1000, doc: 'JMAP API requests one user may have in flight at once (maxConcurrentRequests); one more gets a `limit` problem.' }),
+    maxConcurrentUploads: integerField({ default: 4, min: 1, max: 1000, doc: 'Uploads one user may have in flight at once (maxConcurrentUpload); one more gets 429.' }),
+    maxPushConnections: integerField({ default: 20, min: 1, max: 10_000, doc: 'Open push connections (EventSource and WebSocket) per user; one more gets 429.' }),
+    connectionsPerIp: integerField({ default: 100, min: 1, doc: 'Simultaneous HTTP connections from one client IP (trusted proxies are not limited); more are closed at once. `limits.connections_total` bounds all of them.' }),
+    headerTimeout: durationField({ default: '20s', doc: 'Time a client has to send the request line and headers; slower ones are cut off with 408.' }),
+    requestTimeout: durationField({ default: '2m', doc: 'Time a client has to send a whole request, body included (uploads too); slower ones are cut off.' }),
+    idleTimeout: durationField({ default: '30s', doc: 'How long an idle keep-alive connection stays open between requests.' }),
+    uploadExpiry: durationField({ default: '24h', doc: 'How long an uploaded blob is kept (RFC 8620 §6.1 asks for at least 1 hour); expired ones are deleted.' }),
+    tokenLifetime: durationField({ default: '12h', doc: 'How long a Bearer token issued for a login session (the webmail) is valid.' }),
+    trustedProxies: stringListField({
+      default: [], check: checkIpOrCidr,
+      doc: 'Reverse proxies (IPs, CIDR blocks) whose X-Forwarded-For and X-Forwarded-Proto are believed: the client address (logs, brute-force limits) and whether it used TLS. Credentials through a proxy are accepted when it says the client used https.',
+    }),
+    publicUrl: stringField({
+      default: '',
+      doc: 'The URL clients reach the server at, e.g. "https://mail.example.org" (the Session resource\'s apiUrl, uploadUrl, downloadUrl and eventSourceUrl start with it); "" uses the scheme and Host of each request.',
+      check: (s) => (s === '' || /^https?:\/\/[^/?#\s]+$/.test(s) ? null : `expected "https://host[:port]" without a path, or "", got ${JSON.stringify(s)}`),
+    }),
+    corsOrigins: stringListField({
+      default: [],
+      check: (s) => (/^https?:\/\/[^/?#\s]+$/.test(s) ? null : `expected an origin such as "https://app.example.org", got ${JSON.stringify(s)}`),
+      doc: 'Origins (scheme://host[:port]) whose web pages may call the API from a browser (CORS); [] allows none, so only pages served by Postamt itself can.',
     }),
   }),
 

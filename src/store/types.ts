@@ -556,5 +556,7 @@ export interface IntegrityReport {
 export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
+  /** A write that changes nothing, through the backend's commit path (readiness checks): throws when writes fail. */
+  checkWritable(): Promise<void>;
   close(): Promise<void>;
 }

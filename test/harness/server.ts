@@ -10,14 +10,14 @@ import { deriveScram, hashPassword } from '../../src/accounts/passwords.ts';
 import { defaultConfig, mergeConfig, type Config, type ConfigPatch } from '../../src/config/schema.ts';
 import { createLogger, type Logger } from '../../src/core/log.ts';
 import { startServer, type RunningServer } from '../../src/app/server.ts';
-import type { ListenerRole } from '../../src/app/listeners.ts';
+import type { HttpListenerRole, ListenerRole } from '../../src/app/listeners.ts';
 import type { Resolver } from '../../src/dns/resolver.ts';
 import type { MessageRecord } from '../../src/store/types.ts';
 
 export interface TestServer {
   server: RunningServer;
   config: Config;
-  ports: Record<ListenerRole, number>;
+  ports: Record<ListenerRole | HttpListenerRole, number>;
   dataDir: string;
   /** The self-signed certificate (PEM) clients should trust. */
   ca: string;
@@ -65,7 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const base = mergeConfig(defaultConfig({ cwd: dataDir }), {
     hostname: options.hostname ?? 'mx.postamt.test',
     dataDir,
-    listen: { smtp: any(), submission: any(), submissions: any(), imap: any(), imaps: any(), pop3: any(), pop3s: any(), http: null },
+    listen: { smtp: any(), submission: any(), submissions: any(), imap: any(), imaps: any(), pop3: any(), pop3s: any(), http: any(), https: any() },
     // The RFC minimum: every addUser derives SCRAM keys, and tests add many users.
     auth: { penaltyDelay: 0, scramIterations: 4096 },
     queue: { retrySchedule: [200, 400, 800] },
@@ -87,7 +87,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const t: TestServer = {
     server,
     config,
-    ports: server.ports as Record<ListenerRole, number>,
+    ports: server.ports as Record<ListenerRole | HttpListenerRole, number>,
     dataDir,
     ca: server.services.tls.certificatePem,
     logs,

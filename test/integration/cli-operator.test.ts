@@ -127,7 +127,7 @@ describe('the start banner', () => {
     const home = join(dir, 'banner');
     mkdirSync(home);
     const port = await freePort();
-    const off = ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'].map((r) => `${r} = ""`).join('\n');
+    const off = ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'].map((r) => `${r} = ""`).join('\n');
     writeFileSync(join(home, 'my.toml'), `hostname = "mx.example.test"\ndata_dir = "data"\n[listen]\nsmtp = "127.0.0.1:${port}"\n${off}\n`);
     const child = spawn(process.execPath, [BIN, '--config', 'my.toml', 'serve'], { cwd: home, stdio: ['ignore', 'ignore', 'pipe'] });
     let banner = '';

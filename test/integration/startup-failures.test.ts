@@ -18,7 +18,7 @@ const BIN = join(ROOT, 'bin/postamt.js');
 const dir = mkdtempSync(join(tmpdir(), 'postamt-startup-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const OFF = ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http'].map((r) => `${r} = ""`).join('\n');
+const OFF = ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'].map((r) => `${r} = ""`).join('\n');
 
 /** Writes a config in its own directory and runs `postamt --config it serve`. */
 function serve(name: string, options: { smtp?: string; dataDir?: string; tls?: string }): { code: number | null; stderr: string; stdout: string; home: string } {

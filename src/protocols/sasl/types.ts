@@ -14,7 +14,7 @@ export interface AuthIdentity {
 
 /** Which session a login belongs to, for the log. */
 export interface LoginSession {
-  protocol: 'smtp' | 'imap' | 'pop3';
+  protocol: 'smtp' | 'imap' | 'pop3' | 'http';
   sessionId: string;
 }
 
@@ -49,7 +49,7 @@ export interface SaslExchange {
 }
 
 export interface SaslContext {
-  protocol: 'smtp' | 'imap' | 'pop3';
+  protocol: 'smtp' | 'imap' | 'pop3' | 'http';
   remoteAddress: string;
   isTls: boolean;
 }

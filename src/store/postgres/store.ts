@@ -48,6 +48,10 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgSuppressionStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
       checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),
+      // A write statement that matches no row: refused by a read-only server or a broken connection.
+      async checkWritable() {
+        await pool.query('DELETE FROM change_log WHERE seq < 0');
+      },
       async close() {
         await commits.idle();
         commits.close();

@@ -80,6 +80,10 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteSuppressionStore({ db, commits }),
     subscribe: (listener) => changes.subscribe(listener),
     checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
+    async checkWritable() {
+      const probe = db.prepare('DELETE FROM change_log WHERE seq < 0');
+      await commits.run(() => probe.run());
+    },
     async close() {
       changes.close();
       // Let writes queued in this turn finish before closing.

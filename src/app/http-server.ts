@@ -1,0 +1,139 @@
+/**
+ * The HTTP side of the composition root: the JMAP engine on PostamtJmapBackend (Core plus the data
+ * providers given), the HTTP application (authentication, limits, routes) and the http and https
+ * listeners that serve it. `stop()` ends push connections, then drains the listeners.
+ */
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../core/log.ts';
+import { createHttpApp, toRequestListener } from '../http/app.ts';
+import { requireUser, type BearerVerifier } from '../http/authenticate.ts';
+import { ProxyTrust } from '../http/client.ts';
+import { jmapRoutes } from '../http/jmap-routes.ts';
+import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
+import type { JmapLimits } from '../protocols/jmap/capabilities.ts';
+import { concurrencyLimiter } from '../protocols/jmap/concurrency.ts';
+import { JmapEngine } from '../protocols/jmap/engine.ts';
+import type { MethodTable } from '../protocols/jmap/method.ts';
+import { ConnectionCounter } from '../transport/ip-limits.ts';
+import { startHttpListener, type HttpListener } from '../transport/http-listener.ts';
+import { networkKey } from '../policy/ip-prefix.ts';
+import { HTTP_LISTENER_ROLES, type HttpListenerRole } from './listeners.ts';
+import { PostamtJmapBackend, type JmapDataProvider } from './jmap-backend.ts';
+import { listenError } from './preflight.ts';
+import type { Services } from './services.ts';
+
+export interface HttpServer {
+  listeners: Partial<Record<HttpListenerRole, HttpListener>>;
+  ports: Record<HttpListenerRole, number | null>;
+  engine: JmapEngine<PostamtJmapBackend>;
+  backend: PostamtJmapBackend;
+  stop(): Promise<void>;
+}
+
+/** The engine's limits from `[http]` (RFC 8620 §2 Core capability). */
+export function jmapLimitsFrom(config: Config): JmapLimits {
+  const h = config.http;
+  return {
+    maxSizeUpload: h.maxUploadSize,
+    maxConcurrentUpload: h.maxConcurrentUploads,
+    maxSizeRequest: h.maxRequestSize,
+    maxConcurrentRequests: h.maxConcurrentRequests,
+    maxCallsInRequest: h.maxCallsInRequest,
+    maxObjectsInGet: h.maxObjectsInGet,
+    maxObjectsInSet: h.maxObjectsInSet,
+    maxJsonDepth: h.maxJsonDepth,
+  };
+}
+
+export async function startHttpServer(options: {
+  services: Services;
+  logger: Logger;
+  providers?: readonly JmapDataProvider<PostamtJmapBackend>[];
+  tokens?: BearerVerifier | null;
+  /** Whether every listener of the server (mail and HTTP) is up, for /readyz. */
+  listenersUp: () => boolean;
+}): Promise<HttpServer> {
+  const { services, logger } = options;
+  const config = services.config;
+  const providers = options.providers ?? [];
+  const backend = new PostamtJmapBackend({ accounts: services.store, providers });
+  const limits = jmapLimitsFrom(config);
+  const methods: MethodTable<PostamtJmapBackend> = Object.assign({}, CORE_METHODS, ...providers.map((p) => p.methods));
+  const engine = new JmapEngine<PostamtJmapBackend>({
+    backend,
+    methods,
+    capabilities: Object.assign({}, ...providers.map((p) => p.capabilities)),
+    limits,
+    logger,
+    admitRequest: concurrencyLimiter(limits.maxConcurrentRequests),
+  });
+  const proxies = new ProxyTrust(config.http.trustedProxies);
+  const auth = requireUser({
+    passwords: services.auth,
+    tokens: options.tokens ?? null,
+    limiter: services.limiter,
+    allowPlaintext: (ip) => services.allowPlaintextAuth(ip),
+    logger,
+  });
+  const app = createHttpApp({
+    logger,
+    proxies,
+    publicUrl: config.http.publicUrl,
+    corsOrigins: config.http.corsOrigins,
+    readiness: { check: async () => ({ store: await storeWritable(services), listeners: options.listenersUp() }) },
+    routes: [jmapRoutes({ engine, backend, requireUser: auth })],
+  });
+  const handler = toRequestListener(app, logger);
+  const counter = new ConnectionCounter({
+    maxConnections: config.limits.connectionsTotal,
+    maxConnectionsPerIp: config.http.connectionsPerIp,
+    maxConnectionsPerNetwork: Math.max(config.http.connectionsPerIp, config.limits.connectionsPerNetwork),
+    networkOf: (ip) => networkKey(ip),
+  });
+  const listeners: Partial<Record<HttpListenerRole, HttpListener>> = {};
+  const ports: Record<HttpListenerRole, number | null> = { http: null, https: null };
+  try {
+    for (const role of HTTP_LISTENER_ROLES) {
+      const address = config.listen[role];
+      if (!address) continue;
+      const listener = await startHttpListener({
+        name: role,
+        host: address.host,
+        port: address.port,
+        tls: role === 'https' ? services.tls : null,
+        handler,
+        counter,
+        isUnlimitedPeer: (ip) => proxies.isTrusted(ip),
+        timeouts: { headerMs: config.http.headerTimeout, requestMs: config.http.requestTimeout, idleMs: config.http.idleTimeout },
+        logger,
+      }).catch((err: unknown) => {
+        throw listenError(role, address, err);
+      });
+      listeners[role] = listener;
+      ports[role] = listener.address().port;
+    }
+  } catch (err) {
+    await Promise.all(Object.values(listeners).map((l) => l.close(0)));
+    throw err;
+  }
+  return {
+    listeners,
+    ports,
+    engine,
+    backend,
+    async stop() {
+      await Promise.all(Object.values(listeners).map((l) => l.close()));
+    },
+  };
+}
+
+/** /readyz: a write transaction that changes nothing goes through the group commit (a read-only or broken database fails it). */
+async function storeWritable(services: Services): Promise<boolean> {
+  try {
+    await services.store.checkWritable();
+    return true;
+  } catch (err) {
+    services.logger.warn({ event: 'http.not_ready', check: 'store', err }, 'store is not writable');
+    return false;
+  }
+}

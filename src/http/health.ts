@@ -1,0 +1,23 @@
+/**
+ * `/healthz` (the process answers HTTP) and `/readyz` (the store takes writes and every configured
+ * listener is up), without authentication, for load balancers and `postamt status`.
+ */
+import { Hono } from 'hono';
+import type { HttpEnv } from './context.ts';
+
+export interface ReadinessCheck {
+  /** Each named check and whether it passed. */
+  check(): Promise<Record<string, boolean>>;
+}
+
+export function healthRoutes(readiness: ReadinessCheck): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+  app.get('/healthz', (c) => c.json({ status: 'ok' }, 200, { 'Cache-Control': 'no-store' }));
+  app.get('/readyz', async (c) => {
+    const checks = await readiness.check().catch(() => ({ readiness: false }));
+    const ready = Object.values(checks).every(Boolean);
+    if (!ready) c.var.log.reason = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name).join(',');
+    return c.json({ status: ready ? 'ready' : 'not ready', checks }, ready ? 200 : 503, { 'Cache-Control': 'no-store' });
+  });
+  return app;
+}
