@@ -125,7 +125,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
         serve(secure);
       },
       (err: unknown) => {
-        logger.info({ event: 'tls.handshake_failed', listener: options.name, ip, err: String(err) }, 'TLS handshake failed');
+        logger.info({ event: 'tls.handshake_failed', listener: options.name, ip, err }, 'TLS handshake failed');
         socket.destroy();
       },
     );
@@ -138,7 +138,7 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
       resolve();
     });
   });
-  listener.on('error', (err) => logger.error({ event: 'listener.error', listener: options.name, err: String(err) }, 'listener error'));
+  listener.on('error', (err) => logger.error({ event: 'listener.error', listener: options.name, err }, 'listener error'));
 
   return {
     name: options.name,
