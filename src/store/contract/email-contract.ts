@@ -64,6 +64,11 @@ export function runEmailStoreContract(name: string, openFresh: () => Promise<Fre
       const [child] = await deliver('Message-ID: <c@x>\r\nIn-Reply-To: <late@x>\r\nSubject: Re: late');
       const [parent] = await deliver('Message-ID: <late@x>\r\nSubject: late');
       assert.equal(parent!.threadId, child!.threadId);
+      // SMTP keeps the message header in the trace prefix and spools only the body: the header is read there.
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('body\r\n'));
+      const [viaSmtp] = (await tx.commit({ traceHeader: Buffer.from('Received: by x\r\nMessage-ID: <smtp@x>\r\nIn-Reply-To: <root@x>\r\nSubject: Re: Plans\r\n\r\n'), mailboxes: [{ mailboxId: (await store.getMailbox(acct.id, 'INBOX'))!.id }] })).messages;
+      assert.equal(viaSmtp!.threadId, root!.threadId);
     }));
 
   test(`${name}: changes since a modseq: created, updated and destroyed emails, threads and mailboxes`, () =>

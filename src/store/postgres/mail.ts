@@ -83,7 +83,8 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
     const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
     const blobId = await insertBlob(c, [localHeader, traceHeader], body.ref());
-    const fields = plan.mailboxes.length > 0 ? indexFieldsOf(body.head(INDEX_HEAD_BYTES)) : null;
+    // The message header may be in the trace prefix (SMTP keeps it apart from the body it spools).
+    const fields = plan.mailboxes.length > 0 ? indexFieldsOf(Buffer.concat([traceHeader, body.head(INDEX_HEAD_BYTES)]).subarray(0, traceHeader.length + INDEX_HEAD_BYTES)) : null;
     let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
       const { uid, modSeq, accountId } = await allocateUid(c, target.mailboxId);

@@ -195,7 +195,8 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
     const blobId = blobs.insert([localHeader, traceHeader], body);
-    const fields = plan.mailboxes.length > 0 ? EmailTable.fieldsOf(body.head(INDEX_HEAD_BYTES)) : null;
+    // The message header may be in the trace prefix (SMTP keeps it apart from the body it spools).
+    const fields = plan.mailboxes.length > 0 ? EmailTable.fieldsOf(Buffer.concat([traceHeader, body.head(INDEX_HEAD_BYTES)]).subarray(0, traceHeader.length + INDEX_HEAD_BYTES)) : null;
     let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
       const { uid, modSeq } = mailboxes.allocateUid(target.mailboxId);
