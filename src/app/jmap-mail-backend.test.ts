@@ -11,6 +11,7 @@ import type { JmapMailBackend } from '../protocols/jmap/mail/backend.ts';
 import { mailAccountCapability, mailMethods } from '../protocols/jmap/mail/index.ts';
 import type { MethodTable } from '../protocols/jmap/method.ts';
 import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
+import { StoreMailAccess } from '../mail/service.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
 import { StoreJmapMailBackend } from './jmap-mail-backend.ts';
 
@@ -95,7 +96,7 @@ before(async () => {
   inbox = (await store.getMailbox(acct, 'INBOX'))!.id;
   uploads = new Map();
   const mail = new StoreJmapMailBackend({
-    store,
+    mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }),
     base: new OneAccount(acct),
     storeAccountId: (id) => (/^a(\d+)$/.test(id) ? Number(id.slice(1)) : null),
     uploadedBlob: async (_a, blobId) => uploads.get(blobId) ?? null,
@@ -247,6 +248,11 @@ describe('Email/set keywords and mailboxes are IMAP flags and mailboxes (RFC 862
     assert.equal(missing.notCreated.j.type, 'blobNotFound');
     const bad = await one('Email/set', { create: { x: { mailboxIds: {}, subject: 'no mailbox' } } });
     assert.equal(bad.notCreated.x.type, 'invalidProperties');
+    // The account's quota holds for JMAP as for IMAP APPEND (one rule, in the mail service).
+    await store.updateAccount('alice@example.test', { quotaBytes: 10 });
+    const full = await one('Email/import', { emails: { q: { blobId: 'raw1', mailboxIds: { [`M${inbox}`]: true } } } });
+    await store.updateAccount('alice@example.test', { quotaBytes: null });
+    assert.equal(full.notCreated.q.type, 'overQuota');
   });
 });
 

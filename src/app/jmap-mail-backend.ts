@@ -1,17 +1,17 @@
 /**
- * The JMAP Mail methods' backend on the store (docs/decisions/0008): maps JMAP account ids to store
- * accounts and checks that every mailbox and email named belongs to that account before reading or
- * writing it. Session questions (accounts, capabilities) go to the Core backend it wraps.
+ * The JMAP Mail methods' backend on the account-scoped mail service (`mail/access.ts`): maps JMAP account
+ * ids to store accounts and opens their `AccountMail`, which checks that every mailbox and email named is
+ * the account's and enforces the quota. Session questions (accounts, capabilities) go to the Core backend.
  */
+import type { AccountMail, MailAccess } from '../mail/access.ts';
+import { MailAccessError } from '../mail/access.ts';
 import type { JmapAccount, JmapBackend, JmapIdentity } from '../protocols/jmap/backend.ts';
-import type { JmapMailBackend, MailboxWriteError, MailEmail, MailEmailUpdate, MailIndexRow, MailMailbox, MailObjectChange, MailObjectType } from '../protocols/jmap/mail/backend.ts';
+import type { JmapMailBackend, MailboxWriteError, MailEmail, MailEmailUpdate, MailIndexRow, MailMailbox, MailObjectChange, MailObjectType, StoreEmailResult } from '../protocols/jmap/mail/backend.ts';
 import type { MethodTable } from '../protocols/jmap/method.ts';
-import type { AccountStore, EmailStore, MailStore, SpecialUse } from '../store/types.ts';
-
-export type JmapMailStore = MailStore & EmailStore & Pick<AccountStore, 'getAccountById'>;
+import type { SpecialUse } from '../store/types.ts';
 
 export interface StoreJmapMailOptions {
-  store: JmapMailStore;
+  mail: MailAccess;
   /** The Core backend (accounts of an identity, session state) this one adds Mail to. */
   base: JmapBackend;
   /** The store account behind a JMAP account id, or null. */
@@ -20,17 +20,18 @@ export interface StoreJmapMailOptions {
   uploadedBlob?: (accountId: number, blobId: string) => Promise<Buffer | null>;
 }
 
-class AccountMissing extends Error {}
+function writeError(err: unknown): MailboxWriteError {
+  if (!(err instanceof MailAccessError)) throw err;
+  return err.code === 'NONEXISTENT' ? 'notFound' : err.code === 'ALREADYEXISTS' ? 'alreadyExists' : 'forbidden';
+}
 
 export class StoreJmapMailBackend implements JmapMailBackend {
-  private readonly store: JmapMailStore;
+  protected readonly options: StoreJmapMailOptions;
   private readonly base: JmapBackend;
-  private readonly options: StoreJmapMailOptions;
 
   constructor(options: StoreJmapMailOptions) {
-    this.store = options.store;
-    this.base = options.base;
     this.options = options;
+    this.base = options.base;
   }
 
   accountsFor(identity: JmapIdentity): Promise<Record<string, JmapAccount>> {
@@ -46,29 +47,24 @@ export class StoreJmapMailBackend implements JmapMailBackend {
     return this.base.sessionState(identity);
   }
 
-  /** The engine checked the identity may use the account; this maps it (an unknown one is a bug upstream). */
-  private account(accountId: string): number {
+  /** The engine checked the identity may use the account; an id without a store account is a bug upstream. */
+  protected async account(accountId: string): Promise<AccountMail> {
     const id = this.options.storeAccountId(accountId);
-    if (id === null) throw new AccountMissing(`no store account behind ${accountId}`);
-    return id;
-  }
-
-  private async ownMailbox(accountId: number, mailboxId: number) {
-    const mailbox = await this.store.getMailboxById(mailboxId);
-    return mailbox !== null && mailbox.accountId === accountId ? mailbox : null;
+    if (id === null) throw new Error(`no store account behind ${accountId}`);
+    return this.options.mail.open({ accountId: id });
   }
 
   async mailState(accountId: string): Promise<number> {
-    return this.store.accountModSeq(this.account(accountId));
+    return (await this.account(accountId)).accountModSeq();
   }
 
   async changes(accountId: string, type: MailObjectType, sinceModSeq: number, limit: number): Promise<MailObjectChange[]> {
-    return this.store.objectChanges(this.account(accountId), type, sinceModSeq, limit);
+    return (await this.account(accountId)).objectChanges(type, sinceModSeq, limit);
   }
 
   async mailboxes(accountId: string): Promise<MailMailbox[]> {
-    const id = this.account(accountId);
-    const [list, counts] = await Promise.all([this.store.listMailboxes(id), this.store.mailboxEmailCounts(id)]);
+    const mail = await this.account(accountId);
+    const [list, counts] = await Promise.all([mail.listMailboxes(), mail.mailboxEmailCounts()]);
     return list.map((m) => {
       const c = counts.get(m.id);
       return { id: m.id, name: m.name, specialUse: m.specialUse, subscribed: m.subscribed, totalEmails: c?.emails ?? 0, unreadEmails: c?.unread ?? 0, totalThreads: c?.threads ?? 0, unreadThreads: c?.unreadThreads ?? 0 };
@@ -76,92 +72,112 @@ export class StoreJmapMailBackend implements JmapMailBackend {
   }
 
   async emails(accountId: string, ids: readonly number[]): Promise<MailEmail[]> {
-    return (await this.store.getEmails(this.account(accountId), ids)).map((e) => ({ id: e.id, threadId: e.threadId, copies: e.copies, size: e.size, receivedAt: e.receivedAt }));
+    return (await (await this.account(accountId)).getEmails(ids)).map((e) => ({ id: e.id, threadId: e.threadId, copies: e.copies, size: e.size, receivedAt: e.receivedAt }));
   }
 
   async emailBytes(accountId: string, id: number): Promise<Buffer | null> {
-    const location = await this.store.emailLocation(this.account(accountId), id);
-    return location === null ? null : this.store.readMessage(location.mailboxId, location.uid);
+    return (await this.account(accountId)).readEmail(id);
   }
 
   async threads(accountId: string, threadIds: readonly number[]): Promise<Map<number, number[]>> {
-    return this.store.threadEmails(this.account(accountId), threadIds);
+    return (await this.account(accountId)).threadEmails(threadIds);
   }
 
   async emailIndex(accountId: string, options: { mailboxId?: number } = {}): Promise<MailIndexRow[]> {
-    const id = this.account(accountId);
-    if (options.mailboxId !== undefined && (await this.ownMailbox(id, options.mailboxId)) === null) return [];
-    return this.store.listEmailIndex(id, options);
+    try {
+      return await (await this.account(accountId)).listEmailIndex(options);
+    } catch (err) {
+      if (err instanceof MailAccessError && err.code === 'NONEXISTENT') return [];
+      throw err;
+    }
   }
 
   async mailboxPage(accountId: string, mailboxId: number, options: { position: number; limit: number }) {
-    if ((await this.ownMailbox(this.account(accountId), mailboxId)) === null) return { ids: [], total: 0 };
-    return this.store.mailboxEmailPage(mailboxId, options);
+    try {
+      return await (await this.account(accountId)).mailboxEmailPage(mailboxId, options);
+    } catch (err) {
+      if (err instanceof MailAccessError && err.code === 'NONEXISTENT') return { ids: [], total: 0 };
+      throw err;
+    }
   }
 
-  private async checkMailboxes(accountId: number, mailboxIds: readonly number[]): Promise<void> {
-    for (const m of mailboxIds) if ((await this.ownMailbox(accountId, m)) === null) throw new Error(`mailbox ${m} is not the account's`);
-  }
-
-  async updateEmails(accountId: string, updates: readonly MailEmailUpdate[]) {
-    const id = this.account(accountId);
-    for (const u of updates) if (u.mailboxIds) await this.checkMailboxes(id, u.mailboxIds);
-    return this.store.updateEmails(id, updates);
+  async updateEmails(accountId: string, updates: readonly MailEmailUpdate[]): Promise<{ notFound: number[] } | 'overQuota'> {
+    try {
+      return await (await this.account(accountId)).updateEmails(updates);
+    } catch (err) {
+      if (err instanceof MailAccessError && err.code === 'OVERQUOTA') return 'overQuota';
+      throw err;
+    }
   }
 
   async destroyEmails(accountId: string, ids: readonly number[]) {
-    return this.store.destroyEmails(this.account(accountId), ids);
+    return (await this.account(accountId)).destroyEmails(ids);
   }
 
-  async storeEmail(accountId: string, input: { bytes: Buffer; mailboxIds: number[]; flags: string[]; receivedAt: Date }) {
-    await this.checkMailboxes(this.account(accountId), input.mailboxIds);
-    const tx = this.store.beginDelivery();
+  async storeEmail(accountId: string, input: { bytes: Buffer; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<StoreEmailResult> {
+    const mail = await this.account(accountId);
+    const tx = mail.beginAppend();
     tx.write(input.bytes);
-    // Durable on return: the caller answers "created" only after this commit (RFC 8620 §5.3).
-    const result = await tx.commit({ mailboxes: input.mailboxIds.map((mailboxId) => ({ mailboxId, flags: input.flags, internalDate: input.receivedAt })), oneEmail: true });
-    const first = result.messages[0]!;
-    return { id: first.emailId, threadId: first.threadId, size: result.size };
+    try {
+      // Durable on return: the caller answers "created" only after this commit (RFC 8620 §5.3).
+      const [result] = await mail.commitAppends([{ tx, target: { mailboxId: input.mailboxIds[0]!, alsoMailboxIds: input.mailboxIds.slice(1), flags: input.flags, internalDate: input.receivedAt } }]);
+      return { id: result!.emailId, threadId: result!.threadId, size: result!.size };
+    } catch (err) {
+      if (err instanceof MailAccessError && err.code === 'OVERQUOTA') return 'overQuota';
+      if (err instanceof MailAccessError && err.code === 'NONEXISTENT') return 'notFound';
+      throw err;
+    } finally {
+      tx.abort();
+    }
   }
 
   async blobBytes(accountId: string, blobId: string): Promise<Buffer | null> {
-    return this.options.uploadedBlob ? this.options.uploadedBlob(this.account(accountId), blobId) : null;
+    const id = this.options.storeAccountId(accountId);
+    return this.options.uploadedBlob && id !== null ? this.options.uploadedBlob(id, blobId) : null;
   }
 
   async createMailbox(accountId: string, name: string, specialUse: string | null): Promise<{ id: number } | MailboxWriteError> {
-    const id = this.account(accountId);
-    if (name.toUpperCase() === 'INBOX' || (await this.store.getMailbox(id, name)) !== null) return 'alreadyExists';
-    return { id: (await this.store.createMailbox(id, name, specialUse as SpecialUse | null)).id };
+    try {
+      return { id: (await (await this.account(accountId)).createMailbox(name, { specialUse: specialUse as SpecialUse | null })).id };
+    } catch (err) {
+      return writeError(err);
+    }
   }
 
   async renameMailbox(accountId: string, mailboxId: number, newName: string): Promise<true | MailboxWriteError> {
-    const id = this.account(accountId);
-    const mailbox = await this.ownMailbox(id, mailboxId);
-    if (mailbox === null) return 'notFound';
-    if (mailbox.name === 'INBOX') return 'forbidden';
-    if (newName.toUpperCase() === 'INBOX' || (await this.store.getMailbox(id, newName)) !== null) return 'alreadyExists';
-    await this.store.renameMailbox(id, mailbox.name, newName);
-    return true;
+    try {
+      await (await this.account(accountId)).renameMailbox(mailboxId, newName);
+      return true;
+    } catch (err) {
+      return writeError(err);
+    }
   }
 
   async destroyMailbox(accountId: string, mailboxId: number, options: { removeEmails: boolean }): Promise<true | MailboxWriteError> {
-    const id = this.account(accountId);
-    const mailbox = await this.ownMailbox(id, mailboxId);
-    if (mailbox === null) return 'notFound';
-    // RFC 8621 §2.5: the inbox cannot go; a mailbox with children is mailboxHasChild, one with mail mailboxHasEmail.
-    if (mailbox.name === 'INBOX') return 'forbidden';
-    if ((await this.store.listMailboxes(id)).some((m) => m.name.startsWith(`${mailbox.name}/`))) return 'mailboxHasChild';
-    if (!options.removeEmails && (await this.store.counts(mailboxId)).messages > 0) return 'mailboxHasEmail';
-    await this.store.deleteMailbox(mailboxId);
-    if (mailbox.subscribed) await this.store.setSubscribed(id, mailbox.name, false);
-    return true;
+    const mail = await this.account(accountId);
+    try {
+      const mailbox = await mail.mailbox(mailboxId);
+      // Delivery and POP3 rely on INBOX (mail/access.ts keeps it); RFC 8621 §2.5 forbidden.
+      if (mailbox.name === 'INBOX') return 'forbidden';
+      // RFC 8621 §2.5: a mailbox with children is mailboxHasChild, one with mail (unless asked) mailboxHasEmail.
+      if ((await mail.listMailboxes()).some((m) => m.name.startsWith(`${mailbox.name}/`))) return 'mailboxHasChild';
+      if (!options.removeEmails && (await mail.counts(mailboxId)).messages > 0) return 'mailboxHasEmail';
+      await mail.deleteMailbox(mailboxId);
+      if (mailbox.subscribed) await mail.setSubscribed(mailbox.name, false);
+      return true;
+    } catch (err) {
+      return writeError(err);
+    }
   }
 
   async setSubscribed(accountId: string, mailboxId: number, subscribed: boolean): Promise<true | MailboxWriteError> {
-    const id = this.account(accountId);
-    const mailbox = await this.ownMailbox(id, mailboxId);
-    if (mailbox === null) return 'notFound';
-    await this.store.setSubscribed(id, mailbox.name, subscribed);
-    return true;
+    const mail = await this.account(accountId);
+    try {
+      await mail.setSubscribed((await mail.mailbox(mailboxId)).name, subscribed);
+      return true;
+    } catch (err) {
+      return writeError(err);
+    }
   }
 }
 

@@ -20,6 +20,7 @@ import { mailAccountCapability, mailAndSubmissionMethods, submissionAccountCapab
 import type { JmapSubmissionBackend } from '../protocols/jmap/mail/submission-methods.ts';
 import type { MethodTable } from '../protocols/jmap/method.ts';
 import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
+import { StoreMailAccess } from '../mail/service.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
 import { SubmissionService } from '../submission/service.ts';
 import { StoreJmapSubmissionBackend, withoutBcc } from './jmap-submission-backend.ts';
@@ -59,7 +60,7 @@ before(async () => {
     config, logger: silentLogger(), store, planner: new DeliveryPlanner({ store, hostname: config.hostname }),
     rate: new SubmissionRateLimiter({ messagesPerHour: 100, recipientsPerHour: 1000 }), queue: { kick: () => undefined }, dkimKeys: null, checks: localMessageChecks, inflight: null,
   });
-  const backend = new StoreJmapSubmissionBackend({ store, base: new OneAccount(aliceId), storeAccountId: (id) => (/^a\d+$/.test(id) ? Number(id.slice(1)) : null), submission });
+  const backend = new StoreJmapSubmissionBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), accounts: store, base: new OneAccount(aliceId), storeAccountId: (id) => (/^a\d+$/.test(id) ? Number(id.slice(1)) : null), submission });
   engine = new JmapEngine<JmapSubmissionBackend>({ backend, methods: { ...(CORE_METHODS as MethodTable<JmapSubmissionBackend>), ...mailAndSubmissionMethods() }, capabilities: { [MAIL_CAPABILITY]: {}, [SUBMISSION_CAPABILITY]: {} }, logger: silentLogger() });
 });
 

@@ -6,6 +6,7 @@
 import type { JmapIdentity } from '../protocols/jmap/backend.ts';
 import type { EmailSubmissionRecord, JmapIdentityRecord, JmapSubmissionBackend, SubmissionEnvelopeInput, SubmitOutcome } from '../protocols/jmap/mail/submission-methods.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
+import type { AccountStore } from '../store/types.ts';
 import type { SubmissionService } from '../submission/service.ts';
 import { StoreJmapMailBackend, type StoreJmapMailOptions } from './jmap-mail-backend.ts';
 
@@ -32,19 +33,17 @@ export function withoutBcc(message: Buffer): Buffer {
 export class StoreJmapSubmissionBackend extends StoreJmapMailBackend implements JmapSubmissionBackend {
   private readonly submission: Pick<SubmissionService, 'submit'>;
   private readonly remembered = new Map<string, { list: EmailSubmissionRecord[]; made: number }>();
-  private readonly accountIdOf: (jmapAccountId: string) => number | null;
-  private readonly accountsById: StoreJmapMailOptions['store'];
+  private readonly accounts: Pick<AccountStore, 'getAccountById'>;
 
-  constructor(options: StoreJmapMailOptions & { submission: Pick<SubmissionService, 'submit'> }) {
+  constructor(options: StoreJmapMailOptions & { submission: Pick<SubmissionService, 'submit'>; accounts: Pick<AccountStore, 'getAccountById'> }) {
     super(options);
     this.submission = options.submission;
-    this.accountIdOf = options.storeAccountId;
-    this.accountsById = options.store;
+    this.accounts = options.accounts;
   }
 
   async identities(_identity: JmapIdentity, accountId: string): Promise<JmapIdentityRecord[]> {
-    const id = this.accountIdOf(accountId);
-    const account = id === null ? null : await this.accountsById.getAccountById(id);
+    const id = this.options.storeAccountId(accountId);
+    const account = id === null ? null : await this.accounts.getAccountById(id);
     if (!account) return [];
     return [{ id: `I${account.id}`, name: '', email: account.address, replyTo: null, bcc: null, textSignature: '', htmlSignature: '', mayDelete: false }];
   }

@@ -36,7 +36,7 @@ describe('JMAP and IMAP see one mailbox', () => {
       primaryAccountsFor: async () => ({ [MAIL_CAPABILITY]: A }),
       sessionState: async () => 's',
     };
-    const backend = new StoreJmapMailBackend({ store: t.server.services.store, base, storeAccountId: (id) => (id === A ? accountId : null) });
+    const backend = new StoreJmapMailBackend({ mail: t.server.services.mail, base, storeAccountId: (id) => (id === A ? accountId : null) });
     engine = new JmapEngine<JmapMailBackend>({ backend, methods: { ...(CORE_METHODS as MethodTable<JmapMailBackend>), ...mailMethods() }, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() });
   });
   after(async () => {

@@ -56,6 +56,9 @@ export interface MailEmailUpdate {
   mailboxIds?: number[];
 }
 
+/** A stored email, or why not: over the account's quota, or a mailbox that is gone. */
+export type StoreEmailResult = { id: number; threadId: number; size: number } | 'overQuota' | 'notFound';
+
 export type MailboxWriteError = 'notFound' | 'alreadyExists' | 'mailboxHasChild' | 'mailboxHasEmail' | 'forbidden';
 
 export interface JmapMailBackend extends JmapBackend {
@@ -70,13 +73,14 @@ export interface JmapMailBackend extends JmapBackend {
   emailIndex(accountId: string, options?: { mailboxId?: number }): Promise<MailIndexRow[]>;
   /** Newest received first, one mailbox: the fast path of the first page a client shows. */
   mailboxPage(accountId: string, mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number } | null>;
-  updateEmails(accountId: string, updates: readonly MailEmailUpdate[]): Promise<{ notFound: number[] }>;
+  /** One transaction: 'overQuota' when a copy added would not fit, and then nothing was applied. */
+  updateEmails(accountId: string, updates: readonly MailEmailUpdate[]): Promise<{ notFound: number[] } | 'overQuota'>;
   destroyEmails(accountId: string, ids: readonly number[]): Promise<number[]>;
   /**
    * Stores a message durably as one email in the given mailboxes (Email/import, Email/set create,
    * Email/copy); resolves after commit.
    */
-  storeEmail(accountId: string, input: { bytes: Buffer; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<{ id: number; threadId: number; size: number }>;
+  storeEmail(accountId: string, input: { bytes: Buffer; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<StoreEmailResult>;
   /** Bytes of an uploaded blob of the account (RFC 8620 §6.1), or null. */
   blobBytes(accountId: string, blobId: string): Promise<Buffer | null>;
   createMailbox(accountId: string, name: string, specialUse: string | null): Promise<{ id: number } | MailboxWriteError>;

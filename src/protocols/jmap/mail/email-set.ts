@@ -125,6 +125,9 @@ async function storeOne(ctx: Ctx, accountId: string, input: { bytes: Buffer; mai
   const receivedAt = receivedAtOf(input.receivedAt, new Date());
   if (receivedAt === null) return setError('invalidProperties', { properties: ['receivedAt'] });
   const stored = await ctx.backend.storeEmail(accountId, { bytes: input.bytes, mailboxIds, flags, receivedAt });
+  // RFC 8620 §5.3 overQuota: the account has no room for it.
+  if (stored === 'overQuota') return setError('overQuota');
+  if (stored === 'notFound') return setError('invalidProperties', { properties: ['mailboxIds'] });
   return { id: formatObjectId('email', stored.id), blobId: emailBlobId(stored.id), threadId: formatObjectId('thread', stored.threadId), size: stored.size };
 }
 
@@ -164,9 +167,12 @@ export function emailSetMethods(): MethodTable<JmapMailBackend> {
           else pending.push({ ref, update: result });
         }
         if (pending.length > 0) {
-          const { notFound } = await ctx.backend.updateEmails(accountId, pending.map((p) => p.update));
+          const result = await ctx.backend.updateEmails(accountId, pending.map((p) => p.update));
+          // A copy added would not fit the quota: nothing of the batch was applied (one transaction).
+          const notFound = result === 'overQuota' ? pending.map((p) => p.update.emailId) : result.notFound;
           for (const p of pending) {
-            if (notFound.includes(p.update.emailId)) notUpdated[p.ref] = setError('notFound');
+            if (result === 'overQuota') notUpdated[p.ref] = setError('overQuota');
+            else if (notFound.includes(p.update.emailId)) notUpdated[p.ref] = setError('notFound');
             else updated[p.ref] = null;
           }
         }
