@@ -81,7 +81,7 @@ export interface WithStoreOptions {
 /** The configuration, refusing (as withStore does) when its data dir holds no Postamt data. */
 export function configWithStore(command: Command, deps: CliDeps): Config {
   const config = configFor(command, deps);
-  if (!storeExists(config.dataDir)) throw noStore(command, deps, config);
+  if (!storeExists(config.dataDir, config.storage)) throw noStore(command, deps, config);
   return config;
 }
 
@@ -92,7 +92,7 @@ function noStore(command: Command, deps: CliDeps, config: Config): UsageError {
 /** Runs `fn` with the store of the configured data dir, closing it afterwards. */
 export async function withStore<T>(command: Command, deps: CliDeps, fn: (store: CliStore, config: Config) => Promise<T>, options: WithStoreOptions = {}): Promise<T> {
   const config = configFor(command, deps);
-  const isNew = !storeExists(config.dataDir);
+  const isNew = !storeExists(config.dataDir, config.storage);
   if (isNew && !options.create) throw noStore(command, deps, config);
   let store: CliStore;
   try {

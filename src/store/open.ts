@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Store } from './types.ts';
+import { openPostgresStore } from './postgres/store.ts';
 import { openSqliteStore } from './sqlite/store.ts';
 
 export type OpenedStore = Store;
@@ -25,16 +26,23 @@ export interface OpenStoreOptions {
 
 const backends: Record<StorageBackend, (options: OpenStoreOptions) => Promise<Store>> = {
   sqlite: async (options) => openSqliteStore(options),
-  postgres: async () => {
-    throw new Error('storage.backend = "postgres": the PostgreSQL backend is not wired into open.ts yet');
-  },
+  postgres: async (options) => openPostgresStore({
+    url: options.storage!.url,
+    poolSize: options.storage!.poolSize,
+    statementTimeoutMs: options.storage!.statementTimeout,
+    dataDir: options.dataDir,
+  }),
 };
 
 export async function openStore(options: OpenStoreOptions): Promise<OpenedStore> {
   return backends[options.storage?.backend ?? 'sqlite'](options);
 }
 
-/** Whether data_dir already holds a store (the CLI refuses to make a new empty one by accident). */
-export function storeExists(dataDir: string): boolean {
+/**
+ * Whether data_dir already holds a store (the CLI refuses to make a new empty one by accident). A
+ * PostgreSQL store is the configured database, made by its operator: it always counts as existing.
+ */
+export function storeExists(dataDir: string, storage?: Pick<Config['storage'], 'backend'>): boolean {
+  if (storage?.backend === 'postgres') return true;
   return existsSync(join(dataDir, 'postamt.db'));
 }

@@ -1,0 +1,116 @@
+// The server on PostgreSQL end to end, and two nodes on one database: SMTP to node A is read over IMAP on
+// node A and B; a delivery on A raises EXISTS in an IMAP IDLE on B within 1 s (LISTEN/NOTIFY); APPENDs to
+// one mailbox from both nodes at once get unique, ascending UIDs. Each node is a whole server with its own
+// pool, LISTEN connection and data_dir (both in this test process).
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ImapFlow } from 'imapflow';
+import { startTestServer, type TestServer } from '../harness/server.ts';
+import { sendRaw } from '../harness/smtp-raw.ts';
+import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
+import { until } from './queue-helpers.ts';
+
+const PASSWORD = 'two nodes password 1';
+const unavailable = postgresUnavailable();
+let cluster: TestPostgres | null = null;
+let url = '';
+let nodeA: TestServer | null = null;
+let nodeB: TestServer | null = null;
+
+function imapClient(node: TestServer): ImapFlow {
+  return new ImapFlow({
+    host: '127.0.0.1',
+    port: node.ports.imaps,
+    secure: true,
+    tls: { rejectUnauthorized: false },
+    auth: { user: 'alice@example.org', pass: PASSWORD },
+    logger: false,
+    disableAutoIdle: true,
+  });
+}
+
+if (unavailable) {
+  it(`postgres two nodes: SKIPPED, ${unavailable}`, { skip: unavailable }, () => undefined);
+} else {
+  before(async () => {
+    cluster = await testPostgres();
+    url = await cluster.createDatabase();
+    const config = { storage: { backend: 'postgres' as const, url, poolSize: 4 } };
+    nodeA = await startTestServer({ config });
+    nodeB = await startTestServer({ config });
+    await nodeA.addUser('alice@example.org', PASSWORD);
+  });
+  after(async () => {
+    await nodeA?.stop();
+    await nodeB?.stop();
+    if (cluster) {
+      await cluster.dropDatabase(url);
+      await cluster.stop();
+    }
+  });
+
+  it('a message accepted by SMTP on node A is stored in PostgreSQL and read over IMAP on both nodes', { timeout: 60_000 }, async () => {
+    const reply = await sendRaw(nodeA!.ports.smtp, { from: 'bob@elsewhere.test', to: ['alice@example.org'], data: 'Subject: via postgres\r\n\r\nhello from node A\r\n' });
+    assert.equal(reply.code, 250, reply.text);
+    for (const node of [nodeA!, nodeB!]) {
+      const imap = imapClient(node);
+      await imap.connect();
+      try {
+        await imap.mailboxOpen('INBOX');
+        const msg = await imap.fetchOne('*', { source: true, uid: true });
+        const source = msg ? msg.source?.toString() ?? '' : '';
+        assert.ok(source.includes('hello from node A'), 'the body as sent');
+        assert.match(source, /^Return-Path: <bob@elsewhere.test>/);
+      } finally {
+        await imap.logout();
+      }
+    }
+  });
+
+  it('a delivery on node A raises EXISTS in an IMAP IDLE on node B within 1 s', { timeout: 60_000 }, async () => {
+    const imap = imapClient(nodeB!);
+    await imap.connect();
+    try {
+      // imapflow updates the opened mailbox object as EXISTS arrives: the count at SELECT is copied now.
+      const existsAtSelect = (await imap.mailboxOpen('INBOX')).exists;
+      const events: { count: number; at: number }[] = [];
+      imap.on('exists', (e: { count: number }) => events.push({ count: e.count, at: Date.now() }));
+      void imap.idle();
+      await new Promise((r) => setTimeout(r, 300));
+      const reply = await sendRaw(nodeA!.ports.smtp, { from: 'bob@elsewhere.test', to: ['alice@example.org'], data: 'Subject: for the idler\r\n\r\nx\r\n' });
+      const acceptedAt = Date.now();
+      assert.equal(reply.code, 250, reply.text);
+      const exists = await until('EXISTS on node B', () => events.find((e) => e.count === existsAtSelect + 1), 10_000);
+      console.log(`SMTP 250 on node A → IDLE EXISTS on node B: ${exists.at - acceptedAt} ms`);
+      assert.ok(exists.at - acceptedAt <= 1000, `EXISTS came ${exists.at - acceptedAt} ms after the 250`);
+    } finally {
+      await imap.logout().catch(() => undefined);
+    }
+  });
+
+  it('APPENDs to one mailbox from both nodes at once get unique UIDs, ascending in each session', { timeout: 120_000 }, async () => {
+    const clients = [imapClient(nodeA!), imapClient(nodeB!)];
+    await Promise.all(clients.map((c) => c.connect()));
+    try {
+      const before = (await nodeA!.messages('alice@example.org', 'Archive')).length;
+      const perNode = 15;
+      const uids = await Promise.all(clients.map(async (c, n) => {
+        const got: number[] = [];
+        for (let i = 0; i < perNode; i++) {
+          const res = await c.append('Archive', `Subject: node ${n} message ${i}\r\n\r\nx\r\n`);
+          assert.ok(res && typeof res.uid === 'number', 'APPENDUID (RFC 4315)');
+          got.push(res.uid!);
+        }
+        return got;
+      }));
+      for (const list of uids) for (let i = 1; i < list.length; i++) assert.ok(list[i]! > list[i - 1]!, `UIDs ascend in one session: ${list.join(',')}`);
+      const all = uids.flat().sort((a, b) => a - b);
+      assert.equal(new Set(all).size, all.length, `no UID given twice: ${all.join(',')}`);
+      const stored = (await nodeB!.messages('alice@example.org', 'Archive')).map((m) => m.uid);
+      assert.equal(stored.length, before + 2 * perNode);
+      assert.deepEqual(stored.slice(before), all);
+    } finally {
+      await Promise.all(clients.map((c) => c.logout().catch(() => undefined)));
+    }
+  });
+}
