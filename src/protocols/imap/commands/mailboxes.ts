@@ -309,6 +309,7 @@ function listCommand(kind: 'LIST' | 'LSUB'): CommandSpec {
           // RFC 5258 §3.4: \NonExistent (implying \Noselect) for a name with no mailbox, e.g. a
           // subscription whose mailbox was deleted; plain LIST keeps RFC 3501's \Noselect.
           if (e.info === null) attrs.push(selection.size > 0 || subscribed ? '\\NonExistent' : '\\Noselect');
+          // RFC 3348 (part of IMAP4rev2, RFC 9051 §7.3.1): \HasChildren or \HasNoChildren on every listed name.
           attrs.push(e.hasChildren ? '\\HasChildren' : '\\HasNoChildren');
           if (showSubscribed && subscribed) attrs.push('\\Subscribed');
           if (e.info?.specialUse != null) attrs.push(e.info.specialUse);
