@@ -107,7 +107,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY',
-      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE',
+      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE', 'PREVIEW',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;

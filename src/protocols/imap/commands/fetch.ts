@@ -1,12 +1,14 @@
 /**
  * FETCH and UID FETCH (RFC 9051 §6.4.5): data items and macros, body sections byte-exact from the
- * stored message, BINARY (RFC 3516), MODSEQ/CHANGEDSINCE/VANISHED (RFC 7162), implicit \Seen.
+ * stored message, BINARY (RFC 3516), MODSEQ/CHANGEDSINCE/VANISHED (RFC 7162), PREVIEW (RFC 8970), implicit \Seen.
  */
 import { findHeaderEnd } from '../../../message/header-fields.ts';
 import { parseMimeTree, type MimePart, type MimeTreeOptions } from '../../../message/mime-tree.ts';
 import { UnknownTransferEncodingError } from '../../../message/transfer-encoding.ts';
 import { formatBodyStructure } from '../bodystructure.ts';
 import { formatEnvelope } from '../envelope.ts';
+import { messagePreview } from '../preview.ts';
+import { formatNString } from '../response.ts';
 import type { ImapAccount, ImapMessageMeta } from '../backend.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { no, ok, type CommandResult, type CommandSpec } from '../command.ts';
@@ -17,7 +19,7 @@ import { formatSequenceSet, uidInSet, parseSequenceSet } from '../sequence-set.t
 import { produceMetaFetch, type MetaItem } from './fetch-meta.ts';
 import { resolveMessages, resolveSpans, selectedMailbox, type MessageRef } from './message-set.ts';
 
-type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ';
+type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'PREVIEW';
 
 type FetchItem =
   | { kind: 'simple'; name: SimpleItem }
@@ -29,7 +31,7 @@ const MACROS: Record<string, SimpleItem[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ']);
+const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'PREVIEW']);
 
 function parsePath(text: string): { path: number[]; rest: string } {
   const path: number[] = [];
@@ -87,6 +89,24 @@ function parseItem(t: Token): FetchItem[] {
   throw new ImapSyntaxError(`Unknown fetch attribute ${t.value}`);
 }
 
+/**
+ * RFC 8970 §4: `PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"]` with LAZY the only modifier. A preview
+ * is always computed here, so LAZY changes nothing and the modifier list is checked and dropped.
+ */
+function withoutPreviewModifiers(tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    out.push(t);
+    const next = tokens[i + 1];
+    if (t.type === 'atom' && t.section === undefined && t.value.toUpperCase() === 'PREVIEW' && next?.type === 'list') {
+      for (const m of next.items) if (tokenText(m, 'preview modifier').toUpperCase() !== 'LAZY') throw new ImapSyntaxError('Unknown preview modifier');
+      i++;
+    }
+  }
+  return out;
+}
+
 const HEADER_PROBE = 16 * 1024;
 
 /** The message header with its blank line (the whole message when it has no body), read in growing prefixes. */
@@ -112,7 +132,7 @@ export const FETCH: CommandSpec = {
   async handle(ctx, args) {
     const setText = args.atom('sequence set');
     const attr = args.next('fetch attributes');
-    const items = (attr.type === 'list' ? attr.items : [attr]).flatMap(parseItem);
+    const items = withoutPreviewModifiers(attr.type === 'list' ? attr.items : [attr]).flatMap(parseItem);
     if (attr.type === 'list' && attr.items.length === 0) throw new ImapSyntaxError('Empty fetch attribute list');
     let changedSince: number | null = null;
     let vanished = false;
@@ -131,7 +151,7 @@ export const FETCH: CommandSpec = {
     if (wantsModSeq) s.enableCondstore(ctx.untagged);
     const mailbox = selectedMailbox(ctx);
     const account = s.account!;
-    const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY');
+    const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY' || i.name === 'PREVIEW');
     const setsSeen = !mailbox.readOnly && items.some((i) => (i.kind === 'body' || i.kind === 'binary') && !i.peek);
     // Metadata-only FETCH (FLAGS, UID, sizes, dates, MODSEQ: a client's resync of a big mailbox) works
     // on spans of messages and columns of metadata (fetch-meta.ts).
@@ -153,8 +173,8 @@ export const FETCH: CommandSpec = {
     }
     // ENVELOPE and the top-level header sections need only the header: the body is never read.
     // ENVELOPE is the only item that needs the message: a cached one spares the read and the parse.
-    const envelopeOnly = needsBytes && account.envelopes !== undefined && items.every((i) => i.kind === 'simple' && i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY');
-    const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
+    const envelopeOnly = needsBytes && account.envelopes !== undefined && items.every((i) => i.kind === 'simple' && i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' && i.name !== 'PREVIEW');
+    const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' && i.name !== 'PREVIEW' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
     const condstore = s.enabled.has('CONDSTORE');
     const rev1 = s.rev1;
     const verb = ctx.verb;
@@ -185,7 +205,7 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, account, mailbox, mime: s.limits.mime });
+          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, utf8: s.utf8Names, account, mailbox, mime: s.limits.mime });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
             const response = Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
@@ -223,6 +243,8 @@ interface FetchOneInput {
   /** RFC 3501 session: FLAGS include \Recent. */
   rev1: boolean;
   isUid: boolean;
+  /** UTF-8 may go in quoted strings (IMAP4rev2 or UTF8=ACCEPT). */
+  utf8: boolean;
   account: ImapAccount;
   mailbox: SelectedMailbox;
   mime: MimeTreeOptions;
@@ -280,6 +302,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
           break;
         case 'BODYSTRUCTURE': add('BODYSTRUCTURE', formatBodyStructure(root!, message!, { extensible: true })); break;
         case 'BODY': add('BODY', formatBodyStructure(root!, message!, { extensible: false })); break;
+        case 'PREVIEW': add('PREVIEW', formatNString(messagePreview(message!, root!), { utf8: input.utf8 })); break;
       }
     } else if (item.kind === 'body') {
       const bytes = extractSection(message!, root!, item.section);
