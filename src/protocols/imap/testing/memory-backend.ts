@@ -35,7 +35,6 @@ interface MemMailbox {
   uidNext: number;
   modSeq: number;
   specialUse: ImapSpecialUse | null;
-  subscribed: boolean;
   messages: MemMessage[];
   vanished: { uid: number; modSeq: number }[];
 }
@@ -44,6 +43,8 @@ export class MemoryAccount implements ImapAccount {
   mailboxes: MemMailbox[] = [];
   envelopes?: ImapEnvelopeCache;
   quotaLimit: number | null = 1024 * 1024;
+  /** Subscribed names: RFC 9051 §6.3.8, a subscription outlives its mailbox. */
+  readonly subscriptions = new Set<string>();
   private nextId = 1;
   private listeners = new Set<(c: ImapChange) => void>();
 
@@ -54,8 +55,9 @@ export class MemoryAccount implements ImapAccount {
   }
 
   addMailbox(name: string, specialUse: ImapSpecialUse | null): MemMailbox {
-    const mb: MemMailbox = { id: this.nextId++, name, uidValidity: 1000 + this.nextId, uidNext: 1, modSeq: 1, specialUse, subscribed: true, messages: [], vanished: [] };
+    const mb: MemMailbox = { id: this.nextId++, name, uidValidity: 1000 + this.nextId, uidNext: 1, modSeq: 1, specialUse, messages: [], vanished: [] };
     this.mailboxes.push(mb);
+    this.subscriptions.add(name);
     return mb;
   }
 
@@ -84,11 +86,13 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async listMailboxes(): Promise<ImapMailboxInfo[]> {
-    return this.mailboxes.map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: m.subscribed }));
+    return this.mailboxes.map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: this.subscriptions.has(m.name) }));
   }
   async createMailbox(name: string): Promise<void> {
     if (this.byName(name)) throw new ImapBackendError('ALREADYEXISTS', 'Mailbox exists');
-    this.addMailbox(name, null).subscribed = false;
+    this.addMailbox(name, null);
+    // RFC 9051 §6.3.4: CREATE does not subscribe.
+    this.subscriptions.delete(name);
   }
   async deleteMailbox(name: string): Promise<void> {
     const mb = this.byName(name);
@@ -105,11 +109,15 @@ export class MemoryAccount implements ImapAccount {
     }
   }
   async setSubscribed(name: string, subscribed: boolean): Promise<void> {
-    const mb = this.byName(name);
-    if (mb) mb.subscribed = subscribed;
+    if (!subscribed) {
+      this.subscriptions.delete(name);
+      return;
+    }
+    if (!this.byName(name)) throw new ImapBackendError('NONEXISTENT', 'No such mailbox');
+    this.subscriptions.add(name);
   }
   async listSubscriptions(): Promise<string[]> {
-    return this.mailboxes.filter((m) => m.subscribed).map((m) => m.name);
+    return [...this.subscriptions].sort();
   }
   async status(name: string) {
     const mb = this.byName(name);
@@ -206,6 +214,7 @@ export class MemoryAccount implements ImapAccount {
     const dest = this.byName(destination);
     if (!dest) throw new ImapBackendError('NONEXISTENT', 'No such mailbox');
     const src = this.byId(mailboxId);
+    if (!options.move && dest !== src) await this.checkQuota(src.messages.filter((x) => uids.includes(x.uid)).reduce((a, m) => a + m.bytes.length, 0));
     const pairs: [number, number][] = [];
     for (const m of src.messages.filter((x) => uids.includes(x.uid))) {
       const uid = dest.uidNext++;
@@ -230,6 +239,7 @@ export class MemoryAccount implements ImapAccount {
       commit: async (target) => {
         const mb = this.byName(target.mailbox);
         if (!mb) throw new ImapBackendError('NONEXISTENT', 'No such mailbox');
+        await this.checkQuota(size);
         const uid = this.deliver(target.mailbox, Buffer.concat(chunks), { flags: target.flags, ...(target.internalDate ? { internalDate: target.internalDate } : {}) });
         return { uid, uidValidity: mb.uidValidity };
       },
@@ -241,9 +251,14 @@ export class MemoryAccount implements ImapAccount {
   async commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[]) {
     // Checked first, so a missing mailbox stores none of them (RFC 3502 §6).
     for (const m of messages) if (!this.byName(m.target.mailbox)) throw new ImapBackendError('NONEXISTENT', 'No such mailbox');
+    await this.checkQuota(messages.reduce((a, m) => a + m.sink.size, 0));
     const out = [];
     for (const m of messages) out.push(await m.sink.commit(m.target));
     return out;
+  }
+  private async checkQuota(addBytes: number): Promise<void> {
+    const q = await this.quota();
+    if (q.limitBytes !== null && q.usedBytes + addBytes > q.limitBytes) throw new ImapBackendError('OVERQUOTA', 'Quota exceeded');
   }
   async quota() {
     const used = this.mailboxes.reduce((a, mb) => a + mb.messages.reduce((b, m) => b + m.bytes.length, 0), 0);
