@@ -6,9 +6,13 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import { createHttpApp, toRequestListener } from '../http/app.ts';
-import { requireUser, type BearerVerifier } from '../http/authenticate.ts';
+import { requireUser } from '../http/authenticate.ts';
 import { ProxyTrust } from '../http/client.ts';
 import { jmapRoutes } from '../http/jmap-routes.ts';
+import { mountBlobRoutes } from '../http/blob-routes.ts';
+import type { HttpUser } from '../http/context.ts';
+import { AccessTokens } from '../accounts/access-tokens.ts';
+import { BLOB_METHODS } from '../protocols/jmap/methods/blob-copy.ts';
 import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
 import type { JmapLimits } from '../protocols/jmap/capabilities.ts';
 import { concurrencyLimiter } from '../protocols/jmap/concurrency.ts';
@@ -18,7 +22,8 @@ import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { startHttpListener, type HttpListener } from '../transport/http-listener.ts';
 import { networkKey } from '../policy/ip-prefix.ts';
 import { HTTP_LISTENER_ROLES, type HttpListenerRole } from './listeners.ts';
-import { PostamtJmapBackend, type JmapDataProvider } from './jmap-backend.ts';
+import { PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
+import { mailProvider } from './jmap-mail-provider.ts';
 import { listenError } from './preflight.ts';
 import type { Services } from './services.ts';
 
@@ -27,6 +32,8 @@ export interface HttpServer {
   ports: Record<HttpListenerRole, number | null>;
   engine: JmapEngine<PostamtJmapBackend>;
   backend: PostamtJmapBackend;
+  /** Bearer tokens for login sessions (the webmail issues them at login). */
+  tokens: AccessTokens;
   stop(): Promise<void>;
 }
 
@@ -48,17 +55,19 @@ export function jmapLimitsFrom(config: Config): JmapLimits {
 export async function startHttpServer(options: {
   services: Services;
   logger: Logger;
-  providers?: readonly JmapDataProvider<PostamtJmapBackend>[];
-  tokens?: BearerVerifier | null;
+  /** The data types served; default: Mail and Submission on the store. */
+  providers?: (base: PostamtJmapBackend) => readonly JmapDataProvider<PostamtJmapBackend>[];
   /** Whether every listener of the server (mail and HTTP) is up, for /readyz. */
   listenersUp: () => boolean;
 }): Promise<HttpServer> {
   const { services, logger } = options;
   const config = services.config;
-  const providers = options.providers ?? [];
-  const backend = new PostamtJmapBackend({ accounts: services.store, providers });
+  const backend = new PostamtJmapBackend({ accounts: services.store, uploads: services.store, uploadExpiryMs: config.http.uploadExpiry });
+  const providers = options.providers ? options.providers(backend) : [mailProvider({ store: services.store, submission: services.submission, base: backend })];
+  backend.setProviders(providers);
+  const tokens = new AccessTokens({ store: services.store, lifetimeMs: config.http.tokenLifetime });
   const limits = jmapLimitsFrom(config);
-  const methods: MethodTable<PostamtJmapBackend> = Object.assign({}, CORE_METHODS, ...providers.map((p) => p.methods));
+  const methods: MethodTable<PostamtJmapBackend> = Object.assign({}, CORE_METHODS, BLOB_METHODS, ...providers.map((p) => p.methods));
   const engine = new JmapEngine<PostamtJmapBackend>({
     backend,
     methods,
@@ -70,7 +79,7 @@ export async function startHttpServer(options: {
   const proxies = new ProxyTrust(config.http.trustedProxies);
   const auth = requireUser({
     passwords: services.auth,
-    tokens: options.tokens ?? null,
+    tokens,
     limiter: services.limiter,
     allowPlaintext: (ip) => services.allowPlaintextAuth(ip),
     logger,
@@ -81,7 +90,19 @@ export async function startHttpServer(options: {
     publicUrl: config.http.publicUrl,
     corsOrigins: config.http.corsOrigins,
     readiness: { check: async () => ({ store: await storeWritable(services), listeners: options.listenersUp() }) },
-    routes: [jmapRoutes({ engine, backend, requireUser: auth })],
+    routes: [jmapRoutes({
+      engine,
+      backend,
+      requireUser: auth,
+      extend: (app) => mountBlobRoutes(app, {
+        limits: engine.limits,
+        blobs: {
+          accountFor: async (user: HttpUser, accountId: string) => ((await backend.accountFor(user, accountId)) === null ? null : storeAccountId(accountId)),
+          storeUpload: (accountId, type, data) => backend.storeUpload(accountId, type, data),
+          readBlob: (accountId, blobId) => backend.readBlob(accountId, blobId),
+        },
+      }),
+    })],
   });
   const handler = toRequestListener(app, logger);
   const counter = new ConnectionCounter({
@@ -116,12 +137,23 @@ export async function startHttpServer(options: {
     await Promise.all(Object.values(listeners).map((l) => l.close(0)));
     throw err;
   }
+  // Expired uploads and tokens go at start and hourly (RFC 8620 §6.1: unreferenced uploads may be deleted).
+  const sweep = (): void => {
+    void Promise.all([services.store.removeExpiredUploads(new Date()), tokens.removeExpired()]).catch((err: unknown) => {
+      logger.warn({ event: 'http.sweep_failed', err }, 'removing expired uploads and tokens failed');
+    });
+  };
+  sweep();
+  const sweeper = setInterval(sweep, 60 * 60_000);
+  sweeper.unref();
   return {
     listeners,
     ports,
     engine,
     backend,
+    tokens,
     async stop() {
+      clearInterval(sweeper);
       await Promise.all(Object.values(listeners).map((l) => l.close()));
     },
   };

@@ -4,12 +4,13 @@
  * account). Data types (Mail, Submission) plug in as JmapDataProviders: their capabilities, methods, the
  * push states of their types, and their blobs.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { JmapAccount, JmapBackend, JmapIdentity } from '../protocols/jmap/backend.ts';
+import type { JmapBlobBackend } from '../protocols/jmap/methods/blob-copy.ts';
 import { CORE_CAPABILITY } from '../protocols/jmap/capabilities.ts';
 import type { MethodTable } from '../protocols/jmap/method.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
-import type { AccountStore, StoreChange } from '../store/types.ts';
+import type { AccountStore, StoreChange, UploadRecord, UploadStore } from '../store/types.ts';
 
 /** The identity the HTTP layer hands the engine: the JMAP username plus the login it came from. */
 export type JmapUser = JmapIdentity & AuthIdentity;
@@ -53,16 +54,73 @@ export interface JmapDataProvider<B extends JmapBackend = JmapBackend> {
   openBlob?(accountId: number, blobId: string): Promise<BlobContent | null>;
 }
 
-export class PostamtJmapBackend implements JmapBackend {
-  private readonly accounts: Pick<AccountStore, 'getAccountById'>;
-  private readonly providers: readonly JmapDataProvider<never>[];
-  /** The server's capability URNs, in a stable order, for the session state. */
-  private readonly capabilityKey: string;
+export interface PostamtJmapBackendOptions {
+  accounts: Pick<AccountStore, 'getAccountById'>;
+  uploads: UploadStore;
+  /** How long an upload is kept (http.upload_expiry; RFC 8620 §6.1 asks for at least an hour). */
+  uploadExpiryMs: number;
+}
 
-  constructor(options: { accounts: Pick<AccountStore, 'getAccountById'>; providers: readonly JmapDataProvider<never>[] }) {
+export class PostamtJmapBackend implements JmapBlobBackend {
+  private readonly accounts: Pick<AccountStore, 'getAccountById'>;
+  private readonly uploads: UploadStore;
+  private readonly uploadExpiryMs: number;
+  private providers: readonly JmapDataProvider<never>[] = [];
+  /** The server's capability URNs, in a stable order, for the session state. */
+  private capabilityKey = '';
+
+  constructor(options: PostamtJmapBackendOptions) {
     this.accounts = options.accounts;
-    this.providers = options.providers;
-    this.capabilityKey = this.providers.flatMap((p) => Object.keys(p.capabilities)).sort().join(' ');
+    this.uploads = options.uploads;
+    this.uploadExpiryMs = options.uploadExpiryMs;
+  }
+
+  /** The data types served (set once by the composition root; providers may wrap this backend). */
+  setProviders(providers: readonly JmapDataProvider<never>[]): void {
+    this.providers = providers;
+    this.capabilityKey = providers.flatMap((p) => Object.keys(p.capabilities)).sort().join(' ');
+  }
+
+  get dataProviders(): readonly JmapDataProvider<never>[] {
+    return this.providers;
+  }
+
+  /** RFC 8620 §6.1: stores an upload of the account durably; its blob id is new and means nothing elsewhere. */
+  async storeUpload(accountId: number, type: string, data: Buffer): Promise<UploadRecord> {
+    const blobId = `U${randomBytes(16).toString('base64url')}`;
+    return this.uploads.addUpload({ accountId, blobId, type, data, expiresAt: new Date(Date.now() + this.uploadExpiryMs) });
+  }
+
+  /** The bytes of an upload of the account (Email/import reads drafts and attachments this way). */
+  async uploadedBytes(accountId: number, blobId: string): Promise<Buffer | null> {
+    if (!blobId.startsWith('U')) return null;
+    return (await this.uploads.getUpload(accountId, blobId, new Date()))?.data ?? null;
+  }
+
+  /** RFC 8620 §6.2: any blob of the account, uploaded or stored by a data type; another account's is null. */
+  async readBlob(accountId: number, blobId: string): Promise<BlobContent | null> {
+    if (blobId.startsWith('U')) {
+      const upload = await this.uploads.getUpload(accountId, blobId, new Date());
+      return upload ? { size: upload.size, type: upload.type, stream: async function* () { yield upload.data; } } : null;
+    }
+    for (const p of this.providers) {
+      const blob = await p.openBlob?.(accountId, blobId);
+      if (blob) return blob;
+    }
+    return null;
+  }
+
+  async copyBlob(fromAccountId: string, toAccountId: string, blobId: string): Promise<string | null> {
+    const from = storeAccountId(fromAccountId);
+    const to = storeAccountId(toAccountId);
+    if (from === null || to === null) return null;
+    const blob = await this.readBlob(from, blobId);
+    if (blob === null) return null;
+    // A user has one account, so a copy is within it and the blob keeps its id (RFC 8620 §6.3 allows that).
+    if (from === to) return blobId;
+    const parts: Buffer[] = [];
+    for await (const part of blob.stream()) parts.push(part);
+    return (await this.storeUpload(to, blob.type ?? 'application/octet-stream', Buffer.concat(parts))).blobId;
   }
 
   /** The store account id of an identity the HTTP layer authenticated. */

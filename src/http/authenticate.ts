@@ -69,7 +69,7 @@ export function requireUser(options: HttpAuthOptions): MiddlewareHandler<HttpEnv
     const username = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const step = await options.passwords.checkPassword(username, password, { protocol: 'http', remoteAddress: c.var.client.ip, isTls: c.var.client.secure });
-    if (step.kind === 'success') return { ...step.identity, username: step.identity.address, scheme: 'basic' };
+    if (step.kind === 'success') return { ...step.identity, username: step.identity.address, scheme: 'basic', remoteAddress: c.var.client.ip };
     const reason = step.kind === 'failure' ? step.reason : 'invalid-credentials';
     if (reason === 'throttled') return throttled(c);
     if (reason === 'temporary') {
@@ -105,7 +105,7 @@ export function requireUser(options: HttpAuthOptions): MiddlewareHandler<HttpEnv
       return problemResponse(c, 401, 'The token is invalid or expired.', { 'WWW-Authenticate': `${CHALLENGE}, error="invalid_token"` });
     }
     reservation.succeeded();
-    return { ...identity, username: identity.address, scheme: 'bearer' };
+    return { ...identity, username: identity.address, scheme: 'bearer', remoteAddress: ip };
   }
 
   function throttled(c: Context<HttpEnv>): Response {

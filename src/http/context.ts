@@ -25,6 +25,8 @@ export interface ClientInfo {
 export interface HttpUser extends JmapIdentity, AuthIdentity {
   /** How the request proved who it is. */
   scheme: 'basic' | 'bearer';
+  /** The client's address (as ClientInfo.ip), for services that record where a request came from. */
+  remoteAddress: string;
 }
 
 export interface RequestLogFields {

@@ -521,6 +521,51 @@ export interface SuppressionStore {
   removeSuppression(address: string): Promise<boolean>;
 }
 
+/** A blob uploaded over JMAP (RFC 8620 §6.1): the account's own, kept until it expires. */
+export interface UploadRecord {
+  accountId: number;
+  /** The JMAP blob id ("U" + random), unique within the account. */
+  blobId: string;
+  /** The media type the client gave. */
+  type: string;
+  size: number;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface UploadStore {
+  /** Stores the bytes durably (resolves after commit); blob ids are the caller's, unique per account. */
+  addUpload(input: { accountId: number; blobId: string; type: string; data: Buffer; expiresAt: Date }): Promise<UploadRecord>;
+  /** The account's upload with this blob id, unless it expired before `now`; another account's is null. */
+  getUpload(accountId: number, blobId: string, now: Date): Promise<(UploadRecord & { data: Buffer }) | null>;
+  /** Deletes uploads that expired before `now`; returns how many. */
+  removeExpiredUploads(now: Date): Promise<number>;
+}
+
+/** A Bearer token of a login session (RFC 6750), stored as a hash of the token only. */
+export interface AccessTokenRecord {
+  /** SHA-256 of the token, hex: the token itself is never stored. */
+  tokenHash: string;
+  accountId: number;
+  /** What the session is (e.g. "webmail, Firefox"), shown when sessions are listed. */
+  label: string;
+  /** The account's credential stamp when the token was issued: a later password change ends it. */
+  credential: string;
+  /** The app password the session logged in with, if any: removing it ends the session. */
+  appPasswordId: number | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface AccessTokenStore {
+  addAccessToken(record: AccessTokenRecord): Promise<void>;
+  getAccessToken(tokenHash: string): Promise<AccessTokenRecord | null>;
+  listAccessTokens(accountId: number): Promise<AccessTokenRecord[]>;
+  /** Ends one session of the account; false when the account has no such token. */
+  removeAccessToken(accountId: number, tokenHash: string): Promise<boolean>;
+  removeExpiredAccessTokens(now: Date): Promise<number>;
+}
+
 /** A stored body that cannot be read back whole: its blob is missing, or shorter or longer than recorded. */
 export interface CorruptBody {
   kind: 'message' | 'queue';
@@ -553,7 +598,7 @@ export interface IntegrityReport {
   ms: number;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, ChangeFeed {
+export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, UploadStore, AccessTokenStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** A write that changes nothing, through the backend's commit path (readiness checks): throws when writes fail. */

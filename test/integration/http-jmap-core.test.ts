@@ -52,8 +52,12 @@ describe('JMAP Core over HTTP', () => {
     const s = session.json();
     assert.equal(s.username, ALICE);
     const [accountId] = Object.keys(s.accounts);
-    assert.deepEqual(s.accounts[accountId!], { name: ALICE, isPersonal: true, isReadOnly: false, accountCapabilities: { [CORE]: {} } });
+    const { accountCapabilities, ...account } = s.accounts[accountId!];
+    assert.deepEqual(account, { name: ALICE, isPersonal: true, isReadOnly: false });
+    assert.deepEqual(Object.keys(accountCapabilities).sort(), [CORE, 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission']);
+    assert.deepEqual(Object.keys(s.capabilities).sort(), [CORE, 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission']);
     assert.equal(s.primaryAccounts[CORE], accountId);
+    assert.equal(s.primaryAccounts['urn:ietf:params:jmap:mail'], accountId);
     assert.equal(s.capabilities[CORE].maxCallsInRequest, 3);
     assert.equal(s.capabilities[CORE].maxSizeRequest, 4096);
     assert.equal(s.apiUrl, `${https}/jmap/api`);
@@ -137,6 +141,7 @@ describe('JMAP Core over HTTP', () => {
     assert.equal(unknownUser.body, wrong.body, 'an unknown user looks exactly like a wrong password');
     const badToken = await curl(['--cacert', ca.path, '-H', 'Authorization: Bearer nonsense', `${https}/jmap/session`]);
     assert.equal(badToken.status, 401);
+    assert.match(badToken.headers['www-authenticate']!, /invalid_token/);
     assert.ok(t.logs.some((l) => l.event === 'auth.failed' && l.protocol === 'http' && l.username === ALICE && l.reason === 'wrong-password'));
     assert.ok(!JSON.stringify(t.logs).includes('wrong password'), 'no password in the logs');
     assert.ok(!JSON.stringify(t.logs).includes('nonsense'), 'no token in the logs');

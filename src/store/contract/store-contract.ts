@@ -434,4 +434,40 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.deepEqual(await store.getAdminRoles(bob.id), { serverAdmin: false, domains: [] });
       assert.deepEqual(await store.listAdmins(), []);
     }));
+
+  test(`${name}: uploads belong to one account, expire, and go with their account`, () =>
+    withStore(async (store) => {
+      await store.addDomain('example.test');
+      const alice = await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null });
+      const bob = await store.addAccount({ address: 'bob@example.test', passwordHash: 'x', scram: null });
+      const data = Buffer.from('hello \u0000 bytes');
+      const later = new Date(Date.now() + 60_000);
+      const record = await store.addUpload({ accountId: alice.id, blobId: 'Uabc', type: 'text/plain', data, expiresAt: later });
+      assert.equal(record.size, data.length);
+      const back = await store.getUpload(alice.id, 'Uabc', new Date());
+      assert.ok(back && back.data.equals(data) && back.type === 'text/plain');
+      assert.equal(await store.getUpload(bob.id, 'Uabc', new Date()), null, 'another account does not see it');
+      assert.equal(await store.getUpload(alice.id, 'Uabc', new Date(later.getTime() + 1)), null, 'expired');
+      assert.equal(await store.removeExpiredUploads(new Date(later.getTime() + 1)), 1);
+      assert.equal(await store.getUpload(alice.id, 'Uabc', new Date()), null);
+      await store.addUpload({ accountId: bob.id, blobId: 'Ubob', type: 'a/b', data, expiresAt: later });
+      await store.removeAccount('bob@example.test');
+      assert.equal(await store.removeExpiredUploads(new Date(later.getTime() + 1)), 0, 'went with the account');
+    }));
+
+  test(`${name}: access tokens are found by hash, listed per account, removed one by one or when expired`, () =>
+    withStore(async (store) => {
+      await store.addDomain('example.test');
+      const alice = await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null });
+      const now = Date.now();
+      const token = { tokenHash: 'a'.repeat(64), accountId: alice.id, label: 'webmail', credential: 'stamp', appPasswordId: null, createdAt: new Date(now), expiresAt: new Date(now + 60_000) };
+      await store.addAccessToken(token);
+      await store.addAccessToken({ ...token, tokenHash: 'b'.repeat(64), expiresAt: new Date(now - 1) });
+      assert.deepEqual(await store.getAccessToken('a'.repeat(64)), token);
+      assert.equal((await store.listAccessTokens(alice.id)).length, 2);
+      assert.equal(await store.removeExpiredAccessTokens(new Date(now)), 1);
+      assert.equal(await store.removeAccessToken(alice.id + 1, 'a'.repeat(64)), false, 'only by its own account');
+      assert.equal(await store.removeAccessToken(alice.id, 'a'.repeat(64)), true);
+      assert.equal(await store.getAccessToken('a'.repeat(64)), null);
+    }));
 }

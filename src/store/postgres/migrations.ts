@@ -345,4 +345,33 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 4,
+    name: 'JMAP uploads and access tokens',
+    // SQLite migration 9: uploaded blobs per account with an expiry, access tokens as SHA-256 hashes.
+    sql: `
+CREATE TABLE uploads (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  blob_id text NOT NULL,
+  type text NOT NULL,
+  size bigint NOT NULL,
+  data bytea NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (account_id, blob_id)
+);
+CREATE INDEX uploads_expiry ON uploads(expires_at);
+CREATE TABLE access_tokens (
+  token_hash text PRIMARY KEY,
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  label text NOT NULL,
+  credential text NOT NULL,
+  app_password_id bigint,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX access_tokens_account ON access_tokens(account_id);
+CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);
+`,
+  },
 ];

@@ -15,6 +15,7 @@ import { PgGroupCommit } from './group-commit.ts';
 import { pgMailStore } from './mail.ts';
 import { pgQueueStore } from './queue.ts';
 import { pgSuppressionStore } from './suppressions.ts';
+import { pgUploadStore } from './uploads.ts';
 
 export interface PostgresStore extends Store {
   readonly backend: 'postgres';
@@ -46,6 +47,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgEmailStore({ pool, changes }),
       ...pgQueueStore({ pool, changes }),
       ...pgSuppressionStore({ pool, changes }),
+      ...pgUploadStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
       checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),
       // A write statement that matches no row: refused by a read-only server or a broken connection.

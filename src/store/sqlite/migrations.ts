@@ -347,4 +347,35 @@ CREATE TRIGGER mailboxes_delete AFTER DELETE ON mailboxes BEGIN
 END;
 `,
   },
+  {
+    version: 9,
+    name: 'JMAP uploads and access tokens',
+    // Uploaded blobs (RFC 8620 §6.1) belong to one account and expire; Email/import and Email/set read them
+    // back by (account, blob id), so a blob id is worthless in another account. Access tokens of login
+    // sessions are kept as SHA-256 hashes only, with the credential stamp they were issued under.
+    sql: `
+CREATE TABLE uploads (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  blob_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX uploads_blob ON uploads(account_id, blob_id);
+CREATE INDEX uploads_expiry ON uploads(expires_at);
+CREATE TABLE access_tokens (
+  token_hash TEXT PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  label TEXT NOT NULL,
+  credential TEXT NOT NULL,
+  app_password_id INTEGER,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX access_tokens_account ON access_tokens(account_id);
+CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);
+`,
+  },
 ];

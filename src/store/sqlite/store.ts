@@ -16,6 +16,7 @@ import { sqliteMailStore } from './mail.ts';
 import { MailboxTable } from './mailboxes.ts';
 import { QueueTable, sqliteQueueStore } from './queue.ts';
 import { checkIntegrity } from './integrity.ts';
+import { sqliteUploadStore } from './uploads.ts';
 import { sqliteSuppressionStore } from './suppressions.ts';
 
 /** The store with what only SQLite tests and tools may reach: the connection, the writer, the feed. */
@@ -78,6 +79,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteEmailStore({ db, changes, mailboxes }),
     ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
+    ...sqliteUploadStore({ db, changes }),
     subscribe: (listener) => changes.subscribe(listener),
     checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
     async checkWritable() {
