@@ -63,7 +63,7 @@ export async function startHttpServer(options: {
   const { services, logger } = options;
   const config = services.config;
   const backend = new PostamtJmapBackend({ accounts: services.store, uploads: services.store, uploadExpiryMs: config.http.uploadExpiry });
-  const providers = options.providers ? options.providers(backend) : [mailProvider({ store: services.store, submission: services.submission, base: backend })];
+  const providers = options.providers ? options.providers(backend) : [mailProvider({ store: services.store, mail: services.mail, submission: services.submission, base: backend })];
   backend.setProviders(providers);
   const tokens = new AccessTokens({ store: services.store, lifetimeMs: config.http.tokenLifetime });
   const limits = jmapLimitsFrom(config);

@@ -10,6 +10,7 @@ import { mailAccountCapability, mailAndSubmissionMethods, submissionAccountCapab
 import { formatState } from '../protocols/jmap/mail/state.ts';
 import type { MethodTable } from '../protocols/jmap/method.ts';
 import { isMailboxChange, type Store } from '../store/types.ts';
+import type { MailAccess } from '../mail/access.ts';
 import type { SubmissionService } from '../submission/service.ts';
 import { jmapAccountId, storeAccountId, type JmapDataProvider, type PostamtJmapBackend } from './jmap-backend.ts';
 import { bindMailMethods } from './jmap-mail-backend.ts';
@@ -18,10 +19,11 @@ import { StoreJmapSubmissionBackend } from './jmap-submission-backend.ts';
 /** RFC 8621 §1.5: the types whose state is the account modseq (docs/decisions/0008). */
 export const MAIL_TYPES = ['Mailbox', 'Email', 'Thread'] as const;
 
-export function mailProvider(options: { store: Store; submission: Pick<SubmissionService, 'submit'>; base: PostamtJmapBackend }): JmapDataProvider<PostamtJmapBackend> {
+export function mailProvider(options: { store: Store; mail: MailAccess; submission: Pick<SubmissionService, 'submit'>; base: PostamtJmapBackend }): JmapDataProvider<PostamtJmapBackend> {
   const { store, base } = options;
   const mail = new StoreJmapSubmissionBackend({
-    store,
+    mail: options.mail,
+    accounts: store,
     base,
     storeAccountId,
     uploadedBlob: (accountId, blobId) => base.uploadedBytes(accountId, blobId),
