@@ -119,9 +119,9 @@ const cases: Case[] = [
   { name: 'list the users of b.test', allowed: SERVER, run: (f, p) => f.admin.users.list(p, 'b.test') },
   { name: 'see their own account', allowed: EVERYONE, run: (f, p) => f.admin.users.show(p, 'alice@a.test') },
   { name: 'see an account of b.test', allowed: SERVER, run: (f, p) => f.admin.users.show(p, 'bob@b.test') },
-  { name: 'set their own password', allowed: EVERYONE, run: (f, p) => f.admin.users.setPassword(p, 'alice@a.test', 'another long password') },
+  { name: 'set their own password', allowed: EVERYONE, run: (f, p) => f.admin.users.setPassword(p, 'alice@a.test', 'another long password', { currentPassword: 'a long password' }) },
   { name: 'set the password of a user of b.test', allowed: SERVER, run: (f, p) => f.admin.users.setPassword(p, 'bob@b.test', 'another long password') },
-  { name: 'set the password of a server admin of their domain', allowed: SERVER, run: (f, p) => f.admin.users.setPassword(p, 'root@a.test', 'another long password') },
+  { name: 'set the password of a server admin of their domain', allowed: SERVER, run: (f, p) => f.admin.users.setPassword(p, 'root@a.test', 'another long password', { currentPassword: 'a long password' }) },
   { name: 'disable a user of a.test', allowed: DOMAIN, run: (f, p) => f.admin.users.setDisabled(p, 'alice@a.test', true) },
   { name: 'disable a user of b.test', allowed: SERVER, run: (f, p) => f.admin.users.setDisabled(p, 'bob@b.test', true) },
   { name: 'set a quota in a.test', allowed: DOMAIN, run: (f, p) => f.admin.users.setQuota(p, 'alice@a.test', 1000) },
@@ -239,6 +239,22 @@ describe('administration service: what a domain admin sees', () => {
       await assert.rejects(f.admin.appPasswords.add(f.as.domainA, 'alice@a.test', 'x'), /alice@a\.test is an admin of b\.test/);
       await assert.rejects(f.admin.users.add(f.as.domainA, { address: 'x@a.test', password: 'a long password', serverAdmin: true }), /only a server admin may/);
       assert.equal(await f.store.getAccount('x@a.test'), null);
+    } finally {
+      await f.cleanup();
+    }
+  });
+
+  test('an account changes its own password only with its current one; an admin resets it without', async () => {
+    const f = await fixture();
+    try {
+      const before = (await f.store.getAccount('alice@a.test'))!.passwordHash;
+      await assert.rejects(f.admin.users.setPassword(f.as.userA, 'alice@a.test', 'another long password'), /alice@a\.test may not set the password of alice@a\.test: the current password was not given or is wrong/);
+      await assert.rejects(f.admin.users.setPassword(f.as.userA, 'alice@a.test', 'another long password', { currentPassword: 'a wrong password' }), (err) => adminErrorKind(err) === 'forbidden');
+      assert.equal((await f.store.getAccount('alice@a.test'))!.passwordHash, before);
+      await f.admin.users.setPassword(f.as.userA, 'alice@a.test', 'another long password', { currentPassword: 'a long password' });
+      await f.admin.users.setPassword(f.as.domainA, 'alice@a.test', 'a third long password');
+      await assert.rejects(f.admin.users.setPassword(f.as.server, 'root@a.test', 'another long password'), /the current password was not given/);
+      await assert.rejects(f.admin.users.setPassword(f.as.cli, 'alice@a.test', 'short'), /at least 8 are required/);
     } finally {
       await f.cleanup();
     }

@@ -2,6 +2,7 @@
  * Accounts: add, list, show, remove, passwords, disable/enable, quotas, send-as grants, the server admin role
  * and a look at their mailboxes. Admins of an account's domain manage it; an account changes its own password.
  */
+import { verifyPassword } from '../accounts/passwords.ts';
 import type { AccountRecord, AdminRoles } from '../store/types.ts';
 import { domainOf, type Actor, type Principal } from './access.ts';
 import type { AdminContext, NewPassword } from './context.ts';
@@ -112,10 +113,16 @@ export function userService(ctx: AdminContext) {
       return account.address;
     },
 
-    /** Sets a new password; an account may set its own. Its app passwords stay usable (same SCRAM salt and count). */
-    async setPassword(principal: Principal, email: string, password: NewPassword): Promise<string> {
+    /**
+     * Sets a new password; an account may set its own, giving its current one (so a stolen browser session
+     * cannot take the account over). Its app passwords stay usable (same SCRAM salt and count).
+     */
+    async setPassword(principal: Principal, email: string, password: NewPassword, options: { currentPassword?: string } = {}): Promise<string> {
       const actor = await gate.actor(principal);
       const { account } = await target(actor, email, (a) => `set the password of ${a}`, { self: true });
+      if (actor.address === account.address && !(options.currentPassword !== undefined && (await verifyPassword(account.passwordHash, options.currentPassword)))) {
+        gate.deny(actor, `set the password of ${account.address}`, 'the current password was not given or is wrong');
+      }
       // Keep the account's SCRAM salt and count: its app passwords were derived with them and must stay usable.
       const scramOptions = account.scram ? { salt: account.scram.salt, iterations: account.scram.iterations } : { iterations: settings.scramIterations };
       await store.updateAccount(account.address, await hashed(password, scramOptions));
