@@ -169,6 +169,7 @@ export class SubmissionService {
   async commitMessage(input: { identity: AuthIdentity | null; transactionId: string; envelope: SubmissionEnvelope; origin: SubmissionOrigin; message: MessageBuffer }): Promise<SubmitResult> {
     const { config, store } = this.o;
     const { envelope: e, message } = input;
+    let committed = false;
     try {
       // The spool stopped taking bytes (header section over the limits, in-flight budget spent).
       if (message.problem) return { ok: false, ...bufferProblemReply(message.problem) };
@@ -210,6 +211,7 @@ export class SubmissionService {
         tx: message.tx, plan, localHeader: Buffer.from(returnPathHeader(e.sender)), traceHeader: Buffer.concat([Buffer.from(trace + dkim + added, 'latin1'), header]),
         logger: this.o.logger, queueId: input.transactionId, origin: 'submission', sender: e.sender,
       });
+      committed = outcome.ok;
       if (!outcome.ok) return { ok: false, ...uncoveredReply() };
       if (outcome.result.queueId) this.o.queue.kick();
       return {
@@ -220,8 +222,8 @@ export class SubmissionService {
         queued: plan.queue?.recipients.map((r) => r.address) ?? [],
       };
     } finally {
-      // A refusal or a fault must not leave the spooled body behind (abort after commit does nothing).
-      message.tx.abort();
+      // A refusal or a fault must not leave the spooled body behind (abort is idempotent).
+      if (!committed) message.tx.abort();
       message.release();
     }
   }
@@ -246,7 +248,7 @@ export class SubmissionService {
   async submit(identity: AuthIdentity, envelope: SubmissionEnvelope, message: SubmissionMessage, options: { origin: SubmissionOrigin }): Promise<SubmitResult> {
     const transactionId = newId();
     let spool = message instanceof MessageBuffer ? message : null;
-    let result: SubmitResult;
+    let result: SubmitResult | null = null;
     try {
       const refused = await this.envelopeRefusal(identity, transactionId, envelope);
       if (refused) result = refused;
@@ -259,8 +261,8 @@ export class SubmissionService {
       this.o.logger.error({ event: 'submission.commit_failed', queueId: transactionId, user: identity.address, err }, 'submission failed');
       result = { ok: false, ...commitFailureReply(err) };
     } finally {
-      // Whatever was not committed is dropped (both are idempotent, and nothing after a commit).
-      spool?.tx.abort();
+      // Whatever was not committed is dropped (commitMessage did so already; both are idempotent).
+      if (!result?.ok) spool?.tx.abort();
       spool?.release();
     }
     this.settle(transactionId, result.ok);
