@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMimeTree } from './mime-tree.ts';
-import { decodeHeaderValue, decodeTransfer, messageText, UnknownTransferEncodingError } from './search-text.ts';
+import { decodeHeaderValue } from './encoded-words.ts';
+import { messageText } from './search-text.ts';
+import { decodeTransfer, UnknownTransferEncodingError } from './transfer-encoding.ts';
 
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'latin1');
 

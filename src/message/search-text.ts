@@ -2,11 +2,8 @@
 // encodings undone, charsets converted, RFC 2047 words decoded; bounded in size.
 import { decodeCharset } from './charset.ts';
 import { isMultipart, type MimePart } from './mime-tree.ts';
-import { decodeTransfer, UnknownTransferEncodingError } from './transfer-encoding.ts';
-
-export { decodeHeaderValue } from './encoded-words.ts';
-export { decodeTransfer, UnknownTransferEncodingError } from './transfer-encoding.ts';
 import { decodeHeaderValue } from './encoded-words.ts';
+import { decodeTransfer, UnknownTransferEncodingError } from './transfer-encoding.ts';
 
 export interface MessageTextOptions {
   /** Cap on the decoded body text, in UTF-16 code units (≈ bytes for mostly-ASCII text). */

@@ -4,7 +4,8 @@
  */
 import { parseAddressList, type NamedAddress } from '../../message/address.ts';
 import type { MimePart } from '../../message/mime-tree.ts';
-import { decodeHeaderValue, messageText } from '../../message/search-text.ts';
+import { decodeHeaderValue } from '../../message/encoded-words.ts';
+import { messageText } from '../../message/search-text.ts';
 import type { ImapMessageMeta, ImapMetaField } from './backend.ts';
 import { parseNumber, parseSearchDate, tokenText } from './parser/args.ts';
 import { ImapSyntaxError, type Token } from './parser/tokenizer.ts';

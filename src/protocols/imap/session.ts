@@ -26,8 +26,6 @@ import {
   type ImapState,
 } from './session-state.ts';
 
-export { DEFAULT_IMAP_LIMITS, type ImapLimits, type ImapMode, type ImapSessionOptions, type ImapState } from './session-state.ts';
-
 export class ImapSession implements StreamEngine, ImapSessionCore {
   state: ImapState = { kind: 'not-authenticated' };
   mode: ImapMode = { kind: 'command' };

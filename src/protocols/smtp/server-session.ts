@@ -21,11 +21,6 @@ import {
   type Transaction,
 } from './session-state.ts';
 
-export { DEFAULT_SMTP_LIMITS, type SmtpServerLimits, type SmtpServerOptions } from './session-state.ts';
-/** Older names, kept for callers written against them. */
-export type { SmtpServerLimits as SmtpLimits, SmtpServerOptions as SmtpServerSessionOptions } from './session-state.ts';
-export type * from './hooks.ts';
-
 type DataState = Extract<SmtpState, { phase: 'data' }>;
 type BdatState = Extract<SmtpState, { phase: 'bdat' }>;
 

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import type { EngineContext, EngineOutput } from '../../../src/protocols/engine.ts';
 import type { MessageSink, SmtpServerHooks } from '../../../src/protocols/smtp/hooks.ts';
-import { SmtpServerSession, type SmtpLimits } from '../../../src/protocols/smtp/server-session.ts';
+import { SmtpServerSession } from '../../../src/protocols/smtp/server-session.ts';
+import type { SmtpServerLimits } from '../../../src/protocols/smtp/session-state.ts';
 import type { SaslAuthenticator } from '../../../src/protocols/sasl/types.ts';
 import type { FuzzTarget } from '../engine/target.ts';
 import { splitChunks } from '../engine/random.ts';
@@ -33,7 +34,7 @@ const sasl: SaslAuthenticator = {
 };
 
 /** An SMTP engine with an in-memory sink that records every message it was given. */
-export function newSmtpSession(options: { limits?: Partial<SmtpLimits> } = {}): { session: SmtpServerSession; sinks: SinkRecord[] } {
+export function newSmtpSession(options: { limits?: Partial<SmtpServerLimits> } = {}): { session: SmtpServerSession; sinks: SinkRecord[] } {
   const sinks: SinkRecord[] = [];
   let id = 0;
   const hooks: SmtpServerHooks = {

@@ -6,7 +6,7 @@ import { no, ok, type CommandSpec } from '../command.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { baseSubject, type SearchSubject } from '../search-query.ts';
 import type { MimePart } from '../../../message/mime-tree.ts';
-import { decodeHeaderValue } from '../../../message/search-text.ts';
+import { decodeHeaderValue } from '../../../message/encoded-words.ts';
 import { selectedMailbox } from './message-set.ts';
 import { parseRest, runSearch } from './search.ts';
 

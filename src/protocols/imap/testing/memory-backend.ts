@@ -18,7 +18,8 @@ import {
   type ImapMetaField,
   type ImapSpecialUse,
 } from '../backend.ts';
-import { ImapSession, type ImapSessionOptions } from '../session.ts';
+import { ImapSession } from '../session.ts';
+import type { ImapSessionOptions } from '../session-state.ts';
 
 interface MemMessage {
   uid: number;
