@@ -71,6 +71,11 @@ export async function insertBlob(client: pg.PoolClient, prefix: Buffer[], body: 
   return id;
 }
 
+/** The bytes of `prefix` then `body` as one buffer: only for bodies of at most one chunk. */
+export async function wholeBody(prefix: Buffer[], body: BodySource, size: number): Promise<Buffer> {
+  return 'data' in body && prefix.every((p) => p.length === 0) ? body.data : onePiece(prefix, body, size);
+}
+
 async function onePiece(prefix: Buffer[], body: BodySource, size: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of chunksOf(prefix, body)) parts.push(c);

@@ -1,7 +1,8 @@
 /**
  * Emails and threads on PostgreSQL (docs/decisions/0008): a new email id for every message stored, its
  * thread found at that moment from Message-ID, In-Reply-To and References (a reply's subject when those
- * are missing), in one call of postamt_new_email (migration 3); triggers keep the rest.
+ * are missing), by postamt_new_email (migration 3), called for a delivered copy by postamt_deliver_copy
+ * (migration 4) in the same round trip as its UID and message row; triggers keep the rest.
  */
 import type pg from 'pg';
 import { messageIndexFields, type MessageIndexFields } from '../../message/thread-keys.ts';
@@ -26,8 +27,11 @@ export function indexFieldsOf(head: Buffer): MessageIndexFields {
   }
 }
 
-/** A new email of the account, created at `seq`, in the thread its header points to (or a new one). */
-export async function createEmail(c: pg.PoolClient, accountId: number, fields: MessageIndexFields, seq: number): Promise<NewEmail> {
+/**
+ * The arguments postamt_new_email takes after account and modseq: the keys to look up, the reply subject,
+ * the keys to record, the index fields, now and the subject window.
+ */
+export function threadingArgs(fields: MessageIndexFields): unknown[] {
   const refs = fields.references;
   const lookup = (fields.messageId !== null ? [fields.messageId, ...refs] : refs).map((k) => `id:${k}`);
   // Without any reference, a reply ("Re: x") joins the thread of its base subject if that was active lately.
@@ -40,12 +44,31 @@ export async function createEmail(c: pg.PoolClient, accountId: number, fields: M
     put.add(`id:${refs[refs.length - 1]!}`);
   }
   if (fields.baseSubject !== '') put.add(`subject:${fields.baseSubject}`);
-  const row = (await c.query<{ o_email: number; o_thread: number }>({
-    name: 'pg-new-email',
-    text: 'SELECT o_email, o_thread FROM postamt_new_email($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
-    values: [accountId, seq, lookup, replySubject, [...put], fields.messageId, fields.baseSubject, fields.sentAt, fields.fromSort, fields.toSort, Date.now(), SUBJECT_THREAD_WINDOW_MS],
+  return [lookup, replySubject, [...put], fields.messageId, fields.baseSubject, fields.sentAt, fields.fromSort, fields.toSort, Date.now(), SUBJECT_THREAD_WINDOW_MS];
+}
+
+/**
+ * Stores one delivered copy in one round trip (postamt_deliver_copy, migration 4): the UID and modseq, the
+ * email (a new one, or `emailId` when the plan stores one email in several mailboxes) and the message row.
+ */
+export async function deliverCopy(c: pg.PoolClient, input: DeliverCopyInput): Promise<{ uid: number; accountId: number; blobId: number } & NewEmail> {
+  const row = (await c.query<{ o_uid: number; o_blob: number; o_account: number; o_email: number; o_thread: number }>({
+    name: 'pg-deliver-copy',
+    text: 'SELECT o_uid, o_blob, o_account, o_email, o_thread FROM postamt_deliver_copy($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)',
+    values: [input.mailboxId, 'blobId' in input.body ? input.body.blobId : null, input.size, input.internalDate, input.flags, ...threadingArgs(input.fields), input.emailId, 'data' in input.body ? input.body.data : null],
   })).rows[0]!;
-  return { emailId: row.o_email, threadId: row.o_thread };
+  return { uid: row.o_uid, blobId: row.o_blob, accountId: row.o_account, emailId: row.o_email, threadId: row.o_thread };
+}
+
+export interface DeliverCopyInput {
+  mailboxId: number;
+  /** A stored body, or the whole body of at most one chunk to store with the copy. */
+  body: { blobId: number } | { data: Buffer };
+  size: number;
+  internalDate: number;
+  flags: string;
+  fields: MessageIndexFields;
+  emailId: number | null;
 }
 
 /** A copy of an email (IMAP COPY, Email/copy into the same account): a new id in the same thread. */

@@ -7,9 +7,9 @@ import type pg from 'pg';
 import { parseFlagText } from '../../core/flag-text.ts';
 import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailStore, MessageRecord, StoreChange } from '../types.ts';
 import { SqliteDeliveryTransaction as SpoolingDeliveryTransaction, type SpooledBody } from '../sqlite/delivery.ts';
-import { insertBlob, readBlob, streamBlob } from './blobs.ts';
+import { CHUNK_BYTES, insertBlob, readBlob, streamBlob, wholeBody } from './blobs.ts';
 import type { PgChangeFeed } from './change-feed.ts';
-import { copyEmail, createEmail, INDEX_HEAD_BYTES, indexFieldsOf, type NewEmail } from './emails.ts';
+import { copyEmail, deliverCopy, INDEX_HEAD_BYTES, indexFieldsOf, type NewEmail } from './emails.ts';
 import { allocateModSeq, allocateUid, createMailbox, mailboxById, nextAccountSeq, SELECT_MAILBOX, toMailbox, touchMailbox, type MailboxRow } from './mailboxes.ts';
 import { listMessageMeta, listMessages, listMetaColumns, mailboxDelta, selectState, toMessage, type MessageRow } from './mail-reads.ts';
 import { insertQueueEntry } from './queue.ts';
@@ -82,17 +82,19 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
     const out: CommitResult = { messages: [], queueId: null, size: total };
     const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
-    const blobId = await insertBlob(c, [localHeader, traceHeader], body.ref());
-    // The message header may be in the trace prefix (SMTP keeps it apart from the body it spools).
+    // The common case, one mailbox copy of a body of one chunk and nothing queued, is one round trip.
+    const oneTrip = plan.mailboxes.length === 1 && !hasQueue && total <= CHUNK_BYTES;
+    let blobId = oneTrip ? 0 : await insertBlob(c, [localHeader, traceHeader], body.ref());
+    // SMTP keeps the message header in the trace prefix and spools only the body: the header is read from both.
     const fields = plan.mailboxes.length > 0 ? indexFieldsOf(Buffer.concat([traceHeader, body.head(INDEX_HEAD_BYTES)]).subarray(0, traceHeader.length + INDEX_HEAD_BYTES)) : null;
     let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
-      const { uid, modSeq, accountId } = await allocateUid(c, target.mailboxId);
       const internalDate = (target.internalDate ?? new Date()).getTime();
+      const stored = oneTrip ? { data: await wholeBody([localHeader, traceHeader], body.ref(), total) } : { blobId };
       // Each copy is an email of its own (its account's), unless the plan stores one email in several mailboxes.
-      const email: NewEmail = shared ?? await createEmail(c, accountId, fields!, modSeq);
+      const { uid, accountId, blobId: storedBlob, ...email } = await deliverCopy(c, { mailboxId: target.mailboxId, body: stored, size: total, internalDate, flags: (target.flags ?? []).join(' '), fields: fields!, emailId: shared?.emailId ?? null });
+      blobId = storedBlob;
       if (plan.oneEmail) shared = email;
-      await c.query({ ...INSERT_MESSAGE, values: [target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq, email.emailId] });
       out.messages.push({ mailboxId: target.mailboxId, uid, emailId: email.emailId, threadId: email.threadId });
       log.push({ accountId, mailboxId: target.mailboxId, kind: 'append', uids: [uid] });
     }

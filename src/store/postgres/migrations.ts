@@ -374,4 +374,43 @@ CREATE INDEX access_tokens_account ON access_tokens(account_id);
 CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);
 `,
   },
+  {
+    version: 5,
+    name: 'one round trip per delivered copy',
+    // A delivered copy took four round trips inside the batch (body, UID, email, message row); this
+    // function does them in one (the body too when it is one chunk given as p_data, else p_blob names it).
+    // The UPDATEs are those of mailboxes.ts allocateUid, in the same order.
+    sql: `
+CREATE FUNCTION postamt_deliver_copy(p_mailbox bigint, p_blob bigint, p_size bigint, p_internal_date bigint, p_flags text,
+    p_keys text[], p_reply_subject text, p_put_keys text[], p_message_id text, p_base_subject text, p_sent_at bigint,
+    p_from_sort text, p_to_sort text, p_now bigint, p_window bigint, p_email bigint, p_data bytea,
+    OUT o_uid bigint, OUT o_blob bigint, OUT o_account bigint, OUT o_email bigint, OUT o_thread bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  v_seq bigint;
+  v_mod_seq bigint;
+BEGIN
+  SELECT account_id INTO o_account FROM mailboxes WHERE id = p_mailbox;
+  IF o_account IS NULL THEN
+    RAISE EXCEPTION 'mailbox % does not exist', p_mailbox;
+  END IF;
+  o_blob := p_blob;
+  IF o_blob IS NULL THEN
+    INSERT INTO blobs (size) VALUES (p_size) RETURNING id INTO o_blob;
+    INSERT INTO blob_chunks (blob_id, seq, data) VALUES (o_blob, 0, p_data);
+  END IF;
+  UPDATE account_seq SET value = value + 1 WHERE account_id = o_account RETURNING value INTO v_seq;
+  UPDATE mailboxes SET uid_next = uid_next + 1, highest_mod_seq = greatest(highest_mod_seq + 1, v_seq) WHERE id = p_mailbox
+    RETURNING uid_next - 1, highest_mod_seq INTO o_uid, v_mod_seq;
+  IF p_email IS NULL THEN
+    SELECT e.o_email, e.o_thread INTO o_email, o_thread FROM postamt_new_email(o_account, v_mod_seq, p_keys, p_reply_subject, p_put_keys,
+      p_message_id, p_base_subject, p_sent_at, p_from_sort, p_to_sort, p_now, p_window) e;
+  ELSE
+    o_email := p_email;
+    SELECT thread_id INTO o_thread FROM emails WHERE id = p_email;
+  END IF;
+  INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id)
+    VALUES (p_mailbox, o_uid, o_blob, 0, p_size, p_internal_date, p_flags, v_mod_seq, o_email);
+END $$;
+`,
+  },
 ];
