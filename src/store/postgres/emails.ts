@@ -2,7 +2,7 @@
  * Emails and threads on PostgreSQL (docs/decisions/0008): a new email id for every message stored, its
  * thread found at that moment from Message-ID, In-Reply-To and References (a reply's subject when those
  * are missing), by postamt_new_email (migration 3), called for a delivered copy by postamt_deliver_copy
- * (migration 4) in the same round trip as its UID and message row; triggers keep the rest.
+ * (migration 5) in the same round trip as its UID and message row; triggers keep the rest.
  */
 import type pg from 'pg';
 import { messageIndexFields, type MessageIndexFields } from '../../message/thread-keys.ts';
@@ -48,7 +48,7 @@ export function threadingArgs(fields: MessageIndexFields): unknown[] {
 }
 
 /**
- * Stores one delivered copy in one round trip (postamt_deliver_copy, migration 4): the UID and modseq, the
+ * Stores one delivered copy in one round trip (postamt_deliver_copy, migration 5): the UID and modseq, the
  * email (a new one, or `emailId` when the plan stores one email in several mailboxes) and the message row.
  */
 export async function deliverCopy(c: pg.PoolClient, input: DeliverCopyInput): Promise<{ uid: number; accountId: number; blobId: number } & NewEmail> {
