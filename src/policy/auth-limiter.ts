@@ -217,20 +217,20 @@ export class AuthLimiter {
   }
 
   #ipFailures(ipKey: string): IpFailure[] {
-    const list = this.#byIp.get(ipKey);
-    if (!list) return [];
-    const cutoff = this.#now() - this.windowMs;
-    const live = list.filter((f) => f.atMs > cutoff);
-    if (live.length === 0) this.#byIp.delete(ipKey);
-    return live;
+    return this.#inWindow(this.#byIp, ipKey);
   }
 
   #accountFailures(user: string): AccountFailure[] {
-    const list = this.#byAccount.get(user);
+    return this.#inWindow(this.#byAccount, user);
+  }
+
+  /** The failures under `key` still inside the window; a key with none left is forgotten. */
+  #inWindow<T extends { atMs: number }>(map: Map<string, T[]>, key: string): T[] {
+    const list = map.get(key);
     if (!list) return [];
     const cutoff = this.#now() - this.windowMs;
     const live = list.filter((f) => f.atMs > cutoff);
-    if (live.length === 0) this.#byAccount.delete(user);
+    if (live.length === 0) map.delete(key);
     return live;
   }
 
