@@ -105,7 +105,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'UIDPLUS', 'MOVE', 'SPECIAL-USE', 'NAMESPACE', 'UNSELECT', 'CHILDREN', 'LIST-EXTENDED', 'LIST-STATUS',
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY',
-      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE', 'PREVIEW',
+      'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE', 'PREVIEW', 'REPLACE',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -227,7 +227,8 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
 
   private decideLiteral(a: LiteralAnnouncement): LiteralDecision {
     const tag = tagOf(a.textSoFar);
-    const m = /^\S+ APPEND (.*)$/is.exec(a.textSoFar);
+    // APPEND, and REPLACE (RFC 8508) whose message follows a message number and a mailbox as APPEND's does.
+    const m = /^\S+ (?:APPEND|(?:UID )?REPLACE \S+) (.*)$/is.exec(a.textSoFar);
     // The APPEND message is the literal after the mailbox name; a mailbox-name literal is buffered.
     const isMessage = m !== null && this.account !== null && !(a.index === 0 && /^~?\{\d+[+-]?\}$/.test(m[1]!));
     // RFC 4469 §5: a CATENATE TEXT literal is one piece of a message, put together when APPEND runs.

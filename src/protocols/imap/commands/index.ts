@@ -10,6 +10,7 @@ import { FETCH } from './fetch.ts';
 import { IDLE } from './idle.ts';
 import { CREATE, DELETE, LIST, LSUB, RENAME, STATUS, SUBSCRIBE, UNSUBSCRIBE } from './mailboxes.ts';
 import { MOVE } from './move.ts';
+import { REPLACE } from './replace.ts';
 import { GETQUOTA, GETQUOTAROOT, SETQUOTA } from './quota.ts';
 import { SEARCH } from './search.ts';
 import { CANCELUPDATE } from './search-updates.ts';
@@ -23,7 +24,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   GETQUOTA, GETQUOTAROOT, SETQUOTA,
   SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
   CHECK, CLOSE, UNSELECT, EXPUNGE,
-  SEARCH, SORT, THREAD, FETCH, STORE, COPY, MOVE, CANCELUPDATE,
+  SEARCH, SORT, THREAD, FETCH, STORE, COPY, MOVE, REPLACE, CANCELUPDATE,
   'UID SEARCH': SEARCH,
   'UID SORT': SORT,
   'UID THREAD': THREAD,
@@ -31,5 +32,6 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'UID STORE': STORE,
   'UID COPY': COPY,
   'UID MOVE': MOVE,
+  'UID REPLACE': REPLACE,
   'UID EXPUNGE': UID_EXPUNGE,
 };
