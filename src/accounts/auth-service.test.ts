@@ -59,7 +59,7 @@ class FakeAccounts {
 
 const TLS: SaslContext = { protocol: 'smtp', remoteAddress: '192.0.2.10', isTls: true };
 
-async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithoutTls?: (c: SaslContext) => boolean; scramIterations?: number; verifiedCache?: VerifiedCredentialCache } = {}) {
+async function setup(options: { maxFailuresPerIp?: number; allowPlaintextAuth?: (c: SaslContext) => boolean; scramIterations?: number; verifiedCache?: VerifiedCredentialCache } = {}) {
   const store = new FakeAccounts();
   const alice = await store.addUser('alice@example.org', 'alice-pw');
   const verified: string[] = [];
@@ -71,7 +71,7 @@ async function setup(options: { maxFailuresPerIp?: number; allowPlaintextWithout
     accounts: store as unknown as AccountStore,
     limiter,
     logger: pino({ level: 'info' }, sink),
-    allowPlaintextWithoutTls: options.allowPlaintextWithoutTls,
+    allowPlaintextAuth: options.allowPlaintextAuth,
     scramSecret: Buffer.from('test-secret'),
     scramIterations: options.scramIterations ?? 4096,
     sleep: async (ms) => { sleeps.push(ms); },
@@ -100,7 +100,7 @@ async function scram(auth: AuthService, user: string, pass: string, context = TL
 const FAIL = { kind: 'failure', reason: 'invalid-credentials' };
 
 test('advertises SCRAM-SHA-256 first under TLS and nothing in clear text unless allowed', async () => {
-  const { auth } = await setup({ allowPlaintextWithoutTls: (c) => c.remoteAddress === '127.0.0.1' });
+  const { auth } = await setup({ allowPlaintextAuth: (c) => c.remoteAddress === '127.0.0.1' });
   assert.deepEqual(auth.mechanisms(TLS), ['SCRAM-SHA-256', 'PLAIN', 'LOGIN']);
   assert.deepEqual(auth.mechanisms({ ...TLS, isTls: false }), []);
   assert.equal(auth.start('PLAIN', { ...TLS, isTls: false }), null);

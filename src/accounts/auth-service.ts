@@ -23,7 +23,7 @@ export interface AuthServiceOptions {
   limiter: AuthLimiter;
   logger: Logger;
   /** Allow authentication without TLS in this context (e.g. loopback when configured). Default: never. */
-  allowPlaintextWithoutTls?: (context: SaslContext) => boolean;
+  allowPlaintextAuth?: (context: SaslContext) => boolean;
   now?: () => number;
   /** Key for the fake SCRAM salts of unknown users; set it from persistent config so salts stay stable across restarts. */
   scramSecret?: Buffer;
@@ -57,7 +57,7 @@ export class AuthService implements SaslAuthenticator {
   readonly #accounts: AccountStore;
   readonly #limiter: AuthLimiter;
   readonly #logger: Logger;
-  readonly #allowPlaintext: (context: SaslContext) => boolean;
+  readonly #allowPlaintextAuth: (context: SaslContext) => boolean;
   readonly #now: () => number;
   readonly #scramSecret: Buffer;
   readonly #scramNonce: (() => string) | undefined;
@@ -70,7 +70,7 @@ export class AuthService implements SaslAuthenticator {
     this.#accounts = options.accounts;
     this.#limiter = options.limiter;
     this.#logger = options.logger;
-    this.#allowPlaintext = options.allowPlaintextWithoutTls ?? (() => false);
+    this.#allowPlaintextAuth = options.allowPlaintextAuth ?? (() => false);
     this.#now = options.now ?? Date.now;
     this.#scramSecret = options.scramSecret ?? randomBytes(32);
     this.#scramNonce = options.scramNonce;
@@ -109,7 +109,7 @@ export class AuthService implements SaslAuthenticator {
   }
 
   #isAllowed(context: SaslContext): boolean {
-    return context.isTls || this.#allowPlaintext(context);
+    return context.isTls || this.#allowPlaintextAuth(context);
   }
 
   async #checkCredentials(credentials: PlainCredentials, context: SaslContext, mechanism: Attempt['mechanism']): Promise<SaslStep> {

@@ -102,7 +102,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     accounts: store,
     limiter,
     logger,
-    allowPlaintextWithoutTls: (ctx) => allowPlaintextAuth(ctx.remoteAddress),
+    allowPlaintextAuth: (ctx) => allowPlaintextAuth(ctx.remoteAddress),
     scramSecret: installationSecret(config.dataDir),
     scramIterations: config.auth.scramIterations,
     verifiedCache: new VerifiedCredentialCache({ ttlMs: config.auth.verifiedCacheTtl }),

@@ -21,7 +21,7 @@ export interface HttpAuthOptions {
   tokens: BearerVerifier | null;
   limiter: AuthLimiter;
   /** Plaintext credentials allowed from this client address (loopback with the switch on). */
-  allowPlaintext(ip: string): boolean;
+  allowPlaintextAuth(ip: string): boolean;
   logger: Logger;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -42,7 +42,7 @@ export function requireUser(options: HttpAuthOptions): MiddlewareHandler<HttpEnv
     const client = c.var.client;
     const header = c.req.header('Authorization');
     if (header === undefined) return unauthorized(c, 'no-credentials', 'Authentication is required.');
-    if (!client.secure && !options.allowPlaintext(client.ip)) {
+    if (!client.secure && !options.allowPlaintextAuth(client.ip)) {
       // Not a guess, so not counted; the credentials already crossed the network in clear, so say so.
       c.var.log.reason = 'plaintext-refused';
       options.logger.info({ event: 'auth.failed', protocol: 'http', ip: client.ip, reason: 'plaintext-refused' }, 'credentials sent without TLS were refused');
