@@ -12,6 +12,15 @@ import { jmapRoutes } from '../http/jmap-routes.ts';
 import { mountBlobRoutes } from '../http/blob-routes.ts';
 import type { HttpUser } from '../http/context.ts';
 import { AccessTokens } from '../accounts/access-tokens.ts';
+import { eventSourceHandler, type PushAdmission } from '../http/event-source.ts';
+import { PushHub, type PushSource } from '../http/push-hub.ts';
+import { jmapWebSocket, type UpgradeBindings } from '../http/websocket.ts';
+import { WEBSOCKET_CAPABILITY } from '../protocols/jmap/capabilities.ts';
+import { newSessionId } from '../core/ids.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Context, Hono } from 'hono';
+import type { HttpEnv } from '../http/context.ts';
 import { BLOB_METHODS } from '../protocols/jmap/methods/blob-copy.ts';
 import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
 import type { JmapLimits } from '../protocols/jmap/capabilities.ts';
@@ -22,7 +31,7 @@ import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { startHttpListener, type HttpListener } from '../transport/http-listener.ts';
 import { networkKey } from '../policy/ip-prefix.ts';
 import { HTTP_LISTENER_ROLES, type HttpListenerRole } from './listeners.ts';
-import { PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
+import { jmapAccountId, PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
 import { mailProvider } from './jmap-mail-provider.ts';
 import { listenError } from './preflight.ts';
 import type { Services } from './services.ts';
@@ -71,7 +80,8 @@ export async function startHttpServer(options: {
   const engine = new JmapEngine<PostamtJmapBackend>({
     backend,
     methods,
-    capabilities: Object.assign({}, ...providers.map((p) => p.capabilities)),
+    // RFC 8887 §4.1: the WebSocket capability; its url is filled in per request by the session route.
+    capabilities: Object.assign({ [WEBSOCKET_CAPABILITY]: { url: '', supportsPush: true } }, ...providers.map((p) => p.capabilities)),
     limits,
     logger,
     admitRequest: concurrencyLimiter(limits.maxConcurrentRequests),
@@ -84,6 +94,16 @@ export async function startHttpServer(options: {
     allowPlaintextAuth: (ip) => services.allowPlaintextAuth(ip),
     logger,
   });
+  const hub = new PushHub({ source: pushSource(services, providers), logger });
+  const admission = pushAdmission(services, config.http.maxPushConnections);
+  const webSocket = jmapWebSocket({
+    engine,
+    hub,
+    admission,
+    accountFor: (user) => user.accountId,
+    allowedOrigins: config.http.corsOrigins,
+    logger,
+  });
   const app = createHttpApp({
     logger,
     proxies,
@@ -94,14 +114,18 @@ export async function startHttpServer(options: {
       engine,
       backend,
       requireUser: auth,
-      extend: (app) => mountBlobRoutes(app, {
-        limits: engine.limits,
-        blobs: {
-          accountFor: async (user: HttpUser, accountId: string) => ((await backend.accountFor(user, accountId)) === null ? null : storeAccountId(accountId)),
-          storeUpload: (accountId, type, data) => backend.storeUpload(accountId, type, data),
-          readBlob: (accountId, blobId) => backend.readBlob(accountId, blobId),
-        },
-      }),
+      extend: (app) => {
+        app.get('/jmap/eventsource', eventSourceHandler({ hub, admission, accountFor: (user) => user.accountId, secure: (c) => c.var.client.secure }));
+        app.get('/jmap/ws', webSocket.handler as unknown as (c: Context<HttpEnv>) => Promise<Response>);
+        mountBlobRoutes(app, {
+          limits: engine.limits,
+          blobs: {
+            accountFor: async (user: HttpUser, accountId: string) => ((await backend.accountFor(user, accountId)) === null ? null : storeAccountId(accountId)),
+            storeUpload: (accountId, type, data) => backend.storeUpload(accountId, type, data),
+            readBlob: (accountId, blobId) => backend.readBlob(accountId, blobId),
+          },
+        });
+      },
     })],
   });
   const handler = toRequestListener(app, logger);
@@ -123,6 +147,7 @@ export async function startHttpServer(options: {
         port: address.port,
         tls: role === 'https' ? services.tls : null,
         handler,
+        upgrade: (req, socket, head) => void upgradeThroughApp(app, req, socket, head, logger),
         counter,
         isUnlimitedPeer: (ip) => proxies.isTrusted(ip),
         timeouts: { headerMs: config.http.headerTimeout, requestMs: config.http.requestTimeout, idleMs: config.http.idleTimeout },
@@ -154,6 +179,9 @@ export async function startHttpServer(options: {
     tokens,
     async stop() {
       clearInterval(sweeper);
+      webSocket.closeAll();
+      admission.endAll();
+      hub.close();
       await Promise.all(Object.values(listeners).map((l) => l.close()));
     },
   };
@@ -167,5 +195,88 @@ async function storeWritable(services: Services): Promise<boolean> {
   } catch (err) {
     services.logger.warn({ event: 'http.not_ready', check: 'store', err }, 'store is not writable');
     return false;
+  }
+}
+
+/** The change feed as push sees it: which accounts' types may have moved, and their states now. */
+function pushSource(services: Services, providers: readonly JmapDataProvider<PostamtJmapBackend>[]): PushSource {
+  const types = [...new Set(providers.flatMap((p) => p.types))];
+  return {
+    types,
+    accountIdOf: jmapAccountId,
+    async states(accountId, wanted) {
+      const out: Record<string, string> = {};
+      for (const p of providers) {
+        const mine = wanted.filter((t) => p.types.includes(t));
+        if (mine.length > 0) Object.assign(out, await p.states(accountId, mine));
+      }
+      return out;
+    },
+    subscribe(listener) {
+      return services.store.subscribe((change) => {
+        const moved = [...new Set(providers.flatMap((p) => p.typesChangedBy(change)))];
+        if (moved.length === 0) return;
+        listener(change.kind === 'reset' ? 'all' : 'accountId' in change ? change.accountId : 'all', moved);
+      });
+    },
+  };
+}
+
+/** Push connections per user (http.max_push_connections), each ended when its login stops being valid. */
+function pushAdmission(services: Services, maxPerUser: number): PushAdmission & { endAll(): void } {
+  const open = new Map<string, number>();
+  const enders = new Set<(reason: string) => void>();
+  return {
+    admit(user) {
+      const n = open.get(user.username) ?? 0;
+      if (n >= maxPerUser) return null;
+      open.set(user.username, n + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (open.get(user.username) ?? 1) - 1;
+        if (left <= 0) open.delete(user.username);
+        else open.set(user.username, left);
+      };
+    },
+    watch(user, end) {
+      enders.add(end);
+      const stop = services.logins.watch(user, { protocol: 'http', sessionId: newSessionId() }, end);
+      return () => {
+        enders.delete(end);
+        stop();
+      };
+    },
+    endAll() {
+      for (const end of [...enders]) end('server stopping');
+    },
+  };
+}
+
+/**
+ * A WebSocket upgrade runs through the application like any request (client, log, authentication); the
+ * route takes the socket over, and anything else it answers (401, 400, 429) is written to the socket here.
+ */
+async function upgradeThroughApp(app: Hono<HttpEnv>, req: IncomingMessage, socket: Duplex, head: Buffer, logger: Logger): Promise<void> {
+  const upgrade: UpgradeBindings = { socket, head, done: false };
+  try {
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const url = `http://${/^[A-Za-z0-9.\-:[\]]+$/.test(req.headers.host ?? '') ? req.headers.host : 'localhost'}${req.url ?? '/'}`;
+    const response = await app.fetch(new Request(url, { headers }), { incoming: req, outgoing: undefined, upgrade } as never);
+    if (upgrade.done) return;
+    const lines = [`HTTP/1.1 ${response.status} ${response.statusText || 'Refused'}`, 'Connection: close'];
+    response.headers.forEach((value, name) => {
+      if (!/^(connection|transfer-encoding|content-length)$/i.test(name)) lines.push(`${name}: ${value}`);
+    });
+    const body = Buffer.from(await response.arrayBuffer());
+    lines.push(`Content-Length: ${body.length}`);
+    socket.end(Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n'), body]));
+  } catch (err) {
+    logger.error({ event: 'http.error', path: req.url, err }, 'WebSocket upgrade failed');
+    socket.destroy();
   }
 }

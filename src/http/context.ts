@@ -34,6 +34,10 @@ export interface RequestLogFields {
   calls?: string[];
   /** Why the request was refused, in a word (shown with 4xx/5xx). */
   reason?: string;
+  /** A push connection opened ('eventsource', 'websocket'). */
+  push?: string;
+  /** Bytes uploaded or downloaded. */
+  size?: number;
   [field: string]: unknown;
 }
 

@@ -17,7 +17,7 @@ export function requestLog(logger: Logger): MiddlewareHandler<HttpEnv> {
     } finally {
       const status = c.res.status;
       const client = c.var.client;
-      const { calls, reason, ...more } = c.var.log;
+      const { calls, reason, push, size, ...more } = c.var.log;
       const fields = {
         event: 'http.request',
         listener: client?.listener,
@@ -30,6 +30,8 @@ export function requestLog(logger: Logger): MiddlewareHandler<HttpEnv> {
         user: c.var.user?.username,
         calls,
         reason,
+        push,
+        size,
         ...more,
       };
       if (status >= 500) logger.warn(fields, 'http.request');
