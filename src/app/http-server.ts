@@ -30,7 +30,9 @@ import type { MethodTable } from '../protocols/jmap/method.ts';
 import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { startHttpListener, type HttpListener } from '../transport/http-listener.ts';
 import { networkKey } from '../policy/ip-prefix.ts';
-import { HTTP_LISTENER_ROLES, type HttpListenerRole } from './listeners.ts';
+import { HTTP_LISTENER_ROLES, type HttpListenerRole, type ListenerRole } from './listeners.ts';
+import { autoconfigRoutes } from '../http/autoconfig-routes.ts';
+import { clientSettings } from '../autoconfig/client-settings.ts';
 import { jmapAccountId, PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
 import { mailProvider } from './jmap-mail-provider.ts';
 import { listenError } from './preflight.ts';
@@ -66,6 +68,8 @@ export async function startHttpServer(options: {
   logger: Logger;
   /** The data types served; default: Mail and Submission on the store. */
   providers?: (base: PostamtJmapBackend) => readonly JmapDataProvider<PostamtJmapBackend>[];
+  /** The ports the mail listeners got, for the client settings the autoconfiguration routes describe. */
+  mailPorts?: Partial<Record<ListenerRole, number | null>>;
   /** Whether every listener of the server (mail and HTTP) is up, for /readyz. */
   listenersUp: () => boolean;
 }): Promise<HttpServer> {
@@ -110,23 +114,26 @@ export async function startHttpServer(options: {
     publicUrl: config.http.publicUrl,
     corsOrigins: config.http.corsOrigins,
     readiness: { check: async () => ({ store: await storeWritable(services), listeners: options.listenersUp() }) },
-    routes: [jmapRoutes({
-      engine,
-      backend,
-      requireUser: auth,
-      extend: (app) => {
-        app.get('/jmap/eventsource', eventSourceHandler({ hub, admission, accountFor: (user) => user.accountId, secure: (c) => c.var.client.secure }));
-        app.get('/jmap/ws', webSocket.handler as unknown as (c: Context<HttpEnv>) => Promise<Response>);
-        mountBlobRoutes(app, {
-          limits: engine.limits,
-          blobs: {
-            accountFor: async (user: HttpUser, accountId: string) => ((await backend.accountFor(user, accountId)) === null ? null : storeAccountId(accountId)),
-            storeUpload: (accountId, type, data) => backend.storeUpload(accountId, type, data),
-            readBlob: (accountId, blobId) => backend.readBlob(accountId, blobId),
-          },
-        });
-      },
-    })],
+    routes: [
+      jmapRoutes({
+        engine,
+        backend,
+        requireUser: auth,
+        extend: (app) => {
+          app.get('/jmap/eventsource', eventSourceHandler({ hub, admission, accountFor: (user) => user.accountId, secure: (c) => c.var.client.secure }));
+          app.get('/jmap/ws', webSocket.handler as unknown as (c: Context<HttpEnv>) => Promise<Response>);
+          mountBlobRoutes(app, {
+            limits: engine.limits,
+            blobs: {
+              accountFor: async (user: HttpUser, accountId: string) => ((await backend.accountFor(user, accountId)) === null ? null : storeAccountId(accountId)),
+              storeUpload: (accountId, type, data) => backend.storeUpload(accountId, type, data),
+              readBlob: (accountId, blobId) => backend.readBlob(accountId, blobId),
+            },
+          });
+        },
+      }),
+      autoconfigRoutes({ settings: () => clientSettings(config, options.mailPorts ?? {}), hostsDomain: (domain) => services.store.hasDomain(domain), requireUser: auth }),
+    ],
   });
   const handler = toRequestListener(app, logger);
   const counter = new ConnectionCounter({

@@ -69,7 +69,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       listeners[role] = listener;
       ports[role] = listener.address().port;
     }
-    http = await startHttpServer({ services, logger: options.logger, listenersUp: () => !stopping });
+    http = await startHttpServer({ services, logger: options.logger, mailPorts: ports, listenersUp: () => !stopping });
     Object.assign(ports, http.ports);
   } catch (err) {
     await Promise.all(Object.values(listeners).map((l) => l.close(0)));

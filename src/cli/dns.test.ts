@@ -89,8 +89,11 @@ describe('postamt dkim / dns', () => {
     assert.match(out, /^example\.test\.\s+IN\s+TXT\s+"v=spf1 mx -all"$/m);
     assert.match(out, /^feb\._domainkey\.example\.test\.\s+IN\s+TXT\s+"v=DKIM1; k=rsa; p=/m);
     assert.match(out, /^_dmarc\.example\.test\.\s+IN\s+TXT\s+"v=DMARC1; p=quarantine; rua=mailto:postmaster@example\.test"$/m);
-    // Only what Postamt serves: no MTA-STS policy id, no autoconfig/autodiscover names (no HTTPS server yet).
-    assert.doesNotMatch(out, /_mta-sts|autoconfig|autodiscover/);
+    // Only what Postamt serves: no MTA-STS policy id; the autoconfiguration names point at the https listener.
+    assert.doesNotMatch(out, /_mta-sts/);
+    assert.match(out, /^autoconfig\.example\.test\.\s+IN\s+CNAME\s+mx\.postamt\.test\.$/m);
+    assert.match(out, /^autodiscover\.example\.test\.\s+IN\s+CNAME\s+mx\.postamt\.test\.$/m);
+    assert.match(out, /^_autodiscover\._tcp\.example\.test\.\s+IN\s+SRV\s+0 1 \d+ mx\.postamt\.test\.$/m);
     assert.match(out, /^mx\.postamt\.test\.\s+IN\s+A\s+192\.0\.2\.25$/m);
     assert.match(out, /^_smtp\._tls\.example\.test\.\s+IN\s+TXT/m);
     for (const s of ['_submission', '_submissions', '_imap', '_imaps', '_pop3', '_pop3s']) assert.match(out, new RegExp(`^${s}\\._tcp\\.example\\.test\\.\\s+IN  SRV\\s+0 1 \\d+ mx\\.postamt\\.test\\.$`, 'm'));

@@ -17,7 +17,7 @@ import { parseDomain } from '../admin/validate.ts';
 function servicePorts(config: Config): ServicePorts {
   const l = config.listen;
   const port = (hp: { port: number } | null) => (hp ? hp.port : null);
-  return { submission: port(l.submission), submissions: port(l.submissions), imap: port(l.imap), imaps: port(l.imaps), pop3: port(l.pop3), pop3s: port(l.pop3s) };
+  return { submission: port(l.submission), submissions: port(l.submissions), imap: port(l.imap), imaps: port(l.imaps), pop3: port(l.pop3), pop3s: port(l.pop3s), https: port(l.https) };
 }
 
 /** node:dns with the configured servers; it answers every type `dns check` needs (SRV and CNAME too). */

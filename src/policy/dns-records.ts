@@ -1,7 +1,7 @@
 /**
  * The DNS records a mail domain should publish for what Postamt serves (the mail host's A/AAAA, MX, SPF,
  * DKIM, DMARC, TLS-RPT, RFC 6186 SRV) and the PTR to ask the hosting provider for; and the check of what is
- * actually published. MTA-STS and autoconfiguration need an HTTPS server, which Postamt does not run yet.
+ * actually published; with the https listener on, the names mail clients try for autoconfiguration too.
  */
 import { isIPv6 } from 'node:net';
 import { spf as mailauthSpf } from 'mailauth';
@@ -32,9 +32,11 @@ export interface ServicePorts {
   imaps: number | null;
   pop3: number | null;
   pop3s: number | null;
+  /** The https listener, where clients fetch their autoconfiguration; absent or null: none is published. */
+  https?: number | null;
 }
 
-export const STANDARD_PORTS: ServicePorts = { submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995 };
+export const STANDARD_PORTS: ServicePorts = { submission: 587, submissions: 465, imap: 143, imaps: 993, pop3: 110, pop3s: 995, https: 443 };
 
 export interface ExpectedRecordsInput {
   domain: string;
@@ -88,6 +90,12 @@ export function expectedRecords(input: ExpectedRecordsInput): ExpectedRecord[] {
     // RFC 6186 §4: a service that is not offered is published with target "." (and port 0).
     const srv = port ? { port, target: host } : { port: 0, target: '' };
     out.push({ name: `${label}.${d}`, type: 'SRV', value: port ? `0 1 ${port} ${fqdn(host)}` : '0 0 0 .', srv, purpose: `${service} for mail clients (RFC 6186${service.endsWith('s') && service !== 'pop3s' && service !== 'imaps' ? ', RFC 8314' : ''})`, required: false });
+  }
+  if (ports.https) {
+    // Thunderbird asks autoconfig.<domain>, Outlook autodiscover.<domain> (or the SRV record below) over https.
+    out.push({ name: `autoconfig.${d}`, type: 'CNAME', value: fqdn(host), purpose: 'Thunderbird and other clients fetch their settings here (autoconfig)', required: false });
+    out.push({ name: `autodiscover.${d}`, type: 'CNAME', value: fqdn(host), purpose: 'Outlook fetches its settings here (autodiscover)', required: false });
+    out.push({ name: `_autodiscover._tcp.${d}`, type: 'SRV', value: `0 1 ${ports.https} ${fqdn(host)}`, srv: { port: ports.https, target: host }, purpose: 'Outlook fetches its settings here (autodiscover)', required: false });
   }
   for (const ip of input.serverIps ?? []) {
     out.push({ name: ptrName(ip) ?? ip, type: 'PTR', value: fqdn(host), text: ip, purpose: `reverse DNS of ${ip}: ask the provider of the address`, required: true });
