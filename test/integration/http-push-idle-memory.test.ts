@@ -1,0 +1,58 @@
+// Memory an idle push connection costs the server: N EventSource and N WebSocket connections (over TLS,
+// authenticated, push enabled) are held open by a child process; the server's heap plus external memory
+// after a full collection, before and after, divided by the connections, must stay at or under 50 KB.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { fileURLToPath } from 'node:url';
+import { startTestServer } from '../harness/server.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function used(): { heapAndExternal: number; rss: number } {
+  for (let i = 0; i < 3; i++) gc();
+  const m = process.memoryUsage();
+  return { heapAndExternal: m.heapUsed + m.external, rss: m.rss };
+}
+
+test('an idle EventSource or WebSocket connection costs the server at most 50 KB', async () => {
+  const N = 150;
+  const t = await startTestServer({
+    startQueue: false,
+    config: { http: { maxPushConnections: 10_000, connectionsPerIp: 10_000 }, limits: { connectionsTotal: 10_000, connectionsPerIp: 10_000, connectionsPerNetwork: 10_000 } } as any,
+  });
+  await t.addUser('alice@example.test', 'correct horse battery staple');
+  const auth = `Basic ${Buffer.from('alice@example.test:correct horse battery staple').toString('base64')}`;
+  try {
+    // Warm up the code paths once so their one-time costs are not counted per connection.
+    await run(2);
+    const before = used();
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./push-idle-client.mjs', import.meta.url)), String(t.ports.https), auth, String(N), Buffer.from(t.ca).toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
+      child.once('exit', (code) => reject(new Error(`client exited ${code}`)));
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const after = used();
+    assert.equal(t.server.http.listeners.https!.connections >= 2 * N, true);
+    const perConnection = (after.heapAndExternal - before.heapAndExternal) / (2 * N);
+    const rssPerConnection = (after.rss - before.rss) / (2 * N);
+    console.log(`# idle push connections: ${2 * N} (${N} EventSource + ${N} WebSocket, TLS): heap+external ${(perConnection / 1024).toFixed(1)} KB each, RSS ${(rssPerConnection / 1024).toFixed(1)} KB each`);
+    child.stdin.end();
+    await new Promise((r) => child.once('exit', r));
+    assert.ok(perConnection <= 50 * 1024, `${(perConnection / 1024).toFixed(1)} KB per idle push connection`);
+  } finally {
+    await t.stop();
+  }
+
+  async function run(n: number): Promise<void> {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./push-idle-client.mjs', import.meta.url)), String(t.ports.https), auth, String(n), Buffer.from(t.ca).toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
+    child.stdin.end();
+    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+});

@@ -1,0 +1,30 @@
+// Child process for the push memory test: opens N idle EventSource and N idle WebSocket connections to the
+// server named in argv, prints "ready" once all are open, and holds them until its stdin closes.
+import https from 'node:https';
+import WebSocket from 'ws';
+
+const [port, auth, n, ca] = [Number(process.argv[2]), process.argv[3], Number(process.argv[4]), Buffer.from(process.argv[5], 'base64').toString()];
+const agent = new https.Agent({ keepAlive: false, maxSockets: Infinity, ca });
+const held = [];
+const openEs = () => new Promise((resolve, reject) => {
+  const req = https.get({ host: '127.0.0.1', port, servername: 'localhost', agent, path: '/jmap/eventsource?types=*&closeafter=no&ping=0', headers: { Authorization: auth } }, (res) => {
+    if (res.statusCode !== 200) return reject(new Error(`eventsource ${res.statusCode}`));
+    res.once('data', () => resolve());
+    held.push(res);
+  });
+  req.on('error', reject);
+});
+const openWs = () => new Promise((resolve, reject) => {
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/jmap/ws`, 'jmap', { ca, servername: 'localhost', headers: { Authorization: auth } });
+  ws.once('open', () => {
+    ws.send(JSON.stringify({ '@type': 'WebSocketPushEnable', dataTypes: null }));
+    held.push(ws);
+    resolve();
+  });
+  ws.once('error', reject);
+});
+for (let i = 0; i < n; i += 10) await Promise.all(Array.from({ length: Math.min(10, n - i) }, () => openEs()));
+for (let i = 0; i < n; i += 10) await Promise.all(Array.from({ length: Math.min(10, n - i) }, () => openWs()));
+process.stdout.write('ready\n');
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
