@@ -1,5 +1,6 @@
 /**
- * `postamt message list|cat|append`: look at and add messages in a user's mailbox from the shell.
+ * `postamt message list|cat|append`: look at and add messages in a user's mailbox from the shell, through
+ * the same account-scoped mail service as IMAP and JMAP (so the quota and mailbox rules are theirs).
  * `append` stores durably (it returns after the commit's fsync) and prints the new UID.
  */
 import type { Command } from 'commander';
@@ -8,17 +9,28 @@ import { formatSize } from '../config/values.ts';
 import { decodeHeaderValue } from '../message/encoded-words.ts';
 import { findHeaderEnd, headerValue, parseHeaderFields } from '../message/header-fields.ts';
 import type { MailboxRecord } from '../store/types.ts';
+import type { Config } from '../config/schema.ts';
+import { MailAccessError, type AccountMail } from '../mail/access.ts';
+import { StoreMailAccess } from '../mail/service.ts';
 import { formatTable, println, withStore, type CliDeps, type CliStore, type InputStream } from './context.ts';
 import { requireAccount } from '../admin/validate.ts';
 
 /** Enough of the message to find From, Subject and Date without reading big bodies. */
 const HEADER_PEEK_BYTES = 64 * 1024;
 
-async function requireMailbox(store: CliStore, email: string, name: string): Promise<MailboxRecord> {
+/** The account's mail as the mail service gives it to a login of that account, and the named mailbox in it. */
+async function openMailbox(store: CliStore, config: Config, email: string, name: string): Promise<{ mail: AccountMail; mailbox: MailboxRecord }> {
   const account = await requireAccount(store, email);
-  const mailbox = await store.getMailbox(account.id, name);
+  const mail = await new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault }).open({ accountId: account.id });
+  const mailbox = await mail.findMailbox(name);
   if (!mailbox) throw new UsageError(`${account.address} has no mailbox ${JSON.stringify(name)} (see postamt mailbox list ${account.address})`);
-  return mailbox;
+  return { mail, mailbox };
+}
+
+/** The mail service's refusals (over quota, mailbox gone) as the CLI says them. */
+function usageErrorOf(err: unknown): unknown {
+  if (!(err instanceof MailAccessError)) return err;
+  return new UsageError(err.code === 'OVERQUOTA' ? `${err.message} (see postamt user quota)` : err.message);
 }
 
 function parseUid(text: string): number {
@@ -62,11 +74,12 @@ export function registerMessage(program: Command, deps: CliDeps): void {
     .option('--mailbox <name>', 'mailbox', 'INBOX')
     .option('--json', 'print JSON')
     .action(async (email: string, opts: { mailbox: string; json?: boolean }, cmd: Command) => {
-      await withStore(cmd, deps, async (store) => {
-        const mailbox = await requireMailbox(store, email, opts.mailbox);
+      await withStore(cmd, deps, async (store, config) => {
+        const { mail, mailbox } = await openMailbox(store, config, email, opts.mailbox);
         const rows = [];
-        for (const m of await store.listMessages(mailbox.id)) {
-          const head = await store.readMessage(mailbox.id, m.uid, { start: 0, end: Math.min(m.size, HEADER_PEEK_BYTES) });
+        for (const m of await mail.listMessages(mailbox.id)) {
+          const head = await mail.readMessage(mailbox.id, m.uid, { start: 0, end: Math.min(m.size, HEADER_PEEK_BYTES) });
+          if (!head) continue; // expunged meanwhile
           const fields = parseHeaderFields(head, 0, findHeaderEnd(head, 0, head.length).fieldsEnd, 500);
           const field = (name: string): string | null => {
             const value = headerValue(fields, name);
@@ -89,10 +102,10 @@ export function registerMessage(program: Command, deps: CliDeps): void {
     .option('--mailbox <name>', 'mailbox', 'INBOX')
     .action(async (email: string, uidText: string, opts: { mailbox: string }, cmd: Command) => {
       const uid = parseUid(uidText);
-      await withStore(cmd, deps, async (store) => {
-        const mailbox = await requireMailbox(store, email, opts.mailbox);
-        if (!(await store.getMessage(mailbox.id, uid))) throw new UsageError(`no message with UID ${uid} in ${mailbox.name}`);
-        for await (const chunk of store.streamMessage(mailbox.id, uid)) deps.io.stdout.write(chunk);
+      await withStore(cmd, deps, async (store, config) => {
+        const { mail, mailbox } = await openMailbox(store, config, email, opts.mailbox);
+        if (!(await mail.getMessage(mailbox.id, uid))) throw new UsageError(`no message with UID ${uid} in ${mailbox.name}`);
+        for await (const chunk of mail.streamMessage(mailbox.id, uid)) deps.io.stdout.write(chunk);
       });
     });
 
@@ -101,8 +114,8 @@ export function registerMessage(program: Command, deps: CliDeps): void {
     .option('--seen', 'mark the message as read')
     .action(async (email: string, opts: { mailbox: string; seen?: boolean }, cmd: Command) => {
       await withStore(cmd, deps, async (store, config) => {
-        const mailbox = await requireMailbox(store, email, opts.mailbox);
-        const tx = store.beginDelivery();
+        const { mail, mailbox } = await openMailbox(store, config, email, opts.mailbox);
+        const tx = mail.beginAppend();
         let size: number;
         try {
           size = await copyWithCrlf(deps.io.stdin, (chunk) => tx.write(chunk), config.limits.messageSize);
@@ -114,9 +127,10 @@ export function registerMessage(program: Command, deps: CliDeps): void {
           tx.abort();
           throw new UsageError('no message on stdin (use: postamt message append EMAIL < file.eml)');
         }
-        const result = await tx.commit({ mailboxes: [{ mailboxId: mailbox.id, flags: opts.seen ? ['\\Seen'] : [] }] });
-        const stored = result.messages.find((m) => m.mailboxId === mailbox.id);
-        if (!stored) throw new Error('the store did not report the appended message');
+        const [stored] = await mail.commitAppends([{ tx, target: { mailboxId: mailbox.id, flags: opts.seen ? ['\\Seen'] : [] } }]).catch((err: unknown) => {
+          throw usageErrorOf(err);
+        });
+        if (!stored) throw new Error('the mail service did not report the appended message');
         println(deps.io.stdout, String(stored.uid));
       });
     });

@@ -74,6 +74,17 @@ describe('postamt mailbox / message', () => {
     }
   });
 
+  test('message append keeps to the quota, as IMAP APPEND does (the one mail service decides)', async () => {
+    assert.equal((await cli.run(['user', 'add', 'small@example.org', '--password-stdin', '--quota', '1000'], { stdin: 'password 1' })).code, 0);
+    const fits = await cli.run(['message', 'append', 'small@example.org'], { stdin: 'Subject: small\r\n\r\n' + 'x'.repeat(500) + '\r\n' });
+    assert.deepEqual([fits.code, fits.stdout], [0, '1\n']);
+    const over = await cli.run(['message', 'append', 'small@example.org'], { stdin: 'Subject: big\r\n\r\n' + 'x'.repeat(800) + '\r\n' });
+    assert.equal(over.code, 1);
+    assert.match(over.stderr, /^postamt: .*quota.*\(see postamt user quota\)\n$/i);
+    const list = JSON.parse((await cli.run(['message', 'list', 'small@example.org', '--json'])).stdout) as unknown[];
+    assert.equal(list.length, 1);
+  });
+
   test('copyWithCrlf handles a CR at the end of one chunk and LF at the start of the next, and the size limit', async () => {
     const out: Buffer[] = [];
     await copyWithCrlf(Readable.from([Buffer.from('a\r'), Buffer.from('\nb\n'), Buffer.from('\nc')]), (c) => out.push(c), 1000);
