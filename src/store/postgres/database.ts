@@ -45,6 +45,9 @@ export function clientConfig(options: PgConnectionOptions): pg.ClientConfig {
     // Acknowledgements wait for the commit's flush whatever the server's default says.
     options: '-c synchronous_commit=on',
     keepAlive: true,
+    // A database that does not answer fails the operation (a temporary error to the client) instead of
+    // holding the SMTP or IMAP command forever.
+    connectionTimeoutMillis: 10_000,
   };
 }
 
