@@ -10,6 +10,8 @@ import { requireUser } from '../http/authenticate.ts';
 import { ProxyTrust } from '../http/client.ts';
 import { jmapRoutes } from '../http/jmap-routes.ts';
 import { mountBlobRoutes } from '../http/blob-routes.ts';
+import { webSessionRoutes, withSessionCookie, type WebSessionOptions } from '../http/web-session.ts';
+import { webmailRoutes } from '../http/webmail-routes.ts';
 import type { HttpUser } from '../http/context.ts';
 import { AccessTokens } from '../accounts/access-tokens.ts';
 import { eventSourceHandler, type PushAdmission } from '../http/event-source.ts';
@@ -91,7 +93,7 @@ export async function startHttpServer(options: {
     admitRequest: concurrencyLimiter(limits.maxConcurrentRequests),
   });
   const proxies = new ProxyTrust(config.http.trustedProxies);
-  const auth = requireUser({
+  const basicOrBearer = requireUser({
     passwords: services.auth,
     tokens,
     limiter: services.limiter,
@@ -108,6 +110,16 @@ export async function startHttpServer(options: {
     allowedOrigins: config.http.corsOrigins,
     logger,
   });
+  const webSession: WebSessionOptions = {
+    passwords: services.auth,
+    tokens,
+    limiter: services.limiter,
+    allowPlaintext: (ip) => services.allowPlaintextAuth(ip),
+    logger,
+    lifetimeMs: config.http.tokenLifetime,
+  };
+  // The webmail's session cookie (with its CSRF token) is accepted beside Basic and Bearer.
+  const auth = withSessionCookie(basicOrBearer, webSession);
   const app = createHttpApp({
     logger,
     proxies,
@@ -115,6 +127,8 @@ export async function startHttpServer(options: {
     corsOrigins: config.http.corsOrigins,
     readiness: { check: async () => ({ store: await storeWritable(services), listeners: options.listenersUp() }) },
     routes: [
+      webmailRoutes({ dir: new URL('../../dist/ui/', import.meta.url) }),
+      webSessionRoutes(webSession),
       jmapRoutes({
         engine,
         backend,

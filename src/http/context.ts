@@ -24,7 +24,7 @@ export interface ClientInfo {
 /** An authenticated HTTP user: the login (account, app password, credential stamp) and the JMAP username. */
 export interface HttpUser extends JmapIdentity, AuthIdentity {
   /** How the request proved who it is. */
-  scheme: 'basic' | 'bearer';
+  scheme: 'basic' | 'bearer' | 'cookie';
   /** The client's address (as ClientInfo.ip), for services that record where a request came from. */
   remoteAddress: string;
 }

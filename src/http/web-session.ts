@@ -1,0 +1,173 @@
+/**
+ * Browser login sessions for the webmail: POST /webmail/login checks the password with the same AuthService
+ * (and brute-force limiter) as every protocol and sets an HttpOnly session cookie holding a login-session
+ * token; JMAP requests then authenticate by that cookie, and every state-changing one must carry the CSRF token.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { AccessTokens } from '../accounts/access-tokens.ts';
+import type { Logger } from '../core/log.ts';
+import type { AuthLimiter } from '../policy/auth-limiter.ts';
+import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
+import type { HttpEnv } from './context.ts';
+import { problemResponse } from './problem.ts';
+import { readBody } from './read-body.ts';
+
+export const SESSION_COOKIE = 'postamt_session';
+export const CSRF_COOKIE = 'postamt_csrf';
+export const CSRF_HEADER = 'X-CSRF-Token';
+/** Limiter key for guessed session cookies: they name no account, so they count per client address. */
+const COOKIE_KEY = '(session cookie)';
+
+/** The CSRF token of a session: derived one-way from the session token, so it is tied to that session and reveals nothing of it. */
+export function csrfTokenFor(sessionToken: string): string {
+  return createHash('sha256').update('postamt-csrf\0').update(sessionToken).digest('base64url');
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export interface WebSessionOptions {
+  passwords: Pick<SaslAuthenticator, 'checkPassword'>;
+  tokens: AccessTokens;
+  limiter: AuthLimiter;
+  allowPlaintext(ip: string): boolean;
+  logger: Logger;
+  /** Session lifetime, as the token's (http.token_lifetime). */
+  lifetimeMs: number;
+}
+
+function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number) {
+  // Secure only on https: on the loopback http listener a Secure cookie would never be sent back.
+  return { path: '/', httpOnly, secure: c.var.client.secure, sameSite: 'Strict' as const, maxAge: Math.floor(maxAgeMs / 1000) };
+}
+
+/** Credentials (a password, a session cookie) cross plain http only where the mail protocols allow plaintext. */
+function plaintextRefused(c: Context<HttpEnv>, options: WebSessionOptions): Response | null {
+  const client = c.var.client;
+  if (client.secure || options.allowPlaintext(client.ip)) return null;
+  c.var.log.reason = 'plaintext-refused';
+  options.logger.info({ event: 'auth.failed', protocol: 'http', ip: client.ip, reason: 'plaintext-refused' }, 'credentials sent without TLS were refused');
+  return problemResponse(c, 403, 'Credentials are accepted only over https.');
+}
+
+/**
+ * Authentication for /jmap/*: a request with an Authorization header goes to `inner` (Basic, Bearer) unchanged;
+ * one with only the session cookie is the browser's, and must also carry the CSRF header unless it is a safe
+ * method (GET, HEAD: downloads and push, which change nothing; SameSite=Strict keeps other sites from sending them).
+ */
+export function withSessionCookie(inner: MiddlewareHandler<HttpEnv>, options: WebSessionOptions): MiddlewareHandler<HttpEnv> {
+  return async (c, next) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (c.req.header('Authorization') !== undefined || token === undefined) return inner(c, next);
+    const refused = plaintextRefused(c, options);
+    if (refused) return refused;
+    const ip = c.var.client.ip;
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      const sent = c.req.header(CSRF_HEADER) ?? '';
+      if (!sameToken(sent, csrfTokenFor(token))) {
+        c.var.log.reason = 'csrf';
+        options.logger.info({ event: 'http.csrf_refused', ip, method: c.req.method, path: c.req.path }, 'a request with the session cookie but without its CSRF token was refused');
+        return problemResponse(c, 403, 'The CSRF token is missing or wrong.');
+      }
+    }
+    const reservation = await options.limiter.reserve(ip, COOKIE_KEY);
+    if (!reservation) {
+      c.var.log.reason = 'throttled';
+      return problemResponse(c, 429, 'Too many failed logins; try again later.', { 'Retry-After': String(Math.ceil(options.limiter.windowMs / 1000)) });
+    }
+    let identity;
+    try {
+      identity = await options.tokens.verify(token);
+    } catch (err) {
+      reservation.release();
+      options.logger.error({ event: 'auth.store_error', err }, 'session lookup failed');
+      return problemResponse(c, 503, 'The server is temporarily unavailable.');
+    }
+    if (identity === null) {
+      reservation.failed();
+      options.logger.info({ event: 'auth.failed', protocol: 'http', ip, mechanism: 'COOKIE', reason: 'invalid-session' }, 'auth.failed');
+      c.var.log.reason = 'invalid-session';
+      // No WWW-Authenticate: a Basic challenge would make the browser pop up its own login dialog.
+      return problemResponse(c, 401, 'The session has ended; log in again.');
+    }
+    reservation.succeeded();
+    c.set('user', { ...identity, username: identity.address, scheme: 'cookie', remoteAddress: ip });
+    await next();
+    return undefined;
+  };
+}
+
+/** POST /webmail/login and /webmail/logout. */
+export function webSessionRoutes(options: WebSessionOptions): Hono<HttpEnv> {
+  const app = new Hono<HttpEnv>();
+
+  app.post('/webmail/login', async (c) => {
+    // A JSON body: a cross-site form cannot send one without a CORS preflight, which is never granted.
+    if (!/^application\/json\b/i.test(c.req.header('Content-Type') ?? '')) {
+      c.var.log.reason = 'content-type';
+      return problemResponse(c, 415, 'Send the login as application/json.');
+    }
+    const refused = plaintextRefused(c, options);
+    if (refused) return refused;
+    const body = await readBody(c, 4096);
+    let address = '';
+    let password = '';
+    try {
+      const parsed = body.ok ? JSON.parse(new TextDecoder().decode(body.bytes)) as unknown : null;
+      if (parsed && typeof parsed === 'object') {
+        const p = parsed as Record<string, unknown>;
+        if (typeof p.address === 'string') address = p.address.trim();
+        if (typeof p.password === 'string') password = p.password;
+      }
+    } catch {
+      // malformed JSON: refused below
+    }
+    if (address === '' || password === '') {
+      c.var.log.reason = 'malformed';
+      return problemResponse(c, 400, 'Give an address and a password.');
+    }
+    const client = c.var.client;
+    const step = await options.passwords.checkPassword(address, password, { protocol: 'http', remoteAddress: client.ip, isTls: client.secure });
+    if (step.kind !== 'success') {
+      const reason = step.kind === 'failure' ? step.reason : 'invalid-credentials';
+      c.var.log.reason = reason;
+      if (reason === 'throttled') return problemResponse(c, 429, 'Too many failed logins; try again later.', { 'Retry-After': String(Math.ceil(options.limiter.windowMs / 1000)) });
+      if (reason === 'temporary') return problemResponse(c, 503, 'The server is temporarily unavailable.');
+      return problemResponse(c, 401, 'Wrong address or password.');
+    }
+    const { token } = await options.tokens.issue(step.identity, `webmail ${(c.req.header('User-Agent') ?? '').slice(0, 120)}`);
+    const csrf = csrfTokenFor(token);
+    setCookie(c, SESSION_COOKIE, token, cookieOptions(c, true, options.lifetimeMs));
+    // Readable by the page (not HttpOnly), so it survives a reload; another site can neither read nor send it.
+    setCookie(c, CSRF_COOKIE, csrf, cookieOptions(c, false, options.lifetimeMs));
+    options.logger.info({ event: 'webmail.login', ip: client.ip, user: step.identity.address }, 'webmail login');
+    c.var.log.user = step.identity.address;
+    return c.json({ address: step.identity.address, csrfToken: csrf }, 200, { 'Cache-Control': 'no-store' });
+  });
+
+  app.post('/webmail/logout', async (c) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token !== undefined) {
+      if (!sameToken(c.req.header(CSRF_HEADER) ?? '', csrfTokenFor(token))) {
+        c.var.log.reason = 'csrf';
+        return problemResponse(c, 403, 'The CSRF token is missing or wrong.');
+      }
+      const identity = await options.tokens.verify(token);
+      if (identity) {
+        await options.tokens.revoke(identity.accountId, token);
+        options.logger.info({ event: 'webmail.logout', ip: c.var.client.ip, user: identity.address }, 'webmail logout');
+      }
+    }
+    deleteCookie(c, SESSION_COOKIE, cookieOptions(c, true, 0));
+    deleteCookie(c, CSRF_COOKIE, cookieOptions(c, false, 0));
+    return c.body(null, 204, { 'Cache-Control': 'no-store' });
+  });
+
+  return app;
+}
