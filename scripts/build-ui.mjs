@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Bundles the webmail (ui/webmail) with esbuild into dist/ui: run by `npm install` (prepare), `npm start` and
+// `npm test`. Prints the first-load JavaScript size compressed (gzip and brotli) and fails above 150 KB.
+import { mkdirSync, copyFileSync, readFileSync } from 'node:fs';
+import { gzipSync, brotliCompressSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const src = join(root, 'ui', 'webmail');
+const out = join(root, 'dist', 'ui');
+const LIMIT = 150 * 1024;
+
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: [join(src, 'main.ts')],
+  outfile: join(out, 'app.js'),
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+copyFileSync(join(src, 'index.html'), join(out, 'index.html'));
+copyFileSync(join(src, 'app.css'), join(out, 'app.css'));
+const js = readFileSync(join(out, 'app.js'));
+const gz = gzipSync(js, { level: 9 }).length;
+const br = brotliCompressSync(js).length;
+const kb = (n) => (n / 1024).toFixed(1) + ' KB';
+console.log(`webmail built in dist/ui: first-load JavaScript ${kb(js.length)} raw, ${kb(gz)} gzip, ${kb(br)} brotli (limit ${kb(LIMIT)} compressed)`);
+if (gz > LIMIT) {
+  console.error('the webmail bundle is over the first-load limit');
+  process.exit(1);
+}

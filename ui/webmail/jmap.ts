@@ -1,0 +1,75 @@
+/**
+ * The webmail's only way to the server besides login and logout: JMAP (RFC 8620) with the session cookie and
+ * the CSRF token header (read from the readable CSRF cookie the login set, so a reload keeps the session).
+ */
+export const MAIL = 'urn:ietf:params:jmap:mail';
+export const SUBMISSION = 'urn:ietf:params:jmap:submission';
+const CORE = 'urn:ietf:params:jmap:core';
+
+export class SessionEnded extends Error {}
+
+export function csrfToken(): string | null {
+  const m = /(?:^|;\s*)postamt_csrf=([^;]+)/.exec(document.cookie);
+  return m ? decodeURIComponent(m[1]!) : null;
+}
+
+export interface Session {
+  apiUrl: string;
+  downloadUrl: string;
+  username: string;
+  accountId: string;
+}
+
+export async function login(address: string, password: string): Promise<{ ok: true } | { ok: false; status: number }> {
+  const r = await fetch('/webmail/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ address, password }) });
+  return r.ok ? { ok: true } : { ok: false, status: r.status };
+}
+
+export async function logout(): Promise<void> {
+  await fetch('/webmail/logout', { method: 'POST', headers: { 'X-CSRF-Token': csrfToken() ?? '' } });
+}
+
+export async function loadSession(): Promise<Session> {
+  const r = await fetch('/jmap/session', { headers: { Accept: 'application/json' } });
+  if (r.status === 401) throw new SessionEnded();
+  if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
+  const s = await r.json();
+  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, username: s.username, accountId: s.primaryAccounts[MAIL] };
+}
+
+/** A JMAP answer's arguments: JSON whose shape each caller knows from the method it called. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export type Invocation = [string, Record<string, unknown>, string];
+
+export class Jmap {
+  constructor(readonly session: Session) {}
+
+  /** One request; returns the responses by call id, throwing on a method error. */
+  async call(calls: Invocation[]): Promise<Record<string, Json>> {
+    const r = await fetch(this.session.apiUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() ?? '' },
+      body: JSON.stringify({ using: [CORE, MAIL, SUBMISSION], methodCalls: calls }),
+    });
+    if (r.status === 401) throw new SessionEnded();
+    if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);
+    const body = await r.json();
+    const out: Record<string, Json> = {};
+    for (const [name, args, id] of body.methodResponses as Invocation[]) {
+      if (name === 'error') throw Object.assign(new Error(`${id}: ${String(args.type)}`), { jmapType: args.type });
+      out[id] = args;
+    }
+    return out;
+  }
+
+  /** RFC 8620 §6.2: the download URL from the session's template. */
+  downloadUrl(blobId: string, name: string, type: string): string {
+    return this.session.downloadUrl
+      .replace('{accountId}', encodeURIComponent(this.session.accountId))
+      .replace('{blobId}', encodeURIComponent(blobId))
+      .replace('{name}', encodeURIComponent(name || 'attachment'))
+      .replace('{type}', encodeURIComponent(type || 'application/octet-stream'));
+  }
+}
