@@ -114,7 +114,7 @@ export async function startHttpServer(options: {
     passwords: services.auth,
     tokens,
     limiter: services.limiter,
-    allowPlaintext: (ip) => services.allowPlaintextAuth(ip),
+    allowPlaintextAuth: (ip) => services.allowPlaintextAuth(ip),
     logger,
     lifetimeMs: config.http.tokenLifetime,
   };

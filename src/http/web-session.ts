@@ -36,7 +36,7 @@ export interface WebSessionOptions {
   passwords: Pick<SaslAuthenticator, 'checkPassword'>;
   tokens: AccessTokens;
   limiter: AuthLimiter;
-  allowPlaintext(ip: string): boolean;
+  allowPlaintextAuth(ip: string): boolean;
   logger: Logger;
   /** Session lifetime, as the token's (http.token_lifetime). */
   lifetimeMs: number;
@@ -50,7 +50,7 @@ function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number)
 /** Credentials (a password, a session cookie) cross plain http only where the mail protocols allow plaintext. */
 function plaintextRefused(c: Context<HttpEnv>, options: WebSessionOptions): Response | null {
   const client = c.var.client;
-  if (client.secure || options.allowPlaintext(client.ip)) return null;
+  if (client.secure || options.allowPlaintextAuth(client.ip)) return null;
   c.var.log.reason = 'plaintext-refused';
   options.logger.info({ event: 'auth.failed', protocol: 'http', ip: client.ip, reason: 'plaintext-refused' }, 'credentials sent without TLS were refused');
   return problemResponse(c, 403, 'Credentials are accepted only over https.');
