@@ -109,6 +109,8 @@ describe('webmail in the browser', { skip: existsSync(CHROMIUM) ? false : `${CHR
     await smtpSend({ subject: 'Live delivery', text: 'arrives while the list is open' });
     await page.getByRole('button', { name: /Live delivery/ }).waitFor({ timeout: 10_000 });
     assert.deepEqual(loads, []);
+    // It came by push (EventSource), not by the fallback poll of Email/changes.
+    assert.equal(t.logs.filter((l) => l.event === 'http.request' && Array.isArray(l.calls) && (l.calls as string[]).some((c) => c.startsWith('Email/changes'))).length, 0);
     // Newest first.
     assert.match(await page.locator('.list .item').first().innerText(), /Live delivery/);
   });

@@ -16,6 +16,7 @@ export function csrfToken(): string | null {
 export interface Session {
   apiUrl: string;
   downloadUrl: string;
+  eventSourceUrl: string;
   username: string;
   accountId: string;
 }
@@ -34,7 +35,7 @@ export async function loadSession(): Promise<Session> {
   if (r.status === 401) throw new SessionEnded();
   if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
   const s = await r.json();
-  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, username: s.username, accountId: s.primaryAccounts[MAIL] };
+  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, eventSourceUrl: s.eventSourceUrl, username: s.username, accountId: s.primaryAccounts[MAIL] };
 }
 
 /** A JMAP answer's arguments: JSON whose shape each caller knows from the method it called. */

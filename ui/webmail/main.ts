@@ -1,7 +1,8 @@
 /**
  * The webmail: log in, folders with unread counts, the message list (newest first, pages on demand), reading
  * (plain text or sanitized HTML in a sandboxed iframe, attachments), writing and sending, flags, delete to
- * Trash, and new mail without reload (a short poll of Email/changes). Everything after login is JMAP.
+ * Trash, and new mail without reload (JMAP push over EventSource, a poll of Email/changes while it is down).
+ * Everything after login is JMAP.
  */
 import { h, render, type VNode } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
@@ -196,11 +197,25 @@ function Mail(props: { jmap: Jmap; t: T; lang: string; setLang: (l: string) => v
   }), []);
 
   useEffect(() => { void refresh(current, shown.current); }, [current]);
+  const currentRef = useRef(current);
+  currentRef.current = current;
 
-  // New mail without reload: Email/changes since the state last seen (RFC 8620 §5.2), every few seconds.
+  // RFC 8620 §7.3: push over EventSource (the cookie goes with it; a GET needs no CSRF token). Each state
+  // change reloads the list and the counts; the poll below stands in while the stream is down.
+  const pushing = useRef(false);
+  useEffect(() => {
+    const url = jmap.session.eventSourceUrl.replace('{types}', 'Email,Mailbox').replace('{closeafter}', 'no').replace('{ping}', '60');
+    const es = new EventSource(url);
+    es.onopen = () => { pushing.current = true; };
+    es.onerror = () => { pushing.current = false; };
+    es.addEventListener('state', () => void refresh(currentRef.current, shown.current));
+    return () => es.close();
+  }, []);
+
+  // Without push: Email/changes since the state last seen (RFC 8620 §5.2), every few seconds.
   useEffect(() => {
     const timer = setInterval(() => void guard(async () => {
-      if (!state.current || document.hidden) return;
+      if (pushing.current || !state.current || document.hidden) return;
       const r = await jmap.call([['Email/changes', { accountId, sinceState: state.current, maxChanges: 500 }, 'c']]).catch((err) => {
         if (err instanceof SessionEnded) throw err;
         return null;
