@@ -132,12 +132,3 @@ function coversNames(certPath: string, hostname: string): boolean {
     return false;
   }
 }
-
-/** Options for an implicit-TLS server (`tls.createServer` or a wrapping TLSSocket): SNI picks the current context. */
-export function createServerTlsOptions(provider: TlsProvider): tls.TlsOptions {
-  return {
-    minVersion: 'TLSv1.2',
-    SNICallback: (servername, cb) => cb(null, provider.secureContext(servername)),
-    secureContext: provider.secureContext(),
-  } as tls.TlsOptions;
-}
