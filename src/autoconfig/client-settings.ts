@@ -4,6 +4,8 @@
  * autodiscover and Apple configuration profiles. Implicit TLS comes first where both are offered (RFC 8314 §3.3).
  */
 import type { Config } from '../config/schema.ts';
+import { parseDomain } from '../admin/validate.ts';
+import { splitAddress } from '../delivery/recipients.ts';
 
 export type MailService = 'imap' | 'pop3' | 'smtp';
 
@@ -40,12 +42,15 @@ export function clientSettings(config: Pick<Config, 'hostname' | 'listen'>, boun
   };
 }
 
-/** The domain part of an address, lower-case; null when it is not an address. */
+/** The domain part of an address in the form the store keeps (lower-case A-label); null when it is not an address. */
 export function domainOfAddress(address: string): string | null {
-  const at = address.lastIndexOf('@');
-  if (at <= 0 || at === address.length - 1) return null;
-  const domain = address.slice(at + 1).toLowerCase().replace(/\.$/, '');
-  return /^[a-z0-9.-]+$/.test(domain) && !domain.startsWith('.') && !domain.includes('..') ? domain : null;
+  const { local, domain } = splitAddress(address);
+  if (!local || !domain) return null;
+  try {
+    return parseDomain(domain);
+  } catch {
+    return null;
+  }
 }
 
 /** XML character data and attribute values (XML 1.0 §2.4, §3.3.3). */

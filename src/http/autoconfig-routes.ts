@@ -81,8 +81,9 @@ export function autoconfigRoutes(options: AutoconfigRouteOptions): Hono<HttpEnv>
 
   app.get(AUTOCONFIG_PATHS.mobileconfig, options.requireUser, (c) => {
     const user = c.var.user as HttpUser;
-    const host = options.settings().hostname;
-    return new Response(appleMobileconfig(options.settings(), user.address), {
+    const settings = options.settings();
+    const host = settings.hostname;
+    return new Response(appleMobileconfig(settings, user.address), {
       headers: {
         'Content-Type': MOBILECONFIG_CONTENT_TYPE,
         'Content-Disposition': `attachment; filename="${host.replace(/[^A-Za-z0-9.-]/g, '_')}.mobileconfig"`,
