@@ -246,6 +246,8 @@ export interface DeliveryPlan {
    * mailboxIds; every target must be of one account) instead of one email per copy.
    */
   oneEmail?: boolean;
+  /** Message trace events written in the same transaction as the message (no write or fsync of their own). */
+  trace?: TraceEventInput[] | null;
 }
 
 export interface CommitResult {
@@ -411,6 +413,8 @@ export interface QueueStore {
   deleteQueueMessage(id: string): Promise<boolean>;
   /** Enqueues a message outside an SMTP transaction (bounces, DSNs, forwarding). Durable on return. */
   enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string>;
+  /** Messages in the queue, their recipients still to be delivered or held, and the oldest entry's time. */
+  queueStats(): Promise<QueueStats>;
 }
 
 /** The JMAP data types whose history the store keeps (RFC 8620 §5.2 /changes). */
@@ -512,6 +516,66 @@ export interface SuppressionRecord {
   createdAt: Date;
 }
 
+export interface QueueStats {
+  messages: number;
+  /** Recipients queued, deferred or held. */
+  pendingRecipients: number;
+  oldestCreatedAt: Date | null;
+}
+
+/**
+ * One step of a message's life in the message trace: received (or refused), stored, queued, each delivery
+ * attempt, a DSN, a suppression, removal by expiry. `queueId` is the SMTP transaction id that the queue, the
+ * log and the client's 250 reply share; `data` holds what the step learned (peer, TLS, reply, scores).
+ */
+export type TraceEventKind = 'received' | 'rejected' | 'stored' | 'queued' | 'delivered' | 'deferred' | 'bounced' | 'dsn' | 'suppressed' | 'expired';
+
+export interface TraceEventInput {
+  at: Date;
+  queueId: string;
+  event: TraceEventKind;
+  /** The Message-ID field of the message, without angle brackets, when known. */
+  messageId?: string | null;
+  /** Envelope sender ('' for the null reverse-path). */
+  sender?: string | null;
+  /** Recipients this step concerns (lower case). */
+  recipients?: string[];
+  /** A short outcome to search by: accepted, rejected, delivered, deferred, bounced, ... (default: the event). */
+  result?: string | null;
+  /** Why, for refusals and failures: the name of the rule that decided (relay_denied, spam, ...). */
+  reason?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export interface TraceEventRecord extends Required<Omit<TraceEventInput, 'data'>> {
+  id: number;
+  data: Record<string, unknown>;
+}
+
+/** Every given criterion must match one event of a message; the answer is every event of the messages found. */
+export interface TraceQuery {
+  queueId?: string;
+  messageId?: string;
+  sender?: string;
+  recipient?: string;
+  result?: string;
+  since?: Date;
+  until?: Date;
+  /** Messages (queue ids) at most, newest first; default 50. */
+  limit?: number;
+}
+
+export interface TraceStore {
+  /** Adds events (batched by the caller); durable with the backend's next group commit. */
+  appendTrace(events: TraceEventInput[]): Promise<void>;
+  /** Events of the messages that match, oldest first within a message, messages newest first. */
+  searchTrace(query: TraceQuery): Promise<TraceEventRecord[]>;
+  /** Counts of events since a time, by event and result (the dashboard's figures). */
+  traceCounts(since: Date): Promise<{ event: TraceEventKind; result: string; reason: string | null; count: number }[]>;
+  /** Deletes at most `limit` events older than `before` (small transactions); returns how many. */
+  pruneTrace(before: Date, limit: number): Promise<number>;
+}
+
 /** Addresses not to send to again: filled from parsed bounces (`postamt suppress list|remove`). */
 export interface SuppressionStore {
   /** Adds or refreshes (reason and date) an address. */
@@ -598,7 +662,7 @@ export interface IntegrityReport {
   ms: number;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, UploadStore, AccessTokenStore, ChangeFeed {
+export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** A write that changes nothing, through the backend's commit path (readiness checks): throws when writes fail. */

@@ -2,7 +2,7 @@
  * An in-memory QueueStore for queue tests (not for production), held to the storage contract's queue part
  * (store/contract/queue-contract.ts) like the real backends.
  */
-import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueStore } from '../../store/types.ts';
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueStats, QueueStore } from '../../store/types.ts';
 
 export class MemoryQueueStore implements QueueStore {
   readonly messages = new Map<string, QueueMessageRecord>();
@@ -13,6 +13,13 @@ export class MemoryQueueStore implements QueueStore {
 
   constructor(options: { now?: () => Date } = {}) {
     this.now = options.now ?? (() => new Date());
+  }
+
+  async queueStats(): Promise<QueueStats> {
+    const all = [...this.messages.values()];
+    const oldest = all.reduce<Date | null>((min, m) => (min === null || m.createdAt < min ? m.createdAt : min), null);
+    const pending = all.flatMap((m) => m.recipients).filter((r) => r.state === 'queued' || r.state === 'deferred' || r.state === 'held').length;
+    return { messages: all.length, pendingRecipients: pending, oldestCreatedAt: oldest };
   }
 
   async listQueue(): Promise<QueueMessageRecord[]> {

@@ -66,6 +66,20 @@ export function runQueueStoreContract(name: string, openFresh: () => Promise<Fre
       assert.equal((await queue.readQueueMessage(b)).toString(), 'b');
     }));
 
+  test(`${name}: queue stats count messages and pending recipients and give the oldest entry's time`, () =>
+    withQueue(async (queue) => {
+      assert.deepEqual(await queue.queueStats(), { messages: 0, pendingRecipients: 0, oldestCreatedAt: null });
+      const before = Date.now();
+      const first = await queue.enqueue({ sender: 's@x.test', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }] }, Buffer.from('x'));
+      await queue.enqueue({ sender: 's@x.test', recipients: [{ address: 'z@remote.test' }] }, Buffer.from('y'));
+      const m = (await queue.getQueueMessage(first))!;
+      await queue.updateRecipients([{ id: m.recipients[0]!.id, state: 'delivered' }]);
+      const stats = await queue.queueStats();
+      assert.equal(stats.messages, 2);
+      assert.equal(stats.pendingRecipients, 2);
+      assert.ok(stats.oldestCreatedAt && stats.oldestCreatedAt.getTime() >= before - 1000 && stats.oldestCreatedAt.getTime() <= m.createdAt.getTime());
+    }));
+
   test(`${name}: an enqueue without origin is counted as SMTP's`, () =>
     withQueue(async (queue) => {
       const id = await queue.enqueue({ sender: 's@x.test', recipients: [{ address: 'x@remote.test' }] }, Buffer.from('x'));

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isMailboxChange, type ChangeSource, type Store, type StoreChange } from '../types.ts';
 import { runQueueStoreContract } from './queue-contract.ts';
+import { runTraceStoreContract } from './trace-contract.ts';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -41,6 +42,8 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       await cleanup();
     }
   }
+
+  runTraceStoreContract(name, (fn) => withStore((store) => fn(store)));
 
   /** Resolves with the first change `listener` accepts, or rejects after `ms`. */
   function nextChange(store: Store, accept: (change: StoreChange, source: ChangeSource) => boolean, ms = 2000): Promise<{ change: StoreChange; source: ChangeSource; afterMs: number }> {

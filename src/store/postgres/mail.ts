@@ -13,6 +13,7 @@ import { copyEmail, deliverCopy, INDEX_HEAD_BYTES, indexFieldsOf, type NewEmail 
 import { allocateModSeq, allocateUid, createMailbox, mailboxById, nextAccountSeq, SELECT_MAILBOX, toMailbox, touchMailbox, type MailboxRow } from './mailboxes.ts';
 import { listMessageMeta, listMessages, listMetaColumns, mailboxDelta, selectState, toMessage, type MessageRow } from './mail-reads.ts';
 import { insertQueueEntry } from './queue.ts';
+import { insertTrace } from './trace.ts';
 
 /** Flags compare case-insensitively (RFC 9051 §2.3.2); the first spelling seen is kept. */
 function applyFlags(current: string[], op: FlagOperation, flags: string[]): string[] {
@@ -102,6 +103,8 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
       out.queueId = await insertQueueEntry(c, blobId, localHeader.length, total - localHeader.length, plan.queue!);
       log.push({ kind: 'queue' });
     }
+    // The trace of the acceptance is stored with the message, in its transaction.
+    if (plan.trace) await insertTrace(c, plan.trace);
     return out;
   }
 

@@ -413,4 +413,27 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 6,
+    name: 'message trace',
+    // As SQLite's migration 10: one row per step of a message's life, kept for trace.retention.
+    sql: `
+CREATE TABLE message_trace (
+  id bigserial PRIMARY KEY,
+  at bigint NOT NULL,
+  queue_id text NOT NULL,
+  event text NOT NULL,
+  result text NOT NULL,
+  reason text,
+  message_id text,
+  sender text,
+  recipients text NOT NULL,
+  data text NOT NULL
+);
+CREATE INDEX message_trace_queue ON message_trace(queue_id);
+CREATE INDEX message_trace_at ON message_trace(at);
+CREATE INDEX message_trace_message_id ON message_trace(message_id);
+CREATE INDEX message_trace_sender ON message_trace(sender);
+`,
+  },
 ];

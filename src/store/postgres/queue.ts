@@ -97,6 +97,12 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
   }
 
   return {
+    async queueStats() {
+      const row = (await pool.query<{ messages: string; oldest: string | null; pending: string }>(
+        "SELECT (SELECT count(*) FROM queue_messages) AS messages, (SELECT min(created_at) FROM queue_messages) AS oldest, (SELECT count(*) FROM queue_recipients WHERE state IN ('queued', 'deferred', 'held')) AS pending",
+      )).rows[0]!;
+      return { messages: Number(row.messages), pendingRecipients: Number(row.pending), oldestCreatedAt: row.oldest === null ? null : new Date(Number(row.oldest)) };
+    },
     async listQueue() {
       const byQueue = new Map<string, QueueRecipientRecord[]>();
       for (const r of (await pool.query<RecipientRow>('SELECT * FROM queue_recipients ORDER BY queue_id, id')).rows) {

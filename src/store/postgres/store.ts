@@ -16,6 +16,7 @@ import { pgMailStore } from './mail.ts';
 import { pgQueueStore } from './queue.ts';
 import { pgSuppressionStore } from './suppressions.ts';
 import { pgUploadStore } from './uploads.ts';
+import { pgTraceStore } from './trace.ts';
 
 export interface PostgresStore extends Store {
   readonly backend: 'postgres';
@@ -48,6 +49,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgQueueStore({ pool, changes }),
       ...pgSuppressionStore({ pool, changes }),
       ...pgUploadStore({ pool, changes }),
+      ...pgTraceStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
       checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),
       // A write statement that matches no row: refused by a read-only server or a broken connection.

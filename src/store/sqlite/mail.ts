@@ -11,6 +11,7 @@ import type { SqliteDatabase } from './database.ts';
 import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
 import type { MailboxTable } from './mailboxes.ts';
 import type { QueueTable } from './queue.ts';
+import type { TraceTable } from './trace.ts';
 
 interface MessageRow {
   mailbox_id: number;
@@ -50,8 +51,8 @@ function sameFlags(a: string[], b: string[]): boolean {
   return b.every((f) => set.has(f.toLowerCase()));
 }
 
-export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; blobs: BlobTable; mailboxes: MailboxTable; emails: EmailTable; queue: QueueTable; tmpDir: string }): MailStore {
-  const { db, changes, blobs, mailboxes, emails, queue, tmpDir } = deps;
+export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; blobs: BlobTable; mailboxes: MailboxTable; emails: EmailTable; queue: QueueTable; trace: TraceTable; tmpDir: string }): MailStore {
+  const { db, changes, blobs, mailboxes, emails, queue, trace, tmpDir } = deps;
   const q = {
     insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     getMessage: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?'),
@@ -212,6 +213,8 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
       out.queueId = queue.insert(blobId, localHeader.length, total - localHeader.length, plan.queue!);
       log.push({ kind: 'queue' });
     }
+    // The trace of the acceptance is stored with the message: no write of its own.
+    if (plan.trace) trace.add(plan.trace);
     return out;
   }
 

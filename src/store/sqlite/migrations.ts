@@ -378,4 +378,29 @@ CREATE INDEX access_tokens_account ON access_tokens(account_id);
 CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);
 `,
   },
+  {
+    version: 10,
+    name: 'message trace',
+    // One row per step of a message's life (docs/operations.md, "Message trace"), kept for trace.retention.
+    // Searches start from an index (queue id, Message-ID, sender, time); recipients are a JSON array searched
+    // within the rows those leave, or by a scan for a recipient alone.
+    sql: `
+CREATE TABLE message_trace (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  queue_id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  result TEXT NOT NULL,
+  reason TEXT,
+  message_id TEXT,
+  sender TEXT,
+  recipients TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX message_trace_queue ON message_trace(queue_id);
+CREATE INDEX message_trace_at ON message_trace(at);
+CREATE INDEX message_trace_message_id ON message_trace(message_id);
+CREATE INDEX message_trace_sender ON message_trace(sender);
+`,
+  },
 ];

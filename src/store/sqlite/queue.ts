@@ -87,6 +87,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     due: db.prepare("SELECT * FROM queue_recipients INDEXED BY queue_recipients_due_order WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id LIMIT ?"),
     nextDue: db.prepare("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred')"),
     deleteMessage: db.prepare('DELETE FROM queue_messages WHERE id = ?'),
+    stats: db.prepare("SELECT (SELECT count(*) FROM queue_messages) AS messages, (SELECT min(created_at) FROM queue_messages) AS oldest, (SELECT count(*) FROM queue_recipients WHERE state IN ('queued', 'deferred', 'held')) AS pending"),
   };
 
   function toMessage(row: MessageRow, recipients: QueueRecipientRecord[]): QueueMessageRecord {
@@ -110,6 +111,10 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
   }
 
   return {
+    async queueStats() {
+      const row = q.stats.get() as { messages: number; oldest: number | null; pending: number };
+      return { messages: Number(row.messages), pendingRecipients: Number(row.pending), oldestCreatedAt: row.oldest === null ? null : new Date(Number(row.oldest)) };
+    },
     async listQueue() {
       const byQueue = new Map<string, QueueRecipientRecord[]>();
       for (const r of q.allRecipients.all() as RecipientRow[]) {

@@ -18,6 +18,7 @@ import { QueueTable, sqliteQueueStore } from './queue.ts';
 import { checkIntegrity } from './integrity.ts';
 import { sqliteUploadStore } from './uploads.ts';
 import { sqliteSuppressionStore } from './suppressions.ts';
+import { sqliteTraceStore, TraceTable } from './trace.ts';
 
 /** The store with what only SQLite tests and tools may reach: the connection, the writer, the feed. */
 export interface SqliteStore extends Store {
@@ -70,16 +71,18 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
   const mailboxes = new MailboxTable(db);
   const queue = new QueueTable(db);
   const emails = new EmailTable(db);
+  const trace = new TraceTable(db);
   return {
     db,
     commits,
     changes,
     ...sqliteAccountStore({ db, changes, mailboxes }),
-    ...sqliteMailStore({ db, changes, blobs, mailboxes, emails, queue, tmpDir }),
+    ...sqliteMailStore({ db, changes, blobs, mailboxes, emails, queue, trace, tmpDir }),
     ...sqliteEmailStore({ db, changes, mailboxes }),
     ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
     ...sqliteUploadStore({ db, changes }),
+    ...sqliteTraceStore({ db, commits, table: trace }),
     subscribe: (listener) => changes.subscribe(listener),
     checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
     async checkWritable() {

@@ -1,0 +1,63 @@
+/**
+ * The message trace part of the storage contract: events added on their own and with a delivery's commit,
+ * search by every criterion (each must match some event of a message), counts, and pruning.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Store, TraceEventInput } from '../types.ts';
+
+export function runTraceStoreContract(name: string, withStore: (fn: (store: Store) => Promise<void>) => Promise<void>): void {
+  const t0 = Date.parse('2026-12-01T10:00:00Z');
+  const at = (minutes: number): Date => new Date(t0 + minutes * 60_000);
+  const received = (queueId: string, minutes: number, sender: string, recipients: string[], messageId: string): TraceEventInput => ({
+    at: at(minutes), queueId, event: 'received', result: 'accepted', messageId, sender, recipients, data: { ip: '192.0.2.1', helo: 'client.example' },
+  });
+
+  test(`${name}: trace events are found by queue id, Message-ID, sender, recipient, result and time, every event of the message`, () =>
+    withStore(async (store) => {
+      await store.appendTrace([
+        received('Q1', 0, 'Bob@Example.net', ['alice@example.test', 'carol@example.test'], 'one@example.net'),
+        received('Q2', 5, 'dave@example.net', ['alice@example.test'], 'two@example.net'),
+        { at: at(1), queueId: 'Q1', event: 'deferred', result: 'deferred', recipients: ['carol@example.test'], sender: 'bob@example.net', data: { reply: '451 4.3.0 later' } },
+        { at: at(2), queueId: 'Q1', event: 'delivered', recipients: ['carol@example.test'], data: { mx: 'mx.example.test' } },
+        { at: at(6), queueId: 'Q3', event: 'rejected', result: 'rejected', reason: 'relay_denied', sender: 'eve@example.org', recipients: ['x@else.test'], data: { command: 'RCPT', code: 554 } },
+      ]);
+      const q1 = await store.searchTrace({ queueId: 'Q1' });
+      assert.deepEqual(q1.map((e) => e.event), ['received', 'deferred', 'delivered'], 'oldest first');
+      assert.equal(q1[0]!.sender, 'bob@example.net', 'addresses kept in lower case');
+      assert.deepEqual(q1[0]!.recipients, ['alice@example.test', 'carol@example.test']);
+      assert.deepEqual(q1[0]!.data, { ip: '192.0.2.1', helo: 'client.example' });
+      assert.equal(q1[2]!.result, 'delivered', 'the result defaults to the event');
+      assert.deepEqual([...new Set((await store.searchTrace({ messageId: '<two@example.net>' })).map((e) => e.queueId))], ['Q2']);
+      assert.deepEqual([...new Set((await store.searchTrace({ recipient: 'ALICE@example.test' })).map((e) => e.queueId))], ['Q2', 'Q1'], 'newest message first');
+      assert.deepEqual([...new Set((await store.searchTrace({ recipient: 'lice@example.test' })).map((e) => e.queueId))], [], 'a whole address only');
+      assert.deepEqual([...new Set((await store.searchTrace({ sender: 'bob@example.net', result: 'deferred' })).map((e) => e.queueId))], ['Q1']);
+      assert.deepEqual([...new Set((await store.searchTrace({ sender: 'dave@example.net', result: 'deferred' })).map((e) => e.queueId))], [], 'every criterion must match');
+      assert.deepEqual([...new Set((await store.searchTrace({ since: at(4), until: at(7) })).map((e) => e.queueId))], ['Q3', 'Q2']);
+      const rejected = await store.searchTrace({ result: 'rejected' });
+      assert.equal(rejected[0]!.reason, 'relay_denied');
+      assert.equal((await store.searchTrace({ limit: 1 })).every((e) => e.queueId === 'Q3'), true);
+      const counts = await store.traceCounts(at(-1));
+      const count = (event: string, result: string) => counts.filter((c) => c.event === event && c.result === result).reduce((n, c) => n + c.count, 0);
+      assert.equal(count('received', 'accepted'), 2);
+      assert.equal(counts.find((c) => c.event === 'rejected')?.reason, 'relay_denied');
+      assert.equal(await store.pruneTrace(at(3), 2), 2, 'at most the limit');
+      assert.equal(await store.pruneTrace(at(3), 100), 1);
+      assert.deepEqual([...new Set((await store.searchTrace({})).map((e) => e.queueId))], ['Q3', 'Q2']);
+    }));
+
+  test(`${name}: trace events given with a delivery are stored in its transaction, and not when it fails`, () =>
+    withStore(async (store) => {
+      await store.addDomain('example.test');
+      const a = await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null });
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('Subject: traced\r\n\r\nbody\r\n'));
+      await tx.commit({ mailboxes: [{ mailboxId: inbox.id }], trace: [received('Q9', 0, 'bob@example.net', ['alice@example.test'], 'nine@example.net'), { at: at(0), queueId: 'Q9', event: 'stored', data: { mailboxes: ['alice@example.test/INBOX'] } }] });
+      assert.deepEqual((await store.searchTrace({ queueId: 'Q9' })).map((e) => e.event), ['received', 'stored']);
+      const failing = store.beginDelivery();
+      failing.write(Buffer.from('Subject: lost\r\n\r\nbody\r\n'));
+      await assert.rejects(failing.commit({ mailboxes: [{ mailboxId: 999_999 }], trace: [received('Q10', 0, 'bob@example.net', ['alice@example.test'], 'ten@example.net')] }));
+      assert.deepEqual(await store.searchTrace({ queueId: 'Q10' }), []);
+    }));
+}

@@ -1,0 +1,66 @@
+/**
+ * The SQL of a message trace search and the row mapping, shared by the backends (only the placeholders
+ * differ): every criterion must match some event of a message; the answer is the newest matching messages'
+ * queue ids.
+ */
+import type { TraceEventInput, TraceEventKind, TraceEventRecord, TraceQuery } from './types.ts';
+
+export const DEFAULT_TRACE_LIMIT = 50;
+
+/** The search for a backend: parameters as `?` and `instr` on SQLite, `$n` and `strpos` on PostgreSQL. */
+export function traceSearchSql(query: TraceQuery, dialect: 'sqlite' | 'postgres'): { text: string; values: (string | number)[] } {
+  const values: (string | number)[] = [];
+  const param = (v: string | number): string => {
+    values.push(v);
+    return dialect === 'sqlite' ? '?' : `$${values.length}`;
+  };
+  const matches: string[] = [];
+  const pick = (cond: string): void => void matches.push(`SELECT queue_id FROM message_trace WHERE ${cond}`);
+  if (query.queueId) pick(`queue_id = ${param(query.queueId)}`);
+  if (query.messageId) pick(`message_id = ${param(query.messageId.replace(/^<|>$/g, ''))}`);
+  if (query.sender !== undefined) pick(`sender = ${param(query.sender.toLowerCase())}`);
+  // Recipients are kept as a JSON array of lower-case addresses: an exact address is `"addr"` in it.
+  if (query.recipient) pick(`${dialect === 'sqlite' ? 'instr' : 'strpos'}(recipients, ${param(JSON.stringify(query.recipient.toLowerCase()))}) > 0`);
+  if (query.result) pick(`result = ${param(query.result)}`);
+  if (query.since) pick(`at >= ${param(query.since.getTime())}`);
+  if (query.until) pick(`at < ${param(query.until.getTime())}`);
+  const where = matches.length > 0 ? `WHERE queue_id IN (${matches.join(' INTERSECT ')})` : '';
+  const limit = param(Math.max(1, Math.min(query.limit ?? DEFAULT_TRACE_LIMIT, 10_000)));
+  return { text: `SELECT queue_id FROM message_trace ${where} GROUP BY queue_id ORDER BY max(at) DESC, queue_id LIMIT ${limit}`, values };
+}
+
+export interface TraceRow {
+  id: number;
+  at: number;
+  queue_id: string;
+  event: string;
+  result: string;
+  reason: string | null;
+  message_id: string | null;
+  sender: string | null;
+  recipients: string;
+  data: string;
+}
+
+export function toTraceRecord(row: TraceRow): TraceEventRecord {
+  return {
+    id: Number(row.id),
+    at: new Date(Number(row.at)),
+    queueId: row.queue_id,
+    event: row.event as TraceEventKind,
+    result: row.result,
+    reason: row.reason,
+    messageId: row.message_id,
+    sender: row.sender,
+    recipients: JSON.parse(row.recipients) as string[],
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
+
+/** The column values of one event, in the order at, queue_id, event, result, reason, message_id, sender, recipients, data. */
+export function traceValues(e: TraceEventInput): (string | number | null)[] {
+  return [
+    e.at.getTime(), e.queueId, e.event, e.result ?? e.event, e.reason ?? null, e.messageId ?? null,
+    e.sender === undefined || e.sender === null ? null : e.sender.toLowerCase(), JSON.stringify((e.recipients ?? []).map((r) => r.toLowerCase())), JSON.stringify(e.data ?? {}),
+  ];
+}
