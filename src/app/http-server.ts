@@ -34,6 +34,8 @@ import { startHttpListener, type HttpListener } from '../transport/http-listener
 import { networkKey } from '../policy/ip-prefix.ts';
 import { HTTP_LISTENER_ROLES, type HttpListenerRole, type ListenerRole } from './listeners.ts';
 import { autoconfigRoutes } from '../http/autoconfig-routes.ts';
+import { mtaStsRoutes } from '../http/mta-sts-route.ts';
+import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 import { clientSettings } from '../autoconfig/client-settings.ts';
 import { jmapAccountId, PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
 import { mailProvider } from './jmap-mail-provider.ts';
@@ -93,6 +95,7 @@ export async function startHttpServer(options: {
     admitRequest: concurrencyLimiter(limits.maxConcurrentRequests),
   });
   const proxies = new ProxyTrust(config.http.trustedProxies);
+  const mtaStsPolicy = mtaStsPolicyFromConfig(config);
   const basicOrBearer = requireUser({
     passwords: services.auth,
     tokens,
@@ -146,6 +149,7 @@ export async function startHttpServer(options: {
           });
         },
       }),
+      mtaStsRoutes({ policy: () => mtaStsPolicy, hostsDomain: (domain) => services.store.hasDomain(domain) }),
       autoconfigRoutes({ settings: () => clientSettings(config, options.mailPorts ?? {}), hostsDomain: (domain) => services.store.hasDomain(domain), requireUser: auth }),
     ],
   });

@@ -13,6 +13,7 @@ import type { PolicyResolver } from '../policy/types.ts';
 import type { Config } from '../config/schema.ts';
 import { configFor, formatTable, println, type CliDeps } from './context.ts';
 import { parseDomain } from '../admin/validate.ts';
+import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 
 function servicePorts(config: Config): ServicePorts {
   const l = config.listen;
@@ -42,7 +43,7 @@ export function registerDns(program: Command, deps: CliDeps): void {
       });
       const config = configFor(command, deps);
       const keys = await new FileDkimKeyStore({ dataDir: config.dataDir }).listKeys(domain);
-      const records = expectedRecords({ domain, hostname: config.hostname, dkimKeys: keys, serverIps: ips, ports: servicePorts(config), addressRecords: true });
+      const records = expectedRecords({ domain, hostname: config.hostname, dkimKeys: keys, serverIps: ips, ports: servicePorts(config), addressRecords: true, mtaSts: mtaStsPolicyFromConfig(config) });
       if (opts.json) return println(deps.io.stdout, JSON.stringify(records.map(({ name, type, value, purpose, required }) => ({ name, type, value, purpose, required })), null, 2));
       deps.io.stdout.write(formatZone(records));
       if (ips.length === 0) println(deps.io.stdout, `; Give the server's public address(es) with --ip for its A/AAAA records and the PTR to ask for.`);
@@ -63,7 +64,7 @@ export function registerDns(program: Command, deps: CliDeps): void {
       const keyStore = new FileDkimKeyStore({ dataDir: config.dataDir });
       const keys = await keyStore.listKeys(domain);
       const serverIps = await serverAddresses(resolver, config.hostname);
-      const records = expectedRecords({ domain, hostname: config.hostname, dkimKeys: keys, serverIps, ports: servicePorts(config) });
+      const records = expectedRecords({ domain, hostname: config.hostname, dkimKeys: keys, serverIps, ports: servicePorts(config), mtaSts: mtaStsPolicyFromConfig(config) });
       const results = await checkRecords(records, { resolver, hostname: config.hostname, serverIps });
       const rows = [['STATUS', 'TYPE', 'NAME', 'DETAIL']];
       let failures = 0;

@@ -53,6 +53,12 @@ export const schema = {
     sni: sniTableField({ doc: 'Per-domain certificates chosen by SNI: `[tls.sni."example.org"]` with `cert` and `key`.' }),
   }),
 
+  mtaStsPolicy: section('Our own MTA-STS policy (RFC 8461 §3.2), served at https://mta-sts.<domain>/.well-known/mta-sts.txt for every hosted domain; `postamt dns` prints the `_mta-sts` record whose id follows the policy. docs/tls.md.', {
+    mode: enumField(['off', 'none', 'testing', 'enforce'], { default: 'off', doc: 'The policy mode: "enforce" (senders that obey MTA-STS deliver only over TLS to the MX hosts below), "testing" (they only report failures, RFC 8460), "none" (withdraws a policy); "off" serves no policy at all.' }),
+    maxAge: durationField({ default: '7d', doc: 'How long senders may cache the policy (max_age, RFC 8461 §3.2; at most 31557600 seconds). Raise it (e.g. "180d") once enforce works.' }),
+    mx: stringListField({ default: [], check: (s) => (/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(s) ? null : `expected an MX host name or "*.example.org", got ${JSON.stringify(s)}`), doc: 'The MX host names (or "*.example.org" patterns) the policy allows; [] is `hostname` alone.' }),
+  }),
+
   limits: section('Limits that bound every buffer and connection.', {
     messageSize: sizeField({ default: 25 * MiB, doc: 'Largest message accepted (SMTP SIZE, RFC 1870); bigger ones get 552 5.3.4.' }),
     recipients: integerField({ default: 100, min: 1, doc: 'Recipients per SMTP transaction; more get 452 4.5.3.' }),

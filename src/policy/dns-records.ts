@@ -6,6 +6,7 @@
 import { isIPv6 } from 'node:net';
 import { spf as mailauthSpf } from 'mailauth';
 import { dkimRecordText, formatTxt } from './dkim-sign.ts';
+import { mtaStsRecordText, type OurMtaStsPolicy } from './mta-sts-policy.ts';
 import { ptrName, sameIp } from './ip-prefix.ts';
 import { isNxError, type DkimKey, type PolicyResolver } from './types.ts';
 
@@ -48,6 +49,8 @@ export interface ExpectedRecordsInput {
   ports?: ServicePorts;
   /** Also the A/AAAA records of the mail host for `serverIps` (when the operator gave them). */
   addressRecords?: boolean;
+  /** Our MTA-STS policy when one is served: its `_mta-sts` record and the policy host name. */
+  mtaSts?: OurMtaStsPolicy | null;
 }
 
 const fqdn = (name: string) => name.replace(/\.$/, '') + '.';
@@ -79,6 +82,12 @@ export function expectedRecords(input: ExpectedRecordsInput): ExpectedRecord[] {
     out.push(txt(`${key.selector}._domainkey.${d}`, dkimRecordText(key), `DKIM ${key.algorithm} key${state} (RFC ${key.algorithm === 'ed25519' ? '8463' : '6376 §3.6.2'})`, key.active));
   }
   out.push(txt(`_dmarc.${d}`, dmarcRecordText(d), 'DMARC policy and aggregate reports (RFC 7489 §6.1)', true));
+  if (input.mtaSts) {
+    // RFC 8461 §3.1: the TXT record announces the policy, its id tells senders when to fetch it again; §3.3: the
+    // policy is fetched from https://mta-sts.<domain>/, which must reach this server (the https listener).
+    out.push(txt(`_mta-sts.${d}`, mtaStsRecordText(input.mtaSts), 'MTA-STS: senders deliver only over verified TLS (RFC 8461 §3.1)', true));
+    out.push({ name: `mta-sts.${d}`, type: 'CNAME', value: fqdn(host), purpose: 'MTA-STS: the policy host, served by the https listener (RFC 8461 §3.3)', required: true });
+  }
   out.push(txt(`_smtp._tls.${d}`, `v=TLSRPTv1; rua=mailto:postmaster@${d}`, 'TLS reporting (RFC 8460 §3)', false));
   const ports = input.ports ?? STANDARD_PORTS;
   const services: [keyof ServicePorts, string][] = [
@@ -208,7 +217,8 @@ export async function checkRecords(records: ExpectedRecord[], options: { resolve
     const want = record.text ?? '';
     if (want.startsWith('v=DKIM1')) return tagValue(found, 'p') === tagValue(want, 'p');
     if (want.startsWith('v=DMARC1')) return /^v=DMARC1\s*;\s*p=(none|quarantine|reject)\b/i.test(found);
-    if (want.startsWith('v=STSv1')) return /\bid=[A-Za-z0-9]{1,32}\b/.test(found);
+    // A stale id makes senders keep the policy they cached: the published id must be ours.
+    if (want.startsWith('v=STSv1')) return tagValue(found, 'id') === tagValue(want, 'id');
     if (want.startsWith('v=TLSRPTv1')) return /\brua=/.test(found);
     return true; // SPF is judged by evaluating it (spfAllowsServer), not by its text.
   }
