@@ -93,7 +93,7 @@ describe('IMAP backend on the SQLite store', () => {
   it('creates, renames and deletes mailboxes; refuses APPEND over quota', async () => {
     const c = client({ quota: 10 });
     await c.send('a LOGIN u@example.org pw\r\n');
-    assert.equal(await c.send('b CREATE Projects/2024\r\n'), 'b OK CREATE completed\r\n');
+    assert.match(await c.send('b CREATE Projects/2024\r\n'), /^b OK \[MAILBOXID \(M\d+\)\] CREATE completed\r\n$/);
     assert.match(await c.send('c LIST "" Projects*\r\n'), /\* LIST \(\\HasChildren\) "\/" "Projects"\r\n\* LIST \(\\HasNoChildren\) "\/" "Projects\/2024"/);
     assert.equal(await c.send('d RENAME Projects Archive2\r\n'), 'd OK RENAME completed\r\n');
     assert.match(await c.send('e DELETE Archive2/2024\r\n'), /^e OK/);

@@ -82,8 +82,8 @@ class MailImapAccount implements ImapAccount {
     return (await this.mail.listMailboxes()).map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: m.subscribed }));
   }
 
-  async createMailbox(name: string, options: { specialUse?: ImapSpecialUse | null } = {}): Promise<void> {
-    await imapErrors(this.mail.createMailbox(name, { specialUse: options.specialUse ?? null }));
+  async createMailbox(name: string, options: { specialUse?: ImapSpecialUse | null } = {}): Promise<number> {
+    return (await imapErrors(this.mail.createMailbox(name, { specialUse: options.specialUse ?? null }))).id;
   }
 
   async deleteMailbox(name: string): Promise<void> {
@@ -175,6 +175,10 @@ class MailImapAccount implements ImapAccount {
       out.push({ uid: r.uid, size: r.size, internalDate: new Date(r.internalDate), flags: parseFlagText(r.flags), modSeq: r.modSeq });
     }
     return out;
+  }
+
+  async objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>> {
+    return imapErrors(this.mail.objectIds(mailboxId, uids));
   }
 
   async metaColumns(mailboxId: number, range: { uidFrom: number; uidTo: number }, fields: readonly ImapMetaField[]): Promise<ImapMetaColumns> {

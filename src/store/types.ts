@@ -108,7 +108,8 @@ export interface MessageMetaRow {
   modSeq: number;
 }
 
-export type MessageMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq';
+/** `emailId`, `threadId`: the JMAP object ids of the rows (docs/decisions/0008). */
+export type MessageMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq' | 'emailId' | 'threadId';
 
 /**
  * Metadata of the messages in a UID range as parallel columns, ascending by UID: no object per message,
@@ -125,6 +126,8 @@ export interface MessageMetaColumns {
   /** Milliseconds since the epoch. */
   internalDate?: number[];
   modSeq?: number[];
+  emailId?: number[];
+  threadId?: number[];
 }
 
 /**

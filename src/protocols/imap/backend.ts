@@ -34,9 +34,13 @@ export interface ImapMessageMeta {
   internalDate: Date;
   flags: string[];
   modSeq: number;
+  /** RFC 8474 OBJECTID: present when asked for (SEARCH EMAILID/THREADID). */
+  emailId?: number;
+  threadId?: number;
 }
 
-export type ImapMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq';
+/** `emailId`, `threadId`: RFC 8474 OBJECTID, the numbers behind the JMAP Email and Thread ids. */
+export type ImapMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq' | 'emailId' | 'threadId';
 
 /** Metadata of a UID range as parallel columns, ascending by UID (FETCH of many messages). */
 export interface ImapMetaColumns {
@@ -49,6 +53,8 @@ export interface ImapMetaColumns {
   /** Milliseconds since the epoch. */
   internalDate?: number[];
   modSeq?: number[];
+  emailId?: number[];
+  threadId?: number[];
 }
 
 /** The selected mailbox at SELECT time: the UID list and what the SELECT responses need. */
@@ -120,8 +126,8 @@ export interface ImapAccount {
   /** RFC 3501 §2.3.2 \Recent, shared by every session of the server; without it nothing is recent. */
   readonly recent?: RecentClaims;
   listMailboxes(): Promise<ImapMailboxInfo[]>;
-  /** Throws ImapBackendError ALREADYEXISTS / CANNOT. */
-  createMailbox(name: string, options?: { specialUse?: ImapSpecialUse | null }): Promise<void>;
+  /** Throws ImapBackendError ALREADYEXISTS / CANNOT; returns the new mailbox's id (RFC 8474 MAILBOXID). */
+  createMailbox(name: string, options?: { specialUse?: ImapSpecialUse | null }): Promise<number>;
   deleteMailbox(name: string): Promise<void>;
   renameMailbox(oldName: string, newName: string): Promise<void>;
   setSubscribed(name: string, subscribed: boolean): Promise<void>;
@@ -134,6 +140,11 @@ export interface ImapAccount {
   status(name: string, options?: { counts?: boolean }): Promise<ImapMailboxStatus | null>;
   select(name: string): Promise<ImapMailboxSnapshot | null>;
 
+  /**
+   * RFC 8474 OBJECTID: the email and thread ids (the numbers JMAP formats as its Email and Thread ids) of
+   * the given UIDs, missing ones omitted.
+   */
+  objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>>;
   /** Metadata of the given UIDs (missing ones omitted), ascending. */
   messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]>;
   /** The given fields of the messages with UIDs in [uidFrom, uidTo] (missing ones omitted). */

@@ -1,11 +1,12 @@
 /**
- * SEARCH criteria (RFC 9051 §6.4.4, MODSEQ from RFC 7162 §3.1.5): parsing the key tree and
+ * SEARCH criteria (RFC 9051 §6.4.4, MODSEQ from RFC 7162 §3.1.5, EMAILID/THREADID from RFC 8474 §6): parsing the key tree and
  * evaluating it against one message's metadata and, when a key needs them, its decoded text.
  */
 import { parseAddressList, type NamedAddress } from '../../message/address.ts';
 import type { MimePart } from '../../message/mime-tree.ts';
 import { decodeHeaderValue } from '../../message/encoded-words.ts';
 import { messageText } from '../../message/search-text.ts';
+import { parseObjectId } from '../../core/object-ids.ts';
 import type { ImapMessageMeta, ImapMetaField } from './backend.ts';
 import { parseNumber, parseSearchDate, tokenText } from './parser/args.ts';
 import { ImapSyntaxError, type Token } from './parser/tokenizer.ts';
@@ -25,6 +26,8 @@ export type SearchKey =
   | { k: 'uid'; set: SequenceSet }
   | { k: 'seq'; set: SequenceSet }
   | { k: 'modseq'; n: number }
+  /** RFC 8474 §6: EMAILID / THREADID; id null: not an id this server gives, so nothing matches. */
+  | { k: 'objectid'; field: 'emailId' | 'threadId'; id: number | null }
   | { k: 'not'; key: SearchKey }
   | { k: 'or'; a: SearchKey; b: SearchKey }
   | { k: 'and'; keys: SearchKey[] };
@@ -100,6 +103,13 @@ export class SearchParser {
       case 'UID': return { k: 'uid', set: parseSequenceSet(this.str('UID set')) };
       case 'NOT': return { k: 'not', key: this.key(depth + 1) };
       case 'OR': return { k: 'or', a: this.key(depth + 1), b: this.key(depth + 1) };
+      case 'EMAILID': case 'THREADID': {
+        const text = this.str('object id');
+        // RFC 8474 §3: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+        if (!/^[A-Za-z0-9_-]{1,255}$/.test(text)) throw new ImapSyntaxError('Invalid object id');
+        const email = upper === 'EMAILID';
+        return { k: 'objectid', field: email ? 'emailId' : 'threadId', id: parseObjectId(email ? 'email' : 'thread', text) };
+      }
       case 'MODSEQ': {
         // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type] mod-sequence-valzer
         let v = this.str('modseq');
@@ -132,6 +142,7 @@ export function metaFieldsOf(key: SearchKey, out: Set<ImapMetaField> = new Set()
     case 'flag': out.add('flags'); break;
     case 'size': out.add('size'); break;
     case 'modseq': out.add('modSeq'); break;
+    case 'objectid': out.add(key.field); break;
     case 'date': out.add('internalDate'); break;
     case 'not': metaFieldsOf(key.key, out); break;
     case 'or': metaFieldsOf(key.a, out); metaFieldsOf(key.b, out); break;
@@ -188,6 +199,7 @@ export class SearchEvaluator {
       case 'recent': return this.scope.isRecent?.(m.meta.uid) ?? false;
       case 'size': return key.larger ? m.meta.size > key.n : m.meta.size < key.n;
       case 'modseq': return m.meta.modSeq >= key.n;
+      case 'objectid': return key.id !== null && m.meta[key.field] === key.id;
       case 'not': return !this.eval(key.key, m);
       case 'or': return this.eval(key.a, m) || this.eval(key.b, m);
       case 'and': return key.keys.every((k) => this.eval(k, m));

@@ -44,6 +44,11 @@ export function runEmailStoreContract(name: string, openFresh: () => Promise<Fre
       assert.equal(ids.get(moved.pairs[0]![1])!.emailId, m!.emailId);
       const [email] = await store.getEmails(acct.id, [m!.emailId]);
       assert.deepEqual(email!.copies.map((c) => c.mailboxId), [archive.id]);
+      // IMAP FETCH EMAILID THREADID of many messages reads them as columns: the same ids.
+      const uids = [copy.pairs[0]![1], moved.pairs[0]![1]];
+      const cols = await store.listMetaColumns(archive.id, { uidFrom: uids[0]!, uidTo: uids[1]!, fields: ['emailId', 'threadId'] });
+      assert.deepEqual(cols.emailId, [copied.get(uids[0]!)!.emailId, m!.emailId]);
+      assert.deepEqual(cols.threadId, [m!.threadId, m!.threadId]);
     }));
 
   test(`${name}: replies join their parent's thread by In-Reply-To, References or a reply subject`, () =>

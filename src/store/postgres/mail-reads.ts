@@ -28,7 +28,10 @@ const MAILBOX_JSON = `json_build_object('id', m.id, 'account_id', m.account_id, 
   'uid_next', m.uid_next, 'highest_mod_seq', m.highest_mod_seq, 'special_use', m.special_use,
   'subscribed', EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name))`;
 
-const COLUMN: Record<MessageMetaField, string> = { flags: 'flags', size: 'size', internalDate: 'internal_date', modSeq: 'mod_seq' };
+const COLUMN: Record<MessageMetaField, string> = {
+  flags: 'flags', size: 'size', internalDate: 'internal_date', modSeq: 'mod_seq', emailId: 'email_id',
+  threadId: '(SELECT e.thread_id FROM emails e WHERE e.id = messages.email_id)',
+};
 
 function keywordsOf(flagTexts: string[]): string[] {
   const keywords = new Set<string>();

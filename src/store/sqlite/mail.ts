@@ -69,12 +69,16 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
       size: db.prepare('SELECT size FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
       internalDate: db.prepare('SELECT internal_date FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
       modSeq: db.prepare('SELECT mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+      emailId: db.prepare('SELECT email_id FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+      threadId: db.prepare('SELECT e.thread_id FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid').pluck(),
     } satisfies Record<MessageMetaField, unknown>,
     rangeUidColumn: {
       flags: db.prepare('SELECT uid, flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
       size: db.prepare('SELECT uid, size FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
       internalDate: db.prepare('SELECT uid, internal_date FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
       modSeq: db.prepare('SELECT uid, mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
+      emailId: db.prepare('SELECT uid, email_id FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
+      threadId: db.prepare('SELECT m.uid, e.thread_id FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid').raw(),
     } satisfies Record<MessageMetaField, unknown>,
     // Through the modseq index: the planner picks the UID order of the primary key and scans the whole
     // mailbox, which every selected session does after each flag change (7 ms at 100,000 messages vs 0.02).

@@ -1,17 +1,18 @@
 /**
  * FETCH of metadata only (FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ: RFC 9051 §6.4.5, RFC 7162
- * §3.1.4): a client's resync of a whole mailbox. Works on spans of consecutive sequence numbers and
+ * §3.1.4; EMAILID, THREADID: RFC 8474): a client's resync of a whole mailbox. Works on spans of consecutive sequence numbers and
  * UIDs, reads the metadata as columns (one value per field, no object per message) and formats each
  * output chunk into one string, synchronously.
  */
 import type { ImapAccount, ImapMetaColumns, ImapMetaField } from '../backend.ts';
 import { ok, type CommandResult } from '../command.ts';
 import { parseFlagText } from '../../../core/flag-text.ts';
+import { formatObjectId } from '../../../core/object-ids.ts';
 import { formatDateTime } from '../parser/args.ts';
 import type { MessageSpan } from './message-set.ts';
 import { batchSeq, batchUid, metaBatches } from './meta-batches.ts';
 
-export type MetaItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ';
+export type MetaItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ' | 'EMAILID' | 'THREADID';
 
 export interface MetaFetch {
   spans: MessageSpan[];
@@ -62,6 +63,13 @@ function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[] } {
       case 'MODSEQ':
         fields.add('modSeq');
         return (_, i, c) => 'MODSEQ (' + c.modSeq![i] + ')';
+      // RFC 8474 §5.1, §5.2: the ids JMAP gives the same email and thread (core/object-ids.ts).
+      case 'EMAILID':
+        fields.add('emailId');
+        return (_, i, c) => 'EMAILID (' + formatObjectId('email', c.emailId![i]!) + ')';
+      case 'THREADID':
+        fields.add('threadId');
+        return (_, i, c) => 'THREADID (' + formatObjectId('thread', c.threadId![i]!) + ')';
     }
   });
   return { emit, fields: [...fields] };

@@ -1,7 +1,9 @@
 /**
  * FETCH and UID FETCH (RFC 9051 §6.4.5): data items and macros, body sections byte-exact from the
- * stored message, BINARY (RFC 3516), MODSEQ/CHANGEDSINCE/VANISHED (RFC 7162), PREVIEW (RFC 8970), implicit \Seen.
+ * stored message, BINARY (RFC 3516), MODSEQ/CHANGEDSINCE/VANISHED (RFC 7162), PREVIEW (RFC 8970), EMAILID and
+ * THREADID (RFC 8474), implicit \Seen.
  */
+import { formatObjectId } from '../../../core/object-ids.ts';
 import { findHeaderEnd } from '../../../message/header-fields.ts';
 import { parseMimeTree, type MimePart, type MimeTreeOptions } from '../../../message/mime-tree.ts';
 import { UnknownTransferEncodingError } from '../../../message/transfer-encoding.ts';
@@ -19,7 +21,7 @@ import { formatSequenceSet, uidInSet, parseSequenceSet } from '../sequence-set.t
 import { produceMetaFetch, type MetaItem } from './fetch-meta.ts';
 import { resolveMessages, resolveSpans, selectedMailbox, type MessageRef } from './message-set.ts';
 
-type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'PREVIEW';
+type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'PREVIEW' | 'EMAILID' | 'THREADID';
 
 type FetchItem =
   | { kind: 'simple'; name: SimpleItem }
@@ -31,7 +33,7 @@ const MACROS: Record<string, SimpleItem[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'PREVIEW']);
+const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'PREVIEW', 'EMAILID', 'THREADID']);
 
 function parsePath(text: string): { path: number[]; rest: string } {
   const path: number[] = [];
@@ -176,6 +178,7 @@ export const FETCH: CommandSpec = {
     const envelopeOnly = needsBytes && account.envelopes !== undefined && items.every((i) => i.kind === 'simple' && i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' && i.name !== 'PREVIEW');
     const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' && i.name !== 'PREVIEW' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
     const condstore = s.enabled.has('CONDSTORE');
+    const wantsObjectIds = items.some((i) => i.kind === 'simple' && (i.name === 'EMAILID' || i.name === 'THREADID'));
     const rev1 = s.rev1;
     const verb = ctx.verb;
     const isUid = ctx.isUid;
@@ -198,8 +201,10 @@ export const FETCH: CommandSpec = {
         const batch = refs.slice(start, start + BATCH);
         const metas = new Map<number, ImapMessageMeta>();
         for (const m of await account.messages(mailbox.id, batch.map((r) => r.uid))) metas.set(m.uid, m);
+        const ids = wantsObjectIds ? await account.objectIds(mailbox.id, batch.map((r) => r.uid)) : null;
         for (const ref of batch) {
-          const meta = metas.get(ref.uid);
+          const found = metas.get(ref.uid);
+          const meta = found !== undefined && ids !== null ? { ...found, ...ids.get(ref.uid) } : found;
           if (meta === undefined) {
             gone = true; // expunged by another session, not yet reported (RFC 9051 §7.5.1)
             continue;
@@ -269,7 +274,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
     const r = await account.storeFlags(mailbox.id, [ref.uid], 'add', ['\\Seen']);
     const changed = r.changed[0];
     if (changed !== undefined) {
-      meta = changed;
+      meta = { ...meta, ...changed };
       mailbox.noteOwnStore(changed.uid, changed.modSeq);
       flagsChanged = true;
     }
@@ -293,6 +298,9 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
         case 'INTERNALDATE': add('INTERNALDATE', formatDateTime(meta.internalDate)); break;
         case 'RFC822.SIZE': add('RFC822.SIZE', String(meta.size)); break;
         case 'MODSEQ': add('MODSEQ', `(${meta.modSeq})`); break;
+        // RFC 8474 §5.1, §5.2: the ids JMAP gives the same email and thread (core/object-ids.ts).
+        case 'EMAILID': add('EMAILID', meta.emailId === undefined ? 'NIL' : `(${formatObjectId('email', meta.emailId)})`); break;
+        case 'THREADID': add('THREADID', meta.threadId === undefined ? 'NIL' : `(${formatObjectId('thread', meta.threadId)})`); break;
         case 'ENVELOPE':
           if (envelope === undefined) {
             envelope = formatEnvelope(root!, message!);

@@ -9,7 +9,7 @@ describe('IMAP mailbox commands', () => {
   it('creates, lists, renames and deletes mailboxes with modified UTF-7 names', async () => {
     const { alice, loggedIn } = twoMessages();
     const c = await loggedIn();
-    assert.equal(await c.send('c CREATE "Entw&APw-rfe/Neu"\r\n'), 'c OK CREATE completed\r\n');
+    assert.equal(await c.send('c CREATE "Entw&APw-rfe/Neu"\r\n'), 'c OK [MAILBOXID (M5)] CREATE completed\r\n');
     assert.ok(alice.byName('Entwürfe/Neu'));
     assert.ok(alice.byName('Entwürfe'));
     const list = parseTranscript(await c.send('l LIST "" "*"\r\n')).data('LIST');

@@ -1,7 +1,9 @@
 /**
  * Mailbox management: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 9051 §6.3), LIST with
- * LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154), LIST-STATUS (RFC 5819), LSUB, STATUS (+SIZE, RFC 8438).
+ * LIST-EXTENDED (RFC 5258), SPECIAL-USE (RFC 6154), LIST-STATUS (RFC 5819), LSUB, STATUS (+SIZE, RFC 8438),
+ * MAILBOXID in CREATE and STATUS (RFC 8474).
  */
+import { formatObjectId } from '../../../core/object-ids.ts';
 import type { ImapMailboxInfo, ImapMailboxStatus } from '../backend.ts';
 import { no, ok, type CommandContext, type CommandSpec } from '../command.ts';
 import { listMatcher } from '../list-pattern.ts';
@@ -48,8 +50,9 @@ export const CREATE: CommandSpec = {
     // RFC 5530 §3: LIMIT, an administrative limit on the number of mailboxes.
     if (existing.size + missing.length + 1 > maxMailboxes) return no(`Too many mailboxes (at most ${maxMailboxes})`, 'LIMIT');
     for (const parent of missing) await account.createMailbox(parent);
-    await account.createMailbox(name);
-    return ok('CREATE completed');
+    const id = await account.createMailbox(name);
+    // RFC 8474 §4.1: the new mailbox's id in the tagged OK.
+    return ok('CREATE completed', `MAILBOXID (${formatObjectId('mailbox', id)})`);
   },
 };
 
@@ -102,7 +105,7 @@ function subscribe(value: boolean): CommandSpec {
 export const SUBSCRIBE = subscribe(true);
 export const UNSUBSCRIBE = subscribe(false);
 
-const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'HIGHESTMODSEQ', 'RECENT']);
+const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'HIGHESTMODSEQ', 'RECENT', 'MAILBOXID']);
 
 function statusItems(tokens: Token[]): string[] {
   const items = tokens.map((t) => tokenText(t, 'status item').toUpperCase());
@@ -127,7 +130,7 @@ async function statusLine(ctx: CommandContext, name: string, items: string[]): P
   const st = await ctx.session.account!.status(name, { counts: items.includes('DELETED') || items.includes('SIZE') });
   if (st === null) return null;
   if (items.includes('HIGHESTMODSEQ')) ctx.session.enableCondstore(ctx.untagged);
-  const values: Record<string, number | null> = {
+  const values: Record<string, number | string | null> = {
     MESSAGES: st.messages,
     UIDNEXT: st.uidNext,
     UIDVALIDITY: st.uidValidity,
@@ -136,6 +139,8 @@ async function statusLine(ctx: CommandContext, name: string, items: string[]): P
     SIZE: st.sizeBytes,
     HIGHESTMODSEQ: st.highestModSeq,
     RECENT: items.includes('RECENT') ? await recentCount(ctx, st) : 0,
+    // RFC 8474 §4.3: STATUS MAILBOXID.
+    MAILBOXID: `(${formatObjectId('mailbox', st.id)})`,
   };
   return `STATUS ${wireName(ctx, name)} (${items.map((i) => `${i} ${values[i]}`).join(' ')})`;
 }

@@ -61,6 +61,8 @@ export async function runSearch(session: ImapSessionCore, mailbox: SelectedMailb
           internalDate: cols.internalDate === undefined ? NO_DATE : new Date(cols.internalDate[i]!),
           modSeq: cols.modSeq?.[i] ?? 0,
         };
+        if (cols.emailId !== undefined) meta.emailId = cols.emailId[i]!;
+        if (cols.threadId !== undefined) meta.threadId = cols.threadId[i]!;
         const subject: SearchSubject = { seq: batchSeq(b, uid), meta };
         if (evaluator.matches(key, subject)) out.push(subject);
       }
@@ -68,10 +70,13 @@ export async function runSearch(session: ImapSessionCore, mailbox: SelectedMailb
     return out;
   }
   const BATCH = 500;
+  const objectFields = metaFieldsOf(key);
+  const wantsObjectIds = objectFields.has('emailId') || objectFields.has('threadId');
   for (let start = 0; start < mailbox.exists; start += BATCH) {
     const uids = mailbox.uids.slice(start, start + BATCH);
     const metas = new Map<number, ImapMessageMeta>();
-    for (const m of await account.messages(mailbox.id, uids)) metas.set(m.uid, m);
+    const ids = wantsObjectIds ? await account.objectIds(mailbox.id, uids) : null;
+    for (const m of await account.messages(mailbox.id, uids)) metas.set(m.uid, ids === null ? m : { ...m, ...ids.get(m.uid) });
     for (let i = start; i < start + uids.length; i++) {
       const meta = metas.get(uids[i - start]!);
       if (meta === undefined) continue;

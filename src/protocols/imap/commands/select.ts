@@ -3,6 +3,7 @@
  * parameters RFC 7162 §3.2.5), CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315).
  */
 import { hasFlag } from '../../../core/flag-text.ts';
+import { formatObjectId } from '../../../core/object-ids.ts';
 import { no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
@@ -83,6 +84,8 @@ function selectCommand(readOnly: boolean): CommandSpec {
       ctx.untagged(`OK [UIDVALIDITY ${snap.uidValidity}] UIDs valid`);
       ctx.untagged(`OK [UIDNEXT ${snap.uidNext}] Predicted next UID`);
       ctx.untagged(`OK [HIGHESTMODSEQ ${snap.highestModSeq}] Highest`);
+      // RFC 8474 §4.2: the mailbox's id, the one JMAP gives it (core/object-ids.ts).
+      ctx.untagged(`OK [MAILBOXID (${formatObjectId('mailbox', snap.id)})] Ok`);
       if (!rev2 && snap.firstUnseenSeq > 0) ctx.untagged(`OK [UNSEEN ${snap.firstUnseenSeq}] First unseen`);
       // RFC 9051 §6.3.2: IMAP4rev2 servers send the mailbox's LIST response.
       if (rev2) ctx.untagged(`LIST () "/" ${formatString(encodeMailboxName(snap.name, { utf8: true }), { utf8: true })}`);

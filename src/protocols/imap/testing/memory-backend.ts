@@ -27,6 +27,8 @@ interface MemMessage {
   flags: string[];
   internalDate: Date;
   modSeq: number;
+  /** RFC 8474: kept by MOVE, new on COPY; every message is its own thread here. */
+  emailId: number;
 }
 
 interface MemMailbox {
@@ -47,6 +49,7 @@ export class MemoryAccount implements ImapAccount {
   /** Subscribed names: RFC 9051 §6.3.8, a subscription outlives its mailbox. */
   readonly subscriptions = new Set<string>();
   private nextId = 1;
+  private nextEmailId = 1;
   private listeners = new Set<(c: ImapChange) => void>();
 
   constructor() {
@@ -81,7 +84,7 @@ export class MemoryAccount implements ImapAccount {
     const mb = this.byName(name)!;
     const uid = mb.uidNext++;
     mb.modSeq++;
-    mb.messages.push({ uid, bytes: Buffer.from(bytes), flags: options.flags ?? [], internalDate: options.internalDate ?? new Date('2024-01-02T03:04:05Z'), modSeq: mb.modSeq });
+    mb.messages.push({ uid, bytes: Buffer.from(bytes), flags: options.flags ?? [], internalDate: options.internalDate ?? new Date('2024-01-02T03:04:05Z'), modSeq: mb.modSeq, emailId: this.nextEmailId++ });
     this.emit({ mailboxId: mb.id, kind: 'append', uids: [uid] });
     return uid;
   }
@@ -89,11 +92,12 @@ export class MemoryAccount implements ImapAccount {
   async listMailboxes(): Promise<ImapMailboxInfo[]> {
     return this.mailboxes.map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: this.subscriptions.has(m.name) }));
   }
-  async createMailbox(name: string): Promise<void> {
+  async createMailbox(name: string): Promise<number> {
     if (this.byName(name)) throw new ImapBackendError('ALREADYEXISTS', 'Mailbox exists');
-    this.addMailbox(name, null);
+    const mb = this.addMailbox(name, null);
     // RFC 9051 §6.3.4: CREATE does not subscribe.
     this.subscriptions.delete(name);
+    return mb.id;
   }
   async deleteMailbox(name: string): Promise<void> {
     const mb = this.byName(name);
@@ -160,9 +164,14 @@ export class MemoryAccount implements ImapAccount {
       if (f === 'flags') out.flags = found.map((m) => m.flags.join(' '));
       else if (f === 'size') out.size = found.map((m) => m.bytes.length);
       else if (f === 'internalDate') out.internalDate = found.map((m) => m.internalDate.getTime());
+      else if (f === 'emailId' || f === 'threadId') out[f] = found.map((m) => m.emailId);
       else out.modSeq = found.map((m) => m.modSeq);
     }
     return out;
+  }
+  async objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>> {
+    const set = new Set(uids);
+    return new Map(this.byId(mailboxId).messages.filter((m) => set.has(m.uid)).map((m) => [m.uid, { emailId: m.emailId, threadId: m.emailId }]));
   }
   async messages(mailboxId: number, uids: readonly number[]): Promise<ImapMessageMeta[]> {
     const set = new Set(uids);
@@ -219,7 +228,7 @@ export class MemoryAccount implements ImapAccount {
     const pairs: [number, number][] = [];
     for (const m of src.messages.filter((x) => uids.includes(x.uid))) {
       const uid = dest.uidNext++;
-      dest.messages.push({ ...m, uid, flags: [...m.flags], modSeq: ++dest.modSeq });
+      dest.messages.push({ ...m, uid, flags: [...m.flags], modSeq: ++dest.modSeq, emailId: options.move ? m.emailId : this.nextEmailId++ });
       pairs.push([m.uid, uid]);
     }
     if (pairs.length > 0) this.emit({ mailboxId: dest.id, kind: 'append' });
