@@ -137,11 +137,11 @@ describe('webmail in the browser', { skip: existsSync(CHROMIUM) ? false : `${CHR
 
   it('sends a message that bob reads over IMAP', async () => {
     await page.getByRole('button', { name: 'Write' }).click();
-    await page.getByLabel('To').fill(BOB);
-    await page.getByLabel('Subject').fill('From the webmail');
+    await page.getByLabel('To', { exact: true }).fill(BOB);
+    await page.getByLabel('Subject', { exact: true }).fill('From the webmail');
     await page.locator('.composer textarea').fill('Written in the browser.\nSecond line.');
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByText('Select a message to read it.').waitFor();
+    await page.getByText('Message sent.').waitFor({ timeout: 15_000 });
     await t.waitForMessages(BOB, 1, { timeoutMs: 15_000 });
     const imap = new ImapFlow({ host: '127.0.0.1', port: t.ports.imaps, secure: true, tls: { rejectUnauthorized: false }, auth: { user: BOB, pass: PASS }, logger: false });
     await imap.connect();

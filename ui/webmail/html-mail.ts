@@ -7,13 +7,25 @@ import DOMPurify from 'dompurify';
 
 const REMOTE = /^\s*(https?:)?\/\//i;
 
-export function sanitizeMail(html: string, allowRemote: boolean): { doc: string; blocked: number } {
+/**
+ * `cids` maps a Content-ID (without brackets) to a data: URL of that inline part, so `cid:` images show
+ * without any load from outside the document.
+ */
+export function sanitizeMail(html: string, allowRemote: boolean, cids: Record<string, string> = {}): { doc: string; blocked: number } {
   let blocked = 0;
   const purify = DOMPurify();
   purify.addHook('afterSanitizeAttributes', (node) => {
     const el = node as Element;
     for (const attr of ['src', 'srcset', 'background', 'poster']) {
       const v = el.getAttribute?.(attr);
+      // RFC 2392: a cid: URL names a part of this message by its Content-ID.
+      const cid = v ? /^\s*cid:(.+)$/i.exec(v) : null;
+      if (cid) {
+        const url = cids[decodeURIComponent(cid[1]!.trim()).replace(/^<|>$/g, '')];
+        if (url) el.setAttribute(attr, url);
+        else el.removeAttribute(attr);
+        continue;
+      }
       if (v && (REMOTE.test(v) || attr === 'srcset') && !allowRemote) {
         el.removeAttribute(attr);
         blocked++;

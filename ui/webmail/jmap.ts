@@ -16,6 +16,7 @@ export function csrfToken(): string | null {
 export interface Session {
   apiUrl: string;
   downloadUrl: string;
+  uploadUrl: string;
   eventSourceUrl: string;
   username: string;
   accountId: string;
@@ -35,7 +36,7 @@ export async function loadSession(): Promise<Session> {
   if (r.status === 401) throw new SessionEnded();
   if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
   const s = await r.json();
-  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, eventSourceUrl: s.eventSourceUrl, username: s.username, accountId: s.primaryAccounts[MAIL] };
+  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, uploadUrl: s.uploadUrl, eventSourceUrl: s.eventSourceUrl, username: s.username, accountId: s.primaryAccounts[MAIL] };
 }
 
 /** A JMAP answer's arguments: JSON whose shape each caller knows from the method it called. */
@@ -72,5 +73,33 @@ export class Jmap {
       .replace('{blobId}', encodeURIComponent(blobId))
       .replace('{name}', encodeURIComponent(name || 'attachment'))
       .replace('{type}', encodeURIComponent(type || 'application/octet-stream'));
+  }
+
+  /**
+   * RFC 8620 §6.1: uploads a file as a blob. XMLHttpRequest rather than fetch because only it reports upload
+   * progress; the CSRF header goes with it like with every other state change.
+   */
+  upload(file: Blob, onProgress: (fraction: number) => void): Promise<{ blobId: string; type: string; size: number }> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', this.session.uploadUrl.replace('{accountId}', encodeURIComponent(this.session.accountId)));
+      xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+      xhr.setRequestHeader('X-CSRF-Token', csrfToken() ?? '');
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        if (xhr.status === 401) reject(new SessionEnded());
+        else if (xhr.status >= 200 && xhr.status < 300) { onProgress(1); resolve(JSON.parse(xhr.responseText)); } else reject(new Error(`upload: HTTP ${xhr.status}`));
+      };
+      xhr.onerror = () => reject(new Error('upload failed'));
+      xhr.send(file);
+    });
+  }
+
+  /** A blob's bytes (the download URL; a GET, the cookie alone authenticates it). */
+  async blob(blobId: string, type = 'application/octet-stream'): Promise<Blob> {
+    const r = await fetch(this.downloadUrl(blobId, 'blob', type));
+    if (r.status === 401) throw new SessionEnded();
+    if (!r.ok) throw new Error(`download: HTTP ${r.status}`);
+    return r.blob();
   }
 }
