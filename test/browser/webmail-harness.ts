@@ -23,12 +23,16 @@ export interface WebmailRig {
   stop(): Promise<void>;
 }
 
-export async function startWebmailRig(options: { users: string[]; server?: TestServerOptions }): Promise<WebmailRig> {
+/**
+ * `scheme: 'http'` serves the page on the loopback http listener: a test that lets remote images load needs
+ * it, since an https page never loads an http image (mixed content).
+ */
+export async function startWebmailRig(options: { users: string[]; server?: TestServerOptions; scheme?: 'https' | 'http' }): Promise<WebmailRig> {
   const built = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8' });
   assert.equal(built.status, 0, built.stderr);
   const t = await startTestServer(options.server ?? {});
   for (const u of options.users) await t.addUser(u, PASS);
-  const base = `https://localhost:${t.ports.https}`;
+  const base = options.scheme === 'http' ? `http://127.0.0.1:${t.ports.http}` : `https://localhost:${t.ports.https}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const contexts: BrowserContext[] = [];
   return {

@@ -13,8 +13,13 @@ export function parseAuthResults(field: string | null | undefined): Verdict[] {
     const m = /^\s*(spf|dkim|dmarc)\s*=\s*([a-z]+)(.*)$/is.exec(part);
     if (!m) continue;
     const method = m[1]!.toLowerCase() as Verdict['method'];
-    if (out.some((v) => v.method === method)) continue;
     const detail = /(?:smtp\.mailfrom|header\.d|header\.i|header\.from)\s*=\s*(\S+)/i.exec(m[3]!)?.[1] ?? '';
+    const had = out.findIndex((v) => v.method === method);
+    // RFC 8601 §2.7.2: an spf result for the HELO identity may come first; the MAIL FROM one is the sender's.
+    if (had >= 0) {
+      if (!out[had]!.detail && detail) out[had] = { method, result: m[2]!.toLowerCase(), detail };
+      continue;
+    }
     out.push({ method, result: m[2]!.toLowerCase(), detail });
   }
   return out;
