@@ -146,6 +146,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     maxConnections: q.concurrency,
     maxConnectionsPerDestination: q.perDestinationConcurrency,
     maxHops: q.maxHops,
+    leaseMs: q.leaseTime,
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
   });
   const base: Omit<Services, 'smtpHooks' | 'submission'> = {

@@ -169,6 +169,7 @@ export const schema = {
     portOverride: integerField({ default: 0, max: 65535, doc: 'Connect to this port instead of 25 on every MX (tests); 0 for none.' }),
     tlsPolicy: enumField(['opportunistic', 'required', 'none'], { default: 'opportunistic', doc: 'STARTTLS towards MX hosts: use when offered, insist on it, or never.' }),
     maxHops: integerField({ default: 50, min: 1, doc: 'Messages with more Received fields than this are bounced as a loop (RFC 5321 §6.3).' }),
+    leaseTime: durationField({ default: '60s', doc: 'How long a node holds a queued recipient it is attempting without renewing the claim (renewed every third of it). Nodes sharing a PostgreSQL store never attempt one recipient at the same time; a dead node\'s recipients are taken over this long after it died.' }),
     routes: routeTableField({ defaultPort: 25, doc: 'Per-domain next hops: `"example.org" = "mx.example.org:2525"` (like Postfix transport_maps).' }),
   }),
 

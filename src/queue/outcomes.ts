@@ -33,6 +33,8 @@ export interface OutcomeContext {
   startedAt?: number;
   /** Where a DSN for mail from `sender` goes (default: the sender); see QueueRunnerOptions.dsnRecipient. */
   dsnRecipient?: (sender: string) => string;
+  /** The queue runner whose attempt this was: recording the result ends its lease on each recipient. */
+  leaseOwner?: string;
 }
 
 function statusOf(reply: SmtpReply): string {
@@ -99,7 +101,7 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
       'delivery attempt',
     );
   }
-  await ctx.store.updateRecipients(updates);
+  await ctx.store.updateRecipients(ctx.leaseOwner === undefined ? updates : updates.map((u) => ({ ...u, leaseOwner: ctx.leaseOwner })));
   for (const [list] of [[failed], [delayed], [succeeded]] as const) {
     if (list.length > 0) await sendDsn(ctx, message, list, original);
   }

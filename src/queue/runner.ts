@@ -3,7 +3,11 @@
  * delivers with per-destination and global connection limits (reusing connections), backs off dead
  * destinations, hands local domains to the app's hook, and records every result right after the reply.
  * Crash safety: state changes only when a result is recorded, so recipients in flight at a crash are due again.
+ * Several nodes on one store: recipients are claimed under a lease (renewed while the attempt runs), so each is
+ * attempted by one node at a time; a dead node's recipients are claimed by another once its leases expire.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
 import type { Logger } from '../core/log.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Resolver } from '../dns/resolver.ts';
@@ -51,6 +55,10 @@ export interface QueueRunnerOptions {
   /** After every host of a destination failed, leave it alone this long (default 60 s). */
   destinationBackoffMs?: number;
   pollIntervalMs?: number; // default 30 s
+  /** How long a claim on a recipient lasts without renewal (default 60 s; renewed every third of it while in flight). */
+  leaseMs?: number;
+  /** This runner's name in leases (default: host name, pid and a random part). */
+  leaseOwner?: string;
   batchSize?: number; // default 500
   mxTlsMode?: ClientTlsMode;
   allowPlainFallback?: boolean;
@@ -86,10 +94,44 @@ export class QueueRunner {
   #kicked = false;
   #kickTimer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
+  readonly #leaseOwner: string;
+  readonly #leaseMs: number;
+  #renewTimer: NodeJS.Timeout | null = null;
 
   constructor(options: QueueRunnerOptions) {
     this.#o = options;
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#leaseOwner = options.leaseOwner ?? `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.#leaseMs = options.leaseMs ?? 60_000;
+  }
+
+  /** The name this runner's leases carry. */
+  get leaseOwner(): string {
+    return this.#leaseOwner;
+  }
+
+  #lease(now: Date): { owner: string; until: Date } {
+    return { owner: this.#leaseOwner, until: new Date(now.getTime() + this.#leaseMs) };
+  }
+
+  /** While attempts are in flight, their leases are extended every third of the lease time. */
+  #keepLeases(): void {
+    if (this.#renewTimer || this.#inFlight.size === 0) return;
+    this.#renewTimer = setInterval(() => {
+      if (this.#inFlight.size === 0) {
+        clearInterval(this.#renewTimer!);
+        this.#renewTimer = null;
+        return;
+      }
+      const ids = [...this.#inFlight];
+      this.#o.store.renewLeases(ids, this.#lease(this.#now())).then((held) => {
+        if (held.length < ids.length) {
+          const lost = ids.filter((id) => !held.includes(id) && this.#inFlight.has(id));
+          if (lost.length > 0) this.#o.logger.warn({ event: 'queue.lease_lost', recipients: lost }, 'leases on recipients in flight were lost (expired or recorded elsewhere)');
+        }
+      }, (err: unknown) => this.#o.logger.warn({ event: 'queue.lease_lost', err }, 'could not renew the leases of recipients in flight'));
+    }, Math.max(50, Math.floor(this.#leaseMs / 3)));
+    this.#renewTimer.unref?.();
   }
 
   #now(): Date {
@@ -111,6 +153,8 @@ export class QueueRunner {
     this.#kickTimer = null;
     await this.#ticking;
     await this.idle();
+    if (this.#renewTimer) clearInterval(this.#renewTimer);
+    this.#renewTimer = null;
   }
 
   /** New mail was queued or an admin asked for a retry: look for due work now. */
@@ -175,7 +219,7 @@ export class QueueRunner {
   /** One scheduling pass: picks due recipients and starts their deliveries (tests await idle() after). */
   async runOnce(): Promise<void> {
     const now = this.#now();
-    const due = (await this.#o.store.dueRecipients(now, this.#o.batchSize ?? 500, { excludeIds: [...this.#inFlight] })).filter((r) => !this.#inFlight.has(r.id));
+    const due = (await this.#o.store.claimRecipients(now, this.#o.batchSize ?? 500, this.#lease(now))).filter((r) => !this.#inFlight.has(r.id));
     const byMessage = new Map<string, QueueRecipientRecord[]>();
     for (const r of due) {
       const list = byMessage.get(r.queueId) ?? [];
@@ -187,6 +231,7 @@ export class QueueRunner {
       const message = await this.#o.store.getQueueMessage(queueId);
       if (!message) continue;
       recipients.forEach((r) => this.#inFlight.add(r.id));
+      this.#keepLeases();
       void this.#dispatchMessage(message, recipients, now, routes).catch((err) => this.#failed(message, recipients, err));
     }
   }
@@ -289,7 +334,7 @@ export class QueueRunner {
     const { message } = job;
     if (dest.downUntil > now.getTime()) {
       // Per-destination backoff: do not hammer a dead destination; no attempt is counted.
-      await this.#o.store.updateRecipients(job.recipients.map((r) => ({ id: r.id, state: r.state === 'queued' && r.attempts === 0 ? 'queued' : 'deferred', nextAttemptAt: new Date(dest.downUntil), keepHeld: true })));
+      await this.#o.store.updateRecipients(job.recipients.map((r) => ({ id: r.id, state: r.state === 'queued' && r.attempts === 0 ? 'queued' : 'deferred', nextAttemptAt: new Date(dest.downUntil), keepHeld: true, leaseOwner: this.#leaseOwner })));
       this.#release(job.recipients);
       return reuse;
     }
@@ -356,7 +401,7 @@ export class QueueRunner {
   async #record(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer | null): Promise<void> {
     try {
       const original = body ?? (await this.#o.store.readQueueMessage(message.id).catch(() => null));
-      await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random, dsnRecipient: this.#o.dsnRecipient }, message, outcomes, original);
+      await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random, dsnRecipient: this.#o.dsnRecipient, leaseOwner: this.#leaseOwner }, message, outcomes, original);
     } finally {
       this.#release(outcomes.map((o) => o.recipient));
       this.kick(); // a DSN may have been queued, or a retry is due soon
@@ -380,6 +425,7 @@ export class QueueRunner {
         attempts: r.attempts + 1,
         nextAttemptAt: nextAttemptAt(this.#policy, r.attempts + 1, now, message.createdAt, this.#o.random),
         lastResult: `${quarantine ? 'quarantined' : 'deferred'}: internal error: ${errorMessage(err)}`.slice(0, 500),
+        leaseOwner: this.#leaseOwner,
       })));
     } catch (storeErr) {
       this.#o.logger.error({ event: 'queue.error', queueId: message.id, err: storeErr }, 'could not record the internal error');

@@ -398,6 +398,12 @@ export interface QueueMessageRecord {
   recipients: QueueRecipientRecord[];
 }
 
+/** A claim on queued recipients by one queue runner (one per node): who holds it and until when. */
+export interface QueueLease {
+  owner: string;
+  until: Date;
+}
+
 export interface QueueStore {
   listQueue(): Promise<QueueMessageRecord[]>;
   getQueueMessage(id: string): Promise<QueueMessageRecord | null>;
@@ -405,13 +411,24 @@ export interface QueueStore {
   streamQueueMessage(id: string): AsyncIterable<Buffer>;
   /** Recipients in state queued/deferred whose next attempt is due, oldest first; `excludeIds`: those in flight. */
   dueRecipients(now: Date, limit: number, options?: { excludeIds?: number[] }): Promise<QueueRecipientRecord[]>;
+  /**
+   * Due recipients leased to `lease.owner` until `lease.until`, oldest first: each one goes to one claimant
+   * at a time (another node's live lease is skipped), so a recipient is attempted by one node at a time. A
+   * lease ends when its owner records a result (`leaseOwner` in updateRecipients) or when it expires (its
+   * node died): then any node may claim the recipient again.
+   */
+  claimRecipients(now: Date, limit: number, lease: QueueLease): Promise<QueueRecipientRecord[]>;
+  /** Extends the leases `lease.owner` still holds on these recipients (attempts in flight); returns the ids still held. */
+  renewLeases(ids: number[], lease: QueueLease): Promise<number[]>;
+  /** The earliest time a recipient becomes claimable (a live lease counts as its expiry); null when none waits. */
   nextDueAt(): Promise<Date | null>;
   /**
    * Records attempt outcomes durably (one transaction). `keepHeld`: a recipient an admin held while this
    * attempt was in flight stays held (only attempts and lastResult change), so a retry result cannot undo
    * the hold; final states (delivered, bounced) are recorded whatever the row says, since they happened.
+   * `leaseOwner`: the node recording the result of its attempt; its lease on the recipient ends.
    */
-  updateRecipients(updates: { id: number; state: QueueRecipientState; attempts?: number; nextAttemptAt?: Date; lastResult?: string | null; keepHeld?: boolean }[]): Promise<void>;
+  updateRecipients(updates: { id: number; state: QueueRecipientState; attempts?: number; nextAttemptAt?: Date; lastResult?: string | null; keepHeld?: boolean; leaseOwner?: string }[]): Promise<void>;
   /** Removes a queue message and its recipients; the body goes when nothing else refers to it. */
   deleteQueueMessage(id: string): Promise<boolean>;
   /** Enqueues a message outside an SMTP transaction (bounces, DSNs, forwarding). Durable on return. */

@@ -2,13 +2,15 @@
  * An in-memory QueueStore for queue tests (not for production), held to the storage contract's queue part
  * (store/contract/queue-contract.ts) like the real backends.
  */
-import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueStats, QueueStore } from '../../store/types.ts';
+import { LocalLeases } from '../../store/local-leases.ts';
+import type { QueueEnqueueInput, QueueLease, QueueMessageRecord, QueueRecipientRecord, QueueStats, QueueStore } from '../../store/types.ts';
 
 export class MemoryQueueStore implements QueueStore {
   readonly messages = new Map<string, QueueMessageRecord>();
   readonly bodies = new Map<string, Buffer>();
   #nextId = 1;
   #seq = 1;
+  readonly #leases = new LocalLeases();
   now: () => Date;
 
   constructor(options: { now?: () => Date } = {}) {
@@ -41,15 +43,30 @@ export class MemoryQueueStore implements QueueStore {
     return [...this.messages.values()].flatMap((m) => m.recipients);
   }
   async dueRecipients(now: Date, limit: number, options: { excludeIds?: number[] } = {}): Promise<QueueRecipientRecord[]> {
-    const exclude = new Set(options.excludeIds ?? []);
+    return this.#due(now, limit, options.excludeIds ?? []);
+  }
+  #due(now: Date, limit: number, excludeIds: number[]): QueueRecipientRecord[] {
+    const exclude = new Set(excludeIds);
     return this.#all()
       .filter((r) => (r.state === 'queued' || r.state === 'deferred') && r.nextAttemptAt.getTime() <= now.getTime() && !exclude.has(r.id))
       .sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime())
       .slice(0, limit)
       .map((r) => structuredClone(r));
   }
+  async claimRecipients(now: Date, limit: number, lease: QueueLease): Promise<QueueRecipientRecord[]> {
+    const due = this.#due(now, limit, this.#leases.liveIds(now.getTime()));
+    this.#leases.take(due.map((r) => r.id), lease);
+    return due;
+  }
+  async renewLeases(ids: number[], lease: QueueLease): Promise<number[]> {
+    return this.#leases.renew(ids, lease);
+  }
   async nextDueAt(): Promise<Date | null> {
-    const times = this.#all().filter((r) => r.state === 'queued' || r.state === 'deferred').map((r) => r.nextAttemptAt.getTime());
+    const now = this.now().getTime();
+    const leased = new Set(this.#leases.liveIds(now));
+    const times = this.#all().filter((r) => (r.state === 'queued' || r.state === 'deferred') && !leased.has(r.id)).map((r) => r.nextAttemptAt.getTime());
+    const expiry = this.#leases.earliestExpiry(now);
+    if (expiry !== null) times.push(expiry);
     return times.length ? new Date(Math.min(...times)) : null;
   }
   async updateRecipients(updates: Parameters<QueueStore['updateRecipients']>[0]): Promise<void> {
@@ -63,6 +80,7 @@ export class MemoryQueueStore implements QueueStore {
       if (u.nextAttemptAt && !stayHeld) r.nextAttemptAt = u.nextAttemptAt;
       if (u.lastResult !== undefined) r.lastResult = u.lastResult;
       r.updatedAt = this.now();
+      this.#leases.release(u.id, u.leaseOwner);
     }
   }
   async deleteQueueMessage(id: string): Promise<boolean> {

@@ -140,4 +140,44 @@ export function runQueueStoreContract(name: string, openFresh: () => Promise<Fre
       assert.equal((await queue.dueRecipients(new Date(Date.now() + 60_000), 10)).length, 0);
       assert.equal(await queue.nextDueAt(), null, 'a held recipient is not due');
     }));
+
+  test(`${name}: a claimed recipient goes to one claimant until its lease expires or its owner records a result`, () =>
+    withQueue(async (queue) => {
+      await queue.enqueue({ sender: '', recipients: [{ address: 'a@r.test' }, { address: 'b@r.test' }, { address: 'c@r.test' }] }, Buffer.from('x'));
+      const t0 = Date.now() + 1000;
+      const at = (ms: number): Date => new Date(t0 + ms);
+      const a = await queue.claimRecipients(at(0), 2, { owner: 'node-a', until: at(30_000) });
+      assert.deepEqual(a.map((r) => r.address), ['a@r.test', 'b@r.test'], 'oldest first, up to the limit');
+      const [ra, rb] = a;
+      assert.deepEqual((await queue.claimRecipients(at(0), 10, { owner: 'node-b', until: at(600_000) })).map((r) => r.address), ['c@r.test'], 'what node A holds is not given to node B');
+      assert.deepEqual(await queue.claimRecipients(at(0), 10, { owner: 'node-a', until: at(30_000) }), [], 'nothing is given twice, not even to its holder');
+      assert.equal((await queue.nextDueAt())?.getTime(), at(30_000).getTime(), 'a leased recipient waits for its lease');
+
+      // A renews what it holds; B cannot renew A's leases; a renewed lease outlives its first expiry.
+      assert.deepEqual((await queue.renewLeases([ra!.id, rb!.id], { owner: 'node-a', until: at(60_000) })).sort(), [ra!.id, rb!.id].sort());
+      assert.deepEqual(await queue.renewLeases([ra!.id, rb!.id], { owner: 'node-b', until: at(600_000) }), []);
+      assert.deepEqual(await queue.claimRecipients(at(30_001), 10, { owner: 'node-b', until: at(600_000) }), []);
+
+      // A records a result for a@ (its lease ends there), then dies holding b@: b@ goes to another node once the lease expired.
+      await queue.updateRecipients([{ id: ra!.id, state: 'deferred', attempts: 1, nextAttemptAt: at(5_000), lastResult: '451 4.3.0 later', leaseOwner: 'node-a' }]);
+      assert.deepEqual((await queue.claimRecipients(at(5_000), 10, { owner: 'node-b', until: at(600_000) })).map((r) => r.address), ['a@r.test'], 'a recorded result ends the lease');
+      assert.deepEqual(await queue.claimRecipients(at(59_999), 10, { owner: 'node-c', until: at(700_000) }), [], 'not before the lease expired');
+      assert.deepEqual((await queue.claimRecipients(at(60_001), 10, { owner: 'node-c', until: at(700_000) })).map((r) => r.address), ['b@r.test'], 'an expired lease is taken over');
+      assert.deepEqual(await queue.renewLeases([rb!.id], { owner: 'node-a', until: at(90_000) }), [], 'the old owner has lost it');
+
+      // A late result from the old owner does not end the new owner's lease.
+      await queue.updateRecipients([{ id: rb!.id, state: 'deferred', attempts: 1, nextAttemptAt: at(5_000), lastResult: '451 late', leaseOwner: 'node-a' }]);
+      assert.deepEqual(await queue.claimRecipients(at(60_002), 10, { owner: 'node-d', until: at(700_000) }), []);
+    }));
+
+  test(`${name}: concurrent claims never hand one recipient to two claimants`, () =>
+    withQueue(async (queue) => {
+      for (let i = 0; i < 10; i++) await queue.enqueue({ sender: '', recipients: Array.from({ length: 10 }, (_, j) => ({ address: `r${i}-${j}@r.test` })) }, Buffer.from(`m${i}`));
+      const now = new Date(Date.now() + 1000);
+      const until = new Date(now.getTime() + 30_000);
+      const claims = await Promise.all(Array.from({ length: 8 }, (_, k) => queue.claimRecipients(now, 20, { owner: `node-${k}`, until })));
+      const ids = claims.flat().map((r) => r.id);
+      assert.equal(new Set(ids).size, ids.length, 'no recipient was claimed twice');
+      assert.equal(ids.length, 100, 'every due recipient was claimed by someone');
+    }));
 }

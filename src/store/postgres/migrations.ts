@@ -436,4 +436,13 @@ CREATE INDEX message_trace_message_id ON message_trace(message_id);
 CREATE INDEX message_trace_sender ON message_trace(sender);
 `,
   },
+  {
+    version: 7,
+    name: 'queue leases',
+    // Queue leases: the node attempting a recipient holds it until lease_until (renewed while the attempt
+    // runs); other nodes skip it until the owner records a result or the lease expires (its node died).
+    sql: `
+ALTER TABLE queue_recipients ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;
+`,
+  },
 ];

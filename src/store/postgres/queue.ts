@@ -20,6 +20,8 @@ interface RecipientRow {
   next_attempt_at: number;
   last_result: string | null;
   updated_at: number;
+  lease_owner?: string | null;
+  lease_until?: number | null;
 }
 
 interface MessageRow {
@@ -133,8 +135,31 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
       })).rows;
       return rows.map(toRecipient);
     },
+    async claimRecipients(now, limit, lease) {
+      // One statement: the due rows no live lease covers are locked (SKIP LOCKED: rows another node is
+      // claiming right now are passed over, not waited for) and leased. Autocommit: a claim lost in a
+      // crash only makes the recipients claimable again.
+      const rows = (await pool.query<RecipientRow>({
+        name: 'pg-claim',
+        text: `UPDATE queue_recipients r SET lease_owner = $1, lease_until = $2
+          FROM (SELECT id FROM queue_recipients WHERE state IN ('queued', 'deferred') AND next_attempt_at <= $3
+                  AND (lease_until IS NULL OR lease_until <= $3)
+                ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) d
+          WHERE r.id = d.id RETURNING r.*`,
+        values: [lease.owner, lease.until.getTime(), now.getTime(), limit],
+      })).rows;
+      return rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id).map(toRecipient);
+    },
+    async renewLeases(ids, lease) {
+      if (ids.length === 0) return [];
+      return (await pool.query<{ id: number }>({
+        name: 'pg-renew-leases',
+        text: 'UPDATE queue_recipients SET lease_until = $2 WHERE id = ANY($3::bigint[]) AND lease_owner = $1 RETURNING id',
+        values: [lease.owner, lease.until.getTime(), ids],
+      })).rows.map((r) => r.id);
+    },
     async nextDueAt() {
-      const t = (await pool.query<{ t: number | null }>("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred')")).rows[0]!.t;
+      const t = (await pool.query<{ t: number | null }>("SELECT min(CASE WHEN lease_until IS NULL THEN next_attempt_at ELSE greatest(next_attempt_at, lease_until) END) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred')")).rows[0]!.t;
       return t === null ? null : new Date(t);
     },
     async updateRecipients(updates) {
@@ -156,6 +181,11 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
           if (u.lastResult !== undefined) {
             values.push(u.lastResult);
             sets.push(`last_result = $${values.length}`);
+          }
+          if (u.leaseOwner !== undefined) {
+            values.push(u.leaseOwner);
+            const k = `$${values.length}::text`;
+            sets.push(`lease_owner = CASE WHEN lease_owner = ${k} THEN NULL ELSE lease_owner END`, `lease_until = CASE WHEN lease_owner = ${k} THEN NULL ELSE lease_until END`);
           }
           values.push(u.id);
           await c.query(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = $${values.length}`, values);

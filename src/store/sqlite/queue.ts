@@ -4,6 +4,7 @@
  */
 import { newId } from '../../core/ids.ts';
 import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../types.ts';
+import { LocalLeases } from '../local-leases.ts';
 import type { BlobTable } from './blobs.ts';
 import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
@@ -85,10 +86,12 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     recipientsOf: db.prepare('SELECT * FROM queue_recipients WHERE queue_id = ? ORDER BY id'),
     allRecipients: db.prepare('SELECT * FROM queue_recipients ORDER BY queue_id, id'),
     due: db.prepare("SELECT * FROM queue_recipients INDEXED BY queue_recipients_due_order WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id LIMIT ?"),
-    nextDue: db.prepare("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred')"),
+    nextDue: db.prepare("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred') AND id NOT IN (SELECT value FROM json_each(?))"),
     deleteMessage: db.prepare('DELETE FROM queue_messages WHERE id = ?'),
     stats: db.prepare("SELECT (SELECT count(*) FROM queue_messages) AS messages, (SELECT min(created_at) FROM queue_messages) AS oldest, (SELECT count(*) FROM queue_recipients WHERE state IN ('queued', 'deferred', 'held')) AS pending"),
   };
+  // One node serves a SQLite store, so its leases live in memory (see local-leases.ts).
+  const leases = new LocalLeases();
 
   function toMessage(row: MessageRow, recipients: QueueRecipientRecord[]): QueueMessageRecord {
     return {
@@ -140,9 +143,20 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     async dueRecipients(now, limit, options = {}) {
       return (q.due.all(now.getTime(), JSON.stringify(options.excludeIds ?? []), limit) as RecipientRow[]).map(toRecipient);
     },
+    async claimRecipients(now, limit, lease) {
+      const rows = (q.due.all(now.getTime(), JSON.stringify(leases.liveIds(now.getTime())), limit) as RecipientRow[]).map(toRecipient);
+      leases.take(rows.map((r) => r.id), lease);
+      return rows;
+    },
+    async renewLeases(ids, lease) {
+      return leases.renew(ids, lease);
+    },
     async nextDueAt() {
-      const t = (q.nextDue.get() as { t: number | null }).t;
-      return t === null ? null : new Date(t);
+      const now = Date.now();
+      const t = (q.nextDue.get(JSON.stringify(leases.liveIds(now))) as { t: number | null }).t;
+      const expiry = leases.earliestExpiry(now);
+      const first = t === null ? expiry : expiry === null ? t : Math.min(t, expiry);
+      return first === null ? null : new Date(first);
     },
     async updateRecipients(updates) {
       if (updates.length === 0) return;
@@ -159,6 +173,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
           }
           if (u.lastResult !== undefined) { sets.push('last_result = ?'); values.push(u.lastResult); }
           db.prepare(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = ?`).run(...values, u.id);
+          leases.release(u.id, u.leaseOwner);
         }
         log.push({ kind: 'queue' });
       });
