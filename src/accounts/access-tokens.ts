@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
-import type { AccessTokenRecord, AccessTokenStore, AccountStore } from '../store/types.ts';
+import type { AccessTokenRecord, AccessTokenScope, AccessTokenStore, AccountStore } from '../store/types.ts';
 import { credentialStamp, loginProblem } from './credential-stamp.ts';
 
 export type AccessTokenDeps = AccessTokenStore & Pick<AccountStore, 'getAccountById' | 'listAppPasswords'>;
@@ -26,8 +26,11 @@ export class AccessTokens {
     this.now = options.now ?? Date.now;
   }
 
-  /** A new token for a login that just proved itself; the token is returned once and never stored. */
-  async issue(identity: AuthIdentity, label: string): Promise<{ token: string; record: AccessTokenRecord }> {
+  /**
+   * A new token for a login that just proved itself; the token is returned once and never stored. `scope`
+   * (default `session`, the JMAP API) and `lifetimeMs` (default the configured lifetime) for admin tokens.
+   */
+  async issue(identity: AuthIdentity, label: string, options: { scope?: AccessTokenScope; lifetimeMs?: number } = {}): Promise<{ token: string; record: AccessTokenRecord }> {
     const account = await this.store.getAccountById(identity.accountId);
     if (!account || account.disabled) throw new Error('cannot issue a token for an account that cannot log in');
     const token = randomBytes(32).toString('base64url');
@@ -39,17 +42,21 @@ export class AccessTokens {
       credential: identity.credential ?? credentialStamp(account),
       appPasswordId: identity.appPasswordId ?? null,
       createdAt: new Date(created),
-      expiresAt: new Date(created + this.lifetimeMs),
+      expiresAt: new Date(created + (options.lifetimeMs ?? this.lifetimeMs)),
+      scope: options.scope ?? 'session',
     };
     await this.store.addAccessToken(record);
     return { token, record };
   }
 
-  /** The login a token stands for, or null: unknown, expired, or no longer valid for its account. */
-  async verify(token: string): Promise<AuthIdentity | null> {
+  /**
+   * The login a token stands for, or null: unknown, expired, of another scope (an admin token does not open
+   * JMAP, a webmail session does not open the admin API), or no longer valid for its account.
+   */
+  async verify(token: string, scope: AccessTokenScope = 'session'): Promise<AuthIdentity | null> {
     if (!/^[A-Za-z0-9_-]{20,200}$/.test(token)) return null;
     const record = await this.store.getAccessToken(hashToken(token));
-    if (!record || record.expiresAt.getTime() < this.now()) return null;
+    if (!record || record.scope !== scope || record.expiresAt.getTime() < this.now()) return null;
     const account = await this.store.getAccountById(record.accountId);
     const identity: AuthIdentity = { accountId: record.accountId, address: account?.address ?? '', credential: record.credential };
     if (record.appPasswordId !== null) identity.appPasswordId = record.appPasswordId;

@@ -5,9 +5,14 @@
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import type { FileDkimKeyStore } from '../dkim/file-key-store.ts';
-import type { SuppressionStore } from '../store/types.ts';
+import type { AccessTokens } from '../accounts/access-tokens.ts';
+import type { ServicePorts } from '../policy/dns-records.ts';
+import { mtaStsPolicyFromConfig, type OurMtaStsPolicy } from '../policy/mta-sts-policy.ts';
+import type { PolicyResolver } from '../policy/types.ts';
+import type { AccessTokenStore, AdminSettingsStore, SuppressionStore } from '../store/types.ts';
 import type { AccountStore, MailStore, QueueStore, ScramCredentials } from '../store/types.ts';
 import type { Gate } from './access.ts';
+import type { ServerFacts } from './dashboard.ts';
 
 export interface PasswordFunctions {
   hashPassword(password: string): Promise<string>;
@@ -15,7 +20,7 @@ export interface PasswordFunctions {
   deriveScram(password: string, options?: { iterations?: number; salt?: string }): Promise<ScramCredentials>;
 }
 
-export type AdminStore = AccountStore & QueueStore & SuppressionStore & Pick<MailStore, 'listMailboxes' | 'counts' | 'accountUsage'>;
+export type AdminStore = AccountStore & QueueStore & SuppressionStore & AdminSettingsStore & AccessTokenStore & Pick<MailStore, 'listMailboxes' | 'counts' | 'accountUsage'>;
 
 export type DkimKeyFiles = Pick<FileDkimKeyStore, 'addKey' | 'listKeys' | 'activeKeys' | 'setActive'>;
 
@@ -26,10 +31,29 @@ export interface AdminSettings {
   minPasswordLength: number;
   scramIterations: number;
   quotaDefault: number;
+  /** The listener ports, published in SRV records. */
+  ports: ServicePorts;
+  /** Our MTA-STS policy, published as _mta-sts (null: none). */
+  mtaSts: OurMtaStsPolicy | null;
+  /** `[policy]` as the config file (and defaults) gave it; run-time overrides are kept in the store. */
+  policy: Config['policy'];
+  /** Where the data lives (its disk and size on the dashboard). */
+  dataDir: string;
+}
+
+/** The listener ports published in SRV records (RFC 6186 §3). */
+export function servicePorts(config: Config): ServicePorts {
+  const l = config.listen;
+  const port = (hp: { port: number } | null) => (hp ? hp.port : null);
+  return { submission: port(l.submission), submissions: port(l.submissions), imap: port(l.imap), imaps: port(l.imaps), pop3: port(l.pop3), pop3s: port(l.pop3s), https: port(l.https) };
 }
 
 export function adminSettings(config: Config): AdminSettings {
   return {
+    ports: servicePorts(config),
+    mtaSts: mtaStsPolicyFromConfig(config),
+    policy: config.policy,
+    dataDir: config.dataDir,
     hostname: config.hostname,
     postmaster: config.postmaster,
     minPasswordLength: config.auth.minPasswordLength,
@@ -45,6 +69,14 @@ export interface AdminDeps {
   settings: AdminSettings;
   logger?: Logger;
   now?: () => Date;
+  /** For the live DNS check (absent: the check is refused). */
+  resolver?: PolicyResolver;
+  /** Admin API tokens and admin login sessions (only the server has them). */
+  tokens?: AccessTokens;
+  /** Applies `[policy]` values in the running server (absent in the CLI: a running server applies them at its next start). */
+  applyPolicy?: (policy: Config['policy']) => void;
+  /** What only the running server knows (certificates, activity) for the dashboard. */
+  facts?: ServerFacts;
 }
 
 /** What each part of the service works with. */
@@ -56,6 +88,9 @@ export interface AdminContext {
   logger: Logger;
   now: () => Date;
   gate: Gate;
+  resolver: PolicyResolver | null;
+  tokens: AccessTokens | null;
+  applyPolicy: ((policy: Config['policy']) => void) | null;
 }
 
 /** A new password given at once (web), or read only once the other checks passed (the CLI asks on the terminal). */

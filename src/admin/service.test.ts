@@ -16,6 +16,8 @@ import { openStore, type OpenedStore } from '../store/open.ts';
 import { CLI_PRINCIPAL, type Principal } from './access.ts';
 import { AdminError, adminErrorKind } from './errors.ts';
 import { createAdminService, type AdminService } from './service.ts';
+import { adminSettings } from './context.ts';
+import { defaultConfig } from '../config/schema.ts';
 
 type Who = 'cli' | 'server' | 'domainA' | 'userA';
 const EVERYONE: Who[] = ['cli', 'server', 'domainA', 'userA'];
@@ -40,7 +42,7 @@ function service(dir: string, store: OpenedStore, logs: Fixture['logs']): AdminS
     store,
     dkimKeys: new FileDkimKeyStore({ dataDir: dir }),
     passwords: { hashPassword: (p) => hashPassword(p, { logN: 10 }), deriveScram: (p, o) => deriveScram(p, { iterations: 4096, ...o }) },
-    settings: { hostname: 'mx.a.test', postmaster: '', minPasswordLength: 8, scramIterations: 4096, quotaDefault: 1 << 30 },
+    settings: { ...adminSettings(defaultConfig({ cwd: dir })), hostname: 'mx.a.test', postmaster: '', minPasswordLength: 8, scramIterations: 4096, quotaDefault: 1 << 30, dataDir: dir },
     logger: createLogger({ destination: sink }),
   });
 }

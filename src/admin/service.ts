@@ -1,15 +1,21 @@
 /**
- * The administration service: domains, users, aliases, app passwords, DKIM keys, queue and suppression
- * actions, each call taking the acting principal and checking its roles here, so that the CLI, the admin UI
- * and the admin API share one set of rules (docs/architecture.md, "Administration").
+ * The administration service: domains and their DNS records, users, aliases, app passwords, DKIM keys, queue
+ * and suppression actions, run-time policy, API tokens, second factors and the dashboard. Each call takes the
+ * acting principal and checks its roles here, so that the CLI, the admin UI and the admin API share one set
+ * of rules (docs/architecture.md, "Administration").
  */
 import { silentLogger } from '../core/log.ts';
 import { Gate } from './access.ts';
 import { aliasService } from './aliases.ts';
+import { apiTokenService } from './api-tokens.ts';
 import { appPasswordService } from './app-passwords.ts';
 import type { AdminContext, AdminDeps } from './context.ts';
+import { dashboardService } from './dashboard.ts';
 import { dkimService } from './dkim.ts';
+import { dnsService } from './dns.ts';
 import { domainService } from './domains.ts';
+import { policyService } from './policy.ts';
+import { secondFactorService } from './second-factor.ts';
 import { queueService } from './queue.ts';
 import { suppressionService } from './suppressions.ts';
 import { userService } from './users.ts';
@@ -24,6 +30,9 @@ export function createAdminService(deps: AdminDeps) {
     logger,
     now: deps.now ?? (() => new Date()),
     gate: new Gate({ store: deps.store, logger }),
+    resolver: deps.resolver ?? null,
+    tokens: deps.tokens ?? null,
+    applyPolicy: deps.applyPolicy ?? null,
   };
   return {
     domains: domainService(ctx),
@@ -33,6 +42,11 @@ export function createAdminService(deps: AdminDeps) {
     dkim: dkimService(ctx),
     queue: queueService(ctx),
     suppressions: suppressionService(ctx),
+    dns: dnsService(ctx),
+    policy: policyService(ctx),
+    apiTokens: apiTokenService(ctx),
+    secondFactor: secondFactorService(ctx),
+    dashboard: dashboardService({ ...ctx, facts: deps.facts ?? null }),
   };
 }
 

@@ -14,6 +14,8 @@ import { InboundPolicy } from '../policy/index.ts';
 import { CheckPool } from '../policy/check-pool.ts';
 import { InflightBudget } from '../delivery/inflight-budget.ts';
 import { inboundPolicyOptionsFromConfig } from '../policy/policy-config.ts';
+import { effectivePolicy, parseOverrides, POLICY_SETTING } from '../admin/policy.ts';
+import { applyPolicyInPlace } from './live-policy.ts';
 import { policyResolverFrom } from '../policy/resolver-adapter.ts';
 import { SubmissionRateLimiter } from '../policy/submission-rate.ts';
 import { Srs } from '../policy/srs.ts';
@@ -70,6 +72,8 @@ export interface Services {
   smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
   /** Whether plaintext auth is allowed for a client (loopback, when configured). */
   allowPlaintextAuth(remoteAddress: string): boolean;
+  /** Applies `[policy]` values (the file's with the admin's run-time overrides) to the running inbound policy. */
+  applyPolicy(policy: Config['policy']): void;
 }
 
 export interface ServiceOverrides {
@@ -109,7 +113,8 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   });
   const dns = overrides.dns ?? new NodeResolver({ servers: config.dns.servers.length ? config.dns.servers : undefined, timeoutMs: config.dns.timeout });
   const localDomains = (await store.listDomains()).map((d) => d.name);
-  const policyOptions = inboundPolicyOptionsFromConfig(config, localDomains);
+  // Run-time overrides saved through the administration service apply over the file's [policy].
+  const policyOptions = inboundPolicyOptionsFromConfig({ hostname: config.hostname, policy: effectivePolicy(config.policy, parseOverrides(await store.getSetting(POLICY_SETTING))) }, localDomains);
   const checks = new CheckPool({ size: config.limits.checkWorkers, timeoutMs: config.limits.checkTimeout, logger });
   const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger, checks });
   // SRS is on unless switched off; a configured secret wins over the one generated at first start.
@@ -171,6 +176,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     pop3: new MailPop3Backend({ mail, logger }),
     imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache() }),
     allowPlaintextAuth,
+    applyPolicy: (policy) => applyPolicyInPlace(policyOptions, config.hostname, policy),
     usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),
     logins: new AccountLoginWatcher({ store, logger }),
     dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),

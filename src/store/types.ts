@@ -639,7 +639,14 @@ export interface AccessTokenRecord {
   appPasswordId: number | null;
   createdAt: Date;
   expiresAt: Date;
+  /**
+   * What the token opens: `session` the JMAP API (webmail logins), `admin` the admin API (admin UI logins
+   * and per-admin API tokens). Neither is accepted where the other is.
+   */
+  scope: AccessTokenScope;
 }
+
+export type AccessTokenScope = 'session' | 'admin';
 
 export interface AccessTokenStore {
   addAccessToken(record: AccessTokenRecord): Promise<void>;
@@ -648,6 +655,33 @@ export interface AccessTokenStore {
   /** Ends one session of the account; false when the account has no such token. */
   removeAccessToken(accountId: number, tokenHash: string): Promise<boolean>;
   removeExpiredAccessTokens(now: Date): Promise<number>;
+}
+
+/** An account's TOTP second factor (RFC 6238): the shared secret, unconfirmed until a first code matched it. */
+export interface SecondFactorRecord {
+  accountId: number;
+  /** Base32 (RFC 4648 §6), as authenticator apps take it. */
+  secret: string;
+  confirmed: boolean;
+  /** The time step of the last code accepted: a code is accepted once (RFC 6238 §5.2). */
+  lastStep: number;
+  createdAt: Date;
+}
+
+/**
+ * Settings the administration changes at run time (kept as JSON text under a key, e.g. the policy
+ * overrides) and the admins' second factors.
+ */
+export interface AdminSettingsStore {
+  getSetting(key: string): Promise<string | null>;
+  /** null removes the key. */
+  setSetting(key: string, value: string | null): Promise<void>;
+  getSecondFactor(accountId: number): Promise<SecondFactorRecord | null>;
+  /** Adds or replaces the account's second factor. */
+  putSecondFactor(record: SecondFactorRecord): Promise<void>;
+  /** Records a code's time step as used; false when that step (or a later one) was already used. */
+  useSecondFactorStep(accountId: number, step: number): Promise<boolean>;
+  removeSecondFactor(accountId: number): Promise<boolean>;
 }
 
 /** A stored body that cannot be read back whole: its blob is missing, or shorter or longer than recorded. */
@@ -682,7 +716,7 @@ export interface IntegrityReport {
   ms: number;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, ChangeFeed {
+export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** A write that changes nothing, through the backend's commit path (readiness checks): throws when writes fail. */

@@ -463,7 +463,7 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       await store.addDomain('example.test');
       const alice = await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null });
       const now = Date.now();
-      const token = { tokenHash: 'a'.repeat(64), accountId: alice.id, label: 'webmail', credential: 'stamp', appPasswordId: null, createdAt: new Date(now), expiresAt: new Date(now + 60_000) };
+      const token = { tokenHash: 'a'.repeat(64), accountId: alice.id, label: 'webmail', credential: 'stamp', appPasswordId: null, createdAt: new Date(now), expiresAt: new Date(now + 60_000), scope: 'session' as const };
       await store.addAccessToken(token);
       await store.addAccessToken({ ...token, tokenHash: 'b'.repeat(64), expiresAt: new Date(now - 1) });
       assert.deepEqual(await store.getAccessToken('a'.repeat(64)), token);
@@ -472,5 +472,31 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.equal(await store.removeAccessToken(alice.id + 1, 'a'.repeat(64)), false, 'only by its own account');
       assert.equal(await store.removeAccessToken(alice.id, 'a'.repeat(64)), true);
       assert.equal(await store.getAccessToken('a'.repeat(64)), null);
+      await store.addAccessToken({ ...token, tokenHash: 'c'.repeat(64), scope: 'admin' });
+      assert.equal((await store.getAccessToken('c'.repeat(64)))?.scope, 'admin');
+    }));
+
+  test(`${name}: admin settings are kept by key; a second factor goes with its account and each time step is used once`, () =>
+    withStore(async (store) => {
+      assert.equal(await store.getSetting('policy'), null);
+      await store.setSetting('policy', '{"greylisting":true}');
+      await store.setSetting('policy', '{"greylisting":false}');
+      assert.equal(await store.getSetting('policy'), '{"greylisting":false}');
+      await store.setSetting('policy', null);
+      assert.equal(await store.getSetting('policy'), null);
+      await store.addDomain('example.test');
+      const alice = await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null });
+      const factor = { accountId: alice.id, secret: 'JBSWY3DPEHPK3PXP', confirmed: false, lastStep: 0, createdAt: new Date(Math.floor(Date.now() / 1000) * 1000) };
+      await store.putSecondFactor(factor);
+      assert.deepEqual(await store.getSecondFactor(alice.id), factor);
+      await store.putSecondFactor({ ...factor, confirmed: true });
+      assert.equal((await store.getSecondFactor(alice.id))?.confirmed, true);
+      assert.equal(await store.useSecondFactorStep(alice.id, 100), true);
+      assert.equal(await store.useSecondFactorStep(alice.id, 100), false, 'a step is used once');
+      assert.equal(await store.useSecondFactorStep(alice.id, 99), false, 'never an older one');
+      assert.equal(await store.useSecondFactorStep(alice.id, 101), true);
+      await store.removeAccount('alice@example.test');
+      assert.equal(await store.getSecondFactor(alice.id), null, 'gone with the account');
+      assert.equal(await store.removeSecondFactor(alice.id), false);
     }));
 }

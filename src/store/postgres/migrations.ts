@@ -445,4 +445,24 @@ CREATE INDEX message_trace_sender ON message_trace(sender);
 ALTER TABLE queue_recipients ADD COLUMN lease_owner text, ADD COLUMN lease_until bigint;
 `,
   },
+  {
+    version: 8,
+    name: 'admin settings, second factors, token scopes',
+    // As SQLite's version 11: run-time admin settings, TOTP secrets, and the scope of an access token.
+    sql: `
+CREATE TABLE admin_settings (
+  key text PRIMARY KEY,
+  value text NOT NULL,
+  updated_at bigint NOT NULL
+);
+CREATE TABLE second_factors (
+  account_id bigint PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  secret text NOT NULL,
+  confirmed boolean NOT NULL,
+  last_step bigint NOT NULL,
+  created_at bigint NOT NULL
+);
+ALTER TABLE access_tokens ADD COLUMN scope text NOT NULL DEFAULT 'session';
+`,
+  },
 ];

@@ -17,6 +17,7 @@ import { pgQueueStore } from './queue.ts';
 import { pgSuppressionStore } from './suppressions.ts';
 import { pgUploadStore } from './uploads.ts';
 import { pgTraceStore } from './trace.ts';
+import { pgAdminSettingsStore } from './admin-settings.ts';
 
 export interface PostgresStore extends Store {
   readonly backend: 'postgres';
@@ -50,6 +51,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgSuppressionStore({ pool, changes }),
       ...pgUploadStore({ pool, changes }),
       ...pgTraceStore({ pool, changes }),
+      ...pgAdminSettingsStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
       checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),
       // A write statement that matches no row: refused by a read-only server or a broken connection.

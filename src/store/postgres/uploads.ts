@@ -14,6 +14,7 @@ interface TokenRow {
   app_password_id: number | null;
   created_at: number;
   expires_at: number;
+  scope: string;
 }
 
 function toToken(row: TokenRow): AccessTokenRecord {
@@ -25,6 +26,7 @@ function toToken(row: TokenRow): AccessTokenRecord {
     appPasswordId: row.app_password_id === null ? null : Number(row.app_password_id),
     createdAt: new Date(Number(row.created_at)),
     expiresAt: new Date(Number(row.expires_at)),
+    scope: row.scope === 'admin' ? 'admin' : 'session',
   };
 }
 
@@ -46,8 +48,8 @@ export function pgUploadStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): U
       return changes.write(async (c) => (await c.query('DELETE FROM uploads WHERE expires_at < $1', [now.getTime()])).rowCount ?? 0);
     },
     async addAccessToken(record) {
-      await changes.write((c) => c.query('INSERT INTO access_tokens (token_hash, account_id, label, credential, app_password_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-        [record.tokenHash, record.accountId, record.label, record.credential, record.appPasswordId, record.createdAt.getTime(), record.expiresAt.getTime()]));
+      await changes.write((c) => c.query('INSERT INTO access_tokens (token_hash, account_id, label, credential, app_password_id, created_at, expires_at, scope) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [record.tokenHash, record.accountId, record.label, record.credential, record.appPasswordId, record.createdAt.getTime(), record.expiresAt.getTime(), record.scope]));
     },
     async getAccessToken(tokenHash) {
       const row = (await pool.query<TokenRow>('SELECT * FROM access_tokens WHERE token_hash = $1', [tokenHash])).rows[0];

@@ -403,4 +403,25 @@ CREATE INDEX message_trace_message_id ON message_trace(message_id);
 CREATE INDEX message_trace_sender ON message_trace(sender);
 `,
   },
+  {
+    version: 11,
+    name: 'admin settings, second factors, token scopes',
+    // Run-time settings of the administration (JSON under a key), each admin's TOTP secret (gone with the
+    // account), and what an access token opens: the JMAP API (webmail sessions) or the admin API.
+    sql: `
+CREATE TABLE admin_settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE second_factors (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  secret TEXT NOT NULL,
+  confirmed INTEGER NOT NULL,
+  last_step INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+ALTER TABLE access_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'session';
+`,
+  },
 ];

@@ -17,6 +17,7 @@ import { MailboxTable } from './mailboxes.ts';
 import { QueueTable, sqliteQueueStore } from './queue.ts';
 import { checkIntegrity } from './integrity.ts';
 import { sqliteUploadStore } from './uploads.ts';
+import { sqliteAdminSettingsStore } from './admin-settings.ts';
 import { sqliteSuppressionStore } from './suppressions.ts';
 import { sqliteTraceStore, TraceTable } from './trace.ts';
 
@@ -83,6 +84,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteSuppressionStore({ db, commits }),
     ...sqliteUploadStore({ db, changes }),
     ...sqliteTraceStore({ db, commits, table: trace }),
+    ...sqliteAdminSettingsStore({ db, changes }),
     subscribe: (listener) => changes.subscribe(listener),
     checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
     async checkWritable() {

@@ -24,6 +24,7 @@ interface TokenRow {
   app_password_id: number | null;
   created_at: number;
   expires_at: number;
+  scope: string;
 }
 
 function toUpload(row: Omit<UploadRow, 'data'>): UploadRecord {
@@ -39,6 +40,7 @@ function toToken(row: TokenRow): AccessTokenRecord {
     appPasswordId: row.app_password_id,
     createdAt: new Date(row.created_at),
     expiresAt: new Date(row.expires_at),
+    scope: row.scope === 'admin' ? 'admin' : 'session',
   };
 }
 
@@ -48,7 +50,7 @@ export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteCha
     addUpload: db.prepare('INSERT INTO uploads (account_id, blob_id, type, size, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     getUpload: db.prepare('SELECT * FROM uploads WHERE account_id = ? AND blob_id = ? AND expires_at >= ?'),
     expireUploads: db.prepare('DELETE FROM uploads WHERE expires_at < ?'),
-    addToken: db.prepare('INSERT INTO access_tokens (token_hash, account_id, label, credential, app_password_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    addToken: db.prepare('INSERT INTO access_tokens (token_hash, account_id, label, credential, app_password_id, created_at, expires_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     getToken: db.prepare('SELECT * FROM access_tokens WHERE token_hash = ?'),
     listTokens: db.prepare('SELECT * FROM access_tokens WHERE account_id = ? ORDER BY created_at'),
     removeToken: db.prepare('DELETE FROM access_tokens WHERE account_id = ? AND token_hash = ?'),
@@ -68,7 +70,7 @@ export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteCha
       return changes.write(() => q.expireUploads.run(now.getTime()).changes);
     },
     async addAccessToken(record) {
-      await changes.write(() => q.addToken.run(record.tokenHash, record.accountId, record.label, record.credential, record.appPasswordId, record.createdAt.getTime(), record.expiresAt.getTime()));
+      await changes.write(() => q.addToken.run(record.tokenHash, record.accountId, record.label, record.credential, record.appPasswordId, record.createdAt.getTime(), record.expiresAt.getTime(), record.scope));
     },
     async getAccessToken(tokenHash) {
       const row = q.getToken.get(tokenHash) as TokenRow | undefined;
