@@ -3,6 +3,7 @@
  * `postamt dns check DOMAIN` looks them up through the configured resolvers and reports ok / missing / wrong,
  * failing (exit 1) when a required record is missing or wrong. Both are the administration service's.
  */
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { formatZone } from '../policy/dns-records.ts';
@@ -16,6 +17,9 @@ export function registerDns(program: Command, deps: CliDeps): void {
     .option('--ip <address...>', 'public address(es) of the server: its A/AAAA records and the PTR advice')
     .option('--json', 'print JSON')
     .action(async (domainArg: string, opts: { ip?: string[]; json?: boolean }, command: Command) => {
+      // The service checks the addresses too; here the message names the flag.
+      const bad = (opts.ip ?? []).find((ip) => isIP(ip) === 0);
+      if (bad !== undefined) throw new UsageError(`--ip ${JSON.stringify(bad)} is not an IPv4 or IPv6 address`);
       await withAdmin(command, deps, async ({ admin, as }) => {
         const { domain, records, hasDkimKey } = await admin.dns.records(as, domainArg, { ips: opts.ip });
         if (opts.json) return println(deps.io.stdout, JSON.stringify(records.map(({ name, type, value, purpose, required }) => ({ name, type, value, purpose, required })), null, 2));
