@@ -44,6 +44,12 @@ export function Mail(props: MailProps): El {
   const [confirmEmpty, setConfirmEmpty] = useState(false);
   const pendingSend = useRef<ReturnType<typeof setTimeout>>();
   const bump = useCallback(() => setVersion((v) => v + 1), []);
+  // A notice without an action goes away by itself.
+  useEffect(() => {
+    if (!notice || notice.undo) return;
+    const timer = setTimeout(() => setNotice(null), 6000);
+    return () => clearTimeout(timer);
+  }, [notice]);
 
   const guard = useCallback(async (f: () => Promise<void>): Promise<void> => {
     try {
