@@ -40,6 +40,8 @@ export interface AuthServiceOptions {
   verifyPassword?: (hash: string, password: string) => Promise<boolean>;
   /** Passwords that recently proved right (config auth.verified_cache_ttl); none: every login is checked. */
   verifiedCache?: VerifiedCredentialCache;
+  /** Told of every failed login with its protocol (metrics). */
+  onFailure?: (protocol: string) => void;
 }
 
 // SCRAM first: it never shows the password to the server (RFC 7677 §1)
@@ -57,6 +59,7 @@ export class AuthService implements SaslAuthenticator {
   readonly #accounts: AccountStore;
   readonly #limiter: AuthLimiter;
   readonly #logger: Logger;
+  readonly #onFailure: ((protocol: string) => void) | undefined;
   readonly #allowPlaintextAuth: (context: SaslContext) => boolean;
   readonly #now: () => number;
   readonly #scramSecret: Buffer;
@@ -70,6 +73,7 @@ export class AuthService implements SaslAuthenticator {
     this.#accounts = options.accounts;
     this.#limiter = options.limiter;
     this.#logger = options.logger;
+    this.#onFailure = options.onFailure;
     this.#allowPlaintextAuth = options.allowPlaintextAuth ?? (() => false);
     this.#now = options.now ?? Date.now;
     this.#scramSecret = options.scramSecret ?? randomBytes(32);
@@ -270,6 +274,7 @@ export class AuthService implements SaslAuthenticator {
     if ('reservation' in options) options.reservation.failed();
     else if (options.record) this.#limiter.recordFailure(attempt.context.remoteAddress, attempt.username);
     this.#log(false, attempt, logReason);
+    this.#onFailure?.(attempt.context.protocol);
     if (reason !== 'temporary' && this.#limiter.penaltyDelayMs > 0) await this.#sleep(this.#limiter.penaltyDelayMs);
     return { kind: 'failure', reason };
   }

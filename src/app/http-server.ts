@@ -32,7 +32,10 @@ import type { MethodTable } from '../protocols/jmap/method.ts';
 import { ConnectionCounter } from '../transport/ip-limits.ts';
 import { startHttpListener, type HttpListener } from '../transport/http-listener.ts';
 import { networkKey } from '../policy/ip-prefix.ts';
-import { HTTP_LISTENER_ROLES, type HttpListenerRole, type ListenerRole } from './listeners.ts';
+import { HTTP_LISTENER_ROLES, isLoopback, type HttpListenerRole, type ListenerRole } from './listeners.ts';
+import { metricsRoutes, operatorAccess } from '../http/metrics-routes.ts';
+import { serverStatus } from '../metrics/status.ts';
+import { storeFileSizes } from '../store/open.ts';
 import { autoconfigRoutes } from '../http/autoconfig-routes.ts';
 import { mtaStsRoutes } from '../http/mta-sts-route.ts';
 import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
@@ -49,6 +52,8 @@ export interface HttpServer {
   backend: PostamtJmapBackend;
   /** Bearer tokens for login sessions (the webmail issues them at login). */
   tokens: AccessTokens;
+  /** Open JMAP push connections (EventSource and WebSocket). */
+  pushConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -123,13 +128,28 @@ export async function startHttpServer(options: {
   };
   // The webmail's session cookie (with its CSRF token) is accepted beside Basic and Bearer.
   const auth = withSessionCookie(basicOrBearer, webSession);
+  const operator = { token: config.metrics.token, loopbackOnly: config.metrics.loopbackOnly, isLoopback };
+  const mayReadDetails = operatorAccess(operator);
   const app = createHttpApp({
     logger,
     proxies,
     publicUrl: config.http.publicUrl,
     corsOrigins: config.http.corsOrigins,
-    readiness: { check: async () => ({ store: await storeWritable(services), listeners: options.listenersUp() }) },
+    readiness: {
+      check: async () => ({ store: await storeWritable(services), listeners: options.listenersUp() }),
+      details: async () => ({
+        ...(await serverStatus({
+          queueStats: () => services.store.queueStats(),
+          certificatePem: () => services.tls.certificatePem,
+          backend: config.storage.backend,
+          storeFileSizes: () => storeFileSizes(config.dataDir, config.storage),
+          ports: () => ({ ...options.mailPorts, ...ports }),
+        })),
+      }),
+      mayReadDetails: (ip, authorization) => mayReadDetails(ip, authorization) === 'ok',
+    },
     routes: [
+      ...(config.metrics.enabled ? [metricsRoutes({ metrics: services.metrics, ...operator })] : []),
       webmailRoutes({ dir: new URL('../../dist/ui/', import.meta.url) }),
       webSessionRoutes(webSession),
       jmapRoutes({
@@ -202,6 +222,7 @@ export async function startHttpServer(options: {
     engine,
     backend,
     tokens,
+    pushConnections: () => admission.open(),
     async stop() {
       clearInterval(sweeper);
       webSocket.closeAll();
@@ -248,7 +269,7 @@ function pushSource(services: Services, providers: readonly JmapDataProvider<Pos
 }
 
 /** Push connections per user (http.max_push_connections), each ended when its login stops being valid. */
-function pushAdmission(services: Services, maxPerUser: number): PushAdmission & { endAll(): void } {
+function pushAdmission(services: Services, maxPerUser: number): PushAdmission & { endAll(): void; open(): number } {
   const open = new Map<string, number>();
   const enders = new Set<(reason: string) => void>();
   return {
@@ -275,6 +296,11 @@ function pushAdmission(services: Services, maxPerUser: number): PushAdmission & 
     },
     endAll() {
       for (const end of [...enders]) end('server stopping');
+    },
+    open() {
+      let n = 0;
+      for (const count of open.values()) n += count;
+      return n;
     },
   };
 }

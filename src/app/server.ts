@@ -14,6 +14,7 @@ import { createPop3Engine } from './pop3-engine.ts';
 import { listenError, preflight } from './preflight.ts';
 import { createServices, type ServiceOverrides, type Services } from './services.ts';
 import { createSmtpEngine } from './smtp-engine.ts';
+import { storeFileSizes } from '../store/open.ts';
 
 export interface RunningServer {
   services: Services;
@@ -53,13 +54,17 @@ export async function startServer(options: { config: Config; logger: Logger; ove
     for (const role of LISTENER_ROLES) {
       const address = options.config.listen[role];
       if (!address) continue;
+      const createEngine = engineFor(role, services);
       const listener = await startListener({
         name: role,
         host: address.host,
         port: address.port,
         implicitTls: IMPLICIT_TLS[role],
         tls: services.tls,
-        createEngine: engineFor(role, services),
+        createEngine: (context) => {
+          services.metrics.connectionAccepted(role);
+          return createEngine(context);
+        },
         counter: services.counter,
         refuse: (reason) => refusalText(role, reason),
         logger: options.logger,
@@ -78,6 +83,18 @@ export async function startServer(options: { config: Config; logger: Logger; ove
     throw err;
   }
   services.tls.watch();
+  services.metrics.setSources({
+    connections: () => {
+      const open: Record<string, number> = {};
+      for (const [role, l] of Object.entries(listeners)) open[role] = l.connections;
+      for (const [role, l] of Object.entries(http.listeners)) open[role] = l.connections;
+      return open;
+    },
+    jmapSessions: () => http.pushConnections(),
+    queue: () => services.store.queueStats(),
+    walBytes: () => storeFileSizes(options.config.dataDir, options.config.storage)?.walBytes ?? null,
+  });
+  services.trace.startPruning();
   if (options.startQueue !== false) services.queue.start();
   let stopped = false;
   const httpServer: HttpServer = http;
@@ -94,6 +111,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       await Promise.all([httpServer.stop(), ...Object.values(listeners).map((l) => l.close())]);
       await services.checks.close();
       await services.queue.stop();
+      await services.trace.close();
       await services.store.close();
     },
   };

@@ -41,6 +41,9 @@ import { followStoreChanges } from './store-changes.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { SigningKeys } from '../dkim/signing-keys.ts';
 import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import { TraceRecorder } from '../trace/recorder.ts';
+import { traceObserver } from '../trace/queue-observer.ts';
 
 export interface Services {
   config: Config;
@@ -70,6 +73,10 @@ export interface Services {
   /** Sending for logged-in users: SMTP submission now, JMAP and the webmail through the same service. */
   submission: SubmissionService;
   smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
+  /** Prometheus metrics (served at /metrics); counters are bumped where each event happens. */
+  metrics: Metrics;
+  /** The message trace recorder (trace.enabled); flushed before the store closes. */
+  trace: TraceRecorder;
   /** Whether plaintext auth is allowed for a client (loopback, when configured). */
   allowPlaintextAuth(remoteAddress: string): boolean;
   /** Applies `[policy]` values (the file's with the admin's run-time overrides) to the running inbound policy. */
@@ -84,6 +91,7 @@ export interface ServiceOverrides {
 export async function createServices(config: Config, logger: Logger, overrides: ServiceOverrides = {}): Promise<Services> {
   makePrivate(config.dataDir, logger);
   // No SQLite busy wait in the server: it would block the event loop (GroupCommit retries off the loop instead).
+  const metrics = new Metrics();
   const store = await openStore({ dataDir: config.dataDir, storage: config.storage, busyTimeoutMs: 0, changePollMs: config.storage.changePollInterval }).catch((err: unknown) => {
     throw new StartupError(`data_dir = ${config.dataDir}: cannot open the database: ${systemReason(err)}`, err);
   });
@@ -110,7 +118,9 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     scramSecret: installationSecret(config.dataDir),
     scramIterations: config.auth.scramIterations,
     verifiedCache: new VerifiedCredentialCache({ ttlMs: config.auth.verifiedCacheTtl }),
+    onFailure: (protocol) => metrics.authFailure(protocol),
   });
+  const trace = new TraceRecorder({ store, logger, enabled: config.trace.enabled, retentionMs: config.trace.retention });
   const dns = overrides.dns ?? new NodeResolver({ servers: config.dns.servers.length ? config.dns.servers : undefined, timeoutMs: config.dns.timeout });
   const localDomains = (await store.listDomains()).map((d) => d.name);
   // Run-time overrides saved through the administration service apply over the file's [policy].
@@ -153,9 +163,12 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     maxHops: q.maxHops,
     leaseMs: q.leaseTime,
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
+    observer: traceObserver({ trace, metrics }),
   });
   const base: Omit<Services, 'smtpHooks' | 'submission'> = {
     config,
+    metrics,
+    trace,
     logger,
     store,
     tls,

@@ -15,6 +15,8 @@ import { registerMailbox } from './mailbox.ts';
 import { registerMessage } from './message.ts';
 import { registerQueue } from './queue.ts';
 import { registerSuppress } from './suppress.ts';
+import { registerStatus } from './status.ts';
+import { registerTrace } from './trace.ts';
 import { registerUser } from './user.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -55,6 +57,8 @@ export function buildProgram(deps: CliDeps, options: ProgramOptions = {}): Comma
   registerSuppress(program, deps);
   registerDkim(program, deps);
   registerDns(program, deps);
+  registerTrace(program, deps);
+  registerStatus(program, deps);
   return program;
 }
 

@@ -197,6 +197,23 @@ export const schema = {
     }),
   }),
 
+  metrics: section('The Prometheus metrics endpoint, `/metrics` on the http and https listeners (docs/operations.md lists the metrics).', {
+    enabled: booleanField({ default: true, doc: 'Serve `/metrics`; false answers 404.' }),
+    token: stringField({
+      default: '',
+      doc: 'Bearer token every scraper must send (`Authorization: Bearer <token>`), from loopback too; "" needs none. Prefer the environment variable POSTAMT_METRICS_TOKEN to the file.',
+    }),
+    loopbackOnly: booleanField({
+      default: true,
+      doc: 'Serve `/metrics` only to clients on loopback (127.0.0.0/8, ::1; behind a trusted proxy, the client it names); others get 403. false serves every client that sends `token`; without a token it stays loopback only.',
+    }),
+  }),
+
+  trace: section('The message trace: a timeline of every message received or refused, kept in the store and shown by `postamt trace` (docs/operations.md).', {
+    enabled: booleanField({ default: true, doc: 'Record the trace. Events of an accepted message are written in the transaction that stores it; the others in batches.' }),
+    retention: durationField({ default: '30d', doc: 'How long trace events are kept; older ones are deleted hourly.' }),
+  }),
+
   policy: section('Inbound policy (the MX side): SPF, DKIM, DMARC, greylisting, DNS block and allow lists, client checks, rate limits, the spam score, and SRS / ARC for forwarded mail.', {
     spfRejectFail: booleanField({ default: false, doc: 'Refuse mail whose SPF result is fail (otherwise it only adds to the spam score).' }),
     dmarcEnforce: booleanField({ default: true, doc: 'Apply the sender domain\'s DMARC policy (reject / quarantine to Junk).' }),
@@ -223,6 +240,7 @@ export const schema = {
     heloChecks: booleanField({ default: true, doc: 'Score implausible HELO names: a bare IP, a mismatching address literal, no dot, our own name, or a name that does not resolve.' }),
     spamJunkScore: numberField({ default: 5, doc: 'Spam score at or above which a message is delivered to Junk.' }),
     spamRejectScore: numberField({ default: 15, doc: 'Spam score at or above which a message is refused (550 5.7.1); inf switches it off.' }),
+    spamShadow: booleanField({ default: false, doc: 'Shadow mode for the spam score: score every message and record the score, the verdict the thresholds would give and the rules that scored in the message trace and the log, but neither refuse nor file in Junk by score (and add no X-Spam-Status field): for trying thresholds on live mail. DMARC policies still apply.' }),
     srs: booleanField({ default: true, doc: 'Rewrite the envelope sender of mail forwarded off-site with SRS, so the next hop\'s SPF check sees our hostname and its bounces come back to us, to be reversed to the original sender; false sends forwarded mail with the original envelope sender.' }),
     srsSecret: stringField({
       default: '',

@@ -6,7 +6,7 @@
 import { StorageError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { ExpansionProblem } from './recipients.ts';
-import type { CommitResult, DeliveryPlan, DeliveryTransaction } from '../store/types.ts';
+import type { CommitResult, DeliveryPlan, DeliveryTransaction, TraceEventInput } from '../store/types.ts';
 
 /** An accepted recipient the plan gives neither a mailbox copy nor a queue entry, and why. */
 export interface UncoveredRecipient {
@@ -38,6 +38,10 @@ export interface CommitDeliveryInput {
   queueId: string;
   origin: string;
   sender: string;
+  /** Message trace events stored in the same transaction as the message (none when the trace is off). */
+  trace?: TraceEventInput[] | null;
+  /** Told once the message is durable, with the time the commit took (metrics). */
+  onAccepted?: (commitMs: number) => void;
 }
 
 export async function commitDelivery(input: CommitDeliveryInput): Promise<CommitOutcome> {
@@ -51,7 +55,8 @@ export async function commitDelivery(input: CommitDeliveryInput): Promise<Commit
     logger.warn({ event: 'delivery.refused', ...where, recipients: plan.uncovered.map((u) => u.address), reasons: plan.uncovered.map((u) => u.reason) }, `not acknowledged: ${text}`);
     return { ok: false, uncovered: plan.uncovered, text };
   }
-  const result = await tx.commit({ localHeader: input.localHeader, traceHeader: input.traceHeader, mailboxes: plan.mailboxes, queue: plan.queue });
+  const started = input.onAccepted ? performance.now() : 0;
+  const result = await tx.commit({ localHeader: input.localHeader, traceHeader: input.traceHeader, mailboxes: plan.mailboxes, queue: plan.queue, trace: input.trace ?? null });
   // The store must have written what was planned; if not (a fault), the sender retries: a duplicate is
   // allowed by the contract, a lost recipient is not.
   if (result.messages.length !== plan.mailboxes.length || (hasQueue && !result.queueId)) {
@@ -59,6 +64,7 @@ export async function commitDelivery(input: CommitDeliveryInput): Promise<Commit
     logger.error({ event: 'delivery.incomplete', ...where, planned: plan.mailboxes.length, stored: result.messages.length, queued: result.queueId }, text);
     return { ok: false, uncovered: [], text };
   }
+  input.onAccepted?.(performance.now() - started);
   for (const d of plan.deadTargets) {
     logger.warn({ event: 'delivery.dead_target', ...where, recipient: d.recipient, targets: d.targets }, 'alias targets that name nobody got no copy');
   }

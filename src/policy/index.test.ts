@@ -92,6 +92,18 @@ describe('InboundPolicy through a loopback DNS server', () => {
     assert.match(r.headersToPrepend, /X-Spam-Status: Yes, .*DNSBL_BL_EXAMPLE=4\.0/);
   });
 
+  it('in shadow mode scores and reports the rules, but neither refuses nor files in Junk', async () => {
+    const options = inboundPolicyOptionsFromConfig({ hostname: 'mx.postamt.test', policy: { spfRejectFail: false, dmarcEnforce: true, greylisting: false, dnsblZones: ['bl.example'], spamJunkScore: 0.5, spamRejectScore: 1, spamShadow: true } });
+    const p = new InboundPolicy({ options: { ...options, trustedNetworks: [] }, resolver });
+    const body = plain('alice@sender.test');
+    const message = Buffer.concat([await signMessage({ message: body, domain: 'sender.test', keys: [signer] }), body]);
+    const r = await p.onData({ message, envelope: env('alice@sender.test') });
+    assert.deepEqual(r.verdict, { action: 'accept' });
+    assert.equal(r.spam?.verdict, 'reject', 'the verdict the thresholds would give is kept for the record');
+    assert.ok(r.spam?.contributions.some((c) => c.test === 'DNSBL_BL_EXAMPLE' && c.score === 4));
+    assert.doesNotMatch(r.headersToPrepend, /X-Spam-Status/);
+  });
+
   it('skips every check for trusted networks', async () => {
     const p = new InboundPolicy({ options: defaultInboundPolicyOptions('mx.postamt.test'), resolver });
     const r = await p.onData({ message: plain('alice@sender.test'), envelope: env('x@y.test', '127.0.0.1') });

@@ -140,7 +140,8 @@ export class InboundPolicy {
           ? scoreSpam({ ip: envelope.ip, helo: envelope.helo, ourHostnames: [this.#o.hostname, ...this.#o.ourNames], auth: authPromise, resolver: this.#resolver, options: this.#o.spam })
           : null,
       ]);
-      const headersToPrepend = (auth?.authResultsHeader ?? '') + (spam?.header ?? '');
+      // In shadow mode no X-Spam-Status either: a mail client's filter would act on it.
+      const headersToPrepend = (auth?.authResultsHeader ?? '') + (spam && !this.#o.spam.shadow ? spam.header : '');
       return { verdict: this.#decide(auth, spam, policies), headersToPrepend, header: auth?.header ?? stripForgedAuthResults(parts.header, this.#o.hostname), auth, spam };
     } catch (err) {
       this.#logger?.error({ event: 'policy.error', err, ip: envelope.ip }, 'message checks failed');
@@ -156,6 +157,8 @@ export class InboundPolicy {
       // RFC 7489 §6.7 / RFC 7372: 5.7.1 with the reason.
       return { action: 'reject', reply: { code: 550, enhancedCode: '5.7.1', text: `Message rejected by the DMARC policy of ${auth.dmarc.domain}`, rule: 'dmarc_reject' } };
     }
+    // Shadow mode: the spam verdict is only recorded (message trace, log line); DMARC still applies.
+    if (this.#o.spam.shadow) spam = null;
     if (spam?.verdict === 'reject' && spam.reply && all((p) => p.spamFilter)) return { action: 'reject', reply: spam.reply };
     if ((auth?.dmarcPolicy === 'quarantine' || auth?.dmarcPolicy === 'reject') && any((p) => p.dmarcQuarantineToJunk)) return { action: 'junk' };
     if (spam && spam.verdict !== 'accept') return { action: 'junk' };

@@ -20,6 +20,8 @@ export interface PolicyConfigInput {
   dnsblZones: readonly string[];
   spamJunkScore: number;
   spamRejectScore: number;
+  /** Score and record only (see SpamOptions.shadow). */
+  spamShadow?: boolean;
   /** Durations in milliseconds, as the config loader gives them. */
   greylistDelay?: number;
   greylistRetryWindow?: number;
@@ -105,6 +107,7 @@ export function inboundPolicyOptionsFromConfig(config: { hostname: string; polic
       ...base.spam,
       junkThreshold: p.spamJunkScore,
       rejectThreshold: p.spamRejectScore,
+      shadow: p.spamShadow ?? false,
       dnsTimeoutMs: p.dnsTimeout ?? base.spam.dnsTimeoutMs,
       dnsbl: { enabled: p.dnsblZones.length > 0, zones: p.dnsblZones.map((zone) => ({ zone, score: dnsblScore })) },
       dnswl: { enabled: dnswlZones.length > 0, zones: dnswlZones.map((zone) => ({ zone, score: DEFAULT_DNSWL_SCORE })) },

@@ -13,6 +13,8 @@ export interface SpamOptions {
   junkThreshold: number;
   /** Score at or above which the message is refused at end of DATA; Infinity disables. */
   rejectThreshold: number;
+  /** Shadow mode: score and report, but the verdict neither refuses nor files in Junk (trying thresholds on live mail). */
+  shadow?: boolean;
   dnsTimeoutMs: number;
   dnsbl: { enabled: boolean; zones: DnsListZone[] };
   dnswl: { enabled: boolean; zones: DnsListZone[] };

@@ -20,6 +20,14 @@ export interface RecipientOutcome {
   peerSupportsDsn?: boolean;
   /** Delivered into a local mailbox (success DSN action 'delivered' instead of 'relayed'). */
   local?: boolean;
+  /** Decided without an attempt: the recipient is suppressed, or the message outlived queue.max_age. */
+  cause?: 'suppressed' | 'expired';
+}
+
+/** Told of every recorded result and queued DSN (the message trace, metrics); must not throw. */
+export interface OutcomeObserver {
+  outcome(message: QueueMessageRecord, outcome: RecipientOutcome, result: { state: QueueRecipientState; attempt: number; reply: string; at: Date }): void;
+  dsn(message: QueueMessageRecord, dsn: { dsnQueueId: string; to: string; action: string; recipients: string[]; at: Date }): void;
 }
 
 export interface OutcomeContext {
@@ -35,6 +43,7 @@ export interface OutcomeContext {
   dsnRecipient?: (sender: string) => string;
   /** The queue runner whose attempt this was: recording the result ends its lease on each recipient. */
   leaseOwner?: string;
+  observer?: OutcomeObserver | null;
 }
 
 function statusOf(reply: SmtpReply): string {
@@ -85,6 +94,7 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
       updates.push({ id: r.id, state, attempts, lastResult: isTransient(o.reply) ? `expired: ${text}` : text });
     }
     states.push(state);
+    ctx.observer?.outcome(message, o, { state, attempt: attempts, reply: text, at: now });
     ctx.logger.info(
       {
         event: 'queue.attempt',
@@ -110,7 +120,7 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
 }
 
 /** Enqueues a DSN for the message's sender (never to <>; RFC 3461 §6.2 / RFC 5321 §6.1 loop rule). */
-export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | 'now' | 'logger' | 'dsnRecipient'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): Promise<string | null> {
+export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | 'now' | 'logger' | 'dsnRecipient' | 'observer'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): Promise<string | null> {
   if (!canSendDsnTo(message.sender) || recipients.length === 0) return null;
   const to = ctx.dsnRecipient ? ctx.dsnRecipient(message.sender) : message.sender;
   const body = buildDsn({
@@ -124,6 +134,7 @@ export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | '
     now: ctx.now,
   });
   const id = await ctx.store.enqueue({ sender: '', recipients: [{ address: to }], origin: 'dsn' }, body);
+  ctx.observer?.dsn(message, { dsnQueueId: id, to, action: recipients[0]!.action, recipients: recipients.map((r) => r.address), at: ctx.now });
   ctx.logger.info({ event: 'queue.dsn', queueId: message.id, dsnQueueId: id, to, ret: message.ret, action: recipients[0]!.action, recipients: recipients.map((r) => r.address) }, 'DSN queued');
   return id;
 }

@@ -19,7 +19,7 @@ import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-ses
 import { DEFAULT_RETRY_POLICY, isExpired, nextAttemptAt, type RetryPolicy } from './backoff.ts';
 import { connectRoute } from './connect-route.ts';
 import { countReceivedHeaders } from './dsn.ts';
-import { recordOutcomes, type RecipientOutcome } from './outcomes.ts';
+import { recordOutcomes, type OutcomeObserver, type RecipientOutcome } from './outcomes.ts';
 import { resolveRoute, type Route, type RoutingOptions } from './route.ts';
 import type { SmtpConnection } from './smtp-connection.ts';
 
@@ -67,6 +67,8 @@ export interface QueueRunnerOptions {
   timeouts?: Partial<ClientTimeouts>;
   now?: () => Date;
   random?: () => number;
+  /** Told of every result and DSN (the message trace, metrics). */
+  observer?: OutcomeObserver | null;
 }
 
 interface Job {
@@ -243,9 +245,9 @@ export class QueueRunner {
     for (const r of recipients) {
       if (isExpired(this.#policy, message.createdAt, now)) {
         const last = r.lastResult ? ` (last result: ${r.lastResult})` : '';
-        immediate.push({ recipient: r, reply: makeReply(451, '4.4.7', `message expired after ${Math.round(this.#policy.maxAgeMs / 3_600_000)} hours in the queue${last}`, { local: true }) });
+        immediate.push({ recipient: r, reply: makeReply(451, '4.4.7', `message expired after ${Math.round(this.#policy.maxAgeMs / 3_600_000)} hours in the queue${last}`, { local: true }), cause: 'expired' });
       } else if (this.#o.suppression && (await this.#o.suppression.isSuppressed(r.address.toLowerCase()))) {
-        immediate.push({ recipient: r, reply: makeReply(550, '5.7.1', 'recipient address is on the suppression list', { local: true }) });
+        immediate.push({ recipient: r, reply: makeReply(550, '5.7.1', 'recipient address is on the suppression list', { local: true }), cause: 'suppressed' });
       } else if (this.#o.local && (await this.#o.local.isLocalDomain(r.domain))) {
         local.push(r);
       } else {
@@ -401,7 +403,7 @@ export class QueueRunner {
   async #record(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer | null): Promise<void> {
     try {
       const original = body ?? (await this.#o.store.readQueueMessage(message.id).catch(() => null));
-      await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random, dsnRecipient: this.#o.dsnRecipient, leaseOwner: this.#leaseOwner }, message, outcomes, original);
+      await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random, dsnRecipient: this.#o.dsnRecipient, leaseOwner: this.#leaseOwner, observer: this.#o.observer }, message, outcomes, original);
     } finally {
       this.#release(outcomes.map((o) => o.recipient));
       this.kick(); // a DSN may have been queued, or a retry is due soon

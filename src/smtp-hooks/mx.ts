@@ -24,9 +24,10 @@ import type { Envelope, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
 import type { SuppressionStore } from '../store/types.ts';
 import type { Store } from '../store/types.ts';
-import { AcceptingSink, OK, domainOf, recipientAddress, refuse, refusePolicy, withSharedHooks, TransactionNotes, type TransactionNote } from './shared.ts';
+import { acceptanceEvents, messageIdOf, refusalEvent } from '../trace/events.ts';
+import { AcceptingSink, OK, domainOf, recipientAddress, refuse, refusePolicy, traceChecks, traceOrigin, withSharedHooks, TransactionNotes, type SmtpObservers, type TransactionNote } from './shared.ts';
 
-export interface MxHookServices {
+export interface MxHookServices extends SmtpObservers {
   config: Config;
   logger: Logger;
   /** Where messages are stored, and the suppression list that bounces to VERP addresses feed. */
@@ -80,6 +81,11 @@ export function createMxHooks(services: MxHookServices): SmtpServerHooks {
     async checkConnection(info) {
       const gate = await policy.onConnect(info.remoteAddress);
       if (gate.action === 'accept') return OK;
+      services.metrics?.smtpRefusal('mx', 'CONNECT');
+      if (services.trace.enabled) {
+        const r = gate.reply;
+        services.trace.record(refusalEvent({ queueId: info.sessionId, command: 'CONNECT', sender: null, recipients: [], origin: traceOrigin('mx', info), code: r.code, status: r.enhancedCode, text: r.text, rule: r.rule ?? 'policy' }));
+      }
       logger.info({ event: 'smtp.refused', role: 'mx', session: info.sessionId, ip: info.remoteAddress, command: 'CONNECT', code: gate.reply.code, status: gate.reply.enhancedCode, rule: gate.reply.rule ?? 'policy', reason: gate.reply.text }, 'connection refused');
       return refusePolicy(gate.reply);
     },
@@ -113,7 +119,7 @@ export function createMxHooks(services: MxHookServices): SmtpServerHooks {
       const buffer = new MessageBuffer({ tx: store.beginDelivery(), limits: { maxBytes: config.limits.headerSize, maxLines: config.limits.headerLines }, budget: services.inflight });
       return new AcceptingSink({ envelope, buffer, context: { logger, limits: config.limits, notes }, accept: (b) => new InboundMessage(envelope, b, services, notes).accept() });
     },
-  }, { logger, config, inflight: services.inflight, notes });
+  }, { logger, config, inflight: services.inflight, notes, metrics: services.metrics, trace: services.trace });
 }
 
 /** The end of data of one message received as MX. */
@@ -132,9 +138,11 @@ class InboundMessage {
     let extraHeaders = '';
     let arcInput: { authResults: string; cv: 'none' | 'pass' | 'fail' } | null = null;
     let auth: InboundAuthResult | null = null;
+    let checks: TransactionNote | null = null;
     // RFC 5321 §6.3: a message with more Received fields than max_hops is looping; refuse it here so no
     // copy is delivered locally and no bounce is sent (the client owns the message).
-    const hops = (this.buffer.headerText().match(/^Received:/gim) ?? []).length;
+    const headerText = this.buffer.headerText();
+    const hops = (headerText.match(/^Received:/gim) ?? []).length;
     if (hops > services.config.queue.maxHops) return refuse(554, '5.4.6', `Too many hops (${hops} Received header fields): mail loop`, 'max_hops');
     let parts = this.buffer.parts();
     // Trusted MX clients skip the checks; everything else is checked whatever its size.
@@ -144,9 +152,10 @@ class InboundMessage {
       const v = result.verdict;
       // The spam verdict and authentication results go on the transaction's log line, accepted or not.
       const note: TransactionNote = {};
-      if (result.spam) note.spam = { score: result.spam.score, verdict: result.spam.verdict, tests: result.spam.contributions.map((c) => `${c.test}=${c.score}`) };
+      if (result.spam) note.spam = { score: result.spam.score, verdict: result.spam.verdict, tests: result.spam.contributions.map((c) => `${c.test}=${c.score}`), ...(services.config.policy.spamShadow ? { shadow: true } : {}) };
       if (result.auth) note.auth = { spf: result.auth.spf.result, dkim: result.auth.dkim.map((d) => d.result).join(',') || 'none', dmarc: result.auth.dmarc.result };
       this.notes.set(e.transactionId, note);
+      checks = note;
       if (v.action === 'reject' || v.action === 'tempfail') {
         this.buffer.tx.abort();
         return refusePolicy(v.reply);
@@ -182,15 +191,21 @@ class InboundMessage {
     });
     let trace = this.received() + extraHeaders;
     if (plan.queue && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, parts, arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
+    const queued = plan.queue?.recipients.map((r) => r.address) ?? [];
     const outcome = await commitDelivery({
       tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.concat([Buffer.from(trace, 'latin1'), parts.header]),
       logger: services.logger, queueId: e.transactionId, origin: 'smtp', sender,
+      trace: services.trace.enabled ? acceptanceEvents({
+        queueId: e.transactionId, messageId: messageIdOf(headerText), sender, recipients: recipients.map((r) => r.address), origin: traceOrigin('mx', e),
+        size: this.buffer.size, checks: checks ? traceChecks(checks) : undefined, stored: plan.labels, folder, queued,
+      }) : null,
+      onAccepted: services.metrics ? (ms) => services.metrics!.messageAccepted(ms) : undefined,
     });
     if (!outcome.ok) {
       const r = uncoveredReply();
       return refuse(r.code, r.enhancedCode, r.text, r.rule);
     }
-    this.notes.delivered(e.transactionId, { delivered: plan.labels, queued: plan.queue?.recipients.map((r) => r.address) ?? [], folder });
+    this.notes.delivered(e.transactionId, { delivered: plan.labels, queued, folder });
     const { result } = outcome;
     for (const id of plan.accountIds) services.usage.add(id, result.size);
     if (result.queueId) services.queue.kick();

@@ -11,6 +11,9 @@ import { bufferProblemReply, type BufferProblem, type MessageBuffer } from '../d
 import type { PolicyReply } from '../policy/types.ts';
 import type { Envelope, MessageSink, SessionInfo, SmtpRole, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import type { EnvelopeAddress } from '../protocols/smtp/path.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { refusalEvent, type TraceChecks, type TraceOrigin } from '../trace/events.ts';
+import type { TraceSink } from '../trace/recorder.ts';
 
 export const OK: Verdict = { ok: true };
 
@@ -47,9 +50,29 @@ export interface TransactionNote {
   delivered?: string[];
   queued?: string[];
   folder?: 'inbox' | 'junk';
-  spam?: { score: number; verdict: string; tests: string[] };
+  spam?: { score: number; verdict: string; tests: string[]; shadow?: boolean };
   auth?: { spf: string; dkim: string; dmarc: string };
   rule?: string | null;
+}
+
+/** Where a session came from, as the message trace records it. */
+export function traceOrigin(role: SmtpRole, info: SessionInfo): TraceOrigin {
+  return { role, ip: info.remoteAddress, helo: info.helo, tls: info.tls?.protocol ?? null, user: info.identity?.address ?? null };
+}
+
+/** The policy results of a transaction note, as the message trace records them (the rules with their scores). */
+export function traceChecks(note: Pick<TransactionNote, 'auth' | 'spam'>): TraceChecks {
+  const spam = note.spam;
+  return {
+    auth: note.auth ?? null,
+    spam: spam ? { score: spam.score, verdict: spam.verdict, shadow: spam.shadow ?? false, rules: spam.tests.map((t) => ({ test: t.slice(0, t.lastIndexOf('=')), score: Number(t.slice(t.lastIndexOf('=') + 1)) })) } : null,
+  };
+}
+
+/** The observers of SMTP transactions: metrics counters and the message trace. */
+export interface SmtpObservers {
+  metrics: Metrics | null;
+  trace: TraceSink;
 }
 
 /** Notes waiting for their transaction's log line; bounded so that a lost line cannot grow it forever. */
@@ -153,12 +176,19 @@ export type RoleHooks = Pick<SmtpServerHooks, 'checkConnection' | 'checkMailFrom
  * MAIL and RCPT (naming sender, recipient, code, reason and rule), one smtp.transaction line per
  * transaction, and smtp.error for other protocol errors.
  */
-export function withSharedHooks(role: SmtpRole, hooks: RoleHooks, deps: { logger: Logger; config: Config; inflight: InflightBudget; notes: TransactionNotes }): SmtpServerHooks {
-  const { logger, config, inflight, notes } = deps;
+export function withSharedHooks(role: SmtpRole, hooks: RoleHooks, deps: { logger: Logger; config: Config; inflight: InflightBudget; notes: TransactionNotes } & SmtpObservers): SmtpServerHooks {
+  const { logger, config, inflight, notes, metrics, trace } = deps;
   /** Sessions whose last refusal was logged as smtp.refused; the engine's smtp.error for it is then skipped. */
   const refusalsLogged = new Set<string>();
-  const logRefusal = (info: SessionInfo, command: 'MAIL' | 'RCPT', who: { sender: string; recipient?: string }, verdict: Verdict): void => {
+  const logRefusal = (info: SessionInfo & { transactionId?: string }, command: 'MAIL' | 'RCPT', who: { sender: string; recipient?: string }, verdict: Verdict): void => {
     if (verdict.ok) return;
+    metrics?.smtpRefusal(role, command);
+    if (trace.enabled) {
+      trace.record(refusalEvent({
+        queueId: info.transactionId ?? info.sessionId, command, sender: who.sender, recipients: who.recipient ? [who.recipient] : [], origin: traceOrigin(role, info),
+        code: verdict.code, status: verdict.enhancedCode, text: verdict.text, rule: ruleOf(verdict) ?? 'unknown',
+      }));
+    }
     logger.info({
       event: 'smtp.refused', role, session: info.sessionId, ip: info.remoteAddress, user: info.identity?.address ?? null, command, sender: who.sender, recipient: who.recipient ?? null,
       code: verdict.code, status: verdict.enhancedCode, rule: ruleOf(verdict) ?? 'unknown', reason: verdict.text,
@@ -200,6 +230,14 @@ export function withSharedHooks(role: SmtpRole, hooks: RoleHooks, deps: { logger
     onTransaction(record) {
       const e = record.envelope;
       const note = notes.take(e.transactionId);
+      metrics?.smtpTransaction(role, record.code);
+      // Accepted messages are traced by their commit; a refusal at the end of data is traced here.
+      if (record.code >= 400 && trace.enabled) {
+        trace.record(refusalEvent({
+          queueId: e.transactionId, command: 'DATA', sender: e.reversePath?.address ?? '', recipients: e.recipients.map((r) => r.forwardPath.address), origin: traceOrigin(role, e),
+          code: record.code, status: record.enhancedCode ?? '', text: record.text, rule: note.rule ?? 'unknown', checks: traceChecks(note),
+        }));
+      }
       logger.info({
         event: 'smtp.transaction',
         role,

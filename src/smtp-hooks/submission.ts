@@ -9,9 +9,9 @@ import type { InflightBudget } from '../delivery/inflight-budget.ts';
 import type { LoginWatcher, SaslAuthenticator } from '../protocols/sasl/types.ts';
 import type { SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import type { SubmissionService, SubmitRefusal } from '../submission/service.ts';
-import { AcceptingSink, OK, recipientAddress, refuse, withSharedHooks, TransactionNotes } from './shared.ts';
+import { AcceptingSink, OK, recipientAddress, refuse, withSharedHooks, TransactionNotes, type SmtpObservers } from './shared.ts';
 
-export interface SubmissionHookServices {
+export interface SubmissionHookServices extends SmtpObservers {
   config: Config;
   logger: Logger;
   submission: SubmissionService;
@@ -67,5 +67,5 @@ export function createSubmissionHooks(services: SubmissionHookServices): SmtpSer
         },
       });
     },
-  }, { logger, config, inflight: services.inflight, notes });
+  }, { logger, config, inflight: services.inflight, notes, metrics: services.metrics, trace: services.trace });
 }

@@ -2,7 +2,7 @@
  * Opens the storage backend that `[storage] backend` names. Everything outside src/store/<backend>/ sees
  * only the `Store` contract (store/types.ts); a backend is one entry in `backends` below.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Store } from './types.ts';
@@ -45,4 +45,18 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
 export function storeExists(dataDir: string, storage?: Pick<Config['storage'], 'backend'>): boolean {
   if (storage?.backend === 'postgres') return true;
   return existsSync(join(dataDir, 'postamt.db'));
+}
+
+/** Sizes of the SQLite database and its write-ahead log (metrics, status); null for PostgreSQL. */
+export function storeFileSizes(dataDir: string, storage?: Pick<Config['storage'], 'backend'>): { databaseBytes: number; walBytes: number } | null {
+  if (storage?.backend === 'postgres') return null;
+  const size = (path: string): number => {
+    try {
+      return statSync(path).size;
+    } catch {
+      return 0;
+    }
+  };
+  const db = join(dataDir, 'postamt.db');
+  return { databaseBytes: size(db), walBytes: size(`${db}-wal`) };
 }

@@ -3,6 +3,9 @@
  * EmailSubmission/set, the webmail) goes through it, so sender rights (RFC 6409 §6.1), the header fixes of
  * RFC 6409 §8, DKIM signing, per-user rate limits, local copies and queueing each live here once.
  */
+import type { Metrics } from '../metrics/metrics.ts';
+import { acceptanceEvents, messageIdOf } from '../trace/events.ts';
+import type { TraceSink } from '../trace/recorder.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { Config } from '../config/schema.ts';
@@ -88,6 +91,9 @@ export interface SubmissionServiceOptions {
   checks: Pick<MessageChecks, 'sign'>;
   /** Bytes of messages in transit across the server (limits.inflight_message_bytes). */
   inflight: InflightBudget | null;
+  /** The message trace (events of an accepted message go with its commit); absent: none recorded. */
+  trace?: TraceSink;
+  metrics?: Pick<Metrics, 'messageAccepted'> | null;
 }
 
 /** Header fields a submitted message may carry; more is refused (each From:/Sender: must be seen). */
@@ -207,9 +213,16 @@ export class SubmissionService {
         submitter: account.address,
         queueId: input.transactionId,
       });
+      const metrics = this.o.metrics;
       const outcome = await commitDelivery({
         tx: message.tx, plan, localHeader: Buffer.from(returnPathHeader(e.sender)), traceHeader: Buffer.concat([Buffer.from(trace + dkim + added, 'latin1'), header]),
         logger: this.o.logger, queueId: input.transactionId, origin: 'submission', sender: e.sender,
+        trace: this.o.trace?.enabled ? acceptanceEvents({
+          queueId: input.transactionId, messageId: messageIdOf(added + headerBuf.toString('latin1')), sender: e.sender, recipients: e.recipients.map((r) => r.address),
+          origin: { role: input.origin.helo === undefined ? input.origin.protocol.toLowerCase() : 'submission', ip: input.origin.remoteAddress, helo: input.origin.helo ?? null, tls: input.origin.tls?.protocol ?? null, user: account.address },
+          size: message.size, stored: plan.labels, queued: plan.queue?.recipients.map((r) => r.address) ?? [],
+        }) : null,
+        onAccepted: metrics ? (ms) => metrics.messageAccepted(ms) : undefined,
       });
       committed = outcome.ok;
       if (!outcome.ok) return { ok: false, ...uncoveredReply() };

@@ -1,0 +1,87 @@
+/**
+ * The message trace events of each step, built from what the step already holds: acceptance (received,
+ * stored, queued; written with the message's own commit), refusals at any command, and queue results.
+ */
+import type { TraceEventInput } from '../store/types.ts';
+
+/** Where and how a message came in. */
+export interface TraceOrigin {
+  role: string;
+  ip: string;
+  helo: string | null;
+  tls: string | null;
+  user: string | null;
+}
+
+/** The policy's verdict on a message, as the trace shows it. */
+export interface TraceChecks {
+  auth?: { spf: string; dkim: string; dmarc: string } | null;
+  spam?: { score: number; verdict: string; shadow: boolean; rules: { test: string; score: number }[] } | null;
+}
+
+const MESSAGE_ID = /^Message-ID:[ \t]*(?:\r?\n[ \t]+)*<([^>\r\n]{1,998})>/im;
+
+/** The Message-ID of a header section (latin1 text), without angle brackets; null when it has none. */
+export function messageIdOf(headerText: string): string | null {
+  return MESSAGE_ID.exec(headerText)?.[1] ?? null;
+}
+
+/** The events of an accepted message: received, stored (when it has mailbox copies), queued (when queued). */
+export function acceptanceEvents(input: {
+  queueId: string;
+  messageId: string | null;
+  sender: string;
+  recipients: string[];
+  origin: TraceOrigin;
+  size: number;
+  checks?: TraceChecks;
+  stored: string[];
+  folder?: 'inbox' | 'junk';
+  queued: string[];
+  at?: Date;
+}): TraceEventInput[] {
+  const at = input.at ?? new Date();
+  const base = { at, queueId: input.queueId, messageId: input.messageId, sender: input.sender };
+  const o = input.origin;
+  const events: TraceEventInput[] = [{
+    ...base, event: 'received', result: 'accepted', recipients: input.recipients,
+    data: { role: o.role, ip: o.ip, helo: o.helo, tls: o.tls, user: o.user, size: input.size, ...(input.checks?.auth ? { auth: input.checks.auth } : {}), ...(input.checks?.spam ? { spam: input.checks.spam } : {}) },
+  }];
+  if (input.stored.length > 0) {
+    events.push({ ...base, event: 'stored', result: 'stored', recipients: [...new Set(input.stored.map(accountOfLabel))], data: { mailboxes: input.stored, folder: input.folder ?? 'inbox' } });
+  }
+  if (input.queued.length > 0) events.push({ ...base, event: 'queued', result: 'queued', recipients: input.queued, data: {} });
+  return events;
+}
+
+/** `alice@example.org/INBOX` → `alice@example.org`. */
+function accountOfLabel(label: string): string {
+  const slash = label.indexOf('/');
+  return slash < 0 ? label : label.slice(0, slash);
+}
+
+/** A refused command (CONNECT, MAIL, RCPT, DATA): who, what and why. */
+export function refusalEvent(input: {
+  /** The transaction id, or the session id for refusals before a transaction began. */
+  queueId: string;
+  command: string;
+  sender: string | null;
+  recipients: string[];
+  origin: TraceOrigin;
+  code: number;
+  status: string;
+  text: string;
+  rule: string;
+  messageId?: string | null;
+  checks?: TraceChecks;
+}): TraceEventInput {
+  const o = input.origin;
+  return {
+    at: new Date(), queueId: input.queueId, event: 'rejected', result: input.code < 500 ? 'tempfail' : 'rejected', reason: input.rule,
+    messageId: input.messageId ?? null, sender: input.sender, recipients: input.recipients,
+    data: {
+      role: o.role, ip: o.ip, helo: o.helo, tls: o.tls, user: o.user, command: input.command, reply: `${input.code} ${input.status} ${input.text}`,
+      ...(input.checks?.auth ? { auth: input.checks.auth } : {}), ...(input.checks?.spam ? { spam: input.checks.spam } : {}),
+    },
+  };
+}
