@@ -1,6 +1,7 @@
 /**
  * `npm run bench:imap`: IMAP on a big mailbox, Postamt side by side with a private Dovecot on the same
- * messages: SELECT, FETCH 1:* (UID FLAGS), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
+ * messages: SELECT, FETCH 1:* (UID FLAGS), FETCH 1:* of the header fields a message list shows (what
+ * Thunderbird-like clients send at a first sync), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
  * and the memory of 1,000 concurrent IDLE connections. Rounds alternate the servers; medians reported.
  *
  *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--idle-variants 300]
@@ -40,10 +41,14 @@ const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 const PASSWORD = 'bench';
 
+/** What Thunderbird-like clients send to fill a message list. */
+const HEADER_FIELDS_FETCH = 'FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])';
+
 const S = {
   firstSelect: { key: 'select-first', label: 'first SELECT after start (cold cache/index)', unit: 'ms', higherIsBetter: false },
   select: { key: 'select', label: `SELECT INBOX, ${N} messages`, unit: 'ms', higherIsBetter: false },
   fetchFlags: { key: 'fetch-flags', label: 'FETCH 1:* (UID FLAGS)', unit: 'ms', higherIsBetter: false },
+  headerFields: { key: 'fetch-header-fields', label: HEADER_FIELDS_FETCH, unit: 'ms', higherIsBetter: false },
   envelope: { key: 'fetch-envelope', label: 'FETCH ENVELOPE, newest 500', unit: 'ms', higherIsBetter: false },
   search: { key: 'search-text', label: `SEARCH TEXT ${NEEDLE} (4 hits)`, unit: 'ms', higherIsBetter: false },
 } satisfies Record<string, Scenario>;
@@ -78,6 +83,7 @@ async function session(server: Server, port: number, results: Results, first: bo
     results.add(first ? S.firstSelect : S.select, server, sel.ms);
     if (first) return;
     results.add(S.fetchFlags, server, (await c.command('FETCH 1:* (UID FLAGS)')).ms);
+    results.add(S.headerFields, server, (await c.command(HEADER_FIELDS_FETCH)).ms);
     results.add(S.envelope, server, (await c.command(`FETCH ${Math.max(1, N - 499)}:* ENVELOPE`)).ms);
     c.capture = [];
     const search = await c.command(`SEARCH TEXT ${NEEDLE}`);

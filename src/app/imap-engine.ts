@@ -20,6 +20,7 @@ export function createImapEngine(options: { context: EngineContext; services: Se
       preAuthTimeoutMs: Math.min(config.limits.loginTimeout, config.limits.imapIdleTimeout),
       maxMailboxes: config.limits.mailboxesPerAccount, maxMailboxLevels: config.limits.mailboxDepth,
       maxAppendMessages: config.limits.imapAppendMessages,
+      maxMetadataEntries: config.limits.imapMetadataEntries, maxMetadataValueBytes: config.limits.imapMetadataSize,
       preAuthLiteralBytes: config.limits.imapPreauthLiteralSize,
       mime: { maxDepth: config.limits.mimeDepth, maxParameters: config.limits.mimeParameters, maxHeaderBytes: config.limits.headerSize } },
     inflight: services.inflight,

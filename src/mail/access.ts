@@ -17,6 +17,7 @@ import type {
   MessageMetaField,
   MessageMetaRow,
   MessageRecord,
+  MetadataEntry,
   ObjectChange,
   ObjectType,
   SpecialUse,
@@ -112,6 +113,13 @@ export interface AccountMail {
   setSubscribed(name: string, subscribed: boolean): Promise<void>;
   /** Subscribed names, including those whose mailbox no longer exists. */
   listSubscriptions(): Promise<string[]>;
+  /** RFC 5464 METADATA entries of the account's server (mailboxId null) or of one of its mailboxes (else NONEXISTENT). */
+  listMetadata(mailboxId: number | null): Promise<MetadataEntry[]>;
+  /**
+   * Sets (value) or removes (null) entries together; false, and nothing changed, when more than
+   * `maxEntries` would then be kept there (RFC 5464 §4.3 TOOMANY). NONEXISTENT for a mailbox of another account.
+   */
+  setMetadata(mailboxId: number | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<boolean>;
   counts(mailboxId: number): Promise<MailboxCounts>;
   /**
    * UIDs, unseen and keywords as opening a mailbox needs them, kept between calls and brought forward

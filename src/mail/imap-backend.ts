@@ -249,6 +249,17 @@ class MailImapAccount implements ImapAccount {
     }
   }
 
+  async getMetadata(mailbox: string | null): Promise<{ entry: string; value: Buffer }[] | null> {
+    if (mailbox === null) return this.mail.listMetadata(null);
+    const mb = await this.mail.findMailbox(mailbox);
+    return mb === null ? null : imapErrors(this.mail.listMetadata(mb.id));
+  }
+
+  async setMetadata(mailbox: string | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<boolean> {
+    const id = mailbox === null ? null : (await this.mailbox(mailbox)).id;
+    return imapErrors(this.mail.setMetadata(id, changes, options));
+  }
+
   async quota(): Promise<{ usedBytes: number; limitBytes: number | null }> {
     const q = await this.mail.quota();
     return { usedBytes: q.usedBytes, limitBytes: q.limitBytes };

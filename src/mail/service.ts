@@ -3,7 +3,7 @@
  * authenticated account, where the quota is enforced on APPEND and COPY, and where SELECT state is kept.
  */
 import type { Logger } from '../core/log.ts';
-import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type EmailStore, type EmailUpdate, type MailboxRecord, type MailStore, type ObjectType, type SpecialUse } from '../store/types.ts';
+import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type EmailStore, type EmailUpdate, type MailboxRecord, type MailStore, type MetadataEntry, type MetadataStore, type ObjectType, type SpecialUse } from '../store/types.ts';
 import {
   MailAccessError,
   type AccountMail,
@@ -19,7 +19,7 @@ import { MailboxSnapshots, type MailboxSnapshot, type MailboxSummary } from './m
 import { exceedsQuota, quotaLimit } from './quota.ts';
 
 export interface StoreMailAccessOptions {
-  store: MailStore & EmailStore & ChangeFeed;
+  store: MailStore & EmailStore & MetadataStore & ChangeFeed;
   accounts: Pick<AccountStore, 'getAccountById'>;
   /** storage.quota_default: the limit of accounts without their own; 0 is unlimited. */
   defaultQuotaBytes: number;
@@ -57,7 +57,7 @@ const noSuchMailbox = (): MailAccessError => new MailAccessError('NONEXISTENT', 
 const mailboxGone = (): MailAccessError => new MailAccessError('NONEXISTENT', 'Mailbox no longer exists');
 
 class StoreAccountMail implements AccountMail {
-  private readonly store: MailStore & EmailStore & ChangeFeed;
+  private readonly store: MailStore & EmailStore & MetadataStore & ChangeFeed;
   /**
    * Mailboxes seen to belong to this account. A mailbox never changes account and its id is never given
    * to another, so reads check once; writes check each time that the mailbox still exists.
@@ -139,6 +139,17 @@ class StoreAccountMail implements AccountMail {
 
   async listSubscriptions(): Promise<string[]> {
     return this.store.listSubscriptions(this.accountId);
+  }
+
+  async listMetadata(mailboxId: number | null): Promise<MetadataEntry[]> {
+    if (mailboxId !== null) await this.ownedForReading(mailboxId);
+    return this.store.listMetadata(this.accountId, mailboxId);
+  }
+
+  async setMetadata(mailboxId: number | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<boolean> {
+    const result = await this.store.setMetadata(this.accountId, mailboxId, changes, options);
+    if (result === 'nonexistent') throw mailboxGone();
+    return result === 'ok';
   }
 
   async counts(mailboxId: number) {

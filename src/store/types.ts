@@ -716,7 +716,27 @@ export interface IntegrityReport {
   ms: number;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, ChangeFeed {
+/** One METADATA entry (RFC 5464 §3.2): its name as the client wrote it under /private or /shared, and its value. */
+export interface MetadataEntry {
+  entry: string;
+  value: Buffer;
+}
+
+/**
+ * IMAP METADATA (RFC 5464): entries of an account's server (mailboxId null) and of its mailboxes. A
+ * mailbox's entries go with it when it is deleted and stay when it is renamed (they follow its id).
+ */
+export interface MetadataStore {
+  /** The entries, ordered by name; a mailbox of another account has none. */
+  listMetadata(accountId: number, mailboxId: number | null): Promise<MetadataEntry[]>;
+  /**
+   * Sets (value) or removes (null) entries in one transaction: 'toomany' and nothing changed when the
+   * server or mailbox would then hold more than `maxEntries`; 'nonexistent' for a mailbox not of the account.
+   */
+  setMetadata(accountId: number, mailboxId: number | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<'ok' | 'toomany' | 'nonexistent'>;
+}
+
+export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** A write that changes nothing, through the backend's commit path (readiness checks): throws when writes fail. */

@@ -164,6 +164,16 @@ export interface ImapAccount {
    * sinks are aborted on failure). Throws ImapBackendError NONEXISTENT / OVERQUOTA like commit().
    */
   commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[]): Promise<{ uid: number; uidValidity: number }[]>;
+  /**
+   * RFC 5464 METADATA entries (names lower-cased) of the server (mailbox null) or of a mailbox, by name;
+   * null when the mailbox does not exist.
+   */
+  getMetadata(mailbox: string | null): Promise<{ entry: string; value: Buffer }[] | null>;
+  /**
+   * Sets (value) or removes (null) entries together; false, nothing changed, when more than `maxEntries`
+   * would then be kept there. Throws ImapBackendError NONEXISTENT.
+   */
+  setMetadata(mailbox: string | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<boolean>;
   /** RFC 9208: storage in bytes; limit null when unlimited. */
   quota(): Promise<{ usedBytes: number; limitBytes: number | null }>;
   /** Change notifications for this account; returns an unsubscribe function. */

@@ -35,6 +35,9 @@ export interface ImapLimits {
   maxMailboxLevels: number;
   /** Messages in one APPEND (RFC 3502 MULTIAPPEND). */
   maxAppendMessages: number;
+  /** RFC 5464 METADATA: entries on the server or on one mailbox, and the size of one value. */
+  maxMetadataEntries: number;
+  maxMetadataValueBytes: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -50,6 +53,8 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxMailboxes: 10_000,
   maxMailboxLevels: 32,
   maxAppendMessages: 20,
+  maxMetadataEntries: 100,
+  maxMetadataValueBytes: 64 * 1024,
 };
 
 export interface ImapSessionOptions {

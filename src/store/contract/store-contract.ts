@@ -91,6 +91,26 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.equal(validities.size, 6, 'every mailbox has its own UIDVALIDITY');
     }));
 
+  test(`${name}: METADATA entries of the server and of a mailbox; TOOMANY changes nothing; kept on rename, gone with the mailbox`, () =>
+    withStore(async (store) => {
+      const alice = await account(store, 'meta-a@example.test');
+      const bob = await account(store, 'meta-b@example.test');
+      const box = await store.createMailbox(alice.id, 'Notes');
+      const v = (s: string): Buffer => Buffer.from(s);
+      assert.equal(await store.setMetadata(alice.id, null, [{ entry: '/private/comment', value: v('server') }], { maxEntries: 2 }), 'ok');
+      assert.equal(await store.setMetadata(alice.id, box.id, [{ entry: '/shared/comment', value: v('a') }, { entry: '/private/x', value: Buffer.from([0, 1, 2]) }], { maxEntries: 2 }), 'ok');
+      assert.equal(await store.setMetadata(alice.id, box.id, [{ entry: '/private/y', value: v('b') }], { maxEntries: 2 }), 'toomany');
+      assert.equal(await store.setMetadata(alice.id, box.id, [{ entry: '/private/x', value: null }, { entry: '/private/y', value: v('b') }], { maxEntries: 2 }), 'ok', 'a removal makes room in the same call');
+      assert.equal(await store.setMetadata(bob.id, box.id, [{ entry: '/private/z', value: v('c') }], { maxEntries: 2 }), 'nonexistent', 'another account\'s mailbox');
+      assert.deepEqual((await store.listMetadata(bob.id, box.id)), []);
+      assert.deepEqual((await store.listMetadata(alice.id, null)).map((e) => [e.entry, e.value.toString()]), [['/private/comment', 'server']]);
+      assert.deepEqual((await store.listMetadata(bob.id, null)), []);
+      await store.renameMailbox(alice.id, 'Notes', 'Old notes');
+      assert.deepEqual((await store.listMetadata(alice.id, box.id)).map((e) => [e.entry, e.value.toString()]), [['/private/y', 'b'], ['/shared/comment', 'a']]);
+      await store.deleteMailbox(box.id);
+      assert.deepEqual(await store.listMetadata(alice.id, box.id), []);
+    }));
+
   test(`${name}: commitDeliveries stores every message or none`, () =>
     withStore(async (store) => {
       const a = await account(store);

@@ -465,4 +465,23 @@ CREATE TABLE second_factors (
 ALTER TABLE access_tokens ADD COLUMN scope text NOT NULL DEFAULT 'session';
 `,
   },
+  {
+    version: 9,
+    name: 'IMAP METADATA',
+    // As SQLite's migration 12: server entries per account, mailbox entries per mailbox.
+    sql: `
+CREATE TABLE server_metadata (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  entry text NOT NULL,
+  value bytea NOT NULL,
+  PRIMARY KEY (account_id, entry)
+);
+CREATE TABLE mailbox_metadata (
+  mailbox_id bigint NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  entry text NOT NULL,
+  value bytea NOT NULL,
+  PRIMARY KEY (mailbox_id, entry)
+);
+`,
+  },
 ];

@@ -15,6 +15,7 @@ import { PgGroupCommit } from './group-commit.ts';
 import { pgMailStore } from './mail.ts';
 import { pgQueueStore } from './queue.ts';
 import { pgSuppressionStore } from './suppressions.ts';
+import { pgMetadataStore } from './metadata.ts';
 import { pgUploadStore } from './uploads.ts';
 import { pgTraceStore } from './trace.ts';
 import { pgAdminSettingsStore } from './admin-settings.ts';
@@ -49,6 +50,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgEmailStore({ pool, changes }),
       ...pgQueueStore({ pool, changes }),
       ...pgSuppressionStore({ pool, changes }),
+      ...pgMetadataStore({ pool, changes }),
       ...pgUploadStore({ pool, changes }),
       ...pgTraceStore({ pool, changes }),
       ...pgAdminSettingsStore({ pool, changes }),

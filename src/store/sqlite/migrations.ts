@@ -424,4 +424,23 @@ CREATE TABLE second_factors (
 ALTER TABLE access_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'session';
 `,
   },
+  {
+    version: 12,
+    name: 'IMAP METADATA',
+    // RFC 5464: server entries per account, mailbox entries per mailbox (deleted with it, kept on rename).
+    sql: `
+CREATE TABLE server_metadata (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  entry TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (account_id, entry)
+);
+CREATE TABLE mailbox_metadata (
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  entry TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (mailbox_id, entry)
+);
+`,
+  },
 ];

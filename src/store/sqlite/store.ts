@@ -18,6 +18,7 @@ import { QueueTable, sqliteQueueStore } from './queue.ts';
 import { checkIntegrity } from './integrity.ts';
 import { sqliteUploadStore } from './uploads.ts';
 import { sqliteAdminSettingsStore } from './admin-settings.ts';
+import { sqliteMetadataStore } from './metadata.ts';
 import { sqliteSuppressionStore } from './suppressions.ts';
 import { sqliteTraceStore, TraceTable } from './trace.ts';
 
@@ -82,6 +83,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteEmailStore({ db, changes, mailboxes }),
     ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
+    ...sqliteMetadataStore({ db, commits }),
     ...sqliteUploadStore({ db, changes }),
     ...sqliteTraceStore({ db, commits, table: trace }),
     ...sqliteAdminSettingsStore({ db, changes }),

@@ -9,6 +9,7 @@ import { COPY } from './copy.ts';
 import { FETCH } from './fetch.ts';
 import { IDLE } from './idle.ts';
 import { CREATE, DELETE, LIST, LSUB, RENAME, STATUS, SUBSCRIBE, UNSUBSCRIBE } from './mailboxes.ts';
+import { GETMETADATA, SETMETADATA } from './metadata.ts';
 import { MOVE } from './move.ts';
 import { REPLACE } from './replace.ts';
 import { GETQUOTA, GETQUOTAROOT, SETQUOTA } from './quota.ts';
@@ -21,7 +22,7 @@ import { STORE } from './store.ts';
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   CAPABILITY, NOOP, LOGOUT, STARTTLS, AUTHENTICATE, LOGIN, ENABLE, ID, COMPRESS, NAMESPACE, IDLE,
-  GETQUOTA, GETQUOTAROOT, SETQUOTA,
+  GETQUOTA, GETQUOTAROOT, SETQUOTA, GETMETADATA, SETMETADATA,
   SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
   CHECK, CLOSE, UNSELECT, EXPUNGE,
   SEARCH, SORT, THREAD, FETCH, STORE, COPY, MOVE, REPLACE, CANCELUPDATE,

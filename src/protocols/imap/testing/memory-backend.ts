@@ -266,6 +266,25 @@ export class MemoryAccount implements ImapAccount {
     for (const m of messages) out.push(await m.sink.commit(m.target));
     return out;
   }
+  /** METADATA entries by mailbox id (0: the server). */
+  readonly metadata = new Map<number, Map<string, Buffer>>();
+  async getMetadata(mailbox: string | null): Promise<{ entry: string; value: Buffer }[] | null> {
+    const id = mailbox === null ? 0 : this.byName(mailbox)?.id;
+    if (id === undefined) return null;
+    return [...(this.metadata.get(id) ?? new Map<string, Buffer>())].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([entry, value]) => ({ entry, value }));
+  }
+  async setMetadata(mailbox: string | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<boolean> {
+    const id = mailbox === null ? 0 : this.byName(mailbox)?.id;
+    if (id === undefined) throw new ImapBackendError('NONEXISTENT', 'No such mailbox');
+    const next = new Map(this.metadata.get(id));
+    for (const c of changes) {
+      if (c.value === null) next.delete(c.entry);
+      else next.set(c.entry, c.value);
+    }
+    if (next.size > options.maxEntries) return false;
+    this.metadata.set(id, next);
+    return true;
+  }
   private async checkQuota(addBytes: number): Promise<void> {
     const q = await this.quota();
     if (q.limitBytes !== null && q.usedBytes + addBytes > q.limitBytes) throw new ImapBackendError('OVERQUOTA', 'Quota exceeded');
