@@ -41,7 +41,8 @@ export function SearchBar(props: { t: T; mailboxes: Mailbox[]; active: boolean; 
     h('label', null, t('dateFrom'), h('input', { type: 'date', name: 'after', value: s.after, onInput: (e: Event) => setS({ ...s, after: (e.target as HTMLInputElement).value }) })),
     h('label', null, t('dateTo'), h('input', { type: 'date', name: 'before', value: s.before, onInput: (e: Event) => setS({ ...s, before: (e.target as HTMLInputElement).value }) })),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: s.hasAttachment, onChange: (e: Event) => setS({ ...s, hasAttachment: (e.target as HTMLInputElement).checked }) }), t('withAttachment')),
-    h('label', null, t('inFolder'), h('select', { value: s.folder, onChange: (e: Event) => setS({ ...s, folder: (e.target as HTMLSelectElement).value }) },
+    h('label', { for: 'search-folder' }, t('inFolder')),
+    h('select', { id: 'search-folder', value: s.folder, onChange: (e: Event) => setS({ ...s, folder: (e.target as HTMLSelectElement).value }) },
       h('option', { value: '' }, t('allFolders')),
-      folderTree(props.mailboxes).map(({ m }) => h('option', { key: m.id, value: m.id }, roleName(m, t)))))) : null);
+      folderTree(props.mailboxes).map(({ m }) => h('option', { key: m.id, value: m.id }, roleName(m, t))))) : null);
 }
