@@ -38,6 +38,8 @@ import { createMxHooks } from '../smtp-hooks/mx.ts';
 import { createSubmissionHooks } from '../smtp-hooks/submission.ts';
 import { SubmissionService } from '../submission/service.ts';
 import { followStoreChanges } from './store-changes.ts';
+import { createOutboundTls } from './outbound-tls.ts';
+import type { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { SigningKeys } from '../dkim/signing-keys.ts';
 import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
@@ -81,6 +83,8 @@ export interface Services {
   allowPlaintextAuth(remoteAddress: string): boolean;
   /** Applies `[policy]` values (the file's with the admin's run-time overrides) to the running inbound policy. */
   applyPolicy(policy: Config['policy']): void;
+  /** Outbound TLS results for TLS-RPT (null when reports.tlsrpt is off). */
+  tlsAttempts: TlsAttemptLog | null;
 }
 
 export interface ServiceOverrides {
@@ -137,7 +141,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   });
   const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault, logger });
   const q = config.queue;
+  const outboundTls = createOutboundTls(config, dns, logger);
   const queue = new QueueRunner({
+    outboundTls: outboundTls.policy,
+    tlsReport: outboundTls.attempts,
     store,
     resolver: dns,
     logger,
@@ -190,6 +197,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache() }),
     allowPlaintextAuth,
     applyPolicy: (policy) => applyPolicyInPlace(policyOptions, config.hostname, policy),
+    tlsAttempts: outboundTls.attempts,
     usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),
     logins: new AccountLoginWatcher({ store, logger }),
     dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),

@@ -175,6 +175,27 @@ export const schema = {
     routes: routeTableField({ defaultPort: 25, doc: 'Per-domain next hops: `"example.org" = "mx.example.org:2525"` (like Postfix transport_maps).' }),
   }),
 
+  outboundTls: section('TLS policies for delivery to MX hosts: MTA-STS (RFC 8461) and DANE (RFC 7672); docs/tls.md.', {
+    mtaSts: booleanField({ default: true, doc: 'Look up and obey the recipient domain\'s MTA-STS policy: in `enforce` mode mail goes only to the MX hosts it names, over TLS with a certificate valid for the MX name, or waits in the queue.' }),
+    daneResolver: stringField({
+      default: '',
+      check: (s) => (s === '' ? null : checkDnsServer(s)),
+      doc: 'A DNSSEC-validating resolver ("127.0.0.1:53", e.g. a local unbound) whose AD bit is trusted for TLSA lookups; with it DANE is on (as Postfix\'s smtp_dns_support_level = dane). Only a resolver on a trusted path (loopback) should be named. "" switches DANE off.',
+    }),
+    mtaStsFetchTimeout: durationField({ default: '20s', doc: 'Time allowed to fetch an MTA-STS policy over HTTPS (RFC 8461 §3.3); a slower host counts as no policy (or the cached one).' }),
+    mtaStsPort: integerField({ default: 443, min: 1, max: 65535, doc: 'Port of mta-sts.<domain> for policy fetches (443; tests use their own).' }),
+    caFile: optionalPathField({ doc: 'PEM file of extra trust anchors, beside the system\'s, for MTA-STS policy hosts and MX certificates (a private PKI, tests).' }),
+  }),
+
+  reports: section('TLS-RPT (RFC 8460) and DMARC (RFC 7489 §7) reports: what Postamt records, sends once a day, and reads.', {
+    tlsrpt: booleanField({ default: true, doc: 'Record the result of every outbound TLS negotiation (data_dir/reports) and send the daily aggregate report to domains that publish a `_smtp._tls` rua mailto: address.' }),
+    dmarc: booleanField({ default: true, doc: 'Record the DMARC result of mail received and send the daily aggregate report to domains whose DMARC record asks for one (rua), after the external-destination check of RFC 7489 §7.1.' }),
+    from: stringField({ default: '', doc: 'From address of the reports we send; "" is postmaster@`hostname`.' }),
+    organization: stringField({ default: '', doc: 'Our organization name in the reports; "" is `hostname`.' }),
+    tlsrptAddress: stringField({ default: '', doc: 'Local address whose INBOX receives TLS-RPT reports (the rua we publish); `postamt tlsrpt report` reads it.' }),
+    dmarcAddress: stringField({ default: '', doc: 'Local address whose INBOX receives DMARC aggregate reports; `postamt dmarc report` reads it.' }),
+  }),
+
   dns: section('DNS resolution.', {
     servers: stringListField({ default: [], check: checkDnsServer, doc: 'Resolvers as IP or IP:port; [] uses the system resolvers.' }),
     timeout: durationField({ default: '5s', doc: 'Timeout per DNS query.' }),

@@ -17,6 +17,8 @@ import { hasEightBit } from '../protocols/smtp/client-data.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-session.ts';
 import { DEFAULT_RETRY_POLICY, isExpired, nextAttemptAt, type RetryPolicy } from './backoff.ts';
+import type { TlsAttemptRecorder } from '../outbound-tls/attempt.ts';
+import type { DomainTls, OutboundTlsPolicy } from '../outbound-tls/policy.ts';
 import { connectRoute } from './connect-route.ts';
 import { countReceivedHeaders } from './dsn.ts';
 import { recordOutcomes, type OutcomeObserver, type RecipientOutcome } from './outcomes.ts';
@@ -65,6 +67,10 @@ export interface QueueRunnerOptions {
   ca?: string | Buffer | (string | Buffer)[];
   connectTimeoutMs?: number;
   timeouts?: Partial<ClientTimeouts>;
+  /** DANE and MTA-STS for MX delivery; null: opportunistic TLS only. */
+  outboundTls?: OutboundTlsPolicy | null;
+  /** Every TLS negotiation with an MX host, for TLS-RPT. */
+  tlsReport?: TlsAttemptRecorder | null;
   now?: () => Date;
   random?: () => number;
   /** Told of every result and DSN (the message trace, metrics). */
@@ -351,7 +357,12 @@ export class QueueRunner {
     let conn = reuse && reuse.isUsable ? reuse : null;
     if (!conn) {
       await reuse?.close().catch(() => undefined);
+      const fromMx = job.route.hosts.some((h) => h.source === 'mx' || h.source === 'implicit-mx');
+      let domainTls: DomainTls | null = null;
+      if (fromMx && this.#o.outboundTls) domainTls = await this.#o.outboundTls.forDomain(job.recipients[0]!.domain);
       const opened = await connectRoute(job.route, {
+        outboundTls: domainTls && this.#o.outboundTls ? { policy: this.#o.outboundTls, domain: domainTls } : null,
+        tlsReport: this.#o.tlsReport,
         resolver: this.#o.resolver,
         heloName: this.#o.hostname,
         routing: this.#o.routing,

@@ -35,6 +35,11 @@ export interface SmtpConnectionOptions {
   timeouts?: Partial<ClientTimeouts>;
   localAddress?: string;
   maxReplyLineBytes?: number;
+  /**
+   * Called once TLS is up (DANE, MTA-STS): a string ends the connection before EHLO is sent again, so no
+   * message goes to a peer whose certificate the policy refuses.
+   */
+  tlsCheck?: ((socket: TLSSocket) => string | null) | null;
 }
 
 export type OpenResult =
@@ -198,6 +203,12 @@ export class SmtpConnection {
         this.#upgrading = false;
         this.#socket = secure;
         this.#attach(secure);
+        const refused = this.options.tlsCheck?.(secure) ?? null;
+        if (refused !== null) {
+          this.#push({ kind: 'failed', reply: makeReply(451, '4.7.5', refused, { local: true }), stage: 'tls-verify' });
+          this.#destroy();
+          return;
+        }
         this.#handle(this.#session.tlsStarted());
       },
       (err: Error) => {

@@ -1,6 +1,7 @@
 /**
  * A tiny authoritative DNS server on loopback for tests (UDP, RFC 1035 wire format written by hand):
- * answers MX/A/AAAA/TXT/PTR/CNAME from a records table, NXDOMAIN for unknown names, NODATA for known names.
+ * answers MX/A/AAAA/TXT/PTR/CNAME/TLSA from a records table, NXDOMAIN for unknown names, NODATA for known names;
+ * a record set marked AD is answered with the AD bit, as a validating resolver does for a DNSSEC-signed zone.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -14,6 +15,10 @@ export interface DnsRecordSet {
   TXT?: (string | string[])[];
   PTR?: string[];
   CNAME?: string;
+  /** TLSA records (RFC 6698 §2.1); `data` as hex or bytes. */
+  TLSA?: { usage: number; selector: number; matchingType: number; data: string | Buffer }[];
+  /** Set the AD bit on answers for this name (a validated answer, RFC 4035 §3.2.3). */
+  AD?: boolean;
   /** Answer SERVFAIL for this name. */
   SERVFAIL?: boolean;
   /** Never answer (the client times out). */
@@ -35,7 +40,7 @@ export interface DnsServerHandle {
   stop(): Promise<void>;
 }
 
-const TYPES: Record<number, keyof DnsRecordSet> = { 1: 'A', 5: 'CNAME', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA' };
+const TYPES: Record<number, keyof DnsRecordSet> = { 1: 'A', 5: 'CNAME', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 52: 'TLSA' };
 
 function normalizeRecords(records: DnsRecords): Map<string, DnsRecordSet> {
   const out = new Map<string, DnsRecordSet>();
@@ -91,6 +96,10 @@ function rdata(type: keyof DnsRecordSet, value: unknown): Buffer {
       }
       return Buffer.concat(strings.flatMap((s) => [Buffer.from([s.length]), s]));
     }
+    case 'TLSA': {
+      const t = value as { usage: number; selector: number; matchingType: number; data: string | Buffer };
+      return Buffer.concat([Buffer.from([t.usage, t.selector, t.matchingType]), typeof t.data === 'string' ? Buffer.from(t.data, 'hex') : t.data]);
+    }
     case 'PTR':
     case 'CNAME':
       return encodeName(value as string);
@@ -130,8 +139,8 @@ function answer(query: Buffer, records: Map<string, DnsRecordSet>): Buffer | nul
   }
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);
-  // QR=1, opcode copied, AA=1, RD copied, RA=1, rcode.
-  header.writeUInt16BE(0x8000 | (flags & 0x7800) | 0x0400 | (flags & 0x0100) | 0x0080 | rcode, 2);
+  // QR=1, opcode copied, AA=1, RD copied, RA=1, AD when the set is marked validated, rcode.
+  header.writeUInt16BE(0x8000 | (flags & 0x7800) | 0x0400 | (flags & 0x0100) | 0x0080 | (set?.AD ? 0x0020 : 0) | rcode, 2);
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(answers.length, 6);
   return Buffer.concat([header, question, ...answers]);

@@ -7,6 +7,8 @@ import { TLSSocket } from 'node:tls';
 
 export interface SmtpSinkOptions {
   host?: string;
+  /** Listen on this port (default: an ephemeral one); several sinks on 127.0.0.N can share one port. */
+  port?: number;
   hostname?: string;
   /** Full greeting line, e.g. '421 4.3.2 busy' (default 220). */
   greeting?: string;
@@ -219,7 +221,7 @@ export async function startSmtpSink(initial: SmtpSinkOptions = {}): Promise<Smtp
   });
 
   const host = initial.host ?? '127.0.0.1';
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  await new Promise<void>((resolve) => server.listen(initial.port ?? 0, host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {

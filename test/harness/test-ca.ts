@@ -26,7 +26,7 @@ export interface IssueOptions {
   dnsNames?: string[];
   /** IP addresses for the subjectAltName. Default 127.0.0.1 and ::1. */
   ips?: string[];
-  /** Validity in days from now (default 30). */
+  /** Validity in days from now (default 30); negative: a certificate that expired that many days ago. */
   days?: number;
 }
 
@@ -46,7 +46,7 @@ function serialNumber(): string {
 }
 
 function validity(cert: forge.pki.Certificate, days: number): void {
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
+  cert.validity.notBefore = new Date(Date.now() - (days < 0 ? 60 * 86_400_000 : 60_000));
   cert.validity.notAfter = new Date(Date.now() + days * 86_400_000);
 }
 
@@ -117,4 +117,25 @@ export function makeTlsFixture(options: IssueOptions = {}): TlsFixture {
   writeFileSync(fixture.keyPath, server.key, { mode: 0o600 });
   writeFileSync(fixture.caPath, ca.cert);
   return fixture;
+}
+
+/** A server certificate signed by its own key (no CA vouches for it): what a peer without a real certificate shows. */
+export function selfSignedServerCertificate(dnsNames: string[]): ServerCertificate {
+  const keys = rsaKeyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serialNumber();
+  validity(cert, 30);
+  const subject = [{ name: 'commonName', value: dnsNames[0] ?? 'localhost' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: dnsNames.map((value) => ({ type: 2, value })) },
+  ]);
+  cert.sign(keys.forgeKey, forge.md.sha256.create());
+  const pem = forge.pki.certificateToPem(cert);
+  return { cert: pem, key: keys.pem, fingerprint256: fingerprint256(pem) };
 }
