@@ -36,7 +36,7 @@ export class AccountLoginWatcher implements LoginWatcher {
 
   start(): void {
     this.unsubscribe ??= this.store.subscribe((change) => {
-      if (change.kind === 'account' && change.event !== 'added') void this.check(change.accountId);
+      if (change.kind === 'account' && change.event !== 'added' && change.event !== 'vacation') void this.check(change.accountId);
       else if (change.kind === 'reset') for (const accountId of this.byAccount.keys()) void this.check(accountId);
     });
   }

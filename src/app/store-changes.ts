@@ -32,6 +32,8 @@ export function followStoreChanges(services: StoreFollowers): () => void {
         refreshDomains();
         return;
       case 'account':
+        // A vacation response changes nothing these caches hold.
+        if (change.event === 'vacation') return;
         planner.resolver.forget();
         planner.mailboxes.forget(change.accountId);
         usage.forget(change.accountId);

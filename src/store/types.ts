@@ -171,7 +171,7 @@ export interface MailboxChange {
 export interface AccountChange {
   kind: 'account';
   accountId: number;
-  event: 'added' | 'removed' | 'disabled' | 'enabled' | 'credentials' | 'settings';
+  event: 'added' | 'removed' | 'disabled' | 'enabled' | 'credentials' | 'settings' | 'vacation';
 }
 
 /** Domains or aliases changed: answers about recipients may be stale. */
@@ -626,6 +626,44 @@ export interface UploadStore {
   removeExpiredUploads(now: Date): Promise<number>;
 }
 
+/** RFC 8621 §8: the account's vacation response (one per account, the JMAP singleton). */
+export interface VacationRecord {
+  accountId: number;
+  isEnabled: boolean;
+  /** Replies only to mail received at or after this time; null: from now. */
+  fromDate: Date | null;
+  /** Replies only to mail received before this time; null: until disabled. */
+  toDate: Date | null;
+  subject: string | null;
+  textBody: string | null;
+  htmlBody: string | null;
+  /** Grows with every change (the VacationResponse state string); 0 for one never set. */
+  state: number;
+}
+
+export type VacationInput = Omit<VacationRecord, 'accountId' | 'state'>;
+
+/**
+ * Vacation responses and the senders already answered (RFC 3834 §2, RFC 5230 §4.2 "days"): one reply per
+ * sender per period, remembered durably so a restart does not answer again.
+ */
+export interface VacationStore {
+  /** The account's vacation response; a disabled one with state 0 when never set. */
+  getVacation(accountId: number): Promise<VacationRecord>;
+  /**
+   * Replaces it (durable on return) and reports an account change (event 'vacation'). A new subject or
+   * body, or enabling it again, forgets the senders answered so far (RFC 5230 §4.2: a new handle).
+   */
+  setVacation(accountId: number, input: VacationInput): Promise<VacationRecord>;
+  /** Ids of the accounts whose vacation response is enabled (whatever its dates). */
+  listEnabledVacations(): Promise<number[]>;
+  /**
+   * Records a reply to `sender` unless one was recorded at or after `notBefore`, atomically: true when the
+   * caller may send it (and the record is durable), false when the sender was answered in the period.
+   */
+  claimVacationReply(accountId: number, sender: string, now: Date, notBefore: Date): Promise<boolean>;
+}
+
 /** A Bearer token of a login session (RFC 6750), stored as a hash of the token only. */
 export interface AccessTokenRecord {
   /** SHA-256 of the token, hex: the token itself is never stored. */
@@ -736,7 +774,7 @@ export interface MetadataStore {
   setMetadata(accountId: number, mailboxId: number | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<'ok' | 'toomany' | 'nonexistent'>;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, ChangeFeed {
+export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** A write that changes nothing, through the backend's commit path (readiness checks): throws when writes fail. */

@@ -519,4 +519,44 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.equal(await store.getSecondFactor(alice.id), null, 'gone with the account');
       assert.equal(await store.removeSecondFactor(alice.id), false);
     }));
+
+  test(`${name}: a vacation response is stored per account, its state grows, and the enabled ones are listed`, () =>
+    withStore(async (store, openSecond) => {
+      const alice = await account(store);
+      const bob = await account(store, 'bob@example.test');
+      assert.deepEqual(await store.getVacation(alice.id), { accountId: alice.id, isEnabled: false, fromDate: null, toDate: null, subject: null, textBody: null, htmlBody: null, state: 0 });
+      const heard = nextChange(store, (c) => c.kind === 'account' && c.event === 'vacation' && c.accountId === alice.id);
+      const input = { isEnabled: true, fromDate: new Date(1_700_000_000_000), toDate: null, subject: 'Away', textBody: 'Back on Monday', htmlBody: null };
+      const set = await store.setVacation(alice.id, input);
+      assert.deepEqual(set, { accountId: alice.id, ...input, state: 1 });
+      await heard;
+      assert.deepEqual(await (await openSecond()).getVacation(alice.id), set, 'durable and seen by another instance');
+      assert.deepEqual(await store.listEnabledVacations(), [alice.id]);
+      assert.equal((await store.getVacation(bob.id)).isEnabled, false);
+      const off = await store.setVacation(alice.id, { ...input, isEnabled: false });
+      assert.equal(off.state, 2);
+      assert.deepEqual(await store.listEnabledVacations(), []);
+      await store.removeAccount('alice@example.test');
+      assert.equal((await store.getVacation(alice.id)).state, 0, 'went with the account');
+    }));
+
+  test(`${name}: a sender is answered once per period, and a new vacation text answers again`, () =>
+    withStore(async (store) => {
+      const alice = await account(store);
+      const input = { isEnabled: true, fromDate: null, toDate: null, subject: null, textBody: 'Away', htmlBody: null };
+      await store.setVacation(alice.id, input);
+      const day = 86_400_000;
+      const t0 = new Date(1_800_000_000_000);
+      const claim = (at: number, sender = 'Carol@Elsewhere.test') => store.claimVacationReply(alice.id, sender, new Date(at), new Date(at - 7 * day));
+      assert.equal(await claim(t0.getTime()), true, 'first message: answer');
+      const racing = await Promise.all([claim(t0.getTime() + 1), claim(t0.getTime() + 2, 'carol@elsewhere.test')]);
+      assert.deepEqual(racing, [false, false], 'the same sender (any case) within the period: no answer');
+      assert.equal(await claim(t0.getTime() + 1, 'dave@elsewhere.test'), true, 'another sender');
+      assert.equal(await claim(t0.getTime() + 6 * day), false);
+      assert.equal(await claim(t0.getTime() + 7 * day + 1), true, 'after the period: answer again');
+      await store.setVacation(alice.id, { ...input, textBody: 'Away until June' });
+      assert.equal(await claim(t0.getTime() + 7 * day + 2), true, 'a new text: answered again');
+      await store.setVacation(alice.id, { ...input, textBody: 'Away until June', toDate: new Date(t0.getTime() + 30 * day) });
+      assert.equal(await claim(t0.getTime() + 7 * day + 3), false, 'only the dates changed: still answered');
+    }));
 }

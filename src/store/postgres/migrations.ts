@@ -484,4 +484,28 @@ CREATE TABLE mailbox_metadata (
 );
 `,
   },
+  {
+    version: 10,
+    name: 'vacation responses',
+    // The SQLite schema's version 13, table for table.
+    sql: `
+CREATE TABLE vacation_responses (
+  account_id bigint PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  is_enabled boolean NOT NULL,
+  from_date bigint,
+  to_date bigint,
+  subject text,
+  text_body text,
+  html_body text,
+  state bigint NOT NULL
+);
+CREATE INDEX vacation_responses_enabled ON vacation_responses(account_id) WHERE is_enabled;
+CREATE TABLE vacation_replies (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  sender text NOT NULL,
+  sent_at bigint NOT NULL,
+  PRIMARY KEY (account_id, sender)
+);
+`,
+  },
 ];

@@ -19,6 +19,7 @@ import { pgMetadataStore } from './metadata.ts';
 import { pgUploadStore } from './uploads.ts';
 import { pgTraceStore } from './trace.ts';
 import { pgAdminSettingsStore } from './admin-settings.ts';
+import { pgVacationStore } from './vacations.ts';
 
 export interface PostgresStore extends Store {
   readonly backend: 'postgres';
@@ -54,6 +55,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgUploadStore({ pool, changes }),
       ...pgTraceStore({ pool, changes }),
       ...pgAdminSettingsStore({ pool, changes }),
+      ...pgVacationStore({ pool, changes }),
       subscribe: (listener) => changes.subscribe(listener),
       checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),
       // A write statement that matches no row: refused by a read-only server or a broken connection.

@@ -443,4 +443,29 @@ CREATE TABLE mailbox_metadata (
 );
 `,
   },
+  {
+    version: 13,
+    name: 'vacation responses',
+    // RFC 8621 §8 VacationResponse, one row per account that ever set one; the senders answered, one row
+    // per (account, sender) with the time of the last reply (RFC 3834 §2: at most one per period).
+    sql: `
+CREATE TABLE vacation_responses (
+  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  is_enabled INTEGER NOT NULL,
+  from_date INTEGER,
+  to_date INTEGER,
+  subject TEXT,
+  text_body TEXT,
+  html_body TEXT,
+  state INTEGER NOT NULL
+);
+CREATE INDEX vacation_responses_enabled ON vacation_responses(account_id) WHERE is_enabled = 1;
+CREATE TABLE vacation_replies (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  sender TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, sender)
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -21,6 +21,7 @@ import { sqliteAdminSettingsStore } from './admin-settings.ts';
 import { sqliteMetadataStore } from './metadata.ts';
 import { sqliteSuppressionStore } from './suppressions.ts';
 import { sqliteTraceStore, TraceTable } from './trace.ts';
+import { sqliteVacationStore } from './vacations.ts';
 
 /** The store with what only SQLite tests and tools may reach: the connection, the writer, the feed. */
 export interface SqliteStore extends Store {
@@ -87,6 +88,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteUploadStore({ db, changes }),
     ...sqliteTraceStore({ db, commits, table: trace }),
     ...sqliteAdminSettingsStore({ db, changes }),
+    ...sqliteVacationStore({ db, changes }),
     subscribe: (listener) => changes.subscribe(listener),
     checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
     async checkWritable() {
