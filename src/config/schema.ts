@@ -158,6 +158,10 @@ export const schema = {
     }),
   }),
 
+  vacation: section('Vacation responses (JMAP VacationResponse, RFC 8621 §8): the automatic replies sent while one is enabled.', {
+    replyPeriod: durationField({ default: '7d', doc: 'A sender gets at most one vacation reply per account in this period (RFC 3834 §2, the "days" of RFC 5230 §4.1, whose default is 7 days); a new vacation text answers again.' }),
+  }),
+
   queue: section('The outbound queue: retries, expiry, concurrency and routing.', {
     retrySchedule: durationListField({ default: ['1m', '5m', '15m', '30m', '1h', '2h', '4h'], doc: 'Delays between attempts (with jitter); the last one repeats until max_age.' }),
     maxAge: durationField({ default: '5d', doc: 'A message not delivered after this long is bounced.' }),

@@ -188,57 +188,103 @@ export class SubmissionService {
       // RFC 6409 §6.1 / §8: every address of every From: and Sender: field must be one the user may use.
       const senders = await checkHeaderSenders(account, fields, store, { maxAddresses: config.submission.maxSenderAddresses });
       if (!senders.ok) return refusal(senders.code, senders.enhancedCode, senders.text, 'header_sender_not_owned');
-      const added = missingHeaderFields(fields, { hostname: config.hostname, now: new Date() });
-      const receivedMode = config.submission.receivedHeader;
-      const trace = receivedMode === 'none' ? '' : receivedHeader({
-        helo: input.origin.helo ?? null,
-        remoteAddress: input.origin.remoteAddress,
-        hostname: config.hostname,
-        protocol: input.origin.protocol,
-        tls: input.origin.tls ?? null,
-        id: input.transactionId,
-        forRecipient: e.recipients.length === 1 ? e.recipients[0]!.address : null,
-        date: new Date(),
-        detail: receivedMode,
-      });
-      const dkim = await this.dkimSignature(e.sender || account.address, Buffer.concat([Buffer.from(added, 'latin1'), header]), message);
-      const plan = await this.o.planner.plan({
-        sender: e.sender,
-        recipients: e.recipients.map((r) => ({ address: r.address, orcpt: r.orcpt ?? null, notify: r.notify ?? null })),
-        folder: 'inbox',
-        allowRemote: true,
-        envid: e.envid ?? null,
-        ret: e.ret ?? null,
-        origin: 'submission',
-        submitter: account.address,
-        queueId: input.transactionId,
-      });
-      const metrics = this.o.metrics;
-      const outcome = await commitDelivery({
-        tx: message.tx, plan, localHeader: Buffer.from(returnPathHeader(e.sender)), traceHeader: Buffer.concat([Buffer.from(trace + dkim + added, 'latin1'), header]),
-        logger: this.o.logger, queueId: input.transactionId, origin: 'submission', sender: e.sender,
-        trace: this.o.trace?.enabled ? acceptanceEvents({
-          queueId: input.transactionId, messageId: messageIdOf(added + headerBuf.toString('latin1')), sender: e.sender, recipients: e.recipients.map((r) => r.address),
-          origin: { role: input.origin.helo === undefined ? input.origin.protocol.toLowerCase() : 'submission', ip: input.origin.remoteAddress, helo: input.origin.helo ?? null, tls: input.origin.tls?.protocol ?? null, user: account.address },
-          size: message.size, stored: plan.labels, queued: plan.queue?.recipients.map((r) => r.address) ?? [],
-        }) : null,
-        onAccepted: metrics ? (ms) => metrics.messageAccepted(ms) : undefined,
-      });
-      committed = outcome.ok;
-      if (!outcome.ok) return { ok: false, ...uncoveredReply() };
-      if (outcome.result.queueId) this.o.queue.kick();
-      return {
-        ok: true,
-        queueId: input.transactionId,
-        text: `Ok: queued as ${input.transactionId}`,
-        delivered: plan.labels,
-        queued: plan.queue?.recipients.map((r) => r.address) ?? [],
-      };
+      const sent = await this.signAndCommit({ transactionId: input.transactionId, envelope: e, origin: input.origin, message, fields, header, signer: e.sender || account.address, submitter: account.address, queueOrigin: 'submission' });
+      committed = sent.ok;
+      return sent;
     } finally {
       // A refusal or a fault must not leave the spooled body behind (abort is idempotent).
       if (!committed) message.tx.abort();
       message.release();
     }
+  }
+
+  /**
+   * The common end of every send: the missing header fields, Received, the DKIM signature of `signer`'s
+   * domain, then the local copies and the queue entry in one durable commit through `commitDelivery`.
+   */
+  private async signAndCommit(input: {
+    transactionId: string; envelope: SubmissionEnvelope; origin: SubmissionOrigin; message: MessageBuffer;
+    fields: ReturnType<typeof parseHeaderFields>; header: Buffer; signer: string; submitter: string; queueOrigin: string;
+  }): Promise<SubmitResult> {
+    const { config } = this.o;
+    const { envelope: e, message, header } = input;
+    const added = missingHeaderFields(input.fields, { hostname: config.hostname, now: new Date() });
+    const receivedMode = config.submission.receivedHeader;
+    const trace = receivedMode === 'none' ? '' : receivedHeader({
+      helo: input.origin.helo ?? null,
+      remoteAddress: input.origin.remoteAddress,
+      hostname: config.hostname,
+      protocol: input.origin.protocol,
+      tls: input.origin.tls ?? null,
+      id: input.transactionId,
+      forRecipient: e.recipients.length === 1 ? e.recipients[0]!.address : null,
+      date: new Date(),
+      detail: receivedMode,
+    });
+    const dkim = await this.dkimSignature(input.signer, Buffer.concat([Buffer.from(added, 'latin1'), header]), message);
+    const plan = await this.o.planner.plan({
+      sender: e.sender,
+      recipients: e.recipients.map((r) => ({ address: r.address, orcpt: r.orcpt ?? null, notify: r.notify ?? null })),
+      folder: 'inbox',
+      allowRemote: true,
+      envid: e.envid ?? null,
+      ret: e.ret ?? null,
+      origin: input.queueOrigin,
+      submitter: input.submitter,
+      queueId: input.transactionId,
+    });
+    const metrics = this.o.metrics;
+    const headerBuf = header.subarray(0, findHeaderEnd(header, 0, header.length).fieldsEnd);
+    const outcome = await commitDelivery({
+      tx: message.tx, plan, localHeader: Buffer.from(returnPathHeader(e.sender)), traceHeader: Buffer.concat([Buffer.from(trace + dkim + added, 'latin1'), header]),
+      logger: this.o.logger, queueId: input.transactionId, origin: input.queueOrigin, sender: e.sender,
+      trace: this.o.trace?.enabled ? acceptanceEvents({
+        queueId: input.transactionId, messageId: messageIdOf(added + headerBuf.toString('latin1')), sender: e.sender, recipients: e.recipients.map((r) => r.address),
+        origin: { role: input.origin.helo === undefined ? input.origin.protocol.toLowerCase() : 'submission', ip: input.origin.remoteAddress, helo: input.origin.helo ?? null, tls: input.origin.tls?.protocol ?? null, user: input.submitter },
+        size: message.size, stored: plan.labels, queued: plan.queue?.recipients.map((r) => r.address) ?? [],
+      }) : null,
+      onAccepted: metrics ? (ms) => metrics.messageAccepted(ms) : undefined,
+    });
+    if (!outcome.ok) return { ok: false, ...uncoveredReply() };
+    if (outcome.result.queueId) this.o.queue.kick();
+    return {
+      ok: true,
+      queueId: input.transactionId,
+      text: `Ok: queued as ${input.transactionId}`,
+      delivered: plan.labels,
+      queued: plan.queue?.recipients.map((r) => r.address) ?? [],
+    };
+  }
+
+  /**
+   * Sends a message the server writes for an account by itself (a vacation reply): no login, no sender
+   * rights or rate limits (the caller decides when it may send), a null envelope sender (RFC 3834 §3.3),
+   * DKIM-signed for the account's domain, queued or delivered like any submission. Resolves once durable.
+   */
+  async sendAutomatic(input: { account: string; recipient: string; message: Buffer; origin: string }): Promise<SubmitResult> {
+    const transactionId = newId();
+    const spool = this.openMessage();
+    let result: SubmitResult | null = null;
+    try {
+      await fill(spool, input.message);
+      if (spool.problem) result = { ok: false, ...bufferProblemReply(spool.problem) };
+      else {
+        const header = spool.header();
+        const headerBuf = header.subarray(0, findHeaderEnd(header, 0, header.length).fieldsEnd);
+        const fields = parseHeaderFields(headerBuf, 0, headerBuf.length, MAX_HEADER_FIELDS);
+        result = await this.signAndCommit({
+          transactionId, envelope: { sender: '', recipients: [{ address: input.recipient }] }, origin: { remoteAddress: '127.0.0.1', protocol: 'local' },
+          message: spool, fields, header, signer: input.account, submitter: input.account, queueOrigin: input.origin,
+        });
+      }
+    } catch (err) {
+      this.o.logger.error({ event: 'submission.commit_failed', queueId: transactionId, user: input.account, err }, 'automatic message failed');
+      result = { ok: false, ...commitFailureReply(err) };
+    } finally {
+      if (!result?.ok) spool.tx.abort();
+      spool.release();
+    }
+    return result;
   }
 
   /** The DKIM-Signature field(s) for the sender's domain ('' when it has no active key). */
