@@ -42,6 +42,7 @@ import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 import { clientSettings } from '../autoconfig/client-settings.ts';
 import { jmapAccountId, PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
 import { mailProvider } from './jmap-mail-provider.ts';
+import { vacationProvider } from './jmap-vacation-provider.ts';
 import { listenError } from './preflight.ts';
 import type { Services } from './services.ts';
 
@@ -75,7 +76,7 @@ export function jmapLimitsFrom(config: Config): JmapLimits {
 export async function startHttpServer(options: {
   services: Services;
   logger: Logger;
-  /** The data types served; default: Mail and Submission on the store. */
+  /** The data types served; default: Mail, Submission and VacationResponse on the store. */
   providers?: (base: PostamtJmapBackend) => readonly JmapDataProvider<PostamtJmapBackend>[];
   /** The ports the mail listeners got, for the client settings the autoconfiguration routes describe. */
   mailPorts?: Partial<Record<ListenerRole, number | null>>;
@@ -85,7 +86,7 @@ export async function startHttpServer(options: {
   const { services, logger } = options;
   const config = services.config;
   const backend = new PostamtJmapBackend({ accounts: services.store, uploads: services.store, uploadExpiryMs: config.http.uploadExpiry });
-  const providers = options.providers ? options.providers(backend) : [mailProvider({ store: services.store, mail: services.mail, submission: services.submission, base: backend })];
+  const providers = options.providers ? options.providers(backend) : [mailProvider({ store: services.store, mail: services.mail, submission: services.submission, base: backend }), vacationProvider({ store: services.store })];
   backend.setProviders(providers);
   const tokens = new AccessTokens({ store: services.store, lifetimeMs: config.http.tokenLifetime });
   const limits = jmapLimitsFrom(config);

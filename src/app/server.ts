@@ -79,6 +79,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
   } catch (err) {
     await Promise.all(Object.values(listeners).map((l) => l.close(0)));
     await services.checks.close();
+    await services.vacation.stop();
     await services.store.close();
     throw err;
   }
@@ -111,6 +112,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       await Promise.all([httpServer.stop(), ...Object.values(listeners).map((l) => l.close())]);
       await services.checks.close();
       await services.queue.stop();
+      await services.vacation.stop();
       await services.trace.close();
       await services.store.close();
     },

@@ -37,6 +37,7 @@ import { UsageCache } from '../accounts/usage-cache.ts';
 import { createMxHooks } from '../smtp-hooks/mx.ts';
 import { createSubmissionHooks } from '../smtp-hooks/submission.ts';
 import { SubmissionService } from '../submission/service.ts';
+import { VacationReplier } from '../delivery/vacation-replier.ts';
 import { followStoreChanges } from './store-changes.ts';
 import { createOutboundTls } from './outbound-tls.ts';
 import type { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
@@ -74,6 +75,8 @@ export interface Services {
   inflight: InflightBudget;
   /** Sending for logged-in users: SMTP submission now, JMAP and the webmail through the same service. */
   submission: SubmissionService;
+  /** Vacation responses (RFC 8621 §8) sent at delivery; stop() waits for replies in progress. */
+  vacation: VacationReplier;
   smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
   /** Prometheus metrics (served at /metrics); counters are bumped where each event happens. */
   metrics: Metrics;
@@ -172,7 +175,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
     observer: traceObserver({ trace, metrics }),
   });
-  const base: Omit<Services, 'smtpHooks' | 'submission'> = {
+  const base: Omit<Services, 'smtpHooks' | 'submission' | 'vacation'> = {
     config,
     metrics,
     trace,
@@ -204,11 +207,26 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     checks,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
   };
-  const submission = new SubmissionService({ ...base, rate: base.submissionRate });
+  // The replier sends through the submission service, which tells it about local deliveries.
+  let sendAutomatic: SubmissionService['sendAutomatic'] = () => Promise.reject(new Error('not started'));
+  const vacation = new VacationReplier({
+    store,
+    accountsOf: async (address) => {
+      const r = await planner.resolver.resolve(address);
+      return r.kind === 'local' ? r.targets.flatMap((t) => (t.kind === 'mailbox' ? [t.accountId] : [])) : [];
+    },
+    sender: { sendAutomatic: (input) => sendAutomatic(input) },
+    periodMs: config.vacation.replyPeriod,
+    logger,
+  });
+  const submission = new SubmissionService({ ...base, rate: base.submissionRate, vacation });
+  sendAutomatic = (input) => submission.sendAutomatic(input);
+  await vacation.start();
   const services: Services = {
     ...base,
     submission,
-    smtpHooks: { mx: createMxHooks(base), submission: createSubmissionHooks({ ...base, submission }) },
+    vacation,
+    smtpHooks: { mx: createMxHooks({ ...base, vacation }), submission: createSubmissionHooks({ ...base, submission }) },
   };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).
   services.mail.start();

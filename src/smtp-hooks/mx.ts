@@ -22,6 +22,7 @@ import { messageHead, type MessageParts } from '../policy/message-parts.ts';
 import type { SrsReverseResult } from '../policy/srs.ts';
 import type { Envelope, SmtpServerHooks, Verdict } from '../protocols/smtp/hooks.ts';
 import { isVerpBounce, processInboundBounce } from '../queue/bounce-intake.ts';
+import type { VacationReplier } from '../delivery/vacation-replier.ts';
 import type { SuppressionStore } from '../store/types.ts';
 import type { Store } from '../store/types.ts';
 import { acceptanceEvents, messageIdOf, refusalEvent } from '../trace/events.ts';
@@ -39,6 +40,8 @@ export interface MxHookServices extends SmtpObservers {
   dkimKeys: Pick<SigningKeys, 'activeKeys'> | null;
   checks: Pick<MessageChecks, 'seal'>;
   inflight: InflightBudget;
+  /** Vacation responses of the accounts a message reached (after it is durable). */
+  vacation: Pick<VacationReplier, 'wants' | 'delivered'>;
 }
 
 /**
@@ -189,6 +192,8 @@ class InboundMessage {
       origin: 'smtp',
       queueId: e.transactionId,
     });
+    // Kept only for an account whose vacation response is on: everyone else pays one set lookup.
+    const vacationHeader = services.vacation.wants(plan.accountIds) ? Buffer.from(parts.header) : null;
     let trace = this.received() + extraHeaders;
     if (plan.queue && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, parts, arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
     const queued = plan.queue?.recipients.map((r) => r.address) ?? [];
@@ -209,6 +214,9 @@ class InboundMessage {
     const { result } = outcome;
     for (const id of plan.accountIds) services.usage.add(id, result.size);
     if (result.queueId) services.queue.kick();
+    if (vacationHeader) {
+      services.vacation.delivered({ queueId: e.transactionId, sender, recipients: recipients.map((r) => r.address), accountIds: plan.accountIds, header: vacationHeader, junk: folder === 'junk' });
+    }
     if (bounce) {
       // Already accepted: bounce processing must not change the reply (failures are only logged).
       await processInboundBounce({ sender, recipients: e.recipients.map((r) => r.forwardPath.address), message: bounce }, { suppression: services.store, logger: services.logger })

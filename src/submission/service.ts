@@ -23,6 +23,7 @@ import type { SubmissionRateLimiter } from '../policy/submission-rate.ts';
 import type { TlsInfo } from '../protocols/engine.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import type { AccountRecord, Store } from '../store/types.ts';
+import type { VacationReplier } from '../delivery/vacation-replier.ts';
 import { missingHeaderFields } from './header-fixes.ts';
 
 export interface SubmissionRecipient {
@@ -94,6 +95,8 @@ export interface SubmissionServiceOptions {
   /** The message trace (events of an accepted message go with its commit); absent: none recorded. */
   trace?: TraceSink;
   metrics?: Pick<Metrics, 'messageAccepted'> | null;
+  /** Vacation responses of local recipients (after the message is durable); none in tests that need none. */
+  vacation?: Pick<VacationReplier, 'wants' | 'delivered'> | null;
 }
 
 /** Header fields a submitted message may carry; more is refused (each From:/Sender: must be seen). */
@@ -247,6 +250,10 @@ export class SubmissionService {
     });
     if (!outcome.ok) return { ok: false, ...uncoveredReply() };
     if (outcome.result.queueId) this.o.queue.kick();
+    // A user's mail to a colleague on vacation is answered like mail from outside; server-written mail never is.
+    if (input.queueOrigin === 'submission' && this.o.vacation?.wants(plan.accountIds)) {
+      this.o.vacation.delivered({ queueId: input.transactionId, sender: e.sender, recipients: e.recipients.map((r) => r.address), accountIds: plan.accountIds, header: Buffer.from(header), junk: false });
+    }
     return {
       ok: true,
       queueId: input.transactionId,

@@ -56,8 +56,8 @@ describe('JMAP Core over HTTP', () => {
     const [accountId] = Object.keys(s.accounts);
     const { accountCapabilities, ...account } = s.accounts[accountId!];
     assert.deepEqual(account, { name: ALICE, isPersonal: true, isReadOnly: false });
-    assert.deepEqual(Object.keys(accountCapabilities).sort(), [CORE, 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission']);
-    assert.deepEqual(Object.keys(s.capabilities).sort(), [CORE, 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission', 'urn:ietf:params:jmap:websocket']);
+    assert.deepEqual(Object.keys(accountCapabilities).sort(), [CORE, 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission', 'urn:ietf:params:jmap:vacationresponse']);
+    assert.deepEqual(Object.keys(s.capabilities).sort(), [CORE, 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission', 'urn:ietf:params:jmap:vacationresponse', 'urn:ietf:params:jmap:websocket']);
     assert.equal(s.primaryAccounts[CORE], accountId);
     assert.equal(s.primaryAccounts['urn:ietf:params:jmap:mail'], accountId);
     assert.equal(s.capabilities[CORE].maxCallsInRequest, 3);
