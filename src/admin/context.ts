@@ -9,7 +9,7 @@ import type { AccessTokens } from '../accounts/access-tokens.ts';
 import type { ServicePorts } from '../policy/dns-records.ts';
 import { mtaStsPolicyFromConfig, type OurMtaStsPolicy } from '../policy/mta-sts-policy.ts';
 import type { PolicyResolver } from '../policy/types.ts';
-import type { AccessTokenStore, AdminSettingsStore, SuppressionStore } from '../store/types.ts';
+import type { AccessTokenStore, AdminSettingsStore, SuppressionStore, TraceStore } from '../store/types.ts';
 import type { AccountStore, MailStore, QueueStore, ScramCredentials } from '../store/types.ts';
 import type { Gate } from './access.ts';
 import type { ServerFacts } from './dashboard.ts';
@@ -20,7 +20,7 @@ export interface PasswordFunctions {
   deriveScram(password: string, options?: { iterations?: number; salt?: string }): Promise<ScramCredentials>;
 }
 
-export type AdminStore = AccountStore & QueueStore & SuppressionStore & AdminSettingsStore & AccessTokenStore & Pick<MailStore, 'listMailboxes' | 'counts' | 'accountUsage'>;
+export type AdminStore = AccountStore & QueueStore & SuppressionStore & AdminSettingsStore & AccessTokenStore & Pick<TraceStore, 'searchTrace' | 'traceCounts'> & Pick<MailStore, 'listMailboxes' | 'counts' | 'accountUsage'>;
 
 export type DkimKeyFiles = Pick<FileDkimKeyStore, 'addKey' | 'listKeys' | 'activeKeys' | 'setActive'>;
 

@@ -1,7 +1,7 @@
 /**
  * The admin dashboard's figures: the queue (size, pending recipients, oldest entry) as the actor may see it,
  * and for a server admin the data directory's disk and size, the certificates' expiry and the mail activity
- * of the last hour and day (from the message trace when the server records it). Per-domain DNS health is
+ * of the last hour and day (counted from the message trace). Per-domain DNS health is
  * the DNS check of each domain, asked for separately because it waits on the network.
  */
 import { readdir, stat, statfs } from 'node:fs/promises';
@@ -30,8 +30,6 @@ export interface ActivityCounts {
 /** What only the running server knows; the CLI's service has none of it. */
 export interface ServerFacts {
   certificates(): CertificateFacts[];
-  /** null: the server does not record activity. */
-  activity(since: Date): Promise<ActivityCounts | null>;
 }
 
 export interface Dashboard {
@@ -41,7 +39,7 @@ export interface Dashboard {
     disk: { freeBytes: number; totalBytes: number } | null;
     dataBytes: number;
     certificates: CertificateFacts[];
-    activity: { lastHour: ActivityCounts | null; lastDay: ActivityCounts | null };
+    activity: { lastHour: ActivityCounts; lastDay: ActivityCounts };
   } | null;
   domains: string[];
 }
@@ -69,6 +67,21 @@ export function dashboardService(ctx: AdminContext & { facts: ServerFacts | null
   const visible = (actor: Actor, m: QueueMessageRecord): boolean =>
     actor.serverAdmin || [m.sender, m.submitter].some((a) => a && a.includes('@') && actor.domains.has(domainOf(a).toLowerCase()));
 
+  /** The message trace's events since a time, counted by what happened (and refusals by their reason). */
+  async function activity(since: Date): Promise<ActivityCounts> {
+    const out: ActivityCounts = { accepted: 0, rejected: 0, rejectedByReason: {}, delivered: 0, deferred: 0, bounced: 0 };
+    for (const row of await store.traceCounts(since)) {
+      if (row.event === 'received') out.accepted += row.count;
+      else if (row.event === 'delivered' || row.event === 'deferred' || row.event === 'bounced') out[row.event] += row.count;
+      else if (row.event === 'rejected') {
+        out.rejected += row.count;
+        const reason = row.reason ?? 'unknown';
+        out.rejectedByReason[reason] = (out.rejectedByReason[reason] ?? 0) + row.count;
+      }
+    }
+    return out;
+  }
+
   return {
     async get(principal: Principal): Promise<Dashboard> {
       const actor = await gate.actor(principal);
@@ -86,10 +99,7 @@ export function dashboardService(ctx: AdminContext & { facts: ServerFacts | null
           disk,
           dataBytes: await treeBytes(settings.dataDir),
           certificates: facts?.certificates() ?? [],
-          activity: {
-            lastHour: facts ? await facts.activity(new Date(t - 3_600_000)) : null,
-            lastDay: facts ? await facts.activity(new Date(t - 86_400_000)) : null,
-          },
+          activity: { lastHour: await activity(new Date(t - 3_600_000)), lastDay: await activity(new Date(t - 86_400_000)) },
         };
       }
       return dashboard;

@@ -4,7 +4,7 @@
  * sender or authenticated submitter is an address of one of their domains.
  */
 import { bounceQueue, deleteQueue, holdQueue, listQueue, releaseQueue, retryQueue, showQueue, type QueueSummary } from '../queue/admin.ts';
-import type { QueueMessageRecord } from '../store/types.ts';
+import type { QueueMessageRecord, TraceEventRecord } from '../store/types.ts';
 import { domainOf, type Actor, type Principal } from './access.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -18,6 +18,12 @@ export function parseQueueId(text: string): string {
 }
 
 type QueueAction = 'delete' | 'hold' | 'release';
+
+export interface QueueFilter {
+  sender?: string;
+  recipient?: string;
+  state?: string;
+}
 
 export function queueService(ctx: AdminContext) {
   const { store, gate, settings, logger, now } = ctx;
@@ -55,19 +61,24 @@ export function queueService(ctx: AdminContext) {
   };
 
   return {
-    async list(principal: Principal): Promise<QueueSummary[]> {
+    /** Messages the actor sees; `filter`: sender or recipient containing the text (any case), recipients in a state. */
+    async list(principal: Principal, filter: QueueFilter = {}): Promise<QueueSummary[]> {
       const actor = await gate.actor(principal);
       gate.requireAdmin(actor, 'list the queue');
-      return listQueue(store, (m) => visible(actor, m));
+      const has = (text: string, part: string | undefined) => part === undefined || part === '' || text.toLowerCase().includes(part.toLowerCase());
+      return listQueue(store, (m) => visible(actor, m)
+        && has(m.sender, filter.sender)
+        && (filter.recipient === undefined || m.recipients.some((r) => has(r.address, filter.recipient)))
+        && (filter.state === undefined || m.recipients.some((r) => r.state === filter.state)));
     },
 
-    /** Envelope, recipients and headers of one message. */
-    async show(principal: Principal, id: string): Promise<QueueDetail> {
+    /** Envelope, recipients and headers of one message, and its trace (reception, each attempt, deferrals). */
+    async show(principal: Principal, id: string): Promise<QueueDetail & { trace: TraceEventRecord[] }> {
       const actor = await gate.actor(principal);
       const m = await message(actor, id, 'see queued message');
       const detail = await showQueue(store, m.id);
       if (!detail) throw new AdminError('not-found', `no queued message ${m.id}`);
-      return detail;
+      return { ...detail, trace: await store.searchTrace({ queueId: m.id }) };
     },
 
     /** Makes pending recipients due now; returns how many. */

@@ -5,7 +5,7 @@
  * of rules (docs/architecture.md, "Administration").
  */
 import { silentLogger } from '../core/log.ts';
-import { Gate } from './access.ts';
+import { Gate, type Principal } from './access.ts';
 import { aliasService } from './aliases.ts';
 import { apiTokenService } from './api-tokens.ts';
 import { appPasswordService } from './app-passwords.ts';
@@ -35,6 +35,12 @@ export function createAdminService(deps: AdminDeps) {
     applyPolicy: deps.applyPolicy ?? null,
   };
   return {
+    /** Who the principal is as an admin: refused for accounts that administer nothing. */
+    async whoami(principal: Principal): Promise<{ address: string | null; serverAdmin: boolean; domains: string[] }> {
+      const actor = await ctx.gate.actor(principal);
+      ctx.gate.requireAdmin(actor, 'use the administration');
+      return { address: actor.address, serverAdmin: actor.serverAdmin, domains: [...actor.domains].sort() };
+    },
     domains: domainService(ctx),
     users: userService(ctx),
     aliases: aliasService(ctx),

@@ -37,6 +37,15 @@ import { metricsRoutes, operatorAccess } from '../http/metrics-routes.ts';
 import { serverStatus } from '../metrics/status.ts';
 import { storeFileSizes } from '../store/open.ts';
 import { autoconfigRoutes } from '../http/autoconfig-routes.ts';
+import { adminApiRoutes } from '../http/admin/admin-api.ts';
+import { adminUiRoutes } from '../http/admin/admin-ui-routes.ts';
+import { createAdminService } from '../admin/service.ts';
+import { adminSettings } from '../admin/context.ts';
+import { configuredResolver } from '../admin/dns.ts';
+import { deriveScram, hashPassword } from '../accounts/passwords.ts';
+import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
+import { certificateFacts } from './certificate-facts.ts';
+import { readFileSync } from 'node:fs';
 import { mtaStsRoutes } from '../http/mta-sts-route.ts';
 import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 import { clientSettings } from '../autoconfig/client-settings.ts';
@@ -127,6 +136,19 @@ export async function startHttpServer(options: {
     logger,
     lifetimeMs: config.http.tokenLifetime,
   };
+  // The administration service as the admin API calls it: the same rules as the CLI, with what only the
+  // running server has (admin tokens, the live policy, certificates).
+  const admin = createAdminService({
+    store: services.store,
+    dkimKeys: new FileDkimKeyStore({ dataDir: config.dataDir }),
+    passwords: { hashPassword: (p) => hashPassword(p), deriveScram: (p, o) => deriveScram(p, o) },
+    settings: adminSettings(config),
+    logger,
+    resolver: configuredResolver(config),
+    tokens,
+    applyPolicy: (policy) => services.applyPolicy(policy),
+    facts: { certificates: () => certificateFacts(services.tls.certificatePem) },
+  });
   // The webmail's session cookie (with its CSRF token) is accepted beside Basic and Bearer.
   const auth = withSessionCookie(basicOrBearer, webSession);
   const operator = { token: config.metrics.token, loopbackOnly: config.metrics.loopbackOnly, isLoopback };
@@ -171,6 +193,8 @@ export async function startHttpServer(options: {
         },
       }),
       mtaStsRoutes({ policy: () => mtaStsPolicy, hostsDomain: (domain) => services.store.hasDomain(domain) }),
+      adminUiRoutes({ dir: new URL('../../dist/ui/admin/', import.meta.url) }),
+      adminApiRoutes({ ...webSession, admin, version: packageVersion() }),
       autoconfigRoutes({ settings: () => clientSettings(config, options.mailPorts ?? {}), hostsDomain: (domain) => services.store.hasDomain(domain), requireUser: auth }),
     ],
   });
@@ -232,6 +256,14 @@ export async function startHttpServer(options: {
       await Promise.all(Object.values(listeners).map((l) => l.close()));
     },
   };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0';
+  }
 }
 
 /** /readyz: a write transaction that changes nothing goes through the group commit (a read-only or broken database fails it). */

@@ -26,7 +26,8 @@ export function csrfTokenFor(sessionToken: string): string {
   return createHash('sha256').update('postamt-csrf\0').update(sessionToken).digest('base64url');
 }
 
-function sameToken(a: string, b: string): boolean {
+/** Compares two tokens in constant time. */
+export function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
@@ -48,7 +49,7 @@ function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number)
 }
 
 /** Credentials (a password, a session cookie) cross plain http only where the mail protocols allow plaintext. */
-function plaintextRefused(c: Context<HttpEnv>, options: WebSessionOptions): Response | null {
+export function plaintextRefused(c: Context<HttpEnv>, options: Pick<WebSessionOptions, 'allowPlaintextAuth' | 'logger'>): Response | null {
   const client = c.var.client;
   if (client.secure || options.allowPlaintextAuth(client.ip)) return null;
   c.var.log.reason = 'plaintext-refused';
