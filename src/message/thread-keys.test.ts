@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseSubject, messageIndexFields } from './thread-keys.ts';
+import { baseSubject, INDEX_HEAD_BYTES, messageIndexFields, storedMessageIndexFields } from './thread-keys.ts';
 import { composeMessage, encodeQuotedPrintable } from './compose.ts';
 import { parseMimeTree } from './mime-tree.ts';
 
@@ -9,6 +9,23 @@ describe('thread keys', () => {
     assert.deepEqual(baseSubject('Re: [list] Fwd: AW: Plans (fwd)'), { base: 'plans', isReply: true });
     assert.deepEqual(baseSubject('  Plans   for  2024 '), { base: 'plans for 2024', isReply: false });
     assert.deepEqual(baseSubject('[only tag]'), { base: '[only tag]', isReply: false });
+  });
+  it('reads a stored message\'s fields from the trace prefix and the body, also past a long header', () => {
+    const reads: number[] = [];
+    const reader = (body: Buffer) => (n: number): Buffer => {
+      reads.push(n);
+      return body.subarray(0, n);
+    };
+    const short = Buffer.from('Subject: short\r\n\r\n' + 'x'.repeat(20_000));
+    assert.equal(storedMessageIndexFields(Buffer.from('Message-ID: <a@x>\r\n'), reader(short)).messageId, 'a@x');
+    assert.deepEqual(reads, [8192]);
+    // A header longer than the first read: Message-ID comes after 9 KB of other fields.
+    reads.length = 0;
+    const long = Buffer.from(`X-Filler: ${'y'.repeat(9000)}\r\nMessage-ID: <late@x>\r\nSubject: long\r\n\r\nbody`);
+    const fields = storedMessageIndexFields(Buffer.alloc(0), reader(long));
+    assert.equal(fields.messageId, 'late@x');
+    assert.equal(fields.baseSubject, 'long');
+    assert.deepEqual(reads, [8192, INDEX_HEAD_BYTES]);
   });
   it('reads Message-ID, the references (parent first), sort keys and the date', () => {
     const f = messageIndexFields(Buffer.from('Message-ID: <Me@X>\r\nReferences: <root@x> <p@x>\r\nIn-Reply-To: <p@x>\r\nFrom: =?UTF-8?Q?J=C3=BCrgen?= <j@x>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: Re: hi\r\n\r\nbody'));

@@ -66,6 +66,33 @@ function firstMailboxSort(value: string | null): string {
   return '';
 }
 
+/** Bytes of a stored message read for its index fields at most. */
+export const INDEX_HEAD_BYTES = 64 * 1024;
+
+/** Most headers end within this many bytes: read first, and the rest only when the header goes on. */
+const SHORT_HEAD_BYTES = 8 * 1024;
+
+const NO_FIELDS: MessageIndexFields = { messageId: null, references: [], baseSubject: '', isReplySubject: false, sentAt: null, fromSort: '', toSort: '' };
+
+/**
+ * The index fields of a message being stored as `prefix` (trace fields, which may hold the message
+ * header) then a body whose first bytes `head` reads: a short read first, and INDEX_HEAD_BYTES only for a
+ * long header. A header that cannot be read indexes as empty: indexing never fails a delivery.
+ */
+export function storedMessageIndexFields(prefix: Buffer, head: (maxBytes: number) => Buffer): MessageIndexFields {
+  try {
+    const short = head(SHORT_HEAD_BYTES);
+    const bytes = prefix.length > 0 ? Buffer.concat([prefix, short]) : short;
+    if (short.length === SHORT_HEAD_BYTES && findHeaderEnd(bytes, 0, bytes.length).fieldsEnd === bytes.length) {
+      const long = head(INDEX_HEAD_BYTES);
+      return messageIndexFields(prefix.length > 0 ? Buffer.concat([prefix, long]) : long);
+    }
+    return messageIndexFields(bytes);
+  } catch {
+    return NO_FIELDS;
+  }
+}
+
 /** Reads the fields from the start of a message (its header; bytes past the header are ignored). */
 export function messageIndexFields(head: Buffer): MessageIndexFields {
   const { fieldsEnd } = findHeaderEnd(head, 0, head.length);

@@ -5,26 +5,15 @@
  * (migration 5) in the same round trip as its UID and message row; triggers keep the rest.
  */
 import type pg from 'pg';
-import { messageIndexFields, type MessageIndexFields } from '../../message/thread-keys.ts';
+import type { MessageIndexFields } from '../../message/thread-keys.ts';
 
 /** Bytes of a message read for its header fields at delivery. */
-export const INDEX_HEAD_BYTES = 64 * 1024;
-
 /** How far back (ms) a reply found only by its subject may join a thread. */
 const SUBJECT_THREAD_WINDOW_MS = 30 * 24 * 3600_000;
 
 export interface NewEmail {
   emailId: number;
   threadId: number;
-}
-
-/** Reads the index fields from a message's first bytes; a header that cannot be read indexes as empty. */
-export function indexFieldsOf(head: Buffer): MessageIndexFields {
-  try {
-    return messageIndexFields(head);
-  } catch {
-    return { messageId: null, references: [], baseSubject: '', isReplySubject: false, sentAt: null, fromSort: '', toSort: '' };
-  }
 }
 
 /**

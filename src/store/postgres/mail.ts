@@ -9,7 +9,8 @@ import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, Ma
 import { SqliteDeliveryTransaction as SpoolingDeliveryTransaction, type SpooledBody } from '../sqlite/delivery.ts';
 import { CHUNK_BYTES, insertBlob, readBlob, streamBlob, wholeBody } from './blobs.ts';
 import type { PgChangeFeed } from './change-feed.ts';
-import { copyEmail, deliverCopy, INDEX_HEAD_BYTES, indexFieldsOf, type NewEmail } from './emails.ts';
+import { storedMessageIndexFields } from '../../message/thread-keys.ts';
+import { copyEmail, deliverCopy, type NewEmail } from './emails.ts';
 import { allocateModSeq, allocateUid, createMailbox, mailboxById, nextAccountSeq, SELECT_MAILBOX, toMailbox, touchMailbox, type MailboxRow } from './mailboxes.ts';
 import { listMessageMeta, listMessages, listMetaColumns, mailboxDelta, selectState, toMessage, type MessageRow } from './mail-reads.ts';
 import { insertQueueEntry } from './queue.ts';
@@ -87,7 +88,7 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
     const oneTrip = plan.mailboxes.length === 1 && !hasQueue && total <= CHUNK_BYTES;
     let blobId = oneTrip ? 0 : await insertBlob(c, [localHeader, traceHeader], body.ref());
     // SMTP keeps the message header in the trace prefix and spools only the body: the header is read from both.
-    const fields = plan.mailboxes.length > 0 ? indexFieldsOf(Buffer.concat([traceHeader, body.head(INDEX_HEAD_BYTES)]).subarray(0, traceHeader.length + INDEX_HEAD_BYTES)) : null;
+    const fields = plan.mailboxes.length > 0 ? storedMessageIndexFields(traceHeader, (n) => body.head(n)) : null;
     let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
       const internalDate = (target.internalDate ?? new Date()).getTime();

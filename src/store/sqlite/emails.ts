@@ -3,11 +3,12 @@
  * found at that moment from Message-ID, In-Reply-To and References (a reply's subject when those are
  * missing). Synchronous helpers that run inside a write transaction; triggers keep the rest.
  */
-import { messageIndexFields, type MessageIndexFields } from '../../message/thread-keys.ts';
+import type { MessageIndexFields } from '../../message/thread-keys.ts';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 
-/** Bytes of a message read for its header fields at delivery. */
-export const INDEX_HEAD_BYTES = 64 * 1024;
+/** Keys a new email leaves: its own id, its parent's, its root's and its base subject. */
+const MAX_KEYS = 4;
 
 /** How far back (ms) a reply found only by its subject may join a thread. */
 const SUBJECT_THREAD_WINDOW_MS = 30 * 24 * 3600_000;
@@ -20,7 +21,12 @@ export interface NewEmail {
 export class EmailTable {
   private readonly q;
 
+  /** Upserts of 1..MAX_KEYS thread keys in one statement; an unchanged key is left alone (REPLACE would rewrite it). */
+  private readonly putKeys: Statement[];
+
   constructor(db: SqliteDatabase) {
+    this.putKeys = Array.from({ length: MAX_KEYS }, (_, i) => db.prepare(`INSERT INTO thread_keys (account_id, key, thread_id) VALUES ${Array(i + 1).fill('(?, ?, ?)').join(', ')}
+      ON CONFLICT (account_id, key) DO UPDATE SET thread_id = excluded.thread_id WHERE thread_id <> excluded.thread_id`));
     this.q = {
       nextId: db.prepare('UPDATE email_id_high SET value = value + 1 WHERE id = 1 RETURNING value AS v').pluck(),
       insert: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
@@ -29,18 +35,8 @@ export class EmailTable {
         SELECT ?, account_id, thread_id, ?, ?, message_id, base_subject, sent_at, from_sort, to_sort FROM emails WHERE id = ?`),
       threadOfKey: db.prepare('SELECT k.thread_id FROM thread_keys k JOIN threads t ON t.id = k.thread_id WHERE k.account_id = ? AND k.key = ?').pluck(),
       threadOf: db.prepare('SELECT thread_id FROM emails WHERE id = ?').pluck(),
-      putKey: db.prepare('INSERT OR REPLACE INTO thread_keys (account_id, key, thread_id) VALUES (?, ?, ?)'),
       subjectDate: db.prepare('SELECT max(m.internal_date) FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.thread_id = ?').pluck(),
     };
-  }
-
-  /** Reads the index fields from a message's first bytes; a header that cannot be read indexes as empty. */
-  static fieldsOf(head: Buffer): MessageIndexFields {
-    try {
-      return messageIndexFields(head);
-    } catch {
-      return { messageId: null, references: [], baseSubject: '', isReplySubject: false, sentAt: null, fromSort: '', toSort: '' };
-    }
   }
 
   private findThread(accountId: number, fields: MessageIndexFields, now: number): number | null {
@@ -73,8 +69,10 @@ export class EmailTable {
       keys.add(refs[0]!);
       keys.add(refs[refs.length - 1]!);
     }
-    for (const key of keys) this.q.putKey.run(accountId, `id:${key}`, threadId);
-    if (fields.baseSubject !== '') this.q.putKey.run(accountId, `subject:${fields.baseSubject}`, threadId);
+    const rows: (string | number)[] = [];
+    for (const key of keys) rows.push(accountId, `id:${key}`, threadId);
+    if (fields.baseSubject !== '') rows.push(accountId, `subject:${fields.baseSubject}`, threadId);
+    if (rows.length > 0) this.putKeys[rows.length / 3 - 1]!.run(...rows);
     return { emailId, threadId };
   }
 

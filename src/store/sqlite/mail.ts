@@ -5,7 +5,8 @@
 import { isKeyword, parseFlagText } from '../../core/flag-text.ts';
 import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord, StoreChange } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
-import { EmailTable, INDEX_HEAD_BYTES, type NewEmail } from './emails.ts';
+import { storedMessageIndexFields } from '../../message/thread-keys.ts';
+import { EmailTable, type NewEmail } from './emails.ts';
 import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
 import { SqliteDeliveryTransaction, type SpooledBody } from './delivery.ts';
@@ -98,21 +99,9 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
     unsubscribe: db.prepare('DELETE FROM subscriptions WHERE account_id = ? AND name = ?'),
     subscriptions: db.prepare('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name'),
-    accountOf: db.prepare('SELECT account_id AS accountId FROM mailboxes WHERE id = ?'),
   };
 
-  // A mailbox never changes owner, so its account is looked up once (notifications ask per message).
-  const owners = new Map<number, number>();
-  function accountOf(mailboxId: number): number {
-    const known = owners.get(mailboxId);
-    if (known !== undefined) return known;
-    const accountId = (q.accountOf.get(mailboxId) as { accountId: number } | undefined)?.accountId ?? 0;
-    if (accountId !== 0) {
-      if (owners.size > 100_000) owners.clear();
-      owners.set(mailboxId, accountId);
-    }
-    return accountId;
-  }
+  const accountOf = (mailboxId: number): number => mailboxes.accountOf(mailboxId);
 
   function messageRow(mailboxId: number, uid: number): MessageRow {
     const row = q.getMessage.get(mailboxId, uid) as MessageRow | undefined;
@@ -201,7 +190,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
     const blobId = blobs.insert([localHeader, traceHeader], body);
     // The message header may be in the trace prefix (SMTP keeps it apart from the body it spools).
-    const fields = plan.mailboxes.length > 0 ? EmailTable.fieldsOf(Buffer.concat([traceHeader, body.head(INDEX_HEAD_BYTES)]).subarray(0, traceHeader.length + INDEX_HEAD_BYTES)) : null;
+    const fields = plan.mailboxes.length > 0 ? storedMessageIndexFields(traceHeader, (n) => body.head(n)) : null;
     let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
       const { uid, modSeq } = mailboxes.allocateUid(target.mailboxId);

@@ -47,7 +47,7 @@ export class MailboxTable {
       byId: db.prepare(`${SELECT_MAILBOX} WHERE m.id = ?`),
       list: db.prepare(`${SELECT_MAILBOX} WHERE m.account_id = ? ORDER BY m.name`),
       accountSeq: db.prepare('UPDATE account_seq SET value = value + 1 WHERE account_id = ? RETURNING value AS v'),
-      mailboxAccountSeq: db.prepare('UPDATE account_seq SET value = value + 1 WHERE account_id = (SELECT account_id FROM mailboxes WHERE id = ?) RETURNING value AS v'),
+      accountOf: db.prepare('SELECT account_id FROM mailboxes WHERE id = ?').pluck(),
       nextUid: db.prepare('UPDATE mailboxes SET uid_next = uid_next + 1, highest_mod_seq = max(highest_mod_seq + 1, ?) WHERE id = ? RETURNING uid_next - 1 AS uid, highest_mod_seq AS modSeq'),
       nextModSeq: db.prepare('UPDATE mailboxes SET highest_mod_seq = max(highest_mod_seq + 1, ?) WHERE id = ? RETURNING highest_mod_seq AS modSeq'),
       touch: db.prepare('UPDATE mailboxes SET changed_seq = ? WHERE id = ?'),
@@ -97,10 +97,26 @@ export class MailboxTable {
     return row.v;
   }
 
+  // A mailbox never changes owner and its id is never given again, so its account is looked up once
+  // (every delivery and notification asks).
+  private readonly owners = new Map<number, number>();
+
+  /** The account a mailbox belongs to; 0 when there is no such mailbox. */
+  accountOf(mailboxId: number): number {
+    const known = this.owners.get(mailboxId);
+    if (known !== undefined) return known;
+    const accountId = (this.q.accountOf.get(mailboxId) as number | undefined) ?? 0;
+    if (accountId !== 0) {
+      if (this.owners.size > 100_000) this.owners.clear();
+      this.owners.set(mailboxId, accountId);
+    }
+    return accountId;
+  }
+
   private nextSeqOfMailbox(mailboxId: number): number {
-    const row = this.q.mailboxAccountSeq.get(mailboxId) as { v: number } | undefined;
-    if (!row) throw new Error(`mailbox ${mailboxId} does not exist`);
-    return row.v;
+    const accountId = this.accountOf(mailboxId);
+    if (accountId === 0) throw new Error(`mailbox ${mailboxId} does not exist`);
+    return this.nextAccountSeq(accountId);
   }
 
   /** Allocates the next UID and a new modseq; throws if the mailbox is gone. */

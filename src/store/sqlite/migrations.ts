@@ -468,4 +468,21 @@ CREATE TABLE vacation_replies (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 14,
+    name: 'no idle writes at delivery',
+    // A new message row of a new email already carries the email's modseq: the trigger skips rows whose
+    // modseq would not move, so a delivery does not rewrite the email row (and its index entries) it has
+    // just inserted. Same rule for flag changes that do not raise the modseq.
+    sql: `
+DROP TRIGGER messages_email_insert;
+CREATE TRIGGER messages_email_insert AFTER INSERT ON messages BEGIN
+  UPDATE emails SET mod_seq = NEW.mod_seq WHERE id = NEW.email_id AND mod_seq < NEW.mod_seq;
+END;
+DROP TRIGGER messages_email_flags;
+CREATE TRIGGER messages_email_flags AFTER UPDATE OF flags, mod_seq ON messages BEGIN
+  UPDATE emails SET mod_seq = NEW.mod_seq WHERE id = NEW.email_id AND mod_seq < NEW.mod_seq;
+END;
+`,
+  },
 ];
