@@ -38,7 +38,7 @@ export function registerTrace(program: Command, deps: CliDeps): void {
     .option('--queue-id <id>', 'the queue id (the id in "250 Ok: queued as ...")')
     .option('--since <time>', 'events since a date or for a duration back from now (2h, 7d)')
     .option('--until <time>', 'events before a date or a duration back from now')
-    .option('--result <result>', 'accepted, rejected, tempfail, stored, queued, delivered, deferred, bounced')
+    .option('--result <result>', 'accepted, rejected, tempfail, delivered, deferred, bounced')
     .option('--limit <n>', 'messages at most (newest first)', '20')
     .option('--json', 'print JSON')
     .action(async (opts: TraceOptions, cmd: Command) => {

@@ -64,3 +64,22 @@ export function traceValues(e: TraceEventInput): (string | number | null)[] {
     e.sender === undefined || e.sender === null ? null : e.sender.toLowerCase(), JSON.stringify((e.recipients ?? []).map((r) => r.toLowerCase())), JSON.stringify(e.data ?? {}),
   ];
 }
+
+/** `alice@example.org/INBOX` → `alice@example.org`. */
+function accountOfLabel(label: string): string {
+  const slash = label.indexOf('/');
+  return slash < 0 ? label : label.slice(0, slash);
+}
+
+/**
+ * An accepted message is one `received` row whose data names its mailbox copies (`stored`, `folder`) and its
+ * queued recipients (`queued`): read back, those are the `stored` and `queued` steps of its timeline.
+ */
+export function expandAcceptance(r: TraceEventRecord): TraceEventRecord[] {
+  if (r.event !== 'received' || (r.data.stored === undefined && r.data.queued === undefined)) return [r];
+  const { stored, folder, queued, ...data } = r.data as { stored?: string[]; folder?: string; queued?: string[] } & Record<string, unknown>;
+  const out: TraceEventRecord[] = [{ ...r, data }];
+  if (stored) out.push({ ...r, event: 'stored', result: 'stored', reason: null, recipients: [...new Set(stored.map(accountOfLabel))], data: { mailboxes: stored, folder: folder ?? 'inbox' } });
+  if (queued) out.push({ ...r, event: 'queued', result: 'queued', reason: null, recipients: queued, data: {} });
+  return out;
+}

@@ -26,7 +26,11 @@ export function messageIdOf(headerText: string): string | null {
   return MESSAGE_ID.exec(headerText)?.[1] ?? null;
 }
 
-/** The events of an accepted message: received, stored (when it has mailbox copies), queued (when queued). */
+/**
+ * The trace of an accepted message: ONE `received` row (the cheapest write on the acceptance path) whose
+ * data also says where it was stored and what was queued; searches show those as the `stored` and `queued`
+ * steps (store/trace-query.ts expandAcceptance).
+ */
 export function acceptanceEvents(input: {
   queueId: string;
   messageId: string | null;
@@ -40,24 +44,16 @@ export function acceptanceEvents(input: {
   queued: string[];
   at?: Date;
 }): TraceEventInput[] {
-  const at = input.at ?? new Date();
-  const base = { at, queueId: input.queueId, messageId: input.messageId, sender: input.sender };
   const o = input.origin;
-  const events: TraceEventInput[] = [{
-    ...base, event: 'received', result: 'accepted', recipients: input.recipients,
-    data: { role: o.role, ip: o.ip, helo: o.helo, tls: o.tls, user: o.user, size: input.size, ...(input.checks?.auth ? { auth: input.checks.auth } : {}), ...(input.checks?.spam ? { spam: input.checks.spam } : {}) },
+  return [{
+    at: input.at ?? new Date(), queueId: input.queueId, messageId: input.messageId, sender: input.sender, event: 'received', result: 'accepted', recipients: input.recipients,
+    data: {
+      role: o.role, ip: o.ip, helo: o.helo, tls: o.tls, user: o.user, size: input.size,
+      ...(input.checks?.auth ? { auth: input.checks.auth } : {}), ...(input.checks?.spam ? { spam: input.checks.spam } : {}),
+      ...(input.stored.length > 0 ? { stored: input.stored, folder: input.folder ?? 'inbox' } : {}),
+      ...(input.queued.length > 0 ? { queued: input.queued } : {}),
+    },
   }];
-  if (input.stored.length > 0) {
-    events.push({ ...base, event: 'stored', result: 'stored', recipients: [...new Set(input.stored.map(accountOfLabel))], data: { mailboxes: input.stored, folder: input.folder ?? 'inbox' } });
-  }
-  if (input.queued.length > 0) events.push({ ...base, event: 'queued', result: 'queued', recipients: input.queued, data: {} });
-  return events;
-}
-
-/** `alice@example.org/INBOX` → `alice@example.org`. */
-function accountOfLabel(label: string): string {
-  const slash = label.indexOf('/');
-  return slash < 0 ? label : label.slice(0, slash);
 }
 
 /** A refused command (CONNECT, MAIL, RCPT, DATA): who, what and why. */

@@ -53,8 +53,17 @@ export function runTraceStoreContract(name: string, withStore: (fn: (store: Stor
       const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
       const tx = store.beginDelivery();
       tx.write(Buffer.from('Subject: traced\r\n\r\nbody\r\n'));
-      await tx.commit({ mailboxes: [{ mailboxId: inbox.id }], trace: [received('Q9', 0, 'bob@example.net', ['alice@example.test'], 'nine@example.net'), { at: at(0), queueId: 'Q9', event: 'stored', data: { mailboxes: ['alice@example.test/INBOX'] } }] });
-      assert.deepEqual((await store.searchTrace({ queueId: 'Q9' })).map((e) => e.event), ['received', 'stored']);
+      const accepted = received('Q9', 0, 'bob@example.net', ['alice@example.test', 'carol@far.test'], 'nine@example.net');
+      accepted.data = { ...accepted.data, stored: ['alice@example.test/INBOX', 'alice@example.test/Junk'], folder: 'inbox', queued: ['carol@far.test'] };
+      await tx.commit({ mailboxes: [{ mailboxId: inbox.id }], trace: [accepted] });
+      // One row; read back as the steps received, stored, queued.
+      const steps = await store.searchTrace({ queueId: 'Q9' });
+      assert.deepEqual(steps.map((e) => [e.event, e.recipients, e.data]), [
+        ['received', ['alice@example.test', 'carol@far.test'], { ip: '192.0.2.1', helo: 'client.example' }],
+        ['stored', ['alice@example.test'], { mailboxes: ['alice@example.test/INBOX', 'alice@example.test/Junk'], folder: 'inbox' }],
+        ['queued', ['carol@far.test'], {}],
+      ]);
+      assert.equal((await store.traceCounts(at(-1))).reduce((n, c) => n + c.count, 0), 1);
       const failing = store.beginDelivery();
       failing.write(Buffer.from('Subject: lost\r\n\r\nbody\r\n'));
       await assert.rejects(failing.commit({ mailboxes: [{ mailboxId: 999_999 }], trace: [received('Q10', 0, 'bob@example.net', ['alice@example.test'], 'ten@example.net')] }));

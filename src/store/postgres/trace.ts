@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { TraceEventInput, TraceEventKind, TraceStore } from '../types.ts';
-import { toTraceRecord, traceSearchSql, traceValues, type TraceRow } from '../trace-query.ts';
+import { expandAcceptance, toTraceRecord, traceSearchSql, traceValues, type TraceRow } from '../trace-query.ts';
 import type { PgChangeFeed } from './change-feed.ts';
 
 /** Adds trace rows in one statement, inside the caller's transaction. */
@@ -32,7 +32,7 @@ export function pgTraceStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Tr
       if (ids.length === 0) return [];
       const rows = (await pool.query<TraceRow>('SELECT * FROM message_trace WHERE queue_id = ANY($1::text[]) ORDER BY at, id', [ids])).rows;
       const order = new Map(ids.map((id, i) => [id, i]));
-      return rows.map(toTraceRecord).sort((a, b) => order.get(a.queueId)! - order.get(b.queueId)! || a.at.getTime() - b.at.getTime() || a.id - b.id);
+      return rows.map(toTraceRecord).flatMap(expandAcceptance).sort((a, b) => order.get(a.queueId)! - order.get(b.queueId)! || a.at.getTime() - b.at.getTime() || a.id - b.id);
     },
     async traceCounts(since) {
       const rows = (await pool.query<{ event: TraceEventKind; result: string; reason: string | null; count: string }>(

@@ -4,7 +4,7 @@
  * recipient, result and time.
  */
 import type { TraceEventInput, TraceEventKind, TraceStore } from '../types.ts';
-import { toTraceRecord, traceSearchSql, traceValues, type TraceRow } from '../trace-query.ts';
+import { expandAcceptance, toTraceRecord, traceSearchSql, traceValues, type TraceRow } from '../trace-query.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -35,7 +35,7 @@ export function sqliteTraceStore(deps: { db: SqliteDatabase; commits: GroupCommi
       if (ids.length === 0) return [];
       const rows = db.prepare(`SELECT * FROM message_trace WHERE queue_id IN (${ids.map(() => '?').join(',')}) ORDER BY at, id`).all(...ids) as TraceRow[];
       const order = new Map(ids.map((id, i) => [id, i]));
-      return rows.map(toTraceRecord).sort((a, b) => order.get(a.queueId)! - order.get(b.queueId)! || a.at.getTime() - b.at.getTime() || a.id - b.id);
+      return rows.map(toTraceRecord).flatMap(expandAcceptance).sort((a, b) => order.get(a.queueId)! - order.get(b.queueId)! || a.at.getTime() - b.at.getTime() || a.id - b.id);
     },
     async traceCounts(since) {
       return (q.counts.all(since.getTime()) as { event: TraceEventKind; result: string; reason: string | null; count: number }[]).map((r) => ({ ...r, count: Number(r.count) }));
