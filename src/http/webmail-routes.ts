@@ -35,19 +35,35 @@ const TYPES: Record<string, string> = {
   'app.css': 'text/css; charset=utf-8',
 };
 
+/** The bundle and the style sheet also exist compressed (scripts/build-ui.mjs): brotli, else gzip, as accepted. */
+function encodingFor(file: string, accept: string | undefined): 'br' | 'gzip' | null {
+  if (file === 'index.html' || !accept) return null;
+  const offered = accept.toLowerCase().split(',').map((s) => s.trim().split(';')[0]);
+  return offered.includes('br') ? 'br' : offered.includes('gzip') ? 'gzip' : null;
+}
+
 export function webmailRoutes(options: { dir: URL }): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   for (const [path, file] of Object.entries(FILES)) {
     app.get(path, async (c) => {
       let data: Buffer;
+      let encoding = encodingFor(file, c.req.header('Accept-Encoding'));
       try {
-        data = await readFile(new URL(file, options.dir));
+        data = await readFile(new URL(encoding === null ? file : `${file}.${encoding === 'br' ? 'br' : 'gz'}`, options.dir)).catch(async (err: unknown) => {
+          // A build without the compressed copies still serves the plain file.
+          if (encoding === null) throw err;
+          encoding = null;
+          return readFile(new URL(file, options.dir));
+        });
       } catch {
         c.var.log.reason = 'webmail-not-built';
         return c.text('The webmail is not built: run `npm install` (or `npm run build:ui`).', 503, { 'Content-Security-Policy': WEBMAIL_CSP });
       }
       // index.html is never cached (it names the bundle); the bundle is revalidated on each load.
-      return c.body(new Uint8Array(data), 200, { 'Content-Type': TYPES[file]!, 'Content-Security-Policy': WEBMAIL_CSP, 'Cache-Control': 'no-cache' });
+      return c.body(new Uint8Array(data), 200, {
+        'Content-Type': TYPES[file]!, 'Content-Security-Policy': WEBMAIL_CSP, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding',
+        ...(encoding === null ? {} : { 'Content-Encoding': encoding }),
+      });
     });
   }
   return app;

@@ -72,6 +72,10 @@ describe('webmail in the browser', { skip: existsSync(CHROMIUM) ? false : `${CHR
     assert.match(csp, /script-src 'self'(;|$)/);
     assert.match(csp, /frame-ancestors 'none'/);
     await page.getByRole('button', { name: 'Log in' }).waitFor();
+    // The bundle goes compressed (brotli here) and stays under the first-load budget of 150 KB.
+    const js = await page.request.get(base + '/ui/app.js', { headers: { 'Accept-Encoding': 'br' } });
+    assert.equal(js.headers()['content-encoding'], 'br');
+    assert.ok(Number(js.headers()['content-length']) < 150 * 1024, js.headers()['content-length']);
   });
 
   it('refuses a wrong password, counts it in the shared limiter, and then refuses even the right one', async () => {

@@ -5,6 +5,7 @@
 export const MAIL = 'urn:ietf:params:jmap:mail';
 export const SUBMISSION = 'urn:ietf:params:jmap:submission';
 const CORE = 'urn:ietf:params:jmap:core';
+export const VACATION = 'urn:ietf:params:jmap:vacationresponse';
 
 export class SessionEnded extends Error {}
 
@@ -20,6 +21,8 @@ export interface Session {
   eventSourceUrl: string;
   username: string;
   accountId: string;
+  /** The capabilities the server offers (RFC 8620 §2), e.g. whether it has VacationResponse. */
+  capabilities: string[];
 }
 
 export async function login(address: string, password: string): Promise<{ ok: true } | { ok: false; status: number }> {
@@ -36,7 +39,7 @@ export async function loadSession(): Promise<Session> {
   if (r.status === 401) throw new SessionEnded();
   if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
   const s = await r.json();
-  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, uploadUrl: s.uploadUrl, eventSourceUrl: s.eventSourceUrl, username: s.username, accountId: s.primaryAccounts[MAIL] };
+  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, uploadUrl: s.uploadUrl, eventSourceUrl: s.eventSourceUrl, username: s.username, accountId: s.primaryAccounts[MAIL], capabilities: Object.keys(s.capabilities ?? {}) };
 }
 
 /** A JMAP answer's arguments: JSON whose shape each caller knows from the method it called. */
@@ -53,7 +56,7 @@ export class Jmap {
     const r = await fetch(this.session.apiUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() ?? '' },
-      body: JSON.stringify({ using: [CORE, MAIL, SUBMISSION], methodCalls: calls }),
+      body: JSON.stringify({ using: [CORE, MAIL, SUBMISSION, ...this.session.capabilities.filter((c) => c === VACATION)], methodCalls: calls }),
     });
     if (r.status === 401) throw new SessionEnded();
     if (!r.ok) throw new Error(`JMAP: HTTP ${r.status}`);

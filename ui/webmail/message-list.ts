@@ -10,6 +10,9 @@ import type { ListCache } from './list-cache.ts';
 import type { El, ListItem, T } from './types.ts';
 
 export const ROW_PX = 76;
+/** A paperclip drawn in SVG: an emoji would depend on the fonts installed. */
+const clip = (): El => h('svg', { viewBox: '0 0 16 16', width: 13, height: 13, 'aria-hidden': 'true' },
+  h('path', { d: 'M10.5 4.5v6a2.5 2.5 0 0 1-5 0v-7a1.5 1.5 0 0 1 3 0v6.5a.5.5 0 0 1-1 0V5', fill: 'none', stroke: 'currentColor', 'stroke-width': 1.4, 'stroke-linecap': 'round' }));
 const OVERSCAN = 8;
 export const DRAG_TYPE = 'application/x-postamt-emails';
 
@@ -51,7 +54,7 @@ function Row(props: { m: ListItem | undefined; index: number; p: ListProps }): E
     h('span', { class: 'marks' },
       m.keywords.$flagged ? h('span', { class: 'flag', title: t('flagged'), 'aria-label': t('flagged') }, '⚑') : null,
       m.keywords.$answered ? h('span', { class: 'answered', title: t('answered'), 'aria-label': t('answered') }, '↩') : null,
-      m.hasAttachment ? h('span', { class: 'clip', title: t('hasAttachment'), 'aria-label': t('hasAttachment') }, '📎') : null,
+      m.hasAttachment ? h('span', { class: 'clip', title: t('hasAttachment'), 'aria-label': t('hasAttachment') }, clip()) : null,
       unread ? h('span', { class: 'dot', title: t('unread'), 'aria-label': t('unread') }, '●') : null),
     h('time', { dateTime: m.receivedAt }, fmtDate(m.receivedAt, p.lang)),
     h('span', { class: 'subject' }, m.subject || t('noSubject')),

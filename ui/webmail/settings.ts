@@ -6,7 +6,8 @@
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import { CATALOGUES } from './i18n.ts';
-import type { Jmap } from './jmap.ts';
+import { VACATION, type Jmap } from './jmap.ts';
+import { VacationSettings } from './vacation.ts';
 import type { El, Identity, T } from './types.ts';
 
 export interface Prefs { lang: string; theme: 'system' | 'light' | 'dark' }
@@ -44,5 +45,6 @@ export function Settings(props: { jmap: Jmap; t: T; identities: Identity[]; pref
           onInput: (e: Event) => setSigs({ ...sigs, [i.email]: (e.target as HTMLTextAreaElement).value }),
         })))),
       h('button', { type: 'button', onClick: () => { localStorage.setItem(SIGNATURES, JSON.stringify(sigs)); setSaved(t('saved')); } }, t('saveSignatures')),
-      h('span', { role: 'status', class: 'muted' }, ` ${saved}`)));
+      h('span', { role: 'status', class: 'muted' }, ` ${saved}`)),
+    props.jmap.session.capabilities.includes(VACATION) ? h(VacationSettings, { jmap: props.jmap, t, onEnded: props.onEnded }) : null);
 }
