@@ -39,7 +39,8 @@ const IDLE_WARMUP = args.includes('--idle-warmup') ? opt('idle-warmup', 0) : nul
 const IDLE_VARIANTS = opt('idle-variants', 300);
 const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
-const PASSWORD = 'bench';
+/** Postamt's is at least auth.min_password_length (8) long; the private Dovecot's passwd file says bench. */
+const PASSWORD = { postamt: 'bench-password', dovecot: 'bench' } as const;
 
 /** What Thunderbird-like clients send to fill a message list. */
 const HEADER_FIELDS_FETCH = 'FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])';
@@ -48,7 +49,8 @@ const S = {
   firstSelect: { key: 'select-first', label: 'first SELECT after start (cold cache/index)', unit: 'ms', higherIsBetter: false },
   select: { key: 'select', label: `SELECT INBOX, ${N} messages`, unit: 'ms', higherIsBetter: false },
   fetchFlags: { key: 'fetch-flags', label: 'FETCH 1:* (UID FLAGS)', unit: 'ms', higherIsBetter: false },
-  headerFields: { key: 'fetch-header-fields', label: HEADER_FIELDS_FETCH, unit: 'ms', higherIsBetter: false },
+  headerFieldsFirst: { key: 'fetch-header-fields-first', label: `${HEADER_FIELDS_FETCH}, first time after start`, unit: 'ms', higherIsBetter: false },
+  headerFields: { key: 'fetch-header-fields', label: `${HEADER_FIELDS_FETCH}, again`, unit: 'ms', higherIsBetter: false },
   envelope: { key: 'fetch-envelope', label: 'FETCH ENVELOPE, newest 500', unit: 'ms', higherIsBetter: false },
   search: { key: 'search-text', label: `SEARCH TEXT ${NEEDLE} (4 hits)`, unit: 'ms', higherIsBetter: false },
 } satisfies Record<string, Scenario>;
@@ -75,15 +77,19 @@ const idleScenario = (what: keyof typeof IDLE_WHAT, measure: keyof typeof IDLE_M
 
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
+const headerFieldsSeen = new Set<Server>();
+
 async function session(server: Server, port: number, results: Results, first: boolean): Promise<void> {
   const c = await ImapClient.connect(port);
   try {
-    await c.login(USER[server], PASSWORD);
+    await c.login(USER[server], PASSWORD[server]);
     const sel = await c.command('SELECT INBOX');
     results.add(first ? S.firstSelect : S.select, server, sel.ms);
     if (first) return;
     results.add(S.fetchFlags, server, (await c.command('FETCH 1:* (UID FLAGS)')).ms);
-    results.add(S.headerFields, server, (await c.command(HEADER_FIELDS_FETCH)).ms);
+    // The first time reads every header (Postamt keeps the sections it read, Dovecot fills its cache file).
+    results.add(headerFieldsSeen.has(server) ? S.headerFields : S.headerFieldsFirst, server, (await c.command(HEADER_FIELDS_FETCH)).ms);
+    headerFieldsSeen.add(server);
     results.add(S.envelope, server, (await c.command(`FETCH ${Math.max(1, N - 499)}:* ENVELOPE`)).ms);
     c.capture = [];
     const search = await c.command(`SEARCH TEXT ${NEEDLE}`);
@@ -166,13 +172,13 @@ async function idlePostamt(postamt: PostamtChild, idler: IdlerOptions, what: key
 /** Dovecot forks one imap process per connection: the sums of their RSS and PSS, divided by `count`. */
 async function idleDovecot(port: number, dovecotDir: string, what: keyof typeof IDLE_WHAT, mailbox: string, count: number, results: Results): Promise<void> {
   const c = await ImapClient.connect(port);
-  await c.login(USER.dovecot, PASSWORD);
+  await c.login(USER.dovecot, PASSWORD.dovecot);
   await c.command(`CREATE ${mailbox}`, { allowNo: true });
   await c.command('LOGOUT');
   c.close();
   await sleep(1000);
   const t0 = performance.now();
-  const clients = await openIdlers({ port, user: USER.dovecot, password: PASSWORD, mailbox }, count);
+  const clients = await openIdlers({ port, user: USER.dovecot, password: PASSWORD.dovecot, mailbox }, count);
   const openMs = performance.now() - t0;
   await sleep(2000);
   const pids = dovecotImapPids(dovecotDir);
@@ -194,7 +200,7 @@ async function main(): Promise<void> {
   const results = new Results('imap', { messages: N, rounds: ROUNDS, idleConnections: IDLE, dovecot: withDovecot });
   const dovecotDir = join(dir, 'dovecot');
   const ports = { dovecotImap: await freePort(), dovecotPop3: await freePort() };
-  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD, connections: Math.max(IDLE, IDLE_VARIANTS) + 100, imaps: true });
+  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD.postamt, connections: Math.max(IDLE, IDLE_VARIANTS) + 100, imaps: true });
   let t0 = performance.now();
   await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
   log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -231,7 +237,7 @@ async function main(): Promise<void> {
     for (const [key, mailbox, count] of [['small', 'Drafts', IDLE], ['inbox', 'INBOX', IDLE_INBOX]] as const) {
       if (count === 0) continue;
       for (const [server, port] of servers) {
-        if (server === 'postamt') await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD, mailbox }, key, count, results);
+        if (server === 'postamt') await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD.postamt, mailbox }, key, count, results);
         else await idleDovecot(port, dovecotDir, key, mailbox, count, results);
       }
     }
@@ -239,7 +245,7 @@ async function main(): Promise<void> {
     if (IDLE_VARIANTS > 0) {
       for (const [key, tls, compress] of [['tls', true, false], ['compress', false, true], ['tlsCompress', true, true]] as const) {
         const port = tls ? prepared.ports.imaps! : prepared.ports.imap;
-        await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD, mailbox: 'Drafts', tls, compress }, key, IDLE_VARIANTS, results);
+        await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD.postamt, mailbox: 'Drafts', tls, compress }, key, IDLE_VARIANTS, results);
       }
     }
   } finally {

@@ -197,7 +197,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     queue,
     mail,
     pop3: new MailPop3Backend({ mail, logger }),
-    imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache() }),
+    imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache(), headerSections: new EnvelopeCache({ maxBytes: config.limits.imapHeaderCacheSize }) }),
     allowPlaintextAuth,
     applyPolicy: (policy) => applyPolicyInPlace(policyOptions, config.hostname, policy),
     tlsAttempts: outboundTls.attempts,

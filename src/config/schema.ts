@@ -85,6 +85,7 @@ export const schema = {
     imapPreauthLiteralSize: sizeField({ default: 8 * KiB, doc: 'Literals of one IMAP command before login (LOGIN arguments), in total; bigger ones get BAD [TOOBIG] before any byte is read.' }),
     imapCommandSize: sizeField({ default: 64 * KiB, doc: 'Largest IMAP command line without its literals.' }),
     imapAppendMessages: integerField({ default: 20, min: 1, max: 1000, doc: 'Messages in one IMAP APPEND (MULTIAPPEND, RFC 3502); one more gets NO [LIMIT]. Each message being received holds up to 1 MiB in memory before it spills to a temp file.' }),
+    imapHeaderCacheSize: sizeField({ default: 32 * MiB, doc: 'Memory for the header fields IMAP clients fetch to fill a message list (BODY.PEEK[HEADER.FIELDS (...)]), kept per message and field list and shared by every session; the least recently used go first.' }),
     imapMetadataEntries: integerField({ default: 100, min: 1, max: 100_000, doc: 'IMAP METADATA entries (RFC 5464) on one mailbox, or on the server, per account; SETMETADATA beyond it gets NO [METADATA TOOMANY].' }),
     imapMetadataSize: sizeField({ default: 64 * KiB, doc: 'Largest IMAP METADATA value (RFC 5464); a bigger one gets NO [METADATA MAXSIZE n].' }),
     mailboxesPerAccount: integerField({ default: 10_000, min: 10, doc: 'Mailboxes one account may have; CREATE beyond it (implied parents included) gets NO [LIMIT].' }),

@@ -10,12 +10,13 @@ import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
 import { ImapSession } from '../protocols/imap/session.ts';
 import { MailImapBackend } from './imap-backend.ts';
 import { StoreMailAccess } from './service.ts';
+import { EnvelopeCache } from './envelope-cache.ts';
 
 let dataDir: string;
 let store: OpenedStore;
 let accountId: number;
 
-function client(options: { quota?: number } = {}) {
+function client(options: { quota?: number; headerSections?: EnvelopeCache } = {}) {
   const pushed: string[] = [];
   const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: (o) => void text(o).then((t) => pushed.push(t)) };
   const sasl: SaslAuthenticator = {
@@ -24,7 +25,7 @@ function client(options: { quota?: number } = {}) {
     checkPassword: async (u, p) => (u === 'u@example.org' && p === 'pw' ? { kind: 'success', identity: { accountId, address: u } } : { kind: 'failure', reason: 'invalid-credentials' }),
   };
   const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: options.quota ?? 10_000_000 });
-  const backend = new MailImapBackend({ mail, changes: store });
+  const backend = new MailImapBackend({ mail, changes: store, ...(options.headerSections ? { headerSections: options.headerSections } : {}) });
   const session = new ImapSession({ backend, sasl, context, allowPlaintextAuth: true });
   return { pushed, send: async (s: string) => text(await session.receive(Buffer.from(s))) };
 }
@@ -39,6 +40,33 @@ describe('IMAP backend on the SQLite store', () => {
   after(async () => {
     await store.close();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers a message list\'s header fields from the shared cache byte for byte, 8-bit headers included', async () => {
+    const cache = new EnvelopeCache();
+    const plain = client();
+    const cached = client({ headerSections: cache });
+    const other = client({ headerSections: cache });
+    for (const c of [plain, cached, other]) await c.send('a LOGIN u@example.org pw\r\n');
+    await plain.send('x CREATE Listing\r\n');
+    const messages = [
+      'From: A <a@example.net>\r\nSubject: Grüße\r\nX-Other: 1\r\nTo: u@example.org,\r\n  v@example.org\r\n\r\nbody one\r\n',
+      'Subject: no from\r\n\r\nbody two\r\n',
+    ];
+    for (const m of messages) {
+      const bytes = Buffer.from(m);
+      await plain.send(`b APPEND Listing {${bytes.length}+}\r\n${m}\r\n`);
+    }
+    const command = 'f UID FETCH 1:* (FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (From TO subject)])\r\n';
+    for (const c of [plain, cached, other]) await c.send('s EXAMINE Listing\r\n');
+    const expected = await plain.send(command);
+    assert.match(expected, /BODY\[HEADER\.FIELDS \(From TO subject\)\] \{\d+\}\r\nFrom: A <a@example\.net>\r\nSubject: Grüße\r\nTo: u@example\.org,\r\n  v@example\.org\r\n\r\n\)/);
+    assert.equal(await cached.send(command), expected, 'read from the messages, then cached');
+    assert.equal(cache.size, 2);
+    assert.equal(await other.send(command), expected, 'another session, from the cache');
+    // The literal counts bytes: the cached text is one char per byte.
+    const literal = /\{(\d+)\}\r\n(From[^)]*)\)/.exec(expected)!;
+    assert.equal(Buffer.byteLength(literal[2]!), Number(literal[1]));
   });
 
   it('appends, selects, fetches, stores, searches, copies and expunges', async () => {

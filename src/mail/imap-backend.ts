@@ -31,6 +31,8 @@ export interface MailImapBackendOptions {
   changes: ChangeFeed;
   /** Formatted ENVELOPEs shared by all sessions; without it every ENVELOPE is parsed from the header. */
   envelopes?: ImapEnvelopeCache;
+  /** Header sections (BODY.PEEK[HEADER.FIELDS (...)]) shared by all sessions; without it they are read each time. */
+  headerSections?: ImapEnvelopeCache;
 }
 
 export class MailImapBackend implements ImapBackend {
@@ -44,7 +46,7 @@ export class MailImapBackend implements ImapBackend {
   }
 
   async openAccount(identity: AuthIdentity): Promise<ImapAccount> {
-    return new MailImapAccount(await this.options.mail.open(identity), this.recent, this.options.envelopes);
+    return new MailImapAccount(await this.options.mail.open(identity), this.recent, this.options.envelopes, this.options.headerSections);
   }
 }
 
@@ -70,6 +72,7 @@ class MailImapAccount implements ImapAccount {
     private readonly mail: AccountMail,
     readonly recent: RecentClaims,
     readonly envelopes: ImapEnvelopeCache | undefined,
+    readonly headerSections: ImapEnvelopeCache | undefined,
   ) {}
 
   private async mailbox(name: string): Promise<MailboxRecord> {

@@ -123,6 +123,11 @@ export interface ImapEnvelopeCache {
 export interface ImapAccount {
   /** Optional: without it every ENVELOPE is parsed from the message header. */
   readonly envelopes?: ImapEnvelopeCache;
+  /**
+   * Top-level header sections (FETCH BODY.PEEK[HEADER.FIELDS (...)]) as latin1 text, keyed by the engine
+   * like ENVELOPEs; optional: without it they are read from the message each time.
+   */
+  readonly headerSections?: ImapEnvelopeCache;
   /** RFC 3501 §2.3.2 \Recent, shared by every session of the server; without it nothing is recent. */
   readonly recent?: RecentClaims;
   listMailboxes(): Promise<ImapMailboxInfo[]>;

@@ -11,13 +11,14 @@ import { formatObjectId } from '../../../core/object-ids.ts';
 import { formatDateTime } from '../parser/args.ts';
 import type { MessageSpan } from './message-set.ts';
 import { batchSeq, batchUid, metaBatches } from './meta-batches.ts';
+import { loadHeaderSections, type HeaderSectionItem } from './header-sections.ts';
 
 export type MetaItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ' | 'EMAILID' | 'THREADID';
 
 export interface MetaFetch {
   spans: MessageSpan[];
-  /** The items in the order asked (duplicates kept, as for other FETCHes). */
-  items: MetaItem[];
+  /** The items in the order asked (duplicates kept, as for other FETCHes); header sections from header-sections.ts. */
+  items: (MetaItem | HeaderSectionItem)[];
   isUid: boolean;
   /** MODSEQ is added when CONDSTORE asks for it implicitly (RFC 7162 §3.1.4.1). */
   wantsModSeq: boolean;
@@ -25,6 +26,7 @@ export interface MetaFetch {
   changedSince: number | null;
   account: ImapAccount;
   mailboxId: number;
+  uidValidity: number;
   verb: string;
   /** RFC 3501 §2.3.2: for IMAP4rev1 sessions with recent messages, which UIDs show \Recent. */
   recent: ((uid: number) => boolean) | null;
@@ -34,16 +36,25 @@ export interface MetaFetch {
 
 const OUT_CHUNK = 64 * 1024;
 
-type Emit = (uid: number, i: number, c: ImapMetaColumns) => string;
+/** `sections[k][i]`: the k-th header section item's text for the batch's i-th row (null: the message is gone). */
+type Emit = (uid: number, i: number, c: ImapMetaColumns, sections: (string | null)[][]) => string;
 
 /** The data items of one response, in order: `UID n` first when UID FETCH did not ask for it (RFC 9051 §6.4.9). */
-function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[] } {
-  const names: MetaItem[] = [...m.items];
+function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[]; headers: HeaderSectionItem[] } {
+  const names: (MetaItem | HeaderSectionItem)[] = [...m.items];
   if (m.isUid && !names.includes('UID')) names.unshift('UID');
   if (m.wantsModSeq && !names.includes('MODSEQ')) names.push('MODSEQ');
   const fields = new Set<ImapMetaField>();
   if (m.changedSince !== null) fields.add('modSeq');
+  const headers: HeaderSectionItem[] = [];
   const emit = names.map((name): Emit => {
+    if (typeof name !== 'string') {
+      // The size bounds the header read of a message missing from the cache.
+      fields.add('size');
+      const k = headers.push(name) - 1;
+      const label = name.label + ' {';
+      return (_, i, _c, sections) => label + sections[k]![i]!.length + '}\r\n' + sections[k]![i]!;
+    }
     switch (name) {
       case 'UID':
         return (uid) => 'UID ' + uid;
@@ -72,11 +83,13 @@ function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[] } {
         return (_, i, c) => 'THREADID (' + formatObjectId('thread', c.threadId![i]!) + ')';
     }
   });
-  return { emit, fields: [...fields] };
+  return { emit, fields: [...fields], headers };
 }
 
-export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string, CommandResult, void> {
-  const { emit, fields } = emitters(m);
+export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string | Buffer, CommandResult, void> {
+  const { emit, fields, headers } = emitters(m);
+  // Header sections are latin1 text (a char per byte): such chunks are converted as latin1, the rest being ASCII.
+  const out = headers.length === 0 ? (text: string): string | Buffer => text : (text: string): string | Buffer => Buffer.from(text, 'latin1');
   const n = emit.length;
   const since = m.changedSince;
   let gone = false;
@@ -87,27 +100,36 @@ export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string, Co
     const cols = b.cols;
     // Messages missing here were expunged by another session and not reported yet (RFC 9051 §7.5.1).
     if (cols.count < b.count) gone = true;
+    const sections: (string | null)[][] = [];
+    if (headers.length > 0) {
+      const uids = cols.uids ?? Array.from({ length: cols.count }, (_, i) => b.uidFrom + i);
+      for (const item of headers) sections.push(await loadHeaderSections({ account: m.account, mailboxId: m.mailboxId, uidValidity: m.uidValidity, item, uids, sizes: cols.size! }));
+    }
     for (let i = 0; i < cols.count; i++) {
       if (since !== null && cols.modSeq![i]! <= since) continue;
+      if (sections.some((s) => s[i] === null)) {
+        gone = true;
+        continue;
+      }
       const uid = batchUid(b, i);
       // A keyword another session set since the last report is announced before the FETCH that shows it.
       const flagText = cols.flags?.[i];
       if (flagText !== undefined && hasKeyword(flagText)) {
         for (const l of m.announceKeywords(parseFlagText(flagText))) lines.push('* ' + l + '\r\n');
       }
-      let line = '* ' + batchSeq(b, uid) + ' FETCH (' + emit[0]!(uid, i, cols);
-      for (let k = 1; k < n; k++) line += ' ' + emit[k]!(uid, i, cols);
+      let line = '* ' + batchSeq(b, uid) + ' FETCH (' + emit[0]!(uid, i, cols, sections);
+      for (let k = 1; k < n; k++) line += ' ' + emit[k]!(uid, i, cols, sections);
       line += ')\r\n';
       lines.push(line);
       chunkLength += line.length;
       if (chunkLength >= OUT_CHUNK) {
-        yield lines.join('');
+        yield out(lines.join(''));
         lines = [];
         chunkLength = 0;
       }
     }
   }
-  if (lines.length > 0) yield lines.join('');
+  if (lines.length > 0) yield out(lines.join(''));
   // RFC 2180 §4.1.2, RFC 5530 §3: the rest was returned, so the command succeeds and says why data is missing.
   if (gone) return ok('Some messages were expunged', 'EXPUNGEISSUED');
   return ok(`${m.verb} completed`);

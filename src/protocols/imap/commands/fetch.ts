@@ -4,7 +4,6 @@
  * THREADID (RFC 8474), implicit \Seen.
  */
 import { formatObjectId } from '../../../core/object-ids.ts';
-import { findHeaderEnd } from '../../../message/header-fields.ts';
 import { parseMimeTree, type MimePart, type MimeTreeOptions } from '../../../message/mime-tree.ts';
 import { UnknownTransferEncodingError } from '../../../message/transfer-encoding.ts';
 import { formatBodyStructure } from '../bodystructure.ts';
@@ -19,6 +18,7 @@ import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
 import { applyPartial, extractBinary, extractSection, formatSection, type Section, type SectionSpec } from '../fetch-section.ts';
 import { formatSequenceSet, uidInSet, parseSequenceSet } from '../sequence-set.ts';
 import { produceMetaFetch, type MetaItem } from './fetch-meta.ts';
+import { headerSectionItem, readHeader, type HeaderSectionItem } from './header-sections.ts';
 import { resolveMessages, resolveSpans, selectedMailbox, type MessageRef } from './message-set.ts';
 
 type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'PREVIEW' | 'EMAILID' | 'THREADID';
@@ -33,6 +33,8 @@ const MACROS: Record<string, SimpleItem[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
+/** The items the metadata path (fetch-meta.ts) answers from columns. */
+const META_ITEMS = new Set<SimpleItem>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ', 'EMAILID', 'THREADID']);
 const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'PREVIEW', 'EMAILID', 'THREADID']);
 
 function parsePath(text: string): { path: number[]; rest: string } {
@@ -109,20 +111,6 @@ function withoutPreviewModifiers(tokens: Token[]): Token[] {
   return out;
 }
 
-const HEADER_PROBE = 16 * 1024;
-
-/** The message header with its blank line (the whole message when it has no body), read in growing prefixes. */
-async function readHeader(account: ImapAccount, mailboxId: number, uid: number, size: number): Promise<Buffer | null> {
-  let end = Math.min(size, HEADER_PROBE);
-  for (;;) {
-    const bytes = await account.readMessage(mailboxId, uid, { start: 0, end });
-    if (bytes === null) return null;
-    const { headerEnd, fieldsEnd } = findHeaderEnd(bytes, 0, bytes.length);
-    if (fieldsEnd < bytes.length || bytes.length < end || end >= size) return bytes.subarray(0, headerEnd);
-    end = Math.min(size, end * 4);
-  }
-}
-
 function literalParts(bytes: Buffer | null, parts: (string | Buffer)[]): void {
   if (bytes === null) parts.push('NIL');
   else parts.push(`{${bytes.length}}\r\n`, bytes);
@@ -155,9 +143,19 @@ export const FETCH: CommandSpec = {
     const account = s.account!;
     const needsBytes = items.some((i) => i.kind !== 'simple' || i.name === 'ENVELOPE' || i.name === 'BODYSTRUCTURE' || i.name === 'BODY' || i.name === 'PREVIEW');
     const setsSeen = !mailbox.readOnly && items.some((i) => (i.kind === 'body' || i.kind === 'binary') && !i.peek);
+    // A message list's header fields (BODY.PEEK[HEADER.FIELDS (...)] beside metadata) come from the
+    // account's cache of header sections, read from the header only when missing (header-sections.ts).
+    const headerItems = new Map<FetchItem, HeaderSectionItem>();
+    if (account.headerSections !== undefined && !setsSeen) {
+      for (const i of items) {
+        const h = i.kind === 'body' && i.label === 'BODY' && i.partial === undefined ? headerSectionItem(i.section) : null;
+        if (h !== null) headerItems.set(i, h);
+      }
+    }
+    const cachedHeaders = headerItems.size > 0 && items.every((i) => headerItems.has(i) || (i.kind === 'simple' && META_ITEMS.has(i.name)));
     // Metadata-only FETCH (FLAGS, UID, sizes, dates, MODSEQ: a client's resync of a big mailbox) works
     // on spans of messages and columns of metadata (fetch-meta.ts).
-    const metaOnly = !needsBytes && !setsSeen;
+    const metaOnly = (!needsBytes && !setsSeen) || cachedHeaders;
     // Resolved before any output: an invalid message number is a BAD with nothing sent before it.
     const spans = metaOnly ? resolveSpans(ctx, setText) : null;
     const refs = metaOnly ? [] : resolveMessages(ctx, setText);
@@ -169,8 +167,8 @@ export const FETCH: CommandSpec = {
       }
     }
     if (spans !== null) {
-      const metaItems = items.map((i) => (i as { name: MetaItem }).name);
-      return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, verb: ctx.verb, recent: s.rev1 && mailbox.recentCount > 0 ? (uid) => mailbox.isRecent(uid) : null,
+      const metaItems = items.map((i) => headerItems.get(i) ?? (i as { name: MetaItem }).name);
+      return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, uidValidity: mailbox.uidValidity, verb: ctx.verb, recent: s.rev1 && mailbox.recentCount > 0 ? (uid) => mailbox.isRecent(uid) : null,
         announceKeywords: (flags) => mailbox.announceKeywords(flags) }) };
     }
     // ENVELOPE and the top-level header sections need only the header: the body is never read.
