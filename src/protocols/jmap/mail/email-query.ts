@@ -247,8 +247,10 @@ export function emailQueryMethods(): MethodTable<JmapMailBackend> {
         const rows = await runQuery(ctx.backend, args.accountId, args);
         const touched = new Set(changes.map((c) => c.id));
         // RFC 8620 §5.6: every id that may have moved is removed and, if still in the results, added back at its
-        // index. With collapsed threads the thread's exemplar may change, so every email of a touched thread counts.
-        if (args.collapseThreads) {
+        // index. With collapsed threads the thread's exemplar may change, and a thread keyword condition or sort
+        // (RFC 8621 §4.4.1) moves every email of a thread when one of them changes: all of a touched thread count.
+        const threadKeywords = JSON.stringify(args.filter ?? null).includes('InThreadHaveKeyword') || (args.sort ?? []).some((c) => c.property.endsWith('InThreadHaveKeyword'));
+        if (args.collapseThreads || threadKeywords) {
           const index = await ctx.backend.emailIndex(args.accountId);
           const threads = new Set(index.filter((r) => touched.has(r.id)).map((r) => r.threadId));
           for (const r of index) if (threads.has(r.threadId)) touched.add(r.id);

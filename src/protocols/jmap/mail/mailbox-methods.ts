@@ -10,11 +10,11 @@ import { defineMethod, type MethodTable } from '../method.ts';
 import { MethodError, setError, type SetError } from '../method-error.ts';
 import { changesArgsSchema } from '../standard/changes.ts';
 import { checkGetIds, getArgsSchema, pickProperties, selectProperties } from '../standard/get.ts';
-import { queryChangesArgsSchema } from '../standard/query-changes.ts';
+import { checkQueryChangesCount, queryChangesArgsSchema } from '../standard/query-changes.ts';
 import { checkSort, pageQuery, queryArgsSchema, type Filter } from '../standard/query.ts';
 import { checkSetPreconditions, setArgsSchema, setResponse, splitWillDestroy } from '../standard/set.ts';
 import type { JmapMailBackend, MailMailbox, MailboxWriteError } from './backend.ts';
-import { formatState, mailChanges } from './state.ts';
+import { formatState, mailChanges, MAX_CHANGES, parseState } from './state.ts';
 
 const ROLE_OF: Record<string, string> = { '\\Sent': 'sent', '\\Drafts': 'drafts', '\\Trash': 'trash', '\\Junk': 'junk', '\\Archive': 'archive', '\\All': 'all', '\\Flagged': 'flagged' };
 const SPECIAL_USE_OF: Record<string, string> = Object.fromEntries(Object.entries(ROLE_OF).map(([k, v]) => [v, k]));
@@ -84,6 +84,21 @@ function matches(m: JmapMailbox, filter: Filter<MailboxCondition> | null): boole
 }
 
 const mailboxQuerySchema = queryArgsSchema(conditionSchema).extend({ sortAsTree: z.boolean().default(false), filterAsTree: z.boolean().default(false) });
+const mailboxQueryChangesSchema = queryChangesArgsSchema(conditionSchema).extend({ sortAsTree: z.boolean().default(false), filterAsTree: z.boolean().default(false) });
+
+/** The sorted ids of the mailboxes a query matches (RFC 8621 §2.5 filterAsTree and sortAsTree included). */
+function queryIds(mailboxes: JmapMailbox[], args: { filter: unknown; sort: { property: string; isAscending: boolean }[] | null; sortAsTree: boolean; filterAsTree: boolean }): string[] {
+  const filter = args.filter as Filter<MailboxCondition> | null;
+  let matching = mailboxes.filter((m) => matches(m, filter));
+  // RFC 8621 §2.5 filterAsTree: a mailbox is kept only if its parents are kept too.
+  if (args.filterAsTree) {
+    const kept = new Set(matching.map((m) => m.id));
+    const byId = new Map(mailboxes.map((m) => [m.id, m]));
+    const ok = (m: JmapMailbox): boolean => m.parentId === null || (kept.has(m.parentId) && ok(byId.get(m.parentId)!));
+    matching = matching.filter(ok);
+  }
+  return sortMailboxes(matching, args.sort, args.sortAsTree).map((m) => m.id);
+}
 
 /** RFC 8621 §2.5: with sortAsTree, parents come before their children, siblings in sort order. */
 function sortMailboxes(list: JmapMailbox[], sort: { property: string; isAscending: boolean }[] | null, asTree: boolean): JmapMailbox[] {
@@ -156,27 +171,29 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
       handle: async (args, ctx) => {
         checkSort(args.sort, ['sortOrder', 'name'], ['i;unicode-casemap', 'i;ascii-casemap']);
         const { state, mailboxes } = await load(ctx.backend, args.accountId);
-        const filter = args.filter as Filter<MailboxCondition> | null;
-        let matching = mailboxes.filter((m) => matches(m, filter));
-        // RFC 8621 §2.5 filterAsTree: a mailbox is kept only if its parents are kept too.
-        if (args.filterAsTree) {
-          const kept = new Set(matching.map((m) => m.id));
-          const byId = new Map(mailboxes.map((m) => [m.id, m]));
-          const ok = (m: JmapMailbox): boolean => m.parentId === null || (kept.has(m.parentId) && ok(byId.get(m.parentId)!));
-          matching = matching.filter(ok);
-        }
-        const ids = sortMailboxes(matching, args.sort, args.sortAsTree).map((m) => m.id);
-        return { accountId: args.accountId, queryState: formatState(state), canCalculateChanges: false, ...pageQuery(ids, args) };
+        const ids = queryIds(mailboxes, args);
+        return { accountId: args.accountId, queryState: formatState(state), canCalculateChanges: true, ...pageQuery(ids, args) };
       },
     }),
     'Mailbox/queryChanges': defineMethod({
       capability: MAIL_CAPABILITY,
       account: 'read',
-      args: queryChangesArgsSchema(conditionSchema),
-      // RFC 8620 §5.6: a server that does not calculate query changes for a type says cannotCalculateChanges;
-      // an account has few mailboxes, so the client queries again.
-      handle: () => {
-        throw new MethodError('cannotCalculateChanges');
+      args: mailboxQueryChangesSchema,
+      handle: async (args, ctx) => {
+        checkSort(args.sort, ['sortOrder', 'name'], ['i;unicode-casemap', 'i;ascii-casemap']);
+        const { state, mailboxes } = await load(ctx.backend, args.accountId);
+        const since = parseState(args.sinceQueryState, state);
+        const changes = await ctx.backend.changes(args.accountId, 'Mailbox', since, MAX_CHANGES);
+        if (changes.length > MAX_CHANGES) throw new MethodError('cannotCalculateChanges', 'too many changes; query again');
+        const ids = queryIds(mailboxes, args);
+        // RFC 8620 §5.6: removed may hold ids that were not in the old results, as long as each id now in
+        // the results and possibly moved is added back at its index. A mailbox's place depends on its
+        // parent and siblings (tree order, parentId filters), and an account has few mailboxes, so any
+        // change reports the whole list: removed everything that was or may have been there, added it all.
+        const removed = changes.length === 0 ? [] : [...new Set([...ids, ...changes.map((c) => formatObjectId('mailbox', c.id))])];
+        const added = changes.length === 0 ? [] : ids.map((id, index) => ({ id, index }));
+        checkQueryChangesCount(removed.length, added.length, args.maxChanges);
+        return { accountId: args.accountId, oldQueryState: args.sinceQueryState, newQueryState: formatState(state), removed, added, ...(args.calculateTotal ? { total: ids.length } : {}) };
       },
     }),
     'Mailbox/set': defineMethod({

@@ -13,6 +13,7 @@ import { changesArgsSchema } from '../standard/changes.ts';
 import { checkGetIds, getArgsSchema, pickProperties, selectProperties } from '../standard/get.ts';
 import { idSchema } from '../standard/primitives.ts';
 import { pageQuery, queryArgsSchema } from '../standard/query.ts';
+import { queryChangesArgsSchema } from '../standard/query-changes.ts';
 import { checkSetPreconditions, setArgsSchema, setResponse } from '../standard/set.ts';
 import type { JmapMailBackend } from './backend.ts';
 import { emailSetMethods } from './email-set.ts';
@@ -127,8 +128,15 @@ export function submissionMethods(): MethodTable<JmapSubmissionBackend> {
       handle: (args, ctx) => {
         const { list, state } = ctx.backend.submissions(args.accountId);
         const since = Number(args.sinceState);
-        if (!/^\d+$/.test(args.sinceState) || since > Number(state)) throw new MethodError('cannotCalculateChanges');
-        return { accountId: args.accountId, oldState: args.sinceState, newState: state, hasMoreChanges: false, created: list.filter((s) => Number(s.id.slice(1)) > since).map((s) => s.id), updated: [], destroyed: [] };
+        // RFC 8620 §5.2: a state not given out, or older than the submissions still remembered, cannot be resolved.
+        const oldest = list.length === 0 ? Number(state) : Number(list[0]!.id.slice(1)) - 1;
+        if (!/^(0|[1-9][0-9]{0,15})$/.test(args.sinceState) || since > Number(state) || since < oldest) throw new MethodError('cannotCalculateChanges');
+        const created = list.filter((s) => Number(s.id.slice(1)) > since);
+        // RFC 8620 §5.2: at most maxChanges ids; the state after the last one returned lets the client go on.
+        const page = args.maxChanges === null ? created : created.slice(0, args.maxChanges);
+        const hasMoreChanges = page.length < created.length;
+        const newState = hasMoreChanges ? page[page.length - 1]!.id.slice(1) : state;
+        return { accountId: args.accountId, oldState: args.sinceState, newState, hasMoreChanges, created: page.map((s) => s.id), updated: [], destroyed: [] };
       },
     }),
     'EmailSubmission/query': defineMethod({
@@ -142,6 +150,15 @@ export function submissionMethods(): MethodTable<JmapSubmissionBackend> {
         const matching = list.filter((s) => (!Array.isArray(f.emailIds) || f.emailIds.includes(s.emailId)) && (!Array.isArray(f.threadIds) || f.threadIds.includes(s.threadId))
           && (!Array.isArray(f.identityIds) || f.identityIds.includes(s.identityId)) && (f.undoStatus === undefined || f.undoStatus === s.undoStatus));
         return { accountId: args.accountId, queryState: state, canCalculateChanges: false, ...pageQuery(matching.map((s) => s.id).reverse(), args) };
+      },
+    }),
+    'EmailSubmission/queryChanges': defineMethod({
+      capability: SUBMISSION_CAPABILITY,
+      account: 'read',
+      args: queryChangesArgsSchema(z.record(z.string(), z.unknown())),
+      // RFC 8620 §5.6: EmailSubmission/query says canCalculateChanges false; the client queries again.
+      handle: () => {
+        throw new MethodError('cannotCalculateChanges');
       },
     }),
     'EmailSubmission/set': defineMethod({
