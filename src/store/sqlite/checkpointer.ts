@@ -23,7 +23,7 @@ const START_AFTER_MS = 250;
 const INTERVAL_MS = 50;
 /** SQLite's default autocheckpoint, used while no worker runs. */
 const DEFAULT_AUTOCHECKPOINT_FRAMES = 1000;
-/** The backstop while the worker runs: 8192 frames (128 MiB of 16 KiB pages). */
+/** The backstop while the worker runs: 8192 frames (64 MiB of 8 KiB pages). */
 const BACKSTOP_AUTOCHECKPOINT_FRAMES = 8192;
 const CLOSE_WAIT_MS = 5000;
 /** A final pass that takes longer than this means the worker is stuck: writes go on without it. */

@@ -7,8 +7,14 @@ import type { MessageIndexFields } from '../../message/thread-keys.ts';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 
-/** Keys a new email leaves: its own id, its parent's, its root's and its base subject. */
-const MAX_KEYS = 4;
+/** Keys a new email leaves: its own id, its parent's and its root's. */
+const MAX_KEYS = 3;
+
+/**
+ * How many of an account's most recently changed emails a reply without references is compared with by
+ * subject. Such replies are rare, so they pay a bounded scan rather than every delivery paying a subject key.
+ */
+const SUBJECT_THREAD_SCAN = 2000;
 
 /** How far back (ms) a reply found only by its subject may join a thread. */
 const SUBJECT_THREAD_WINDOW_MS = 30 * 24 * 3600_000;
@@ -35,6 +41,8 @@ export class EmailTable {
         SELECT ?, account_id, thread_id, ?, ?, message_id, base_subject, sent_at, from_sort, to_sort FROM emails WHERE id = ?`),
       threadOfKey: db.prepare('SELECT k.thread_id FROM thread_keys k JOIN threads t ON t.id = k.thread_id WHERE k.account_id = ? AND k.key = ?').pluck(),
       threadOf: db.prepare('SELECT thread_id FROM emails WHERE id = ?').pluck(),
+      threadOfSubject: db.prepare(`SELECT thread_id FROM (SELECT thread_id, base_subject FROM emails INDEXED BY emails_changes
+        WHERE account_id = ? ORDER BY mod_seq DESC LIMIT ${SUBJECT_THREAD_SCAN}) WHERE base_subject = ? LIMIT 1`).pluck(),
       subjectDate: db.prepare('SELECT max(m.internal_date) FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.thread_id = ?').pluck(),
     };
   }
@@ -47,7 +55,7 @@ export class EmailTable {
     }
     // Without any reference, a reply ("Re: x") joins the thread of its base subject if that was active lately.
     if (fields.references.length === 0 && fields.isReplySubject && fields.baseSubject !== '') {
-      const thread = this.q.threadOfKey.get(accountId, `subject:${fields.baseSubject}`) as number | undefined;
+      const thread = this.q.threadOfSubject.get(accountId, fields.baseSubject) as number | undefined;
       if (thread !== undefined) {
         const last = this.q.subjectDate.get(thread) as number | null;
         if (last !== null && now - last <= SUBJECT_THREAD_WINDOW_MS) return thread;
@@ -71,7 +79,6 @@ export class EmailTable {
     }
     const rows: (string | number)[] = [];
     for (const key of keys) rows.push(accountId, `id:${key}`, threadId);
-    if (fields.baseSubject !== '') rows.push(accountId, `subject:${fields.baseSubject}`, threadId);
     if (rows.length > 0) this.putKeys[rows.length / 3 - 1]!.run(...rows);
     return { emailId, threadId };
   }

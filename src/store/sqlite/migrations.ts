@@ -485,4 +485,13 @@ CREATE TRIGGER messages_email_flags AFTER UPDATE OF flags, mod_seq ON messages B
 END;
 `,
   },
+  {
+    version: 15,
+    name: 'thread keys by message id only',
+    // A reply without references now finds its thread by comparing base subjects with the account's
+    // recent emails (the emails table has them), so no delivery writes a subject key any more.
+    sql: `
+DELETE FROM thread_keys WHERE key LIKE 'subject:%';
+`,
+  },
 ];
