@@ -29,7 +29,7 @@ describe('JMAP /changes and /queryChanges over HTTP', () => {
       body: JSON.stringify({ using: USING, methodCalls: [[method, { accountId, ...args }, 'c']] }),
     });
     assert.equal(res.status, 200);
-    const [[name, body]] = (await res.json()).methodResponses;
+    const [[name, body]] = ((await res.json()) as { methodResponses: [string, any, string][] }).methodResponses;
     return [name, body];
   };
   const deliver = (subject: string, extra = '') => sendRaw(t.ports.smtp, { from: 'carol@elsewhere.test', to: [ALICE], data: `From: carol@elsewhere.test\r\nTo: ${ALICE}\r\nSubject: ${subject}\r\n${extra}\r\nbody\r\n` });
