@@ -47,6 +47,7 @@ import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { certificateFacts } from './certificate-facts.ts';
 import { readFileSync } from 'node:fs';
 import { mtaStsRoutes } from '../http/mta-sts-route.ts';
+import { acmeChallengeRoutes } from '../http/acme-challenge-route.ts';
 import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 import { clientSettings } from '../autoconfig/client-settings.ts';
 import { jmapAccountId, PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
@@ -173,6 +174,7 @@ export async function startHttpServer(options: {
     },
     routes: [
       ...(config.metrics.enabled ? [metricsRoutes({ metrics: services.metrics, ...operator })] : []),
+      acmeChallengeRoutes({ keyAuthorization: (token) => services.acmeHttp.keyAuthorization(token) }),
       webmailRoutes({ dir: new URL('../../dist/ui/', import.meta.url) }),
       webSessionRoutes(webSession),
       jmapRoutes({

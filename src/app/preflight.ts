@@ -16,10 +16,20 @@ export async function preflight(config: Config): Promise<void> {
   if (config.tls.cert && config.tls.key) checkCertificatePair({ cert: config.tls.cert, key: config.tls.key }, 'tls');
   for (const [domain, files] of Object.entries(config.tls.sni)) checkCertificatePair(files, `tls.sni."${domain}"`);
   checkWritableDir(config.dataDir);
+  checkAcme(config);
   for (const role of [...LISTENER_ROLES, ...HTTP_LISTENER_ROLES]) {
     const address = config.listen[role];
     if (address && address.port !== 0) await checkFree(role, address);
   }
+}
+
+/** ACME needs the operator's agreement to the CA's terms and a listener for one of its challenge types. */
+function checkAcme(config: Config): void {
+  const a = config.acme;
+  if (!a.enabled) return;
+  if (!a.termsAgreed) throw new StartupError(`acme.terms_agreed = false: read the terms of service of ${a.directoryUrl} and set acme.terms_agreed = true to use it`);
+  const usable = a.challenges.filter((t) => (t === 'http-01' && config.listen.http !== null) || (t === 'tls-alpn-01' && config.listen.https !== null));
+  if (usable.length === 0) throw new StartupError(`acme.challenges = ${JSON.stringify(a.challenges)}: no listener to answer them (http-01 needs listen.http on port 80, tls-alpn-01 listen.https on port 443)`);
 }
 
 function readKeyFile(path: string, key: string): string {

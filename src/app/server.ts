@@ -97,6 +97,12 @@ export async function startServer(options: { config: Config; logger: Logger; ove
   });
   services.trace.startPruning();
   if (options.startQueue !== false) services.queue.start();
+  // ACME starts once the listeners that answer its challenges are up; domains added later get certificates too.
+  const acme = services.acme;
+  const unfollowDomains = acme ? followDomainsForAcme(services) : () => undefined;
+  if (acme) {
+    await acme.start().catch((err: unknown) => options.logger.error({ event: 'acme.start_failed', err }, 'ACME could not start; certificates are not renewed'));
+  }
   let stopped = false;
   const httpServer: HttpServer = http;
   return {
@@ -108,6 +114,8 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       if (stopped) return;
       stopped = true;
       stopping = true;
+      unfollowDomains();
+      await services.acme?.stop();
       services.tls.unwatch();
       await Promise.all([httpServer.stop(), ...Object.values(listeners).map((l) => l.close())]);
       await services.checks.close();
@@ -117,4 +125,12 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       await services.store.close();
     },
   };
+}
+
+/** A domain added or removed changes the certificates ACME keeps (mta-sts. and autoconfig. names). */
+function followDomainsForAcme(services: Services): () => void {
+  return services.store.subscribe((change) => {
+    if (change.kind !== 'directory' && change.kind !== 'reset') return;
+    services.acme?.refresh().catch((err: unknown) => services.logger.error({ event: 'acme.start_failed', err }, 'ACME could not read the domains'));
+  });
 }

@@ -47,6 +47,9 @@ import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { TraceRecorder } from '../trace/recorder.ts';
 import { traceObserver } from '../trace/queue-observer.ts';
+import { HttpChallenges } from '../acme/http-challenges.ts';
+import { createAcmeManager } from './acme.ts';
+import type { AcmeManager } from '../acme/manager.ts';
 
 export interface Services {
   config: Config;
@@ -88,6 +91,10 @@ export interface Services {
   applyPolicy(policy: Config['policy']): void;
   /** Outbound TLS results for TLS-RPT (null when reports.tlsrpt is off). */
   tlsAttempts: TlsAttemptLog | null;
+  /** Certificates by ACME (`[acme] enabled`); started once the listeners are up. */
+  acme: AcmeManager | null;
+  /** HTTP-01 answers of the ACME challenges under way. */
+  acmeHttp: HttpChallenges;
 }
 
 export interface ServiceOverrides {
@@ -175,7 +182,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
     observer: traceObserver({ trace, metrics }),
   });
+  const acmeHttp = new HttpChallenges();
   const base: Omit<Services, 'smtpHooks' | 'submission' | 'vacation'> = {
+    acme: createAcmeManager({ config, store, tls, http: acmeHttp, logger }),
+    acmeHttp,
     config,
     metrics,
     trace,

@@ -53,6 +53,21 @@ export const schema = {
     sni: sniTableField({ doc: 'Per-domain certificates chosen by SNI: `[tls.sni."example.org"]` with `cert` and `key`.' }),
   }),
 
+  acme: section('Certificates obtained and renewed from an ACME CA (RFC 8555), Let\'s Encrypt by default: for `hostname` (and `names`), and for the mta-sts. and autoconfig. names of each hosted domain; the challenges are answered by the http (HTTP-01) and https (TLS-ALPN-01) listeners, which must be reachable on ports 80 and 443. Every listener uses a new certificate at once. docs/tls.md.', {
+    enabled: booleanField({ default: false, doc: 'Obtain and renew certificates by ACME. The certificate for `hostname` then replaces `[tls] cert` (and the self-signed one) once obtained.' }),
+    directoryUrl: stringField({ default: 'https://acme-v02.api.letsencrypt.org/directory', check: (s) => (/^https:\/\/\S+$/.test(s) ? null : `expected an https:// URL, got ${JSON.stringify(s)}`), doc: 'The ACME directory of the CA (Let\'s Encrypt staging: "https://acme-staging-v02.api.letsencrypt.org/directory").' }),
+    contact: stringField({ default: '', check: (s) => (s === '' || /^[^@\s]+@[^@\s]+$/.test(s) ? null : `expected an address such as "admin@example.org" or "", got ${JSON.stringify(s)}`), doc: 'Address the CA may write to about the certificates (expiry, problems); "" gives none.' }),
+    termsAgreed: booleanField({ default: false, doc: 'That you agree to the CA\'s terms of service (Let\'s Encrypt: its Subscriber Agreement); required with `enabled`.' }),
+    names: stringListField({ default: [], check: (s) => (isHostName(s) ? null : `expected a host name, got ${JSON.stringify(s)}`), doc: 'More names for the certificate of `hostname` (e.g. "mail.example.org").' }),
+    domainNames: booleanField({ default: true, doc: 'Also obtain, for each hosted domain, a certificate for mta-sts.<domain> (with `[mta_sts_policy]` on) and autoconfig.<domain> (with the https listener on); these names must point at this server.' }),
+    challenges: stringListField({ default: ['tls-alpn-01', 'http-01'], check: (s) => (s === 'tls-alpn-01' || s === 'http-01' ? null : `expected "tls-alpn-01" or "http-01", got ${JSON.stringify(s)}`), doc: 'Challenge types in order of preference: "tls-alpn-01" (answered on the https listener, RFC 8737) and "http-01" (on the http listener, under /.well-known/acme-challenge/).' }),
+    keyType: enumField(['ecdsa', 'rsa'], { default: 'ecdsa', doc: 'Key of the certificates: ECDSA P-256 or RSA 2048 (for old clients).' }),
+    renewBefore: durationField({ default: '30d', doc: 'Renew a certificate this long before it expires.' }),
+    retryMin: durationField({ default: '10m', doc: 'After a failed order, the first wait before the next; it doubles with each failure up to `retry_max`. Also the least time between two orders for the same names.' }),
+    retryMax: durationField({ default: '1d', doc: 'The longest wait between failed orders.' }),
+    caFile: optionalPathField({ doc: 'PEM file of the CAs to trust for the directory\'s HTTPS (a private ACME CA, tests); "" uses the system\'s.' }),
+  }),
+
   mtaStsPolicy: section('Our own MTA-STS policy (RFC 8461 §3.2), served at https://mta-sts.<domain>/.well-known/mta-sts.txt for every hosted domain; `postamt dns` prints the `_mta-sts` record whose id follows the policy. docs/tls.md.', {
     mode: enumField(['off', 'none', 'testing', 'enforce'], { default: 'off', doc: 'The policy mode: "enforce" (senders that obey MTA-STS deliver only over TLS to the MX hosts below), "testing" (they only report failures, RFC 8460), "none" (withdraws a policy); "off" serves no policy at all.' }),
     maxAge: durationField({ default: '7d', doc: 'How long senders may cache the policy (max_age, RFC 8461 §3.2; at most 31557600 seconds). Raise it (e.g. "180d") once enforce works.' }),

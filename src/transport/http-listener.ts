@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/log.ts';
 import { upgradeToTls } from './connection-driver.ts';
+import { answeredTlsAlpnChallenge } from './tls-alpn-challenge.ts';
 import type { ConnectionCounter } from './ip-limits.ts';
 import type { TlsProvider } from './tls.ts';
 
@@ -118,17 +119,25 @@ export async function startHttpListener(options: HttpListenerOptions): Promise<H
       serve(socket);
       return;
     }
-    upgradeToTls(socket, options.tls, options.timeouts.handshakeMs ?? options.timeouts.headerMs).then(
-      ({ socket: secure }) => {
-        open.add(secure);
-        secure.once('close', () => open.delete(secure));
-        serve(secure);
-      },
-      (err: unknown) => {
-        logger.info({ event: 'tls.handshake_failed', listener: options.name, ip, err }, 'TLS handshake failed');
-        socket.destroy();
-      },
-    );
+    const provider = options.tls;
+    const handshakeMs = options.timeouts.handshakeMs ?? options.timeouts.headerMs;
+    const handshake = (): void => {
+      upgradeToTls(socket, provider, handshakeMs).then(
+        ({ socket: secure }) => {
+          open.add(secure);
+          secure.once('close', () => open.delete(secure));
+          serve(secure);
+        },
+        (err: unknown) => {
+          logger.info({ event: 'tls.handshake_failed', listener: options.name, ip, err }, 'TLS handshake failed');
+          socket.destroy();
+        },
+      );
+    };
+    if (!provider.hasAlpnChallenges()) return handshake();
+    answeredTlsAlpnChallenge(socket, provider, { listener: options.name, ip, timeoutMs: handshakeMs, logger }).then((answered) => {
+      if (!answered) handshake();
+    }, () => socket.destroy());
   };
   const listener = net.createServer(accept);
   await new Promise<void>((resolve, reject) => {

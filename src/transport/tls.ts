@@ -2,6 +2,8 @@
  * TLS for every listener: the certificate and key from `[tls]` (or a self-signed pair made in data_dir at
  * first start), per-domain certificates chosen by SNI, TLS 1.2 and 1.3 only with modern ciphers, and
  * reloading without restart (on SIGHUP or when the files change); open connections keep their context.
+ * Certificates obtained by ACME are installed here at run time (the default one and per-name ones), as are the
+ * short-lived RFC 8737 certificates that answer TLS-ALPN-01 challenges.
  */
 import { existsSync, mkdirSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,11 +34,15 @@ export interface TlsProviderOptions {
 export class TlsProvider {
   private readonly options: TlsProviderOptions;
   private readonly files: CertificateFiles;
-  private defaultContext!: tls.SecureContext;
+  private fileContext!: tls.SecureContext;
+  private filePem = '';
   private sniContexts = new Map<string, tls.SecureContext>();
+  /** Installed at run time (ACME), by id: the default certificate or the one for some names. */
+  private managed = new Map<string, { names: string[]; context: tls.SecureContext; pem: string; isDefault: boolean }>();
+  private managedByName = new Map<string, tls.SecureContext>();
+  private managedDefault: { context: tls.SecureContext; pem: string } | null = null;
+  private alpnChallenges = new Map<string, tls.SecureContext>();
   private watched: string[] = [];
-  /** The PEM of the default certificate (tests trust it). */
-  certificatePem = '';
 
   constructor(options: TlsProviderOptions) {
     this.options = options;
@@ -53,9 +59,52 @@ export class TlsProvider {
       sni.set(domain.toLowerCase(), createContext(readFileSync(files.cert, 'utf8'), readFileSync(files.key, 'utf8')));
     }
     // Swap only when everything loaded: a half-written file keeps the old certificate in use.
-    this.defaultContext = context;
+    this.fileContext = context;
     this.sniContexts = sni;
-    this.certificatePem = cert;
+    this.filePem = cert;
+  }
+
+  /** The PEM of the default certificate (tests trust it). */
+  get certificatePem(): string {
+    return this.managedDefault?.pem ?? this.filePem;
+  }
+
+  private get defaultContext(): tls.SecureContext {
+    return this.managedDefault?.context ?? this.fileContext;
+  }
+
+  /**
+   * Installs (or replaces) a certificate obtained at run time: the default one, or the one for `names`.
+   * New handshakes on every listener use it at once; open connections keep theirs. Throws on a bad pair.
+   */
+  installCertificate(id: string, options: { names: string[]; cert: string; key: string; isDefault: boolean }): void {
+    const context = createContext(options.cert, options.key);
+    this.managed.set(id, { names: options.names.map((n) => n.toLowerCase()), context, pem: options.cert, isDefault: options.isDefault });
+    const byName = new Map<string, tls.SecureContext>();
+    let managedDefault: { context: tls.SecureContext; pem: string } | null = null;
+    for (const entry of this.managed.values()) {
+      if (entry.isDefault) managedDefault = { context: entry.context, pem: entry.pem };
+      for (const name of entry.names) byName.set(name, entry.context);
+    }
+    this.managedByName = byName;
+    this.managedDefault = managedDefault;
+  }
+
+  /** RFC 8737 §3: the certificate that answers a TLS-ALPN-01 challenge for `name` while it is pending. */
+  setAlpnChallenge(name: string, cert: string, key: string): void {
+    this.alpnChallenges.set(name.toLowerCase(), tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' }));
+  }
+
+  clearAlpnChallenge(name: string): void {
+    this.alpnChallenges.delete(name.toLowerCase());
+  }
+
+  hasAlpnChallenges(): boolean {
+    return this.alpnChallenges.size > 0;
+  }
+
+  alpnChallengeContext(name: string): tls.SecureContext | null {
+    return this.alpnChallenges.get(name.toLowerCase()) ?? null;
   }
 
   /** Re-reads every file; on error keeps the previous certificates and logs. */
@@ -89,7 +138,7 @@ export class TlsProvider {
   secureContext(servername?: string): tls.SecureContext {
     if (servername) {
       const name = servername.toLowerCase();
-      const exact = this.sniContexts.get(name);
+      const exact = this.sniContexts.get(name) ?? this.managedByName.get(name);
       if (exact) return exact;
       const dot = name.indexOf('.');
       const wildcardParent = dot > 0 ? this.sniContexts.get(name.slice(dot + 1)) : undefined;

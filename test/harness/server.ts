@@ -39,15 +39,19 @@ export interface TestServerOptions {
   startQueue?: boolean;
   dataDir?: string;
   keepDataDir?: boolean;
+  /** Called with each log line as it is written (synchronously, inside the logging call). */
+  onLog?: (entry: Record<string, unknown>) => void;
 }
 
-function collectingLogger(logs: Record<string, unknown>[]): Logger {
+function collectingLogger(logs: Record<string, unknown>[], onLog?: (entry: Record<string, unknown>) => void): Logger {
   const sink = new Writable({
     write(chunk, _enc, cb) {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
         try {
-          logs.push(JSON.parse(line));
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          onLog?.(entry);
         } catch {
           // not JSON: ignore
         }
@@ -72,7 +76,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   } as ConfigPatch);
   const config = mergeConfig(base, options.config ?? {});
   const logs: Record<string, unknown>[] = [];
-  const server = await startServer({ config, logger: collectingLogger(logs), overrides: { dns: options.dns }, startQueue: options.startQueue });
+  const server = await startServer({ config, logger: collectingLogger(logs, options.onLog), overrides: { dns: options.dns }, startQueue: options.startQueue });
   const store = server.services.store;
   const accountId = async (address: string): Promise<number> => {
     const account = await store.getAccount(address);

@@ -60,6 +60,17 @@ describe('start-up failures: one clear line, exit 1, nothing created', () => {
     assert.ok(!existsSync(join(r.home, 'data')));
   });
 
+  test('ACME without agreement to the CA\'s terms, or without a listener for its challenges, names the key', () => {
+    const terms = serve('acme-terms', { tls: '[acme]\nenabled = true' });
+    assert.equal(terms.code, 1);
+    assertOneLine(terms.stderr, /^postamt: cannot start: acme\.terms_agreed = false: read the terms of service of https:\/\/acme-v02\.api\.letsencrypt\.org\/directory and set acme\.terms_agreed = true to use it\n$/);
+    assert.ok(!existsSync(join(terms.home, 'data')));
+    // The http and https listeners are off in these configurations.
+    const listeners = serve('acme-listeners', { tls: '[acme]\nenabled = true\nterms_agreed = true' });
+    assert.equal(listeners.code, 1);
+    assertOneLine(listeners.stderr, /^postamt: cannot start: acme\.challenges = \["tls-alpn-01","http-01"\]: no listener to answer them \(http-01 needs listen\.http on port 80, tls-alpn-01 listen\.https on port 443\)\n$/);
+  });
+
   test('a port in use names the listener and its address; no postamt.db is left in data_dir', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
