@@ -37,6 +37,7 @@ import { metricsRoutes, operatorAccess } from '../http/metrics-routes.ts';
 import { serverStatus } from '../metrics/status.ts';
 import { storeFileSizes } from '../store/open.ts';
 import { autoconfigRoutes } from '../http/autoconfig-routes.ts';
+import { accountRoutes } from '../http/account-routes.ts';
 import { adminApiRoutes } from '../http/admin/admin-api.ts';
 import { adminUiRoutes } from '../http/admin/admin-ui-routes.ts';
 import { createAdminService } from '../admin/service.ts';
@@ -197,6 +198,7 @@ export async function startHttpServer(options: {
       mtaStsRoutes({ policy: () => mtaStsPolicy, hostsDomain: (domain) => services.store.hasDomain(domain) }),
       adminUiRoutes({ dir: new URL('../../dist/ui/admin/', import.meta.url) }),
       adminApiRoutes({ ...webSession, admin, version: packageVersion() }),
+      accountRoutes({ requireUser: auth, tokens, admin }),
       autoconfigRoutes({ settings: () => clientSettings(config, options.mailPorts ?? {}), hostsDomain: (domain) => services.store.hasDomain(domain), requireUser: auth }),
     ],
   });

@@ -34,6 +34,19 @@ export async function logout(): Promise<void> {
   await fetch('/webmail/logout', { method: 'POST', headers: { 'X-CSRF-Token': csrfToken() ?? '' } });
 }
 
+/** The user's own account settings (password, app passwords, sessions): JSON in and out, CSRF header on. */
+export async function accountApi<R>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<R> {
+  const r = await fetch(`/webmail/account/${path}`, {
+    method,
+    headers: { 'X-CSRF-Token': csrfToken() ?? '', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (r.status === 401) throw new SessionEnded();
+  const data = await r.json().catch(() => ({})) as Record<string, unknown>;
+  if (!r.ok) throw new Error(typeof data.detail === 'string' ? data.detail : `HTTP ${r.status}`);
+  return data as R;
+}
+
 export async function loadSession(): Promise<Session> {
   const r = await fetch('/jmap/session', { headers: { Accept: 'application/json' } });
   if (r.status === 401) throw new SessionEnded();

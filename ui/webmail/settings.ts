@@ -7,6 +7,7 @@ import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import { CATALOGUES } from './i18n.ts';
 import { VACATION, type Jmap } from './jmap.ts';
+import { AccountSettings } from './account-settings.ts';
 import { VacationSettings } from './vacation.ts';
 import type { El, Identity, T } from './types.ts';
 
@@ -46,5 +47,6 @@ export function Settings(props: { jmap: Jmap; t: T; identities: Identity[]; pref
         })))),
       h('button', { type: 'button', onClick: () => { localStorage.setItem(SIGNATURES, JSON.stringify(sigs)); setSaved(t('saved')); } }, t('saveSignatures')),
       h('span', { role: 'status', class: 'muted' }, ` ${saved}`)),
-    props.jmap.session.capabilities.includes(VACATION) ? h(VacationSettings, { jmap: props.jmap, t, onEnded: props.onEnded }) : null);
+    props.jmap.session.capabilities.includes(VACATION) ? h(VacationSettings, { jmap: props.jmap, t, onEnded: props.onEnded }) : null,
+    h(AccountSettings, { t, lang: prefs.lang, onEnded: props.onEnded }));
 }
