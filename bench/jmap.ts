@@ -1,29 +1,24 @@
 /**
- * `npm run bench:jmap`: the first page a mail client shows of a big INBOX, JMAP beside IMAP on a private
- * Dovecot with the same messages. JMAP: Email/query (inMailbox, receivedAt descending, limit 50) plus
- * Email/get of those ids with the list properties, and Email/changes after 100 new messages, run through
- * the JMAP engine on the server's store in this process (no HTTP: the API's own cost). Dovecot: UID SORT
- * (REVERSE ARRIVAL) then UID FETCH of the newest 50 (ENVELOPE FLAGS) on one IMAP connection. p50/p99.
+ * `npm run bench:jmap`: the first page a mail client shows of a big INBOX, JMAP over HTTP beside IMAP on a
+ * private Dovecot with the same messages, and the memory of idle push connections.
+ * - JMAP (a `postamt serve` child, HTTP keep-alive, Basic auth on loopback): Email/query (inMailbox,
+ *   receivedAt descending, limit 50) plus Email/get of those ids with the list properties in one request,
+ *   and Email/changes after 100 new messages. Dovecot: UID SORT (REVERSE ARRIVAL) then UID FETCH of the
+ *   newest 50 (ENVELOPE FLAGS) on one IMAP connection. p50/p99 of each.
+ * - Memory: N idle EventSource, then N idle WebSocket connections (TLS, push enabled) held by a client
+ *   process; the server's heap+external and RSS after full collections, before and after, per connection.
  *
- *   npm run bench:jmap -- [--messages 100000] [--iterations 200] [--no-dovecot] [--keep]
+ *   npm run bench:jmap -- [--messages 100000] [--iterations 200] [--idle 1000] [--no-dovecot] [--keep]
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../src/core/log.ts';
-import { StoreMailAccess } from '../src/mail/service.ts';
-import { StoreJmapMailBackend } from '../src/app/jmap-mail-backend.ts';
-import type { JmapAccount, JmapBackend } from '../src/protocols/jmap/backend.ts';
-import { CORE_CAPABILITY, MAIL_CAPABILITY } from '../src/protocols/jmap/capabilities.ts';
-import { JmapEngine } from '../src/protocols/jmap/engine.ts';
-import type { JmapMailBackend } from '../src/protocols/jmap/mail/backend.ts';
-import { mailAccountCapability, mailMethods } from '../src/protocols/jmap/mail/index.ts';
-import type { MethodTable } from '../src/protocols/jmap/method.ts';
-import { CORE_METHODS } from '../src/protocols/jmap/methods/index.ts';
+import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/open.ts';
 import { dovecotAvailable, dovecotMaildir, startDovecot } from './lib/dovecot.ts';
 import { benchMessage, fillMaildir, loadPostamtMailbox } from './lib/mailbox-data.ts';
-import { freePort, preparePostamt } from './lib/postamt.ts';
+import { freePort, preparePostamt, startPostamt, type PostamtChild } from './lib/postamt.ts';
 import { ImapClient } from './lib/wire-client.ts';
 
 const args = process.argv.slice(2);
@@ -33,10 +28,12 @@ const opt = (name: string, fallback: number): number => {
 };
 const N = opt('messages', 100_000);
 const ITERATIONS = opt('iterations', 200);
+const IDLE = opt('idle', 1000);
 const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 const PASSWORD = 'bench password';
 const LIST_PROPERTIES = ['id', 'threadId', 'mailboxIds', 'keywords', 'size', 'receivedAt', 'from', 'subject', 'preview', 'hasAttachment'];
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
 
 function log(text: string): void {
   process.stderr.write(`[bench:jmap] ${text}\n`);
@@ -57,49 +54,90 @@ async function timed(n: number, fn: () => Promise<void>): Promise<number[]> {
   return out;
 }
 
+type Invocation = [string, Record<string, unknown> & { list?: unknown[]; created?: unknown[]; state?: string; ids?: string[] }, string];
+
+/** Holds `n` idle push connections of one kind open from a child process; resolves with its stop function. */
+async function holdPushConnections(kind: 'eventsource' | 'websocket', server: PostamtChild, auth: string, n: number): Promise<() => Promise<void>> {
+  const ca = readFileSync(join(server.dataDir, 'tls', 'selfsigned.crt'));
+  const script = fileURLToPath(new URL('./lib/push-idlers.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, kind, String(server.ports.https), auth, String(n), ca.toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`${kind} client exited ${code}`)));
+  });
+  // Let the server finish each connection's set-up (first StateChange, timers) before measuring.
+  await new Promise((r) => setTimeout(r, 2000));
+  return () => new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.stdin.end();
+  });
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-jmap-'));
   chmodSync(dir, 0o755);
-  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD, connections: 100 });
+  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD, connections: 2 * IDLE + 200, http: true });
   let t0 = performance.now();
   await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
   log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const store = await openStore({ dataDir: prepared.dataDir });
-  const account = (await store.getAccount(USER.postamt))!;
-  const inbox = (await store.getMailbox(account.id, 'INBOX'))!;
-  const A = `a${account.id}`;
-  const jmapAccount: JmapAccount = { name: USER.postamt, isPersonal: true, isReadOnly: false, accountCapabilities: { [CORE_CAPABILITY]: {}, [MAIL_CAPABILITY]: mailAccountCapability() } };
-  const base: JmapBackend = { accountsFor: async () => ({ [A]: jmapAccount }), accountFor: async (_i, id) => (id === A ? jmapAccount : null), primaryAccountsFor: async () => ({}), sessionState: async () => 's' };
-  const backend = new StoreJmapMailBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), base, storeAccountId: (id) => (id === A ? account.id : null) });
-  const engine = new JmapEngine<JmapMailBackend>({ backend, methods: { ...(CORE_METHODS as MethodTable<JmapMailBackend>), ...mailMethods() }, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() });
-  type Invocation = [string, Record<string, unknown> & { list?: unknown[]; created?: unknown[]; state?: string }, string];
+  const server = await startPostamt(prepared, { probe: true });
+  const auth = `Basic ${Buffer.from(`${USER.postamt}:${PASSWORD}`).toString('base64')}`;
+  const apiUrl = `http://127.0.0.1:${prepared.ports.http}/jmap/api`;
   const api = async (methodCalls: unknown[]): Promise<Invocation[]> => {
-    const r = await engine.handle({ username: USER.postamt }, { body: JSON.stringify({ using: [CORE_CAPABILITY, MAIL_CAPABILITY], methodCalls }), contentType: 'application/json' });
-    return (r.body as unknown as { methodResponses: Invocation[] }).methodResponses;
+    const res = await fetch(apiUrl, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ using: USING, methodCalls }) });
+    if (res.status !== 200) throw new Error(`API ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { methodResponses: Invocation[] }).methodResponses;
   };
-  const firstPage = async (): Promise<void> => {
-    const r = await api([
-      ['Email/query', { accountId: A, filter: { inMailbox: `M${inbox.id}` }, sort: [{ property: 'receivedAt', isAscending: false }], limit: 50, calculateTotal: true }, 'q'],
-      ['Email/get', { accountId: A, '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPERTIES }, 'g'],
-    ]);
-    if (r[1]![1].list?.length !== 50) throw new Error(`first page: ${JSON.stringify(r[1]).slice(0, 200)}`);
-  };
-  await firstPage();
-  const jmapPage = await timed(ITERATIONS, firstPage);
+  let jmapPage: number[];
+  let changes: number[];
+  const memory: { kind: string; heapPerConn: number; rssPerConn: number }[] = [];
+  try {
+    const session = (await (await fetch(`http://127.0.0.1:${prepared.ports.http}/jmap/session`, { headers: { authorization: auth } })).json()) as { primaryAccounts: Record<string, string> };
+    const A = session.primaryAccounts['urn:ietf:params:jmap:mail']!;
+    const [[, inboxQuery]] = await api([['Mailbox/query', { accountId: A, filter: { role: 'inbox' } }, 'm']]);
+    const inboxId = inboxQuery.ids![0]!;
+    const firstPage = async (): Promise<void> => {
+      const r = await api([
+        ['Email/query', { accountId: A, filter: { inMailbox: inboxId }, sort: [{ property: 'receivedAt', isAscending: false }], limit: 50, calculateTotal: true }, 'q'],
+        ['Email/get', { accountId: A, '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPERTIES }, 'g'],
+      ]);
+      if (r[1]![1].list?.length !== 50) throw new Error(`first page: ${JSON.stringify(r[1]).slice(0, 200)}`);
+    };
+    await firstPage();
+    jmapPage = await timed(ITERATIONS, firstPage);
 
-  const state = (await api([['Email/get', { accountId: A, ids: [], properties: ['id'] }, 'g']]))[0]![1].state as string;
-  const now = Math.floor(Date.now() / 1000);
-  for (let i = 0; i < 100; i++) {
-    const tx = store.beginDelivery();
-    tx.write(benchMessage(N + i, N + 100, now));
-    await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+    // 100 new messages written by another process on the same store (as the CLI or a second node would).
+    const state = (await api([['Email/get', { accountId: A, ids: [], properties: ['id'] }, 'g']]))[0]![1].state as string;
+    const store = await openStore({ dataDir: prepared.dataDir });
+    const account = (await store.getAccount(USER.postamt))!;
+    const inbox = (await store.getMailbox(account.id, 'INBOX'))!;
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 100; i++) {
+      const tx = store.beginDelivery();
+      tx.write(benchMessage(N + i, N + 100, now));
+      await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+    }
+    await store.close();
+    changes = await timed(ITERATIONS, async () => {
+      const r = await api([['Email/changes', { accountId: A, sinceState: state }, 'c']]);
+      if (r[0]![1].created?.length !== 100) throw new Error(`changes: ${JSON.stringify(r[0]).slice(0, 200)}`);
+    });
+
+    // Warm the push paths once so one-time costs are not counted per connection.
+    await (await holdPushConnections('eventsource', server, auth, 5))();
+    await (await holdPushConnections('websocket', server, auth, 5))();
+    for (const kind of ['eventsource', 'websocket'] as const) {
+      const before = await server.memory();
+      const stop = await holdPushConnections(kind, server, auth, IDLE);
+      const after = await server.memory();
+      memory.push({ kind, heapPerConn: (after.heapUsed + after.external - before.heapUsed - before.external) / IDLE, rssPerConn: (after.rss - before.rss) / IDLE });
+      await stop();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    await server.stop();
   }
-  const changes = await timed(ITERATIONS, async () => {
-    const r = await api([['Email/changes', { accountId: A, sinceState: state }, 'c']]);
-    if (r[0]![1].created?.length !== 100) throw new Error(`changes: ${JSON.stringify(r[0]).slice(0, 200)}`);
-  });
-  await store.close();
 
   let imapPage: number[] | null = null;
   if (withDovecot) {
@@ -132,11 +170,14 @@ async function main(): Promise<void> {
   }
 
   const row = (label: string, xs: number[] | null): string => (xs === null ? `| ${label} | - | - |` : `| ${label} | ${percentile(xs, 50).toFixed(2)} | ${percentile(xs, 99).toFixed(2)} |`);
-  console.log(`\n${N} messages of ~5 KB in INBOX, ${ITERATIONS} iterations, times in ms\n`);
+  console.log(`\n${N} messages of ~5 KB in INBOX, ${ITERATIONS} iterations, times in ms; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   console.log('| scenario | p50 | p99 |\n|---|---|---|');
-  console.log(row('Postamt JMAP: Email/query newest 50 + Email/get list properties (engine, no HTTP)', jmapPage));
-  console.log(row('Postamt JMAP: Email/changes after 100 new messages', changes));
+  console.log(row('Postamt JMAP over HTTP: Email/query newest 50 + Email/get list properties (one request)', jmapPage));
+  console.log(row('Postamt JMAP over HTTP: Email/changes after 100 new messages', changes));
   console.log(row('Dovecot IMAP: UID SORT (REVERSE ARRIVAL) + UID FETCH 50 (ENVELOPE FLAGS)', imapPage));
+  console.log(`\n${IDLE} idle push connections of each kind over TLS, per connection (KB = 1024 bytes)\n`);
+  console.log('| connection | heap + external | RSS |\n|---|---|---|');
+  for (const m of memory) console.log(`| ${m.kind === 'eventsource' ? 'EventSource' : 'WebSocket (RFC 8887)'} | ${(m.heapPerConn / 1024).toFixed(1)} KB | ${(m.rssPerConn / 1024).toFixed(1)} KB |`);
   if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
 }
 

@@ -16,7 +16,7 @@ export interface PostamtChild {
   child: ChildProcess;
   config: string;
   dataDir: string;
-  ports: { imap: number; pop3: number; imaps?: number };
+  ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number };
   stop(): Promise<void>;
   /**
    * With `probe`: the server's memory after full GCs (see memory-probe.mjs) and, when gdb can attach,
@@ -78,16 +78,17 @@ export function postamtCli(configPath: string, argv: string[], input?: string): 
  * certificate), plaintext login allowed on loopback, connection limits raised to `connections`), and
  * creates the domain and user. Does not start the server.
  */
-export async function preparePostamt(options: { dir: string; address: string; password: string; connections: number; imaps?: boolean }): Promise<{ config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number } }> {
-  const ports = { imap: await freePort(), pop3: await freePort(), imaps: options.imaps ? await freePort() : undefined };
+export async function preparePostamt(options: { dir: string; address: string; password: string; connections: number; imaps?: boolean; http?: boolean }): Promise<{ config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number } }> {
+  const ports = { imap: await freePort(), pop3: await freePort(), imaps: options.imaps ? await freePort() : undefined, http: options.http ? await freePort() : undefined, https: options.http ? await freePort() : undefined };
   const dataDir = join(options.dir, 'data');
   const config = join(options.dir, 'postamt.toml');
   writeFileSync(config, [
     'hostname = "bench.postamt.test"', `data_dir = "${dataDir}"`, 'log_level = "warn"',
-    '[listen]', 'smtp = ""', 'submission = ""', 'submissions = ""', `imap = "127.0.0.1:${ports.imap}"`, `imaps = "${ports.imaps ? `127.0.0.1:${ports.imaps}` : ''}"`, `pop3 = "127.0.0.1:${ports.pop3}"`, 'pop3s = ""', 'http = ""', 'https = ""',
+    '[listen]', 'smtp = ""', 'submission = ""', 'submissions = ""', `imap = "127.0.0.1:${ports.imap}"`, `imaps = "${ports.imaps ? `127.0.0.1:${ports.imaps}` : ''}"`, `pop3 = "127.0.0.1:${ports.pop3}"`, 'pop3s = ""', `http = "${ports.http ? `127.0.0.1:${ports.http}` : ''}"`, `https = "${ports.https ? `127.0.0.1:${ports.https}` : ''}"`,
     '[limits]', `connections_per_ip = ${options.connections}`, `connections_total = ${options.connections}`,
     '[auth]', 'allow_plaintext_on_loopback = true', 'penalty_delay = "0s"',
     '[storage]', 'quota_default = 0',
+    ...(options.http ? ['[http]', `connections_per_ip = ${options.connections}`, `max_push_connections = ${Math.min(10_000, options.connections)}`, 'max_concurrent_requests = 64'] : []),
   ].join('\n') + '\n');
   const domain = options.address.split('@')[1]!;
   postamtCli(config, ['domain', 'add', domain]);
@@ -100,7 +101,7 @@ export async function preparePostamt(options: { dir: string; address: string; pa
  * flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it). `probe` preloads
  * memory-probe.mjs (with --expose-gc and an IPC channel) so memory() and heapSnapshot() work.
  */
-export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number } }, options: { probe?: boolean } = {}): Promise<PostamtChild> {
+export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number } }, options: { probe?: boolean } = {}): Promise<PostamtChild> {
   const nodeArgs = (process.env.POSTAMT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   if (options.probe) nodeArgs.push('--expose-gc', '--import', pathToFileURL(join(repoRoot, 'bench/lib/memory-probe.mjs')).href);
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], {
@@ -109,6 +110,7 @@ export async function startPostamt(prepared: { config: string; dataDir: string; 
   await waitPort(prepared.ports.imap);
   await waitPort(prepared.ports.pop3);
   if (prepared.ports.imaps) await waitPort(prepared.ports.imaps);
+  if (prepared.ports.https) await waitPort(prepared.ports.https);
   let nextId = 0;
   const ask = <T>(request: Record<string, unknown>, pick: (reply: Record<string, unknown>) => T): Promise<T> => {
     if (!options.probe || !child.send) return Promise.reject(new Error('startPostamt: started without { probe: true }'));
