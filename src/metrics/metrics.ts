@@ -31,8 +31,8 @@ export class Metrics {
   readonly #deliveryLatency: Histogram<'outcome'>;
   readonly #authFailures: Counter<'protocol'>;
   readonly #commitSeconds: Histogram;
-  /** Bound children, made at first use of each label set (a handful each). */
-  readonly #bound = new Map<string, { inc(): void }>();
+  /** Bound children by counter and label values, made at first use of each label set (a handful each). */
+  readonly #bound = new Map<Counter<string>, Map<string, Map<string, { inc(): void }>>>();
 
   constructor() {
     const registers = [this.registry];
@@ -99,42 +99,48 @@ export class Metrics {
     this.#sources = sources;
   }
 
-  #child(key: string, make: () => { inc(): void }): { inc(): void } {
-    let child = this.#bound.get(key);
-    if (!child) {
-      child = make();
-      this.#bound.set(key, child);
-    }
+  /** The child of `counter` for these label values, bound at first use: no label hashing or string building per event. */
+  #child(counter: Counter<string>, a: string, b?: string): { inc(): void } {
+    let byA = this.#bound.get(counter);
+    if (!byA) this.#bound.set(counter, (byA = new Map()));
+    let byB = byA.get(a);
+    if (!byB) byA.set(a, (byB = new Map()));
+    const key = b ?? '';
+    let child = byB.get(key);
+    if (!child) byB.set(key, (child = b === undefined ? counter.labels(a) : counter.labels(a, b)));
     return child;
   }
 
   connectionAccepted(listener: string): void {
-    this.#child(`c:${listener}`, () => this.#connectionsTotal.labels(listener)).inc();
+    this.#child(this.#connectionsTotal, listener).inc();
   }
 
   smtpTransaction(role: string, code: number): void {
     const result: SmtpResult = code < 400 ? 'accepted' : code < 500 ? 'tempfail' : 'rejected';
-    this.#child(`t:${role}:${result}`, () => this.#smtpTransactions.labels(role, result)).inc();
+    this.#child(this.#smtpTransactions, role, result).inc();
   }
 
   smtpRefusal(role: string, command: string): void {
-    this.#child(`r:${role}:${command}`, () => this.#smtpRefusals.labels(role, command)).inc();
+    this.#child(this.#smtpRefusals, role, command).inc();
   }
+
+  /** messageAccepted bound once, for the commit's callback (no closure per message). */
+  readonly onAccepted = (commitMs: number): void => this.messageAccepted(commitMs);
 
   /** A received message became durable after `commitMs` (stored in mailboxes and/or queued). */
   messageAccepted(commitMs: number): void {
-    this.#child('m:accepted', () => this.#messages.labels('accepted')).inc();
+    this.#child(this.#messages, 'accepted').inc();
     this.#commitSeconds.observe(commitMs / 1000);
   }
 
   /** The result of one delivery attempt for one recipient; `ageMs` since the message was queued. */
   deliveryResult(outcome: DeliveryOutcome, ageMs: number): void {
-    this.#child(`m:${outcome}`, () => this.#messages.labels(outcome)).inc();
+    this.#child(this.#messages, outcome).inc();
     if (outcome !== 'deferred') this.#deliveryLatency.observe({ outcome }, Math.max(0, ageMs) / 1000);
   }
 
   authFailure(protocol: string): void {
-    this.#child(`a:${protocol}`, () => this.#authFailures.labels(protocol)).inc();
+    this.#child(this.#authFailures, protocol).inc();
   }
 
   /** The Prometheus text exposition. */

@@ -204,7 +204,7 @@ class InboundMessage {
         queueId: e.transactionId, messageId: messageIdOf(headerText), sender, recipients: recipients.map((r) => r.address), origin: traceOrigin('mx', e),
         size: this.buffer.size, checks: checks ? traceChecks(checks) : undefined, stored: plan.labels, folder, queued,
       }) : null,
-      onAccepted: services.metrics ? (ms) => services.metrics!.messageAccepted(ms) : undefined,
+      onAccepted: services.metrics?.onAccepted,
     });
     if (!outcome.ok) {
       const r = uncoveredReply();

@@ -94,7 +94,7 @@ export interface SubmissionServiceOptions {
   inflight: InflightBudget | null;
   /** The message trace (events of an accepted message go with its commit); absent: none recorded. */
   trace?: TraceSink;
-  metrics?: Pick<Metrics, 'messageAccepted'> | null;
+  metrics?: Pick<Metrics, 'onAccepted'> | null;
   /** Vacation responses of local recipients (after the message is durable); none in tests that need none. */
   vacation?: Pick<VacationReplier, 'wants' | 'delivered'> | null;
 }
@@ -246,7 +246,7 @@ export class SubmissionService {
         origin: { role: input.origin.helo === undefined ? input.origin.protocol.toLowerCase() : 'submission', ip: input.origin.remoteAddress, helo: input.origin.helo ?? null, tls: input.origin.tls?.protocol ?? null, user: input.submitter },
         size: message.size, stored: plan.labels, queued: plan.queue?.recipients.map((r) => r.address) ?? [],
       }) : null,
-      onAccepted: metrics ? (ms) => metrics.messageAccepted(ms) : undefined,
+      onAccepted: metrics?.onAccepted,
     });
     if (!outcome.ok) return { ok: false, ...uncoveredReply() };
     if (outcome.result.queueId) this.o.queue.kick();
