@@ -41,7 +41,10 @@ import { VacationReplier } from '../delivery/vacation-replier.ts';
 import { followStoreChanges } from './store-changes.ts';
 import { createOutboundTls } from './outbound-tls.ts';
 import type { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
-import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
+import { RateLimiter } from '../policy/rate-limit.ts';
+import { dkimKeysFor, importFileDkimKeys } from './dkim-keys.ts';
+import { SharedGreylistStore } from './shared-greylist.ts';
+import { sharedLimits } from './shared-limits.ts';
 import { SigningKeys } from '../dkim/signing-keys.ts';
 import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
 import { Metrics } from '../metrics/metrics.ts';
@@ -118,11 +121,14 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     logger,
   });
   const allowPlaintextAuth = (remoteAddress: string): boolean => config.auth.allowPlaintextOnLoopback && isLoopback(remoteAddress);
+  // Several nodes on one store share login failure caps, rate limits, greylisting and DKIM keys.
+  const sharing = store.shared ? sharedLimits({ shared: store.shared, feed: store, logger, authWindowMs: config.auth.failureWindow }) : null;
   const limiter = new AuthLimiter({
     maxFailuresPerIp: config.auth.maxFailuresPerIp,
     maxFailuresPerAccount: config.auth.maxFailuresPerAccount,
     windowMs: config.auth.failureWindow,
     penaltyDelayMs: config.auth.penaltyDelay,
+    onSettled: sharing ? (e) => sharing.authSettled(e) : undefined,
   });
   const auth = new AuthService({
     accounts: store,
@@ -140,7 +146,13 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   // Run-time overrides saved through the administration service apply over the file's [policy].
   const policyOptions = inboundPolicyOptionsFromConfig({ hostname: config.hostname, policy: effectivePolicy(config.policy, parseOverrides(await store.getSetting(POLICY_SETTING))) }, localDomains);
   const checks = new CheckPool({ size: config.limits.checkWorkers, timeoutMs: config.limits.checkTimeout, logger });
-  const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger, checks });
+  const rates = sharing ? new RateLimiter({ options: policyOptions.rateLimit, onTake: (kind, ip) => sharing.rateTaken(kind, ip) }) : undefined;
+  const greylistStore = store.shared
+    ? new SharedGreylistStore(store.shared, { ttlMs: 1000 * Math.max(policyOptions.greylist.retryWindowSeconds, policyOptions.greylist.passTtlSeconds) })
+    : undefined;
+  const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger, checks, rates, greylistStore });
+  await sharing?.follow({ auth: limiter, rates: rates ?? null });
+  await importFileDkimKeys(store, config.dataDir, logger);
   // SRS is on unless switched off; a configured secret wins over the one generated at first start.
   const srsSecret = config.policy.srs ? (policyOptions.forwarding.srsSecret ?? srsSecretFile(config.dataDir)) : null;
   const planner = new DeliveryPlanner({
@@ -213,7 +225,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     tlsAttempts: outboundTls.attempts,
     usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),
     logins: new AccountLoginWatcher({ store, logger }),
-    dkimKeys: new SigningKeys({ keys: new FileDkimKeyStore({ dataDir: config.dataDir }), resolver: dns, logger }),
+    dkimKeys: new SigningKeys({ keys: dkimKeysFor(store, config.dataDir), resolver: dns, logger }),
     checks,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
   };

@@ -13,7 +13,7 @@ import { adminSettings, type PasswordFunctions } from '../admin/context.ts';
 import { configuredResolver } from '../admin/dns.ts';
 import { createAdminService, type AdminService } from '../admin/service.ts';
 import type { Config } from '../config/schema.ts';
-import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
+import { dkimKeysFor } from '../app/dkim-keys.ts';
 import { storeExists, type OpenedStore, type OpenStoreOptions } from '../store/open.ts';
 
 export interface OutputStream {
@@ -119,7 +119,7 @@ export interface AdminCall {
 /** Runs `fn` with the administration service on the configured data dir's store, as the local operator. */
 export async function withAdmin<T>(command: Command, deps: CliDeps, fn: (call: AdminCall) => Promise<T>, options: WithStoreOptions = {}): Promise<T> {
   return withStore(command, deps, (store, config) => {
-    const admin = createAdminService({ store, dkimKeys: new FileDkimKeyStore({ dataDir: config.dataDir }), passwords: deps.passwords, settings: adminSettings(config), resolver: configuredResolver(config) });
+    const admin = createAdminService({ store, dkimKeys: dkimKeysFor(store, config.dataDir), passwords: deps.passwords, settings: adminSettings(config), resolver: configuredResolver(config) });
     return fn({ admin, as: CLI_PRINCIPAL, config });
   }, options);
 }

@@ -22,8 +22,8 @@ interface KeyMeta {
 
 const LABEL = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
 
-/** Domain and selector become path components: only DNS labels are allowed (no "..", no "/"). */
-function checkName(kind: 'domain' | 'selector', value: string): string {
+/** Domain and selector become path components (and keys elsewhere): only DNS labels are allowed (no "..", no "/"). */
+export function checkDkimName(kind: 'domain' | 'selector', value: string): string {
   const v = value.toLowerCase().replace(/\.$/, '');
   const labels = v.split('.');
   if (v.length === 0 || v.length > 253 || !labels.every((l) => LABEL.test(l)) || (kind === 'domain' && labels.length < 2)) {
@@ -31,6 +31,9 @@ function checkName(kind: 'domain' | 'selector', value: string): string {
   }
   return v;
 }
+
+/** What the server and the admin service use of a key store: the file store, or the shared one (PostgreSQL). */
+export type ManagedDkimKeys = Pick<FileDkimKeyStore, 'addKey' | 'listKeys' | 'activeKeys' | 'setActive'>;
 
 export class FileDkimKeyStore implements DkimKeyStore {
   readonly #root: string;
@@ -42,8 +45,8 @@ export class FileDkimKeyStore implements DkimKeyStore {
   }
 
   async addKey(domain: string, selector: string, algorithm: DkimAlgorithm, privateKeyPem: string, publicKeyB64: string, options: { pending?: boolean } = {}): Promise<DkimKey> {
-    const d = checkName('domain', domain);
-    const s = checkName('selector', selector);
+    const d = checkDkimName('domain', domain);
+    const s = checkDkimName('selector', selector);
     const dir = join(this.#root, d);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const existing = await this.#readMeta(d, s);
@@ -55,7 +58,7 @@ export class FileDkimKeyStore implements DkimKeyStore {
   }
 
   async listKeys(domain?: string): Promise<DkimKey[]> {
-    const domains = domain ? [checkName('domain', domain)] : await listDir(this.#root);
+    const domains = domain ? [checkDkimName('domain', domain)] : await listDir(this.#root);
     const keys: DkimKey[] = [];
     for (const d of domains) {
       for (const file of await listDir(join(this.#root, d))) {
@@ -78,8 +81,8 @@ export class FileDkimKeyStore implements DkimKeyStore {
 
   /** Stops a selector from signing (it stays on disk so its DNS record can be kept until mail in flight is verified). */
   async setActive(domain: string, selector: string, active: boolean): Promise<boolean> {
-    const d = checkName('domain', domain);
-    const s = checkName('selector', selector);
+    const d = checkDkimName('domain', domain);
+    const s = checkDkimName('selector', selector);
     const meta = await this.#readMeta(d, s);
     if (!meta) return false;
     meta.active = active;

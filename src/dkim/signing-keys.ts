@@ -4,12 +4,12 @@
  * background (each at most once per interval) and a key whose published p= matches is activated.
  */
 import type { Logger } from '../core/log.ts';
-import type { FileDkimKeyStore } from './file-key-store.ts';
+import type { ManagedDkimKeys } from './file-key-store.ts';
 import type { Resolver } from '../dns/resolver.ts';
 import type { DkimKey } from '../policy/types.ts';
 
 export interface SigningKeysOptions {
-  keys: FileDkimKeyStore;
+  keys: ManagedDkimKeys;
   resolver: Pick<Resolver, 'txt'>;
   logger: Logger;
   /** How long after a look-up that did not find the record a pending key is looked up again. */

@@ -34,6 +34,19 @@ export interface AuthLimiterOptions {
   /** Attempts waiting at once, across all addresses; one more is refused as throttled. */
   maxWaiters?: number;
   now?: () => number;
+  /**
+   * Called when a failure is counted for good, or when a success cleared failures: how nodes sharing one
+   * store tell each other (their limiters take it in with `applyRemote`), so the caps hold across nodes.
+   */
+  onSettled?: (event: AuthSettlement) => void;
+}
+
+/** A counted failure, or a success that cleared an IP's failures on an account, as nodes exchange them. */
+export interface AuthSettlement {
+  ip: string;
+  username: string;
+  outcome: 'failed' | 'succeeded';
+  atMs: number;
 }
 
 export type AuthLimitVerdict = 'ok' | 'throttled';
@@ -74,6 +87,7 @@ export class AuthLimiter {
   readonly #byAccount = new Map<string, AccountFailure[]>();
   readonly #maxWaitMs: number;
   readonly #maxWaiters: number;
+  readonly #onSettled: ((event: AuthSettlement) => void) | undefined;
   /** Attempts waiting for a reservation in flight to settle; each settlement wakes them to be judged again. */
   readonly #waiters = new Set<() => void>();
 
@@ -86,6 +100,15 @@ export class AuthLimiter {
     this.#now = options.now ?? Date.now;
     this.#maxWaitMs = options.maxWaitMs ?? 30_000;
     this.#maxWaiters = options.maxWaiters ?? 10_000;
+    this.#onSettled = options.onSettled;
+  }
+
+  /** A failure counted or a success seen by another node on the same store. */
+  applyRemote(event: AuthSettlement): void {
+    if (event.atMs <= this.#now() - this.windowMs) return;
+    if (event.outcome === 'failed') this.#addFailure(event.ip, event.username, { inFlight: false, atMs: event.atMs });
+    else this.recordSuccess(event.ip, event.username, { remote: true });
+    this.#wakeWaiters();
   }
 
   check(ip: string, username: string): AuthLimitVerdict {
@@ -158,7 +181,9 @@ export class AuthLimiter {
     };
     return {
       failed: () => {
-        if (settle(true)) this.#wakeWaiters();
+        if (!settle(true)) return;
+        this.#onSettled?.({ ip, username, outcome: 'failed', atMs: ipEntry.atMs });
+        this.#wakeWaiters();
       },
       succeeded: () => {
         if (!settle(false)) return;
@@ -172,13 +197,14 @@ export class AuthLimiter {
   }
 
   recordFailure(ip: string, username: string): void {
-    this.#addFailure(ip, username, { inFlight: false });
+    const { ipEntry } = this.#addFailure(ip, username, { inFlight: false });
+    this.#onSettled?.({ ip, username, outcome: 'failed', atMs: ipEntry.atMs });
   }
 
-  #addFailure(ip: string, username: string, options: { inFlight: boolean }): { ipEntry: IpFailure; accountEntry: AccountFailure } {
+  #addFailure(ip: string, username: string, options: { inFlight: boolean; atMs?: number }): { ipEntry: IpFailure; accountEntry: AccountFailure } {
     const ipKey = normalizeIp(ip);
     const user = username.toLowerCase();
-    const now = this.#now();
+    const now = options.atMs ?? this.#now();
     const ipEntry: IpFailure = { atMs: now, username: user, inFlight: options.inFlight };
     const accountEntry: AccountFailure = { atMs: now, inFlight: options.inFlight };
     const ipFailures = this.#ipFailures(ipKey);
@@ -201,12 +227,14 @@ export class AuthLimiter {
     else map.set(key, kept);
   }
 
-  recordSuccess(ip: string, username: string): void {
+  recordSuccess(ip: string, username: string, options: { remote?: boolean } = {}): void {
     const ipKey = normalizeIp(ip);
     const user = username.toLowerCase();
     const ipFailures = this.#byIp.get(ipKey);
     if (!ipFailures) return;
     const kept = ipFailures.filter((f) => f.username !== user || f.inFlight);
+    // Only a success that cleared something is worth telling the other nodes (they hold the same failures).
+    if (!options.remote && kept.length < ipFailures.length) this.#onSettled?.({ ip, username, outcome: 'succeeded', atMs: this.#now() });
     if (kept.length === 0) this.#byIp.delete(ipKey);
     else this.#byIp.set(ipKey, kept);
   }

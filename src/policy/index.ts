@@ -84,12 +84,13 @@ export class InboundPolicy {
   readonly #logger: Logger | undefined;
   readonly #checks: MessageChecks;
 
-  constructor(deps: { options: InboundPolicyOptions; resolver: PolicyResolver; greylistStore?: GreylistStore; now?: Clock; logger?: Logger; checks?: MessageChecks }) {
+  /** `rates`: a limiter built by the caller (shared between nodes); default: one of this process. */
+  constructor(deps: { options: InboundPolicyOptions; resolver: PolicyResolver; greylistStore?: GreylistStore; rates?: RateLimiter; now?: Clock; logger?: Logger; checks?: MessageChecks }) {
     this.#logger = deps.logger;
     this.#checks = deps.checks ?? localMessageChecks;
     this.#o = deps.options;
     this.#resolver = deps.resolver;
-    this.#rates = new RateLimiter({ options: deps.options.rateLimit, now: deps.now });
+    this.#rates = deps.rates ?? new RateLimiter({ options: deps.options.rateLimit, now: deps.now });
     this.#greylister = new Greylister({ store: deps.greylistStore ?? new MemoryGreylistStore(), options: deps.options.greylist, now: deps.now });
   }
 

@@ -33,6 +33,9 @@ export const DEFAULT_RATE_LIMIT_OPTIONS: RateLimitOptions = {
   maxTrackedKeys: 100_000,
 };
 
+/** 'c': connections, 'm': messages. */
+export type RateKind = 'c' | 'm';
+
 interface Bucket {
   tokens: number;
   updatedMs: number;
@@ -43,9 +46,24 @@ export class RateLimiter {
   readonly #now: Clock;
   readonly #buckets = new Map<string, Bucket>();
 
-  constructor(deps: { options: RateLimitOptions; now?: Clock }) {
+  readonly #onTake: ((kind: RateKind, ip: string) => void) | undefined;
+
+  /** `onTake`: each token taken here, so nodes sharing a store can take it from each other's buckets (`applyRemote`). */
+  constructor(deps: { options: RateLimitOptions; now?: Clock; onTake?: (kind: RateKind, ip: string) => void }) {
     this.#options = deps.options;
     this.#now = deps.now ?? Date.now;
+    this.#onTake = deps.onTake;
+  }
+
+  /** Tokens another node took: taken here too (a bucket may go below zero, so the cluster as a whole keeps the rate). */
+  applyRemote(kind: RateKind, ip: string, count: number): void {
+    if (!this.#options.enabled) return;
+    const [perIp, perNet] = kind === 'c' ? [this.#options.connectionsPerIp, this.#options.connectionsPerNetwork] : [this.#options.messagesPerIp, this.#options.messagesPerNetwork];
+    const now = this.#now();
+    for (const [key, rate] of [[`${kind}|ip|${normalizeIp(ip)}`, perIp], [`${kind}|net|${networkKey(ip)}`, perNet]] as const) {
+      const bucket = this.#refill(key, rate, now);
+      if (bucket) bucket.tokens = Math.max(-(rate.burst ?? rate.count), bucket.tokens - count);
+    }
   }
 
   /** At connect. Too many connections get 421 4.7.0 and the connection closes (RFC 5321 §3.8). */
@@ -75,6 +93,7 @@ export class RateLimiter {
     if ((a && a.tokens < 1) || (b && b.tokens < 1)) return false;
     if (a) a.tokens -= 1;
     if (b) b.tokens -= 1;
+    if (a || b) this.#onTake?.(kind as RateKind, ip);
     return true;
   }
 

@@ -189,7 +189,15 @@ export interface FeedReset {
   kind: 'reset';
 }
 
-export type StoreChange = MailboxChange | AccountChange | DirectoryChange | QueueChange | FeedReset;
+/** Small state the nodes share changed (greylisting, DKIM keys, login failures); `value` is the new value when it is carried along. */
+export interface SharedChange {
+  kind: 'shared';
+  namespace: string;
+  key: string;
+  value?: unknown;
+}
+
+export type StoreChange = MailboxChange | AccountChange | DirectoryChange | QueueChange | SharedChange | FeedReset;
 
 export function isMailboxChange(change: StoreChange): change is MailboxChange {
   return 'mailboxId' in change;
@@ -774,9 +782,23 @@ export interface MetadataStore {
   setMetadata(accountId: number, mailboxId: number | null, changes: readonly { entry: string; value: Buffer | null }[], options: { maxEntries: number }): Promise<'ok' | 'toomany' | 'nonexistent'>;
 }
 
+/**
+ * Small records several nodes on one database share: JSON values by namespace and key, each with an
+ * optional expiry (expired ones read as absent). Only backends several nodes can share have it.
+ */
+export interface SharedStateStore {
+  getShared(namespace: string, key: string): Promise<unknown>;
+  /** `announce`: written through the commit path with a `shared` change (carrying the value) that every node hears. */
+  putShared(namespace: string, key: string, value: unknown, options?: { expiresAt?: Date | null; announce?: boolean }): Promise<void>;
+  deleteShared(namespace: string, key: string, options?: { announce?: boolean }): Promise<void>;
+  listShared(namespace: string): Promise<{ key: string; value: unknown }[]>;
+}
+
 export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
+  /** State the nodes share (PostgreSQL); absent where one process owns the store (SQLite: it stays in memory and files). */
+  readonly shared?: SharedStateStore;
   /** A write that changes nothing, through the backend's commit path (readiness checks): throws when writes fail. */
   checkWritable(): Promise<void>;
   close(): Promise<void>;

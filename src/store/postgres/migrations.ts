@@ -508,4 +508,20 @@ CREATE TABLE vacation_replies (
 );
 `,
   },
+  {
+    version: 11,
+    name: 'shared state',
+    // Small records the nodes share (greylisting, DKIM keys, login failures): JSON by namespace and key,
+    // with an optional expiry in milliseconds; expired rows read as absent and are pruned.
+    sql: `
+CREATE TABLE shared_state (
+  namespace text NOT NULL,
+  key text NOT NULL,
+  value jsonb NOT NULL,
+  expires_at bigint,
+  PRIMARY KEY (namespace, key)
+);
+CREATE INDEX shared_state_expiry ON shared_state(expires_at) WHERE expires_at IS NOT NULL;
+`,
+  },
 ];

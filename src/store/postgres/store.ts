@@ -14,6 +14,7 @@ import { checkPgIntegrity } from './integrity.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import { pgMailStore } from './mail.ts';
 import { pgQueueStore } from './queue.ts';
+import { pgSharedStateStore } from './shared-state.ts';
 import { pgSuppressionStore } from './suppressions.ts';
 import { pgMetadataStore } from './metadata.ts';
 import { pgUploadStore } from './uploads.ts';
@@ -41,6 +42,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     const commits = new PgGroupCommit(pool, { beforeCommit: (client, batch) => logChanges(client, changes.origin, batch) });
     changes.attach(commits);
     await changes.start();
+    const { stopPruning, ...shared } = pgSharedStateStore({ pool, changes });
     return {
       backend: 'postgres',
       pool,
@@ -56,6 +58,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgTraceStore({ pool, changes }),
       ...pgAdminSettingsStore({ pool, changes }),
       ...pgVacationStore({ pool, changes }),
+      shared,
       subscribe: (listener) => changes.subscribe(listener),
       checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),
       // A write statement that matches no row: refused by a read-only server or a broken connection.
@@ -63,6 +66,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
         await pool.query('DELETE FROM change_log WHERE seq < 0');
       },
       async close() {
+        stopPruning();
         await commits.idle();
         commits.close();
         await changes.close();
