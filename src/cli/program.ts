@@ -13,6 +13,7 @@ import { registerDns } from './dns.ts';
 import { registerDomain } from './domain.ts';
 import { registerMailbox } from './mailbox.ts';
 import { registerMessage } from './message.ts';
+import { registerMigrate } from './migrate.ts';
 import { registerQueue } from './queue.ts';
 import { registerSuppress } from './suppress.ts';
 import { registerStatus } from './status.ts';
@@ -59,6 +60,7 @@ export function buildProgram(deps: CliDeps, options: ProgramOptions = {}): Comma
   registerDns(program, deps);
   registerTrace(program, deps);
   registerStatus(program, deps);
+  registerMigrate(program, deps);
   return program;
 }
 
