@@ -7,6 +7,7 @@
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueMessageRecord } from '../store/types.ts';
+import { TraceService } from '../trace/service.ts';
 import { domainOf, type Actor, type Principal } from './access.ts';
 import type { AdminContext } from './context.ts';
 
@@ -67,19 +68,13 @@ export function dashboardService(ctx: AdminContext & { facts: ServerFacts | null
   const visible = (actor: Actor, m: QueueMessageRecord): boolean =>
     actor.serverAdmin || [m.sender, m.submitter].some((a) => a && a.includes('@') && actor.domains.has(domainOf(a).toLowerCase()));
 
-  /** The message trace's events since a time, counted by what happened (and refusals by their reason). */
+  const trace = new TraceService({ store });
+
+  /** What the message trace recorded since a time (its own counting), with the refusals summed. */
   async function activity(since: Date): Promise<ActivityCounts> {
-    const out: ActivityCounts = { accepted: 0, rejected: 0, rejectedByReason: {}, delivered: 0, deferred: 0, bounced: 0 };
-    for (const row of await store.traceCounts(since)) {
-      if (row.event === 'received') out.accepted += row.count;
-      else if (row.event === 'delivered' || row.event === 'deferred' || row.event === 'bounced') out[row.event] += row.count;
-      else if (row.event === 'rejected') {
-        out.rejected += row.count;
-        const reason = row.reason ?? 'unknown';
-        out.rejectedByReason[reason] = (out.rejectedByReason[reason] ?? 0) + row.count;
-      }
-    }
-    return out;
+    const t = await trace.summary(since);
+    const rejected = Object.values(t.rejected).reduce((a, b) => a + b, 0);
+    return { accepted: t.accepted, rejected, rejectedByReason: t.rejected, delivered: t.delivered, deferred: t.deferred, bounced: t.bounced };
   }
 
   return {

@@ -16,6 +16,7 @@ import { dnsService } from './dns.ts';
 import { domainService } from './domains.ts';
 import { policyService } from './policy.ts';
 import { secondFactorService } from './second-factor.ts';
+import { traceAdminService } from './trace.ts';
 import { queueService } from './queue.ts';
 import { suppressionService } from './suppressions.ts';
 import { userService } from './users.ts';
@@ -53,6 +54,7 @@ export function createAdminService(deps: AdminDeps) {
     apiTokens: apiTokenService(ctx),
     secondFactor: secondFactorService(ctx),
     dashboard: dashboardService({ ...ctx, facts: deps.facts ?? null }),
+    trace: traceAdminService(ctx),
   };
 }
 

@@ -156,6 +156,13 @@ describe('admin UI in the browser', { skip: existsSync(CHROMIUM) ? false : `${CH
     await page.getByText('Subject: Waiting in the queue').waitFor();
     await accessible(page, 'queue');
     await shot(page, 'queue');
+    await go(page, 'Trace');
+    await page.getByLabel('Queue id').fill(queued!.id);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('region', { name: `Message ${queued!.id}` }).getByRole('cell', { name: 'received', exact: true }).waitFor();
+    await accessible(page, 'trace');
+    await shot(page, 'trace');
+    await go(page, 'Queue');
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('status').filter({ hasText: 'deleted' }).waitFor();

@@ -232,6 +232,15 @@ describe('admin API', () => {
     const other = (await api('GET', '/queue?recipient=other@', { token: rootToken })).json()[0].id as string;
     assert.equal((await api('DELETE', `/queue/${other}`, { token: rootToken })).status, 200);
     assert.equal((await api('GET', `/queue/${other}`, { token: rootToken })).status, 404);
+    // The message trace: the root admin finds the messages user@a.test sent; the admin of b.test does not.
+    let timelines: { queueId: string; events: { event: string }[] }[] = [];
+    for (let i = 0; i < 50 && timelines.length < 2; i++) {
+      timelines = (await api('GET', `/trace?sender=${USER}`, { token: rootToken })).json();
+      if (timelines.length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(timelines.some((tl) => tl.queueId === id && tl.events.some((e) => e.event === 'received')), JSON.stringify(timelines));
+    assert.deepEqual((await api('GET', `/trace?sender=${USER}`, { token: dadminToken })).json(), []);
+    assert.equal((await api('GET', '/trace?since=yesterday', { token: rootToken })).status, 400);
     await t.server.services.store.addSuppression('gone@remote.example', '550 5.1.1 no such user');
     assert.ok((await api('GET', '/suppressions', { token: rootToken })).json().some((s: { address: string }) => s.address === 'gone@remote.example'));
     assert.equal((await api('DELETE', '/suppressions/gone@remote.example', { token: rootToken })).status, 200);

@@ -1,6 +1,6 @@
 /**
  * Admin API routes for the queue (list with filters, show with its trace, retry, hold, release, delete,
- * bounce), the suppression list and the run-time policy settings.
+ * bounce), the message trace, the suppression list and the run-time policy settings.
  */
 import { z } from 'zod';
 import { route } from './route.ts';
@@ -21,6 +21,16 @@ export const queueRoutes = [
   route({
     method: 'post', path: '/queue/:id/bounce', tag: 'queue', summary: 'Fail pending recipients now with a DSN to the sender',
     params: queueId, body: z.object({ reason: z.string().max(200).optional() }), run: ({ admin, as, params, body }) => admin.queue.bounce(as, params.id, body.reason),
+  }),
+  route({
+    method: 'get', path: '/trace', tag: 'trace', summary: 'Message timelines (received, stored, queued, each attempt, DSN) found by Message-ID, sender, recipient, queue id, result and time',
+    query: z.object({
+      messageId: z.string().optional(), sender: z.string().optional(), recipient: z.string().optional(), queueId: z.string().optional(), result: z.string().optional(),
+      since: z.iso.datetime({ offset: true }).optional(), until: z.iso.datetime({ offset: true }).optional(), limit: z.coerce.number().int().min(1).max(500).optional(),
+    }),
+    run: ({ admin, as, query }) => admin.trace.search(as, {
+      ...query, since: query.since === undefined ? undefined : new Date(query.since), until: query.until === undefined ? undefined : new Date(query.until),
+    }),
   }),
   route({ method: 'get', path: '/suppressions', tag: 'queue', summary: 'The suppression list (server admin)', run: ({ admin, as }) => admin.suppressions.list(as) }),
   route({

@@ -1,0 +1,33 @@
+/**
+ * The message trace: find messages by Message-ID, sender, recipient, queue id or result and read each one's
+ * timeline (received, stored, queued, every delivery attempt, deferrals, DSNs; refusals with their reason).
+ */
+import { h } from 'preact';
+import { useState } from 'preact/hooks';
+import { api } from './api.ts';
+import { table, useLoad, when, type El } from './ui.ts';
+
+interface Timeline {
+  queueId: string; messageId: string | null; sender: string | null; recipients: string[]; firstAt: string; lastAt: string;
+  events: { at: string; event: string; result: string; reason: string | null; recipients: string[]; data: Record<string, unknown> }[];
+}
+const KEYS = [['messageId', 'Message-ID'], ['sender', 'Sender'], ['recipient', 'Recipient'], ['queueId', 'Queue id'], ['result', 'Result']] as const;
+
+export function TracePage(): El {
+  const [form, setForm] = useState<Record<string, string>>({});
+  const [query, setQuery] = useState('');
+  const { data, error } = useLoad(() => api<Timeline[]>('GET', `/trace${query ? `?${query}` : ''}`), [query]);
+  return h('div', null,
+    h('h2', null, 'Trace'),
+    h('form', { class: 'row', role: 'search', onSubmit: (e: Event) => { e.preventDefault(); setQuery(new URLSearchParams(Object.entries(form).filter(([, v]) => v.trim() !== '')).toString()); } },
+      KEYS.map(([key, label]) => h('label', null, label, h('input', { value: form[key] ?? '', onInput: (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value }) }))),
+      h('button', { class: 'primary', type: 'submit' }, 'Search')),
+    error ? h('p', { class: 'error', role: 'alert' }, error) : null,
+    !data ? h('p', { class: 'muted' }, 'Loading…') : data.length === 0 ? h('p', { class: 'muted' }, 'No message found.') :
+        data.map((t) => h('section', { 'aria-label': `Message ${t.queueId}` },
+          h('h3', null, `${t.queueId}: ${t.sender || '<>'} → ${t.recipients.join(', ') || '—'}`),
+          t.messageId ? h('p', { class: 'muted' }, `Message-ID <${t.messageId}>`) : null,
+          table(['Time', 'Step', 'Result', 'Recipients', 'Details'], t.events.map((e) => [
+            when(e.at), e.event, e.reason ? `${e.result} (${e.reason})` : e.result, e.recipients.join(', '), h('code', null, JSON.stringify(e.data)),
+          ])))));
+}
