@@ -6,7 +6,8 @@
 import type { Jmap } from './jmap.ts';
 import { LIST_PROPS, type ListItem } from './types.ts';
 
-export const PAGE = 100;
+/** Rows per request: a screenful or three, so a jump anywhere costs one small request. */
+export const PAGE = 50;
 
 export interface ListQuery { filter: Record<string, unknown>; collapseThreads: boolean }
 

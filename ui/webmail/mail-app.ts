@@ -75,21 +75,33 @@ export function Mail(props: MailProps): El {
     setCurrent((c) => (c && boxes.some((b) => b.id === c) ? c : (boxes.find((b) => b.role === 'inbox') ?? boxes[0])?.id ?? null));
   }), []);
 
-  // Identities and the addresses for completion: the people written to (Sent) and heard from (the newest mail).
-  const loadPeople = useCallback(() => guard(async () => {
-    const r = await jmap.call([
-      ['Identity/get', { accountId }, 'i'],
-      ['Email/query', { accountId, filter: null, sort: [{ property: 'receivedAt', isAscending: false }], limit: 300 }, 'q'],
-      ['Email/get', { accountId, '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: ['from', 'to', 'cc'] }, 'g'],
-    ]);
+  const loadIdentities = useCallback(() => guard(async () => {
+    const r = await jmap.call([['Identity/get', { accountId }, 'i']]);
     setIdentities(r.i.list as Identity[]);
+  }), []);
+  // The addresses for completion: the people written to (Sent) and heard from (the inbox), asked for only when
+  // the composer first opens, as two newest-first pages of one folder each (the store's cheap query).
+  const peopleLoaded = useRef(false);
+  const loadPeople = (boxes: Mailbox[]): Promise<void> => guard(async () => {
+    if (peopleLoaded.current) return;
+    peopleLoaded.current = true;
+    const calls: [string, Record<string, unknown>, string][] = [];
+    for (const role of ['sent', 'inbox']) {
+      const box = boxes.find((m) => m.role === role);
+      if (!box) continue;
+      calls.push(['Email/query', { accountId, filter: { inMailbox: box.id }, sort: [{ property: 'receivedAt', isAscending: false }], limit: 200 }, `q${role}`]);
+      calls.push(['Email/get', { accountId, '#ids': { resultOf: `q${role}`, name: 'Email/query', path: '/ids' }, properties: ['from', 'to', 'cc'] }, `g${role}`]);
+    }
+    if (calls.length === 0) return;
+    const r = await jmap.call(calls);
     const seen = new Map<string, string>();
-    for (const e of r.g.list as FullEmail[]) for (const a of [...(e.from ?? []), ...(e.to ?? []), ...(e.cc ?? [])]) if (!seen.has(a.email.toLowerCase())) seen.set(a.email.toLowerCase(), fullAddr(a));
+    for (const key of ['gsent', 'ginbox']) for (const e of (r[key]?.list ?? []) as FullEmail[]) for (const a of [...(e.to ?? []), ...(e.cc ?? []), ...(e.from ?? [])]) if (!seen.has(a.email.toLowerCase())) seen.set(a.email.toLowerCase(), fullAddr(a));
     seen.delete(jmap.session.username.toLowerCase());
     setKnown([...seen.values()]);
-  }), []);
+  });
 
-  useEffect(() => { void loadMailboxes(); void loadPeople(); }, []);
+  useEffect(() => { void loadMailboxes(); void loadIdentities(); }, []);
+  useEffect(() => { if (composing && mailboxes.length) void loadPeople(mailboxes); }, [composing !== null, mailboxes.length > 0]);
 
   const reloadAll = useCallback(() => {
     void loadMailboxes();
