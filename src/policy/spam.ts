@@ -14,7 +14,7 @@ export interface SpamOptions {
   /** Score at or above which the message is refused at end of DATA; Infinity disables. */
   rejectThreshold: number;
   /** Shadow mode: score and report, but the verdict neither refuses nor files in Junk (trying thresholds on live mail). */
-  shadow?: boolean;
+  shadow: boolean;
   dnsTimeoutMs: number;
   dnsbl: { enabled: boolean; zones: DnsListZone[] };
   dnswl: { enabled: boolean; zones: DnsListZone[] };
@@ -35,6 +35,7 @@ export interface SpamOptions {
 export const DEFAULT_SPAM_OPTIONS: SpamOptions = {
   junkThreshold: 5,
   rejectThreshold: 15,
+  shadow: false,
   dnsTimeoutMs: 3000,
   dnsbl: { enabled: false, zones: [] },
   dnswl: { enabled: false, zones: [] },
