@@ -46,8 +46,12 @@ async function start(dir: string, trace: boolean): Promise<Server> {
   ].join('\n') + '\n');
   postamtCli(config, ['domain', 'add', 'test.example']);
   postamtCli(config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitPort(port);
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  // A loaded machine can take a while to start a server; one that never listens is not left behind.
+  await waitPort(port, 120_000).catch((err: unknown) => {
+    child.kill('SIGTERM');
+    throw err;
+  });
   const cpuMs = (): number => {
     const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
@@ -62,8 +66,9 @@ async function main(): Promise<void> {
     if (value === undefined || Number.isNaN(value)) return;
     ((results[label] ??= {})[key] ??= []).push(value);
   };
-  const servers = [await start(join(dir, 'on'), true), await start(join(dir, 'off'), false)];
+  const servers: Server[] = [];
   try {
+    servers.push(await start(join(dir, 'on'), true), await start(join(dir, 'off'), false));
     for (let round = 1; round <= rounds; round++) {
       // Alternate which server goes first, so both see the same drift of the machine.
       const order = round % 2 === 1 ? servers : [...servers].reverse();

@@ -107,7 +107,7 @@ export function inboundPolicyOptionsFromConfig(config: { hostname: string; polic
       ...base.spam,
       junkThreshold: p.spamJunkScore,
       rejectThreshold: p.spamRejectScore,
-      shadow: p.spamShadow ?? false,
+      ...(p.spamShadow ? { shadow: true } : {}),
       dnsTimeoutMs: p.dnsTimeout ?? base.spam.dnsTimeoutMs,
       dnsbl: { enabled: p.dnsblZones.length > 0, zones: p.dnsblZones.map((zone) => ({ zone, score: dnsblScore })) },
       dnswl: { enabled: dnswlZones.length > 0, zones: dnswlZones.map((zone) => ({ zone, score: DEFAULT_DNSWL_SCORE })) },
