@@ -12,7 +12,12 @@ import { DnssecResolver } from '../dns/secure-resolver.ts';
 import { StsPolicyCache } from '../outbound-tls/mta-sts-cache.ts';
 import { OutboundTlsPolicy } from '../outbound-tls/policy.ts';
 import { trustAnchors } from '../outbound-tls/tls-check.ts';
+import { DailyReports, type DailyReporter } from '../reports/daily-reports.ts';
 import { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
+import { DmarcResults } from '../reports/dmarc-results.ts';
+import { DmarcReportSender } from '../reports/dmarc-sender.ts';
+import { TlsRptSender, type ReportIdentity } from '../reports/tlsrpt-sender.ts';
+import type { QueueStore } from '../store/types.ts';
 
 export function reportsDir(config: Config): string {
   return join(config.dataDir, 'reports');
@@ -42,4 +47,19 @@ export function createOutboundTls(config: Config, dns: Resolver, logger: Logger)
     report: attempts,
   });
   return { policy, attempts };
+}
+
+export function reportIdentity(config: Config): ReportIdentity {
+  return { organization: config.reports.organization || config.hostname, from: config.reports.from || `postmaster@${config.hostname}`, hostname: config.hostname };
+}
+
+/** The daily aggregate reports (TLS-RPT, DMARC) this server sends. */
+export function createDailyReports(options: { config: Config; dns: Resolver; logger: Logger; store: Pick<QueueStore, 'enqueue'>; attempts: TlsAttemptLog | null; onQueued: () => void }): { reports: DailyReports; tlsRpt: TlsRptSender | null; dmarcResults: DmarcResults | null; dmarcReports: DmarcReportSender | null } {
+  const { config, dns, logger, store, attempts, onQueued } = options;
+  const identity = reportIdentity(config);
+  const tlsRpt = attempts ? new TlsRptSender({ attempts, resolver: dns, store, logger, identity, onQueued }) : null;
+  const dmarcResults = config.reports.dmarc ? new DmarcResults({ dir: reportsDir(config), logger }) : null;
+  const dmarcReports = dmarcResults ? new DmarcReportSender({ results: dmarcResults, resolver: dns, store, logger, identity, onQueued }) : null;
+  const reporters: DailyReporter[] = [...(tlsRpt ? [tlsRpt] : []), ...(dmarcReports ? [dmarcReports] : [])];
+  return { reports: new DailyReports({ reporters, logger }), tlsRpt, dmarcResults, dmarcReports };
 }

@@ -96,7 +96,10 @@ export async function startServer(options: { config: Config; logger: Logger; ove
     walBytes: () => storeFileSizes(options.config.dataDir, options.config.storage)?.walBytes ?? null,
   });
   services.trace.startPruning();
-  if (options.startQueue !== false) services.queue.start();
+  if (options.startQueue !== false) {
+    services.queue.start();
+    services.reports.start();
+  }
   // ACME starts once the listeners that answer its challenges are up; domains added later get certificates too.
   const acme = services.acme;
   const unfollowDomains = acme ? followDomainsForAcme(services) : () => undefined;
@@ -121,6 +124,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       await services.checks.close();
       await services.queue.stop();
       await services.vacation.stop();
+      await services.reports.stop();
       await services.trace.close();
       await services.store.close();
     },

@@ -39,12 +39,16 @@ import { createSubmissionHooks } from '../smtp-hooks/submission.ts';
 import { SubmissionService } from '../submission/service.ts';
 import { VacationReplier } from '../delivery/vacation-replier.ts';
 import { followStoreChanges } from './store-changes.ts';
-import { createOutboundTls } from './outbound-tls.ts';
+import { createDailyReports, createOutboundTls } from './outbound-tls.ts';
 import type { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
 import { RateLimiter } from '../policy/rate-limit.ts';
 import { dkimKeysFor, importFileDkimKeys } from './dkim-keys.ts';
 import { SharedGreylistStore } from './shared-greylist.ts';
 import { sharedLimits } from './shared-limits.ts';
+import type { DailyReports } from '../reports/daily-reports.ts';
+import type { TlsRptSender } from '../reports/tlsrpt-sender.ts';
+import type { DmarcResults } from '../reports/dmarc-results.ts';
+import type { DmarcReportSender } from '../reports/dmarc-sender.ts';
 import { SigningKeys } from '../dkim/signing-keys.ts';
 import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
 import { Metrics } from '../metrics/metrics.ts';
@@ -98,6 +102,11 @@ export interface Services {
   acme: AcmeManager | null;
   /** HTTP-01 answers of the ACME challenges under way. */
   acmeHttp: HttpChallenges;
+  /** Sends the daily TLS-RPT and DMARC aggregate reports (started with the queue). */
+  reports: DailyReports;
+  tlsRpt: TlsRptSender | null;
+  dmarcResults: DmarcResults | null;
+  dmarcReports: DmarcReportSender | null;
 }
 
 export interface ServiceOverrides {
@@ -223,6 +232,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     allowPlaintextAuth,
     applyPolicy: (policy) => applyPolicyInPlace(policyOptions, config.hostname, policy),
     tlsAttempts: outboundTls.attempts,
+    ...createDailyReports({ config, dns, logger, store, attempts: outboundTls.attempts, onQueued: () => queue.kick() }),
     usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),
     logins: new AccountLoginWatcher({ store, logger }),
     dkimKeys: new SigningKeys({ keys: dkimKeysFor(store, config.dataDir), resolver: dns, logger }),

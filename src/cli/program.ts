@@ -15,6 +15,7 @@ import { registerMailbox } from './mailbox.ts';
 import { registerMessage } from './message.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerQueue } from './queue.ts';
+import { registerReports } from './reports.ts';
 import { registerSuppress } from './suppress.ts';
 import { registerStatus } from './status.ts';
 import { registerTrace } from './trace.ts';
@@ -61,6 +62,7 @@ export function buildProgram(deps: CliDeps, options: ProgramOptions = {}): Comma
   registerTrace(program, deps);
   registerStatus(program, deps);
   registerMigrate(program, deps);
+  registerReports(program, deps);
   return program;
 }
 

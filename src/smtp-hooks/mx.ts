@@ -3,6 +3,7 @@
  * denied), quota at RCPT, inbound policy (SPF/DKIM/DMARC/ARC, spam, DNS lists), loop detection, bounces to
  * our SRS and VERP addresses, then local delivery and forwarding in one durable commit.
  */
+import type { DmarcResults } from '../reports/dmarc-results.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/log.ts';
 import type { UsageCache } from '../accounts/usage-cache.ts';
@@ -36,6 +37,8 @@ export interface MxHookServices extends SmtpObservers {
   policy: InboundPolicy;
   planner: DeliveryPlanner;
   queue: { kick(): void };
+  /** DMARC results for the daily aggregate reports (null when reports.dmarc is off). */
+  dmarcResults?: Pick<DmarcResults, 'record'> | null;
   usage: UsageCache;
   dkimKeys: Pick<SigningKeys, 'activeKeys'> | null;
   checks: Pick<MessageChecks, 'seal'>;
@@ -157,6 +160,8 @@ class InboundMessage {
       const note: TransactionNote = {};
       if (result.spam) note.spam = { score: result.spam.score, verdict: result.spam.verdict, tests: result.spam.contributions.map((c) => `${c.test}=${c.score}`), ...(services.config.policy.spamShadow ? { shadow: true } : {}) };
       if (result.auth) note.auth = { spf: result.auth.spf.result, dkim: result.auth.dkim.map((d) => d.result).join(',') || 'none', dmarc: result.auth.dmarc.result };
+      // RFC 7489 §7.2: counted in memory for the daily report (no write per message).
+      if (result.auth) services.dmarcResults?.record({ ip: e.remoteAddress, sender, auth: result.auth, disposition: v.action === 'reject' ? 'reject' : v.action === 'junk' && result.auth.dmarcPolicy ? 'quarantine' : 'none' });
       this.notes.set(e.transactionId, note);
       checks = note;
       if (v.action === 'reject' || v.action === 'tempfail') {
