@@ -24,14 +24,15 @@ export class ListCache {
   first = 0;
   last = PAGE - 1;
 
-  constructor(private readonly jmap: Jmap, readonly query: ListQuery, private readonly onChange: () => void) {}
+  constructor(private readonly jmap: Jmap, readonly query: ListQuery, private readonly onChange: () => void, private readonly onError: (err: unknown) => void) {}
 
   /** Loads every page that holds a row in [first, last] and is not loaded yet. */
   ensure(first: number, last: number): void {
     this.first = first;
     this.last = last;
     const top = this.total < 0 ? 0 : Math.min(last, this.total - 1);
-    for (let p = Math.floor(Math.max(0, first) / PAGE); p <= Math.floor(Math.max(0, top) / PAGE); p++) void this.page(p);
+    // A failed page (the session ended, the server went away) is the app's to report; the rows stay unknown.
+    for (let p = Math.floor(Math.max(0, first) / PAGE); p <= Math.floor(Math.max(0, top) / PAGE); p++) this.page(p).catch(this.onError);
   }
 
   page(p: number): Promise<void> {

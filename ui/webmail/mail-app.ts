@@ -65,7 +65,8 @@ export function Mail(props: MailProps): El {
     const f = search ? searchFilter(search) : null;
     return f ?? (current ? { inMailbox: current } : null);
   }, [search, current]);
-  const cache = useMemo(() => (filter ? new ListCache(jmap, { filter, collapseThreads: threads }, bump) : null), [filter, threads]);
+  const listError = useCallback((err: unknown) => void guard(() => Promise.reject(err)), []);
+  const cache = useMemo(() => (filter ? new ListCache(jmap, { filter, collapseThreads: threads }, bump, listError) : null), [filter, threads]);
   useEffect(() => { setSelected(new Set()); setCursor(-1); }, [cache]);
 
   const loadMailboxes = useCallback(() => guard(async () => {
