@@ -1,0 +1,135 @@
+/**
+ * `node --import tsx bench/pg.ts`: SMTP acceptance with the store on PostgreSQL (a private cluster, fsync
+ * on, synchronous_commit on), one node and two nodes on one database, beside a private Postfix in the same
+ * run (../shared/bench). Reports msg/s and, from PostgreSQL's own counters, WAL flushes (durable commits)
+ * and transactions per accepted message, so where the time goes is on paper.
+ *
+ *   node --import tsx bench/pg.ts [--rounds 2] [--n 3000] [--conc 20] [--size 5120]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startPgCluster } from '../test/harness/postgres.ts';
+import { postamtCli, repoRoot, sharedBench, waitPort } from './lib/postamt.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const rounds = Number(opt('rounds', '2'));
+const n = Number(opt('n', '3000'));
+const conc = Number(opt('conc', '20'));
+const size = Number(opt('size', '5120'));
+const withPostfix = spawnSync('sh', ['-c', 'command -v postfix']).status === 0 && process.getuid?.() === 0;
+const PORTS = { a: 12725, b: 12726, postfix: 12825, sink: 12826 };
+
+interface Load { accept_msgs_per_s?: number; rc: number; stderr?: string }
+
+/** smtp_load.py (Postfix's smtp-source driver) against one server; resolves with its JSON result. */
+function load(port: number, count: number, concurrency: number): Promise<Load> {
+  return new Promise((resolve) => {
+    const child = spawn('python3', [join(sharedBench, 'smtp_load.py'), `127.0.0.1:${port}`, '-c', String(concurrency), '-n', String(count), '-s', String(size), '--driver', 'source', '--to', 'user@test.example', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as Load);
+      } catch {
+        resolve({ rc: 99, stderr: err.slice(-300) });
+      }
+    });
+  });
+}
+
+function startNode(dir: string, name: string, port: number, url: string): { child: ChildProcess; config: string } {
+  const config = join(dir, `${name}.toml`);
+  writeFileSync(config, [
+    `hostname = "${name}.bench.postamt.test"`, `data_dir = "${join(dir, name)}"`, 'log_level = "warn"',
+    '[listen]', `smtp = "127.0.0.1:${port}"`, 'submission = ""', 'submissions = ""', 'imap = ""', 'imaps = ""', 'pop3 = ""', 'pop3s = ""', 'http = ""', 'https = ""',
+    '[storage]', 'backend = "postgres"', `url = "${url}"`, 'pool_size = 10',
+  ].join('\n'));
+  return { child: spawn(process.execPath, [join(repoRoot, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] }), config };
+}
+
+async function counters(url: string): Promise<{ commits: number; walSyncs: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const db = (await c.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n;
+    const wal = (await c.query<{ n: string }>('SELECT wal_sync AS n FROM pg_stat_wal')).rows[0]!.n;
+    return { commits: Number(db), walSyncs: Number(wal) };
+  } finally {
+    await c.end();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-pg-'));
+  chmodSync(dir, 0o755);
+  const cluster = await startPgCluster({ fsync: true });
+  const admin = new pg.Client({ connectionString: cluster.url() });
+  await admin.connect();
+  await admin.query('CREATE DATABASE postamt_bench');
+  await admin.end();
+  const url = cluster.url('postamt_bench');
+  const a = startNode(dir, 'node-a', PORTS.a, url);
+  await waitPort(PORTS.a, 60_000);
+  postamtCli(a.config, ['domain', 'add', 'test.example']);
+  postamtCli(a.config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
+  const b = startNode(dir, 'node-b', PORTS.b, url);
+  await waitPort(PORTS.b, 60_000);
+  const pfDir = join(dir, 'postfix');
+  if (withPostfix) spawnSync(join(sharedBench, 'postfix-instance.sh'), ['start', pfDir, String(PORTS.postfix), String(PORTS.sink)], { stdio: 'inherit' });
+  const results: Record<string, number[]> = {};
+  const record = (key: string, v: number | undefined): void => {
+    if (v !== undefined && !Number.isNaN(v)) (results[key] ??= []).push(v);
+  };
+  const measure = async (label: string, run: () => Promise<Load[]>): Promise<void> => {
+    const before = await counters(url);
+    const t0 = Date.now();
+    const loads = await run();
+    const seconds = (Date.now() - t0) / 1000;
+    const after = await counters(url);
+    if (loads.some((l) => l.rc !== 0)) process.stderr.write(`${label}: load failed ${loads.map((l) => l.stderr ?? '').join(' ')}\n`);
+    const rate = loads.length === 1 ? loads[0]!.accept_msgs_per_s : n / seconds;
+    record(`${label} msg/s`, rate);
+    record(`${label} WAL flushes/s`, (after.walSyncs - before.walSyncs) / seconds);
+    record(`${label} messages per WAL flush`, n / Math.max(1, after.walSyncs - before.walSyncs));
+    record(`${label} transactions per message`, (after.commits - before.commits) / n);
+  };
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      process.stderr.write(`round ${round}/${rounds}\n`);
+      await measure('postamt-pg 1 node', async () => [await load(PORTS.a, n, conc)]);
+      await measure('postamt-pg 2 nodes', async () => Promise.all([load(PORTS.a, n / 2, conc / 2), load(PORTS.b, n / 2, conc / 2)]));
+      if (withPostfix) record('postfix msg/s', (await load(PORTS.postfix, n, conc)).accept_msgs_per_s);
+    }
+  } finally {
+    for (const node of [a, b]) node.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    if (withPostfix) spawnSync(join(sharedBench, 'postfix-instance.sh'), ['stop', pfDir]);
+    await cluster.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\nPostgreSQL store: ${size} B messages, ${n} per run, concurrency ${conc} (2 nodes: ${conc / 2} each), ${rounds} round(s), postfix: ${withPostfix ? 'yes' : 'no'}\n`);
+  console.log('| scenario | median | rounds |\n|---|---|---|');
+  for (const [key, values] of Object.entries(results)) {
+    const digits = /per /.test(key) ? 1 : 0;
+    console.log(`| ${key} | ${median(values).toFixed(digits)} | ${values.map((v) => v.toFixed(digits)).join(', ')} |`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
