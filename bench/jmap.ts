@@ -31,7 +31,7 @@ const ITERATIONS = opt('iterations', 200);
 const IDLE = opt('idle', 1000);
 const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
-const PASSWORD = 'bench password';
+const PASSWORD = { postamt: 'bench password', dovecot: 'bench' } as const;
 const LIST_PROPERTIES = ['id', 'threadId', 'mailboxIds', 'keywords', 'size', 'receivedAt', 'from', 'subject', 'preview', 'hasAttachment'];
 const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
 
@@ -76,13 +76,13 @@ async function holdPushConnections(kind: 'eventsource' | 'websocket', server: Po
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-jmap-'));
   chmodSync(dir, 0o755);
-  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD, connections: 2 * IDLE + 200, http: true });
+  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD.postamt, connections: 2 * IDLE + 200, http: true });
   let t0 = performance.now();
   await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
   log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const server = await startPostamt(prepared, { probe: true });
-  const auth = `Basic ${Buffer.from(`${USER.postamt}:${PASSWORD}`).toString('base64')}`;
+  const auth = `Basic ${Buffer.from(`${USER.postamt}:${PASSWORD.postamt}`).toString('base64')}`;
   const apiUrl = `http://127.0.0.1:${prepared.ports.http}/jmap/api`;
   const api = async (methodCalls: unknown[]): Promise<Invocation[]> => {
     const res = await fetch(apiUrl, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ using: USING, methodCalls }) });
@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     };
     await firstPage();
     jmapPage = await timed(ITERATIONS, firstPage);
+    log(`JMAP first page: p50 ${percentile(jmapPage, 50).toFixed(2)} ms, p99 ${percentile(jmapPage, 99).toFixed(2)} ms`);
 
     // 100 new messages written by another process on the same store (as the CLI or a second node would).
     const state = (await api([['Email/get', { accountId: A, ids: [], properties: ['id'] }, 'g']]))[0]![1].state as string;
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
       const r = await api([['Email/changes', { accountId: A, sinceState: state }, 'c']]);
       if (r[0]![1].created?.length !== 100) throw new Error(`changes: ${JSON.stringify(r[0]).slice(0, 200)}`);
     });
+    log(`JMAP Email/changes: p50 ${percentile(changes, 50).toFixed(2)} ms, p99 ${percentile(changes, 99).toFixed(2)} ms`);
 
     // Warm the push paths once so one-time costs are not counted per connection.
     await (await holdPushConnections('eventsource', server, auth, 5))();
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
       const stop = await holdPushConnections(kind, server, auth, IDLE);
       const after = await server.memory();
       memory.push({ kind, heapPerConn: (after.heapUsed + after.external - before.heapUsed - before.external) / IDLE, rssPerConn: (after.rss - before.rss) / IDLE });
+      log(`${kind}: ${JSON.stringify(memory[memory.length - 1])}`);
       await stop();
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
     const dovecot = await startDovecot({ dir: dovecotDir, imapPort: port, pop3Port: await freePort() });
     try {
       const c = await ImapClient.connect(port);
-      await c.login(USER.dovecot, PASSWORD);
+      await c.login(USER.dovecot, PASSWORD.dovecot);
       await c.command('SELECT INBOX');
       const page = async (): Promise<void> => {
         // The SORT reply is read from the captured bytes (the client keeps only the tagged line).
