@@ -10,6 +10,7 @@ import { registerAlias } from './alias.ts';
 import { registerAppPassword } from './app-password.ts';
 import { registerDkim } from './dkim.ts';
 import { registerDns } from './dns.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerDomain } from './domain.ts';
 import { registerMailbox } from './mailbox.ts';
 import { registerMessage } from './message.ts';
@@ -59,6 +60,7 @@ export function buildProgram(deps: CliDeps, options: ProgramOptions = {}): Comma
   registerSuppress(program, deps);
   registerDkim(program, deps);
   registerDns(program, deps);
+  registerDoctor(program, deps);
   registerTrace(program, deps);
   registerStatus(program, deps);
   registerMigrate(program, deps);

@@ -1,0 +1,47 @@
+/**
+ * `postamt doctor DOMAIN` as a service: the DNS checks, then the listeners reached on the mail host's public
+ * address, in one report whose checks each say what was found and how to fix it.
+ */
+import type { Config } from '../config/schema.ts';
+import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
+import type { ServicePorts } from '../policy/dns-records.ts';
+import type { DkimKey, PolicyResolver } from '../policy/types.ts';
+import { dnsChecks } from './dns-checks.ts';
+import { liveChecks, type PortRole } from './live-checks.ts';
+import { report, skip, type DoctorReport } from './report.ts';
+
+export interface DoctorInput {
+  domain: string;
+  config: Config;
+  resolver: PolicyResolver;
+  dkimKeys: DkimKey[];
+  /** Extra trust anchors for our certificates (PEM). */
+  ca: string | null;
+  /** Connect here instead of the host name's first address (a server behind NAT checked from inside). */
+  address?: string;
+  tlsa: ((name: string) => Promise<{ secure: boolean; records: unknown[] }>) | null;
+}
+
+const ROLES: PortRole[] = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
+
+export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
+  const { config, domain } = input;
+  const l = config.listen;
+  const port = (hp: { port: number } | null) => (hp ? hp.port : null);
+  const servicePorts: ServicePorts = { submission: port(l.submission), submissions: port(l.submissions), imap: port(l.imap), imaps: port(l.imaps), pop3: port(l.pop3), pop3s: port(l.pop3s), https: port(l.https) };
+  const mtaSts = mtaStsPolicyFromConfig(config);
+  const dns = await dnsChecks({
+    domain, hostname: config.hostname, resolver: input.resolver, dkimKeys: input.dkimKeys, ports: servicePorts, mtaSts,
+    dnsblZones: config.policy.dnsblZones, tlsa: input.tlsa,
+  });
+  const address = input.address ?? dns.serverIps[0];
+  if (!address) return report(domain, [...dns.checks, skip('port', config.hostname, 'the host name has no address to connect to')]);
+  const ports: Partial<Record<PortRole, number>> = {};
+  for (const role of ROLES) if (l[role]) ports[role] = l[role]!.port;
+  const live = await liveChecks({
+    domain, hostname: config.hostname, address, ports,
+    httpsNames: l.https ? [...(mtaSts ? [`mta-sts.${domain}`] : []), `autoconfig.${domain}`] : [],
+    mtaSts, ca: input.ca, timeoutMs: config.dns.timeout * 2, minValidityMs: 14 * 86_400_000,
+  });
+  return report(domain, [...dns.checks, ...live]);
+}
