@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.ts';
 import type { AuthLimiter } from '../policy/auth-limiter.ts';
 import type { AuthIdentity, SaslAuthenticator } from '../protocols/sasl/types.ts';
 import type { HttpEnv, HttpUser } from './context.ts';
-import { problemResponse } from './problem.ts';
+import { problemResponse, throttledResponse } from './problem.ts';
 
 export interface BearerVerifier {
   /** The login a token stands for, or null (unknown, expired, revoked, or its account no longer valid). */
@@ -109,8 +109,6 @@ export function requireUser(options: HttpAuthOptions): MiddlewareHandler<HttpEnv
   }
 
   function throttled(c: Context<HttpEnv>): Response {
-    c.var.log.reason = 'throttled';
-    // RFC 6585 §4: too many failed logins from this client; it may try again later.
-    return problemResponse(c, 429, 'Too many failed logins; try again later.', { 'Retry-After': String(Math.ceil(options.limiter.windowMs / 1000)) });
+    return throttledResponse(c, options.limiter.windowMs);
   }
 }

@@ -11,3 +11,9 @@ export function problemResponse(c: Context<HttpEnv>, status: ContentfulStatusCod
   const body = JSON.stringify({ type: 'about:blank', status, detail, ...extra });
   return c.body(body, status, { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', ...headers });
 }
+
+/** RFC 6585 §4: too many failed logins from this client; it may try again once the limiter's window has passed. */
+export function throttledResponse(c: Context<HttpEnv>, windowMs: number): Response {
+  c.var.log.reason = 'throttled';
+  return problemResponse(c, 429, 'Too many failed logins; try again later.', { 'Retry-After': String(Math.ceil(windowMs / 1000)) });
+}

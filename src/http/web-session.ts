@@ -12,7 +12,7 @@ import type { Logger } from '../core/log.ts';
 import type { AuthLimiter } from '../policy/auth-limiter.ts';
 import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
 import type { HttpEnv } from './context.ts';
-import { problemResponse } from './problem.ts';
+import { problemResponse, throttledResponse } from './problem.ts';
 import { readBody } from './read-body.ts';
 
 export const SESSION_COOKIE = 'postamt_session';
@@ -43,9 +43,14 @@ export interface WebSessionOptions {
   lifetimeMs: number;
 }
 
-function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number) {
+/** The attributes of a login session's cookies (webmail at `/`, admin at `/admin`). */
+export function sessionCookieOptions(c: Context<HttpEnv>, path: string, httpOnly: boolean, maxAgeMs: number) {
   // Secure only on https: on the loopback http listener a Secure cookie would never be sent back.
-  return { path: '/', httpOnly, secure: c.var.client.secure, sameSite: 'Strict' as const, maxAge: Math.floor(maxAgeMs / 1000) };
+  return { path, httpOnly, secure: c.var.client.secure, sameSite: 'Strict' as const, maxAge: Math.floor(maxAgeMs / 1000) };
+}
+
+function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number) {
+  return sessionCookieOptions(c, '/', httpOnly, maxAgeMs);
 }
 
 /** Credentials (a password, a session cookie) cross plain http only where the mail protocols allow plaintext. */
@@ -79,8 +84,7 @@ export function withSessionCookie(inner: MiddlewareHandler<HttpEnv>, options: We
     }
     const reservation = await options.limiter.reserve(ip, COOKIE_KEY);
     if (!reservation) {
-      c.var.log.reason = 'throttled';
-      return problemResponse(c, 429, 'Too many failed logins; try again later.', { 'Retry-After': String(Math.ceil(options.limiter.windowMs / 1000)) });
+      return throttledResponse(c, options.limiter.windowMs);
     }
     let identity;
     try {
@@ -138,7 +142,7 @@ export function webSessionRoutes(options: WebSessionOptions): Hono<HttpEnv> {
     if (step.kind !== 'success') {
       const reason = step.kind === 'failure' ? step.reason : 'invalid-credentials';
       c.var.log.reason = reason;
-      if (reason === 'throttled') return problemResponse(c, 429, 'Too many failed logins; try again later.', { 'Retry-After': String(Math.ceil(options.limiter.windowMs / 1000)) });
+      if (reason === 'throttled') return throttledResponse(c, options.limiter.windowMs);
       if (reason === 'temporary') return problemResponse(c, 503, 'The server is temporarily unavailable.');
       return problemResponse(c, 401, 'Wrong address or password.');
     }

@@ -15,9 +15,9 @@ import type { Logger } from '../../core/log.ts';
 import type { AuthLimiter } from '../../policy/auth-limiter.ts';
 import type { AuthIdentity, SaslAuthenticator } from '../../protocols/sasl/types.ts';
 import type { HttpEnv } from '../context.ts';
-import { problemResponse } from '../problem.ts';
+import { problemResponse, throttledResponse } from '../problem.ts';
 import { readBody } from '../read-body.ts';
-import { CSRF_HEADER, csrfTokenFor, plaintextRefused, sameToken } from '../web-session.ts';
+import { CSRF_HEADER, csrfTokenFor, plaintextRefused, sameToken, sessionCookieOptions } from '../web-session.ts';
 import { API_PREFIX } from './route.ts';
 
 export const ADMIN_COOKIE = 'postamt_admin';
@@ -39,13 +39,11 @@ export interface AdminAuthOptions {
 }
 
 function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number) {
-  // Secure only on https: on the loopback http listener a Secure cookie would never be sent back.
-  return { path: COOKIE_PATH, httpOnly, secure: c.var.client.secure, sameSite: 'Strict' as const, maxAge: Math.floor(maxAgeMs / 1000) };
+  return sessionCookieOptions(c, COOKIE_PATH, httpOnly, maxAgeMs);
 }
 
 function throttled(c: Context<HttpEnv>, limiter: AuthLimiter): Response {
-  c.var.log.reason = 'throttled';
-  return problemResponse(c, 429, 'Too many failed logins; try again later.', { 'Retry-After': String(Math.ceil(limiter.windowMs / 1000)) });
+  return throttledResponse(c, limiter.windowMs);
 }
 
 /** Authentication of every admin API route but the login and the OpenAPI document. */
