@@ -108,8 +108,12 @@ export interface MessageMetaRow {
   modSeq: number;
 }
 
-/** `emailId`, `threadId`: the JMAP object ids of the rows (docs/decisions/0008). */
-export type MessageMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq' | 'emailId' | 'threadId';
+/**
+ * `emailId`, `threadId`: the JMAP object ids of the rows (docs/decisions/0008). `saveDate`: when the row was
+ * stored in its mailbox (delivery, APPEND, COPY, MOVE), in milliseconds; rows stored before it was kept
+ * read their internal date.
+ */
+export type MessageMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq' | 'emailId' | 'threadId' | 'saveDate';
 
 /**
  * Metadata of the messages in a UID range as parallel columns, ascending by UID: no object per message,
@@ -128,6 +132,8 @@ export interface MessageMetaColumns {
   modSeq?: number[];
   emailId?: number[];
   threadId?: number[];
+  /** Milliseconds since the epoch. */
+  saveDate?: number[];
 }
 
 /**

@@ -37,10 +37,15 @@ export interface ImapMessageMeta {
   /** RFC 8474 OBJECTID: present when asked for (SEARCH EMAILID/THREADID). */
   emailId?: number;
   threadId?: number;
+  /** RFC 8514 SAVEDATE: present when asked for (SEARCH SAVEDBEFORE/SAVEDON/SAVEDSINCE). */
+  saveDate?: Date;
 }
 
-/** `emailId`, `threadId`: RFC 8474 OBJECTID, the numbers behind the JMAP Email and Thread ids. */
-export type ImapMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq' | 'emailId' | 'threadId';
+/**
+ * `emailId`, `threadId`: RFC 8474 OBJECTID, the numbers behind the JMAP Email and Thread ids. `saveDate`:
+ * RFC 8514, when the message was stored in this mailbox.
+ */
+export type ImapMetaField = 'flags' | 'size' | 'internalDate' | 'modSeq' | 'emailId' | 'threadId' | 'saveDate';
 
 /** Metadata of a UID range as parallel columns, ascending by UID (FETCH of many messages). */
 export interface ImapMetaColumns {
@@ -55,6 +60,8 @@ export interface ImapMetaColumns {
   modSeq?: number[];
   emailId?: number[];
   threadId?: number[];
+  /** Milliseconds since the epoch. */
+  saveDate?: number[];
 }
 
 /** The selected mailbox at SELECT time: the UID list and what the SELECT responses need. */

@@ -22,6 +22,8 @@ export type SearchKey =
   | { k: 'body'; value: string }
   | { k: 'text'; value: string }
   | { k: 'date'; sent: boolean; op: 'before' | 'on' | 'since'; day: number }
+  /** RFC 8514 §4.3: SAVEDBEFORE / SAVEDON / SAVEDSINCE, on the save date's day. */
+  | { k: 'savedate'; op: 'before' | 'on' | 'since'; day: number }
   | { k: 'size'; larger: boolean; n: number }
   | { k: 'uid'; set: SequenceSet }
   | { k: 'seq'; set: SequenceSet }
@@ -41,6 +43,8 @@ const DATE_KEYS: Record<string, [boolean, 'before' | 'on' | 'since']> = {
   BEFORE: [false, 'before'], ON: [false, 'on'], SINCE: [false, 'since'],
   SENTBEFORE: [true, 'before'], SENTON: [true, 'on'], SENTSINCE: [true, 'since'],
 };
+
+const SAVED_KEYS: Record<string, 'before' | 'on' | 'since'> = { SAVEDBEFORE: 'before', SAVEDON: 'on', SAVEDSINCE: 'since' };
 
 export class SearchParser {
   private i = 0;
@@ -85,10 +89,14 @@ export class SearchParser {
       const d = parseSearchDate(this.str('date'));
       return { k: 'date', sent: date[0], op: date[1], day: d.getTime() };
     }
+    const saved = SAVED_KEYS[upper];
+    if (saved !== undefined) return { k: 'savedate', op: saved, day: parseSearchDate(this.str('date')).getTime() };
     if (ADDRESS_KEYS.has(upper)) return { k: 'address', field: upper, value: this.str('search string') };
     if (upper === 'SUBJECT') return { k: 'header', field: upper, value: this.str('search string') };
     switch (upper) {
       case 'ALL': return { k: 'all' };
+      // RFC 8514 §4.3: every mailbox here keeps save dates, so every message matches.
+      case 'SAVEDATESUPPORTED': return { k: 'all' };
       // RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT (in IMAP4rev2 sessions nothing is recent).
       case 'NEW': return { k: 'and', keys: [{ k: 'recent' }, { k: 'flag', flag: '\\Seen', has: false }] };
       case 'OLD': return { k: 'not', key: { k: 'recent' } };
@@ -144,6 +152,7 @@ export function metaFieldsOf(key: SearchKey, out: Set<ImapMetaField> = new Set()
     case 'modseq': out.add('modSeq'); break;
     case 'objectid': out.add(key.field); break;
     case 'date': out.add('internalDate'); break;
+    case 'savedate': out.add('saveDate'); break;
     case 'not': metaFieldsOf(key.key, out); break;
     case 'or': metaFieldsOf(key.a, out); metaFieldsOf(key.b, out); break;
     case 'and': for (const k of key.keys) metaFieldsOf(k, out); break;
@@ -205,6 +214,11 @@ export class SearchEvaluator {
       case 'and': return key.keys.every((k) => this.eval(k, m));
       case 'uid': return this.setOf(key.set, true).has(m.meta.uid);
       case 'seq': return this.setOf(key.set, false).has(m.meta.uid);
+      case 'savedate': {
+        if (m.meta.saveDate === undefined) return false;
+        const day = utcDay(m.meta.saveDate);
+        return key.op === 'before' ? day < key.day : key.op === 'on' ? day === key.day : day >= key.day;
+      }
       case 'date': {
         const day = key.sent ? sentDay(m) : utcDay(m.meta.internalDate);
         if (day === null) return false;

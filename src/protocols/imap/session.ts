@@ -106,6 +106,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY',
       'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE', 'PREVIEW', 'REPLACE', 'OBJECTID', 'METADATA', 'METADATA-SERVER',
+      'SAVEDATE',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;

@@ -332,6 +332,28 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.equal((await store.readMessage(archive.id, 2)).toString(), 'Subject: keep\r\n\r\n');
     }));
 
+  test(`${name}: every stored copy has a save date of its own: delivery, copy and move set it, the internal date stays (RFC 8514)`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const archive = (await store.getMailbox(a.id, 'Archive'))!;
+      const old = Date.UTC(2020, 4, 6, 7, 8, 9);
+      const before = Date.now();
+      const tx = store.beginDelivery();
+      tx.write(Buffer.from('Subject: saved\r\n\r\n'));
+      const uid = (await tx.commit({ mailboxes: [{ mailboxId: inbox.id, internalDate: new Date(old) }] })).messages[0]!.uid;
+      const delivered = await store.listMetaColumns(inbox.id, { uidFrom: uid, uidTo: uid, fields: ['internalDate', 'saveDate'] });
+      assert.equal(delivered.internalDate![0], old);
+      const savedAt = Number(delivered.saveDate![0]);
+      assert.ok(savedAt >= before - 1000 && savedAt <= Date.now() + 1000, `save date ${savedAt} not near ${before}`);
+      await new Promise((r) => setTimeout(r, 20));
+      const copied = (await store.copyMessages(inbox.id, [uid], archive.id)).pairs[0]![1];
+      const moved = (await store.copyMessages(inbox.id, [uid], archive.id, { move: true })).pairs[0]![1];
+      const cols = await store.listMetaColumns(archive.id, { uidFrom: copied, uidTo: moved, fields: ['internalDate', 'saveDate'] });
+      assert.deepEqual(cols.internalDate, [old, old]);
+      for (const at of cols.saveDate!) assert.ok(Number(at) > savedAt, `copy saved at ${at}, delivery at ${savedAt}`);
+    }));
+
   test(`${name}: rename moves children; delete removes messages`, () =>
     withStore(async (store) => {
       const a = await account(store);

@@ -31,6 +31,7 @@ const MAILBOX_JSON = `json_build_object('id', m.id, 'account_id', m.account_id, 
 const COLUMN: Record<MessageMetaField, string> = {
   flags: 'flags', size: 'size', internalDate: 'internal_date', modSeq: 'mod_seq', emailId: 'email_id',
   threadId: '(SELECT e.thread_id FROM emails e WHERE e.id = messages.email_id)',
+  saveDate: 'coalesce(saved_at, internal_date)',
 };
 
 function keywordsOf(flagTexts: string[]): string[] {

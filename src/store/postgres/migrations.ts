@@ -524,4 +524,15 @@ CREATE TABLE shared_state (
 CREATE INDEX shared_state_expiry ON shared_state(expires_at) WHERE expires_at IS NOT NULL;
 `,
   },
+  {
+    version: 12,
+    name: 'save dates',
+    // The SQLite schema's version 16 (RFC 8514 SAVEDATE). The default is set after the column is added, so
+    // existing rows stay NULL (they read their internal date) and the table is not rewritten; every insert
+    // (delivery, APPEND, COPY, MOVE, JMAP) gets the time of the insert.
+    sql: `
+ALTER TABLE messages ADD COLUMN saved_at bigint;
+ALTER TABLE messages ALTER COLUMN saved_at SET DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+`,
+  },
 ];

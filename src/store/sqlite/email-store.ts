@@ -72,7 +72,7 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
       FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id JOIN emails e ON e.id = m.email_id WHERE b.account_id = ? GROUP BY m.mailbox_id`).raw(),
     mailboxAccount: db.prepare('SELECT account_id FROM mailboxes WHERE id = ?').pluck(),
     setFlags: db.prepare('UPDATE messages SET flags = ?, mod_seq = ? WHERE mailbox_id = ? AND uid = ?'),
-    insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     deleteMessage: db.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?'),
     recordExpunge: db.prepare('INSERT OR REPLACE INTO expunged (mailbox_id, uid, mod_seq) VALUES (?, ?, ?)'),
   };
@@ -114,7 +114,8 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
         if (present.has(mailboxId)) continue;
         if (q.mailboxAccount.get(mailboxId) !== accountId) throw new Error(`mailbox ${mailboxId} is not the account's`);
         const { uid, modSeq } = mailboxes.allocateUid(mailboxId);
-        q.insertMessage.run(mailboxId, uid, model.blob_id, model.blob_offset, model.size, model.internal_date, model.flags, modSeq, model.id);
+        // RFC 8514 §2: added to a mailbox now.
+        q.insertMessage.run(mailboxId, uid, model.blob_id, model.blob_offset, model.size, model.internal_date, model.flags, modSeq, model.id, Date.now());
         log.push({ accountId, mailboxId, kind: 'append', uids: [uid] });
       }
       for (const row of rows) if (!wanted.has(row.mailbox_id)) removeCopy(row, log);

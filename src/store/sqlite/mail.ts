@@ -55,7 +55,7 @@ function sameFlags(a: string[], b: string[]): boolean {
 export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed; blobs: BlobTable; mailboxes: MailboxTable; emails: EmailTable; queue: QueueTable; trace: TraceTable; tmpDir: string }): MailStore {
   const { db, changes, blobs, mailboxes, emails, queue, trace, tmpDir } = deps;
   const q = {
-    insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertMessage: db.prepare('INSERT INTO messages (mailbox_id, uid, blob_id, blob_offset, size, internal_date, flags, mod_seq, email_id, saved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
     getMessage: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid = ?'),
     listMessages: db.prepare('SELECT * FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid'),
     listMeta: db.prepare('SELECT uid, size, internal_date, flags, mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
@@ -72,6 +72,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
       modSeq: db.prepare('SELECT mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
       emailId: db.prepare('SELECT email_id FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
       threadId: db.prepare('SELECT e.thread_id FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid').pluck(),
+      saveDate: db.prepare('SELECT coalesce(saved_at, internal_date) FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
     } satisfies Record<MessageMetaField, unknown>,
     rangeUidColumn: {
       flags: db.prepare('SELECT uid, flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
@@ -80,6 +81,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
       modSeq: db.prepare('SELECT uid, mod_seq FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
       emailId: db.prepare('SELECT uid, email_id FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
       threadId: db.prepare('SELECT m.uid, e.thread_id FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid').raw(),
+      saveDate: db.prepare('SELECT uid, coalesce(saved_at, internal_date) FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').raw(),
     } satisfies Record<MessageMetaField, unknown>,
     // Through the modseq index: the planner picks the UID order of the primary key and scans the whole
     // mailbox, which every selected session does after each flag change (7 ms at 100,000 messages vs 0.02).
@@ -192,13 +194,15 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     // The message header may be in the trace prefix (SMTP keeps it apart from the body it spools).
     const fields = plan.mailboxes.length > 0 ? storedMessageIndexFields(traceHeader, (n) => body.head(n)) : null;
     let shared: NewEmail | null = null;
+    // RFC 8514 §2: the save date is when the message was stored here, whatever internal date it was given.
+    const savedAt = Date.now();
     for (const target of plan.mailboxes) {
       const { uid, modSeq } = mailboxes.allocateUid(target.mailboxId);
       const internalDate = (target.internalDate ?? new Date()).getTime();
       // Each copy is an email of its own (its account's), unless the plan stores one email in several mailboxes.
       const email: NewEmail = shared ?? emails.create(accountOf(target.mailboxId), fields!, modSeq);
       if (plan.oneEmail) shared = email;
-      q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq, email.emailId);
+      q.insertMessage.run(target.mailboxId, uid, blobId, 0, total, internalDate, (target.flags ?? []).join(' '), modSeq, email.emailId, savedAt);
       out.messages.push({ mailboxId: target.mailboxId, uid, emailId: email.emailId, threadId: email.threadId });
       log.push({ accountId: accountOf(target.mailboxId), mailboxId: target.mailboxId, kind: 'append', uids: [uid] });
     }
@@ -362,6 +366,8 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         const target = mailboxes.byId(toMailboxId);
         if (!target) throw new Error(`mailbox ${toMailboxId} does not exist`);
         const pairs: [number, number][] = [];
+        // RFC 8514 §2: a copy or a moved message is saved in its new mailbox now.
+        const savedAt = Date.now();
         let sourceModSeq = 0;
         for (const uid of uids) {
           const row = q.getMessage.get(fromMailboxId, uid) as MessageRow | undefined;
@@ -369,7 +375,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
           const { uid: newUid, modSeq } = mailboxes.allocateUid(toMailboxId);
           // A move keeps the email id (RFC 8474 §5.1: EMAILID survives MOVE); a copy is a new email in the same thread.
           const emailId = options.move ? row.email_id : (emails.copy(row.email_id, modSeq)?.emailId ?? row.email_id);
-          q.insertMessage.run(toMailboxId, newUid, row.blob_id, row.blob_offset, row.size, row.internal_date, row.flags, modSeq, emailId);
+          q.insertMessage.run(toMailboxId, newUid, row.blob_id, row.blob_offset, row.size, row.internal_date, row.flags, modSeq, emailId, savedAt);
           pairs.push([uid, newUid]);
           if (options.move) {
             if (sourceModSeq === 0) sourceModSeq = mailboxes.allocateModSeq(fromMailboxId);

@@ -494,4 +494,13 @@ END;
 DELETE FROM thread_keys WHERE key LIKE 'subject:%';
 `,
   },
+  {
+    version: 16,
+    name: 'save dates',
+    // RFC 8514 SAVEDATE: when each message row was stored in its mailbox, in milliseconds. Written by every
+    // insert; rows from before read their internal date (no table rewrite here).
+    sql: `
+ALTER TABLE messages ADD COLUMN saved_at INTEGER;
+`,
+  },
 ];

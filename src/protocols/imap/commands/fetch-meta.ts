@@ -1,6 +1,6 @@
 /**
  * FETCH of metadata only (FLAGS, UID, INTERNALDATE, RFC822.SIZE, MODSEQ: RFC 9051 §6.4.5, RFC 7162
- * §3.1.4; EMAILID, THREADID: RFC 8474): a client's resync of a whole mailbox. Works on spans of consecutive sequence numbers and
+ * §3.1.4; EMAILID, THREADID: RFC 8474; SAVEDATE: RFC 8514): a client's resync of a whole mailbox. Works on spans of consecutive sequence numbers and
  * UIDs, reads the metadata as columns (one value per field, no object per message) and formats each
  * output chunk into one string, synchronously.
  */
@@ -13,7 +13,7 @@ import type { MessageSpan } from './message-set.ts';
 import { batchSeq, batchUid, metaBatches } from './meta-batches.ts';
 import { loadHeaderSections, type HeaderSectionItem } from './header-sections.ts';
 
-export type MetaItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ' | 'EMAILID' | 'THREADID';
+export type MetaItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'MODSEQ' | 'EMAILID' | 'THREADID' | 'SAVEDATE';
 
 export interface MetaFetch {
   spans: MessageSpan[];
@@ -81,6 +81,10 @@ function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[]; header
       case 'THREADID':
         fields.add('threadId');
         return (_, i, c) => 'THREADID (' + formatObjectId('thread', c.threadId![i]!) + ')';
+      // RFC 8514 §4.2: every message here has a save date, so it is never NIL.
+      case 'SAVEDATE':
+        fields.add('saveDate');
+        return (_, i, c) => 'SAVEDATE ' + formatDateTime(new Date(c.saveDate![i]!));
     }
   });
   return { emit, fields: [...fields], headers };

@@ -21,7 +21,7 @@ import { produceMetaFetch, type MetaItem } from './fetch-meta.ts';
 import { headerSectionItem, readHeader, type HeaderSectionItem } from './header-sections.ts';
 import { resolveMessages, resolveSpans, selectedMailbox, type MessageRef } from './message-set.ts';
 
-type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'PREVIEW' | 'EMAILID' | 'THREADID';
+type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'MODSEQ' | 'PREVIEW' | 'EMAILID' | 'THREADID' | 'SAVEDATE';
 
 type FetchItem =
   | { kind: 'simple'; name: SimpleItem }
@@ -34,8 +34,8 @@ const MACROS: Record<string, SimpleItem[]> = {
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
 /** The items the metadata path (fetch-meta.ts) answers from columns. */
-const META_ITEMS = new Set<SimpleItem>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ', 'EMAILID', 'THREADID']);
-const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'PREVIEW', 'EMAILID', 'THREADID']);
+const META_ITEMS = new Set<SimpleItem>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ', 'EMAILID', 'THREADID', 'SAVEDATE']);
+const SIMPLE = new Set<string>(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'MODSEQ', 'PREVIEW', 'EMAILID', 'THREADID', 'SAVEDATE']);
 
 function parsePath(text: string): { path: number[]; rest: string } {
   const path: number[] = [];
@@ -177,6 +177,7 @@ export const FETCH: CommandSpec = {
     const headerOnly = items.every((i) => (i.kind === 'simple' ? i.name !== 'BODYSTRUCTURE' && i.name !== 'BODY' && i.name !== 'PREVIEW' : i.kind === 'body' && i.section.path.length === 0 && i.section.spec.startsWith('HEADER')));
     const condstore = s.enabled.has('CONDSTORE');
     const wantsObjectIds = items.some((i) => i.kind === 'simple' && (i.name === 'EMAILID' || i.name === 'THREADID'));
+    const wantsSaveDate = items.some((i) => i.kind === 'simple' && i.name === 'SAVEDATE');
     const rev1 = s.rev1;
     const verb = ctx.verb;
     const isUid = ctx.isUid;
@@ -200,9 +201,12 @@ export const FETCH: CommandSpec = {
         const metas = new Map<number, ImapMessageMeta>();
         for (const m of await account.messages(mailbox.id, batch.map((r) => r.uid))) metas.set(m.uid, m);
         const ids = wantsObjectIds ? await account.objectIds(mailbox.id, batch.map((r) => r.uid)) : null;
+        const saved = wantsSaveDate ? await saveDates(account, mailbox.id, batch.map((r) => r.uid)) : null;
         for (const ref of batch) {
           const found = metas.get(ref.uid);
-          const meta = found !== undefined && ids !== null ? { ...found, ...ids.get(ref.uid) } : found;
+          let meta = found !== undefined && ids !== null ? { ...found, ...ids.get(ref.uid) } : found;
+          const savedAt = saved?.get(ref.uid);
+          if (meta !== undefined && savedAt !== undefined) meta = { ...meta, saveDate: new Date(savedAt) };
           if (meta === undefined) {
             gone = true; // expunged by another session, not yet reported (RFC 9051 §7.5.1)
             continue;
@@ -230,6 +234,16 @@ export const FETCH: CommandSpec = {
     return { status: 'DEFERRED', produce };
   },
 };
+
+/** RFC 8514 save dates of some UIDs, read as one column over their range. */
+async function saveDates(account: ImapAccount, mailboxId: number, uids: readonly number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (uids.length === 0) return out;
+  const from = Math.min(...uids);
+  const cols = await account.metaColumns(mailboxId, { uidFrom: from, uidTo: Math.max(...uids) }, ['saveDate']);
+  for (let i = 0; i < cols.count; i++) out.set(cols.uids === null ? from + i : cols.uids[i]!, cols.saveDate![i]!);
+  return out;
+}
 
 interface FetchOneInput {
   ref: MessageRef;
@@ -299,6 +313,8 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
         // RFC 8474 §5.1, §5.2: the ids JMAP gives the same email and thread (core/object-ids.ts).
         case 'EMAILID': add('EMAILID', meta.emailId === undefined ? 'NIL' : `(${formatObjectId('email', meta.emailId)})`); break;
         case 'THREADID': add('THREADID', meta.threadId === undefined ? 'NIL' : `(${formatObjectId('thread', meta.threadId)})`); break;
+        // RFC 8514 §4.2: the date-time the message was saved in this mailbox.
+        case 'SAVEDATE': add('SAVEDATE', meta.saveDate === undefined ? 'NIL' : formatDateTime(meta.saveDate)); break;
         case 'ENVELOPE':
           if (envelope === undefined) {
             envelope = formatEnvelope(root!, message!);

@@ -34,4 +34,26 @@ describe('IMAP SEARCH and SORT', () => {
     assert.equal(await c.send('a SEARCH RETURN (SAVE) UNSEEN\r\n'), 'a OK SEARCH completed\r\n');
     assert.equal(await c.send('b FETCH $ (UID)\r\n'), '* 2 FETCH (UID 2)\r\nb OK FETCH completed\r\n');
   });
+
+  it('fetches and searches save dates, which a copy renews (SAVEDATE)', async () => {
+    const { alice, selected } = twoMessages();
+    alice.deliver('INBOX', 'Subject: old\r\n\r\nx\r\n', { internalDate: new Date('2020-05-06T07:08:09Z'), savedAt: new Date('2023-03-04T05:06:07Z') });
+    const c = await selected();
+    assert.equal(await c.send('a FETCH 3 (SAVEDATE INTERNALDATE)\r\n'), '* 3 FETCH (SAVEDATE "04-Mar-2023 05:06:07 +0000" INTERNALDATE "06-May-2020 07:08:09 +0000")\r\na OK FETCH completed\r\n');
+    // The same item beside one that needs the message's bytes.
+    assert.match(await c.send('b FETCH 3 (ENVELOPE SAVEDATE)\r\n'), /SAVEDATE "04-Mar-2023 05:06:07 \+0000"\)\r\nb OK/);
+    assert.equal(await c.send('c SEARCH SAVEDON 4-Mar-2023\r\n'), '* SEARCH 3\r\nc OK SEARCH completed\r\n');
+    assert.equal(await c.send('d SEARCH SAVEDBEFORE 5-Mar-2023\r\n'), '* SEARCH 3\r\nd OK SEARCH completed\r\n');
+    assert.equal(await c.send('e SEARCH SAVEDSINCE 5-Mar-2023\r\n'), '* SEARCH 1 2\r\ne OK SEARCH completed\r\n');
+    assert.equal(await c.send('f SEARCH SAVEDATESUPPORTED\r\n'), '* SEARCH 1 2 3\r\nf OK SEARCH completed\r\n');
+    assert.equal(await c.send('g SEARCH SAVEDSINCE 5-Mar-2023 SUBJECT hello\r\n'), '* SEARCH 1\r\ng OK SEARCH completed\r\n');
+    assert.equal(parseTranscript(await c.send('h SEARCH SAVEDON yesterday\r\n')).tagged('h').status, 'BAD');
+    // RFC 8514 §3: a copy is saved in its new mailbox when it is copied, its internal date kept.
+    await c.send('i COPY 3 Trash\r\n');
+    await c.send('j SELECT Trash\r\n');
+    const today = new Date().toUTCString().slice(5, 16).replace(/^0/, '').replace(/ /g, '-');
+    assert.equal(await c.send(`k SEARCH SAVEDON ${today}\r\n`), '* SEARCH 1\r\nk OK SEARCH completed\r\n');
+    assert.match(await c.send('l FETCH 1 (INTERNALDATE)\r\n'), /06-May-2020/);
+    assert.match(await c.send('m CAPABILITY\r\n'), / SAVEDATE/);
+  });
 });

@@ -63,6 +63,7 @@ export async function runSearch(session: ImapSessionCore, mailbox: SelectedMailb
         };
         if (cols.emailId !== undefined) meta.emailId = cols.emailId[i]!;
         if (cols.threadId !== undefined) meta.threadId = cols.threadId[i]!;
+        if (cols.saveDate !== undefined) meta.saveDate = new Date(cols.saveDate[i]!);
         const subject: SearchSubject = { seq: batchSeq(b, uid), meta };
         if (evaluator.matches(key, subject)) out.push(subject);
       }
@@ -72,11 +73,19 @@ export async function runSearch(session: ImapSessionCore, mailbox: SelectedMailb
   const BATCH = 500;
   const objectFields = metaFieldsOf(key);
   const wantsObjectIds = objectFields.has('emailId') || objectFields.has('threadId');
+  const wantsSaveDate = objectFields.has('saveDate');
   for (let start = 0; start < mailbox.exists; start += BATCH) {
     const uids = mailbox.uids.slice(start, start + BATCH);
     const metas = new Map<number, ImapMessageMeta>();
     const ids = wantsObjectIds ? await account.objectIds(mailbox.id, uids) : null;
-    for (const m of await account.messages(mailbox.id, uids)) metas.set(m.uid, ids === null ? m : { ...m, ...ids.get(m.uid) });
+    const saved = wantsSaveDate && uids.length > 0 ? await account.metaColumns(mailbox.id, { uidFrom: uids[0]!, uidTo: uids[uids.length - 1]! }, ['saveDate']) : null;
+    const savedAt = new Map<number, number>();
+    for (let i = 0; saved !== null && i < saved.count; i++) savedAt.set(saved.uids === null ? uids[0]! + i : saved.uids[i]!, saved.saveDate![i]!);
+    for (const m of await account.messages(mailbox.id, uids)) {
+      const meta = ids === null ? m : { ...m, ...ids.get(m.uid) };
+      const at = savedAt.get(m.uid);
+      metas.set(m.uid, at === undefined ? meta : { ...meta, saveDate: new Date(at) });
+    }
     for (let i = start; i < start + uids.length; i++) {
       const meta = metas.get(uids[i - start]!);
       if (meta === undefined) continue;

@@ -29,6 +29,8 @@ interface MemMessage {
   modSeq: number;
   /** RFC 8474: kept by MOVE, new on COPY; every message is its own thread here. */
   emailId: number;
+  /** RFC 8514: when the message was stored in its mailbox. */
+  savedAt: Date;
 }
 
 interface MemMailbox {
@@ -80,11 +82,11 @@ export class MemoryAccount implements ImapAccount {
   }
 
   /** A delivery from outside (SMTP): appends and notifies. */
-  deliver(name: string, bytes: Buffer | string, options: { flags?: string[]; internalDate?: Date } = {}): number {
+  deliver(name: string, bytes: Buffer | string, options: { flags?: string[]; internalDate?: Date; savedAt?: Date } = {}): number {
     const mb = this.byName(name)!;
     const uid = mb.uidNext++;
     mb.modSeq++;
-    mb.messages.push({ uid, bytes: Buffer.from(bytes), flags: options.flags ?? [], internalDate: options.internalDate ?? new Date('2024-01-02T03:04:05Z'), modSeq: mb.modSeq, emailId: this.nextEmailId++ });
+    mb.messages.push({ uid, bytes: Buffer.from(bytes), flags: options.flags ?? [], internalDate: options.internalDate ?? new Date('2024-01-02T03:04:05Z'), modSeq: mb.modSeq, emailId: this.nextEmailId++, savedAt: options.savedAt ?? new Date() });
     this.emit({ mailboxId: mb.id, kind: 'append', uids: [uid] });
     return uid;
   }
@@ -165,6 +167,7 @@ export class MemoryAccount implements ImapAccount {
       else if (f === 'size') out.size = found.map((m) => m.bytes.length);
       else if (f === 'internalDate') out.internalDate = found.map((m) => m.internalDate.getTime());
       else if (f === 'emailId' || f === 'threadId') out[f] = found.map((m) => m.emailId);
+      else if (f === 'saveDate') out.saveDate = found.map((m) => m.savedAt.getTime());
       else out.modSeq = found.map((m) => m.modSeq);
     }
     return out;
@@ -228,7 +231,7 @@ export class MemoryAccount implements ImapAccount {
     const pairs: [number, number][] = [];
     for (const m of src.messages.filter((x) => uids.includes(x.uid))) {
       const uid = dest.uidNext++;
-      dest.messages.push({ ...m, uid, flags: [...m.flags], modSeq: ++dest.modSeq, emailId: options.move ? m.emailId : this.nextEmailId++ });
+      dest.messages.push({ ...m, uid, flags: [...m.flags], modSeq: ++dest.modSeq, emailId: options.move ? m.emailId : this.nextEmailId++, savedAt: new Date() });
       pairs.push([m.uid, uid]);
     }
     if (pairs.length > 0) this.emit({ mailboxId: dest.id, kind: 'append' });
