@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
 import { parseDuration } from '../config/values.ts';
 import { formatTimelines } from '../trace/format.ts';
-import { TraceService } from '../trace/service.ts';
-import type { TraceQuery } from '../store/types.ts';
+import { TraceService, type TraceSearch } from '../trace/service.ts';
 import { println, withStore, type CliDeps } from './context.ts';
 
 interface TraceOptions {
@@ -44,7 +43,7 @@ export function registerTrace(program: Command, deps: CliDeps): void {
     .action(async (opts: TraceOptions, cmd: Command) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit ${JSON.stringify(opts.limit)}: expected a positive whole number`);
-      const query: TraceQuery = { limit };
+      const query: TraceSearch = { limit };
       if (opts.messageId) query.messageId = opts.messageId;
       if (opts.sender !== undefined) query.sender = opts.sender.replace(/^<|>$/g, '');
       if (opts.recipient) query.recipient = opts.recipient.replace(/^<|>$/g, '');
@@ -53,7 +52,7 @@ export function registerTrace(program: Command, deps: CliDeps): void {
       if (opts.until) query.until = parseTime(opts.until, '--until');
       if (opts.result) query.result = opts.result;
       await withStore(cmd, deps, async (store) => {
-        const timelines = await new TraceService({ store }).search(query);
+        const timelines = await new TraceService({ store }).search({ kind: 'everything' }, query);
         if (opts.json) return println(deps.io.stdout, JSON.stringify(timelines, null, 2));
         if (timelines.length === 0) return println(deps.io.stdout, 'no traced message matches');
         for (const line of formatTimelines(timelines)) println(deps.io.stdout, line);

@@ -24,9 +24,29 @@ export function traceSearchSql(query: TraceQuery, dialect: 'sqlite' | 'postgres'
   if (query.result) pick(`result = ${param(query.result)}`);
   if (query.since) pick(`at >= ${param(query.since.getTime())}`);
   if (query.until) pick(`at < ${param(query.until.getTime())}`);
+  // Who may read what is a criterion like the others: LIMIT then counts only messages the reader may see.
+  if (query.domains) pick(domainCondition(query.domains, param, dialect));
+  if (query.submitter !== undefined) {
+    const user = dialect === 'sqlite' ? `json_extract(data, '$.user')` : `(data::jsonb ->> 'user')`;
+    pick(`event = 'received' AND ${user} = ${param(query.submitter)}`);
+  }
   const where = matches.length > 0 ? `WHERE queue_id IN (${matches.join(' INTERSECT ')})` : '';
   const limit = param(Math.max(1, Math.min(query.limit ?? DEFAULT_TRACE_LIMIT, 10_000)));
   return { text: `SELECT queue_id FROM message_trace ${where} GROUP BY queue_id ORDER BY max(at) DESC, queue_id LIMIT ${limit}`, values };
+}
+
+/**
+ * Some event of the message has its sender or one of its recipients at one of `domains` (addresses are
+ * stored in lower case; a recipient `a@d` is `"a@d"` in the JSON array, so `@d"` ends it exactly).
+ */
+function domainCondition(domains: readonly string[], param: (v: string) => string, dialect: 'sqlite' | 'postgres'): string {
+  const conds: string[] = [];
+  for (const domain of domains) {
+    const at = `@${domain.toLowerCase()}`;
+    conds.push(`sender LIKE ${param(`%${at.replace(/[\\%_]/g, (c) => `\\${c}`)}`)} ESCAPE '\\'`);
+    conds.push(`${dialect === 'sqlite' ? 'instr' : 'strpos'}(recipients, ${param(JSON.stringify(at).slice(1))}) > 0`);
+  }
+  return conds.length > 0 ? `(${conds.join(' OR ')})` : '1 = 0';
 }
 
 export interface TraceRow {

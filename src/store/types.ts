@@ -595,6 +595,13 @@ export interface TraceQuery {
   result?: string;
   since?: Date;
   until?: Date;
+  /**
+   * Only messages with a sender or a recipient at one of these domains (a domain admin's view). Applied in
+   * the query itself, so that `limit` counts only the messages the reader may see.
+   */
+  domains?: readonly string[];
+  /** Only messages this address submitted (the `received` step's authenticated user: a user's own view). */
+  submitter?: string;
   /** Messages (queue ids) at most, newest first; default 50. */
   limit?: number;
 }

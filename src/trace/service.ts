@@ -1,6 +1,6 @@
 /**
- * Reading the message trace, for every front end (`postamt trace`, the admin UI and API): timelines of the
- * messages a search finds, and the dashboard's counts of what happened over a period.
+ * Reading the message trace, for every front end (`postamt trace`, the admin UI and API, the webmail):
+ * timelines of the messages a search finds within what the reader may see, and the dashboard's counts.
  */
 import type { TraceEventKind, TraceEventRecord, TraceQuery, TraceStore } from '../store/types.ts';
 
@@ -14,6 +14,18 @@ export interface MessageTimeline {
   lastAt: Date;
   events: Omit<TraceEventRecord, 'queueId'>[];
 }
+
+/**
+ * What a reader may see: everything (the local operator, a server admin), the messages from or to their
+ * domains (a domain admin), or the messages they submitted themselves (a user).
+ */
+export type TraceScope =
+  | { kind: 'everything' }
+  | { kind: 'domains'; domains: readonly string[] }
+  | { kind: 'submitted-by'; address: string };
+
+/** A search as a front end asks it: the reader's scope is given apart and cannot be widened by the query. */
+export type TraceSearch = Omit<TraceQuery, 'domains' | 'submitter'>;
 
 export interface TraceSummary {
   since: Date;
@@ -33,8 +45,15 @@ export class TraceService {
     this.#store = options.store;
   }
 
-  /** The timelines of the messages that match, newest first. */
-  async search(query: TraceQuery): Promise<MessageTimeline[]> {
+  /**
+   * The timelines of the messages that match and that `scope` lets the reader see, newest first. The scope is
+   * part of the store's query, so that the limit counts only visible messages.
+   */
+  async search(scope: TraceScope, search: TraceSearch): Promise<MessageTimeline[]> {
+    const { domains: _d, submitter: _s, ...criteria } = search as TraceQuery;
+    const query: TraceQuery = scope.kind === 'domains' ? { ...criteria, domains: scope.domains }
+      : scope.kind === 'submitted-by' ? { ...criteria, submitter: scope.address }
+        : criteria;
     const events = await this.#store.searchTrace(query);
     const byQueue = new Map<string, MessageTimeline>();
     for (const { queueId, ...event } of events) {

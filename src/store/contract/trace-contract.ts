@@ -46,6 +46,28 @@ export function runTraceStoreContract(name: string, withStore: (fn: (store: Stor
       assert.deepEqual([...new Set((await store.searchTrace({})).map((e) => e.queueId))], ['Q3', 'Q2']);
     }));
 
+  test(`${name}: the reader's domains and own submissions are criteria of the search, so the limit counts only what they may see`, () =>
+    withStore(async (store) => {
+      const mine = received('OWN', 0, 'alice@a.test', ['x@far.test'], 'own@a.test');
+      mine.data = { ...mine.data, user: 'alice@a.test', role: 'submission' };
+      const events: TraceEventInput[] = [mine, received('TO-A', 1, 'x@far.test', ['Bob@A.test'], 'to-a@far.test')];
+      // Newer messages of other domains, many more than the limit; one names a.test only in a local part.
+      for (let i = 0; i < 30; i++) events.push(received(`B${i}`, 10 + i, `u${i}@b.test`, [`v${i}@c.test`], `b${i}@b.test`));
+      events.push(received('LOOKALIKE', 50, 'a.test@b.test', ['x@sub.a.test', 'y@a.test.evil'], 'look@b.test'));
+      events.push({ ...received('SPOOF', 51, 'alice@a.test', ['z@c.test'], 'spoof@c.test'), data: { user: null, role: 'mx' } });
+      events.push({ at: at(52), queueId: 'OWN', event: 'delivered', recipients: ['x@far.test'], sender: 'alice@a.test', data: { mx: 'mx.far.test' } });
+      await store.appendTrace(events);
+      const ids = async (q: Parameters<typeof store.searchTrace>[0]) => [...new Set((await store.searchTrace(q)).map((e) => e.queueId))];
+      assert.deepEqual(await ids({ domains: ['a.test'], limit: 2 }), ['OWN', 'SPOOF'], 'sender at a.test; limit 2 counts only those');
+      assert.deepEqual(await ids({ domains: ['a.test'], limit: 5 }), ['OWN', 'SPOOF', 'TO-A'], 'and a recipient at a.test (any case); not sub.a.test, a.test.evil or a local part');
+      assert.deepEqual(await ids({ domains: ['A.test'], sender: 'x@far.test' }), ['TO-A'], 'with the other criteria');
+      assert.deepEqual(await ids({ domains: [] }), [], 'no domains, nothing');
+      assert.deepEqual(await ids({ domains: ['b%'] }), [], 'a LIKE wildcard is a character');
+      assert.deepEqual(await ids({ submitter: 'alice@a.test', limit: 1 }), ['OWN'], 'submitted by the user: not the newer one with her address as sender');
+      assert.deepEqual((await store.searchTrace({ submitter: 'alice@a.test' })).map((e) => e.event), ['received', 'delivered'], 'every event of the message');
+      assert.deepEqual(await ids({ submitter: 'bob@a.test' }), []);
+    }));
+
   test(`${name}: trace events given with a delivery are stored in its transaction, and not when it fails`, () =>
     withStore(async (store) => {
       await store.addDomain('example.test');
