@@ -17,6 +17,8 @@ import { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
 import { DmarcResults } from '../reports/dmarc-results.ts';
 import { DmarcReportSender } from '../reports/dmarc-sender.ts';
 import { TlsRptSender, type ReportIdentity } from '../reports/tlsrpt-sender.ts';
+import { dkimReportSigner } from '../reports/report-signer.ts';
+import type { DkimKey } from '../policy/types.ts';
 import type { QueueStore } from '../store/types.ts';
 
 export function reportsDir(config: Config): string {
@@ -54,12 +56,13 @@ export function reportIdentity(config: Config): ReportIdentity {
 }
 
 /** The daily aggregate reports (TLS-RPT, DMARC) this server sends. */
-export function createDailyReports(options: { config: Config; dns: Resolver; logger: Logger; store: Pick<QueueStore, 'enqueue'>; attempts: TlsAttemptLog | null; onQueued: () => void }): { reports: DailyReports; tlsRpt: TlsRptSender | null; dmarcResults: DmarcResults | null; dmarcReports: DmarcReportSender | null } {
+export function createDailyReports(options: { config: Config; dns: Resolver; logger: Logger; store: Pick<QueueStore, 'enqueue'>; attempts: TlsAttemptLog | null; dkimKeys: { activeKeys(domain: string): Promise<DkimKey[]> }; onQueued: () => void }): { reports: DailyReports; tlsRpt: TlsRptSender | null; dmarcResults: DmarcResults | null; dmarcReports: DmarcReportSender | null } {
   const { config, dns, logger, store, attempts, onQueued } = options;
   const identity = reportIdentity(config);
-  const tlsRpt = attempts ? new TlsRptSender({ attempts, resolver: dns, store, logger, identity, onQueued }) : null;
+  const signer = dkimReportSigner({ keys: options.dkimKeys, logger });
+  const tlsRpt = attempts ? new TlsRptSender({ attempts, resolver: dns, store, logger, identity, signer, onQueued }) : null;
   const dmarcResults = config.reports.dmarc ? new DmarcResults({ dir: reportsDir(config), logger }) : null;
-  const dmarcReports = dmarcResults ? new DmarcReportSender({ results: dmarcResults, resolver: dns, store, logger, identity, onQueued }) : null;
+  const dmarcReports = dmarcResults ? new DmarcReportSender({ results: dmarcResults, resolver: dns, store, logger, identity, signer, onQueued }) : null;
   const reporters: DailyReporter[] = [...(tlsRpt ? [tlsRpt] : []), ...(dmarcReports ? [dmarcReports] : [])];
   return { reports: new DailyReports({ reporters, logger }), tlsRpt, dmarcResults, dmarcReports };
 }

@@ -204,6 +204,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     observer: traceObserver({ trace, metrics }),
   });
   const acmeHttp = new HttpChallenges();
+  const dkimKeys = new SigningKeys({ keys: dkimKeysFor(store, config.dataDir), resolver: dns, logger });
   const base: Omit<Services, 'smtpHooks' | 'submission' | 'vacation'> = {
     acme: createAcmeManager({ config, store, tls, http: acmeHttp, logger }),
     acmeHttp,
@@ -232,10 +233,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     allowPlaintextAuth,
     applyPolicy: (policy) => applyPolicyInPlace(policyOptions, config.hostname, policy),
     tlsAttempts: outboundTls.attempts,
-    ...createDailyReports({ config, dns, logger, store, attempts: outboundTls.attempts, onQueued: () => queue.kick() }),
+    ...createDailyReports({ config, dns, logger, store, attempts: outboundTls.attempts, dkimKeys, onQueued: () => queue.kick() }),
     usage: new UsageCache({ store, defaultQuotaBytes: config.storage.quotaDefault }),
     logins: new AccountLoginWatcher({ store, logger }),
-    dkimKeys: new SigningKeys({ keys: dkimKeysFor(store, config.dataDir), resolver: dns, logger }),
+    dkimKeys,
     checks,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
   };

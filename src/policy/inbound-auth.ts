@@ -25,7 +25,10 @@ export interface DkimOutcome {
 
 export interface DmarcOutcome {
   result: AuthResultValue;
+  /** The organizational domain of the From domain (RFC 7489 §3.2, Public Suffix List). */
   domain: string;
+  /** The RFC5322.From domain itself (header_from in aggregate reports); '' when there is none. */
+  fromDomain?: string;
   /** The published policy for this domain (p= or sp=), before pct. */
   published: 'none' | 'quarantine' | 'reject' | null;
 }
@@ -128,7 +131,8 @@ export async function checkInboundParts(options: Omit<CheckInboundOptions, 'mess
     .map((r) => ({ result: asResult(r.status.result), domain: r.signingDomain, selector: r.selector ?? '', aligned: !!r.status.aligned }));
   const dm = auth.dmarc || null;
   const published = dm ? asPolicy(dm.policy) : null;
-  const dmarc: DmarcOutcome = { result: asResult(dm?.status.result), domain: dm?.domain ?? '', published };
+  const headerFrom = dm ? String(dm.status.header?.['d'] ?? dm.domain ?? '').toLowerCase() : '';
+  const dmarc: DmarcOutcome = { result: asResult(dm?.status.result), domain: dm?.domain ?? '', fromDomain: headerFrom, published };
   let headers = auth.headers;
   let arcAuthResults = (auth.arc && auth.arc.authResults) || '';
   if (dm && dmarc.result === 'pass' && !isStrictlyAligned(dm, spf, dkim)) {

@@ -6,6 +6,7 @@
 import { appendFile, mkdir, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.ts';
+import { isRelaxedAligned } from '../policy/org-domain.ts';
 import type { InboundAuthResult } from '../policy/inbound-auth.ts';
 import type { DmarcRow } from './dmarc-format.ts';
 import { utcDay } from './tls-attempt-log.ts';
@@ -34,15 +35,16 @@ export class DmarcResults {
     const { auth } = input;
     if (!auth.dmarc.domain || auth.dmarc.published === null) return;
     const aligned = (ok: boolean): string => (ok ? 'pass' : 'fail');
+    const headerFrom = (auth.dmarc.fromDomain || auth.dmarc.domain).toLowerCase();
     const row: DmarcResultRow = {
-      domain: auth.dmarc.domain.toLowerCase(),
+      domain: headerFrom,
       sourceIp: input.ip,
       count: 1,
       disposition: input.disposition,
       // RFC 7489 §7.2.1.1 policy_evaluated: the DMARC-aligned outcome of each mechanism.
       dkim: aligned(auth.dkim.some((d) => d.result === 'pass' && d.aligned)),
       spf: aligned(auth.spf.result === 'pass' && isAlignedSpf(auth)),
-      headerFrom: auth.dmarc.domain.toLowerCase(),
+      headerFrom,
       envelopeFrom: input.sender.includes('@') ? input.sender.slice(input.sender.lastIndexOf('@') + 1).toLowerCase() : '',
       authDkim: auth.dkim.map((d) => ({ domain: d.domain, selector: d.selector, result: d.result })),
       authSpf: [{ domain: auth.spf.domain, result: auth.spf.result }],
@@ -105,6 +107,5 @@ export class DmarcResults {
 
 /** SPF is DMARC-aligned when the SPF domain shares the From domain's organizational domain (relaxed, RFC 7489 §3.1.2). */
 function isAlignedSpf(auth: InboundAuthResult): boolean {
-  const org = (d: string): string => d.toLowerCase().split('.').slice(-2).join('.');
-  return auth.spf.domain !== '' && org(auth.spf.domain) === org(auth.dmarc.domain);
+  return isRelaxedAligned(auth.spf.domain, auth.dmarc.fromDomain || auth.dmarc.domain);
 }

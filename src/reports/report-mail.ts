@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatDate, newMessageId } from '../message/compose.ts';
 import type { QueueStore } from '../store/types.ts';
+import type { ReportSigner } from './report-signer.ts';
 
 export interface ReportMail {
   from: string;
@@ -56,7 +57,12 @@ export function buildReportMail(m: ReportMail): Buffer {
   return Buffer.from(lines.join('\r\n'));
 }
 
-/** Queues the report; the envelope sender is null (<>) so that no bounce of a report loops back (RFC 5321 §6.1). */
-export async function queueReport(store: Pick<QueueStore, 'enqueue'>, m: ReportMail, origin: string): Promise<string> {
-  return store.enqueue({ sender: '', recipients: [{ address: m.to }], origin }, buildReportMail(m));
+/**
+ * Queues the report, DKIM-signed when a signer is given; the envelope sender is null (<>) so that no bounce of a
+ * report loops back (RFC 5321 §6.1).
+ */
+export async function queueReport(options: { store: Pick<QueueStore, 'enqueue'>; signer: ReportSigner | null }, m: ReportMail, origin: string): Promise<string> {
+  const message = buildReportMail(m);
+  const signed = options.signer ? await options.signer.sign(message, m.from) : message;
+  return options.store.enqueue({ sender: '', recipients: [{ address: m.to }], origin }, signed);
 }

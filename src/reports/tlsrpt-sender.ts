@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.ts';
 import { DnsError, type Resolver } from '../dns/resolver.ts';
 import type { QueueStore } from '../store/types.ts';
 import { queueReport } from './report-mail.ts';
+import type { ReportSigner } from './report-signer.ts';
 import type { DailyReporter } from './daily-reports.ts';
 import type { TlsAttemptLog } from './tls-attempt-log.ts';
 import { buildTlsRptReport, mailtoAddresses, parseTlsRptRecord } from './tlsrpt-format.ts';
@@ -25,6 +26,8 @@ export interface TlsRptSenderOptions {
   store: Pick<QueueStore, 'enqueue'>;
   logger: Logger;
   identity: ReportIdentity;
+  /** Signs each report with the reporting domain's DKIM key (RFC 8460 §5.3). */
+  signer?: ReportSigner | null;
   /** Called after reports were queued (the queue runner looks for work at once). */
   onQueued?: () => void;
 }
@@ -69,7 +72,7 @@ export class TlsRptSender implements DailyReporter {
       // RFC 8460 §5.1: sender!policy-domain!begin-timestamp!end-timestamp[!unique-id].json.gz
       const filename = `${identity.hostname}!${domain}!${begin}!${begin + 86_399}.json.gz`;
       for (const address of to) {
-        const id = await queueReport(this.#o.store, {
+        const id = await queueReport({ store: this.#o.store, signer: this.#o.signer ?? null }, {
           from: identity.from,
           to: address,
           // RFC 8460 §5.3: the subject and the two TLS-Report fields.
