@@ -39,6 +39,8 @@ export interface AdminSettings {
   policy: Config['policy'];
   /** Where the data lives (its disk and size on the dashboard). */
   dataDir: string;
+  /** `reports.tlsrpt_address` / `reports.dmarc_address`: the rua addresses we publish ('' : postmaster@<domain>). */
+  reportAddresses?: { tlsrpt: string; dmarc: string };
 }
 
 /** The listener ports published in SRV records (RFC 6186 §3). */
@@ -54,6 +56,7 @@ export function adminSettings(config: Config): AdminSettings {
     mtaSts: mtaStsPolicyFromConfig(config),
     policy: config.policy,
     dataDir: config.dataDir,
+    reportAddresses: { tlsrpt: config.reports.tlsrptAddress, dmarc: config.reports.dmarcAddress },
     hostname: config.hostname,
     postmaster: config.postmaster,
     minPasswordLength: config.auth.minPasswordLength,

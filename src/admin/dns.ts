@@ -52,7 +52,7 @@ export function dnsService(ctx: AdminContext) {
       const actor = await gate.actor(principal);
       gate.requireDomain(actor, domain, `see the DNS records of ${domain}`);
       const keys = await dkimKeys.listKeys(domain);
-      const records = expectedRecords({ domain, hostname: settings.hostname, dkimKeys: keys, serverIps: ips, ports: settings.ports, addressRecords: true, mtaSts: settings.mtaSts });
+      const records = expectedRecords({ domain, hostname: settings.hostname, dkimKeys: keys, serverIps: ips, ports: settings.ports, addressRecords: true, mtaSts: settings.mtaSts, reportAddresses: settings.reportAddresses });
       return { domain, records, hasDkimKey: keys.length > 0 };
     },
 
@@ -66,7 +66,7 @@ export function dnsService(ctx: AdminContext) {
       const keys = await dkimKeys.listKeys(domain);
       const hostname = settings.hostname;
       const serverIps = await serverAddresses(resolver, hostname);
-      const results = await checkRecords(expectedRecords({ domain, hostname, dkimKeys: keys, serverIps, ports: settings.ports, mtaSts: settings.mtaSts }), { resolver, hostname, serverIps });
+      const results = await checkRecords(expectedRecords({ domain, hostname, dkimKeys: keys, serverIps, ports: settings.ports, mtaSts: settings.mtaSts, reportAddresses: settings.reportAddresses }), { resolver, hostname, serverIps });
       const checks: DnsCheckRow[] = [];
       let failures = 0;
       for (const r of results) {

@@ -139,4 +139,22 @@ describe('postamt dkim / dns', () => {
     assert.equal(fine.error, null, fine.out);
     assert.match(fine.out, /all required records for example\.test are in place/);
   });
+
+  it('dns DOMAIN names the configured report addresses in _smtp._tls and _dmarc, and the §7.1 record for a foreign one', async () => {
+    const other = mkdtempSync(join(tmpdir(), 'postamt-cli-dns-rua-'));
+    writeFileSync(join(other, 'postamt.toml'), `hostname = "mx.postamt.test"\ndata_dir = "${join(other, 'data')}"\n[reports]\ntlsrpt_address = "tls-reports@example.org"\ndmarc_address = "dmarc@reports.example.co.uk"\n`);
+    await (await openStore({ dataDir: join(other, 'data') })).close();
+    const configured = cli(other);
+    const { out, error } = await configured('dns', 'mail.example.co.uk');
+    assert.equal(error, null);
+    assert.match(out, /^_smtp\._tls\.mail\.example\.co\.uk\.\s+IN\s+TXT\s+"v=TLSRPTv1; rua=mailto:tls-reports@example\.org"$/m);
+    assert.match(out, /^_dmarc\.mail\.example\.co\.uk\.\s+IN\s+TXT\s+"v=DMARC1; p=quarantine; rua=mailto:dmarc@reports\.example\.co\.uk"$/m);
+    // The same organization (example.co.uk on the Public Suffix List): no authorization record is needed.
+    assert.doesNotMatch(out, /_report\._dmarc/);
+    const foreign = await configured('dns', 'example.net');
+    assert.match(foreign.out, /^example\.net\._report\._dmarc\.reports\.example\.co\.uk\.\s+IN\s+TXT\s+"v=DMARC1"$/m);
+    // Unset, both go to postmaster@ of the domain itself.
+    const plain = await run('dns', 'example.test');
+    assert.match(plain.out, /"v=TLSRPTv1; rua=mailto:postmaster@example\.test"/);
+  });
 });

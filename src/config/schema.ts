@@ -212,8 +212,8 @@ export const schema = {
     dmarc: booleanField({ default: true, doc: 'Record the DMARC result of mail received and send the daily aggregate report to domains whose DMARC record asks for one (rua), after the external-destination check of RFC 7489 §7.1.' }),
     from: stringField({ default: '', doc: 'From address of the reports we send; "" is postmaster@`hostname`.' }),
     organization: stringField({ default: '', doc: 'Our organization name in the reports; "" is `hostname`.' }),
-    tlsrptAddress: stringField({ default: '', doc: 'Local address whose INBOX receives TLS-RPT reports (the rua we publish); `postamt tlsrpt report` reads it.' }),
-    dmarcAddress: stringField({ default: '', doc: 'Local address whose INBOX receives DMARC aggregate reports; `postamt dmarc report` reads it.' }),
+    tlsrptAddress: stringField({ default: '', doc: 'Local address whose INBOX receives TLS-RPT reports: the rua `postamt dns` and the admin UI print in each domain\'s `_smtp._tls` record ("" is postmaster@<domain>); `postamt tlsrpt report` and the admin UI\'s Reports page read it.' }),
+    dmarcAddress: stringField({ default: '', doc: 'Local address whose INBOX receives DMARC aggregate reports: the rua printed in each domain\'s `_dmarc` record ("" is postmaster@<domain>); `postamt dmarc report` and the admin UI\'s Reports page read it.' }),
   }),
 
   dns: section('DNS resolution.', {

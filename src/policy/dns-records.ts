@@ -8,6 +8,7 @@ import { spf as mailauthSpf } from 'mailauth';
 import { dkimRecordText, formatTxt } from './dkim-sign.ts';
 import { mtaStsRecordText, type OurMtaStsPolicy } from './mta-sts-policy.ts';
 import { ptrName, sameIp } from './ip-prefix.ts';
+import { organizationalDomain } from './org-domain.ts';
 import { isNxError, type DkimKey, type PolicyResolver } from './types.ts';
 
 export type RecordType = 'MX' | 'TXT' | 'SRV' | 'CNAME' | 'PTR' | 'A' | 'AAAA';
@@ -51,6 +52,8 @@ export interface ExpectedRecordsInput {
   addressRecords?: boolean;
   /** Our MTA-STS policy when one is served: its `_mta-sts` record and the policy host name. */
   mtaSts?: OurMtaStsPolicy | null;
+  /** Where reports about the domain go (the rua of `_smtp._tls` and `_dmarc`); '' or absent: postmaster@<domain>. */
+  reportAddresses?: { tlsrpt?: string; dmarc?: string };
 }
 
 const fqdn = (name: string) => name.replace(/\.$/, '') + '.';
@@ -59,8 +62,13 @@ export function spfRecordText(): string {
   return 'v=spf1 mx -all';
 }
 
-export function dmarcRecordText(domain: string): string {
-  return `v=DMARC1; p=quarantine; rua=mailto:postmaster@${domain}`;
+export function dmarcRecordText(domain: string, rua = `postmaster@${domain}`): string {
+  return `v=DMARC1; p=quarantine; rua=mailto:${rua}`;
+}
+
+/** RFC 8460 §3: the TLS-RPT record; reports arrive by mail at `rua`. */
+export function tlsRptRecordText(rua: string): string {
+  return `v=TLSRPTv1; rua=mailto:${rua}`;
 }
 
 export function expectedRecords(input: ExpectedRecordsInput): ExpectedRecord[] {
@@ -81,14 +89,20 @@ export function expectedRecords(input: ExpectedRecordsInput): ExpectedRecord[] {
     const state = !key.active ? ' (retired, keep until old mail is verified)' : key.pending ? ' (pending: signing starts once this record is published)' : '';
     out.push(txt(`${key.selector}._domainkey.${d}`, dkimRecordText(key), `DKIM ${key.algorithm} key${state} (RFC ${key.algorithm === 'ed25519' ? '8463' : '6376 §3.6.2'})`, key.active));
   }
-  out.push(txt(`_dmarc.${d}`, dmarcRecordText(d), 'DMARC policy and aggregate reports (RFC 7489 §6.1)', true));
+  const dmarcRua = input.reportAddresses?.dmarc || `postmaster@${d}`;
+  out.push(txt(`_dmarc.${d}`, dmarcRecordText(d, dmarcRua), 'DMARC policy and aggregate reports (RFC 7489 §6.1)', true));
+  const ruaDomain = dmarcRua.slice(dmarcRua.lastIndexOf('@') + 1).toLowerCase();
+  if (organizationalDomain(ruaDomain) !== organizationalDomain(d)) {
+    // RFC 7489 §7.1: reporters send to another organization's address only when that domain agrees in DNS.
+    out.push(txt(`${d}._report._dmarc.${ruaDomain}`, 'v=DMARC1', `DMARC: ${ruaDomain} agrees to receive ${d}'s reports (RFC 7489 §7.1)`, false));
+  }
   if (input.mtaSts) {
     // RFC 8461 §3.1: the TXT record announces the policy, its id tells senders when to fetch it again; §3.3: the
     // policy is fetched from https://mta-sts.<domain>/, which must reach this server (the https listener).
     out.push(txt(`_mta-sts.${d}`, mtaStsRecordText(input.mtaSts), 'MTA-STS: senders deliver only over verified TLS (RFC 8461 §3.1)', true));
     out.push({ name: `mta-sts.${d}`, type: 'CNAME', value: fqdn(host), purpose: 'MTA-STS: the policy host, served by the https listener (RFC 8461 §3.3)', required: true });
   }
-  out.push(txt(`_smtp._tls.${d}`, `v=TLSRPTv1; rua=mailto:postmaster@${d}`, 'TLS reporting (RFC 8460 §3)', false));
+  out.push(txt(`_smtp._tls.${d}`, tlsRptRecordText(input.reportAddresses?.tlsrpt || `postmaster@${d}`), 'TLS reporting (RFC 8460 §3)', false));
   const ports = input.ports ?? STANDARD_PORTS;
   const services: [keyof ServicePorts, string][] = [
     ['submission', '_submission._tcp'], ['submissions', '_submissions._tcp'], ['imap', '_imap._tcp'],
@@ -216,6 +230,7 @@ export async function checkRecords(records: ExpectedRecord[], options: { resolve
   function txtMatches(record: ExpectedRecord, found: string): boolean {
     const want = record.text ?? '';
     if (want.startsWith('v=DKIM1')) return tagValue(found, 'p') === tagValue(want, 'p');
+    if (want === 'v=DMARC1') return true; // the §7.1 authorization record: its presence is all that counts
     if (want.startsWith('v=DMARC1')) return /^v=DMARC1\s*;\s*p=(none|quarantine|reject)\b/i.test(found);
     // A stale id makes senders keep the policy they cached: the published id must be ours.
     if (want.startsWith('v=STSv1')) return tagValue(found, 'id') === tagValue(want, 'id');
