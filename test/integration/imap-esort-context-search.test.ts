@@ -1,7 +1,8 @@
 // ESORT and CONTEXT=SEARCH (RFC 5267) and SORT=DISPLAY (RFC 5957) over a real socket: SORT answers in
 // ESEARCH form in sort order, SEARCH and SORT return PARTIAL ranges, a SEARCH with RETURN (UPDATE) is
 // kept up to date with ADDTO/REMOVEFROM (for this session's and another session's changes) until
-// CANCELUPDATE, and DISPLAYFROM sorts by display name.
+// CANCELUPDATE, so is a SORT with RETURN (UPDATE) with positions in sort order (CONTEXT=SORT), and
+// DISPLAYFROM sorts by display name.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../harness/server.ts';
@@ -39,10 +40,9 @@ describe('ESORT, CONTEXT=SEARCH and SORT=DISPLAY', () => {
     await t?.stop();
   });
 
-  it('advertises ESORT, CONTEXT=SEARCH and SORT=DISPLAY, and not CONTEXT=SORT', async () => {
+  it('advertises ESORT, CONTEXT=SEARCH, CONTEXT=SORT and SORT=DISPLAY', async () => {
     const caps = (await c.ok('CAPABILITY'))[0]!.split(' ');
-    for (const cap of ['ESORT', 'CONTEXT=SEARCH', 'SORT=DISPLAY']) assert.ok(caps.includes(cap), cap);
-    assert.ok(!caps.includes('CONTEXT=SORT'));
+    for (const cap of ['ESORT', 'CONTEXT=SEARCH', 'CONTEXT=SORT', 'SORT=DISPLAY']) assert.ok(caps.includes(cap), cap);
   });
 
   it('answers SORT RETURN with ESEARCH in sort order (RFC 5267 §3.1)', async () => {
@@ -61,7 +61,7 @@ describe('ESORT, CONTEXT=SEARCH and SORT=DISPLAY', () => {
     assert.equal(await partial('SEARCH RETURN (PARTIAL 4:2) NOT 3'), 'PARTIAL (2:4 2,4:5)');
     assert.equal(await partial('SEARCH RETURN (PARTIAL 6:9) ALL'), 'PARTIAL (6:9 NIL)');
     assert.equal(await partial('SORT RETURN (PARTIAL 1:3) (REVERSE SUBJECT) UTF-8 ALL'), 'PARTIAL (1:3 3,5,1)');
-    for (const bad of ['SEARCH RETURN (PARTIAL 1) ALL', 'SEARCH RETURN (PARTIAL 1:*) ALL', 'SEARCH RETURN (PARTIAL 0:2) ALL', 'SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL']) {
+    for (const bad of ['SEARCH RETURN (PARTIAL 1) ALL', 'SEARCH RETURN (PARTIAL 1:*) ALL', 'SEARCH RETURN (PARTIAL 0:2) ALL', 'SORT RETURN (PARTIAL *:1) (SUBJECT) UTF-8 ALL']) {
       assert.match((await c.command(bad)).tagged, /^BAD /, bad);
     }
   });
@@ -98,5 +98,31 @@ describe('ESORT, CONTEXT=SEARCH and SORT=DISPLAY', () => {
     const quiet = await c.command('STORE 3 +FLAGS (\\Flagged)');
     assert.ok(!quiet.untagged.some((l) => l.startsWith('ESEARCH')), quiet.untagged.join('\n'));
     assert.match((await c.command(`CANCELUPDATE "${tag}"`)).tagged, /^NO /);
+  });
+
+  it('keeps a SORT RETURN (UPDATE) result up to date with positions in sort order (RFC 5267 §4.2, §4.3 CONTEXT=SORT)', async () => {
+    const sub = async (s: string): Promise<void> => {
+      await other.append('INBOX', message('s@example.net', s));
+    };
+    const start = await c.command('UID SORT RETURN (UPDATE COUNT) (SUBJECT) UTF-8 UNDELETED');
+    const tag = /^ESEARCH \(TAG "(t\d+)"\) UID COUNT (\d+)$/.exec(start.untagged[0]!);
+    assert.ok(tag, start.untagged[0]);
+    const count = Number(tag[2]);
+    // Another session adds messages: each joins at its place in subject order.
+    await sub('aaa first');
+    await sub('zzz last');
+    // Reported at this session's next command, after the EXISTS.
+    const noop = await c.command('NOOP');
+    const update = noop.untagged.findIndex((l) => l.startsWith(`ESEARCH (TAG "${tag[1]}")`));
+    const added = new RegExp(`^ESEARCH \\(TAG "${tag[1]}"\\) UID ADDTO \\(1 (\\d+) ${count + 2} (\\d+)\\)$`).exec(noop.untagged[update] ?? '');
+    assert.ok(added, noop.untagged.join('\n'));
+    const [first, last] = [Number(added[1]), Number(added[2])];
+    assert.equal(last, first + 1);
+    assert.ok(update > noop.untagged.findIndex((l) => l.endsWith(' EXISTS')), noop.untagged.join('\n'));
+    // The first one deleted by the other session leaves from position 1.
+    await other.ok(`UID STORE ${first} +FLAGS (\\Deleted)`);
+    const gone = await c.command('NOOP');
+    assert.ok(gone.untagged.includes(`ESEARCH (TAG "${tag[1]}") UID REMOVEFROM (1 ${first})`), gone.untagged.join('\n'));
+    assert.match((await c.command(`CANCELUPDATE "${tag[1]}"`)).tagged, /^OK/);
   });
 });

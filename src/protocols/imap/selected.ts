@@ -6,7 +6,7 @@
 import type { ImapAccount, ImapChange, ImapMailboxSnapshot } from './backend.ts';
 import type { RecentClaims } from './recent-claims.ts';
 import { formatFlags, SYSTEM_FLAGS } from './response.ts';
-import { formatSearchUpdate, type SearchUpdate } from './search-update.ts';
+import { formatSearchUpdate, formatSortUpdate, type SearchUpdate } from './search-update.ts';
 import { formatSequenceSet } from './sequence-set.ts';
 import { UidMap } from './uid-map.ts';
 
@@ -129,6 +129,12 @@ export class SelectedMailbox {
   takeRemovedFromSearches(uids: readonly number[]): string[] {
     const out: string[] = [];
     for (const u of this.searchUpdates.values()) {
+      if (u.sort !== undefined) {
+        const leaving = new Set(uids);
+        const line = formatSortUpdate(u, u.sort.order.filter((uid) => !leaving.has(uid)), (uid) => (u.isUid ? uid : this.seqOf(uid)));
+        if (line !== null) out.push(line);
+        continue;
+      }
       const gone = uids.filter((uid) => u.uids.delete(uid));
       const line = formatSearchUpdate(u, { removed: u.isUid ? gone : gone.map((uid) => this.seqOf(uid)).filter((n) => n > 0) });
       if (line !== null) out.push(line);

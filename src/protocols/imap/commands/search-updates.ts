@@ -1,11 +1,11 @@
 /**
- * Keeping searches up to date (RFC 5267 §4.2 CONTEXT=SEARCH): after a command or while idling, the
- * searches started with RETURN (UPDATE) are run again and their changes sent as ESEARCH ADDTO and
- * REMOVEFROM; CANCELUPDATE ends them (RFC 5267 §4.5).
+ * Keeping searches up to date (RFC 5267 §4.2 CONTEXT=SEARCH and CONTEXT=SORT): after a command or while
+ * idling, the searches and sorts started with RETURN (UPDATE) are run again and their changes sent as
+ * ESEARCH ADDTO and REMOVEFROM; CANCELUPDATE ends them (RFC 5267 §4.5).
  */
 import { ok, no, type CommandSpec } from '../command.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
-import { formatSearchUpdate } from '../search-update.ts';
+import { formatSearchUpdate, formatSortUpdate } from '../search-update.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import type { ImapSessionCore } from '../session-state.ts';
 import { selectedMailbox } from './message-set.ts';
@@ -15,6 +15,13 @@ import { runSearch } from './search.ts';
 export async function refreshSearchUpdates(session: ImapSessionCore, mailbox: SelectedMailbox): Promise<string[]> {
   const out: string[] = [];
   for (const u of mailbox.searchUpdates.values()) {
+    if (u.sort !== undefined) {
+      // RFC 5267 §4.3: a sorted result's changes carry the positions where they happen.
+      const sorted = await runSearch(session, mailbox, u.key, u.sort.needHeaders, ['internalDate', 'size']);
+      const line = formatSortUpdate(u, u.sort.resort(sorted), (uid) => (u.isUid ? uid : mailbox.seqOf(uid)));
+      if (line !== null) out.push(line);
+      continue;
+    }
     const found = await runSearch(session, mailbox, u.key, false);
     const now = new Set(found.map((f) => f.meta.uid));
     const removed = [...u.uids].filter((uid) => !now.has(uid));

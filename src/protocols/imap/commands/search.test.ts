@@ -56,4 +56,24 @@ describe('IMAP SEARCH and SORT', () => {
     assert.match(await c.send('l FETCH 1 (INTERNALDATE)\r\n'), /06-May-2020/);
     assert.match(await c.send('m CAPABILITY\r\n'), / SAVEDATE/);
   });
+
+  it('keeps a sorted result up to date with positions (CONTEXT=SORT)', async () => {
+    const { alice, selected } = twoMessages();
+    const c = await selected();
+    // Subjects: 1 "Hello there", 2 "Grüße"; sorted by subject: 2, 1.
+    assert.equal(await c.send('a UID SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 ALL\r\n'), '* ESEARCH (TAG "a") UID ALL 2,1\r\na OK UID SORT completed\r\n');
+    alice.deliver('INBOX', 'Subject: Apples\r\n\r\nx\r\n');
+    alice.deliver('INBOX', 'Subject: Zebra\r\n\r\nx\r\n');
+    // The new messages join at their places: Apples first, Zebra last (after Grüße and Hello).
+    assert.equal(await c.send('b NOOP\r\n'), '* 4 EXISTS\r\n* 0 RECENT\r\n* ESEARCH (TAG "a") UID ADDTO (1 3 4 4)\r\nb OK NOOP completed\r\n');
+    // An expunged message leaves from its position, before the EXPUNGE.
+    await c.send('c STORE 1 +FLAGS.SILENT (\\Deleted)\r\n');
+    assert.equal(await c.send('d EXPUNGE\r\n'), '* ESEARCH (TAG "a") UID REMOVEFROM (3 1)\r\n* 1 EXPUNGE\r\nd OK EXPUNGE completed\r\n');
+    // In sequence numbers, and for flag changes that move a message in or out of the result.
+    assert.equal(await c.send('e SORT RETURN (UPDATE COUNT) (REVERSE SUBJECT) UTF-8 UNFLAGGED\r\n'), '* ESEARCH (TAG "e") COUNT 3\r\ne OK SORT completed\r\n');
+    assert.equal(await c.send('f STORE 1 +FLAGS.SILENT (\\Flagged)\r\n'), '* ESEARCH (TAG "e") REMOVEFROM (2 1)\r\nf OK STORE completed\r\n');
+    assert.equal(await c.send('g STORE 1 -FLAGS.SILENT (\\Flagged)\r\n'), '* ESEARCH (TAG "e") ADDTO (2 1)\r\ng OK STORE completed\r\n');
+    assert.equal(await c.send('h CANCELUPDATE "a" "e"\r\n'), 'h OK CANCELUPDATE completed\r\n');
+    assert.match(await c.send('i CAPABILITY\r\n'), / CONTEXT=SORT /);
+  });
 });

@@ -9,6 +9,7 @@ import { bad, no, ok, type CommandContext, type CommandResult, type CommandSpec 
 import type { Args } from '../parser/args.ts';
 import { formatString } from '../response.ts';
 import { metaFieldsOf, needsText, SearchEvaluator, SearchParser, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
+import type { SearchUpdate } from '../search-update.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import type { ImapSessionCore } from '../session-state.ts';
 import { formatEsearch, parseReturnOptions } from './search-return.ts';
@@ -153,7 +154,8 @@ export const SEARCH: CommandSpec = {
 /** RFC 5267 §4.2: at most this many searches are kept up to date per selection; more get NOUPDATE. */
 const MAX_SEARCH_UPDATES = 10;
 
-function startUpdate(ctx: CommandContext, mailbox: SelectedMailbox, key: SearchKey, uids: number[]): CommandResult | null {
+/** Starts keeping a SEARCH or SORT result up to date; the tagged BAD when it cannot be, else null. */
+export function startUpdate(ctx: CommandContext, mailbox: SelectedMailbox, key: SearchKey, uids: number[], sort?: SearchUpdate['sort']): CommandResult | null {
   const updates = mailbox.searchUpdates;
   if (updates.has(ctx.tag)) return bad('A search with this tag is already being updated');
   // RFC 5267 §4.2: a server that cannot keep one more search up to date says so with NOUPDATE.
@@ -161,7 +163,7 @@ function startUpdate(ctx: CommandContext, mailbox: SelectedMailbox, key: SearchK
     ctx.untagged(`OK [NOUPDATE ${formatString(ctx.tag)}] Too many searches kept up to date`);
     return null;
   }
-  updates.set(ctx.tag, { tag: ctx.tag, key, isUid: ctx.isUid, uids: new Set(uids) });
+  updates.set(ctx.tag, { tag: ctx.tag, key, isUid: ctx.isUid, uids: new Set(uids), ...(sort !== undefined ? { sort } : {}) });
   return null;
 }
 

@@ -1,12 +1,12 @@
 /**
  * SORT / UID SORT (RFC 5256 §3) with DISPLAYFROM/DISPLAYTO (RFC 5957 SORT=DISPLAY), and its ESEARCH
- * form with RETURN options and PARTIAL results (RFC 5267 §3.1 ESORT, §4.4 CONTEXT=SORT).
+ * form with RETURN options, PARTIAL results and UPDATE (RFC 5267 §3.1 ESORT, §4.2-§4.4 CONTEXT=SORT).
  */
 import { no, ok, type CommandSpec } from '../command.ts';
 import { tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { baseSubject, firstAddressDisplay, firstAddressMailbox, type SearchSubject } from '../search-query.ts';
-import { parseRest, runSearch } from './search.ts';
+import { parseRest, runSearch, startUpdate } from './search.ts';
 import { formatEsearch, parseReturnOptions } from './search-return.ts';
 import { selectedMailbox } from './message-set.ts';
 
@@ -59,8 +59,6 @@ export const SORT: CommandSpec = {
   noExpungeAfter: true,
   async handle(ctx, args) {
     const returns = parseReturnOptions(args, { allowSave: false });
-    // Keeping a sorted result up to date (RFC 5267 §4.2 for SORT) is not offered: CONTEXT=SORT is not advertised.
-    if (returns?.update === true) throw new ImapSyntaxError('UPDATE is not supported for SORT');
     const criteria: SortCriterion[] = [];
     let reverse = false;
     for (const t of args.list('sort criteria')) {
@@ -79,7 +77,15 @@ export const SORT: CommandSpec = {
     const key = parseRest(args);
     const needHeaders = criteria.some((c) => c.key !== 'ARRIVAL' && c.key !== 'SIZE');
     const found = await runSearch(ctx.session, selectedMailbox(ctx), key, needHeaders, ['internalDate', 'size']);
-    const ids = sortSubjects(found, criteria).map((f) => (ctx.isUid ? f.meta.uid : f.seq));
+    const sorted = sortSubjects(found, criteria);
+    const ids = sorted.map((f) => (ctx.isUid ? f.meta.uid : f.seq));
+    if (returns?.update === true) {
+      // RFC 5267 §4.2 CONTEXT=SORT: the sorted result is kept up to date, with positions in its order.
+      const order = sorted.map((f) => f.meta.uid);
+      const resort = (again: SearchSubject[]): number[] => sortSubjects(again, criteria).map((f) => f.meta.uid);
+      const refused = startUpdate(ctx, selectedMailbox(ctx), key, order, { order, resort, needHeaders });
+      if (refused !== null) return refused;
+    }
     // RFC 5267 §3.1: with RETURN, the answer is an ESEARCH response in sort order.
     if (returns !== null) ctx.untagged(formatEsearch(ctx.tag, ctx.isUid, ids, returns));
     else ctx.untagged(`SORT${ids.map((n) => ' ' + n).join('')}`);
