@@ -50,9 +50,19 @@ export function checkWebPki(socket: TLSSocket, host: string): CheckResult {
   return { ok: true };
 }
 
-/** TLSA usages SMTP uses (RFC 7672 §3.1): DANE-TA(2) and DANE-EE(3); PKIX-TA/EE are unusable for SMTP. */
+/** RFC 6698 §2.1.3: the digest length of matching types 1 (SHA-256) and 2 (SHA-512). */
+const DIGEST_BYTES: Record<number, number> = { 1: 32, 2: 64 };
+
+/**
+ * TLSA usages SMTP uses (RFC 7672 §3.1): DANE-TA(2) and DANE-EE(3); PKIX-TA/EE are unusable for SMTP
+ * (§3.1.3), and so are unknown selectors and matching types and malformed data (RFC 7671 §4: a digest of the
+ * wrong length, no data), which are ignored rather than failing the whole RRset.
+ */
 export function isUsableTlsa(r: TlsaRecord): boolean {
-  return (r.usage === 2 || r.usage === 3) && (r.selector === 0 || r.selector === 1) && r.matchingType >= 0 && r.matchingType <= 2;
+  if (r.usage !== 2 && r.usage !== 3) return false;
+  if (r.selector !== 0 && r.selector !== 1) return false;
+  if (r.matchingType === 0) return r.data.length > 0;
+  return DIGEST_BYTES[r.matchingType] === r.data.length;
 }
 
 /** RFC 6698 §2.1.2-2.1.3: selector 0 the whole certificate, 1 the SubjectPublicKeyInfo; matching 0 exact, 1 SHA-256, 2 SHA-512. */
@@ -77,29 +87,50 @@ function chainOf(socket: TLSSocket): Buffer[] {
 /**
  * DANE: some usable TLSA record must match. DANE-EE(3) matches the leaf and ignores names and dates
  * (RFC 7672 §3.1.1); DANE-TA(2) matches a certificate of the presented chain (or its key), the leaf must chain
- * up to it by signature and be valid now, and the leaf must carry the MX host name (RFC 7672 §3.1.2, §3.2.2).
+ * up to it by signature, the certificates below the anchor must be valid now, and the leaf must carry one of
+ * the reference identifiers `names` (RFC 7672 §3.1.2, §3.2.2, §3.2.3).
  */
-export function checkDane(socket: TLSSocket, records: TlsaRecord[], host: string, now = new Date()): CheckResult {
-  const chain = chainOf(socket);
+export function checkDane(socket: TLSSocket, records: TlsaRecord[], names: string | string[], now = new Date()): CheckResult {
+  return checkDaneChain(chainOf(socket), records, typeof names === 'string' ? [names] : names, now);
+}
+
+/** checkDane on a chain of DER certificates, leaf first, as the server sent it. */
+export function checkDaneChain(chain: Buffer[], records: TlsaRecord[], names: string[], now = new Date()): CheckResult {
   if (chain.length === 0) return { ok: false, type: 'validation-failure', detail: 'no certificate presented' };
   const usable = records.filter(isUsableTlsa);
+  // RFC 7672 §3.1.1: DANE-EE binds the key (or certificate) alone: no name, no expiry, no issuer checked.
   for (const r of usable.filter((x) => x.usage === 3)) {
     if (tlsaMatches(r, chain[0]!)) return { ok: true };
   }
+  let taProblem: CheckResult | null = null;
   for (const r of usable.filter((x) => x.usage === 2)) {
     for (let i = 0; i < chain.length; i++) {
       if (!tlsaMatches(r, chain[i]!)) continue;
-      const certs = chain.slice(0, i + 1).map((der) => new X509Certificate(der));
-      for (let k = 0; k < i; k++) {
-        if (!certs[k]!.verify(certs[k + 1]!.publicKey)) return { ok: false, type: 'validation-failure', detail: 'certificate chain does not verify up to the DANE-TA trust anchor' };
-      }
-      for (const c of certs.slice(0, Math.max(1, i))) {
-        if (new Date(c.validTo).getTime() < now.getTime()) return { ok: false, type: 'certificate-expired', detail: 'certificate has expired' };
-      }
-      if (!certs[0]!.checkHost(host, { wildcards: true, partialWildcards: false })) return { ok: false, type: 'certificate-host-mismatch', detail: `certificate is not valid for ${host}` };
-      return { ok: true };
+      const problem = checkTaChain(chain.slice(0, i + 1).map((der) => new X509Certificate(der)), names, now);
+      if (!problem) return { ok: true };
+      taProblem ??= problem;
     }
   }
+  if (taProblem) return taProblem;
   // RFC 8460 §4.3.1: none of the TLSA records matched: tlsa-invalid.
-  return { ok: false, type: 'tlsa-invalid', detail: `no TLSA record of ${host} matches the presented certificate` };
+  return { ok: false, type: 'tlsa-invalid', detail: `no TLSA record of ${names[0]} matches the presented certificate` };
+}
+
+/** The chain from the leaf up to a DANE-TA anchor (last): signatures, validity dates below the anchor, leaf name. */
+function checkTaChain(certs: X509Certificate[], names: string[], now: Date): CheckResult | null {
+  for (let k = 0; k < certs.length - 1; k++) {
+    // RFC 7672 §3.1.2: the anchor must have issued the chain: each certificate is signed by the next.
+    if (!certs[k]!.verify(certs[k + 1]!.publicKey)) return { ok: false, type: 'validation-failure', detail: 'certificate chain does not verify up to the DANE-TA trust anchor' };
+  }
+  // RFC 7672 §3.1.2: below a DANE-TA anchor the usual PKIX checks apply, expiry included (the anchor's own
+  // dates do not count, as for any trust anchor; a leaf that is itself the anchor is checked).
+  for (const c of certs.slice(0, Math.max(1, certs.length - 1))) {
+    if (new Date(c.validTo).getTime() < now.getTime()) return { ok: false, type: 'certificate-expired', detail: 'certificate has expired' };
+    if (new Date(c.validFrom).getTime() > now.getTime()) return { ok: false, type: 'validation-failure', detail: 'certificate is not yet valid' };
+  }
+  // RFC 7672 §3.2.3: wildcards match one whole leftmost label only.
+  if (!names.some((name) => certs[0]!.checkHost(name, { wildcards: true, partialWildcards: false, multiLabelWildcards: false }))) {
+    return { ok: false, type: 'certificate-host-mismatch', detail: `certificate is not valid for ${names.join(' or ')}` };
+  }
+  return null;
 }

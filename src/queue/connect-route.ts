@@ -53,7 +53,7 @@ export async function connectRoute(route: Extract<Route, { kind: 'hosts' }>, opt
       continue;
     }
     const fromMx = host.source === 'mx' || host.source === 'implicit-mx';
-    const plan: HostPlan | null = fromMx && options.outboundTls ? await options.outboundTls.policy.planHost(options.outboundTls.domain, host.host, host.port) : null;
+    const plan: HostPlan | null = fromMx && options.outboundTls ? await options.outboundTls.policy.planHost(options.outboundTls.domain, host.host, host.port, host.source === 'implicit-mx' ? 'implicit-mx' : 'mx') : null;
     const report = (result: TlsResultType, ip: string | null, detail?: string): void => {
       if (!plan || !options.tlsReport) return;
       const attempt: TlsAttempt = { at: Date.now(), policy: plan.policy, result, mx: host.host, ip, ...(detail ? { detail } : {}) };

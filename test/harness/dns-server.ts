@@ -1,7 +1,8 @@
 /**
  * A tiny authoritative DNS server on loopback for tests (UDP, RFC 1035 wire format written by hand):
- * answers MX/A/AAAA/TXT/PTR/CNAME/TLSA from a records table, NXDOMAIN for unknown names, NODATA for known names;
- * a record set marked AD is answered with the AD bit, as a validating resolver does for a DNSSEC-signed zone.
+ * answers MX/A/AAAA/TXT/PTR/CNAME/TLSA from a records table (following CNAMEs as a recursive resolver does),
+ * NXDOMAIN for unknown names, NODATA for known names; a record set marked AD is answered with the AD bit, as a
+ * validating resolver does for a DNSSEC-signed zone (a secure denial of existence is a set marked AD without records).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -108,6 +109,15 @@ function rdata(type: keyof DnsRecordSet, value: unknown): Buffer {
   }
 }
 
+function resourceRecord(owner: string, rrtype: number, ttl: number, data: Buffer): Buffer {
+  const head = Buffer.alloc(10);
+  head.writeUInt16BE(rrtype, 0);
+  head.writeUInt16BE(1, 2);
+  head.writeUInt32BE(ttl, 4);
+  head.writeUInt16BE(data.length, 8);
+  return Buffer.concat([encodeName(owner), head, data]);
+}
+
 function answer(query: Buffer, records: Map<string, DnsRecordSet>): Buffer | null {
   if (query.length < 12) return null;
   const id = query.readUInt16BE(0);
@@ -116,31 +126,33 @@ function answer(query: Buffer, records: Map<string, DnsRecordSet>): Buffer | nul
   const { name, next } = readName(query, 12);
   const qtype = query.readUInt16BE(next);
   const question = query.subarray(12, next + 4);
-  const set = records.get(name.toLowerCase());
+  let owner = name.toLowerCase();
+  let set = records.get(owner);
   if (set?.DROP) return null;
   let rcode = 0;
+  let ad = set?.AD === true;
   const answers: Buffer[] = [];
+  // A recursive resolver follows a CNAME for other types (RFC 1034 §3.6.2, §4.3.2): the chain goes into the
+  // answer section, and the answer is validated (AD) only when every set along the chain is.
+  for (let hops = 0; set?.CNAME && qtype !== 5 && hops < 8; hops++) {
+    answers.push(resourceRecord(owner, 5, set.ttl ?? 300, encodeName(set.CNAME)));
+    owner = set.CNAME.toLowerCase().replace(/\.$/, '');
+    set = records.get(owner);
+    if (set?.DROP) return null;
+    ad = ad && set?.AD === true;
+  }
   if (!set) rcode = 3;
   else if (set.SERVFAIL) rcode = 2;
   else {
     const type = TYPES[qtype];
     const ttl = set.ttl ?? 300;
     const values: unknown[] = type === 'CNAME' ? (set.CNAME ? [set.CNAME] : []) : type ? ((set[type] as unknown[] | undefined) ?? []) : [];
-    const rrtype = type === undefined ? qtype : qtype;
-    for (const v of values) {
-      const data = rdata(type!, v);
-      const head = Buffer.alloc(10);
-      head.writeUInt16BE(rrtype, 0);
-      head.writeUInt16BE(1, 2);
-      head.writeUInt32BE(ttl, 4);
-      head.writeUInt16BE(data.length, 8);
-      answers.push(Buffer.concat([Buffer.from([0xc0, 0x0c]), head, data]));
-    }
+    for (const v of values) answers.push(resourceRecord(owner, qtype, ttl, rdata(type!, v)));
   }
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);
   // QR=1, opcode copied, AA=1, RD copied, RA=1, AD when the set is marked validated, rcode.
-  header.writeUInt16BE(0x8000 | (flags & 0x7800) | 0x0400 | (flags & 0x0100) | 0x0080 | (set?.AD ? 0x0020 : 0) | rcode, 2);
+  header.writeUInt16BE(0x8000 | (flags & 0x7800) | 0x0400 | (flags & 0x0100) | 0x0080 | (ad && rcode !== 2 ? 0x0020 : 0) | rcode, 2);
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(answers.length, 6);
   return Buffer.concat([header, question, ...answers]);

@@ -1,6 +1,8 @@
 // Outbound TLS that cannot be stripped: MTA-STS (RFC 8461) policies fetched from a local HTTPS server and
 // DANE (RFC 7672) TLSA records from the test DNS server with the AD bit, against SMTP peers on loopback with a
 // good, a wrong-name, an expired and a self-signed certificate, and one that does not offer STARTTLS.
+// DANE applies only when the MX RRset, the MX host's address records (after CNAME expansion) and its TLSA
+// records are all validated (RFC 7672 §2.2); each insecure link switches it off, as the cases below show.
 // Each case delivers or waits in the queue as the RFCs say; every negotiation lands in the TLS-RPT log.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,7 @@ import { NodeResolver } from '../../src/dns/node-resolver.ts';
 import { startDnsServer, type DnsRecords, type DnsServerHandle } from '../harness/dns-server.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.ts';
-import { issueServerCertificate, makeTlsFixture, selfSignedServerCertificate } from '../harness/test-ca.ts';
+import { createTestCa, issueServerCertificate, makeTlsFixture, selfSignedServerCertificate } from '../harness/test-ca.ts';
 import { PASS, attempts, rawMessage, submit, until } from './queue-helpers.ts';
 import type { TlsAttempt } from '../../src/outbound-tls/attempt.ts';
 
@@ -24,6 +26,9 @@ const wrongName = issueServerCertificate(ca, { dnsNames: ['other.example'] });
 const expired = issueServerCertificate(ca, { dnsNames: ['mx.expired.test'], days: -1 });
 const selfSigned = selfSignedServerCertificate(['mx.selfsigned.test']);
 const taLeaf = issueServerCertificate(ca, { dnsNames: ['mx.daneta.test'] });
+const cnameLeaf = issueServerCertificate(ca, { dnsNames: ['mx.dane-cname.test'] });
+// A leaf from another CA sent with our CA behind it: the DANE-TA anchor is in the chain but did not sign it.
+const strangerLeaf = issueServerCertificate(createTestCa({ commonName: 'Stranger CA' }), { dnsNames: ['mx.danechain.test'] });
 const policyCert = issueServerCertificate(ca, { dnsNames: ['*.sts-good.test', 'mta-sts.sts-good.test', 'mta-sts.sts-wrongname.test', 'mta-sts.sts-expired.test', 'mta-sts.sts-selfsigned.test', 'mta-sts.sts-downgrade.test', 'mta-sts.sts-mxmismatch.test', 'mta-sts.sts-testing.test', 'mta-sts.dane-ee.test', 'mta-sts.sts-fetchfail.test', 'mta-sts.sts-redirect.test'] });
 
 const der = (pem: string): Buffer => new X509Certificate(pem).raw;
@@ -69,6 +74,8 @@ describe('outbound TLS policies: MTA-STS and DANE against real peers', () => {
     sinks.plain = await startSmtpSink({ host: '127.0.0.5', port });
     // DANE-TA: the server sends its chain up to the trust anchor (RFC 7671 §5.2.2).
     sinks.daneTa = await startSmtpSink({ host: '127.0.0.6', port, tls: { key: taLeaf.key, cert: taLeaf.cert + ca.cert } });
+    sinks.daneCname = await startSmtpSink({ host: '127.0.0.7', port, tls: { key: cnameLeaf.key, cert: cnameLeaf.cert + ca.cert } });
+    sinks.daneChain = await startSmtpSink({ host: '127.0.0.8', port, tls: { key: strangerLeaf.key, cert: strangerLeaf.cert + ca.cert } });
 
     const sts = (domain: string, mx: string, id = '1'): DnsRecords => ({
       [domain]: { MX: [{ preference: 10, exchange: mx }] },
@@ -76,6 +83,12 @@ describe('outbound TLS policies: MTA-STS and DANE against real peers', () => {
       [`mta-sts.${domain}`]: { A: ['127.0.0.1'] },
     });
     const tlsa = (host: string, records: { usage: number; selector: number; matchingType: number; data: string }[], ad = true): DnsRecords => ({ [`_${port}._tcp.${host}`]: { TLSA: records, AD: ad } });
+    // A DNSSEC-signed destination: the MX RRset and the host's address records validated (AD).
+    const signed = (domain: string, mx: string, ip: string, options: { mxAd?: boolean; aAd?: boolean } = {}): DnsRecords => ({
+      [domain]: { MX: [{ preference: 10, exchange: mx }], AD: options.mxAd ?? true },
+      [mx]: { A: [ip], AD: options.aAd ?? true },
+    });
+    const ca256 = createHash('sha256').update(der(ca.cert)).digest('hex');
     records = {
       ...sts('sts-good.test', 'mx.sts.test'),
       ...sts('sts-wrongname.test', 'mx.wrongname.test'),
@@ -88,28 +101,54 @@ describe('outbound TLS policies: MTA-STS and DANE against real peers', () => {
       ...sts('sts-redirect.test', 'mx.fetchfail.test'),
       ...sts('dane-ee.test', 'mx.daneee.test'),
       'plain.test': { MX: [{ preference: 10, exchange: 'mx.plain.test' }] },
-      'dane-ta.test': { MX: [{ preference: 10, exchange: 'mx.daneta.test' }] },
-      'dane-bad.test': { MX: [{ preference: 10, exchange: 'mx.danebad.test' }] },
-      'dane-insecure.test': { MX: [{ preference: 10, exchange: 'mx.insecure.test' }] },
-      'dane-downgrade.test': { MX: [{ preference: 10, exchange: 'mx.danedown.test' }] },
       'mx.sts.test': { A: ['127.0.0.1'] },
       'mx.fetchfail.test': { A: ['127.0.0.1'] },
-      'mx.danebad.test': { A: ['127.0.0.1'] },
-      'mx.insecure.test': { A: ['127.0.0.1'] },
       'mx.wrongname.test': { A: ['127.0.0.2'] },
-      'mx.daneee.test': { A: ['127.0.0.2'] },
       'mx.expired.test': { A: ['127.0.0.3'] },
       'mx.selfsigned.test': { A: ['127.0.0.4'] },
       'mx.downgrade.test': { A: ['127.0.0.5'] },
       'mx.plain.test': { A: ['127.0.0.5'] },
-      'mx.danedown.test': { A: ['127.0.0.5'] },
-      'mx.daneta.test': { A: ['127.0.0.6'] },
+      ...signed('dane-ee.test', 'mx.daneee.test', '127.0.0.2'),
+      ...signed('dane-ta.test', 'mx.daneta.test', '127.0.0.6'),
+      ...signed('dane-bad.test', 'mx.danebad.test', '127.0.0.1'),
+      ...signed('dane-insecure.test', 'mx.insecure.test', '127.0.0.1'),
+      ...signed('dane-downgrade.test', 'mx.danedown.test', '127.0.0.5'),
+      ...signed('dane-insecure-mx.test', 'mx.insecuremx.test', '127.0.0.1', { mxAd: false }),
+      ...signed('dane-insecure-a.test', 'mx.insecurea.test', '127.0.0.1', { aAd: false }),
+      ...signed('dane-expired-ee.test', 'mx.expiredee.test', '127.0.0.3'),
+      ...signed('dane-unusable.test', 'mx.unusable.test', '127.0.0.2'),
+      ...signed('dane-unusable-plain.test', 'mx.unusableplain.test', '127.0.0.5'),
+      ...signed('dane-ta-name.test', 'mx.danetaname.test', '127.0.0.6'),
+      ...signed('dane-chain.test', 'mx.danechain.test', '127.0.0.8'),
+      ...signed('dane-servfail.test', 'mx.daneservfail.test', '127.0.0.1'),
+      // The MX host is an alias: TLSA records at the expanded name, the certificate names the MX host.
+      'dane-cname.test': { MX: [{ preference: 10, exchange: 'mx.dane-cname.test' }], AD: true },
+      'mx.dane-cname.test': { CNAME: 'real.dane-cname.test', AD: true },
+      'real.dane-cname.test': { A: ['127.0.0.7'], AD: true },
+      ...tlsa('real.dane-cname.test', [{ usage: 2, selector: 0, matchingType: 1, data: ca256 }]),
+      // An alias without TLSA records at its target (securely denied): the original name's records count.
+      'dane-cname-back.test': { MX: [{ preference: 10, exchange: 'mx.dane-cname-back.test' }], AD: true },
+      'mx.dane-cname-back.test': { CNAME: 'real.dane-cname-back.test', AD: true },
+      'real.dane-cname-back.test': { A: ['127.0.0.1'], AD: true },
+      [`_${port}._tcp.real.dane-cname-back.test`]: { AD: true },
+      ...tlsa('mx.dane-cname-back.test', [{ usage: 3, selector: 1, matchingType: 1, data: spkiSha256(wrongName.cert) }]),
       ...tlsa('mx.daneee.test', [{ usage: 3, selector: 1, matchingType: 1, data: spkiSha256(wrongName.cert) }]),
-      ...tlsa('mx.daneta.test', [{ usage: 2, selector: 0, matchingType: 1, data: createHash('sha256').update(der(ca.cert)).digest('hex') }]),
+      ...tlsa('mx.daneta.test', [{ usage: 2, selector: 0, matchingType: 1, data: ca256 }]),
       ...tlsa('mx.danebad.test', [{ usage: 3, selector: 1, matchingType: 1, data: spkiSha256(wrongName.cert) }]),
       // Not validated (no AD): a forged TLSA answer must change nothing.
       ...tlsa('mx.insecure.test', [{ usage: 3, selector: 1, matchingType: 1, data: spkiSha256(wrongName.cert) }], false),
       ...tlsa('mx.danedown.test', [{ usage: 3, selector: 0, matchingType: 1, data: createHash('sha256').update(der(wrongName.cert)).digest('hex') }]),
+      // Validated TLSA records behind an insecure MX RRset or insecure address records: DANE does not apply.
+      ...tlsa('mx.insecuremx.test', [{ usage: 3, selector: 1, matchingType: 1, data: spkiSha256(wrongName.cert) }]),
+      ...tlsa('mx.insecurea.test', [{ usage: 3, selector: 1, matchingType: 1, data: spkiSha256(wrongName.cert) }]),
+      // DANE-EE for an expired certificate of another name: names and dates do not count.
+      ...tlsa('mx.expiredee.test', [{ usage: 3, selector: 1, matchingType: 1, data: spkiSha256(expired.cert) }]),
+      // Only unusable records: PKIX-EE (not for SMTP), an unknown selector, a SHA-256 digest of the wrong length.
+      ...tlsa('mx.unusable.test', [{ usage: 1, selector: 1, matchingType: 1, data: spkiSha256(wrongName.cert) }, { usage: 3, selector: 7, matchingType: 1, data: spkiSha256(wrongName.cert) }, { usage: 3, selector: 1, matchingType: 1, data: 'abcd' }]),
+      ...tlsa('mx.unusableplain.test', [{ usage: 0, selector: 0, matchingType: 1, data: ca256 }]),
+      ...tlsa('mx.danetaname.test', [{ usage: 2, selector: 0, matchingType: 1, data: ca256 }]),
+      ...tlsa('mx.danechain.test', [{ usage: 2, selector: 0, matchingType: 1, data: ca256 }]),
+      [`_${port}._tcp.mx.daneservfail.test`]: { SERVFAIL: true },
     };
     dns = await startDnsServer(records);
     t = await startTestServer({
@@ -250,6 +289,84 @@ describe('outbound TLS policies: MTA-STS and DANE against real peers', () => {
     assert.equal((await result('bob@dane-downgrade.test')).result, 'deferred');
     assert.equal(received(sinks.plain!, 'bob@dane-downgrade.test').length, 0);
     assert.equal((await logFor('dane-downgrade.test'))[0]!.result, 'starttls-not-supported');
+  });
+
+  it('DANE needs a validated MX RRset and validated address records: either one insecure and the TLSA records are ignored', async () => {
+    await send('bob@dane-insecure-mx.test');
+    await send('bob@dane-insecure-a.test');
+    for (const domain of ['dane-insecure-mx.test', 'dane-insecure-a.test']) {
+      assert.equal((await result(`bob@${domain}`)).result, 'delivered', domain);
+      assert.equal(received(sinks.good!, `bob@${domain}`).length, 1);
+      assert.equal((await logFor(domain))[0]!.policy.type, 'no-policy-found');
+    }
+  });
+
+  it('DANE and a CNAME: the TLSA records of the expanded name apply, and the certificate may carry the MX host name', async () => {
+    await send('bob@dane-cname.test');
+    assert.equal((await result('bob@dane-cname.test')).result, 'delivered');
+    assert.equal(received(sinks.daneCname!, 'bob@dane-cname.test').length, 1);
+    const [a] = await logFor('dane-cname.test');
+    assert.equal(a!.policy.type, 'tlsa');
+    assert.equal(a!.result, 'success');
+    assert.ok(dns.queries.includes(`TLSA _${sinks.good!.port}._tcp.real.dane-cname.test`));
+  });
+
+  it('DANE and a CNAME without TLSA records at its target: the MX host name\'s own TLSA records apply (here: a mismatch defers)', async () => {
+    await send('bob@dane-cname-back.test');
+    const line = await result('bob@dane-cname-back.test');
+    assert.equal(line.result, 'deferred');
+    assert.match(String(line.reply), /^451 4\.7\.5 .*no TLSA record/);
+    assert.equal(received(sinks.good!, 'bob@dane-cname-back.test').length, 0);
+    assert.equal((await logFor('dane-cname-back.test'))[0]!.result, 'tlsa-invalid');
+  });
+
+  it('DANE-EE ignores the certificate\'s names and dates: an expired certificate of another name delivers', async () => {
+    await send('bob@dane-expired-ee.test');
+    assert.equal((await result('bob@dane-expired-ee.test')).result, 'delivered');
+    assert.equal(received(sinks.expired!, 'bob@dane-expired-ee.test').length, 1);
+    assert.equal((await logFor('dane-expired-ee.test'))[0]!.result, 'success');
+  });
+
+  it('DANE-TA checks the name: a certificate under the trust anchor for another host defers (certificate-host-mismatch)', async () => {
+    await send('bob@dane-ta-name.test');
+    const line = await result('bob@dane-ta-name.test');
+    assert.equal(line.result, 'deferred');
+    assert.match(String(line.reply), /not valid for mx\.danetaname\.test/);
+    assert.equal(received(sinks.daneTa!, 'bob@dane-ta-name.test').length, 0);
+    assert.equal((await logFor('dane-ta-name.test'))[0]!.result, 'certificate-host-mismatch');
+  });
+
+  it('DANE-TA checks the chain: the anchor sent behind a leaf it did not sign defers', async () => {
+    await send('bob@dane-chain.test');
+    const line = await result('bob@dane-chain.test');
+    assert.equal(line.result, 'deferred');
+    // The chain is built by issuer, so the anchor that signed nothing is not part of it: nothing matches.
+    assert.match(String(line.reply), /^451 4\.7\.5 .*(no TLSA record|does not verify up to the DANE-TA trust anchor)/);
+    assert.equal(received(sinks.daneChain!, 'bob@dane-chain.test').length, 0);
+    assert.ok(['tlsa-invalid', 'validation-failure'].includes((await logFor('dane-chain.test'))[0]!.result));
+  });
+
+  it('validated TLSA records that are all unusable: TLS is still required, but any certificate will do', async () => {
+    await send('bob@dane-unusable.test');
+    await send('bob@dane-unusable-plain.test');
+    assert.equal((await result('bob@dane-unusable.test')).result, 'delivered');
+    const [msg] = received(sinks.wrongName!, 'bob@dane-unusable.test');
+    assert.ok(msg?.tls, 'delivered over TLS');
+    assert.equal((await logFor('dane-unusable.test'))[0]!.policy.type, 'tlsa');
+    // RFC 7672 §2.2: without STARTTLS the host gets nothing.
+    assert.equal((await result('bob@dane-unusable-plain.test')).result, 'deferred');
+    assert.equal(received(sinks.plain!, 'bob@dane-unusable-plain.test').length, 0);
+    assert.equal((await logFor('dane-unusable-plain.test'))[0]!.result, 'starttls-not-supported');
+  });
+
+  it('a TLSA lookup that fails (SERVFAIL: bogus) keeps the mail in the queue and the host uncontacted', async () => {
+    const before = sinks.good!.sessions.length;
+    await send('bob@dane-servfail.test');
+    const line = await result('bob@dane-servfail.test');
+    assert.equal(line.result, 'deferred');
+    assert.match(String(line.reply), /TLSA lookup for .* failed/);
+    assert.equal(sinks.good!.sessions.length, before);
+    assert.equal((await logFor('dane-servfail.test'))[0]!.result, 'dnssec-invalid');
   });
 
   it('a message an enforced policy keeps from every MX bounces when the queue lifetime ends (4.4.7)', async () => {
