@@ -10,9 +10,10 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { openDatabase, type SqliteDatabase } from '../sqlite/database.ts';
 import { migrate, openPool } from '../postgres/database.ts';
+import { moveStagedTrace } from '../sqlite/trace.ts';
 
 /** Node-local or SQLite-only tables that are not copied. */
-const SKIP = new Set(['change_log', 'schema_migrations', 'shared_state', 'account_id_high', 'app_password_id_high', 'mailbox_id_high', 'email_id_high']);
+const SKIP = new Set(['message_trace_staged', 'change_log', 'schema_migrations', 'shared_state', 'account_id_high', 'app_password_id_high', 'mailbox_id_high', 'email_id_high']);
 /** Tables in an order that satisfies foreign keys (any table not listed is copied after these). */
 const ORDER = ['domains', 'accounts', 'account_seq', 'app_passwords', 'aliases', 'domain_admins', 'mailboxes', 'uid_validity_high', 'blobs', 'blob_chunks',
   'threads', 'thread_keys', 'emails', 'messages', 'expunged', 'tombstones', 'subscriptions', 'queue_messages', 'queue_recipients', 'suppressions'];
@@ -132,6 +133,13 @@ async function pgChecksum(client: pg.PoolClient, table: string, columns: PgColum
 export async function importSqliteStore(options: { dataDir: string; url: string; log?: (line: string) => void }): Promise<ImportReport> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
+  // Trace rows still staged go into message_trace first, so that the copy has them (and its checksum too).
+  const writable = openDatabase({ dataDir: options.dataDir });
+  try {
+    moveStagedTrace(writable);
+  } finally {
+    writable.close();
+  }
   const db = openDatabase({ dataDir: options.dataDir, readonly: true });
   const pool = openPool({ url: options.url, poolSize: 1, statementTimeoutMs: 0 });
   try {

@@ -503,4 +503,25 @@ DELETE FROM thread_keys WHERE key LIKE 'subject:%';
 ALTER TABLE messages ADD COLUMN saved_at INTEGER;
 `,
   },
+  {
+    version: 17,
+    name: 'message trace staging',
+    // Trace rows are written with the message they describe into this table, which has no index: one
+    // appended page per transaction instead of a page in each of message_trace's five B-trees. They move
+    // into message_trace in batches (store/sqlite/trace.ts), where the indexes are written once per batch.
+    sql: `
+CREATE TABLE message_trace_staged (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  queue_id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  result TEXT NOT NULL,
+  reason TEXT,
+  message_id TEXT,
+  sender TEXT,
+  recipients TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+`,
+  },
 ];

@@ -153,3 +153,30 @@ test('sqlite: migration 8 gives messages stored before it an email and a thread 
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('sqlite: trace rows are staged with the delivery and found by any process; a crash before the move loses none', async () => {
+  const { dir, store, openSecond, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const tx = store.beginDelivery();
+  tx.write(Buffer.from('Message-ID: <staged@example.test>\r\nSubject: s\r\n\r\nbody\r\n'));
+  await tx.commit({
+    mailboxes: [{ mailboxId: inbox.id }],
+    trace: [{ at: new Date(), queueId: 'QSTAGED1', event: 'received', messageId: 'staged@example.test', sender: 'b@example.org', recipients: ['a@example.test'], data: { stored: ['a@example.test/INBOX'] } }],
+  });
+  // Durable with the message, not yet in the indexed table.
+  const raw = new Database(join(dir, 'postamt.db'), { readonly: true });
+  assert.equal(raw.prepare('SELECT count(*) FROM message_trace_staged').pluck().get(), 1);
+  assert.equal(raw.prepare('SELECT count(*) FROM message_trace').pluck().get(), 0);
+  // Another process (the CLI's `postamt trace`) finds it: its read moves the staged rows first.
+  const other = await openSecond();
+  const found = await other.searchTrace({ messageId: '<staged@example.test>' });
+  assert.deepEqual(found.map((e) => e.event), ['received', 'stored']);
+  assert.equal(raw.prepare('SELECT count(*) FROM message_trace_staged').pluck().get(), 0);
+  assert.equal(raw.prepare('SELECT count(*) FROM message_trace').pluck().get(), 1);
+  raw.close();
+  await other.close();
+  await store.close();
+  await cleanup();
+});

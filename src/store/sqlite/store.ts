@@ -75,6 +75,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
   const queue = new QueueTable(db);
   const emails = new EmailTable(db);
   const trace = new TraceTable(db);
+  const { closeTrace, ...traceStore } = sqliteTraceStore({ db, commits, table: trace });
   return {
     db,
     commits,
@@ -86,7 +87,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteSuppressionStore({ db, commits }),
     ...sqliteMetadataStore({ db, commits }),
     ...sqliteUploadStore({ db, changes }),
-    ...sqliteTraceStore({ db, commits, table: trace }),
+    ...traceStore,
     ...sqliteAdminSettingsStore({ db, changes }),
     ...sqliteVacationStore({ db, changes }),
     subscribe: (listener) => changes.subscribe(listener),
@@ -97,6 +98,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     },
     async close() {
       changes.close();
+      await closeTrace();
       // Let writes queued in this turn finish before closing.
       await commits.run(() => undefined);
       await commits.idle();
