@@ -13,6 +13,7 @@ import { formatReport } from '../doctor/report.ts';
 import { parseDomain } from '../admin/validate.ts';
 import { configFor, println, type CliDeps } from './context.ts';
 import { configuredResolver } from '../admin/dns.ts';
+import { DnssecResolver } from '../dns/secure-resolver.ts';
 
 export function registerDoctor(program: Command, deps: CliDeps): void {
   program
@@ -35,7 +36,9 @@ export function registerDoctor(program: Command, deps: CliDeps): void {
         }
       }
       const keys = await new FileDkimKeyStore({ dataDir: config.dataDir }).listKeys(domain);
-      const result = await runDoctor({ domain, config, resolver: configuredResolver(config), dkimKeys: keys, ca, address: opts.address, tlsa: null });
+      // The validating resolver outbound DANE trusts: TLSA is checked as DANE senders will check it.
+      const secure = config.outboundTls.daneResolver ? new DnssecResolver({ server: config.outboundTls.daneResolver, timeoutMs: config.dns.timeout }) : null;
+      const result = await runDoctor({ domain, config, resolver: configuredResolver(config), dkimKeys: keys, ca, address: opts.address, secure });
       if (opts.json) println(deps.io.stdout, JSON.stringify(result, null, 2));
       else for (const line of formatReport(result)) println(deps.io.stdout, line);
       if (!result.ok) throw new UsageError(`${result.checks.filter((c) => c.status === 'fail').length} check(s) failed for ${domain}`, 1);

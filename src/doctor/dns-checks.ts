@@ -1,7 +1,7 @@
 /**
  * The DNS half of `postamt doctor`: the records `postamt dns` prints, checked by the same code as `dns check`
  * (MX, the host's addresses and their PTR, SPF evaluated for our addresses, DKIM against the active keys, DMARC,
- * MTA-STS and TLS-RPT), TLSA when a validating resolver is configured, and our addresses on DNS block lists.
+ * MTA-STS and TLS-RPT), and our addresses on DNS block lists (TLSA is checked in tlsa-check.ts).
  */
 import { checkRecords, expectedRecords, serverAddresses, spfAllowsServer, type ExpectedRecord, type RecordCheck, type ServicePorts } from '../policy/dns-records.ts';
 import type { OurMtaStsPolicy } from '../policy/mta-sts-policy.ts';
@@ -19,8 +19,6 @@ export interface DnsCheckInput {
   ports: ServicePorts;
   mtaSts: OurMtaStsPolicy | null;
   dnsblZones: readonly string[];
-  /** A validating resolver's TLSA lookup (null: none configured, TLSA is not checked). */
-  tlsa: ((name: string) => Promise<{ secure: boolean; records: unknown[] }>) | null;
 }
 
 function recordCheck(name: string, r: RecordCheck, fixMissing: string): DoctorCheck {
@@ -66,23 +64,8 @@ export async function dnsChecks(input: DnsCheckInput): Promise<{ checks: DoctorC
   } else {
     checks.push(skip('mta-sts', `_mta-sts.${domain}`, 'no MTA-STS policy is served (mta_sts_policy.mode = "off")'));
   }
-  checks.push(await tlsaCheck(input));
   checks.push(...(await dnsblChecks(resolver, serverIps, input.dnsblZones.length > 0 ? input.dnsblZones : KNOWN_DNSBLS)));
   return { checks, serverIps };
-}
-
-/** RFC 7672 §2.2: TLSA records count only when DNSSEC-validated; without a validating resolver there is nothing to check. */
-async function tlsaCheck(input: DnsCheckInput): Promise<DoctorCheck> {
-  const name = `_25._tcp.${input.hostname}`;
-  if (!input.tlsa) return skip('tlsa', `TLSA ${name}`, 'no validating resolver configured (outbound_tls.dane_resolver): DNSSEC and TLSA are not checked');
-  try {
-    const r = await input.tlsa(name);
-    if (r.records.length === 0) return skip('tlsa', `TLSA ${name}`, 'no TLSA record published (DANE is optional)');
-    if (!r.secure) return fail('tlsa', `TLSA ${name}`, 'TLSA records found but the answer is not DNSSEC-validated', 'sign the zone with DNSSEC, or remove the TLSA records');
-    return pass('tlsa', `TLSA ${name}`, `${r.records.length} record(s), DNSSEC-validated`);
-  } catch (err) {
-    return fail('tlsa', `TLSA ${name}`, `lookup failed: ${(err as Error).message}`, 'check the validating resolver (outbound_tls.dane_resolver)');
-  }
 }
 
 function reversed(ip: string): string | null {

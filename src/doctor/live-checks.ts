@@ -31,7 +31,7 @@ export interface LiveCheckInput {
 const GREETING: Partial<Record<PortRole, RegExp>> = { smtp: /^220 /m, submission: /^220 /m, submissions: /^220 /m, imap: /^\* OK/m, imaps: /^\* OK/m, pop3: /^\+OK/m, pop3s: /^\+OK/m };
 const IMPLICIT: PortRole[] = ['submissions', 'imaps', 'pop3s', 'https'];
 
-function readUntil(socket: net.Socket, pattern: RegExp, timeoutMs: number): Promise<string> {
+export function readUntil(socket: net.Socket, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => done(new Error(`no answer matching ${pattern} within ${timeoutMs} ms`)), timeoutMs);
@@ -54,7 +54,7 @@ function readUntil(socket: net.Socket, pattern: RegExp, timeoutMs: number): Prom
   });
 }
 
-function connectPlain(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+export function connectPlain(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address, port });
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)));

@@ -6,9 +6,11 @@ import type { Config } from '../config/schema.ts';
 import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 import type { ServicePorts } from '../policy/dns-records.ts';
 import type { DkimKey, PolicyResolver } from '../policy/types.ts';
+import type { SecureResolver } from '../dns/secure-resolver.ts';
 import { dnsChecks } from './dns-checks.ts';
 import { liveChecks, type PortRole } from './live-checks.ts';
 import { report, skip, type DoctorReport } from './report.ts';
+import { tlsaCheck } from './tlsa-check.ts';
 
 export interface DoctorInput {
   domain: string;
@@ -19,7 +21,8 @@ export interface DoctorInput {
   ca: string | null;
   /** Connect here instead of the host name's first address (a server behind NAT checked from inside). */
   address?: string;
-  tlsa: ((name: string) => Promise<{ secure: boolean; records: unknown[] }>) | null;
+  /** The validating resolver DANE uses (outbound_tls.dane_resolver); null: TLSA is not checked. */
+  secure: SecureResolver | null;
 }
 
 const ROLES: PortRole[] = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
@@ -32,16 +35,18 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const mtaSts = mtaStsPolicyFromConfig(config);
   const dns = await dnsChecks({
     domain, hostname: config.hostname, resolver: input.resolver, dkimKeys: input.dkimKeys, ports: servicePorts, mtaSts,
-    dnsblZones: config.policy.dnsblZones, tlsa: input.tlsa,
+    dnsblZones: config.policy.dnsblZones,
   });
   const address = input.address ?? dns.serverIps[0];
-  if (!address) return report(domain, [...dns.checks, skip('port', config.hostname, 'the host name has no address to connect to')]);
+  const timeoutMs = config.dns.timeout * 2;
+  const tlsa = await tlsaCheck({ domain, hostname: config.hostname, secure: input.secure, smtp: address && l.smtp ? { address, port: l.smtp.port } : null, timeoutMs });
+  if (!address) return report(domain, [...dns.checks, tlsa, skip('port', config.hostname, 'the host name has no address to connect to')]);
   const ports: Partial<Record<PortRole, number>> = {};
   for (const role of ROLES) if (l[role]) ports[role] = l[role]!.port;
   const live = await liveChecks({
     domain, hostname: config.hostname, address, ports,
     httpsNames: l.https ? [...(mtaSts ? [`mta-sts.${domain}`] : []), `autoconfig.${domain}`] : [],
-    mtaSts, ca: input.ca, timeoutMs: config.dns.timeout * 2, minValidityMs: 14 * 86_400_000,
+    mtaSts, ca: input.ca, timeoutMs, minValidityMs: 14 * 86_400_000,
   });
-  return report(domain, [...dns.checks, ...live]);
+  return report(domain, [...dns.checks, tlsa, ...live]);
 }

@@ -2,7 +2,8 @@
 // and each broken record, certificate or listener gives its own failure with the fix (exit 1).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { startDnsServer, type DnsRecords, type DnsServerHandle } from '../harness/dns-server.ts';
 import { freePort } from '../harness/child-server.ts';
@@ -107,6 +108,49 @@ describe('postamt doctor', () => {
       assert.match(failed[0]!.fix, fix);
     });
   }
+
+  describe('TLSA with a validating resolver (outbound_tls.dane_resolver)', () => {
+    const spki256 = (pem: string) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+    // The zone signed: MX and address records validated (AD), and the TLSA records at _25._tcp.<host>.
+    const signed = (tlsaData: string): DnsRecords => ({
+      ...good,
+      'example.test': { ...good['example.test'], AD: true },
+      [HOST]: { ...good[HOST], AD: true },
+      [`_25._tcp.${HOST}`]: { TLSA: [{ usage: 3, selector: 1, matchingType: 1, data: tlsaData }], AD: true },
+    });
+    before(() => writeConfig(`[outbound_tls]\ndane_resolver = "${dns.server}"`));
+    after(() => writeConfig());
+
+    it('a DANE-EE record for the key the smtp listener serves passes', async () => {
+      dns.setRecords(signed(spki256(readFileSync(fixture.certPath, 'utf8'))));
+      const { code, report } = await doctor('--ca-file', fixture.caPath);
+      assert.deepEqual(failures(report), []);
+      assert.equal(code, 0);
+      const tlsa = report.checks.find((c) => c.check === 'tlsa')!;
+      assert.equal(tlsa.status, 'pass');
+      assert.match(tlsa.detail, /1 DNSSEC-validated record\(s\); the certificate served on port \d+ matches/);
+    });
+
+    it('a record of another key fails with the record to publish', async () => {
+      dns.setRecords(signed('00'.repeat(32)));
+      const { code, report } = await doctor('--ca-file', fixture.caPath);
+      assert.equal(code, 1);
+      const failed = failures(report);
+      assert.deepEqual(failed.map((c) => c.check), ['tlsa']);
+      assert.match(failed[0]!.detail, /no TLSA record of mx\.postamt\.test matches the presented certificate/);
+      assert.match(failed[0]!.fix, new RegExp(`publish _25\\._tcp\\.mx\\.postamt\\.test\\. IN TLSA 3 1 1 ${spki256(readFileSync(fixture.certPath, 'utf8'))}`));
+    });
+
+    it('TLSA records behind an unsigned MX RRset fail: senders ignore them', async () => {
+      const records = signed(spki256(readFileSync(fixture.certPath, 'utf8')));
+      dns.setRecords({ ...records, 'example.test': good['example.test']! });
+      const { report } = await doctor('--ca-file', fixture.caPath);
+      const tlsa = report.checks.find((c) => c.check === 'tlsa')!;
+      assert.equal(tlsa.status, 'fail');
+      assert.match(tlsa.detail, /senders ignore them: the MX RRset is not DNSSEC-validated/);
+      assert.match(tlsa.fix, /sign the zone/);
+    });
+  });
 
   it('a certificate clients cannot verify fails the certificate check', async () => {
     dns.setRecords(good);
