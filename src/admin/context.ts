@@ -20,7 +20,7 @@ export interface PasswordFunctions {
   deriveScram(password: string, options?: { iterations?: number; salt?: string }): Promise<ScramCredentials>;
 }
 
-export type AdminStore = AccountStore & QueueStore & SuppressionStore & AdminSettingsStore & AccessTokenStore & Pick<TraceStore, 'searchTrace' | 'traceCounts'> & Pick<MailStore, 'listMailboxes' | 'counts' | 'accountUsage'>;
+export type AdminStore = AccountStore & QueueStore & SuppressionStore & AdminSettingsStore & AccessTokenStore & Pick<TraceStore, 'searchTrace' | 'traceCounts' | 'appendTrace'> & Pick<MailStore, 'listMailboxes' | 'counts' | 'accountUsage'>;
 
 export type DkimKeyFiles = Pick<FileDkimKeyStore, 'addKey' | 'listKeys' | 'activeKeys' | 'setActive'>;
 
@@ -41,6 +41,8 @@ export interface AdminSettings {
   dataDir: string;
   /** `reports.tlsrpt_address` / `reports.dmarc_address`: the rua addresses we publish ('' : postmaster@<domain>). */
   reportAddresses?: { tlsrpt: string; dmarc: string };
+  /** trace.enabled: what administrators do to queued messages is traced too. */
+  traceEnabled: boolean;
 }
 
 /** The listener ports published in SRV records (RFC 6186 §3). */
@@ -57,6 +59,7 @@ export function adminSettings(config: Config): AdminSettings {
     policy: config.policy,
     dataDir: config.dataDir,
     reportAddresses: { tlsrpt: config.reports.tlsrptAddress, dmarc: config.reports.dmarcAddress },
+    traceEnabled: config.trace.enabled,
     hostname: config.hostname,
     postmaster: config.postmaster,
     minPasswordLength: config.auth.minPasswordLength,
@@ -80,6 +83,11 @@ export interface AdminDeps {
   applyPolicy?: (policy: Config['policy']) => void;
   /** What only the running server knows (certificates, activity) for the dashboard. */
   facts?: ServerFacts;
+  /**
+   * Wakes the running server's queue runner after a queue change made here (retry, release, a bounce's DSN);
+   * absent in the CLI, whose writes reach the server through the store's change feed.
+   */
+  kickQueue?: () => void;
 }
 
 /** What each part of the service works with. */
@@ -94,6 +102,7 @@ export interface AdminContext {
   resolver: PolicyResolver | null;
   tokens: AccessTokens | null;
   applyPolicy: ((policy: Config['policy']) => void) | null;
+  kickQueue: () => void;
 }
 
 /** A new password given at once (web), or read only once the other checks passed (the CLI asks on the terminal). */

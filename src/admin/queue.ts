@@ -4,7 +4,9 @@
  * sender or authenticated submitter is an address of one of their domains.
  */
 import { bounceQueue, deleteQueue, holdQueue, listQueue, releaseQueue, retryQueue, showQueue, type QueueSummary } from '../queue/admin.ts';
-import type { QueueMessageRecord, TraceEventRecord } from '../store/types.ts';
+import type { OutcomeObserver } from '../queue/outcomes.ts';
+import type { QueueMessageRecord, TraceEventInput, TraceEventRecord } from '../store/types.ts';
+import { adminBounceEvents, dsnEvent } from '../trace/events.ts';
 import { domainOf, type Actor, type Principal } from './access.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -26,7 +28,7 @@ export interface QueueFilter {
 }
 
 export function queueService(ctx: AdminContext) {
-  const { store, gate, settings, logger, now } = ctx;
+  const { store, gate, settings, logger, now, kickQueue } = ctx;
 
   const visible = (actor: Actor, m: QueueMessageRecord): boolean =>
     actor.serverAdmin || [m.sender, m.submitter].some((a) => a && a.includes('@') && actor.domains.has(domainOf(a).toLowerCase()));
@@ -52,6 +54,15 @@ export function queueService(ctx: AdminContext) {
     let n = 0;
     for (const id of ids) n += await run(id);
     return n;
+  }
+
+  /** The bounce is done whatever happens here: a trace that cannot be stored is logged, not thrown. */
+  async function recordTrace(events: TraceEventInput[]): Promise<void> {
+    try {
+      await store.appendTrace(events);
+    } catch (err) {
+      logger.warn({ event: 'trace.write_failed', events: events.length, err }, 'message trace events could not be stored');
+    }
   }
 
   const simple: Record<QueueAction, (id: string) => Promise<number>> = {
@@ -86,6 +97,7 @@ export function queueService(ctx: AdminContext) {
       const actor = await gate.actor(principal);
       const ids = await targets(actor, target, 'retry');
       const n = await each(ids, (id) => retryQueue(store, id, now()));
+      if (n > 0) kickQueue();
       gate.done(actor, `retry ${target === 'all' ? 'every queued message' : ids[0]}`);
       return n;
     },
@@ -95,18 +107,27 @@ export function queueService(ctx: AdminContext) {
       const actor = await gate.actor(principal);
       const m = await message(actor, id, `${action} queued message`);
       const n = await simple[action](m.id);
+      if (action === 'release' && n > 0) kickQueue();
       gate.done(actor, `${action} queued message ${m.id}`);
       return n;
     },
 
-    /** Fails pending recipients now with a DSN to the sender, then removes the message. */
+    /**
+     * Fails pending recipients now with a DSN to the sender, then removes the message. The trace shows each
+     * recipient bounced by whom, and the DSN sent, as it shows the queue's own bounces.
+     */
     async bounce(principal: Principal, id: string, reason?: string): Promise<{ bounced: number; dsnQueueId: string | null }> {
       const actor = await gate.actor(principal);
       const m = await message(actor, id, 'bounce queued message');
-      const result = await bounceQueue(store, m.id, { hostname: settings.hostname, reason, now: now(), logger });
+      const at = now();
+      const dsns: TraceEventInput[] = [];
+      const observer: OutcomeObserver = { outcome: () => undefined, dsn: (queued, dsn) => void dsns.push(dsnEvent(queued, dsn)) };
+      const result = await bounceQueue(store, m.id, { hostname: settings.hostname, reason, now: at, logger, observer });
       if (!result) throw new AdminError('not-found', `no queued message ${m.id}`);
+      if (result.dsnQueueId) kickQueue();
       gate.done(actor, `bounce queued message ${m.id}`);
-      return result;
+      if (settings.traceEnabled) await recordTrace([...adminBounceEvents({ message: m, recipients: result.recipients, by: actor.name, reason: result.reason, at }), ...dsns]);
+      return { bounced: result.bounced, dsnQueueId: result.dsnQueueId };
     },
   };
 }

@@ -34,6 +34,7 @@ export function createAdminService(deps: AdminDeps) {
     resolver: deps.resolver ?? null,
     tokens: deps.tokens ?? null,
     applyPolicy: deps.applyPolicy ?? null,
+    kickQueue: deps.kickQueue ?? (() => undefined),
   };
   return {
     /** Who the principal is as an admin: refused for accounts that administer nothing. */

@@ -149,6 +149,7 @@ export async function startHttpServer(options: {
     resolver: configuredResolver(config),
     tokens,
     applyPolicy: (policy) => services.applyPolicy(policy),
+    kickQueue: () => services.queue.kick(),
     facts: { certificates: () => certificateFacts(services.tls.certificatePem) },
   });
   // The webmail's session cookie (with its CSRF token) is accepted beside Basic and Bearer.

@@ -5,7 +5,7 @@
 import type { Logger } from '../core/log.ts';
 import { silentLogger } from '../core/log.ts';
 import type { QueueMessageRecord, QueueStore } from '../store/types.ts';
-import { sendDsn } from './outcomes.ts';
+import { sendDsn, type OutcomeObserver } from './outcomes.ts';
 
 export interface QueueSummary {
   id: string;
@@ -72,7 +72,9 @@ export async function releaseQueue(store: QueueStore, id: string | 'all', now: D
 }
 
 /** Fails every pending recipient now with a DSN to the sender (like postsuper -r + bounce), then removes the message. */
-export async function bounceQueue(store: QueueStore, id: string, options: { hostname: string; reason?: string; now?: Date; logger?: Logger }): Promise<{ bounced: number; dsnQueueId: string | null } | null> {
+export async function bounceQueue(
+  store: QueueStore, id: string, options: { hostname: string; reason?: string; now?: Date; logger?: Logger; observer?: OutcomeObserver | null },
+): Promise<{ bounced: number; recipients: string[]; reason: string; dsnQueueId: string | null } | null> {
   const m = await store.getQueueMessage(id);
   if (!m) return null;
   const now = options.now ?? new Date();
@@ -80,11 +82,11 @@ export async function bounceQueue(store: QueueStore, id: string, options: { host
   const reason = options.reason ?? 'message bounced by the administrator';
   const original = await store.readQueueMessage(id).catch(() => null);
   const dsnQueueId = await sendDsn(
-    { store, hostname: options.hostname, now, logger: options.logger ?? silentLogger() },
+    { store, hostname: options.hostname, now, logger: options.logger ?? silentLogger(), observer: options.observer ?? null },
     m,
     pending.filter((r) => !(r.notify ?? []).map((v) => v.toUpperCase()).includes('NEVER')).map((r) => ({ address: r.address, orcpt: r.orcpt, action: 'failed' as const, status: '5.0.0', diagnostic: null, lastAttemptAt: now, remoteMta: null })).map((r) => ({ ...r, diagnostic: `X-Postamt; ${reason}` })),
     original,
   );
   await store.deleteQueueMessage(id);
-  return { bounced: pending.length, dsnQueueId };
+  return { bounced: pending.length, recipients: pending.map((r) => r.address), reason, dsnQueueId };
 }

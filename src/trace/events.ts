@@ -1,6 +1,7 @@
 /**
  * The message trace events of each step, built from what the step already holds: acceptance (received,
- * stored, queued; written with the message's own commit), refusals at any command, and queue results.
+ * stored, queued; written with the message's own commit), refusals at any command, queue results, DSNs
+ * sent, and what an administrator did to a queued message.
  */
 import type { TraceEventInput } from '../store/types.ts';
 
@@ -80,4 +81,17 @@ export function refusalEvent(input: {
       ...(input.checks?.auth ? { auth: input.checks.auth } : {}), ...(input.checks?.spam ? { spam: input.checks.spam } : {}),
     },
   };
+}
+
+/** A DSN queued for the sender of `message` (by the queue's own results or by an administrator's bounce). */
+export function dsnEvent(message: { id: string; sender: string }, dsn: { dsnQueueId: string; to: string; action: string; recipients: string[]; at: Date }): TraceEventInput {
+  return { at: dsn.at, queueId: message.id, event: 'dsn', result: dsn.action, sender: message.sender, recipients: dsn.recipients, data: { dsnQueueId: dsn.dsnQueueId, to: dsn.to, action: dsn.action } };
+}
+
+/** Recipients an administrator failed at once (queue bounce): who did it and the reason the DSN gives. */
+export function adminBounceEvents(input: { message: { id: string; sender: string }; recipients: string[]; by: string; reason: string; at: Date }): TraceEventInput[] {
+  return input.recipients.map((address) => ({
+    at: input.at, queueId: input.message.id, event: 'bounced', result: 'bounced', reason: 'admin', sender: input.message.sender, recipients: [address],
+    data: { by: input.by, reply: `5.0.0 ${input.reason}` },
+  }));
 }

@@ -44,14 +44,21 @@ function detailOf(kind: string, data: Data): string {
   return parts.join('  ');
 }
 
+/** What happened, in words: the event with its result and reason, who did it when an administrator did. */
+function labelOf(e: MessageTimeline['events'][number]): string {
+  if (e.event === 'dsn') return `DSN sent (${e.result})`;
+  if (e.reason === 'admin') return `${e.event} by admin ${str(e.data.by)}`;
+  const why = e.reason && e.reason !== e.event ? ` (${e.reason})` : '';
+  return `${e.event}${e.result !== e.event ? `/${e.result}` : ''}${why}`;
+}
+
 export function formatTimelines(timelines: MessageTimeline[]): string[] {
   const lines: string[] = [];
   for (const t of timelines) {
     lines.push(`${t.queueId}  message-id <${t.messageId ?? '?'}>  from <${t.sender ?? ''}>  to ${t.recipients.map((r) => `<${r}>`).join(' ') || '-'}`);
     for (const e of t.events) {
       const who = e.recipients.length > 0 && e.event !== 'received' ? ` ${e.recipients.join(', ')}` : '';
-      const why = e.reason && e.reason !== e.event ? ` (${e.reason})` : '';
-      lines.push(`  ${e.at.toISOString()}  ${e.event}${e.result !== e.event ? `/${e.result}` : ''}${why}${who}  ${detailOf(e.event, e.data)}`.trimEnd());
+      lines.push(`  ${e.at.toISOString()}  ${labelOf(e)}${who}  ${detailOf(e.event, e.data)}`.trimEnd());
     }
     lines.push('');
   }

@@ -4,6 +4,7 @@
  */
 import type { Metrics } from '../metrics/metrics.ts';
 import type { OutcomeObserver } from '../queue/outcomes.ts';
+import { dsnEvent } from './events.ts';
 import type { TraceSink } from './recorder.ts';
 
 export function traceObserver(deps: { trace: TraceSink; metrics: Pick<Metrics, 'deliveryResult'> | null }): OutcomeObserver {
@@ -20,7 +21,7 @@ export function traceObserver(deps: { trace: TraceSink; metrics: Pick<Metrics, '
     },
     dsn(message, dsn) {
       if (!trace.enabled) return;
-      trace.record({ at: dsn.at, queueId: message.id, event: 'dsn', result: dsn.action, sender: message.sender, recipients: dsn.recipients, data: { dsnQueueId: dsn.dsnQueueId, to: dsn.to, action: dsn.action } });
+      trace.record(dsnEvent(message, dsn));
     },
   };
 }
