@@ -95,6 +95,10 @@ describe('webmail message list', { skip: skipWithoutChromium }, () => {
     await rig.logIn(big, BIG);
     await big.locator('.item', { hasText: `message ${BIG_COUNT - 1}` }).waitFor();
     assert.match(await big.locator('.list-head h2').innerText(), /\(100000\)/);
+    // The first screen costs two API round trips after the session: the folders and identities together,
+    // then the inbox's first page (asked for as soon as the inbox's id is known).
+    const methods = (body: string): string => (JSON.parse(body) as { methodCalls: [string][] }).methodCalls.map((c) => c[0]).join(',');
+    assert.deepEqual(requests.slice(0, 2).map(methods), ['Mailbox/get,Identity/get', 'Email/query,Email/get']);
     // Only the rows in view (plus a margin) are in the DOM.
     assert.ok(await big.locator('.item').count() < 60, 'the list renders only what is in view');
     const pagesAsked = (): number => requests.filter((b) => b.includes('"Email/query"') && b.includes('"position"')).length;

@@ -21,7 +21,24 @@ const POLL_MS = 2000;
 /** How long a sent message waits for "Undo" before it is submitted. */
 export const UNDO_MS = 5000;
 
-export interface MailProps { jmap: Jmap; t: T; lang: string; prefs: Prefs; setPrefs: (p: Prefs) => void; onLogout: () => void; onEnded: () => void }
+/** What the first screen needs: the folders with their counts, and the identities, in one request. */
+export interface Startup { mailboxes: Mailbox[]; identities: Identity[] }
+const MAILBOX_PROPS = ['name', 'parentId', 'role', 'sortOrder', 'unreadEmails', 'totalEmails'];
+
+/**
+ * Asked for as soon as the session is known, before the mail screen is first drawn, so the first list page
+ * can be asked for the moment the inbox's id arrives (one round trip instead of a render and two requests).
+ */
+export async function loadStartup(jmap: Jmap): Promise<Startup> {
+  const accountId = jmap.session.accountId;
+  const r = await jmap.call([
+    ['Mailbox/get', { accountId, ids: null, properties: MAILBOX_PROPS }, 'm'],
+    ['Identity/get', { accountId }, 'i'],
+  ]);
+  return { mailboxes: r.m.list as Mailbox[], identities: r.i.list as Identity[] };
+}
+
+export interface MailProps { jmap: Jmap; startup: Promise<Startup>; t: T; lang: string; prefs: Prefs; setPrefs: (p: Prefs) => void; onLogout: () => void; onEnded: () => void }
 
 export function Mail(props: MailProps): El {
   const { jmap, t } = props;
@@ -66,19 +83,22 @@ export function Mail(props: MailProps): El {
     return f ?? (current ? { inMailbox: current } : null);
   }, [search, current]);
   const listError = useCallback((err: unknown) => void guard(() => Promise.reject(err)), []);
-  const cache = useMemo(() => (filter ? new ListCache(jmap, { filter, collapseThreads: threads }, bump, listError) : null), [filter, threads]);
+  const cache = useMemo(() => {
+    if (!filter) return null;
+    const c = new ListCache(jmap, { filter, collapseThreads: threads }, bump, listError);
+    // A new list starts at the top: its first page is asked for now, not after the list is drawn empty.
+    c.ensure(0, 0);
+    return c;
+  }, [filter, threads]);
   useEffect(() => { setSelected(new Set()); setCursor(-1); }, [cache]);
 
-  const loadMailboxes = useCallback(() => guard(async () => {
-    const r = await jmap.call([['Mailbox/get', { accountId, ids: null, properties: ['name', 'parentId', 'role', 'sortOrder', 'unreadEmails', 'totalEmails'] }, 'm']]);
-    const boxes = r.m.list as Mailbox[];
+  const showMailboxes = (boxes: Mailbox[]): void => {
     setMailboxes(boxes);
     setCurrent((c) => (c && boxes.some((b) => b.id === c) ? c : (boxes.find((b) => b.role === 'inbox') ?? boxes[0])?.id ?? null));
-  }), []);
-
-  const loadIdentities = useCallback(() => guard(async () => {
-    const r = await jmap.call([['Identity/get', { accountId }, 'i']]);
-    setIdentities(r.i.list as Identity[]);
+  };
+  const loadMailboxes = useCallback(() => guard(async () => {
+    const r = await jmap.call([['Mailbox/get', { accountId, ids: null, properties: MAILBOX_PROPS }, 'm']]);
+    showMailboxes(r.m.list as Mailbox[]);
   }), []);
   // The addresses for completion: the people written to (Sent) and heard from (the inbox), asked for only when
   // the composer first opens, as two newest-first pages of one folder each (the store's cheap query).
@@ -101,7 +121,13 @@ export function Mail(props: MailProps): El {
     setKnown([...seen.values()]);
   });
 
-  useEffect(() => { void loadMailboxes(); void loadIdentities(); }, []);
+  useEffect(() => {
+    void guard(async () => {
+      const first = await props.startup;
+      showMailboxes(first.mailboxes);
+      setIdentities(first.identities);
+    });
+  }, []);
   useEffect(() => { if (composing && mailboxes.length) void loadPeople(mailboxes); }, [composing !== null, mailboxes.length > 0]);
 
   const reloadAll = useCallback(() => {

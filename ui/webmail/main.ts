@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { initialLanguage, translator } from './i18n.ts';
 import { csrfToken, Jmap, loadSession, logout } from './jmap.ts';
 import { LoginForm } from './login.ts';
-import { Mail } from './mail-app.ts';
+import { loadStartup, Mail, type Startup } from './mail-app.ts';
 import type { Prefs } from './settings.ts';
 import type { El } from './types.ts';
 
@@ -19,6 +19,7 @@ function initialPrefs(): Prefs {
 function App(): El {
   const [prefs, setPrefsState] = useState(initialPrefs());
   const [jmap, setJmap] = useState<Jmap | null>(null);
+  const [startup, setStartup] = useState<Promise<Startup> | null>(null);
   const [phase, setPhase] = useState<'loading' | 'login' | 'mail'>('loading');
   const [notice, setNotice] = useState('');
   const t = translator(prefs.lang);
@@ -38,7 +39,12 @@ function App(): El {
     // Without the CSRF cookie there is no session: asking would only earn a 401.
     if (!csrfToken()) { setPhase('login'); return; }
     try {
-      setJmap(new Jmap(await loadSession()));
+      const j = new Jmap(await loadSession());
+      // The first screen's data is asked for now; the mail screen waits for it once drawn.
+      const first = loadStartup(j);
+      first.catch(() => undefined);
+      setJmap(j);
+      setStartup(first);
       setPhase('mail');
     } catch {
       setPhase('login');
@@ -47,9 +53,9 @@ function App(): El {
   useEffect(() => { void start(); }, []);
 
   if (phase === 'loading') return h('p', { class: 'empty' }, t('loading'));
-  if (phase === 'login' || !jmap) return h(LoginForm, { t, notice, onDone: () => { setNotice(''); void start(); } });
+  if (phase === 'login' || !jmap || !startup) return h(LoginForm, { t, notice, onDone: () => { setNotice(''); void start(); } });
   return h(Mail, {
-    jmap, t, lang: prefs.lang, prefs, setPrefs,
+    jmap, startup, t, lang: prefs.lang, prefs, setPrefs,
     onLogout: () => void logout().finally(() => { setJmap(null); setPhase('login'); }),
     onEnded: () => { setNotice(t('sessionEnded')); setJmap(null); setPhase('login'); },
   });

@@ -93,6 +93,12 @@ export function MessageList(props: ListProps): El {
   }, [props.cursor]);
 
   const onScroll = (): void => {
+    // The rows coming into view are asked for at once, not after the next draw (an effect runs a frame later).
+    const el = box.current;
+    if (el && count > 0) {
+      const from = Math.max(0, Math.floor(el.scrollTop / ROW_PX) - OVERSCAN);
+      cache.ensure(from, Math.max(from, Math.min(count - 1, Math.ceil((el.scrollTop + el.clientHeight) / ROW_PX) + OVERSCAN)));
+    }
     cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => { const el = box.current; if (el) setView({ top: el.scrollTop, height: el.clientHeight }); });
   };
