@@ -352,7 +352,11 @@ function table(n: number, out: Map<string, Samples>): string {
   const p = out.get('postamt');
   const r = out.get('roundcube');
   const cell = (s: Samples | undefined, k: keyof Samples, digits = 0): string => (s ? median(s[k]).toFixed(digits) : '–');
-  const ratio = (k: keyof Samples): string => (p && r ? `${(median(r[k]) / median(p[k])).toFixed(1)}×` : '–');
+  const ratio = (k: keyof Samples): string => {
+    if (!p || !r) return '–';
+    const x = median(r[k]) / median(p[k]);
+    return `${x.toFixed(x < 1 ? 2 : 1)}×`;
+  };
   return [
     `### ${n.toLocaleString('en')} messages (median of ${ROUNDS} rounds, ms unless noted)`,
     '',
