@@ -167,6 +167,15 @@ export function metaFieldsOf(key: SearchKey, out: Set<ImapMetaField> = new Set()
   return out;
 }
 
+/** The key refers to message numbers (a sequence-set key), which UIDONLY sessions may not use (RFC 9586 §3). */
+export function usesMessageNumbers(key: SearchKey): boolean {
+  if (key.k === 'seq') return true;
+  if (key.k === 'not') return usesMessageNumbers(key.key);
+  if (key.k === 'or') return usesMessageNumbers(key.a) || usesMessageNumbers(key.b);
+  if (key.k === 'and') return key.keys.some(usesMessageNumbers);
+  return false;
+}
+
 export function usesModSeq(key: SearchKey): boolean {
   if (key.k === 'modseq') return true;
   if (key.k === 'not') return usesModSeq(key.key);

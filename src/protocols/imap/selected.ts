@@ -156,10 +156,24 @@ export class SelectedMailbox {
   }
 
   /**
-   * The untagged responses for pending changes. EXPUNGE is held back when `allowExpunge` is false
-   * (RFC 9051 §7.5.1); with QRESYNC enabled, VANISHED replaces EXPUNGE (RFC 7162 §3.2.10).
+   * Removes expunged UIDs and returns the responses that report them: VANISHED when `vanished` (QRESYNC,
+   * RFC 7162 §3.2.10, or UIDONLY, RFC 9586 §3), else one EXPUNGE per message in descending order, so
+   * that each number stays valid while the ones before it are applied (RFC 9051 §7.5.1).
    */
-  async sync(account: ImapAccount, options: { allowExpunge: boolean; qresync: boolean; condstore: boolean; rev1: boolean }): Promise<string[]> {
+  expungeResponses(uids: readonly number[], vanished: boolean): string[] {
+    if (vanished) {
+      const known = uids.filter((uid) => this.seqOf(uid) > 0).sort((a, b) => a - b);
+      this.removeUids(known);
+      return known.length > 0 ? [`VANISHED ${formatSequenceSet(known)}`] : [];
+    }
+    return this.removeUids(uids).map((seq) => `${seq} EXPUNGE`);
+  }
+
+  /**
+   * The untagged responses for pending changes. EXPUNGE is held back when `allowExpunge` is false
+   * (RFC 9051 §7.5.1); with QRESYNC or UIDONLY enabled, VANISHED replaces EXPUNGE.
+   */
+  async sync(account: ImapAccount, options: { allowExpunge: boolean; vanished: boolean; uidOnly: boolean; condstore: boolean; rev1: boolean }): Promise<string[]> {
     const out: string[] = [];
     if (this.fullResync) {
       const all = this.uids.slice();
@@ -173,12 +187,7 @@ export class SelectedMailbox {
       this.expunged.clear();
       if (gone.length > 0) {
         out.push(...this.takeRemovedFromSearches(gone));
-        if (options.qresync) {
-          this.removeUids(gone);
-          out.push(`VANISHED ${formatSequenceSet(gone)}`);
-        } else {
-          for (const seq of this.removeUids(gone)) out.push(`${seq} EXPUNGE`);
-        }
+        out.push(...this.expungeResponses(gone, options.vanished));
       }
     }
     const arrived = new Set<number>();
@@ -208,7 +217,8 @@ export class SelectedMailbox {
         if (seq === 0 || arrived.has(m.uid) || this.ownModSeqs.get(m.uid) === m.modSeq) continue;
         out.push(...this.announceKeywords(m.flags));
         const modseq = options.condstore ? ` MODSEQ (${m.modSeq})` : '';
-        out.push(`${seq} FETCH (UID ${m.uid} FLAGS ${this.formatFlags(m.uid, m.flags, options.rev1)}${modseq})`);
+        const uid = options.uidOnly ? '' : `UID ${m.uid} `;
+        out.push(`${fetchHead(seq, m.uid, options.uidOnly)} (${uid}FLAGS ${this.formatFlags(m.uid, m.flags, options.rev1)}${modseq})`);
       }
       this.ownModSeqs.clear();
     }
@@ -219,4 +229,12 @@ export class SelectedMailbox {
   formatFlags(uid: number, flags: readonly string[], rev1: boolean): string {
     return formatFlags(rev1 && this.isRecent(uid) ? ['\\Recent', ...flags] : flags);
   }
+}
+
+/**
+ * The start of a FETCH response: `n FETCH`, or under UIDONLY `uid UIDFETCH` (RFC 9586 §3.3), where the
+ * UID takes the message number's place.
+ */
+export function fetchHead(seq: number, uid: number, uidOnly: boolean): string {
+  return uidOnly ? `${uid} UIDFETCH` : `${seq} FETCH`;
 }

@@ -110,6 +110,10 @@ export interface ImapSessionCore {
   readonly utf8Names: boolean;
   /** A session that did not ENABLE IMAP4rev2 follows RFC 3501 (\Recent, RECENT responses). */
   readonly rev1: boolean;
+  /** RFC 9586 UIDONLY enabled: UIDFETCH instead of FETCH, VANISHED instead of EXPUNGE, no message numbers. */
+  readonly uidOnly: boolean;
+  /** Expunges are reported as VANISHED (QRESYNC or UIDONLY enabled). */
+  readonly vanishedExpunges: boolean;
   readonly account: ImapAccount | null;
   capabilities(): string[];
   /** Turns CONDSTORE on (RFC 7162 §3.1), announcing HIGHESTMODSEQ through `untagged` when a mailbox is selected. */

@@ -26,6 +26,9 @@ import {
   type ImapState,
 } from './session-state.ts';
 
+/** The commands whose non-UID form takes message numbers (RFC 9586 §3). */
+const MESSAGE_NUMBER_COMMANDS = new Set(['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE', 'SORT', 'THREAD', 'REPLACE']);
+
 export class ImapSession implements StreamEngine, ImapSessionCore {
   state: ImapState = { kind: 'not-authenticated' };
   mode: ImapMode = { kind: 'command' };
@@ -84,6 +87,16 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     if (this.state.kind === 'selected') untagged(`OK [HIGHESTMODSEQ ${this.state.mailbox.knownModSeq}] Highest`);
   }
 
+  /** RFC 9586 UIDONLY: no message numbers in commands or responses. */
+  get uidOnly(): boolean {
+    return this.enabled.has('UIDONLY');
+  }
+
+  /** Expunges are reported as VANISHED: with QRESYNC (RFC 7162 §3.2.10) or UIDONLY (RFC 9586 §3). */
+  get vanishedExpunges(): boolean {
+    return this.enabled.has('QRESYNC') || this.enabled.has('UIDONLY');
+  }
+
   /** A session that did not ENABLE IMAP4rev2 follows RFC 3501 (\Recent, RECENT responses). */
   get rev1(): boolean {
     return !this.enabled.has('IMAP4REV2');
@@ -106,7 +119,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'CONTEXT=SORT', 'SORT=DISPLAY',
       'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE', 'PREVIEW', 'REPLACE', 'OBJECTID', 'METADATA', 'METADATA-SERVER',
-      'SAVEDATE',
+      'SAVEDATE', 'UIDONLY',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -213,7 +226,8 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     if (mailbox.hasPending) {
       out.push(...await mailbox.sync(this.state.account, {
         allowExpunge: options.allowExpunge,
-        qresync: this.enabled.has('QRESYNC'),
+        vanished: this.vanishedExpunges,
+        uidOnly: this.uidOnly,
         condstore: this.enabled.has('CONDSTORE'),
         rev1: this.rev1,
       }));
@@ -310,6 +324,9 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       if (spec === undefined) result = { status: 'BAD', text: 'Unknown command' };
       else if (!spec.states.includes(this.state.kind as StateKind)) {
         result = { status: 'BAD', text: `${cmd.verb} not allowed now` };
+      } else if (this.uidOnly && MESSAGE_NUMBER_COMMANDS.has(cmd.verb)) {
+        // RFC 9586 §3: once UIDONLY is enabled, commands that take message numbers are refused.
+        result = { status: 'BAD', code: 'UIDREQUIRED', text: `Use UID ${cmd.verb}: message numbers are not used in this session` };
       } else {
         allowExpunge = !(spec.noExpungeAfter === true && !cmd.verb.startsWith('UID '));
         const ctx: CommandContext = {
@@ -400,7 +417,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
   }
 
   errorResult(err: unknown): CommandResult {
-    if (err instanceof ImapSyntaxError) return { status: 'BAD', text: err.message };
+    if (err instanceof ImapSyntaxError) return { status: 'BAD', text: err.message, ...(err.code !== undefined ? { code: err.code } : {}) };
     if (err instanceof ImapBackendError) return { status: 'NO', code: err.code, text: err.message };
     this.options.logger?.error({ err, event: 'imap.command_failed' });
     return { status: 'NO', code: 'UNAVAILABLE', text: 'Internal error, try again later' };

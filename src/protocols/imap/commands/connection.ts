@@ -43,7 +43,7 @@ export const LOGOUT: CommandSpec = {
   },
 };
 
-const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'IMAP4REV2']);
+const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'IMAP4REV2', 'UIDONLY']);
 
 export const ENABLE: CommandSpec = {
   states: AUTHED,

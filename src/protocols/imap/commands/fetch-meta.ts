@@ -32,6 +32,8 @@ export interface MetaFetch {
   recent: ((uid: number) => boolean) | null;
   /** RFC 9051 §7.3.5: FLAGS/PERMANENTFLAGS lines for keywords the client was not told of yet. */
   announceKeywords: (flags: string[]) => string[];
+  /** RFC 9586 §3.3: UIDFETCH responses, the UID in place of the message number. */
+  uidOnly: boolean;
 }
 
 const OUT_CHUNK = 64 * 1024;
@@ -42,7 +44,8 @@ type Emit = (uid: number, i: number, c: ImapMetaColumns, sections: (string | nul
 /** The data items of one response, in order: `UID n` first when UID FETCH did not ask for it (RFC 9051 §6.4.9). */
 function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[]; headers: HeaderSectionItem[] } {
   const names: (MetaItem | HeaderSectionItem)[] = [...m.items];
-  if (m.isUid && !names.includes('UID')) names.unshift('UID');
+  // Under UIDONLY the UID heads the response already (RFC 9586 §3.3).
+  if (m.isUid && !m.uidOnly && !names.includes('UID')) names.unshift('UID');
   if (m.wantsModSeq && !names.includes('MODSEQ')) names.push('MODSEQ');
   const fields = new Set<ImapMetaField>();
   if (m.changedSince !== null) fields.add('modSeq');
@@ -121,7 +124,7 @@ export async function* produceMetaFetch(m: MetaFetch): AsyncGenerator<string | B
       if (flagText !== undefined && hasKeyword(flagText)) {
         for (const l of m.announceKeywords(parseFlagText(flagText))) lines.push('* ' + l + '\r\n');
       }
-      let line = '* ' + batchSeq(b, uid) + ' FETCH (' + emit[0]!(uid, i, cols, sections);
+      let line = (m.uidOnly ? '* ' + uid + ' UIDFETCH (' : '* ' + batchSeq(b, uid) + ' FETCH (') + emit[0]!(uid, i, cols, sections);
       for (let k = 1; k < n; k++) line += ' ' + emit[k]!(uid, i, cols, sections);
       line += ')\r\n';
       lines.push(line);

@@ -11,7 +11,7 @@ import { formatEnvelope } from '../envelope.ts';
 import { messagePreview } from '../preview.ts';
 import { formatNString } from '../response.ts';
 import type { ImapAccount, ImapMessageMeta } from '../backend.ts';
-import type { SelectedMailbox } from '../selected.ts';
+import { fetchHead, type SelectedMailbox } from '../selected.ts';
 import { no, ok, type CommandResult, type CommandSpec } from '../command.ts';
 import { formatDateTime, parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
@@ -169,7 +169,7 @@ export const FETCH: CommandSpec = {
     if (spans !== null) {
       const metaItems = items.map((i) => headerItems.get(i) ?? (i as { name: MetaItem }).name);
       return { status: 'DEFERRED', produce: () => produceMetaFetch({ spans, items: metaItems, isUid: ctx.isUid, wantsModSeq, changedSince, account, mailboxId: mailbox.id, uidValidity: mailbox.uidValidity, verb: ctx.verb, recent: s.rev1 && mailbox.recentCount > 0 ? (uid) => mailbox.isRecent(uid) : null,
-        announceKeywords: (flags) => mailbox.announceKeywords(flags) }) };
+        announceKeywords: (flags) => mailbox.announceKeywords(flags), uidOnly: s.uidOnly }) };
     }
     // ENVELOPE and the top-level header sections need only the header: the body is never read.
     // ENVELOPE is the only item that needs the message: a cached one spares the read and the parse.
@@ -212,7 +212,7 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, utf8: s.utf8Names, account, mailbox, mime: s.limits.mime });
+          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, uidOnly: s.uidOnly, utf8: s.utf8Names, account, mailbox, mime: s.limits.mime });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
             const response = Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
@@ -260,6 +260,8 @@ interface FetchOneInput {
   /** RFC 3501 session: FLAGS include \Recent. */
   rev1: boolean;
   isUid: boolean;
+  /** RFC 9586 §3.3: a UIDFETCH response, the UID in place of the message number. */
+  uidOnly: boolean;
   /** UTF-8 may go in quoted strings (IMAP4rev2 or UTF8=ACCEPT). */
   utf8: boolean;
   account: ImapAccount;
@@ -301,7 +303,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
     else literalParts(value, parts);
   };
   const hasItem = (n: SimpleItem): boolean => items.some((i) => i.kind === 'simple' && i.name === n);
-  if (input.isUid && !hasItem('UID')) add('UID', String(ref.uid));
+  if (input.isUid && !input.uidOnly && !hasItem('UID')) add('UID', String(ref.uid));
   for (const item of items) {
     if (item.kind === 'simple') {
       switch (item.name) {
@@ -350,5 +352,5 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
   }
   if (flagsChanged && !hasItem('FLAGS')) add('FLAGS', mailbox.formatFlags(ref.uid, meta.flags, input.rev1));
   if ((input.wantsModSeq || (flagsChanged && input.condstore)) && !hasItem('MODSEQ')) add('MODSEQ', `(${meta.modSeq})`);
-  return [...parts.slice(0, head), `* ${ref.seq} FETCH (`, ...parts.slice(head), ')\r\n'];
+  return [...parts.slice(0, head), `* ${fetchHead(ref.seq, ref.uid, input.uidOnly)} (`, ...parts.slice(head), ')\r\n'];
 }

@@ -3,7 +3,6 @@
  * EXPUNGE (or VANISHED under QRESYNC) before the tagged OK.
  */
 import { no, ok, type CommandSpec } from '../command.ts';
-import { formatSequenceSet } from '../sequence-set.ts';
 import { copyMessages } from './copy.ts';
 import { selectedMailbox } from './message-set.ts';
 
@@ -21,12 +20,7 @@ export const MOVE: CommandSpec = {
     if (moved.code !== undefined) ctx.untagged(`OK [${moved.code}] Moved`);
     const uids = moved.pairs.map((p) => p[0]);
     for (const line of mailbox.takeRemovedFromSearches(uids)) ctx.untagged(line);
-    if (ctx.session.enabled.has('QRESYNC')) {
-      mailbox.removeUids(uids);
-      if (uids.length > 0) ctx.untagged(`VANISHED ${formatSequenceSet(uids)}`);
-    } else {
-      for (const seq of mailbox.removeUids(uids)) ctx.untagged(`${seq} EXPUNGE`);
-    }
+    for (const line of mailbox.expungeResponses(uids, ctx.session.vanishedExpunges)) ctx.untagged(line);
     return ok(`${ctx.verb} completed`);
   },
 };

@@ -5,7 +5,6 @@
 import { no, ok, type CommandSpec } from '../command.ts';
 import { parseNumber } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
-import { formatSequenceSet } from '../sequence-set.ts';
 import { appendMessages } from './append.ts';
 import { selectedMailbox } from './message-set.ts';
 
@@ -28,12 +27,7 @@ export const REPLACE: CommandSpec = {
     const account = ctx.session.account!;
     const removed = await account.expunge(mailbox.id, [uid]);
     for (const line of mailbox.takeRemovedFromSearches(removed)) ctx.untagged(line);
-    if (ctx.session.enabled.has('QRESYNC')) {
-      mailbox.removeUids(removed);
-      if (removed.length > 0) ctx.untagged(`VANISHED ${formatSequenceSet(removed)}`);
-    } else {
-      for (const seq of mailbox.removeUids(removed)) ctx.untagged(`${seq} EXPUNGE`);
-    }
+    for (const line of mailbox.expungeResponses(removed, ctx.session.vanishedExpunges)) ctx.untagged(line);
     return ok(`${ctx.verb} completed`);
   },
 };

@@ -7,8 +7,9 @@ import { parseMimeTree } from '../../../message/mime-tree.ts';
 import type { ImapMessageMeta, ImapMetaField } from '../backend.ts';
 import { bad, no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import type { Args } from '../parser/args.ts';
+import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { formatString } from '../response.ts';
-import { metaFieldsOf, needsText, SearchEvaluator, SearchParser, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
+import { metaFieldsOf, needsText, SearchEvaluator, SearchParser, usesMessageNumbers, usesModSeq, type SearchKey, type SearchSubject } from '../search-query.ts';
 import type { SearchUpdate } from '../search-update.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import type { ImapSessionCore } from '../session-state.ts';
@@ -35,6 +36,8 @@ const NO_DATE = new Date(0);
  * `fields`: the metadata the caller reads from the results besides what the key reads.
  */
 export async function runSearch(session: ImapSessionCore, mailbox: SelectedMailbox, key: SearchKey, keepHeaders: boolean, fields: ImapMetaField[] = []): Promise<SearchSubject[]> {
+  // RFC 9586 §3: message numbers in the search program are refused too, with the same code.
+  if (session.uidOnly && usesMessageNumbers(key)) throw new ImapSyntaxError('Message numbers are not used in this session', 'UIDREQUIRED');
   const account = session.account!;
   // The session's UIDs change only between commands (sync runs under the session's lock), so they need no copy.
   const evaluator = new SearchEvaluator({

@@ -9,7 +9,7 @@ import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { formatString } from '../response.ts';
-import { SelectedMailbox } from '../selected.ts';
+import { fetchHead, SelectedMailbox } from '../selected.ts';
 import type { ImapAccount } from '../backend.ts';
 import { formatSequenceSet, parseSequenceSet, uidIndexIntervals, uidInSet, type SequenceRange } from '../sequence-set.ts';
 import { spansOf } from './message-set.ts';
@@ -48,6 +48,8 @@ function selectCommand(readOnly: boolean): CommandSpec {
           if (!s.enabled.has('QRESYNC')) throw new ImapSyntaxError('QRESYNC not enabled');
           const q = params[++i];
           if (q?.type !== 'list' || q.items.length < 2) throw new ImapSyntaxError('Invalid QRESYNC parameter');
+          // RFC 9586 §3: the sequence match data pairs message numbers with UIDs; not under UIDONLY.
+          if (s.uidOnly && q.items.length > 3) throw new ImapSyntaxError('Message numbers are not used in this session', 'UIDREQUIRED');
           const [v, m, known] = q.items.map((t) => (t.type === 'list' ? '' : tokenText(t, 'QRESYNC parameter')));
           qresync = {
             uidValidity: parseNumber(v!, 'uidvalidity'),
@@ -96,7 +98,8 @@ function selectCommand(readOnly: boolean): CommandSpec {
         if (vanished.length > 0) ctx.untagged(`VANISHED (EARLIER) ${formatSequenceSet(vanished)}`);
         for (const m of await s.account!.changedSince(snap.id, { modSeq: qresync.modSeq })) {
           const seq = mailbox.seqOf(m.uid);
-          if (seq > 0) ctx.untagged(`${seq} FETCH (UID ${m.uid} FLAGS ${mailbox.formatFlags(m.uid, m.flags, !rev2)} MODSEQ (${m.modSeq}))`);
+          const uid = s.uidOnly ? '' : `UID ${m.uid} `;
+          if (seq > 0) ctx.untagged(`${fetchHead(seq, m.uid, s.uidOnly)} (${uid}FLAGS ${mailbox.formatFlags(m.uid, m.flags, !rev2)} MODSEQ (${m.modSeq}))`);
         }
       }
       const { identity, account, unwatch } = s.state as Extract<typeof s.state, { kind: 'authenticated' }>;
@@ -158,13 +161,7 @@ async function expunge(ctx: CommandContext, set: SequenceRange[] | null): Promis
   const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted) : [];
   removed.sort((a, b) => a - b);
   for (const line of mailbox.takeRemovedFromSearches(removed)) ctx.untagged(line);
-  if (s.enabled.has('QRESYNC')) {
-    mailbox.removeUids(removed);
-    if (removed.length > 0) ctx.untagged(`VANISHED ${formatSequenceSet(removed)}`);
-  } else {
-    // Descending sequence numbers stay valid while each EXPUNGE is applied (RFC 9051 §7.5.1).
-    for (const seq of mailbox.removeUids(removed)) ctx.untagged(`${seq} EXPUNGE`);
-  }
+  for (const line of mailbox.expungeResponses(removed, s.vanishedExpunges)) ctx.untagged(line);
   return ok(`${ctx.verb} completed`);
 }
 

@@ -1,6 +1,7 @@
 /**
  * STORE / UID STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3).
  */
+import { fetchHead } from '../selected.ts';
 import { no, ok, type CommandSpec } from '../command.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
@@ -54,12 +55,12 @@ export const STORE: CommandSpec = {
         const fresh = changed.get(meta.uid) ?? meta;
         const parts = [];
         if (m[2] === undefined) parts.push(`FLAGS ${mailbox.formatFlags(meta.uid, fresh.flags, s.rev1)}`);
-        if (ctx.isUid) parts.push(`UID ${meta.uid}`);
+        if (ctx.isUid && !s.uidOnly) parts.push(`UID ${meta.uid}`);
         if (s.enabled.has('CONDSTORE')) parts.push(`MODSEQ (${fresh.modSeq})`);
         if (m[2] !== undefined && !changed.has(meta.uid)) continue;
         // Another session may have set a keyword on the message that this one was not told of yet.
         if (m[2] === undefined) for (const line of mailbox.announceKeywords(fresh.flags)) ctx.untagged(line);
-        ctx.untagged(`${seq} FETCH (${parts.join(' ')})`);
+        ctx.untagged(`${fetchHead(seq, meta.uid, s.uidOnly)} (${parts.join(' ')})`);
       }
     }
     if (failed.size > 0) {

@@ -12,9 +12,12 @@ export type Token =
   | { type: 'list'; items: Token[] };
 
 export class ImapSyntaxError extends Error {
-  constructor(message: string) {
+  /** A response code for the BAD, e.g. UIDREQUIRED (RFC 9586 §3). */
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
     super(message);
     this.name = 'ImapSyntaxError';
+    this.code = code;
   }
 }
 
