@@ -12,7 +12,9 @@ import type { GroupCommit } from './group-commit.ts';
 import type { SqliteDatabase } from './database.ts';
 
 /** How long staged rows wait before they move into the indexed table (reads move them at once). */
-const MERGE_DELAY_MS = 1000;
+const MERGE_DELAY_MS = 250;
+/** Rows moved in one write at most: a move shares the group commit with deliveries and must stay short. */
+const MOVE_BATCH_ROWS = 500;
 
 const COLUMNS = 'at, queue_id, event, result, reason, message_id, sender, recipients, data';
 
@@ -27,7 +29,7 @@ export class TraceTable {
 
   constructor(db: SqliteDatabase) {
     this.insert = db.prepare(`INSERT INTO message_trace_staged (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.lastStaged = db.prepare('SELECT max(id) FROM message_trace_staged').pluck();
+    this.lastStaged = db.prepare(`SELECT max(id) FROM (SELECT id FROM message_trace_staged ORDER BY id LIMIT ${MOVE_BATCH_ROWS})`).pluck();
     this.moveStaged = db.prepare(`INSERT INTO message_trace (${COLUMNS}) SELECT ${COLUMNS} FROM message_trace_staged WHERE id <= ? ORDER BY id`);
     this.dropStaged = db.prepare('DELETE FROM message_trace_staged WHERE id <= ?');
   }
@@ -38,7 +40,7 @@ export class TraceTable {
     this.onStaged();
   }
 
-  /** Moves every staged row into the indexed table, oldest first; runs inside a write transaction. */
+  /** Moves up to MOVE_BATCH_ROWS staged rows into the indexed table, oldest first, inside a write transaction. */
   moveToIndexed(): number {
     const last = this.lastStaged.get() as number | null;
     if (last === null) return 0;
@@ -50,7 +52,11 @@ export class TraceTable {
 
 /** Moves staged rows on a database opened outside the store (before a copy of the whole store). */
 export function moveStagedTrace(db: SqliteDatabase): number {
-  return db.transaction(() => new TraceTable(db).moveToIndexed()).immediate();
+  const table = new TraceTable(db);
+  const move = db.transaction(() => table.moveToIndexed());
+  let total = 0;
+  for (let n = move.immediate(); n > 0; n = move.immediate()) total += n;
+  return total;
 }
 
 export function sqliteTraceStore(deps: { db: SqliteDatabase; commits: GroupCommit; table: TraceTable }): TraceStore & { closeTrace(): Promise<void> } {
@@ -61,11 +67,12 @@ export function sqliteTraceStore(deps: { db: SqliteDatabase; commits: GroupCommi
   };
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
-  // Staged rows of this or another process (the CLI, a second server) move before every read.
+  // Staged rows of this or another process (the CLI, a second server) move before every read, a bounded
+  // batch per write so that deliveries sharing the group commit never wait long.
   const moveStaged = async (): Promise<void> => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    await commits.run(() => table.moveToIndexed());
+    while ((await commits.run(() => table.moveToIndexed())) === MOVE_BATCH_ROWS) { /* more to move */ }
   };
   table.onStaged = () => {
     if (timer !== null || closed) return;
