@@ -8,6 +8,7 @@ import { MailAccessError } from '../mail/access.ts';
 import type { JmapAccount, JmapBackend, JmapIdentity } from '../protocols/jmap/backend.ts';
 import type { JmapMailBackend, MailboxWriteError, MailEmail, MailEmailUpdate, MailIndexRow, MailMailbox, MailObjectChange, MailObjectType, StoreEmailResult } from '../protocols/jmap/mail/backend.ts';
 import type { MethodTable } from '../protocols/jmap/method.ts';
+import type { MailSearchTerm } from '../protocols/jmap/mail/search-document.ts';
 import type { SpecialUse } from '../store/types.ts';
 
 export interface StoreJmapMailOptions {
@@ -77,6 +78,16 @@ export class StoreJmapMailBackend implements JmapMailBackend {
 
   async emailBytes(accountId: string, id: number): Promise<Buffer | null> {
     return (await this.account(accountId)).readEmail(id);
+  }
+
+  async searchEmails(accountId: string, terms: readonly MailSearchTerm[]) {
+    return (await this.account(accountId)).searchEmails(terms);
+  }
+
+  async emailSummaries(accountId: string, ids: readonly number[]): Promise<Map<number, Record<string, unknown>>> {
+    const out = new Map<number, Record<string, unknown>>();
+    for (const [id, json] of await (await this.account(accountId)).emailSummaries(ids)) out.set(id, JSON.parse(json) as Record<string, unknown>);
+    return out;
   }
 
   async threads(accountId: string, threadIds: readonly number[]): Promise<Map<number, number[]>> {

@@ -96,6 +96,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
     walBytes: () => storeFileSizes(options.config.dataDir, options.config.storage)?.walBytes ?? null,
   });
   services.trace.startPruning();
+  services.searchIndexer?.start();
   if (options.startQueue !== false) {
     services.queue.start();
     services.reports.start();
@@ -124,6 +125,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       await services.checks.close();
       await services.queue.stop();
       await services.vacation.stop();
+      await services.searchIndexer?.stop();
       await services.reports.stop();
       await services.trace.close();
       await services.store.close();

@@ -38,6 +38,7 @@ import { createMxHooks } from '../smtp-hooks/mx.ts';
 import { createSubmissionHooks } from '../smtp-hooks/submission.ts';
 import { SubmissionService } from '../submission/service.ts';
 import { VacationReplier } from '../delivery/vacation-replier.ts';
+import { SearchIndexer } from './search-indexer.ts';
 import { followStoreChanges } from './store-changes.ts';
 import { createDailyReports, createOutboundTls } from './outbound-tls.ts';
 import type { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
@@ -87,6 +88,8 @@ export interface Services {
   submission: SubmissionService;
   /** Vacation responses (RFC 8621 §8) sent at delivery; stop() waits for replies in progress. */
   vacation: VacationReplier;
+  /** The background search indexer (search.index), started with the listeners; null when off. */
+  searchIndexer: SearchIndexer | null;
   smtpHooks: { mx: SmtpServerHooks; submission: SmtpServerHooks };
   /** Prometheus metrics (served at /metrics); counters are bumped where each event happens. */
   metrics: Metrics;
@@ -205,7 +208,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
   });
   const acmeHttp = new HttpChallenges();
   const dkimKeys = new SigningKeys({ keys: dkimKeysFor(store, config.dataDir), resolver: dns, logger });
-  const base: Omit<Services, 'smtpHooks' | 'submission' | 'vacation'> = {
+  const base: Omit<Services, 'smtpHooks' | 'submission' | 'vacation' | 'searchIndexer'> = {
     acme: createAcmeManager({ config, store, tls, http: acmeHttp, logger }),
     acmeHttp,
     config,
@@ -259,6 +262,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     ...base,
     submission,
     vacation,
+    searchIndexer: config.search.index ? new SearchIndexer({ store, logger, delayMs: config.search.indexDelay, batchSize: config.search.indexBatch }) : null,
     smtpHooks: { mx: createMxHooks({ ...base, vacation }), submission: createSubmissionHooks({ ...base, submission }) },
   };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).

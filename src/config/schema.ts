@@ -252,6 +252,12 @@ export const schema = {
     }),
   }),
 
+  search: section('The search index of JMAP Email/query\'s text conditions and of the webmail\'s list rows, filled in the background after messages are stored (docs/decisions/0011). A query reads messages the index does not hold yet, so results never wait for it.', {
+    index: booleanField({ default: true, doc: 'Keep the search index. Off: every text search reads and parses the messages it looks at, and list rows are parsed for their preview.' }),
+    indexDelay: durationField({ default: '200ms', doc: 'How long the indexer waits after new mail before it indexes, so messages arriving together are indexed in one batch.' }),
+    indexBatch: integerField({ default: 50, min: 1, max: 1000, doc: 'Messages indexed per write; the indexer yields to other work between batches.' }),
+  }),
+
   trace: section('The message trace: a timeline of every message received or refused, kept in the store and shown by `postamt trace` (docs/operations.md).', {
     enabled: booleanField({ default: true, doc: 'Record the trace. Events of an accepted message are written in the transaction that stores it; the others in batches.' }),
     retention: durationField({ default: '30d', doc: 'How long trace events are kept; older ones are deleted hourly.' }),

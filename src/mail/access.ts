@@ -20,6 +20,7 @@ import type {
   MetadataEntry,
   ObjectChange,
   ObjectType,
+  SearchTerm,
   SpecialUse,
 } from '../store/types.ts';
 import type { MailboxSnapshot, MailboxSummary } from './mailbox-snapshots.ts';
@@ -195,6 +196,10 @@ export interface AccountMail {
   destroyEmails(ids: readonly number[]): Promise<number[]>;
   /** Where the email's bytes are (one of its copies), or null when the account has no such email. */
   emailLocation(emailId: number): Promise<{ mailboxId: number; uid: number; size: number } | null>;
+  /** The search index's answer for the account: its indexed emails and, per term, those that match. */
+  searchEmails(terms: readonly SearchTerm[]): Promise<{ indexed: Set<number>; matches: Set<number>[] }>;
+  /** Stored list properties (JSON) of those of the account's emails the index holds. */
+  emailSummaries(emailIds: readonly number[]): Promise<Map<number, string>>;
   /** The email's bytes, whole or [start, end); null when the account has no such email. */
   readEmail(emailId: number, range?: { start: number; end: number }): Promise<Buffer | null>;
 

@@ -3,7 +3,7 @@
  * authenticated account, where the quota is enforced on APPEND and COPY, and where SELECT state is kept.
  */
 import type { Logger } from '../core/log.ts';
-import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type EmailStore, type EmailUpdate, type MailboxRecord, type MailStore, type MetadataEntry, type MetadataStore, type ObjectType, type SpecialUse } from '../store/types.ts';
+import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type EmailStore, type EmailUpdate, type MailboxRecord, type MailStore, type MetadataEntry, type MetadataStore, type ObjectType, type SearchIndexStore, type SearchTerm, type SpecialUse } from '../store/types.ts';
 import {
   MailAccessError,
   type AccountMail,
@@ -19,7 +19,7 @@ import { MailboxSnapshots, type MailboxSnapshot, type MailboxSummary } from './m
 import { exceedsQuota, quotaLimit } from './quota.ts';
 
 export interface StoreMailAccessOptions {
-  store: MailStore & EmailStore & MetadataStore & ChangeFeed;
+  store: MailStore & EmailStore & SearchIndexStore & MetadataStore & ChangeFeed;
   accounts: Pick<AccountStore, 'getAccountById'>;
   /** storage.quota_default: the limit of accounts without their own; 0 is unlimited. */
   defaultQuotaBytes: number;
@@ -57,7 +57,7 @@ const noSuchMailbox = (): MailAccessError => new MailAccessError('NONEXISTENT', 
 const mailboxGone = (): MailAccessError => new MailAccessError('NONEXISTENT', 'Mailbox no longer exists');
 
 class StoreAccountMail implements AccountMail {
-  private readonly store: MailStore & EmailStore & MetadataStore & ChangeFeed;
+  private readonly store: MailStore & EmailStore & SearchIndexStore & MetadataStore & ChangeFeed;
   /**
    * Mailboxes seen to belong to this account. A mailbox never changes account and its id is never given
    * to another, so reads check once; writes check each time that the mailbox still exists.
@@ -346,6 +346,14 @@ class StoreAccountMail implements AccountMail {
 
   async emailLocation(emailId: number) {
     return this.store.emailLocation(this.accountId, emailId);
+  }
+
+  async searchEmails(terms: readonly SearchTerm[]) {
+    return this.store.searchEmails(this.accountId, terms);
+  }
+
+  async emailSummaries(emailIds: readonly number[]) {
+    return this.store.emailSummaries(this.accountId, emailIds);
   }
 
   async readEmail(emailId: number, range?: { start: number; end: number }): Promise<Buffer | null> {

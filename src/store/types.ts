@@ -544,6 +544,51 @@ export interface EmailStore {
   emailLocation(accountId: number, emailId: number): Promise<{ mailboxId: number; uid: number; size: number } | null>;
 }
 
+/**
+ * What the search index keeps of one email (derived data, written after the email's commit by the
+ * background indexer): the texts the JMAP text conditions search (RFC 8621 §4.4.1), already lower-cased
+ * by the caller, so a condition is an exact substring test on them; and the list properties as JSON.
+ */
+export interface SearchDocument {
+  emailId: number;
+  accountId: number;
+  from: string;
+  to: string;
+  cc: string;
+  bcc: string;
+  subject: string;
+  body: string;
+  /** Header fields as [lower-case name, lower-cased raw value]. */
+  headers: [string, string][];
+  hasAttachment: boolean;
+  /** The list properties (preview, from, subject ...) as the JMAP layer made them, JSON. */
+  summary: string;
+}
+
+/** One leaf of a search: a substring (already lower-cased) of one or several texts, a header, or the attachment flag. */
+export type SearchTerm =
+  | { kind: 'text'; fields: ('from' | 'to' | 'cc' | 'bcc' | 'subject' | 'body')[]; value: string }
+  | { kind: 'header'; name: string; value: string | null }
+  | { kind: 'hasAttachment'; value: boolean };
+
+/**
+ * The search index: filled after commit, off the delivery path; a reader learns which emails are indexed,
+ * so it scans only the rest itself. Emails never change their bytes, so a document is written once;
+ * documents of removed emails are harmless (readers intersect with live emails) and pruned.
+ */
+export interface SearchIndexStore {
+  /** Emails (id and account) with an id above `afterEmailId` that have no document yet, lowest id first. */
+  unindexedEmails(options: { afterEmailId: number; limit: number }): Promise<{ emailId: number; accountId: number }[]>;
+  /** Writes the documents (a document already there is kept). */
+  writeSearchDocuments(documents: readonly SearchDocument[]): Promise<void>;
+  /** The account's indexed email ids, and for each term the indexed emails that satisfy it. */
+  searchEmails(accountId: number, terms: readonly SearchTerm[]): Promise<{ indexed: Set<number>; matches: Set<number>[] }>;
+  /** The stored list properties (JSON) of those of the account's emails that are indexed. */
+  emailSummaries(accountId: number, emailIds: readonly number[]): Promise<Map<number, string>>;
+  /** Removes the documents of emails that no longer exist; returns how many. */
+  pruneSearchDocuments(): Promise<number>;
+}
+
 export interface SuppressionRecord {
   address: string; // lower-case
   reason: string; // e.g. "550 5.1.1 user unknown (bounce via VERP)"
@@ -807,7 +852,7 @@ export interface SharedStateStore {
   listShared(namespace: string): Promise<{ key: string; value: unknown }[]>;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, ChangeFeed {
+export interface Store extends AccountStore, MailStore, EmailStore, SearchIndexStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** State the nodes share (PostgreSQL); absent where one process owns the store (SQLite: it stays in memory and files). */

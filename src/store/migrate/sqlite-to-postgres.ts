@@ -12,8 +12,8 @@ import { openDatabase, type SqliteDatabase } from '../sqlite/database.ts';
 import { migrate, openPool } from '../postgres/database.ts';
 import { moveStagedTrace } from '../sqlite/trace.ts';
 
-/** Node-local or SQLite-only tables that are not copied. */
-const SKIP = new Set(['message_trace_staged', 'change_log', 'schema_migrations', 'shared_state', 'account_id_high', 'app_password_id_high', 'mailbox_id_high', 'email_id_high']);
+/** Node-local or SQLite-only tables that are not copied; the search index is derived and built again. */
+const SKIP = new Set(['message_trace_staged', 'email_search', 'email_search_meta', 'change_log', 'schema_migrations', 'shared_state', 'account_id_high', 'app_password_id_high', 'mailbox_id_high', 'email_id_high']);
 /** Tables in an order that satisfies foreign keys (any table not listed is copied after these). */
 const ORDER = ['domains', 'accounts', 'account_seq', 'app_passwords', 'aliases', 'domain_admins', 'mailboxes', 'uid_validity_high', 'blobs', 'blob_chunks',
   'threads', 'thread_keys', 'emails', 'messages', 'expunged', 'tombstones', 'subscriptions', 'queue_messages', 'queue_recipients', 'suppressions'];

@@ -535,4 +535,43 @@ ALTER TABLE messages ADD COLUMN saved_at bigint;
 ALTER TABLE messages ALTER COLUMN saved_at SET DEFAULT (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
 `,
   },
+  {
+    version: 13,
+    name: 'search index',
+    // Derived data, filled after commit by the background indexer (docs/decisions/0011): the lower-cased
+    // texts of the JMAP text conditions, headers, the attachment flag and the list properties. The trigram
+    // indexes need pg_trgm, a trusted extension a database owner may create; without it the texts are
+    // scanned (still without parsing a message).
+    sql: `
+CREATE TABLE email_search (
+  email_id bigint PRIMARY KEY,
+  account_id bigint NOT NULL,
+  f_from text NOT NULL,
+  f_to text NOT NULL,
+  f_cc text NOT NULL,
+  f_bcc text NOT NULL,
+  f_subject text NOT NULL,
+  f_body text NOT NULL,
+  has_attachment boolean NOT NULL,
+  headers jsonb NOT NULL,
+  summary text NOT NULL
+);
+CREATE INDEX email_search_account ON email_search(account_id);
+DO $$ BEGIN
+  CREATE EXTENSION IF NOT EXISTS pg_trgm;
+EXCEPTION WHEN OTHERS THEN
+  RAISE NOTICE 'pg_trgm not available (%): text conditions scan the search texts', SQLERRM;
+END $$;
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+    CREATE INDEX email_search_from ON email_search USING gin (f_from gin_trgm_ops);
+    CREATE INDEX email_search_to ON email_search USING gin (f_to gin_trgm_ops);
+    CREATE INDEX email_search_cc ON email_search USING gin (f_cc gin_trgm_ops);
+    CREATE INDEX email_search_bcc ON email_search USING gin (f_bcc gin_trgm_ops);
+    CREATE INDEX email_search_subject ON email_search USING gin (f_subject gin_trgm_ops);
+    CREATE INDEX email_search_body ON email_search USING gin (f_body gin_trgm_ops);
+  END IF;
+END $$;
+`,
+  },
 ];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStoreContract } from '../contract/store-contract.ts';
 import { runEmailStoreContract } from '../contract/email-contract.ts';
+import { runSearchIndexContract } from '../contract/search-contract.ts';
 import { openPostgresStore, type PostgresStore } from './store.ts';
 import { postgresUnavailable, testPostgres, type TestPostgres } from '../../../test/harness/postgres.ts';
 
@@ -38,6 +39,7 @@ if (unavailable) {
 
   runStoreContract('postgres', fresh);
   runEmailStoreContract('postgres', fresh);
+  runSearchIndexContract('postgres', fresh);
 
   async function inboxOf(store: PostgresStore, address: string): Promise<number> {
     if (!(await store.hasDomain('example.test'))) await store.addDomain('example.test');

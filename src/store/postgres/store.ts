@@ -10,6 +10,7 @@ import { pgAccountStore } from './accounts.ts';
 import { logChanges, PgChangeFeed } from './change-feed.ts';
 import { migrate, openPool, type PgConnectionOptions } from './database.ts';
 import { pgEmailStore } from './email-store.ts';
+import { pgSearchIndexStore } from './search-index.ts';
 import { checkPgIntegrity } from './integrity.ts';
 import { PgGroupCommit } from './group-commit.ts';
 import { pgMailStore } from './mail.ts';
@@ -51,6 +52,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgAccountStore({ pool, changes }),
       ...pgMailStore({ pool, changes, tmpDir: join(options.dataDir, 'tmp') }),
       ...pgEmailStore({ pool, changes }),
+      ...pgSearchIndexStore({ pool }),
       ...pgQueueStore({ pool, changes }),
       ...pgSuppressionStore({ pool, changes }),
       ...pgMetadataStore({ pool, changes }),

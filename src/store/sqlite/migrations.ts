@@ -524,4 +524,23 @@ CREATE TABLE message_trace_staged (
 );
 `,
   },
+  {
+    version: 18,
+    name: 'search index',
+    // Derived data, filled after commit by the background indexer (docs/decisions/0011): the texts of the
+    // JMAP text conditions, lower-cased, in an FTS5 table with the trigram tokenizer (rowid = email id), so
+    // a substring of three characters or more is found through the index; headers, the attachment flag
+    // and the list properties beside it. Nothing on the delivery path writes here.
+    sql: `
+CREATE VIRTUAL TABLE email_search USING fts5(f_from, f_to, f_cc, f_bcc, f_subject, f_body, tokenize = 'trigram case_sensitive 1', detail = 'none');
+CREATE TABLE email_search_meta (
+  email_id INTEGER PRIMARY KEY,
+  account_id INTEGER NOT NULL,
+  has_attachment INTEGER NOT NULL,
+  headers TEXT NOT NULL,
+  summary TEXT NOT NULL
+);
+CREATE INDEX email_search_meta_account ON email_search_meta(account_id);
+`,
+  },
 ];

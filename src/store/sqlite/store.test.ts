@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runStoreContract } from '../contract/store-contract.ts';
 import { runEmailStoreContract } from '../contract/email-contract.ts';
+import { runSearchIndexContract } from '../contract/search-contract.ts';
 import { openSqliteStore } from './store.ts';
 import { StorageError } from '../../core/errors.ts';
 import Database from 'better-sqlite3';
@@ -22,6 +23,7 @@ function fresh() {
 
 runStoreContract('sqlite', async () => fresh());
 runEmailStoreContract('sqlite', async () => fresh());
+runSearchIndexContract('sqlite', async () => fresh());
 
 test('sqlite: concurrent commits share one transaction (group commit)', async () => {
   const { store, cleanup } = fresh();

@@ -11,6 +11,7 @@ import { SqliteChangeFeed } from './change-feed.ts';
 import { openDatabase, type SqliteDatabase } from './database.ts';
 import { GroupCommit } from './group-commit.ts';
 import { sqliteEmailStore } from './email-store.ts';
+import { sqliteSearchIndexStore } from './search-index.ts';
 import { EmailTable } from './emails.ts';
 import { sqliteMailStore } from './mail.ts';
 import { MailboxTable } from './mailboxes.ts';
@@ -83,6 +84,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteAccountStore({ db, changes, mailboxes }),
     ...sqliteMailStore({ db, changes, blobs, mailboxes, emails, queue, trace, tmpDir }),
     ...sqliteEmailStore({ db, changes, mailboxes }),
+    ...sqliteSearchIndexStore({ db, commits }),
     ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
     ...sqliteMetadataStore({ db, commits }),

@@ -5,6 +5,7 @@
  * implements it on the store, with the account boundary checked there.
  */
 import type { JmapBackend } from '../backend.ts';
+import type { MailSearchTerm } from './search-document.ts';
 
 export type MailObjectType = 'Mailbox' | 'Email' | 'Thread';
 
@@ -73,6 +74,13 @@ export interface JmapMailBackend extends JmapBackend {
   emailIndex(accountId: string, options?: { mailboxId?: number }): Promise<MailIndexRow[]>;
   /** Newest received first, one mailbox: the fast path of the first page a client shows. */
   mailboxPage(accountId: string, mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number } | null>;
+  /**
+   * The search index's answer for these terms (search-document.ts): the account's emails it holds and, per
+   * term, those of them that match. Absent: every email is read.
+   */
+  searchEmails?(accountId: string, terms: readonly MailSearchTerm[]): Promise<{ indexed: Set<number>; matches: Set<number>[] }>;
+  /** The stored list properties (SUMMARY_PROPERTIES) of those emails that have them. */
+  emailSummaries?(accountId: string, ids: readonly number[]): Promise<Map<number, Record<string, unknown>>>;
   /** One transaction: 'overQuota' when a copy added would not fit, and then nothing was applied. */
   updateEmails(accountId: string, updates: readonly MailEmailUpdate[]): Promise<{ notFound: number[] } | 'overQuota'>;
   destroyEmails(accountId: string, ids: readonly number[]): Promise<number[]>;

@@ -14,6 +14,7 @@ import { emailBlobId, resolveBlob } from './blobs.ts';
 import { BODY_PART_PROPERTIES, DEFAULT_BODY_PART_PROPERTIES, EmailView, type EmailBodyPart } from './email-view.ts';
 import { parseHeaderProperty } from './header-forms.ts';
 import { keywordsOfFlags } from './keywords.ts';
+import { SUMMARY_PROPERTIES } from './search-document.ts';
 import { formatState } from './state.ts';
 
 const METADATA = ['id', 'blobId', 'threadId', 'mailboxIds', 'keywords', 'size', 'receivedAt'];
@@ -140,7 +141,12 @@ export function emailGetMethods(): MethodTable<JmapMailBackend> {
         }
         const numeric = ids.map((id) => parseObjectId('email', id));
         const found = new Map((await ctx.backend.emails(args.accountId, numeric.filter((n): n is number => n !== null))).map((e) => [e.id, e]));
-        const needsBytes = properties.some((p) => !METADATA.includes(p));
+        const fromMessage = properties.filter((p) => !METADATA.includes(p));
+        const needsBytes = fromMessage.length > 0;
+        // The list properties of a message list are stored by the search indexer: no parsing for them.
+        const summaries = needsBytes && ctx.backend.emailSummaries !== undefined && fromMessage.every((p) => SUMMARY_PROPERTIES.includes(p))
+          ? await ctx.backend.emailSummaries(args.accountId, [...found.keys()])
+          : null;
         const list: Record<string, unknown>[] = [];
         const notFound: string[] = [];
         for (let i = 0; i < ids.length; i++) {
@@ -150,7 +156,10 @@ export function emailGetMethods(): MethodTable<JmapMailBackend> {
             continue;
           }
           const record = metadata(email, properties);
-          if (needsBytes) {
+          const summary = summaries?.get(email.id);
+          if (summary !== undefined) {
+            for (const p of fromMessage) record[p] = summary[p];
+          } else if (needsBytes) {
             const bytes = await ctx.backend.emailBytes(args.accountId, email.id);
             if (bytes === null) {
               notFound.push(ids[i]!);

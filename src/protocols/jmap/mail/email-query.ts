@@ -14,7 +14,8 @@ import { checkQueryChangesCount } from '../standard/query-changes.ts';
 import { filterSchema, pageQuery, type Filter } from '../standard/query.ts';
 import type { JmapMailBackend, MailIndexRow } from './backend.ts';
 import { emailBlobId } from './blobs.ts';
-import { EmailView, htmlToText } from './email-view.ts';
+import { EmailView } from './email-view.ts';
+import { bodyTextOf, documentMatches, searchDocumentOf, termsOf, type MailSearchDocument, type MailSearchTerm } from './search-document.ts';
 import { flagTextHasKeyword } from './keywords.ts';
 import { formatState, mailChanges, parseState } from './state.ts';
 
@@ -49,10 +50,44 @@ const queryChangesSchema = z.object({ ...baseQuery, sinceQueryState: z.string(),
 /** Ids returned by one Email/query at most (RFC 8620 §5.5: a larger limit is clamped and said so). */
 export const MAX_QUERY_LIMIT = 1000;
 
+/**
+ * The search index's answer for the content terms of one query: which emails it holds, and for each term
+ * which of those match. Emails it does not hold yet (delivered since the indexer last ran) are read.
+ */
+interface IndexAnswer {
+  indexed: Set<number>;
+  matches: Set<number>[];
+}
+
+/** Every condition of the filter with content terms, each with the position of its first term in one list. */
+function collectTerms(filter: Filter<EmailCondition> | null): { terms: MailSearchTerm[]; offsets: Map<EmailCondition, number> } {
+  const terms: MailSearchTerm[] = [];
+  const offsets = new Map<EmailCondition, number>();
+  const walk = (f: Filter<EmailCondition> | null): void => {
+    if (f === null) return;
+    if ('operator' in f && 'conditions' in f) {
+      for (const c of f.conditions as Filter<EmailCondition>[]) walk(c);
+      return;
+    }
+    const own = termsOf(f as EmailCondition);
+    if (own.length > 0 && !offsets.has(f as EmailCondition)) {
+      offsets.set(f as EmailCondition, terms.length);
+      terms.push(...own);
+    }
+  };
+  walk(filter);
+  return { terms, offsets };
+}
+
 class Evaluator {
   private threadFlags: Map<number, string[]> | null = null;
-  private readonly views = new Map<number, EmailView | null>();
-  constructor(private readonly backend: JmapMailBackend, private readonly accountId: string, private readonly all: () => Promise<MailIndexRow[]>) {}
+  private readonly documents = new Map<number, MailSearchDocument | null>();
+  constructor(
+    private readonly backend: JmapMailBackend,
+    private readonly accountId: string,
+    private readonly all: () => Promise<MailIndexRow[]>,
+    private readonly search: { terms: MailSearchTerm[]; offsets: Map<EmailCondition, number>; index: IndexAnswer | null },
+  ) {}
 
   private async threads(): Promise<Map<number, string[]>> {
     if (this.threadFlags === null) {
@@ -66,17 +101,33 @@ class Evaluator {
     return this.threadFlags;
   }
 
-  private async view(id: number): Promise<EmailView | null> {
-    if (!this.views.has(id)) {
+  /** The search document of an email the index does not hold yet, made from its bytes as the indexer would. */
+  private async document(id: number): Promise<MailSearchDocument | null> {
+    if (!this.documents.has(id)) {
       const bytes = await this.backend.emailBytes(this.accountId, id);
-      this.views.set(id, bytes === null ? null : new EmailView(bytes, emailBlobId(id)));
+      this.documents.set(id, bytes === null ? null : searchDocumentOf(new EmailView(bytes, emailBlobId(id))));
     }
-    return this.views.get(id)!;
+    return this.documents.get(id)!;
   }
 
   async threadHas(row: MailIndexRow, keyword: string, mode: 'all' | 'some'): Promise<boolean> {
     const flags = (await this.threads()).get(row.threadId) ?? [row.flags];
     return mode === 'all' ? flags.every((f) => flagTextHasKeyword(f, keyword)) : flags.some((f) => flagTextHasKeyword(f, keyword));
+  }
+
+  private async contentMatches(row: MailIndexRow, c: EmailCondition): Promise<boolean> {
+    const offset = this.search.offsets.get(c);
+    if (offset === undefined) return true;
+    const end = offset + termsOf(c).length;
+    const index = this.search.index;
+    if (index !== null && index.indexed.has(row.id)) {
+      for (let i = offset; i < end; i++) if (!index.matches[i]!.has(row.id)) return false;
+      return true;
+    }
+    const doc = await this.document(row.id);
+    if (doc === null) return false;
+    for (let i = offset; i < end; i++) if (!documentMatches(doc, this.search.terms[i]!)) return false;
+    return true;
   }
 
   async matches(row: MailIndexRow, filter: Filter<EmailCondition> | null): Promise<boolean> {
@@ -92,7 +143,6 @@ class Evaluator {
       return filter.operator !== 'OR';
     }
     const c = filter as EmailCondition;
-    const contains = (hay: string, needle: string): boolean => hay.toLowerCase().includes(needle.toLowerCase());
     if (c.inMailbox !== undefined && !row.mailboxIds.includes(parseObjectId('mailbox', c.inMailbox) ?? -1)) return false;
     if (c.inMailboxOtherThan !== undefined) {
       const excluded = new Set(c.inMailboxOtherThan.map((id) => parseObjectId('mailbox', id)));
@@ -107,34 +157,10 @@ class Evaluator {
     if (c.allInThreadHaveKeyword !== undefined && !(await this.threadHas(row, c.allInThreadHaveKeyword, 'all'))) return false;
     if (c.someInThreadHaveKeyword !== undefined && !(await this.threadHas(row, c.someInThreadHaveKeyword, 'some'))) return false;
     if (c.noneInThreadHaveKeyword !== undefined && (await this.threadHas(row, c.noneInThreadHaveKeyword, 'some'))) return false;
-    const content = ['hasAttachment', 'text', 'from', 'to', 'cc', 'bcc', 'subject', 'body', 'header'].some((k) => (c as Record<string, unknown>)[k] !== undefined);
-    if (!content) return true;
-    const view = await this.view(row.id);
-    if (view === null) return false;
-    const raw = (name: string): string => view.fields.filter((f) => f.name.toLowerCase() === name).map((f) => String(view.headerProperty(`header:${f.name}:asText`) ?? '')).join(' ');
-    const addresses = (name: string): string => JSON.stringify(view.headerProperty(name === 'from' ? 'from' : name) ?? []);
-    if (c.hasAttachment !== undefined && view.hasAttachment() !== c.hasAttachment) return false;
-    for (const field of ['from', 'to', 'cc', 'bcc'] as const) if (c[field] !== undefined && !contains(addresses(field), c[field]!)) return false;
-    if (c.subject !== undefined && !contains(raw('subject'), c.subject)) return false;
-    const bodyText = (): string => bodyTextOf(view);
-    if (c.body !== undefined && !contains(bodyText(), c.body)) return false;
-    if (c.text !== undefined && !['from', 'to', 'cc', 'bcc'].some((f) => contains(addresses(f), c.text!)) && !contains(raw('subject'), c.text) && !contains(bodyText(), c.text)) return false;
-    if (c.header !== undefined) {
-      const values = view.fields.filter((f) => f.name.toLowerCase() === c.header![0]!.toLowerCase());
-      if (values.length === 0) return false;
-      if (c.header[1] !== undefined && !values.some((f) => contains(f.raw, c.header![1]!))) return false;
-    }
-    return true;
+    // RFC 8621 §4.4.1: text, from, to, cc, bcc, subject, body and header compare as case-insensitive
+    // substrings; the index answers for the emails it holds, the rest are read (search-document.ts).
+    return this.contentMatches(row, c);
   }
-}
-
-export function bodyTextOf(view: EmailView): string {
-  const { textBody, htmlBody } = view.bodyLists();
-  const parts = textBody.length > 0 ? textBody : htmlBody;
-  return parts.map((p) => {
-    const value = p.partId === null ? '' : (view.bodyValue(p.partId, 1024 * 1024)?.value ?? '');
-    return p.type === 'text/html' ? htmlToText(value) : value;
-  }).join('\n');
 }
 
 async function sortRows(rows: MailIndexRow[], sort: EmailComparator[] | null, evaluator: Evaluator): Promise<MailIndexRow[]> {
@@ -183,7 +209,9 @@ async function runQuery(backend: JmapMailBackend, accountId: string, args: { fil
   const single = filter !== null && !('operator' in filter) ? (filter as EmailCondition).inMailbox : undefined;
   const mailboxId = single === undefined ? undefined : parseObjectId('mailbox', single);
   const candidates = mailboxId === undefined ? await allRows() : mailboxId === null ? [] : await backend.emailIndex(accountId, { mailboxId });
-  const evaluator = new Evaluator(backend, accountId, allRows);
+  const { terms, offsets } = collectTerms(filter);
+  const index = terms.length > 0 && backend.searchEmails !== undefined ? await backend.searchEmails(accountId, terms) : null;
+  const evaluator = new Evaluator(backend, accountId, allRows, { terms, offsets, index });
   const matching: MailIndexRow[] = [];
   for (const row of candidates) if (await evaluator.matches(row, filter)) matching.push(row);
   let sorted = await sortRows(matching, args.sort, evaluator);
