@@ -13,6 +13,7 @@ import type { AccessTokenStore, AdminSettingsStore, SuppressionStore, TraceStore
 import type { AccountStore, MailStore, QueueStore, ScramCredentials } from '../store/types.ts';
 import type { Gate } from './access.ts';
 import type { ServerFacts } from './dashboard.ts';
+import type { ReportMailAccess } from './reports.ts';
 
 export interface PasswordFunctions {
   hashPassword(password: string): Promise<string>;
@@ -88,6 +89,8 @@ export interface AdminDeps {
    * absent in the CLI, whose writes reach the server through the store's change feed.
    */
   kickQueue?: () => void;
+  /** The mail service, to read the reports that arrive in the report addresses' INBOX (absent: refused). */
+  mail?: ReportMailAccess;
 }
 
 /** What each part of the service works with. */

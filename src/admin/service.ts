@@ -20,6 +20,7 @@ import { traceAdminService } from './trace.ts';
 import { queueService } from './queue.ts';
 import { suppressionService } from './suppressions.ts';
 import { userService } from './users.ts';
+import { reportService } from './reports.ts';
 
 export function createAdminService(deps: AdminDeps) {
   const logger = deps.logger ?? silentLogger();
@@ -56,6 +57,7 @@ export function createAdminService(deps: AdminDeps) {
     secondFactor: secondFactorService(ctx),
     dashboard: dashboardService({ ...ctx, facts: deps.facts ?? null }),
     trace: traceAdminService(ctx),
+    reports: reportService({ ...ctx, mail: deps.mail ?? null }),
   };
 }
 

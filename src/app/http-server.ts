@@ -151,6 +151,7 @@ export async function startHttpServer(options: {
     applyPolicy: (policy) => services.applyPolicy(policy),
     kickQueue: () => services.queue.kick(),
     facts: { certificates: () => certificateFacts(services.tls.certificatePem) },
+    mail: services.mail,
   });
   // The webmail's session cookie (with its CSRF token) is accepted beside Basic and Bearer.
   const auth = withSessionCookie(basicOrBearer, webSession);

@@ -15,6 +15,7 @@ import { createAdminService, type AdminService } from '../admin/service.ts';
 import type { Config } from '../config/schema.ts';
 import { dkimKeysFor } from '../app/dkim-keys.ts';
 import { storeExists, type OpenedStore, type OpenStoreOptions } from '../store/open.ts';
+import { StoreMailAccess } from '../mail/service.ts';
 
 export interface OutputStream {
   write(chunk: string | Uint8Array): unknown;
@@ -119,7 +120,8 @@ export interface AdminCall {
 /** Runs `fn` with the administration service on the configured data dir's store, as the local operator. */
 export async function withAdmin<T>(command: Command, deps: CliDeps, fn: (call: AdminCall) => Promise<T>, options: WithStoreOptions = {}): Promise<T> {
   return withStore(command, deps, (store, config) => {
-    const admin = createAdminService({ store, dkimKeys: dkimKeysFor(store, config.dataDir), passwords: deps.passwords, settings: adminSettings(config), resolver: configuredResolver(config) });
+    const mail = new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault });
+    const admin = createAdminService({ store, dkimKeys: dkimKeysFor(store, config.dataDir), passwords: deps.passwords, settings: adminSettings(config), resolver: configuredResolver(config), mail });
     return fn({ admin, as: CLI_PRINCIPAL, config });
   }, options);
 }

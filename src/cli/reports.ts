@@ -1,36 +1,13 @@
 /**
  * `postamt tlsrpt report` and `postamt dmarc report`: the aggregate reports other servers sent to our report
- * addresses, read from that account's INBOX through the mail service, unpacked and summed up for people.
+ * addresses, read through the administration service (the same as the admin UI's Reports page) and printed.
  */
 import type { Command } from 'commander';
 import { UsageError } from '../core/errors.ts';
-import type { Config } from '../config/schema.ts';
-import { StoreMailAccess } from '../mail/service.ts';
-import { requireAccount } from '../admin/validate.ts';
-import { reportFiles, type ReportFile } from '../reports/attachments.ts';
-import { summarizeTlsRptReport, type TlsRptSummary } from '../reports/tlsrpt-format.ts';
-import { parseDmarcReport, type DmarcReportSummary } from '../reports/dmarc-format.ts';
-import { formatTable, println, withStore, type CliDeps, type CliStore } from './context.ts';
+import { formatTable, println, withAdmin, type CliDeps } from './context.ts';
 
-/** Every report file in the INBOX of `address`, with the UID of the message it came in. */
-async function receivedFiles(store: CliStore, config: Config, address: string): Promise<{ uid: number; file: ReportFile }[]> {
-  const account = await requireAccount(store, address);
-  const mail = await new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: config.storage.quotaDefault }).open({ accountId: account.id });
-  const inbox = await mail.findMailbox('INBOX');
-  if (!inbox) return [];
-  const out: { uid: number; file: ReportFile }[] = [];
-  for (const m of await mail.listMessages(inbox.id)) {
-    const raw = await mail.readMessage(inbox.id, m.uid);
-    if (!raw) continue;
-    for (const file of reportFiles(raw)) out.push({ uid: m.uid, file });
-  }
-  return out;
-}
-
-function addressOf(given: string | undefined, configured: string, key: string): string {
-  const address = given ?? configured;
+function requireAddress(address: string, key: string): void {
   if (!address) throw new UsageError(`no report address: pass --address or set ${key} in the config`);
-  return address;
 }
 
 export function registerReports(program: Command, deps: CliDeps): void {
@@ -39,17 +16,10 @@ export function registerReports(program: Command, deps: CliDeps): void {
     .option('--address <email>', 'the account that receives the reports (default: reports.tlsrpt_address)')
     .option('--json', 'print JSON')
     .action(async (opts: { address?: string; json?: boolean }, cmd: Command) => {
-      await withStore(cmd, deps, async (store, config) => {
-        const address = addressOf(opts.address, config.reports.tlsrptAddress, 'reports.tlsrpt_address');
-        const reports: (TlsRptSummary & { uid: number })[] = [];
-        for (const { uid, file } of await receivedFiles(store, config, address)) {
-          if (!/json/i.test(file.contentType + file.filename) && !file.text.trimStart().startsWith('{')) continue;
-          try {
-            reports.push({ uid, ...summarizeTlsRptReport(file.text) });
-          } catch (err) {
-            deps.io.stderr.write(`message ${uid}: ${file.filename || 'attachment'}: ${(err as Error).message}\n`);
-          }
-        }
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const { address, reports, problems } = await admin.reports.tlsrpt(as, { address: opts.address });
+        requireAddress(address, 'reports.tlsrpt_address');
+        for (const p of problems) deps.io.stderr.write(`message ${p.uid}: ${p.file}: ${p.reason}\n`);
         if (opts.json) return println(deps.io.stdout, JSON.stringify(reports, null, 2));
         if (reports.length === 0) return println(deps.io.stdout, `no TLS reports in the INBOX of ${address}`);
         const rows = [['FROM', 'DAY', 'POLICY', 'DOMAIN', 'OK', 'FAILED', 'FAILURES']];
@@ -59,6 +29,7 @@ export function registerReports(program: Command, deps: CliDeps): void {
           }
         }
         for (const line of formatTable(rows)) println(deps.io.stdout, line);
+        return undefined;
       });
     });
 
@@ -67,27 +38,22 @@ export function registerReports(program: Command, deps: CliDeps): void {
     .option('--address <email>', 'the account that receives the reports (default: reports.dmarc_address)')
     .option('--json', 'print JSON')
     .action(async (opts: { address?: string; json?: boolean }, cmd: Command) => {
-      await withStore(cmd, deps, async (store, config) => {
-        const address = addressOf(opts.address, config.reports.dmarcAddress, 'reports.dmarc_address');
-        const reports: (DmarcReportSummary & { uid: number })[] = [];
-        for (const { uid, file } of await receivedFiles(store, config, address)) {
-          if (!file.text.includes('<feedback')) continue;
-          try {
-            reports.push({ uid, ...parseDmarcReport(file.text) });
-          } catch (err) {
-            deps.io.stderr.write(`message ${uid}: ${file.filename || 'attachment'}: ${(err as Error).message}\n`);
-          }
-        }
+      await withAdmin(cmd, deps, async ({ admin, as }) => {
+        const { address, reports, problems } = await admin.reports.dmarc(as, { address: opts.address });
+        requireAddress(address, 'reports.dmarc_address');
+        for (const p of problems) deps.io.stderr.write(`message ${p.uid}: ${p.file}: ${p.reason}\n`);
         if (opts.json) return println(deps.io.stdout, JSON.stringify(reports, null, 2));
         if (reports.length === 0) return println(deps.io.stdout, `no DMARC reports in the INBOX of ${address}`);
         const rows = [['REPORTER', 'DAY', 'DOMAIN', 'SOURCE IP', 'COUNT', 'DISPOSITION', 'DKIM', 'SPF', 'DMARC']];
         for (const r of reports) {
           for (const rec of r.records) {
+            // RFC 7489 §3: DMARC passes when either aligned mechanism passes.
             const pass = rec.dkim === 'pass' || rec.spf === 'pass';
             rows.push([r.organization, r.begin.slice(0, 10), rec.headerFrom || r.domain, rec.sourceIp, String(rec.count), rec.disposition, rec.dkim, rec.spf, pass ? 'pass' : 'fail']);
           }
         }
         for (const line of formatTable(rows)) println(deps.io.stdout, line);
+        return undefined;
       });
     });
 }

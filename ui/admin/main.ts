@@ -1,5 +1,5 @@
 /**
- * The admin UI's entry: the login, then the pages (dashboard, domains, accounts, queue, trace, policy, security)
+ * The admin UI's entry: the login, then the pages (dashboard, domains, accounts, queue, trace, reports, policy, security)
  * chosen by the URL fragment. Everything goes through the admin API with the session cookie and CSRF token.
  */
 import { h, render } from 'preact';
@@ -11,13 +11,14 @@ import { DomainPage, DomainsPage } from './domains.ts';
 import { Login, type Me } from './login.ts';
 import { PolicyPage } from './policy.ts';
 import { QueuePage } from './queue.ts';
+import { ReportsPage } from './reports.ts';
 import { SecurityPage } from './security.ts';
 import { TracePage } from './trace.ts';
 import type { El } from './ui.ts';
 
 const PAGES: [string, string, boolean][] = [
   ['dashboard', 'Dashboard', false], ['domains', 'Domains', false], ['accounts', 'Accounts', false],
-  ['queue', 'Queue', false], ['trace', 'Trace', false], ['policy', 'Policy', true], ['security', 'Security', false],
+  ['queue', 'Queue', false], ['trace', 'Trace', false], ['reports', 'Reports', false], ['policy', 'Policy', true], ['security', 'Security', false],
 ];
 
 function useHash(): string[] {
@@ -37,6 +38,7 @@ function page(parts: string[], me: Me): El {
   if (name === 'accounts') return arg ? h(AccountPage, { address: arg, serverAdmin: me.serverAdmin }) : h(AccountsPage, {});
   if (name === 'queue') return h(QueuePage, { serverAdmin: me.serverAdmin });
   if (name === 'trace') return h(TracePage, {});
+  if (name === 'reports') return h(ReportsPage, {});
   if (name === 'policy') return h(PolicyPage, {});
   if (name === 'security') return h(SecurityPage, {});
   return h(DashboardPage, {});

@@ -10,10 +10,11 @@ import { API_PREFIX, mountRoutes, route, type AdminRoute } from './route.ts';
 import { accountRoutes } from './routes-accounts.ts';
 import { domainRoutes } from './routes-domains.ts';
 import { queueRoutes } from './routes-queue.ts';
+import { reportRoutes } from './routes-reports.ts';
 import { selfRoutes } from './routes-self.ts';
 
 /** Every route of the API, in the order the OpenAPI document lists them. */
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...selfRoutes, ...domainRoutes, ...accountRoutes, ...queueRoutes];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...selfRoutes, ...domainRoutes, ...accountRoutes, ...queueRoutes, ...reportRoutes];
 
 /** The login and logout as the document shows them (they are served by admin-auth.ts). */
 const SESSION_ROUTES: readonly AdminRoute[] = [
