@@ -39,6 +39,7 @@ import { createSubmissionHooks } from '../smtp-hooks/submission.ts';
 import { SubmissionService } from '../submission/service.ts';
 import { VacationReplier } from '../delivery/vacation-replier.ts';
 import { SearchIndexer } from './search-indexer.ts';
+import { ProbeDrop } from '../delivery/probe-drop.ts';
 import { followStoreChanges } from './store-changes.ts';
 import { createDailyReports, createOutboundTls } from './outbound-tls.ts';
 import type { TlsAttemptLog } from '../reports/tls-attempt-log.ts';
@@ -263,7 +264,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     submission,
     vacation,
     searchIndexer: config.search.index ? new SearchIndexer({ store, logger, delayMs: config.search.indexDelay, batchSize: config.search.indexBatch }) : null,
-    smtpHooks: { mx: createMxHooks({ ...base, vacation }), submission: createSubmissionHooks({ ...base, submission }) },
+    smtpHooks: { mx: createMxHooks({ ...base, vacation, probes: new ProbeDrop({ dataDir: config.dataDir }) }), submission: createSubmissionHooks({ ...base, submission }) },
   };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).
   services.mail.start();

@@ -1,7 +1,9 @@
 /**
- * `postamt doctor DOMAIN` as a service: the DNS checks, then the listeners reached on the mail host's public
- * address, in one report whose checks each say what was found and how to fix it.
+ * `postamt doctor DOMAIN` as a service: the DNS checks, TLSA, the listeners reached on the mail host's public
+ * address, then a test message through our own MX, in one report whose checks each say what was found and how
+ * to fix it.
  */
+import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 import type { ServicePorts } from '../policy/dns-records.ts';
@@ -11,6 +13,8 @@ import { dnsChecks } from './dns-checks.ts';
 import { liveChecks, type PortRole } from './live-checks.ts';
 import { report, skip, type DoctorReport } from './report.ts';
 import { tlsaCheck } from './tlsa-check.ts';
+import { probeChecks } from './probe.ts';
+import type { ProbeDrop } from '../delivery/probe-drop.ts';
 
 export interface DoctorInput {
   domain: string;
@@ -23,6 +27,15 @@ export interface DoctorInput {
   address?: string;
   /** The validating resolver DANE uses (outbound_tls.dane_resolver); null: TLSA is not checked. */
   secure: SecureResolver | null;
+  /** Where the server files the test message (data_dir/doctor-probes); null: no test message is sent. */
+  probes: Pick<ProbeDrop, 'expect' | 'take' | 'remove'> | null;
+  /** How long to wait for the test message to arrive once the MX accepted it. */
+  probeTimeoutMs?: number;
+}
+
+/** Whether `ip` is an address of this machine (the probe can leave from it). */
+function isLocalAddress(ip: string): boolean {
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === ip));
 }
 
 const ROLES: PortRole[] = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
@@ -48,5 +61,13 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     httpsNames: l.https ? [...(mtaSts ? [`mta-sts.${domain}`] : []), `autoconfig.${domain}`] : [],
     mtaSts, ca: input.ca, timeoutMs, minValidityMs: 14 * 86_400_000,
   });
-  return report(domain, [...dns.checks, tlsa, ...live]);
+  const probe = input.probes
+    ? await probeChecks({
+        domain, hostname: config.hostname, resolver: input.resolver, dkimKeys: input.dkimKeys, probes: input.probes,
+        address: input.address ?? null, port: config.queue.portOverride || 25,
+        localAddress: dns.serverIps.find(isLocalAddress) ?? null,
+        timeoutMs: input.probeTimeoutMs ?? 30_000, connectTimeoutMs: timeoutMs,
+      })
+    : [skip('probe', `test message from postmaster@${domain}`, 'not sent (--no-probe)')];
+  return report(domain, [...dns.checks, tlsa, ...live, ...probe]);
 }

@@ -10,6 +10,7 @@ import type { UsageCache } from '../accounts/usage-cache.ts';
 import { commitDelivery, uncoveredReply } from '../delivery/commit.ts';
 import type { InflightBudget } from '../delivery/inflight-budget.ts';
 import { MessageBuffer } from '../delivery/message-buffer.ts';
+import { ProbeDrop } from '../delivery/probe-drop.ts';
 import { undeliverableReply, type DeliveryPlanner } from '../delivery/planner.ts';
 import type { Resolution } from '../delivery/recipients.ts';
 import { receivedHeader, returnPathHeader } from '../delivery/trace.ts';
@@ -45,6 +46,8 @@ export interface MxHookServices extends SmtpObservers {
   inflight: InflightBudget;
   /** Vacation responses of the accounts a message reached (after it is durable). */
   vacation: Pick<VacationReplier, 'wants' | 'delivered'>;
+  /** `postamt doctor`'s test messages, filed away from every mailbox (null: not accepted). */
+  probes?: Pick<ProbeDrop, 'pendingToken' | 'file'> | null;
 }
 
 /**
@@ -103,6 +106,9 @@ export function createMxHooks(services: MxHookServices): SmtpServerHooks {
 
     async checkRcptTo(info, forwardPath) {
       const address = recipientAddress(forwardPath, hostname);
+      // `postamt doctor`'s probe: accepted while the doctor waits for it, in a domain of ours; every other
+      // address pays one prefix test. The inbound checks run at end of data, where they write its results.
+      if (services.probes && ProbeDrop.isProbeAddress(address) && services.probes.pendingToken(address) && (await planner.resolver.isLocalDomain(domainOf(address)))) return OK;
       const resolution = await planner.resolver.resolve(address);
       const srs = srsReversal(services, address);
       if (srs && !srs.ok) return refuse(550, '5.7.1', `<${address}>: Invalid SRS address (${srs.reason})`, 'srs_invalid');
@@ -175,11 +181,22 @@ class InboundMessage {
       // RFC 8601 §5: forged Authentication-Results claiming our authserv-id are gone from this header.
       parts = this.buffer.parts(result.header);
     }
+    const probes = this.probeTokens();
+    if (probes.size > 0) {
+      // The probe copy carries what a mailbox copy would: our trace fields and Authentication-Results.
+      const header = Buffer.concat([Buffer.from(this.received() + extraHeaders, 'latin1'), parts.header]);
+      for (const token of probes.values()) await services.probes!.file(token, header, parts.body);
+      if (probes.size === e.recipients.length) {
+        this.buffer.tx.abort();
+        this.notes.delivered(e.transactionId, { delivered: ['doctor-probe'], queued: [], folder });
+        return { ok: true, text: `Ok: queued as ${e.transactionId}` };
+      }
+    }
     // A bounce to a VERP return path is read back before the commit frees the spool: bounce processing needs it.
     const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.forwardPath.address) }) ? await messageHead(parts, BOUNCE_READ_MAX_BYTES) : null;
     // Bounces to our SRS addresses go back to the original sender, which may be off-site (accepted at RCPT).
     let srsReversed = false;
-    const recipients = e.recipients.map((r) => {
+    const recipients = e.recipients.filter((r) => !probes.has(r.forwardPath.address)).map((r) => {
       const address = recipientAddress(r.forwardPath, services.config.hostname);
       const srs = srsReversal(services, address);
       if (!srs?.ok) return { address, orcpt: r.params.orcpt, notify: r.params.notify };
@@ -228,6 +245,19 @@ class InboundMessage {
         .catch((err: unknown) => services.logger.warn({ event: 'queue.suppress_failed', queueId: e.transactionId, err }, 'bounce processing failed'));
     }
     return { ok: true, text: `Ok: queued as ${e.transactionId}` };
+  }
+
+  /** The recipients that are doctor probes waiting to be filed: address → token. */
+  private probeTokens(): Map<string, string> {
+    const out = new Map<string, string>();
+    const probes = this.services.probes;
+    if (!probes) return out;
+    for (const r of this.envelope.recipients) {
+      if (!ProbeDrop.isProbeAddress(r.forwardPath.address)) continue;
+      const token = probes.pendingToken(r.forwardPath.address);
+      if (token) out.set(r.forwardPath.address, token);
+    }
+    return out;
   }
 
   private received(): string {

@@ -1,5 +1,6 @@
 // `postamt doctor DOMAIN` against a running server and the tests' DNS server: a good setup passes (exit 0),
-// and each broken record, certificate or listener gives its own failure with the fix (exit 1).
+// and each broken record, certificate or listener gives its own failure with the fix (exit 1). The test
+// message goes through the server's own MX (the same DNS) and its Authentication-Results are read back.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -10,6 +11,11 @@ import { freePort } from '../harness/child-server.ts';
 import { makeTlsFixture, type TlsFixture } from '../harness/test-ca.ts';
 import { cliHarness, type CliHarness } from '../../src/cli/test-harness.ts';
 import type { DoctorReport } from '../../src/doctor/report.ts';
+import { NodeResolver } from '../../src/dns/node-resolver.ts';
+import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.ts';
+import { readdirSync } from 'node:fs';
+import { sendRaw } from '../harness/smtp-raw.ts';
+import { join } from 'node:path';
 
 const HOST = 'mx.postamt.test';
 const ROLES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'] as const;
@@ -27,6 +33,8 @@ describe('postamt doctor', () => {
     `hostname = "${HOST}"`, `data_dir = "${server.dataDir}"`,
     '[listen]', listen(overrides),
     '[dns]', `servers = ["${dns.server}"]`, 'timeout = "1s"',
+    // The test message goes to the MX found in DNS on the smtp listener's port, as the queue would send it.
+    '[queue]', `port_override = ${overrides.smtp ?? ports.smtp}`,
     '[mta_sts_policy]', 'mode = "enforce"', extra, '',
   ].join('\n'));
   const doctor = async (...args: string[]) => {
@@ -41,7 +49,10 @@ describe('postamt doctor', () => {
     for (const r of ROLES) ports[r] = await freePort();
     server = await startTestServer({
       hostname: HOST, startQueue: false,
+      dns: new NodeResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1, cacheSize: 0 }),
       config: {
+        // The doctor's message comes from 127.0.0.1: loopback must not skip the inbound checks here.
+        policy: { trustedNetworks: [] },
         listen: Object.fromEntries(ROLES.map((r) => [r, { host: '127.0.0.1', port: ports[r] }])),
         tls: { cert: fixture.certPath, key: fixture.keyPath },
         mtaStsPolicy: { mode: 'enforce' },
@@ -78,7 +89,7 @@ describe('postamt doctor', () => {
     assert.equal(code, 0);
     assert.equal(report.ok, true);
     const passed = new Set(report.checks.filter((c) => c.status === 'pass').map((c) => c.check));
-    for (const check of ['address', 'mx', 'ptr', 'spf', 'dkim', 'dmarc', 'mta-sts', 'tls-rpt', 'certificate', 'port', 'dnsbl']) assert.ok(passed.has(check), `${check} passed`);
+    for (const check of ['address', 'mx', 'ptr', 'spf', 'dkim', 'dmarc', 'mta-sts', 'tls-rpt', 'certificate', 'port', 'dnsbl', 'probe', 'probe-spf', 'probe-dkim', 'probe-dmarc']) assert.ok(passed.has(check), `${check} passed`);
     assert.equal(report.checks.filter((c) => c.check === 'port' && c.status === 'pass').length, ROLES.length);
     assert.ok(report.checks.some((c) => c.check === 'mta-sts' && c.subject === 'https://mta-sts.example.test/.well-known/mta-sts.txt' && c.status === 'pass'));
     assert.equal(report.checks.find((c) => c.check === 'tlsa')!.status, 'skip');
@@ -100,7 +111,7 @@ describe('postamt doctor', () => {
   for (const [what, change, check, detail, fix] of broken) {
     it(`${what}: the ${check} check fails with its fix, exit 1`, async () => {
       dns.setRecords(change(good));
-      const { code, report } = await doctor('--ca-file', fixture.caPath);
+      const { code, report } = await doctor('--ca-file', fixture.caPath, '--no-probe');
       assert.equal(code, 1);
       const failed = failures(report);
       assert.deepEqual(failed.map((c) => c.check), [check], JSON.stringify(failed));
@@ -149,6 +160,77 @@ describe('postamt doctor', () => {
       assert.equal(tlsa.status, 'fail');
       assert.match(tlsa.detail, /senders ignore them: the MX RRset is not DNSSEC-validated/);
       assert.match(tlsa.fix, /sign the zone/);
+    });
+  });
+
+  describe('the test message through our own MX', () => {
+    const probeFiles = () => readdirSync(join(server.dataDir, 'doctor-probes'));
+    // Where a message to an unknown address of the domain would have to go: the postmaster.
+    before(async () => {
+      await server.addUser('postmaster@example.test', 'probe-test-password');
+    });
+
+    it('passes SPF, DKIM and DMARC, lands in no mailbox and is removed', async () => {
+      dns.setRecords(good);
+      const { report } = await doctor('--ca-file', fixture.caPath);
+      const probe = report.checks.filter((c) => c.check.startsWith('probe'));
+      assert.deepEqual(probe.map((c) => [c.check, c.status]), [['probe', 'pass'], ['probe-spf', 'pass'], ['probe-dkim', 'pass'], ['probe-dmarc', 'pass']], JSON.stringify(probe));
+      assert.match(probe[0]!.detail, /sent to mx\.postamt\.test \[127\.0\.0\.1\]:\d+, filed and removed/);
+      assert.match(probe[2]!.detail, /pass header\.i=@example\.test header\.s=doc/);
+      assert.deepEqual(probeFiles(), [], 'nothing left in data_dir/doctor-probes');
+      assert.equal((await server.messages('postmaster@example.test')).length, 0, 'no copy in the postmaster\'s mailbox');
+      assert.equal((await server.messages('postmaster@example.test', 'Junk').catch(() => [])).length, 0);
+      const logged = server.logs.find((l) => l.event === 'smtp.transaction' && JSON.stringify(l).includes('doctor-probe'));
+      assert.ok(logged, 'the MX logged the probe as filed');
+    });
+
+    it('a broken SPF record fails the test message\'s SPF result, with the fix', async () => {
+      dns.setRecords({ ...good, 'example.test': { ...good['example.test'], TXT: ['v=spf1 ip4:192.0.2.1 -all'] } });
+      const { code, report } = await doctor('--ca-file', fixture.caPath);
+      assert.equal(code, 1);
+      const failed = failures(report);
+      assert.deepEqual(failed.map((c) => c.check), ['spf', 'probe-spf'], JSON.stringify(failed));
+      assert.match(failed[1]!.detail, /spf=fail/);
+      assert.match(failed[1]!.fix, /must allow the address the server sends from \(127\.0\.0\.1\): publish example\.test TXT "v=spf1 mx -all"/);
+      // DKIM still aligns: DMARC passes.
+      assert.equal(report.checks.find((c) => c.check === 'probe-dmarc')!.status, 'pass');
+      assert.deepEqual(probeFiles(), []);
+    });
+
+    it('a DKIM record of another key fails the test message\'s DKIM result', async () => {
+      dns.setRecords({ ...good, 'doc._domainkey.example.test': { TXT: ['v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrong'] } });
+      const { report } = await doctor('--ca-file', fixture.caPath);
+      const dkim = report.checks.find((c) => c.check === 'probe-dkim')!;
+      assert.equal(dkim.status, 'fail');
+      assert.match(dkim.detail, /dkim=(fail|neutral|permerror)/);
+      assert.match(dkim.fix, /postamt dns example\.test/);
+    });
+
+    it('a probe address nobody waits for is an unknown user (550 5.1.1): nothing can be dropped there', async () => {
+      dns.setRecords(good);
+      const reply = await sendRaw(ports.smtp!, { from: 'someone@elsewhere.test', to: [`postamt-probe-${'ab'.repeat(16)}@example.test`], data: 'Subject: x\r\n\r\nx\r\n' });
+      assert.equal(reply.code, 550);
+      assert.match(reply.lines.join(' '), /5\.1\.1/);
+      assert.deepEqual(probeFiles(), []);
+    });
+
+    describe('when another server takes the message', () => {
+      let other: SmtpSinkHandle;
+      before(async () => {
+        other = await startSmtpSink({ host: '127.0.0.2', port: ports.smtp });
+      });
+      after(async () => other.stop());
+
+      it('times out and says the MX is another server', async () => {
+        dns.setRecords({ ...good, 'example.test': { ...good['example.test'], MX: [{ preference: 10, exchange: 'mx.other.test' }] }, 'mx.other.test': { A: ['127.0.0.2'] } });
+        const { report } = await doctor('--ca-file', fixture.caPath, '--probe-timeout', '1');
+        const probe = report.checks.find((c) => c.check === 'probe')!;
+        assert.equal(probe.status, 'fail');
+        assert.match(probe.detail, /mx\.other\.test accepted it but it did not arrive here within 1000 ms/);
+        assert.match(probe.fix, /point the MX at this server/);
+        assert.equal(other.messages.length, 1);
+        assert.deepEqual(probeFiles(), []);
+      });
     });
   });
 
