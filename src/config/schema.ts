@@ -200,7 +200,7 @@ export const schema = {
     daneResolver: stringField({
       default: '',
       check: (s) => (s === '' ? null : checkDnsServer(s)),
-      doc: 'A DNSSEC-validating resolver ("127.0.0.1:53", e.g. a local unbound) whose AD bit is trusted for TLSA lookups; with it DANE is on (as Postfix\'s smtp_dns_support_level = dane). Only a resolver on a trusted path (loopback) should be named. "" switches DANE off.',
+      doc: 'A DNSSEC-validating resolver ("127.0.0.1:53", e.g. a local unbound) whose AD bit is trusted for DANE\'s lookups (the MX RRset, the MX host\'s addresses and its TLSA records, docs/outbound-tls.md); with it DANE is on (as Postfix\'s smtp_dns_support_level = dane) and `postamt doctor` checks our TLSA records. Only a resolver on a trusted path (loopback) should be named. "" switches DANE off.',
     }),
     mtaStsFetchTimeout: durationField({ default: '20s', doc: 'Time allowed to fetch an MTA-STS policy over HTTPS (RFC 8461 §3.3); a slower host counts as no policy (or the cached one).' }),
     mtaStsPort: integerField({ default: 443, min: 1, max: 65535, doc: 'Port of mta-sts.<domain> for policy fetches (443; tests use their own).' }),
