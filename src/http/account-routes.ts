@@ -1,8 +1,9 @@
 /**
- * The signed-in user's own account, for the webmail's settings: the password, app passwords and login
- * sessions. Thin routes: the rules (the current password to set a new one, app passwords shown once, only
- * one's own sessions) live in the administration service and in AccessTokens; authentication and the CSRF
- * check are the JMAP API's (the session cookie with its token, or Basic/Bearer).
+ * The signed-in user's own account, for the webmail: the password, app passwords and login sessions, and the
+ * delivery timeline of a message they sent. Thin routes: the rules (the current password to set a new one,
+ * app passwords shown once, only one's own sessions, only the messages one submitted) live in the
+ * administration service and in AccessTokens; authentication and the CSRF check are the JMAP API's (the
+ * session cookie with its token, or Basic/Bearer).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
@@ -18,7 +19,7 @@ import { SESSION_COOKIE } from './web-session.ts';
 export interface AccountRoutesOptions {
   requireUser: MiddlewareHandler<HttpEnv>;
   tokens: Pick<AccessTokens, 'sessions' | 'endSession'>;
-  admin: Pick<AdminService, 'users' | 'appPasswords'>;
+  admin: Pick<AdminService, 'users' | 'appPasswords' | 'trace'>;
 }
 
 const STATUS = { forbidden: 403, 'not-found': 404, conflict: 409, invalid: 400 } as const;
@@ -90,6 +91,19 @@ export function accountRoutes(options: AccountRoutesOptions): Hono<HttpEnv> {
     const id = Number(c.req.param('id'));
     if (!Number.isSafeInteger(id) || id < 1) return problemResponse(c, 400, 'Not an app password id.');
     return run(c, async () => ({ removed: id, address: await options.admin.appPasswords.remove(as, user.address, id) }));
+  });
+
+  // What happened to a message the user sent (queued, each attempt with its MX and reply, delivered, deferred,
+  // bounced, DSN), found by its Message-ID or queue id; another account's message is simply not found.
+  app.get('/webmail/account/delivery', (c) => {
+    const { as } = who(c);
+    const messageId = c.req.query('messageId')?.trim();
+    const queueId = c.req.query('queueId')?.trim();
+    if (!messageId && !queueId) return problemResponse(c, 400, 'Give messageId or queueId.');
+    if ((messageId?.length ?? 0) > 998 || (queueId !== undefined && !/^[0-9A-Za-z]{1,64}$/.test(queueId))) return problemResponse(c, 400, 'Not a Message-ID or queue id.');
+    return run(c, async () => ({
+      messages: await options.admin.trace.sent(as, { ...(messageId ? { messageId } : {}), ...(queueId ? { queueId: queueId.toUpperCase() } : {}), limit: 10 }),
+    }));
   });
   return app;
 }

@@ -157,6 +157,21 @@ const en = {
   keySearch: 'Search',
   keyHelp: 'This help',
   keyEscape: 'Close',
+  delivery: 'Delivery',
+  deliveryNone: 'No delivery record for this message: it was not sent from this account, or it is older than the server keeps records.',
+  stepReceived: 'Accepted by the server',
+  stepStored: 'Delivered to a mailbox here',
+  stepQueued: 'Queued for delivery',
+  stepDelivered: 'Delivered',
+  stepDeferred: 'Deferred, will be tried again',
+  stepBounced: 'Bounced',
+  stepBouncedByAdmin: 'Bounced by an administrator',
+  stepSuppressed: 'Not sent: the address bounced before',
+  stepExpired: 'Given up: too long in the queue',
+  stepDsn: 'Delivery report sent to you',
+  stepRejected: 'Refused',
+  attemptN: 'attempt {n}',
+  viaHost: 'via {host}',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -316,6 +331,21 @@ const de: Catalogue = {
   keySearch: 'Suchen',
   keyHelp: 'Diese Hilfe',
   keyEscape: 'Schließen',
+  delivery: 'Zustellung',
+  deliveryNone: 'Keine Zustellungsdaten zu dieser Nachricht: Sie wurde nicht von diesem Konto gesendet, oder sie ist älter, als der Server Daten aufbewahrt.',
+  stepReceived: 'Vom Server angenommen',
+  stepStored: 'In ein Postfach hier zugestellt',
+  stepQueued: 'Zur Zustellung eingereiht',
+  stepDelivered: 'Zugestellt',
+  stepDeferred: 'Zurückgestellt, wird erneut versucht',
+  stepBounced: 'Unzustellbar',
+  stepBouncedByAdmin: 'Von einem Administrator zurückgewiesen',
+  stepSuppressed: 'Nicht gesendet: die Adresse war schon unzustellbar',
+  stepExpired: 'Aufgegeben: zu lange in der Warteschlange',
+  stepDsn: 'Zustellbericht an Sie gesendet',
+  stepRejected: 'Abgelehnt',
+  attemptN: 'Versuch {n}',
+  viaHost: 'über {host}',
 };
 
 export const CATALOGUES: Record<string, Catalogue> = { en, de };

@@ -388,7 +388,7 @@ export function Mail(props: MailProps): El {
             key: composing.draftId ?? 'new', jmap, t, mailboxes, identities, known, initial: composing, onSend: send, onEnded: props.onEnded,
             onClose: () => { setComposing(null); reloadAll(); },
           })
-            : thread ? h(Reader, { jmap, thread, t, lang: props.lang, actions: act })
+            : thread ? h(Reader, { jmap, thread, t, lang: props.lang, actions: act, sentMailboxId: mailboxes.find((m) => m.role === 'sent')?.id ?? null, onEnded: props.onEnded })
               : h('p', { class: 'empty' }, t('selectMessage'))),
     notice ? h('div', { class: 'toast', role: 'status' }, notice.text, ' ',
       notice.undo ? h('button', { type: 'button', onClick: notice.undo }, t('undo')) : null,

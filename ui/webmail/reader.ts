@@ -1,11 +1,13 @@
 /**
  * Reading: one message or a whole conversation (the earlier ones folded), plain text or sanitized HTML with
  * its cid: images, the attachments with sizes and download links, who it is really from (SPF/DKIM/DMARC of
- * Postamt's Authentication-Results), the original source on request, and the actions on the message.
+ * Postamt's Authentication-Results), the original source on request, the delivery timeline of a sent
+ * message on request, and the actions on the message.
  */
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { parseAuthResults } from './auth-results.ts';
+import { Delivery } from './delivery.ts';
 import { addrList, fmtSize } from './format.ts';
 import { sanitizeMail } from './html-mail.ts';
 import type { Jmap } from './jmap.ts';
@@ -82,9 +84,12 @@ function Body(props: { jmap: Jmap; m: FullEmail; t: T }): El {
         h('span', { class: 'size' }, ` ${fmtSize(a.size)}`))))) : null);
 }
 
-function Message(props: { jmap: Jmap; m: FullEmail; t: T; lang: string; expanded: boolean; onExpand: () => void; actions: ReaderActions }): El {
+function Message(props: { jmap: Jmap; m: FullEmail; t: T; lang: string; expanded: boolean; onExpand: () => void; actions: ReaderActions; sentMailboxId: string | null; onEnded: () => void }): El {
   const { m, t, actions } = props;
   const [source, setSource] = useState(false);
+  const [delivery, setDelivery] = useState(false);
+  // A copy in Sent has a delivery timeline on the server (found by its Message-ID, only for its sender).
+  const sentId = props.sentMailboxId !== null && m.mailboxIds[props.sentMailboxId] ? m.messageId?.[0] ?? null : null;
   if (!props.expanded) {
     return h('button', { type: 'button', class: 'folded', onClick: props.onExpand },
       h('strong', null, addrList(m.from)), ' — ', m.preview);
@@ -101,17 +106,19 @@ function Message(props: { jmap: Jmap; m: FullEmail; t: T; lang: string; expanded
       h('button', { type: 'button', onClick: () => actions.archive([m.id]) }, t('archive')),
       h('button', { type: 'button', onClick: () => actions.spam([m.id]) }, t('spam')),
       h('button', { type: 'button', onClick: () => actions.remove([m.id]) }, t('delete')),
-      h('button', { type: 'button', 'aria-pressed': source, onClick: () => setSource(!source) }, t('showSource'))),
+      h('button', { type: 'button', 'aria-pressed': source, onClick: () => setSource(!source) }, t('showSource')),
+      sentId ? h('button', { type: 'button', 'aria-pressed': delivery, onClick: () => setDelivery(!delivery) }, t('delivery')) : null),
     h('dl', { class: 'headers' },
       h('dt', null, t('from')), h('dd', null, addrList(m.from)),
       h('dt', null, t('to')), h('dd', null, addrList(m.to)),
       m.cc?.length ? [h('dt', null, t('cc')), h('dd', null, addrList(m.cc))] : null,
       h('dt', null, t('date')), h('dd', null, new Date(m.sentAt ?? m.receivedAt).toLocaleString(props.lang))),
     h(Verdicts, { m, t }),
+    sentId && delivery ? h(Delivery, { messageId: sentId, t, lang: props.lang, onEnded: props.onEnded }) : null,
     source ? h(Source, { jmap: props.jmap, m, t }) : h(Body, { jmap: props.jmap, m, t }));
 }
 
-export function Reader(props: { jmap: Jmap; thread: FullEmail[]; t: T; lang: string; actions: ReaderActions }): El {
+export function Reader(props: { jmap: Jmap; thread: FullEmail[]; t: T; lang: string; actions: ReaderActions; sentMailboxId: string | null; onEnded: () => void }): El {
   const { thread, t } = props;
   const [expanded, setExpanded] = useState<Set<string>>(new Set());
   useEffect(() => setExpanded(new Set()), [thread[thread.length - 1]?.id]);
@@ -120,7 +127,7 @@ export function Reader(props: { jmap: Jmap; thread: FullEmail[]; t: T; lang: str
     h('h2', { tabIndex: -1, id: 'reader-title' }, last.subject || t('noSubject')),
     thread.length > 1 ? h('p', { class: 'muted' }, t('messagesInThread', { n: thread.length })) : null,
     thread.map((m) => h(Message, {
-      key: m.id, jmap: props.jmap, m, t, lang: props.lang, actions: props.actions,
+      key: m.id, jmap: props.jmap, m, t, lang: props.lang, actions: props.actions, sentMailboxId: props.sentMailboxId, onEnded: props.onEnded,
       expanded: m.id === last.id || expanded.has(m.id) || !m.keywords.$seen,
       onExpand: () => setExpanded(new Set([...expanded, m.id])),
     })));
