@@ -8,6 +8,7 @@ import { loginProblem } from './credential-stamp.ts';
 import type { Logger } from '../core/log.ts';
 import type { AuthIdentity, LoginSession, LoginWatcher } from '../protocols/sasl/types.ts';
 import type { AccountStore, ChangeFeed } from '../store/types.ts';
+import { isAccountDataEvent } from '../store/types.ts';
 
 interface Watched {
   identity: AuthIdentity;
@@ -36,7 +37,7 @@ export class AccountLoginWatcher implements LoginWatcher {
 
   start(): void {
     this.unsubscribe ??= this.store.subscribe((change) => {
-      if (change.kind === 'account' && change.event !== 'added' && change.event !== 'vacation') void this.check(change.accountId);
+      if (change.kind === 'account' && change.event !== 'added' && !isAccountDataEvent(change.event)) void this.check(change.accountId);
       else if (change.kind === 'reset') for (const accountId of this.byAccount.keys()) void this.check(accountId);
     });
   }

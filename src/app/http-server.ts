@@ -54,6 +54,7 @@ import { clientSettings } from '../autoconfig/client-settings.ts';
 import { jmapAccountId, PostamtJmapBackend, storeAccountId, type JmapDataProvider } from './jmap-backend.ts';
 import { mailProvider } from './jmap-mail-provider.ts';
 import { vacationProvider } from './jmap-vacation-provider.ts';
+import type { SubmissionLimits } from '../protocols/jmap/mail/submission-backend.ts';
 import { listenError } from './preflight.ts';
 import type { Services } from './services.ts';
 
@@ -67,6 +68,12 @@ export interface HttpServer {
   /** Open JMAP push connections (EventSource and WebSocket). */
   pushConnections(): number;
   stop(): Promise<void>;
+}
+
+/** Identity and EmailSubmission limits from `[submission]` (maxDelayedSend in whole seconds, RFC 8621 §1.3.2). */
+export function submissionLimits(config: Config): SubmissionLimits {
+  const s = config.submission;
+  return { maxDelayedSend: Math.floor(s.maxDelayedSend / 1000), maxIdentities: s.identities, maxSignatureSize: s.signatureSize };
 }
 
 /** The engine's limits from `[http]` (RFC 8620 §2 Core capability). */
@@ -97,7 +104,7 @@ export async function startHttpServer(options: {
   const { services, logger } = options;
   const config = services.config;
   const backend = new PostamtJmapBackend({ accounts: services.store, uploads: services.store, uploadExpiryMs: config.http.uploadExpiry });
-  const providers = options.providers ? options.providers(backend) : [mailProvider({ store: services.store, mail: services.mail, submission: services.submission, base: backend }), vacationProvider({ store: services.store })];
+  const providers = options.providers ? options.providers(backend) : [mailProvider({ store: services.store, mail: services.mail, submission: services.submission, base: backend, limits: submissionLimits(services.config), logger }), vacationProvider({ store: services.store })];
   backend.setProviders(providers);
   const tokens = new AccessTokens({ store: services.store, lifetimeMs: config.http.tokenLifetime });
   const limits = jmapLimitsFrom(config);

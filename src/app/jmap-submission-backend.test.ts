@@ -60,7 +60,7 @@ before(async () => {
     config, logger: silentLogger(), store, planner: new DeliveryPlanner({ store, hostname: config.hostname }),
     rate: new SubmissionRateLimiter({ messagesPerHour: 100, recipientsPerHour: 1000 }), queue: { kick: () => undefined }, dkimKeys: null, checks: localMessageChecks, inflight: null,
   });
-  const backend = new StoreJmapSubmissionBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), accounts: store, base: new OneAccount(aliceId), storeAccountId: (id) => (/^a\d+$/.test(id) ? Number(id.slice(1)) : null), submission });
+  const backend = new StoreJmapSubmissionBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), store, limits: { maxDelayedSend: 3600, maxIdentities: 5, maxSignatureSize: 1000 }, logger: silentLogger(), base: new OneAccount(aliceId), storeAccountId: (id) => (/^a\d+$/.test(id) ? Number(id.slice(1)) : null), submission });
   engine = new JmapEngine<JmapSubmissionBackend>({ backend, methods: { ...(CORE_METHODS as MethodTable<JmapSubmissionBackend>), ...mailAndSubmissionMethods() }, capabilities: { [MAIL_CAPABILITY]: {}, [SUBMISSION_CAPABILITY]: {} }, logger: silentLogger() });
 });
 
@@ -96,6 +96,8 @@ describe('Identity and EmailSubmission (RFC 8621 §6, §7)', () => {
     assert.deepEqual((await store.listQueue()).flatMap((q) => q.recipients.map((r) => r.address)), ['carol@remote.test']);
     const [[, got]] = await call([['EmailSubmission/get', { accountId: A, ids: [submitted.created.s.id] }, 'g']]);
     assert.equal(got.list[0].undoStatus, 'final');
+    assert.deepEqual(Object.fromEntries(Object.entries(got.list[0].deliveryStatus).map(([k, v]: [string, any]) => [k, v.delivered])), { 'bob@example.test': 'yes', 'carol@remote.test': 'queued' });
+    for (const q of await store.listQueue()) await store.deleteQueueMessage(q.id);
   });
 
   it('refuses a foreign envelope sender with forbiddenFrom and a message without recipients with noRecipients', async () => {
@@ -108,8 +110,82 @@ describe('Identity and EmailSubmission (RFC 8621 §6, §7)', () => {
       } }, 's'],
     ]);
     const [, r] = responses[1]!;
-    assert.equal(r.notCreated.s1.type, 'forbiddenFrom');
+    assert.equal(r.notCreated.s1.type, 'forbiddenMailFrom', 'RFC 8621 §7.5: the envelope sender is refused');
     assert.equal(r.notCreated.s2.type, 'noRecipients');
+  });
+
+  it('holds a delayed send (HOLDFOR) in the queue, local recipients too, and cancels it while pending', async () => {
+    const drafts = (await store.getMailbox(aliceId, 'Drafts'))!;
+    const bob = (await store.getAccount('bob@example.test'))!;
+    const bobInbox = (await store.getMailbox(bob.id, 'INBOX'))!;
+    const before = (await store.listMessages(bobInbox.id)).length;
+    const [[, session]] = await call([['EmailSubmission/get', { accountId: A, ids: [] }, 'g']]);
+    const responses = await call([
+      ['Email/set', { accountId: A, create: { d: { mailboxIds: { [`M${drafts.id}`]: true }, keywords: { $draft: true }, from: [{ email: 'alice@example.test' }], to: [{ email: 'bob@example.test' }], subject: 'Oops', textBody: [{ partId: '1' }], bodyValues: { 1: { value: 'wrong' } } } } }, 'e'],
+      ['EmailSubmission/set', { accountId: A, create: { s: { identityId: `I${aliceId}`, emailId: '#d', envelope: { mailFrom: { email: 'alice@example.test', parameters: { HOLDFOR: '600' } }, rcptTo: [{ email: 'bob@example.test' }, { email: 'dave@remote.test' }] } } } }, 's'],
+    ]);
+    const created = responses[1]![1].created.s;
+    assert.equal(created.undoStatus, 'pending', JSON.stringify(responses[1]));
+    const sendAt = Date.parse(created.sendAt);
+    assert.ok(sendAt > Date.now() + 590_000 && sendAt <= Date.now() + 601_000, 'sendAt is the release time (whole seconds)');
+    assert.equal((await store.listMessages(bobInbox.id)).length, before, 'the local recipient has nothing yet');
+    const [held] = await store.listQueue();
+    assert.deepEqual(held!.recipients.map((r) => r.address), ['bob@example.test', 'dave@remote.test'], 'every recipient waits in the queue');
+    assert.equal(held!.holdUntil?.getTime(), sendAt);
+
+    const [[, changes]] = await call([['EmailSubmission/changes', { accountId: A, sinceState: session.state }, 'c']]);
+    assert.deepEqual(changes.created, [created.id]);
+    const [[, canceled], [, followUp]] = await call([['EmailSubmission/set', { accountId: A, update: { [created.id]: { undoStatus: 'canceled' } }, onSuccessUpdateEmail: { [created.id]: { 'keywords/$draft': true } } }, 'u']]);
+    assert.deepEqual(canceled.updated, { [created.id]: null }, JSON.stringify(canceled));
+    assert.equal(followUp ? 'Email/set' : '', 'Email/set');
+    assert.deepEqual(await store.listQueue(), [], 'taken out of the queue');
+    const [[, got]] = await call([['EmailSubmission/get', { accountId: A, ids: [created.id], properties: ['undoStatus'] }, 'g']]);
+    assert.deepEqual(got.list, [{ id: created.id, undoStatus: 'canceled' }]);
+    const [[, again]] = await call([['EmailSubmission/set', { accountId: A, update: { [created.id]: { sendAt: '2030-01-01T00:00:00Z' } } }, 'u']]);
+    assert.equal(again.notUpdated[created.id].type, 'invalidProperties', 'only undoStatus may change');
+    const [[, query]] = await call([['EmailSubmission/query', { accountId: A, filter: { undoStatus: 'canceled' }, sort: [{ property: 'sentAt', isAscending: false }] }, 'q']]);
+    assert.deepEqual(query.ids, [created.id]);
+    const [[, qc]] = await call([['EmailSubmission/queryChanges', { accountId: A, filter: { undoStatus: 'canceled' }, sinceQueryState: session.state }, 'qc']]);
+    assert.deepEqual(qc.added, [{ id: created.id, index: 0 }]);
+  });
+
+  it('answers cannotUnsend once a submission was sent, and refuses a release later than maxDelayedSend', async () => {
+    const drafts = (await store.getMailbox(aliceId, 'Drafts'))!;
+    const responses = await call([
+      ['Email/set', { accountId: A, create: { d: { mailboxIds: { [`M${drafts.id}`]: true }, from: [{ email: 'alice@example.test' }], to: [{ email: 'bob@example.test' }], subject: 'now' } } }, 'e'],
+      ['EmailSubmission/set', { accountId: A, create: { now: { identityId: `I${aliceId}`, emailId: '#d' }, far: { identityId: `I${aliceId}`, emailId: '#d', envelope: { mailFrom: { email: 'alice@example.test', parameters: { HOLDFOR: '7200' } }, rcptTo: [{ email: 'bob@example.test' }] } } } }, 's'],
+    ]);
+    const set = responses[1]![1];
+    assert.equal(set.notCreated.far.type, 'invalidProperties');
+    assert.match(set.notCreated.far.description, /^554 5\.3\.4/, 'RFC 4865: past the maximum');
+    const id = set.created.now.id;
+    const [[, undo]] = await call([['EmailSubmission/set', { accountId: A, update: { [id]: { undoStatus: 'canceled' } } }, 'u']]);
+    assert.equal(undo.notUpdated[id].type, 'cannotUnsend');
+    const [[, destroyed]] = await call([['EmailSubmission/set', { accountId: A, destroy: [id] }, 'd']]);
+    assert.deepEqual(destroyed.destroyed, [id]);
+  });
+
+  it('keeps identity names and signatures, creates identities only for addresses the account may send as', async () => {
+    await store.addAlias('sales@example.test', ['alice@example.test']);
+    const [[, first]] = await call([['Identity/get', { accountId: A }, 'g']]);
+    const primary = first.list[0];
+    assert.equal(primary.mayDelete, false);
+    const [[, set]] = await call([['Identity/set', { accountId: A, ifInState: first.state,
+      update: { [primary.id]: { name: 'Alice Liddell', textSignature: '-- \nAlice', replyTo: [{ name: null, email: 'desk@example.test' }] } },
+      create: { ok: { email: 'sales@example.test', name: 'Sales' }, foreign: { email: 'ceo@bank.test' } } }, 's']]);
+    assert.deepEqual(set.updated, { [primary.id]: null }, JSON.stringify(set));
+    assert.equal(set.notCreated.foreign.type, 'forbiddenFrom');
+    const sales = set.created.ok;
+    assert.equal(sales.mayDelete, true);
+    const [[, got]] = await call([['Identity/get', { accountId: A }, 'g']]);
+    assert.deepEqual(got.list.map((i: any) => [i.email, i.name, i.textSignature, i.mayDelete]), [['alice@example.test', 'Alice Liddell', '-- \nAlice', false], ['sales@example.test', 'Sales', '', true]]);
+    const [[, changes]] = await call([['Identity/changes', { accountId: A, sinceState: first.state }, 'c']]);
+    assert.deepEqual({ created: changes.created, updated: changes.updated }, { created: [sales.id], updated: [primary.id] });
+    const [[, bad]] = await call([['Identity/set', { accountId: A, update: { [primary.id]: { email: 'x@example.test' } }, destroy: [primary.id] }, 's']]);
+    assert.equal(bad.notUpdated[primary.id].type, 'willDestroy');
+    assert.equal(bad.notDestroyed[primary.id].type, 'forbidden');
+    const [[, gone]] = await call([['Identity/set', { accountId: A, destroy: [sales.id] }, 's']]);
+    assert.deepEqual(gone.destroyed, [sales.id]);
   });
 
   it('removes only Bcc fields from the header', () => {

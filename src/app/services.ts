@@ -56,6 +56,8 @@ import type { SmtpServerHooks } from '../protocols/smtp/hooks.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { TraceRecorder } from '../trace/recorder.ts';
 import { traceObserver } from '../trace/queue-observer.ts';
+import { observers } from '../queue/outcomes.ts';
+import { submissionStatusObserver } from '../submission/delivery-status.ts';
 import { HttpChallenges } from '../acme/http-challenges.ts';
 import { createAcmeManager } from './acme.ts';
 import type { AcmeManager } from '../acme/manager.ts';
@@ -205,7 +207,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     maxHops: q.maxHops,
     leaseMs: q.leaseTime,
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',
-    observer: traceObserver({ trace, metrics }),
+    observer: observers(traceObserver({ trace, metrics }), submissionStatusObserver({ store, logger })),
   });
   const acmeHttp = new HttpChallenges();
   const dkimKeys = new SigningKeys({ keys: dkimKeysFor(store, config.dataDir), resolver: dns, logger });

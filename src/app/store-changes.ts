@@ -8,6 +8,7 @@ import type { QueueRunner } from '../queue/runner.ts';
 import type { OpenedStore } from '../store/open.ts';
 import type { DeliveryPlanner } from '../delivery/planner.ts';
 import type { UsageCache } from '../accounts/usage-cache.ts';
+import { isAccountDataEvent } from '../store/types.ts';
 
 /** What follows the change feed; the composition root passes its services and how to update local domains. */
 export interface StoreFollowers {
@@ -32,8 +33,8 @@ export function followStoreChanges(services: StoreFollowers): () => void {
         refreshDomains();
         return;
       case 'account':
-        // A vacation response changes nothing these caches hold.
-        if (change.event === 'vacation') return;
+        // A vacation response, submission or identity changes nothing these caches hold.
+        if (isAccountDataEvent(change.event)) return;
         planner.resolver.forget();
         planner.mailboxes.forget(change.accountId);
         usage.forget(change.accountId);

@@ -10,7 +10,8 @@ import type { QueueSummary } from '../queue/admin.ts';
 import { formatTable, println, withAdmin, type CliDeps, type OutputStream } from './context.ts';
 
 function printSummary(out: OutputStream, m: QueueSummary): void {
-  println(out, `${m.id}  ${m.size} bytes  ${m.createdAt.toISOString()}  from <${m.sender}>`);
+  const held = m.holdUntil && m.holdUntil > new Date() ? `  held until ${m.holdUntil.toISOString()} (delayed send)` : '';
+  println(out, `${m.id}  ${m.size} bytes  ${m.createdAt.toISOString()}  from <${m.sender}>${held}`);
   for (const r of m.recipients) {
     const detail = r.state === 'queued' || r.state === 'deferred' ? `next ${r.nextAttemptAt.toISOString()}` : '';
     println(out, `    ${formatTable([[r.address, r.state, `attempts ${r.attempts}`, detail]])[0]}`);

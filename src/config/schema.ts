@@ -172,6 +172,12 @@ export const schema = {
       default: 'full',
       doc: 'The Received field added to submitted mail: "full" shows client IP and HELO; "minimal" only our host and the protocol; "none" adds none.',
     }),
+    maxDelayedSend: durationField({
+      default: '1d',
+      doc: 'Longest delay of a delayed send (JMAP EmailSubmission sendAt with the envelope\'s HOLDFOR/HOLDUNTIL, RFC 4865 FUTURERELEASE; the webmail\'s undo send): the message waits in the queue, held, and may be canceled until then. Announced as maxDelayedSend (RFC 8621 §1.3.2); a later release gets 554 5.3.4. "0s" offers no delayed send.',
+    }),
+    identities: integerField({ default: 100, min: 1, max: 10_000, doc: 'Identities (JMAP Identity, RFC 8621 §6: addresses to send as, with name and signatures) one account may have, its own address included; one more gets overQuota.' }),
+    signatureSize: integerField({ default: 64 * 1024, min: 256, max: 10_000_000, doc: 'Longest text or HTML signature of an identity, in characters; a longer one is refused as invalidProperties.' }),
   }),
 
   vacation: section('Vacation responses (JMAP VacationResponse, RFC 8621 §8): the automatic replies sent while one is enabled.', {

@@ -33,6 +33,11 @@ export interface PlanInput {
   submitter?: string | null;
   /** The id the queue entry gets: the SMTP transaction id that the client saw in `250 ... queued as`. */
   queueId?: string;
+  /**
+   * A delayed send (RFC 4865 FUTURERELEASE): every recipient, local ones too, goes into the queue held until
+   * this time; the queue's local hook delivers the local ones at release, so nothing is seen before.
+   */
+  holdUntil?: Date | null;
 }
 
 /** The refusal for a local address whose alias expansion reaches no mailbox (at RCPT, or as a bounce). */
@@ -101,6 +106,11 @@ export class DeliveryPlanner {
         uncovered.push({ address: rcpt.address, reason: resolution.kind === 'unknown-user' ? 'unknown-user' : resolution.problem });
         continue;
       }
+      if (input.holdUntil) {
+        // Resolved again by the queue's local hook at release (aliases changed meanwhile apply then).
+        addRemote({ address: rcpt.address, orcpt: rcpt.orcpt ?? null, notify: rcpt.notify ?? null });
+        continue;
+      }
       if (resolution.deadTargets) deadTargets.push({ recipient: rcpt.address, targets: resolution.deadTargets });
       let covered = false;
       for (const target of resolution.targets) {
@@ -121,7 +131,7 @@ export class DeliveryPlanner {
       deadTargets,
       mailboxes: [...mailboxIds.keys()].map((mailboxId) => ({ mailboxId })),
       labels: [...mailboxIds.values()],
-      queue: remote.length > 0 ? { ...(input.queueId ? { id: input.queueId } : {}), sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null } : null,
+      queue: remote.length > 0 ? { ...(input.queueId ? { id: input.queueId } : {}), sender, recipients: remote, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin, submitter: input.submitter ?? null, ...(input.holdUntil ? { holdUntil: input.holdUntil } : {}) } : null,
     };
   }
 

@@ -12,6 +12,8 @@ export interface QueueSummary {
   sender: string;
   size: number;
   createdAt: Date;
+  /** Held for a delayed send (RFC 4865 FUTURERELEASE) until this time; null when sent at once. */
+  holdUntil: Date | null;
   recipients: { address: string; state: string; attempts: number; nextAttemptAt: Date; lastResult: string | null }[];
 }
 
@@ -21,6 +23,7 @@ function summarize(m: QueueMessageRecord): QueueSummary {
     sender: m.sender,
     size: m.size,
     createdAt: m.createdAt,
+    holdUntil: m.holdUntil,
     recipients: m.recipients.map((r) => ({ address: r.address, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt, lastResult: r.lastResult })),
   };
 }

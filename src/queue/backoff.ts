@@ -30,6 +30,14 @@ export function nextAttemptAt(policy: RetryPolicy, attempts: number, now: Date, 
   return new Date(Math.min(now.getTime() + delay, Math.max(expiry, now.getTime())));
 }
 
+/**
+ * Where a message's time in the queue starts, for expiry, retries and delay warnings: the release time of
+ * one held for a delayed send (RFC 4865 §3: it is not in transit before), else its arrival.
+ */
+export function queuedSince(message: { createdAt: Date; holdUntil: Date | null }): Date {
+  return message.holdUntil && message.holdUntil > message.createdAt ? message.holdUntil : message.createdAt;
+}
+
 export function isExpired(policy: RetryPolicy, createdAt: Date, now: Date): boolean {
   return now.getTime() - createdAt.getTime() >= policy.maxAgeMs;
 }

@@ -6,7 +6,7 @@
 import type { Logger } from '../core/log.ts';
 import type { QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../store/types.ts';
 import { formatReply, isPositive, isTransient, type SmtpReply } from '../protocols/smtp/client-reply.ts';
-import { isDelayWarningDue, isExpired, nextAttemptAt, type RetryPolicy } from './backoff.ts';
+import { isDelayWarningDue, isExpired, nextAttemptAt, queuedSince, type RetryPolicy } from './backoff.ts';
 import { buildDsn, canSendDsnTo, wantsNotification, type DsnRecipient } from './dsn.ts';
 
 export interface RecipientOutcome {
@@ -28,6 +28,14 @@ export interface RecipientOutcome {
 export interface OutcomeObserver {
   outcome(message: QueueMessageRecord, outcome: RecipientOutcome, result: { state: QueueRecipientState; attempt: number; reply: string; at: Date }): void;
   dsn(message: QueueMessageRecord, dsn: { dsnQueueId: string; to: string; action: string; recipients: string[]; at: Date }): void;
+}
+
+/** Several observers as one: each is told of every result (`dsn` only those that have it). */
+export function observers(...list: (Partial<OutcomeObserver> & Pick<OutcomeObserver, 'outcome'>)[]): OutcomeObserver {
+  return {
+    outcome: (message, outcome, result) => { for (const o of list) o.outcome(message, outcome, result); },
+    dsn: (message, dsn) => { for (const o of list) o.dsn?.(message, dsn); },
+  };
 }
 
 export interface OutcomeContext {
@@ -58,7 +66,8 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
   const delayed: DsnRecipient[] = [];
   const succeeded: DsnRecipient[] = [];
   const states: QueueRecipientState[] = [];
-  const retryUntil = new Date(message.createdAt.getTime() + policy.maxAgeMs);
+  const since = queuedSince(message);
+  const retryUntil = new Date(since.getTime() + policy.maxAgeMs);
   for (const o of outcomes) {
     const r = o.recipient;
     const attempts = r.attempts + 1;
@@ -80,12 +89,12 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
         succeeded.push({ ...base, action: o.local ? 'delivered' : 'relayed' });
       }
       updates.push({ id: r.id, state, attempts, lastResult: text });
-    } else if (isTransient(o.reply) && !isExpired(policy, message.createdAt, now)) {
+    } else if (isTransient(o.reply) && !isExpired(policy, since, now)) {
       state = 'deferred';
-      if (wantsNotification(r.notify, 'delayed') && isDelayWarningDue(policy, message.createdAt, r.updatedAt, now)) {
+      if (wantsNotification(r.notify, 'delayed') && isDelayWarningDue(policy, since, r.updatedAt, now)) {
         delayed.push({ ...base, action: 'delayed', willRetryUntil: retryUntil });
       }
-      updates.push({ id: r.id, state, attempts, nextAttemptAt: nextAttemptAt(policy, attempts, now, message.createdAt, ctx.random), lastResult: text, keepHeld: true });
+      updates.push({ id: r.id, state, attempts, nextAttemptAt: nextAttemptAt(policy, attempts, now, since, ctx.random), lastResult: text, keepHeld: true });
     } else {
       state = 'bounced';
       // RFC 3463 §3.5: X.4.7 delivery time expired, when a temporary failure outlived the queue lifetime.

@@ -16,7 +16,7 @@ import type { SuppressionStore } from '../store/types.ts';
 import { hasEightBit } from '../protocols/smtp/client-data.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-session.ts';
-import { DEFAULT_RETRY_POLICY, isExpired, nextAttemptAt, type RetryPolicy } from './backoff.ts';
+import { DEFAULT_RETRY_POLICY, isExpired, nextAttemptAt, queuedSince, type RetryPolicy } from './backoff.ts';
 import type { TlsAttemptRecorder } from '../outbound-tls/attempt.ts';
 import type { DomainTls, OutboundTlsPolicy } from '../outbound-tls/policy.ts';
 import { connectRoute } from './connect-route.ts';
@@ -249,7 +249,7 @@ export class QueueRunner {
     const local: QueueRecipientRecord[] = [];
     const byDomain = new Map<string, QueueRecipientRecord[]>();
     for (const r of recipients) {
-      if (isExpired(this.#policy, message.createdAt, now)) {
+      if (isExpired(this.#policy, queuedSince(message), now)) {
         const last = r.lastResult ? ` (last result: ${r.lastResult})` : '';
         immediate.push({ recipient: r, reply: makeReply(451, '4.4.7', `message expired after ${Math.round(this.#policy.maxAgeMs / 3_600_000)} hours in the queue${last}`, { local: true }), cause: 'expired' });
       } else if (this.#o.suppression && (await this.#o.suppression.isSuppressed(r.address.toLowerCase()))) {
@@ -436,7 +436,7 @@ export class QueueRunner {
         id: r.id,
         state: quarantine ? 'held' : 'deferred',
         attempts: r.attempts + 1,
-        nextAttemptAt: nextAttemptAt(this.#policy, r.attempts + 1, now, message.createdAt, this.#o.random),
+        nextAttemptAt: nextAttemptAt(this.#policy, r.attempts + 1, now, queuedSince(message), this.#o.random),
         lastResult: `${quarantine ? 'quarantined' : 'deferred'}: internal error: ${errorMessage(err)}`.slice(0, 500),
         leaseOwner: this.#leaseOwner,
       })));

@@ -177,7 +177,14 @@ export interface MailboxChange {
 export interface AccountChange {
   kind: 'account';
   accountId: number;
-  event: 'added' | 'removed' | 'disabled' | 'enabled' | 'credentials' | 'settings' | 'vacation';
+  event: 'added' | 'removed' | 'disabled' | 'enabled' | 'credentials' | 'settings' | AccountDataEvent;
+}
+
+/** Changes to an account's own JMAP data (VacationResponse, EmailSubmission, Identity): not to its login, addresses or mailboxes. */
+export type AccountDataEvent = 'vacation' | 'submission' | 'identity';
+
+export function isAccountDataEvent(event: AccountChange['event']): event is AccountDataEvent {
+  return event === 'vacation' || event === 'submission' || event === 'identity';
 }
 
 /** Domains or aliases changed: answers about recipients may be stale. */
@@ -243,6 +250,8 @@ export interface QueueEnqueueInput {
   origin?: string;
   /** Authenticated submitter, if any. */
   submitter?: string | null;
+  /** RFC 4865 FUTURERELEASE: no recipient is attempted before this time (a delayed send). */
+  holdUntil?: Date | null;
 }
 
 export interface LocalDeliveryTarget {
@@ -409,6 +418,8 @@ export interface QueueMessageRecord {
   submitter: string | null;
   size: number;
   createdAt: Date;
+  /** RFC 4865 FUTURERELEASE: held until this time (a delayed send); null for mail sent at once. */
+  holdUntil: Date | null;
   recipients: QueueRecipientRecord[];
 }
 
@@ -449,6 +460,11 @@ export interface QueueStore {
   enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string>;
   /** Messages in the queue, their recipients still to be delivered or held, and the oldest entry's time. */
   queueStats(): Promise<QueueStats>;
+  /**
+   * Removes a message held for a delayed send while its release time is still after `now`, in one statement
+   * (so no runner can have claimed it: its recipients are due only from that time); false otherwise.
+   */
+  cancelHeldMessage(id: string, now: Date): Promise<boolean>;
 }
 
 /** The JMAP data types whose history the store keeps (RFC 8620 §5.2 /changes). */
@@ -852,7 +868,103 @@ export interface SharedStateStore {
   listShared(namespace: string): Promise<{ key: string; value: unknown }[]>;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, SearchIndexStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, ChangeFeed {
+/** An address of RFC 5322 fields as JMAP gives it (RFC 8621 §4.1.2.3 EmailAddress). */
+export interface IdentityAddress {
+  name: string | null;
+  email: string;
+}
+
+/**
+ * An identity (RFC 8621 §6): an address the account sends as, with a name, Reply-To, Bcc and signatures.
+ * The primary one is the account's own address: it always exists (defaults until first changed) and is
+ * never destroyed; the others were created by the user for addresses the sender rights allow.
+ */
+export interface IdentityRecord {
+  accountId: number;
+  id: number;
+  primary: boolean;
+  email: string;
+  name: string;
+  replyTo: IdentityAddress[] | null;
+  bcc: IdentityAddress[] | null;
+  textSignature: string;
+  htmlSignature: string;
+}
+
+export type IdentityInput = Pick<IdentityRecord, 'email' | 'name' | 'replyTo' | 'bcc' | 'textSignature' | 'htmlSignature'>;
+
+/** RFC 8621 §7 Address: an SMTP path with its parameters (RFC 5321 §4.1.2). */
+export interface SubmissionAddress {
+  email: string;
+  parameters: Record<string, string | null> | null;
+}
+
+/** RFC 8621 §7 DeliveryStatus of one recipient. */
+export interface SubmissionDeliveryStatus {
+  smtpReply: string;
+  delivered: 'queued' | 'yes' | 'no' | 'unknown';
+  displayed: 'unknown' | 'yes';
+}
+
+export type UndoStatus = 'pending' | 'final' | 'canceled';
+
+/** An EmailSubmission (RFC 8621 §7): one sending of an email, kept until the user destroys it. */
+export interface EmailSubmissionRecord {
+  accountId: number;
+  id: number;
+  /** The JMAP id of the identity it was sent as. */
+  identityId: string;
+  emailId: number;
+  threadId: number;
+  envelope: { mailFrom: SubmissionAddress; rcptTo: SubmissionAddress[] };
+  sendAt: Date;
+  undoStatus: UndoStatus;
+  /** By recipient address as in the envelope. */
+  deliveryStatus: Record<string, SubmissionDeliveryStatus> | null;
+  /** The queue entry that carries it (null when every recipient was local and delivered at once). */
+  queueId: string | null;
+  createdAt: Date;
+}
+
+export type SubmissionInput = Omit<EmailSubmissionRecord, 'id' | 'createdAt'>;
+
+/** The JMAP types whose objects this store keeps besides mail, each with its own state counter per account. */
+export type AccountObjectType = 'EmailSubmission' | 'Identity';
+
+/**
+ * EmailSubmission and Identity objects (RFC 8621 §6, §7), shared by every process and node on the store:
+ * each write raises the type's per-account state and reports an account change ('submission',
+ * 'identity'); destroyed objects stay as tombstones so `/changes` can tell them.
+ */
+export interface SubmissionStore {
+  /** The type's state counter for the account (0 before its first write). */
+  objectState(accountId: number, type: AccountObjectType): Promise<number>;
+  /** Objects of the type changed after `sinceState`, ascending, at most `limit` + 1; created-then-destroyed ones are left out. */
+  accountObjectChanges(accountId: number, type: AccountObjectType, sinceState: number, limit: number): Promise<ObjectChange[]>;
+  /** The account's stored identities (the primary one only once it was changed), by id. */
+  listIdentities(accountId: number): Promise<IdentityRecord[]>;
+  /** A new identity (not primary). */
+  createIdentity(accountId: number, input: IdentityInput): Promise<IdentityRecord>;
+  /** Replaces an identity's fields; `primary` writes the account's primary identity. Null when there is no such identity. */
+  updateIdentity(accountId: number, id: number | 'primary', input: IdentityInput): Promise<IdentityRecord | null>;
+  /** Destroys a non-primary identity; false when there is none. */
+  destroyIdentity(accountId: number, id: number): Promise<boolean>;
+  addSubmission(input: SubmissionInput): Promise<EmailSubmissionRecord>;
+  /** The account's submissions with these ids, or all of them (not destroyed), ascending by id. */
+  listSubmissions(accountId: number, ids?: readonly number[]): Promise<EmailSubmissionRecord[]>;
+  /** Changes the undo status and/or delivery status; null when there is no such submission. */
+  updateSubmission(accountId: number, id: number, patch: { undoStatus?: UndoStatus; deliveryStatus?: Record<string, SubmissionDeliveryStatus> | null }): Promise<EmailSubmissionRecord | null>;
+  /** Returns the ids destroyed. */
+  destroySubmissions(accountId: number, ids: readonly number[]): Promise<number[]>;
+  /**
+   * The queue's outcome for recipients of the submission carried by `queueId` (if any): their delivery
+   * status, and undoStatus final (once attempted, it cannot be unsent). One write; nothing when no
+   * submission has that queue id.
+   */
+  recordSubmissionDelivery(queueId: string, statuses: Record<string, SubmissionDeliveryStatus>): Promise<void>;
+}
+
+export interface Store extends AccountStore, MailStore, EmailStore, SearchIndexStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, SubmissionStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** State the nodes share (PostgreSQL); absent where one process owns the store (SQLite: it stays in memory and files). */

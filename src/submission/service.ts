@@ -175,7 +175,7 @@ export class SubmissionService {
    * the local copies and the queue entry in one commit. Resolves only when that is durable; the spool is
    * closed either way. Throws on a storage or local fault (the caller answers 451).
    */
-  async commitMessage(input: { identity: AuthIdentity | null; transactionId: string; envelope: SubmissionEnvelope; origin: SubmissionOrigin; message: MessageBuffer }): Promise<SubmitResult> {
+  async commitMessage(input: { identity: AuthIdentity | null; transactionId: string; envelope: SubmissionEnvelope; origin: SubmissionOrigin; message: MessageBuffer; holdUntil?: Date | null }): Promise<SubmitResult> {
     const { config, store } = this.o;
     const { envelope: e, message } = input;
     let committed = false;
@@ -191,7 +191,7 @@ export class SubmissionService {
       // RFC 6409 §6.1 / §8: every address of every From: and Sender: field must be one the user may use.
       const senders = await checkHeaderSenders(account, fields, store, { maxAddresses: config.submission.maxSenderAddresses });
       if (!senders.ok) return refusal(senders.code, senders.enhancedCode, senders.text, 'header_sender_not_owned');
-      const sent = await this.signAndCommit({ transactionId: input.transactionId, envelope: e, origin: input.origin, message, fields, header, signer: e.sender || account.address, submitter: account.address, queueOrigin: 'submission' });
+      const sent = await this.signAndCommit({ transactionId: input.transactionId, envelope: e, origin: input.origin, message, fields, header, signer: e.sender || account.address, submitter: account.address, queueOrigin: 'submission', holdUntil: input.holdUntil ?? null });
       committed = sent.ok;
       return sent;
     } finally {
@@ -207,7 +207,7 @@ export class SubmissionService {
    */
   private async signAndCommit(input: {
     transactionId: string; envelope: SubmissionEnvelope; origin: SubmissionOrigin; message: MessageBuffer;
-    fields: ReturnType<typeof parseHeaderFields>; header: Buffer; signer: string; submitter: string; queueOrigin: string;
+    fields: ReturnType<typeof parseHeaderFields>; header: Buffer; signer: string; submitter: string; queueOrigin: string; holdUntil?: Date | null;
   }): Promise<SubmitResult> {
     const { config } = this.o;
     const { envelope: e, message, header } = input;
@@ -235,6 +235,7 @@ export class SubmissionService {
       origin: input.queueOrigin,
       submitter: input.submitter,
       queueId: input.transactionId,
+      holdUntil: input.holdUntil ?? null,
     });
     const metrics = this.o.metrics;
     const headerBuf = header.subarray(0, findHeaderEnd(header, 0, header.length).fieldsEnd);
@@ -309,9 +310,9 @@ export class SubmissionService {
    * message pass the same checks as over SMTP submission, and the result comes only after the commit is
    * durable. For front ends that have the whole envelope at once (JMAP EmailSubmission/set, the webmail).
    * The service owns `message` from here (a spooled one is committed or dropped). One `submission.message`
-   * log line per call.
+   * log line per call. `holdUntil`: a delayed send, queued (local recipients too) but held until then.
    */
-  async submit(identity: AuthIdentity, envelope: SubmissionEnvelope, message: SubmissionMessage, options: { origin: SubmissionOrigin }): Promise<SubmitResult> {
+  async submit(identity: AuthIdentity, envelope: SubmissionEnvelope, message: SubmissionMessage, options: { origin: SubmissionOrigin; holdUntil?: Date | null }): Promise<SubmitResult> {
     const transactionId = newId();
     let spool = message instanceof MessageBuffer ? message : null;
     let result: SubmitResult | null = null;
@@ -321,7 +322,7 @@ export class SubmissionService {
       else {
         spool ??= this.openMessage();
         if (!(message instanceof MessageBuffer)) await fill(spool, message);
-        result = await this.commitMessage({ identity, transactionId, envelope, origin: options.origin, message: spool });
+        result = await this.commitMessage({ identity, transactionId, envelope, origin: options.origin, message: spool, holdUntil: options.holdUntil ?? null });
       }
     } catch (err) {
       this.o.logger.error({ event: 'submission.commit_failed', queueId: transactionId, user: identity.address, err }, 'submission failed');
@@ -337,6 +338,7 @@ export class SubmissionService {
       sender: envelope.sender, recipients: envelope.recipients.map((r) => r.address), size: spool?.size ?? 0,
       code: result.ok ? 250 : result.code, status: result.ok ? '2.0.0' : result.enhancedCode, result: result.text,
       ...(result.ok ? { delivered: result.delivered, queued: result.queued } : { rule: result.rule }),
+      ...(options.holdUntil ? { holdUntil: options.holdUntil.toISOString() } : {}),
     }, result.ok ? 'message submitted' : 'submission refused');
     return result;
   }

@@ -8,9 +8,11 @@ import { api, enc } from './api.ts';
 import { bytes, table, useLoad, useStatus, when, type El } from './ui.ts';
 
 interface Recipient { address: string; state: string; attempts: number; nextAttemptAt: string; lastResult: string | null }
-interface Queued { id: string; sender: string; size: number; createdAt: string; recipients: Recipient[] }
+interface Queued { id: string; sender: string; size: number; createdAt: string; holdUntil: string | null; recipients: Recipient[] }
 interface Detail extends Queued { headers: string; origin: string; trace: { at: string; event: string; result: string; reason: string | null; data: Record<string, unknown> }[] }
 const value = (e: Event) => (e.target as HTMLInputElement).value;
+/** A delayed send (RFC 4865 FUTURERELEASE) not yet released. */
+const heldUntil = (m: Queued): boolean => m.holdUntil !== null && Date.parse(m.holdUntil) > Date.now();
 
 export function QueuePage(props: { serverAdmin: boolean }): El {
   const [filter, setFilter] = useState({ sender: '', recipient: '', state: '' });
@@ -33,7 +35,8 @@ export function QueuePage(props: { serverAdmin: boolean }): El {
     list.error ? h('p', { class: 'error', role: 'alert' }, list.error) : null,
     list.data ? table(['Queue id', 'Sender', 'Recipients', 'Size', 'Queued', ''], list.data.map((m) => [
       h('button', { type: 'button', 'aria-expanded': open === m.id, onClick: () => setOpen(open === m.id ? null : m.id) }, m.id),
-      m.sender || '<>', m.recipients.map((r) => `${r.address} (${r.state}${r.attempts ? `, ${r.attempts} attempts` : ''})`).join(', '), bytes(m.size), when(m.createdAt),
+      m.sender || '<>', m.recipients.map((r) => `${r.address} (${r.state}${r.attempts ? `, ${r.attempts} attempts` : ''})`).join(', '), bytes(m.size),
+      heldUntil(m) ? h('span', null, when(m.createdAt), h('br', null), h('strong', null, `held until ${when(m.holdUntil!)}`)) : when(m.createdAt),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onClick: () => void act(m.id, 'POST', '/retry', `${m.id}: retrying now.`) }, 'Retry now'),
         m.recipients.some((r) => r.state === 'held')
@@ -55,7 +58,7 @@ function QueuedMessage(props: { id: string }): El {
   if (!data) return h('p', { class: 'muted' }, 'Loading…');
   return h('section', { 'aria-label': `Queued message ${data.id}` },
     h('h3', null, `Message ${data.id}`),
-    h('p', null, `From ${data.sender || '<>'} (${data.origin}), queued ${when(data.createdAt)}`),
+    h('p', null, `From ${data.sender || '<>'} (${data.origin}), queued ${when(data.createdAt)}${heldUntil(data) ? `, held until ${when(data.holdUntil!)} (delayed send; its sender may still cancel it)` : ''}`),
     table(['Recipient', 'State', 'Attempts', 'Next attempt', 'Last result'], data.recipients.map((r) => [r.address, r.state, String(r.attempts), when(r.nextAttemptAt), r.lastResult ?? ''])),
     h('h3', null, 'Headers'), h('pre', null, data.headers),
     h('h3', null, 'Trace'),

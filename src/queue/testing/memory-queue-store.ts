@@ -87,9 +87,16 @@ export class MemoryQueueStore implements QueueStore {
     this.bodies.delete(id);
     return this.messages.delete(id);
   }
+  async cancelHeldMessage(id: string, now: Date): Promise<boolean> {
+    const m = this.messages.get(id);
+    if (!m || m.holdUntil === null || m.holdUntil <= now) return false;
+    if (m.recipients.some((r) => r.attempts > 0 || (r.state !== 'queued' && r.state !== 'held') || (r.state === 'queued' && r.nextAttemptAt <= now))) return false;
+    return this.deleteQueueMessage(id);
+  }
   async enqueue(input: QueueEnqueueInput, body: Buffer): Promise<string> {
     const id = input.id ?? `Q${this.#seq++}`;
     const now = this.now();
+    const due = input.holdUntil && input.holdUntil > now ? input.holdUntil : now;
     this.messages.set(id, {
       id,
       sender: input.sender,
@@ -99,6 +106,7 @@ export class MemoryQueueStore implements QueueStore {
       submitter: input.submitter ?? null,
       size: body.length,
       createdAt: now,
+      holdUntil: input.holdUntil ? due : null,
       recipients: input.recipients.map((r) => ({
         id: this.#nextId++,
         queueId: id,
@@ -108,7 +116,7 @@ export class MemoryQueueStore implements QueueStore {
         notify: r.notify ?? null,
         state: 'queued',
         attempts: 0,
-        nextAttemptAt: now,
+        nextAttemptAt: due,
         lastResult: null,
         updatedAt: now,
       })),

@@ -180,4 +180,30 @@ export function runQueueStoreContract(name: string, openFresh: () => Promise<Fre
       assert.equal(new Set(ids).size, ids.length, 'no recipient was claimed twice');
       assert.equal(ids.length, 100, 'every due recipient was claimed by someone');
     }));
+
+  test(`${name}: a message held for a delayed send is due only at its release time, and can be canceled only before it`, () =>
+    withQueue(async (queue) => {
+      const now = new Date();
+      const release = new Date(now.getTime() + 60_000);
+      const id = await queue.enqueue({ sender: 'alice@example.test', recipients: [{ address: 'bob@remote.test' }], origin: 'submission', holdUntil: release }, Buffer.from('Subject: later\r\n\r\nx\r\n'));
+      const held = await queue.getQueueMessage(id);
+      assert.equal(held?.holdUntil?.getTime(), release.getTime());
+      assert.equal(held?.recipients[0]?.nextAttemptAt.getTime(), release.getTime(), 'RFC 4865: due at the release time');
+      assert.deepEqual(await queue.dueRecipients(now, 10), [], 'nothing due before it');
+      assert.equal((await queue.nextDueAt())?.getTime(), release.getTime());
+      assert.equal((await queue.dueRecipients(new Date(release.getTime() + 1), 10)).length, 1, 'due after it');
+      assert.equal(await queue.cancelHeldMessage(id, new Date(release.getTime() + 1)), false, 'not after the release time');
+      assert.equal(await queue.cancelHeldMessage(id, now), true, 'before it: taken out');
+      assert.equal(await queue.getQueueMessage(id), null);
+      assert.equal(await queue.cancelHeldMessage(id, now), false, 'gone');
+
+      const plain = await queue.enqueue({ sender: 'alice@example.test', recipients: [{ address: 'bob@remote.test' }] }, Buffer.from('x\r\n'));
+      assert.equal((await queue.getQueueMessage(plain))?.holdUntil, null);
+      assert.equal(await queue.cancelHeldMessage(plain, now), false, 'mail sent at once is never canceled');
+
+      const early = await queue.enqueue({ sender: 'alice@example.test', recipients: [{ address: 'bob@remote.test' }], holdUntil: release }, Buffer.from('x\r\n'));
+      const [r] = (await queue.getQueueMessage(early))!.recipients;
+      await queue.updateRecipients([{ id: r!.id, state: 'queued', nextAttemptAt: now }]);
+      assert.equal(await queue.cancelHeldMessage(early, new Date(now.getTime() + 1)), false, 'released early (an admin\'s retry): it may be in flight');
+    }));
 }

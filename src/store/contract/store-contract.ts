@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isMailboxChange, type ChangeSource, type Store, type StoreChange } from '../types.ts';
 import { runQueueStoreContract } from './queue-contract.ts';
+import { runSubmissionStoreContract } from './submission-contract.ts';
 import { runTraceStoreContract } from './trace-contract.ts';
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -66,6 +67,8 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
     if (!(await store.hasDomain('example.test'))) await store.addDomain('example.test');
     return store.addAccount({ address, passwordHash: 'x', scram: null });
   }
+
+  runSubmissionStoreContract(name, { withStore, nextChange, account });
 
   test(`${name}: the start-up integrity check reads every body as whole, and counts what it checked`, () =>
     withStore(async (store) => {

@@ -574,4 +574,52 @@ DO $$ BEGIN
 END $$;
 `,
   },
+  {
+    version: 14,
+    name: 'email submissions, identities, delayed send',
+    // The SQLite schema's version 19, table for table (version 17 is SQLite's own trace staging).
+    sql: `
+CREATE TABLE account_object_seqs (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  type text NOT NULL,
+  seq bigint NOT NULL,
+  PRIMARY KEY (account_id, type)
+);
+CREATE TABLE identities (
+  id bigserial PRIMARY KEY,
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  is_primary boolean NOT NULL,
+  email text NOT NULL,
+  name text NOT NULL,
+  reply_to text,
+  bcc text,
+  text_signature text NOT NULL,
+  html_signature text NOT NULL,
+  created_seq bigint NOT NULL,
+  mod_seq bigint NOT NULL,
+  destroyed boolean NOT NULL DEFAULT false
+);
+CREATE INDEX identities_account ON identities(account_id, mod_seq);
+CREATE UNIQUE INDEX identities_primary ON identities(account_id) WHERE is_primary;
+CREATE TABLE email_submissions (
+  id bigserial PRIMARY KEY,
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  identity_id text NOT NULL,
+  email_id bigint NOT NULL,
+  thread_id bigint NOT NULL,
+  envelope text NOT NULL,
+  send_at bigint NOT NULL,
+  undo_status text NOT NULL,
+  delivery_status text,
+  queue_id text,
+  created_at bigint NOT NULL,
+  created_seq bigint NOT NULL,
+  mod_seq bigint NOT NULL,
+  destroyed boolean NOT NULL DEFAULT false
+);
+CREATE INDEX email_submissions_account ON email_submissions(account_id, mod_seq);
+CREATE INDEX email_submissions_queue ON email_submissions(queue_id) WHERE queue_id IS NOT NULL;
+ALTER TABLE queue_messages ADD COLUMN hold_until bigint;
+`,
+  },
 ];

@@ -35,6 +35,7 @@ interface MessageRow {
   origin: string;
   submitter: string | null;
   created_at: number;
+  hold_until: number | string | null;
 }
 
 function toRecipient(row: RecipientRow): QueueRecipientRecord {
@@ -63,6 +64,7 @@ function toMessage(row: MessageRow, recipients: QueueRecipientRecord[]): QueueMe
     submitter: row.submitter,
     size: row.size,
     createdAt: new Date(row.created_at),
+    holdUntil: row.hold_until === null ? null : new Date(Number(row.hold_until)),
     recipients,
   };
 }
@@ -86,6 +88,12 @@ export async function insertQueueEntry(c: pg.PoolClient, blobId: number, blobOff
     values: [id, blobId, blobOffset, size, input.sender, input.envid ?? null, input.ret ?? null, input.origin ?? 'smtp', input.submitter ?? null, now,
       rs.map((r) => r.address), rs.map((r) => domainOf(r.address)), rs.map((r) => r.orcpt ?? null), rs.map((r) => (r.notify ? r.notify.join(',') : null))],
   });
+  // RFC 4865 §3: a held message's recipients are due at its release time. Only delayed sends pay for this
+  // second statement; the one every accepted message runs stays as it was.
+  if (input.holdUntil) {
+    const due = Math.max(now, input.holdUntil.getTime());
+    await c.query('WITH m AS (UPDATE queue_messages SET hold_until = $2 WHERE id = $1) UPDATE queue_recipients SET next_attempt_at = $2 WHERE queue_id = $1', [id, due]);
+  }
   return id;
 }
 
@@ -196,6 +204,15 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
     async deleteQueueMessage(id) {
       return changes.write(async (c, log) => {
         if (((await c.query('DELETE FROM queue_messages WHERE id = $1', [id])).rowCount ?? 0) === 0) return false;
+        log.push({ kind: 'queue' });
+        return true;
+      });
+    },
+    async cancelHeldMessage(id, now) {
+      // Not once any recipient may have been claimed (due, attempted, leased, or released early by an admin's retry).
+      return changes.write(async (c, log) => {
+        if (((await c.query(`DELETE FROM queue_messages WHERE id = $1 AND hold_until > $2 AND NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.queue_id = $1
+          AND (r.attempts > 0 OR r.state NOT IN ('queued', 'held') OR (r.state = 'queued' AND r.next_attempt_at <= $2) OR r.lease_until > $2))`, [id, now.getTime()])).rowCount ?? 0) === 0) return false;
         log.push({ kind: 'queue' });
         return true;
       });

@@ -21,6 +21,7 @@ import { pgMetadataStore } from './metadata.ts';
 import { pgUploadStore } from './uploads.ts';
 import { pgTraceStore } from './trace.ts';
 import { pgAdminSettingsStore } from './admin-settings.ts';
+import { pgSubmissionStore } from './submissions.ts';
 import { pgVacationStore } from './vacations.ts';
 
 export interface PostgresStore extends Store {
@@ -60,6 +61,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgTraceStore({ pool, changes }),
       ...pgAdminSettingsStore({ pool, changes }),
       ...pgVacationStore({ pool, changes }),
+      ...pgSubmissionStore({ pool, changes }),
       shared,
       subscribe: (listener) => changes.subscribe(listener),
       checkIntegrity: (integrityOptions) => checkPgIntegrity(pool, integrityOptions),

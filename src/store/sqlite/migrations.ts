@@ -543,4 +543,54 @@ CREATE TABLE email_search_meta (
 CREATE INDEX email_search_meta_account ON email_search_meta(account_id);
 `,
   },
+  {
+    version: 19,
+    name: 'email submissions, identities, delayed send',
+    // RFC 8621 §6 Identity and §7 EmailSubmission, shared by every process: a state counter per account and
+    // type, rows kept as tombstones when destroyed (for /changes). A queue entry held for a delayed send
+    // (RFC 4865 FUTURERELEASE) says until when; its recipients are due from that time.
+    sql: `
+CREATE TABLE account_object_seqs (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (account_id, type)
+) WITHOUT ROWID;
+CREATE TABLE identities (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  is_primary INTEGER NOT NULL,
+  email TEXT NOT NULL,
+  name TEXT NOT NULL,
+  reply_to TEXT,
+  bcc TEXT,
+  text_signature TEXT NOT NULL,
+  html_signature TEXT NOT NULL,
+  created_seq INTEGER NOT NULL,
+  mod_seq INTEGER NOT NULL,
+  destroyed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX identities_account ON identities(account_id, mod_seq);
+CREATE UNIQUE INDEX identities_primary ON identities(account_id) WHERE is_primary = 1;
+CREATE TABLE email_submissions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  identity_id TEXT NOT NULL,
+  email_id INTEGER NOT NULL,
+  thread_id INTEGER NOT NULL,
+  envelope TEXT NOT NULL,
+  send_at INTEGER NOT NULL,
+  undo_status TEXT NOT NULL,
+  delivery_status TEXT,
+  queue_id TEXT,
+  created_at INTEGER NOT NULL,
+  created_seq INTEGER NOT NULL,
+  mod_seq INTEGER NOT NULL,
+  destroyed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX email_submissions_account ON email_submissions(account_id, mod_seq);
+CREATE INDEX email_submissions_queue ON email_submissions(queue_id) WHERE queue_id IS NOT NULL;
+ALTER TABLE queue_messages ADD COLUMN hold_until INTEGER;
+`,
+  },
 ];

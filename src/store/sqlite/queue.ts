@@ -34,6 +34,7 @@ interface MessageRow {
   origin: string;
   submitter: string | null;
   created_at: number;
+  hold_until: number | null;
 }
 
 function toRecipient(row: RecipientRow): QueueRecipientRecord {
@@ -63,6 +64,7 @@ export class QueueTable {
     this.q = {
       insertMessage: db.prepare('INSERT INTO queue_messages (id, blob_id, blob_offset, size, sender, envid, ret, origin, submitter, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertRecipient: db.prepare('INSERT INTO queue_recipients (queue_id, address, domain, orcpt, notify, state, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      hold: db.prepare('UPDATE queue_messages SET hold_until = ? WHERE id = ?'),
     };
   }
 
@@ -71,9 +73,13 @@ export class QueueTable {
     const id = input.id ?? newId();
     const now = Date.now();
     this.q.insertMessage.run(id, blobId, blobOffset, size, input.sender, input.envid ?? null, input.ret ?? null, input.origin ?? 'smtp', input.submitter ?? null, now);
+    // RFC 4865 §3: a held message's recipients are due at its release time, not before.
+    const due = input.holdUntil ? Math.max(now, input.holdUntil.getTime()) : now;
     for (const r of input.recipients) {
-      this.q.insertRecipient.run(id, r.address, domainOf(r.address), r.orcpt ?? null, r.notify ? r.notify.join(',') : null, 'queued', now, now);
+      this.q.insertRecipient.run(id, r.address, domainOf(r.address), r.orcpt ?? null, r.notify ? r.notify.join(',') : null, 'queued', due, now);
     }
+    // Only delayed sends write the column: the statement every accepted message runs stays as it was.
+    if (input.holdUntil) this.q.hold.run(due, id);
     return id;
   }
 }
@@ -88,6 +94,9 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     due: db.prepare("SELECT * FROM queue_recipients INDEXED BY queue_recipients_due_order WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id LIMIT ?"),
     nextDue: db.prepare("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred') AND id NOT IN (SELECT value FROM json_each(?))"),
     deleteMessage: db.prepare('DELETE FROM queue_messages WHERE id = ?'),
+    // Not once any recipient may have been claimed (due, attempted, or released early by an admin's retry).
+    cancelHeld: db.prepare(`DELETE FROM queue_messages WHERE id = @id AND hold_until > @now AND NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.queue_id = @id
+      AND (r.attempts > 0 OR r.state NOT IN ('queued', 'held') OR (r.state = 'queued' AND r.next_attempt_at <= @now)))`),
     stats: db.prepare("SELECT (SELECT count(*) FROM queue_messages) AS messages, (SELECT min(created_at) FROM queue_messages) AS oldest, (SELECT count(*) FROM queue_recipients WHERE state IN ('queued', 'deferred', 'held')) AS pending"),
   };
   // One node serves a SQLite store, so its leases live in memory (see local-leases.ts).
@@ -103,6 +112,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
       submitter: row.submitter,
       size: row.size,
       createdAt: new Date(row.created_at),
+      holdUntil: row.hold_until === null ? null : new Date(row.hold_until),
       recipients,
     };
   }
@@ -181,6 +191,13 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     async deleteQueueMessage(id) {
       return changes.write((log) => {
         if (q.deleteMessage.run(id).changes === 0) return false;
+        log.push({ kind: 'queue' });
+        return true;
+      });
+    },
+    async cancelHeldMessage(id, now) {
+      return changes.write((log) => {
+        if (q.cancelHeld.run({ id, now: now.getTime() }).changes === 0) return false;
         log.push({ kind: 'queue' });
         return true;
       });

@@ -22,6 +22,7 @@ import { sqliteAdminSettingsStore } from './admin-settings.ts';
 import { sqliteMetadataStore } from './metadata.ts';
 import { sqliteSuppressionStore } from './suppressions.ts';
 import { sqliteTraceStore, TraceTable } from './trace.ts';
+import { sqliteSubmissionStore } from './submissions.ts';
 import { sqliteVacationStore } from './vacations.ts';
 
 /** The store with what only SQLite tests and tools may reach: the connection, the writer, the feed. */
@@ -92,6 +93,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...traceStore,
     ...sqliteAdminSettingsStore({ db, changes }),
     ...sqliteVacationStore({ db, changes }),
+    ...sqliteSubmissionStore({ db, changes }),
     subscribe: (listener) => changes.subscribe(listener),
     checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
     async checkWritable() {

@@ -20,9 +20,15 @@ export function mailAndSubmissionMethods(): MethodTable<JmapSubmissionBackend> {
   return { ...(mailMethods() as MethodTable<JmapSubmissionBackend>), ...submissionMethods() };
 }
 
-/** RFC 8621 §1.3.2: the urn:ietf:params:jmap:submission account capability (no delayed sending). */
-export function submissionAccountCapability(): Record<string, unknown> {
-  return { maxDelayedSend: 0, submissionExtensions: {} };
+/**
+ * RFC 8621 §1.3.2: the urn:ietf:params:jmap:submission account capability. With delayed sending, the
+ * FUTURERELEASE extension is listed with its EHLO arguments (RFC 4865 §3: the longest interval in seconds
+ * and the latest release date-time).
+ */
+export function submissionAccountCapability(options: { maxDelayedSend: number; now: Date } = { maxDelayedSend: 0, now: new Date(0) }): Record<string, unknown> {
+  if (options.maxDelayedSend <= 0) return { maxDelayedSend: 0, submissionExtensions: {} };
+  const latest = new Date(options.now.getTime() + options.maxDelayedSend * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { maxDelayedSend: options.maxDelayedSend, submissionExtensions: { FUTURERELEASE: [String(options.maxDelayedSend), latest] } };
 }
 
 /** RFC 8621 §1.3.1: the urn:ietf:params:jmap:mail account capability. */

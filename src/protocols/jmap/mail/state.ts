@@ -26,9 +26,17 @@ const KIND: Record<MailObjectType, ObjectKind> = { Mailbox: 'mailbox', Email: 'e
 
 export async function mailChanges(backend: JmapMailBackend, accountId: string, type: MailObjectType, args: ChangesArgs): Promise<ChangesResponse> {
   const current = await backend.mailState(accountId);
+  return pagedChanges(args, current, async (since, limit) => (await backend.changes(accountId, type, since, limit)).map((r) => ({ ...r, id: formatObjectId(KIND[type], r.id) })));
+}
+
+/**
+ * RFC 8620 §5.2 over a history of changes with ascending state numbers: at most maxChanges ids (the
+ * server's MAX_CHANGES without one), and a page that ends between two states so the client can go on.
+ */
+export async function pagedChanges(args: ChangesArgs, current: number, read: (since: number, limit: number) => Promise<{ id: string; modSeq: number; created: boolean; destroyed: boolean }[]>): Promise<ChangesResponse> {
   const since = parseState(args.sinceState, current);
   const limit = Math.min(args.maxChanges ?? MAX_CHANGES, MAX_CHANGES);
-  let rows = (await backend.changes(accountId, type, since, limit)).filter((r) => r.modSeq <= current);
+  let rows = (await read(since, limit)).filter((r) => r.modSeq <= current);
   let newState = current;
   let hasMoreChanges = false;
   if (rows.length > limit) {
@@ -39,14 +47,13 @@ export async function mailChanges(backend: JmapMailBackend, accountId: string, t
     if (rows.length === 0) throw new MethodError('cannotCalculateChanges', 'more changes at one state than maxChanges');
     newState = rows[rows.length - 1]!.modSeq;
   }
-  const id = (n: number) => formatObjectId(KIND[type], n);
   return changesResponse({
     accountId: args.accountId,
     oldState: args.sinceState,
     newState: formatState(newState),
     hasMoreChanges,
-    created: rows.filter((r) => r.created && !r.destroyed).map((r) => id(r.id)),
-    updated: rows.filter((r) => !r.created && !r.destroyed).map((r) => id(r.id)),
-    destroyed: rows.filter((r) => r.destroyed).map((r) => id(r.id)),
+    created: rows.filter((r) => r.created && !r.destroyed).map((r) => r.id),
+    updated: rows.filter((r) => !r.created && !r.destroyed).map((r) => r.id),
+    destroyed: rows.filter((r) => r.destroyed).map((r) => r.id),
   });
 }
