@@ -18,6 +18,8 @@ import { DmarcResults } from '../reports/dmarc-results.ts';
 import { DmarcReportSender } from '../reports/dmarc-sender.ts';
 import { TlsRptSender, type ReportIdentity } from '../reports/tlsrpt-sender.ts';
 import { dkimReportSigner } from '../reports/report-signer.ts';
+import { HttpsReportOutbox } from '../reports/https-report-outbox.ts';
+import { postReport } from '../reports/https-report-post.ts';
 import type { DkimKey } from '../policy/types.ts';
 import type { QueueStore } from '../store/types.ts';
 
@@ -25,18 +27,22 @@ export function reportsDir(config: Config): string {
   return join(config.dataDir, 'reports');
 }
 
+/** `outbound_tls.ca_file`, trusted beside the system roots for MTA-STS policies and https: TLS-RPT endpoints. */
+function extraCa(config: Config): string | null {
+  const file = config.outboundTls.caFile;
+  if (!file) return null;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new StartupError(`outbound_tls.ca_file = ${file}: cannot read it: ${(err as Error).message}`, err);
+  }
+}
+
 export function createOutboundTls(config: Config, dns: Resolver, logger: Logger): { policy: OutboundTlsPolicy | null; attempts: TlsAttemptLog | null } {
   const o = config.outboundTls;
   const attempts = config.reports.tlsrpt ? new TlsAttemptLog({ dir: reportsDir(config), logger }) : null;
   if (!o.mtaSts && !o.daneResolver) return { policy: null, attempts };
-  let extra: string | null = null;
-  if (o.caFile) {
-    try {
-      extra = readFileSync(o.caFile, 'utf8');
-    } catch (err) {
-      throw new StartupError(`outbound_tls.ca_file = ${o.caFile}: cannot read it: ${(err as Error).message}`, err);
-    }
-  }
+  const extra = extraCa(config);
   const policy = new OutboundTlsPolicy({
     resolver: dns,
     secure: o.daneResolver ? new DnssecResolver({ server: o.daneResolver, timeoutMs: config.dns.timeout }) : null,
@@ -60,7 +66,14 @@ export function createDailyReports(options: { config: Config; dns: Resolver; log
   const { config, dns, logger, store, attempts, onQueued } = options;
   const identity = reportIdentity(config);
   const signer = dkimReportSigner({ keys: options.dkimKeys, logger });
-  const tlsRpt = attempts ? new TlsRptSender({ attempts, resolver: dns, store, logger, identity, signer, onQueued }) : null;
+  const https = attempts ? new HttpsReportOutbox({
+    dir: join(reportsDir(config), 'https-outbox'),
+    logger,
+    post: (url, body) => postReport(url, body, { resolver: dns, ca: trustAnchors(extraCa(config)).ca, timeoutMs: config.reports.httpsTimeout }),
+    retryScheduleMs: [...config.queue.retrySchedule],
+    maxAgeMs: config.queue.maxAge,
+  }) : null;
+  const tlsRpt = attempts ? new TlsRptSender({ attempts, resolver: dns, store, logger, identity, signer, https, onQueued }) : null;
   const dmarcResults = config.reports.dmarc ? new DmarcResults({ dir: reportsDir(config), logger }) : null;
   const dmarcReports = dmarcResults ? new DmarcReportSender({ results: dmarcResults, resolver: dns, store, logger, identity, signer, onQueued }) : null;
   const reporters: DailyReporter[] = [...(tlsRpt ? [tlsRpt] : []), ...(dmarcReports ? [dmarcReports] : [])];

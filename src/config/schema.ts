@@ -214,7 +214,8 @@ export const schema = {
   }),
 
   reports: section('TLS-RPT (RFC 8460) and DMARC (RFC 7489 §7) reports: what Postamt records, sends once a day, and reads.', {
-    tlsrpt: booleanField({ default: true, doc: 'Record the result of every outbound TLS negotiation (data_dir/reports) and send the daily aggregate report to domains that publish a `_smtp._tls` rua mailto: address.' }),
+    tlsrpt: booleanField({ default: true, doc: 'Record the result of every outbound TLS negotiation (data_dir/reports) and send the daily aggregate report to domains that publish a `_smtp._tls` rua: by mail to mailto: addresses, POSTed to https: URLs (retried on `queue.retry_schedule` until `queue.max_age`).' }),
+    httpsTimeout: durationField({ default: '30s', doc: 'Longest wait for an https: TLS-RPT endpoint to answer a POST; past it the attempt counts as failed and is retried.' }),
     dmarc: booleanField({ default: true, doc: 'Record the DMARC result of mail received and send the daily aggregate report to domains whose DMARC record asks for one (rua), after the external-destination check of RFC 7489 §7.1.' }),
     from: stringField({ default: '', doc: 'From address of the reports we send; "" is postmaster@`hostname`.' }),
     organization: stringField({ default: '', doc: 'Our organization name in the reports; "" is `hostname`.' }),

@@ -10,6 +10,9 @@ export interface DailyReporter {
   sendPending(today: string): Promise<void>;
   /** Writes what is held in memory (called before stop). */
   flush?(): Promise<void>;
+  /** Background work of the reporter's own (retries), started and stopped with the daily timer. */
+  start?(): void;
+  stop?(): Promise<void>;
 }
 
 export class DailyReports {
@@ -27,6 +30,7 @@ export class DailyReports {
 
   start(): void {
     if (this.#reporters.length === 0 || this.#timer) return;
+    for (const r of this.#reporters) r.start?.();
     const tick = (delay: number): void => {
       this.#timer = setTimeout(() => {
         this.#running = this.runOnce(utcDay(Date.now())).finally(() => {
@@ -55,6 +59,9 @@ export class DailyReports {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running;
-    for (const r of this.#reporters) await r.flush?.().catch(() => undefined);
+    for (const r of this.#reporters) {
+      await r.flush?.().catch(() => undefined);
+      await r.stop?.().catch(() => undefined);
+    }
   }
 }

@@ -13,9 +13,14 @@ export function parseTlsRptRecord(records: string[][]): string[] | null {
   return rua.split(',').map((u) => u.trim()).filter((u) => u.length > 0);
 }
 
-/** RFC 8460 §3: mailto: URIs (the https: kind is not sent by Postamt). */
+/** RFC 8460 §3: the mailto: URIs, as addresses (the https: ones are posted: httpsUris). */
 export function mailtoAddresses(uris: string[]): string[] {
   return uris.filter((u) => /^mailto:/i.test(u)).map((u) => decodeURIComponent(u.slice(7).split('?')[0]!)).filter((a) => /^[^@\s]+@[^@\s]+$/.test(a));
+}
+
+/** RFC 8460 §3: the https: URIs, where the report is POSTed (§5.4). */
+export function httpsUris(uris: string[]): string[] {
+  return uris.filter((u) => /^https:\/\//i.test(u));
 }
 
 export interface TlsRptReport {

@@ -1,6 +1,7 @@
 /**
  * Sends yesterday's (and any older unsent day's) TLS-RPT aggregate reports: per recipient domain that
- * publishes `_smtp._tls` with a mailto: rua, one gzip JSON report (RFC 8460 §4, §5) queued like any mail.
+ * publishes `_smtp._tls` with a rua, one gzip JSON report (RFC 8460 §4, §5), queued like any mail for each
+ * mailto: address and posted (with retries) to each https: URL.
  */
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -11,7 +12,8 @@ import { queueReport } from './report-mail.ts';
 import type { ReportSigner } from './report-signer.ts';
 import type { DailyReporter } from './daily-reports.ts';
 import type { TlsAttemptLog } from './tls-attempt-log.ts';
-import { buildTlsRptReport, mailtoAddresses, parseTlsRptRecord } from './tlsrpt-format.ts';
+import { buildTlsRptReport, httpsUris, mailtoAddresses, parseTlsRptRecord } from './tlsrpt-format.ts';
+import type { HttpsReportOutbox } from './https-report-outbox.ts';
 
 export interface ReportIdentity {
   /** Our name in reports and the From address. */
@@ -30,6 +32,8 @@ export interface TlsRptSenderOptions {
   signer?: ReportSigner | null;
   /** Called after reports were queued (the queue runner looks for work at once). */
   onQueued?: () => void;
+  /** Where reports for https: rua URLs wait until posted (absent: those URLs are not used). */
+  https?: HttpsReportOutbox | null;
 }
 
 export class TlsRptSender implements DailyReporter {
@@ -44,12 +48,24 @@ export class TlsRptSender implements DailyReporter {
     return this.#o.attempts.flush();
   }
 
+  get httpsOutbox(): HttpsReportOutbox | null {
+    return this.#o.https ?? null;
+  }
+
+  start(): void {
+    this.#o.https?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#o.https?.stop();
+  }
+
   /** Every day before `today` not yet reported. */
   async sendPending(today: string): Promise<void> {
     for (const day of await this.#o.attempts.pendingDays(today)) await this.sendDay(day);
   }
 
-  /** Sends the reports of one UTC day and marks it reported; returns the queue ids. */
+  /** Sends the reports of one UTC day and marks it reported; returns the queue ids of the mailed ones. */
   async sendDay(day: string): Promise<string[]> {
     await this.#o.attempts.flush();
     const attempts = await this.#o.attempts.read(day);
@@ -64,7 +80,8 @@ export class TlsRptSender implements DailyReporter {
         rua = null;
       }
       const to = mailtoAddresses(rua ?? []);
-      if (to.length === 0) continue; // the domain asks for no reports (or only https:, not sent)
+      const urls = this.#o.https ? httpsUris(rua ?? []) : [];
+      if (to.length === 0 && urls.length === 0) continue; // the domain asks for no reports
       const { identity } = this.#o;
       const reportId = `${day}.${randomBytes(6).toString('hex')}@${identity.hostname}`;
       const report = buildTlsRptReport({ domain, day, attempts, organization: identity.organization, contact: identity.from, reportId });
@@ -85,6 +102,11 @@ export class TlsRptSender implements DailyReporter {
         }, 'tlsrpt');
         queued.push(id);
         this.#o.logger.info({ event: 'tlsrpt.sent', domain, day, to: address, queueId: id, policies: report.policies.length }, 'TLS-RPT report queued');
+      }
+      const gzip = urls.length ? gzipSync(JSON.stringify(report)) : null;
+      for (const url of urls) {
+        // RFC 8460 §5.4: the same report, POSTed; kept and retried until the endpoint answers 2xx.
+        await this.#o.https!.add({ url, domain, reportId, body: gzip! });
       }
     }
     await this.#o.attempts.markReported(day).catch(() => undefined);

@@ -84,7 +84,7 @@ describe('TLS-RPT and DMARC aggregate reports', () => {
     }
     const sessions = (domain: string) => t.logs.filter((l) => l.event === 'queue.attempt' && String(l.recipient).endsWith(`@${domain}`)).length;
     const ids = await t.server.services.tlsRpt!.sendDay(today());
-    assert.equal(ids.length, 2, 'one report per domain that asks (the https: rua is not used)');
+    assert.equal(ids.length, 2, 'one mailed report per domain that asks (the https: rua is posted, not mailed)');
     const reports = await t.waitForMessages(TLSRPT, 2);
     const raw = (await t.read(TLSRPT, reports[0]!.uid)).toString();
     // RFC 8460 §5.3: multipart/report with report-type tlsrpt, the TLS-Report fields, application/tlsrpt+gzip.
