@@ -70,6 +70,17 @@ export class RawImapClient {
     return { untagged, tagged: m[1]!, raw: before };
   }
 
+  /**
+   * Waits for untagged lines the server sends on its own (IDLE, NOTIFY) until one matches `re`; returns
+   * them (without `* `) and consumes them.
+   */
+  async unsolicited(re: RegExp, timeoutMs = 5000): Promise<string[]> {
+    const m = await this.until(new RegExp(`^\\* ${re.source}.*\\r\\n`, 'm'), timeoutMs);
+    const upto = this.buf.slice(0, m.index + m[0].length);
+    this.buf = this.buf.slice(m.index + m[0].length);
+    return upto.split('\r\n').filter((l) => l.startsWith('* ')).map((l) => l.slice(2));
+  }
+
   /** APPEND with a non-synchronizing literal (LITERAL+); the untagged lines, or throws unless OK. */
   append(mailbox: string, message: string): Promise<string[]> {
     return this.ok(`APPEND ${mailbox} {${Buffer.byteLength(message)}+}\r\n${message}`);

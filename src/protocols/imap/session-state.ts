@@ -8,6 +8,7 @@ import type { AuthIdentity, LoginWatcher, SaslAuthenticator, SaslContext, SaslEx
 import type { Logger } from '../../core/log.ts';
 import type { ImapAccount, ImapAppendSink, ImapBackend, ImapChange } from './backend.ts';
 import type { SelectedMailbox } from './selected.ts';
+import type { NotifyState } from './notify-state.ts';
 import type { MimeTreeOptions } from '../../message/mime-tree.ts';
 import type { InflightBytes } from './budgeted-append.ts';
 import type { TaggedResponse } from './response.ts';
@@ -102,6 +103,8 @@ export interface ImapSessionCore {
   savedSearch: number[] | null;
   /** Changes seen while a SELECT loads its snapshot; replayed into the new selection. */
   selectBuffer: ImapChange[] | null;
+  /** RFC 5465 NOTIFY SET in force, or null (none, or NOTIFY NONE). */
+  notify: NotifyState | null;
   readonly limits: ImapLimits;
   readonly options: ImapSessionOptions;
   readonly saslContext: SaslContext;

@@ -17,6 +17,8 @@ import { holdBinary } from './binary-append.ts';
 import { handleSaslLine } from './commands/authenticate.ts';
 import { handleIdleLine } from './commands/idle.ts';
 import { refreshSearchUpdates } from './commands/search-updates.ts';
+import { newMessageFetches, notifyLines } from './commands/notify.ts';
+import type { NotifyState } from './notify-state.ts';
 import {
   DEFAULT_IMAP_LIMITS,
   type ImapLimits,
@@ -119,7 +121,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       'ESEARCH', 'SEARCHRES', 'CONDSTORE', 'QRESYNC', 'STATUS=SIZE', `APPENDLIMIT=${this.limits.appendLimit}`,
       'QUOTA', 'QUOTA=RES-STORAGE', 'SORT', 'MULTIAPPEND', 'ESORT', 'CONTEXT=SEARCH', 'CONTEXT=SORT', 'SORT=DISPLAY',
       'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'BINARY', 'CATENATE', 'PREVIEW', 'REPLACE', 'OBJECTID', 'METADATA', 'METADATA-SERVER',
-      'SAVEDATE', 'UIDONLY',
+      'SAVEDATE', 'UIDONLY', 'NOTIFY',
     );
     if (!this.compressed) caps.push('COMPRESS=DEFLATE');
     return caps;
@@ -203,16 +205,51 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
   /** Changes seen while a SELECT loads its snapshot; replayed into the new selection. */
   selectBuffer: ImapChange[] | null = null;
 
+  /** RFC 5465 NOTIFY SET in force, or null. */
+  notify: NotifyState | null = null;
+
   /** Called by the account watcher (set up at login) for every change in the account. */
   onAccountChange(change: ImapChange): void {
     if (this.selectBuffer !== null && this.selectBuffer.length < 10_000) this.selectBuffer.push(change);
     if (this.state.kind === 'selected') this.state.mailbox.onChange(change);
+    if (this.notify !== null) {
+      const selectedId = this.state.kind === 'selected' ? this.state.mailbox.id : -1;
+      // The mailbox list (names, subscriptions) is compared as a whole: noted under id 0.
+      if (change.kind === 'reset' || change.kind === 'mailbox') this.notify.note({ mailboxId: 0, kind: change.kind });
+      else if (change.mailboxId !== selectedId) this.notify.note(change);
+      this.scheduleNotify(this.notify);
+    }
     if (this.mode.kind !== 'idle' || this.state.kind !== 'selected' || !this.state.mailbox.hasPending) return;
     void this.exclusive(async () => {
       if (this.closedFlag || this.mode.kind !== 'idle') return;
       const lines = await this.syncSelected({ allowExpunge: true });
       if (lines.length > 0) this.options.context.push({ data: [lines.map((l) => `* ${l}\r\n`).join('')] });
     }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.idle_sync_failed' }));
+  }
+
+  /**
+   * RFC 5465: with NOTIFY, changes are reported when they happen, between commands too: STATUS and LIST
+   * for other mailboxes, and with a SELECTED group the selected mailbox's EXISTS/EXPUNGE/FETCH (expunges
+   * held back under SELECTED-DELAYED), then the FETCH attributes MessageNew asked for. One flush per burst.
+   */
+  private scheduleNotify(state: NotifyState): void {
+    if (state.scheduled) return;
+    state.scheduled = true;
+    void this.exclusive(async () => {
+      state.scheduled = false;
+      if (this.closedFlag || this.notify !== state || (this.state.kind !== 'authenticated' && this.state.kind !== 'selected')) return;
+      if (this.mode.kind === 'sasl') return;
+      const out: OutputPart[] = [];
+      await notifyLines(this, state, (l) => out.push(`* ${l}\r\n`));
+      const group = state.selectedGroup;
+      if (group !== null && this.state.kind === 'selected' && this.mode.kind === 'command') {
+        const mailbox = this.state.mailbox;
+        const last = mailbox.lastUid;
+        for (const l of await this.syncSelected({ allowExpunge: group.filter === 'SELECTED' })) out.push(`* ${l}\r\n`);
+        if (group.fetchAtts !== null && mailbox.lastUid > last) out.push(...await newMessageFetches(this, group.fetchAtts, last + 1, mailbox.lastUid));
+      }
+      if (out.length > 0) this.options.context.push({ data: out });
+    }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.notify_failed' }));
   }
 
   async syncSelected(options: { allowExpunge: boolean }): Promise<string[]> {

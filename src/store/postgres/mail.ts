@@ -170,13 +170,15 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
       }, { lockAccounts: [accountId] });
     },
     async setSubscribed(accountId, name, subscribed) {
-      await changes.write(async (c) => {
+      await changes.write(async (c, log) => {
         const res = subscribed
           ? await c.query('INSERT INTO subscriptions (account_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING', [accountId, name])
           : await c.query('DELETE FROM subscriptions WHERE account_id = $1 AND name = $2', [accountId, name]);
         // JMAP isSubscribed is this subscription: the mailbox's state changes with it.
         const mailboxId = (await c.query<{ id: number }>('SELECT id FROM mailboxes WHERE account_id = $1 AND name = $2', [accountId, name])).rows[0]?.id;
         if ((res.rowCount ?? 0) > 0 && mailboxId !== undefined) await touchMailbox(c, mailboxId, await nextAccountSeq(c, accountId));
+        // Other sessions learn of it (IMAP NOTIFY SubscriptionChange, RFC 5465 §5.5).
+        if ((res.rowCount ?? 0) > 0) log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
       }, { lockAccounts: [accountId] });
     },
     async listSubscriptions(accountId) {

@@ -269,11 +269,13 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
       });
     },
     async setSubscribed(accountId, name, subscribed) {
-      await changes.write(() => {
+      await changes.write((log) => {
         const result = (subscribed ? q.subscribe : q.unsubscribe).run(accountId, name);
         // JMAP isSubscribed is this subscription: the mailbox's state changes with it.
         const mailboxId = q.mailboxIdByName.get(accountId, name) as number | undefined;
         if (result.changes > 0 && mailboxId !== undefined) mailboxes.touch(mailboxId, mailboxes.nextAccountSeq(accountId));
+        // Other sessions learn of it (IMAP NOTIFY SubscriptionChange, RFC 5465 §5.5).
+        if (result.changes > 0) log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
       });
     },
     async listSubscriptions(accountId) {

@@ -11,6 +11,7 @@ import { IDLE } from './idle.ts';
 import { CREATE, DELETE, LIST, LSUB, RENAME, STATUS, SUBSCRIBE, UNSUBSCRIBE } from './mailboxes.ts';
 import { GETMETADATA, SETMETADATA } from './metadata.ts';
 import { MOVE } from './move.ts';
+import { NOTIFY } from './notify.ts';
 import { REPLACE } from './replace.ts';
 import { GETQUOTA, GETQUOTAROOT, SETQUOTA } from './quota.ts';
 import { SEARCH } from './search.ts';
@@ -25,7 +26,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   GETQUOTA, GETQUOTAROOT, SETQUOTA, GETMETADATA, SETMETADATA,
   SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, APPEND,
   CHECK, CLOSE, UNSELECT, EXPUNGE,
-  SEARCH, SORT, THREAD, FETCH, STORE, COPY, MOVE, REPLACE, CANCELUPDATE,
+  SEARCH, SORT, THREAD, FETCH, STORE, COPY, MOVE, REPLACE, CANCELUPDATE, NOTIFY,
   'UID SEARCH': SEARCH,
   'UID SORT': SORT,
   'UID THREAD': THREAD,

@@ -126,10 +126,14 @@ async function recentCount(ctx: CommandContext, st: ImapMailboxStatus): Promise<
   return (await account.metaColumns(st.id, { uidFrom: first, uidTo: st.uidNext - 1 }, [])).count;
 }
 
-async function statusLine(ctx: CommandContext, name: string, items: string[]): Promise<string | null> {
+/**
+ * The STATUS response for `name` with `items`; null when the mailbox does not exist. `unsolicited`: sent
+ * by the server (NOTIFY), so HIGHESTMODSEQ in it does not turn CONDSTORE on as a client's STATUS does.
+ */
+export async function statusLine(ctx: CommandContext, name: string, items: string[], options: { unsolicited?: boolean } = {}): Promise<string | null> {
   const st = await ctx.session.account!.status(name, { counts: items.includes('DELETED') || items.includes('SIZE') });
   if (st === null) return null;
-  if (items.includes('HIGHESTMODSEQ')) ctx.session.enableCondstore(ctx.untagged);
+  if (items.includes('HIGHESTMODSEQ') && options.unsolicited !== true) ctx.session.enableCondstore(ctx.untagged);
   const values: Record<string, number | string | null> = {
     MESSAGES: st.messages,
     UIDNEXT: st.uidNext,

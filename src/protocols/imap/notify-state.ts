@@ -1,0 +1,58 @@
+/**
+ * A session's NOTIFY SET (RFC 5465): its event groups (mailbox filter, events, FETCH attributes), which
+ * group covers a mailbox, and the changes noted but not reported yet.
+ */
+import type { ImapChange } from './backend.ts';
+import type { Token } from './parser/tokenizer.ts';
+
+export type Filter = 'SELECTED' | 'SELECTED-DELAYED' | 'INBOXES' | 'PERSONAL' | 'SUBSCRIBED' | 'SUBTREE' | 'MAILBOXES';
+export type NotifyEvent = 'MessageNew' | 'MessageExpunge' | 'FlagChange' | 'MailboxName' | 'SubscriptionChange';
+
+export interface EventGroup {
+  filter: Filter;
+  /** SUBTREE and MAILBOXES: the mailbox names given. */
+  names: string[];
+  events: Set<NotifyEvent>;
+  /** RFC 5465 §5.1: FETCH attributes sent for each new message of the selected mailbox. */
+  fetchAtts: Token[] | null;
+}
+
+/** A session's NOTIFY SET, with what it last told the client about the mailbox list. */
+export class NotifyState {
+  /** Mailbox names → subscribed, as last reported (for MailboxName and SubscriptionChange). */
+  known = new Map<string, boolean>();
+  /** Changes not reported yet, by mailbox id (0: the mailbox list changed). */
+  readonly pending = new Map<number, Set<ImapChange['kind']>>();
+  scheduled = false;
+  constructor(readonly groups: EventGroup[]) {}
+
+  get selectedGroup(): EventGroup | null {
+    return this.groups.find((g) => g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED') ?? null;
+  }
+
+  get watchesList(): boolean {
+    return this.groups.some((g) => g.events.has('MailboxName') || g.events.has('SubscriptionChange'));
+  }
+
+  /** RFC 5465 §6: the first group whose mailbox filter covers `name`; the selected mailbox is not one of them. */
+  groupOf(name: string, subscribed: boolean): EventGroup | null {
+    for (const g of this.groups) {
+      switch (g.filter) {
+        case 'SELECTED': case 'SELECTED-DELAYED': break;
+        case 'PERSONAL': return g;
+        // The mailboxes new mail is delivered to: INBOX here.
+        case 'INBOXES': if (name === 'INBOX') return g; break;
+        case 'SUBSCRIBED': if (subscribed) return g; break;
+        case 'SUBTREE': if (g.names.some((n) => name === n || name.startsWith(n + '/'))) return g; break;
+        case 'MAILBOXES': if (g.names.includes(name)) return g; break;
+      }
+    }
+    return null;
+  }
+
+  note(change: ImapChange): void {
+    const kinds = this.pending.get(change.mailboxId) ?? new Set();
+    kinds.add(change.kind);
+    this.pending.set(change.mailboxId, kinds);
+  }
+}
