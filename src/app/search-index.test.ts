@@ -141,7 +141,7 @@ before(async () => {
   const methods = { ...(CORE_METHODS as MethodTable<JmapMailBackend>), ...mailMethods() };
   indexedEngine = new JmapEngine<JmapMailBackend>({ backend: mail, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() });
   plainEngine = new JmapEngine<JmapMailBackend>({ backend: plain, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() });
-  indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 3_600_000, batchSize: 4 });
+  indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 3_600_000, batchSize: 4, busyUtilization: 1, busyWaitMs: 0 });
 });
 
 after(async () => {

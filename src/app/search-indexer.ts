@@ -3,7 +3,10 @@
  * or another), it turns each new email into its search document and list properties and writes them in
  * batches, off the delivery path. It catches up at start and after a feed reset, and prunes documents of
  * removed emails. Queries never wait for it: what it has not reached yet is read by the query itself.
+ * Indexing is background work and yields to the server's clients: while the event loop is busy (a burst of
+ * deliveries) it waits, indexing one batch now and then, and catches up when the load falls.
  */
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Logger } from '../core/log.ts';
 import { emailBlobId } from '../protocols/jmap/mail/blobs.ts';
 import { EmailView } from '../protocols/jmap/mail/email-view.ts';
@@ -17,7 +20,14 @@ export interface SearchIndexerOptions {
   delayMs: number;
   /** search.index_batch. */
   batchSize: number;
+  /** search.index_busy_utilization: above this share of the event loop the indexer waits. */
+  busyUtilization: number;
+  /** search.index_busy_wait: how long it waits at most before indexing one batch anyway. */
+  busyWaitMs: number;
 }
+
+/** Event-loop utilization is measured over at least this long (a shorter window is noise). */
+const UTILIZATION_WINDOW_MS = 500;
 
 /** Ids below the cursor looked at again on each run: on PostgreSQL ids are drawn before commit, so they may commit out of order. */
 const LOOK_BACK_IDS = 1000;
@@ -35,12 +45,19 @@ export class SearchIndexer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  /** The last run stopped because the server was busy: the next one waits for a new utilization reading. */
+  private deferNext = false;
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
   /** Emails whose message could not be read or parsed: left to the queries, not tried again by this process. */
   private readonly failed = new Set<number>();
   private idleWaiters: (() => void)[] = [];
-  readonly stats = { indexed: 0, batches: 0, failed: 0, pruned: 0 };
+  private utilizationMark: EventLoopUtilization = performance.eventLoopUtilization();
+  private utilizationAt = Date.now();
+  private utilization = 0;
+  /** When the indexer last indexed a batch although the server was busy. */
+  private forcedAt = Date.now();
+  readonly stats = { indexed: 0, batches: 0, failed: 0, pruned: 0, deferred: 0 };
 
   constructor(options: SearchIndexerOptions) {
     this.options = options;
@@ -79,13 +96,37 @@ export class SearchIndexer {
         this.running = null;
         if (this.again && !this.stopped) {
           this.again = false;
-          this.kick();
+          const wait = this.deferNext ? Math.max(this.options.delayMs, UTILIZATION_WINDOW_MS) : this.options.delayMs;
+          this.deferNext = false;
+          this.kick(wait);
         } else if (this.timer === null) {
           for (const w of this.idleWaiters.splice(0)) w();
         }
       });
     }, delayMs);
     this.timer.unref();
+  }
+
+  /** The share of the event loop spent working lately (0..1), over a window of at least UTILIZATION_WINDOW_MS. */
+  private recentUtilization(now: number): number {
+    if (now - this.utilizationAt >= UTILIZATION_WINDOW_MS) {
+      const current = performance.eventLoopUtilization();
+      this.utilization = performance.eventLoopUtilization(current, this.utilizationMark).utilization;
+      this.utilizationMark = current;
+      this.utilizationAt = now;
+    }
+    return this.utilization;
+  }
+
+  /** Whether to leave the next batch for later: the server is busy, and a batch was indexed lately anyway. */
+  private shouldWait(): boolean {
+    const now = Date.now();
+    if (this.recentUtilization(now) <= this.options.busyUtilization) return false;
+    if (now - this.forcedAt >= this.options.busyWaitMs) {
+      this.forcedAt = now;
+      return false;
+    }
+    return true;
   }
 
   private async run(): Promise<void> {
@@ -96,6 +137,13 @@ export class SearchIndexer {
       if (full) this.fullPassAt = Date.now();
       let after = full ? 0 : Math.max(0, this.cursor - LOOK_BACK_IDS);
       while (!this.stopped) {
+        if (this.shouldWait()) {
+          // Looked at again after the utilization window; `again` keeps the run going when it ends.
+          this.stats.deferred++;
+          this.again = true;
+          this.deferNext = true;
+          break;
+        }
         const rows = await this.options.store.unindexedEmails({ afterEmailId: after, limit: this.options.batchSize });
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!.emailId;

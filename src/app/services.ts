@@ -265,7 +265,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     ...base,
     submission,
     vacation,
-    searchIndexer: config.search.index ? new SearchIndexer({ store, logger, delayMs: config.search.indexDelay, batchSize: config.search.indexBatch }) : null,
+    searchIndexer: config.search.index ? new SearchIndexer({ store, logger, delayMs: config.search.indexDelay, batchSize: config.search.indexBatch, busyUtilization: config.search.indexBusyUtilization, busyWaitMs: config.search.indexBusyWait }) : null,
     smtpHooks: { mx: createMxHooks({ ...base, vacation, probes: new ProbeDrop({ dataDir: config.dataDir }) }), submission: createSubmissionHooks({ ...base, submission }) },
   };
   // Changes made by other processes reach caches, the queue runner and IMAP sessions (ends with store.close()).

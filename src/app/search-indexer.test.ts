@@ -1,0 +1,54 @@
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { silentLogger } from '../core/log.ts';
+import { openStore, type OpenedStore } from '../store/open.ts';
+import { SearchIndexer } from './search-indexer.ts';
+
+let dir: string;
+let store: OpenedStore;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'postamt-indexer-'));
+  store = await openStore({ dataDir: dir });
+  await store.addDomain('example.test');
+  const account = (await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null })).id;
+  const inbox = (await store.getMailbox(account, 'INBOX'))!.id;
+  for (let i = 0; i < 6; i++) {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from(`Subject: message ${i}\r\nMessage-ID: <m${i}@example.test>\r\n\r\nbody ${i}\r\n`));
+    await tx.commit({ mailboxes: [{ mailboxId: inbox }] });
+  }
+});
+
+after(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (check()) return true;
+  return check();
+}
+
+it('while the server is busy the indexer waits, indexing nothing before its longest wait', async () => {
+  // A utilization threshold below zero: the event loop always counts as busy.
+  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 2, busyUtilization: -1, busyWaitMs: 3_600_000 });
+  indexer.start();
+  assert.ok(await until(() => indexer.stats.deferred >= 2, 3000), 'it looked and waited, more than once');
+  assert.equal(indexer.stats.indexed, 0);
+  assert.equal((await store.unindexedEmails({ afterEmailId: 0, limit: 100 })).length, 6);
+  await indexer.stop();
+});
+
+it('under a long busy spell it still indexes a batch each longest wait, and everything in the end', async () => {
+  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 2, busyUtilization: -1, busyWaitMs: 100 });
+  indexer.start();
+  assert.ok(await until(() => indexer.stats.indexed === 6, 10_000), `indexed ${indexer.stats.indexed} of 6`);
+  assert.ok(indexer.stats.batches >= 3 && indexer.stats.deferred >= 1, 'one batch at a time, with waits between');
+  assert.deepEqual(await store.unindexedEmails({ afterEmailId: 0, limit: 100 }), []);
+  await indexer.stop();
+});
