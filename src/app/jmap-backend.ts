@@ -85,24 +85,33 @@ export class PostamtJmapBackend implements JmapBlobBackend {
     return this.providers;
   }
 
-  /** RFC 8620 §6.1: stores an upload of the account durably; its blob id is new and means nothing elsewhere. */
-  async storeUpload(accountId: number, type: string, data: Buffer): Promise<UploadRecord> {
+  /**
+   * RFC 8620 §6.1: stores an upload of the account durably, streamed chunk by chunk from `body`; its blob id
+   * is new and means nothing elsewhere. When `body` throws (a size limit, a client gone) nothing is kept.
+   */
+  async storeUpload(accountId: number, type: string, body: AsyncIterable<Buffer> | Buffer): Promise<UploadRecord> {
     const blobId = `U${randomBytes(16).toString('base64url')}`;
-    return this.uploads.addUpload({ accountId, blobId, type, data, expiresAt: new Date(Date.now() + this.uploadExpiryMs) });
+    return this.uploads.addUpload({ accountId, blobId, type, body, expiresAt: new Date(Date.now() + this.uploadExpiryMs) });
   }
 
-  /** The bytes of an upload of the account (Email/import reads drafts and attachments this way). */
+  /** The bytes of an upload of the account, whole (drafts built from blobs need them to encode a part). */
   async uploadedBytes(accountId: number, blobId: string): Promise<Buffer | null> {
+    const upload = await this.uploadedStream(accountId, blobId);
+    if (upload === null) return null;
+    const parts: Buffer[] = [];
+    for await (const part of upload.stream()) parts.push(part);
+    return Buffer.concat(parts, upload.size);
+  }
+
+  /** An upload of the account as a stream (Email/import stores it without holding it whole). */
+  async uploadedStream(accountId: number, blobId: string): Promise<BlobContent | null> {
     if (!blobId.startsWith('U')) return null;
-    return (await this.uploads.getUpload(accountId, blobId, new Date()))?.data ?? null;
+    return this.uploads.getUpload(accountId, blobId, new Date());
   }
 
   /** RFC 8620 §6.2: any blob of the account, uploaded or stored by a data type; another account's is null. */
   async readBlob(accountId: number, blobId: string): Promise<BlobContent | null> {
-    if (blobId.startsWith('U')) {
-      const upload = await this.uploads.getUpload(accountId, blobId, new Date());
-      return upload ? { size: upload.size, type: upload.type, stream: async function* () { yield upload.data; } } : null;
-    }
+    if (blobId.startsWith('U')) return this.uploadedStream(accountId, blobId);
     for (const p of this.providers) {
       const blob = await p.openBlob?.(accountId, blobId);
       if (blob) return blob;
@@ -118,9 +127,7 @@ export class PostamtJmapBackend implements JmapBlobBackend {
     if (blob === null) return null;
     // A user has one account, so a copy is within it and the blob keeps its id (RFC 8620 §6.3 allows that).
     if (from === to) return blobId;
-    const parts: Buffer[] = [];
-    for await (const part of blob.stream()) parts.push(part);
-    return (await this.storeUpload(to, blob.type ?? 'application/octet-stream', Buffer.concat(parts))).blobId;
+    return (await this.storeUpload(to, blob.type ?? 'application/octet-stream', blob.stream())).blobId;
   }
 
   /** The store account id of an identity the HTTP layer authenticated. */

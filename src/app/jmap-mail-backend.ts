@@ -19,6 +19,8 @@ export interface StoreJmapMailOptions {
   storeAccountId: (jmapAccountId: string) => number | null;
   /** The bytes of an uploaded blob of the account (RFC 8620 §6.1), when uploads exist. */
   uploadedBlob?: (accountId: number, blobId: string) => Promise<Buffer | null>;
+  /** The same upload as a stream of chunks. */
+  uploadedStream?: (accountId: number, blobId: string) => Promise<{ stream(): AsyncIterable<Buffer> } | null>;
 }
 
 function writeError(err: unknown): MailboxWriteError {
@@ -125,11 +127,13 @@ export class StoreJmapMailBackend implements JmapMailBackend {
     return (await this.account(accountId)).destroyEmails(ids);
   }
 
-  async storeEmail(accountId: string, input: { bytes: Buffer; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<StoreEmailResult> {
+  async storeEmail(accountId: string, input: { bytes: Buffer | AsyncIterable<Buffer>; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<StoreEmailResult> {
     const mail = await this.account(accountId);
     const tx = mail.beginAppend();
-    tx.write(input.bytes);
     try {
+      // The append spools to disk past a small size, so a streamed message is never held whole.
+      if (Buffer.isBuffer(input.bytes)) tx.write(input.bytes);
+      else for await (const chunk of input.bytes) tx.write(chunk);
       // Durable on return: the caller answers "created" only after this commit (RFC 8620 §5.3).
       const [result] = await mail.commitAppends([{ tx, target: { mailboxId: input.mailboxIds[0]!, alsoMailboxIds: input.mailboxIds.slice(1), flags: input.flags, internalDate: input.receivedAt } }]);
       return { id: result!.emailId, threadId: result!.threadId, size: result!.size };
@@ -145,6 +149,24 @@ export class StoreJmapMailBackend implements JmapMailBackend {
   async blobBytes(accountId: string, blobId: string): Promise<Buffer | null> {
     const id = this.options.storeAccountId(accountId);
     return this.options.uploadedBlob && id !== null ? this.options.uploadedBlob(id, blobId) : null;
+  }
+
+  async blobStream(accountId: string, blobId: string): Promise<AsyncIterable<Buffer> | null> {
+    const id = this.options.storeAccountId(accountId);
+    if (id === null) return null;
+    if (!this.options.uploadedStream) {
+      const bytes = await this.blobBytes(accountId, blobId);
+      return bytes === null ? null : (async function* () { yield bytes; })();
+    }
+    return (await this.options.uploadedStream(id, blobId))?.stream() ?? null;
+  }
+
+  /** A whole message of the account as a stream of chunks (downloads of big messages), or null. */
+  async emailStream(accountId: string, id: number): Promise<{ size: number; stream(): AsyncIterable<Buffer> } | null> {
+    const mail = await this.account(accountId);
+    const where = await mail.emailLocation(id);
+    if (where === null) return null;
+    return { size: where.size, stream: () => mail.streamMessage(where.mailboxId, where.uid) };
   }
 
   async createMailbox(accountId: string, name: string, specialUse: string | null): Promise<{ id: number } | MailboxWriteError> {

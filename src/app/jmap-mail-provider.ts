@@ -32,6 +32,7 @@ export function mailProvider(options: { store: Store; mail: MailAccess; submissi
     base,
     storeAccountId,
     uploadedBlob: (accountId, blobId) => base.uploadedBytes(accountId, blobId),
+    uploadedStream: (accountId, blobId) => base.uploadedStream(accountId, blobId),
     submission: options.submission,
     limits,
     logger: options.logger,
@@ -61,6 +62,12 @@ export function mailProvider(options: { store: Store; mail: MailAccess; submissi
     async openBlob(accountId, blobId) {
       // Message blobs ("G..."); uploads are the Core backend's.
       if (!blobId.startsWith('G')) return null;
+      // A whole message streams from the store; a part is cut out of the parsed message.
+      const whole = /^G([1-9][0-9]{0,15})$/.exec(blobId);
+      if (whole) {
+        const message = await mail.emailStream(jmapAccountId(accountId), Number(whole[1]));
+        return message === null ? null : { size: message.size, type: null, stream: message.stream };
+      }
       const bytes = await resolveBlob(mail, jmapAccountId(accountId), blobId);
       return bytes === null ? null : { size: bytes.length, type: null, stream: async function* () { yield bytes; } };
     },

@@ -1,13 +1,13 @@
 /**
- * Blob upload and download over HTTP (RFC 8620 §6.1, §6.2): an upload is stored durably in the account
- * named in the URL before 201 is answered; a download finds a blob only inside the account named, so a
- * blob id from another account is 404 like one that never existed.
+ * Blob upload and download over HTTP (RFC 8620 §6.1, §6.2): an upload is streamed into the account named
+ * in the URL and durable before 201 is answered; a download streams a blob found only inside the account
+ * named, so a blob id from another account is 404 like one that never existed.
  */
 import type { Hono } from 'hono';
 import type { JmapLimits } from '../protocols/jmap/capabilities.ts';
 import type { HttpEnv, HttpUser } from './context.ts';
 import { problemResponse } from './problem.ts';
-import { readBody } from './read-body.ts';
+import { BodyTooLarge, declaredLength, streamBody } from './read-body.ts';
 
 export interface HttpBlob {
   size: number;
@@ -18,7 +18,8 @@ export interface HttpBlob {
 export interface HttpBlobService {
   /** The store account behind a JMAP account id the user may use, or null. */
   accountFor(user: HttpUser, accountId: string): Promise<number | null>;
-  storeUpload(accountId: number, type: string, data: Buffer): Promise<{ blobId: string; type: string; size: number }>;
+  /** Stores the body as it arrives; nothing is kept when the body throws. */
+  storeUpload(accountId: number, type: string, body: AsyncIterable<Buffer>): Promise<{ blobId: string; type: string; size: number }>;
   readBlob(accountId: number, blobId: string): Promise<HttpBlob | null>;
 }
 
@@ -48,6 +49,12 @@ function mediaType(text: string | undefined): string {
   return text !== undefined && /^[A-Za-z0-9!#$&^_.+-]{1,127}\/[A-Za-z0-9!#$&^_.+-]{1,127}(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\r\n]*"|[A-Za-z0-9!#$&^_.+-]+))*$/.test(text) ? text : 'application/octet-stream';
 }
 
+/** The request body stream failed because the client went away (reset, or closed before the end). */
+function isClientAbort(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err instanceof Error && /aborted|terminated/i.test(err.message));
+}
+
 export function mountBlobRoutes(app: Hono<HttpEnv>, options: { blobs: HttpBlobService; limits: Readonly<JmapLimits> }): void {
   const { blobs, limits } = options;
   const admitUpload = uploadLimiter(limits.maxConcurrentUpload);
@@ -64,18 +71,29 @@ export function mountBlobRoutes(app: Hono<HttpEnv>, options: { blobs: HttpBlobSe
       c.var.log.reason = 'maxConcurrentUpload';
       return problemResponse(c, 429, `At most ${limits.maxConcurrentUpload} uploads at once.`, {}, { type: 'urn:ietf:params:jmap:error:limit', limit: 'maxConcurrentUpload' });
     }
+    const tooLarge = () => {
+      c.var.log.reason = 'maxSizeUpload';
+      // RFC 8620 §6.1 / §3.6.1: a limit problem naming the limit.
+      return problemResponse(c, 413, `The upload is larger than ${limits.maxSizeUpload} octets.`, {}, { type: 'urn:ietf:params:jmap:error:limit', limit: 'maxSizeUpload' });
+    };
     try {
-      // RFC 8620 §2 maxSizeUpload: refused from Content-Length before reading, or as soon as it is passed.
-      const body = await readBody(c, limits.maxSizeUpload);
-      if (!body.ok) {
-        c.var.log.reason = body.reason === 'too-large' ? 'maxSizeUpload' : 'aborted';
-        if (body.reason !== 'too-large') return c.body(null, 400);
-        return problemResponse(c, 413, `The upload is larger than ${limits.maxSizeUpload} octets.`, {}, { type: 'urn:ietf:params:jmap:error:limit', limit: 'maxSizeUpload' });
-      }
+      // RFC 8620 §2 maxSizeUpload: refused from Content-Length before reading, or as soon as it is passed
+      // while the body streams into storage (which then keeps nothing of it).
+      const length = declaredLength(c);
+      if (length !== null && length > limits.maxSizeUpload) return tooLarge();
       const type = mediaType(c.req.header('Content-Type'));
-      const data = Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength);
-      // Durable before the answer: the blob id may be used in the next request.
-      const stored = await blobs.storeUpload(accountId, type, data);
+      let stored: { blobId: string; type: string; size: number };
+      try {
+        // Durable before the answer: the blob id may be used in the next request.
+        stored = await blobs.storeUpload(accountId, type, streamBody(c, limits.maxSizeUpload));
+      } catch (err) {
+        if (err instanceof BodyTooLarge) return tooLarge();
+        if (c.req.raw.signal.aborted || isClientAbort(err)) {
+          c.var.log.reason = 'aborted';
+          return c.body(null, 400);
+        }
+        throw err;
+      }
       c.var.log.size = stored.size;
       // RFC 8620 §6.1: accountId, blobId, type, size.
       return c.json({ accountId: c.req.param('accountId'), blobId: stored.blobId, type: stored.type, size: stored.size }, 201, { 'Cache-Control': 'no-store' });
@@ -93,16 +111,23 @@ export function mountBlobRoutes(app: Hono<HttpEnv>, options: { blobs: HttpBlobSe
       return problemResponse(c, 404, 'No such blob in this account.');
     }
     c.var.log.size = blob.size;
+    // One chunk read per chunk the client takes (pull, not a loop in start), so a slow reader of a big blob
+    // never has the whole of it queued in memory.
+    const chunks = blob.stream()[Symbol.asyncIterator]();
     const stream = new ReadableStream<Uint8Array>({
-      async start(controller) {
+      async pull(controller) {
         try {
-          for await (const part of blob.stream()) controller.enqueue(part);
-          controller.close();
+          const next = await chunks.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
         } catch (err) {
           controller.error(err);
         }
       },
-    });
+      async cancel() {
+        await chunks.return?.(undefined);
+      },
+    }, { highWaterMark: 0 });
     return c.body(stream, 200, {
       // RFC 8620 §6.2: the type and name the client asked for; shown as a download, never run as a page of ours.
       'Content-Type': mediaType(c.req.query('type')),

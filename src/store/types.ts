@@ -699,12 +699,22 @@ export interface UploadRecord {
   expiresAt: Date;
 }
 
+/** The bytes of a stored upload, read back chunk by chunk (never the whole upload in memory). */
+export interface StoredUpload extends UploadRecord {
+  /** The bytes in order; throws (possibly on the first step) when the upload went away or is damaged. */
+  stream(): AsyncIterable<Buffer>;
+}
+
 export interface UploadStore {
-  /** Stores the bytes durably (resolves after commit); blob ids are the caller's, unique per account. */
-  addUpload(input: { accountId: number; blobId: string; type: string; data: Buffer; expiresAt: Date }): Promise<UploadRecord>;
-  /** The account's upload with this blob id, unless it expired before `now`; another account's is null. */
-  getUpload(accountId: number, blobId: string, now: Date): Promise<(UploadRecord & { data: Buffer }) | null>;
-  /** Deletes uploads that expired before `now`; returns how many. */
+  /**
+   * Streams `body` into storage in chunks and resolves once the whole upload is durable; blob ids are the
+   * caller's, unique per account. Until then the upload is invisible; when `body` throws (a size limit, a
+   * client that went away) or a write fails, what was written is deleted and the error is rethrown.
+   */
+  addUpload(input: { accountId: number; blobId: string; type: string; body: AsyncIterable<Buffer> | Buffer; expiresAt: Date }): Promise<UploadRecord>;
+  /** The account's complete upload with this blob id, unless it expired before `now`; another account's is null. */
+  getUpload(accountId: number, blobId: string, now: Date): Promise<StoredUpload | null>;
+  /** Deletes uploads that expired before `now` (also ones never completed); returns how many. */
   removeExpiredUploads(now: Date): Promise<number>;
 }
 

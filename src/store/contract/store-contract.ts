@@ -490,17 +490,43 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       const bob = await store.addAccount({ address: 'bob@example.test', passwordHash: 'x', scram: null });
       const data = Buffer.from('hello \u0000 bytes');
       const later = new Date(Date.now() + 60_000);
-      const record = await store.addUpload({ accountId: alice.id, blobId: 'Uabc', type: 'text/plain', data, expiresAt: later });
+      const record = await store.addUpload({ accountId: alice.id, blobId: 'Uabc', type: 'text/plain', body: data, expiresAt: later });
       assert.equal(record.size, data.length);
       const back = await store.getUpload(alice.id, 'Uabc', new Date());
-      assert.ok(back && back.data.equals(data) && back.type === 'text/plain');
+      assert.ok(back && (await collect(back.stream())).equals(data) && back.type === 'text/plain');
       assert.equal(await store.getUpload(bob.id, 'Uabc', new Date()), null, 'another account does not see it');
       assert.equal(await store.getUpload(alice.id, 'Uabc', new Date(later.getTime() + 1)), null, 'expired');
       assert.equal(await store.removeExpiredUploads(new Date(later.getTime() + 1)), 1);
       assert.equal(await store.getUpload(alice.id, 'Uabc', new Date()), null);
-      await store.addUpload({ accountId: bob.id, blobId: 'Ubob', type: 'a/b', data, expiresAt: later });
+      await store.addUpload({ accountId: bob.id, blobId: 'Ubob', type: 'a/b', body: data, expiresAt: later });
       await store.removeAccount('bob@example.test');
       assert.equal(await store.removeExpiredUploads(new Date(later.getTime() + 1)), 0, 'went with the account');
+    }));
+
+  test(`${name}: an upload is stored from a stream in chunks, and one whose stream fails leaves nothing`, () =>
+    withStore(async (store) => {
+      await store.addDomain('example.test');
+      const alice = await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null });
+      const later = new Date(Date.now() + 60_000);
+      // 1.3 MiB in uneven pieces: three chunks, the last one short.
+      const whole = Buffer.alloc(1_300_000 + 17, 0);
+      for (let i = 0; i < whole.length; i++) whole[i] = (i * 31 + (i >> 9)) & 0xff;
+      async function* pieces(upTo: number, fail: boolean): AsyncGenerator<Buffer> {
+        for (let at = 0; at < upTo; at += 65_531) yield whole.subarray(at, Math.min(upTo, at + 65_531));
+        if (fail) throw new Error('client went away');
+      }
+      const record = await store.addUpload({ accountId: alice.id, blobId: 'Ubig', type: 'application/x-test', body: pieces(whole.length, false), expiresAt: later });
+      assert.equal(record.size, whole.length);
+      const back = await store.getUpload(alice.id, 'Ubig', new Date());
+      assert.ok(back);
+      assert.equal(back.size, whole.length);
+      assert.ok((await collect(back.stream())).equals(whole), 'the same bytes come back');
+      const empty = await store.addUpload({ accountId: alice.id, blobId: 'Uempty', type: 'text/plain', body: pieces(0, false), expiresAt: later });
+      assert.equal(empty.size, 0);
+      assert.equal((await collect((await store.getUpload(alice.id, 'Uempty', new Date()))!.stream())).length, 0);
+      await assert.rejects(store.addUpload({ accountId: alice.id, blobId: 'Uhalf', type: 'text/plain', body: pieces(1_200_000, true), expiresAt: later }), /client went away/);
+      assert.equal(await store.getUpload(alice.id, 'Uhalf', new Date()), null, 'a failed upload is not there');
+      assert.equal(await store.removeExpiredUploads(new Date(later.getTime() + 1)), 2, 'and left no row behind: only the two complete ones expire');
     }));
 
   test(`${name}: access tokens are found by hash, listed per account, removed one by one or when expired`, () =>

@@ -622,4 +622,22 @@ CREATE INDEX email_submissions_queue ON email_submissions(queue_id) WHERE queue_
 ALTER TABLE queue_messages ADD COLUMN hold_until bigint;
 `,
   },
+  {
+    version: 15,
+    name: 'uploads in chunks',
+    // The SQLite schema's version 20: uploads written chunk by chunk as they arrive, complete after the last.
+    sql: `
+CREATE TABLE upload_chunks (
+  account_id bigint NOT NULL,
+  blob_id text NOT NULL,
+  seq integer NOT NULL,
+  data bytea NOT NULL,
+  PRIMARY KEY (account_id, blob_id, seq),
+  FOREIGN KEY (account_id, blob_id) REFERENCES uploads(account_id, blob_id) ON DELETE CASCADE
+);
+INSERT INTO upload_chunks (account_id, blob_id, seq, data) SELECT account_id, blob_id, 0, data FROM uploads WHERE octet_length(data) > 0;
+ALTER TABLE uploads ADD COLUMN complete boolean NOT NULL DEFAULT true;
+ALTER TABLE uploads DROP COLUMN data;
+`,
+  },
 ];

@@ -593,4 +593,24 @@ CREATE INDEX email_submissions_queue ON email_submissions(queue_id) WHERE queue_
 ALTER TABLE queue_messages ADD COLUMN hold_until INTEGER;
 `,
   },
+  {
+    version: 20,
+    name: 'uploads in chunks',
+    // RFC 8620 §6.1 uploads are written as they arrive, in chunks of their own rows, so a big upload never
+    // sits whole in memory. The upload row exists from the first chunk and is complete only after the last
+    // (readers see only complete ones); one abandoned half way is deleted, or swept when it expires.
+    sql: `
+CREATE TABLE upload_chunks (
+  account_id INTEGER NOT NULL,
+  blob_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (account_id, blob_id, seq),
+  FOREIGN KEY (account_id, blob_id) REFERENCES uploads(account_id, blob_id) ON DELETE CASCADE
+);
+INSERT INTO upload_chunks (account_id, blob_id, seq, data) SELECT account_id, blob_id, 0, data FROM uploads WHERE length(data) > 0;
+ALTER TABLE uploads ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE uploads DROP COLUMN data;
+`,
+  },
 ];

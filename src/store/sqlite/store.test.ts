@@ -182,3 +182,27 @@ test('sqlite: trace rows are staged with the delivery and found by any process; 
   await store.close();
   await cleanup();
 });
+
+test('sqlite: migration 20 keeps uploads made before it, their bytes now read as a chunk', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  const old = new Database(join(dir, 'postamt.db'));
+  old.pragma('foreign_keys = ON');
+  for (const m of migrations.filter((m) => m.version <= 19)) old.exec(m.sql);
+  old.pragma('user_version = 19');
+  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  const later = Date.now() + 60_000;
+  old.prepare('INSERT INTO uploads (account_id, blob_id, type, size, data, created_at, expires_at) VALUES (1, ?, ?, ?, ?, 0, ?)').run('Uold', 'text/plain', 5, Buffer.from('hello'), later);
+  old.prepare('INSERT INTO uploads (account_id, blob_id, type, size, data, created_at, expires_at) VALUES (1, ?, ?, 0, ?, 0, ?)').run('Uempty', 'text/plain', Buffer.alloc(0), later);
+  old.close();
+  const store = openSqliteStore({ dataDir: dir });
+  const upload = await store.getUpload(1, 'Uold', new Date());
+  assert.ok(upload);
+  const parts: Buffer[] = [];
+  for await (const part of upload.stream()) parts.push(part);
+  assert.equal(Buffer.concat(parts).toString(), 'hello');
+  assert.equal((await store.getUpload(1, 'Uempty', new Date()))?.size, 0);
+  await store.removeAccount('a@example.test');
+  assert.equal(store.db.prepare('SELECT count(*) FROM upload_chunks').pluck().get(), 0, 'the chunks went with the account');
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});

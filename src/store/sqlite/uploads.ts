@@ -1,8 +1,10 @@
 /**
  * JMAP uploads (RFC 8620 §6.1) and login-session access tokens on SQLite: both belong to one account (gone
- * with it) and expire. Uploads are kept whole in their row, up to `http.max_upload_size`.
+ * with it) and expire. An upload is written chunk by chunk as it arrives and read back the same way.
  */
-import type { AccessTokenRecord, AccessTokenStore, UploadRecord, UploadStore } from '../types.ts';
+import { StorageError } from '../../core/errors.ts';
+import type { AccessTokenRecord, AccessTokenStore, StoredUpload, UploadRecord, UploadStore } from '../types.ts';
+import { uploadChunks } from '../upload-chunks.ts';
 import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -11,7 +13,6 @@ interface UploadRow {
   blob_id: string;
   type: string;
   size: number;
-  data: Buffer;
   created_at: number;
   expires_at: number;
 }
@@ -27,7 +28,7 @@ interface TokenRow {
   scope: string;
 }
 
-function toUpload(row: Omit<UploadRow, 'data'>): UploadRecord {
+function toUpload(row: UploadRow): UploadRecord {
   return { accountId: row.account_id, blobId: row.blob_id, type: row.type, size: row.size, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at) };
 }
 
@@ -47,8 +48,14 @@ function toToken(row: TokenRow): AccessTokenRecord {
 export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed }): UploadStore & AccessTokenStore {
   const { db, changes } = deps;
   const q = {
-    addUpload: db.prepare('INSERT INTO uploads (account_id, blob_id, type, size, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    getUpload: db.prepare('SELECT * FROM uploads WHERE account_id = ? AND blob_id = ? AND expires_at >= ?'),
+    addUpload: db.prepare('INSERT INTO uploads (account_id, blob_id, type, size, complete, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    completeUpload: db.prepare('UPDATE uploads SET size = ?, complete = 1 WHERE account_id = ? AND blob_id = ?'),
+    addChunk: db.prepare('INSERT INTO upload_chunks (account_id, blob_id, seq, data) VALUES (?, ?, ?, ?)'),
+    removeUpload: db.prepare('DELETE FROM uploads WHERE account_id = ? AND blob_id = ?'),
+    getUpload: db.prepare('SELECT account_id, blob_id, type, size, created_at, expires_at FROM uploads WHERE account_id = ? AND blob_id = ? AND complete = 1 AND expires_at >= ?'),
+    // length() of a BLOB reads no bytes: a few page reads however big the upload is.
+    chunkTotals: db.prepare('SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS bytes FROM upload_chunks WHERE account_id = ? AND blob_id = ?'),
+    getChunk: db.prepare('SELECT data FROM upload_chunks WHERE account_id = ? AND blob_id = ? AND seq = ?').pluck(),
     expireUploads: db.prepare('DELETE FROM uploads WHERE expires_at < ?'),
     addToken: db.prepare('INSERT INTO access_tokens (token_hash, account_id, label, credential, app_password_id, created_at, expires_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     getToken: db.prepare('SELECT * FROM access_tokens WHERE token_hash = ?'),
@@ -58,13 +65,57 @@ export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteCha
   };
   return {
     async addUpload(input) {
+      const { accountId, blobId, type } = input;
       const now = Date.now();
-      await changes.write(() => q.addUpload.run(input.accountId, input.blobId, input.type, input.data.length, input.data, now, input.expiresAt.getTime()));
-      return { accountId: input.accountId, blobId: input.blobId, type: input.type, size: input.data.length, createdAt: new Date(now), expiresAt: input.expiresAt };
+      const chunks = uploadChunks(input.body)[Symbol.asyncIterator]();
+      let next = await chunks.next();
+      let seq = 0;
+      let size = 0;
+      try {
+        // One write per chunk, each a short transaction of the group commit: a slow client never holds the
+        // writer. The row is written with the first chunk and marked complete with the last (one look-ahead).
+        for (;;) {
+          const chunk = next.done ? null : next.value;
+          const after = next.done ? next : await chunks.next();
+          const isLast = after.done === true;
+          const at = seq;
+          if (chunk) size += chunk.length;
+          await changes.write(() => {
+            if (at === 0) q.addUpload.run(accountId, blobId, type, isLast ? size : 0, isLast ? 1 : 0, now, input.expiresAt.getTime());
+            else if (isLast) q.completeUpload.run(size, accountId, blobId);
+            if (chunk) q.addChunk.run(accountId, blobId, at, chunk);
+          });
+          seq++;
+          if (isLast) break;
+          next = after;
+        }
+      } catch (err) {
+        await chunks.return(undefined).catch(() => undefined);
+        // Nothing half stored: the chunks written so far go with their row (removeExpiredUploads if this fails too).
+        if (seq > 0) await changes.write(() => q.removeUpload.run(accountId, blobId)).catch(() => undefined);
+        throw err;
+      }
+      return { accountId, blobId, type, size, createdAt: new Date(now), expiresAt: input.expiresAt };
     },
     async getUpload(accountId, blobId, now) {
       const row = q.getUpload.get(accountId, blobId, now.getTime()) as UploadRow | undefined;
-      return row ? { ...toUpload(row), data: row.data } : null;
+      if (!row) return null;
+      const record = toUpload(row);
+      const stored: StoredUpload = {
+        ...record,
+        async *stream() {
+          // Fail before the first byte when chunks are missing, so a download can still answer an error.
+          const totals = q.chunkTotals.get(accountId, blobId) as { n: number; bytes: number };
+          if (totals.bytes !== record.size) throw new StorageError(`upload ${blobId} is truncated`);
+          for (let seq = 0, read = 0; read < record.size; seq++) {
+            const data = q.getChunk.get(accountId, blobId, seq) as Buffer | undefined;
+            if (data === undefined) throw new StorageError(`upload ${blobId} is truncated`);
+            read += data.length;
+            yield data;
+          }
+        },
+      };
+      return stored;
     },
     async removeExpiredUploads(now) {
       return changes.write(() => q.expireUploads.run(now.getTime()).changes);

@@ -86,11 +86,13 @@ export interface JmapMailBackend extends JmapBackend {
   destroyEmails(accountId: string, ids: readonly number[]): Promise<number[]>;
   /**
    * Stores a message durably as one email in the given mailboxes (Email/import, Email/set create,
-   * Email/copy); resolves after commit.
+   * Email/copy); resolves after commit. A stream is written as it is read, never held whole.
    */
-  storeEmail(accountId: string, input: { bytes: Buffer; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<StoreEmailResult>;
+  storeEmail(accountId: string, input: { bytes: Buffer | AsyncIterable<Buffer>; mailboxIds: number[]; flags: string[]; receivedAt: Date }): Promise<StoreEmailResult>;
   /** Bytes of an uploaded blob of the account (RFC 8620 §6.1), or null. */
   blobBytes(accountId: string, blobId: string): Promise<Buffer | null>;
+  /** The same blob as a stream of chunks, when the backend can read it that way (Email/import of a big upload). */
+  blobStream?(accountId: string, blobId: string): Promise<AsyncIterable<Buffer> | null>;
   createMailbox(accountId: string, name: string, specialUse: string | null): Promise<{ id: number } | MailboxWriteError>;
   renameMailbox(accountId: string, id: number, newName: string): Promise<true | MailboxWriteError>;
   destroyMailbox(accountId: string, id: number, options: { removeEmails: boolean }): Promise<true | MailboxWriteError>;

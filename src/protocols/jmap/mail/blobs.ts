@@ -10,6 +10,12 @@ export function emailBlobId(emailId: number): string {
   return `G${emailId}`;
 }
 
+/** A blob of the account as a stream when the backend streams it (uploads), else its bytes; null when not one. */
+export async function resolveBlobBody(backend: JmapMailBackend, accountId: string, blobId: string): Promise<Buffer | AsyncIterable<Buffer> | null> {
+  if (!blobId.startsWith('G') && backend.blobStream) return backend.blobStream(accountId, blobId);
+  return resolveBlob(backend, accountId, blobId);
+}
+
 /** The bytes of a blob of the account, or null when it is not one of its blobs. */
 export async function resolveBlob(backend: JmapMailBackend, accountId: string, blobId: string): Promise<Buffer | null> {
   const m = /^G([1-9][0-9]{0,15})(?:P([0-9-]{1,64}))?$/.exec(blobId);

@@ -11,7 +11,7 @@ import { MethodError, setError, type SetError } from '../method-error.ts';
 import { idSchema } from '../standard/primitives.ts';
 import { checkSetPreconditions, setArgsSchema, setResponse, splitWillDestroy } from '../standard/set.ts';
 import type { JmapMailBackend, MailEmailUpdate } from './backend.ts';
-import { emailBlobId, resolveBlob } from './blobs.ts';
+import { emailBlobId, resolveBlob, resolveBlobBody } from './blobs.ts';
 import { buildMessage } from './email-create.ts';
 import { isValidKeyword, keywordsOfFlags, keywordToFlag } from './keywords.ts';
 import { formatState } from './state.ts';
@@ -117,7 +117,7 @@ const copySchema = z.object({
   destroyFromIfInState: z.string().nullable().default(null),
 });
 
-async function storeOne(ctx: Ctx, accountId: string, input: { bytes: Buffer; mailboxIds: unknown; keywords: unknown; receivedAt: unknown }): Promise<Record<string, unknown> | SetError> {
+async function storeOne(ctx: Ctx, accountId: string, input: { bytes: Buffer | AsyncIterable<Buffer>; mailboxIds: unknown; keywords: unknown; receivedAt: unknown }): Promise<Record<string, unknown> | SetError> {
   const mailboxIds = await mailboxIdsOf(input.mailboxIds, ctx, accountId);
   if (mailboxIds === null) return setError('invalidProperties', { properties: ['mailboxIds'] });
   const flags = keywordFlags(input.keywords);
@@ -199,7 +199,8 @@ export function emailSetMethods(): MethodTable<JmapMailBackend> {
         const created: Record<string, Record<string, unknown>> = {};
         const notCreated: Record<string, SetError> = {};
         for (const [creationId, spec] of Object.entries(args.emails)) {
-          const bytes = await resolveBlob(ctx.backend, accountId, spec.blobId);
+          // An upload is stored as it is read from storage, so a big one is never held whole.
+          const bytes = await resolveBlobBody(ctx.backend, accountId, spec.blobId);
           if (bytes === null) {
             notCreated[creationId] = setError('blobNotFound', { notFound: [spec.blobId] });
             continue;
