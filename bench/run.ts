@@ -83,6 +83,18 @@ function startPostamt(dir: string): { child: ChildProcess; config: string; cpuMs
   return { child, config, cpuMs };
 }
 
+/**
+ * Waits until the server uses under 5 % of a core (at most a minute): work it deferred during a load (the
+ * search index catching up, checkpoints) must not run during the next scenario, Postfix's least of all.
+ */
+async function waitQuiet(cpuMs: () => number): Promise<void> {
+  for (const end = Date.now() + 60_000; Date.now() < end;) {
+    const before = cpuMs();
+    await new Promise((r) => setTimeout(r, 500));
+    if (cpuMs() - before < 25) return;
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;
@@ -118,6 +130,7 @@ async function main(): Promise<void> {
         if (!sizes.has(String(size / 1024))) continue;
         if (only.has('accept')) {
           if (gapSeconds > 0) await new Promise((r) => setTimeout(r, gapSeconds * 1000));
+          await waitQuiet(postamt.cpuMs);
           const cpu0 = postamt.cpuMs();
           const a = load(`127.0.0.1:${PORTS.postamt}`, n, size);
           record(`postamt accept ${label} msg/s`, a.accept_msgs_per_s);
@@ -126,6 +139,7 @@ async function main(): Promise<void> {
           record(`postamt accept ${label} p50 ms`, l.p50_ms);
           record(`postamt accept ${label} p99 ms`, l.p99_ms);
           if (withPostfix) {
+            await waitQuiet(postamt.cpuMs);
             const p = load(`127.0.0.1:${PORTS.postfixSmtp}`, n, size, ['--wait-maildir', maildir]);
             record(`postfix accept ${label} msg/s`, p.accept_msgs_per_s);
             const pl = load(`127.0.0.1:${PORTS.postfixSmtp}`, Math.min(n, 2000), size, [], 'node');
@@ -134,9 +148,11 @@ async function main(): Promise<void> {
           }
         }
         if (only.has('relay') && hasCommand('smtp-sink')) {
+          await waitQuiet(postamt.cpuMs);
           const r = load(`127.0.0.1:${PORTS.postamt}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'anyone@relay.example');
           record(`postamt relay ${label} end-to-end msg/s`, r.e2e_msgs_per_s);
           if (withPostfix) {
+            await waitQuiet(postamt.cpuMs);
             const p = load(`127.0.0.1:${PORTS.postfixSmtp}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'user@relay.example');
             record(`postfix relay ${label} end-to-end msg/s`, p.e2e_msgs_per_s);
           }
