@@ -6,7 +6,7 @@
 import { bounceQueue, deleteQueue, holdQueue, listQueue, releaseQueue, retryQueue, showQueue, type QueueSummary } from '../queue/admin.ts';
 import type { OutcomeObserver } from '../queue/outcomes.ts';
 import type { QueueMessageRecord, TraceEventInput, TraceEventRecord } from '../store/types.ts';
-import { adminBounceEvents, dsnEvent } from '../trace/events.ts';
+import { adminBounceEvents, adminDeleteEvent, dsnEvent } from '../trace/events.ts';
 import { domainOf, type Actor, type Principal } from './access.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -109,6 +109,11 @@ export function queueService(ctx: AdminContext) {
       const n = await simple[action](m.id);
       if (action === 'release' && n > 0) kickQueue();
       gate.done(actor, `${action} queued message ${m.id}`);
+      // A message that silently left the queue would end its trace at its last attempt: say who removed it.
+      if (action === 'delete' && n > 0 && settings.traceEnabled) {
+        const pending = m.recipients.filter((r) => r.state !== 'delivered' && r.state !== 'bounced').map((r) => r.address);
+        await recordTrace([adminDeleteEvent({ message: m, recipients: pending, by: actor.name, at: now() })]);
+      }
       return n;
     },
 

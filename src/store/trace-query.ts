@@ -26,24 +26,30 @@ export function traceSearchSql(query: TraceQuery, dialect: 'sqlite' | 'postgres'
   if (query.until) pick(`at < ${param(query.until.getTime())}`);
   // Who may read what is a criterion like the others: LIMIT then counts only messages the reader may see.
   if (query.domains) pick(domainCondition(query.domains, param, dialect));
-  if (query.submitter !== undefined) {
-    const user = dialect === 'sqlite' ? `json_extract(data, '$.user')` : `(data::jsonb ->> 'user')`;
-    pick(`event = 'received' AND ${user} = ${param(query.submitter)}`);
-  }
+  if (query.submitter !== undefined) pick(`event = 'received' AND ${userOf(dialect)} = ${param(query.submitter)}`);
   const where = matches.length > 0 ? `WHERE queue_id IN (${matches.join(' INTERSECT ')})` : '';
   const limit = param(Math.max(1, Math.min(query.limit ?? DEFAULT_TRACE_LIMIT, 10_000)));
   return { text: `SELECT queue_id FROM message_trace ${where} GROUP BY queue_id ORDER BY max(at) DESC, queue_id LIMIT ${limit}`, values };
 }
 
+/** The authenticated user of an event (the submitter, on a `received` row). */
+function userOf(dialect: 'sqlite' | 'postgres'): string {
+  return dialect === 'sqlite' ? `json_extract(data, '$.user')` : `(data::jsonb ->> 'user')`;
+}
+
 /**
- * Some event of the message has its sender or one of its recipients at one of `domains` (addresses are
- * stored in lower case; a recipient `a@d` is `"a@d"` in the JSON array, so `@d"` ends it exactly).
+ * Some event of the message has its sender, one of its recipients or its submitter at one of `domains`
+ * (addresses are stored in lower case; a recipient `a@d` is `"a@d"` in the JSON array, so `@d"` ends it
+ * exactly). As the queue's admin view: a domain admin sees what their domains send and receive.
  */
 function domainCondition(domains: readonly string[], param: (v: string) => string, dialect: 'sqlite' | 'postgres'): string {
   const conds: string[] = [];
   for (const domain of domains) {
     const at = `@${domain.toLowerCase()}`;
-    conds.push(`sender LIKE ${param(`%${at.replace(/[\\%_]/g, (c) => `\\${c}`)}`)} ESCAPE '\\'`);
+    // A new parameter per use: SQLite's `?` are positional.
+    const endsWithDomain = (): string => `LIKE ${param(`%${at.replace(/[\\%_]/g, (c) => `\\${c}`)}`)} ESCAPE '\\'`;
+    conds.push(`sender ${endsWithDomain()}`);
+    conds.push(`(event = 'received' AND lower(${userOf(dialect)}) ${endsWithDomain()})`);
     conds.push(`${dialect === 'sqlite' ? 'instr' : 'strpos'}(recipients, ${param(JSON.stringify(at).slice(1))}) > 0`);
   }
   return conds.length > 0 ? `(${conds.join(' OR ')})` : '1 = 0';

@@ -623,7 +623,7 @@ export interface QueueStats {
  * attempt, a DSN, a suppression, removal by expiry. `queueId` is the SMTP transaction id that the queue, the
  * log and the client's 250 reply share; `data` holds what the step learned (peer, TLS, reply, scores).
  */
-export type TraceEventKind = 'received' | 'rejected' | 'stored' | 'queued' | 'delivered' | 'deferred' | 'bounced' | 'dsn' | 'suppressed' | 'expired';
+export type TraceEventKind = 'received' | 'rejected' | 'stored' | 'queued' | 'delivered' | 'deferred' | 'bounced' | 'dsn' | 'suppressed' | 'expired' | 'deleted';
 
 export interface TraceEventInput {
   at: Date;

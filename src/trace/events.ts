@@ -95,3 +95,8 @@ export function adminBounceEvents(input: { message: { id: string; sender: string
     data: { by: input.by, reply: `5.0.0 ${input.reason}` },
   }));
 }
+
+/** A queued message an administrator deleted without a DSN: its pending recipients will not get it. */
+export function adminDeleteEvent(input: { message: { id: string; sender: string }; recipients: string[]; by: string; at: Date }): TraceEventInput {
+  return { at: input.at, queueId: input.message.id, event: 'deleted', result: 'deleted', reason: 'admin', sender: input.message.sender, recipients: input.recipients, data: { by: input.by } };
+}

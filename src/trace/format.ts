@@ -30,6 +30,8 @@ function detailOf(kind: string, data: Data): string {
     add('reply', data.reply);
   } else if (kind === 'stored') {
     add('mailboxes', (data.mailboxes as string[] | undefined)?.join(', '));
+  } else if (kind === 'deleted') {
+    return '';
   } else if (kind === 'dsn') {
     add('action', data.action);
     add('to', data.to);

@@ -1,7 +1,8 @@
 /**
  * A message an administrator bounces shows it in the message trace, as the queue's own bounces do: each
- * recipient bounced by which admin, and the DSN sent to the sender (which arrives). Bounced through the admin
- * HTTP API (with curl, as the admin UI does) and with `postamt queue bounce`; read with the real `postamt trace`.
+ * recipient bounced by which admin, and the DSN sent to the sender (which arrives); one they delete shows who
+ * deleted it. Through the admin HTTP API (with curl, as the admin UI does) and with `postamt queue bounce`;
+ * read with the real `postamt trace`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -117,6 +118,15 @@ describe('an admin bounce in the message trace', () => {
     assert.ok(dsn);
     assert.match((await t.read(USER, dsn.uid)).toString('latin1'), /given up by the admin/);
     assert.equal((await api('GET', `/queue/${queueId}`)).status, 404, 'and the message is gone from the queue');
+  });
+
+  test('deleted through the admin API: "deleted by admin" with who, and no DSN', async () => {
+    const queueId = await deferredMessage('erin@far.test', 'Delete me');
+    assert.equal((await api('DELETE', `/queue/${queueId}`)).json().deleted, 1);
+    const text = await cli('trace', '--queue-id', queueId);
+    assert.match(text, new RegExp(`^ {2}\\S+ {2}deleted by admin ${ROOT} erin@far\\.test$`, 'm'), text);
+    const [timeline] = JSON.parse(await cli('trace', '--json', '--queue-id', queueId)) as Timeline[];
+    assert.deepEqual(timeline!.events.map((e) => e.event), ['received', 'queued', 'deferred', 'deleted']);
   });
 
   test('bounced with `postamt queue bounce`: by the local operator', async () => {

@@ -13,7 +13,7 @@ interface Timeline { queueId: string; events: Step[] }
 
 const LABEL: Record<string, MessageKey> = {
   received: 'stepReceived', stored: 'stepStored', queued: 'stepQueued', delivered: 'stepDelivered', deferred: 'stepDeferred',
-  bounced: 'stepBounced', suppressed: 'stepSuppressed', expired: 'stepExpired', dsn: 'stepDsn', rejected: 'stepRejected',
+  bounced: 'stepBounced', suppressed: 'stepSuppressed', expired: 'stepExpired', dsn: 'stepDsn', rejected: 'stepRejected', deleted: 'stepDeleted',
 };
 
 function text(v: unknown): string | null {

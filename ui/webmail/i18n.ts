@@ -170,6 +170,7 @@ const en = {
   stepExpired: 'Given up: too long in the queue',
   stepDsn: 'Delivery report sent to you',
   stepRejected: 'Refused',
+  stepDeleted: 'Removed from the queue by an administrator, not sent',
   attemptN: 'attempt {n}',
   viaHost: 'via {host}',
 } as const;
@@ -344,6 +345,7 @@ const de: Catalogue = {
   stepExpired: 'Aufgegeben: zu lange in der Warteschlange',
   stepDsn: 'Zustellbericht an Sie gesendet',
   stepRejected: 'Abgelehnt',
+  stepDeleted: 'Von einem Administrator aus der Warteschlange entfernt, nicht gesendet',
   attemptN: 'Versuch {n}',
   viaHost: 'über {host}',
 };

@@ -56,15 +56,18 @@ export function runTraceStoreContract(name: string, withStore: (fn: (store: Stor
       events.push(received('LOOKALIKE', 50, 'a.test@b.test', ['x@sub.a.test', 'y@a.test.evil'], 'look@b.test'));
       events.push({ ...received('SPOOF', 51, 'alice@a.test', ['z@c.test'], 'spoof@c.test'), data: { user: null, role: 'mx' } });
       events.push({ at: at(52), queueId: 'OWN', event: 'delivered', recipients: ['x@far.test'], sender: 'alice@a.test', data: { mx: 'mx.far.test' } });
+      // Submitted by a user of a.test with a sender address of another domain.
+      events.push({ ...received('BYUSER', -1, 'alice@elsewhere.test', ['y@far.test'], 'byuser@a.test'), data: { user: 'alice@a.test', role: 'submission' } });
       await store.appendTrace(events);
       const ids = async (q: Parameters<typeof store.searchTrace>[0]) => [...new Set((await store.searchTrace(q)).map((e) => e.queueId))];
       assert.deepEqual(await ids({ domains: ['a.test'], limit: 2 }), ['OWN', 'SPOOF'], 'sender at a.test; limit 2 counts only those');
-      assert.deepEqual(await ids({ domains: ['a.test'], limit: 5 }), ['OWN', 'SPOOF', 'TO-A'], 'and a recipient at a.test (any case); not sub.a.test, a.test.evil or a local part');
+      assert.deepEqual(await ids({ domains: ['a.test'], limit: 5 }), ['OWN', 'SPOOF', 'TO-A', 'BYUSER'], 'and a recipient at a.test (any case), and what a.test users submitted; not sub.a.test, a.test.evil or a local part');
       assert.deepEqual(await ids({ domains: ['A.test'], sender: 'x@far.test' }), ['TO-A'], 'with the other criteria');
       assert.deepEqual(await ids({ domains: [] }), [], 'no domains, nothing');
       assert.deepEqual(await ids({ domains: ['b%'] }), [], 'a LIKE wildcard is a character');
       assert.deepEqual(await ids({ submitter: 'alice@a.test', limit: 1 }), ['OWN'], 'submitted by the user: not the newer one with her address as sender');
-      assert.deepEqual((await store.searchTrace({ submitter: 'alice@a.test' })).map((e) => e.event), ['received', 'delivered'], 'every event of the message');
+      assert.deepEqual((await store.searchTrace({ submitter: 'alice@a.test', limit: 1 })).map((e) => e.event), ['received', 'delivered'], 'every event of the message');
+      assert.deepEqual(await ids({ submitter: 'alice@a.test' }), ['OWN', 'BYUSER'], 'whatever sender address she used');
       assert.deepEqual(await ids({ submitter: 'bob@a.test' }), []);
     }));
 
