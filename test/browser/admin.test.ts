@@ -167,6 +167,17 @@ describe('admin UI in the browser', { skip: existsSync(CHROMIUM) ? false : `${CH
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByRole('status').filter({ hasText: 'deleted' }).waitFor();
     assert.equal((await t.server.services.store.listQueue()).length, 0);
+    // The trace says who deleted it; a time range finds it, or not.
+    const local = (ms: number): string => { const d = new Date(Date.now() + ms); return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16); };
+    await go(page, 'Trace');
+    await page.getByLabel('Queue id').fill(queued!.id);
+    await page.getByLabel('Since').fill(local(-3_600_000));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('region', { name: `Message ${queued!.id}` }).getByRole('cell', { name: 'deleted', exact: true }).waitFor();
+    await page.getByLabel('Since').fill('');
+    await page.getByLabel('Until').fill(local(-3_600_000));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No message found.').waitFor();
   });
 
   it('changes a policy setting at run time and saves it durably', async () => {

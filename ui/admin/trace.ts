@@ -1,5 +1,5 @@
 /**
- * The message trace: find messages by Message-ID, sender, recipient, queue id or result and read each one's
+ * The message trace: find messages by Message-ID, sender, recipient, queue id, result or time and read each one's
  * timeline (received, stored, queued, every delivery attempt, deferrals, DSNs; refusals with their reason).
  */
 import { h } from 'preact';
@@ -12,6 +12,17 @@ interface Timeline {
   events: { at: string; event: string; result: string; reason: string | null; recipients: string[]; data: Record<string, unknown> }[];
 }
 const KEYS = [['messageId', 'Message-ID'], ['sender', 'Sender'], ['recipient', 'Recipient'], ['queueId', 'Queue id'], ['result', 'Result']] as const;
+/** The time range, in the browser's time zone (the API takes ISO times with their offset). */
+const TIMES = [['since', 'Since'], ['until', 'Until']] as const;
+
+function queryOf(form: Record<string, string>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(form)) {
+    if (value.trim() === '') continue;
+    params.set(key, key === 'since' || key === 'until' ? new Date(value).toISOString() : value.trim());
+  }
+  return params.toString();
+}
 
 export function TracePage(): El {
   const [form, setForm] = useState<Record<string, string>>({});
@@ -19,8 +30,9 @@ export function TracePage(): El {
   const { data, error } = useLoad(() => api<Timeline[]>('GET', `/trace${query ? `?${query}` : ''}`), [query]);
   return h('div', null,
     h('h2', null, 'Trace'),
-    h('form', { class: 'row', role: 'search', onSubmit: (e: Event) => { e.preventDefault(); setQuery(new URLSearchParams(Object.entries(form).filter(([, v]) => v.trim() !== '')).toString()); } },
+    h('form', { class: 'row', role: 'search', onSubmit: (e: Event) => { e.preventDefault(); setQuery(queryOf(form)); } },
       KEYS.map(([key, label]) => h('label', null, label, h('input', { value: form[key] ?? '', onInput: (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value }) }))),
+      TIMES.map(([key, label]) => h('label', null, label, h('input', { type: 'datetime-local', value: form[key] ?? '', onInput: (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value }) }))),
       h('button', { class: 'primary', type: 'submit' }, 'Search')),
     error ? h('p', { class: 'error', role: 'alert' }, error) : null,
     !data ? h('p', { class: 'muted' }, 'Loading…') : data.length === 0 ? h('p', { class: 'muted' }, 'No message found.') :
