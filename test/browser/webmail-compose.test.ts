@@ -61,9 +61,9 @@ describe('webmail writing', { skip: skipWithoutChromium }, () => {
 
   it('sends after the undo delay; the attachment arrives byte for byte, Bcc is delivered but not shown', async () => {
     await composer().getByRole('button', { name: 'Send' }).click();
-    await page.getByText('Sending in 5 s.').waitFor();
-    await page.getByText('Message sent.').waitFor({ timeout: 15_000 });
-    await rig.t.waitForMessages(BOB, 1, { timeoutMs: 15_000 });
+    await page.getByText('Sending in 10 s.').waitFor();
+    await page.getByText('Message sent.').waitFor({ timeout: 25_000 });
+    await rig.t.waitForMessages(BOB, 1, { timeoutMs: 25_000 });
     const msg = await rig.imapNewest(BOB);
     const parsed = await PostalMime.parse(msg.source!);
     assert.equal(parsed.subject, 'The file');
@@ -73,8 +73,8 @@ describe('webmail writing', { skip: skipWithoutChromium }, () => {
     assert.deepEqual(Buffer.from(parsed.attachments[0]!.content as ArrayBuffer), FILE);
     assert.match(parsed.text ?? '', /Here is the file\./);
     assert.doesNotMatch(msg.source!.toString('latin1').split('\r\n\r\n')[0]!, /^bcc:/im);
-    await rig.t.waitForMessages(CAROL, 1, { timeoutMs: 15_000 });
-    await rig.t.waitForMessages(DAVE, 1, { timeoutMs: 15_000 });
+    await rig.t.waitForMessages(CAROL, 1, { timeoutMs: 25_000 });
+    await rig.t.waitForMessages(DAVE, 1, { timeoutMs: 25_000 });
     // Filed in Sent, gone from Drafts.
     assert.equal((await rig.t.messages(ALICE, 'Drafts')).length, 0);
     assert.equal((await rig.t.messages(ALICE, 'Sent')).length, 1);
@@ -103,8 +103,8 @@ describe('webmail writing', { skip: skipWithoutChromium }, () => {
     await composer().locator('textarea').press('Control+Home');
     await composer().locator('textarea').pressSequentially('Sure, sent it.');
     await composer().getByRole('button', { name: 'Send' }).click();
-    await page.getByText('Message sent.').waitFor({ timeout: 15_000 });
-    await rig.t.waitForMessages(BOB, 2, { timeoutMs: 15_000 });
+    await page.getByText('Message sent.').waitFor({ timeout: 25_000 });
+    await rig.t.waitForMessages(BOB, 2, { timeoutMs: 25_000 });
     const parsed = await PostalMime.parse((await rig.imapNewest(BOB)).source!);
     assert.equal(parsed.subject, 'Re: Question');
     assert.equal(parsed.inReplyTo, '<question-1@example.test>');
@@ -125,7 +125,7 @@ describe('webmail writing', { skip: skipWithoutChromium }, () => {
     assert.equal(await field('Subject').inputValue(), 'Fwd: The file');
     await field('To').fill(CAROL);
     await composer().getByRole('button', { name: 'Send' }).click();
-    await page.getByText('Message sent.').waitFor({ timeout: 15_000 });
+    await page.getByText('Message sent.').waitFor({ timeout: 25_000 });
     await rig.t.waitForMessages(CAROL, 2, { timeoutMs: 15_000 });
     const parsed = await PostalMime.parse((await rig.imapNewest(CAROL)).source!);
     assert.equal(parsed.subject, 'Fwd: The file');

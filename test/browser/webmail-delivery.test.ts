@@ -51,8 +51,8 @@ describe('webmail delivery timeline', { skip: skipWithoutChromium }, () => {
     await composer.getByLabel('Subject', { exact: true }).fill(SUBJECT);
     await composer.locator('textarea').fill('Sent through the queue.');
     await composer.getByRole('button', { name: 'Send' }).click();
-    await page.getByText('Message sent.').waitFor({ timeout: 20_000 });
-    await sink.waitForMessages(1, 20_000);
+    await page.getByText('Message sent.').waitFor({ timeout: 25_000 });
+    await sink.waitForMessages(1, 30_000);
     // The delivery result is traced right after the sink's reply (in the recorder's next batch).
     for (let i = 0; i < 50; i++) {
       await rig.t.server.services.trace.flush();

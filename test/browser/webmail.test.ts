@@ -145,8 +145,8 @@ describe('webmail in the browser', { skip: existsSync(CHROMIUM) ? false : `${CHR
     await page.getByLabel('Subject', { exact: true }).fill('From the webmail');
     await page.locator('.composer textarea').fill('Written in the browser.\nSecond line.');
     await page.getByRole('button', { name: 'Send' }).click();
-    await page.getByText('Message sent.').waitFor({ timeout: 15_000 });
-    await t.waitForMessages(BOB, 1, { timeoutMs: 15_000 });
+    await page.getByText('Message sent.').waitFor({ timeout: 25_000 });
+    await t.waitForMessages(BOB, 1, { timeoutMs: 25_000 });
     const imap = new ImapFlow({ host: '127.0.0.1', port: t.ports.imaps, secure: true, tls: { rejectUnauthorized: false }, auth: { user: BOB, pass: PASS }, logger: false });
     await imap.connect();
     try {

@@ -66,15 +66,36 @@ export class MailActions {
     return err ? (err.description ?? err.type) : null;
   }
 
-  /** RFC 8621 §7.5: submit the saved draft; on success it leaves Drafts for Sent and loses $draft. */
-  async submit(options: { draftId: string; identityId: string; drafts: string; sent: string | null; answered: string | null }): Promise<void> {
+  /**
+   * RFC 8621 §7.5: submit the saved draft; on success it leaves Drafts for Sent and loses $draft. With
+   * `holdSeconds`, the server holds it that long (RFC 4865 HOLDFOR) and it can be canceled meanwhile.
+   * Returns the submission's id.
+   */
+  async submit(options: { draftId: string; identityId: string; from: string; recipients: string[]; holdSeconds: number; drafts: string; sent: string | null; answered: string | null }): Promise<string> {
     const moved: Patch = options.sent ? { [`mailboxIds/${options.drafts}`]: null, [`mailboxIds/${options.sent}`]: true, 'keywords/$draft': null } : { 'keywords/$draft': null };
+    const envelope = {
+      mailFrom: { email: options.from, parameters: options.holdSeconds > 0 ? { HOLDFOR: String(options.holdSeconds) } : null },
+      rcptTo: options.recipients.map((email) => ({ email, parameters: null })),
+    };
     const calls: [string, Record<string, unknown>, string][] = [['EmailSubmission/set', {
-      accountId: this.accountId, create: { sub: { identityId: options.identityId, emailId: options.draftId } }, onSuccessUpdateEmail: { '#sub': moved },
+      accountId: this.accountId, create: { sub: { identityId: options.identityId, emailId: options.draftId, envelope } }, onSuccessUpdateEmail: { '#sub': moved },
     }, 's']];
     if (options.answered) calls.push(['Email/set', { accountId: this.accountId, update: { [options.answered]: { 'keywords/$answered': true } } }, 'a']);
     const r = await this.jmap.call(calls);
     const failed = r.s.notCreated?.sub as { type: string; description?: string } | undefined;
     if (failed) throw new Error(failed.description ?? failed.type);
+    return (r.s.created.sub as { id: string }).id;
+  }
+
+  /**
+   * Undo send: cancels the held submission on the server (RFC 8621 §7.5 undoStatus "canceled") and puts the
+   * draft back in Drafts; false when it was already sent (cannotUnsend).
+   */
+  async cancel(options: { submissionId: string; drafts: string; sent: string | null; answered: string | null }): Promise<boolean> {
+    const back: Patch = options.sent ? { [`mailboxIds/${options.sent}`]: null, [`mailboxIds/${options.drafts}`]: true, 'keywords/$draft': true } : { 'keywords/$draft': true };
+    const r = await this.jmap.call([['EmailSubmission/set', { accountId: this.accountId, update: { [options.submissionId]: { undoStatus: 'canceled' } }, onSuccessUpdateEmail: { [options.submissionId]: back } }, 'c']]);
+    if (!r.c.updated || !(options.submissionId in r.c.updated)) return false;
+    if (options.answered) await this.jmap.call([['Email/set', { accountId: this.accountId, update: { [options.answered]: { 'keywords/$answered': null } } }, 'a']]);
+    return true;
   }
 }

@@ -23,6 +23,8 @@ export interface Session {
   accountId: string;
   /** The capabilities the server offers (RFC 8620 §2), e.g. whether it has VacationResponse. */
   capabilities: string[];
+  /** RFC 8621 §1.3.2: the longest delayed send, in seconds (0: none), which undo send uses. */
+  maxDelayedSend: number;
 }
 
 export async function login(address: string, password: string): Promise<{ ok: true } | { ok: false; status: number }> {
@@ -52,7 +54,9 @@ export async function loadSession(): Promise<Session> {
   if (r.status === 401) throw new SessionEnded();
   if (!r.ok) throw new Error(`session: HTTP ${r.status}`);
   const s = await r.json();
-  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, uploadUrl: s.uploadUrl, eventSourceUrl: s.eventSourceUrl, username: s.username, accountId: s.primaryAccounts[MAIL], capabilities: Object.keys(s.capabilities ?? {}) };
+  const accountId = s.primaryAccounts[MAIL];
+  const maxDelayedSend = Number(s.accounts?.[accountId]?.accountCapabilities?.[SUBMISSION]?.maxDelayedSend ?? 0) || 0;
+  return { apiUrl: s.apiUrl, downloadUrl: s.downloadUrl, uploadUrl: s.uploadUrl, eventSourceUrl: s.eventSourceUrl, username: s.username, accountId, capabilities: Object.keys(s.capabilities ?? {}), maxDelayedSend };
 }
 
 /** A JMAP answer's arguments: JSON whose shape each caller knows from the method it called. */
@@ -64,7 +68,10 @@ export type Invocation = [string, Record<string, unknown>, string];
 export class Jmap {
   constructor(readonly session: Session) {}
 
-  /** One request; returns the responses by call id, throwing on a method error. */
+  /**
+   * One request; returns the responses by call id, throwing on a method error. An implicit call that follows
+   * a method under its call id (RFC 8621 §7.5 onSuccessUpdateEmail's Email/set) does not replace its answer.
+   */
   async call(calls: Invocation[]): Promise<Record<string, Json>> {
     const r = await fetch(this.session.apiUrl, {
       method: 'POST',
@@ -77,7 +84,7 @@ export class Jmap {
     const out: Record<string, Json> = {};
     for (const [name, args, id] of body.methodResponses as Invocation[]) {
       if (name === 'error') throw Object.assign(new Error(`${id}: ${String(args.type)}`), { jmapType: args.type });
-      out[id] = args;
+      if (!(id in out)) out[id] = args;
     }
     return out;
   }

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { MailActions } from './actions.ts';
 import { Composer, emptyCompose, type ComposeState } from './composer.ts';
 import { Folders, roleName } from './folders.ts';
-import { addrList, fullAddr, prefixed, quote } from './format.ts';
+import { addrList, fullAddr, parseAddresses, prefixed, quote } from './format.ts';
 import { SessionEnded, type Jmap } from './jmap.ts';
 import { ListCache } from './list-cache.ts';
 import { MessageList, ROW_PX } from './message-list.ts';
@@ -18,8 +18,6 @@ import { handleShortcut, Shortcuts } from './shortcuts.ts';
 import { FULL_PROPS, PART_PROPS, type El, type FullEmail, type Identity, type Mailbox, type T } from './types.ts';
 
 const POLL_MS = 2000;
-/** How long a sent message waits for "Undo" before it is submitted. */
-export const UNDO_MS = 5000;
 
 /** What the first screen needs: the folders with their counts, and the identities, in one request. */
 export interface Startup { mailboxes: Mailbox[]; identities: Identity[] }
@@ -265,19 +263,31 @@ export function Mail(props: MailProps): El {
   const send = (s: ComposeState): void => {
     const drafts = mailboxes.find((m) => m.role === 'drafts') ?? mailboxes.find((m) => m.role === 'inbox')!;
     const sent = mailboxes.find((m) => m.role === 'sent');
-    const identityId = s.identityId ?? identities[0]?.id;
+    const identity = identities.find((i) => i.id === s.identityId) ?? identities[0];
     setComposing(null);
     clearTimeout(pendingSend.current);
-    // Undo send: the draft is saved; it is submitted only when the undo time has passed.
-    pendingSend.current = setTimeout(() => {
-      setNotice({ text: t('sending') });
-      void guard(async () => {
-        await actions.submit({ draftId: s.draftId!, identityId: identityId!, drafts: drafts.id, sent: sent?.id ?? null, answered: s.replyOf });
-        setNotice({ text: t('sent') });
-        reloadAll();
+    // Undo send: the server holds the message for the undo time (a delayed send), so "Undo" really takes
+    // it back, and closing the page does not lose it.
+    const hold = Math.max(0, Math.min(props.prefs.undoSeconds, jmap.session.maxDelayedSend));
+    const recipients = [...new Set(parseAddresses(`${s.to},${s.cc},${s.bcc}`).map((a) => a.email))];
+    setNotice({ text: t('sending') });
+    void guard(async () => {
+      const where = { drafts: drafts.id, sent: sent?.id ?? null, answered: s.replyOf };
+      const submissionId = await actions.submit({ draftId: s.draftId!, identityId: identity!.id, from: identity!.email, recipients, holdSeconds: hold, ...where });
+      reloadAll();
+      if (hold === 0) { setNotice({ text: t('sent') }); return; }
+      pendingSend.current = setTimeout(() => { setNotice({ text: t('sent') }); reloadAll(); }, hold * 1000);
+      setNotice({
+        text: t('sendingIn', { n: hold }),
+        undo: () => {
+          clearTimeout(pendingSend.current);
+          void guard(async () => {
+            if (await actions.cancel({ submissionId, ...where })) { setNotice(null); setComposing(s); } else setNotice({ text: t('tooLateToUndo') });
+            reloadAll();
+          });
+        },
       });
-    }, UNDO_MS);
-    setNotice({ text: t('sendingIn', { n: UNDO_MS / 1000 }), undo: () => { clearTimeout(pendingSend.current); setNotice(null); setComposing(s); } });
+    });
   };
 
   const folderOps = {
@@ -382,7 +392,7 @@ export function Mail(props: MailProps): El {
       }) : null),
     h('section', { class: 'pane', 'aria-label': t('readingPane') },
       (thread || composing || pane !== 'mail') ? h('button', { type: 'button', class: 'back', onClick: () => { setThread(null); setComposing(null); setPane('mail'); } }, t('back')) : null,
-      pane === 'settings' ? h(Settings, { jmap, t, identities, prefs: props.prefs, setPrefs: props.setPrefs, onEnded: props.onEnded })
+      pane === 'settings' ? h(Settings, { jmap, t, identities, onIdentities: setIdentities, prefs: props.prefs, setPrefs: props.setPrefs, onEnded: props.onEnded })
         : pane === 'help' ? h(Shortcuts, { t })
           : composing ? h(Composer, {
             key: composing.draftId ?? 'new', jmap, t, mailboxes, identities, known, initial: composing, onSend: send, onEnded: props.onEnded,

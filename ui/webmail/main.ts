@@ -8,12 +8,13 @@ import { initialLanguage, translator } from './i18n.ts';
 import { csrfToken, Jmap, loadSession, logout } from './jmap.ts';
 import { LoginForm } from './login.ts';
 import { loadStartup, Mail, type Startup } from './mail-app.ts';
-import type { Prefs } from './settings.ts';
+import { DEFAULT_UNDO_SECONDS, UNDO_CHOICES, type Prefs } from './settings.ts';
 import type { El } from './types.ts';
 
 function initialPrefs(): Prefs {
   const theme = localStorage.getItem('postamt.theme');
-  return { lang: initialLanguage(), theme: theme === 'light' || theme === 'dark' ? theme : 'system' };
+  const undo = Number(localStorage.getItem('postamt.undo') ?? DEFAULT_UNDO_SECONDS);
+  return { lang: initialLanguage(), theme: theme === 'light' || theme === 'dark' ? theme : 'system', undoSeconds: UNDO_CHOICES.includes(undo) ? undo : DEFAULT_UNDO_SECONDS };
 }
 
 function App(): El {
@@ -26,6 +27,7 @@ function App(): El {
   const setPrefs = (p: Prefs): void => {
     localStorage.setItem('postamt.lang', p.lang);
     localStorage.setItem('postamt.theme', p.theme);
+    localStorage.setItem('postamt.undo', String(p.undoSeconds));
     setPrefsState(p);
   };
   useEffect(() => {
