@@ -221,6 +221,7 @@ async function main(): Promise<void> {
       })
     : null;
   const postamt = await startPostamt(prepared, { probe: true });
+  await postamt.quiet();
   const servers: [Server, number][] = [['postamt', prepared.ports.imap]];
   if (dovecot) servers.push(['dovecot', ports.dovecotImap]);
   try {

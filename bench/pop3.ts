@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   if (withDovecot) fillMaildir(dovecotMaildir(dovecotDir), N);
   const dovecot = withDovecot ? await startDovecot({ dir: dovecotDir, imapPort: ports.dovecotImap, pop3Port: ports.dovecotPop3 }) : null;
   const postamt = await startPostamt(prepared);
+  await postamt.quiet();
   const servers: [Server, number][] = [['postamt', prepared.ports.pop3]];
   if (dovecot) servers.push(['dovecot', ports.dovecotPop3]);
   try {

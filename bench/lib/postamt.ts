@@ -25,6 +25,11 @@ export interface PostamtChild {
   memory(): Promise<ServerMemory>;
   /** With `probe`: a heap snapshot of the server (after full GCs) written to `path`. */
   heapSnapshot(path: string): Promise<string>;
+  /**
+   * Resolves once the server uses under 5 % of a core (at most `maxMs`): background work after start or a
+   * load (the search index catching up, checkpoints) is then done and does not run inside a measurement.
+   */
+  quiet(maxMs?: number): Promise<void>;
 }
 
 /** Bytes, except `rollup` (KiB, from /proc/PID/smaps_rollup). `external` includes `arrayBuffers`. */
@@ -140,6 +145,18 @@ export async function startPostamt(prepared: { config: string; dataDir: string; 
       return { ...(await ask({ probe: 'memory', gc: false }, (r) => r.memory as Omit<ServerMemory, 'malloc'>)), malloc };
     },
     heapSnapshot: (path) => ask({ probe: 'snapshot', path }, (r) => r.file as string),
+    quiet: async (maxMs = 600_000) => {
+      // utime + stime of the server process, from /proc (clock ticks of 10 ms).
+      const cpuMs = (): number => {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return (Number(fields[11]) + Number(fields[12])) * 10;
+      };
+      for (const end = Date.now() + maxMs; Date.now() < end;) {
+        const before = cpuMs();
+        await new Promise((r) => setTimeout(r, 1000));
+        if (cpuMs() - before < 50) return;
+      }
+    },
     stop: () => new Promise<void>((res) => {
       if (child.exitCode !== null) return res();
       child.once('exit', () => res());

@@ -55,6 +55,8 @@ export class SearchIndexer {
   private utilizationMark: EventLoopUtilization = performance.eventLoopUtilization();
   private utilizationAt = Date.now();
   private utilization = 0;
+  /** Time the indexer's own batches took since the last utilization reading. */
+  private ownMs = 0;
   /** When the indexer last indexed a batch although the server was busy. */
   private forcedAt = Date.now();
   readonly stats = { indexed: 0, batches: 0, failed: 0, pruned: 0, deferred: 0 };
@@ -111,9 +113,13 @@ export class SearchIndexer {
   private recentUtilization(now: number): number {
     if (now - this.utilizationAt >= UTILIZATION_WINDOW_MS) {
       const current = performance.eventLoopUtilization();
-      this.utilization = performance.eventLoopUtilization(current, this.utilizationMark).utilization;
+      const window = performance.eventLoopUtilization(current, this.utilizationMark);
+      // The indexer's own batches do not count: it waits for the clients' load, not for itself.
+      const others = Math.max(0, window.active - this.ownMs);
+      this.utilization = window.idle + window.active > 0 ? others / (window.idle + window.active) : 0;
       this.utilizationMark = current;
       this.utilizationAt = now;
+      this.ownMs = 0;
     }
     return this.utilization;
   }
@@ -147,7 +153,9 @@ export class SearchIndexer {
         const rows = await this.options.store.unindexedEmails({ afterEmailId: after, limit: this.options.batchSize });
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!.emailId;
+        const batchStarted = performance.now();
         await this.indexBatch(rows.filter((r) => !this.failed.has(r.emailId)));
+        this.ownMs += performance.now() - batchStarted;
         this.cursor = Math.max(this.cursor, after);
         // Yield between batches: parsing runs on the event loop, beside the sessions.
         await new Promise((resolve) => setImmediate(resolve));
