@@ -226,8 +226,9 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
             continue;
           }
           const specialUse = props.role === null ? null : SPECIAL_USE_OF[props.role];
-          if (specialUse === undefined) {
-            notCreated[creationId] = setError('invalidProperties', { properties: ['role'] });
+          // RFC 8621 §2 role: no two mailboxes of an account have the same role.
+          if (specialUse === undefined || (props.role !== null && (await backend.mailboxes(accountId)).some((m) => roleOf(m) === props.role))) {
+            notCreated[creationId] = setError('invalidProperties', { properties: ['role'], ...(specialUse === undefined ? {} : { description: `a mailbox with role ${props.role} exists` }) });
             continue;
           }
           const prefix = await resolveParent(props.parentId);
