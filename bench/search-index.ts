@@ -1,0 +1,113 @@
+/**
+ * `npm run bench:search`: in one process, on an INBOX of bench messages, what the search index saves the
+ * JMAP methods the webmail calls: Email/get of a page of 50 list rows (the webmail's list properties) and
+ * Email/query text searches, each with the index and without it (reading every message, as before the index),
+ * alternating, median ms per call; and the indexer's rate. CPU time on a shared machine: compare the columns
+ * of one run, not runs on different days.
+ *
+ *   npm run bench:search -- [--messages 5000] [--rounds 10]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreJmapMailBackend } from '../src/app/jmap-mail-backend.ts';
+import { SearchIndexer } from '../src/app/search-indexer.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { StoreMailAccess } from '../src/mail/service.ts';
+import type { JmapAccount, JmapBackend, JmapIdentity } from '../src/protocols/jmap/backend.ts';
+import { CORE_CAPABILITY, MAIL_CAPABILITY } from '../src/protocols/jmap/capabilities.ts';
+import { JmapEngine } from '../src/protocols/jmap/engine.ts';
+import type { JmapMailBackend } from '../src/protocols/jmap/mail/backend.ts';
+import { mailAccountCapability, mailMethods } from '../src/protocols/jmap/mail/index.ts';
+import type { MethodTable } from '../src/protocols/jmap/method.ts';
+import { CORE_METHODS } from '../src/protocols/jmap/methods/index.ts';
+import { openStore } from '../src/store/open.ts';
+import { loadPostamtStore, NEEDLE } from './lib/mailbox-data.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
+};
+const N = opt('messages', 5000);
+const ROUNDS = opt('rounds', 10);
+/** The properties of a webmail list row (ui/webmail/types.ts LIST_PROPS). */
+const LIST_PROPS = ['threadId', 'mailboxIds', 'from', 'to', 'subject', 'preview', 'receivedAt', 'keywords', 'hasAttachment'];
+
+class OneAccount implements JmapBackend {
+  constructor(private readonly id: number) {}
+  private account(): JmapAccount {
+    return { name: 'bench@test.example', isPersonal: true, isReadOnly: false, accountCapabilities: { [CORE_CAPABILITY]: {}, [MAIL_CAPABILITY]: mailAccountCapability() } };
+  }
+  async accountsFor() { return { [`a${this.id}`]: this.account() }; }
+  async accountFor(_i: JmapIdentity, accountId: string) { return accountId === `a${this.id}` ? this.account() : null; }
+  async primaryAccountsFor() { return { [MAIL_CAPABILITY]: `a${this.id}` }; }
+  async sessionState() { return 's1'; }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-search-'));
+const store = await openStore({ dataDir: dir });
+try {
+  await store.addDomain('test.example');
+  const account = await store.addAccount({ address: 'bench@test.example', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(account.id, 'INBOX'))!.id;
+  const loadStart = Date.now();
+  await loadPostamtStore({ store, address: 'bench@test.example', n: N, batch: 1000 });
+  console.log(`${N} messages of ~5 KB loaded in ${Date.now() - loadStart} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+  const mail = new StoreJmapMailBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), base: new OneAccount(account.id), storeAccountId: () => account.id });
+  const plain = Object.assign(Object.create(mail) as StoreJmapMailBackend, { searchEmails: undefined, emailSummaries: undefined });
+  const methods = { ...(CORE_METHODS as MethodTable<JmapMailBackend>), ...mailMethods() };
+  const engines = {
+    index: new JmapEngine<JmapMailBackend>({ backend: mail, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() }),
+    none: new JmapEngine<JmapMailBackend>({ backend: plain, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() }),
+  };
+  const call = async (engine: JmapEngine<JmapMailBackend>, methodCalls: unknown[]): Promise<{ ms: number; body: any }> => {
+    const started = performance.now();
+    const r = await engine.handle({ username: 'bench@test.example' }, { body: JSON.stringify({ using: [CORE_CAPABILITY, MAIL_CAPABILITY], methodCalls }), contentType: 'application/json' });
+    return { ms: performance.now() - started, body: r.body };
+  };
+
+  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 0, batchSize: 50 });
+  const indexStart = performance.now();
+  indexer.start();
+  await indexer.idle();
+  const indexMs = performance.now() - indexStart;
+  await indexer.stop();
+  console.log(`indexer: ${indexer.stats.indexed} messages in ${indexMs.toFixed(0)} ms (${(indexer.stats.indexed / (indexMs / 1000)).toFixed(0)} messages/s)`);
+
+  const A = `a${account.id}`;
+  const pages = [0, Math.floor(N / 2), Math.max(0, N - 50)];
+  const cases: { name: string; calls: (page: number) => unknown[] }[] = [
+    { name: 'Email/get, 50 list rows (webmail LIST_PROPS)', calls: (position) => [
+      ['Email/query', { accountId: A, filter: { inMailbox: `M${inbox}` }, sort: [{ property: 'receivedAt', isAscending: false }], position, limit: 50 }, 'q'],
+      ['Email/get', { accountId: A, '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }, 'g'],
+    ] },
+    { name: `Email/query subject "message ${Math.floor(N / 3)}" (1 hit + prefixes)`, calls: () => [['Email/query', { accountId: A, filter: { inMailbox: `M${inbox}`, subject: `message ${Math.floor(N / 3)}` }, limit: 50 }, 'q']] },
+    { name: `Email/query text "${NEEDLE}" (4 hits, in bodies)`, calls: () => [['Email/query', { accountId: A, filter: { inMailbox: `M${inbox}`, text: NEEDLE }, limit: 50 }, 'q']] },
+  ];
+  console.log(`\n${ROUNDS} rounds, alternating; median ms per request (in-process, no HTTP)\n`);
+  console.log('| request | with the index | without (reading the messages) | ratio |');
+  console.log('|---|---|---|---|');
+  for (const c of cases) {
+    const times = { index: [] as number[], none: [] as number[] };
+    const rounds = c.name.startsWith('Email/get') ? ROUNDS * 3 : Math.max(3, Math.floor(ROUNDS / 2));
+    for (let r = 0; r < rounds; r++) {
+      const page = pages[r % pages.length]!;
+      for (const which of (r % 2 === 0 ? ['index', 'none'] : ['none', 'index']) as ('index' | 'none')[]) times[which].push((await call(engines[which], c.calls(page))).ms);
+    }
+    const a = median(times.index);
+    const b = median(times.none);
+    console.log(`| ${c.name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(a / b).toFixed(3)} |`);
+  }
+  const heap = process.memoryUsage();
+  console.log(`\nheap used ${(heap.heapUsed / 1048576).toFixed(0)} MiB, rss ${(heap.rss / 1048576).toFixed(0)} MiB; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+} finally {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
