@@ -96,7 +96,7 @@ export class StoreJmapMailBackend implements JmapMailBackend {
     return (await this.account(accountId)).threadEmails(threadIds);
   }
 
-  async emailIndex(accountId: string, options: { mailboxId?: number } = {}): Promise<MailIndexRow[]> {
+  async emailIndex(accountId: string, options: { mailboxId?: number; ids?: readonly number[] } = {}): Promise<MailIndexRow[]> {
     try {
       return await (await this.account(accountId)).listEmailIndex(options);
     } catch (err) {

@@ -184,7 +184,7 @@ export interface AccountMail {
   /** Email and thread ids of messages of one of the account's mailboxes, by UID (IMAP OBJECTID). */
   objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>>;
   /** Index rows of the account's emails, or of one of its mailboxes, newest received first. */
-  listEmailIndex(options?: { mailboxId?: number }): Promise<EmailIndexRow[]>;
+  listEmailIndex(options?: { mailboxId?: number; ids?: readonly number[] }): Promise<EmailIndexRow[]>;
   /** Newest received first, `limit` ids from `position`, of one of the account's mailboxes. */
   mailboxEmailPage(mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number }>;
   /**
@@ -197,7 +197,7 @@ export interface AccountMail {
   /** Where the email's bytes are (one of its copies), or null when the account has no such email. */
   emailLocation(emailId: number): Promise<{ mailboxId: number; uid: number; size: number } | null>;
   /** The search index's answer for the account: its indexed emails and, per term, those that match. */
-  searchEmails(terms: readonly SearchTerm[]): Promise<{ indexed: Set<number>; matches: Set<number>[] }>;
+  searchEmails(terms: readonly SearchTerm[]): Promise<{ unindexed: number[]; indexed: Set<number>; matches: Set<number>[] }>;
   /** Stored list properties (JSON) of those of the account's emails the index holds. */
   emailSummaries(emailIds: readonly number[]): Promise<Map<number, string>>;
   /** The email's bytes, whole or [start, end); null when the account has no such email. */

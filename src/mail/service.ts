@@ -311,7 +311,7 @@ class StoreAccountMail implements AccountMail {
     return this.store.objectIds(mailboxId, uids);
   }
 
-  async listEmailIndex(options: { mailboxId?: number } = {}) {
+  async listEmailIndex(options: { mailboxId?: number; ids?: readonly number[] } = {}) {
     if (options.mailboxId !== undefined) await this.ownedForReading(options.mailboxId);
     return this.store.listEmailIndex(this.accountId, options);
   }

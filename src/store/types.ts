@@ -548,8 +548,11 @@ export interface EmailStore {
   mailboxEmailCounts(accountId: number): Promise<Map<number, { emails: number; unread: number; threads: number; unreadThreads: number }>>;
   /** Email and thread id of messages of a mailbox, by UID (IMAP FETCH EMAILID, THREADID). */
   objectIds(mailboxId: number, uids: readonly number[]): Promise<Map<number, { emailId: number; threadId: number }>>;
-  /** Index rows of the account's emails, or only those with a copy in `mailboxId`, newest received first. */
-  listEmailIndex(accountId: number, options?: { mailboxId?: number }): Promise<EmailIndexRow[]>;
+  /**
+   * Index rows of the account's emails, or only those with a copy in `mailboxId`, newest received first;
+   * with `ids`, only those of these emails (a search that already knows its candidates).
+   */
+  listEmailIndex(accountId: number, options?: { mailboxId?: number; ids?: readonly number[] }): Promise<EmailIndexRow[]>;
   /** Newest received first, `limit` ids from `position`, of one mailbox: the first page of a mail client. */
   mailboxEmailPage(mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number }>;
   /** Applies the updates in one transaction; returns the ids not found in the account. Mailboxes must be the account's. */
@@ -597,8 +600,11 @@ export interface SearchIndexStore {
   unindexedEmails(options: { afterEmailId: number; limit: number }): Promise<{ emailId: number; accountId: number }[]>;
   /** Writes the documents (a document already there is kept). */
   writeSearchDocuments(documents: readonly SearchDocument[]): Promise<void>;
-  /** The account's indexed email ids, and for each term the indexed emails that satisfy it. */
-  searchEmails(accountId: number, terms: readonly SearchTerm[]): Promise<{ indexed: Set<number>; matches: Set<number>[] }>;
+  /**
+   * The account's emails without a document (read first), its indexed email ids, and for each term the
+   * indexed emails that satisfy it.
+   */
+  searchEmails(accountId: number, terms: readonly SearchTerm[]): Promise<{ unindexed: number[]; indexed: Set<number>; matches: Set<number>[] }>;
   /** The stored list properties (JSON) of those of the account's emails that are indexed. */
   emailSummaries(accountId: number, emailIds: readonly number[]): Promise<Map<number, string>>;
   /** Removes the documents of emails that no longer exist; returns how many. */

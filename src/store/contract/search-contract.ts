@@ -72,6 +72,12 @@ export function runSearchIndexContract(name: string, openFresh: () => Promise<Fr
       };
       const r = await store.searchEmails(alice.id, []);
       assert.deepEqual([...r.indexed].sort((x, y) => x - y), ids.slice(0, 5), 'the sixth email is not indexed; bob\'s is not alice\'s');
+      assert.deepEqual(r.unindexed, [ids[5]]);
+      // The index rows of just the candidates a search found, of the account only, newest first.
+      const inbox = (await store.getMailbox(alice.id, 'INBOX'))!.id;
+      assert.deepEqual((await store.listEmailIndex(alice.id, { ids: [ids[1]!, ids[3]!, other] })).map((row) => row.id), [ids[3], ids[1]]);
+      assert.deepEqual((await store.listEmailIndex(alice.id, { mailboxId: inbox, ids: [ids[2]!] })).map((row) => [row.id, row.mailboxIds]), [[ids[2], [inbox]]]);
+      assert.deepEqual(await store.listEmailIndex(alice.id, { ids: [] }), []);
       assert.deepEqual(await find({ kind: 'text', fields: ['subject'], value: 'report' }), [[ids[0]]]);
       assert.deepEqual(await find({ kind: 'text', fields: ['subject'], value: '100%' }), [[ids[0]]]);
       assert.deepEqual(await find({ kind: 'text', fields: ['subject'], value: '0% d' }), [[ids[0]]]);

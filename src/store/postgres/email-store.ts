@@ -190,15 +190,17 @@ export function pgEmailStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Em
         ? await pool.query<unknown[]>({
             text: `SELECT e.id, e.thread_id, (SELECT array_agg(x.mailbox_id) FROM messages x WHERE x.email_id = e.id) AS mailboxes,
             m.flags, m.size, m.internal_date AS received, e.sent_at, e.base_subject, e.from_sort, e.to_sort
-            FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = $1 ORDER BY m.internal_date DESC, e.id DESC`,
-            values: [options.mailboxId],
+            FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = $1 AND ($2::bigint[] IS NULL OR e.id = ANY($2::bigint[]))
+            ORDER BY m.internal_date DESC, e.id DESC`,
+            values: [options.mailboxId, options.ids ?? null],
             rowMode: 'array',
           })
         : await pool.query<unknown[]>({
             text: `SELECT e.id, e.thread_id, array_agg(m.mailbox_id) AS mailboxes, min(m.flags) AS flags, max(m.size) AS size,
             min(m.internal_date) AS received, e.sent_at, e.base_subject, e.from_sort, e.to_sort
-            FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.account_id = $1 GROUP BY e.id ORDER BY received DESC, e.id DESC`,
-            values: [accountId],
+            FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.account_id = $1 AND ($2::bigint[] IS NULL OR e.id = ANY($2::bigint[]))
+            GROUP BY e.id ORDER BY received DESC, e.id DESC`,
+            values: [accountId, options.ids ?? null],
             rowMode: 'array',
           });
       return (res.rows as [number, number, number[], string, number, number, number | null, string, string, string][]).map((r): EmailIndexRow => ({

@@ -65,6 +65,12 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
     indexMailbox: db.prepare(`SELECT e.id, e.thread_id, (SELECT group_concat(x.mailbox_id) FROM messages x WHERE x.email_id = e.id) AS mailboxes,
       m.flags, m.size, m.internal_date AS received, e.sent_at, e.base_subject, e.from_sort, e.to_sort
       FROM messages m JOIN emails e ON e.id = m.email_id WHERE m.mailbox_id = ? ORDER BY m.internal_date DESC, e.id DESC`).raw(),
+    indexAllIds: db.prepare(`SELECT e.id, e.thread_id, group_concat(m.mailbox_id) AS mailboxes, min(m.flags) AS flags, max(m.size) AS size,
+      min(m.internal_date) AS received, e.sent_at, e.base_subject, e.from_sort, e.to_sort
+      FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.id IN (SELECT value FROM json_each(?)) AND e.account_id = ? GROUP BY e.id ORDER BY received DESC, e.id DESC`).raw(),
+    indexMailboxIds: db.prepare(`SELECT e.id, e.thread_id, (SELECT group_concat(x.mailbox_id) FROM messages x WHERE x.email_id = e.id) AS mailboxes,
+      m.flags, m.size, m.internal_date AS received, e.sent_at, e.base_subject, e.from_sort, e.to_sort
+      FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.id IN (SELECT value FROM json_each(?)) AND m.mailbox_id = ? ORDER BY m.internal_date DESC, e.id DESC`).raw(),
     page: db.prepare('SELECT email_id FROM messages INDEXED BY messages_date WHERE mailbox_id = ? ORDER BY internal_date DESC, uid DESC LIMIT ? OFFSET ?').pluck(),
     count: db.prepare('SELECT count(*) FROM messages WHERE mailbox_id = ?').pluck(),
     counts: db.prepare(`SELECT m.mailbox_id, count(*), sum(instr(' ' || m.flags || ' ', ' \\Seen ') = 0), count(DISTINCT e.thread_id),
@@ -186,7 +192,10 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
       return out;
     },
     async listEmailIndex(accountId, options = {}) {
-      const rows = (options.mailboxId !== undefined ? q.indexMailbox.all(options.mailboxId) : q.indexAll.all(accountId)) as [number, number, string, string, number, number, number | null, string, string, string][];
+      const ids = options.ids === undefined ? null : JSON.stringify(options.ids);
+      const rows = (options.mailboxId !== undefined
+        ? (ids === null ? q.indexMailbox.all(options.mailboxId) : q.indexMailboxIds.all(ids, options.mailboxId))
+        : (ids === null ? q.indexAll.all(accountId) : q.indexAllIds.all(ids, accountId))) as [number, number, string, string, number, number, number | null, string, string, string][];
       return rows.map((r): EmailIndexRow => ({
         id: r[0], threadId: r[1], mailboxIds: String(r[2]).split(',').map(Number), flags: r[3], size: r[4], receivedAt: r[5], sentAt: r[6], baseSubject: r[7], fromSort: r[8], toSort: r[9],
       }));

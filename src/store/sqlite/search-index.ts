@@ -24,10 +24,13 @@ export function sqliteSearchIndexStore(deps: { db: SqliteDatabase; commits: Grou
     insertMeta: db.prepare('INSERT OR IGNORE INTO email_search_meta (email_id, account_id, has_attachment, headers, summary) VALUES (?, ?, ?, ?, ?)'),
     insertText: db.prepare('INSERT INTO email_search (rowid, f_from, f_to, f_cc, f_bcc, f_subject, f_body) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     indexed: db.prepare('SELECT email_id FROM email_search_meta WHERE account_id = ?').pluck(),
+    accountUnindexed: db.prepare(`SELECT e.id FROM emails e INDEXED BY emails_changes
+      WHERE e.account_id = ? AND NOT EXISTS (SELECT 1 FROM email_search_meta s WHERE s.email_id = e.id)`).pluck(),
     header: db.prepare(`SELECT m.email_id FROM email_search_meta m WHERE m.account_id = ?
       AND EXISTS (SELECT 1 FROM json_each(m.headers) j WHERE j.value ->> 0 = ? AND (? IS NULL OR instr(j.value ->> 1, ?) > 0))`).pluck(),
     attachment: db.prepare('SELECT email_id FROM email_search_meta WHERE account_id = ? AND has_attachment = ?').pluck(),
-    summaries: db.prepare('SELECT email_id, summary FROM email_search_meta WHERE account_id = ? AND email_id IN (SELECT value FROM json_each(?))').raw(),
+    // By primary key (the account's index would scan all of its documents); the account is checked per row.
+    summaries: db.prepare('SELECT email_id, account_id, summary FROM email_search_meta WHERE email_id IN (SELECT value FROM json_each(?))').raw(),
     orphans: db.prepare(`SELECT m.email_id FROM email_search_meta m WHERE NOT EXISTS (SELECT 1 FROM emails e WHERE e.id = m.email_id) LIMIT ${PRUNE_BATCH}`).pluck(),
     deleteMeta: db.prepare('DELETE FROM email_search_meta WHERE email_id = ?'),
     deleteText: db.prepare('DELETE FROM email_search WHERE rowid = ?'),
@@ -53,6 +56,7 @@ export function sqliteSearchIndexStore(deps: { db: SqliteDatabase; commits: Grou
   }
 
   const readSearch = db.transaction((accountId: number, terms: readonly SearchTerm[]) => ({
+    unindexed: q.accountUnindexed.all(accountId) as number[],
     indexed: new Set(q.indexed.all(accountId) as number[]),
     matches: terms.map((t) => new Set(matching(accountId, t))),
   }));
@@ -76,7 +80,7 @@ export function sqliteSearchIndexStore(deps: { db: SqliteDatabase; commits: Grou
     async emailSummaries(accountId, emailIds) {
       const out = new Map<number, string>();
       if (emailIds.length === 0) return out;
-      for (const [id, summary] of q.summaries.all(accountId, JSON.stringify(emailIds)) as [number, string][]) out.set(id, summary);
+      for (const [id, owner, summary] of q.summaries.all(JSON.stringify(emailIds)) as [number, number, string][]) if (owner === accountId) out.set(id, summary);
       return out;
     },
     async pruneSearchDocuments() {

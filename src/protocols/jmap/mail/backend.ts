@@ -71,14 +71,15 @@ export interface JmapMailBackend extends JmapBackend {
   /** The whole message, or null when the email is not the account's. */
   emailBytes(accountId: string, id: number): Promise<Buffer | null>;
   threads(accountId: string, threadIds: readonly number[]): Promise<Map<number, number[]>>;
-  emailIndex(accountId: string, options?: { mailboxId?: number }): Promise<MailIndexRow[]>;
+  /** With `ids`: only the index rows of these emails (a search that already knows its candidates). */
+  emailIndex(accountId: string, options?: { mailboxId?: number; ids?: readonly number[] }): Promise<MailIndexRow[]>;
   /** Newest received first, one mailbox: the fast path of the first page a client shows. */
   mailboxPage(accountId: string, mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number } | null>;
   /**
    * The search index's answer for these terms (search-document.ts): the account's emails it holds and, per
    * term, those of them that match. Absent: every email is read.
    */
-  searchEmails?(accountId: string, terms: readonly MailSearchTerm[]): Promise<{ indexed: Set<number>; matches: Set<number>[] }>;
+  searchEmails?(accountId: string, terms: readonly MailSearchTerm[]): Promise<{ unindexed: number[]; indexed: Set<number>; matches: Set<number>[] }>;
   /** The stored list properties (SUMMARY_PROPERTIES) of those emails that have them. */
   emailSummaries?(accountId: string, ids: readonly number[]): Promise<Map<number, Record<string, unknown>>>;
   /** One transaction: 'overQuota' when a copy added would not fit, and then nothing was applied. */

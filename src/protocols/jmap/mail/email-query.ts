@@ -208,9 +208,17 @@ async function runQuery(backend: JmapMailBackend, accountId: string, args: { fil
   // One mailbox's rows are enough when the filter requires that mailbox.
   const single = filter !== null && !('operator' in filter) ? (filter as EmailCondition).inMailbox : undefined;
   const mailboxId = single === undefined ? undefined : parseObjectId('mailbox', single);
-  const candidates = mailboxId === undefined ? await allRows() : mailboxId === null ? [] : await backend.emailIndex(accountId, { mailboxId });
   const { terms, offsets } = collectTerms(filter);
   const index = terms.length > 0 && backend.searchEmails !== undefined ? await backend.searchEmails(accountId, terms) : null;
+  // A single condition with content terms can only hold for the indexed emails that match all of its terms
+  // and for those not indexed yet: only their rows are read, not the whole mailbox's.
+  const own = index !== null && filter !== null ? offsets.get(filter as EmailCondition) : undefined;
+  let ids: number[] | undefined;
+  if (own !== undefined) {
+    const sets = index!.matches.slice(own, own + termsOf(filter as EmailCondition).length).sort((a, b) => a.size - b.size);
+    ids = [...index!.unindexed, ...[...sets[0]!].filter((id) => sets.every((s) => s.has(id)))];
+  }
+  const candidates = mailboxId === null ? [] : ids === undefined && mailboxId === undefined ? await allRows() : await backend.emailIndex(accountId, { ...(mailboxId === undefined ? {} : { mailboxId }), ...(ids === undefined ? {} : { ids }) });
   const evaluator = new Evaluator(backend, accountId, allRows, { terms, offsets, index });
   const matching: MailIndexRow[] = [];
   for (const row of candidates) if (await evaluator.matches(row, filter)) matching.push(row);
