@@ -67,7 +67,7 @@ try {
     index: new JmapEngine<JmapMailBackend>({ backend: mail, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() }),
     none: new JmapEngine<JmapMailBackend>({ backend: plain, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() }),
   };
-  const call = async (engine: JmapEngine<JmapMailBackend>, methodCalls: unknown[]): Promise<{ ms: number; body: any }> => {
+  const call = async (engine: JmapEngine<JmapMailBackend>, methodCalls: unknown[]): Promise<{ ms: number; body: unknown }> => {
     const started = performance.now();
     const r = await engine.handle({ username: 'bench@test.example' }, { body: JSON.stringify({ using: [CORE_CAPABILITY, MAIL_CAPABILITY], methodCalls }), contentType: 'application/json' });
     return { ms: performance.now() - started, body: r.body };
@@ -83,11 +83,14 @@ try {
 
   const A = `a${account.id}`;
   const pages = [0, Math.floor(N / 2), Math.max(0, N - 50)];
+  // The ids of the newest, a middle and the oldest page, asked for once (Email/get alone is timed).
+  const pageIds = new Map<number, string[]>();
+  for (const position of pages) {
+    const r = await call(engines.index, [['Email/query', { accountId: A, filter: { inMailbox: `M${inbox}` }, position, limit: 50 }, 'q']]);
+    pageIds.set(position, (r.body as { methodResponses: [string, { ids: string[] }][] }).methodResponses[0]![1].ids);
+  }
   const cases: { name: string; calls: (page: number) => unknown[] }[] = [
-    { name: 'Email/get, 50 list rows (webmail LIST_PROPS)', calls: (position) => [
-      ['Email/query', { accountId: A, filter: { inMailbox: `M${inbox}` }, sort: [{ property: 'receivedAt', isAscending: false }], position, limit: 50 }, 'q'],
-      ['Email/get', { accountId: A, '#ids': { resultOf: 'q', name: 'Email/query', path: '/ids' }, properties: LIST_PROPS }, 'g'],
-    ] },
+    { name: 'Email/get, 50 list rows (webmail LIST_PROPS), ids known', calls: (position) => [['Email/get', { accountId: A, ids: pageIds.get(position), properties: LIST_PROPS }, 'g']] },
     { name: `Email/query subject "message ${Math.floor(N / 3)}" (1 hit + prefixes)`, calls: () => [['Email/query', { accountId: A, filter: { inMailbox: `M${inbox}`, subject: `message ${Math.floor(N / 3)}` }, limit: 50 }, 'q']] },
     { name: `Email/query text "${NEEDLE}" (4 hits, in bodies)`, calls: () => [['Email/query', { accountId: A, filter: { inMailbox: `M${inbox}`, text: NEEDLE }, limit: 50 }, 'q']] },
   ];

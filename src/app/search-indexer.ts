@@ -106,7 +106,6 @@ export class SearchIndexer {
         }
       });
     }, delayMs);
-    this.timer.unref();
   }
 
   /** The share of the event loop spent working lately (0..1), over a window of at least UTILIZATION_WINDOW_MS. */
