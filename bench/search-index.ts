@@ -73,7 +73,7 @@ try {
     return { ms: performance.now() - started, body: r.body };
   };
 
-  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 0, batchSize: 50 });
+  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 0, batchSize: 50, busyUtilization: 1, busyWaitMs: 0 });
   const indexStart = performance.now();
   indexer.start();
   await indexer.idle();
