@@ -9,14 +9,14 @@
  *
  *   npm run bench:webmail -- [--sizes 21020,100000] [--rounds 5] [--only postamt|roundcube]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
 import { startDovecot } from './lib/dovecot.ts';
-import { fillMaildir, loadPostamtStore } from './lib/mailbox-data.ts';
+import { loadPostamtStore } from './lib/mailbox-data.ts';
 import { freePort } from './lib/postamt.ts';
 import { median } from './lib/results.ts';
 import { roundcubeMissing, startRoundcube } from './lib/roundcube.ts';
@@ -48,6 +48,15 @@ const STEPS = [
 type Step = (typeof STEPS)[number][0];
 type Samples = Record<Step | 'jsKB' | 'cssKB' | 'jsDecodedKB' | 'cssDecodedKB', number[]>;
 const emptySamples = (): Samples => ({ login: [], open: [], nextPage: [], search: [], lastPage: [], newMail: [], jsKB: [], cssKB: [], jsDecodedKB: [], cssDecodedKB: [] });
+
+/** bench/lib/fill-maildir.ts in a child process. */
+function fillMaildirChild(maildir: string, n: number): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib', 'fill-maildir.ts'), maildir, String(n)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', rej);
+    child.once('exit', (code) => (code === 0 ? res() : rej(new Error(`fill-maildir.ts exited ${code}`))));
+  });
+}
 
 function log(text: string): void {
   process.stderr.write(`[bench:webmail] ${new Date().toISOString().slice(11, 19)} ${text}\n`);
@@ -222,7 +231,15 @@ function searchFor(n: number): { words: string; hits: number } {
   return { words: `message ${prefix}`, hits };
 }
 
-async function round(browser: Browser, w: Webmail, n: number, out: Samples): Promise<void> {
+/**
+ * Roundcube looks for new mail every 60 s from its page's load, so when in that period a message arrives
+ * decides its wait: round r of `rounds` delivers (r + 0.5) / rounds of the period after the login, spreading
+ * the rounds evenly over it (for both webmails, though Postamt's push does not depend on it).
+ */
+const POLL_PERIOD_MS = 60_000;
+
+/** Round `r` of `rounds`; `rounds` 0 (the warm-up) delivers at once. */
+async function round(browser: Browser, w: Webmail, n: number, out: Samples, r: number, rounds: number): Promise<void> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
@@ -247,6 +264,7 @@ async function round(browser: Browser, w: Webmail, n: number, out: Samples): Pro
     const submit = w.name === 'postamt' ? page.locator('.login button[type="submit"]') : page.locator('#rcmloginsubmit');
     const newest = subjectOf(n - 1);
     out.login.push(await timed(page, () => submit.click(), { selector: w.listRow, text: newest }));
+    const loggedIn = Date.now();
     counting = false;
     await Promise.all(pending);
     out.jsKB.push(wire.js / 1024);
@@ -257,6 +275,7 @@ async function round(browser: Browser, w: Webmail, n: number, out: Samples): Pro
     out.nextPage.push(await w.nextPage(page, subjectOf(n - 51)));
     out.lastPage.push(await w.lastPage(page, subjectOf(0)));
     await w.firstPage(page, newest);
+    if (rounds > 0) await new Promise((res) => setTimeout(res, Math.max(0, loggedIn + ((r + 0.5) / rounds) * POLL_PERIOD_MS - Date.now())));
     const subject = `live ${Date.now()}`;
     const drawn = frameAfter(page, async () => undefined, { selector: w.listRow, text: subject }, NEW_MAIL_TIMEOUT_MS, false);
     const accepted = await w.deliver(subject);
@@ -280,24 +299,27 @@ async function main(): Promise<void> {
   try {
     for (const n of SIZES) {
       const webmails: Webmail[] = [];
+      const withRoundcube = !missing && ONLY !== 'postamt';
+      const dir = mkdtempSync(join(tmpdir(), 'bench-roundcube-'));
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+      // Dovecot's auth and Roundcube's php-fpm and nginx workers run as other users and must reach their files.
+      chmodSync(dir, 0o755);
+      const dovecotDir = join(dir, 'dovecot');
+      // The Maildir is written by a child process while this one loads Postamt's store: two cores, both busy.
+      const t0 = Date.now();
+      const maildir = withRoundcube ? fillMaildirChild(join(dovecotDir, 'home', 'bench', 'Maildir'), n)
+        .then(() => log(`Dovecot: ${n} messages written to the Maildir in ${((Date.now() - t0) / 1000).toFixed(1)} s`)) : null;
+      maildir?.catch(() => undefined);
       if (ONLY !== 'roundcube') {
         const t = await startTestServer({ config: { auth: { maxFailuresPerAccount: 1000, maxFailuresPerIp: 1000 } } as never });
         cleanup.push(() => t.stop());
         await t.addUser(USER, PASSWORD);
-        const t0 = Date.now();
         await loadPostamtStore({ store: t.server.services.store, address: USER, n, onProgress: (done) => { if (done % 20000 === 0) log(`Postamt: ${done}/${n}`); } });
         log(`Postamt: ${n} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         webmails.push(postamt(`https://localhost:${t.ports.https}/`, t.ports.smtp));
       }
-      if (!missing && ONLY !== 'postamt') {
-        const dir = mkdtempSync(join(tmpdir(), 'bench-roundcube-'));
-        // Dovecot's auth and Roundcube's php-fpm and nginx workers run as other users and must reach their files.
-        chmodSync(dir, 0o755);
-        cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-        const dovecotDir = join(dir, 'dovecot');
-        const t0 = Date.now();
-        fillMaildir(join(dovecotDir, 'home', 'bench', 'Maildir'), n);
-        log(`Dovecot: ${n} messages written to the Maildir in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      if (maildir) {
+        await maildir;
         const [imapPort, pop3Port, lmtpPort, httpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
         const dovecot = await startDovecot({
           dir: dovecotDir, imapPort, pop3Port,
@@ -327,13 +349,13 @@ async function main(): Promise<void> {
       const out = new Map(webmails.map((w) => [w.name, emptySamples()]));
       // One round each first, not counted: caches warm (Dovecot's header cache, PHP's opcache, the store's pages).
       for (const w of webmails) {
-        await round(browser, w, n, emptySamples());
+        await round(browser, w, n, emptySamples(), 0, 0);
         log(`${n}: ${w.name}: warm-up round done`);
       }
       for (let r = 0; r < ROUNDS; r++) {
         for (const w of r % 2 ? [...webmails].reverse() : webmails) {
           const o = out.get(w.name)!;
-          await round(browser, w, n, o);
+          await round(browser, w, n, o, r, ROUNDS);
           log(`${n}: ${w.name} round ${r + 1}: ${Object.entries(o).map(([k, v]) => `${k} ${v[v.length - 1]!.toFixed(0)}`).join(', ')}`);
         }
       }
