@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   try {
     await t.addUser(USER, PASSWORD);
     await loadPostamtStore({ store: t.server.services.store, address: USER, n: N });
+    await t.server.services.searchIndexer?.idle();
     for (let round = 0; round < 2; round++) {
       const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
       const page = await context.newPage();
