@@ -3,6 +3,7 @@
 // password changed only with the current one, after which the old one no longer logs in. CSRF refused here too.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
 import type { Page } from 'playwright-core';
 import { PASS, skipWithoutChromium, startWebmailRig, type WebmailRig } from './webmail-harness.ts';
@@ -48,6 +49,14 @@ describe('webmail account settings', { skip: skipWithoutChromium }, () => {
     await page.getByRole('button', { name: 'Revoke Phone' }).click();
     await page.getByRole('list', { name: 'App passwords' }).getByText(/Phone/).waitFor({ state: 'detached' });
     assert.equal(await imapLogin(appPassword), false);
+  });
+
+  it('downloads the Apple configuration profile for the account, logged in by the session alone', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: /Set up this account on an iPhone, iPad or Mac/ }).click()]);
+    assert.match(download.suggestedFilename(), /\.mobileconfig$/);
+    const profile = readFileSync((await download.path())!, 'utf8');
+    assert.match(profile, /<key>EmailAddress<\/key>\s*<string>alice@example\.test<\/string>/);
+    assert.doesNotMatch(profile, new RegExp(PASS), 'no password in it');
   });
 
   it('lists the login sessions and ends another one: that browser is logged out', async () => {

@@ -1,6 +1,7 @@
 /**
  * The account part of the settings: a new password (the current one is asked for), app passwords (made here,
- * shown once, revoked here) and the login sessions, each of which can be ended.
+ * shown once, revoked here), the Apple configuration profile to download, and the login sessions, each of
+ * which can be ended.
  */
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -67,6 +68,8 @@ export function AccountSettings(props: { t: T; lang: string; onEnded: () => void
         h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, t('changePassword')), h('span', { role: 'status', class: 'muted' }, status.password ?? '')))),
     h('fieldset', null, h('legend', null, t('appPasswords')),
       h('p', { class: 'muted' }, t('appPasswordsHelp')),
+      // The profile names the servers and the account (no password); the device asks for one, e.g. an app password.
+      h('p', null, h('a', { href: '/autoconfig/apple.mobileconfig', download: '' }, t('appleProfile'))),
       h('ul', { class: 'plain', 'aria-label': t('appPasswords') }, apps.map((a) => h('li', { key: a.id },
         `${a.label} (${when(a.createdAt)}) `,
         h('button', { type: 'button', 'aria-label': t('revokeNamed', { name: a.label }), onClick: guard('apps', async () => { await accountApi('DELETE', `app-passwords/${a.id}`); setMade(null); await load(); }) }, t('revoke'))))),
