@@ -6,6 +6,7 @@
  * Several nodes on one store: recipients are claimed under a lease (renewed while the attempt runs), so each is
  * attempted by one node at a time; a dead node's recipients are claimed by another once its leases expire.
  */
+import { TLSRPT_ORIGIN } from './tls-report-origin.ts';
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from '../core/log.ts';
@@ -354,20 +355,24 @@ export class QueueRunner {
       return reuse;
     }
     if (job.route.kind !== 'hosts') return reuse;
+    // RFC 8460 §5.3: a TLS report is delivered despite any TLS failure (the failures it may be reporting),
+    // and its own session is not counted in the next report. Its connection, opened without the domain's
+    // MTA-STS or DANE demands, is never handed on to other mail.
+    const tlsReport = message.origin === TLSRPT_ORIGIN;
     let conn = reuse && reuse.isUsable ? reuse : null;
     if (!conn) {
       await reuse?.close().catch(() => undefined);
       const fromMx = job.route.hosts.some((h) => h.source === 'mx' || h.source === 'implicit-mx');
       let domainTls: DomainTls | null = null;
-      if (fromMx && this.#o.outboundTls) domainTls = await this.#o.outboundTls.forDomain(job.recipients[0]!.domain);
+      if (fromMx && this.#o.outboundTls && !tlsReport) domainTls = await this.#o.outboundTls.forDomain(job.recipients[0]!.domain);
       const opened = await connectRoute(job.route, {
         outboundTls: domainTls && this.#o.outboundTls ? { policy: this.#o.outboundTls, domain: domainTls } : null,
-        tlsReport: this.#o.tlsReport,
+        tlsReport: tlsReport ? null : this.#o.tlsReport,
         resolver: this.#o.resolver,
         heloName: this.#o.hostname,
         routing: this.#o.routing,
-        mxTlsMode: this.#o.mxTlsMode,
-        allowPlainFallback: this.#o.allowPlainFallback,
+        mxTlsMode: tlsReport ? 'opportunistic' : this.#o.mxTlsMode,
+        allowPlainFallback: tlsReport ? true : this.#o.allowPlainFallback,
         ca: this.#o.ca,
         connectTimeoutMs: this.#o.connectTimeoutMs,
         timeouts: this.#o.timeouts,
@@ -407,6 +412,10 @@ export class QueueRunner {
         };
       });
       await this.#record(message, outcomes, body);
+    }
+    if (tlsReport && conn !== reuse) {
+      await conn.close().catch(() => undefined);
+      return null;
     }
     return conn.isUsable ? conn : null;
   }

@@ -3,6 +3,7 @@
  * publishes `_smtp._tls` with a rua, one gzip JSON report (RFC 8460 §4, §5), queued like any mail for each
  * mailto: address and posted (with retries) to each https: URL.
  */
+import { TLSRPT_ORIGIN } from '../queue/tls-report-origin.ts';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from '../core/log.ts';
@@ -99,7 +100,7 @@ export class TlsRptSender implements DailyReporter {
           headers: [['TLS-Report-Domain', domain], ['TLS-Report-Submitter', identity.organization]],
           attachment: { contentType: 'application/tlsrpt+gzip', filename, data: gzipSync(JSON.stringify(report)) },
           now: new Date(),
-        }, 'tlsrpt');
+        }, TLSRPT_ORIGIN);
         queued.push(id);
         this.#o.logger.info({ event: 'tlsrpt.sent', domain, day, to: address, queueId: id, policies: report.policies.length }, 'TLS-RPT report queued');
       }

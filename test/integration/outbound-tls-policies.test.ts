@@ -17,6 +17,7 @@ import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.ts';
 import { createTestCa, issueServerCertificate, makeTlsFixture, selfSignedServerCertificate } from '../harness/test-ca.ts';
 import { PASS, attempts, rawMessage, submit, until } from './queue-helpers.ts';
 import type { TlsAttempt } from '../../src/outbound-tls/attempt.ts';
+import { TLSRPT_ORIGIN } from '../../src/queue/tls-report-origin.ts';
 
 const ALICE = 'alice@example.org';
 
@@ -29,7 +30,7 @@ const taLeaf = issueServerCertificate(ca, { dnsNames: ['mx.daneta.test'] });
 const cnameLeaf = issueServerCertificate(ca, { dnsNames: ['mx.dane-cname.test'] });
 // A leaf from another CA sent with our CA behind it: the DANE-TA anchor is in the chain but did not sign it.
 const strangerLeaf = issueServerCertificate(createTestCa({ commonName: 'Stranger CA' }), { dnsNames: ['mx.danechain.test'] });
-const policyCert = issueServerCertificate(ca, { dnsNames: ['*.sts-good.test', 'mta-sts.sts-good.test', 'mta-sts.sts-wrongname.test', 'mta-sts.sts-expired.test', 'mta-sts.sts-selfsigned.test', 'mta-sts.sts-downgrade.test', 'mta-sts.sts-mxmismatch.test', 'mta-sts.sts-testing.test', 'mta-sts.dane-ee.test', 'mta-sts.sts-fetchfail.test', 'mta-sts.sts-redirect.test'] });
+const policyCert = issueServerCertificate(ca, { dnsNames: ['*.sts-good.test', 'mta-sts.sts-good.test', 'mta-sts.sts-wrongname.test', 'mta-sts.sts-expired.test', 'mta-sts.sts-selfsigned.test', 'mta-sts.sts-downgrade.test', 'mta-sts.sts-mxmismatch.test', 'mta-sts.sts-testing.test', 'mta-sts.dane-ee.test', 'mta-sts.sts-fetchfail.test', 'mta-sts.sts-redirect.test', 'mta-sts.sts-report.test'] });
 
 const der = (pem: string): Buffer => new X509Certificate(pem).raw;
 const spkiSha256 = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
@@ -37,6 +38,7 @@ const spkiSha256 = (pem: string): string => createHash('sha256').update(new X509
 const POLICIES: Record<string, string> = {
   'sts-good.test': 'version: STSv1\nmode: enforce\nmx: mx.sts.test\nmax_age: 86400\n',
   'sts-wrongname.test': 'version: STSv1\nmode: enforce\nmx: mx.wrongname.test\nmax_age: 86400\n',
+  'sts-report.test': 'version: STSv1\nmode: enforce\nmx: mx.wrongname.test\nmax_age: 86400\n',
   'sts-expired.test': 'version: STSv1\nmode: enforce\nmx: mx.expired.test\nmax_age: 86400\n',
   'sts-selfsigned.test': 'version: STSv1\nmode: enforce\nmx: mx.selfsigned.test\nmax_age: 86400\n',
   'sts-downgrade.test': 'version: STSv1\nmode: enforce\nmx: *.downgrade.test\nmax_age: 86400\n',
@@ -92,6 +94,7 @@ describe('outbound TLS policies: MTA-STS and DANE against real peers', () => {
     records = {
       ...sts('sts-good.test', 'mx.sts.test'),
       ...sts('sts-wrongname.test', 'mx.wrongname.test'),
+      ...sts('sts-report.test', 'mx.wrongname.test'),
       ...sts('sts-expired.test', 'mx.expired.test'),
       ...sts('sts-selfsigned.test', 'mx.selfsigned.test'),
       ...sts('sts-downgrade.test', 'mx.downgrade.test'),
@@ -209,6 +212,21 @@ describe('outbound TLS policies: MTA-STS and DANE against real peers', () => {
       assert.equal(logged[0]!.mx, mx);
     });
   }
+
+  it('a TLS report is delivered despite the enforced policy it may be reporting on, and its session is not counted (RFC 8460 §5.3)', async () => {
+    const to = 'tlsrpt@sts-report.test';
+    const body = Buffer.from(rawMessage('postmaster@postamt.test', to, 'Report Domain: postamt.test', 'report\r\n'));
+    await t.server.services.store.enqueue({ sender: '', recipients: [{ address: to }], origin: TLSRPT_ORIGIN }, body);
+    t.server.services.queue.kick();
+    assert.equal((await result(to)).result, 'delivered');
+    assert.equal(received(sinks.wrongName!, to).length, 1, 'delivered to the MX whose certificate the policy would refuse');
+    assert.deepEqual(await logFor('sts-report.test'), [], 'not in the next report');
+    // Other mail to the same domain still meets the policy.
+    await send('bob@sts-report.test');
+    const line = await result('bob@sts-report.test');
+    assert.equal(line.result, 'deferred');
+    assert.equal(received(sinks.wrongName!, 'bob@sts-report.test').length, 0);
+  });
 
   it('MTA-STS enforce: a peer that does not offer STARTTLS (stripped) gets no mail in plain text', async () => {
     await send('bob@sts-downgrade.test');
