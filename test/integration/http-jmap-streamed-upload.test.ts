@@ -19,6 +19,12 @@ const ALICE = 'alice@example.test';
 const PASS = 'correct horse battery staple';
 const UPLOAD_BYTES = 50 * 1024 * 1024;
 const LIMIT = 60 * 1000 * 1000;
+/**
+ * Live memory a transfer of UPLOAD_BYTES may add at its peak. Holding the transfer whole adds at least all
+ * of it; streaming adds a few chunks (5-12 MiB alone), plus socket and driver buffers that fill up when the
+ * machine is loaded and the client reads slowly (28 MiB seen on PostgreSQL beside the whole suite).
+ */
+const HELD_MAX = 36 * 1024 * 1024;
 
 // A full collection before each sample, so what is measured is memory still held, not garbage not yet collected.
 v8.setFlagsFromString('--expose-gc');
@@ -105,14 +111,14 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       assert.equal(blob.size, UPLOAD_BYTES);
       assert.equal(blob.type, 'application/octet-stream');
       ctx.diagnostic(`${backend}: live memory growth during a ${UPLOAD_BYTES} byte upload: ${up.growth} bytes`);
-      assert.ok(up.growth < 20 * 1024 * 1024, `memory grew by ${up.growth} bytes during a ${UPLOAD_BYTES} byte upload`);
+      assert.ok(up.growth < HELD_MAX, `memory grew by ${up.growth} bytes during a ${UPLOAD_BYTES} byte upload`);
 
       const out = join(dir, 'back.bin');
       const down = await peakGrowth(run('curl', ['-sS', '--fail', ...as(), '-o', out, `${base}/jmap/download/${account}/${blob.blobId}/big.bin?type=application/octet-stream`]));
       ctx.diagnostic(`${backend}: live memory growth during its download: ${down.growth} bytes`);
       const back = (await run('sha256sum', [out])).split(' ')[0];
       assert.equal(back, sha, 'the download is the upload, byte for byte');
-      assert.ok(down.growth < 20 * 1024 * 1024, `memory grew by ${down.growth} bytes during the download`);
+      assert.ok(down.growth < HELD_MAX, `memory grew by ${down.growth} bytes during the download`);
     });
 
     it('imports a 50 MB uploaded message with Email/import without holding it whole, and serves it back as the same bytes', { timeout: 180_000 }, async (ctx) => {
@@ -137,8 +143,8 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       const down = await peakGrowth(run('curl', ['-sS', '--fail', ...as(), '-o', out, `${base}/jmap/download/${account}/${email.blobId}/big.eml?type=message/rfc822`]));
       ctx.diagnostic(`${backend}: live memory growth during the download of the message blob: ${down.growth} bytes`);
       assert.equal((await run('sha256sum', [out])).split(' ')[0], messageSha, 'the message blob is the upload, byte for byte');
-      assert.ok(down.growth < 20 * 1024 * 1024, `memory grew by ${down.growth} bytes during the download`);
-      assert.ok(imported.growth < bytes.length / 2, `memory grew by ${imported.growth} bytes during the import`);
+      assert.ok(down.growth < HELD_MAX, `memory grew by ${down.growth} bytes during the download`);
+      assert.ok(imported.growth < HELD_MAX, `memory grew by ${imported.growth} bytes during the import`);
     });
 
     it('answers an upload over maxSizeUpload with the RFC 8620 limit problem, declared or found while streaming, and stores nothing', { timeout: 120_000 }, async () => {
