@@ -26,6 +26,10 @@ export interface SearchIndexerOptions {
   busyWaitMs: number;
 }
 
+/** Mail heard of within this long means deliveries are still arriving: the indexer waits for a pause. */
+const ARRIVAL_QUIET_MS = 1000;
+/** Messages indexed at most in a batch taken while the server is busy. */
+const FORCED_BATCH = 10;
 /** Event-loop utilization is measured over at least this long (a shorter window is noise). */
 const UTILIZATION_WINDOW_MS = 500;
 
@@ -59,6 +63,10 @@ export class SearchIndexer {
   private ownMs = 0;
   /** When the indexer last indexed a batch although the server was busy. */
   private forcedAt = Date.now();
+  /** When the last new message was heard of. */
+  private lastAppendAt = 0;
+  /** The next batch is indexed although the server is busy: a small one, so no client waits long. */
+  private forcedBatch = false;
   readonly stats = { indexed: 0, batches: 0, failed: 0, pruned: 0, deferred: 0 };
 
   constructor(options: SearchIndexerOptions) {
@@ -73,6 +81,7 @@ export class SearchIndexer {
       } else if (isMailboxChange(change)) {
         if (change.kind === 'expunge' || change.kind === 'mailbox') this.pruneWanted = true;
         if (change.kind !== 'append') return;
+        this.lastAppendAt = Date.now();
       } else return;
       this.kick();
     });
@@ -126,9 +135,15 @@ export class SearchIndexer {
   /** Whether to leave the next batch for later: the server is busy, and a batch was indexed lately anyway. */
   private shouldWait(): boolean {
     const now = Date.now();
-    if (this.recentUtilization(now) <= this.options.busyUtilization) return false;
+    // Mail arriving lately counts as busy too: a burst of large messages leaves the event loop waiting on
+    // disks and sockets, yet indexing them (a parse and a trigram insert per body) costs more than taking
+    // them did.
+    const arriving = now - this.lastAppendAt < ARRIVAL_QUIET_MS;
+    this.forcedBatch = false;
+    if (!arriving && this.recentUtilization(now) <= this.options.busyUtilization) return false;
     if (now - this.forcedAt >= this.options.busyWaitMs) {
       this.forcedAt = now;
+      this.forcedBatch = true;
       return false;
     }
     return true;
@@ -149,7 +164,7 @@ export class SearchIndexer {
           this.deferNext = true;
           break;
         }
-        const rows = await this.options.store.unindexedEmails({ afterEmailId: after, limit: this.options.batchSize });
+        const rows = await this.options.store.unindexedEmails({ afterEmailId: after, limit: this.forcedBatch ? Math.min(this.options.batchSize, FORCED_BATCH) : this.options.batchSize });
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!.emailId;
         const batchStarted = performance.now();
