@@ -3,10 +3,11 @@
 // SEARCH SAVEDON / SAVEDBEFORE / SAVEDSINCE and SAVEDATESUPPORTED select by it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProcess } from '../harness/run-process.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
 
@@ -52,16 +53,6 @@ m.logout()
 print(json.dumps(out))
 `;
 
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function today(): string {
   const d = new Date();
@@ -96,7 +87,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
 
     it('fetches and searches the save date; a copy is saved when copied, its internal date kept', async () => {
-      const r = await run('python3', ['-c', SCRIPT], { CA_FILE: caFile, PORT: String(t.ports.imaps), U: USER, P: PASS });
+      const r = await runProcess('python3', ['-c', SCRIPT], { CA_FILE: caFile, PORT: String(t.ports.imaps), U: USER, P: PASS });
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout) as Record<string, string | string[] | null>;
       assert.ok((out.caps as string[]).includes('SAVEDATE'));

@@ -3,10 +3,11 @@
 // FETCH with a message number is refused with BAD [UIDREQUIRED].
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProcess } from '../harness/run-process.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 
 const HOST = 'mx.postamt.test';
@@ -56,16 +57,6 @@ other.logout()
 print(json.dumps(out))
 `;
 
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('UIDONLY with python imaplib', { skip: havePython ? false : 'python3 is not installed' }, () => {
   let t: TestServer;
@@ -81,7 +72,7 @@ describe('UIDONLY with python imaplib', { skip: havePython ? false : 'python3 is
   });
 
   it('answers with UIDFETCH and VANISHED and refuses message numbers', async () => {
-    const r = await run('python3', ['-c', SCRIPT], { CA_FILE: caFile, PORT: String(t.ports.imaps), U: USER, P: PASS });
+    const r = await runProcess('python3', ['-c', SCRIPT], { CA_FILE: caFile, PORT: String(t.ports.imaps), U: USER, P: PASS });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.ok((out.caps as string[]).includes('UIDONLY'));
