@@ -53,7 +53,6 @@ m.logout()
 print(json.dumps(out))
 `;
 
-
 function today(): string {
   const d = new Date();
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

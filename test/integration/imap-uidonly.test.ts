@@ -57,7 +57,6 @@ other.logout()
 print(json.dumps(out))
 `;
 
-
 describe('UIDONLY with python imaplib', { skip: havePython ? false : 'python3 is not installed' }, () => {
   let t: TestServer;
   let caFile = '';
