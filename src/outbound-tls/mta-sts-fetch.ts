@@ -2,8 +2,8 @@
  * Fetches an MTA-STS policy over HTTPS the way RFC 8461 §3.3 asks: GET of the well-known URL on
  * mta-sts.<domain>, a certificate valid for that name, no redirects, 200 with text/plain, at most 64 KB.
  */
-import { request } from 'node:https';
 import type { Resolver } from '../dns/resolver.ts';
+import { httpsToHost } from '../transport/https-to-host.ts';
 import type { TlsCheckOptions } from './tls-check.ts';
 
 /** RFC 8461 §3.3: "senders SHOULD impose a limit of 64 KB on the policy body". */
@@ -24,34 +24,17 @@ export type FetchResult =
 
 export async function fetchStsPolicy(domain: string, options: FetchPolicyOptions): Promise<FetchResult> {
   const host = `mta-sts.${domain}`;
-  let ip: string | undefined;
-  try {
-    ip = (await options.resolver.a(host))[0] ?? (await options.resolver.aaaa(host))[0];
-  } catch (err) {
-    return { ok: false, reason: `${host}: ${(err as Error).message}`, webpki: false };
-  }
-  if (!ip) return { ok: false, reason: `${host} has no address`, webpki: false };
-  return new Promise((resolve) => {
-    let settled = false;
-    const done = (result: FetchResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      req.destroy();
-      resolve(result);
-    };
-    const req = request({
-      host: ip,
-      port: options.port,
-      path: '/.well-known/mta-sts.txt',
-      method: 'GET',
-      // RFC 8461 §3.3: the certificate must be valid for the policy host (WebPKI, RFC 6125).
-      servername: host,
-      headers: { Host: host, Accept: 'text/plain' },
-      ca: options.trust.ca,
-      rejectUnauthorized: true,
-      agent: false,
-    }, (res) => {
+  return httpsToHost<FetchResult>({
+    host,
+    resolver: options.resolver,
+    port: options.port,
+    path: '/.well-known/mta-sts.txt',
+    method: 'GET',
+    // RFC 8461 §3.3: the certificate must be valid for the policy host (WebPKI, RFC 6125).
+    headers: { Host: host, Accept: 'text/plain' },
+    ca: options.trust.ca,
+    timeoutMs: options.timeoutMs,
+    onResponse: (res, done) => {
       // RFC 8461 §3.3: "HTTP 3xx redirects MUST NOT be followed"; only 200 is a policy.
       if (res.statusCode !== 200) return done({ ok: false, reason: `HTTP ${res.statusCode} from https://${host}/.well-known/mta-sts.txt`, webpki: false });
       const type = (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -66,12 +49,12 @@ export async function fetchStsPolicy(domain: string, options: FetchPolicyOptions
       });
       res.on('end', () => done({ ok: true, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (err) => done({ ok: false, reason: err.message, webpki: false }));
-    });
-    const timer = setTimeout(() => done({ ok: false, reason: `no policy from ${host} within ${options.timeoutMs} ms`, webpki: false }), options.timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => {
+    },
+    onNoAddress: (reason) => ({ ok: false, reason, webpki: false }),
+    onError: (err) => {
       const webpki = /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS_CERT_ALTNAME_INVALID|Hostname\/IP/i.test(`${err.code ?? ''} ${err.message}`);
-      done({ ok: false, reason: `https://${host}: ${err.message}`, webpki });
-    });
-    req.end();
+      return { ok: false, reason: `https://${host}: ${err.message}`, webpki };
+    },
+    onTimeout: () => ({ ok: false, reason: `no policy from ${host} within ${options.timeoutMs} ms`, webpki: false }),
   });
 }
