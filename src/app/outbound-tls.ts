@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import { StartupError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { Resolver } from '../dns/resolver.ts';
+import { CachedSecureResolver } from '../dns/secure-cache.ts';
 import { DnssecResolver } from '../dns/secure-resolver.ts';
 import { StsPolicyCache } from '../outbound-tls/mta-sts-cache.ts';
 import { OutboundTlsPolicy } from '../outbound-tls/policy.ts';
@@ -45,7 +46,11 @@ export function createOutboundTls(config: Config, dns: Resolver, logger: Logger)
   const extra = extraCa(config);
   const policy = new OutboundTlsPolicy({
     resolver: dns,
-    secure: o.daneResolver ? new DnssecResolver({ server: o.daneResolver, timeoutMs: config.dns.timeout }) : null,
+    secure: o.daneResolver ? new CachedSecureResolver(new DnssecResolver({ server: o.daneResolver, timeoutMs: config.dns.timeout }), {
+      maxTtlSeconds: o.daneCacheMaxTtl / 1000,
+      negativeTtlSeconds: o.daneCacheNegativeTtl / 1000,
+      maxEntries: o.daneCacheEntries,
+    }) : null,
     mtaSts: o.mtaSts,
     cache: new StsPolicyCache({ dir: join(config.dataDir, 'mta-sts') }),
     fetchTimeoutMs: o.mtaStsFetchTimeout,

@@ -23,6 +23,8 @@ export interface SecureAnswer<T> {
   authenticated: boolean;
   /** NXDOMAIN (records is empty). */
   nxdomain: boolean;
+  /** The smallest TTL in the answer section (CNAMEs included); absent for an empty answer. */
+  ttlSeconds?: number;
 }
 
 export interface SecureMx {
@@ -110,7 +112,7 @@ export interface ParsedResponse {
   authenticated: boolean;
   truncated: boolean;
   /** `offset` of the record data in the message, for names inside it that are compressed. */
-  answers: { owner: string; type: number; data: Buffer; offset: number }[];
+  answers: { owner: string; type: number; ttl: number; data: Buffer; offset: number }[];
 }
 
 export function parseResponse(msg: Buffer): ParsedResponse {
@@ -129,7 +131,7 @@ export function parseResponse(msg: Buffer): ParsedResponse {
     const len = msg.readUInt16BE(pos + 8);
     const data = msg.subarray(pos + 10, pos + 10 + len);
     if (data.length !== len) throw new Error('truncated record data');
-    answers.push({ owner: owner.name, type, data, offset: pos + 10 });
+    answers.push({ owner: owner.name, type, ttl: msg.readUInt32BE(pos + 4), data, offset: pos + 10 });
     pos += 10 + len;
   }
   return { id: msg.readUInt16BE(0), rcode: flags & 0x000f, authenticated: (flags & 0x0020) !== 0, truncated: (flags & 0x0200) !== 0, answers };
@@ -155,6 +157,13 @@ function ipv6Text(data: Buffer): string {
   return groups.join(':');
 }
 
+/** RFC 2181 §5.2: the records of one answer are cached for the shortest TTL among them. */
+function answerTtl(response: ParsedResponse): { ttlSeconds?: number } {
+  if (response.answers.length === 0) return {};
+  // RFC 2181 §8: a TTL with the top bit set is treated as zero.
+  return { ttlSeconds: Math.min(...response.answers.map((a) => (a.ttl > 0x7fffffff ? 0 : a.ttl))) };
+}
+
 export class DnssecResolver implements SecureResolver {
   readonly #host: string;
   readonly #port: number;
@@ -171,14 +180,14 @@ export class DnssecResolver implements SecureResolver {
     const name = normalizeDnsName(rawName);
     const { response, records } = await this.#lookup(name, TYPE_TLSA);
     const tlsa = records.filter((a) => a.data.length >= 3).map((a) => ({ usage: a.data[0]!, selector: a.data[1]!, matchingType: a.data[2]!, data: Buffer.from(a.data.subarray(3)) }));
-    return { records: tlsa, authenticated: response.authenticated, nxdomain: response.rcode === 3 };
+    return { records: tlsa, authenticated: response.authenticated, nxdomain: response.rcode === 3, ...answerTtl(response) };
   }
 
   async mx(rawName: string): Promise<SecureAnswer<SecureMx>> {
     const name = normalizeDnsName(rawName);
     const { response, records, msg } = await this.#lookup(name, TYPE_MX);
     const mx = records.filter((a) => a.data.length >= 3).map((a) => ({ priority: a.data.readUInt16BE(0), exchange: readName(msg, a.offset + 2).name }));
-    return { records: mx, authenticated: response.authenticated, nxdomain: response.rcode === 3 };
+    return { records: mx, authenticated: response.authenticated, nxdomain: response.rcode === 3, ...answerTtl(response) };
   }
 
   async addresses(rawName: string, family: 4 | 6): Promise<SecureAddresses> {
@@ -188,7 +197,7 @@ export class DnssecResolver implements SecureResolver {
     const addresses = records
       .filter((a) => a.data.length === (family === 4 ? 4 : 16))
       .map((a) => (family === 4 ? [...a.data].join('.') : ipv6Text(a.data)));
-    return { records: addresses, authenticated: response.authenticated, nxdomain: response.rcode === 3, finalName };
+    return { records: addresses, authenticated: response.authenticated, nxdomain: response.rcode === 3, finalName, ...answerTtl(response) };
   }
 
   async #lookup(name: string, qtype: number): Promise<{ response: ParsedResponse; records: ParsedResponse['answers']; finalName: string; msg: Buffer }> {
