@@ -19,6 +19,8 @@ export interface DnsCheckInput {
   ports: ServicePorts;
   mtaSts: OurMtaStsPolicy | null;
   dnsblZones: readonly string[];
+  /** `reports.tlsrpt_address` and `reports.dmarc_address`: the rua the records must name ('' is postmaster@<domain>). */
+  reportAddresses: { tlsrpt: string; dmarc: string };
 }
 
 function recordCheck(name: string, r: RecordCheck, fixMissing: string): DoctorCheck {
@@ -37,7 +39,7 @@ export async function dnsChecks(input: DnsCheckInput): Promise<{ checks: DoctorC
   } else {
     checks.push(pass('address', `A/AAAA ${hostname}`, serverIps.join(', ')));
   }
-  const records = expectedRecords({ domain, hostname, dkimKeys: input.dkimKeys, serverIps, ports: input.ports, mtaSts: input.mtaSts });
+  const records = expectedRecords({ domain, hostname, dkimKeys: input.dkimKeys, serverIps, ports: input.ports, mtaSts: input.mtaSts, reportAddresses: input.reportAddresses });
   const results = await checkRecords(records, { resolver, hostname, serverIps });
   const by = (pred: (r: ExpectedRecord) => boolean) => results.filter((r) => pred(r.record));
 
@@ -58,6 +60,8 @@ export async function dnsChecks(input: DnsCheckInput): Promise<{ checks: DoctorC
   if (active.length === 0) checks.push(fail('dkim', `DKIM ${domain}`, 'no active DKIM key', `postamt dkim generate ${domain}, then publish the record postamt dns ${domain} prints`));
   for (const r of by((x) => x.name.includes('._domainkey.') && x.required)) checks.push(recordCheck('dkim', r, 'publish the public key of the active private key'));
   for (const r of by((x) => x.name.startsWith('_dmarc.'))) checks.push(recordCheck('dmarc', r, 'publish'));
+  // RFC 7489 §7.1: reports to another organization's address are sent only if that domain agrees to take them.
+  for (const r of by((x) => x.name.includes('._report._dmarc.'))) checks.push(recordCheck('dmarc', r, `ask the owner of ${r.record.name.slice(r.record.name.indexOf('._report._dmarc.') + 16)} to publish`));
   if (input.mtaSts) {
     for (const r of by((x) => x.name.startsWith('_mta-sts.') || x.name.startsWith('mta-sts.'))) checks.push(recordCheck('mta-sts', r, 'publish'));
     for (const r of by((x) => x.name.startsWith('_smtp._tls.'))) checks.push(recordCheck('tls-rpt', r, 'publish'));

@@ -9,6 +9,7 @@ import { signMessage } from '../policy/dkim-sign.ts';
 import type { DkimKey, PolicyResolver } from '../policy/types.ts';
 import { SmtpConnection } from '../queue/smtp-connection.ts';
 import { fail, pass, type DoctorCheck } from './report.ts';
+import { isLocalAddress } from './local-address.ts';
 
 export interface ProbeInput {
   domain: string;
@@ -21,6 +22,11 @@ export interface ProbeInput {
   address: string | null;
   /** 25, or queue.port_override as the queue uses it. */
   port: number;
+  /**
+   * This node's smtp listener, when the MX may lead to another node sharing the store (PostgreSQL): the probe
+   * goes to an MX address of this machine if there is one, else here. null: to the MX's first address.
+   */
+  thisNode?: { address: string; port: number } | null;
   /** The host's sending address, when it is an address of this machine: the probe leaves from it. */
   localAddress: string | null;
   /** How long to wait for the probe to arrive after the MX accepted it. */
@@ -97,10 +103,26 @@ export async function probeChecks(input: ProbeInput): Promise<DoctorCheck[]> {
     return [fail('probe', subject, `MX lookup of ${domain} failed: ${(err as Error).message}`, 'publish the MX record: postamt dns ' + domain)];
   }
   let ip = input.address;
+  let port = input.port;
+  let route = '';
   if (!ip) {
     const a = await Promise.resolve(input.resolver.resolve(mxHost, 'A')).catch(() => [] as string[]);
     const aaaa = (a as string[]).length > 0 ? [] : await Promise.resolve(input.resolver.resolve(mxHost, 'AAAA')).catch(() => [] as string[]);
-    ip = [...(a as string[]), ...(aaaa as string[])][0] ?? null;
+    const mxIps = [...(a as string[]), ...(aaaa as string[])];
+    ip = mxIps[0] ?? null;
+    const node = input.thisNode;
+    if (ip && node) {
+      const local = mxIps.find(isLocalAddress);
+      if (local) {
+        ip = local;
+      } else {
+        // The MX's address belongs to another machine (another node, a load balancer): the probe would be filed
+        // there, out of this doctor's sight. This node's own listener is probed instead, and the report says so.
+        route = ` (this node's smtp listener: ${mxHost} [${ip}] is not an address of this machine and may lead to another node sharing the store; run the doctor there to check that node)`;
+        ip = node.address;
+        port = node.port;
+      }
+    }
   }
   if (!ip) return [fail('probe', subject, `the MX host ${mxHost} has no address`, `publish ${mxHost} A (and AAAA)`)];
   const token = input.probes.expect();
@@ -110,10 +132,10 @@ export async function probeChecks(input: ProbeInput): Promise<DoctorCheck[]> {
     // The same signing as outgoing mail: every active key of the domain, relaxed/relaxed, From over-signed.
     const signed = Buffer.concat([await signMessage({ message: raw, domain, keys: input.dkimKeys.filter((k) => k.active) }), raw]);
     const opened = await SmtpConnection.open({
-      ip, port: input.port, hostname: mxHost, heloName: hostname, tlsMode: 'opportunistic', verifyCertificates: false,
+      ip, port, hostname: mxHost, heloName: hostname, tlsMode: 'opportunistic', verifyCertificates: false,
       connectTimeoutMs: input.connectTimeoutMs, ...(input.localAddress ? { localAddress: input.localAddress } : {}),
     });
-    if (!opened.ok) return [fail('probe', subject, `${mxHost} [${ip}]:${input.port}: ${opened.reply.code} ${opened.reply.lines.join(' ')}`, `the MX must accept mail on port ${input.port}: start the smtp listener and open the port`)];
+    if (!opened.ok) return [fail('probe', subject, `${mxHost} [${ip}]:${port}${route}: ${opened.reply.code} ${opened.reply.lines.join(' ')}`, `the MX must accept mail on port ${port}: start the smtp listener and open the port`)];
     const conn = opened.connection;
     let reply;
     try {
@@ -137,7 +159,7 @@ export async function probeChecks(input: ProbeInput): Promise<DoctorCheck[]> {
     const results = ourAuthResults(text, hostname);
     const sendingIp = /client-ip=([0-9a-f.:]+)/i.exec(unfoldedFields(text, 'Received-SPF')[0] ?? '')?.[1] ?? input.localAddress;
     if (!results) return [fail('probe', subject, `it arrived through ${mxHost} without Authentication-Results of ${hostname}`, `its sending address${sendingIp ? ` ${sendingIp}` : ''} is in policy.trusted_networks, which skips the checks: run the doctor from the mail host's public address`)];
-    const checks: DoctorCheck[] = [pass('probe', subject, `sent to ${mxHost} [${ip}]:${input.port}, filed and removed`)];
+    const checks: DoctorCheck[] = [pass('probe', subject, `sent to ${mxHost} [${ip}]:${port}${route}, filed and removed`)];
     for (const method of ['spf', 'dkim', 'dmarc']) {
       let found = results.filter((r) => r.method === method);
       // DMARC uses the MAIL FROM identity's SPF result (RFC 7489 §4.1); the HELO identity's is beside the point.

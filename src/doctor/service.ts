@@ -3,7 +3,6 @@
  * address, then a test message through our own MX, in one report whose checks each say what was found and how
  * to fix it.
  */
-import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { mtaStsPolicyFromConfig } from '../policy/mta-sts-policy.ts';
 import type { ServicePorts } from '../policy/dns-records.ts';
@@ -14,6 +13,7 @@ import { liveChecks, type PortRole } from './live-checks.ts';
 import { report, skip, type DoctorReport } from './report.ts';
 import { tlsaCheck } from './tlsa-check.ts';
 import { probeChecks } from './probe.ts';
+import { isLocalAddress } from './local-address.ts';
 import type { ProbeDrop } from '../delivery/probe-drop.ts';
 
 export interface DoctorInput {
@@ -33,9 +33,17 @@ export interface DoctorInput {
   probeTimeoutMs?: number;
 }
 
-/** Whether `ip` is an address of this machine (the probe can leave from it). */
-function isLocalAddress(ip: string): boolean {
-  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === ip));
+/**
+ * With a shared PostgreSQL store several nodes may answer for the MX, and the test message is filed in the
+ * data_dir of the node that received it: the doctor sends it to this node's own smtp listener unless an MX
+ * address is one of this machine's. On SQLite (one node) the MX is always this server: null.
+ */
+function thisNode(config: Config, serverIps: string[]): { address: string; port: number } | null {
+  const smtp = config.listen.smtp;
+  if (config.storage.backend !== 'postgres' || !smtp) return null;
+  const wildcard = smtp.host === '' || smtp.host === '0.0.0.0' || smtp.host === '::';
+  const address = wildcard ? (serverIps.find(isLocalAddress) ?? '127.0.0.1') : smtp.host;
+  return { address, port: smtp.port };
 }
 
 const ROLES: PortRole[] = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'];
@@ -49,6 +57,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const dns = await dnsChecks({
     domain, hostname: config.hostname, resolver: input.resolver, dkimKeys: input.dkimKeys, ports: servicePorts, mtaSts,
     dnsblZones: config.policy.dnsblZones,
+    reportAddresses: { tlsrpt: config.reports.tlsrptAddress, dmarc: config.reports.dmarcAddress },
   });
   const address = input.address ?? dns.serverIps[0];
   const timeoutMs = config.dns.timeout * 2;
@@ -61,10 +70,11 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     httpsNames: l.https ? [...(mtaSts ? [`mta-sts.${domain}`] : []), `autoconfig.${domain}`] : [],
     mtaSts, ca: input.ca, timeoutMs, minValidityMs: 14 * 86_400_000,
   });
+  const node = input.address ? null : thisNode(config, dns.serverIps);
   const probe = input.probes
     ? await probeChecks({
         domain, hostname: config.hostname, resolver: input.resolver, dkimKeys: input.dkimKeys, probes: input.probes,
-        address: input.address ?? null, port: config.queue.portOverride || 25,
+        address: input.address ?? null, port: config.queue.portOverride || 25, thisNode: node,
         localAddress: dns.serverIps.find(isLocalAddress) ?? null,
         timeoutMs: input.probeTimeoutMs ?? 30_000, connectTimeoutMs: timeoutMs,
       })

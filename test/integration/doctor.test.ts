@@ -108,6 +108,21 @@ describe('postamt doctor', () => {
     ['no TLS-RPT', (r) => ({ ...r, '_smtp._tls.example.test': {} }), 'tls-rpt', /not published/, /_smtp\._tls\.example\.test TXT "v=TLSRPTv1/],
     ['listed on a block list', (r) => ({ ...r, '1.0.0.127.zen.spamhaus.org': { A: ['127.0.0.2'] } }), 'dnsbl', /listed on zen\.spamhaus\.org/, /ask for removal/],
   ];
+  it('the DMARC record to publish names reports.dmarc_address as rua, with the other domain\'s consent record', async () => {
+    dns.setRecords({ ...good, '_dmarc.example.test': {} });
+    writeConfig('[reports]\ndmarc_address = "dmarc-reports@reports.example.net"');
+    try {
+      const { report } = await doctor('--ca-file', fixture.caPath, '--no-probe');
+      const dmarc = failures(report).filter((c) => c.check === 'dmarc');
+      assert.equal(dmarc.length, 2, JSON.stringify(dmarc));
+      assert.match(dmarc[0]!.fix, /publish: _dmarc\.example\.test TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@reports\.example\.net"/);
+      // RFC 7489 §7.1: the reports' domain agrees to receive them.
+      assert.match(dmarc[1]!.fix, /ask the owner of reports\.example\.net to publish: example\.test\._report\._dmarc\.reports\.example\.net TXT "v=DMARC1"/);
+    } finally {
+      writeConfig();
+    }
+  });
+
   for (const [what, change, check, detail, fix] of broken) {
     it(`${what}: the ${check} check fails with its fix, exit 1`, async () => {
       dns.setRecords(change(good));
@@ -230,6 +245,24 @@ describe('postamt doctor', () => {
         assert.match(probe.fix, /point the MX at this server/);
         assert.equal(other.messages.length, 1);
         assert.deepEqual(probeFiles(), []);
+      });
+
+      it('with a shared PostgreSQL store (several nodes) it probes this node and says the MX may be another', async () => {
+        // The MX leads to another node (127.0.0.2); SPF allows every node (this one sends from 127.0.0.1).
+        dns.setRecords({ ...good, 'example.test': { MX: [{ preference: 10, exchange: 'mx.other.test' }], TXT: ['v=spf1 mx ip4:127.0.0.1 -all'] }, 'mx.other.test': { A: ['127.0.0.2'] } });
+        // The doctor reads only the configuration; the store URL is never opened by it.
+        writeConfig('[storage]\nbackend = "postgres"\nurl = "postgres://postamt@127.0.0.1:1/postamt"');
+        try {
+          const before = other.messages.length;
+          const { report } = await doctor('--ca-file', fixture.caPath, '--probe-timeout', '5');
+          const probe = report.checks.filter((c) => c.check.startsWith('probe'));
+          assert.deepEqual(probe.map((c) => [c.check, c.status]), [['probe', 'pass'], ['probe-spf', 'pass'], ['probe-dkim', 'pass'], ['probe-dmarc', 'pass']], JSON.stringify(probe));
+          assert.match(probe[0]!.detail, new RegExp(`sent to mx\\.other\\.test \\[127\\.0\\.0\\.1\\]:${ports.smtp} \\(this node's smtp listener: mx\\.other\\.test \\[127\\.0\\.0\\.2\\] is not an address of this machine and may lead to another node`));
+          assert.equal(other.messages.length, before, 'the other server got nothing');
+          assert.deepEqual(probeFiles(), []);
+        } finally {
+          writeConfig();
+        }
       });
     });
   });
