@@ -245,7 +245,8 @@ describe('Email/set keywords and mailboxes are IMAP flags and mailboxes (RFC 862
     const imp = await one('Email/import', { emails: { i: { blobId: 'raw1', mailboxIds: { [`M${inbox}`]: true }, keywords: { $seen: true }, receivedAt: '2024-05-01T00:00:00Z' } } });
     assert.ok(imp.created.i.id);
     const missing = await one('Email/import', { emails: { j: { blobId: 'nope', mailboxIds: { [`M${inbox}`]: true } } } });
-    assert.equal(missing.notCreated.j.type, 'blobNotFound');
+    // RFC 8621 §4.8: a blobId that is not found is invalidProperties.
+    assert.deepEqual([missing.notCreated.j.type, missing.notCreated.j.properties], ['invalidProperties', ['blobId']]);
     const bad = await one('Email/set', { create: { x: { mailboxIds: {}, subject: 'no mailbox' } } });
     assert.equal(bad.notCreated.x.type, 'invalidProperties');
     // The account's quota holds for JMAP as for IMAP APPEND (one rule, in the mail service).

@@ -192,4 +192,24 @@ describe('JMAP delayed send and undo (RFC 8621 §7, RFC 4865) with jmap-jam and 
     await until('Bob receives the held message after the restart', async () => (await subjects(BOB)).includes('Across a restart'));
     assert.ok(Date.now() >= Date.parse(created.sendAt));
   });
+
+  it('destroying a pending submission removes only its record: the held message is still sent at sendAt (RFC 8621 §7.5)', async () => {
+    const created = await send('Record destroyed, still sent', { HOLDFOR: '2' });
+    assert.equal(created.undoStatus, 'pending');
+    const [[, state]] = await api(t, [['EmailSubmission/get', { accountId, ids: [] }, 'g']]);
+    const [set] = await jam.api.EmailSubmission.set({ accountId, destroy: [created.id] } as never);
+    assert.deepEqual((set as any).destroyed, [created.id], JSON.stringify(set));
+    const [got] = await jam.api.EmailSubmission.get({ accountId, ids: [created.id] });
+    assert.deepEqual([got.list, got.notFound], [[], [created.id]], 'the record is gone');
+    const queued = await listQueue(t.server.services.store);
+    assert.equal(queued.length, 1, 'the held message is still in the queue');
+    assert.equal(queued[0]!.holdUntil?.getTime(), Date.parse(created.sendAt));
+    await until('Bob still receives it', async () => (await subjects(BOB)).includes('Record destroyed, still sent'));
+    assert.ok(Date.now() >= Date.parse(created.sendAt), 'not before sendAt');
+    await until('and so does the remote recipient', async () => sinkSubjects().includes('Record destroyed, still sent'));
+    // The queue's delivery outcome does not bring the destroyed record back.
+    const [[, after], [, changes]] = await api(t, [['EmailSubmission/get', { accountId, ids: [created.id] }, 'g'], ['EmailSubmission/changes', { accountId, sinceState: state.state }, 'c']]);
+    assert.deepEqual(after.notFound, [created.id]);
+    assert.deepEqual([changes.created, changes.updated, changes.destroyed], [[], [], [created.id]], 'since the send: destroyed, and not updated by the delivery');
+  });
 });

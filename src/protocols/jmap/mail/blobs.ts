@@ -24,3 +24,31 @@ export async function resolveBlob(backend: JmapMailBackend, accountId: string, b
   if (bytes === null || m[2] === undefined) return bytes;
   return new EmailView(bytes, `G${m[1]}`).partBytes(m[2].replace(/-/g, '.'));
 }
+
+/**
+ * The first bytes of a streamed blob (up to `max`, or all of it when shorter) and the same stream again
+ * from its start, so a check of the head does not make anyone hold the whole blob. `close` ends the read
+ * when the blob is not used after all.
+ */
+export async function peekStream(body: AsyncIterable<Buffer>, max: number): Promise<{ head: Buffer; complete: boolean; body: AsyncIterable<Buffer>; close(): Promise<void> }> {
+  const iterator = body[Symbol.asyncIterator]();
+  const taken: Buffer[] = [];
+  let size = 0;
+  let complete = false;
+  while (size < max) {
+    const next = await iterator.next();
+    if (next.done) {
+      complete = true;
+      break;
+    }
+    taken.push(next.value);
+    size += next.value.length;
+  }
+  async function* replay(): AsyncGenerator<Buffer> {
+    yield* taken;
+    if (complete) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  const head = Buffer.concat(taken);
+  return { head: head.subarray(0, max), complete: complete && head.length <= max, body: replay(), close: async () => void (await iterator.return?.()) };
+}

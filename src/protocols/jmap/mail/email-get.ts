@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { formatObjectId, parseObjectId } from '../../../core/object-ids.ts';
+import { messageShapeProblem } from '../../../message/message-shape.ts';
 import { MAIL_CAPABILITY } from '../capabilities.ts';
 import { defineMethod, type MethodTable } from '../method.ts';
 import { MethodError } from '../method-error.ts';
@@ -188,6 +189,11 @@ export function emailGetMethods(): MethodTable<JmapMailBackend> {
           const bytes = await resolveBlob(ctx.backend, args.accountId, blobId);
           if (bytes === null) {
             notFound.push(blobId);
+            continue;
+          }
+          // RFC 8621 §4.9 notParsable: blobs that "could not be parsed as Emails": not even a header section.
+          if (messageShapeProblem(bytes, true) !== null) {
+            notParsable.push(blobId);
             continue;
           }
           try {

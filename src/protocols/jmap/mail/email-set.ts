@@ -5,18 +5,22 @@
  */
 import { z } from 'zod';
 import { formatObjectId, parseObjectId } from '../../../core/object-ids.ts';
+import { messageShapeProblem } from '../../../message/message-shape.ts';
 import { MAIL_CAPABILITY } from '../capabilities.ts';
 import { defineMethod, type MethodContext, type MethodTable } from '../method.ts';
 import { MethodError, setError, type SetError } from '../method-error.ts';
 import { idSchema } from '../standard/primitives.ts';
 import { checkSetPreconditions, setArgsSchema, setResponse, splitWillDestroy } from '../standard/set.ts';
 import type { JmapMailBackend, MailEmailUpdate } from './backend.ts';
-import { emailBlobId, resolveBlob, resolveBlobBody } from './blobs.ts';
+import { emailBlobId, peekStream, resolveBlob, resolveBlobBody } from './blobs.ts';
 import { buildMessage } from './email-create.ts';
 import { isValidKeyword, keywordsOfFlags, keywordToFlag } from './keywords.ts';
 import { formatState } from './state.ts';
 
 type Ctx = MethodContext<JmapMailBackend>;
+
+/** How much of a streamed upload Email/import reads to check that it starts like a message. */
+const IMPORT_HEAD_BYTES = 64 * 1024;
 
 /** mailboxIds of a create or update: every id (or "#creation id") must be one of the account's mailboxes. */
 async function mailboxIdsOf(value: unknown, ctx: Ctx, accountId: string): Promise<number[] | null> {
@@ -200,12 +204,23 @@ export function emailSetMethods(): MethodTable<JmapMailBackend> {
         const notCreated: Record<string, SetError> = {};
         for (const [creationId, spec] of Object.entries(args.emails)) {
           // An upload is stored as it is read from storage, so a big one is never held whole.
-          const bytes = await resolveBlobBody(ctx.backend, accountId, spec.blobId);
-          if (bytes === null) {
-            notCreated[creationId] = setError('blobNotFound', { notFound: [spec.blobId] });
+          const found = await resolveBlobBody(ctx.backend, accountId, spec.blobId);
+          // RFC 8621 §4.8: a blobId that is not found is "invalidProperties", like a bad mailboxIds or keywords.
+          if (found === null) {
+            notCreated[creationId] = setError('invalidProperties', { properties: ['blobId'], description: 'no such blob in this account' });
             continue;
           }
-          const result = await storeOne(ctx, accountId, { bytes, mailboxIds: spec.mailboxIds, keywords: spec.keywords, receivedAt: spec.receivedAt });
+          // RFC 8621 §4.8: a blob that is not a message [RFC5322] is refused with "invalidEmail" (the server
+          // does not repair messages, so the stored blob is always the one imported).
+          const peeked = Buffer.isBuffer(found) ? { head: found, complete: true, body: found, close: async () => {} } : await peekStream(found, IMPORT_HEAD_BYTES);
+          const problem = messageShapeProblem(peeked.head, peeked.complete);
+          if (problem !== null) {
+            await peeked.close();
+            notCreated[creationId] = setError('invalidEmail', { description: `not an Internet message: ${problem}` });
+            continue;
+          }
+          const result = await storeOne(ctx, accountId, { bytes: peeked.body, mailboxIds: spec.mailboxIds, keywords: spec.keywords, receivedAt: spec.receivedAt });
+          await peeked.close(); // refused before the store read it all (bad mailboxIds or keywords)
           if (typeof result.type === 'string') notCreated[creationId] = result as SetError;
           else {
             ctx.createdIds.set(creationId, result.id as string);

@@ -122,8 +122,17 @@ function sortMailboxes(list: JmapMailbox[], sort: { property: string; isAscendin
   return out;
 }
 
-function mailboxError(error: MailboxWriteError): SetError {
-  return error === 'mailboxHasChild' || error === 'mailboxHasEmail' ? setError(error) : setError(error === 'notFound' ? 'notFound' : error === 'alreadyExists' ? 'invalidProperties' : 'forbidden', error === 'alreadyExists' ? { properties: ['name'], description: 'a mailbox of that name exists' } : {});
+/**
+ * The SetError of a refused mailbox write. RFC 8621 §2: two siblings must not have the same name; a create or
+ * rename onto an existing name is `alreadyExists` with the existing mailbox's id (RFC 8620 §5.4 existingId).
+ */
+function mailboxError(error: MailboxWriteError, existing?: { list: readonly MailMailbox[]; name: string }): SetError {
+  if (error === 'mailboxHasChild' || error === 'mailboxHasEmail') return setError(error);
+  if (error === 'alreadyExists') {
+    const found = existing?.list.find((m) => m.name === existing.name);
+    return setError('alreadyExists', { description: 'a mailbox of that name exists under the same parent', ...(found ? { existingId: formatObjectId('mailbox', found.id) } : {}) });
+  }
+  return setError(error === 'notFound' ? 'notFound' : 'forbidden');
 }
 
 const mailboxCreateSchema = z.object({
@@ -133,6 +142,12 @@ const mailboxCreateSchema = z.object({
   sortOrder: z.number().int().min(0).optional(),
   isSubscribed: z.boolean().default(false),
 }).passthrough();
+
+/** RFC 8620 §5.3: a create naming a property the Mailbox type does not have is refused, not silently ignored. */
+function unknownProperties(raw: unknown): string[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  return Object.keys(raw).filter((k) => !MAILBOX_PROPERTIES.includes(k));
+}
 
 export function mailboxMethods(): MethodTable<JmapMailBackend> {
   async function load(backend: JmapMailBackend, accountId: string) {
@@ -214,6 +229,12 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
           return parent ? `${parent.name}/` : setError('invalidProperties', { properties: ['parentId'] });
         };
         for (const [creationId, raw] of Object.entries(args.create ?? {})) {
+          // RFC 8620 §5.3 invalidProperties: "the record given is invalid", with the properties at fault.
+          const unknown = unknownProperties(raw);
+          if (unknown.length > 0) {
+            notCreated[creationId] = setError('invalidProperties', { properties: unknown, description: 'not properties of a Mailbox' });
+            continue;
+          }
           const parsed = mailboxCreateSchema.safeParse(raw);
           if (!parsed.success) {
             notCreated[creationId] = setError('invalidProperties', { properties: [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? 'name')))] });
@@ -239,7 +260,7 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
           const name = `${prefix}${props.name}`;
           const result = await backend.createMailbox(accountId, name, specialUse);
           if (typeof result === 'string') {
-            notCreated[creationId] = mailboxError(result);
+            notCreated[creationId] = mailboxError(result, { list: await backend.mailboxes(accountId), name });
             continue;
           }
           if (props.isSubscribed) await backend.setSubscribed(accountId, result.id, true);
@@ -281,7 +302,7 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
             if (newName !== current.name) {
               const r = await backend.renameMailbox(accountId, current.id, newName);
               if (r !== true) {
-                notUpdated[ref] = mailboxError(r);
+                notUpdated[ref] = mailboxError(r, { list: await backend.mailboxes(accountId), name: newName });
                 continue;
               }
             }

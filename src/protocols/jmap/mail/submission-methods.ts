@@ -219,7 +219,8 @@ export function submissionMethods(): MethodTable<JmapSubmissionBackend> {
             succeeded.set(id, record.emailId);
           } else notUpdated[ref] = outcome === 'notFound' ? setError('notFound') : setError('cannotUnsend', { description: 'the message has already been sent' });
         }
-        // Destroying a submission forgets the record; it does not cancel a pending one (that is an update).
+        // RFC 8621 §7.5: destroying an EmailSubmission "MUST NOT affect the deliveries it represents"; it only
+        // removes the record. A pending one is still sent at sendAt; canceling is the undoStatus update above.
         const destroyIds = (args.destroy ?? []).map((ref) => ({ ref, id: ctx.createdIds.resolve(ref) ?? ref }));
         const gone = new Set(await backend.destroySubmissions(accountId, destroyIds.map((d) => d.id)));
         const destroyed: string[] = [];

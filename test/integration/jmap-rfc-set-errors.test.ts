@@ -1,0 +1,76 @@
+// SetErrors of Mailbox/set, Email/import and Email/parse as RFC 8620 §5.3 and RFC 8621 §2, §4.8, §4.9 name
+// them, with a real JMAP client (jmap-jam) over a real socket: a property the type does not have, a sibling
+// of the same name, a blob id that is not there, a blob that is not a message.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { JamClient } from 'jmap-jam';
+import { startTestServer, type TestServer } from '../harness/server.ts';
+
+const ALICE = 'alice@example.test';
+
+describe('JMAP SetErrors (RFC 8620 §5.3, RFC 8621 §2, §4.8, §4.9) with jmap-jam', () => {
+  let t: TestServer;
+  let jam: JamClient;
+  let accountId: string;
+  let inbox: string;
+  /** The arguments of a jmap-jam call's response, untyped: these tests look at what the client is not typed for. */
+  const first = async (call: Promise<unknown>): Promise<any> => ((await call) as unknown[])[0];
+  const names = async (): Promise<string[]> => (await first(jam.api.Mailbox.get({ accountId, ids: null, properties: ['name'] } as never))).list.map((m: { name: string }) => m.name);
+  const upload = async (text: string): Promise<string> => (await jam.uploadBlob(accountId, new Blob([text], { type: 'message/rfc822' }))).blobId;
+
+  before(async () => {
+    // The client uses the global fetch, which trusts only public CAs: plain http from loopback, as allowed.
+    t = await startTestServer({ startQueue: false, config: { auth: { allowPlaintextOnLoopback: true } } as never });
+    const id = await t.addUser(ALICE, 'set errors pass');
+    const { token } = await t.server.http.tokens.issue({ accountId: id, address: ALICE }, 'set errors test');
+    jam = new JamClient({ bearerToken: token, sessionUrl: `http://127.0.0.1:${t.ports.http}/.well-known/jmap` });
+    accountId = await jam.getPrimaryAccount();
+    inbox = (await first(jam.api.Mailbox.query({ accountId, filter: { role: 'inbox' } } as never))).ids[0];
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  it('Mailbox/set create with a property a Mailbox does not have is invalidProperties naming it, and creates nothing', async () => {
+    const set = await first(jam.api.Mailbox.set({ accountId, create: { c: { name: 'Colorful', color: 'red', parentId: null } } } as never));
+    assert.equal(set.created, null, JSON.stringify(set));
+    assert.equal(set.notCreated!.c!.type, 'invalidProperties');
+    assert.deepEqual(set.notCreated!.c!.properties, ['color']);
+    assert.ok(!(await names()).includes('Colorful'));
+  });
+
+  it('Mailbox/set: a sibling of the same name (create or rename) is alreadyExists with the existing id', async () => {
+    const made = await first(jam.api.Mailbox.set({ accountId, create: { a: { name: 'Projects', parentId: null }, b: { name: 'Other', parentId: null } } } as never));
+    const projects = (made.created as Record<string, { id: string }>).a.id;
+    const other = (made.created as Record<string, { id: string }>).b.id;
+    const again = await first(jam.api.Mailbox.set({ accountId, create: { dup: { name: 'Projects', parentId: null } }, update: { [other]: { name: 'Projects' } } } as never));
+    assert.equal(again.notCreated!.dup!.type, 'alreadyExists', JSON.stringify(again));
+    assert.equal((again.notCreated!.dup as { existingId?: string }).existingId, projects);
+    assert.equal(again.notUpdated![other]!.type, 'alreadyExists');
+    assert.equal((again.notUpdated![other] as { existingId?: string }).existingId, projects);
+    assert.equal((await names()).filter((n) => n === 'Projects').length, 1);
+    // The same name under another parent is fine (siblings only).
+    const child = await first(jam.api.Mailbox.set({ accountId, create: { c: { name: 'Projects', parentId: other } } } as never));
+    assert.ok(child.created?.c, JSON.stringify(child));
+  });
+
+  it('Email/import of a blob id that is not there is invalidProperties on blobId', async () => {
+    const imported = await first(jam.api.Email.import({ accountId, emails: { x: { blobId: 'Unot-here', mailboxIds: { [inbox]: true } } } } as never));
+    assert.equal(imported.created, null);
+    assert.equal(imported.notCreated!.x!.type, 'invalidProperties', JSON.stringify(imported));
+    assert.deepEqual(imported.notCreated!.x!.properties, ['blobId']);
+  });
+
+  it('Email/import of a blob that is not a message is invalidEmail and stores nothing; Email/parse lists it in notParsable', async () => {
+    const junk = await upload('this is not an email at all, just text');
+    const good = await upload('From: carol@example.test\r\nSubject: Fine\r\n\r\nA real message.\r\n');
+    const imported = await first(jam.api.Email.import({ accountId, emails: { junk: { blobId: junk, mailboxIds: { [inbox]: true } }, good: { blobId: good, mailboxIds: { [inbox]: true } } } } as never));
+    assert.equal(imported.notCreated!.junk!.type, 'invalidEmail', JSON.stringify(imported));
+    assert.ok(imported.created?.good, 'a real message next to it is imported');
+    const query = await first(jam.api.Email.query({ accountId, filter: { inMailbox: inbox } } as never));
+    assert.equal(query.ids.length, 1, 'only the real message is in the inbox');
+    const parsed = await first(jam.api.Email.parse({ accountId, blobIds: [junk, good], properties: ['subject'] } as never));
+    assert.deepEqual(parsed.notParsable, [junk]);
+    assert.equal((parsed.parsed as Record<string, { subject: string }>)[good]!.subject, 'Fine');
+  });
+});
