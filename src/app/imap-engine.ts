@@ -21,6 +21,7 @@ export function createImapEngine(options: { context: EngineContext; services: Se
       maxMailboxes: config.limits.mailboxesPerAccount, maxMailboxLevels: config.limits.mailboxDepth,
       maxAppendMessages: config.limits.imapAppendMessages,
       maxMetadataEntries: config.limits.imapMetadataEntries, maxMetadataValueBytes: config.limits.imapMetadataSize,
+      maxNotifyPending: config.limits.imapNotifyPending,
       preAuthLiteralBytes: config.limits.imapPreauthLiteralSize,
       mime: { maxDepth: config.limits.mimeDepth, maxParameters: config.limits.mimeParameters, maxHeaderBytes: config.limits.headerSize } },
     inflight: services.inflight,

@@ -102,6 +102,7 @@ export const schema = {
     imapAppendMessages: integerField({ default: 20, min: 1, max: 1000, doc: 'Messages in one IMAP APPEND (MULTIAPPEND, RFC 3502); one more gets NO [LIMIT]. Each message being received holds up to 1 MiB in memory before it spills to a temp file.' }),
     imapHeaderCacheSize: sizeField({ default: 32 * MiB, doc: 'Memory for the header fields IMAP clients fetch to fill a message list (BODY.PEEK[HEADER.FIELDS (...)]), kept per message and field list and shared by every session; the least recently used go first.' }),
     imapMetadataEntries: integerField({ default: 100, min: 1, max: 100_000, doc: 'IMAP METADATA entries (RFC 5464) on one mailbox, or on the server, per account; SETMETADATA beyond it gets NO [METADATA TOOMANY].' }),
+    imapNotifyPending: integerField({ default: 1000, min: 1, max: 1_000_000, doc: 'IMAP NOTIFY (RFC 5465): notifications one session may hold undelivered (mailboxes with changes, METADATA entry names) while a command runs; one more ends its NOTIFY with OK [NOTIFICATIONOVERFLOW] (RFC 5465 §5.8).' }),
     imapMetadataSize: sizeField({ default: 64 * KiB, doc: 'Largest IMAP METADATA value (RFC 5464); a bigger one gets NO [METADATA MAXSIZE n].' }),
     mailboxesPerAccount: integerField({ default: 10_000, min: 10, doc: 'Mailboxes one account may have; CREATE beyond it (implied parents included) gets NO [LIMIT].' }),
     mailboxDepth: integerField({ default: 32, min: 2, doc: 'Levels of a mailbox name (`a/b/c` has 3); deeper CREATE or RENAME gets NO [LIMIT].' }),

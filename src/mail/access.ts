@@ -17,6 +17,7 @@ import type {
   MessageMetaField,
   MessageMetaRow,
   MessageRecord,
+  MetadataChange,
   MetadataEntry,
   ObjectChange,
   ObjectType,
@@ -82,8 +83,8 @@ export interface AppendResult {
   size: number;
 }
 
-/** A change to the account's mail, or `reset`: changes may have been missed, read again what is held. */
-export type AccountMailChange = MailboxChange | FeedReset;
+/** A change to the account's mail or METADATA entries, or `reset`: changes may have been missed, read again what is held. */
+export type AccountMailChange = MailboxChange | MetadataChange | FeedReset;
 
 /**
  * The mail of one account. Mailbox ids are checked to belong to the account (NONEXISTENT otherwise);

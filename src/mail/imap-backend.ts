@@ -271,6 +271,7 @@ class MailImapAccount implements ImapAccount {
   watch(listener: (change: ImapChange) => void): () => void {
     return this.mail.watch((change) => {
       if (change.kind === 'reset') listener({ mailboxId: 0, kind: 'reset' });
+      else if (change.kind === 'metadata') listener({ mailboxId: change.mailbox ?? 0, kind: 'metadata', entries: change.entries });
       else listener({ mailboxId: change.mailboxId, kind: change.kind, ...(change.uids !== undefined ? { uids: change.uids } : {}) });
     });
   }

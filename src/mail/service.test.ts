@@ -198,7 +198,7 @@ describe('account-scoped mail access', () => {
     await deliver(bobInbox.id);
     await deliver(aliceInbox.id);
     off();
-    assert.deepEqual(seen.map((c) => (c.kind === 'reset' ? 'reset' : `${c.kind}:${c.mailboxId}`)), [`append:${aliceInbox.id}`]);
+    assert.deepEqual(seen.map((c) => (c.kind === 'reset' ? 'reset' : c.kind === 'metadata' ? `metadata:${c.mailbox}` : `${c.kind}:${c.mailboxId}`)), [`append:${aliceInbox.id}`]);
   });
 
   it('quota: the account limit, else the server default; 0 is unlimited for both', async () => {

@@ -375,7 +375,7 @@ class StoreAccountMail implements AccountMail {
   watch(listener: (change: AccountMailChange) => void): () => void {
     // Changes from other processes (the CLI, another server) arrive here too, through the store's feed.
     return this.store.subscribe((change) => {
-      if (change.kind !== 'reset' && !(isMailboxChange(change) && change.accountId === this.accountId)) return;
+      if (change.kind !== 'reset' && !((isMailboxChange(change) || change.kind === 'metadata') && change.accountId === this.accountId)) return;
       try {
         listener(change);
       } catch (err) {

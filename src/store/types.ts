@@ -197,6 +197,17 @@ export interface QueueChange {
   kind: 'queue';
 }
 
+/**
+ * METADATA entries (RFC 5464) of an account's server (`mailbox` null) or of one of its mailboxes were set or
+ * removed: `entries` names them (IMAP NOTIFY reports the names, RFC 5465 §5.6, §5.7; values are read again).
+ */
+export interface MetadataChange {
+  kind: 'metadata';
+  accountId: number;
+  mailbox: number | null;
+  entries: string[];
+}
+
 /** Changes may have been missed (the feed fell behind or lost its source): anything held must be read again. */
 export interface FeedReset {
   kind: 'reset';
@@ -210,7 +221,7 @@ export interface SharedChange {
   value?: unknown;
 }
 
-export type StoreChange = MailboxChange | AccountChange | DirectoryChange | QueueChange | SharedChange | FeedReset;
+export type StoreChange = MailboxChange | AccountChange | DirectoryChange | QueueChange | SharedChange | MetadataChange | FeedReset;
 
 export function isMailboxChange(change: StoreChange): change is MailboxChange {
   return 'mailboxId' in change;

@@ -80,11 +80,15 @@ export interface ImapMailboxSnapshot {
   firstUnseenSeq: number;
 }
 
-/** A change in the account; 'reset' (mailboxId 0): changes may have been missed, anything may have changed. */
+/**
+ * A change in the account; 'reset' (mailboxId 0): changes may have been missed, anything may have changed;
+ * 'metadata': METADATA `entries` of a mailbox, or of the server (mailboxId 0), were set or removed.
+ */
 export interface ImapChange {
   mailboxId: number;
-  kind: 'append' | 'expunge' | 'flags' | 'mailbox' | 'reset';
+  kind: 'append' | 'expunge' | 'flags' | 'mailbox' | 'metadata' | 'reset';
   uids?: number[];
+  entries?: string[];
 }
 
 /** Why a backend operation failed, mapped to a response code (RFC 5530). */

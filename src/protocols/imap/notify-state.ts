@@ -1,12 +1,12 @@
 /**
  * A session's NOTIFY SET (RFC 5465): its event groups (mailbox filter, events, FETCH attributes), which
- * group covers a mailbox, and the changes noted but not reported yet.
+ * group covers a mailbox, and the changes noted but not reported yet (with their count, RFC 5465 §5.8).
  */
 import type { ImapChange } from './backend.ts';
 import type { Token } from './parser/tokenizer.ts';
 
 export type Filter = 'SELECTED' | 'SELECTED-DELAYED' | 'INBOXES' | 'PERSONAL' | 'SUBSCRIBED' | 'SUBTREE' | 'MAILBOXES';
-export type NotifyEvent = 'MessageNew' | 'MessageExpunge' | 'FlagChange' | 'MailboxName' | 'SubscriptionChange';
+export type NotifyEvent = 'MessageNew' | 'MessageExpunge' | 'FlagChange' | 'MailboxName' | 'SubscriptionChange' | 'MailboxMetadataChange' | 'ServerMetadataChange';
 
 export interface EventGroup {
   filter: Filter;
@@ -23,11 +23,25 @@ export class NotifyState {
   known = new Map<string, boolean>();
   /** Changes not reported yet, by mailbox id (0: the mailbox list changed). */
   readonly pending = new Map<number, Set<ImapChange['kind']>>();
+  /** METADATA entry names changed and not reported yet, by mailbox id (0: the server's entries). */
+  readonly metadata = new Map<number, Set<string>>();
   scheduled = false;
   constructor(readonly groups: EventGroup[]) {}
 
   get selectedGroup(): EventGroup | null {
     return this.groups.find((g) => g.filter === 'SELECTED' || g.filter === 'SELECTED-DELAYED') ?? null;
+  }
+
+  /** Notifications held undelivered: a mailbox with changes, the mailbox list, each changed METADATA entry. */
+  get held(): number {
+    let n = this.pending.size;
+    for (const entries of this.metadata.values()) n += entries.size;
+    return n;
+  }
+
+  /** RFC 5465 §5.7: server METADATA changes are reported when any group asks for them, whatever its mailboxes. */
+  get watchesServerMetadata(): boolean {
+    return this.groups.some((g) => g.events.has('ServerMetadataChange'));
   }
 
   get watchesList(): boolean {
@@ -51,6 +65,15 @@ export class NotifyState {
   }
 
   note(change: ImapChange): void {
+    if (change.kind === 'metadata') {
+      // Entries nobody asked about are not held (nor counted toward the overflow).
+      const wanted = change.mailboxId === 0 ? this.watchesServerMetadata : this.groups.some((g) => g.events.has('MailboxMetadataChange'));
+      if (!wanted) return;
+      const entries = this.metadata.get(change.mailboxId) ?? new Set<string>();
+      for (const e of change.entries ?? []) entries.add(e);
+      this.metadata.set(change.mailboxId, entries);
+      return;
+    }
     const kinds = this.pending.get(change.mailboxId) ?? new Set();
     kinds.add(change.kind);
     this.pending.set(change.mailboxId, kinds);

@@ -39,6 +39,8 @@ export interface ImapLimits {
   /** RFC 5464 METADATA: entries on the server or on one mailbox, and the size of one value. */
   maxMetadataEntries: number;
   maxMetadataValueBytes: number;
+  /** RFC 5465 §5.8: NOTIFY notifications held undelivered before NOTIFICATIONOVERFLOW. */
+  maxNotifyPending: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -56,6 +58,7 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxAppendMessages: 20,
   maxMetadataEntries: 100,
   maxMetadataValueBytes: 64 * 1024,
+  maxNotifyPending: 1000,
 };
 
 export interface ImapSessionOptions {

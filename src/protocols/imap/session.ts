@@ -216,8 +216,9 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       const selectedId = this.state.kind === 'selected' ? this.state.mailbox.id : -1;
       // The mailbox list (names, subscriptions) is compared as a whole: noted under id 0.
       if (change.kind === 'reset' || change.kind === 'mailbox') this.notify.note({ mailboxId: 0, kind: change.kind });
-      else if (change.mailboxId !== selectedId) this.notify.note(change);
-      this.scheduleNotify(this.notify);
+      else if (change.kind === 'metadata' || change.mailboxId !== selectedId) this.notify.note(change);
+      if (this.notify.held > this.limits.maxNotifyPending) this.notifyOverflow(this.notify);
+      else this.scheduleNotify(this.notify);
     }
     if (this.mode.kind !== 'idle' || this.state.kind !== 'selected' || !this.state.mailbox.hasPending) return;
     void this.exclusive(async () => {
@@ -225,6 +226,23 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       const lines = await this.syncSelected({ allowExpunge: true });
       if (lines.length > 0) this.options.context.push({ data: [lines.map((l) => `* ${l}\r\n`).join('')] });
     }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.idle_sync_failed' }));
+  }
+
+  /**
+   * RFC 5465 §5.8: more notifications pending than the session keeps (a long command, a burst of changes):
+   * the client is told with OK [NOTIFICATIONOVERFLOW] and the session goes on as after NOTIFY NONE.
+   */
+  private notifyOverflow(state: NotifyState): void {
+    this.notify = null;
+    const held = state.held;
+    state.pending.clear();
+    state.metadata.clear();
+    const account = this.state.kind === 'selected' || this.state.kind === 'authenticated' ? this.state.identity.address : null;
+    this.options.logger?.info({ event: 'imap.notify_overflow', sessionId: this.options.context.sessionId, account, held, limit: this.limits.maxNotifyPending }, 'NOTIFY ended: more notifications pending than the session keeps');
+    void this.exclusive(async () => {
+      if (this.closedFlag || this.state.kind === 'logout') return;
+      this.options.context.push({ data: ['* OK [NOTIFICATIONOVERFLOW] Too many notifications pending; NOTIFY is off\r\n'] });
+    }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.notify_failed' }));
   }
 
   /**

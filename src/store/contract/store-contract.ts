@@ -100,12 +100,19 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       const bob = await account(store, 'meta-b@example.test');
       const box = await store.createMailbox(alice.id, 'Notes');
       const v = (s: string): Buffer => Buffer.from(s);
+      const heard: string[] = [];
+      const off = store.subscribe((c) => {
+        if (c.kind === 'metadata') heard.push(`${c.accountId === alice.id ? 'alice' : 'other'} ${c.mailbox === box.id ? 'Notes' : String(c.mailbox)} ${c.entries.join(',')}`);
+      });
       assert.equal(await store.setMetadata(alice.id, null, [{ entry: '/private/comment', value: v('server') }], { maxEntries: 2 }), 'ok');
       assert.equal(await store.setMetadata(alice.id, box.id, [{ entry: '/shared/comment', value: v('a') }, { entry: '/private/x', value: Buffer.from([0, 1, 2]) }], { maxEntries: 2 }), 'ok');
       assert.equal(await store.setMetadata(alice.id, box.id, [{ entry: '/private/y', value: v('b') }], { maxEntries: 2 }), 'toomany');
       assert.equal(await store.setMetadata(alice.id, box.id, [{ entry: '/private/x', value: null }, { entry: '/private/y', value: v('b') }], { maxEntries: 2 }), 'ok', 'a removal makes room in the same call');
       assert.equal(await store.setMetadata(bob.id, box.id, [{ entry: '/private/z', value: v('c') }], { maxEntries: 2 }), 'nonexistent', 'another account\'s mailbox');
       assert.deepEqual((await store.listMetadata(bob.id, box.id)), []);
+      off();
+      // The change feed names the entries set or removed by each write that changed something (IMAP NOTIFY).
+      assert.deepEqual(heard, ['alice null /private/comment', 'alice Notes /shared/comment,/private/x', 'alice Notes /private/x,/private/y']);
       assert.deepEqual((await store.listMetadata(alice.id, null)).map((e) => [e.entry, e.value.toString()]), [['/private/comment', 'server']]);
       assert.deepEqual((await store.listMetadata(bob.id, null)), []);
       await store.renameMailbox(alice.id, 'Notes', 'Old notes');

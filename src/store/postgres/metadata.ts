@@ -19,7 +19,7 @@ export function pgMetadataStore(deps: { pool: pg.Pool; changes: PgChangeFeed }):
       return res.rows.map((r): MetadataEntry => ({ entry: r.entry, value: r.value }));
     },
     async setMetadata(accountId, mailboxId, list, options) {
-      return changes.write(async (c) => {
+      return changes.write(async (c, log) => {
         if (mailboxId !== null) {
           // The account is locked for the write (lockAccounts): a concurrent SETMETADATA counts after this one.
           const owned = await c.query('SELECT 1 FROM mailboxes WHERE id = $1 AND account_id = $2', [mailboxId, accountId]);
@@ -36,6 +36,8 @@ export function pgMetadataStore(deps: { pool: pg.Pool; changes: PgChangeFeed }):
           } else if (e.value === null) await c.query('DELETE FROM mailbox_metadata WHERE mailbox_id = $1 AND entry = $2', [mailboxId, e.entry]);
           else await c.query('INSERT INTO mailbox_metadata (mailbox_id, entry, value) VALUES ($1, $2, $3) ON CONFLICT (mailbox_id, entry) DO UPDATE SET value = excluded.value', [mailboxId, e.entry, e.value]);
         }
+        // Other sessions and nodes hear which entries changed (IMAP NOTIFY, RFC 5465 §5.6, §5.7).
+        if (list.length > 0) log.push({ kind: 'metadata', accountId, mailbox: mailboxId, entries: list.map((e) => e.entry) });
         return 'ok' as const;
       }, { lockAccounts: [accountId] });
     },

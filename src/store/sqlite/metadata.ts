@@ -3,11 +3,11 @@
  */
 import type { MetadataEntry, MetadataStore } from '../types.ts';
 import type { SqliteDatabase } from './database.ts';
-import type { GroupCommit } from './group-commit.ts';
+import type { SqliteChangeFeed } from './change-feed.ts';
 import { entriesAfter } from '../metadata-count.ts';
 
-export function sqliteMetadataStore(deps: { db: SqliteDatabase; commits: GroupCommit }): MetadataStore {
-  const { db, commits } = deps;
+export function sqliteMetadataStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed }): MetadataStore {
+  const { db, changes: feed } = deps;
   const q = {
     owned: db.prepare('SELECT 1 FROM mailboxes WHERE id = ? AND account_id = ?').pluck(),
     listServer: db.prepare('SELECT entry, value FROM server_metadata WHERE account_id = ? ORDER BY entry'),
@@ -25,16 +25,18 @@ export function sqliteMetadataStore(deps: { db: SqliteDatabase; commits: GroupCo
       return rows.map((r): MetadataEntry => ({ entry: r.entry, value: r.value }));
     },
     async setMetadata(accountId, mailboxId, changes, options) {
-      return commits.run(() => {
-        if (mailboxId !== null && q.owned.get(mailboxId, accountId) === undefined) return 'nonexistent';
+      return feed.write((log) => {
+        if (mailboxId !== null && q.owned.get(mailboxId, accountId) === undefined) return 'nonexistent' as const;
         const names = (mailboxId === null ? q.namesServer.all(accountId) : q.namesMailbox.all(mailboxId)) as string[];
-        if (entriesAfter(names, changes) > options.maxEntries) return 'toomany';
+        if (entriesAfter(names, changes) > options.maxEntries) return 'toomany' as const;
         const owner = mailboxId ?? accountId;
         for (const c of changes) {
           if (c.value === null) (mailboxId === null ? q.dropServer : q.dropMailbox).run(owner, c.entry);
           else (mailboxId === null ? q.putServer : q.putMailbox).run(owner, c.entry, c.value);
         }
-        return 'ok';
+        // Other sessions and processes hear which entries changed (IMAP NOTIFY, RFC 5465 §5.6, §5.7).
+        if (changes.length > 0) log.push({ kind: 'metadata', accountId, mailbox: mailboxId, entries: changes.map((c) => c.entry) });
+        return 'ok' as const;
       });
     },
   };

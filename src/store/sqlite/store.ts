@@ -88,7 +88,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...sqliteSearchIndexStore({ db, commits }),
     ...sqliteQueueStore({ db, changes, blobs, queue }),
     ...sqliteSuppressionStore({ db, commits }),
-    ...sqliteMetadataStore({ db, commits }),
+    ...sqliteMetadataStore({ db, changes }),
     ...sqliteUploadStore({ db, changes }),
     ...traceStore,
     ...sqliteAdminSettingsStore({ db, changes }),

@@ -47,7 +47,7 @@ describe('IMAP NOTIFY', () => {
     const { loggedIn } = twoMessages();
     const c = await loggedIn();
     const r = parseTranscript(await c.send('a NOTIFY SET (PERSONAL (MessageNew MessageExpunge AnnotationChange))\r\n')).tagged('a');
-    assert.deepEqual([r.status, r.code], ['NO', 'BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)']);
+    assert.deepEqual([r.status, r.code], ['NO', 'BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)']);
     for (const cmd of [
       'NOTIFY SET (PERSONAL (MessageNew (UID) MessageExpunge))',
       'NOTIFY SET (SELECTED (MessageNew))',

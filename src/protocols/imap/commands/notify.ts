@@ -2,7 +2,7 @@
  * NOTIFY (RFC 5465): which mailboxes a session hears about and which events, the NOTIFY SET / NONE
  * command with its error cases, and the unsolicited responses sent when another session or process
  * changes a mailbox (STATUS for other mailboxes, EXISTS/EXPUNGE/FETCH for the selected one, LIST for
- * created, deleted, renamed and (un)subscribed mailboxes).
+ * created, deleted, renamed and (un)subscribed mailboxes, METADATA for changed mailbox and server entries).
  */
 import type { ImapChange } from '../backend.ts';
 import { bad, no, ok, type CommandContext, type CommandSpec } from '../command.ts';
@@ -15,8 +15,12 @@ import { NotifyState, type EventGroup, type Filter, type NotifyEvent } from '../
 import { FETCH } from './fetch.ts';
 import { statusLine } from './mailboxes.ts';
 
-/** RFC 5465 §5: the events this server reports; others get NO [BADEVENT (these)]. */
-const SUPPORTED: readonly NotifyEvent[] = ['MessageNew', 'MessageExpunge', 'FlagChange', 'MailboxName', 'SubscriptionChange'];
+/**
+ * RFC 5465 §5: the events this server reports; others get NO [BADEVENT (these)]. MailboxMetadataChange and
+ * ServerMetadataChange are required of a server that offers METADATA (§5.6, §5.7). AnnotationChange (§5.1)
+ * is not among them: ANNOTATE (RFC 5257) is not offered.
+ */
+const SUPPORTED: readonly NotifyEvent[] = ['MessageNew', 'MessageExpunge', 'FlagChange', 'MailboxName', 'SubscriptionChange', 'MailboxMetadataChange', 'ServerMetadataChange'];
 const FILTERS = new Set<string>(['SELECTED', 'SELECTED-DELAYED', 'INBOXES', 'PERSONAL', 'SUBSCRIBED', 'SUBTREE', 'MAILBOXES']);
 
 /** The STATUS items an event asks for (RFC 5465 §5.1-§5.3), in the order they are sent. */
@@ -145,7 +149,9 @@ function listLine(s: ImapSessionCore, name: string, attrs: string[]): string {
 export async function notifyLines(s: ImapSessionCore, state: NotifyState, untagged: (line: string) => void): Promise<void> {
   const pending = new Map(state.pending);
   state.pending.clear();
-  if (pending.size === 0) return;
+  const metadata = new Map(state.metadata);
+  state.metadata.clear();
+  if (pending.size === 0 && metadata.size === 0) return;
   const account = s.account!;
   const selectedId = s.state.kind === 'selected' ? s.state.mailbox.id : 0;
   const [mailboxes, subscriptions] = await Promise.all([account.listMailboxes(), account.listSubscriptions()]);
@@ -180,6 +186,29 @@ export async function notifyLines(s: ImapSessionCore, state: NotifyState, untagg
     if (items.length === 0) continue;
     const line = await statusLine(ctx, m.name, items, { unsolicited: true });
     if (line !== null) untagged(line);
+  }
+  if (metadata.size > 0) await metadataLines(s, state, metadata, { mailboxes: mailboxes.map((m) => m.name), subscribed }, untagged);
+}
+
+/**
+ * RFC 5465 §5.6, §5.7 with RFC 5464 §4.4.2: an unsolicited METADATA response naming the entries that
+ * changed, without their values (the client reads them with GETMETADATA), for the server ("") when a
+ * group asks for ServerMetadataChange, and for each mailbox whose group asks for MailboxMetadataChange
+ * (the selected mailbox too: SELECTED and SELECTED-DELAYED name message events, other groups cover it).
+ */
+async function metadataLines(s: ImapSessionCore, state: NotifyState, changed: Map<number, Set<string>>, list: { mailboxes: string[]; subscribed: Set<string> }, untagged: (line: string) => void): Promise<void> {
+  const utf8 = s.utf8Names;
+  const entries = (set: Set<string>): string => [...set].sort().join(' ');
+  const server = changed.get(0);
+  if (server !== undefined && server.size > 0 && state.watchesServerMetadata) untagged(`METADATA "" ${entries(server)}`);
+  if (![...changed.keys()].some((id) => id !== 0)) return;
+  for (const name of list.mailboxes) {
+    const group = state.groupOf(name, list.subscribed.has(name));
+    if (group === null || !group.events.has('MailboxMetadataChange')) continue;
+    const st = await s.account!.status(name, { counts: false });
+    const set = st === null ? undefined : changed.get(st.id);
+    if (set === undefined || set.size === 0) continue;
+    untagged(`METADATA ${formatString(encodeMailboxName(name, { utf8 }), { utf8 })} ${entries(set)}`);
   }
 }
 
