@@ -1,18 +1,21 @@
 /**
  * `node --import tsx bench/pg.ts`: SMTP acceptance with the store on PostgreSQL (a private cluster, fsync
  * on, synchronous_commit on), one node and two nodes on one database, beside a private Postfix in the same
- * run (../shared/bench). Reports msg/s and, from PostgreSQL's own counters, WAL flushes (durable commits)
- * and transactions per accepted message, so where the time goes is on paper.
+ * run (../shared/bench). Reports msg/s and, from PostgreSQL's own counters, WAL flushes (durable commits),
+ * transactions and statements (round trips, pg_stat_statements) per accepted message, and the CPU time of
+ * the Postamt nodes and of the PostgreSQL processes per message, so where the time goes is on paper.
  *
- *   node --import tsx bench/pg.ts [--rounds 2] [--n 3000] [--conc 20] [--size 5120]
+ *   node --import tsx bench/pg.ts [--rounds 2] [--n 3000] [--conc 20] [--size 5120] [--statements]
+ *
+ * --statements prints the statements of the last one-node run with their calls per message.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPgCluster } from '../test/harness/postgres.ts';
-import { postamtCli, repoRoot, sharedBench, waitPort } from './lib/postamt.ts';
+import { cpuMs, postamtCli, repoRoot, sharedBench, waitPort } from './lib/postamt.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -23,6 +26,7 @@ const rounds = Number(opt('rounds', '2'));
 const n = Number(opt('n', '3000'));
 const conc = Number(opt('conc', '20'));
 const size = Number(opt('size', '5120'));
+const showStatements = args.includes('--statements');
 const withPostfix = spawnSync('sh', ['-c', 'command -v postfix']).status === 0 && process.getuid?.() === 0;
 const PORTS = { a: 12725, b: 12726, postfix: 12825, sink: 12826 };
 
@@ -56,16 +60,54 @@ function startNode(dir: string, name: string, port: number, url: string): { chil
   return { child: spawn(process.execPath, [join(repoRoot, 'bin/postamt.js'), '--config', config, 'serve'], { stdio: ['ignore', 'ignore', 'inherit'] }), config };
 }
 
-async function counters(url: string): Promise<{ commits: number; walSyncs: number }> {
+interface Counters { commits: number; walSyncs: number; statements: number; nodeCpuMs: number; pgCpuMs: number }
+
+/** CPU time of the postmaster and every process it started (backends, WAL writer, checkpointer). */
+function postgresCpuMs(dataDir: string): number {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  let total = cpuMs(postmaster);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      if (ppid === postmaster) total += cpuMs(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+async function counters(url: string, pgData: string, nodes: ChildProcess[]): Promise<Counters> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
     const db = (await c.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n;
     const wal = (await c.query<{ n: string }>('SELECT wal_sync AS n FROM pg_stat_wal')).rows[0]!.n;
-    return { commits: Number(db), walSyncs: Number(wal) };
+    // Every statement a client sends is one round trip (node-postgres does not pipeline); reads of the bench itself are excluded.
+    const st = (await c.query<{ n: string }>("SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat%'")).rows[0]!.n;
+    return { commits: Number(db), walSyncs: Number(wal), statements: Number(st), nodeCpuMs: nodes.reduce((sum, p) => sum + cpuMs(p.pid!), 0), pgCpuMs: postgresCpuMs(pgData) };
   } finally {
     await c.end();
   }
+}
+
+async function topStatements(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const rows = (await c.query<{ calls: string; ms: number; query: string }>("SELECT calls, total_exec_time AS ms, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 15")).rows;
+    return rows.map((r) => `| ${(Number(r.calls) / n).toFixed(2)} | ${(r.ms / Number(r.calls)).toFixed(3)} | ${r.query.replace(/\s+/g, ' ').slice(0, 110)} |`).join('\n');
+  } finally {
+    await c.end();
+  }
+}
+
+async function resetStatements(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query('SELECT pg_stat_statements_reset()');
+  await c.end();
 }
 
 function median(xs: number[]): number {
@@ -76,12 +118,19 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-pg-'));
   chmodSync(dir, 0o755);
-  const cluster = await startPgCluster({ fsync: true });
+  const cluster = await startPgCluster({ fsync: true, settings: ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=top'] });
   const admin = new pg.Client({ connectionString: cluster.url() });
   await admin.connect();
   await admin.query('CREATE DATABASE postamt_bench');
   await admin.end();
   const url = cluster.url('postamt_bench');
+  const pgData = join(cluster.dir, 'data');
+  {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('CREATE EXTENSION pg_stat_statements');
+    await c.end();
+  }
   const a = startNode(dir, 'node-a', PORTS.a, url);
   await waitPort(PORTS.a, 60_000);
   postamtCli(a.config, ['domain', 'add', 'test.example']);
@@ -94,18 +143,24 @@ async function main(): Promise<void> {
   const record = (key: string, v: number | undefined): void => {
     if (v !== undefined && !Number.isNaN(v)) (results[key] ??= []).push(v);
   };
+  let statements = '';
   const measure = async (label: string, run: () => Promise<Load[]>): Promise<void> => {
-    const before = await counters(url);
+    if (showStatements) await resetStatements(url);
+    const before = await counters(url, pgData, [a.child, b.child]);
     const t0 = Date.now();
     const loads = await run();
     const seconds = (Date.now() - t0) / 1000;
-    const after = await counters(url);
+    const after = await counters(url, pgData, [a.child, b.child]);
+    if (showStatements && label.includes('1 node')) statements = await topStatements(url);
     if (loads.some((l) => l.rc !== 0)) process.stderr.write(`${label}: load failed ${loads.map((l) => l.stderr ?? '').join(' ')}\n`);
     const rate = loads.length === 1 ? loads[0]!.accept_msgs_per_s : n / seconds;
     record(`${label} msg/s`, rate);
     record(`${label} WAL flushes/s`, (after.walSyncs - before.walSyncs) / seconds);
     record(`${label} messages per WAL flush`, n / Math.max(1, after.walSyncs - before.walSyncs));
     record(`${label} transactions per message`, (after.commits - before.commits) / n);
+    record(`${label} statements per message`, (after.statements - before.statements) / n);
+    record(`${label} Postamt CPU ms per message`, (after.nodeCpuMs - before.nodeCpuMs) / n);
+    record(`${label} PostgreSQL CPU ms per message`, (after.pgCpuMs - before.pgCpuMs) / n);
   };
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -124,9 +179,10 @@ async function main(): Promise<void> {
   console.log(`\nPostgreSQL store: ${size} B messages, ${n} per run, concurrency ${conc} (2 nodes: ${conc / 2} each), ${rounds} round(s), postfix: ${withPostfix ? 'yes' : 'no'}\n`);
   console.log('| scenario | median | rounds |\n|---|---|---|');
   for (const [key, values] of Object.entries(results)) {
-    const digits = /per /.test(key) ? 1 : 0;
+    const digits = /per /.test(key) ? 2 : 0;
     console.log(`| ${key} | ${median(values).toFixed(digits)} | ${values.map((v) => v.toFixed(digits)).join(', ')} |`);
   }
+  if (statements) console.log(`\nStatements of the last one-node run:\n\n| calls per message | ms each | statement |\n|---|---|---|\n${statements}`);
 }
 
 main().catch((err) => {

@@ -99,7 +99,7 @@ async function waitReady(port: number, child: ChildProcess | null, log: () => st
  * initdb and start a cluster. `detached`: the server outlives this process (for `.ci/run`); otherwise it
  * is stopped by `stop()` or when this process exits.
  */
-export async function startPgCluster(options: { dir?: string; detached?: boolean; fsync?: boolean } = {}): Promise<PgCluster> {
+export async function startPgCluster(options: { dir?: string; detached?: boolean; fsync?: boolean; settings?: string[] } = {}): Promise<PgCluster> {
   const bin = findPostgresBin();
   if (bin === null) throw new Error('PostgreSQL binaries not found');
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'postamt-pg-'));
@@ -121,7 +121,7 @@ export async function startPgCluster(options: { dir?: string; detached?: boolean
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const args = ['-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'shared_buffers=32MB',
-      '-c', `fsync=${options.fsync === false ? 'off' : 'on'}`, '-c', 'synchronous_commit=on'];
+      '-c', `fsync=${options.fsync === false ? 'off' : 'on'}`, '-c', 'synchronous_commit=on', ...(options.settings ?? []).flatMap((s) => ['-c', s])];
     let output = '';
     const child = spawn(join(bin, 'postgres'), args, { env, cwd: dir, detached: options.detached === true, stdio: options.detached ? 'ignore' : ['ignore', 'pipe', 'pipe'], ...(user ?? {}) });
     child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ChangeFeed, ChangeSource, StoreChange } from '../types.ts';
 import { clientConfig, type PgConnectionOptions } from './database.ts';
+import { MAX_INLINE_BYTES, type BatchDelivery, type BatchOutcome } from './deliver-batch.ts';
 import type { PgGroupCommit, PgWork, PgWriteOptions } from './group-commit.ts';
 
 type Listener = (change: StoreChange, source: ChangeSource) => void;
@@ -17,8 +18,6 @@ type Listener = (change: StoreChange, source: ChangeSource) => void;
 export const CHANGE_CHANNEL = 'postamt_changes';
 /** UIDs logged per change at most: more are left out and readers look at the mailbox (a change is a hint). */
 const MAX_LOGGED_UIDS = 1000;
-/** NOTIFY payloads must stay under 8,000 bytes; longer change lists are read from the log. */
-const MAX_INLINE_BYTES = 7000;
 const PRUNE_EVERY_MS = 60_000;
 const RECONNECT_MS = 1000;
 const LOCAL: ChangeSource = Object.freeze({ local: true });
@@ -85,6 +84,17 @@ export class PgChangeFeed implements ChangeFeed {
     const { value, changes } = await this.commits.run(work, options);
     this.emit(changes, LOCAL);
     return value;
+  }
+
+  /**
+   * Stores deliveries that must succeed or fail together (group-commit.ts: batched with other deliveries
+   * into one statement); their changes are heard by this store's listeners once committed.
+   */
+  async deliver(deliveries: BatchDelivery[]): Promise<BatchOutcome[]> {
+    if (this.commits === null) throw new Error('change feed is not attached to a group commit');
+    const outcomes = await this.commits.deliver(deliveries);
+    this.emit(outcomes.flatMap((o) => o.changes), LOCAL);
+    return outcomes;
   }
 
   subscribe(listener: Listener): () => void {

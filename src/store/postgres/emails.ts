@@ -7,24 +7,34 @@
 import type pg from 'pg';
 import type { MessageIndexFields } from '../../message/thread-keys.ts';
 
-/** Bytes of a message read for its header fields at delivery. */
 /** How far back (ms) a reply found only by its subject may join a thread. */
-const SUBJECT_THREAD_WINDOW_MS = 30 * 24 * 3600_000;
+export const SUBJECT_THREAD_WINDOW_MS = 30 * 24 * 3600_000;
 
 export interface NewEmail {
   emailId: number;
   threadId: number;
 }
 
-/**
- * The arguments postamt_new_email takes after account and modseq: the keys to look up, the reply subject,
- * the keys to record, the index fields, now and the subject window.
- */
-export function threadingArgs(fields: MessageIndexFields): unknown[] {
+/** What postamt_new_email needs to find and record a message's thread, named (postamt_deliver_batch reads these names). */
+export interface ThreadingKeys {
+  /** The keys to look up. */
+  keys: string[];
+  /** The reply subject to look up when there are no references. */
+  reply: string | null;
+  /** The keys to record. */
+  put: string[];
+  messageId: string | null;
+  subject: string;
+  sentAt: number | null;
+  fromSort: string;
+  toSort: string;
+}
+
+export function threadingKeys(fields: MessageIndexFields): ThreadingKeys {
   const refs = fields.references;
-  const lookup = (fields.messageId !== null ? [fields.messageId, ...refs] : refs).map((k) => `id:${k}`);
+  const keys = (fields.messageId !== null ? [fields.messageId, ...refs] : refs).map((k) => `id:${k}`);
   // Without any reference, a reply ("Re: x") joins the thread of its base subject if that was active lately.
-  const replySubject = refs.length === 0 && fields.isReplySubject && fields.baseSubject !== '' ? `subject:${fields.baseSubject}` : null;
+  const reply = refs.length === 0 && fields.isReplySubject && fields.baseSubject !== '' ? `subject:${fields.baseSubject}` : null;
   // Its own id, its parent and its root are enough for later messages of the thread to find it.
   const put = new Set<string>();
   if (fields.messageId !== null) put.add(`id:${fields.messageId}`);
@@ -33,7 +43,16 @@ export function threadingArgs(fields: MessageIndexFields): unknown[] {
     put.add(`id:${refs[refs.length - 1]!}`);
   }
   if (fields.baseSubject !== '') put.add(`subject:${fields.baseSubject}`);
-  return [lookup, replySubject, [...put], fields.messageId, fields.baseSubject, fields.sentAt, fields.fromSort, fields.toSort, Date.now(), SUBJECT_THREAD_WINDOW_MS];
+  return { keys, reply, put: [...put], messageId: fields.messageId, subject: fields.baseSubject, sentAt: fields.sentAt, fromSort: fields.fromSort, toSort: fields.toSort };
+}
+
+/**
+ * The arguments postamt_new_email takes after account and modseq: the keys to look up, the reply subject,
+ * the keys to record, the index fields, now and the subject window.
+ */
+export function threadingArgs(fields: MessageIndexFields): unknown[] {
+  const t = threadingKeys(fields);
+  return [t.keys, t.reply, t.put, t.messageId, t.subject, t.sentAt, t.fromSort, t.toSort, Date.now(), SUBJECT_THREAD_WINDOW_MS];
 }
 
 /**

@@ -4,12 +4,14 @@
  * in flight per store; the account sequences and mailbox rows a batch will change are locked up front in
  * id order, so batches of two nodes never wait on each other in a cycle. A write that fails is taken out
  * and the others are run again in a fresh transaction: a failed write changes nothing, the others are
- * unaffected.
+ * unaffected. Deliveries (deliver-batch.ts) waiting together are one statement that is the whole
+ * transaction: one round trip per batch, locks held only while PostgreSQL runs it and flushes.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { StorageError } from '../../core/errors.ts';
 import type { StoreChange } from '../types.ts';
 import { isRetryable } from './database.ts';
+import { deliverBatch, type BatchDelivery, type BatchOutcome } from './deliver-batch.ts';
 
 export type PgWork<T> = (client: pg.PoolClient, log: StoreChange[]) => Promise<T>;
 
@@ -29,6 +31,13 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** Deliveries of one caller: stored together or not at all. */
+interface PendingDeliveries {
+  deliveries: BatchDelivery[];
+  resolve: (value: BatchOutcome[]) => void;
+  reject: (err: unknown) => void;
+}
+
 export interface PgGroupCommitStats {
   /** Transactions committed. */
   batches: number;
@@ -36,22 +45,37 @@ export interface PgGroupCommitStats {
   writes: number;
   /** Batches run again after a deadlock or serialization failure. */
   retries: number;
+  /** Of the batches, those that were deliveries only, each one statement. */
+  deliveryBatches: number;
 }
 
 const MAX_BATCH = 256;
 const MAX_RETRIES = 5;
 
 export class PgGroupCommit {
-  readonly stats: PgGroupCommitStats = { batches: 0, writes: 0, retries: 0 };
+  readonly stats: PgGroupCommitStats = { batches: 0, writes: 0, retries: 0, deliveryBatches: 0 };
   private readonly pool: pg.Pool;
   private readonly beforeCommit: (client: pg.PoolClient, changes: StoreChange[]) => Promise<void>;
+  private readonly origin: string;
   private pending: Pending[] = [];
+  private pendingDeliveries: PendingDeliveries[] = [];
   private running: Promise<void> | null = null;
   private closed = false;
 
-  constructor(pool: pg.Pool, options: { beforeCommit: (client: pg.PoolClient, changes: StoreChange[]) => Promise<void> }) {
+  constructor(pool: pg.Pool, options: { origin: string; beforeCommit: (client: pg.PoolClient, changes: StoreChange[]) => Promise<void> }) {
     this.pool = pool;
+    this.origin = options.origin;
     this.beforeCommit = options.beforeCommit;
+  }
+
+  /** Stores `deliveries` together in the next batch of deliveries; resolves once it committed. */
+  deliver(deliveries: BatchDelivery[]): Promise<BatchOutcome[]> {
+    if (this.closed) return Promise.reject(new StorageError('the store is closed'));
+    if (deliveries.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pendingDeliveries.push({ deliveries, resolve, reject });
+      this.running ??= this.drain();
+    });
   }
 
   /** Runs `work` in the next shared transaction; resolves once that transaction committed. */
@@ -76,9 +100,67 @@ export class PgGroupCommit {
     // Let the writes started in this turn of the event loop join the first batch.
     await new Promise<void>((r) => setImmediate(r));
     try {
-      while (this.pending.length > 0) await this.commitBatch(this.pending.splice(0, MAX_BATCH));
+      while (this.pending.length > 0 || this.pendingDeliveries.length > 0) {
+        if (this.pending.length > 0) await this.commitBatch(this.pending.splice(0, MAX_BATCH));
+        if (this.pendingDeliveries.length > 0) await this.commitDeliveries(this.takeDeliveries());
+      }
     } finally {
       this.running = null;
+    }
+  }
+
+  /** Callers' deliveries up to MAX_BATCH deliveries (a caller's are never split). */
+  private takeDeliveries(): PendingDeliveries[] {
+    let count = 0;
+    let n = 0;
+    while (n < this.pendingDeliveries.length && (n === 0 || count + this.pendingDeliveries[n]!.deliveries.length <= MAX_BATCH)) {
+      count += this.pendingDeliveries[n]!.deliveries.length;
+      n++;
+    }
+    return this.pendingDeliveries.splice(0, n);
+  }
+
+  /**
+   * One statement outside BEGIN, so PostgreSQL commits it when it returns. If it fails for one caller's
+   * deliveries (a mailbox deleted meanwhile), nothing was stored: each caller's are run again alone. If
+   * the connection broke, the outcome is unknown and every caller gets the error.
+   */
+  private async commitDeliveries(batch: PendingDeliveries[]): Promise<void> {
+    for (let retries = 0; ; retries++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        for (const p of batch) p.reject(new StorageError(`database unavailable: ${(err as Error).message}`, err));
+        return;
+      }
+      try {
+        const outcomes = await deliverBatch(client, batch.flatMap((p) => p.deliveries), this.origin);
+        client.release();
+        this.stats.batches++;
+        this.stats.deliveryBatches++;
+        this.stats.writes += batch.length;
+        let at = 0;
+        for (const p of batch) {
+          p.resolve(outcomes.slice(at, at + p.deliveries.length));
+          at += p.deliveries.length;
+        }
+        return;
+      } catch (err) {
+        const refused = statementRefused(err);
+        client.release(refused ? undefined : (err as Error));
+        if (isRetryable(err) && retries < MAX_RETRIES) {
+          this.stats.retries++;
+          continue;
+        }
+        if (refused && batch.length > 1) {
+          for (const p of batch) await this.commitDeliveries([p]);
+          return;
+        }
+        const reason = refused ? err : new StorageError(`database write failed: ${(err as Error).message}`, err);
+        for (const p of batch) p.reject(reason);
+        return;
+      }
     }
   }
 
@@ -145,6 +227,15 @@ export class PgGroupCommit {
       }
     }
   }
+}
+
+/**
+ * The server refused the statement (an error of the statement itself, rolled back) while the connection
+ * stays usable; not a lost connection, a server shutting down or out of resources.
+ */
+function statementRefused(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError)) return false;
+  return !/^(08|53|57|58|XX)/.test(err.code ?? 'XX');
 }
 
 /** Rolls back the open transaction; false when the connection itself is unusable. */

@@ -14,6 +14,8 @@ import { copyEmail, deliverCopy, type NewEmail } from './emails.ts';
 import { allocateModSeq, allocateUid, createMailbox, mailboxById, nextAccountSeq, SELECT_MAILBOX, toMailbox, touchMailbox, type MailboxRow } from './mailboxes.ts';
 import { listMessageMeta, listMessages, listMetaColumns, mailboxDelta, selectState, toMessage, type MessageRow } from './mail-reads.ts';
 import { insertQueueEntry } from './queue.ts';
+import { newId } from '../../core/ids.ts';
+import type { BatchDelivery, BatchOutcome } from './deliver-batch.ts';
 import { insertTrace } from './trace.ts';
 
 /** Flags compare case-insensitively (RFC 9051 §2.3.2); the first spelling seen is kept. */
@@ -111,7 +113,38 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
 
   const targetsOf = (plans: DeliveryPlan[]): number[] => plans.flatMap((p) => p.mailboxes.map((m) => m.mailboxId));
 
+  /**
+   * The delivery as one item of a batch statement (deliver-batch.ts), read from the spool before any
+   * transaction; null when it takes the general path (a body over one chunk, a held queue entry).
+   */
+  async function batchItem(plan: DeliveryPlan, body: SpooledBody): Promise<BatchDelivery | null> {
+    const localHeader = plan.localHeader ?? Buffer.alloc(0);
+    const traceHeader = plan.traceHeader ?? Buffer.alloc(0);
+    const total = localHeader.length + traceHeader.length + body.size;
+    const queue = plan.queue && plan.queue.recipients.length > 0 ? plan.queue : null;
+    if (total > CHUNK_BYTES || queue?.holdUntil) return null;
+    return {
+      data: await wholeBody([localHeader, traceHeader], body.ref(), total),
+      targets: plan.mailboxes.map((t) => ({ mailboxId: t.mailboxId, flags: (t.flags ?? []).join(' '), internalDate: (t.internalDate ?? new Date()).getTime() })),
+      oneEmail: plan.oneEmail === true,
+      // SMTP keeps the message header in the trace prefix and spools only the body: the header is read from both.
+      fields: plan.mailboxes.length > 0 ? storedMessageIndexFields(traceHeader, (n) => body.head(n)) : null,
+      queue: queue ? { id: queue.id ?? newId(), offset: localHeader.length, input: queue } : null,
+      trace: plan.trace ?? [],
+    };
+  }
+
+  const nothingToStore = (plan: DeliveryPlan): boolean => plan.mailboxes.length === 0 && !(plan.queue && plan.queue.recipients.length > 0);
+
+  function toResult(outcome: BatchOutcome, size: number): CommitResult {
+    return { messages: outcome.copies.map(({ mailboxId, uid, emailId, threadId }) => ({ mailboxId, uid, emailId, threadId })), queueId: outcome.queueId, size };
+  }
+
   async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
+    if (!nothingToStore(plan)) {
+      const item = await batchItem(plan, body);
+      if (item) return toResult((await changes.deliver([item]))[0]!, item.data.length);
+    }
     return changes.write((c, log) => insertDelivery(c, plan, body, log), { lockMailboxes: targetsOf([plan]) });
   }
 
@@ -122,6 +155,11 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
       for (const { tx, plan } of batch) {
         if (!(tx instanceof SpoolingDeliveryTransaction)) throw new Error('commitDeliveries takes transactions of this store');
         taken.push({ plan, ...tx.takeBody() });
+      }
+      const items = taken.some((t) => nothingToStore(t.plan)) ? [] : await Promise.all(taken.map((t) => batchItem(t.plan, t.body)));
+      if (items.length > 0 && items.every((i) => i !== null)) {
+        const outcomes = await changes.deliver(items as BatchDelivery[]);
+        return outcomes.map((o, i) => toResult(o, items[i]!.data.length));
       }
       return await changes.write(async (c, log) => {
         const results: CommitResult[] = [];

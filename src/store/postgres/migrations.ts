@@ -640,4 +640,104 @@ ALTER TABLE uploads ADD COLUMN complete boolean NOT NULL DEFAULT true;
 ALTER TABLE uploads DROP COLUMN data;
 `,
   },
+  {
+    version: 16,
+    name: 'a batch of deliveries in one statement',
+    // A batch of N deliveries took 2N + 5 round trips (BEGIN, locks, a copy and a trace row each, the change
+    // log, COMMIT) while holding the mailbox locks; this function is the whole transaction in one statement
+    // sent outside BEGIN (PostgreSQL commits it when it returns): the locks in the order every writer takes
+    // them (account sequences, then mailboxes, by id), each delivery's body, copies (postamt_deliver_copy)
+    // and queue entry, the trace rows, the change log row and its NOTIFY. p_items is one JSON object per
+    // delivery; their bodies are p_data end to end, each item's "size" bytes. One row per stored copy or
+    // queue entry is returned.
+    sql: `
+CREATE FUNCTION postamt_deliver_batch(p_items jsonb, p_data bytea,
+    p_trace_at bigint[], p_trace_queue text[], p_trace_event text[], p_trace_result text[], p_trace_reason text[],
+    p_trace_message_id text[], p_trace_sender text[], p_trace_recipients text[], p_trace_data text[],
+    p_origin text, p_now bigint, p_window bigint, p_max_inline integer)
+  RETURNS TABLE (r_item integer, r_mailbox bigint, r_uid bigint, r_account bigint, r_email bigint, r_thread bigint, r_queue text)
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_item jsonb;
+  v_target jsonb;
+  v_queue jsonb;
+  v_mailboxes bigint[];
+  v_offset integer := 0;
+  v_size integer;
+  v_data bytea;
+  v_blob bigint;
+  v_email bigint;
+  v_copy record;
+  v_changes jsonb := '[]'::jsonb;
+  v_text text;
+  v_seq bigint;
+BEGIN
+  SELECT array_agg(DISTINCT (t->>'mailbox')::bigint) INTO v_mailboxes
+    FROM jsonb_array_elements(p_items) AS i, jsonb_array_elements(i->'targets') AS t;
+  IF v_mailboxes IS NOT NULL THEN
+    PERFORM 1 FROM account_seq WHERE account_id IN (SELECT account_id FROM mailboxes WHERE id = ANY(v_mailboxes)) ORDER BY account_id FOR UPDATE;
+    PERFORM 1 FROM mailboxes WHERE id = ANY(v_mailboxes) ORDER BY id FOR UPDATE;
+  END IF;
+  r_item := 0;
+  FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+    v_size := (v_item->>'size')::integer;
+    v_data := substring(p_data FROM v_offset + 1 FOR v_size);
+    v_offset := v_offset + v_size;
+    v_queue := v_item->'queue';
+    v_blob := NULL;
+    v_email := NULL;
+    -- One copy and nothing queued: postamt_deliver_copy stores the body with the copy; else it is stored once.
+    IF jsonb_array_length(v_item->'targets') <> 1 OR v_queue IS NOT NULL THEN
+      INSERT INTO blobs (size) VALUES (v_size) RETURNING id INTO v_blob;
+      INSERT INTO blob_chunks (blob_id, seq, data) VALUES (v_blob, 0, v_data);
+    END IF;
+    FOR v_target IN SELECT value FROM jsonb_array_elements(v_item->'targets') LOOP
+      SELECT * INTO v_copy FROM postamt_deliver_copy((v_target->>'mailbox')::bigint, v_blob, v_size, (v_target->>'date')::bigint, v_target->>'flags',
+        ARRAY(SELECT jsonb_array_elements_text(v_item->'keys')), v_item->>'reply', ARRAY(SELECT jsonb_array_elements_text(v_item->'put')),
+        v_item->>'messageId', v_item->>'subject', (v_item->>'sentAt')::bigint, v_item->>'fromSort', v_item->>'toSort', p_now, p_window, v_email,
+        CASE WHEN v_blob IS NULL THEN v_data END);
+      v_blob := v_copy.o_blob;
+      IF (v_item->>'oneEmail')::boolean THEN
+        v_email := v_copy.o_email;
+      END IF;
+      r_mailbox := (v_target->>'mailbox')::bigint;
+      r_uid := v_copy.o_uid;
+      r_account := v_copy.o_account;
+      r_email := v_copy.o_email;
+      r_thread := v_copy.o_thread;
+      r_queue := NULL;
+      RETURN NEXT;
+      v_changes := v_changes || jsonb_build_object('accountId', r_account, 'mailboxId', r_mailbox, 'kind', 'append', 'uids', jsonb_build_array(r_uid));
+    END LOOP;
+    IF v_queue IS NOT NULL THEN
+      INSERT INTO queue_messages (id, blob_id, blob_offset, size, sender, envid, ret, origin, submitter, created_at)
+        VALUES (v_queue->>'id', v_blob, (v_queue->>'offset')::bigint, v_size - (v_queue->>'offset')::bigint, v_queue->>'sender', v_queue->>'envid',
+          v_queue->>'ret', v_queue->>'origin', v_queue->>'submitter', p_now);
+      INSERT INTO queue_recipients (queue_id, address, domain, orcpt, notify, state, next_attempt_at, updated_at)
+        SELECT v_queue->>'id', r->>'address', r->>'domain', r->>'orcpt', r->>'notify', 'queued', p_now, p_now
+        FROM jsonb_array_elements(v_queue->'recipients') WITH ORDINALITY AS x(r, n) ORDER BY n;
+      r_mailbox := NULL;
+      r_uid := NULL;
+      r_account := NULL;
+      r_email := NULL;
+      r_thread := NULL;
+      r_queue := v_queue->>'id';
+      RETURN NEXT;
+      v_changes := v_changes || '[{"kind": "queue"}]'::jsonb;
+    END IF;
+    r_item := r_item + 1;
+  END LOOP;
+  IF p_trace_at IS NOT NULL AND cardinality(p_trace_at) > 0 THEN
+    INSERT INTO message_trace (at, queue_id, event, result, reason, message_id, sender, recipients, data)
+      SELECT * FROM unnest(p_trace_at, p_trace_queue, p_trace_event, p_trace_result, p_trace_reason, p_trace_message_id, p_trace_sender, p_trace_recipients, p_trace_data);
+  END IF;
+  -- The change feed (change-feed.ts logChanges): one log row, announced at commit.
+  IF p_origin IS NOT NULL AND jsonb_array_length(v_changes) > 0 THEN
+    v_text := v_changes::text;
+    INSERT INTO change_log (origin, at, changes) VALUES (p_origin, p_now, v_text) RETURNING seq INTO v_seq;
+    PERFORM pg_notify('postamt_changes', v_seq || ' ' || p_origin || CASE WHEN octet_length(v_text) <= p_max_inline THEN ' ' || v_text ELSE '' END);
+  END IF;
+END $$;
+`,
+  },
 ];

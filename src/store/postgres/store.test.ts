@@ -65,6 +65,37 @@ if (unavailable) {
     }
   });
 
+  test('postgres: waiting deliveries are one statement; one that fails leaves the others stored', async () => {
+    const { store, cleanup } = await fresh();
+    try {
+      const a = await inboxOf(store, 'a@example.test');
+      const b = await inboxOf(store, 'b@example.test');
+      const before = { ...store.commits.stats };
+      const deliver = (i: number, mailboxes: { mailboxId: number }[]) => {
+        const tx = store.beginDelivery();
+        tx.write(Buffer.from(`Message-ID: <m${i}@example.test>\r\nSubject: ${i}\r\n\r\nbody ${i}\r\n`));
+        return tx.commit({ mailboxes, trace: [{ at: new Date(), queueId: `q${i}`, event: 'received', recipients: ['a@example.test'] }] });
+      };
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => deliver(i, i === 7 ? [{ mailboxId: 999_999 }] : i % 5 === 0 ? [{ mailboxId: a }, { mailboxId: b }] : [{ mailboxId: a }])));
+      assert.equal(results[7]!.status, 'rejected', 'the delivery to a missing mailbox fails');
+      assert.deepEqual(results.filter((r) => r.status === 'fulfilled').length, 19);
+      assert.deepEqual((await store.listMessages(a)).map((m) => m.uid), Array.from({ length: 19 }, (_, i) => i + 1), 'the others stored, UIDs without a gap');
+      assert.equal((await store.listMessages(b)).length, 4);
+      // The first statement failed as a whole (nothing of it stored); each caller's delivery was run alone.
+      assert.equal(store.commits.stats.deliveryBatches - before.deliveryBatches, 19);
+      const count = async (sql: string) => (await store.pool.query<{ n: number }>(sql)).rows[0]!.n;
+      assert.equal(await count('SELECT count(*) AS n FROM blobs'), 19, 'a body stored once for its two copies');
+      assert.equal(await count("SELECT count(*) AS n FROM message_trace WHERE queue_id <> 'q7'"), 19);
+      assert.equal(await count("SELECT count(*) AS n FROM message_trace WHERE queue_id = 'q7'"), 0);
+      const again = await Promise.all(Array.from({ length: 30 }, (_, i) => deliver(100 + i, [{ mailboxId: a }])));
+      assert.equal(store.commits.stats.deliveryBatches - before.deliveryBatches, 20, '30 waiting deliveries, one statement');
+      assert.deepEqual(again.map((r) => r.messages[0]!.uid), Array.from({ length: 30 }, (_, i) => 20 + i));
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
   test('postgres: two stores on one database delivering into the same mailboxes at once get unique, increasing UIDs', async () => {
     const { store, openSecond, cleanup } = await fresh();
     const other = await openSecond();

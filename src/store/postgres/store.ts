@@ -41,7 +41,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
   try {
     await migrate(pool);
     const changes = new PgChangeFeed(pool, options);
-    const commits = new PgGroupCommit(pool, { beforeCommit: (client, batch) => logChanges(client, changes.origin, batch) });
+    const commits = new PgGroupCommit(pool, { origin: changes.origin, beforeCommit: (client, batch) => logChanges(client, changes.origin, batch) });
     changes.attach(commits);
     await changes.start();
     const { stopPruning, ...shared } = pgSharedStateStore({ pool, changes });
