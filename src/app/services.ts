@@ -166,7 +166,12 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     ? new SharedGreylistStore(store.shared, { ttlMs: 1000 * Math.max(policyOptions.greylist.retryWindowSeconds, policyOptions.greylist.passTtlSeconds) })
     : undefined;
   const policy = new InboundPolicy({ options: policyOptions, resolver: policyResolverFrom(dns), logger, checks, rates, greylistStore });
-  await sharing?.follow({ auth: limiter, rates: rates ?? null });
+  const submissionRate = new SubmissionRateLimiter({
+    messagesPerHour: config.submission.rateMessagesPerHour,
+    recipientsPerHour: config.submission.rateRecipientsPerHour,
+    onRecord: sharing ? (user, recipients, at) => sharing.submissionSent(user, recipients, at) : undefined,
+  });
+  await sharing?.follow({ auth: limiter, rates: rates ?? null, submission: submissionRate });
   await importFileDkimKeys(store, config.dataDir, logger);
   // SRS is on unless switched off; a configured secret wins over the one generated at first start.
   const srsSecret = config.policy.srs ? (policyOptions.forwarding.srsSecret ?? srsSecretFile(config.dataDir)) : null;
@@ -231,7 +236,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     dns,
     policy,
     planner,
-    submissionRate: new SubmissionRateLimiter({ messagesPerHour: config.submission.rateMessagesPerHour, recipientsPerHour: config.submission.rateRecipientsPerHour }),
+    submissionRate,
     queue,
     mail,
     pop3: new MailPop3Backend({ mail, logger }),

@@ -166,8 +166,8 @@ export const schema = {
   }),
 
   submission: section('Message submission (RFC 6409).', {
-    rateMessagesPerHour: integerField({ default: 500, min: 1, doc: 'Messages one user may send per hour; more get 451 4.7.1.' }),
-    rateRecipientsPerHour: integerField({ default: 2000, min: 1, doc: 'Recipients one user may send to per hour; more get 451 4.7.1.' }),
+    rateMessagesPerHour: integerField({ default: 500, min: 1, doc: 'Messages one user may send per hour; more get 451 4.7.1. Nodes sharing a PostgreSQL store count them together.' }),
+    rateRecipientsPerHour: integerField({ default: 2000, min: 1, doc: 'Recipients one user may send to per hour; more get 451 4.7.1. Nodes sharing a PostgreSQL store count them together.' }),
     maxSenderAddresses: integerField({ default: 100, min: 1, max: 10_000, doc: 'Addresses a submitted message may list in its From: and Sender: fields together; every one must be an address the user may send as, and a message listing more is refused with 550 5.7.1.' }),
     receivedHeader: enumField(['full', 'minimal', 'none'], {
       default: 'full',

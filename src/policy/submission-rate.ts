@@ -4,6 +4,7 @@
  * Each accepted RCPT reserves its recipient (and, the first one, its message) at once, so parallel sessions
  * see each other's open transactions; the reservation becomes a sent record when the message is accepted
  * and is given back when the transaction ends otherwise (RSET, refused data, disconnect, timeout).
+ * Nodes sharing one store tell each other what was sent (`onRecord`, `applyRemote`; app/shared-limits.ts).
  */
 
 export interface SubmissionRateOptions {
@@ -11,6 +12,8 @@ export interface SubmissionRateOptions {
   recipientsPerHour: number;
   now?: () => number;
   maxUsers?: number;
+  /** Each send recorded here, so nodes sharing a store can count it too (`applyRemote`). */
+  onRecord?: (user: string, recipients: number, at: number) => void;
 }
 
 const HOUR_MS = 3600_000;
@@ -27,7 +30,7 @@ interface Reservation {
 }
 
 export class SubmissionRateLimiter {
-  private readonly options: Required<Omit<SubmissionRateOptions, 'now'>> & { now: () => number };
+  private readonly options: Required<Omit<SubmissionRateOptions, 'now' | 'onRecord'>> & { now: () => number; onRecord?: SubmissionRateOptions['onRecord'] };
   private readonly events = new Map<string, Sent[]>();
   /** Open transactions by id; one per session at most, so bounded by the connection limits. */
   private readonly reservations = new Map<string, Reservation>();
@@ -94,7 +97,16 @@ export class SubmissionRateLimiter {
     const r = this.reservations.get(transactionId);
     if (!r) return;
     this.forget(transactionId);
-    if (accepted && r.recipients > 0) this.record(r.user, r.recipients);
+    if (accepted && r.recipients > 0) {
+      const at = this.options.now();
+      this.record(r.user, r.recipients, at);
+      this.options.onRecord?.(r.user, r.recipients, at);
+    }
+  }
+
+  /** A send another node recorded (at its time `at`); counted here from now on, until its hour is over. */
+  applyRemote(user: string, recipients: number, at: number): void {
+    if (at > this.options.now() - HOUR_MS && recipients > 0) this.record(user, recipients, at);
   }
 
   private forget(transactionId: string): void {
@@ -106,13 +118,13 @@ export class SubmissionRateLimiter {
     if (ids && ids.size === 0) this.byUser.delete(r.user);
   }
 
-  private record(user: string, recipients: number): void {
+  private record(user: string, recipients: number, at: number): void {
     if (!this.events.has(user) && this.events.size >= this.options.maxUsers) {
       const oldest = this.events.keys().next().value;
       if (oldest !== undefined) this.events.delete(oldest);
     }
     const list = this.recent(user);
-    list.push({ at: this.options.now(), recipients });
+    list.push({ at, recipients });
     this.events.set(user, list);
   }
 

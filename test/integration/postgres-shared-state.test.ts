@@ -1,11 +1,13 @@
 // State the nodes of one PostgreSQL store must agree on, seen through the front door of two servers on
 // one database: login failures counted on node A refuse the next login on node B; a greylisted triplet
 // first seen on A passes on B after the delay; connections counted on A count on B; a DKIM key made on A
-// signs on B (its cache follows the change feed).
+// signs on B (its cache follows the change feed); messages submitted on A count against the user's
+// hourly submission limit on B and on a node started afterwards.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
 import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
@@ -31,6 +33,19 @@ async function imapLogin(node: TestServer, pass: string): Promise<boolean> {
   }
 }
 
+/** Submits one message as alice on `node`'s submissions port; the SMTP reply code. */
+async function submit(node: TestServer, n: number): Promise<number> {
+  const transporter = nodemailer.createTransport({ host: '127.0.0.1', port: node.ports.submissions, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice@example.org', pass: PASSWORD } });
+  try {
+    await transporter.sendMail({ from: 'alice@example.org', to: 'alice@example.org', subject: `submitted ${n}`, text: 'counted by every node' });
+    return 250;
+  } catch (err) {
+    return (err as { responseCode?: number }).responseCode ?? 0;
+  } finally {
+    transporter.close();
+  }
+}
+
 /** The SMTP greeting's code (421 when the connection rate is exceeded). */
 function greeting(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,6 +67,7 @@ if (unavailable) {
     const config = {
       storage: { backend: 'postgres' as const, url, poolSize: 4 },
       auth: { maxFailuresPerIp: 3 },
+      submission: { rateMessagesPerHour: 3 },
       policy: { trustedNetworks: [], greylisting: true, greylistDelay: 1000, rateConnectionsPerIp: 8, spfRejectFail: false },
     };
     nodeA = await startTestServer({ config });
@@ -91,6 +107,23 @@ if (unavailable) {
     await new Promise((r) => setTimeout(r, 1100));
     const retry = await sendRaw(nodeB!.ports.smtp, envelope);
     assert.equal(retry.code, 250, `the retry to node B passes: ${retry.text}`);
+  });
+
+  it('messages submitted on node A count against the hourly submission limit on node B and on a node started later', { timeout: 60_000 }, async () => {
+    assert.equal(await submit(nodeA!, 1), 250);
+    assert.equal(await submit(nodeA!, 2), 250);
+    // Each node announces what it counted once a second.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await submit(nodeB!, 3), 250, 'the third of three an hour');
+    assert.equal(await submit(nodeB!, 4), 451, 'node B counts the two sent through node A');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await submit(nodeA!, 5), 451, 'node A counts the one sent through node B');
+    const nodeC = await startTestServer({ config: { storage: { backend: 'postgres' as const, url, poolSize: 2 }, submission: { rateMessagesPerHour: 3 } } });
+    try {
+      assert.equal(await submit(nodeC, 6), 451, 'a node started later reads the sends of the last hour');
+    } finally {
+      await nodeC.stop();
+    }
   });
 
   it('login failures counted on node A refuse the right password on node B', { timeout: 60_000 }, async () => {
