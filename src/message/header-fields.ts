@@ -97,7 +97,8 @@ export function parseRawHeaderFields(buf: Buffer, start: number, end: number, ma
     if (colon <= 0) return;
     const name = field.slice(0, colon).trimEnd();
     if (name.length === 0 || /\s/.test(name)) return;
-    if (fields.length < maxFields) fields.push({ name, raw: field.slice(colon + 1) });
+    // RFC 8621 §4.1.2.1: "Any NUL octet MUST be dropped" from the Raw form (and so from every form built on it).
+    if (fields.length < maxFields) fields.push({ name, raw: field.slice(colon + 1).replace(/\0/g, '') });
   };
   for (const line of lines) {
     const first = line.charCodeAt(0);

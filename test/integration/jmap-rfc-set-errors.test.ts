@@ -1,6 +1,8 @@
-// SetErrors of Mailbox/set, Email/import and Email/parse as RFC 8620 §5.3 and RFC 8621 §2, §4.8, §4.9 name
-// them, with a real JMAP client (jmap-jam) over a real socket: a property the type does not have, a sibling
-// of the same name, a blob id that is not there, a blob that is not a message.
+// SetErrors of Mailbox/set, Email/set, Email/import and Email/parse as RFC 8620 §5.3 and RFC 8621 §2,
+// §4.6, §4.8, §4.9 name them, with a real JMAP client (jmap-jam) over a real socket: a property the type does
+// not have, a sibling of the same name, two properties for one header field, a body part's
+// Content-Transfer-Encoding, a blob id that is not there, a blob that is not a message; and the Raw header
+// form without NUL octets (§4.1.2.1).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JamClient } from 'jmap-jam';
@@ -8,7 +10,7 @@ import { startTestServer, type TestServer } from '../harness/server.ts';
 
 const ALICE = 'alice@example.test';
 
-describe('JMAP SetErrors (RFC 8620 §5.3, RFC 8621 §2, §4.8, §4.9) with jmap-jam', () => {
+describe('JMAP SetErrors (RFC 8620 §5.3, RFC 8621 §2, §4.6, §4.8, §4.9) and Raw header values with jmap-jam', () => {
   let t: TestServer;
   let jam: JamClient;
   let accountId: string;
@@ -52,6 +54,34 @@ describe('JMAP SetErrors (RFC 8620 §5.3, RFC 8621 §2, §4.8, §4.9) with jmap-
     // The same name under another parent is fine (siblings only).
     const child = await first(jam.api.Mailbox.set({ accountId, create: { c: { name: 'Projects', parentId: other } } } as never));
     assert.ok(child.created?.c, JSON.stringify(child));
+  });
+
+  it('Email/set create: two properties for one header field, or a body part\'s headers list or Content-Transfer-Encoding, are invalidProperties', async () => {
+    const body = { textBody: [{ partId: 'b', type: 'text/plain' }], bodyValues: { b: { value: 'Hi' } } };
+    const set = await first(jam.api.Email.set({ accountId, create: {
+      twice: { mailboxIds: { [inbox]: true }, subject: 'One', 'header:Subject:asText': 'Two', ...body },
+      fromTwice: { mailboxIds: { [inbox]: true }, from: [{ email: 'a@example.test' }], 'header:FROM:asAddresses': [{ email: 'b@example.test' }], ...body },
+      list: { mailboxIds: { [inbox]: true }, textBody: [{ partId: 'b', type: 'text/plain', headers: [{ name: 'Content-Transfer-Encoding', value: 'base64' }] }], bodyValues: { b: { value: 'Hi' } } },
+      cte: { mailboxIds: { [inbox]: true }, textBody: [{ partId: 'b', type: 'text/plain', 'header:Content-Transfer-Encoding': 'base64' }], bodyValues: { b: { value: 'Hi' } } },
+      typeTwice: { mailboxIds: { [inbox]: true }, attachments: [{ blobId: await upload('x'), type: 'text/plain', 'header:Content-Type': 'text/html' }], ...body },
+      fine: { mailboxIds: { [inbox]: true }, subject: 'Fine', textBody: [{ partId: 'b', type: 'text/plain', 'header:X-Part': 'yes' }], bodyValues: { b: { value: 'Hi' } } },
+    } } as never));
+    assert.deepEqual(set.notCreated.twice, { type: 'invalidProperties', properties: ['header:Subject:asText'], description: 'a second property for the Subject header field' });
+    assert.deepEqual(set.notCreated.fromTwice.properties, ['header:FROM:asAddresses']);
+    assert.deepEqual([set.notCreated.list.type, set.notCreated.list.properties], ['invalidProperties', ['textBody']]);
+    assert.deepEqual([set.notCreated.cte.type, set.notCreated.cte.properties], ['invalidProperties', ['textBody']]);
+    assert.deepEqual([set.notCreated.typeTwice.type, set.notCreated.typeTwice.properties], ['invalidProperties', ['attachments']]);
+    assert.ok(set.created.fine, JSON.stringify(set));
+    assert.equal(Object.keys(set.created).length, 1, 'only the valid one is created');
+    await first(jam.api.Email.set({ accountId, destroy: [set.created.fine.id] } as never));
+  });
+
+  it('Email/get header:Name (Raw form) drops NUL octets', async () => {
+    const blobId = await upload('From: nul@example.test\r\nX-Nul: a\0b\0c\r\nSubject: with\0NUL\r\n\r\nbody\r\n');
+    const imported = await first(jam.api.Email.import({ accountId, emails: { n: { blobId, mailboxIds: { [inbox]: true } } } } as never));
+    const got = await first(jam.api.Email.get({ accountId, ids: [imported.created.n.id], properties: ['header:X-Nul', 'header:Subject:asText', 'subject'] } as never));
+    assert.deepEqual(got.list[0], { id: imported.created.n.id, 'header:X-Nul': ' abc', 'header:Subject:asText': 'withNUL', subject: 'withNUL' });
+    await first(jam.api.Email.set({ accountId, destroy: [imported.created.n.id] } as never));
   });
 
   it('Email/import of a blob id that is not there is invalidProperties on blobId', async () => {

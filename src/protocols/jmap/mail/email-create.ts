@@ -14,6 +14,8 @@ const ADDRESS_PROPS: Record<string, string> = { from: 'From', sender: 'Sender', 
 const ID_PROPS: Record<string, string> = { messageId: 'Message-ID', inReplyTo: 'In-Reply-To', references: 'References' };
 /** Properties an Email/set create handles besides the body and header ones. */
 export const CREATE_META = ['mailboxIds', 'keywords', 'receivedAt'];
+/** The header field each EmailBodyPart property of a create stands for (RFC 8621 §4.1.4). */
+const PART_FIELD_PROPS: Record<string, string[]> = { 'content-type': ['type'], 'content-disposition': ['disposition', 'name'], 'content-id': ['cid'], 'content-language': ['language'], 'content-location': ['location'] };
 
 class Invalid extends Error {
   constructor(readonly property: string, description?: string) {
@@ -30,9 +32,25 @@ function addresses(value: unknown, property: string): ComposeAddress[] {
   });
 }
 
+/**
+ * RFC 8621 §4.6: "There MUST NOT be two properties that represent the same header field (e.g.,
+ * "header:from" and "from")": the field name each header property sets, to find a second one.
+ */
+function claimField(seen: Set<string>, field: string, prop: string): void {
+  const lower = field.toLowerCase();
+  if (seen.has(lower)) throw new Invalid(prop, `a second property for the ${field} header field`);
+  seen.add(lower);
+}
+
 function headerFields(props: Props): [string, string][] {
   const out: [string, string][] = [];
+  const seen = new Set<string>();
   for (const [prop, value] of Object.entries(props)) {
+    if (ADDRESS_PROPS[prop]) claimField(seen, ADDRESS_PROPS[prop], prop);
+    else if (ID_PROPS[prop]) claimField(seen, ID_PROPS[prop], prop);
+    else if (prop === 'subject') claimField(seen, 'Subject', prop);
+    else if (prop === 'sentAt') claimField(seen, 'Date', prop);
+    else if (prop.startsWith('header:')) claimField(seen, parseHeaderProperty(prop)?.name ?? prop, prop);
     if (value === null || value === undefined) continue;
     if (ADDRESS_PROPS[prop]) out.push([ADDRESS_PROPS[prop], formatAddresses(addresses(value, prop))]);
     else if (ID_PROPS[prop]) {
@@ -77,11 +95,16 @@ async function leafOf(part: Props, values: Props, readBlob: BlobReader, property
     body = bytes;
   } else throw new Invalid(property, 'a part needs partId or blobId');
   if (part.charset !== undefined && part.charset !== null && part.partId !== undefined) throw new Invalid(property, 'charset is set by the server for text values');
+  // RFC 8621 §4.6: header fields are set one property each, never as a "headers" list.
+  if (part.headers !== undefined) throw new Invalid(property, 'headers is not settable: give each field as a header: property');
   const headers: [string, string][] = [];
+  const seen = new Set<string>(Object.entries(PART_FIELD_PROPS).flatMap(([field, props]) => (props.some((p) => part[p] !== undefined && part[p] !== null) ? [field] : [])));
   for (const [k, v] of Object.entries(part)) {
     if (!k.startsWith('header:')) continue;
     const h = parseHeaderProperty(k);
-    if (h === null || h.name.toLowerCase().startsWith('content-transfer-encoding') || typeof v !== 'string') throw new Invalid(property);
+    // RFC 8621 §4.6: "A Content-Transfer-Encoding header field MUST NOT be given" (the server encodes).
+    if (h === null || h.name.toLowerCase() === 'content-transfer-encoding' || typeof v !== 'string') throw new Invalid(property, `${k} cannot be set on a body part`);
+    claimField(seen, h.name, property);
     headers.push([h.name, v.trim()]);
   }
   return {
