@@ -197,8 +197,8 @@ export interface AccountMail {
   destroyEmails(ids: readonly number[]): Promise<number[]>;
   /** Where the email's bytes are (one of its copies), or null when the account has no such email. */
   emailLocation(emailId: number): Promise<{ mailboxId: number; uid: number; size: number } | null>;
-  /** The search index's answer for the account: its indexed emails and, per term, those that match. */
-  searchEmails(terms: readonly SearchTerm[]): Promise<{ unindexed: number[]; indexed: Set<number>; matches: Set<number>[] }>;
+  /** The search index's answer for the account: the emails it does not hold yet and, per term, those of the rest that match. */
+  searchEmails(terms: readonly SearchTerm[]): Promise<{ unindexed: number[]; matches: Set<number>[] }>;
   /** Stored list properties (JSON) of those of the account's emails the index holds. */
   emailSummaries(emailIds: readonly number[]): Promise<Map<number, string>>;
   /** The email's bytes, whole or [start, end); null when the account has no such email. */

@@ -612,10 +612,11 @@ export interface SearchIndexStore {
   /** Writes the documents (a document already there is kept). */
   writeSearchDocuments(documents: readonly SearchDocument[]): Promise<void>;
   /**
-   * The account's emails without a document (read first), its indexed email ids, and for each term the
-   * indexed emails that satisfy it.
+   * The account's emails without a document (read first), and for each term the indexed emails that satisfy
+   * it. An email of the account that existed before the call and is not among `unindexed` is indexed, so
+   * its answer is in `matches` (not the set of every indexed id: that costs a read of the whole account).
    */
-  searchEmails(accountId: number, terms: readonly SearchTerm[]): Promise<{ unindexed: number[]; indexed: Set<number>; matches: Set<number>[] }>;
+  searchEmails(accountId: number, terms: readonly SearchTerm[]): Promise<{ unindexed: number[]; matches: Set<number>[] }>;
   /** The stored list properties (JSON) of those of the account's emails that are indexed. */
   emailSummaries(accountId: number, emailIds: readonly number[]): Promise<Map<number, string>>;
   /** Removes the documents of emails that no longer exist; returns how many. */

@@ -71,8 +71,7 @@ export function runSearchIndexContract(name: string, openFresh: () => Promise<Fr
         return r.matches.map((m) => [...m].sort((x, y) => x - y));
       };
       const r = await store.searchEmails(alice.id, []);
-      assert.deepEqual([...r.indexed].sort((x, y) => x - y), ids.slice(0, 5), 'the sixth email is not indexed; bob\'s is not alice\'s');
-      assert.deepEqual(r.unindexed, [ids[5]]);
+      assert.deepEqual(r.unindexed, [ids[5]], 'the sixth email is not indexed; bob\'s is not alice\'s');
       // The index rows of just the candidates a search found, of the account only, newest first.
       const inbox = (await store.getMailbox(alice.id, 'INBOX'))!.id;
       assert.deepEqual((await store.listEmailIndex(alice.id, { ids: [ids[1]!, ids[3]!, other] })).map((row) => row.id), [ids[3], ids[1]]);
@@ -113,6 +112,6 @@ export function runSearchIndexContract(name: string, openFresh: () => Promise<Fr
       assert.deepEqual(await store.destroyEmails(alice.id, [a.emailId]), [a.emailId]);
       assert.equal(await store.pruneSearchDocuments(), 1);
       assert.equal(await store.pruneSearchDocuments(), 0);
-      assert.deepEqual([...(await store.searchEmails(alice.id, [])).indexed], [b.emailId]);
+      assert.deepEqual([...(await store.emailSummaries(alice.id, [a.emailId, b.emailId])).keys()], [b.emailId]);
     }));
 }

@@ -51,13 +51,11 @@ export function pgSearchIndexStore(deps: { pool: pg.Pool }): SearchIndexStore {
         VALUES ${rows.join(', ')} ON CONFLICT (email_id) DO NOTHING`, values);
     },
     async searchEmails(accountId, terms) {
-      // The indexed set first: a document found there stays until its email is gone, so a term read
-      // afterwards sees every document of that set (one written in between is scanned as unindexed).
-      // The unindexed before the indexed: an email indexed between the two reads is in both, never in neither.
+      // The unindexed first: a document found then stays until its email is gone, so a term read afterwards
+      // sees every email not listed (one indexed in between is listed and read by the caller: still exact).
       const unindexed = await pool.query<{ id: number }>('SELECT e.id FROM emails e WHERE e.account_id = $1 AND NOT EXISTS (SELECT 1 FROM email_search s WHERE s.email_id = e.id)', [accountId]);
-      const indexed = await pool.query<{ email_id: number }>('SELECT email_id FROM email_search WHERE account_id = $1', [accountId]);
       const matches = await Promise.all(terms.map((t) => matching(accountId, t)));
-      return { unindexed: unindexed.rows.map((r) => Number(r.id)), indexed: new Set(indexed.rows.map((r) => Number(r.email_id))), matches: matches.map((m) => new Set(m)) };
+      return { unindexed: unindexed.rows.map((r) => Number(r.id)), matches: matches.map((m) => new Set(m)) };
     },
     async emailSummaries(accountId, emailIds) {
       const out = new Map<number, string>();

@@ -76,10 +76,10 @@ export interface JmapMailBackend extends JmapBackend {
   /** Newest received first, one mailbox: the fast path of the first page a client shows. */
   mailboxPage(accountId: string, mailboxId: number, options: { position: number; limit: number }): Promise<{ ids: number[]; total: number } | null>;
   /**
-   * The search index's answer for these terms (search-document.ts): the account's emails it holds and, per
-   * term, those of them that match. Absent: every email is read.
+   * The search index's answer for these terms (search-document.ts): the account's emails it does not hold
+   * yet and, per term, those of the rest that match. Absent: every email is read.
    */
-  searchEmails?(accountId: string, terms: readonly MailSearchTerm[]): Promise<{ unindexed: number[]; indexed: Set<number>; matches: Set<number>[] }>;
+  searchEmails?(accountId: string, terms: readonly MailSearchTerm[]): Promise<{ unindexed: number[]; matches: Set<number>[] }>;
   /** The stored list properties (SUMMARY_PROPERTIES) of those emails that have them. */
   emailSummaries?(accountId: string, ids: readonly number[]): Promise<Map<number, Record<string, unknown>>>;
   /** One transaction: 'overQuota' when a copy added would not fit, and then nothing was applied. */

@@ -51,11 +51,12 @@ const queryChangesSchema = z.object({ ...baseQuery, sinceQueryState: z.string(),
 export const MAX_QUERY_LIMIT = 1000;
 
 /**
- * The search index's answer for the content terms of one query: which emails it holds, and for each term
- * which of those match. Emails it does not hold yet (delivered since the indexer last ran) are read.
+ * The search index's answer for the content terms of one query: the account's emails it does not hold yet
+ * (delivered since the indexer last ran: those are read), and for each term which of the rest match. An
+ * email listed before the answer was read and not among `unindexed` had its document then.
  */
 interface IndexAnswer {
-  indexed: Set<number>;
+  unindexed: Set<number>;
   matches: Set<number>[];
 }
 
@@ -120,7 +121,7 @@ class Evaluator {
     if (offset === undefined) return true;
     const end = offset + termsOf(c).length;
     const index = this.search.index;
-    if (index !== null && index.indexed.has(row.id)) {
+    if (index !== null && !index.unindexed.has(row.id)) {
       for (let i = offset; i < end; i++) if (!index.matches[i]!.has(row.id)) return false;
       return true;
     }
@@ -209,16 +210,31 @@ async function runQuery(backend: JmapMailBackend, accountId: string, args: { fil
   const single = filter !== null && !('operator' in filter) ? (filter as EmailCondition).inMailbox : undefined;
   const mailboxId = single === undefined ? undefined : parseObjectId('mailbox', single);
   const { terms, offsets } = collectTerms(filter);
-  const index = terms.length > 0 && backend.searchEmails !== undefined ? await backend.searchEmails(accountId, terms) : null;
-  // A single condition with content terms can only hold for the indexed emails that match all of its terms
-  // and for those not indexed yet: only their rows are read, not the whole mailbox's.
-  const own = index !== null && filter !== null ? offsets.get(filter as EmailCondition) : undefined;
-  let ids: number[] | undefined;
-  if (own !== undefined) {
-    const sets = index!.matches.slice(own, own + termsOf(filter as EmailCondition).length).sort((a, b) => a.size - b.size);
-    ids = [...index!.unindexed, ...[...sets[0]!].filter((id) => sets.every((s) => s.has(id)))];
+  const searchable = terms.length > 0 && backend.searchEmails !== undefined;
+  const search = async (): Promise<IndexAnswer | null> => {
+    if (!searchable) return null;
+    const r = await backend.searchEmails!(accountId, terms);
+    return { unindexed: new Set(r.unindexed), matches: r.matches };
+  };
+  let index: IndexAnswer | null;
+  let candidates: MailIndexRow[];
+  const own = searchable && filter !== null ? offsets.get(filter as EmailCondition) : undefined;
+  if (mailboxId === null) {
+    index = null;
+    candidates = [];
+  } else if (own !== undefined) {
+    // A single condition with content terms can only hold for the indexed emails that match all of its terms
+    // and for those not indexed yet: only their rows are read (after the index), not the whole mailbox's.
+    index = (await search())!;
+    const sets = index.matches.slice(own, own + termsOf(filter as EmailCondition).length).sort((a, b) => a.size - b.size);
+    const ids = [...index.unindexed, ...[...sets[0]!].filter((id) => sets.every((s) => s.has(id)))];
+    candidates = await backend.emailIndex(accountId, { ...(mailboxId === undefined ? {} : { mailboxId }), ids });
+  } else {
+    // The candidates before the index: each of them not among the index's unindexed had its document when
+    // the index was read, so the index's answer for it is exact (one delivered in between is not a candidate).
+    candidates = mailboxId === undefined ? await allRows() : await backend.emailIndex(accountId, { mailboxId });
+    index = await search();
   }
-  const candidates = mailboxId === null ? [] : ids === undefined && mailboxId === undefined ? await allRows() : await backend.emailIndex(accountId, { ...(mailboxId === undefined ? {} : { mailboxId }), ...(ids === undefined ? {} : { ids }) });
   const evaluator = new Evaluator(backend, accountId, allRows, { terms, offsets, index });
   const matching: MailIndexRow[] = [];
   for (const row of candidates) if (await evaluator.matches(row, filter)) matching.push(row);
