@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { ImapFlow } from 'imapflow';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -110,8 +110,19 @@ describe('webmail in the browser', { skip: existsSync(CHROMIUM) ? false : `${CHR
   it('shows a message sent by SMTP in the open list without reload', async () => {
     const loads: string[] = [];
     page.on('load', () => loads.push('load'));
+    // The methods of each JMAP request the page sends from here on, in order.
+    const api: string[][] = [];
+    const onRequest = (req: Request): void => {
+      if (req.method() === 'POST' && new URL(req.url()).pathname === '/jmap/api') api.push((JSON.parse(req.postData() ?? '{}').methodCalls as [string][]).map((c) => c[0]));
+    };
+    page.on('request', onRequest);
     await smtpSend({ subject: 'Live delivery', text: 'arrives while the list is open' });
     await page.getByRole('button', { name: /Live delivery/ }).waitFor({ timeout: 10_000 });
+    // The folders' counts follow the new row, in a request of their own after the list's: the server
+    // answers in turn, and the row is what the person waits for.
+    await page.locator('nav .mailbox.current .count').filter({ hasText: '2' }).waitFor();
+    page.off('request', onRequest);
+    assert.deepEqual(api.slice(0, 2), [['Email/query', 'Email/get'], ['Mailbox/get']], JSON.stringify(api));
     assert.deepEqual(loads, []);
     // It came by push (EventSource), not by the fallback poll of Email/changes.
     assert.equal(t.logs.filter((l) => l.event === 'http.request' && Array.isArray(l.calls) && (l.calls as string[]).some((c) => c.startsWith('Email/changes'))).length, 0);

@@ -128,9 +128,11 @@ export function Mail(props: MailProps): El {
   }, []);
   useEffect(() => { if (composing && mailboxes.length) void loadPeople(mailboxes); }, [composing !== null, mailboxes.length > 0]);
 
+  // The list first, the folders' counts once it is drawn: the server answers in turn, and the rows (a new
+  // message, the list after a move) are what the person waits for.
   const reloadAll = useCallback(() => {
-    void loadMailboxes();
-    if (cache) void guard(() => cache.refresh(cache.first, cache.last));
+    if (cache) void guard(() => cache.refresh(cache.first, cache.last)).then(loadMailboxes);
+    else void loadMailboxes();
   }, [cache]);
   const reloadRef = useRef(reloadAll);
   reloadRef.current = reloadAll;
