@@ -5,22 +5,23 @@
  * the first animation frame in which the result is in the DOM: login → list drawn, open the newest message,
  * the next page (rows 51-100), the last page (the oldest message), a new message drawn after the 250 of its
  * delivery, and a subject search with 11 hits. Median of the rounds, a fresh browser context each. First-load
- * JavaScript and CSS are counted on the wire. Without Roundcube's packages only Postamt runs.
+ * JavaScript and CSS are counted on the wire. Postamt runs as a `postamt serve` child process (its store
+ * seeded before it starts), so its figures and its CPU time are its own. Without Roundcube's packages only
+ * Postamt runs.
  *
  *   npm run bench:webmail -- [--sizes 21020,100000] [--rounds 5] [--only postamt|roundcube]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
 import { startDovecot } from './lib/dovecot.ts';
-import { loadPostamtStore } from './lib/mailbox-data.ts';
-import { freePort } from './lib/postamt.ts';
+import { loadPostamtMailbox } from './lib/mailbox-data.ts';
+import { cpuMs, freePort, preparePostamt, startPostamt, type PostamtChild } from './lib/postamt.ts';
 import { median } from './lib/results.ts';
 import { roundcubeMissing, startRoundcube } from './lib/roundcube.ts';
-import { startTestServer } from '../test/harness/server.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -46,8 +47,8 @@ const STEPS = [
   ['search', 'subject search (11 hits)'],
 ] as const;
 type Step = (typeof STEPS)[number][0];
-type Samples = Record<Step | 'jsKB' | 'cssKB' | 'jsDecodedKB' | 'cssDecodedKB', number[]>;
-const emptySamples = (): Samples => ({ login: [], open: [], nextPage: [], search: [], lastPage: [], newMail: [], jsKB: [], cssKB: [], jsDecodedKB: [], cssDecodedKB: [] });
+type Samples = Record<Step | 'jsKB' | 'cssKB' | 'jsDecodedKB' | 'cssDecodedKB' | 'searchCpu' | 'roundCpu', number[]>;
+const emptySamples = (): Samples => ({ login: [], open: [], nextPage: [], search: [], lastPage: [], newMail: [], jsKB: [], cssKB: [], jsDecodedKB: [], cssDecodedKB: [], searchCpu: [], roundCpu: [] });
 
 /** bench/lib/fill-maildir.ts in a child process. */
 function fillMaildirChild(maildir: string, n: number): Promise<void> {
@@ -140,12 +141,14 @@ interface Webmail {
   deliver(subject: string): Promise<number>;
   search(page: Page, words: string, hits: number): Promise<number>;
   listRow: string;
+  /** The server process's CPU time so far (ms, /proc), where the server is one process (Postamt). */
+  serverCpu?: () => number;
 }
 
-function postamt(url: string, smtpPort: number): Webmail {
+function postamt(url: string, smtpPort: number, pid: number): Webmail {
   const row = '.item .subject';
   return {
-    name: 'postamt', url, listRow: row,
+    name: 'postamt', url, listRow: row, serverCpu: () => cpuMs(pid),
     async login(page) {
       await page.locator('input[name="address"]').fill(USER);
       await page.locator('input[name="password"]').fill(PASSWORD);
@@ -241,10 +244,11 @@ const POLL_PERIOD_MS = 60_000;
 /** Round `r` of `rounds`; `rounds` 0 (the warm-up) delivers at once. */
 async function round(browser: Browser, w: Webmail, n: number, out: Samples, r: number, rounds: number): Promise<void> {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
-  // Postamt runs in this process: while it answers a slow request, Playwright's own calls wait with it.
+  // A step on a large mailbox under load may take long: Playwright's calls wait as long as a step may.
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
   try {
     const page = await context.newPage();
+    const cpu0 = w.serverCpu?.();
     const wire = { js: 0, css: 0, jsDecoded: 0, cssDecoded: 0 };
     let counting = true;
     const pending: Promise<void>[] = [];
@@ -283,9 +287,40 @@ async function round(browser: Browser, w: Webmail, n: number, out: Samples, r: n
     const accepted = await w.deliver(subject);
     out.newMail.push((await drawn).frame - accepted);
     const { words, hits } = searchFor(n);
+    const cpu1 = w.serverCpu?.();
     out.search.push(await w.search(page, words, hits));
+    if (w.serverCpu) {
+      const cpu2 = w.serverCpu();
+      out.searchCpu.push(cpu2 - cpu1!);
+      out.roundCpu.push(cpu2 - cpu0!);
+    }
   } finally {
     await context.close();
+  }
+}
+
+/**
+ * Starts `postamt serve` on ports picked just now: those picked when its config was written may have been
+ * taken by another program while the store was seeded (a shared machine). Tries again on new ports if so.
+ */
+async function startOnFreshPorts(prepared: Awaited<ReturnType<typeof preparePostamt>>): Promise<PostamtChild> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = { ...prepared.ports };
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) if (ports[k]) ports[k] = await freePort();
+    let config = readFileSync(prepared.config, 'utf8');
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) if (ports[k]) config = config.replace(new RegExp(`^${k} = "127\\.0\\.0\\.1:\\d+"$`, 'm'), `${k} = "127.0.0.1:${ports[k]}"`);
+    writeFileSync(prepared.config, config);
+    prepared.ports = ports;
+    try {
+      const server = await startPostamt(prepared);
+      // A port someone else holds makes the server exit at once; waitPort may have reached that other program.
+      await new Promise((r) => setTimeout(r, 500));
+      if (server.child.exitCode === null) return server;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+    if (attempt >= 3) throw new Error('postamt serve did not start');
+    log(`Postamt: did not start on ports ${JSON.stringify(ports)}; again on others`);
   }
 }
 
@@ -313,16 +348,20 @@ async function main(): Promise<void> {
         .then(() => log(`Dovecot: ${n} messages written to the Maildir in ${((Date.now() - t0) / 1000).toFixed(1)} s`)) : null;
       maildir?.catch(() => undefined);
       if (ONLY !== 'roundcube') {
-        const t = await startTestServer({ config: { auth: { maxFailuresPerAccount: 1000, maxFailuresPerIp: 1000 } } as never });
-        cleanup.push(() => t.stop());
-        await t.addUser(USER, PASSWORD);
-        await loadPostamtStore({ store: t.server.services.store, address: USER, n, onProgress: (done) => { if (done % 20000 === 0) log(`Postamt: ${done}/${n}`); } });
+        // `postamt serve` in a process of its own, as a user runs it: the browser's steps are then never held
+        // up by the bench's own work (Playwright's calls, the SMTP client) on one event loop, nor the reverse.
+        const postamtDir = join(dir, 'postamt');
+        mkdirSync(postamtDir);
+        const prepared = await preparePostamt({ dir: postamtDir, address: USER, password: PASSWORD, connections: 1000, http: true, smtp: true });
+        await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER, n, onProgress: (done) => { if (done % 20000 === 0) log(`Postamt: ${done}/${n}`); } });
         log(`Postamt: ${n} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        const server = await startOnFreshPorts(prepared);
+        cleanup.push(() => server.stop());
         // A server that has been running has its search index filled: measure that, not the catching up.
         const t1 = Date.now();
-        await t.server.services.searchIndexer?.idle();
-        log(`Postamt: search index caught up in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-        webmails.push(postamt(`https://localhost:${t.ports.https}/`, t.ports.smtp));
+        await server.quiet();
+        log(`Postamt: serving; search index caught up (server quiet) in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+        webmails.push(postamt(`https://localhost:${prepared.ports.https}/`, prepared.ports.smtp!, server.child.pid!));
       }
       if (maildir) {
         await maildir;
@@ -362,7 +401,7 @@ async function main(): Promise<void> {
         for (const w of r % 2 ? [...webmails].reverse() : webmails) {
           const o = out.get(w.name)!;
           await round(browser, w, n, o, r, ROUNDS);
-          log(`${n}: ${w.name} round ${r + 1}: ${Object.entries(o).map(([k, v]) => `${k} ${v[v.length - 1]!.toFixed(0)}`).join(', ')}`);
+          log(`${n}: ${w.name} round ${r + 1}: ${Object.entries(o).filter(([, v]) => v.length > 0).map(([k, v]) => `${k} ${v[v.length - 1]!.toFixed(0)}`).join(', ')} (load ${loadavg()[0]!.toFixed(1)})`);
         }
       }
       tables.push(table(n, out));
@@ -379,7 +418,7 @@ async function main(): Promise<void> {
 function table(n: number, out: Map<string, Samples>): string {
   const p = out.get('postamt');
   const r = out.get('roundcube');
-  const cell = (s: Samples | undefined, k: keyof Samples, digits = 0): string => (s ? median(s[k]).toFixed(digits) : '–');
+  const cell = (s: Samples | undefined, k: keyof Samples, digits = 0): string => (s && s[k].length > 0 ? median(s[k]).toFixed(digits) : '–');
   const ratio = (k: keyof Samples): string => {
     if (!p || !r) return '–';
     const x = median(r[k]) / median(p[k]);
@@ -395,6 +434,10 @@ function table(n: number, out: Map<string, Samples>): string {
     `| first-load JavaScript decoded (KB) | ${cell(p, 'jsDecodedKB', 1)} | ${cell(r, 'jsDecodedKB', 1)} | ${ratio('jsDecodedKB')} |`,
     `| first-load CSS on the wire (KB) | ${cell(p, 'cssKB', 1)} | ${cell(r, 'cssKB', 1)} | ${ratio('cssKB')} |`,
     `| first-load CSS decoded (KB) | ${cell(p, 'cssDecodedKB', 1)} | ${cell(r, 'cssDecodedKB', 1)} | ${ratio('cssDecodedKB')} |`,
+    `| Postamt server CPU: the subject search (ms) | ${cell(p, 'searchCpu')} | – | |`,
+    `| Postamt server CPU: the whole round (ms) | ${cell(p, 'roundCpu')} | – | |`,
+    '',
+    `Load average (1 min) at the end: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores.`,
   ].join('\n');
 }
 

@@ -16,7 +16,7 @@ export interface PostamtChild {
   child: ChildProcess;
   config: string;
   dataDir: string;
-  ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number };
+  ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number };
   stop(): Promise<void>;
   /**
    * With `probe`: the server's memory after full GCs (see memory-probe.mjs) and, when gdb can attach,
@@ -80,16 +80,16 @@ export function postamtCli(configPath: string, argv: string[], input?: string): 
 
 /**
  * Writes postamt.toml in `dir` (IMAP and POP3 only, plus implicit-TLS IMAP with `imaps` (self-signed
- * certificate), plaintext login allowed on loopback, connection limits raised to `connections`), and
- * creates the domain and user. Does not start the server.
+ * certificate), HTTP and HTTPS with `http`, SMTP (port 25's listener) with `smtp`, plaintext login allowed on
+ * loopback, connection limits raised to `connections`), and creates the domain and user. Does not start the server.
  */
-export async function preparePostamt(options: { dir: string; address: string; password: string; connections: number; imaps?: boolean; http?: boolean }): Promise<{ config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number } }> {
-  const ports = { imap: await freePort(), pop3: await freePort(), imaps: options.imaps ? await freePort() : undefined, http: options.http ? await freePort() : undefined, https: options.http ? await freePort() : undefined };
+export async function preparePostamt(options: { dir: string; address: string; password: string; connections: number; imaps?: boolean; http?: boolean; smtp?: boolean }): Promise<{ config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number } }> {
+  const ports = { imap: await freePort(), pop3: await freePort(), imaps: options.imaps ? await freePort() : undefined, http: options.http ? await freePort() : undefined, https: options.http ? await freePort() : undefined, smtp: options.smtp ? await freePort() : undefined };
   const dataDir = join(options.dir, 'data');
   const config = join(options.dir, 'postamt.toml');
   writeFileSync(config, [
     'hostname = "bench.postamt.test"', `data_dir = "${dataDir}"`, 'log_level = "warn"',
-    '[listen]', 'smtp = ""', 'submission = ""', 'submissions = ""', `imap = "127.0.0.1:${ports.imap}"`, `imaps = "${ports.imaps ? `127.0.0.1:${ports.imaps}` : ''}"`, `pop3 = "127.0.0.1:${ports.pop3}"`, 'pop3s = ""', `http = "${ports.http ? `127.0.0.1:${ports.http}` : ''}"`, `https = "${ports.https ? `127.0.0.1:${ports.https}` : ''}"`,
+    '[listen]', `smtp = "${ports.smtp ? `127.0.0.1:${ports.smtp}` : ''}"`, 'submission = ""', 'submissions = ""', `imap = "127.0.0.1:${ports.imap}"`, `imaps = "${ports.imaps ? `127.0.0.1:${ports.imaps}` : ''}"`, `pop3 = "127.0.0.1:${ports.pop3}"`, 'pop3s = ""', `http = "${ports.http ? `127.0.0.1:${ports.http}` : ''}"`, `https = "${ports.https ? `127.0.0.1:${ports.https}` : ''}"`,
     '[limits]', `connections_per_ip = ${options.connections}`, `connections_total = ${options.connections}`,
     '[auth]', 'allow_plaintext_on_loopback = true', 'penalty_delay = "0s"',
     '[storage]', 'quota_default = 0',
@@ -106,7 +106,7 @@ export async function preparePostamt(options: { dir: string; address: string; pa
  * flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it). `probe` preloads
  * memory-probe.mjs (with --expose-gc and an IPC channel) so memory() and heapSnapshot() work.
  */
-export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number } }, options: { probe?: boolean } = {}): Promise<PostamtChild> {
+export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number } }, options: { probe?: boolean } = {}): Promise<PostamtChild> {
   const nodeArgs = (process.env.POSTAMT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   if (options.probe) nodeArgs.push('--expose-gc', '--import', pathToFileURL(join(repoRoot, 'bench/lib/memory-probe.mjs')).href);
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], {
@@ -116,6 +116,7 @@ export async function startPostamt(prepared: { config: string; dataDir: string; 
   await waitPort(prepared.ports.pop3);
   if (prepared.ports.imaps) await waitPort(prepared.ports.imaps);
   if (prepared.ports.https) await waitPort(prepared.ports.https);
+  if (prepared.ports.smtp) await waitPort(prepared.ports.smtp);
   let nextId = 0;
   const ask = <T>(request: Record<string, unknown>, pick: (reply: Record<string, unknown>) => T): Promise<T> => {
     if (!options.probe || !child.send) return Promise.reject(new Error('startPostamt: started without { probe: true }'));
