@@ -159,7 +159,7 @@ describe('admin UI in the browser', { skip: existsSync(CHROMIUM) ? false : `${CH
     await go(page, 'Trace');
     await page.getByLabel('Queue id').fill(queued!.id);
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByRole('region', { name: `Message ${queued!.id}` }).getByRole('cell', { name: 'received', exact: true }).waitFor();
+    await page.getByRole('region', { name: `Message ${queued!.id}` }).getByRole('cell', { name: 'Received', exact: true }).waitFor();
     await accessible(page, 'trace');
     await shot(page, 'trace');
     await go(page, 'Queue');
@@ -173,7 +173,7 @@ describe('admin UI in the browser', { skip: existsSync(CHROMIUM) ? false : `${CH
     await page.getByLabel('Queue id').fill(queued!.id);
     await page.getByLabel('Since').fill(local(-3_600_000));
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByRole('region', { name: `Message ${queued!.id}` }).getByRole('cell', { name: 'deleted', exact: true }).waitFor();
+    await page.getByRole('region', { name: `Message ${queued!.id}` }).getByRole('cell', { name: `Deleted by admin ${ROOT}`, exact: true }).waitFor();
     await page.getByLabel('Since').fill('');
     await page.getByLabel('Until').fill(local(-3_600_000));
     await page.getByRole('button', { name: 'Search' }).click();

@@ -5,11 +5,12 @@
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from './api.ts';
-import { table, useLoad, when, type El } from './ui.ts';
+import { describeTraceEvent, type TraceEventView } from './trace-event.ts';
+import { table, useLoad, type El } from './ui.ts';
 
 interface Timeline {
   queueId: string; messageId: string | null; sender: string | null; recipients: string[]; firstAt: string; lastAt: string;
-  events: { at: string; event: string; result: string; reason: string | null; recipients: string[]; data: Record<string, unknown> }[];
+  events: TraceEventView[];
 }
 const KEYS = [['messageId', 'Message-ID'], ['sender', 'Sender'], ['recipient', 'Recipient'], ['queueId', 'Queue id'], ['result', 'Result']] as const;
 /** The time range, in the browser's time zone (the API takes ISO times with their offset). */
@@ -39,7 +40,16 @@ export function TracePage(): El {
         data.map((t) => h('section', { 'aria-label': `Message ${t.queueId}` },
           h('h3', null, `${t.queueId}: ${t.sender || '<>'} → ${t.recipients.join(', ') || '—'}`),
           t.messageId ? h('p', { class: 'muted' }, `Message-ID <${t.messageId}>`) : null,
-          table(['Time', 'Step', 'Result', 'Recipients', 'Details'], t.events.map((e) => [
-            when(e.at), e.event, e.reason ? `${e.result} (${e.reason})` : e.result, e.recipients.join(', '), h('code', null, JSON.stringify(e.data)),
-          ])))));
+          table(['Time', 'What', 'Recipients', 'Host', 'Reply', 'DSN', 'Details'], t.events.map((e) => {
+            const d = describeTraceEvent(e);
+            return [
+              h('time', { dateTime: e.at, title: e.at }, exactTime(e.at)), d.what, e.recipients.join(', '), d.host, d.reply ? h('code', null, d.reply) : '', d.dsn,
+              d.details.length === 0 ? '' : h('dl', { class: 'details' }, d.details.flatMap(([label, value]) => [h('dt', null, label), h('dd', null, value)])),
+            ];
+          })))));
+}
+
+/** Trace steps are seconds apart: the time to the second, in the browser's time zone. */
+function exactTime(iso: string): string {
+  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
 }

@@ -1,10 +1,10 @@
 /**
- * Serves the admin UI's built files (dist/ui/admin, made by scripts/build-ui.mjs from ui/admin) at /admin/
- * under a strict CSP: scripts, styles and connections only to this origin, no inline script or style,
- * nothing framed. The UI routes by URL fragment, so these few paths are all the server serves.
+ * Serves the admin UI's built files (dist/ui/admin, compressed as the webmail's) at /admin/ under a strict CSP:
+ * scripts, styles and connections only to this origin, no inline script or style, nothing framed. The UI
+ * routes by URL fragment, so these few paths are all the server serves.
  */
-import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
+import { serveBuiltFiles } from '../built-files.ts';
 import type { HttpEnv } from '../context.ts';
 
 export const ADMIN_CSP = [
@@ -24,25 +24,11 @@ const FILES: Record<string, string> = {
   '/admin/ui/app.js': 'app.js',
   '/admin/ui/app.css': 'app.css',
 };
-const TYPES: Record<string, string> = {
-  'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-};
-
 export function adminUiRoutes(options: { dir: URL }): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>({ strict: true });
-  for (const [path, file] of Object.entries(FILES)) {
-    app.get(path, async (c) => {
-      let data: Buffer;
-      try {
-        data = await readFile(new URL(file, options.dir));
-      } catch {
-        c.var.log.reason = 'admin-ui-not-built';
-        return c.text('The admin UI is not built: run `npm install` (or `npm run build:ui`).', 503, { 'Content-Security-Policy': ADMIN_CSP });
-      }
-      return c.body(new Uint8Array(data), 200, { 'Content-Type': TYPES[file]!, 'Content-Security-Policy': ADMIN_CSP, 'Cache-Control': 'no-cache' });
-    });
-  }
+  serveBuiltFiles(app, {
+    dir: options.dir, files: FILES, csp: ADMIN_CSP,
+    notBuilt: { reason: 'admin-ui-not-built', text: 'The admin UI is not built: run `npm install` (or `npm run build:ui`).' },
+  });
   return app;
 }
