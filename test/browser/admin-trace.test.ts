@@ -93,7 +93,7 @@ describe('admin UI: the message trace in words', { skip: existsSync(CHROMIUM) ? 
       if (await region.getByRole('cell', { name: /^DSN sent/ }).count() > 0 && await region.getByRole('cell', { name: 'Delivered', exact: true }).count() > 0) break;
       await page.waitForTimeout(200);
     }
-    const rows = await region.getByRole('row').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((c) => (c as HTMLElement).innerText.trim())));
+    const rows = await region.getByRole('row').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((c) => (c as unknown as { innerText: string }).innerText.trim())));
     const [head, ...body] = rows;
     assert.deepEqual(head, ['Time', 'What', 'Recipients', 'Host', 'Reply', 'DSN', 'Details']);
     const row = (what: RegExp): string[] => {
