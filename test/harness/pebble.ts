@@ -6,10 +6,10 @@
  * certificates trust; pebble makes a new one each run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
+import net from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { freePort } from './child-server.ts';
 import { makeTlsFixture } from './test-ca.ts';
 
@@ -62,22 +62,38 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pebble did not start: ${output}`)), 15_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (/ACME directory available/.test(output)) {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stopChild = async (): Promise<void> => {
+    // exitCode stays null for a child killed by a signal: signalCode tells that it is gone too.
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`pebble did not start: ${output}`)), 15_000);
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        if (/ACME directory available/.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => {
         clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`pebble exited with ${code}: ${output}`));
+        reject(new Error(`pebble exited with ${code}: ${output}`));
+      });
     });
-  });
+    // Pebble announces its directory before its management listener (roots) is up: wait for both.
+    await Promise.all([acceptsConnections(acmePort), acceptsConnections(managementPort)]);
+  } catch (err) {
+    await stopChild();
+    rmSync(fixture.dir, { recursive: true, force: true });
+    throw err;
+  }
   const agent = new Agent({ ca: fixture.ca.cert });
   const get = (path: string): Promise<string> => new Promise((resolve, reject) => {
     request(`https://127.0.0.1:${managementPort}${path}`, { agent }, (res) => {
@@ -92,13 +108,27 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
     caPath: fixture.caPath,
     rootPem: () => get('/roots/0'),
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild();
       agent.destroy();
       rmSync(fixture.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves once something accepts TCP connections on the loopback port (pebble's listeners come up one by one). */
+async function acceptsConnections(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`pebble does not listen on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -28,9 +28,17 @@ interface Setup {
 
 async function setUp(): Promise<Setup> {
   const dns = await startDnsServer({ [HOST]: { A: ['127.0.0.1'] } });
-  const ports = { http: await freePort(), https: await freePort() };
-  const pebble = await startPebble({ httpPort: ports.http, tlsPort: ports.https, dnsServer: dns.server });
-  return { dns, pebble, ports, root: await pebble.rootPem() };
+  let pebble: Pebble | undefined;
+  try {
+    const ports = { http: await freePort(), https: await freePort() };
+    pebble = await startPebble({ httpPort: ports.http, tlsPort: ports.https, dnsServer: dns.server });
+    return { dns, pebble, ports, root: await pebble.rootPem() };
+  } catch (err) {
+    // A set-up that fails half way leaves nothing running that would keep the test process alive.
+    await pebble?.stop();
+    await dns.stop();
+    throw err;
+  }
 }
 
 function acmeConfig(setup: Setup, acme: ConfigPatch['acme']): ConfigPatch {
@@ -108,8 +116,8 @@ describe('ACME with pebble: TLS-ALPN-01, a failed challenge, renewal', { skip },
   });
   after(async () => {
     await server?.stop();
-    await setup.pebble.stop();
-    await setup.dns.stop();
+    await setup?.pebble.stop();
+    await setup?.dns.stop();
   });
 
   it('obtains a certificate for the host name, stores it privately, and every listener serves it', async () => {
@@ -168,8 +176,8 @@ describe('ACME with pebble: HTTP-01, and a restart in the middle of an order', {
   });
   after(async () => {
     await server?.stop();
-    await setup.pebble.stop();
-    await setup.dns.stop();
+    await setup?.pebble.stop();
+    await setup?.dns.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
