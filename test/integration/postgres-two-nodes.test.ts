@@ -1,9 +1,11 @@
-// The server on PostgreSQL end to end, and two nodes on one database: SMTP to node A is read over IMAP on
-// node A and B; a delivery on A raises EXISTS in an IMAP IDLE on B within 1 s (LISTEN/NOTIFY); APPENDs to
-// one mailbox from both nodes at once get unique, ascending UIDs. Each node is a whole server with its own
-// pool, LISTEN connection and data_dir (both in this test process).
+// The server on PostgreSQL end to end, and nodes on one database: SMTP to node A is read over IMAP on
+// node A and B; a delivery on A raises EXISTS in an IMAP IDLE on B and a JMAP StateChange on C's
+// EventSource within 1 s (LISTEN/NOTIFY); APPENDs to one mailbox from both nodes at once get unique,
+// ascending UIDs. Each node is a whole server with its own pool, LISTEN connection and data_dir (all in
+// this test process).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
+import https from 'node:https';
 import { ImapFlow } from 'imapflow';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
@@ -16,6 +18,31 @@ let cluster: TestPostgres | null = null;
 let url = '';
 let nodeA: TestServer | null = null;
 let nodeB: TestServer | null = null;
+let nodeC: TestServer | null = null;
+
+/** The JMAP EventSource (RFC 8620 §7.3) of alice on `node`: the StateChange events as they arrive, with their time. */
+function eventSource(node: TestServer): Promise<{ states: { data: { changed: Record<string, Record<string, string>> }; at: number }[]; close(): void }> {
+  const auth = `Basic ${Buffer.from(`alice@example.org:${PASSWORD}`).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port: node.ports.https, servername: 'localhost', ca: node.ca, path: '/jmap/eventsource?types=*&closeafter=no&ping=0', headers: { Authorization: auth, Accept: 'text/event-stream' } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
+      const states: { data: { changed: Record<string, Record<string, string>> }; at: number }[] = [];
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (/^event: state$/m.test(block) && data) states.push({ data: JSON.parse(data), at: Date.now() });
+        }
+      });
+      resolve({ states, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+  });
+}
 
 function imapClient(node: TestServer): ImapFlow {
   return new ImapFlow({
@@ -38,11 +65,13 @@ if (unavailable) {
     const config = { storage: { backend: 'postgres' as const, url, poolSize: 4 } };
     nodeA = await startTestServer({ config });
     nodeB = await startTestServer({ config });
+    nodeC = await startTestServer({ config });
     await nodeA.addUser('alice@example.org', PASSWORD);
   });
   after(async () => {
     await nodeA?.stop();
     await nodeB?.stop();
+    await nodeC?.stop();
     if (cluster) {
       await cluster.dropDatabase(url);
       await cluster.stop();
@@ -67,9 +96,10 @@ if (unavailable) {
     }
   });
 
-  it('a delivery on node A raises EXISTS in an IMAP IDLE on node B within 1 s', { timeout: 60_000 }, async () => {
+  it('a delivery on node A raises EXISTS in an IMAP IDLE on node B and a JMAP push on node C within 1 s', { timeout: 60_000 }, async () => {
     const imap = imapClient(nodeB!);
     await imap.connect();
+    const push = await eventSource(nodeC!);
     try {
       // imapflow updates the opened mailbox object as EXISTS arrives: the count at SELECT is copied now.
       const existsAtSelect = (await imap.mailboxOpen('INBOX')).exists;
@@ -83,7 +113,11 @@ if (unavailable) {
       const exists = await until('EXISTS on node B', () => events.find((e) => e.count === existsAtSelect + 1), 10_000);
       console.log(`SMTP 250 on node A → IDLE EXISTS on node B: ${exists.at - acceptedAt} ms`);
       assert.ok(exists.at - acceptedAt <= 1000, `EXISTS came ${exists.at - acceptedAt} ms after the 250`);
+      const state = await until('a StateChange on node C', () => push.states.find((e) => Object.values(e.data.changed).some((types) => 'Email' in types)), 10_000);
+      console.log(`SMTP 250 on node A → JMAP StateChange on node C: ${state.at - acceptedAt} ms`);
+      assert.ok(state.at - acceptedAt <= 1000, `the StateChange came ${state.at - acceptedAt} ms after the 250`);
     } finally {
+      push.close();
       await imap.logout().catch(() => undefined);
     }
   });
