@@ -1,7 +1,8 @@
 /**
  * `node --import tsx bench/pg.ts`: SMTP acceptance with the store on PostgreSQL (a private cluster, fsync
  * on, synchronous_commit on), one node and two nodes on one database, beside a private Postfix in the same
- * run (../shared/bench). Reports msg/s and, from PostgreSQL's own counters, WAL flushes (durable commits),
+ * run (../shared/bench); two nodes both to one account (their batches lock the same rows) and each to an
+ * account of its own. Reports msg/s and, from PostgreSQL's own counters, WAL flushes (durable commits),
  * transactions and statements (round trips, pg_stat_statements) per accepted message, and the CPU time of
  * the Postamt nodes and of the PostgreSQL processes per message, so where the time goes is on paper.
  *
@@ -33,9 +34,9 @@ const PORTS = { a: 12725, b: 12726, postfix: 12825, sink: 12826 };
 interface Load { accept_msgs_per_s?: number; rc: number; stderr?: string }
 
 /** smtp_load.py (Postfix's smtp-source driver) against one server; resolves with its JSON result. */
-function load(port: number, count: number, concurrency: number): Promise<Load> {
+function load(port: number, count: number, concurrency: number, to = 'user@test.example'): Promise<Load> {
   return new Promise((resolve) => {
-    const child = spawn('python3', [join(sharedBench, 'smtp_load.py'), `127.0.0.1:${port}`, '-c', String(concurrency), '-n', String(count), '-s', String(size), '--driver', 'source', '--to', 'user@test.example', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('python3', [join(sharedBench, 'smtp_load.py'), `127.0.0.1:${port}`, '-c', String(concurrency), '-n', String(count), '-s', String(size), '--driver', 'source', '--to', to, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
   await waitPort(PORTS.a, 60_000);
   postamtCli(a.config, ['domain', 'add', 'test.example']);
   postamtCli(a.config, ['user', 'add', 'user@test.example', '--password-stdin'], 'bench-password\n');
+  postamtCli(a.config, ['user', 'add', 'user2@test.example', '--password-stdin'], 'bench-password\n');
   const b = startNode(dir, 'node-b', PORTS.b, url);
   await waitPort(PORTS.b, 60_000);
   const pfDir = join(dir, 'postfix');
@@ -167,6 +169,8 @@ async function main(): Promise<void> {
       process.stderr.write(`round ${round}/${rounds}\n`);
       await measure('postamt-pg 1 node', async () => [await load(PORTS.a, n, conc)]);
       await measure('postamt-pg 2 nodes', async () => Promise.all([load(PORTS.a, n / 2, conc / 2), load(PORTS.b, n / 2, conc / 2)]));
+      // Each node's mail to an account of its own: no row lock is shared between the nodes.
+      await measure('postamt-pg 2 nodes 2 accounts', async () => Promise.all([load(PORTS.a, n / 2, conc / 2), load(PORTS.b, n / 2, conc / 2, 'user2@test.example')]));
       if (withPostfix) record('postfix msg/s', (await load(PORTS.postfix, n, conc)).accept_msgs_per_s);
     }
   } finally {
