@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import type { AccessTokenRecord, AccessTokenScope, AccessTokenStore, AccountStore } from '../store/types.ts';
 import { credentialStamp, loginProblem } from './credential-stamp.ts';
+import { LoginSessions } from './login-sessions.ts';
 
 export type AccessTokenDeps = AccessTokenStore & Pick<AccountStore, 'getAccountById' | 'listAppPasswords'>;
 
@@ -15,20 +16,18 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** The public name of a session: the first 16 hex digits of its token's hash. */
-export function sessionId(tokenHash: string): string {
-  return tokenHash.slice(0, 16);
-}
-
 export class AccessTokens {
   private readonly store: AccessTokenDeps;
   private readonly lifetimeMs: number;
   private readonly now: () => number;
+  /** The account's sessions and tokens by scope: the webmail's account page and the admin API list and end them here. */
+  readonly sessions: LoginSessions;
 
   constructor(options: { store: AccessTokenDeps; lifetimeMs: number; now?: () => number }) {
     this.store = options.store;
     this.lifetimeMs = options.lifetimeMs;
     this.now = options.now ?? Date.now;
+    this.sessions = new LoginSessions({ store: options.store, now: this.now });
   }
 
   /**
@@ -73,25 +72,6 @@ export class AccessTokens {
   /** Ends a session (logout): false when the token is not one of the account's. */
   async revoke(accountId: number, token: string): Promise<boolean> {
     return this.store.removeAccessToken(accountId, hashToken(token));
-  }
-
-  /**
-   * The account's webmail login sessions that have not expired, newest first. A session is named by the first
-   * 16 hex digits of its token's hash: enough to end it, nothing of the token itself.
-   */
-  async sessions(accountId: number): Promise<{ id: string; label: string; createdAt: Date; expiresAt: Date }[]> {
-    const now = this.now();
-    return (await this.store.listAccessTokens(accountId))
-      .filter((r) => r.scope === 'session' && r.expiresAt.getTime() >= now)
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
-      .map((r) => ({ id: sessionId(r.tokenHash), label: r.label, createdAt: r.createdAt, expiresAt: r.expiresAt }));
-  }
-
-  /** Ends one of the account's login sessions by its id; false when it has none by that id. */
-  async endSession(accountId: number, id: string): Promise<boolean> {
-    if (!/^[0-9a-f]{16}$/.test(id)) return false;
-    const record = (await this.store.listAccessTokens(accountId)).find((r) => r.scope === 'session' && sessionId(r.tokenHash) === id);
-    return record !== undefined && this.store.removeAccessToken(accountId, record.tokenHash);
   }
 
   async removeExpired(): Promise<number> {

@@ -4,7 +4,7 @@
  * and nothing else, and stops working when its account's password changes or the account is disabled.
  */
 import { hashToken } from '../accounts/access-tokens.ts';
-import type { AccessTokenRecord } from '../store/types.ts';
+import { LoginSessions, sessionId, type LoginSession } from '../accounts/login-sessions.ts';
 import type { Actor, Principal } from './access.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -25,8 +25,8 @@ export interface ApiTokenSummary {
   expiresAt: Date;
 }
 
-const summary = (r: AccessTokenRecord): ApiTokenSummary => ({
-  id: r.tokenHash.slice(0, 16),
+const summary = (r: Omit<LoginSession, 'id'> & { id?: string; tokenHash?: string }): ApiTokenSummary => ({
+  id: r.id ?? sessionId(r.tokenHash ?? ''),
   label: r.label.startsWith(API_TOKEN_LABEL) ? r.label.slice(API_TOKEN_LABEL.length) : r.label.replace(ADMIN_SESSION_LABEL, ''),
   kind: r.label.startsWith(API_TOKEN_LABEL) ? 'api' : 'session',
   createdAt: r.createdAt,
@@ -35,6 +35,7 @@ const summary = (r: AccessTokenRecord): ApiTokenSummary => ({
 
 export function apiTokenService(ctx: AdminContext) {
   const { store, gate } = ctx;
+  const sessions = new LoginSessions({ store, now: () => ctx.now().getTime() });
 
   function tokens() {
     if (!ctx.tokens) throw new AdminError('invalid', 'API tokens are made through the running server\'s admin API');
@@ -61,18 +62,16 @@ export function apiTokenService(ctx: AdminContext) {
       return { ...summary(record), token };
     },
 
-    /** The acting admin's tokens and admin sessions that have not expired. */
+    /** The acting admin's tokens and admin sessions that have not expired, newest first. */
     async list(principal: Principal): Promise<ApiTokenSummary[]> {
       const { accountId } = await self(principal, 'list API tokens');
-      const now = ctx.now().getTime();
-      return (await store.listAccessTokens(accountId)).filter((r) => r.scope === 'admin' && r.expiresAt.getTime() >= now).map(summary);
+      return (await sessions.list(accountId, 'admin')).map(summary);
     },
 
     async revoke(principal: Principal, id: string): Promise<string> {
       const { actor, accountId } = await self(principal, 'revoke API tokens');
       if (!/^[0-9a-f]{16}$/.test(id)) throw new AdminError('invalid', `${JSON.stringify(id)} is not a token id`);
-      const record = (await store.listAccessTokens(accountId)).find((r) => r.scope === 'admin' && r.tokenHash.startsWith(id));
-      if (!record || !(await store.removeAccessToken(accountId, record.tokenHash))) throw new AdminError('not-found', `no API token ${id}`);
+      if (!(await sessions.end(accountId, 'admin', id))) throw new AdminError('not-found', `no API token ${id}`);
       gate.done(actor, `revoke API token ${id}`);
       return id;
     },

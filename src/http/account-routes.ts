@@ -8,7 +8,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { hashToken, sessionId, type AccessTokens } from '../accounts/access-tokens.ts';
+import { hashToken, type AccessTokens } from '../accounts/access-tokens.ts';
+import { sessionId } from '../accounts/login-sessions.ts';
 import { adminErrorKind } from '../admin/errors.ts';
 import type { AdminService } from '../admin/service.ts';
 import type { HttpEnv, HttpUser } from './context.ts';
@@ -18,7 +19,7 @@ import { SESSION_COOKIE } from './web-session.ts';
 
 export interface AccountRoutesOptions {
   requireUser: MiddlewareHandler<HttpEnv>;
-  tokens: Pick<AccessTokens, 'sessions' | 'endSession'>;
+  tokens: Pick<AccessTokens, 'sessions'>;
   admin: Pick<AdminService, 'users' | 'appPasswords' | 'trace'>;
 }
 
@@ -58,11 +59,11 @@ export function accountRoutes(options: AccountRoutesOptions): Hono<HttpEnv> {
     const { user } = who(c);
     const cookie = getCookie(c, SESSION_COOKIE);
     const current = cookie === undefined ? null : sessionId(hashToken(cookie));
-    return run(c, async () => ({ sessions: (await options.tokens.sessions(user.accountId)).map((s) => ({ ...s, current: s.id === current })) }));
+    return run(c, async () => ({ sessions: (await options.tokens.sessions.list(user.accountId, 'session')).map((s) => ({ ...s, current: s.id === current })) }));
   });
   app.delete('/webmail/account/sessions/:id', async (c) => {
     const { user } = who(c);
-    if (!(await options.tokens.endSession(user.accountId, c.req.param('id')))) return problemResponse(c, 404, 'No such session.');
+    if (!(await options.tokens.sessions.end(user.accountId, 'session', c.req.param('id')))) return problemResponse(c, 404, 'No such session.');
     return c.json({ ended: c.req.param('id') }, 200, { 'Cache-Control': 'no-store' });
   });
 
