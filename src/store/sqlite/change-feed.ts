@@ -74,20 +74,25 @@ export class SqliteChangeFeed implements ChangeFeed {
       this.batch = [];
       this.q.insert.run(this.origin, Date.now(), JSON.stringify(changes));
     });
+    // A batch rolled back whole runs again: the changes its writes logged so far are gone with it.
+    commits.onRollback(() => {
+      this.batch = [];
+    });
   }
 
   /**
    * Runs `work` in the group commit; the changes it pushes are logged in the same transaction (if `work`
    * succeeds) and heard by this store's listeners once the commit is durable (no timer in between).
+   * `rerunnable`: `work` has no effect but its SQL and the changes it pushes (see GroupCommit.run).
    */
-  async write<T>(work: (changes: StoreChange[]) => T): Promise<T> {
+  async write<T>(work: (changes: StoreChange[]) => T, options: { rerunnable?: boolean } = {}): Promise<T> {
     let changes: StoreChange[] = [];
     const result = await this.commits.run(() => {
       changes = [];
       const value = work(changes);
       for (const change of changes) this.batch.push(forLog(change));
       return value;
-    });
+    }, options);
     this.emit(changes, LOCAL);
     return result;
   }

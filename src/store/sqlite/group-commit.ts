@@ -1,9 +1,12 @@
 /**
  * Group commit: write operations queued in the same turn of the event loop run in ONE SQLite transaction,
  * and the WAL file is then fsync'd on the thread pool, so the event loop never blocks on the disk and every
- * batch committed while one fsync runs shares the next one. Each operation runs in its own savepoint: one
- * failing operation is rolled back alone; a failing COMMIT or fsync fails its whole batch. A promise
- * resolves only after the fsync that covers its COMMIT returned: that is the durability point.
+ * batch committed while one fsync runs shares the next one. One failing operation is rolled back alone:
+ * each runs in its own savepoint, except in a batch of one and in a batch of operations marked re-runnable
+ * (their only effects are their SQL), which run without: a failure there rolls the whole transaction back
+ * and the batch runs again with savepoints. A savepoint costs a copy of every page an operation changes
+ * that the batch had changed before it. A failing COMMIT or fsync fails its whole batch. A promise resolves
+ * only after the fsync that covers its COMMIT returned: that is the durability point.
  */
 import { closeSync, fsync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -13,6 +16,8 @@ import { Checkpointer } from './checkpointer.ts';
 
 interface PendingWrite {
   work: () => unknown;
+  /** Safe to run again after a rollback of the whole transaction (no effect but its SQL). */
+  rerunnable: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   result?: unknown;
@@ -33,6 +38,8 @@ export interface GroupCommitStats {
   writes: number;
   largestBatch: number;
   fsyncs: number;
+  /** Batches run again with a savepoint per write after one of their writes failed without. */
+  reruns: number;
 }
 
 export type FaultStage = 'begin' | 'commit' | 'fsync';
@@ -51,7 +58,7 @@ export class GroupCommit {
   private readonly statements;
   /** Test hook: called at each stage; throwing simulates a storage failure there. */
   faultInjector: ((stage: FaultStage) => void) | null = null;
-  readonly stats: GroupCommitStats = { batches: 0, writes: 0, largestBatch: 0, fsyncs: 0 };
+  readonly stats: GroupCommitStats = { batches: 0, writes: 0, largestBatch: 0, fsyncs: 0, reruns: 0 };
   private idleWaiters: (() => void)[] = [];
   /** WAL checkpoints in a worker thread instead of inside COMMIT (checkpointer.ts). */
   readonly checkpointer: Checkpointer;
@@ -82,10 +89,21 @@ export class GroupCommit {
     this.beforeCommitHooks.push(hook);
   }
 
-  /** Queues `work` (synchronous SQL) for the next batch; resolves with its result once durable. */
-  run<T>(work: () => T): Promise<T> {
+  private readonly rollbackHooks: (() => void)[] = [];
+
+  /** Runs `hook` when a batch's transaction is rolled back whole, so in-memory state of the batch is dropped. */
+  onRollback(hook: () => void): void {
+    this.rollbackHooks.push(hook);
+  }
+
+  /**
+   * Queues `work` (synchronous SQL) for the next batch; resolves with its result once durable. `rerunnable`:
+   * `work` has no effect but its SQL (nothing in memory that a rollback would leave behind), so it may run
+   * again after its transaction was rolled back; such writes share a batch without a savepoint each.
+   */
+  run<T>(work: () => T, options: { rerunnable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ work, rerunnable: options.rerunnable === true, resolve: resolve as (v: unknown) => void, reject });
       this.kick();
     });
   }
@@ -136,22 +154,9 @@ export class GroupCommit {
       this.notifyIdle();
       return;
     }
-    for (const item of batch) {
-      s.savepoint.run();
-      try {
-        item.result = item.work();
-        s.release.run();
-      } catch (err) {
-        item.failed = true;
-        item.error = err;
-        try {
-          s.rollbackTo.run();
-          s.release.run();
-        } catch {
-          // the outer transaction is broken; COMMIT below will fail and reject everything
-        }
-      }
-    }
+    if (batch.length === 1 || batch.every((item) => item.rerunnable)) {
+      if (!this.runWithoutSavepoints(batch)) return;
+    } else this.runWithSavepoints(batch);
     try {
       // Work of the whole batch (the change log's one row), in the transaction; a failure fails the batch.
       for (const hook of this.beforeCommitHooks) hook();
@@ -173,6 +178,71 @@ export class GroupCommit {
       else this.unsynced.push(item);
     }
     this.syncSoon();
+  }
+
+  /**
+   * Runs the batch with no savepoint. A batch of one that fails is rolled back whole (the same outcome as its
+   * savepoint); a failure in a larger batch (all re-runnable) rolls everything back and runs the batch again
+   * in a new transaction, each write in its savepoint. False when the batch was settled here.
+   */
+  private runWithoutSavepoints(batch: PendingWrite[]): boolean {
+    let failure: unknown = null;
+    let failed = false;
+    for (const item of batch) {
+      try {
+        item.result = item.work();
+      } catch (err) {
+        failed = true;
+        failure = err;
+        break;
+      }
+    }
+    if (!failed) return true;
+    try {
+      this.statements.rollback.run();
+    } catch {
+      // the connection rolls back on its own
+    }
+    for (const hook of this.rollbackHooks) hook();
+    for (const item of batch) item.result = undefined;
+    if (batch.length === 1) {
+      batch[0]!.reject(failure);
+      this.notifyIdle();
+      this.kick();
+      return false;
+    }
+    this.stats.reruns++;
+    try {
+      this.statements.begin.run();
+    } catch (err) {
+      for (const item of batch) item.reject(asStorageError(err));
+      this.notifyIdle();
+      this.kick();
+      return false;
+    }
+    this.runWithSavepoints(batch);
+    return true;
+  }
+
+  /** Runs each write of the batch in its own savepoint: a failing one is rolled back alone. */
+  private runWithSavepoints(batch: PendingWrite[]): void {
+    const s = this.statements;
+    for (const item of batch) {
+      s.savepoint.run();
+      try {
+        item.result = item.work();
+        s.release.run();
+      } catch (err) {
+        item.failed = true;
+        item.error = err;
+        try {
+          s.rollbackTo.run();
+          s.release.run();
+        } catch {
+          // the outer transaction is broken; COMMIT below will fail and reject everything
+        }
+      }
+    }
   }
 
   /**

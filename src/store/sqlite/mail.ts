@@ -182,7 +182,11 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     return { mailbox, changed, vanished };
   });
 
-  /** The writes of one delivery; runs inside a group-commit operation. */
+  /**
+   * The writes of one delivery; runs inside a group-commit operation. Its only effects are SQL and the
+   * changes it logs (the mailbox-owner cache holds facts that never change), so it may run again after a
+   * rollback: deliveries share a batch without a savepoint each.
+   */
   function insertDelivery(plan: DeliveryPlan, body: SpooledBody, log: StoreChange[]): CommitResult {
     const localHeader = plan.localHeader ?? Buffer.alloc(0);
     const traceHeader = plan.traceHeader ?? Buffer.alloc(0);
@@ -216,7 +220,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
   }
 
   async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
-    return changes.write((log): CommitResult => insertDelivery(plan, body, log));
+    return changes.write((log): CommitResult => insertDelivery(plan, body, log), { rerunnable: true });
   }
 
   /** One group-commit operation (one savepoint) for every delivery: all are stored, or none. */
@@ -227,7 +231,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         if (!(tx instanceof SqliteDeliveryTransaction)) throw new Error('commitDeliveries takes transactions of this store');
         taken.push({ plan, ...tx.takeBody() });
       }
-      return await changes.write((log): CommitResult[] => taken.map((t) => insertDelivery(t.plan, t.body, log)));
+      return await changes.write((log): CommitResult[] => taken.map((t) => insertDelivery(t.plan, t.body, log)), { rerunnable: true });
     } finally {
       for (const t of taken) t.done();
       for (const { tx } of batch) tx.abort();

@@ -42,6 +42,44 @@ test('sqlite: concurrent commits share one transaction (group commit)', async ()
   await cleanup();
 });
 
+test('sqlite: one failing delivery in a batch is rolled back alone; the others, their change log and their bodies stay', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const heard: number[] = [];
+  store.subscribe((change) => {
+    if ('kind' in change && change.kind === 'append') heard.push(...(change.uids ?? []));
+  });
+  const logBefore = (store.db.prepare('SELECT count(*) AS n FROM change_log').get() as { n: number }).n;
+  const deliver = (mailboxId: number, i: number) => {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from(`Message-ID: <m${i}@example.test>\r\nSubject: ${i}\r\n\r\n${'x'.repeat(i * 1000)}`));
+    return tx.commit({ mailboxes: [{ mailboxId }], trace: [{ at: new Date(), queueId: `Q${i}`, event: 'received', sender: 'b@example.test', recipients: ['a@example.test'] }] });
+  };
+  // The fourth of seven names a mailbox that does not exist: its body and email are written before it fails.
+  const results = await Promise.allSettled(Array.from({ length: 7 }, (_, i) => deliver(i === 3 ? 999_999 : inbox.id, i)));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+  assert.equal(store.commits.stats.reruns, 1, 'the batch ran again, each write in its savepoint');
+  const uids = (await store.listMessages(inbox.id)).map((m) => m.uid);
+  assert.deepEqual(uids, [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(results.flatMap((r) => (r.status === 'fulfilled' ? r.value.messages.map((m) => m.uid) : [])), [1, 2, 3, 4, 5, 6]);
+  const count = (sql: string): number => (store.db.prepare(sql).get() as { n: number }).n;
+  assert.equal(count('SELECT count(*) AS n FROM blobs'), 6, 'no body of the failed delivery');
+  assert.equal(count('SELECT count(*) AS n FROM emails'), 6, 'no email of the failed delivery');
+  assert.equal(count('SELECT count(*) AS n FROM message_trace_staged') + count('SELECT count(*) AS n FROM message_trace'), 6);
+  const logged = (store.db.prepare('SELECT changes FROM change_log ORDER BY seq').all() as { changes: string }[]).slice(logBefore);
+  assert.equal(logged.length, 1, 'one change-log row for the batch');
+  assert.equal((JSON.parse(logged[0]!.changes) as unknown[]).length, 6, 'the changes of the six stored deliveries, once each');
+  assert.deepEqual(heard, [1, 2, 3, 4, 5, 6]);
+  // A write alone in its batch that fails leaves nothing either, and the next one works.
+  await assert.rejects(deliver(999_999, 9));
+  await deliver(inbox.id, 10);
+  assert.equal(count('SELECT count(*) AS n FROM blobs'), 7);
+  await store.close();
+  await cleanup();
+});
+
 test('sqlite: a failing commit stores nothing and reports a StorageError', async () => {
   const { store, cleanup } = fresh();
   await store.addDomain('example.test');

@@ -72,7 +72,7 @@ export function sqliteTraceStore(deps: { db: SqliteDatabase; commits: GroupCommi
   const moveStaged = async (): Promise<void> => {
     if (timer !== null) clearTimeout(timer);
     timer = null;
-    while ((await commits.run(() => table.moveToIndexed())) === MOVE_BATCH_ROWS) { /* more to move */ }
+    while ((await commits.run(() => table.moveToIndexed(), { rerunnable: true })) === MOVE_BATCH_ROWS) { /* more to move */ }
   };
   table.onStaged = () => {
     if (timer !== null || closed) return;
@@ -85,7 +85,7 @@ export function sqliteTraceStore(deps: { db: SqliteDatabase; commits: GroupCommi
   };
   return {
     async appendTrace(events) {
-      if (events.length > 0) await commits.run(() => table.add(events));
+      if (events.length > 0) await commits.run(() => table.add(events), { rerunnable: true });
     },
     async searchTrace(query) {
       await moveStaged();
