@@ -12,14 +12,14 @@
  *   npm run bench:webmail -- [--sizes 21020,100000] [--rounds 5] [--only postamt|roundcube]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import nodemailer from 'nodemailer';
 import { startDovecot } from './lib/dovecot.ts';
 import { loadPostamtMailbox } from './lib/mailbox-data.ts';
-import { cpuMs, freePort, preparePostamt, startPostamt, type PostamtChild } from './lib/postamt.ts';
+import { cpuMs, freePort, preparePostamt, startPostamtOnFreshPorts } from './lib/postamt.ts';
 import { median } from './lib/results.ts';
 import { roundcubeMissing, startRoundcube } from './lib/roundcube.ts';
 
@@ -299,31 +299,6 @@ async function round(browser: Browser, w: Webmail, n: number, out: Samples, r: n
   }
 }
 
-/**
- * Starts `postamt serve` on ports picked just now: those picked when its config was written may have been
- * taken by another program while the store was seeded (a shared machine). Tries again on new ports if so.
- */
-async function startOnFreshPorts(prepared: Awaited<ReturnType<typeof preparePostamt>>): Promise<PostamtChild> {
-  for (let attempt = 1; ; attempt++) {
-    const ports = { ...prepared.ports };
-    for (const k of Object.keys(ports) as (keyof typeof ports)[]) if (ports[k]) ports[k] = await freePort();
-    let config = readFileSync(prepared.config, 'utf8');
-    for (const k of Object.keys(ports) as (keyof typeof ports)[]) if (ports[k]) config = config.replace(new RegExp(`^${k} = "127\\.0\\.0\\.1:\\d+"$`, 'm'), `${k} = "127.0.0.1:${ports[k]}"`);
-    writeFileSync(prepared.config, config);
-    prepared.ports = ports;
-    try {
-      const server = await startPostamt(prepared);
-      // A port someone else holds makes the server exit at once; waitPort may have reached that other program.
-      await new Promise((r) => setTimeout(r, 500));
-      if (server.child.exitCode === null) return server;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-    }
-    if (attempt >= 3) throw new Error('postamt serve did not start');
-    log(`Postamt: did not start on ports ${JSON.stringify(ports)}; again on others`);
-  }
-}
-
 async function main(): Promise<void> {
   const built = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(built.stderr);
@@ -355,7 +330,7 @@ async function main(): Promise<void> {
         const prepared = await preparePostamt({ dir: postamtDir, address: USER, password: PASSWORD, connections: 1000, http: true, smtp: true });
         await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER, n, onProgress: (done) => { if (done % 20000 === 0) log(`Postamt: ${done}/${n}`); } });
         log(`Postamt: ${n} messages stored in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        const server = await startOnFreshPorts(prepared);
+        const server = await startPostamtOnFreshPorts(prepared, log);
         cleanup.push(() => server.stop());
         // A server that has been running has its search index filled: measure that, not the catching up.
         const t1 = Date.now();

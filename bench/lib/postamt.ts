@@ -168,6 +168,31 @@ export async function startPostamt(prepared: { config: string; dataDir: string; 
 }
 
 /**
+ * Starts `postamt serve` on ports picked just now: those picked when its config was written may have been
+ * taken by another program while the store was seeded (a shared machine). Tries again on new ports if so.
+ */
+export async function startPostamtOnFreshPorts(prepared: Awaited<ReturnType<typeof preparePostamt>>, log: (text: string) => void = () => undefined): Promise<PostamtChild> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = { ...prepared.ports };
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) if (ports[k]) ports[k] = await freePort();
+    let config = readFileSync(prepared.config, 'utf8');
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) if (ports[k]) config = config.replace(new RegExp(`^${k} = "127\\.0\\.0\\.1:\\d+"$`, 'm'), `${k} = "127.0.0.1:${ports[k]}"`);
+    writeFileSync(prepared.config, config);
+    prepared.ports = ports;
+    try {
+      const server = await startPostamt(prepared);
+      // A port someone else holds makes the server exit at once; waitPort may have reached that other program.
+      await new Promise((r) => setTimeout(r, 500));
+      if (server.child.exitCode === null) return server;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+    if (attempt >= 3) throw new Error('postamt serve did not start');
+    log(`Postamt: did not start on ports ${JSON.stringify(ports)}; again on others`);
+  }
+}
+
+/**
  * Inside process `pid`, through gdb (bench only; needs gdb and ptrace rights): reads glibc's malloc_info
  * (bytes in use = arena memory − free chunks + mmapped chunks: every native allocation, Buffers included),
  * then calls malloc_trim(0) so the arenas' free memory goes back to the kernel. Without the trim, RSS keeps
