@@ -1,10 +1,10 @@
 /**
  * JMAP uploads (RFC 8620 §6.1) and login-session access tokens on SQLite: both belong to one account (gone
- * with it) and expire. An upload is written chunk by chunk as it arrives and read back the same way.
+ * with it) and expire. An upload is written chunk by chunk as it arrives and read back the same way
+ * (../upload-rows.ts, shared with PostgreSQL).
  */
-import { StorageError } from '../../core/errors.ts';
-import type { AccessTokenRecord, AccessTokenStore, StoredUpload, UploadRecord, UploadStore } from '../types.ts';
-import { uploadChunks } from '../upload-chunks.ts';
+import type { AccessTokenStore, StoredUpload, UploadRecord, UploadStore } from '../types.ts';
+import { accessTokenFromRow, readUploadChunks, writeUploadChunks, type AccessTokenRow } from '../upload-rows.ts';
 import type { SqliteChangeFeed } from './change-feed.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -17,32 +17,8 @@ interface UploadRow {
   expires_at: number;
 }
 
-interface TokenRow {
-  token_hash: string;
-  account_id: number;
-  label: string;
-  credential: string;
-  app_password_id: number | null;
-  created_at: number;
-  expires_at: number;
-  scope: string;
-}
-
 function toUpload(row: UploadRow): UploadRecord {
   return { accountId: row.account_id, blobId: row.blob_id, type: row.type, size: row.size, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at) };
-}
-
-function toToken(row: TokenRow): AccessTokenRecord {
-  return {
-    tokenHash: row.token_hash,
-    accountId: row.account_id,
-    label: row.label,
-    credential: row.credential,
-    appPasswordId: row.app_password_id,
-    createdAt: new Date(row.created_at),
-    expiresAt: new Date(row.expires_at),
-    scope: row.scope === 'admin' ? 'admin' : 'session',
-  };
 }
 
 export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed }): UploadStore & AccessTokenStore {
@@ -67,34 +43,17 @@ export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteCha
     async addUpload(input) {
       const { accountId, blobId, type } = input;
       const now = Date.now();
-      const chunks = uploadChunks(input.body)[Symbol.asyncIterator]();
-      let next = await chunks.next();
-      let seq = 0;
-      let size = 0;
-      try {
-        // One write per chunk, each a short transaction of the group commit: a slow client never holds the
-        // writer. The row is written with the first chunk and marked complete with the last (one look-ahead).
-        for (;;) {
-          const chunk = next.done ? null : next.value;
-          const after = next.done ? next : await chunks.next();
-          const isLast = after.done === true;
-          const at = seq;
-          if (chunk) size += chunk.length;
-          await changes.write(() => {
-            if (at === 0) q.addUpload.run(accountId, blobId, type, isLast ? size : 0, isLast ? 1 : 0, now, input.expiresAt.getTime());
-            else if (isLast) q.completeUpload.run(size, accountId, blobId);
-            if (chunk) q.addChunk.run(accountId, blobId, at, chunk);
-          });
-          seq++;
-          if (isLast) break;
-          next = after;
-        }
-      } catch (err) {
-        await chunks.return(undefined).catch(() => undefined);
-        // Nothing half stored: the chunks written so far go with their row (removeExpiredUploads if this fails too).
-        if (seq > 0) await changes.write(() => q.removeUpload.run(accountId, blobId)).catch(() => undefined);
-        throw err;
-      }
+      // Each write a short transaction of the group commit: a slow client never holds the writer.
+      const size = await writeUploadChunks(input.body, {
+        write: ({ seq, chunk, isLast, size: total }) => changes.write(() => {
+          if (seq === 0) q.addUpload.run(accountId, blobId, type, isLast ? total : 0, isLast ? 1 : 0, now, input.expiresAt.getTime());
+          else if (isLast) q.completeUpload.run(total, accountId, blobId);
+          if (chunk) q.addChunk.run(accountId, blobId, seq, chunk);
+        }),
+        remove: async () => {
+          await changes.write(() => q.removeUpload.run(accountId, blobId));
+        },
+      });
       return { accountId, blobId, type, size, createdAt: new Date(now), expiresAt: input.expiresAt };
     },
     async getUpload(accountId, blobId, now) {
@@ -103,17 +62,10 @@ export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteCha
       const record = toUpload(row);
       const stored: StoredUpload = {
         ...record,
-        async *stream() {
-          // Fail before the first byte when chunks are missing, so a download can still answer an error.
-          const totals = q.chunkTotals.get(accountId, blobId) as { n: number; bytes: number };
-          if (totals.bytes !== record.size) throw new StorageError(`upload ${blobId} is truncated`);
-          for (let seq = 0, read = 0; read < record.size; seq++) {
-            const data = q.getChunk.get(accountId, blobId, seq) as Buffer | undefined;
-            if (data === undefined) throw new StorageError(`upload ${blobId} is truncated`);
-            read += data.length;
-            yield data;
-          }
-        },
+        stream: () => readUploadChunks(blobId, record.size, {
+          storedBytes: async () => (q.chunkTotals.get(accountId, blobId) as { bytes: number }).bytes,
+          chunk: async (seq) => q.getChunk.get(accountId, blobId, seq) as Buffer | undefined,
+        }),
       };
       return stored;
     },
@@ -124,11 +76,11 @@ export function sqliteUploadStore(deps: { db: SqliteDatabase; changes: SqliteCha
       await changes.write(() => q.addToken.run(record.tokenHash, record.accountId, record.label, record.credential, record.appPasswordId, record.createdAt.getTime(), record.expiresAt.getTime(), record.scope));
     },
     async getAccessToken(tokenHash) {
-      const row = q.getToken.get(tokenHash) as TokenRow | undefined;
-      return row ? toToken(row) : null;
+      const row = q.getToken.get(tokenHash) as AccessTokenRow | undefined;
+      return row ? accessTokenFromRow(row) : null;
     },
     async listAccessTokens(accountId) {
-      return (q.listTokens.all(accountId) as TokenRow[]).map(toToken);
+      return (q.listTokens.all(accountId) as AccessTokenRow[]).map(accessTokenFromRow);
     },
     async removeAccessToken(accountId, tokenHash) {
       return changes.write((log) => {
