@@ -26,6 +26,12 @@ describe('thread keys', () => {
     assert.equal(fields.messageId, 'late@x');
     assert.equal(fields.baseSubject, 'long');
     assert.deepEqual(reads, [8192, INDEX_HEAD_BYTES]);
+    // SMTP: the whole header, with its empty line, is in the prefix; the body is not read at all.
+    reads.length = 0;
+    const smtp = storedMessageIndexFields(Buffer.from('Received: by x\r\nMessage-ID: <s@x>\r\nSubject: Re: s\r\n\r\n'), reader(Buffer.from('Message-ID: <not@x>\r\n')));
+    assert.equal(smtp.messageId, 's@x');
+    assert.equal(smtp.baseSubject, 's');
+    assert.deepEqual(reads, []);
   });
   it('reads Message-ID, the references (parent first), sort keys and the date', () => {
     const f = messageIndexFields(Buffer.from('Message-ID: <Me@X>\r\nReferences: <root@x> <p@x>\r\nIn-Reply-To: <p@x>\r\nFrom: =?UTF-8?Q?J=C3=BCrgen?= <j@x>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: Re: hi\r\n\r\nbody'));

@@ -81,6 +81,8 @@ const NO_FIELDS: MessageIndexFields = { messageId: null, references: [], baseSub
  */
 export function storedMessageIndexFields(prefix: Buffer, head: (maxBytes: number) => Buffer): MessageIndexFields {
   try {
+    // SMTP stores the header in the prefix, with the empty line that ends it: the body is not read.
+    if (prefix.length > 0 && findHeaderEnd(prefix, 0, prefix.length).fieldsEnd < prefix.length) return messageIndexFields(prefix);
     const short = head(SHORT_HEAD_BYTES);
     const bytes = prefix.length > 0 ? Buffer.concat([prefix, short]) : short;
     if (short.length === SHORT_HEAD_BYTES && findHeaderEnd(bytes, 0, bytes.length).fieldsEnd === bytes.length) {
