@@ -70,7 +70,7 @@ export class StoreJmapMailBackend implements JmapMailBackend {
     const [list, counts] = await Promise.all([mail.listMailboxes(), mail.mailboxEmailCounts()]);
     return list.map((m) => {
       const c = counts.get(m.id);
-      return { id: m.id, name: m.name, specialUse: m.specialUse, subscribed: m.subscribed, totalEmails: c?.emails ?? 0, unreadEmails: c?.unread ?? 0, totalThreads: c?.threads ?? 0, unreadThreads: c?.unreadThreads ?? 0 };
+      return { id: m.id, name: m.name, specialUse: m.specialUse, subscribed: m.subscribed, sortOrder: m.sortOrder, totalEmails: c?.emails ?? 0, unreadEmails: c?.unread ?? 0, totalThreads: c?.threads ?? 0, unreadThreads: c?.unreadThreads ?? 0 };
     });
   }
 
@@ -207,6 +207,15 @@ export class StoreJmapMailBackend implements JmapMailBackend {
     const mail = await this.account(accountId);
     try {
       await mail.setSubscribed((await mail.mailbox(mailboxId)).name, subscribed);
+      return true;
+    } catch (err) {
+      return writeError(err);
+    }
+  }
+
+  async setSortOrder(accountId: string, mailboxId: number, sortOrder: number | null): Promise<true | MailboxWriteError> {
+    try {
+      await (await this.account(accountId)).setSortOrder(mailboxId, sortOrder);
       return true;
     } catch (err) {
       return writeError(err);

@@ -113,6 +113,8 @@ export interface AccountMail {
   renameMailbox(mailboxId: number, newName: string): Promise<void>;
   /** Subscribing needs the mailbox; unsubscribing works for a name whose mailbox is gone (RFC 9051 §6.3.8). */
   setSubscribed(name: string, subscribed: boolean): Promise<void>;
+  /** The JMAP sortOrder of one of the account's mailboxes (null: the default by role). Throws NONEXISTENT. */
+  setSortOrder(mailboxId: number, sortOrder: number | null): Promise<void>;
   /** Subscribed names, including those whose mailbox no longer exists. */
   listSubscriptions(): Promise<string[]>;
   /** RFC 5464 METADATA entries of the account's server (mailboxId null) or of one of its mailboxes (else NONEXISTENT). */

@@ -137,6 +137,10 @@ class StoreAccountMail implements AccountMail {
     await this.store.setSubscribed(this.accountId, name, subscribed);
   }
 
+  async setSortOrder(mailboxId: number, sortOrder: number | null): Promise<void> {
+    if (!(await this.store.setMailboxSortOrder(this.accountId, mailboxId, sortOrder))) throw mailboxGone();
+  }
+
   async listSubscriptions(): Promise<string[]> {
     return this.store.listSubscriptions(this.accountId);
   }

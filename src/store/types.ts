@@ -80,6 +80,8 @@ export interface MailboxRecord {
   highestModSeq: number;
   specialUse: SpecialUse | null;
   subscribed: boolean;
+  /** The JMAP Mailbox sortOrder a client set (RFC 8621 §2), or null for the default by role. */
+  sortOrder: number | null;
 }
 
 export interface MailboxCounts {
@@ -360,6 +362,11 @@ export interface MailStore {
   deleteMailbox(id: number): Promise<void>;
   /** Renames the mailbox and every child below it (`old/x` → `new/x`); a new UIDVALIDITY is not needed (RFC 9051 §6.3.6). */
   renameMailbox(accountId: number, oldName: string, newName: string): Promise<void>;
+  /**
+   * The JMAP sortOrder of a mailbox (null: the default); the mailbox's JMAP state changes with it. False when
+   * the account has no such mailbox.
+   */
+  setMailboxSortOrder(accountId: number, mailboxId: number, sortOrder: number | null): Promise<boolean>;
   setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
   listSubscriptions(accountId: number): Promise<string[]>;
 

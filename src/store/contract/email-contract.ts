@@ -106,6 +106,16 @@ export function runEmailStoreContract(name: string, openFresh: () => Promise<Fre
       await store.deleteMailbox(archive.id);
       const mb = await store.objectChanges(acct.id, 'Mailbox', s2, 100);
       assert.deepEqual(mb.map((m) => `${m.id}:${m.created ? 'c' : m.destroyed ? 'd' : 'u'}`).sort(), [`${archive.id}:d`, `${made.id}:c`].sort());
+      // A JMAP sortOrder is kept on the mailbox (null: the default) and is a Mailbox change; only the owner's.
+      assert.equal((await store.getMailboxById(made.id))!.sortOrder, null);
+      const s3 = await store.accountModSeq(acct.id);
+      assert.equal(await store.setMailboxSortOrder(acct.id, made.id, 42), true);
+      assert.equal(await store.setMailboxSortOrder(acct.id + 1000, made.id, 7), false, 'another account\'s mailbox');
+      assert.equal((await store.getMailboxById(made.id))!.sortOrder, 42);
+      assert.equal((await store.listMailboxes(acct.id)).find((m) => m.id === made.id)!.sortOrder, 42);
+      assert.deepEqual((await store.objectChanges(acct.id, 'Mailbox', s3, 100)).map((m) => `${m.id}:${m.created ? 'c' : m.destroyed ? 'd' : 'u'}`), [`${made.id}:u`]);
+      await store.setMailboxSortOrder(acct.id, made.id, null);
+      assert.equal((await store.getMailbox(acct.id, 'Projects'))!.sortOrder, null);
     }));
 
   test(`${name}: updateEmails moves between mailboxes keeping the id and sets flags on every copy`, () =>

@@ -25,7 +25,7 @@ export function toMessage(row: MessageRow): MessageRecord {
 }
 
 const MAILBOX_JSON = `json_build_object('id', m.id, 'account_id', m.account_id, 'name', m.name, 'uid_validity', m.uid_validity,
-  'uid_next', m.uid_next, 'highest_mod_seq', m.highest_mod_seq, 'special_use', m.special_use,
+  'uid_next', m.uid_next, 'highest_mod_seq', m.highest_mod_seq, 'special_use', m.special_use, 'sort_order', m.sort_order,
   'subscribed', EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name))`;
 
 const COLUMN: Record<MessageMetaField, string> = {

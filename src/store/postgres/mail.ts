@@ -219,6 +219,16 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
         if ((res.rowCount ?? 0) > 0) log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
       }, { lockAccounts: [accountId] });
     },
+    async setMailboxSortOrder(accountId, mailboxId, sortOrder) {
+      return changes.write(async (c, log) => {
+        const res = await c.query('UPDATE mailboxes SET sort_order = $3 WHERE id = $1 AND account_id = $2', [mailboxId, accountId, sortOrder]);
+        if ((res.rowCount ?? 0) === 0) return false;
+        // The JMAP Mailbox state changes with it; other sessions learn of it.
+        await touchMailbox(c, mailboxId, await nextAccountSeq(c, accountId));
+        log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
+        return true;
+      }, { lockAccounts: [accountId] });
+    },
     async listSubscriptions(accountId) {
       return (await pool.query<{ name: string }>('SELECT name FROM subscriptions WHERE account_id = $1 ORDER BY name', [accountId])).rows.map((r) => r.name);
     },

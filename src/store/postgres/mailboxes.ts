@@ -17,6 +17,7 @@ export interface MailboxRow {
   highest_mod_seq: number;
   special_use: string | null;
   subscribed: boolean;
+  sort_order: number | null;
 }
 
 export function toMailbox(row: MailboxRow): MailboxRecord {
@@ -29,10 +30,11 @@ export function toMailbox(row: MailboxRow): MailboxRecord {
     highestModSeq: row.highest_mod_seq,
     specialUse: row.special_use as SpecialUse | null,
     subscribed: row.subscribed,
+    sortOrder: row.sort_order,
   };
 }
 
-export const SELECT_MAILBOX = `SELECT m.id, m.account_id, m.name, m.uid_validity, m.uid_next, m.highest_mod_seq, m.special_use,
+export const SELECT_MAILBOX = `SELECT m.id, m.account_id, m.name, m.uid_validity, m.uid_next, m.highest_mod_seq, m.special_use, m.sort_order,
   EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name) AS subscribed
   FROM mailboxes m`;
 

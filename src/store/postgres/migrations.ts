@@ -740,4 +740,13 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 17,
+    name: 'mailbox sortOrder',
+    // RFC 8621 §2 sortOrder is set by clients so a mailbox list is ordered the same on every device; null
+    // keeps the default by role.
+    sql: `
+ALTER TABLE mailboxes ADD COLUMN sort_order bigint;
+`,
+  },
 ];

@@ -101,6 +101,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     subscribe: db.prepare('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)'),
     unsubscribe: db.prepare('DELETE FROM subscriptions WHERE account_id = ? AND name = ?'),
     subscriptions: db.prepare('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name'),
+    setSortOrder: db.prepare('UPDATE mailboxes SET sort_order = ? WHERE id = ? AND account_id = ?'),
   };
 
   const accountOf = (mailboxId: number): number => mailboxes.accountOf(mailboxId);
@@ -280,6 +281,16 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         if (result.changes > 0 && mailboxId !== undefined) mailboxes.touch(mailboxId, mailboxes.nextAccountSeq(accountId));
         // Other sessions learn of it (IMAP NOTIFY SubscriptionChange, RFC 5465 §5.5).
         if (result.changes > 0) log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
+      });
+    },
+    async setMailboxSortOrder(accountId, mailboxId, sortOrder) {
+      return changes.write((log) => {
+        const result = q.setSortOrder.run(sortOrder, mailboxId, accountId);
+        if (result.changes === 0) return false;
+        // The JMAP Mailbox state changes with it; other sessions learn of it.
+        mailboxes.touch(mailboxId, mailboxes.nextAccountSeq(accountId));
+        log.push({ accountId, mailboxId: 0, kind: 'mailbox' });
+        return true;
       });
     },
     async listSubscriptions(accountId) {

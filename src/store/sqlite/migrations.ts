@@ -613,4 +613,13 @@ ALTER TABLE uploads ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE uploads DROP COLUMN data;
 `,
   },
+  {
+    version: 21,
+    name: 'mailbox sortOrder',
+    // RFC 8621 §2 sortOrder is set by clients so a mailbox list is ordered the same on every device; null
+    // keeps the default by role.
+    sql: `
+ALTER TABLE mailboxes ADD COLUMN sort_order INTEGER;
+`,
+  },
 ];

@@ -23,6 +23,8 @@ export interface MailMailbox {
   /** "\\Sent" etc. (RFC 6154), null for none. */
   specialUse: string | null;
   subscribed: boolean;
+  /** The sortOrder a client set (RFC 8621 §2), or null for the default by role. */
+  sortOrder: number | null;
   totalEmails: number;
   unreadEmails: number;
   totalThreads: number;
@@ -98,4 +100,5 @@ export interface JmapMailBackend extends JmapBackend {
   renameMailbox(accountId: string, id: number, newName: string): Promise<true | MailboxWriteError>;
   destroyMailbox(accountId: string, id: number, options: { removeEmails: boolean }): Promise<true | MailboxWriteError>;
   setSubscribed(accountId: string, id: number, subscribed: boolean): Promise<true | MailboxWriteError>;
+  setSortOrder(accountId: string, id: number, sortOrder: number | null): Promise<true | MailboxWriteError>;
 }

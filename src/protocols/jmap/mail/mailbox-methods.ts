@@ -44,8 +44,8 @@ export function toJmapMailboxes(list: readonly MailMailbox[]): JmapMailbox[] {
       name: parent ? m.name.slice(slash + 1) : m.name,
       parentId: parent ? formatObjectId('mailbox', parent.id) : null,
       role,
-      // RFC 8621 §2: the inbox first, the other roles next, then the rest by name.
-      sortOrder: role === 'inbox' ? 0 : role !== null ? 10 : 100,
+      // RFC 8621 §2 sortOrder: what a client set; by default the inbox first, the other roles next, then the rest.
+      sortOrder: m.sortOrder ?? (role === 'inbox' ? 0 : role !== null ? 10 : 100),
       totalEmails: m.totalEmails,
       unreadEmails: m.unreadEmails,
       totalThreads: m.totalThreads,
@@ -139,9 +139,14 @@ const mailboxCreateSchema = z.object({
   name: z.string().min(1).max(255),
   parentId: z.string().nullable().default(null),
   role: z.string().nullable().default(null),
-  sortOrder: z.number().int().min(0).optional(),
+  sortOrder: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   isSubscribed: z.boolean().default(false),
 }).passthrough();
+
+/** RFC 8620 §1.3 UnsignedInt: an integer 0 <= n <= 2^53-1. */
+function isUnsignedInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
 
 /** RFC 8620 §5.3: a create naming a property the Mailbox type does not have is refused, not silently ignored. */
 function unknownProperties(raw: unknown): string[] {
@@ -264,6 +269,7 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
             continue;
           }
           if (props.isSubscribed) await backend.setSubscribed(accountId, result.id, true);
+          if (props.sortOrder !== undefined) await backend.setSortOrder(accountId, result.id, props.sortOrder);
           const id = formatObjectId('mailbox', result.id);
           ctx.createdIds.set(creationId, id);
           const mailbox = toJmapMailboxes(await backend.mailboxes(accountId)).find((m) => m.id === id);
@@ -283,7 +289,7 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
           const view = toJmapMailboxes(list).find((m) => m.id === formatObjectId('mailbox', current.id))!;
           const bad = Object.keys(patch).filter((k) => !['name', 'parentId', 'isSubscribed', 'sortOrder', 'role'].includes(k));
           if (bad.length > 0 || ('name' in patch && (typeof patch.name !== 'string' || patch.name === '' || patch.name.includes('/'))) || ('isSubscribed' in patch && typeof patch.isSubscribed !== 'boolean')
-            || ('role' in patch && patch.role !== view.role) || ('sortOrder' in patch && patch.sortOrder !== view.sortOrder)) {
+            || ('role' in patch && patch.role !== view.role) || ('sortOrder' in patch && !isUnsignedInt(patch.sortOrder))) {
             notUpdated[ref] = setError('invalidProperties', { properties: bad.length > 0 ? bad : Object.keys(patch) });
             continue;
           }
@@ -308,6 +314,8 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
             }
           }
           if (typeof patch.isSubscribed === 'boolean' && patch.isSubscribed !== current.subscribed) await backend.setSubscribed(accountId, current.id, patch.isSubscribed);
+          // RFC 8621 §2 sortOrder: set by the client, kept for every device.
+          if (isUnsignedInt(patch.sortOrder) && patch.sortOrder !== view.sortOrder) await backend.setSortOrder(accountId, current.id, patch.sortOrder);
           updated[ref] = null;
         }
         const destroyed: string[] = [];
