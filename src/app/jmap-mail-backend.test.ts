@@ -1,34 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { silentLogger } from '../core/log.ts';
-import type { JmapAccount, JmapBackend, JmapIdentity } from '../protocols/jmap/backend.ts';
-import { CORE_CAPABILITY, MAIL_CAPABILITY } from '../protocols/jmap/capabilities.ts';
-import { JmapEngine } from '../protocols/jmap/engine.ts';
+import type { JmapEngine } from '../protocols/jmap/engine.ts';
 import type { JmapMailBackend } from '../protocols/jmap/mail/backend.ts';
-import { mailAccountCapability, mailMethods } from '../protocols/jmap/mail/index.ts';
-import type { MethodTable } from '../protocols/jmap/method.ts';
-import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
-import { StoreMailAccess } from '../mail/service.ts';
-import { openStore, type OpenedStore } from '../store/open.ts';
-import { StoreJmapMailBackend } from './jmap-mail-backend.ts';
+import type { OpenedStore } from '../store/open.ts';
+import { openJmapMailFixture, type JmapMailFixture } from '../../test/harness/jmap-mail-fixture.ts';
 
-const USING = [CORE_CAPABILITY, MAIL_CAPABILITY];
-
-class OneAccount implements JmapBackend {
-  constructor(private readonly id: number) {}
-  private account(): JmapAccount {
-    return { name: 'alice@example.test', isPersonal: true, isReadOnly: false, accountCapabilities: { [CORE_CAPABILITY]: {}, [MAIL_CAPABILITY]: mailAccountCapability() } };
-  }
-  async accountsFor() { return { [`a${this.id}`]: this.account() }; }
-  async accountFor(_i: JmapIdentity, accountId: string) { return accountId === `a${this.id}` ? this.account() : null; }
-  async primaryAccountsFor() { return { [MAIL_CAPABILITY]: `a${this.id}` }; }
-  async sessionState() { return 's1'; }
-}
-
-let dir: string;
+let fixture: JmapMailFixture;
 let store: OpenedStore;
 let engine: JmapEngine<JmapMailBackend>;
 let acct: number;
@@ -37,16 +14,11 @@ let inbox: number;
 let uploads: Map<string, Buffer>;
 
 async function deliver(text: string, mailboxId = inbox, date?: Date) {
-  const tx = store.beginDelivery();
-  tx.write(Buffer.from(text.replace(/\n/g, '\r\n')));
-  return (await tx.commit({ mailboxes: [{ mailboxId, ...(date ? { internalDate: date } : {}) }] })).messages[0]!;
+  return fixture.deliver(text, { mailboxId, ...(date ? { internalDate: date } : {}) });
 }
 
 async function call(methodCalls: unknown[]): Promise<[string, Record<string, any>, string][]> {
-  const result = await engine.handle({ username: 'alice@example.test' }, { body: JSON.stringify({ using: USING, methodCalls }), contentType: 'application/json' });
-  const body = JSON.parse(JSON.stringify(result.body)) as Record<string, any>;
-  assert.equal(result.status, 200, JSON.stringify(body));
-  return body.methodResponses;
+  return fixture.request(engine, methodCalls);
 }
 
 async function one(name: string, args: Record<string, unknown>): Promise<Record<string, any>> {
@@ -88,25 +60,14 @@ JVBERi0xLjQK
 `;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'postamt-jmap-mail-'));
-  store = await openStore({ dataDir: dir });
-  await store.addDomain('example.test');
-  acct = (await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null })).id;
-  A = `a${acct}`;
-  inbox = (await store.getMailbox(acct, 'INBOX'))!.id;
   uploads = new Map();
-  const mail = new StoreJmapMailBackend({
-    mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }),
-    base: new OneAccount(acct),
-    storeAccountId: (id) => (/^a(\d+)$/.test(id) ? Number(id.slice(1)) : null),
-    uploadedBlob: async (_a, blobId) => uploads.get(blobId) ?? null,
-  });
-  engine = new JmapEngine<JmapMailBackend>({ backend: mail, methods: { ...(CORE_METHODS as MethodTable<JmapMailBackend>), ...mailMethods() }, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() });
+  fixture = await openJmapMailFixture({ uploadedBlob: async (_a, blobId) => uploads.get(blobId) ?? null });
+  ({ store, acct, accountId: A, inbox } = fixture);
+  engine = fixture.engine();
 });
 
 after(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 describe('Mailbox (RFC 8621 §2)', () => {

@@ -3,36 +3,15 @@
 // whether the emails are indexed, not yet indexed, or a mix; and the same list properties.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { silentLogger } from '../core/log.ts';
-import type { JmapAccount, JmapBackend, JmapIdentity } from '../protocols/jmap/backend.ts';
-import { CORE_CAPABILITY, MAIL_CAPABILITY } from '../protocols/jmap/capabilities.ts';
-import { JmapEngine } from '../protocols/jmap/engine.ts';
+import type { JmapEngine } from '../protocols/jmap/engine.ts';
 import type { JmapMailBackend } from '../protocols/jmap/mail/backend.ts';
 import { EmailView } from '../protocols/jmap/mail/email-view.ts';
 import { bodyTextOf } from '../protocols/jmap/mail/search-document.ts';
-import { mailAccountCapability, mailMethods } from '../protocols/jmap/mail/index.ts';
-import type { MethodTable } from '../protocols/jmap/method.ts';
-import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
-import { StoreMailAccess } from '../mail/service.ts';
-import { openStore, type OpenedStore } from '../store/open.ts';
-import { StoreJmapMailBackend } from './jmap-mail-backend.ts';
+import type { OpenedStore } from '../store/open.ts';
+import type { StoreJmapMailBackend } from './jmap-mail-backend.ts';
 import { SearchIndexer } from './search-indexer.ts';
-
-const USING = [CORE_CAPABILITY, MAIL_CAPABILITY];
-
-class OneAccount implements JmapBackend {
-  constructor(private readonly id: number) {}
-  private account(): JmapAccount {
-    return { name: 'alice@example.test', isPersonal: true, isReadOnly: false, accountCapabilities: { [CORE_CAPABILITY]: {}, [MAIL_CAPABILITY]: mailAccountCapability() } };
-  }
-  async accountsFor() { return { [`a${this.id}`]: this.account() }; }
-  async accountFor(_i: JmapIdentity, accountId: string) { return accountId === `a${this.id}` ? this.account() : null; }
-  async primaryAccountsFor() { return { [MAIL_CAPABILITY]: `a${this.id}` }; }
-  async sessionState() { return 's1'; }
-}
+import { openJmapMailFixture, type JmapMailFixture } from '../../test/harness/jmap-mail-fixture.ts';
 
 /** Messages whose texts exercise case folding, encodings, HTML, attachments, repeated and odd fields. */
 const CORPUS: string[] = [
@@ -84,12 +63,11 @@ function oracle(view: EmailView, c: Record<string, any>): boolean {
   return true;
 }
 
-let dir: string;
+let fixture: JmapMailFixture;
 let store: OpenedStore;
 let indexedEngine: JmapEngine<JmapMailBackend>;
 let plainEngine: JmapEngine<JmapMailBackend>;
 let A: string;
-let acct: number;
 let inbox: number;
 let indexer: SearchIndexer;
 /** Messages read by the indexed backend itself (not by the plain one). */
@@ -97,19 +75,15 @@ let indexedReads = 0;
 const views = new Map<string, EmailView>();
 
 async function call(engine: JmapEngine<JmapMailBackend>, name: string, args: Record<string, unknown>): Promise<Record<string, any>> {
-  const result = await engine.handle({ username: 'alice@example.test' }, { body: JSON.stringify({ using: USING, methodCalls: [[name, { accountId: A, ...args }, 'c']] }), contentType: 'application/json' });
-  const [[responseName, response]] = (JSON.parse(JSON.stringify(result.body)) as { methodResponses: [string, Record<string, any>][] }).methodResponses;
+  const [[responseName, response]] = await fixture.request(engine, [[name, { accountId: A, ...args }, 'c']]);
   assert.notEqual(responseName, 'error', JSON.stringify(response));
   return response!;
 }
 
 async function deliverCorpus(): Promise<void> {
   for (const text of CORPUS) {
-    const tx = store.beginDelivery();
-    const bytes = Buffer.from(text.replace(/\n/g, '\r\n'));
-    tx.write(bytes);
-    const [m] = (await tx.commit({ mailboxes: [{ mailboxId: inbox }] })).messages;
-    views.set(`E${m!.emailId}`, new EmailView(bytes, ''));
+    const m = await fixture.deliver(text, { mailboxId: inbox });
+    views.set(`E${m.emailId}`, new EmailView(Buffer.from(text.replace(/\n/g, '\r\n')), ''));
   }
 }
 
@@ -124,13 +98,9 @@ async function compareAll(label: string): Promise<void> {
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'postamt-search-index-'));
-  store = await openStore({ dataDir: dir });
-  await store.addDomain('example.test');
-  acct = (await store.addAccount({ address: 'alice@example.test', passwordHash: 'x', scram: null })).id;
-  A = `a${acct}`;
-  inbox = (await store.getMailbox(acct, 'INBOX'))!.id;
-  const mail = new StoreJmapMailBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), base: new OneAccount(acct), storeAccountId: (id) => (/^a(\d+)$/.test(id) ? Number(id.slice(1)) : null) });
+  fixture = await openJmapMailFixture();
+  ({ store, accountId: A, inbox } = fixture);
+  const mail = fixture.mail;
   const read = mail.emailBytes.bind(mail);
   mail.emailBytes = function (this: unknown, accountId: string, id: number) {
     if (this === mail) indexedReads++;
@@ -138,16 +108,14 @@ before(async () => {
   };
   // The same backend without the index: every message is read, as before the index existed.
   const plain = Object.assign(Object.create(mail) as StoreJmapMailBackend, { searchEmails: undefined, emailSummaries: undefined });
-  const methods = { ...(CORE_METHODS as MethodTable<JmapMailBackend>), ...mailMethods() };
-  indexedEngine = new JmapEngine<JmapMailBackend>({ backend: mail, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() });
-  plainEngine = new JmapEngine<JmapMailBackend>({ backend: plain, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() });
+  indexedEngine = fixture.engine(mail);
+  plainEngine = fixture.engine(plain);
   indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 3_600_000, batchSize: 4, busyUtilization: 1, busyWaitMs: 0 });
 });
 
 after(async () => {
   await indexer.stop();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 });
 
 describe('the search index answers as reading every message does', () => {

@@ -3,11 +3,7 @@
 // SEARCH SAVEDON / SAVEDBEFORE / SAVEDSINCE and SAVEDATESUPPORTED select by it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runProcess } from '../harness/run-process.ts';
+import { havePython, runPythonImap } from '../harness/python-imap.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
 
@@ -15,15 +11,8 @@ const HOST = 'mx.postamt.test';
 const USER = 'saved@example.org';
 const PASS = 'save date pass';
 
-const havePython = spawnSync('sh', ['-c', 'command -v python3'], { stdio: 'ignore' }).status === 0;
-
 const SCRIPT = `
-import imaplib, json, os, socket, ssl, time
-_gai = socket.getaddrinfo
-socket.getaddrinfo = lambda host, *a, **k: _gai('127.0.0.1' if host == '${HOST}' else host, *a, **k)
-ctx = ssl.create_default_context(cafile=os.environ['CA_FILE'])
-m = imaplib.IMAP4_SSL('${HOST}', int(os.environ['PORT']), ssl_context=ctx)
-m.login(os.environ['U'], os.environ['P'])
+m = connect()
 out = {}
 out['caps'] = m.capability()[1][0].decode().split()
 old = imaplib.Time2Internaldate(time.mktime((2020, 5, 6, 7, 8, 9, 0, 0, -1)))
@@ -66,7 +55,6 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let t: TestServer;
     let cluster: TestPostgres | null = null;
     let url = '';
-    let caFile = '';
     before(async () => {
       if (backend === 'postgres') {
         cluster = await testPostgres();
@@ -74,8 +62,6 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       }
       t = await startTestServer({ hostname: HOST, config: backend === 'postgres' ? { storage: { backend: 'postgres', url, poolSize: 4 } } as never : undefined });
       await t.addUser(USER, PASS);
-      caFile = join(mkdtempSync(join(tmpdir(), 'postamt-savedate-')), 'ca.pem');
-      writeFileSync(caFile, t.ca);
     });
     after(async () => {
       await t?.stop();
@@ -86,9 +72,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
 
     it('fetches and searches the save date; a copy is saved when copied, its internal date kept', async () => {
-      const r = await runProcess('python3', ['-c', SCRIPT], { CA_FILE: caFile, PORT: String(t.ports.imaps), U: USER, P: PASS });
-      assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as Record<string, string | string[] | null>;
+      const out = await runPythonImap<Record<string, string | string[] | null>>(SCRIPT, { host: HOST, port: t.ports.imaps, ca: t.ca, user: USER, password: PASS });
       assert.ok((out.caps as string[]).includes('SAVEDATE'));
       const fetched = new RegExp(`^1 \\(INTERNALDATE "0\\d-May-2020 \\d\\d:08:09 [+-]\\d{4}" SAVEDATE "${today()} \\d\\d:\\d\\d:\\d\\d \\+0000"\\)$`);
       assert.match(out.fetch as string, fetched);

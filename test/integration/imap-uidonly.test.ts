@@ -3,28 +3,14 @@
 // FETCH with a message number is refused with BAD [UIDREQUIRED].
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runProcess } from '../harness/run-process.ts';
+import { havePython, runPythonImap } from '../harness/python-imap.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 
 const HOST = 'mx.postamt.test';
 const USER = 'uidonly@example.org';
 const PASS = 'uid only pass';
 
-const havePython = spawnSync('sh', ['-c', 'command -v python3'], { stdio: 'ignore' }).status === 0;
-
 const SCRIPT = `
-import imaplib, json, os, socket, ssl
-_gai = socket.getaddrinfo
-socket.getaddrinfo = lambda host, *a, **k: _gai('127.0.0.1' if host == '${HOST}' else host, *a, **k)
-ctx = ssl.create_default_context(cafile=os.environ['CA_FILE'])
-def connect():
-    m = imaplib.IMAP4_SSL('${HOST}', int(os.environ['PORT']), ssl_context=ctx)
-    m.login(os.environ['U'], os.environ['P'])
-    return m
 def text(data):
     return [d.decode() if isinstance(d, bytes) else d[0].decode() + d[1].decode('latin1') for d in (data or []) if d is not None]
 m = connect()
@@ -59,21 +45,16 @@ print(json.dumps(out))
 
 describe('UIDONLY with python imaplib', { skip: havePython ? false : 'python3 is not installed' }, () => {
   let t: TestServer;
-  let caFile = '';
   before(async () => {
     t = await startTestServer({ hostname: HOST });
     await t.addUser(USER, PASS);
-    caFile = join(mkdtempSync(join(tmpdir(), 'postamt-uidonly-')), 'ca.pem');
-    writeFileSync(caFile, t.ca);
   });
   after(async () => {
     await t?.stop();
   });
 
   it('answers with UIDFETCH and VANISHED and refuses message numbers', async () => {
-    const r = await runProcess('python3', ['-c', SCRIPT], { CA_FILE: caFile, PORT: String(t.ports.imaps), U: USER, P: PASS });
-    assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    const out = await runPythonImap<Record<string, unknown>>(SCRIPT, { host: HOST, port: t.ports.imaps, ca: t.ca, user: USER, password: PASS });
     assert.ok((out.caps as string[]).includes('UIDONLY'));
     assert.deepEqual(out.enabled, ['OK', ['UIDONLY']]);
     const [typ, fetched] = out.fetch as [string, string[]];

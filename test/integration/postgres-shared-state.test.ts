@@ -8,16 +8,16 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
-import { startTestServer, type TestServer } from '../harness/server.ts';
+import type { TestServer } from '../harness/server.ts';
+import { startPostgresNodes, type PostgresNodes } from '../harness/postgres-nodes.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
-import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
+import { postgresUnavailable } from '../harness/postgres.ts';
 import { dkimKeysFor } from '../../src/app/dkim-keys.ts';
 import { until } from './queue-helpers.ts';
 
 const PASSWORD = 'shared state password 1';
 const unavailable = postgresUnavailable();
-let cluster: TestPostgres | null = null;
-let url = '';
+let shared: PostgresNodes | null = null;
 let nodeA: TestServer | null = null;
 let nodeB: TestServer | null = null;
 
@@ -62,25 +62,16 @@ if (unavailable) {
   it(`postgres shared state: SKIPPED, ${unavailable}`, { skip: unavailable }, () => undefined);
 } else {
   before(async () => {
-    cluster = await testPostgres();
-    url = await cluster.createDatabase();
-    const config = {
-      storage: { backend: 'postgres' as const, url, poolSize: 4 },
+    shared = await startPostgresNodes(2, {
       auth: { maxFailuresPerIp: 3 },
       submission: { rateMessagesPerHour: 3 },
       policy: { trustedNetworks: [], greylisting: true, greylistDelay: 1000, rateConnectionsPerIp: 8, spfRejectFail: false },
-    };
-    nodeA = await startTestServer({ config });
-    nodeB = await startTestServer({ config });
+    });
+    [nodeA, nodeB] = shared.nodes as [TestServer, TestServer];
     await nodeA.addUser('alice@example.org', PASSWORD);
   });
   after(async () => {
-    await nodeA?.stop();
-    await nodeB?.stop();
-    if (cluster) {
-      await cluster.dropDatabase(url);
-      await cluster.stop();
-    }
+    await shared?.stop();
   });
 
   it('a DKIM key made on node A is the one node B signs with', { timeout: 30_000 }, async () => {
@@ -118,7 +109,7 @@ if (unavailable) {
     assert.equal(await submit(nodeB!, 4), 451, 'node B counts the two sent through node A');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(await submit(nodeA!, 5), 451, 'node A counts the one sent through node B');
-    const nodeC = await startTestServer({ config: { storage: { backend: 'postgres' as const, url, poolSize: 2 }, submission: { rateMessagesPerHour: 3 } } });
+    const nodeC = await shared!.startNode({ storage: { poolSize: 2 }, submission: { rateMessagesPerHour: 3 } } as never);
     try {
       assert.equal(await submit(nodeC, 6), 451, 'a node started later reads the sends of the last hour');
     } finally {

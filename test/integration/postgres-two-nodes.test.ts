@@ -7,15 +7,15 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { ImapFlow } from 'imapflow';
-import { startTestServer, type TestServer } from '../harness/server.ts';
+import type { TestServer } from '../harness/server.ts';
+import { startPostgresNodes, type PostgresNodes } from '../harness/postgres-nodes.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
-import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
+import { postgresUnavailable } from '../harness/postgres.ts';
 import { until } from './queue-helpers.ts';
 
 const PASSWORD = 'two nodes password 1';
 const unavailable = postgresUnavailable();
-let cluster: TestPostgres | null = null;
-let url = '';
+let shared: PostgresNodes | null = null;
 let nodeA: TestServer | null = null;
 let nodeB: TestServer | null = null;
 let nodeC: TestServer | null = null;
@@ -60,22 +60,12 @@ if (unavailable) {
   it(`postgres two nodes: SKIPPED, ${unavailable}`, { skip: unavailable }, () => undefined);
 } else {
   before(async () => {
-    cluster = await testPostgres();
-    url = await cluster.createDatabase();
-    const config = { storage: { backend: 'postgres' as const, url, poolSize: 4 } };
-    nodeA = await startTestServer({ config });
-    nodeB = await startTestServer({ config });
-    nodeC = await startTestServer({ config });
+    shared = await startPostgresNodes(3);
+    [nodeA, nodeB, nodeC] = shared.nodes as [TestServer, TestServer, TestServer];
     await nodeA.addUser('alice@example.org', PASSWORD);
   });
   after(async () => {
-    await nodeA?.stop();
-    await nodeB?.stop();
-    await nodeC?.stop();
-    if (cluster) {
-      await cluster.dropDatabase(url);
-      await cluster.stop();
-    }
+    await shared?.stop();
   });
 
   it('a message accepted by SMTP on node A is stored in PostgreSQL and read over IMAP on both nodes', { timeout: 60_000 }, async () => {

@@ -1,0 +1,47 @@
+/**
+ * Several servers on one PostgreSQL database, as nodes of one installation: a fresh database in the test
+ * cluster, each node a whole server on its own ports and data_dir; stop() ends the nodes, drops the database.
+ */
+import { startTestServer, type TestServer, type TestServerOptions } from './server.ts';
+import { testPostgres, type TestPostgres } from './postgres.ts';
+
+export interface PostgresNodes {
+  /** The nodes started with the set-up, in order (node A, node B, ...). */
+  nodes: TestServer[];
+  url: string;
+  /** One more node on the same database (a node started later), stopped with the others unless stopped before. */
+  startNode(config?: TestServerOptions['config']): Promise<TestServer>;
+  stop(): Promise<void>;
+}
+
+/** `count` nodes with `config` (storage set to the shared database; pool_size 4 unless the config says). */
+export async function startPostgresNodes(count: number, config: TestServerOptions['config'] = {}): Promise<PostgresNodes> {
+  const cluster: TestPostgres = await testPostgres();
+  const url = await cluster.createDatabase();
+  const started: TestServer[] = [];
+  const startNode = async (own: TestServerOptions['config'] = config): Promise<TestServer> => {
+    const patch = own as Record<string, unknown>;
+    const node = await startTestServer({ config: { ...patch, storage: { poolSize: 4, ...(patch.storage as object | undefined), backend: 'postgres', url } } as never });
+    started.push(node);
+    return node;
+  };
+  try {
+    for (let i = 0; i < count; i++) await startNode();
+  } catch (err) {
+    for (const node of started) await node.stop().catch(() => undefined);
+    await cluster.dropDatabase(url).catch(() => undefined);
+    await cluster.stop();
+    throw err;
+  }
+  const nodes = [...started];
+  return {
+    nodes,
+    url,
+    startNode,
+    async stop() {
+      for (const node of started) await node.stop().catch(() => undefined);
+      await cluster.dropDatabase(url);
+      await cluster.stop();
+    },
+  };
+}
