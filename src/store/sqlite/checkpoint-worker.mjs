@@ -28,14 +28,16 @@ parentPort.on('message', (message) => {
     return;
   }
   const final = message === 'final';
+  let frames = 0;
   for (let passes = 1; ; passes++) {
     const [row] = db.pragma('wal_checkpoint(PASSIVE)');
+    frames = row.log;
     // `log` is the WAL's frame count when the pass began; it falls when the writer started the WAL over
     // since the last pass.
     const appended = row.log < lastLog ? row.log : row.log - lastLog;
     lastLog = row.log;
     if (final || row.busy !== 0 || appended < SMALL_FRAMES || passes >= MAX_PASSES) break;
   }
-  parentPort.postMessage({ final });
+  parentPort.postMessage({ final, frames });
 });
 parentPort.postMessage('ready');

@@ -5,11 +5,12 @@
  * (PRAGMA wal_checkpoint(PASSIVE), which never blocks the writer) while the main thread keeps serving.
  *
  * SQLite starts the WAL over only when a write transaction begins with every frame already copied. Frames
- * keep arriving while the worker copies, so after each worker run GroupCommit holds its next transaction
- * back (`holdForFinalPass`) while the worker copies the few frames written meanwhile; the next transaction
- * then reuses the WAL from its start and the file stays bounded. The event loop is never blocked: only that
- * one batch waits (a millisecond or two). A large wal_autocheckpoint stays on the main connection as a
- * backstop should the worker fall behind or fail.
+ * keep arriving while the worker copies, so once the WAL holds HOLD_FRAMES, GroupCommit holds its next
+ * transaction back after a worker run (`holdForFinalPass`) while the worker copies the few frames written
+ * meanwhile; the next transaction then reuses the WAL from its start and the file stays bounded. The event
+ * loop is never blocked: only that one batch waits (a final pass syncs the WAL and the database file, a
+ * few ms, more on a busy disk), and only once per HOLD_FRAMES of writes, not after every run. A large
+ * wal_autocheckpoint stays on the main connection as a backstop should the worker fall behind or fail.
  *
  * Durability is SQLite's own: a checkpoint fsyncs the WAL before copying and the database after, whichever
  * connection runs it. Processes that write only briefly (the CLI, most tests) never start the worker.
@@ -26,6 +27,11 @@ const DEFAULT_AUTOCHECKPOINT_FRAMES = 1000;
 /** The backstop while the worker runs: 8192 frames (64 MiB of 8 KiB pages). */
 const BACKSTOP_AUTOCHECKPOINT_FRAMES = 8192;
 const CLOSE_WAIT_MS = 5000;
+/**
+ * WAL frames (8 MiB of 8 KiB pages) from which the writer holds back for a final pass. Below it the WAL just
+ * grows: each hold delays the writes of one batch, so it is paid once per this many frames, not per run.
+ */
+const HOLD_FRAMES = 1024;
 /** A final pass that takes longer than this means the worker is stuck: writes go on without it. */
 const FINAL_PASS_LIMIT_MS = 2000;
 /** A normal run (a few passes over at most the backstop's 128 MiB) that takes longer means the same. */
@@ -33,6 +39,8 @@ const RUN_LIMIT_MS = 60_000;
 
 interface PassReport {
   final: boolean;
+  /** Frames in the WAL when the pass began. */
+  frames?: number;
 }
 
 export interface CheckpointStats {
@@ -50,6 +58,8 @@ export class Checkpointer {
   private lastRunAt = 0;
   /** A run finished; the frames written during it are still to be copied by a final pass. */
   private finalPassDue = false;
+  /** Frames in the WAL as the worker's last run saw them. */
+  private walFrames = 0;
   /** Called when the held-back writer may go on. */
   private resume: (() => void) | null = null;
   /** Declares the worker stuck when a run does not report in time. */
@@ -85,7 +95,7 @@ export class Checkpointer {
    * written during its last run and the transaction must wait: `resume` is called when it may begin.
    */
   holdForFinalPass(resume: () => void): boolean {
-    if (!this.finalPassDue || this.running || !this.worker) return false;
+    if (!this.finalPassDue || this.running || !this.worker || this.walFrames < HOLD_FRAMES) return false;
     this.finalPassDue = false;
     this.running = true;
     this.resume = resume;
@@ -106,6 +116,7 @@ export class Checkpointer {
     if (this.runTimer) clearTimeout(this.runTimer);
     this.runTimer = null;
     if (!report.final) {
+      this.walFrames = report.frames ?? HOLD_FRAMES;
       this.stats.workerRuns++;
       this.finalPassDue = true;
       return;

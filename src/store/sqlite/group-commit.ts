@@ -1,14 +1,16 @@
 /**
  * Group commit: write operations queued in the same turn of the event loop run in ONE SQLite transaction,
- * and the WAL file is then fsync'd on the thread pool, so the event loop never blocks on the disk and every
- * batch committed while one fsync runs shares the next one. One failing operation is rolled back alone:
- * each runs in its own savepoint, except in a batch of one and in a batch of operations marked re-runnable
- * (their only effects are their SQL), which run without: a failure there rolls the whole transaction back
- * and the batch runs again with savepoints. A savepoint costs a copy of every page an operation changes
- * that the batch had changed before it. A failing COMMIT or fsync fails its whole batch. A promise resolves
- * only after the fsync that covers its COMMIT returned: that is the durability point.
+ * and the WAL file is then synced (fdatasync) on the thread pool, so the event loop never blocks on the
+ * disk. One failing operation is rolled back alone: each runs in its own savepoint, except in a batch of
+ * one and in a batch of operations marked re-runnable (their only effects are their SQL), which run
+ * without: a failure there rolls the whole transaction back and the batch runs again with savepoints. A
+ * savepoint costs a copy of every page an operation changes that the batch had changed before it. A
+ * failing COMMIT or sync fails its whole batch. A promise resolves only after a sync that began after its
+ * COMMIT returned: that is the durability point. A batch may commit while the previous batch's sync runs
+ * and start its own (at most MAX_SYNCS_IN_FLIGHT at once): a write then waits for one sync, not for the
+ * end of the one in flight and then its own.
  */
-import { closeSync, fsync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SqliteDatabase } from './database.ts';
 import { StorageError } from '../../core/errors.ts';
@@ -26,7 +28,18 @@ interface PendingWrite {
   firstTriedAt?: number;
 }
 
+interface SyncInFlight {
+  covered: PendingWrite[];
+  finished: boolean;
+  error: unknown;
+}
+
 const BUSY_RETRY_MS = 25;
+/**
+ * Syncs of the WAL running at once. Two let a batch commit and start its sync while the previous one runs
+ * (the kernel writes the new pages while it waits on the first); more would only split batches further.
+ */
+const MAX_SYNCS_IN_FLIGHT = 2;
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -49,10 +62,17 @@ export class GroupCommit {
   private readonly walPath: string;
   private pending: PendingWrite[] = [];
   private scheduled = false;
-  /** Committed, waiting for the fsync that makes them durable. */
+  /** Committed, waiting for the sync that makes them durable. */
   private unsynced: PendingWrite[] = [];
-  private syncing = false;
+  /** WAL syncs running on the thread pool. */
+  private syncsInFlight = 0;
+  /** Those syncs in the order they began, each with the writes it makes durable. */
+  private syncQueue: SyncInFlight[] = [];
+  /** Another process holds the write lock: batches wait for the retry (retryBusy). */
+  private busyWaiting = false;
   private walFd: number | null = null;
+  /** Descriptors of a replaced WAL file, closed once no sync runs on them. */
+  private retiredFds: number[] = [];
   private walIno = 0;
   private dirSynced = false;
   private readonly statements;
@@ -109,12 +129,13 @@ export class GroupCommit {
   }
 
   /**
-   * Schedules the next transaction. While an fsync is in flight no transaction starts: everything that
-   * arrives meanwhile goes into ONE transaction right after it, so there is one COMMIT and one fsync per
-   * cycle however many sessions commit (fewer WAL frames, locks and syscalls than a COMMIT per turn).
+   * Schedules the next transaction. While MAX_SYNCS_IN_FLIGHT syncs run no transaction starts: everything
+   * that arrives meanwhile goes into ONE transaction after the first of them returns, so under load there
+   * is one COMMIT and one sync per batch however many sessions commit (fewer WAL frames, locks and
+   * syscalls than a COMMIT per turn).
    */
   private kick(): void {
-    if (this.scheduled || this.syncing || this.holding || this.pending.length === 0) return;
+    if (this.scheduled || this.busyWaiting || this.holding || this.syncsInFlight >= MAX_SYNCS_IN_FLIGHT || this.pending.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -129,7 +150,7 @@ export class GroupCommit {
 
   /** Resolves when nothing is pending or waiting for an fsync (used at close). */
   idle(): Promise<void> {
-    if (this.pending.length === 0 && this.unsynced.length === 0 && !this.syncing && !this.scheduled) return Promise.resolve();
+    if (this.pending.length === 0 && this.unsynced.length === 0 && this.syncsInFlight === 0 && !this.scheduled) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -255,29 +276,39 @@ export class GroupCommit {
     const oldest = Math.min(...batch.map((item) => (item.firstTriedAt ??= now)));
     if (now - oldest >= this.busyWaitMs) return false;
     this.pending = batch.concat(this.pending);
-    this.syncing = true; // hold new batches back, as during an fsync
+    this.busyWaiting = true;
     setTimeout(() => {
-      this.syncing = false;
+      this.busyWaiting = false;
       this.kick();
     }, BUSY_RETRY_MS).unref();
     return true;
   }
 
   private syncSoon(): void {
-    if (this.syncing || this.unsynced.length === 0) {
-      if (!this.syncing) this.kick();
+    if (this.unsynced.length === 0) {
+      this.kick();
       this.notifyIdle();
       return;
     }
-    this.syncing = true;
-    const covered = this.unsynced;
+    if (this.syncsInFlight >= MAX_SYNCS_IN_FLIGHT) return; // the next one to return starts it
+    this.syncsInFlight++;
+    const sync: SyncInFlight = { covered: this.unsynced, finished: false, error: undefined };
     this.unsynced = [];
+    this.syncQueue.push(sync);
     const done = (err: unknown): void => {
-      this.syncing = false;
-      if (err) for (const item of covered) item.reject(asStorageError(err));
-      else for (const item of covered) item.resolve(item.result);
-      if (this.pending.length > 0) this.kick();
-      else this.syncSoon();
+      this.syncsInFlight--;
+      if (this.syncsInFlight === 0) this.closeRetired();
+      sync.finished = true;
+      sync.error = err ?? undefined;
+      // Writes are answered in commit order: a later batch's sync may return first, but its writers (and
+      // the change feed's listeners, who hear them then) wait for the earlier batches.
+      while (this.syncQueue.length > 0 && this.syncQueue[0]!.finished) {
+        const head = this.syncQueue.shift()!;
+        if (head.error) for (const item of head.covered) item.reject(asStorageError(head.error));
+        else for (const item of head.covered) item.resolve(item.result);
+      }
+      this.kick();
+      this.syncSoon();
     };
     let fd: number;
     try {
@@ -288,14 +319,16 @@ export class GroupCommit {
       return;
     }
     this.stats.fsyncs++;
-    fsync(fd, (err) => done(err));
+    // fdatasync, as SQLite syncs its WAL: the data and the file size, without a journal commit for mtime.
+    fdatasync(fd, (err) => done(err));
   }
 
   /** The WAL file's descriptor, reopened if SQLite replaced the file; the directory is synced once. */
   private walDescriptor(): number {
     const ino = statSync(this.walPath).ino;
     if (this.walFd === null || ino !== this.walIno) {
-      if (this.walFd !== null) closeSync(this.walFd);
+      if (this.walFd !== null) this.retiredFds.push(this.walFd);
+      if (this.syncsInFlight === 0) this.closeRetired();
       this.walFd = openSync(this.walPath, 'r');
       this.walIno = fstatSync(this.walFd).ino;
       this.dirSynced = false;
@@ -313,8 +346,13 @@ export class GroupCommit {
     return this.walFd;
   }
 
+  private closeRetired(): void {
+    for (const fd of this.retiredFds) closeSync(fd);
+    this.retiredFds = [];
+  }
+
   private notifyIdle(): void {
-    if (this.pending.length || this.unsynced.length || this.syncing || this.scheduled) return;
+    if (this.pending.length || this.unsynced.length || this.syncsInFlight > 0 || this.scheduled) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -322,6 +360,7 @@ export class GroupCommit {
 
   close(): void {
     this.checkpointer.close();
+    this.closeRetired();
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
   }
