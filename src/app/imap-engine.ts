@@ -27,5 +27,6 @@ export function createImapEngine(options: { context: EngineContext; services: Se
     inflight: services.inflight,
     logger: services.logger,
     logins: services.logins,
+    commandTimed: services.metrics.imapCommand.bind(services.metrics),
   });
 }

@@ -31,6 +31,9 @@ export class Metrics {
   readonly #deliveryLatency: Histogram<'outcome'>;
   readonly #authFailures: Counter<'protocol'>;
   readonly #commitSeconds: Histogram;
+  readonly #imapCommandSeconds: Histogram<'command'>;
+  /** Bound children of the IMAP command histogram, by command name (the command table's names only). */
+  readonly #imapCommands = new Map<string, { observe(seconds: number): void }>();
   /** Bound children by counter and label values, made at first use of each label set (a handful each). */
   readonly #bound = new Map<Counter<string>, Map<string, Map<string, { inc(): void }>>>();
 
@@ -64,6 +67,10 @@ export class Metrics {
     this.#commitSeconds = new Histogram({
       name: 'postamt_store_commit_seconds', help: 'Time for a received message to become durable (the store commit, group commit and fsync included).', registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    this.#imapCommandSeconds = new Histogram({
+      name: 'postamt_imap_command_seconds', help: 'Time from the start of an IMAP command to its tagged response (a write: until it is durable), by command (FETCH, UID STORE, APPEND, ...).', labelNames: ['command'], registers,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     new Gauge({
       name: 'postamt_queue_messages', help: 'Messages in the outbound queue.', registers,
@@ -137,6 +144,13 @@ export class Metrics {
   deliveryResult(outcome: DeliveryOutcome, ageMs: number): void {
     this.#child(this.#messages, outcome).inc();
     if (outcome !== 'deferred') this.#deliveryLatency.observe({ outcome }, Math.max(0, ageMs) / 1000);
+  }
+
+  /** An IMAP command answered after `ms` (see ImapSessionOptions.commandTimed). */
+  imapCommand(command: string, ms: number): void {
+    let child = this.#imapCommands.get(command);
+    if (!child) this.#imapCommands.set(command, (child = this.#imapCommandSeconds.labels(command)));
+    child.observe(ms / 1000);
   }
 
   authFailure(protocol: string): void {

@@ -79,6 +79,7 @@ describe('metrics and status', () => {
       try {
         const message = await imap.fetchOne('1', { envelope: true });
         assert.equal(message && message.envelope?.subject, 'counted');
+        assert.equal(await imap.messageFlagsAdd('1', ['\\Flagged']), true);
       } finally {
         lock.release();
       }
@@ -95,6 +96,12 @@ describe('metrics and status', () => {
       assert.equal(sample(text, 'postamt_queue_messages'), 0);
       assert.equal(sample(text, 'postamt_queue_oldest_age_seconds'), 0);
       assert.match(text, /^# TYPE postamt_delivery_latency_seconds histogram$/m);
+      // Each IMAP command's time, by command name: the flag change is counted once, within the last bucket.
+      const stores = [...text.matchAll(/^postamt_imap_command_seconds_count\{command="((?:UID )?STORE)"\} (\d+)$/gm)];
+      assert.equal(stores.length, 1, 'one STORE series');
+      assert.equal(Number(stores[0]![2]), 1);
+      assert.equal(sample(text, 'postamt_imap_command_seconds_bucket', `le="10",command="${stores[0]![1]}"`), 1);
+      assert.ok(sample(text, 'postamt_imap_command_seconds_count', 'command="SELECT"') >= 1 || sample(text, 'postamt_imap_command_seconds_count', 'command="EXAMINE"') >= 1);
     } finally {
       await imap.logout();
     }

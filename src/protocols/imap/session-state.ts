@@ -77,6 +77,12 @@ export interface ImapSessionOptions {
   now?: () => Date;
   /** Ends the session when its login stops being valid (account removed or disabled, password changed). */
   logins?: LoginWatcher;
+  /**
+   * Called when a command's tagged response is ready (a streamed FETCH: when its last byte was produced)
+   * with the command name and the milliseconds since the command began to run. Not for IDLE and
+   * AUTHENTICATE, whose length is the client's.
+   */
+  commandTimed?: (verb: string, ms: number) => void;
 }
 
 export type ImapState =

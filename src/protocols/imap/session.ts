@@ -369,13 +369,17 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
   }
 
   private async execute(frame: CommandFrame, out: OutputPart[]): Promise<EngineOutput['then'] | 'deferred'> {
+    const startedAt = performance.now();
     let tag = tagOf(frame.texts[0] ?? '');
+    let verb: string | null = null;
     let result: CommandResult | DeferredResult | null;
     let allowExpunge = true;
     try {
       const cmd = tokenizeCommand(frame, { maxDepth: this.limits.maxDepth });
       tag = cmd.tag;
       const spec = Object.hasOwn(COMMANDS, cmd.verb) ? COMMANDS[cmd.verb] : undefined;
+      // Only the table's own names are reported: a client cannot make up new ones.
+      if (spec !== undefined) verb = cmd.verb;
       if (spec === undefined) result = { status: 'BAD', text: 'Unknown command' };
       else if (!spec.states.includes(this.state.kind as StateKind)) {
         result = { status: 'BAD', text: `${cmd.verb} not allowed now` };
@@ -400,12 +404,18 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       this.abortPendingAppends();
     }
     if (result === null) return undefined; // AUTHENTICATE / IDLE continue in a sub-mode
+    const timed = verb === null ? null : { verb, startedAt };
     if (result.status === 'DEFERRED') {
-      out.push(this.deferredOutput(tag, result, allowExpunge));
+      out.push(this.deferredOutput(tag, result, allowExpunge, timed));
       return 'deferred';
     }
     await this.finish(tag, result, allowExpunge, out);
+    this.reportTime(timed);
     return result.then;
+  }
+
+  private reportTime(timed: { verb: string; startedAt: number } | null): void {
+    if (timed !== null) this.options.commandTimed?.(timed.verb, performance.now() - timed.startedAt);
   }
 
   /** Pending changes (RFC 9051 §7.5), then the tagged status. */
@@ -424,7 +434,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
    * The output of a deferred command as a stream the driver pulls with backpressure. Commands
    * pipelined behind it are run when it ends, so responses stay in order and state stays consistent.
    */
-  private deferredOutput(tag: string, deferred: DeferredResult, allowExpunge: boolean): AsyncIterable<Buffer> {
+  private deferredOutput(tag: string, deferred: DeferredResult, allowExpunge: boolean, timed: { verb: string; startedAt: number } | null): AsyncIterable<Buffer> {
     let release!: () => void;
     this.hold = new Promise((resolve) => (release = resolve));
     const self = this;
@@ -448,6 +458,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
         let then: EngineOutput['then'];
         try {
           await self.finish(tag, result, allowExpunge, tail);
+          self.reportTime(timed);
           if (self.framer.bufferedBytes > 0) {
             const more = await self.process(Buffer.alloc(0));
             tail.push(...more.data);
