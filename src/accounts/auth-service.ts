@@ -53,6 +53,8 @@ interface Attempt {
   mechanism: Mechanism | 'PASSWORD';
   username: string;
   startedMs: number;
+  /** The password was let in by the verified-credentials cache, without a hash check (logged). */
+  cached?: boolean;
 }
 
 export class AuthService implements SaslAuthenticator {
@@ -153,7 +155,7 @@ export class AuthService implements SaslAuthenticator {
     let identity: AuthIdentity | null = null;
     const credential = credentialStamp(account);
     const appIdentity = (app: AppPasswordRecord): AuthIdentity => ({ accountId: account.id, address: account.address, appPasswordId: app.id, credential });
-    const verify = (storedHash: string): Promise<boolean> => this.#verifyRemembered(attempt.username, credentials.password, storedHash);
+    const verify = (storedHash: string): Promise<boolean> => this.#verifyRemembered(attempt, credentials.password, storedHash);
     if (tagged) {
       if (await verify(tagged.passwordHash)) identity = appIdentity(tagged);
     } else if (await verify(account.passwordHash)) {
@@ -177,10 +179,13 @@ export class AuthService implements SaslAuthenticator {
    * moment ago. The account is still read for every login, so removal, disabling and a new password are
    * seen at once.
    */
-  async #verifyRemembered(username: string, password: string, storedHash: string): Promise<boolean> {
-    if (this.#verifiedCache?.has(username, password, storedHash)) return true;
+  async #verifyRemembered(attempt: Attempt, password: string, storedHash: string): Promise<boolean> {
+    if (this.#verifiedCache?.has(attempt.username, password, storedHash)) {
+      attempt.cached = true;
+      return true;
+    }
     const ok = await this.#verify(storedHash, password);
-    if (ok) this.#verifiedCache?.remember(username, password, storedHash);
+    if (ok) this.#verifiedCache?.remember(attempt.username, password, storedHash);
     return ok;
   }
 
@@ -288,6 +293,7 @@ export class AuthService implements SaslAuthenticator {
       mechanism: attempt.mechanism,
       reason,
       appPasswordId: identity?.appPasswordId,
+      cached: attempt.cached,
       ms: this.#now() - attempt.startedMs,
     };
     this.#logger.info(fields, fields.event);
