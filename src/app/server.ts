@@ -68,6 +68,8 @@ export async function startServer(options: { config: Config; logger: Logger; ove
         counter: services.counter,
         refuse: (reason) => refusalText(role, reason),
         logger: options.logger,
+        // IMAP connections mostly sit in IDLE: their TLS input buffer is kept small (64 KB less each).
+        smallTlsBuffers: role === 'imaps' && options.config.tls.imapsSmallBuffers,
       }).catch((err: unknown) => {
         throw listenError(role, address, err);
       });

@@ -51,6 +51,7 @@ export const schema = {
     cert: optionalPathField({ doc: 'PEM certificate chain file. Reloaded when the file changes or on SIGHUP.' }),
     key: optionalPathField({ doc: 'PEM private key file for `cert`.' }),
     sni: sniTableField({ doc: 'Per-domain certificates chosen by SNI: `[tls.sni."example.org"]` with `cert` and `key`.' }),
+    imapsSmallBuffers: booleanField({ default: true, doc: 'The imaps listener (implicit TLS) reads each connection through a stream, so Node keeps a ~1 KB TLS input buffer instead of 64 KB for the connection\'s life: an idle IMAP connection holds ~25 KB instead of ~90 KB. It costs server CPU on bulk transfers over TLS (FETCH of 250 MB of bodies: ~25 % more). false: Node\'s native TLS path. IMAP after STARTTLS always uses the native path (docs/performance.md, "Memory per idle connection").' }),
   }),
 
   acme: section('Certificates obtained and renewed from an ACME CA (RFC 8555), Let\'s Encrypt by default: for `hostname` (and `names`), and for the mta-sts. and autoconfig. names of each hosted domain; the challenges are answered by the http (HTTP-01) and https (TLS-ALPN-01) listeners, which must be reachable on ports 80 and 443. Every listener uses a new certificate at once. docs/tls.md.', {
