@@ -1,7 +1,8 @@
 // The server on PostgreSQL end to end, and nodes on one database: SMTP to node A is read over IMAP on
 // node A and B; a delivery on A raises EXISTS in an IMAP IDLE on B and a JMAP StateChange on C's
 // EventSource within 1 s (LISTEN/NOTIFY); APPENDs to one mailbox from both nodes at once get unique,
-// ascending UIDs. Each node is a whole server with its own pool, LISTEN connection and data_dir (all in
+// ascending UIDs; an alias added and an account removed on A are answered so by B at once (its recipient
+// cache follows the change feed, not only its expiry). Each node is a whole server with its own pool, LISTEN connection and data_dir (all in
 // this test process).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +111,30 @@ if (unavailable) {
       push.close();
       await imap.logout().catch(() => undefined);
     }
+  });
+
+  it('an alias added on node A is accepted by node B, and an account removed on A refused by B, before B\'s cached answer expires', { timeout: 60_000 }, async () => {
+    // Node B caches a recipient's answer for 2 s (RCPT and the commit after it ask alike); a change on
+    // node A must reach that cache through the change feed, not through the expiry.
+    const CACHED_MS = 2000;
+    const send = (to: string) => sendRaw(nodeB!.ports.smtp, { from: 'bob@elsewhere.test', to: [to], data: 'Subject: cache\r\n\r\nx\r\n' });
+    const unknown = await send('team@example.org');
+    const cachedAt = Date.now();
+    assert.equal(unknown.code, 550, unknown.text);
+    await nodeA!.addAlias('team@example.org', ['alice@example.org']);
+    await until('node B accepting the new alias', async () => (await send('team@example.org')).code === 250, 10_000);
+    assert.ok(Date.now() - cachedAt < CACHED_MS, `accepted ${Date.now() - cachedAt} ms after the cached 550`);
+
+    await nodeA!.addUser('carol@example.org', PASSWORD);
+    const known = await until('node B accepting carol', async () => {
+      const r = await send('carol@example.org');
+      return r.code === 250 ? r : null;
+    }, 10_000);
+    const knownAt = Date.now();
+    assert.equal(known.code, 250);
+    assert.equal(await nodeA!.server.services.store.removeAccount('carol@example.org'), true);
+    await until('node B refusing carol', async () => (await send('carol@example.org')).code === 550, 10_000);
+    assert.ok(Date.now() - knownAt < CACHED_MS, `refused ${Date.now() - knownAt} ms after the cached 250`);
   });
 
   it('APPENDs to one mailbox from both nodes at once get unique UIDs, ascending in each session', { timeout: 120_000 }, async () => {
