@@ -13,7 +13,7 @@ import type { AuthLimiter } from '../policy/auth-limiter.ts';
 import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
 import type { HttpEnv } from './context.ts';
 import { problemResponse, throttledResponse } from './problem.ts';
-import { readBody } from './read-body.ts';
+import { checkLoginForm, plaintextRefused } from './login-form.ts';
 
 export const SESSION_COOKIE = 'postamt_session';
 export const CSRF_COOKIE = 'postamt_csrf';
@@ -51,15 +51,6 @@ export function sessionCookieOptions(c: Context<HttpEnv>, path: string, httpOnly
 
 function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number) {
   return sessionCookieOptions(c, '/', httpOnly, maxAgeMs);
-}
-
-/** Credentials (a password, a session cookie) cross plain http only where the mail protocols allow plaintext. */
-export function plaintextRefused(c: Context<HttpEnv>, options: Pick<WebSessionOptions, 'allowPlaintextAuth' | 'logger'>): Response | null {
-  const client = c.var.client;
-  if (client.secure || options.allowPlaintextAuth(client.ip)) return null;
-  c.var.log.reason = 'plaintext-refused';
-  options.logger.info({ event: 'auth.failed', protocol: 'http', ip: client.ip, reason: 'plaintext-refused' }, 'credentials sent without TLS were refused');
-  return problemResponse(c, 403, 'Credentials are accepted only over https.');
 }
 
 /**
@@ -113,47 +104,17 @@ export function webSessionRoutes(options: WebSessionOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
 
   app.post('/webmail/login', async (c) => {
-    // A JSON body: a cross-site form cannot send one without a CORS preflight, which is never granted.
-    if (!/^application\/json\b/i.test(c.req.header('Content-Type') ?? '')) {
-      c.var.log.reason = 'content-type';
-      return problemResponse(c, 415, 'Send the login as application/json.');
-    }
-    const refused = plaintextRefused(c, options);
-    if (refused) return refused;
-    const body = await readBody(c, 4096);
-    let address = '';
-    let password = '';
-    try {
-      const parsed = body.ok ? JSON.parse(new TextDecoder().decode(body.bytes)) as unknown : null;
-      if (parsed && typeof parsed === 'object') {
-        const p = parsed as Record<string, unknown>;
-        if (typeof p.address === 'string') address = p.address.trim();
-        if (typeof p.password === 'string') password = p.password;
-      }
-    } catch {
-      // malformed JSON: refused below
-    }
-    if (address === '' || password === '') {
-      c.var.log.reason = 'malformed';
-      return problemResponse(c, 400, 'Give an address and a password.');
-    }
+    const login = await checkLoginForm(c, options);
+    if ('refused' in login) return login.refused;
     const client = c.var.client;
-    const step = await options.passwords.checkPassword(address, password, { protocol: 'http', remoteAddress: client.ip, isTls: client.secure });
-    if (step.kind !== 'success') {
-      const reason = step.kind === 'failure' ? step.reason : 'invalid-credentials';
-      c.var.log.reason = reason;
-      if (reason === 'throttled') return throttledResponse(c, options.limiter.windowMs);
-      if (reason === 'temporary') return problemResponse(c, 503, 'The server is temporarily unavailable.');
-      return problemResponse(c, 401, 'Wrong address or password.');
-    }
-    const { token } = await options.tokens.issue(step.identity, `webmail ${(c.req.header('User-Agent') ?? '').slice(0, 120)}`);
+    const { token } = await options.tokens.issue(login.identity, `webmail ${(c.req.header('User-Agent') ?? '').slice(0, 120)}`);
     const csrf = csrfTokenFor(token);
     setCookie(c, SESSION_COOKIE, token, cookieOptions(c, true, options.lifetimeMs));
     // Readable by the page (not HttpOnly), so it survives a reload; another site can neither read nor send it.
     setCookie(c, CSRF_COOKIE, csrf, cookieOptions(c, false, options.lifetimeMs));
-    options.logger.info({ event: 'webmail.login', ip: client.ip, user: step.identity.address }, 'webmail login');
-    c.var.log.user = step.identity.address;
-    return c.json({ address: step.identity.address, csrfToken: csrf }, 200, { 'Cache-Control': 'no-store' });
+    options.logger.info({ event: 'webmail.login', ip: client.ip, user: login.identity.address }, 'webmail login');
+    c.var.log.user = login.identity.address;
+    return c.json({ address: login.identity.address, csrfToken: csrf }, 200, { 'Cache-Control': 'no-store' });
   });
 
   app.post('/webmail/logout', async (c) => {

@@ -16,8 +16,8 @@ import type { AuthLimiter } from '../../policy/auth-limiter.ts';
 import type { AuthIdentity, SaslAuthenticator } from '../../protocols/sasl/types.ts';
 import type { HttpEnv } from '../context.ts';
 import { problemResponse, throttledResponse } from '../problem.ts';
-import { readBody } from '../read-body.ts';
-import { CSRF_HEADER, csrfTokenFor, plaintextRefused, sameToken, sessionCookieOptions } from '../web-session.ts';
+import { checkLoginForm, plaintextRefused } from '../login-form.ts';
+import { CSRF_HEADER, csrfTokenFor, sameToken, sessionCookieOptions } from '../web-session.ts';
 import { API_PREFIX } from './route.ts';
 
 export const ADMIN_COOKIE = 'postamt_admin';
@@ -105,37 +105,11 @@ export function adminSessionRoutes(options: AdminAuthOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
 
   app.post(`${API_PREFIX}/login`, async (c) => {
-    if (!/^application\/json\b/i.test(c.req.header('Content-Type') ?? '')) {
-      c.var.log.reason = 'content-type';
-      return problemResponse(c, 415, 'Send the login as application/json.');
-    }
-    const refused = plaintextRefused(c, options);
-    if (refused) return refused;
-    const body = await readBody(c, 4096);
-    let input: Record<string, unknown> = {};
-    try {
-      const parsed = body.ok ? JSON.parse(new TextDecoder().decode(body.bytes)) as unknown : null;
-      if (parsed && typeof parsed === 'object') input = parsed as Record<string, unknown>;
-    } catch {
-      // malformed JSON: refused below
-    }
-    const address = typeof input.address === 'string' ? input.address.trim() : '';
-    const password = typeof input.password === 'string' ? input.password : '';
-    const code = typeof input.code === 'string' ? input.code.trim() : '';
-    if (address === '' || password === '') {
-      c.var.log.reason = 'malformed';
-      return problemResponse(c, 400, 'Give an address and a password.');
-    }
+    const login = await checkLoginForm(c, options);
+    if ('refused' in login) return login.refused;
+    const code = typeof login.input.code === 'string' ? login.input.code.trim() : '';
     const client = c.var.client;
-    const step = await options.passwords.checkPassword(address, password, { protocol: 'http', remoteAddress: client.ip, isTls: client.secure });
-    if (step.kind !== 'success') {
-      const reason = step.kind === 'failure' ? step.reason : 'invalid-credentials';
-      c.var.log.reason = reason;
-      if (reason === 'throttled') return throttled(c, options.limiter);
-      if (reason === 'temporary') return problemResponse(c, 503, 'The server is temporarily unavailable.');
-      return problemResponse(c, 401, 'Wrong address or password.');
-    }
-    const identity = step.identity;
+    const identity = login.identity;
     c.var.log.user = identity.address;
     if (identity.appPasswordId !== undefined) {
       c.var.log.reason = 'app-password';
