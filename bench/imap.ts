@@ -3,14 +3,20 @@
  * messages: SELECT, FETCH 1:* (UID FLAGS), FETCH 1:* of the header fields a message list shows (what
  * Thunderbird-like clients send at a first sync), FETCH ENVELOPE of the newest 500, SEARCH TEXT,
  * and the memory of 1,000 concurrent IDLE connections. Rounds alternate the servers; medians reported.
+ * With imaptest (IMAPTEST=path or --imaptest path), last, its mixed stress workload against both servers
+ * (bench/lib/imaptest.ts, mixed-workload.ts): commands per second and latency per command type.
  *
  *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--idle-variants 300]
  *                          [--idle-warmup 100] [--heap-diff] [--no-dovecot] [--keep]
+ *                          [--imaptest PATH] [--imaptest-only] [--imaptest-hash both|cheap|equal]
+ *                          [--imaptest-clients 20] [--imaptest-secs 30] [--imaptest-mbox PATH]
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs, freePort, preparePostamt, pssKiB, rssKiB, startPostamt, type PostamtChild, type ServerMemory } from './lib/postamt.ts';
+import { cpuMs, freePort, postamtCli, preparePostamt, pssKiB, rssKiB, startPostamt, type PostamtChild, type ServerMemory } from './lib/postamt.ts';
+import { imaptestBinary, imaptestMbox } from './lib/imaptest.ts';
+import { mixedWorkload, STRESS_USER, type HashMode } from './lib/mixed-workload.ts';
 import { diffSnapshots, summarizeSnapshot } from './lib/heap-diff.ts';
 import { dovecotAvailable, dovecotImapPids, dovecotMaildir, startDovecot } from './lib/dovecot.ts';
 import { fillMaildir, loadPostamtMailbox, NEEDLE } from './lib/mailbox-data.ts';
@@ -38,6 +44,16 @@ const IDLE_WARMUP = args.includes('--idle-warmup') ? opt('idle-warmup', 0) : nul
 /** Postamt-only IDLE variants on the empty mailbox: implicit TLS, COMPRESS=DEFLATE, both (this many each). */
 const IDLE_VARIANTS = opt('idle-variants', 300);
 const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
+/** imaptest's stress profile against both servers, when the binary is given (else skipped, with a message). */
+const IMAPTEST = imaptestBinary(args);
+const IMAPTEST_ONLY = args.includes('--imaptest-only');
+const IMAPTEST_HASH = ((): HashMode[] => {
+  const i = args.indexOf('--imaptest-hash');
+  const v = i >= 0 ? args[i + 1] : 'both';
+  if (v === 'both') return ['cheap', 'equal'];
+  if (v === 'cheap' || v === 'equal') return [v];
+  throw new Error(`--imaptest-hash takes both, cheap or equal, not ${v}`);
+})();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 /** Postamt's is at least auth.min_password_length (8) long; the private Dovecot's passwd file says bench. */
 const PASSWORD = { postamt: 'bench-password', dovecot: 'bench' } as const;
@@ -195,17 +211,24 @@ async function idleDovecot(port: number, dovecotDir: string, what: keyof typeof 
 }
 
 async function main(): Promise<void> {
+  if (IMAPTEST === null) log('imaptest: not given (IMAPTEST=path or --imaptest path): the mixed workload is skipped');
+  else if (IMAPTEST_ONLY) log('imaptest: --imaptest-only: only the mixed workload runs');
+  if (IMAPTEST === null && IMAPTEST_ONLY) throw new Error('--imaptest-only needs imaptest (IMAPTEST=path or --imaptest path)');
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-imap-'));
   chmodSync(dir, 0o755); // Dovecot's auth process (user dovecot) reads the passwd file below it
-  const results = new Results('imap', { messages: N, rounds: ROUNDS, idleConnections: IDLE, dovecot: withDovecot });
+  const results = new Results('imap', { messages: IMAPTEST_ONLY ? 0 : N, rounds: ROUNDS, idleConnections: IDLE, dovecot: withDovecot, imaptest: IMAPTEST });
   const dovecotDir = join(dir, 'dovecot');
   const ports = { dovecotImap: await freePort(), dovecotPop3: await freePort() };
-  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD.postamt, connections: Math.max(IDLE, IDLE_VARIANTS) + 100, imaps: true });
+  // The HTTP listener serves /metrics: the mixed workload reads Postamt's time per IMAP command there.
+  const prepared = await preparePostamt({ dir, address: USER.postamt, password: PASSWORD.postamt, connections: Math.max(IDLE, IDLE_VARIANTS) + 100, imaps: true, http: IMAPTEST !== null });
+  if (IMAPTEST !== null) postamtCli(prepared.config, ['user', 'add', STRESS_USER.postamt, '--password-stdin'], `${STRESS_USER.password}\n`);
   let t0 = performance.now();
-  await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
-  log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  results.note(`Postamt bulk load of ${N} messages (store opened directly): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  if (withDovecot) {
+  if (!IMAPTEST_ONLY) {
+    await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
+    log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    results.note(`Postamt bulk load of ${N} messages (store opened directly): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  if (withDovecot && !IMAPTEST_ONLY) {
     t0 = performance.now();
     fillMaildir(dovecotMaildir(dovecotDir), N);
     log(`dovecot: Maildir of ${N} messages written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -220,40 +243,49 @@ async function main(): Promise<void> {
         ],
       })
     : null;
-  const postamt = await startPostamt(prepared, { probe: true });
+  if (dovecot && IMAPTEST !== null) appendFileSync(join(dovecotDir, 'passwd'), `${STRESS_USER.dovecot}:{PLAIN}${STRESS_USER.password}::::::\n`);
+  let postamt = await startPostamt(prepared, { probe: true });
   await postamt.quiet();
   const servers: [Server, number][] = [['postamt', prepared.ports.imap]];
   if (dovecot) servers.push(['dovecot', ports.dovecotImap]);
   try {
-    for (const [server, port] of servers) {
+    for (const [server, port] of IMAPTEST_ONLY ? [] : servers) {
       await session(server, port, results, true);
       log(`${server}: first SELECT done`);
     }
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= (IMAPTEST_ONLY ? 0 : ROUNDS); round++) {
       log(`round ${round}/${ROUNDS}`);
       const order = round % 2 ? servers : [...servers].reverse();
       for (const [server, port] of order) await session(server, port, results, false);
     }
 
     for (const [key, mailbox, count] of [['small', 'Drafts', IDLE], ['inbox', 'INBOX', IDLE_INBOX]] as const) {
-      if (count === 0) continue;
+      if (count === 0 || IMAPTEST_ONLY) continue;
       for (const [server, port] of servers) {
         if (server === 'postamt') await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD.postamt, mailbox }, key, count, results);
         else await idleDovecot(port, dovecotDir, key, mailbox, count, results);
       }
     }
     // The Dovecot instance has neither TLS nor COMPRESS (imap_zlib) configured: Postamt alone.
-    if (IDLE_VARIANTS > 0) {
+    if (IDLE_VARIANTS > 0 && !IMAPTEST_ONLY) {
       for (const [key, tls, compress] of [['tls', true, false], ['compress', false, true], ['tlsCompress', true, true]] as const) {
         const port = tls ? prepared.ports.imaps! : prepared.ports.imap;
         await idlePostamt(postamt, { port, user: USER.postamt, password: PASSWORD.postamt, mailbox: 'Drafts', tls, compress }, key, IDLE_VARIANTS, results);
       }
     }
+    if (IMAPTEST !== null) {
+      postamt = await mixedWorkload({
+        binary: IMAPTEST, mbox: imaptestMbox(IMAPTEST, args), modes: IMAPTEST_HASH,
+        clients: opt('imaptest-clients', 20), secs: opt('imaptest-secs', 30),
+        postamt, restartPostamt: (env) => startPostamt(prepared, { probe: true, env }), postamtPorts: prepared.ports,
+        dovecot: dovecot ? { port: ports.dovecotImap, dir: dovecotDir } : null, results, log,
+      });
+    }
   } finally {
     await postamt.stop();
     dovecot?.stop();
   }
-  console.log(`\n${N} messages of ~5 KB, ${ROUNDS} rounds (medians), ${IDLE} IDLE connections, Dovecot: ${withDovecot ? 'yes' : 'no'}\n`);
+  console.log(IMAPTEST_ONLY ? `\nimaptest mixed workload only, Dovecot: ${withDovecot ? 'yes' : 'no'}\n` : `\n${N} messages of ~5 KB, ${ROUNDS} rounds (medians), ${IDLE} IDLE connections, Dovecot: ${withDovecot ? 'yes' : 'no'}\n`);
   console.log(results.table());
   log(`results: ${results.write()}`);
   if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });

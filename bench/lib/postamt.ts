@@ -104,13 +104,15 @@ export async function preparePostamt(options: { dir: string; address: string; pa
 /**
  * Starts `postamt serve` on a prepared config and waits for its ports. POSTAMT_BENCH_NODE_ARGS adds node
  * flags to the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it). `probe` preloads
- * memory-probe.mjs (with --expose-gc and an IPC channel) so memory() and heapSnapshot() work.
+ * memory-probe.mjs (with --expose-gc and an IPC channel) so memory() and heapSnapshot() work. `env` adds
+ * environment variables (config overrides such as POSTAMT_AUTH_VERIFIED_CACHE_TTL).
  */
-export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number } }, options: { probe?: boolean } = {}): Promise<PostamtChild> {
+export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number } }, options: { probe?: boolean; env?: Record<string, string> } = {}): Promise<PostamtChild> {
   const nodeArgs = (process.env.POSTAMT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   if (options.probe) nodeArgs.push('--expose-gc', '--import', pathToFileURL(join(repoRoot, 'bench/lib/memory-probe.mjs')).href);
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], {
     stdio: options.probe ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...options.env },
   });
   await waitPort(prepared.ports.imap);
   await waitPort(prepared.ports.pop3);
