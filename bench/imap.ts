@@ -228,6 +228,7 @@ async function main(): Promise<void> {
     log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     results.note(`Postamt bulk load of ${N} messages (store opened directly): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+  if (withDovecot && IMAPTEST_ONLY) dovecotMaildir(dovecotDir); // the instance's directories
   if (withDovecot && !IMAPTEST_ONLY) {
     t0 = performance.now();
     fillMaildir(dovecotMaildir(dovecotDir), N);
