@@ -1,8 +1,8 @@
 // SetErrors of Mailbox/set, Email/set, Email/import and Email/parse as RFC 8620 §5.3 and RFC 8621 §2,
 // §4.6, §4.8, §4.9 name them, with a real JMAP client (jmap-jam) over a real socket: a property the type does
 // not have, a sibling of the same name, two properties for one header field, a body part's
-// Content-Transfer-Encoding, a blob id that is not there, a blob that is not a message; and the Raw header
-// form without NUL octets (§4.1.2.1).
+// Content-Transfer-Encoding or missing blobs, a blob id that is not there, a blob that is not a message; and
+// the Raw header form without NUL octets (§4.1.2.1).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JamClient } from 'jmap-jam';
@@ -74,6 +74,14 @@ describe('JMAP SetErrors (RFC 8620 §5.3, RFC 8621 §2, §4.6, §4.8, §4.9) and
     assert.ok(set.created.fine, JSON.stringify(set));
     assert.equal(Object.keys(set.created).length, 1, 'only the valid one is created');
     await first(jam.api.Email.set({ accountId, destroy: [set.created.fine.id] } as never));
+  });
+
+  it('Email/set create with body part blobs that are not there is blobNotFound listing every one (RFC 8621 §4.6)', async () => {
+    const set = await first(jam.api.Email.set({ accountId, create: { m: { mailboxIds: { [inbox]: true }, textBody: [{ partId: 'b', type: 'text/plain' }], bodyValues: { b: { value: 'Hi' } },
+      attachments: [{ blobId: 'Umissing-one', type: 'text/plain' }, { blobId: await upload('here'), type: 'text/plain' }, { blobId: 'Umissing-two', type: 'image/png' }] } } } as never));
+    assert.equal(set.created, null, JSON.stringify(set));
+    assert.equal(set.notCreated.m.type, 'blobNotFound');
+    assert.deepEqual([...set.notCreated.m.notFound].sort(), ['Umissing-one', 'Umissing-two']);
   });
 
   it('Email/get header:Name (Raw form) drops NUL octets', async () => {

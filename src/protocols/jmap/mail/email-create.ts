@@ -91,6 +91,7 @@ async function leafOf(part: Props, values: Props, readBlob: BlobReader, property
     body = Buffer.from(value.value);
   } else if (typeof part.blobId === 'string') {
     const bytes = await readBlob(part.blobId);
+    // Null only from a reader that does not collect missing blobs itself.
     if (bytes === null) throw new Invalid(property, `blob ${part.blobId} not found`);
     body = bytes;
   } else throw new Invalid(property, 'a part needs partId or blobId');
@@ -164,7 +165,16 @@ export async function buildMessage(props: Props, readBlob: BlobReader, now: Date
       const from = Array.isArray(props.from) ? String((props.from[0] as Props | undefined)?.email ?? '') : '';
       headers.push(['Message-ID', newMessageId(from.split('@')[1] || 'postamt.invalid')]);
     }
-    return composeMessage(headers, await bodyOf(props, readBlob));
+    // RFC 8621 §4.6 blobNotFound: "notFound" MUST list every blobId of a body part that is not there, so
+    // every part is read before answering.
+    const missing = new Set<string>();
+    const body = await bodyOf(props, async (blobId) => {
+      const bytes = await readBlob(blobId);
+      if (bytes === null) missing.add(blobId);
+      return bytes ?? Buffer.alloc(0);
+    });
+    if (missing.size > 0) return setError('blobNotFound', { notFound: [...missing] });
+    return composeMessage(headers, body);
   } catch (err) {
     if (err instanceof Invalid) return setError('invalidProperties', { properties: [err.property], description: err.message });
     throw err;
