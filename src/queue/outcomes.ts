@@ -1,10 +1,11 @@
 /**
  * Recording delivery results: turns per-recipient replies into queue state (delivered/deferred/bounced),
  * due DSNs (failure, delay, success/relayed) enqueued for the sender, one `queue.attempt` log line per attempt,
- * and removal of messages whose recipients are all final. Used by the runner and by admin bounce.
+ * and removal of messages whose recipients are all final, all in one store transaction per attempt. Used by
+ * the runner and by admin bounce.
  */
 import type { Logger } from '../core/log.ts';
-import type { QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../store/types.ts';
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../store/types.ts';
 import { formatReply, isPositive, isTransient, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import { isDelayWarningDue, isExpired, nextAttemptAt, queuedSince, type RetryPolicy } from './backoff.ts';
 import { buildDsn, canSendDsnTo, wantsNotification, type DsnRecipient } from './dsn.ts';
@@ -120,16 +121,27 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
       'delivery attempt',
     );
   }
-  await ctx.store.updateRecipients(ctx.leaseOwner === undefined ? updates : updates.map((u) => ({ ...u, leaseOwner: ctx.leaseOwner })));
-  for (const [list] of [[failed], [delayed], [succeeded]] as const) {
-    if (list.length > 0) await sendDsn(ctx, message, list, original);
-  }
-  await removeIfFinished(ctx.store, message.id);
+  // The results, the DSNs they call for and the removal of a finished message: one transaction, so a crash
+  // leaves either none of it or all of it (never a bounce recorded without its DSN).
+  const dsns = ([failed, delayed, succeeded] as const).filter((list) => list.length > 0).map((list) => dsnMessage(ctx, message, list, original)).filter((d) => d !== null);
+  const recorded = await ctx.store.recordAttempt({
+    queueId: message.id,
+    updates: ctx.leaseOwner === undefined ? updates : updates.map((u) => ({ ...u, leaseOwner: ctx.leaseOwner })),
+    enqueue: dsns.map((d) => ({ input: d.input, body: d.body })),
+  });
+  dsns.forEach((d, i) => dsnQueued(ctx, message, d, recorded.enqueued[i]!));
   return states;
 }
 
-/** Enqueues a DSN for the message's sender (never to <>; RFC 3461 §6.2 / RFC 5321 §6.1 loop rule). */
-export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | 'now' | 'logger' | 'dsnRecipient' | 'observer'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): Promise<string | null> {
+interface DsnMessage {
+  input: QueueEnqueueInput;
+  body: Buffer;
+  to: string;
+  recipients: DsnRecipient[];
+}
+
+/** The DSN for the message's sender, or null when none may be sent (never to <>; RFC 3461 §6.2 / RFC 5321 §6.1 loop rule). */
+function dsnMessage(ctx: Pick<OutcomeContext, 'hostname' | 'now' | 'dsnRecipient'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): DsnMessage | null {
   if (!canSendDsnTo(message.sender) || recipients.length === 0) return null;
   const to = ctx.dsnRecipient ? ctx.dsnRecipient(message.sender) : message.sender;
   const body = buildDsn({
@@ -142,15 +154,20 @@ export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | '
     original: original ?? Buffer.alloc(0),
     now: ctx.now,
   });
-  const id = await ctx.store.enqueue({ sender: '', recipients: [{ address: to }], origin: 'dsn' }, body);
-  ctx.observer?.dsn(message, { dsnQueueId: id, to, action: recipients[0]!.action, recipients: recipients.map((r) => r.address), at: ctx.now });
-  ctx.logger.info({ event: 'queue.dsn', queueId: message.id, dsnQueueId: id, to, ret: message.ret, action: recipients[0]!.action, recipients: recipients.map((r) => r.address) }, 'DSN queued');
-  return id;
+  return { input: { sender: '', recipients: [{ address: to }], origin: 'dsn' }, body, to, recipients };
 }
 
-export async function removeIfFinished(store: QueueStore, queueId: string): Promise<boolean> {
-  const msg = await store.getQueueMessage(queueId);
-  if (!msg) return false;
-  if (msg.recipients.every((r) => r.state === 'delivered' || r.state === 'bounced')) return store.deleteQueueMessage(queueId);
-  return false;
+function dsnQueued(ctx: Pick<OutcomeContext, 'now' | 'logger' | 'observer'>, message: QueueMessageRecord, dsn: DsnMessage, id: string): void {
+  const { to, recipients } = dsn;
+  ctx.observer?.dsn(message, { dsnQueueId: id, to, action: recipients[0]!.action, recipients: recipients.map((r) => r.address), at: ctx.now });
+  ctx.logger.info({ event: 'queue.dsn', queueId: message.id, dsnQueueId: id, to, ret: message.ret, action: recipients[0]!.action, recipients: recipients.map((r) => r.address) }, 'DSN queued');
+}
+
+/** Enqueues a DSN for the message's sender (never to <>; RFC 3461 §6.2 / RFC 5321 §6.1 loop rule). */
+export async function sendDsn(ctx: Pick<OutcomeContext, 'store' | 'hostname' | 'now' | 'logger' | 'dsnRecipient' | 'observer'>, message: QueueMessageRecord, recipients: DsnRecipient[], original: Buffer | null): Promise<string | null> {
+  const dsn = dsnMessage(ctx, message, recipients, original);
+  if (!dsn) return null;
+  const id = await ctx.store.enqueue(dsn.input, dsn.body);
+  dsnQueued(ctx, message, dsn, id);
+  return id;
 }

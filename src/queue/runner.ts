@@ -411,13 +411,23 @@ export class QueueRunner {
           peerSupportsDsn: result.peerSupportsDsn,
         };
       });
-      await this.#record(message, outcomes, body);
+      this.#recordLater(message, outcomes, body);
     }
     if (tlsReport && conn !== reuse) {
       await conn.close().catch(() => undefined);
       return null;
     }
     return conn.isUsable ? conn : null;
+  }
+
+  /**
+   * Records a transaction's results without holding up its connection: the next message goes out while the
+   * group commit makes these durable (results of many connections share one transaction and one fsync).
+   * Until then the recipients stay in flight: not claimed again, and idle() and stop() wait for them. A crash
+   * in between sends them once more, as a crash between the peer's 250 and any record would.
+   */
+  #recordLater(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer): void {
+    this.#record(message, outcomes, body).catch((err: unknown) => this.#failed(message, outcomes.map((o) => o.recipient), err));
   }
 
   async #record(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer | null): Promise<void> {

@@ -441,6 +441,25 @@ export interface QueueMessageRecord {
   recipients: QueueRecipientRecord[];
 }
 
+/** One recipient's result, as QueueStore.updateRecipients records it. */
+export interface QueueRecipientUpdate {
+  id: number;
+  state: QueueRecipientState;
+  attempts?: number;
+  nextAttemptAt?: Date;
+  lastResult?: string | null;
+  keepHeld?: boolean;
+  leaseOwner?: string;
+}
+
+/** What one delivery attempt on one queued message leaves behind (QueueStore.recordAttempt). */
+export interface QueueAttemptRecord {
+  queueId: string;
+  updates: QueueRecipientUpdate[];
+  /** Messages the attempt queues (its DSNs): durable together with the results that call for them. */
+  enqueue?: { input: QueueEnqueueInput; body: Buffer }[];
+}
+
 /** A claim on queued recipients by one queue runner (one per node): who holds it and until when. */
 export interface QueueLease {
   owner: string;
@@ -471,7 +490,13 @@ export interface QueueStore {
    * the hold; final states (delivered, bounced) are recorded whatever the row says, since they happened.
    * `leaseOwner`: the node recording the result of its attempt; its lease on the recipient ends.
    */
-  updateRecipients(updates: { id: number; state: QueueRecipientState; attempts?: number; nextAttemptAt?: Date; lastResult?: string | null; keepHeld?: boolean; leaseOwner?: string }[]): Promise<void>;
+  updateRecipients(updates: QueueRecipientUpdate[]): Promise<void>;
+  /**
+   * One attempt's whole record in one transaction: the results (as updateRecipients), the DSNs it queues
+   * and, when no recipient of the message is left to deliver (all delivered or bounced), the message's
+   * removal. Returns the DSNs' queue ids in order and whether the message was removed.
+   */
+  recordAttempt(attempt: QueueAttemptRecord): Promise<{ enqueued: string[]; removed: boolean }>;
   /** Removes a queue message and its recipients; the body goes when nothing else refers to it. */
   deleteQueueMessage(id: string): Promise<boolean>;
   /** Enqueues a message outside an SMTP transaction (bounces, DSNs, forwarding). Durable on return. */

@@ -3,44 +3,80 @@
  * reaches the peer), dot-stuffing (RFC 5321 §4.5.2) and the CRLF.CRLF terminator; streaming, chunk by chunk.
  * Also the small analyses the client needs before MAIL FROM (8bit content, xtext for DSN parameters).
  */
+import { isAscii } from 'node:buffer';
 
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * Works through a chunk line by line with indexOf (native), not byte by byte, and hands out views of the
+ * chunk: a body already in wire form (CRLF lines, no line starting with ".") comes back as the chunk itself,
+ * without a copy. A doubled "." is the view of a line's first byte sent once more.
+ */
 export class DataEncoder {
-  /** Last byte written: CR pending (not yet emitted), or whether we are at the start of a line. */
+  /** The last chunk ended with a CR not yet written: CRLF follows, whatever comes next. */
   #pendingCr = false;
   #atLineStart = true;
   #empty = true;
 
   encode(chunk: Buffer): Buffer {
-    const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
-    let o = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      this.#empty = false;
-      if (this.#pendingCr) {
-        this.#pendingCr = false;
-        // A CR followed by LF is a line end; a bare CR becomes CRLF too.
-        out[o++] = 0x0d;
-        out[o++] = 0x0a;
-        this.#atLineStart = true;
-        if (b === 0x0a) continue;
-      }
-      if (b === 0x0d) {
-        this.#pendingCr = true;
-        continue;
-      }
-      if (b === 0x0a) {
-        // RFC 5321 §2.3.8: a bare LF is sent as CRLF.
-        out[o++] = 0x0d;
-        out[o++] = 0x0a;
-        this.#atLineStart = true;
-        continue;
-      }
-      // RFC 5321 §4.5.2: a line starting with "." gets one more ".".
-      if (this.#atLineStart && b === 0x2e) out[o++] = 0x2e;
-      this.#atLineStart = false;
-      out[o++] = b;
+    const n = chunk.length;
+    if (n === 0) return chunk;
+    this.#empty = false;
+    const out: Buffer[] = [];
+    let i = 0;
+    let atLineStart = this.#atLineStart;
+    if (this.#pendingCr) {
+      // A CR followed by LF is a line end; a bare CR becomes CRLF too.
+      this.#pendingCr = false;
+      out.push(CRLF);
+      atLineStart = true;
+      if (chunk[0] === LF) i = 1;
     }
-    return out.subarray(0, o);
+    let runStart = i;
+    /** The next CR at or after `i` (-1: none left in the chunk; -2: not searched yet). */
+    let nextCr = -2;
+    while (i < n) {
+      // RFC 5321 §4.5.2: a line starting with "." gets one more "." (its first byte is sent twice).
+      if (atLineStart && chunk[i] === DOT) {
+        out.push(chunk.subarray(runStart, i + 1));
+        runStart = i;
+      }
+      const lf = chunk.indexOf(LF, i);
+      if (nextCr !== -1 && nextCr < i) nextCr = chunk.indexOf(CR, i);
+      if (nextCr >= 0 && (lf < 0 || nextCr < lf - 1)) {
+        // RFC 5321 §2.3.8: a CR that is not right before LF is sent as CRLF. At the chunk's end it may
+        // still be one: it waits for the next chunk.
+        out.push(chunk.subarray(runStart, nextCr));
+        if (nextCr === n - 1) {
+          this.#pendingCr = true;
+          runStart = n;
+          atLineStart = false;
+          break;
+        }
+        out.push(CRLF);
+        runStart = i = nextCr + 1;
+        atLineStart = true;
+        continue;
+      }
+      if (lf < 0) {
+        atLineStart = false;
+        break;
+      }
+      if (lf === i || chunk[lf - 1] !== CR) {
+        // RFC 5321 §2.3.8: a bare LF is sent as CRLF.
+        out.push(chunk.subarray(runStart, lf), CRLF);
+        runStart = lf + 1;
+      }
+      i = lf + 1;
+      atLineStart = true;
+    }
+    if (runStart < n) out.push(chunk.subarray(runStart));
+    this.#atLineStart = atLineStart;
+    if (out.length === 1) return out[0]!;
+    return Buffer.concat(out);
   }
 
   /** The end of the body: a final CRLF when the body did not end with one, then ".\r\n". */
@@ -49,10 +85,10 @@ export class DataEncoder {
     if (this.#pendingCr) {
       this.#pendingCr = false;
       this.#atLineStart = true;
-      parts.push(0x0d, 0x0a);
+      parts.push(CR, LF);
     }
-    if (!this.#atLineStart && !this.#empty) parts.push(0x0d, 0x0a);
-    parts.push(0x2e, 0x0d, 0x0a);
+    if (!this.#atLineStart && !this.#empty) parts.push(CR, LF);
+    parts.push(DOT, CR, LF);
     return Buffer.from(parts);
   }
 }
@@ -64,8 +100,7 @@ export function encodeData(body: Buffer): Buffer {
 }
 
 export function hasEightBit(body: Buffer): boolean {
-  for (let i = 0; i < body.length; i++) if (body[i]! > 0x7f) return true;
-  return false;
+  return !isAscii(body);
 }
 
 /** RFC 3461 §4: xtext — "+" and "=" and characters outside 33..126 as "+HH". */

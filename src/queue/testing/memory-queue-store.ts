@@ -3,7 +3,7 @@
  * (store/contract/queue-contract.ts) like the real backends.
  */
 import { LocalLeases } from '../../store/local-leases.ts';
-import type { QueueEnqueueInput, QueueLease, QueueMessageRecord, QueueRecipientRecord, QueueStats, QueueStore } from '../../store/types.ts';
+import type { QueueAttemptRecord, QueueEnqueueInput, QueueLease, QueueMessageRecord, QueueRecipientRecord, QueueStats, QueueStore } from '../../store/types.ts';
 
 export class MemoryQueueStore implements QueueStore {
   readonly messages = new Map<string, QueueMessageRecord>();
@@ -82,6 +82,14 @@ export class MemoryQueueStore implements QueueStore {
       r.updatedAt = this.now();
       this.#leases.release(u.id, u.leaseOwner);
     }
+  }
+  async recordAttempt(attempt: QueueAttemptRecord): Promise<{ enqueued: string[]; removed: boolean }> {
+    await this.updateRecipients(attempt.updates);
+    const enqueued: string[] = [];
+    for (const m of attempt.enqueue ?? []) enqueued.push(await this.enqueue(m.input, m.body));
+    const message = this.messages.get(attempt.queueId);
+    const removed = message !== undefined && message.recipients.every((r) => r.state === 'delivered' || r.state === 'bounced') && (await this.deleteQueueMessage(attempt.queueId));
+    return { enqueued, removed };
   }
   async deleteQueueMessage(id: string): Promise<boolean> {
     this.bodies.delete(id);

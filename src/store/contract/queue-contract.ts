@@ -121,6 +121,28 @@ export function runQueueStoreContract(name: string, openFresh: () => Promise<Fre
       assert.equal(await queue.nextDueAt(), null);
     }));
 
+  test(`${name}: an attempt's results, its DSN and the removal of a finished message are recorded together`, () =>
+    withQueue(async (queue) => {
+      const id = await queue.enqueue({ sender: 's@x.test', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }] }, Buffer.from('Subject: two\r\n\r\n'));
+      const [x, y] = (await queue.getQueueMessage(id))!.recipients;
+      const first = await queue.recordAttempt({ queueId: id, updates: [{ id: x!.id, state: 'delivered', attempts: 1, lastResult: '250 ok' }] });
+      assert.deepEqual(first, { enqueued: [], removed: false }, 'a recipient is still to be delivered');
+      assert.equal((await queue.getQueueMessage(id))!.recipients[0]!.state, 'delivered');
+      const second = await queue.recordAttempt({
+        queueId: id,
+        updates: [{ id: y!.id, state: 'bounced', attempts: 1, lastResult: '550 5.1.1 no such user' }],
+        enqueue: [{ input: { sender: '', recipients: [{ address: 's@x.test' }], origin: 'dsn' }, body: Buffer.from('Subject: failure\r\n\r\n') }],
+      });
+      assert.equal(second.removed, true, 'every recipient is final: the message goes');
+      assert.equal(second.enqueued.length, 1);
+      assert.equal(await queue.getQueueMessage(id), null);
+      const dsn = (await queue.getQueueMessage(second.enqueued[0]!))!;
+      assert.deepEqual([dsn.sender, dsn.origin, dsn.recipients.map((r) => r.address)], ['', 'dsn', ['s@x.test']]);
+      assert.equal((await queue.readQueueMessage(dsn.id)).toString(), 'Subject: failure\r\n\r\n');
+      const deferred = await queue.recordAttempt({ queueId: dsn.id, updates: [{ id: dsn.recipients[0]!.id, state: 'deferred', attempts: 1, nextAttemptAt: new Date(Date.now() + 60_000), lastResult: '451 later' }] });
+      assert.equal(deferred.removed, false, 'a deferred recipient keeps its message');
+    }));
+
   test(`${name}: a retry result recorded after an admin held the recipient leaves it held`, () =>
     withQueue(async (queue) => {
       await queue.enqueue({ sender: '', recipients: [{ address: 'x@remote.test' }, { address: 'y@remote.test' }], origin: 'dsn' }, Buffer.from('Subject: held\r\n\r\n'));

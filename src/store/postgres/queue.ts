@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { newId } from '../../core/ids.ts';
-import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../types.ts';
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueRecipientUpdate, QueueStore } from '../types.ts';
 import { insertBlob, readBlob, streamBlob } from './blobs.ts';
 import type { PgChangeFeed } from './change-feed.ts';
 
@@ -97,6 +97,35 @@ export async function insertQueueEntry(c: pg.PoolClient, blobId: number, blobOff
   return id;
 }
 
+/** Inside a write transaction: records the results and ends the recording node's leases on the recipients. */
+async function applyUpdates(c: pg.PoolClient, updates: QueueRecipientUpdate[]): Promise<void> {
+  const now = Date.now();
+  for (const u of updates) {
+    const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
+    const values: unknown[] = [u.state, now];
+    const sets = keepHeld ? ["state = CASE state WHEN 'held' THEN 'held' ELSE $1 END", 'updated_at = $2'] : ['state = $1', 'updated_at = $2'];
+    if (u.attempts !== undefined) {
+      values.push(u.attempts);
+      sets.push(`attempts = $${values.length}`);
+    }
+    if (u.nextAttemptAt !== undefined) {
+      values.push(u.nextAttemptAt.getTime());
+      sets.push(keepHeld ? `next_attempt_at = CASE state WHEN 'held' THEN next_attempt_at ELSE $${values.length}::bigint END` : `next_attempt_at = $${values.length}`);
+    }
+    if (u.lastResult !== undefined) {
+      values.push(u.lastResult);
+      sets.push(`last_result = $${values.length}`);
+    }
+    if (u.leaseOwner !== undefined) {
+      values.push(u.leaseOwner);
+      const k = `$${values.length}::text`;
+      sets.push(`lease_owner = CASE WHEN lease_owner = ${k} THEN NULL ELSE lease_owner END`, `lease_until = CASE WHEN lease_owner = ${k} THEN NULL ELSE lease_until END`);
+    }
+    values.push(u.id);
+    await c.query(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = $${values.length}`, values);
+  }
+}
+
 export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): QueueStore {
   const { pool, changes } = deps;
 
@@ -173,32 +202,25 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
     async updateRecipients(updates) {
       if (updates.length === 0) return;
       await changes.write(async (c, log) => {
-        const now = Date.now();
-        for (const u of updates) {
-          const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
-          const values: unknown[] = [u.state, now];
-          const sets = keepHeld ? ["state = CASE state WHEN 'held' THEN 'held' ELSE $1 END", 'updated_at = $2'] : ['state = $1', 'updated_at = $2'];
-          if (u.attempts !== undefined) {
-            values.push(u.attempts);
-            sets.push(`attempts = $${values.length}`);
-          }
-          if (u.nextAttemptAt !== undefined) {
-            values.push(u.nextAttemptAt.getTime());
-            sets.push(keepHeld ? `next_attempt_at = CASE state WHEN 'held' THEN next_attempt_at ELSE $${values.length}::bigint END` : `next_attempt_at = $${values.length}`);
-          }
-          if (u.lastResult !== undefined) {
-            values.push(u.lastResult);
-            sets.push(`last_result = $${values.length}`);
-          }
-          if (u.leaseOwner !== undefined) {
-            values.push(u.leaseOwner);
-            const k = `$${values.length}::text`;
-            sets.push(`lease_owner = CASE WHEN lease_owner = ${k} THEN NULL ELSE lease_owner END`, `lease_until = CASE WHEN lease_owner = ${k} THEN NULL ELSE lease_until END`);
-          }
-          values.push(u.id);
-          await c.query(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = $${values.length}`, values);
-        }
+        await applyUpdates(c, updates);
         log.push({ kind: 'queue' });
+      });
+    },
+    async recordAttempt(attempt) {
+      return changes.write(async (c, log) => {
+        // The message row is locked first: two nodes recording the last results of one message one after the
+        // other, each then sees the other's committed results, so the one that comes second removes it.
+        await c.query({ name: 'pg-lock-queue-message', text: 'SELECT 1 FROM queue_messages WHERE id = $1 FOR UPDATE', values: [attempt.queueId] });
+        await applyUpdates(c, attempt.updates);
+        const enqueued: string[] = [];
+        for (const m of attempt.enqueue ?? []) enqueued.push(await insertQueueEntry(c, await insertBlob(c, [], { data: m.body }), 0, m.body.length, m.input));
+        const removed = ((await c.query({
+          name: 'pg-delete-finished',
+          text: "DELETE FROM queue_messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM queue_recipients WHERE queue_id = $1 AND state NOT IN ('delivered', 'bounced'))",
+          values: [attempt.queueId],
+        })).rowCount ?? 0) > 0;
+        log.push({ kind: 'queue' });
+        return { enqueued, removed };
       });
     },
     async deleteQueueMessage(id) {

@@ -92,7 +92,12 @@ export class BlobTable {
     if (!row) throw new StorageError(`blob ${blobId} is missing`);
     end = Math.min(end, row.size);
     if (start >= end) return Buffer.alloc(0);
-    if (row.data) return Buffer.from(checkedInline(blobId, row).subarray(start, end));
+    if (row.data) {
+      // better-sqlite3 hands out a fresh copy of the column: the whole body is returned as it is; a part is
+      // copied so that it does not keep the rest of the body alive.
+      const data = checkedInline(blobId, row);
+      return start === 0 && end === data.length ? data : Buffer.from(data.subarray(start, end));
+    }
     const first = Math.floor(start / CHUNK_BYTES);
     const last = Math.floor((end - 1) / CHUNK_BYTES);
     const rows = this.selectChunkRange.all(blobId, first, last) as { seq: number; data: Buffer }[];

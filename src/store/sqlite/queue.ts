@@ -2,8 +2,9 @@
  * QueueStore on SQLite: one row per queued message (pointing at a shared blob, after any local-only
  * header) and one row per recipient with its state, attempts, next attempt and last result.
  */
+import type { Statement } from 'better-sqlite3';
 import { newId } from '../../core/ids.ts';
-import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../types.ts';
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueRecipientUpdate, QueueStore } from '../types.ts';
 import { LocalLeases } from '../local-leases.ts';
 import type { BlobTable } from './blobs.ts';
 import type { SqliteChangeFeed } from './change-feed.ts';
@@ -94,6 +95,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     due: db.prepare("SELECT * FROM queue_recipients INDEXED BY queue_recipients_due_order WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ? AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at, id LIMIT ?"),
     nextDue: db.prepare("SELECT min(next_attempt_at) AS t FROM queue_recipients WHERE state IN ('queued', 'deferred') AND id NOT IN (SELECT value FROM json_each(?))"),
     deleteMessage: db.prepare('DELETE FROM queue_messages WHERE id = ?'),
+    deleteFinished: db.prepare("DELETE FROM queue_messages WHERE id = @id AND NOT EXISTS (SELECT 1 FROM queue_recipients WHERE queue_id = @id AND state NOT IN ('delivered', 'bounced'))"),
     // Not once any recipient may have been claimed (due, attempted, or released early by an admin's retry).
     cancelHeld: db.prepare(`DELETE FROM queue_messages WHERE id = @id AND hold_until > @now AND NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.queue_id = @id
       AND (r.attempts > 0 OR r.state NOT IN ('queued', 'held') OR (r.state = 'queued' AND r.next_attempt_at <= @now)))`),
@@ -115,6 +117,39 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
       holdUntil: row.hold_until === null ? null : new Date(row.hold_until),
       recipients,
     };
+  }
+
+  /** One prepared UPDATE per shape of update (which columns it sets), made once. */
+  const updateStatements = new Map<string, Statement<unknown[]>>();
+
+  /** Inside a write transaction: records the results and ends this node's leases on the recipients. */
+  function applyUpdates(updates: QueueRecipientUpdate[]): void {
+    const now = Date.now();
+    for (const u of updates) {
+      const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
+      const shape = `${keepHeld ? 'k' : ''}${u.attempts !== undefined ? 'a' : ''}${u.nextAttemptAt !== undefined ? 'n' : ''}${u.lastResult !== undefined ? 'r' : ''}`;
+      let statement = updateStatements.get(shape);
+      if (!statement) {
+        const sets = keepHeld ? ["state = CASE state WHEN 'held' THEN 'held' ELSE ? END", 'updated_at = ?'] : ['state = ?', 'updated_at = ?'];
+        if (u.attempts !== undefined) sets.push('attempts = ?');
+        if (u.nextAttemptAt !== undefined) sets.push(keepHeld ? "next_attempt_at = CASE state WHEN 'held' THEN next_attempt_at ELSE ? END" : 'next_attempt_at = ?');
+        if (u.lastResult !== undefined) sets.push('last_result = ?');
+        statement = db.prepare(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = ?`);
+        updateStatements.set(shape, statement);
+      }
+      const values: unknown[] = [u.state, now];
+      if (u.attempts !== undefined) values.push(u.attempts);
+      if (u.nextAttemptAt !== undefined) values.push(u.nextAttemptAt.getTime());
+      if (u.lastResult !== undefined) values.push(u.lastResult);
+      statement.run(...values, u.id);
+      leases.release(u.id, u.leaseOwner);
+    }
+  }
+
+  /** Inside a write transaction: stores a body and queues it. */
+  function insertMessage(input: QueueEnqueueInput, body: Buffer): string {
+    const blobId = blobs.insert([], { size: body.length, forEachChunk: (emit) => emit(body) });
+    return queue.insert(blobId, 0, body.length, input);
   }
 
   function messageRow(id: string): MessageRow {
@@ -171,21 +206,17 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     async updateRecipients(updates) {
       if (updates.length === 0) return;
       await changes.write((log) => {
-        const now = Date.now();
-        for (const u of updates) {
-          const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
-          const sets = keepHeld ? ["state = CASE state WHEN 'held' THEN 'held' ELSE ? END", 'updated_at = ?'] : ['state = ?', 'updated_at = ?'];
-          const values: unknown[] = [u.state, now];
-          if (u.attempts !== undefined) { sets.push('attempts = ?'); values.push(u.attempts); }
-          if (u.nextAttemptAt !== undefined) {
-            sets.push(keepHeld ? "next_attempt_at = CASE state WHEN 'held' THEN next_attempt_at ELSE ? END" : 'next_attempt_at = ?');
-            values.push(u.nextAttemptAt.getTime());
-          }
-          if (u.lastResult !== undefined) { sets.push('last_result = ?'); values.push(u.lastResult); }
-          db.prepare(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = ?`).run(...values, u.id);
-          leases.release(u.id, u.leaseOwner);
-        }
+        applyUpdates(updates);
         log.push({ kind: 'queue' });
+      });
+    },
+    async recordAttempt(attempt) {
+      return changes.write((log) => {
+        applyUpdates(attempt.updates);
+        const enqueued = (attempt.enqueue ?? []).map((m) => insertMessage(m.input, m.body));
+        const removed = q.deleteFinished.run({ id: attempt.queueId }).changes > 0;
+        log.push({ kind: 'queue' });
+        return { enqueued, removed };
       });
     },
     async deleteQueueMessage(id) {
@@ -204,9 +235,8 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     },
     async enqueue(input, body) {
       return changes.write((log) => {
-        const blobId = blobs.insert([], { size: body.length, forEachChunk: (emit) => emit(body) });
         log.push({ kind: 'queue' });
-        return queue.insert(blobId, 0, body.length, input);
+        return insertMessage(input, body);
       });
     },
   };
