@@ -203,12 +203,14 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
       const first = t === null ? expiry : expiry === null ? t : Math.min(t, expiry);
       return first === null ? null : new Date(first);
     },
+    // Both re-runnable (they share a batch with deliveries without a savepoint): besides their SQL they only
+    // end leases, which a second run ends again.
     async updateRecipients(updates) {
       if (updates.length === 0) return;
       await changes.write((log) => {
         applyUpdates(updates);
         log.push({ kind: 'queue' });
-      });
+      }, { rerunnable: true });
     },
     async recordAttempt(attempt) {
       return changes.write((log) => {
@@ -217,7 +219,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
         const removed = q.deleteFinished.run({ id: attempt.queueId }).changes > 0;
         log.push({ kind: 'queue' });
         return { enqueued, removed };
-      });
+      }, { rerunnable: true });
     },
     async deleteQueueMessage(id) {
       return changes.write((log) => {
