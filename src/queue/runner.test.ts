@@ -7,6 +7,7 @@ import { silentLogger } from '../core/log.ts';
 import { NodeResolver } from '../dns/node-resolver.ts';
 import { POISON_LIMIT, QueueRunner, type QueueRunnerOptions } from './runner.ts';
 import { MemoryQueueStore } from './testing/memory-queue-store.ts';
+import type { QueueAttemptRecord, QueueEnqueueInput } from '../store/types.ts';
 
 let dns: DnsServerHandle;
 const RECORDS = {
@@ -239,4 +240,41 @@ test('an MX with only an IPv6 address (AAAA) is reached over IPv6', async () => 
   } finally {
     await sink6.stop();
   }
+});
+
+test('a new recipient that got the id of one whose result is still being written is delivered at once, not after its lease expired', async () => {
+  sink.messages.length = 0;
+  // SQLite reuses the row id of a deleted message's last recipient; the result that deleted it may still be
+  // waiting for its fsync when the new recipient is claimed.
+  let durable!: () => void;
+  const fsync = new Promise<void>((r) => (durable = r));
+  let recorded!: () => void;
+  const recordedOnce = new Promise<void>((r) => (recorded = r));
+  class SlowFsyncStore extends MemoryQueueStore {
+    reuseId: number | null = null;
+    override async recordAttempt(attempt: QueueAttemptRecord) {
+      const result = await super.recordAttempt(attempt);
+      recorded();
+      await fsync;
+      return result;
+    }
+    override async enqueue(input: QueueEnqueueInput, body: Buffer) {
+      const id = await super.enqueue(input, body);
+      if (this.reuseId !== null) this.messages.get(id)!.recipients[0]!.id = this.reuseId;
+      return id;
+    }
+  }
+  const store = new SlowFsyncStore();
+  const { runner } = setup({ store });
+  const first = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: first\r\n\r\none\r\n'));
+  store.reuseId = (await store.getQueueMessage(first))!.recipients[0]!.id;
+  await runner.runOnce();
+  await recordedOnce;
+  assert.equal(await store.getQueueMessage(first), null, 'the first message is delivered and gone, its result not yet durable');
+  await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'carol@example.org' }] }, Buffer.from('Subject: second\r\n\r\ntwo\r\n'));
+  await runner.runOnce();
+  durable();
+  await new Promise((r) => setTimeout(r, 50));
+  await runner.idle();
+  assert.deepEqual(sink.messages.map((m) => m.recipients), [['alice@example.org'], ['carol@example.org']]);
 });

@@ -94,7 +94,12 @@ interface Destination {
 export class QueueRunner {
   readonly #o: QueueRunnerOptions;
   readonly #policy: RetryPolicy;
-  readonly #inFlight = new Set<number>();
+  /**
+   * Recipients being attempted, by queue id and recipient id: a recipient id alone can come back (SQLite
+   * reuses the row id of a deleted message's last recipient), and a new recipient that got the id of one
+   * whose result is still being written must not be taken for it.
+   */
+  readonly #inFlight = new Map<string, number>();
   readonly #destinations = new Map<string, Destination>();
   #connections = 0;
   #running = false;
@@ -132,10 +137,11 @@ export class QueueRunner {
         this.#renewTimer = null;
         return;
       }
-      const ids = [...this.#inFlight];
+      const ids = [...this.#inFlight.values()];
       this.#o.store.renewLeases(ids, this.#lease(this.#now())).then((held) => {
         if (held.length < ids.length) {
-          const lost = ids.filter((id) => !held.includes(id) && this.#inFlight.has(id));
+          const still = new Set(this.#inFlight.values());
+          const lost = ids.filter((id) => !held.includes(id) && still.has(id));
           if (lost.length > 0) this.#o.logger.warn({ event: 'queue.lease_lost', recipients: lost }, 'leases on recipients in flight were lost (expired or recorded elsewhere)');
         }
       }, (err: unknown) => this.#o.logger.warn({ event: 'queue.lease_lost', err }, 'could not renew the leases of recipients in flight'));
@@ -228,7 +234,7 @@ export class QueueRunner {
   /** One scheduling pass: picks due recipients and starts their deliveries (tests await idle() after). */
   async runOnce(): Promise<void> {
     const now = this.#now();
-    const due = (await this.#o.store.claimRecipients(now, this.#o.batchSize ?? 500, this.#lease(now))).filter((r) => !this.#inFlight.has(r.id));
+    const due = (await this.#o.store.claimRecipients(now, this.#o.batchSize ?? 500, this.#lease(now))).filter((r) => !this.#inFlight.has(inFlightKey(r)));
     const byMessage = new Map<string, QueueRecipientRecord[]>();
     for (const r of due) {
       const list = byMessage.get(r.queueId) ?? [];
@@ -239,7 +245,7 @@ export class QueueRunner {
     for (const [queueId, recipients] of byMessage) {
       const message = await this.#o.store.getQueueMessage(queueId);
       if (!message) continue;
-      recipients.forEach((r) => this.#inFlight.add(r.id));
+      recipients.forEach((r) => this.#inFlight.set(inFlightKey(r), r.id));
       this.#keepLeases();
       void this.#dispatchMessage(message, recipients, now, routes).catch((err) => this.#failed(message, recipients, err));
     }
@@ -467,11 +473,15 @@ export class QueueRunner {
   }
 
   #release(recipients: QueueRecipientRecord[]): void {
-    for (const r of recipients) this.#inFlight.delete(r.id);
+    for (const r of recipients) this.#inFlight.delete(inFlightKey(r));
     this.#checkIdle();
   }
 
   #checkIdle(): void {
     if (this.#connections === 0 && this.#inFlight.size === 0) this.#idleWaiters.splice(0).forEach((w) => w());
   }
+}
+
+function inFlightKey(r: QueueRecipientRecord): string {
+  return `${r.queueId}/${r.id}`;
 }
