@@ -3,7 +3,7 @@
 // renamed and deleted (only when empty); search by words, sender, recipient, subject, dates, attachment, folder.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { skipWithoutChromium, startWebmailRig, type WebmailRig } from './webmail-harness.ts';
 
 const ALICE = 'alice@example.test';
@@ -132,7 +132,18 @@ describe('webmail organising and search', { skip: skipWithoutChromium }, () => {
     assert.deepEqual(await search({ 'Search mail': 'numbers' }), ['Alpha', 'Gamma']);
     assert.deepEqual(await search({ From: 'ben@' }), ['Beta', 'Zeta']);
     assert.deepEqual(await search({ To: 'team@elsewhere' }), ['Zeta']);
+    // The search is one request from the button to the drawn hits: Email/query and, by back-reference, the
+    // hits' Email/get (no second round trip for the rows).
+    const searches: string[][] = [];
+    const onRequest = (req: Request): void => {
+      if (req.method() !== 'POST' || new URL(req.url()).pathname !== '/jmap/api') return;
+      const calls = JSON.parse(req.postData() ?? '{}').methodCalls as [string, { filter?: { subject?: string } }][];
+      if (calls.some((c) => c[1].filter?.subject === 'eta')) searches.push(calls.map((c) => c[0]));
+    };
+    page.on('request', onRequest);
     assert.deepEqual(await search({ Subject: 'eta' }), ['Beta', 'Zeta']);
+    page.off('request', onRequest);
+    assert.deepEqual(searches, [['Email/query', 'Email/get']]);
     assert.deepEqual(await search({ Subject: 'eta', 'In folder': 'Inbox' }), ['Zeta']);
     assert.deepEqual(await search({ 'Has attachment': true }), ['Zeta']);
     assert.deepEqual(await search({ From: 'ann@', 'From date': '2025-01-01', 'To date': '2025-12-31' }), []);
