@@ -114,11 +114,17 @@ export async function startPostamt(prepared: { config: string; dataDir: string; 
     stdio: options.probe ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...options.env },
   });
-  await waitPort(prepared.ports.imap);
-  await waitPort(prepared.ports.pop3);
-  if (prepared.ports.imaps) await waitPort(prepared.ports.imaps);
-  if (prepared.ports.https) await waitPort(prepared.ports.https);
-  if (prepared.ports.smtp) await waitPort(prepared.ports.smtp);
+  try {
+    await waitPort(prepared.ports.imap);
+    await waitPort(prepared.ports.pop3);
+    if (prepared.ports.imaps) await waitPort(prepared.ports.imaps);
+    if (prepared.ports.https) await waitPort(prepared.ports.https);
+    if (prepared.ports.smtp) await waitPort(prepared.ports.smtp);
+  } catch (err) {
+    // Not left running behind the caller's back (a retry on other ports would start a second one).
+    child.kill('SIGKILL');
+    throw err;
+  }
   let nextId = 0;
   const ask = <T>(request: Record<string, unknown>, pick: (reply: Record<string, unknown>) => T): Promise<T> => {
     if (!options.probe || !child.send) return Promise.reject(new Error('startPostamt: started without { probe: true }'));
