@@ -66,7 +66,9 @@ export class NotifyState {
 
   note(change: ImapChange): void {
     if (change.kind === 'metadata') {
-      // Entries nobody asked about are not held (nor counted toward the overflow).
+      // Held (and counted toward the overflow) only when some group asks for this kind of change: server
+      // entries when ServerMetadataChange is watched, mailbox entries when any group has MailboxMetadataChange.
+      // Whether the group covering that mailbox asked is decided at flush, so such entries are still held.
       const wanted = change.mailboxId === 0 ? this.watchesServerMetadata : this.groups.some((g) => g.events.has('MailboxMetadataChange'));
       if (!wanted) return;
       const entries = this.metadata.get(change.mailboxId) ?? new Set<string>();
