@@ -82,7 +82,7 @@ class MailImapAccount implements ImapAccount {
   }
 
   async listMailboxes(): Promise<ImapMailboxInfo[]> {
-    return (await this.mail.listMailboxes()).map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: m.subscribed }));
+    return (await this.mail.listMailboxes()).map((m) => ({ id: m.id, name: m.name, specialUse: m.specialUse, subscribed: m.subscribed }));
   }
 
   async createMailbox(name: string, options: { specialUse?: ImapSpecialUse | null } = {}): Promise<number> {

@@ -10,6 +10,7 @@ import type { UidMap } from './uid-map.ts';
 export type ImapSpecialUse = '\\Sent' | '\\Drafts' | '\\Trash' | '\\Junk' | '\\Archive' | '\\All' | '\\Flagged';
 
 export interface ImapMailboxInfo {
+  id: number;
   /** UTF-8, separator "/", INBOX spelled "INBOX". */
   name: string;
   specialUse: ImapSpecialUse | null;

@@ -4,7 +4,7 @@
  * changes a mailbox (STATUS for other mailboxes, EXISTS/EXPUNGE/FETCH for the selected one, LIST for
  * created, deleted, renamed and (un)subscribed mailboxes, METADATA for changed mailbox and server entries).
  */
-import type { ImapChange } from '../backend.ts';
+import type { ImapChange, ImapMailboxInfo } from '../backend.ts';
 import { bad, no, ok, type CommandContext, type CommandSpec } from '../command.ts';
 import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
 import { Args, tokenText } from '../parser/args.ts';
@@ -177,9 +177,8 @@ export async function notifyLines(s: ImapSessionCore, state: NotifyState, untagg
   for (const m of mailboxes) {
     const g = state.groupOf(m.name, subscribed.has(m.name));
     if (g === null) continue;
-    const st = await account.status(m.name, { counts: false });
-    if (st === null || st.id === selectedId) continue;
-    const kinds = reset ? new Set<ImapChange['kind']>(['append', 'expunge', 'flags']) : pending.get(st.id);
+    if (m.id === selectedId) continue;
+    const kinds = reset ? new Set<ImapChange['kind']>(['append', 'expunge', 'flags']) : pending.get(m.id);
     if (kinds === undefined) continue;
     const events = [...kinds].map((k) => EVENT_OF[k]).filter((e): e is NotifyEvent => e !== undefined && g.events.has(e));
     const items = statusItems(events);
@@ -187,7 +186,7 @@ export async function notifyLines(s: ImapSessionCore, state: NotifyState, untagg
     const line = await statusLine(ctx, m.name, items, { unsolicited: true });
     if (line !== null) untagged(line);
   }
-  if (metadata.size > 0) await metadataLines(s, state, metadata, { mailboxes: mailboxes.map((m) => m.name), subscribed }, untagged);
+  if (metadata.size > 0) await metadataLines(s, state, metadata, { mailboxes, subscribed }, untagged);
 }
 
 /**
@@ -196,17 +195,16 @@ export async function notifyLines(s: ImapSessionCore, state: NotifyState, untagg
  * group asks for ServerMetadataChange, and for each mailbox whose group asks for MailboxMetadataChange
  * (the selected mailbox too: SELECTED and SELECTED-DELAYED name message events, other groups cover it).
  */
-async function metadataLines(s: ImapSessionCore, state: NotifyState, changed: Map<number, Set<string>>, list: { mailboxes: string[]; subscribed: Set<string> }, untagged: (line: string) => void): Promise<void> {
+async function metadataLines(s: ImapSessionCore, state: NotifyState, changed: Map<number, Set<string>>, list: { mailboxes: ImapMailboxInfo[]; subscribed: Set<string> }, untagged: (line: string) => void): Promise<void> {
   const utf8 = s.utf8Names;
   const entries = (set: Set<string>): string => [...set].sort().join(' ');
   const server = changed.get(0);
   if (server !== undefined && server.size > 0 && state.watchesServerMetadata) untagged(`METADATA "" ${entries(server)}`);
   if (![...changed.keys()].some((id) => id !== 0)) return;
-  for (const name of list.mailboxes) {
+  for (const { id, name } of list.mailboxes) {
     const group = state.groupOf(name, list.subscribed.has(name));
     if (group === null || !group.events.has('MailboxMetadataChange')) continue;
-    const st = await s.account!.status(name, { counts: false });
-    const set = st === null ? undefined : changed.get(st.id);
+    const set = changed.get(id);
     if (set === undefined || set.size === 0) continue;
     untagged(`METADATA ${formatString(encodeMailboxName(name, { utf8 }), { utf8 })} ${entries(set)}`);
   }

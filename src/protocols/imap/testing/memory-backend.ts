@@ -92,7 +92,7 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async listMailboxes(): Promise<ImapMailboxInfo[]> {
-    return this.mailboxes.map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: this.subscriptions.has(m.name) }));
+    return this.mailboxes.map((m) => ({ id: m.id, name: m.name, specialUse: m.specialUse, subscribed: this.subscriptions.has(m.name) }));
   }
   async createMailbox(name: string): Promise<number> {
     if (this.byName(name)) throw new ImapBackendError('ALREADYEXISTS', 'Mailbox exists');
