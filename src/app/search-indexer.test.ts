@@ -56,7 +56,7 @@ it('under a long busy spell it still indexes a batch each longest wait, and ever
 it('while mail keeps arriving the indexer waits for a pause, even with the event loop idle', async () => {
   const account = (await store.addAccount({ address: 'b@example.test', passwordHash: 'x', scram: null })).id;
   const inbox = (await store.getMailbox(account, 'INBOX'))!.id;
-  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 50, busyUtilization: 1, busyWaitMs: 3_600_000 });
+  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 50, busyUtilization: 0.99, busyWaitMs: 3_600_000 });
   indexer.start();
   await until(() => indexer.stats.indexed > 0 && (indexer as unknown as { running: unknown }).running === null, 5000);
   const before = indexer.stats.indexed;
@@ -69,5 +69,25 @@ it('while mail keeps arriving the indexer waits for a pause, even with the event
   }
   assert.equal(indexer.stats.indexed, before, 'nothing indexed while mail kept arriving');
   assert.ok(await until(() => indexer.stats.indexed === before + 10, 5000), 'indexed after the pause');
+  await indexer.stop();
+});
+
+it('with a threshold of 1 the indexer never waits, not even while mail keeps arriving', async () => {
+  const account = (await store.addAccount({ address: 'c@example.test', passwordHash: 'x', scram: null })).id;
+  const inbox = (await store.getMailbox(account, 'INBOX'))!.id;
+  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 50, busyUtilization: 1, busyWaitMs: 3_600_000 });
+  indexer.start();
+  await until(() => indexer.stats.indexed > 0 && (indexer as unknown as { running: unknown }).running === null, 5000);
+  const before = indexer.stats.indexed;
+  // A message every 150 ms for 1.5 s, as above: each is indexed without waiting for a pause.
+  for (let i = 0; i < 10; i++) {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from(`Subject: burst ${i}\r\n\r\nbody\r\n`));
+    await tx.commit({ mailboxes: [{ mailboxId: inbox }] });
+    await sleep(150);
+  }
+  assert.ok(indexer.stats.indexed > before, 'indexed while mail kept arriving');
+  assert.equal(indexer.stats.deferred, 0);
+  assert.ok(await until(() => indexer.stats.indexed === before + 10, 5000), 'all of them in the end');
   await indexer.stop();
 });

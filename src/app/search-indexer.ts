@@ -65,8 +65,6 @@ export class SearchIndexer {
   private forcedAt = Date.now();
   /** When the last new message was heard of. */
   private lastAppendAt = 0;
-  /** The next batch is indexed although the server is busy: a small one, so no client waits long. */
-  private forcedBatch = false;
   readonly stats = { indexed: 0, batches: 0, failed: 0, pruned: 0, deferred: 0 };
 
   constructor(options: SearchIndexerOptions) {
@@ -132,21 +130,24 @@ export class SearchIndexer {
     return this.utilization;
   }
 
-  /** Whether to leave the next batch for later: the server is busy, and a batch was indexed lately anyway. */
-  private shouldWait(): boolean {
+  /**
+   * How many messages the next batch may take: 0 leaves it for later (the server is busy and a batch was
+   * indexed lately anyway), a small batch when the longest wait is over, else a full one.
+   */
+  private batchLimit(): number {
     const now = Date.now();
-    // Mail arriving lately counts as busy too: a burst of large messages leaves the event loop waiting on
-    // disks and sockets, yet indexing them (a parse and a trigram insert per body) costs more than taking
-    // them did.
-    const arriving = now - this.lastAppendAt < ARRIVAL_QUIET_MS;
-    this.forcedBatch = false;
-    if (!arriving && this.recentUtilization(now) <= this.options.busyUtilization) return false;
-    if (now - this.forcedAt >= this.options.busyWaitMs) {
+    const { batchSize, busyUtilization, busyWaitMs } = this.options;
+    // Mail arriving lately counts as busy too (except with busyUtilization 1, which never waits): a burst of
+    // large messages leaves the event loop waiting on disks and sockets, yet indexing them (a parse and a
+    // trigram insert per body) costs more than taking them did.
+    const arriving = busyUtilization < 1 && now - this.lastAppendAt < ARRIVAL_QUIET_MS;
+    if (!arriving && this.recentUtilization(now) <= busyUtilization) return batchSize;
+    if (now - this.forcedAt >= busyWaitMs) {
       this.forcedAt = now;
-      this.forcedBatch = true;
-      return false;
+      // Indexed although the server is busy: a small batch, so no client waits long.
+      return Math.min(batchSize, FORCED_BATCH);
     }
-    return true;
+    return 0;
   }
 
   private async run(): Promise<void> {
@@ -157,14 +158,15 @@ export class SearchIndexer {
       if (full) this.fullPassAt = Date.now();
       let after = full ? 0 : Math.max(0, this.cursor - LOOK_BACK_IDS);
       while (!this.stopped) {
-        if (this.shouldWait()) {
+        const limit = this.batchLimit();
+        if (limit === 0) {
           // Looked at again after the utilization window; `again` keeps the run going when it ends.
           this.stats.deferred++;
           this.again = true;
           this.deferNext = true;
           break;
         }
-        const rows = await this.options.store.unindexedEmails({ afterEmailId: after, limit: this.forcedBatch ? Math.min(this.options.batchSize, FORCED_BATCH) : this.options.batchSize });
+        const rows = await this.options.store.unindexedEmails({ afterEmailId: after, limit });
         if (rows.length === 0) break;
         after = rows[rows.length - 1]!.emailId;
         const batchStarted = performance.now();

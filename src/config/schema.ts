@@ -268,8 +268,8 @@ export const schema = {
     index: booleanField({ default: true, doc: 'Keep the search index. Off: every text search reads and parses the messages it looks at, and list rows are parsed for their preview.' }),
     indexDelay: durationField({ default: '200ms', doc: 'How long the indexer waits after new mail before it indexes, so messages arriving together are indexed in one batch.' }),
     indexBatch: integerField({ default: 50, min: 1, max: 1000, doc: 'Messages indexed per write; the indexer yields to other work between batches.' }),
-    indexBusyUtilization: numberField({ default: 0.5, doc: 'Between 0 and 1. While the share of time the server\'s event loop is working exceeds this (a burst of deliveries), the indexer waits: indexing never slows acceptance down. 1 never waits.' }),
-    indexBusyWait: durationField({ default: '10s', doc: 'While the server is busy, one batch is still indexed this often, so the index keeps up under a long load.' }),
+    indexBusyUtilization: numberField({ default: 0.5, doc: 'Between 0 and 1. While the share of time the server\'s event loop is working exceeds this (a burst of deliveries), the indexer waits: indexing never slows acceptance down. Mail arriving within the last second counts as busy too. 1 never waits.' }),
+    indexBusyWait: durationField({ default: '10s', doc: 'While the server is busy, one batch of at most 10 messages is still indexed this often (the least indexing rate), so the index keeps up under a long load.' }),
   }),
 
   trace: section('The message trace: a timeline of every message received or refused, kept in the store and shown by `postamt trace` (docs/operations.md).', {
