@@ -89,7 +89,15 @@ export class SearchIndexer {
   /** Resolves once nothing is left to index (tests, benchmarks). */
   idle(): Promise<void> {
     if (this.running === null && this.timer === null) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    // The indexer's timer is unref'd (it must not keep a stopping server alive); a caller awaiting idle()
+    // holds the process open with a handle of its own until the wait ends.
+    const keepAlive = setInterval(() => {}, 60_000);
+    return new Promise((resolve) =>
+      this.idleWaiters.push(() => {
+        clearInterval(keepAlive);
+        resolve();
+      }),
+    );
   }
 
   private kick(delayMs = this.options.delayMs): void {
@@ -113,6 +121,7 @@ export class SearchIndexer {
         }
       });
     }, delayMs);
+    this.timer.unref();
   }
 
   /** The share of the event loop spent working lately (0..1), over a window of at least UTILIZATION_WINDOW_MS. */
