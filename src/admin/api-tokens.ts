@@ -4,7 +4,7 @@
  * and nothing else, and stops working when its account's password changes or the account is disabled.
  */
 import { hashToken } from '../accounts/access-tokens.ts';
-import { LoginSessions, sessionId, type LoginSession } from '../accounts/login-sessions.ts';
+import { sessionId, type LoginSession } from '../accounts/login-sessions.ts';
 import type { Actor, Principal } from './access.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -25,8 +25,8 @@ export interface ApiTokenSummary {
   expiresAt: Date;
 }
 
-const summary = (r: Omit<LoginSession, 'id'> & { id?: string; tokenHash?: string }): ApiTokenSummary => ({
-  id: r.id ?? sessionId(r.tokenHash ?? ''),
+const summary = (r: LoginSession): ApiTokenSummary => ({
+  id: r.id,
   label: r.label.startsWith(API_TOKEN_LABEL) ? r.label.slice(API_TOKEN_LABEL.length) : r.label.replace(ADMIN_SESSION_LABEL, ''),
   kind: r.label.startsWith(API_TOKEN_LABEL) ? 'api' : 'session',
   createdAt: r.createdAt,
@@ -35,7 +35,6 @@ const summary = (r: Omit<LoginSession, 'id'> & { id?: string; tokenHash?: string
 
 export function apiTokenService(ctx: AdminContext) {
   const { store, gate } = ctx;
-  const sessions = new LoginSessions({ store, now: () => ctx.now().getTime() });
 
   function tokens() {
     if (!ctx.tokens) throw new AdminError('invalid', 'API tokens are made through the running server\'s admin API');
@@ -58,20 +57,21 @@ export function apiTokenService(ctx: AdminContext) {
       if (!(Number.isInteger(input.expiresInDays) && input.expiresInDays >= 1 && input.expiresInDays <= MAX_TOKEN_DAYS)) throw new AdminError('invalid', `expiresInDays must be a whole number from 1 to ${MAX_TOKEN_DAYS}`);
       const { actor, accountId } = await self(principal, 'make API tokens');
       const { token, record } = await tokens().issue({ accountId, address: actor.address ?? '' }, API_TOKEN_LABEL + label, { scope: 'admin', lifetimeMs: input.expiresInDays * DAY_MS });
-      gate.done(actor, `make API token ${record.tokenHash.slice(0, 16)} (${label})`);
-      return { ...summary(record), token };
+      const id = sessionId(record.tokenHash);
+      gate.done(actor, `make API token ${id} (${label})`);
+      return { ...summary({ id, label: record.label, createdAt: record.createdAt, expiresAt: record.expiresAt }), token };
     },
 
     /** The acting admin's tokens and admin sessions that have not expired, newest first. */
     async list(principal: Principal): Promise<ApiTokenSummary[]> {
       const { accountId } = await self(principal, 'list API tokens');
-      return (await sessions.list(accountId, 'admin')).map(summary);
+      return (await tokens().sessions.list(accountId, 'admin')).map(summary);
     },
 
     async revoke(principal: Principal, id: string): Promise<string> {
       const { actor, accountId } = await self(principal, 'revoke API tokens');
       if (!/^[0-9a-f]{16}$/.test(id)) throw new AdminError('invalid', `${JSON.stringify(id)} is not a token id`);
-      if (!(await sessions.end(accountId, 'admin', id))) throw new AdminError('not-found', `no API token ${id}`);
+      if (!(await tokens().sessions.end(accountId, 'admin', id))) throw new AdminError('not-found', `no API token ${id}`);
       gate.done(actor, `revoke API token ${id}`);
       return id;
     },
