@@ -13,7 +13,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** RFC 9110 §12.5.3: brotli, else gzip, when the client lists it without q=0; null for the plain file. */
-export function encodingFor(file: string, accept: string | undefined): 'br' | 'gzip' | null {
+function encodingFor(file: string, accept: string | undefined): 'br' | 'gzip' | null {
   // index.html is small and names the bundle; it is sent as it is.
   if (file.endsWith('.html') || !accept) return null;
   const offered = new Set<string>();

@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import type { Resolver } from '../dns/resolver.ts';
 
 /** The address to connect to for `host`: itself when it is an IP literal, else its first A, else its first AAAA. */
-export async function firstAddress(host: string, resolver: Pick<Resolver, 'a' | 'aaaa'>): Promise<{ ip: string } | { error: string }> {
+async function firstAddress(host: string, resolver: Pick<Resolver, 'a' | 'aaaa'>): Promise<{ ip: string } | { error: string }> {
   if (isIP(host)) return { ip: host };
   let ip: string | undefined;
   try {
