@@ -2,6 +2,7 @@
  * One message trace event in words for the admin UI: what happened, the host involved (the client that sent it or
  * the MX it went to), the SMTP reply, the DSN sent, and the remaining details as labelled values instead of JSON.
  */
+import { bytes } from './ui.ts';
 
 export interface TraceEventView {
   at: string;
@@ -39,11 +40,6 @@ function text(v: unknown): string | null {
   if (Array.isArray(v)) return v.map((x) => text(x) ?? '').filter((x) => x !== '').join(', ') || null;
   if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k} ${text(x) ?? '—'}`).join(', ');
   return String(v);
-}
-
-function bytes(n: unknown): string | null {
-  if (typeof n !== 'number') return null;
-  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
 export function describeTraceEvent(e: TraceEventView): DescribedEvent {
@@ -92,7 +88,8 @@ export function describeTraceEvent(e: TraceEventView): DescribedEvent {
   if (auth) add('Authentication', `SPF ${auth.spf ?? '—'}, DKIM ${auth.dkim ?? '—'}, DMARC ${auth.dmarc ?? '—'}`);
   const spam = take('spam') as { score: number; verdict: string; shadow?: boolean; rules: { test: string; score: number }[] } | undefined;
   if (spam) add('Spam score', `${spam.score} (${spam.verdict}${spam.shadow ? ', shadow mode' : ''}): ${spam.rules.map((r) => `${r.test} ${r.score}`).join(', ') || 'no rule scored'}`);
-  add('Size', bytes(take('size')));
+  const size = take('size');
+  add('Size', typeof size === 'number' ? bytes(size) : null);
   add('Mailboxes', text(take('mailboxes')));
   const folder = take('folder');
   if (folder === 'junk') add('Folder', 'Junk');

@@ -6,7 +6,7 @@ import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { describeTraceEvent, type TraceEventView } from './trace-event.ts';
-import { table, useLoad, type El } from './ui.ts';
+import { table, useLoad, when, type El } from './ui.ts';
 
 interface Timeline {
   queueId: string; messageId: string | null; sender: string | null; recipients: string[]; firstAt: string; lastAt: string;
@@ -43,13 +43,8 @@ export function TracePage(): El {
           table(['Time', 'What', 'Recipients', 'Host', 'Reply', 'DSN', 'Details'], t.events.map((e) => {
             const d = describeTraceEvent(e);
             return [
-              h('time', { dateTime: e.at, title: e.at }, exactTime(e.at)), d.what, e.recipients.join(', '), d.host, d.reply ? h('code', null, d.reply) : '', d.dsn,
+              h('time', { dateTime: e.at, title: e.at }, when(e.at, { seconds: true })), d.what, e.recipients.join(', '), d.host, d.reply ? h('code', null, d.reply) : '', d.dsn,
               d.details.length === 0 ? '' : h('dl', { class: 'details' }, d.details.flatMap(([label, value]) => [h('dt', null, label), h('dd', null, value)])),
             ];
           })))));
-}
-
-/** Trace steps are seconds apart: the time to the second, in the browser's time zone. */
-function exactTime(iso: string): string {
-  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' });
 }

@@ -52,8 +52,9 @@ export function bytes(n: number | null | undefined): string {
   return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
-export function when(iso: string | null | undefined): string {
-  return iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—';
+/** A time in the browser's time zone; `seconds` where events are seconds apart (message trace steps). */
+export function when(iso: string | null | undefined, options: { seconds?: boolean } = {}): string {
+  return iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: options.seconds === true ? 'medium' : 'short' }) : '—';
 }
 
 export function field(label: string, input: Record<string, unknown>): El {
