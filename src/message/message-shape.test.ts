@@ -18,6 +18,9 @@ describe('messageShapeProblem (RFC 5322 §2.1)', () => {
     assert.match(shape('From: a@b.test\r\nno colon here\r\n\r\n')!, /line 2/);
     assert.match(shape('Bad Name: x\r\n')!, /not a header field/);
   });
+  it('numbers the bad line by lines, counting folded continuation lines', () => {
+    assert.match(shape('Subject: a\r\n b\r\n c\r\nno colon here\r\n\r\n')!, /line 4 /);
+  });
   it('leaves a line cut off by the end of a partial head to the rest of the message', () => {
     assert.equal(shape('From: a@b.test\r\nSubj', false), null);
     assert.match(shape('From: a@b.test\r\nSubj', true)!, /line 2/);

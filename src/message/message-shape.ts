@@ -19,9 +19,11 @@ export function messageShapeProblem(head: Buffer, complete: boolean): string | n
   if (head.length === 0) return 'the message is empty';
   let lineStart = 0;
   let fields = 0;
+  let line = 0;
   while (lineStart < head.length) {
     const nl = head.indexOf(LF, lineStart);
     if (nl < 0 && !complete) break;
+    line++;
     const lineEnd = nl < 0 ? head.length : nl > lineStart && head[nl - 1] === CR ? nl - 1 : nl;
     if (lineEnd === lineStart) return fields > 0 ? null : 'the message has no header fields';
     const first = head[lineStart]!;
@@ -30,7 +32,7 @@ export function messageShapeProblem(head: Buffer, complete: boolean): string | n
     } else {
       let i = lineStart;
       while (i < lineEnd && head[i]! >= 33 && head[i]! <= 126 && head[i] !== COLON) i++;
-      if (i === lineStart || i >= lineEnd || head[i] !== COLON) return `line ${fields + 1} of the header section is not a header field`;
+      if (i === lineStart || i >= lineEnd || head[i] !== COLON) return `line ${line} of the header section is not a header field`;
       fields++;
     }
     if (nl < 0) break;
