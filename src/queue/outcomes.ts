@@ -5,7 +5,7 @@
  * the runner and by admin bounce.
  */
 import type { Logger } from '../core/log.ts';
-import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueStore } from '../store/types.ts';
+import type { QueueEnqueueInput, QueueMessageRecord, QueueRecipientRecord, QueueRecipientState, QueueRecipientUpdate, QueueStore } from '../store/types.ts';
 import { formatReply, isPositive, isTransient, type SmtpReply } from '../protocols/smtp/client-reply.ts';
 import { isDelayWarningDue, isExpired, nextAttemptAt, queuedSince, type RetryPolicy } from './backoff.ts';
 import { buildDsn, canSendDsnTo, wantsNotification, type DsnRecipient } from './dsn.ts';
@@ -62,7 +62,7 @@ function statusOf(reply: SmtpReply): string {
 /** Stores the outcomes of one attempt for recipients of one message, sends due DSNs; returns the new states. */
 export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageRecord, outcomes: RecipientOutcome[], original: Buffer | null): Promise<QueueRecipientState[]> {
   const { now, policy } = ctx;
-  const updates: Parameters<QueueStore['updateRecipients']>[0] = [];
+  const updates: QueueRecipientUpdate[] = [];
   const failed: DsnRecipient[] = [];
   const delayed: DsnRecipient[] = [];
   const succeeded: DsnRecipient[] = [];

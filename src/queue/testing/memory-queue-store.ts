@@ -3,7 +3,7 @@
  * (store/contract/queue-contract.ts) like the real backends.
  */
 import { LocalLeases } from '../../store/local-leases.ts';
-import type { QueueAttemptRecord, QueueEnqueueInput, QueueLease, QueueMessageRecord, QueueRecipientRecord, QueueStats, QueueStore } from '../../store/types.ts';
+import type { QueueAttemptRecord, QueueEnqueueInput, QueueLease, QueueMessageRecord, QueueRecipientRecord, QueueRecipientUpdate, QueueStats, QueueStore } from '../../store/types.ts';
 
 export class MemoryQueueStore implements QueueStore {
   readonly messages = new Map<string, QueueMessageRecord>();
@@ -69,7 +69,7 @@ export class MemoryQueueStore implements QueueStore {
     if (expiry !== null) times.push(expiry);
     return times.length ? new Date(Math.min(...times)) : null;
   }
-  async updateRecipients(updates: Parameters<QueueStore['updateRecipients']>[0]): Promise<void> {
+  async updateRecipients(updates: QueueRecipientUpdate[]): Promise<void> {
     const byId = new Map(this.#all().map((r) => [r.id, r]));
     for (const u of updates) {
       const r = byId.get(u.id);

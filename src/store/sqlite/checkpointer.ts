@@ -40,7 +40,7 @@ const RUN_LIMIT_MS = 60_000;
 interface PassReport {
   final: boolean;
   /** Frames in the WAL when the pass began. */
-  frames?: number;
+  frames: number;
 }
 
 export interface CheckpointStats {
@@ -116,7 +116,7 @@ export class Checkpointer {
     if (this.runTimer) clearTimeout(this.runTimer);
     this.runTimer = null;
     if (!report.final) {
-      this.walFrames = report.frames ?? HOLD_FRAMES;
+      this.walFrames = report.frames;
       this.stats.workerRuns++;
       this.finalPassDue = true;
       return;
