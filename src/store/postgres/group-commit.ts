@@ -50,6 +50,8 @@ export interface PgGroupCommitStats {
 }
 
 const MAX_BATCH = 256;
+/** Bytes of bodies one delivery statement carries at most (unless one caller's deliveries alone are more). */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 const MAX_RETRIES = 5;
 
 export class PgGroupCommit {
@@ -109,12 +111,21 @@ export class PgGroupCommit {
     }
   }
 
-  /** Callers' deliveries up to MAX_BATCH deliveries (a caller's are never split). */
+  /**
+   * Callers' deliveries up to MAX_BATCH deliveries and MAX_BATCH_BYTES of bodies (a caller's are never
+   * split): the bodies travel as one bytea parameter, so the count alone would let 256 bodies of a chunk
+   * each make a parameter of 128 MiB (twice that as hex text).
+   */
   private takeDeliveries(): PendingDeliveries[] {
     let count = 0;
+    let bytes = 0;
     let n = 0;
-    while (n < this.pendingDeliveries.length && (n === 0 || count + this.pendingDeliveries[n]!.deliveries.length <= MAX_BATCH)) {
-      count += this.pendingDeliveries[n]!.deliveries.length;
+    while (n < this.pendingDeliveries.length) {
+      const next = this.pendingDeliveries[n]!.deliveries;
+      const size = next.reduce((sum, d) => sum + d.data.length, 0);
+      if (n > 0 && (count + next.length > MAX_BATCH || bytes + size > MAX_BATCH_BYTES)) break;
+      count += next.length;
+      bytes += size;
       n++;
     }
     return this.pendingDeliveries.splice(0, n);

@@ -96,6 +96,29 @@ if (unavailable) {
     }
   });
 
+  test('postgres: waiting deliveries of large bodies are split so one statement carries at most a few MiB', async () => {
+    const { store, cleanup } = await fresh();
+    try {
+      const inbox = await inboxOf(store, 'a@example.test');
+      const before = store.commits.stats.deliveryBatches;
+      // A write holding the group commit lets every delivery below wait for the same next batch.
+      const busy = store.commits.run(async (c) => { await c.query('SELECT pg_sleep(0.5)'); });
+      const body = Buffer.alloc(500 * 1024, 'x');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => {
+        const tx = store.beginDelivery();
+        tx.write(Buffer.concat([Buffer.from(`Subject: ${i}\r\n\r\n`), body]));
+        return tx.commit({ mailboxes: [{ mailboxId: inbox }] });
+      }));
+      await busy;
+      // 20 bodies of 500 KiB are 10 MB: two statements under the 8 MiB budget, not one.
+      assert.equal(store.commits.stats.deliveryBatches - before, 2);
+      assert.deepEqual(results.map((r) => r.messages[0]!.uid).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+
   test('postgres: two stores on one database delivering into the same mailboxes at once get unique, increasing UIDs', async () => {
     const { store, openSecond, cleanup } = await fresh();
     const other = await openSecond();
