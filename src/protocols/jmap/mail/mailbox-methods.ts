@@ -12,6 +12,7 @@ import { changesArgsSchema } from '../standard/changes.ts';
 import { checkGetIds, getArgsSchema, pickProperties, selectProperties } from '../standard/get.ts';
 import { checkQueryChangesCount, queryChangesArgsSchema } from '../standard/query-changes.ts';
 import { checkSort, pageQuery, queryArgsSchema, type Filter } from '../standard/query.ts';
+import { unsignedIntSchema } from '../standard/primitives.ts';
 import { checkSetPreconditions, setArgsSchema, setResponse, splitWillDestroy } from '../standard/set.ts';
 import type { JmapMailBackend, MailMailbox, MailboxWriteError } from './backend.ts';
 import { formatState, mailChanges, MAX_CHANGES, parseState } from './state.ts';
@@ -20,6 +21,9 @@ const ROLE_OF: Record<string, string> = { '\\Sent': 'sent', '\\Drafts': 'drafts'
 const SPECIAL_USE_OF: Record<string, string> = Object.fromEntries(Object.entries(ROLE_OF).map(([k, v]) => [v, k]));
 
 export const MAILBOX_PROPERTIES = ['id', 'name', 'parentId', 'role', 'sortOrder', 'totalEmails', 'unreadEmails', 'totalThreads', 'unreadThreads', 'myRights', 'isSubscribed'];
+/** The properties a client may give in Mailbox/set create and update; the others are the server's. */
+const SETTABLE = ['name', 'parentId', 'role', 'sortOrder', 'isSubscribed'];
+const SERVER_SET = MAILBOX_PROPERTIES.filter((p) => !SETTABLE.includes(p));
 
 export type JmapMailbox = {
   id: string; name: string; parentId: string | null; role: string | null; sortOrder: number;
@@ -30,6 +34,19 @@ export type JmapMailbox = {
 export function roleOf(mailbox: Pick<MailMailbox, 'name' | 'specialUse'>): string | null {
   if (mailbox.name === 'INBOX') return 'inbox';
   return mailbox.specialUse === null ? null : (ROLE_OF[mailbox.specialUse] ?? null);
+}
+
+/** RFC 8621 §2 sortOrder: what a client did not set is, by default, the inbox first, the other roles next, then the rest. */
+function defaultSortOrder(role: string | null): number {
+  return role === 'inbox' ? 0 : role !== null ? 10 : 100;
+}
+
+/** What the user may do with a mailbox of that role: everything, except renaming or deleting the inbox. */
+function rightsOf(role: string | null): Record<string, boolean> {
+  return {
+    mayReadItems: true, mayAddItems: true, mayRemoveItems: true, maySetSeen: true, maySetKeywords: true,
+    mayCreateChild: true, mayRename: role !== 'inbox', mayDelete: role !== 'inbox', maySubmit: true,
+  };
 }
 
 /** The JMAP view of every mailbox of the account, parents resolved by IMAP name. */
@@ -45,15 +62,12 @@ export function toJmapMailboxes(list: readonly MailMailbox[]): JmapMailbox[] {
       parentId: parent ? formatObjectId('mailbox', parent.id) : null,
       role,
       // RFC 8621 §2 sortOrder: what a client set; by default the inbox first, the other roles next, then the rest.
-      sortOrder: m.sortOrder ?? (role === 'inbox' ? 0 : role !== null ? 10 : 100),
+      sortOrder: m.sortOrder ?? defaultSortOrder(role),
       totalEmails: m.totalEmails,
       unreadEmails: m.unreadEmails,
       totalThreads: m.totalThreads,
       unreadThreads: m.unreadThreads,
-      myRights: {
-        mayReadItems: true, mayAddItems: true, mayRemoveItems: true, maySetSeen: true, maySetKeywords: true,
-        mayCreateChild: true, mayRename: role !== 'inbox', mayDelete: role !== 'inbox', maySubmit: true,
-      },
+      myRights: rightsOf(role),
       isSubscribed: m.subscribed,
     };
   });
@@ -139,14 +153,9 @@ const mailboxCreateSchema = z.object({
   name: z.string().min(1).max(255),
   parentId: z.string().nullable().default(null),
   role: z.string().nullable().default(null),
-  sortOrder: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  sortOrder: unsignedIntSchema.optional(),
   isSubscribed: z.boolean().default(false),
 }).passthrough();
-
-/** RFC 8620 §1.3 UnsignedInt: an integer 0 <= n <= 2^53-1. */
-function isUnsignedInt(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
 
 /** RFC 8620 §5.3: a create naming a property the Mailbox type does not have is refused, not silently ignored. */
 function unknownProperties(raw: unknown): string[] {
@@ -227,10 +236,10 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
         checkSetPreconditions(args, oldState, ctx.limits.maxObjectsInSet);
         const created: Record<string, Record<string, unknown>> = {};
         const notCreated: Record<string, SetError> = {};
-        const resolveParent = async (parentRef: string | null): Promise<string | null | SetError> => {
+        const resolveParent = (parentRef: string | null, list: readonly MailMailbox[]): string | SetError => {
           if (parentRef === null) return '';
           const parentId = parseObjectId('mailbox', ctx.createdIds.resolve(parentRef) ?? '');
-          const parent = (await backend.mailboxes(accountId)).find((m) => m.id === parentId);
+          const parent = list.find((m) => m.id === parentId);
           return parent ? `${parent.name}/` : setError('invalidProperties', { properties: ['parentId'] });
         };
         for (const [creationId, raw] of Object.entries(args.create ?? {})) {
@@ -246,34 +255,36 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
             continue;
           }
           const props = parsed.data;
-          const readOnly = ['id', 'totalEmails', 'unreadEmails', 'totalThreads', 'unreadThreads', 'myRights'].filter((p) => p in props);
+          const readOnly = SERVER_SET.filter((p) => p in props);
           if (readOnly.length > 0 || props.name.includes('/')) {
             notCreated[creationId] = setError('invalidProperties', { properties: readOnly.length > 0 ? readOnly : ['name'] });
             continue;
           }
+          // One read of the account's mailboxes per create: earlier creates of this request are in it.
+          const list = await backend.mailboxes(accountId);
           const specialUse = props.role === null ? null : SPECIAL_USE_OF[props.role];
           // RFC 8621 §2 role: no two mailboxes of an account have the same role.
-          if (specialUse === undefined || (props.role !== null && (await backend.mailboxes(accountId)).some((m) => roleOf(m) === props.role))) {
+          if (specialUse === undefined || (props.role !== null && list.some((m) => roleOf(m) === props.role))) {
             notCreated[creationId] = setError('invalidProperties', { properties: ['role'], ...(specialUse === undefined ? {} : { description: `a mailbox with role ${props.role} exists` }) });
             continue;
           }
-          const prefix = await resolveParent(props.parentId);
+          const prefix = resolveParent(props.parentId, list);
           if (typeof prefix !== 'string') {
-            notCreated[creationId] = prefix as SetError;
+            notCreated[creationId] = prefix;
             continue;
           }
           const name = `${prefix}${props.name}`;
           const result = await backend.createMailbox(accountId, name, specialUse);
           if (typeof result === 'string') {
-            notCreated[creationId] = mailboxError(result, { list: await backend.mailboxes(accountId), name });
+            notCreated[creationId] = mailboxError(result, { list, name });
             continue;
           }
           if (props.isSubscribed) await backend.setSubscribed(accountId, result.id, true);
           if (props.sortOrder !== undefined) await backend.setSortOrder(accountId, result.id, props.sortOrder);
           const id = formatObjectId('mailbox', result.id);
           ctx.createdIds.set(creationId, id);
-          const mailbox = toJmapMailboxes(await backend.mailboxes(accountId)).find((m) => m.id === id);
-          created[creationId] = { id, sortOrder: mailbox?.sortOrder ?? 100, totalEmails: 0, unreadEmails: 0, totalThreads: 0, unreadThreads: 0, myRights: mailbox?.myRights ?? {}, isSubscribed: props.isSubscribed };
+          const role = roleOf({ name, specialUse });
+          created[creationId] = { id, sortOrder: props.sortOrder ?? defaultSortOrder(role), totalEmails: 0, unreadEmails: 0, totalThreads: 0, unreadThreads: 0, myRights: rightsOf(role), isSubscribed: props.isSubscribed };
         }
         const { update, notUpdated } = splitWillDestroy(args.update, args.destroy);
         const updated: Record<string, null> = {};
@@ -287,16 +298,16 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
             continue;
           }
           const view = toJmapMailboxes(list).find((m) => m.id === formatObjectId('mailbox', current.id))!;
-          const bad = Object.keys(patch).filter((k) => !['name', 'parentId', 'isSubscribed', 'sortOrder', 'role'].includes(k));
+          const bad = Object.keys(patch).filter((k) => !SETTABLE.includes(k));
           if (bad.length > 0 || ('name' in patch && (typeof patch.name !== 'string' || patch.name === '' || patch.name.includes('/'))) || ('isSubscribed' in patch && typeof patch.isSubscribed !== 'boolean')
-            || ('role' in patch && patch.role !== view.role) || ('sortOrder' in patch && !isUnsignedInt(patch.sortOrder))) {
+            || ('role' in patch && patch.role !== view.role) || ('sortOrder' in patch && !unsignedIntSchema.safeParse(patch.sortOrder).success)) {
             notUpdated[ref] = setError('invalidProperties', { properties: bad.length > 0 ? bad : Object.keys(patch) });
             continue;
           }
           if ('name' in patch || 'parentId' in patch) {
-            const prefix = await resolveParent('parentId' in patch ? (patch.parentId as string | null) : view.parentId);
+            const prefix = resolveParent('parentId' in patch ? (patch.parentId as string | null) : view.parentId, list);
             if (typeof prefix !== 'string') {
-              notUpdated[ref] = prefix as SetError;
+              notUpdated[ref] = prefix;
               continue;
             }
             const newName = `${prefix}${'name' in patch ? (patch.name as string) : view.name}`;
@@ -308,14 +319,14 @@ export function mailboxMethods(): MethodTable<JmapMailBackend> {
             if (newName !== current.name) {
               const r = await backend.renameMailbox(accountId, current.id, newName);
               if (r !== true) {
-                notUpdated[ref] = mailboxError(r, { list: await backend.mailboxes(accountId), name: newName });
+                notUpdated[ref] = mailboxError(r, { list, name: newName });
                 continue;
               }
             }
           }
           if (typeof patch.isSubscribed === 'boolean' && patch.isSubscribed !== current.subscribed) await backend.setSubscribed(accountId, current.id, patch.isSubscribed);
           // RFC 8621 §2 sortOrder: set by the client, kept for every device.
-          if (isUnsignedInt(patch.sortOrder) && patch.sortOrder !== view.sortOrder) await backend.setSortOrder(accountId, current.id, patch.sortOrder);
+          if (typeof patch.sortOrder === 'number' && patch.sortOrder !== view.sortOrder) await backend.setSortOrder(accountId, current.id, patch.sortOrder);
           updated[ref] = null;
         }
         const destroyed: string[] = [];
