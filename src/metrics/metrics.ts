@@ -32,10 +32,8 @@ export class Metrics {
   readonly #authFailures: Counter<'protocol'>;
   readonly #commitSeconds: Histogram;
   readonly #imapCommandSeconds: Histogram<'command'>;
-  /** Bound children of the IMAP command histogram, by command name (the command table's names only). */
-  readonly #imapCommands = new Map<string, { observe(seconds: number): void }>();
-  /** Bound children by counter and label values, made at first use of each label set (a handful each). */
-  readonly #bound = new Map<Counter<string>, Map<string, Map<string, { inc(): void }>>>();
+  /** Bound children by metric and label values, made at first use of each label set (a handful each; IMAP commands: the command table's names only). */
+  readonly #bound = new Map<Counter<string> | Histogram<string>, Map<string, Map<string, Counter.Internal | Histogram.Internal<string>>>>();
 
   constructor() {
     const registers = [this.registry];
@@ -106,15 +104,17 @@ export class Metrics {
     this.#sources = sources;
   }
 
-  /** The child of `counter` for these label values, bound at first use: no label hashing or string building per event. */
-  #child(counter: Counter<string>, a: string, b?: string): { inc(): void } {
-    let byA = this.#bound.get(counter);
-    if (!byA) this.#bound.set(counter, (byA = new Map()));
+  /** The child of `metric` for these label values, bound at first use: no label hashing or string building per event. */
+  #child(metric: Counter<string>, a: string, b?: string): Counter.Internal;
+  #child(metric: Histogram<string>, a: string, b?: string): Histogram.Internal<string>;
+  #child(metric: Counter<string> | Histogram<string>, a: string, b?: string): Counter.Internal | Histogram.Internal<string> {
+    let byA = this.#bound.get(metric);
+    if (!byA) this.#bound.set(metric, (byA = new Map()));
     let byB = byA.get(a);
     if (!byB) byA.set(a, (byB = new Map()));
     const key = b ?? '';
     let child = byB.get(key);
-    if (!child) byB.set(key, (child = b === undefined ? counter.labels(a) : counter.labels(a, b)));
+    if (!child) byB.set(key, (child = b === undefined ? metric.labels(a) : metric.labels(a, b)));
     return child;
   }
 
@@ -148,9 +148,7 @@ export class Metrics {
 
   /** An IMAP command answered after `ms` (see ImapSessionOptions.commandTimed). */
   imapCommand(command: string, ms: number): void {
-    let child = this.#imapCommands.get(command);
-    if (!child) this.#imapCommands.set(command, (child = this.#imapCommandSeconds.labels(command)));
-    child.observe(ms / 1000);
+    this.#child(this.#imapCommandSeconds, command).observe(ms / 1000);
   }
 
   authFailure(protocol: string): void {
