@@ -31,10 +31,13 @@ export interface DriverOptions {
 
 /**
  * Wraps a plain socket in server-side TLS and waits for the handshake. `smallBuffers`: TLS reads the
- * socket through a stream (socket-stream.ts), ~64 KB less held per connection for ~1 ms more CPU per MB.
+ * socket through a stream (socket-stream.ts), memory per connection traded for CPU on bulk transfers
+ * (the figures: `tls.imaps_small_buffers`).
  */
 export function upgradeToTls(socket: Socket, provider: TlsProvider, timeoutMs: number, options: { smallBuffers?: boolean } = {}): Promise<{ socket: tls.TLSSocket; info: TlsInfo }> {
   return new Promise((resolve, reject) => {
+    // attach() sets no-delay on the TLS socket, which Node passes to the TCP handle only on the native
+    // path; through a stream the TLS socket has no TCP handle, so the raw socket gets it here.
     if (options.smallBuffers === true) socket.setNoDelay(true);
     const secure = new tls.TLSSocket(options.smallBuffers === true ? socketAsStream(socket) : socket, provider.serverOptions());
     const timer = setTimeout(() => {

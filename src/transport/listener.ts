@@ -32,7 +32,7 @@ export interface ListenerOptions {
   handshakeTimeoutMs?: number;
   /**
    * Implicit TLS with small buffers (upgradeToTls): for listeners whose connections mostly sit idle (IMAP
-   * IDLE), where ~64 KB per connection matters more than ~1 ms of CPU per MB transferred.
+   * IDLE), where memory per connection matters more than CPU on bulk transfers (`tls.imaps_small_buffers`).
    */
   smallTlsBuffers?: boolean;
 }
