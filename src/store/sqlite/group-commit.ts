@@ -6,9 +6,8 @@
  * without: a failure there rolls the whole transaction back and the batch runs again with savepoints. A
  * savepoint costs a copy of every page an operation changes that the batch had changed before it. A
  * failing COMMIT or sync fails its whole batch. A promise resolves only after a sync that began after its
- * COMMIT returned: that is the durability point. A batch may commit while the previous batch's sync runs
- * and start its own (at most MAX_SYNCS_IN_FLIGHT at once): a write then waits for one sync, not for the
- * end of the one in flight and then its own.
+ * COMMIT returned: that is the durability point. One sync runs at a time; the writes that arrive during it
+ * share the next transaction.
  */
 import { closeSync, fdatasync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -28,20 +27,7 @@ interface PendingWrite {
   firstTriedAt?: number;
 }
 
-interface SyncInFlight {
-  covered: PendingWrite[];
-  finished: boolean;
-  error: unknown;
-}
-
 const BUSY_RETRY_MS = 25;
-/**
- * Syncs of the WAL running at once. Two let a batch commit and start its sync while the previous one runs,
- * so an IMAP write waits for one sync instead of about one and a half; but they split SMTP batches in two,
- * and acceptance fell by a fifth on the quiet machine (5 KB: 1342 → 1078 msg/s, 0.86 → 1.07 ms CPU per
- * message; 100 KB: 995 → 838, same run), so one it is until that is won back elsewhere.
- */
-const MAX_SYNCS_IN_FLIGHT = 1;
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: string }).code;
@@ -66,15 +52,14 @@ export class GroupCommit {
   private scheduled = false;
   /** Committed, waiting for the sync that makes them durable. */
   private unsynced: PendingWrite[] = [];
-  /** WAL syncs running on the thread pool. */
-  private syncsInFlight = 0;
-  /** Those syncs in the order they began, each with the writes it makes durable. */
-  private syncQueue: SyncInFlight[] = [];
+  /**
+   * A WAL sync runs on the thread pool; no transaction starts meanwhile. One sync at a time: a second one
+   * in flight split SMTP batches in two and cost acceptance a fifth (docs/performance.md, ADR 0002).
+   */
+  private syncing = false;
   /** Another process holds the write lock: batches wait for the retry (retryBusy). */
   private busyWaiting = false;
   private walFd: number | null = null;
-  /** Descriptors of a replaced WAL file, closed once no sync runs on them. */
-  private retiredFds: number[] = [];
   private walIno = 0;
   private dirSynced = false;
   private readonly statements;
@@ -131,13 +116,12 @@ export class GroupCommit {
   }
 
   /**
-   * Schedules the next transaction. While MAX_SYNCS_IN_FLIGHT syncs run no transaction starts: everything
-   * that arrives meanwhile goes into ONE transaction after the first of them returns, so under load there
-   * is one COMMIT and one sync per batch however many sessions commit (fewer WAL frames, locks and
-   * syscalls than a COMMIT per turn).
+   * Schedules the next transaction. While a sync runs no transaction starts: everything that arrives
+   * meanwhile goes into ONE transaction after it returns, so under load there is one COMMIT and one sync
+   * per batch however many sessions commit (fewer WAL frames, locks and syscalls than a COMMIT per turn).
    */
   private kick(): void {
-    if (this.scheduled || this.busyWaiting || this.holding || this.syncsInFlight >= MAX_SYNCS_IN_FLIGHT || this.pending.length === 0) return;
+    if (this.scheduled || this.busyWaiting || this.holding || this.syncing || this.pending.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -152,7 +136,7 @@ export class GroupCommit {
 
   /** Resolves when nothing is pending or waiting for an fsync (used at close). */
   idle(): Promise<void> {
-    if (this.pending.length === 0 && this.unsynced.length === 0 && this.syncsInFlight === 0 && !this.scheduled) return Promise.resolve();
+    if (this.pending.length === 0 && this.unsynced.length === 0 && !this.syncing && !this.scheduled) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -292,23 +276,13 @@ export class GroupCommit {
       this.notifyIdle();
       return;
     }
-    if (this.syncsInFlight >= MAX_SYNCS_IN_FLIGHT) return; // the next one to return starts it
-    this.syncsInFlight++;
-    const sync: SyncInFlight = { covered: this.unsynced, finished: false, error: undefined };
+    this.syncing = true;
+    const covered = this.unsynced;
     this.unsynced = [];
-    this.syncQueue.push(sync);
     const done = (err: unknown): void => {
-      this.syncsInFlight--;
-      if (this.syncsInFlight === 0) this.closeRetired();
-      sync.finished = true;
-      sync.error = err ?? undefined;
-      // Writes are answered in commit order: a later batch's sync may return first, but its writers (and
-      // the change feed's listeners, who hear them then) wait for the earlier batches.
-      while (this.syncQueue.length > 0 && this.syncQueue[0]!.finished) {
-        const head = this.syncQueue.shift()!;
-        if (head.error) for (const item of head.covered) item.reject(asStorageError(head.error));
-        else for (const item of head.covered) item.resolve(item.result);
-      }
+      this.syncing = false;
+      if (err) for (const item of covered) item.reject(asStorageError(err));
+      else for (const item of covered) item.resolve(item.result);
       this.kick();
       this.syncSoon();
     };
@@ -329,8 +303,8 @@ export class GroupCommit {
   private walDescriptor(): number {
     const ino = statSync(this.walPath).ino;
     if (this.walFd === null || ino !== this.walIno) {
-      if (this.walFd !== null) this.retiredFds.push(this.walFd);
-      if (this.syncsInFlight === 0) this.closeRetired();
+      // No sync runs on the old descriptor: this is called only to start the one sync.
+      if (this.walFd !== null) closeSync(this.walFd);
       this.walFd = openSync(this.walPath, 'r');
       this.walIno = fstatSync(this.walFd).ino;
       this.dirSynced = false;
@@ -348,13 +322,8 @@ export class GroupCommit {
     return this.walFd;
   }
 
-  private closeRetired(): void {
-    for (const fd of this.retiredFds) closeSync(fd);
-    this.retiredFds = [];
-  }
-
   private notifyIdle(): void {
-    if (this.pending.length || this.unsynced.length || this.syncsInFlight > 0 || this.scheduled) return;
+    if (this.pending.length || this.unsynced.length || this.syncing || this.scheduled) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -362,7 +331,6 @@ export class GroupCommit {
 
   close(): void {
     this.checkpointer.close();
-    this.closeRetired();
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
   }
