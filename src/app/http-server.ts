@@ -25,6 +25,10 @@ import type { Context, Hono } from 'hono';
 import type { HttpEnv } from '../http/context.ts';
 import { BLOB_METHODS } from '../protocols/jmap/methods/blob-copy.ts';
 import { CORE_METHODS } from '../protocols/jmap/methods/index.ts';
+import { pushSubscriptionMethods } from '../protocols/jmap/methods/push-subscription.ts';
+import { PushSubscriptions } from './push-subscriptions.ts';
+import { extraCa } from './outbound-tls.ts';
+import { trustAnchors } from '../outbound-tls/tls-check.ts';
 import type { JmapLimits } from '../protocols/jmap/capabilities.ts';
 import { concurrencyLimiter } from '../protocols/jmap/concurrency.ts';
 import { JmapEngine } from '../protocols/jmap/engine.ts';
@@ -108,7 +112,16 @@ export async function startHttpServer(options: {
   backend.setProviders(providers);
   const tokens = new AccessTokens({ store: services.store, lifetimeMs: config.http.tokenLifetime });
   const limits = jmapLimitsFrom(config);
-  const methods: MethodTable<PostamtJmapBackend> = Object.assign({}, CORE_METHODS, BLOB_METHODS, ...providers.map((p) => p.methods));
+  const hub = new PushHub({ source: pushSource(services, providers), logger });
+  // RFC 8620 §7.2 push subscriptions get the same StateChanges as EventSource and WebSocket, from the hub.
+  const pushSubscriptions = new PushSubscriptions({
+    store: services.store,
+    hub,
+    logger,
+    settings: { perCredential: config.http.pushSubscriptions, maxExpiryMs: config.http.pushMaxExpiry, allowed: config.http.pushAllowedNetworks, maxFailures: config.http.pushMaxFailures, ca: trustAnchors(extraCa(config)).ca as string[] },
+  });
+  await pushSubscriptions.start();
+  const methods: MethodTable<PostamtJmapBackend> = Object.assign({}, CORE_METHODS, BLOB_METHODS, pushSubscriptionMethods(pushSubscriptions), ...providers.map((p) => p.methods));
   const engine = new JmapEngine<PostamtJmapBackend>({
     backend,
     methods,
@@ -127,7 +140,6 @@ export async function startHttpServer(options: {
     allowPlaintextAuth: (ip) => services.allowPlaintextAuth(ip),
     logger,
   });
-  const hub = new PushHub({ source: pushSource(services, providers), logger });
   const admission = pushAdmission(services, config.http.maxPushConnections);
   const webSocket = jmapWebSocket({
     engine,
@@ -263,6 +275,7 @@ export async function startHttpServer(options: {
     pushConnections: () => admission.open(),
     async stop() {
       clearInterval(sweeper);
+      pushSubscriptions.close();
       webSocket.closeAll();
       admission.endAll();
       hub.close();

@@ -29,7 +29,7 @@ export function reportsDir(config: Config): string {
 }
 
 /** `outbound_tls.ca_file`, trusted beside the system roots for MTA-STS policies and https: TLS-RPT endpoints. */
-function extraCa(config: Config): string | null {
+export function extraCa(config: Config): string | null {
   const file = config.outboundTls.caFile;
   if (!file) return null;
   try {

@@ -1024,7 +1024,39 @@ export interface SubmissionStore {
   recordSubmissionDelivery(queueId: string, statuses: Record<string, SubmissionDeliveryStatus>): Promise<void>;
 }
 
-export interface Store extends AccountStore, MailStore, EmailStore, SearchIndexStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, SubmissionStore, ChangeFeed {
+/** RFC 8620 §7.2: a push subscription, owned by one login credential. */
+export interface PushSubscriptionRecord {
+  id: string;
+  accountId: number;
+  /** The app password the subscription was made with (removing it removes the subscription), or null. */
+  appPasswordId: number | null;
+  /** The account password stamp it was made with (a new password ends it), or null. */
+  credential: string | null;
+  deviceClientId: string;
+  url: string;
+  /** RFC 8291 keys (base64url), both or neither. */
+  keys: { p256dh: string; auth: string } | null;
+  verificationCode: string;
+  verified: boolean;
+  expires: Date;
+  /** Data types pushed; null for all. */
+  types: string[] | null;
+  createdAt: Date;
+}
+
+/** Push subscriptions (RFC 8620 §7.2), durable on return; they go with their account and app password. */
+export interface PushSubscriptionStore {
+  listPushSubscriptions(accountId: number): Promise<PushSubscriptionRecord[]>;
+  /** Every subscription of every account (the push sender loads the verified ones at start). */
+  listAllPushSubscriptions(): Promise<PushSubscriptionRecord[]>;
+  addPushSubscription(record: PushSubscriptionRecord): Promise<void>;
+  updatePushSubscription(id: string, patch: { verified?: boolean; expires?: Date; types?: string[] | null }): Promise<boolean>;
+  removePushSubscription(id: string): Promise<boolean>;
+  /** Removes those expired at `now`; returns their ids. */
+  removeExpiredPushSubscriptions(now: Date): Promise<string[]>;
+}
+
+export interface Store extends AccountStore, MailStore, EmailStore, SearchIndexStore, QueueStore, SuppressionStore, TraceStore, UploadStore, AccessTokenStore, AdminSettingsStore, MetadataStore, VacationStore, SubmissionStore, PushSubscriptionStore, ChangeFeed {
   /** Checks that every stored body is whole (run at start; damaged items are reported, not repaired). */
   checkIntegrity(options: IntegrityOptions): Promise<IntegrityReport>;
   /** State the nodes share (PostgreSQL); absent where one process owns the store (SQLite: it stays in memory and files). */

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isMailboxChange, type ChangeSource, type Store, type StoreChange } from '../types.ts';
 import { runQueueStoreContract } from './queue-contract.ts';
+import { runPushSubscriptionStoreContract } from './push-subscription-contract.ts';
 import { runSubmissionStoreContract } from './submission-contract.ts';
 import { runTraceStoreContract } from './trace-contract.ts';
 
@@ -69,6 +70,7 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
   }
 
   runSubmissionStoreContract(name, { withStore, nextChange, account });
+  runPushSubscriptionStoreContract(name, { withStore, account });
 
   test(`${name}: the start-up integrity check reads every body as whole, and counts what it checked`, () =>
     withStore(async (store) => {

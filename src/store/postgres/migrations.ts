@@ -749,4 +749,28 @@ END $$;
 ALTER TABLE mailboxes ADD COLUMN sort_order bigint;
 `,
   },
+  {
+    version: 18,
+    name: 'JMAP push subscriptions',
+    // RFC 8620 §7.2: a push subscription belongs to the login credential that made it (the account, and the
+    // app password or the password stamp), not to an account; it goes with its account and its app password.
+    sql: `
+CREATE TABLE push_subscriptions (
+  id text PRIMARY KEY,
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  app_password_id bigint REFERENCES app_passwords(id) ON DELETE CASCADE,
+  credential text,
+  device_client_id text NOT NULL,
+  url text NOT NULL,
+  key_p256dh text,
+  key_auth text,
+  verification_code text NOT NULL,
+  verified boolean NOT NULL DEFAULT false,
+  expires bigint NOT NULL,
+  types text,
+  created_at bigint NOT NULL
+);
+CREATE INDEX push_subscriptions_account ON push_subscriptions(account_id);
+`,
+  },
 ];

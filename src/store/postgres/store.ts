@@ -3,6 +3,7 @@
  * the change feed, and the stores composed into the `Store` contract. Several processes (nodes) may open
  * the same database; docs/decisions/0009-postgresql-store.md says how they stay consistent.
  */
+import { pgPushSubscriptionStore } from './push-subscriptions.ts';
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { Store } from '../types.ts';
@@ -61,6 +62,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       ...pgTraceStore({ pool, changes }),
       ...pgAdminSettingsStore({ pool, changes }),
       ...pgVacationStore({ pool, changes }),
+      ...pgPushSubscriptionStore({ pool }),
       ...pgSubmissionStore({ pool, changes }),
       shared,
       subscribe: (listener) => changes.subscribe(listener),

@@ -622,4 +622,28 @@ ALTER TABLE uploads DROP COLUMN data;
 ALTER TABLE mailboxes ADD COLUMN sort_order INTEGER;
 `,
   },
+  {
+    version: 22,
+    name: 'JMAP push subscriptions',
+    // RFC 8620 §7.2: a push subscription belongs to the login credential that made it (the account, and the
+    // app password or the password stamp), not to an account; it goes with its account and its app password.
+    sql: `
+CREATE TABLE push_subscriptions (
+  id TEXT PRIMARY KEY,
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  app_password_id INTEGER REFERENCES app_passwords(id) ON DELETE CASCADE,
+  credential TEXT,
+  device_client_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  key_p256dh TEXT,
+  key_auth TEXT,
+  verification_code TEXT NOT NULL,
+  verified INTEGER NOT NULL DEFAULT 0,
+  expires INTEGER NOT NULL,
+  types TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX push_subscriptions_account ON push_subscriptions(account_id);
+`,
+  },
 ];

@@ -2,6 +2,7 @@
  * The embedded SQLite backend: one connection, one group-commit writer, and the stores (accounts, mail,
  * emails, queue, suppressions) composed into the `Store` contract.
  */
+import { sqlitePushSubscriptionStore } from './push-subscriptions.ts';
 import { join } from 'node:path';
 import { readdirSync, rmSync } from 'node:fs';
 import type { Store } from '../types.ts';
@@ -93,6 +94,7 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): SqliteStore {
     ...traceStore,
     ...sqliteAdminSettingsStore({ db, changes }),
     ...sqliteVacationStore({ db, changes }),
+    ...sqlitePushSubscriptionStore({ db, changes }),
     ...sqliteSubmissionStore({ db, changes }),
     subscribe: (listener) => changes.subscribe(listener),
     checkIntegrity: async (integrityOptions) => checkIntegrity(db, integrityOptions),
