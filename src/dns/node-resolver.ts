@@ -4,6 +4,7 @@
  */
 import { Resolver as NodeDnsResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { AnswerCache } from './answer-cache.ts';
 import { DnsError, normalizeDnsName, reverseName, type DnsErrorKind, type MxRecord, type Resolver } from './resolver.ts';
 
 export interface NodeResolverOptions {
@@ -21,7 +22,7 @@ export interface NodeResolverOptions {
   now?: () => number;
 }
 
-type CacheEntry = { expiresAt: number; value: unknown } | { expiresAt: number; error: DnsError };
+type CacheEntry = { value: unknown } | { error: DnsError };
 
 function mapError(err: unknown, hostname: string, rrtype: string): DnsError | 'nodata' {
   const code = (err as { code?: string }).code;
@@ -38,7 +39,7 @@ function mapError(err: unknown, hostname: string, rrtype: string): DnsError | 'n
 
 export class NodeResolver implements Resolver {
   readonly #dns: NodeDnsResolver;
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache: AnswerCache<CacheEntry>;
   readonly #opts: Required<Omit<NodeResolverOptions, 'servers'>>;
 
   constructor(options: NodeResolverOptions = {}) {
@@ -51,6 +52,7 @@ export class NodeResolver implements Resolver {
       cacheSize: options.cacheSize ?? 10000,
       now: options.now ?? Date.now,
     };
+    this.#cache = new AnswerCache({ maxTtlSeconds: this.#opts.maxTtlSeconds, maxEntries: this.#opts.cacheSize, now: this.#opts.now });
     this.#dns = new NodeDnsResolver({ timeout: this.#opts.timeoutMs, tries: this.#opts.tries });
     if (options.servers?.length) this.#dns.setServers(options.servers);
   }
@@ -86,40 +88,26 @@ export class NodeResolver implements Resolver {
 
   async #cached<T>(rrtype: string, rawName: string, fetch: (name: string) => Promise<{ value: T; ttl?: number }>): Promise<T> {
     const name = normalizeDnsName(rawName);
-    const key = `${rrtype} ${name}`;
+    const key = AnswerCache.key(rrtype, name);
     const now = this.#opts.now();
     const hit = this.#cache.get(key);
-    if (hit && hit.expiresAt > now) {
+    if (hit !== undefined) {
       if ('error' in hit) throw hit.error;
       return hit.value as T;
     }
-    if (hit) this.#cache.delete(key);
     try {
       const { value, ttl } = await fetch(name);
-      const seconds = Math.min(ttl !== undefined && Number.isFinite(ttl) ? ttl : this.#opts.defaultTtlSeconds, this.#opts.maxTtlSeconds);
-      if (seconds > 0) this.#store(key, { expiresAt: now + seconds * 1000, value });
+      this.#cache.put(key, { value }, ttl !== undefined && Number.isFinite(ttl) ? ttl : this.#opts.defaultTtlSeconds, now);
       return value;
     } catch (err) {
       const mapped = mapError(err, name, rrtype);
-      const expiresAt = now + this.#opts.negativeTtlSeconds * 1000;
       if (mapped === 'nodata') {
-        this.#store(key, { expiresAt, value: [] });
+        this.#cache.put(key, { value: [] }, this.#opts.negativeTtlSeconds, now);
         return [] as T;
       }
       // Only authoritative negatives are cached; SERVFAIL and timeouts are retried next time.
-      if (mapped.kind === 'nxdomain') this.#store(key, { expiresAt, error: mapped });
+      if (mapped.kind === 'nxdomain') this.#cache.put(key, { error: mapped }, this.#opts.negativeTtlSeconds, now);
       throw mapped;
-    }
-  }
-
-  #store(key: string, entry: CacheEntry): void {
-    if (this.#opts.cacheSize <= 0) return;
-    this.#cache.delete(key);
-    this.#cache.set(key, entry);
-    while (this.#cache.size > this.#opts.cacheSize) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.#cache.delete(oldest);
     }
   }
 }

@@ -2,7 +2,7 @@
  * A bounded cache in front of the validating resolver: DANE's MX, address and TLSA answers are kept for their DNS
  * TTL (capped), empty answers for a short negative time; failures (SERVFAIL, timeouts) are never kept.
  */
-import { normalizeDnsName } from './resolver.ts';
+import { AnswerCache } from './answer-cache.ts';
 import type { SecureAddresses, SecureAnswer, SecureMx, SecureResolver, TlsaRecord } from './secure-resolver.ts';
 
 export interface SecureCacheOptions {
@@ -17,24 +17,25 @@ export interface SecureCacheOptions {
 
 export class CachedSecureResolver implements SecureResolver {
   readonly #inner: SecureResolver;
-  readonly #opts: Required<SecureCacheOptions>;
-  readonly #cache = new Map<string, { expiresAt: number; answer: Promise<SecureAnswer<unknown>> }>();
+  readonly #negativeTtlSeconds: number;
+  readonly #cache: AnswerCache<Promise<SecureAnswer<unknown>>>;
 
   constructor(inner: SecureResolver, options: SecureCacheOptions) {
     this.#inner = inner;
-    this.#opts = { now: Date.now, ...options };
+    this.#negativeTtlSeconds = options.negativeTtlSeconds;
+    this.#cache = new AnswerCache({ maxTtlSeconds: options.maxTtlSeconds, maxEntries: options.maxEntries, now: options.now ?? Date.now });
   }
 
   tlsa(name: string): Promise<SecureAnswer<TlsaRecord>> {
-    return this.#cached(`TLSA ${normalizeDnsName(name)}`, () => this.#inner.tlsa(name));
+    return this.#cached(AnswerCache.key('TLSA', name), () => this.#inner.tlsa(name));
   }
 
   mx(name: string): Promise<SecureAnswer<SecureMx>> {
-    return this.#cached(`MX ${normalizeDnsName(name)}`, () => this.#inner.mx(name));
+    return this.#cached(AnswerCache.key('MX', name), () => this.#inner.mx(name));
   }
 
   addresses(name: string, family: 4 | 6): Promise<SecureAddresses> {
-    return this.#cached(`${family === 4 ? 'A' : 'AAAA'} ${normalizeDnsName(name)}`, () => this.#inner.addresses(name, family));
+    return this.#cached(AnswerCache.key(family === 4 ? 'A' : 'AAAA', name), () => this.#inner.addresses(name, family));
   }
 
   get size(): number {
@@ -42,32 +43,18 @@ export class CachedSecureResolver implements SecureResolver {
   }
 
   #cached<A extends SecureAnswer<unknown>>(key: string, lookup: () => Promise<A>): Promise<A> {
-    const now = this.#opts.now();
     const hit = this.#cache.get(key);
-    if (hit && hit.expiresAt > now) return hit.answer as Promise<A>;
-    if (hit) this.#cache.delete(key);
+    if (hit !== undefined) return hit as Promise<A>;
     const answer = lookup();
-    if (this.#opts.maxEntries <= 0) return answer;
+    if (!this.#cache.enabled) return answer;
     // Concurrent deliveries to one host share the lookup in flight; it is dropped again if it fails.
-    this.#put(key, { expiresAt: Number.POSITIVE_INFINITY, answer });
+    this.#cache.put(key, answer, Number.POSITIVE_INFINITY);
     answer.then((a) => {
-      const seconds = Math.min(a.records.length > 0 && a.ttlSeconds !== undefined ? a.ttlSeconds : this.#opts.negativeTtlSeconds, this.#opts.maxTtlSeconds);
-      if (this.#cache.get(key)?.answer !== answer) return;
-      if (seconds > 0) this.#cache.set(key, { expiresAt: this.#opts.now() + seconds * 1000, answer });
-      else this.#cache.delete(key);
+      if (this.#cache.peek(key) !== answer) return;
+      this.#cache.put(key, answer, a.records.length > 0 && a.ttlSeconds !== undefined ? a.ttlSeconds : this.#negativeTtlSeconds);
     }, () => {
-      if (this.#cache.get(key)?.answer === answer) this.#cache.delete(key);
+      if (this.#cache.peek(key) === answer) this.#cache.delete(key);
     });
     return answer;
-  }
-
-  #put(key: string, entry: { expiresAt: number; answer: Promise<SecureAnswer<unknown>> }): void {
-    this.#cache.delete(key);
-    this.#cache.set(key, entry);
-    while (this.#cache.size > this.#opts.maxEntries) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest === undefined) break;
-      this.#cache.delete(oldest);
-    }
   }
 }
