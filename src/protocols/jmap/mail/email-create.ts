@@ -5,10 +5,13 @@
  */
 import { composeMessage, encodeHeaderText, formatAddresses, formatDate, newMessageId, type ComposeAddress, type ComposePart } from '../../../message/compose.ts';
 import { setError, type SetError } from '../method-error.ts';
-import { parseHeaderProperty } from './header-forms.ts';
+import { parseHeaderProperty, type HeaderProperty } from './header-forms.ts';
 
 type Props = Record<string, unknown>;
-export type BlobReader = (blobId: string) => Promise<Buffer | null>;
+/** Reads a blob for buildMessage: null when it is not there. */
+type BlobReader = (blobId: string) => Promise<Buffer | null>;
+/** Reads a body part's blob: buildMessage's wrapper collects the missing ones and gives empty bytes for them. */
+type PartReader = (blobId: string) => Promise<Buffer>;
 
 const ADDRESS_PROPS: Record<string, string> = { from: 'From', sender: 'Sender', replyTo: 'Reply-To', to: 'To', cc: 'Cc', bcc: 'Bcc' };
 const ID_PROPS: Record<string, string> = { messageId: 'Message-ID', inReplyTo: 'In-Reply-To', references: 'References' };
@@ -42,29 +45,41 @@ function claimField(seen: Set<string>, field: string, prop: string): void {
   seen.add(lower);
 }
 
+/**
+ * The header field a top-level create property sets (null for the body and meta properties), and for a
+ * "header:" property its parsed form (null when it does not parse).
+ */
+function fieldOf(prop: string): { field: string; header: HeaderProperty | null } | null {
+  if (ADDRESS_PROPS[prop]) return { field: ADDRESS_PROPS[prop], header: null };
+  if (ID_PROPS[prop]) return { field: ID_PROPS[prop], header: null };
+  if (prop === 'subject') return { field: 'Subject', header: null };
+  if (prop === 'sentAt') return { field: 'Date', header: null };
+  if (!prop.startsWith('header:')) return null;
+  const header = parseHeaderProperty(prop);
+  return { field: header?.name ?? prop, header };
+}
+
 function headerFields(props: Props): [string, string][] {
   const out: [string, string][] = [];
   const seen = new Set<string>();
   for (const [prop, value] of Object.entries(props)) {
-    if (ADDRESS_PROPS[prop]) claimField(seen, ADDRESS_PROPS[prop], prop);
-    else if (ID_PROPS[prop]) claimField(seen, ID_PROPS[prop], prop);
-    else if (prop === 'subject') claimField(seen, 'Subject', prop);
-    else if (prop === 'sentAt') claimField(seen, 'Date', prop);
-    else if (prop.startsWith('header:')) claimField(seen, parseHeaderProperty(prop)?.name ?? prop, prop);
+    const of = fieldOf(prop);
+    if (of === null) continue;
+    const { field, header } = of;
+    claimField(seen, field, prop);
     if (value === null || value === undefined) continue;
-    if (ADDRESS_PROPS[prop]) out.push([ADDRESS_PROPS[prop], formatAddresses(addresses(value, prop))]);
+    if (ADDRESS_PROPS[prop]) out.push([field, formatAddresses(addresses(value, prop))]);
     else if (ID_PROPS[prop]) {
       if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || /[\s<>]/.test(v))) throw new Invalid(prop);
-      out.push([ID_PROPS[prop], value.map((v) => `<${v}>`).join(' ')]);
+      out.push([field, value.map((v) => `<${v}>`).join(' ')]);
     } else if (prop === 'subject') {
       if (typeof value !== 'string' || /[\r\n]/.test(value)) throw new Invalid(prop);
-      out.push(['Subject', encodeHeaderText(value)]);
+      out.push([field, encodeHeaderText(value)]);
     } else if (prop === 'sentAt') {
       const ms = typeof value === 'string' ? Date.parse(value) : NaN;
       if (!Number.isFinite(ms)) throw new Invalid(prop);
-      out.push(['Date', formatDate(new Date(ms))]);
-    } else if (prop.startsWith('header:')) {
-      const header = parseHeaderProperty(prop);
+      out.push([field, formatDate(new Date(ms))]);
+    } else {
       if (header === null || header.all) throw new Invalid(prop);
       // RFC 8621 §4.6: Content-* fields belong to body parts, never to the top-level header.
       if (header.name.toLowerCase().startsWith('content-')) throw new Invalid(prop);
@@ -81,7 +96,7 @@ function headerFields(props: Props): [string, string][] {
   return out;
 }
 
-async function leafOf(part: Props, values: Props, readBlob: BlobReader, property: string): Promise<ComposePart> {
+async function leafOf(part: Props, values: Props, readBlob: PartReader, property: string): Promise<ComposePart> {
   const type = typeof part.type === 'string' ? part.type.toLowerCase() : (part.blobId ? 'application/octet-stream' : 'text/plain');
   let body: Buffer;
   if (typeof part.partId === 'string') {
@@ -90,10 +105,7 @@ async function leafOf(part: Props, values: Props, readBlob: BlobReader, property
     if (!value || typeof value.value !== 'string' || !type.startsWith('text/') || value.isTruncated === true) throw new Invalid(property, `no body value for part ${part.partId}`);
     body = Buffer.from(value.value);
   } else if (typeof part.blobId === 'string') {
-    const bytes = await readBlob(part.blobId);
-    // Null only from a reader that does not collect missing blobs itself.
-    if (bytes === null) throw new Invalid(property, `blob ${part.blobId} not found`);
-    body = bytes;
+    body = await readBlob(part.blobId);
   } else throw new Invalid(property, 'a part needs partId or blobId');
   if (part.charset !== undefined && part.charset !== null && part.partId !== undefined) throw new Invalid(property, 'charset is set by the server for text values');
   // RFC 8621 §4.6: header fields are set one property each, never as a "headers" list.
@@ -116,7 +128,7 @@ async function leafOf(part: Props, values: Props, readBlob: BlobReader, property
   };
 }
 
-async function structureOf(part: Props, values: Props, readBlob: BlobReader, depth: number): Promise<ComposePart> {
+async function structureOf(part: Props, values: Props, readBlob: PartReader, depth: number): Promise<ComposePart> {
   if (depth > 10 || part === null || typeof part !== 'object') throw new Invalid('bodyStructure');
   if (Array.isArray(part.subParts)) {
     const type = typeof part.type === 'string' ? part.type.toLowerCase() : 'multipart/mixed';
@@ -126,7 +138,7 @@ async function structureOf(part: Props, values: Props, readBlob: BlobReader, dep
   return leafOf(part, values, readBlob, 'bodyStructure');
 }
 
-async function bodyOf(props: Props, readBlob: BlobReader): Promise<ComposePart> {
+async function bodyOf(props: Props, readBlob: PartReader): Promise<ComposePart> {
   const values = (props.bodyValues ?? {}) as Props;
   if (props.bodyStructure !== undefined) {
     if (props.textBody !== undefined || props.htmlBody !== undefined || props.attachments !== undefined) throw new Invalid('bodyStructure', 'bodyStructure with textBody, htmlBody or attachments');
