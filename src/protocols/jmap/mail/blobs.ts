@@ -28,9 +28,10 @@ export async function resolveBlob(backend: JmapMailBackend, accountId: string, b
 /**
  * The first bytes of a streamed blob (up to `max`, or all of it when shorter) and the same stream again
  * from its start, so a check of the head does not make anyone hold the whole blob. `close` ends the read
- * when the blob is not used after all.
+ * when the blob is not used after all. A blob already in memory is its own head, complete.
  */
-export async function peekStream(body: AsyncIterable<Buffer>, max: number): Promise<{ head: Buffer; complete: boolean; body: AsyncIterable<Buffer>; close(): Promise<void> }> {
+export async function peekStream(body: Buffer | AsyncIterable<Buffer>, max: number): Promise<{ head: Buffer; complete: boolean; body: Buffer | AsyncIterable<Buffer>; close(): Promise<void> }> {
+  if (Buffer.isBuffer(body)) return { head: body, complete: true, body, close: async () => {} };
   const iterator = body[Symbol.asyncIterator]();
   const taken: Buffer[] = [];
   let size = 0;
@@ -50,5 +51,6 @@ export async function peekStream(body: AsyncIterable<Buffer>, max: number): Prom
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
   }
   const head = Buffer.concat(taken);
-  return { head: head.subarray(0, max), complete: complete && head.length <= max, body: replay(), close: async () => void (await iterator.return?.()) };
+  // Complete only when the stream ended below max, so the head is all of it.
+  return { head: head.subarray(0, max), complete, body: replay(), close: async () => void (await iterator.return?.()) };
 }

@@ -212,7 +212,7 @@ export function emailSetMethods(): MethodTable<JmapMailBackend> {
           }
           // RFC 8621 §4.8: a blob that is not a message [RFC5322] is refused with "invalidEmail" (the server
           // does not repair messages, so the stored blob is always the one imported).
-          const peeked = Buffer.isBuffer(found) ? { head: found, complete: true, body: found, close: async () => {} } : await peekStream(found, IMPORT_HEAD_BYTES);
+          const peeked = await peekStream(found, IMPORT_HEAD_BYTES);
           const problem = messageShapeProblem(peeked.head, peeked.complete);
           if (problem !== null) {
             await peeked.close();
