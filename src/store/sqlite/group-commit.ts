@@ -189,8 +189,9 @@ export class GroupCommit {
 
   /**
    * Runs the batch with no savepoint. A batch of one that fails is rolled back whole (the same outcome as its
-   * savepoint); a failure in a larger batch (all re-runnable) rolls everything back and runs the batch again
-   * in a new transaction, each write in its savepoint. False when the batch was settled here.
+   * savepoint); a failure in a larger batch (all re-runnable) rolls everything back and puts the batch back
+   * at the head of the queue, each write no longer re-runnable, so the next transaction (flush(): BEGIN,
+   * waiting out another process's lock) runs each in its savepoint. False when the batch left this one.
    */
   private runWithoutSavepoints(batch: PendingWrite[]): boolean {
     let failure: unknown = null;
@@ -219,16 +220,10 @@ export class GroupCommit {
       return false;
     }
     this.stats.reruns++;
-    try {
-      this.statements.begin.run();
-    } catch (err) {
-      for (const item of batch) item.reject(asStorageError(err));
-      this.notifyIdle();
-      this.kick();
-      return false;
-    }
-    this.runWithSavepoints(batch);
-    return true;
+    for (const item of batch) item.rerunnable = false;
+    this.pending = batch.concat(this.pending);
+    this.kick();
+    return false;
   }
 
   /** Runs each write of the batch in its own savepoint: a failing one is rolled back alone. */
