@@ -224,7 +224,10 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     return changes.write((log): CommitResult => insertDelivery(plan, body, log), { rerunnable: true });
   }
 
-  /** One group-commit operation (one savepoint) for every delivery: all are stored, or none. */
+  /**
+   * One group-commit operation for every delivery: all are stored, or none. Re-runnable like a single
+   * delivery: it takes a savepoint only in a batch that needs them.
+   */
   async function commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[]): Promise<CommitResult[]> {
     const taken: { plan: DeliveryPlan; body: SpooledBody; done: () => void }[] = [];
     try {
@@ -357,7 +360,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         }
         if (changed.length > 0) log.push({ accountId: accountOf(mailboxId), mailboxId, kind: 'flags', uids: changed.map((m) => m.uid) });
         return { changed, failedUnchangedSince };
-      });
+      }, { rerunnable: true });
     },
     async expunge(mailboxId, uids) {
       return changes.write((log) => {
@@ -373,7 +376,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         }
         if (out.length > 0) log.push({ accountId: accountOf(mailboxId), mailboxId, kind: 'expunge', uids: out });
         return out;
-      });
+      }, { rerunnable: true });
     },
     async vanishedSince(mailboxId, sinceModSeq) {
       return (q.vanished.all(mailboxId, sinceModSeq) as { uid: number }[]).map((r) => r.uid);
@@ -405,7 +408,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
           if (options.move) log.push({ accountId: accountOf(fromMailboxId), mailboxId: fromMailboxId, kind: 'expunge', uids: pairs.map((p) => p[0]) });
         }
         return { uidValidity: target.uidValidity, pairs };
-      });
+      }, { rerunnable: true });
     },
     commitDeliveries,
     beginDelivery() {
