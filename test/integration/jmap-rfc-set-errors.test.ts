@@ -1,6 +1,6 @@
 // SetErrors of Mailbox/set, Email/set, Email/import and Email/parse as RFC 8620 §5.3 and RFC 8621 §2,
 // §4.6, §4.8, §4.9 name them, with a real JMAP client (jmap-jam) over a real socket: a property the type does
-// not have, a sibling of the same name, two properties for one header field, a body part's
+// not have, a sibling of the same name, a role another mailbox has, two properties for one header field, a body part's
 // Content-Transfer-Encoding or missing blobs, a blob id that is not there, a blob that is not a message; and
 // the Raw header form without NUL octets (§4.1.2.1).
 import { after, before, describe, it } from 'node:test';
@@ -54,6 +54,19 @@ describe('JMAP SetErrors (RFC 8620 §5.3, RFC 8621 §2, §4.6, §4.8, §4.9) and
     // The same name under another parent is fine (siblings only).
     const child = await first(jam.api.Mailbox.set({ accountId, create: { c: { name: 'Projects', parentId: other } } } as never));
     assert.ok(child.created?.c, JSON.stringify(child));
+  });
+
+  it('Mailbox/set: a second mailbox with a role already taken (trash) is invalidProperties on role, and nothing is created (RFC 8621 §2)', async () => {
+    const before = await first(jam.api.Mailbox.get({ accountId, ids: null, properties: ['name', 'role'] } as never));
+    const roles = before.list.map((m: any) => m.role).filter((r: string | null) => r !== null);
+    assert.ok(roles.includes('trash'), `the account starts with a trash mailbox: ${roles.join(', ')}`);
+    const set = await first(jam.api.Mailbox.set({ accountId, create: { again: { name: 'Second trash', role: 'trash' } } } as never));
+    assert.equal(set.created, null, JSON.stringify(set));
+    assert.equal(set.notCreated.again.type, 'invalidProperties');
+    assert.deepEqual(set.notCreated.again.properties, ['role']);
+    const after = await first(jam.api.Mailbox.get({ accountId, ids: null, properties: ['name', 'role'] } as never));
+    assert.equal(after.list.filter((m: any) => m.role === 'trash').length, 1);
+    assert.ok(!after.list.some((m: any) => m.name === 'Second trash'));
   });
 
   it('Email/set create: two properties for one header field, or a body part\'s headers list or Content-Transfer-Encoding, are invalidProperties', async () => {
