@@ -4,17 +4,14 @@
 // names the configured report addresses in _smtp._tls and _dmarc; axe finds no serious accessibility violation.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { strToU8, zipSync } from 'fflate';
 import nodemailer from 'nodemailer';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { PASS, buildUi, launchChromium, logInAdmin, skipWithoutChromium } from './webmail-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const PASS = 'correct horse battery staple';
 const ROOT = 'root@a.test';
 const DADMIN = 'dadmin@b.test';
 const TLSRPT = 'tls-reports@a.test';
@@ -40,23 +37,19 @@ function dmarcReport(org: string, domain: string, ip: string, count: number, pas
     + `<identifiers><header_from>${domain}</header_from></identifiers><auth_results><spf><domain>${domain}</domain><result>${r}</result></spf></auth_results></record></feedback>`;
 }
 
-describe('admin UI: received TLS-RPT and DMARC reports', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('admin UI: received TLS-RPT and DMARC reports', { skip: skipWithoutChromium }, () => {
   let t: TestServer;
   let browser: Browser;
   let base: string;
 
   const logIn = async (p: Page, address: string): Promise<void> => {
-    await p.goto(base + '/admin/');
-    await p.getByLabel('Address').fill(address);
-    await p.getByLabel('Password').fill(PASS);
-    await p.getByRole('button', { name: 'Log in' }).click();
+    await logInAdmin(p, base, address);
     await p.getByRole('navigation').getByRole('link', { name: 'Reports' }).click();
     await p.getByRole('heading', { level: 2, name: 'Reports' }).waitFor();
   };
 
   before(async () => {
-    const built = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildUi();
     t = await startTestServer({ startQueue: false, config: { auth: { maxFailuresPerIp: 1000 }, reports: { tlsrptAddress: TLSRPT, dmarcAddress: DMARC } } as never });
     const store = t.server.services.store;
     await store.setServerAdmin(await t.addUser(ROOT, PASS), true);
@@ -82,7 +75,7 @@ describe('admin UI: received TLS-RPT and DMARC reports', { skip: existsSync(CHRO
     await t.waitForMessages(TLSRPT, 2);
     await t.waitForMessages(DMARC, 2);
     base = `https://localhost:${t.ports.https}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

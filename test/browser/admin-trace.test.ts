@@ -4,19 +4,17 @@
 // script and style sheet come compressed (brotli, else gzip) as the browser and curl accept them.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
 import { curl } from '../harness/curl.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { PASS, buildUi, launchChromium, logInAdmin, newBrowserContext, skipWithoutChromium } from './webmail-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const PASS = 'correct horse battery staple';
 const ROOT = 'root@a.test';
 
-describe('admin UI: the message trace in words', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('admin UI: the message trace in words', { skip: skipWithoutChromium }, () => {
   let t: TestServer;
   let sink: SmtpSinkHandle;
   let browser: Browser;
@@ -25,8 +23,7 @@ describe('admin UI: the message trace in words', { skip: existsSync(CHROMIUM) ? 
   let carolTries = 0;
 
   before(async () => {
-    const built = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildUi();
     // The next hop defers carol once, then takes her copy; it refuses gone@ for good.
     sink = await startSmtpSink({
       rcpt: (address: string) => (address === 'gone@far.test' ? '550 5.1.1 No such user (sink)' : address === 'carol@far.test' && carolTries++ === 0 ? '451 4.3.0 Try again later (sink)' : undefined),
@@ -37,8 +34,8 @@ describe('admin UI: the message trace in words', { skip: existsSync(CHROMIUM) ? 
     // Forwarded to the next hop: the message is queued for far.test.
     await t.addAlias('fwd@a.test', ['carol@far.test', 'gone@far.test']);
     base = `https://localhost:${t.ports.https}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport: { width: 1400, height: 900 } });
+    browser = await launchChromium();
+    const context = await newBrowserContext(browser, { viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
   });
   after(async () => {
@@ -79,10 +76,7 @@ describe('admin UI: the message trace in words', { skip: existsSync(CHROMIUM) ? 
     await sink.waitForMessages(1, 15_000);
     await t.server.services.trace.flush();
 
-    await page.goto(base + '/admin/');
-    await page.getByLabel('Address').fill(ROOT);
-    await page.getByLabel('Password').fill(PASS);
-    await page.getByRole('button', { name: 'Log in' }).click();
+    await logInAdmin(page, base, ROOT);
     await page.getByRole('navigation').getByRole('link', { name: 'Trace' }).click();
     await page.getByLabel('Queue id').fill(queueId);
     const region = page.getByRole('region', { name: `Message ${queueId}` });

@@ -5,38 +5,26 @@
 // violation on any page. With POSTAMT_SCREENSHOTS=1 it also writes the screenshots of docs/admin.md.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { Secret, TOTP } from 'otpauth';
 import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { PASS, buildUi, launchChromium, logInAdmin, newBrowserContext, skipWithoutChromium } from './webmail-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const PASS = 'correct horse battery staple';
 const ROOT = 'root@a.test';
 const DADMIN = 'dadmin@b.test';
 const USER = 'user@a.test';
 const SHOTS = process.env.POSTAMT_SCREENSHOTS === '1';
 
-describe('admin UI in the browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('admin UI in the browser', { skip: skipWithoutChromium }, () => {
   let t: TestServer;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   let base: string;
 
-  const logIn = async (p: Page, address: string, code?: string): Promise<void> => {
-    await p.goto(base + '/admin/');
-    await p.getByLabel('Address').fill(address);
-    await p.getByLabel('Password').fill(PASS);
-    await p.getByRole('button', { name: 'Log in' }).click();
-    if (code !== undefined) {
-      await p.getByLabel('Code from your authenticator app').fill(code);
-      await p.getByRole('button', { name: 'Log in' }).click();
-    }
-  };
+  const logIn = (p: Page, address: string, code?: string): Promise<void> => logInAdmin(p, base, address, { code });
   /** No serious or critical accessibility violation on what the page shows now. */
   const accessible = async (p: Page, what: string): Promise<void> => {
     const result = await new AxeBuilder({ page: p }).analyze();
@@ -52,8 +40,7 @@ describe('admin UI in the browser', { skip: existsSync(CHROMIUM) ? false : `${CH
   };
 
   before(async () => {
-    const built = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8' });
-    assert.equal(built.status, 0, built.stderr);
+    buildUi();
     t = await startTestServer({ startQueue: false, config: { auth: { maxFailuresPerIp: 1000 } } as never });
     const store = t.server.services.store;
     await store.setServerAdmin(await t.addUser(ROOT, PASS), true);
@@ -61,8 +48,8 @@ describe('admin UI in the browser', { skip: existsSync(CHROMIUM) ? false : `${CH
     await t.addUser(USER, PASS);
     await t.addUser('bob@b.test', PASS);
     base = `https://localhost:${t.ports.https}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport: { width: 1200, height: 800 } });
+    browser = await launchChromium();
+    context = await newBrowserContext(browser, { viewport: { width: 1200, height: 800 } });
     page = await context.newPage();
   });
   after(async () => {

@@ -1,5 +1,6 @@
 // Shared set-up for the webmail browser tests: a whole server on loopback with users, Debian's chromium
 // through playwright-core, logging in as a user does, mail from outside by SMTP, and a user's IMAP view.
+// The admin UI's browser tests use its build, browser and login steps (buildUi, launchChromium, logInAdmin).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,6 +12,34 @@ import { startTestServer, type TestServer, type TestServerOptions } from '../har
 export const CHROMIUM = '/usr/bin/chromium';
 export const PASS = 'correct horse battery staple';
 export const skipWithoutChromium = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`;
+
+/** Builds the webmail and admin UI bundles into dist/ui, as the server serves them. */
+export function buildUi(): void {
+  const built = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stderr);
+}
+
+/** Debian's chromium, headless, as every browser test drives it (no browser download). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
+
+/** A browser context that accepts the test server's self-signed certificate, in English. */
+export function newBrowserContext(browser: Browser, o: { locale?: string; viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark' } = {}): Promise<BrowserContext> {
+  return browser.newContext({ ignoreHTTPSErrors: true, locale: o.locale ?? 'en-US', viewport: o.viewport ?? { width: 1280, height: 800 }, colorScheme: o.colorScheme ?? 'light' });
+}
+
+/** Logs in to the admin UI at `base` as an admin does; `code` answers the second-factor step. */
+export async function logInAdmin(page: Page, base: string, address: string, options: { code?: string } = {}): Promise<void> {
+  await page.goto(base + '/admin/');
+  await page.getByLabel('Address').fill(address);
+  await page.getByLabel('Password').fill(PASS);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  if (options.code !== undefined) {
+    await page.getByLabel('Code from your authenticator app').fill(options.code);
+    await page.getByRole('button', { name: 'Log in' }).click();
+  }
+}
 
 export interface WebmailRig {
   t: TestServer;
@@ -28,17 +57,16 @@ export interface WebmailRig {
  * it, since an https page never loads an http image (mixed content).
  */
 export async function startWebmailRig(options: { users: string[]; server?: TestServerOptions; scheme?: 'https' | 'http' }): Promise<WebmailRig> {
-  const built = spawnSync(process.execPath, ['scripts/build-ui.mjs'], { encoding: 'utf8' });
-  assert.equal(built.status, 0, built.stderr);
+  buildUi();
   const t = await startTestServer(options.server ?? {});
   for (const u of options.users) await t.addUser(u, PASS);
   const base = options.scheme === 'http' ? `http://127.0.0.1:${t.ports.http}` : `https://localhost:${t.ports.https}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   const contexts: BrowserContext[] = [];
   return {
     t, browser, base,
     async newPage(o = {}) {
-      const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: o.locale ?? 'en-US', viewport: o.viewport ?? { width: 1280, height: 800 }, colorScheme: o.colorScheme ?? 'light' });
+      const context = await newBrowserContext(browser, o);
       contexts.push(context);
       return { context, page: await context.newPage() };
     },
