@@ -1,6 +1,6 @@
 /**
  * Group commit: write operations queued in the same turn of the event loop run in ONE SQLite transaction,
- * and the WAL file is then synced (fdatasync) on the thread pool, so the event loop never blocks on the
+ * and the WAL file is then synced (fdatasync) on a thread of its own, so the event loop never blocks on the
  * disk. One failing operation is rolled back alone: each runs in its own savepoint, except in a batch of
  * one and in a batch of operations marked re-runnable (their only effects are their SQL), which run
  * without: a failure there rolls the whole transaction back and the batch runs again with savepoints. A
@@ -9,11 +9,12 @@
  * COMMIT returned: that is the durability point. One sync runs at a time; the writes that arrive during it
  * share the next transaction.
  */
-import { closeSync, fdatasync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SqliteDatabase } from './database.ts';
 import { StorageError } from '../../core/errors.ts';
 import { Checkpointer } from './checkpointer.ts';
+import { SyncThread } from './sync-thread.ts';
 
 interface PendingWrite {
   work: () => unknown;
@@ -69,6 +70,8 @@ export class GroupCommit {
   private idleWaiters: (() => void)[] = [];
   /** WAL checkpoints in a worker thread instead of inside COMMIT (checkpointer.ts). */
   readonly checkpointer: Checkpointer;
+  /** WAL syncs on a thread of their own, not behind password hashes on the shared thread pool. */
+  private readonly syncThread = new SyncThread();
   /** The next transaction waits for the checkpoint worker's final pass (checkpointer.ts). */
   private holding = false;
 
@@ -291,7 +294,7 @@ export class GroupCommit {
     }
     this.stats.fsyncs++;
     // fdatasync, as SQLite syncs its WAL: the data and the file size, without a journal commit for mtime.
-    fdatasync(fd, (err) => done(err));
+    this.syncThread.fdatasync(fd, (err) => done(err));
   }
 
   /** The WAL file's descriptor, reopened if SQLite replaced the file; the directory is synced once. */
@@ -326,6 +329,7 @@ export class GroupCommit {
 
   close(): void {
     this.checkpointer.close();
+    this.syncThread.close();
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
   }
