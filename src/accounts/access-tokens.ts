@@ -64,6 +64,7 @@ export class AccessTokens {
     const account = await this.store.getAccountById(record.accountId);
     const identity: AuthIdentity = { accountId: record.accountId, address: account?.address ?? '', credential: record.credential };
     if (record.appPasswordId !== null) identity.appPasswordId = record.appPasswordId;
+    identity.accessToken = record.tokenHash;
     if (loginProblem(identity, account) !== null) return null;
     if (record.appPasswordId !== null && !(await this.store.listAppPasswords(record.accountId)).some((a) => a.id === record.appPasswordId)) return null;
     return identity;

@@ -11,7 +11,7 @@ import type { JmapIdentity } from '../protocols/jmap/backend.ts';
 import { setError, type SetError } from '../protocols/jmap/method-error.ts';
 import type { JmapPushSubscription, PushSubscriptionBackend, PushSubscriptionCreate, PushSubscriptionUpdate } from '../protocols/jmap/methods/push-subscription.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
-import { isAccountDataEvent, type AccountStore, type ChangeFeed, type PushSubscriptionRecord, type PushSubscriptionStore } from '../store/types.ts';
+import { isAccountDataEvent, type AccessTokenStore, type AccountStore, type ChangeFeed, type PushSubscriptionRecord, type PushSubscriptionStore } from '../store/types.ts';
 import { pushPost, type PushPostOptions, type PushPostResult } from './push-post.ts';
 import { pushUrlProblem, resolvesRefused } from './push-url.ts';
 
@@ -53,7 +53,7 @@ function merge(into: Record<string, Record<string, string>> | null, from: Record
 }
 
 export class PushSubscriptions implements PushSubscriptionBackend {
-  private readonly store: PushSubscriptionStore & Pick<AccountStore, 'getAccountById' | 'listAppPasswords'> & ChangeFeed;
+  private readonly store: PushSubscriptionStore & Pick<AccountStore, 'getAccountById' | 'listAppPasswords'> & Pick<AccessTokenStore, 'getAccessToken'> & ChangeFeed;
   private readonly hub: PushHub;
   private readonly settings: PushSubscriptionSettings;
   private readonly logger: Logger;
@@ -116,6 +116,7 @@ export class PushSubscriptions implements PushSubscriptionBackend {
       accountId: login.accountId,
       appPasswordId: login.appPasswordId ?? null,
       credential: login.credential ?? null,
+      accessToken: login.accessToken ?? null,
       deviceClientId: input.deviceClientId,
       url: input.url,
       keys: input.keys,
@@ -165,7 +166,7 @@ export class PushSubscriptions implements PushSubscriptionBackend {
   private async owned(identity: JmapIdentity): Promise<PushSubscriptionRecord[]> {
     const login = identity as JmapIdentity & Partial<AuthIdentity>;
     if (typeof login.accountId !== 'number') return [];
-    return (await this.store.listPushSubscriptions(login.accountId)).filter((r) => r.appPasswordId === (login.appPasswordId ?? null) && r.credential === (login.credential ?? null));
+    return (await this.store.listPushSubscriptions(login.accountId)).filter((r) => r.appPasswordId === (login.appPasswordId ?? null) && r.credential === (login.credential ?? null) && r.accessToken === (login.accessToken ?? null));
   }
 
   private async activate(record: PushSubscriptionRecord): Promise<void> {
@@ -197,6 +198,11 @@ export class PushSubscriptions implements PushSubscriptionBackend {
       while (live.pending && !live.closed) {
         if (live.record.expires.getTime() <= Date.now()) {
           await this.remove(live.record, 'expired');
+          return;
+        }
+        // A subscription of a login session that ended goes with it (logout leaves no change to hear).
+        if (live.record.accessToken !== null && (await this.sessionEnded(live.record.accessToken))) {
+          await this.remove(live.record, 'login session ended');
           return;
         }
         const changed = live.pending;
@@ -254,9 +260,17 @@ export class PushSubscriptions implements PushSubscriptionBackend {
         this.deactivate(id);
         this.logger.info({ event: 'jmap.push_subscription_removed', id, reason: 'expired' }, 'push subscription removed');
       }
+      for (const record of await this.store.listAllPushSubscriptions()) {
+        if (record.accessToken !== null && (await this.sessionEnded(record.accessToken))) await this.remove(record, 'login session ended');
+      }
     } catch (err) {
       this.logger.warn({ event: 'jmap.push_sweep_failed', err }, 'removing expired push subscriptions failed');
     }
+  }
+
+  private async sessionEnded(tokenHash: string): Promise<boolean> {
+    const token = await this.store.getAccessToken(tokenHash);
+    return token === null || token.expiresAt.getTime() <= Date.now();
   }
 
   private async checkAll(): Promise<void> {
@@ -273,7 +287,8 @@ export class PushSubscriptions implements PushSubscriptionBackend {
       const appIds = new Set((await this.store.listAppPasswords(accountId)).map((a) => a.id));
       for (const record of records) {
         const identity: AuthIdentity = { accountId, address: '', ...(record.credential !== null ? { credential: record.credential } : {}), ...(record.appPasswordId !== null ? { appPasswordId: record.appPasswordId } : {}) };
-        const reason = loginProblem(identity, account) ?? (record.appPasswordId !== null && !appIds.has(record.appPasswordId) ? 'app password removed' : null);
+        const reason = loginProblem(identity, account) ?? (record.appPasswordId !== null && !appIds.has(record.appPasswordId) ? 'app password removed' : null)
+          ?? (record.accessToken !== null && (await this.sessionEnded(record.accessToken)) ? 'login session ended' : null);
         if (reason) await this.remove(record, reason);
       }
       // Rows removed with their app password by the store itself leave nothing live behind.

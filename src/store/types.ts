@@ -1032,6 +1032,8 @@ export interface PushSubscriptionRecord {
   appPasswordId: number | null;
   /** The account password stamp it was made with (a new password ends it), or null. */
   credential: string | null;
+  /** The hash of the Bearer token (login session) it was made with, or null: the session ending ends it. */
+  accessToken: string | null;
   deviceClientId: string;
   url: string;
   /** RFC 8291 keys (base64url), both or neither. */

@@ -8,6 +8,7 @@ import { createECDH, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
+import { AccessTokens } from '../../src/accounts/access-tokens.ts';
 import { deriveScram, hashPassword } from '../../src/accounts/passwords.ts';
 import { caFile, curl } from '../harness/curl.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
@@ -51,7 +52,8 @@ describe('JMAP PushSubscription', () => {
   let serverCa: { path: string; remove(): void };
 
   const jmap = async (calls: unknown[][], user = `${ALICE}:${PASS}`): Promise<any[]> => {
-    const res = await curl(['--cacert', serverCa.path, '-u', user, '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:vacationresponse'], methodCalls: calls }), `https://localhost:${t.ports.https}/jmap/api`]);
+    const auth = user.startsWith('Bearer ') ? ['-H', `Authorization: ${user}`] : ['-u', user];
+    const res = await curl(['--cacert', serverCa.path, ...auth, '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:vacationresponse'], methodCalls: calls }), `https://localhost:${t.ports.https}/jmap/api`]);
     assert.equal(res.status, 200, res.body);
     return res.json().methodResponses;
   };
@@ -209,5 +211,31 @@ describe('JMAP PushSubscription', () => {
     const app = (await store.listAppPasswords(storeAccountId))[0]!;
     await store.removeAppPassword(storeAccountId, app.id);
     assert.ok(!(await store.listPushSubscriptions(storeAccountId)).some((s) => s.id === id));
+  });
+
+  it('goes with the login session (Bearer token) that made it, and with a password change', async () => {
+    const store = t.server.services.store;
+    const tokens = new AccessTokens({ store, lifetimeMs: 3_600_000 });
+    const { token } = await tokens.issue({ accountId: storeAccountId, address: ALICE }, 'test session');
+    const made = await create({ url: `${endpointUrl}/session` }, `Bearer ${token}`);
+    const id = made.created.k.id as string;
+    assert.ok(id, JSON.stringify(made));
+    assert.ok(!(await jmap([['PushSubscription/get', { ids: null }, '0']]))[0]![1].list.some((x: any) => x.id === id), 'a Basic login does not see the session\'s');
+    const [verification] = await waitFor('/session', 1);
+    await jmap([['PushSubscription/set', { update: { [id]: { verificationCode: JSON.parse(verification!.body.toString()).verificationCode } } }, '0']], `Bearer ${token}`);
+    assert.equal(await tokens.revoke(storeAccountId, token), true);
+    await deliver('after logout');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(received.filter((r) => r.path === '/session').length, 1, 'nothing pushed after the session ended');
+    assert.ok(!(await store.listPushSubscriptions(storeAccountId)).some((s) => s.id === id), 'removed with the session');
+
+    const kept = await create({ url: `${endpointUrl}/password` });
+    assert.ok(kept.created.k.id);
+    await store.updateAccount(ALICE, { passwordHash: await hashPassword('a new password entirely', { logN: 10 }) });
+    const deadline = Date.now() + 3000;
+    while ((await store.listPushSubscriptions(storeAccountId)).some((s) => s.id === kept.created.k.id)) {
+      assert.ok(Date.now() < deadline, 'removed after the password change');
+      await new Promise((r) => setTimeout(r, 25));
+    }
   });
 });

@@ -10,6 +10,8 @@ export interface AuthIdentity {
   appPasswordId?: number;
   /** A fingerprint of the account's password as it was at login: another one later means it was changed. */
   credential?: string;
+  /** The stored hash of the Bearer token the login came with (never the token): what ends with the session. */
+  accessToken?: string;
 }
 
 /** Which session a login belongs to, for the log. */

@@ -12,7 +12,7 @@ export function runPushSubscriptionStoreContract(name: string, deps: {
 }): void {
   const { withStore, account } = deps;
   const record = (over: Partial<PushSubscriptionRecord> & Pick<PushSubscriptionRecord, 'id' | 'accountId'>): PushSubscriptionRecord => ({
-    appPasswordId: null, credential: 'stamp', deviceClientId: 'phone', url: 'https://push.example.net/s/1', keys: null, verificationCode: 'code',
+    appPasswordId: null, credential: 'stamp', accessToken: null, deviceClientId: 'phone', url: 'https://push.example.net/s/1', keys: null, verificationCode: 'code',
     verified: false, expires: new Date(2_000_000_000_000), types: null, createdAt: new Date(1_700_000_000_000), ...over,
   });
 
@@ -20,7 +20,7 @@ export function runPushSubscriptionStoreContract(name: string, deps: {
     withStore(async (store, openSecond) => {
       const alice = await account(store);
       const app = await store.addAppPassword({ accountId: alice.id, label: 'phone', passwordHash: 'x', scram: null });
-      const a = record({ id: 'Pa', accountId: alice.id, keys: { p256dh: 'BPk', auth: 'au' }, types: ['Email', 'Mailbox'] });
+      const a = record({ id: 'Pa', accountId: alice.id, accessToken: 'tokenhash', keys: { p256dh: 'BPk', auth: 'au' }, types: ['Email', 'Mailbox'] });
       const b = record({ id: 'Pb', accountId: alice.id, appPasswordId: app.id, credential: null, createdAt: new Date(1_700_000_000_001) });
       const old = record({ id: 'Pc', accountId: alice.id, expires: new Date(1_000), createdAt: new Date(1_700_000_000_002) });
       for (const r of [a, b, old]) await store.addPushSubscription(r);

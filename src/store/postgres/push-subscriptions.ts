@@ -16,7 +16,7 @@ export function pgPushSubscriptionStore(deps: { pool: pg.Pool }): PushSubscripti
       return (await pool.query<PushSubscriptionRow>('SELECT * FROM push_subscriptions ORDER BY created_at, id')).rows.map(toPushSubscription);
     },
     async addPushSubscription(record) {
-      await pool.query(`INSERT INTO push_subscriptions (${PUSH_SUBSCRIPTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, pushSubscriptionValues(record));
+      await pool.query(`INSERT INTO push_subscriptions (${PUSH_SUBSCRIPTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, pushSubscriptionValues(record));
     },
     async updatePushSubscription(id, patch) {
       const sets: string[] = [];

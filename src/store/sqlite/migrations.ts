@@ -646,4 +646,12 @@ CREATE TABLE push_subscriptions (
 CREATE INDEX push_subscriptions_account ON push_subscriptions(account_id);
 `,
   },
+  {
+    version: 23,
+    name: 'push subscriptions of login sessions',
+    // RFC 8620 §7.2: a subscription made with a Bearer token (a login session) ends with that session.
+    sql: `
+ALTER TABLE push_subscriptions ADD COLUMN access_token TEXT;
+`,
+  },
 ];

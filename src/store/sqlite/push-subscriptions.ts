@@ -11,6 +11,7 @@ export interface PushSubscriptionRow {
   account_id: number | string;
   app_password_id: number | string | null;
   credential: string | null;
+  access_token: string | null;
   device_client_id: string;
   url: string;
   key_p256dh: string | null;
@@ -28,6 +29,7 @@ export function toPushSubscription(row: PushSubscriptionRow): PushSubscriptionRe
     accountId: Number(row.account_id),
     appPasswordId: row.app_password_id === null ? null : Number(row.app_password_id),
     credential: row.credential,
+    accessToken: row.access_token,
     deviceClientId: row.device_client_id,
     url: row.url,
     keys: row.key_p256dh !== null && row.key_auth !== null ? { p256dh: row.key_p256dh, auth: row.key_auth } : null,
@@ -41,17 +43,17 @@ export function toPushSubscription(row: PushSubscriptionRow): PushSubscriptionRe
 
 /** The row's values in column order (INSERT below). */
 export function pushSubscriptionValues(r: PushSubscriptionRecord): unknown[] {
-  return [r.id, r.accountId, r.appPasswordId, r.credential, r.deviceClientId, r.url, r.keys?.p256dh ?? null, r.keys?.auth ?? null, r.verificationCode, r.verified, r.expires.getTime(), r.types === null ? null : JSON.stringify(r.types), r.createdAt.getTime()];
+  return [r.id, r.accountId, r.appPasswordId, r.credential, r.deviceClientId, r.url, r.keys?.p256dh ?? null, r.keys?.auth ?? null, r.verificationCode, r.verified, r.expires.getTime(), r.types === null ? null : JSON.stringify(r.types), r.createdAt.getTime(), r.accessToken];
 }
 
-export const PUSH_SUBSCRIPTION_COLUMNS = 'id, account_id, app_password_id, credential, device_client_id, url, key_p256dh, key_auth, verification_code, verified, expires, types, created_at';
+export const PUSH_SUBSCRIPTION_COLUMNS = 'id, account_id, app_password_id, credential, device_client_id, url, key_p256dh, key_auth, verification_code, verified, expires, types, created_at, access_token';
 
 export function sqlitePushSubscriptionStore(deps: { db: SqliteDatabase; changes: SqliteChangeFeed }): PushSubscriptionStore {
   const { db, changes } = deps;
   const q = {
     list: db.prepare('SELECT * FROM push_subscriptions WHERE account_id = ? ORDER BY created_at, id'),
     all: db.prepare('SELECT * FROM push_subscriptions ORDER BY created_at, id'),
-    add: db.prepare(`INSERT INTO push_subscriptions (${PUSH_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    add: db.prepare(`INSERT INTO push_subscriptions (${PUSH_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     get: db.prepare('SELECT * FROM push_subscriptions WHERE id = ?'),
     update: db.prepare('UPDATE push_subscriptions SET verified = ?, expires = ?, types = ? WHERE id = ?'),
     remove: db.prepare('DELETE FROM push_subscriptions WHERE id = ?'),
