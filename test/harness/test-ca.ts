@@ -3,7 +3,7 @@
  * (node-forge), so clients verify the chain for real against the CA instead of disabling verification.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -107,11 +107,20 @@ export interface TlsFixture {
   caPath: string;
 }
 
-/** A CA, a server certificate signed by it, and the three PEM files in a fresh temp dir. */
+/** Fixture directories of this process: removed when it exits, so no test leaves a private key in the temp dir. */
+const fixtureDirs: string[] = [];
+
+function removeFixtureDirs(): void {
+  for (const dir of fixtureDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** A CA, a server certificate signed by it, and the three PEM files in a fresh temp dir (removed at exit). */
 export function makeTlsFixture(options: IssueOptions = {}): TlsFixture {
   const ca = createTestCa();
   const server = issueServerCertificate(ca, options);
   const dir = mkdtempSync(join(tmpdir(), 'postamt-ca-'));
+  if (fixtureDirs.length === 0) process.once('exit', removeFixtureDirs);
+  fixtureDirs.push(dir);
   const fixture = { ca, server, dir, certPath: join(dir, 'server.crt'), keyPath: join(dir, 'server.key'), caPath: join(dir, 'ca.crt') };
   writeFileSync(fixture.certPath, server.cert);
   writeFileSync(fixture.keyPath, server.key, { mode: 0o600 });
