@@ -5,29 +5,19 @@
 // notifications pending than limits.imap_notify_pending end NOTIFY with OK [NOTIFICATIONOVERFLOW].
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openStore } from '../../src/store/open.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { RawImapClient } from '../harness/imap-raw.ts';
+import { havePython, spawnPythonImap } from '../harness/python-imap.ts';
 
 const HOST = 'mx.postamt.test';
 const USER = 'notifymeta@example.org';
 const PASS = 'notify meta pass 1';
 
-const havePython = spawnSync('sh', ['-c', 'command -v python3'], { stdio: 'ignore' }).status === 0;
-
 // Sets NOTIFY, says "ready", then sends NOOP until it has heard `WANT` METADATA responses (10 s at most).
 const SCRIPT = `
-import imaplib, json, os, socket, ssl, sys, time
-_gai = socket.getaddrinfo
-socket.getaddrinfo = lambda host, *a, **k: _gai('127.0.0.1' if host == '${HOST}' else host, *a, **k)
 imaplib.Commands['NOTIFY'] = ('AUTH', 'SELECTED')
-ctx = ssl.create_default_context(cafile=os.environ['CA_FILE'])
-m = imaplib.IMAP4_SSL('${HOST}', int(os.environ['PORT']), ssl_context=ctx)
-m.login(os.environ['U'], os.environ['P'])
+m = connect()
 m.select('INBOX')
 typ, data = m._simple_command('NOTIFY', 'SET (SELECTED (MessageNew MessageExpunge)) (PERSONAL (MailboxMetadataChange ServerMetadataChange))')
 print(json.dumps({'notify': typ}), flush=True)
@@ -58,37 +48,31 @@ describe('NOTIFY METADATA events', () => {
   });
 
   it('imaplib hears of entries set by another session and by another process, names only', { skip: havePython ? false : 'python3 is not installed', timeout: 60_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'postamt-notify-meta-'));
-    writeFileSync(join(dir, 'ca.pem'), t.ca);
-    writeFileSync(join(dir, 'client.py'), SCRIPT);
-    const p = spawn('python3', [join(dir, 'client.py')], { env: { ...process.env, PORT: String(t.ports.imaps), CA_FILE: join(dir, 'ca.pem'), U: USER, P: PASS, WANT: '3' } });
-    let stdout = '';
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const ready = new Promise<void>((resolve) => p.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes('"notify"')) resolve();
-    }));
-    const exited = new Promise<number | null>((resolve) => p.on('close', resolve));
-    await Promise.race([ready, exited]);
-    assert.match(stdout, /"notify": "OK"/, stderr);
-
-    // Another session: a mailbox entry, with a value the notification must not carry.
-    await other.ok('SETMETADATA Lists (/shared/comment "secret value")');
-    // Another process (its own store on the data dir): a server entry and one on the selected INBOX.
-    const store = await openStore({ dataDir: t.dataDir });
+    const p = spawnPythonImap(SCRIPT, { host: HOST, port: t.ports.imaps, ca: t.ca, user: USER, password: PASS, env: { WANT: '3' } });
     try {
-      const account = (await store.getAccount(USER))!;
-      const inbox = (await store.getMailbox(account.id, 'INBOX'))!;
-      assert.equal(await store.setMetadata(account.id, null, [{ entry: '/private/vendor/postamt/motd', value: Buffer.from('hello') }], { maxEntries: 10 }), 'ok');
-      assert.equal(await store.setMetadata(account.id, inbox.id, [{ entry: '/private/comment', value: Buffer.from('inbox note') }], { maxEntries: 10 }), 'ok');
+      await p.printed('"notify"');
+      assert.match(p.stdout(), /"notify": "OK"/, p.stderr());
+
+      // Another session: a mailbox entry, with a value the notification must not carry.
+      await other.ok('SETMETADATA Lists (/shared/comment "secret value")');
+      // Another process (its own store on the data dir): a server entry and one on the selected INBOX.
+      const store = await openStore({ dataDir: t.dataDir });
+      try {
+        const account = (await store.getAccount(USER))!;
+        const inbox = (await store.getMailbox(account.id, 'INBOX'))!;
+        assert.equal(await store.setMetadata(account.id, null, [{ entry: '/private/vendor/postamt/motd', value: Buffer.from('hello') }], { maxEntries: 10 }), 'ok');
+        assert.equal(await store.setMetadata(account.id, inbox.id, [{ entry: '/private/comment', value: Buffer.from('inbox note') }], { maxEntries: 10 }), 'ok');
+      } finally {
+        await store.close();
+      }
+      assert.equal(await p.exited, 0, p.stderr());
+      const stdout = p.stdout();
+      const heard = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { heard: string[] }).heard;
+      assert.deepEqual([...heard].sort(), ['"" /private/vendor/postamt/motd', '"INBOX" /private/comment', '"Lists" /shared/comment'], stdout);
+      assert.ok(!stdout.includes('secret value'));
     } finally {
-      await store.close();
+      await p.stop();
     }
-    assert.equal(await exited, 0, stderr);
-    const heard = (JSON.parse(stdout.trim().split('\n').at(-1)!) as { heard: string[] }).heard;
-    assert.deepEqual([...heard].sort(), ['"" /private/vendor/postamt/motd', '"INBOX" /private/comment', '"Lists" /shared/comment'], stdout);
-    assert.ok(!stdout.includes('secret value'));
   });
 
   it('only the events asked for: no server entries without ServerMetadataChange, nothing without MailboxMetadataChange', async () => {
