@@ -1,14 +1,13 @@
 // Memory held by idle IMAP connections (at most 50 KB per idle connection), plain and over implicit TLS.
-// The server runs in this process; the plain clients run in a worker thread, whose V8 heap is its own, so
-// after full GCs the growth of this isolate's heap is the server's alone (the TLS clients run in a child
-// process, and the growth of the data segment counts the native TLS memory too). The mailbox is big enough (20,000 messages) that keeping
+// The server runs in this process and the clients in a child process, so after full GCs the growth of this
+// isolate's heap is the server's alone (over TLS the growth of the data segment counts the native TLS memory
+// too). The mailbox is big enough (20,000 messages) that keeping
 // one value per message per session (a UID array) would break the bound. Memory, not timing: the measured
 // figure is ~7 KB per connection, far below the bound. bench/imap.ts gives the exact figures.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Worker } from 'node:worker_threads';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../harness/server.ts';
@@ -38,80 +37,20 @@ async function settledHeap(server: TestServer): Promise<number> {
 }
 
 /**
- * A worker that opens `count` connections (LOGIN, SELECT INBOX, IDLE, 50 at a time), answers "open" when
- * all are idling, and on "close" closes them and answers "closed".
+ * The clients run in a child process, so neither their heap nor their sockets' native memory is counted
+ * here. Each opens `count` idlers (LOGIN, SELECT INBOX, IDLE, 50 at a time), over implicit TLS when the
+ * first argument is "tls", prints "open" when all are idling, and closes them on a line in.
  */
-const CLIENT_WORKER = `
+const CLIENT_SCRIPT = `
 const net = require('node:net');
-const { parentPort, workerData } = require('node:worker_threads');
-const { port, user, pass, count } = workerData;
-const sockets = [];
-function idler() {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1');
-    let text = '';
-    s.setEncoding('latin1');
-    s.on('error', reject);
-    s.on('data', (d) => {
-      text += d;
-      if (text.includes('\\r\\n+ ')) { s.removeAllListeners('data'); resolve(s); }
-      else if (/\\r\\na[123] (NO|BAD)/.test(text)) reject(new Error(text));
-    });
-    s.write('a1 LOGIN "' + user + '" "' + pass + '"\\r\\na2 SELECT INBOX\\r\\na3 IDLE\\r\\n');
-  });
-}
-parentPort.on('message', async (msg) => {
-  if (msg === 'open') {
-    try {
-      for (let i = 0; i < count; i += 50) sockets.push(...await Promise.all(Array.from({ length: Math.min(50, count - i) }, idler)));
-      parentPort.postMessage('open');
-    } catch (err) {
-      parentPort.postMessage('error: ' + err.message);
-    }
-  } else if (msg === 'close') {
-    for (const s of sockets.splice(0)) s.destroy();
-    parentPort.postMessage('closed');
-  }
-});
-`;
-
-class Clients {
-  private readonly worker: Worker;
-
-  constructor(port: number, count: number) {
-    this.worker = new Worker(CLIENT_WORKER, { eval: true, workerData: { port, user: USER, pass: PASS, count } });
-  }
-
-  private ask(msg: 'open' | 'close'): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.worker.once('message', (reply: string) => (reply === (msg === 'open' ? 'open' : 'closed') ? resolve() : reject(new Error(reply))));
-      this.worker.once('error', reject);
-      this.worker.postMessage(msg);
-    });
-  }
-
-  open = (): Promise<void> => this.ask('open');
-  close = (): Promise<void> => this.ask('close');
-  stop = (): Promise<number> => this.worker.terminate();
-}
-
-/** Until the server counts `n` IMAP connections (closes are seen a little after the client's). */
-async function imapConnections(server: TestServer, n: number, role: 'imap' | 'imaps' = 'imap'): Promise<void> {
-  const listener = server.server.listeners[role];
-  for (let i = 0; i < 200 && listener?.connections !== n; i++) await new Promise((r) => setTimeout(r, 25));
-  assert.equal(listener?.connections, n);
-}
-
-/**
- * Over implicit TLS the clients run in a child process (a worker's TLS sockets would allocate in this
- * process too). Each opens `count` idlers on the imaps port, prints "open", and closes them on a line in.
- */
-const TLS_CLIENT = `
 const tls = require('node:tls');
-const [port, user, pass, count] = process.argv.slice(1);
+const [mode, port, user, pass, count] = process.argv.slice(1);
+function connect() {
+  return mode === 'tls' ? tls.connect({ port: Number(port), host: '127.0.0.1', rejectUnauthorized: false }) : net.connect(Number(port), '127.0.0.1');
+}
 function idler() {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ port: Number(port), host: '127.0.0.1', rejectUnauthorized: false });
+    const s = connect();
     let text = '';
     s.setEncoding('latin1');
     s.on('error', reject);
@@ -131,12 +70,12 @@ function idler() {
 })().catch((err) => { process.stdout.write('error: ' + err.message + '\\n'); });
 `;
 
-class TlsClients {
+class Clients {
   private readonly child: ChildProcess;
   private out = '';
 
-  constructor(port: number, count: number) {
-    this.child = spawn(process.execPath, ['-e', TLS_CLIENT, String(port), USER, PASS, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(port: number, count: number, options: { tls: boolean }) {
+    this.child = spawn(process.execPath, ['-e', CLIENT_SCRIPT, options.tls ? 'tls' : 'plain', String(port), USER, PASS, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
   }
 
@@ -154,6 +93,13 @@ class TlsClients {
     await this.until('closed');
   };
   stop = (): void => void this.child.kill();
+}
+
+/** Until the server counts `n` IMAP connections (closes are seen a little after the client's). */
+async function imapConnections(server: TestServer, n: number, role: 'imap' | 'imaps' = 'imap'): Promise<void> {
+  const listener = server.server.listeners[role];
+  for (let i = 0; i < 200 && listener?.connections !== n; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(listener?.connections, n);
 }
 
 /** This process's data segment (VmData: malloc'd memory, touched or not, and V8's reserved heap pages). */
@@ -189,13 +135,16 @@ describe('idle IMAP connections (at most 50 KB each)', () => {
   it(`${CONNECTIONS} sessions idling on a ${MESSAGES}-message INBOX hold less than 50 KB each, and give it back when closed`, async () => {
     const port = server.ports.imap;
     // Warm-up: the code paths compiled, caches filled, before the baseline.
-    const warm = new Clients(port, 50);
-    await warm.open();
-    await warm.close();
-    await warm.stop();
+    const warm = new Clients(port, 50, { tls: false });
+    try {
+      await warm.open();
+      await warm.close();
+    } finally {
+      warm.stop();
+    }
     await imapConnections(server, 0);
 
-    const clients = new Clients(port, CONNECTIONS);
+    const clients = new Clients(port, CONNECTIONS, { tls: false });
     try {
       const baseline = await settledHeap(server);
       await clients.open();
@@ -216,13 +165,13 @@ describe('idle IMAP connections (at most 50 KB each)', () => {
       // A session kept alive after close (a watcher never removed...) would leave ~7 KB per connection.
       assert.ok(leftPerConnection < 3 * 1024, `${(leftPerConnection / 1024).toFixed(1)} KB per connection left after closing`);
     } finally {
-      await clients.stop();
+      clients.stop();
     }
   });
 
   it(`${CONNECTIONS} sessions idling over implicit TLS hold less than 50 KB each`, async () => {
     const port = server.ports.imaps;
-    const warm = new TlsClients(port, 50);
+    const warm = new Clients(port, 50, { tls: true });
     try {
       await warm.open();
       await warm.close();
@@ -231,7 +180,7 @@ describe('idle IMAP connections (at most 50 KB each)', () => {
     }
     await imapConnections(server, 0, 'imaps');
 
-    const clients = new TlsClients(port, CONNECTIONS);
+    const clients = new Clients(port, CONNECTIONS, { tls: true });
     try {
       const baseline = await settledHeap(server);
       const dataBefore = vmDataBytes();
@@ -244,7 +193,6 @@ describe('idle IMAP connections (at most 50 KB each)', () => {
 
       const perConnection = (open - baseline) / CONNECTIONS;
       const dataPerConnection = (dataOpen - dataBefore) / CONNECTIONS;
-      console.log(`imaps idle: ${(perConnection / 1024).toFixed(1)} KB heap+external, ${(dataPerConnection / 1024).toFixed(1)} KB VmData per connection`);
       assert.ok(perConnection > 0 && perConnection < MAX_BYTES_PER_CONNECTION, `${(perConnection / 1024).toFixed(1)} KB per idle connection`);
       // Native memory (OpenSSL, Node's TLS buffers) is not in the heap figures; the data segment counts it,
       // allocated whether touched or not: ~16 KB per connection, ~93 KB when TLS read with libuv's 64 KB buffer.
