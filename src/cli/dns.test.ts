@@ -1,7 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, statSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
@@ -11,6 +10,7 @@ import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-ser
 import { registerDkim } from './dkim.ts';
 import { registerDns } from './dns.ts';
 import type { CliDeps } from './context.ts';
+import { tempDir } from '../../test/harness/temp-dir.ts';
 
 function cli(cwd: string) {
   let out = '';
@@ -45,7 +45,7 @@ describe('postamt dkim / dns', () => {
 
   before(async () => {
     dns = await startDnsServer({});
-    dir = mkdtempSync(join(tmpdir(), 'postamt-cli-dns-'));
+    dir = tempDir('postamt-cli-dns-');
     writeFileSync(join(dir, 'postamt.toml'), `hostname = "mx.postamt.test"\ndata_dir = "${join(dir, 'data')}"\n[dns]\nservers = ["${dns.server}"]\ntimeout = "1s"\n`);
     run = cli(dir);
     // dkim commands act only on an existing installation.
@@ -66,7 +66,7 @@ describe('postamt dkim / dns', () => {
     const dup = await run('dkim', 'generate', 'example.test', '--selector', 'jan');
     assert.ok(dup.error instanceof UsageError);
     const bad = await run('dkim', 'generate', 'example.test', '--algorithm', 'dsa');
-    const elsewhere = cli(mkdtempSync(join(tmpdir(), 'postamt-cli-nodata-')));
+    const elsewhere = cli(tempDir('postamt-cli-nodata-'));
     assert.match(String((await elsewhere('dkim', 'generate', 'example.test')).error), /no Postamt data in \S+\/data \(the built-in data_dir/);
     assert.match(String(bad.error), /--algorithm must be rsa, ed25519 or both/);
   });
@@ -141,7 +141,7 @@ describe('postamt dkim / dns', () => {
   });
 
   it('dns DOMAIN names the configured report addresses in _smtp._tls and _dmarc, and the §7.1 record for a foreign one', async () => {
-    const other = mkdtempSync(join(tmpdir(), 'postamt-cli-dns-rua-'));
+    const other = tempDir('postamt-cli-dns-rua-');
     writeFileSync(join(other, 'postamt.toml'), `hostname = "mx.postamt.test"\ndata_dir = "${join(other, 'data')}"\n[reports]\ntlsrpt_address = "tls-reports@example.org"\ndmarc_address = "dmarc@reports.example.co.uk"\n`);
     await (await openStore({ dataDir: join(other, 'data') })).close();
     const configured = cli(other);

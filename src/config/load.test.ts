@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, listKeys, loadConfig } from './load.ts';
 import { defaultConfig, mergeConfig } from './schema.ts';
+import { tempDir as makeTempDir } from '../../test/harness/temp-dir.ts';
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'postamt-config-'));
+  return makeTempDir('postamt-config-');
 }
 
 function loadToml(text: string, env: NodeJS.ProcessEnv = {}) {

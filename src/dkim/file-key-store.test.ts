@@ -1,13 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FileDkimKeyStore } from './file-key-store.ts';
+import { tempDir } from '../../test/harness/temp-dir.ts';
 
 describe('FileDkimKeyStore', () => {
   it('refuses domains and selectors that are not DNS names (no path traversal)', async () => {
-    const store = new FileDkimKeyStore({ dataDir: mkdtempSync(join(tmpdir(), 'postamt-dkim-store-')) });
+    const store = new FileDkimKeyStore({ dataDir: tempDir('postamt-dkim-store-') });
     await assert.rejects(store.addKey('../etc', 's', 'rsa', 'x', 'y'), /invalid domain/);
     await assert.rejects(store.addKey('example.test', '../../x', 'rsa', 'x', 'y'), /invalid selector/);
     await assert.rejects(store.addKey('example.test', 'a/b', 'rsa', 'x', 'y'), /invalid selector/);
@@ -15,7 +13,7 @@ describe('FileDkimKeyStore', () => {
 
   it('signs with the newest active key of each algorithm', async () => {
     let t = Date.UTC(2026, 0, 1);
-    const store = new FileDkimKeyStore({ dataDir: mkdtempSync(join(tmpdir(), 'postamt-dkim-store-')), now: () => new Date((t += 1000)) });
+    const store = new FileDkimKeyStore({ dataDir: tempDir('postamt-dkim-store-'), now: () => new Date((t += 1000)) });
     await store.addKey('example.test', 'old', 'rsa', 'pem-old', 'p1');
     await store.addKey('example.test', 'ed', 'ed25519', 'pem-ed', 'p2');
     await store.addKey('example.test', 'new', 'rsa', 'pem-new', 'p3');

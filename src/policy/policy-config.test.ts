@@ -1,16 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { defaultConfig } from '../config/schema.ts';
 import { InboundPolicy, defaultInboundPolicyOptions } from './index.ts';
 import { inboundPolicyOptionsFromConfig } from './policy-config.ts';
 import { staticResolver } from './static-resolver.ts';
+import { tempDir } from '../../test/harness/temp-dir.ts';
 
 function configFrom(toml: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'postamt-policy-config-'));
+  const dir = tempDir('postamt-policy-config-');
   writeFileSync(join(dir, 'postamt.toml'), `hostname = "mx.postamt.test"\n${toml}`);
   return loadConfig({ cwd: dir, env: {} });
 }
