@@ -4,10 +4,11 @@
 // stay invisible.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import JamClient from 'jmap-jam';
+import type { JamClient } from 'jmap-jam';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { jamClient } from '../harness/jmap-jam.ts';
 
 const HOST = 'mx.postamt.test';
 const ALICE = 'alice@example.test';
@@ -15,18 +16,6 @@ const BOB = 'bob@example.test';
 const PASS = 'mail over http pass';
 const MAIL = 'urn:ietf:params:jmap:mail';
 const SUBMISSION = 'urn:ietf:params:jmap:submission';
-
-/** jmap-jam sends only Bearer tokens; Postamt's API takes Basic credentials (plaintext from loopback here). */
-function client(t: TestServer, user: string): JamClient {
-  const sessionUrl = `http://127.0.0.1:${t.ports.http}/.well-known/jmap`;
-  const jam = new JamClient({ sessionUrl, bearerToken: 'unused' });
-  const basic = `Basic ${Buffer.from(`${user}:${PASS}`).toString('base64')}`;
-  (jam as unknown as { authHeader: string }).authHeader = basic;
-  // The session the constructor fetched went out with the Bearer header: fetch it again with Basic.
-  jam.session.catch(() => undefined);
-  jam.session = JamClient.loadSession(sessionUrl, basic);
-  return jam;
-}
 
 describe('JMAP Mail over HTTP with jmap-jam', () => {
   let t: TestServer;
@@ -37,7 +26,7 @@ describe('JMAP Mail over HTTP with jmap-jam', () => {
     t = await startTestServer({ hostname: HOST, config: { auth: { allowPlaintextOnLoopback: true } } as never });
     await t.addUser(ALICE, PASS);
     await t.addUser(BOB, PASS);
-    jam = client(t, ALICE);
+    jam = await jamClient(t, { address: ALICE, password: PASS });
     accountId = await jam.getPrimaryAccount();
   });
   after(async () => {
@@ -97,7 +86,7 @@ describe('JMAP Mail over HTTP with jmap-jam', () => {
   });
 
   it('never shows another account\'s mail', async () => {
-    const bob = client(t, BOB);
+    const bob = await jamClient(t, { address: BOB, password: PASS });
     const bobAccount = await bob.getPrimaryAccount();
     assert.notEqual(bobAccount, accountId);
     const [{ ids }] = await jam.api.Email.query({ accountId });

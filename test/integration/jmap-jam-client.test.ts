@@ -3,16 +3,14 @@
 // with result references, and uploads and downloads a blob.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JamClient } from 'jmap-jam';
 import { startTestServer } from '../harness/server.ts';
+import { jamClient } from '../harness/jmap-jam.ts';
 
 test('jmap-jam talks to Postamt: session, primary account, method calls with references, blobs', async () => {
-  // The client uses the global fetch, which trusts only public CAs: plain http from loopback, as allowed.
   const t = await startTestServer({ startQueue: false, config: { auth: { allowPlaintextOnLoopback: true } } as any });
   try {
     const accountId = await t.addUser('alice@example.test', 'correct horse battery staple');
-    const { token } = await t.server.http.tokens.issue({ accountId, address: 'alice@example.test' }, 'jmap-jam test');
-    const jam = new JamClient({ bearerToken: token, sessionUrl: `http://127.0.0.1:${t.ports.http}/.well-known/jmap` });
+    const jam = await jamClient(t, { address: 'alice@example.test' });
     const session = await jam.session;
     assert.equal(session.username, 'alice@example.test');
     const primary = await jam.getPrimaryAccount();

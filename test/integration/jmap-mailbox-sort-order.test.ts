@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JamClient } from 'jmap-jam';
+import type { JamClient } from 'jmap-jam';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { first, jamClient } from '../harness/jmap-jam.ts';
 
 const ALICE = 'alice@example.test';
 
@@ -17,14 +18,10 @@ describe('JMAP Mailbox sortOrder set by the client (RFC 8621 §2) with jmap-jam'
   let jam: JamClient;
   let accountId: string;
   let mailboxId: string;
-  /** The arguments of a jmap-jam call's response, untyped. */
-  const first = async (call: Promise<unknown>): Promise<any> => ((await call) as unknown[])[0];
   const start = async (setup?: () => Promise<number>): Promise<void> => {
-    // The client uses the global fetch, which trusts only public CAs: plain http from loopback, as allowed.
     t = await startTestServer({ dataDir, startQueue: false, config: { auth: { allowPlaintextOnLoopback: true } } as never });
-    const id = setup ? await setup() : (await t.server.services.store.getAccount(ALICE))!.id;
-    const { token } = await t.server.http.tokens.issue({ accountId: id, address: ALICE }, 'sortOrder test');
-    jam = new JamClient({ bearerToken: token, sessionUrl: `http://127.0.0.1:${t.ports.http}/.well-known/jmap` });
+    await setup?.();
+    jam = await jamClient(t, { address: ALICE });
     accountId = await jam.getPrimaryAccount();
   };
   const sortOrders = async (): Promise<Record<string, number>> =>

@@ -5,8 +5,9 @@
 // the Raw header form without NUL octets (§4.1.2.1).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { JamClient } from 'jmap-jam';
+import type { JamClient } from 'jmap-jam';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { first, jamClient } from '../harness/jmap-jam.ts';
 
 const ALICE = 'alice@example.test';
 
@@ -15,17 +16,13 @@ describe('JMAP SetErrors (RFC 8620 §5.3, RFC 8621 §2, §4.6, §4.8, §4.9) and
   let jam: JamClient;
   let accountId: string;
   let inbox: string;
-  /** The arguments of a jmap-jam call's response, untyped: these tests look at what the client is not typed for. */
-  const first = async (call: Promise<unknown>): Promise<any> => ((await call) as unknown[])[0];
   const names = async (): Promise<string[]> => (await first(jam.api.Mailbox.get({ accountId, ids: null, properties: ['name'] } as never))).list.map((m: { name: string }) => m.name);
   const upload = async (text: string): Promise<string> => (await jam.uploadBlob(accountId, new Blob([text], { type: 'message/rfc822' }))).blobId;
 
   before(async () => {
-    // The client uses the global fetch, which trusts only public CAs: plain http from loopback, as allowed.
     t = await startTestServer({ startQueue: false, config: { auth: { allowPlaintextOnLoopback: true } } as never });
-    const id = await t.addUser(ALICE, 'set errors pass');
-    const { token } = await t.server.http.tokens.issue({ accountId: id, address: ALICE }, 'set errors test');
-    jam = new JamClient({ bearerToken: token, sessionUrl: `http://127.0.0.1:${t.ports.http}/.well-known/jmap` });
+    await t.addUser(ALICE, 'set errors pass');
+    jam = await jamClient(t, { address: ALICE });
     accountId = await jam.getPrimaryAccount();
     inbox = (await first(jam.api.Mailbox.query({ accountId, filter: { role: 'inbox' } } as never))).ids[0];
   });

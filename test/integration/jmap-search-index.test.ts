@@ -4,25 +4,16 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import JamClient from 'jmap-jam';
+import type { JamClient } from 'jmap-jam';
 import nodemailer from 'nodemailer';
 import { openStore } from '../../src/store/open.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { jamClient } from '../harness/jmap-jam.ts';
 import { until } from './queue-helpers.ts';
 
 const HOST = 'mx.postamt.test';
 const ALICE = 'alice@example.test';
 const PASS = 'search index pass 1';
-
-function client(t: TestServer): JamClient {
-  const sessionUrl = `http://127.0.0.1:${t.ports.http}/.well-known/jmap`;
-  const jam = new JamClient({ sessionUrl, bearerToken: 'unused' });
-  const basic = `Basic ${Buffer.from(`${ALICE}:${PASS}`).toString('base64')}`;
-  (jam as unknown as { authHeader: string }).authHeader = basic;
-  jam.session.catch(() => undefined);
-  jam.session = JamClient.loadSession(sessionUrl, basic);
-  return jam;
-}
 
 async function send(t: TestServer, from: string, subject: string, body: string): Promise<void> {
   const transport = nodemailer.createTransport({ host: '127.0.0.1', port: t.ports.smtp, secure: false, ignoreTLS: true, name: 'client.example.net' });
@@ -58,7 +49,7 @@ describe('JMAP text search with a lagging, restarted and cross-process search in
     const store = t.server.services.store;
     assert.equal((await store.unindexedEmails({ afterEmailId: 0, limit: 10 })).length, 3, 'nothing indexed yet');
 
-    let jam = client(t);
+    let jam = await jamClient(t, { address: ALICE, password: PASS });
     let accountId = await jam.getPrimaryAccount();
     const expectations: [Record<string, unknown>, string[]][] = [
       [{ subject: 'QUARTERLY' }, ['Quarterly report']],
@@ -75,7 +66,7 @@ describe('JMAP text search with a lagging, restarted and cross-process search in
     t = await startTestServer({ hostname: HOST, dataDir, keepDataDir: true, config: { auth: { allowPlaintextOnLoopback: true } } as never });
     await t.server.services.searchIndexer!.idle();
     assert.deepEqual(await t.server.services.store.unindexedEmails({ afterEmailId: 0, limit: 10 }), [], 'caught up at start');
-    jam = client(t);
+    jam = await jamClient(t, { address: ALICE, password: PASS });
     accountId = await jam.getPrimaryAccount();
     for (const [filter, subjects] of expectations) assert.deepEqual(await search(jam, accountId, filter), subjects, `indexed: ${JSON.stringify(filter)}`);
 
@@ -88,7 +79,7 @@ describe('JMAP text search with a lagging, restarted and cross-process search in
   });
 
   it('an expunged message is no longer found; mail stored by another process is found and indexed', { timeout: 60_000 }, async () => {
-    const jam = client(t!);
+    const jam = await jamClient(t!, { address: ALICE, password: PASS });
     const accountId = await jam.getPrimaryAccount();
     const [{ ids }] = await jam.api.Email.query({ accountId, filter: { subject: 'quarterly review' } });
     assert.equal(ids.length, 1);

@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import JamClient from 'jmap-jam';
+import type { JamClient } from 'jmap-jam';
 import { listQueue } from '../../src/queue/admin.ts';
 import { curl } from '../harness/curl.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { jamClient } from '../harness/jmap-jam.ts';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.ts';
 
 const ALICE = 'alice@example.test';
@@ -22,16 +23,6 @@ const PASS = 'delayed send pass';
 const SUBMISSION = 'urn:ietf:params:jmap:submission';
 const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', SUBMISSION];
 const BASIC = `Basic ${Buffer.from(`${ALICE}:${PASS}`).toString('base64')}`;
-
-/** jmap-jam sends only Bearer tokens; Postamt's API takes Basic credentials (plaintext from loopback here). */
-function client(t: TestServer): JamClient {
-  const sessionUrl = `http://127.0.0.1:${t.ports.http}/.well-known/jmap`;
-  const jam = new JamClient({ sessionUrl, bearerToken: 'unused' });
-  (jam as unknown as { authHeader: string }).authHeader = BASIC;
-  jam.session.catch(() => undefined);
-  jam.session = JamClient.loadSession(sessionUrl, BASIC);
-  return jam;
-}
 
 /** One JMAP request with curl. */
 async function api(t: TestServer, methodCalls: unknown[]): Promise<[string, Record<string, any>, string][]> {
@@ -63,7 +54,7 @@ describe('JMAP delayed send and undo (RFC 8621 §7, RFC 4865) with jmap-jam and 
   const start = async (setup?: () => Promise<void>) => {
     t = await startTestServer({ dataDir, config: { auth: { allowPlaintextOnLoopback: true }, submission: { maxDelayedSend: 3_600_000 }, queue: { routes: { 'far.test': { host: '127.0.0.1', port: sink.port } } } } as never });
     await setup?.();
-    jam = client(t);
+    jam = await jamClient(t, { address: ALICE, password: PASS });
     accountId = await jam.getPrimaryAccount();
   };
 

@@ -7,12 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { JamClient } from 'jmap-jam';
+import type { JamClient } from 'jmap-jam';
 import { FileDkimKeyStore } from '../../src/dkim/file-key-store.ts';
 import { generateDkimKey } from '../../src/policy/dkim-sign.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
 import { startSmtpSink, type SmtpSinkHandle } from '../harness/smtp-sink.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { jamClient } from '../harness/jmap-jam.ts';
 import { until } from './queue-helpers.ts';
 
 const ALICE = 'alice@example.test';
@@ -35,11 +36,10 @@ describe('a vacation response answers once per sender, never list mail', () => {
     config.queue.routes['far.test'].port = sink.port;
     t = await startTestServer({ config, keepDataDir: true });
     dataDir = t.dataDir;
-    const id = await t.addUser(ALICE, 'correct horse battery staple');
+    await t.addUser(ALICE, 'correct horse battery staple');
     const k = generateDkimKey('ed25519');
     await new FileDkimKeyStore({ dataDir }).addKey('example.test', 'v1', 'ed25519', k.privateKeyPem, k.publicKeyB64);
-    const { token } = await t.server.http.tokens.issue({ accountId: id, address: ALICE }, 'vacation test');
-    jam = new JamClient({ bearerToken: token, sessionUrl: `http://127.0.0.1:${t.ports.http}/.well-known/jmap` });
+    jam = await jamClient(t, { address: ALICE });
     accountId = (await jam.session).primaryAccounts['urn:ietf:params:jmap:vacationresponse']!;
   });
   after(async () => {
