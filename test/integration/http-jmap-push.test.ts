@@ -7,64 +7,11 @@ import https from 'node:https';
 import nodemailer from 'nodemailer';
 import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../harness/server.ts';
+import { openEventSource } from '../harness/event-source.ts';
 
 const ALICE = 'alice@example.test';
 const PASS = 'correct horse battery staple';
 const AUTH = `Basic ${Buffer.from(`${ALICE}:${PASS}`).toString('base64')}`;
-
-interface EventStream {
-  events: { event: string; data: any; at: number }[];
-  next(predicate?: (e: { event: string; data: any }) => boolean, timeoutMs?: number): Promise<{ event: string; data: any; at: number }>;
-  ended: Promise<void>;
-  close(): void;
-}
-
-function openEventSource(t: TestServer, query: string): Promise<EventStream> {
-  return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: t.ports.https, servername: 'localhost', ca: t.ca, path: `/jmap/eventsource?${query}`, headers: { Authorization: AUTH, Accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
-      assert.match(res.headers['content-type']!, /^text\/event-stream/);
-      const events: EventStream['events'] = [];
-      const waiters: (() => void)[] = [];
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event) events.push({ event, data: data ? JSON.parse(data) : null, at: Date.now() });
-        }
-        for (const w of waiters.splice(0)) w();
-      });
-      const ended = new Promise<void>((r) => res.on('end', () => r()));
-      resolve({
-        events,
-        ended,
-        close: () => req.destroy(),
-        async next(predicate = () => true, timeoutMs = 5000) {
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            const found = events.find(predicate);
-            if (found) {
-              events.splice(events.indexOf(found), 1);
-              return found;
-            }
-            if (Date.now() > deadline) throw new Error(`no event in ${timeoutMs} ms (have ${JSON.stringify(events)})`);
-            await new Promise<void>((r) => {
-              waiters.push(r);
-              setTimeout(r, 100);
-            });
-          }
-        },
-      });
-    });
-    req.on('error', reject);
-  });
-}
 
 describe('JMAP push: EventSource and WebSocket', () => {
   let t: TestServer;
@@ -94,7 +41,7 @@ describe('JMAP push: EventSource and WebSocket', () => {
   });
 
   it('EventSource: an SMTP delivery arrives as a StateChange within 1 s of the 250', async () => {
-    const es = await openEventSource(t, 'types=*&closeafter=no&ping=0');
+    const es = await openEventSource(t, 'types=*&closeafter=no&ping=0', AUTH);
     try {
       const acknowledged = await deliver('push one');
       const change = await es.next((e) => e.event === 'state');
@@ -109,8 +56,8 @@ describe('JMAP push: EventSource and WebSocket', () => {
   });
 
   it('EventSource: only the types asked for, closeafter=state ends the stream, ping carries the interval', async () => {
-    const none = await openEventSource(t, 'types=EmailSubmission&closeafter=no&ping=1');
-    const once = await openEventSource(t, 'types=Mailbox,Email&closeafter=state&ping=0');
+    const none = await openEventSource(t, 'types=EmailSubmission&closeafter=no&ping=1', AUTH);
+    const once = await openEventSource(t, 'types=Mailbox,Email&closeafter=state&ping=0', AUTH);
     try {
       await deliver('push two');
       const change = await once.next((e) => e.event === 'state');
@@ -126,7 +73,7 @@ describe('JMAP push: EventSource and WebSocket', () => {
   });
 
   it('EventSource: a message appended by the CLI in another process arrives within 1 s', async () => {
-    const es = await openEventSource(t, 'types=Email&closeafter=no&ping=0');
+    const es = await openEventSource(t, 'types=Email&closeafter=no&ping=0', AUTH);
     try {
       // Another process's write reaches this server through the store's change log.
       const { openStore } = await import('../../src/store/open.ts');

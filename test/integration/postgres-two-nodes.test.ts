@@ -6,10 +6,10 @@
 // this test process).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import { ImapFlow } from 'imapflow';
 import type { TestServer } from '../harness/server.ts';
 import { startPostgresNodes, type PostgresNodes } from '../harness/postgres-nodes.ts';
+import { openEventSource } from '../harness/event-source.ts';
 import { sendRaw } from '../harness/smtp-raw.ts';
 import { postgresUnavailable } from '../harness/postgres.ts';
 import { until } from './queue-helpers.ts';
@@ -20,30 +20,6 @@ let shared: PostgresNodes | null = null;
 let nodeA: TestServer | null = null;
 let nodeB: TestServer | null = null;
 let nodeC: TestServer | null = null;
-
-/** The JMAP EventSource (RFC 8620 §7.3) of alice on `node`: the StateChange events as they arrive, with their time. */
-function eventSource(node: TestServer): Promise<{ states: { data: { changed: Record<string, Record<string, string>> }; at: number }[]; close(): void }> {
-  const auth = `Basic ${Buffer.from(`alice@example.org:${PASSWORD}`).toString('base64')}`;
-  return new Promise((resolve, reject) => {
-    const req = https.get({ host: '127.0.0.1', port: node.ports.https, servername: 'localhost', ca: node.ca, path: '/jmap/eventsource?types=*&closeafter=no&ping=0', headers: { Authorization: auth, Accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}`));
-      const states: { data: { changed: Record<string, Record<string, string>> }; at: number }[] = [];
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (/^event: state$/m.test(block) && data) states.push({ data: JSON.parse(data), at: Date.now() });
-        }
-      });
-      resolve({ states, close: () => req.destroy() });
-    });
-    req.on('error', reject);
-  });
-}
 
 function imapClient(node: TestServer): ImapFlow {
   return new ImapFlow({
@@ -90,7 +66,7 @@ if (unavailable) {
   it('a delivery on node A raises EXISTS in an IMAP IDLE on node B and a JMAP push on node C within 1 s', { timeout: 60_000 }, async () => {
     const imap = imapClient(nodeB!);
     await imap.connect();
-    const push = await eventSource(nodeC!);
+    const push = await openEventSource(nodeC!, 'types=*&closeafter=no&ping=0', `Basic ${Buffer.from(`alice@example.org:${PASSWORD}`).toString('base64')}`);
     try {
       // imapflow updates the opened mailbox object as EXISTS arrives: the count at SELECT is copied now.
       const existsAtSelect = (await imap.mailboxOpen('INBOX')).exists;
@@ -104,7 +80,7 @@ if (unavailable) {
       const exists = await until('EXISTS on node B', () => events.find((e) => e.count === existsAtSelect + 1), 10_000);
       console.log(`SMTP 250 on node A → IDLE EXISTS on node B: ${exists.at - acceptedAt} ms`);
       assert.ok(exists.at - acceptedAt <= 1000, `EXISTS came ${exists.at - acceptedAt} ms after the 250`);
-      const state = await until('a StateChange on node C', () => push.states.find((e) => Object.values(e.data.changed).some((types) => 'Email' in types)), 10_000);
+      const state = await until('a StateChange on node C', () => push.events.find((e) => e.event === 'state' && Object.values(e.data.changed as Record<string, Record<string, string>>).some((types) => 'Email' in types)), 10_000);
       console.log(`SMTP 250 on node A → JMAP StateChange on node C: ${state.at - acceptedAt} ms`);
       assert.ok(state.at - acceptedAt <= 1000, `the StateChange came ${state.at - acceptedAt} ms after the 250`);
     } finally {
