@@ -8,6 +8,10 @@ import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { waitPort } from '../../test/harness/child-server.ts';
+
+/** Resolves once something accepts TCP connections on the loopback port (shared with the test harness). */
+export { waitPort };
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedBench = resolve(repoRoot, '..', 'shared', 'bench');
@@ -57,19 +61,6 @@ export async function freePort(): Promise<number> {
       srv.close(() => res(port));
     });
   });
-}
-
-export async function waitPort(port: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); res(true); });
-      s.on('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
 export function postamtCli(configPath: string, argv: string[], input?: string): string {

@@ -53,6 +53,15 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** Resolves once something accepts TCP connections on the loopback port; throws after `timeoutMs`. */
+export async function waitPort(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await canConnect(port))) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export class ChildServer {
   readonly dataDir: string;
   readonly configPath: string;

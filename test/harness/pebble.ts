@@ -8,9 +8,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import net from 'node:net';
 import { join } from 'node:path';
-import { freePort } from './child-server.ts';
+import { freePort, waitPort } from './child-server.ts';
 import { makeTlsFixture } from './test-ca.ts';
 
 export interface PebbleOptions {
@@ -88,7 +87,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       });
     });
     // Pebble announces its directory before its management listener (roots) is up: wait for both.
-    await Promise.all([acceptsConnections(acmePort), acceptsConnections(managementPort)]);
+    await Promise.all([waitPort(acmePort, 15_000), waitPort(managementPort, 15_000)]);
   } catch (err) {
     await stopChild();
     rmSync(fixture.dir, { recursive: true, force: true });
@@ -113,22 +112,4 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       rmSync(fixture.dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Resolves once something accepts TCP connections on the loopback port (pebble's listeners come up one by one). */
-async function acceptsConnections(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`pebble does not listen on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
