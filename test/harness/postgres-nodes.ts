@@ -14,34 +14,33 @@ export interface PostgresNodes {
   stop(): Promise<void>;
 }
 
-/** `count` nodes with `config` (storage set to the shared database; pool_size 4 unless the config says). */
-export async function startPostgresNodes(count: number, config: TestServerOptions['config'] = {}): Promise<PostgresNodes> {
+/**
+ * `count` nodes with `config` (storage set to the shared database; pool_size 4 unless the config says) and
+ * the other server options in `server` (host name, queue).
+ */
+export async function startPostgresNodes(count: number, config: TestServerOptions['config'] = {}, server: Pick<TestServerOptions, 'hostname' | 'startQueue'> = {}): Promise<PostgresNodes> {
   const cluster: TestPostgres = await testPostgres();
   const url = await cluster.createDatabase();
   const started: TestServer[] = [];
   const startNode = async (own: TestServerOptions['config'] = config): Promise<TestServer> => {
     const patch = own as Record<string, unknown>;
-    const node = await startTestServer({ config: { ...patch, storage: { poolSize: 4, ...(patch.storage as object | undefined), backend: 'postgres', url } } as never });
+    const node = await startTestServer({ ...server, config: { ...patch, storage: { poolSize: 4, ...(patch.storage as object | undefined), backend: 'postgres', url } } as never });
     started.push(node);
     return node;
+  };
+  const stop = async (): Promise<void> => {
+    for (const node of started) await node.stop().catch(() => undefined);
+    try {
+      await cluster.dropDatabase(url);
+    } finally {
+      await cluster.stop();
+    }
   };
   try {
     for (let i = 0; i < count; i++) await startNode();
   } catch (err) {
-    for (const node of started) await node.stop().catch(() => undefined);
-    await cluster.dropDatabase(url).catch(() => undefined);
-    await cluster.stop();
+    await stop().catch(() => undefined);
     throw err;
   }
-  const nodes = [...started];
-  return {
-    nodes,
-    url,
-    startNode,
-    async stop() {
-      for (const node of started) await node.stop().catch(() => undefined);
-      await cluster.dropDatabase(url);
-      await cluster.stop();
-    },
-  };
+  return { nodes: [...started], url, startNode, stop };
 }

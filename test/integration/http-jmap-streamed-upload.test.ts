@@ -13,7 +13,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { caFile, curl } from '../harness/curl.ts';
-import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
+import { postgresUnavailable } from '../harness/postgres.ts';
+import { startPostgresNodes, type PostgresNodes } from '../harness/postgres-nodes.ts';
 
 const ALICE = 'alice@example.test';
 const PASS = 'correct horse battery staple';
@@ -62,8 +63,7 @@ function suite(backend: 'sqlite' | 'postgres'): void {
   const unavailable = backend === 'postgres' ? postgresUnavailable() : false;
   describe(`streamed JMAP uploads (${backend})`, { skip: unavailable || undefined }, () => {
     let t: TestServer;
-    let pg: TestPostgres | undefined;
-    let pgUrl = '';
+    let pg: PostgresNodes | undefined;
     let ca: { path: string; remove(): void };
     let dir: string;
     let file: string;
@@ -74,15 +74,15 @@ function suite(backend: 'sqlite' | 'postgres'): void {
     let uploadsDone = 0;
 
     before(async () => {
-      let storage = {};
-      if (backend === 'postgres') {
-        pg = await testPostgres();
-        pgUrl = await pg.createDatabase();
-        storage = { storage: { backend: 'postgres', url: pgUrl, poolSize: 4 } };
-      }
       // The search indexer parses each new message in the background (its memory is its own concern): off,
       // so what is measured here is the transfer paths alone.
-      t = await startTestServer({ startQueue: false, config: { ...storage, http: { maxUploadSize: LIMIT }, search: { index: false } } as any });
+      const config = { http: { maxUploadSize: LIMIT }, search: { index: false } } as any;
+      if (backend === 'postgres') {
+        pg = await startPostgresNodes(1, config, { startQueue: false });
+        t = pg.nodes[0]!;
+      } else {
+        t = await startTestServer({ startQueue: false, config });
+      }
       await t.addUser(ALICE, PASS);
       ca = caFile(t.ca);
       base = `https://localhost:${t.ports.https}`;
@@ -94,13 +94,10 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       sha = createHash('sha256').update(data).digest('hex');
     });
     after(async () => {
-      await t?.stop();
+      if (pg) await pg.stop();
+      else await t?.stop();
       ca?.remove();
       if (dir) rmSync(dir, { recursive: true, force: true });
-      if (pg) {
-        await pg.dropDatabase(pgUrl);
-        await pg.stop();
-      }
     });
 
     it('stores a 50 MB upload while holding only a small part of it in memory, and downloads the same bytes', { timeout: 180_000 }, async (ctx) => {

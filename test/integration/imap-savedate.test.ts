@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { havePython, runPythonImap } from '../harness/python-imap.ts';
 import { startTestServer, type TestServer } from '../harness/server.ts';
-import { postgresUnavailable, testPostgres, type TestPostgres } from '../harness/postgres.ts';
+import { postgresUnavailable } from '../harness/postgres.ts';
+import { startPostgresNodes, type PostgresNodes } from '../harness/postgres-nodes.ts';
 
 const HOST = 'mx.postamt.test';
 const USER = 'saved@example.org';
@@ -53,22 +54,19 @@ for (const backend of ['sqlite', 'postgres'] as const) {
   const skip = !havePython ? 'python3 is not installed' : pgSkip;
   describe(`SAVEDATE with python imaplib (${backend})`, { skip }, () => {
     let t: TestServer;
-    let cluster: TestPostgres | null = null;
-    let url = '';
+    let pg: PostgresNodes | null = null;
     before(async () => {
       if (backend === 'postgres') {
-        cluster = await testPostgres();
-        url = await cluster.createDatabase();
+        pg = await startPostgresNodes(1, {}, { hostname: HOST });
+        t = pg.nodes[0]!;
+      } else {
+        t = await startTestServer({ hostname: HOST });
       }
-      t = await startTestServer({ hostname: HOST, config: backend === 'postgres' ? { storage: { backend: 'postgres', url, poolSize: 4 } } as never : undefined });
       await t.addUser(USER, PASS);
     });
     after(async () => {
-      await t?.stop();
-      if (cluster !== null) {
-        await cluster.dropDatabase(url);
-        await cluster.stop();
-      }
+      if (pg !== null) await pg.stop();
+      else await t?.stop();
     });
 
     it('fetches and searches the save date; a copy is saved when copied, its internal date kept', async () => {
