@@ -133,7 +133,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
   }
 
   receive(chunk: Buffer): Promise<EngineOutput> {
-    return this.exclusive(() => this.process(chunk).catch((err: unknown) => this.internalError(err)));
+    return this.exclusive(() => this.process(chunk, { flushEach: true }).catch((err: unknown) => this.internalError(err)));
   }
 
   /** Nothing escapes the engine: an unexpected failure ends the connection with BYE. */
@@ -329,7 +329,14 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     return { action: 'buffer' };
   }
 
-  private async process(chunk: Buffer): Promise<EngineOutput> {
+  /**
+   * `flushEach`: the answers of completed commands are handed to the driver as soon as the next pipelined
+   * command waits for I/O, so a quick FETCH is not held back until a STORE behind it is durable (imaptest
+   * pipelines FETCH, STORE and EXPUNGE). Not for the commands run at the end of a deferred output: that output is still
+   * being written, and what is pushed would overtake its tail: there `oneCommand` returns after one command
+   * (`ranOne`: one ran, was not deferred and asked for no step), and the deferred output writes each answer.
+   */
+  private async process(chunk: Buffer, options: { flushEach?: boolean; oneCommand?: boolean } = {}): Promise<EngineOutput & { ranOne?: boolean }> {
     const out: OutputPart[] = [];
     if (this.state.kind === 'logout') return { data: [] };
     this.framer.feed(chunk);
@@ -356,13 +363,18 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
         this.abortPendingAppends();
         out.push(event.text + '\r\n');
       } else {
+        // Answers already made wait for this command only while it computes: once it waits for I/O (a
+        // write's disk sync, a read), they go out. Quick pipelined commands still share one write.
+        const early = options.flushEach === true && out.length > 0 ? setImmediate(() => this.options.context.push({ data: out.splice(0) })) : null;
         const then = await this.execute(event.frame, out);
+        if (early !== null) clearImmediate(early);
         if (then === 'deferred') return { data: out };
         if (then !== undefined) {
           // RFC 3207-style rule for STARTTLS and COMPRESS: bytes pipelined after the command are discarded.
           this.framer = this.newFramer();
           return { data: out, then };
         }
+        if (options.oneCommand === true) return { data: out, ranOne: true };
       }
     }
     return { data: out };
@@ -454,25 +466,32 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
         } catch (err) {
           result = self.errorResult(err);
         }
-        const tail: OutputPart[] = [];
+        let tail: OutputPart[] = [];
         let then: EngineOutput['then'];
         try {
           await self.finish(tag, result, allowExpunge, tail);
           self.reportTime(timed);
-          if (self.framer.bufferedBytes > 0) {
-            const more = await self.process(Buffer.alloc(0));
-            tail.push(...more.data);
-            then = more.then;
-          }
         } catch (err) {
           const bye = self.internalError(err);
-          tail.push(...bye.data);
+          tail = bye.data;
           then = bye.then;
         }
-        for (const part of tail) {
-          if (typeof part === 'string') yield Buffer.from(part);
-          else if (Buffer.isBuffer(part)) yield part;
-          else yield* part;
+        yield* parts(tail);
+        // The commands pipelined behind it, each answer written as it is ready (a STORE waiting for the
+        // disk does not hold back the answers before it); a deferred one carries on with the rest itself.
+        let more = then === undefined;
+        while (more && self.framer.bufferedBytes > 0) {
+          try {
+            const next = await self.process(Buffer.alloc(0), { oneCommand: true });
+            yield* parts(next.data);
+            then = next.then;
+            more = next.ranOne === true;
+          } catch (err) {
+            const bye = self.internalError(err);
+            yield* parts(bye.data);
+            then = bye.then;
+            more = false;
+          }
         }
         if (then !== undefined) self.options.context.push({ data: [], then });
       } finally {
@@ -488,4 +507,19 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     this.options.logger?.error({ err, event: 'imap.command_failed' });
     return { status: 'NO', code: 'UNAVAILABLE', text: 'Internal error, try again later' };
   }
+}
+
+/** Output parts as the bytes a deferred output yields: text and buffers of a run joined into one write. */
+async function* parts(data: OutputPart[]): AsyncGenerator<Buffer> {
+  let run: Buffer[] = [];
+  for (const part of data) {
+    if (typeof part === 'string') run.push(Buffer.from(part));
+    else if (Buffer.isBuffer(part)) run.push(part);
+    else {
+      if (run.length > 0) yield run.length === 1 ? run[0]! : Buffer.concat(run);
+      run = [];
+      yield* part;
+    }
+  }
+  if (run.length > 0) yield run.length === 1 ? run[0]! : Buffer.concat(run);
 }

@@ -343,6 +343,7 @@ export class MemoryBackend implements ImapBackend {
 export class TestClient {
   readonly session: ImapSession;
   readonly pushed: string[] = [];
+  #during: Promise<string>[] | null = null;
 
   constructor(backend: MemoryBackend, options: Partial<ImapSessionOptions> = {}) {
     const context: EngineContext = {
@@ -352,7 +353,11 @@ export class TestClient {
       localAddress: '127.0.0.1',
       localPort: 143,
       tls: null,
-      push: (o) => void outputText(o).then((t) => this.pushed.push(t)),
+      push: (o) => {
+        // Pushed while a receive() runs (the answers of pipelined commands, handed over one by one): part of what that send() returns.
+        if (this.#during !== null) this.#during.push(outputText(o));
+        else void outputText(o).then((t) => this.pushed.push(t));
+      },
     };
     this.session = new ImapSession({ backend, sasl: backend.authenticator(), context, allowPlaintextAuth: true, ...options });
   }
@@ -362,7 +367,15 @@ export class TestClient {
   }
 
   async send(text: string | Buffer): Promise<string> {
-    return outputText(await this.session.receive(Buffer.isBuffer(text) ? text : Buffer.from(text)));
+    const during: Promise<string>[] = [];
+    this.#during = during;
+    try {
+      const output = await this.session.receive(Buffer.isBuffer(text) ? text : Buffer.from(text));
+      this.#during = null;
+      return (await Promise.all(during)).join('') + (await outputText(output));
+    } finally {
+      if (this.#during === during) this.#during = null;
+    }
   }
 
   async login(user = 'alice@example.org', pass = 'secret'): Promise<string> {
