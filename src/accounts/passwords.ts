@@ -5,6 +5,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { SCRAM_DEFAULT_ITERATIONS, saltedPassword, scramKeys } from '../protocols/sasl/scram-crypto.ts';
 import type { ScramCredentials } from '../store/types.ts';
+import type { HashPool } from './hash-pool.ts';
 
 /**
  * log2(N). The brief suggested 15, but one verify at N=2^15, r=8 takes ~150 ms on the 2-core target;
@@ -31,9 +32,15 @@ interface ScryptParams {
   hash: Buffer;
 }
 
-function scryptAsync(password: string, salt: Buffer, params: { logN: number; r: number; p: number }, keyBytes: number): Promise<Buffer> {
+/** Where a hash is computed: the server's own pool (hash-pool.ts); without one, libuv's thread pool (the CLI). */
+export interface HashOptions {
+  pool?: HashPool;
+}
+
+function scryptAsync(password: string, salt: Buffer, params: { logN: number; r: number; p: number }, keyBytes: number, where: HashOptions = {}): Promise<Buffer> {
   const N = 2 ** params.logN;
-  const options: ScryptOptions = { N, r: params.r, p: params.p, maxmem: 128 * N * params.r * params.p + 32 * 1024 * 1024 };
+  const options = { N, r: params.r, p: params.p, maxmem: 128 * N * params.r * params.p + 32 * 1024 * 1024 } satisfies ScryptOptions;
+  if (where.pool !== undefined) return where.pool.scrypt({ password: password.normalize('NFKC'), salt, keyBytes, options });
   return new Promise((resolve, reject) => {
     scrypt(password.normalize('NFKC'), salt, keyBytes, options, (err, key) => (err ? reject(err) : resolve(key)));
   });
@@ -61,19 +68,19 @@ function parseScrypt(hash: string): ScryptParams | null {
   return { logN, r, p, salt, hash: key };
 }
 
-export async function hashPassword(password: string, options: { logN?: number } = {}): Promise<string> {
+export async function hashPassword(password: string, options: { logN?: number } & HashOptions = {}): Promise<string> {
   const logN = options.logN ?? SCRYPT_DEFAULT_LOG_N;
   const salt = randomBytes(SALT_BYTES);
-  const key = await scryptAsync(password, salt, { logN, r: SCRYPT_R, p: SCRYPT_P }, KEY_BYTES);
+  const key = await scryptAsync(password, salt, { logN, r: SCRYPT_R, p: SCRYPT_P }, KEY_BYTES, options);
   return `$scrypt$ln=${logN},r=${SCRYPT_R},p=${SCRYPT_P}$${b64(salt)}$${b64(key)}`;
 }
 
 /** false for a wrong password and for any hash format we do not know (never throws for bad input). */
-export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+export async function verifyPassword(hash: string, password: string, options: HashOptions = {}): Promise<boolean> {
   const params = parseScrypt(hash);
   if (!params) return false;
   try {
-    const key = await scryptAsync(password, params.salt, params, params.hash.length);
+    const key = await scryptAsync(password, params.salt, params, params.hash.length, options);
     return timingSafeEqual(key, params.hash);
   } catch {
     return false;

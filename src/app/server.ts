@@ -81,6 +81,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
   } catch (err) {
     await Promise.all(Object.values(listeners).map((l) => l.close(0)));
     await services.checks.close();
+    await services.hashes.close();
     await services.vacation.stop();
     await services.store.close();
     throw err;
@@ -125,6 +126,7 @@ export async function startServer(options: { config: Config; logger: Logger; ove
       services.tls.unwatch();
       await Promise.all([httpServer.stop(), ...Object.values(listeners).map((l) => l.close())]);
       await services.checks.close();
+      await services.hashes.close();
       await services.queue.stop();
       await services.vacation.stop();
       await services.searchIndexer?.stop();

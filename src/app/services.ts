@@ -7,6 +7,8 @@ import { StartupError, systemReason } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { AuthService } from '../accounts/auth-service.ts';
 import { VerifiedCredentialCache } from '../accounts/verified-cache.ts';
+import { HashPool } from '../accounts/hash-pool.ts';
+import { verifyPassword } from '../accounts/passwords.ts';
 import { AuthLimiter } from '../policy/auth-limiter.ts';
 import { NodeResolver } from '../dns/node-resolver.ts';
 import type { Resolver } from '../dns/resolver.ts';
@@ -85,6 +87,8 @@ export interface Services {
   dkimKeys: SigningKeys | null;
   /** The CPU-heavy message checks, on worker threads; closed when the server stops. */
   checks: CheckPool;
+  /** Password checks of logins, on threads of their own (auth.hash_threads); closed when the server stops. */
+  hashes: HashPool;
   /** Bytes of messages being received, across all connections (limits.inflight_message_bytes). */
   inflight: InflightBudget;
   /** Sending for logged-in users: SMTP submission now, JMAP and the webmail through the same service. */
@@ -145,8 +149,10 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     penaltyDelayMs: config.auth.penaltyDelay,
     onSettled: sharing ? (e) => sharing.authSettled(e) : undefined,
   });
+  const hashes = new HashPool({ threads: config.auth.hashThreads, nice: config.auth.hashPriority });
   const auth = new AuthService({
     accounts: store,
+    verifyPassword: (hash, password) => verifyPassword(hash, password, { pool: hashes }),
     limiter,
     logger,
     allowPlaintextAuth: (ctx) => allowPlaintextAuth(ctx.remoteAddress),
@@ -249,6 +255,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     logins: new AccountLoginWatcher({ store, logger }),
     dkimKeys,
     checks,
+    hashes,
     inflight: new InflightBudget(config.limits.inflightMessageBytes),
   };
   // The replier sends through the submission service, which tells it about local deliveries.

@@ -128,6 +128,8 @@ export const schema = {
       doc: 'PBKDF2 rounds of the SCRAM-SHA-256 keys made for new users (RFC 7677 §4: at least 4096; 600,000 is OWASP\'s advice for PBKDF2-SHA256). The client pays them at each SCRAM login (~0.2 s), the server only at `user add`; existing users keep the count they were made with.',
     }),
     allowPlaintextOnLoopback: booleanField({ default: false, doc: 'Allow PLAIN/LOGIN without TLS on connections from 127.0.0.1 and ::1.' }),
+    hashThreads: integerField({ default: 0, min: 0, max: 64, doc: 'Threads that check login passwords (scrypt, ~30 ms each), apart from the threads that read files and sync the database; logins beyond that many at once wait their turn. 0: one per CPU.' }),
+    hashPriority: integerField({ default: 10, min: 0, max: 19, doc: 'Niceness (Linux) of the password-checking threads: above 0 the sessions already open (their reads, writes and disk syncs) are served first when the CPU is short, and logins wait. 0: same priority as the rest of the server.' }),
     verifiedCacheTtl: durationField({
       default: '5m',
       doc: 'How long a password that proved right is trusted without a new hash check when the same user logs in with it again (clients that reconnect often). Only a keyed hash of it is held in memory, next to the stored hash it matched, so a changed password or a removed app password is never accepted from the cache; wrong passwords are always checked in full and the brute-force limits are unchanged. "0s" turns it off.',
