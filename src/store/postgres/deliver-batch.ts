@@ -5,9 +5,10 @@
  */
 import type pg from 'pg';
 import type { QueueEnqueueInput, StoreChange, TraceEventInput } from '../types.ts';
-import { traceValues } from '../trace-query.ts';
 import type { MessageIndexFields } from '../../message/thread-keys.ts';
 import { SUBJECT_THREAD_WINDOW_MS, threadingKeys } from './emails.ts';
+import { queueEntryValues } from './queue.ts';
+import { traceColumns } from './trace.ts';
 
 /** NOTIFY payloads must stay under 8,000 bytes; longer change lists are read from the log (change-feed.ts). */
 export const MAX_INLINE_BYTES = 7000;
@@ -56,24 +57,16 @@ function itemJson(d: BatchDelivery): Record<string, unknown> {
     targets: d.targets.map((t) => ({ mailbox: t.mailboxId, flags: t.flags, date: t.internalDate })),
   };
   if (d.fields) Object.assign(item, threadingKeys(d.fields));
-  if (d.queue) {
-    const q = d.queue.input;
-    item.queue = {
-      id: d.queue.id, offset: d.queue.offset, sender: q.sender, envid: q.envid ?? null, ret: q.ret ?? null, origin: q.origin ?? 'smtp', submitter: q.submitter ?? null,
-      recipients: q.recipients.map((r) => ({ address: r.address, domain: r.address.slice(r.address.lastIndexOf('@') + 1).toLowerCase(), orcpt: r.orcpt ?? null, notify: r.notify ? r.notify.join(',') : null })),
-    };
-  }
+  if (d.queue) item.queue = { id: d.queue.id, offset: d.queue.offset, ...queueEntryValues(d.queue.input) };
   return item;
 }
 
 /**
- * Runs the deliveries in one statement. With `origin` the statement is sent outside a transaction and
- * is one (it commits when it returns) and logs its changes on the feed; without, it runs inside the
- * caller's transaction and the caller logs them.
+ * Runs the deliveries in one statement, sent outside a transaction: it is one (it commits when it returns)
+ * and logs its changes on the feed as written by `origin`.
  */
-export async function deliverBatch(client: pg.PoolClient, deliveries: readonly BatchDelivery[], origin: string | null): Promise<BatchOutcome[]> {
-  const trace: (string | number | null)[][] = Array.from({ length: 9 }, () => []);
-  for (const d of deliveries) for (const e of d.trace) traceValues(e).forEach((v, i) => trace[i]!.push(v));
+export async function deliverBatch(client: pg.PoolClient, deliveries: readonly BatchDelivery[], origin: string): Promise<BatchOutcome[]> {
+  const trace = traceColumns(deliveries.flatMap((d) => d.trace));
   const rows = (await client.query<Row>({
     name: 'pg-deliver-batch',
     text: `SELECT r_item, r_mailbox, r_uid, r_account, r_email, r_thread, r_queue FROM postamt_deliver_batch($1::jsonb, $2::bytea,

@@ -69,15 +69,32 @@ function toMessage(row: MessageRow, recipients: QueueRecipientRecord[]): QueueMe
   };
 }
 
-function domainOf(address: string): string {
+/** The domain part of a recipient, lower-cased: the queue groups recipients by it. */
+export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** An entry's columns as stored, defaults applied: shared by this insert and the batch statement (deliver-batch.ts). */
+export function queueEntryValues(input: QueueEnqueueInput): {
+  sender: string;
+  envid: string | null;
+  ret: string | null;
+  origin: string;
+  submitter: string | null;
+  recipients: { address: string; domain: string; orcpt: string | null; notify: string | null }[];
+} {
+  return {
+    sender: input.sender, envid: input.envid ?? null, ret: input.ret ?? null, origin: input.origin ?? 'smtp', submitter: input.submitter ?? null,
+    recipients: input.recipients.map((r) => ({ address: r.address, domain: domainOf(r.address), orcpt: r.orcpt ?? null, notify: r.notify ? r.notify.join(',') : null })),
+  };
 }
 
 /** Inside a write transaction: adds the queue entry for a stored blob (one round trip); returns the queue id. */
 export async function insertQueueEntry(c: pg.PoolClient, blobId: number, blobOffset: number, size: number, input: QueueEnqueueInput): Promise<string> {
   const id = input.id ?? newId();
   const now = Date.now();
-  const rs = input.recipients;
+  const v = queueEntryValues(input);
+  const rs = v.recipients;
   await c.query({
     name: 'pg-insert-queue-entry',
     text: `WITH m AS (INSERT INTO queue_messages (id, blob_id, blob_offset, size, sender, envid, ret, origin, submitter, created_at)
@@ -85,8 +102,8 @@ export async function insertQueueEntry(c: pg.PoolClient, blobId: number, blobOff
       INSERT INTO queue_recipients (queue_id, address, domain, orcpt, notify, state, next_attempt_at, updated_at)
         SELECT m.id, r.address, r.domain, r.orcpt, r.notify, 'queued', $10, $10
         FROM m, unnest($11::text[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS r(address, domain, orcpt, notify, n) ORDER BY r.n`,
-    values: [id, blobId, blobOffset, size, input.sender, input.envid ?? null, input.ret ?? null, input.origin ?? 'smtp', input.submitter ?? null, now,
-      rs.map((r) => r.address), rs.map((r) => domainOf(r.address)), rs.map((r) => r.orcpt ?? null), rs.map((r) => (r.notify ? r.notify.join(',') : null))],
+    values: [id, blobId, blobOffset, size, v.sender, v.envid, v.ret, v.origin, v.submitter, now,
+      rs.map((r) => r.address), rs.map((r) => r.domain), rs.map((r) => r.orcpt), rs.map((r) => r.notify)],
   });
   // RFC 4865 §3: a held message's recipients are due at its release time. Only delayed sends pay for this
   // second statement; the one every accepted message runs stays as it was.

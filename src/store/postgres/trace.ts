@@ -7,11 +7,17 @@ import type { TraceEventInput, TraceEventKind, TraceStore } from '../types.ts';
 import { expandAcceptance, toTraceRecord, traceSearchSql, traceValues, type TraceRow } from '../trace-query.ts';
 import type { PgChangeFeed } from './change-feed.ts';
 
+/** The events as the nine columns of message_trace, one array each (unnest's and the batch statement's input). */
+export function traceColumns(events: readonly TraceEventInput[]): (string | number | null)[][] {
+  const columns: (string | number | null)[][] = Array.from({ length: 9 }, () => []);
+  for (const e of events) traceValues(e).forEach((v, i) => columns[i]!.push(v));
+  return columns;
+}
+
 /** Adds trace rows in one statement, inside the caller's transaction. */
 export async function insertTrace(c: pg.PoolClient, events: readonly TraceEventInput[]): Promise<void> {
   if (events.length === 0) return;
-  const columns: (string | number | null)[][] = Array.from({ length: 9 }, () => []);
-  for (const e of events) traceValues(e).forEach((v, i) => columns[i]!.push(v));
+  const columns = traceColumns(events);
   await c.query({
     name: 'pg-insert-trace',
     text: `INSERT INTO message_trace (at, queue_id, event, result, reason, message_id, sender, recipients, data)
