@@ -139,6 +139,23 @@ export function runStoreContract(name: string, openFresh: () => Promise<FreshSto
       assert.deepEqual((await store.listMessages(inbox.id)).map((m) => m.uid), [1, 2]);
     }));
 
+  test(`${name}: commitDeliveries answers a plan that stores nothing, and stores a body over one chunk with small ones`, () =>
+    withStore(async (store) => {
+      const a = await account(store);
+      const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+      const big = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(600 * 1024, 'x'), Buffer.from('\r\n')]);
+      const bodies = [Buffer.from('Subject: one\r\n\r\nbody\r\n'), Buffer.from('Subject: none\r\n\r\nbody\r\n'), big, Buffer.from('Subject: two\r\n\r\nbody\r\n')];
+      const results = await store.commitDeliveries(bodies.map((body, i) => {
+        const tx = store.beginDelivery();
+        tx.write(body);
+        return { tx, plan: { mailboxes: i === 1 ? [] : [{ mailboxId: inbox.id }] } };
+      }));
+      assert.deepEqual(results.map((r) => r.messages.map((m) => m.uid)), [[1], [], [2], [3]]);
+      assert.deepEqual(results.map((r) => [r.queueId, r.size]), bodies.map((b) => [null, b.length]));
+      assert.ok((await collect(store.streamMessage(inbox.id, 2))).equals(big));
+      assert.equal((await store.readMessage(inbox.id, 3)).toString(), bodies[3]!.toString());
+    }));
+
   test(`${name}: one delivery stores the body once, in several mailboxes and the queue, byte for byte`, () =>
     withStore(async (store) => {
       const a = await account(store);

@@ -59,19 +59,20 @@ export function threadingArgs(fields: MessageIndexFields): unknown[] {
  * Stores one delivered copy in one round trip (postamt_deliver_copy, migration 5): the UID and modseq, the
  * email (a new one, or `emailId` when the plan stores one email in several mailboxes) and the message row.
  */
-export async function deliverCopy(c: pg.PoolClient, input: DeliverCopyInput): Promise<{ uid: number; accountId: number; blobId: number } & NewEmail> {
-  const row = (await c.query<{ o_uid: number; o_blob: number; o_account: number; o_email: number; o_thread: number }>({
+export async function deliverCopy(c: pg.PoolClient, input: DeliverCopyInput): Promise<{ uid: number; accountId: number } & NewEmail> {
+  const row = (await c.query<{ o_uid: number; o_account: number; o_email: number; o_thread: number }>({
     name: 'pg-deliver-copy',
     text: 'SELECT o_uid, o_blob, o_account, o_email, o_thread FROM postamt_deliver_copy($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)',
-    values: [input.mailboxId, 'blobId' in input.body ? input.body.blobId : null, input.size, input.internalDate, input.flags, ...threadingArgs(input.fields), input.emailId, 'data' in input.body ? input.body.data : null],
+    // The last argument (a body to store with the copy) is left null: the body is stored before, once per delivery.
+    values: [input.mailboxId, input.blobId, input.size, input.internalDate, input.flags, ...threadingArgs(input.fields), input.emailId, null],
   })).rows[0]!;
-  return { uid: row.o_uid, blobId: row.o_blob, accountId: row.o_account, emailId: row.o_email, threadId: row.o_thread };
+  return { uid: row.o_uid, accountId: row.o_account, emailId: row.o_email, threadId: row.o_thread };
 }
 
 export interface DeliverCopyInput {
   mailboxId: number;
-  /** A stored body, or the whole body of at most one chunk to store with the copy. */
-  body: { blobId: number } | { data: Buffer };
+  /** The stored body. */
+  blobId: number;
   size: number;
   internalDate: number;
   flags: string;

@@ -86,18 +86,14 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
     const out: CommitResult = { messages: [], queueId: null, size: total };
     const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
-    // The common case, one mailbox copy of a body of one chunk and nothing queued, is one round trip.
-    const oneTrip = plan.mailboxes.length === 1 && !hasQueue && total <= CHUNK_BYTES;
-    let blobId = oneTrip ? 0 : await insertBlob(c, [localHeader, traceHeader], body.ref());
+    const blobId = await insertBlob(c, [localHeader, traceHeader], body.ref());
     // SMTP keeps the message header in the trace prefix and spools only the body: the header is read from both.
     const fields = plan.mailboxes.length > 0 ? storedMessageIndexFields(traceHeader, (n) => body.head(n)) : null;
     let shared: NewEmail | null = null;
     for (const target of plan.mailboxes) {
       const internalDate = (target.internalDate ?? new Date()).getTime();
-      const stored = oneTrip ? { data: await wholeBody([localHeader, traceHeader], body.ref(), total) } : { blobId };
       // Each copy is an email of its own (its account's), unless the plan stores one email in several mailboxes.
-      const { uid, accountId, blobId: storedBlob, ...email } = await deliverCopy(c, { mailboxId: target.mailboxId, body: stored, size: total, internalDate, flags: (target.flags ?? []).join(' '), fields: fields!, emailId: shared?.emailId ?? null });
-      blobId = storedBlob;
+      const { uid, accountId, ...email } = await deliverCopy(c, { mailboxId: target.mailboxId, blobId, size: total, internalDate, flags: (target.flags ?? []).join(' '), fields: fields!, emailId: shared?.emailId ?? null });
       if (plan.oneEmail) shared = email;
       out.messages.push({ mailboxId: target.mailboxId, uid, emailId: email.emailId, threadId: email.threadId });
       log.push({ accountId, mailboxId: target.mailboxId, kind: 'append', uids: [uid] });
@@ -135,20 +131,37 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
   }
 
   const nothingToStore = (plan: DeliveryPlan): boolean => plan.mailboxes.length === 0 && !(plan.queue && plan.queue.recipients.length > 0);
+  /** The answer for a plan that stores nothing (as insertDelivery gives it): no transaction needed. */
+  const nothingStored = (plan: DeliveryPlan, body: SpooledBody): CommitResult =>
+    ({ messages: [], queueId: null, size: (plan.localHeader?.length ?? 0) + (plan.traceHeader?.length ?? 0) + body.size });
 
   function toResult(outcome: BatchOutcome, size: number): CommitResult {
     return { messages: outcome.copies.map(({ mailboxId, uid, emailId, threadId }) => ({ mailboxId, uid, emailId, threadId })), queueId: outcome.queueId, size };
   }
 
   async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
-    if (!nothingToStore(plan)) {
-      const item = await batchItem(plan, body);
-      if (item) return toResult((await changes.deliver([item]))[0]!, item.data.length);
-    }
+    if (nothingToStore(plan)) return nothingStored(plan, body);
+    const item = await batchItem(plan, body);
+    if (item) return toResult((await changes.deliver([item]))[0]!, item.data.length);
     return changes.write((c, log) => insertDelivery(c, plan, body, log), { lockMailboxes: targetsOf([plan]) });
   }
 
-  /** One group-commit write for every delivery: all are stored, or none. */
+  /** Stores the deliveries that store something in one group-commit write: all of them, or none. */
+  async function storeTogether(taken: { plan: DeliveryPlan; body: SpooledBody }[]): Promise<CommitResult[]> {
+    if (taken.length === 0) return [];
+    const items = await Promise.all(taken.map((t) => batchItem(t.plan, t.body)));
+    if (items.every((i) => i !== null)) {
+      const outcomes = await changes.deliver(items as BatchDelivery[]);
+      return outcomes.map((o, i) => toResult(o, items[i]!.data.length));
+    }
+    return changes.write(async (c, log) => {
+      const results: CommitResult[] = [];
+      for (const t of taken) results.push(await insertDelivery(c, t.plan, t.body, log));
+      return results;
+    }, { lockMailboxes: targetsOf(taken.map((t) => t.plan)) });
+  }
+
+  /** Every delivery in one group-commit write (all are stored, or none); plans that store nothing are answered at once. */
   async function commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[]): Promise<CommitResult[]> {
     const taken: { plan: DeliveryPlan; body: SpooledBody; done: () => void }[] = [];
     try {
@@ -156,16 +169,9 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
         if (!(tx instanceof SpoolingDeliveryTransaction)) throw new Error('commitDeliveries takes transactions of this store');
         taken.push({ plan, ...tx.takeBody() });
       }
-      const items = taken.some((t) => nothingToStore(t.plan)) ? [] : await Promise.all(taken.map((t) => batchItem(t.plan, t.body)));
-      if (items.length > 0 && items.every((i) => i !== null)) {
-        const outcomes = await changes.deliver(items as BatchDelivery[]);
-        return outcomes.map((o, i) => toResult(o, items[i]!.data.length));
-      }
-      return await changes.write(async (c, log) => {
-        const results: CommitResult[] = [];
-        for (const t of taken) results.push(await insertDelivery(c, t.plan, t.body, log));
-        return results;
-      }, { lockMailboxes: targetsOf(taken.map((t) => t.plan)) });
+      const stored = await storeTogether(taken.filter((t) => !nothingToStore(t.plan)));
+      let next = 0;
+      return taken.map((t) => (nothingToStore(t.plan) ? nothingStored(t.plan, t.body) : stored[next++]!));
     } finally {
       for (const t of taken) t.done();
       for (const { tx } of batch) tx.abort();
