@@ -88,3 +88,12 @@ export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code === '40P01' /* deadlock_detected */ || code === '40001';
 }
+
+/**
+ * The server refused the statement (an error of the statement itself, rolled back) while the connection
+ * stays usable; not a lost connection, a server shutting down or out of resources.
+ */
+export function statementRefused(err: unknown): boolean {
+  if (!(err instanceof pg.DatabaseError)) return false;
+  return !/^(08|53|57|58|XX)/.test(err.code ?? 'XX');
+}

@@ -7,10 +7,10 @@
  * unaffected. Deliveries (deliver-batch.ts) waiting together are one statement that is the whole
  * transaction: one round trip per batch, locks held only while PostgreSQL runs it and flushes.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { StorageError } from '../../core/errors.ts';
 import type { StoreChange } from '../types.ts';
-import { isRetryable } from './database.ts';
+import { isRetryable, statementRefused } from './database.ts';
 import { deliverBatch, type BatchDelivery, type BatchOutcome } from './deliver-batch.ts';
 
 export type PgWork<T> = (client: pg.PoolClient, log: StoreChange[]) => Promise<T>;
@@ -98,6 +98,16 @@ export class PgGroupCommit {
     this.closed = true;
   }
 
+  /** A pooled connection; without one, every waiter is rejected (null). */
+  private async connect(waiters: readonly { reject: (err: unknown) => void }[]): Promise<pg.PoolClient | null> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      for (const p of waiters) p.reject(new StorageError(`database unavailable: ${(err as Error).message}`, err));
+      return null;
+    }
+  }
+
   private async drain(): Promise<void> {
     // Let the writes started in this turn of the event loop join the first batch.
     await new Promise<void>((r) => setImmediate(r));
@@ -138,13 +148,8 @@ export class PgGroupCommit {
    */
   private async commitDeliveries(batch: PendingDeliveries[]): Promise<void> {
     for (let retries = 0; ; retries++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        for (const p of batch) p.reject(new StorageError(`database unavailable: ${(err as Error).message}`, err));
-        return;
-      }
+      const client = await this.connect(batch);
+      if (!client) return;
       try {
         const outcomes = await deliverBatch(client, batch.flatMap((p) => p.deliveries), this.origin);
         client.release();
@@ -179,13 +184,8 @@ export class PgGroupCommit {
     let remaining = batch;
     let retries = 0;
     while (remaining.length > 0) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        for (const p of remaining) p.reject(new StorageError(`database unavailable: ${(err as Error).message}`, err));
-        return;
-      }
+      const client = await this.connect(remaining);
+      if (!client) return;
       let failed: Pending | null = null;
       let stage: 'begin' | 'work' | 'commit' = 'begin';
       try {
@@ -238,15 +238,6 @@ export class PgGroupCommit {
       }
     }
   }
-}
-
-/**
- * The server refused the statement (an error of the statement itself, rolled back) while the connection
- * stays usable; not a lost connection, a server shutting down or out of resources.
- */
-function statementRefused(err: unknown): boolean {
-  if (!(err instanceof pg.DatabaseError)) return false;
-  return !/^(08|53|57|58|XX)/.test(err.code ?? 'XX');
 }
 
 /** Rolls back the open transaction; false when the connection itself is unusable. */
