@@ -1,8 +1,8 @@
 /**
  * Group commit on PostgreSQL: writes that arrive while a transaction is committing wait, then share the
  * next transaction, so N concurrent deliveries cost one COMMIT (one WAL flush) instead of N. One batch is
- * in flight per store; the account sequences and mailbox rows a batch will change are locked up front in
- * id order, so batches of two nodes never wait on each other in a cycle. A write that fails is taken out
+ * in flight per store; the account sequences, mailbox rows and queue messages a batch will change are
+ * locked up front in id order, so batches of two nodes never wait on each other in a cycle. A write that fails is taken out
  * and the others are run again in a fresh transaction: a failed write changes nothing, the others are
  * unaffected. Deliveries (deliver-batch.ts) waiting together are one statement that is the whole
  * transaction: one round trip per batch, locks held only while PostgreSQL runs it and flushes.
@@ -20,12 +20,15 @@ export interface PgWriteOptions {
   lockMailboxes?: readonly number[];
   /** Accounts whose change sequence the write advances without naming a mailbox (create, rename). */
   lockAccounts?: readonly number[];
+  /** Queue messages the write changes (their recipients' results, their removal), locked after the mailboxes. */
+  lockQueueMessages?: readonly string[];
 }
 
 interface Pending {
   work: PgWork<unknown>;
   locks: readonly number[];
   accounts: readonly number[];
+  queueMessages: readonly string[];
   changes: StoreChange[];
   resolve: (value: { value: unknown; changes: StoreChange[] }) => void;
   reject: (err: unknown) => void;
@@ -84,7 +87,7 @@ export class PgGroupCommit {
   run<T>(work: PgWork<T>, options: PgWriteOptions = {}): Promise<{ value: T; changes: StoreChange[] }> {
     if (this.closed) return Promise.reject(new StorageError('the store is closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ work, locks: options.lockMailboxes ?? [], accounts: options.lockAccounts ?? [], changes: [], resolve: resolve as Pending['resolve'], reject });
+      this.pending.push({ work, locks: options.lockMailboxes ?? [], accounts: options.lockAccounts ?? [], queueMessages: options.lockQueueMessages ?? [], changes: [], resolve: resolve as Pending['resolve'], reject });
       this.running ??= this.drain();
     });
   }
@@ -190,7 +193,8 @@ export class PgGroupCommit {
       let stage: 'begin' | 'work' | 'commit' = 'begin';
       try {
         await client.query('BEGIN');
-        // Always in this order: account sequences, then mailboxes, each by id (every write takes them so).
+        // Always in this order: account sequences, then mailboxes, then queue messages, each by id (every
+        // write takes them so, whichever node runs it).
         const locks = [...new Set(remaining.flatMap((p) => p.locks))].sort((a, b) => a - b);
         const accounts = [...new Set(remaining.flatMap((p) => p.accounts))];
         if (locks.length > 0 || accounts.length > 0) {
@@ -201,6 +205,8 @@ export class PgGroupCommit {
           });
         }
         if (locks.length > 0) await client.query({ name: 'pg-lock-mailboxes', text: 'SELECT id FROM mailboxes WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', values: [locks] });
+        const queueMessages = [...new Set(remaining.flatMap((p) => p.queueMessages))];
+        if (queueMessages.length > 0) await client.query({ name: 'pg-lock-queue-messages', text: 'SELECT id FROM queue_messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', values: [queueMessages] });
         stage = 'work';
         const values: unknown[] = [];
         for (const p of remaining) {

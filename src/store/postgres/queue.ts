@@ -224,10 +224,11 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
       });
     },
     async recordAttempt(attempt) {
+      // The message row is locked with the batch's other locks, before any write and in id order (so two
+      // nodes recording attempts on the same messages never wait on each other in a cycle): two nodes
+      // recording the last results of one message one after the other, each then sees the other's
+      // committed results, so the one that comes second removes it.
       return changes.write(async (c, log) => {
-        // The message row is locked first: two nodes recording the last results of one message one after the
-        // other, each then sees the other's committed results, so the one that comes second removes it.
-        await c.query({ name: 'pg-lock-queue-message', text: 'SELECT 1 FROM queue_messages WHERE id = $1 FOR UPDATE', values: [attempt.queueId] });
         await applyUpdates(c, attempt.updates);
         const enqueued: string[] = [];
         for (const m of attempt.enqueue ?? []) enqueued.push(await insertQueueEntry(c, await insertBlob(c, [], { data: m.body }), 0, m.body.length, m.input));
@@ -238,14 +239,14 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
         })).rowCount ?? 0) > 0;
         log.push({ kind: 'queue' });
         return { enqueued, removed };
-      });
+      }, { lockQueueMessages: [attempt.queueId] });
     },
     async deleteQueueMessage(id) {
       return changes.write(async (c, log) => {
         if (((await c.query('DELETE FROM queue_messages WHERE id = $1', [id])).rowCount ?? 0) === 0) return false;
         log.push({ kind: 'queue' });
         return true;
-      });
+      }, { lockQueueMessages: [id] });
     },
     async cancelHeldMessage(id, now) {
       // Not once any recipient may have been claimed (due, attempted, leased, or released early by an admin's retry).
@@ -254,7 +255,7 @@ export function pgQueueStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): Qu
           AND (r.attempts > 0 OR r.state NOT IN ('queued', 'held') OR (r.state = 'queued' AND r.next_attempt_at <= $2) OR r.lease_until > $2))`, [id, now.getTime()])).rowCount ?? 0) === 0) return false;
         log.push({ kind: 'queue' });
         return true;
-      });
+      }, { lockQueueMessages: [id] });
     },
     async enqueue(input, body) {
       return changes.write(async (c, log) => {

@@ -119,6 +119,39 @@ if (unavailable) {
     }
   });
 
+  test('postgres: two stores recording attempts on the same two queue messages in opposite order do not deadlock', async () => {
+    const { store, openSecond, cleanup } = await fresh();
+    const other = await openSecond();
+    const blocker = await store.pool.connect();
+    try {
+      const enqueue = (subject: string) => store.enqueue({ sender: 's@example.test', recipients: [{ address: 'r@far.test' }] }, Buffer.from(`Subject: ${subject}\r\n\r\nx\r\n`));
+      const a = await enqueue('a');
+      const b = await enqueue('b');
+      const recipient = async (id: string) => (await store.getQueueMessage(id))!.recipients[0]!.id;
+      const ra = await recipient(a);
+      const rb = await recipient(b);
+      // Another session holds both recipients' rows, so each store's batch stops inside its first attempt
+      // (after whatever it locked before) until both batches have begun.
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM queue_recipients WHERE id = ANY($1::bigint[]) FOR UPDATE', [[ra, rb]]);
+      const attempt = (queueId: string, id: number) => ({ queueId, updates: [{ id, state: 'deferred' as const, attempts: 1, nextAttemptAt: new Date(Date.now() + 60_000), lastResult: '451 4.4.1 later' }] });
+      const retriesBefore = store.commits.stats.retries + other.commits.stats.retries;
+      const one = Promise.all([store.recordAttempt(attempt(a, ra)), store.recordAttempt(attempt(b, rb))]);
+      const two = Promise.all([other.recordAttempt(attempt(b, rb)), other.recordAttempt(attempt(a, ra))]);
+      await new Promise((r) => setTimeout(r, 300));
+      await blocker.query('COMMIT');
+      await Promise.all([one, two]);
+      // A deadlock (40P01) would have been detected after deadlock_timeout and its batch run again.
+      assert.equal(store.commits.stats.retries + other.commits.stats.retries - retriesBefore, 0, 'no batch run again after a deadlock');
+      assert.deepEqual((await store.getQueueMessage(a))!.recipients.map((r) => [r.state, r.attempts]), [['deferred', 1]]);
+    } finally {
+      blocker.release();
+      await other.close();
+      await store.close();
+      await cleanup();
+    }
+  });
+
   test('postgres: two stores on one database delivering into the same mailboxes at once get unique, increasing UIDs', async () => {
     const { store, openSecond, cleanup } = await fresh();
     const other = await openSecond();
