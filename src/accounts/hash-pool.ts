@@ -41,6 +41,8 @@ export class HashPool {
   readonly #queue: Queued[] = [];
   #nextId = 1;
   #closed = false;
+  /** Hashes handed to a thread since the start (tests count password checks with it). */
+  hashed = 0;
 
   constructor(options: HashPoolOptions) {
     this.#threads = options.threads > 0 ? options.threads : availableParallelism();
@@ -70,6 +72,7 @@ export class HashPool {
       const queued = this.#queue.shift()!;
       const id = this.#nextId++;
       slot.job = { ...queued, id };
+      this.hashed++;
       // A thread keeps the process alive only while it hashes (the CLI exits once its work is done).
       slot.worker.ref();
       const { password, salt, keyBytes, options } = queued.job;
