@@ -6,7 +6,7 @@
  * With imaptest (IMAPTEST=path or --imaptest path), last, its mixed stress workload against both servers
  * (bench/lib/imaptest.ts, mixed-workload.ts): commands per second and latency per command type.
  *
- *   npm run bench:imap -- [--messages 100000] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--idle-variants 300]
+ *   npm run bench:imap -- [--messages 100000] [--size 5120] [--rounds 3] [--idle 1000] [--idle-inbox 100] [--idle-variants 300]
  *                          [--idle-warmup 100] [--heap-diff] [--no-dovecot] [--keep]
  *                          [--imaptest PATH] [--imaptest-only] [--imaptest-hash both|cheap|equal]
  *                          [--imaptest-clients 20] [--imaptest-secs 30] [--imaptest-mbox PATH]
@@ -30,6 +30,8 @@ const opt = (name: string, fallback: number): number => {
   return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
 };
 const N = opt('messages', 100_000);
+/** Bytes per message (headers and body): 5 KB like make_maildir.py, e.g. 102400 for a mailbox of big messages. */
+const SIZE = opt('size', 5120);
 const ROUNDS = opt('rounds', 3);
 const IDLE = opt('idle', 1000);
 /** Connections idling with the big INBOX selected (each SELECT lists every message: fewer by default). */
@@ -69,6 +71,9 @@ const S = {
   headerFields: { key: 'fetch-header-fields', label: `${HEADER_FIELDS_FETCH}, again`, unit: 'ms', higherIsBetter: false },
   envelope: { key: 'fetch-envelope', label: 'FETCH ENVELOPE, newest 500', unit: 'ms', higherIsBetter: false },
   search: { key: 'search-text', label: `SEARCH TEXT ${NEEDLE} (4 hits)`, unit: 'ms', higherIsBetter: false },
+  fetchFlagsCpu: { key: 'fetch-flags-cpu', label: 'FETCH 1:* (UID FLAGS): server CPU', unit: 'ms', higherIsBetter: false },
+  headerFieldsFirstCpu: { key: 'fetch-header-fields-first-cpu', label: 'header-field FETCH, first time after start: server CPU', unit: 'ms', higherIsBetter: false },
+  headerFieldsCpu: { key: 'fetch-header-fields-cpu', label: 'header-field FETCH, again: server CPU', unit: 'ms', higherIsBetter: false },
 } satisfies Record<string, Scenario>;
 
 /** Memory per IDLE connection: the mailbox each idler has selected, and what is counted. */
@@ -95,16 +100,26 @@ const log = (text: string): void => void process.stderr.write(`${text}\n`);
 
 const headerFieldsSeen = new Set<Server>();
 
-async function session(server: Server, port: number, results: Results, first: boolean): Promise<void> {
+/** The server's CPU time in ms so far: Postamt's process, or the sum over Dovecot's imap processes. */
+type CpuProbe = () => number;
+
+async function session(server: Server, port: number, results: Results, first: boolean, cpu: CpuProbe): Promise<void> {
   const c = await ImapClient.connect(port);
+  /** Wall-clock time and server CPU of one command (CPU in 10 ms ticks: summed over rounds, it evens out). */
+  const timed = async (text: string, wall: Scenario, used: Scenario): Promise<void> => {
+    const cpu0 = cpu();
+    results.add(wall, server, (await c.command(text)).ms);
+    results.add(used, server, cpu() - cpu0);
+  };
   try {
     await c.login(USER[server], PASSWORD[server]);
     const sel = await c.command('SELECT INBOX');
     results.add(first ? S.firstSelect : S.select, server, sel.ms);
     if (first) return;
-    results.add(S.fetchFlags, server, (await c.command('FETCH 1:* (UID FLAGS)')).ms);
+    await timed('FETCH 1:* (UID FLAGS)', S.fetchFlags, S.fetchFlagsCpu);
     // The first time reads every header (Postamt keeps the sections it read, Dovecot fills its cache file).
-    results.add(headerFieldsSeen.has(server) ? S.headerFields : S.headerFieldsFirst, server, (await c.command(HEADER_FIELDS_FETCH)).ms);
+    if (headerFieldsSeen.has(server)) await timed(HEADER_FIELDS_FETCH, S.headerFields, S.headerFieldsCpu);
+    else await timed(HEADER_FIELDS_FETCH, S.headerFieldsFirst, S.headerFieldsFirstCpu);
     headerFieldsSeen.add(server);
     results.add(S.envelope, server, (await c.command(`FETCH ${Math.max(1, N - 499)}:* ENVELOPE`)).ms);
     c.capture = [];
@@ -216,7 +231,7 @@ async function main(): Promise<void> {
   if (IMAPTEST === null && IMAPTEST_ONLY) throw new Error('--imaptest-only needs imaptest (IMAPTEST=path or --imaptest path)');
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-imap-'));
   chmodSync(dir, 0o755); // Dovecot's auth process (user dovecot) reads the passwd file below it
-  const results = new Results('imap', { messages: IMAPTEST_ONLY ? 0 : N, rounds: ROUNDS, idleConnections: IDLE, dovecot: withDovecot, imaptest: IMAPTEST });
+  const results = new Results('imap', { messages: IMAPTEST_ONLY ? 0 : N, size: SIZE, rounds: ROUNDS, idleConnections: IDLE, dovecot: withDovecot, imaptest: IMAPTEST });
   const dovecotDir = join(dir, 'dovecot');
   const ports = { dovecotImap: await freePort(), dovecotPop3: await freePort() };
   // The HTTP listener serves /metrics: the mixed workload reads Postamt's time per IMAP command there.
@@ -224,14 +239,14 @@ async function main(): Promise<void> {
   if (IMAPTEST !== null) postamtCli(prepared.config, ['user', 'add', STRESS_USER.postamt, '--password-stdin'], `${STRESS_USER.password}\n`);
   let t0 = performance.now();
   if (!IMAPTEST_ONLY) {
-    await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
+    await loadPostamtMailbox({ dataDir: prepared.dataDir, address: USER.postamt, n: N, size: SIZE, onProgress: (d) => d % 20_000 === 0 && log(`postamt: loaded ${d}`) });
     log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     results.note(`Postamt bulk load of ${N} messages (store opened directly): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   if (withDovecot && IMAPTEST_ONLY) dovecotMaildir(dovecotDir); // the instance's directories
   if (withDovecot && !IMAPTEST_ONLY) {
     t0 = performance.now();
-    fillMaildir(dovecotMaildir(dovecotDir), N);
+    fillMaildir(dovecotMaildir(dovecotDir), N, SIZE);
     log(`dovecot: Maildir of ${N} messages written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const dovecot = withDovecot
@@ -249,15 +264,16 @@ async function main(): Promise<void> {
   await postamt.quiet();
   const servers: [Server, number][] = [['postamt', prepared.ports.imap]];
   if (dovecot) servers.push(['dovecot', ports.dovecotImap]);
+  const cpuOf = (server: Server): number => (server === 'postamt' ? cpuMs(postamt.child.pid!) : dovecotImapPids(dovecotDir).reduce((a, p) => a + cpuMs(p), 0));
   try {
     for (const [server, port] of IMAPTEST_ONLY ? [] : servers) {
-      await session(server, port, results, true);
+      await session(server, port, results, true, () => cpuOf(server));
       log(`${server}: first SELECT done`);
     }
     for (let round = 1; round <= (IMAPTEST_ONLY ? 0 : ROUNDS); round++) {
       log(`round ${round}/${ROUNDS}`);
       const order = round % 2 ? servers : [...servers].reverse();
-      for (const [server, port] of order) await session(server, port, results, false);
+      for (const [server, port] of order) await session(server, port, results, false, () => cpuOf(server));
     }
 
     for (const [key, mailbox, count] of [['small', 'Drafts', IDLE], ['inbox', 'INBOX', IDLE_INBOX]] as const) {
@@ -286,7 +302,7 @@ async function main(): Promise<void> {
     await postamt.stop();
     dovecot?.stop();
   }
-  console.log(IMAPTEST_ONLY ? `\nimaptest mixed workload only, Dovecot: ${withDovecot ? 'yes' : 'no'}\n` : `\n${N} messages of ~5 KB, ${ROUNDS} rounds (medians), ${IDLE} IDLE connections, Dovecot: ${withDovecot ? 'yes' : 'no'}\n`);
+  console.log(IMAPTEST_ONLY ? `\nimaptest mixed workload only, Dovecot: ${withDovecot ? 'yes' : 'no'}\n` : `\n${N} messages of ~${(SIZE / 1024).toFixed(0)} KB, ${ROUNDS} rounds (medians), ${IDLE} IDLE connections, Dovecot: ${withDovecot ? 'yes' : 'no'}\n`);
   console.log(results.table());
   log(`results: ${results.write()}`);
   if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
