@@ -149,6 +149,8 @@ export interface AccountMail {
   vanishedSince(mailboxId: number, sinceModSeq: number): Promise<number[]>;
   /** The message bytes, whole or [start, end); null when the message is gone. */
   readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null>;
+  /** The first bytes of each message of a UID range (MailStore.readMessageHeads). */
+  readMessageHeads(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }>;
   /** The bytes in chunks; throws (possibly on first iteration) when the message is gone. */
   streamMessage(mailboxId: number, uid: number): AsyncIterable<Buffer>;
 

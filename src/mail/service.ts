@@ -201,6 +201,11 @@ class StoreAccountMail implements AccountMail {
     return this.store.vanishedSince(mailboxId, sinceModSeq);
   }
 
+  async readMessageHeads(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }> {
+    await this.ownedForReading(mailboxId);
+    return this.store.readMessageHeads(mailboxId, range, maxBytes);
+  }
+
   async readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null> {
     await this.ownedForReading(mailboxId);
     try {

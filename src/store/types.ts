@@ -391,6 +391,12 @@ export interface MailStore {
   readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer>;
   /** The message bytes in chunks, so big messages are never held whole. */
   streamMessage(mailboxId: number, uid: number): AsyncIterable<Buffer>;
+  /**
+   * The first bytes (at most `maxBytes`) of each message with a UID in [uidFrom, uidTo], ascending, missing
+   * UIDs omitted, in one read: what a FETCH of many messages' headers needs. `heads[i]` may be shorter than
+   * both maxBytes and the message (a body the store keeps in parts): the caller reads that one by itself.
+   */
+  readMessageHeads(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }>;
 
   /** Changes flags; returns the records that changed (with their new modseq). `unchangedSince`: RFC 7162 §3.1.3. */
   storeFlags(mailboxId: number, uids: number[], op: FlagOperation, flags: string[], options?: { unchangedSince?: number }): Promise<{ changed: MessageRecord[]; failedUnchangedSince: number[] }>;

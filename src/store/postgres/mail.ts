@@ -280,6 +280,15 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
       const end = Math.max(start, Math.min(range?.end ?? row.size, row.size));
       return readBlob(pool, row.blob_id, row.blob_size, row.blob_offset + start, row.blob_offset + end);
     },
+    async readMessageHeads(mailboxId, range, maxBytes) {
+      // From each body's first chunk: a head reaching past it comes back short, and the caller reads it apart.
+      const rows = (await pool.query<{ uid: number; head: Buffer }>({
+        name: 'pg-message-heads',
+        text: 'SELECT m.uid, coalesce(substring(c.data from (m.blob_offset + 1)::integer for least($4::integer, m.size::integer)), \'\'::bytea) AS head FROM messages m LEFT JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 0 WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid',
+        values: [mailboxId, range.uidFrom, range.uidTo, maxBytes],
+      })).rows;
+      return { uids: rows.map((r) => Number(r.uid)), heads: rows.map((r) => r.head) };
+    },
     async *streamMessage(mailboxId, uid) {
       const row = await bodyRow(mailboxId, uid);
       yield* streamBlob(pool, row.blob_id, row.blob_size, row.blob_offset, row.blob_offset + row.size);

@@ -65,6 +65,10 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     changedSince: db.prepare('SELECT uid, flags FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').raw(),
     vanishedLimited: db.prepare('SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').pluck(),
     rangeUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
+    // A body kept in chunks has no inline data: its head is the empty blob, read apart by the caller.
+    rangeHeads: db.prepare(
+      "SELECT m.uid, coalesce(substr(b.data, m.blob_offset + 1, min(?, m.size)), x'') FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid",
+    ).raw(),
     rangeColumn: {
       flags: db.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
       size: db.prepare('SELECT size FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
@@ -323,6 +327,13 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     },
     async listMetaColumns(mailboxId, options) {
       return metaColumns(mailboxId, options.uidFrom, options.uidTo, options.fields);
+    },
+    async readMessageHeads(mailboxId, range, maxBytes) {
+      const rows = q.rangeHeads.all(maxBytes, mailboxId, range.uidFrom, range.uidTo) as [number, Buffer][];
+      const uids: number[] = new Array(rows.length);
+      const heads: Buffer[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) [uids[i], heads[i]] = rows[i]!;
+      return { uids, heads };
     },
     async getMessage(mailboxId, uid) {
       const row = q.getMessage.get(mailboxId, uid) as MessageRow | undefined;
