@@ -33,6 +33,7 @@ import { MailImapBackend } from '../mail/imap-backend.ts';
 import { MailPop3Backend } from '../mail/pop3-backend.ts';
 import { StoreMailAccess } from '../mail/service.ts';
 import { EnvelopeCache } from '../mail/envelope-cache.ts';
+import { SectionCache } from '../mail/section-cache.ts';
 import { installationSecret, srsSecretFile } from '../config/secrets.ts';
 import { makeDataDirPrivate } from '../store/data-dir-modes.ts';
 import { UsageCache } from '../accounts/usage-cache.ts';
@@ -246,7 +247,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     queue,
     mail,
     pop3: new MailPop3Backend({ mail, logger }),
-    imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache(), headerSections: new EnvelopeCache({ maxBytes: config.limits.imapHeaderCacheSize }) }),
+    imap: new MailImapBackend({ mail, changes: store, envelopes: new EnvelopeCache(), headerSections: new SectionCache({ maxBytes: config.limits.imapHeaderCacheSize }) }),
     allowPlaintextAuth,
     applyPolicy: (policy) => applyPolicyInPlace(policyOptions, config.hostname, policy),
     tlsAttempts: outboundTls.attempts,

@@ -10,13 +10,13 @@ import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
 import { ImapSession } from '../protocols/imap/session.ts';
 import { MailImapBackend } from './imap-backend.ts';
 import { StoreMailAccess } from './service.ts';
-import { EnvelopeCache } from './envelope-cache.ts';
+import { SectionCache } from './section-cache.ts';
 
 let dataDir: string;
 let store: OpenedStore;
 let accountId: number;
 
-function client(options: { quota?: number; headerSections?: EnvelopeCache } = {}) {
+function client(options: { quota?: number; headerSections?: SectionCache } = {}) {
   const pushed: string[] = [];
   const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: (o) => void text(o).then((t) => pushed.push(t)) };
   const sasl: SaslAuthenticator = {
@@ -43,7 +43,7 @@ describe('IMAP backend on the SQLite store', () => {
   });
 
   it('answers a message list\'s header fields from the shared cache byte for byte, 8-bit headers included', async () => {
-    const cache = new EnvelopeCache();
+    const cache = new SectionCache();
     const plain = client();
     const cached = client({ headerSections: cache });
     const other = client({ headerSections: cache });
@@ -62,7 +62,7 @@ describe('IMAP backend on the SQLite store', () => {
     const expected = await plain.send(command);
     assert.match(expected, /BODY\[HEADER\.FIELDS \(From TO subject\)\] \{\d+\}\r\nFrom: A <a@example\.net>\r\nSubject: Grüße\r\nTo: u@example\.org,\r\n  v@example\.org\r\n\r\n\)/);
     assert.equal(await cached.send(command), expected, 'read from the messages, then cached');
-    assert.equal(cache.size, 2);
+    assert.equal(cache.sections, 2);
     assert.equal(await other.send(command), expected, 'another session, from the cache');
     // The literal counts bytes: the cached text is one char per byte.
     const literal = /\{(\d+)\}\r\n(From[^)]*)\)/.exec(expected)!;

@@ -11,6 +11,7 @@ import {
   type ImapBackend,
   type ImapChange,
   type ImapEnvelopeCache,
+  type ImapSectionCache,
   type ImapMailboxInfo,
   type ImapMailboxSnapshot,
   type ImapMailboxStatus,
@@ -32,7 +33,7 @@ export interface MailImapBackendOptions {
   /** Formatted ENVELOPEs shared by all sessions; without it every ENVELOPE is parsed from the header. */
   envelopes?: ImapEnvelopeCache;
   /** Header sections (BODY.PEEK[HEADER.FIELDS (...)]) shared by all sessions; without it they are read each time. */
-  headerSections?: ImapEnvelopeCache;
+  headerSections?: ImapSectionCache;
 }
 
 export class MailImapBackend implements ImapBackend {
@@ -72,7 +73,7 @@ class MailImapAccount implements ImapAccount {
     private readonly mail: AccountMail,
     readonly recent: RecentClaims,
     readonly envelopes: ImapEnvelopeCache | undefined,
-    readonly headerSections: ImapEnvelopeCache | undefined,
+    readonly headerSections: ImapSectionCache | undefined,
   ) {}
 
   private async mailbox(name: string): Promise<MailboxRecord> {
@@ -193,6 +194,10 @@ class MailImapAccount implements ImapAccount {
     if (options.modSeq !== undefined) for (const r of await imapErrors(this.mail.listMessages(mailboxId, { changedSinceModSeq: options.modSeq }))) out.set(r.uid, toMeta(r));
     if (options.uidFrom !== undefined) for (const r of await imapErrors(this.mail.listMessages(mailboxId, { uidFrom: options.uidFrom }))) out.set(r.uid, toMeta(r));
     return [...out.values()].sort((a, b) => a.uid - b.uid);
+  }
+
+  async readMessageHeads(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }> {
+    return imapErrors(this.mail.readMessageHeads(mailboxId, range, maxBytes));
   }
 
   async readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null> {

@@ -132,14 +132,32 @@ export interface ImapEnvelopeCache {
   set(key: string, envelope: string): void;
 }
 
+/**
+ * The header sections of one field list for a run of SECTION_BLOCK UIDs of a mailbox, starting at a multiple
+ * of it: one cache entry (and one lookup) for hundreds of messages. Filled by the engine as it reads them.
+ */
+export interface ImapSectionBlock {
+  /** `literals[uid % SECTION_BLOCK]`: the IMAP literal (`{n}\r\n` and the section as latin1 text), or undefined. */
+  readonly literals: (string | undefined)[];
+  /** The memory the literals hold, as estimated by whoever adds one. */
+  bytes: number;
+}
+
+/** Blocks of header sections kept across sessions, keyed by the engine; may forget any block at any time. */
+export interface ImapSectionCache {
+  get(key: string): ImapSectionBlock | undefined;
+  /** Stores a block, or counts again the bytes of one that got more literals since. */
+  set(key: string, block: ImapSectionBlock): void;
+}
+
 export interface ImapAccount {
   /** Optional: without it every ENVELOPE is parsed from the message header. */
   readonly envelopes?: ImapEnvelopeCache;
   /**
-   * Top-level header sections (FETCH BODY.PEEK[HEADER.FIELDS (...)]) as latin1 text, keyed by the engine
+   * Top-level header sections (FETCH BODY.PEEK[HEADER.FIELDS (...)]) in blocks of UIDs, keyed by the engine
    * like ENVELOPEs; optional: without it they are read from the message each time.
    */
-  readonly headerSections?: ImapEnvelopeCache;
+  readonly headerSections?: ImapSectionCache;
   /** RFC 3501 §2.3.2 \Recent, shared by every session of the server; without it nothing is recent. */
   readonly recent?: RecentClaims;
   listMailboxes(): Promise<ImapMailboxInfo[]>;
@@ -168,6 +186,11 @@ export interface ImapAccount {
   metaColumns(mailboxId: number, range: { uidFrom: number; uidTo: number }, fields: readonly ImapMetaField[]): Promise<ImapMetaColumns>;
   /** Messages with modseq > `modSeq`, or with uid >= `uidFrom` (new arrivals), ascending. */
   changedSince(mailboxId: number, options: { modSeq?: number; uidFrom?: number }): Promise<ImapMessageMeta[]>;
+  /**
+   * Optional: the first bytes (at most maxBytes) of each message of a UID range in one read, missing UIDs
+   * omitted; a head may come back shorter than both (then read that message by itself).
+   */
+  readMessageHeads?(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }>;
   /** The whole message, or the bytes [start, end) of it; null when it is gone. */
   readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null>;
   storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options?: { unchangedSince?: number }): Promise<ImapFlagResult>;

@@ -38,7 +38,7 @@ export interface MetaFetch {
 
 const OUT_CHUNK = 64 * 1024;
 
-/** `sections[k][i]`: the k-th header section item's text for the batch's i-th row (null: the message is gone). */
+/** `sections[k][i]`: the k-th header section item's literal for the batch's i-th row (null: the message is gone). */
 type Emit = (uid: number, i: number, c: ImapMetaColumns, sections: (string | null)[][]) => string;
 
 /** The data items of one response, in order: `UID n` first when UID FETCH did not ask for it (RFC 9051 §6.4.9). */
@@ -55,8 +55,8 @@ function emitters(m: MetaFetch): { emit: Emit[]; fields: ImapMetaField[]; header
       // The size bounds the header read of a message missing from the cache.
       fields.add('size');
       const k = headers.push(name) - 1;
-      const label = name.label + ' {';
-      return (_, i, _c, sections) => label + sections[k]![i]!.length + '}\r\n' + sections[k]![i]!;
+      const label = name.label + ' ';
+      return (_, i, _c, sections) => label + sections[k]![i]!;
     }
     switch (name) {
       case 'UID':
