@@ -393,8 +393,9 @@ export interface MailStore {
   streamMessage(mailboxId: number, uid: number): AsyncIterable<Buffer>;
   /**
    * The first bytes (at most `maxBytes`) of each message with a UID in [uidFrom, uidTo], ascending, missing
-   * UIDs omitted, in one read: what a FETCH of many messages' headers needs. `heads[i]` may be shorter than
-   * both maxBytes and the message (a body the store keeps in parts): the caller reads that one by itself.
+   * UIDs omitted, in one read: what a FETCH of many messages' headers needs. A head may stop after the
+   * header's blank line (CRLF CRLF); one shorter than maxBytes and the message without it (a body the store
+   * keeps in parts) is to be read by itself.
    */
   readMessageHeads(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }>;
 

@@ -281,10 +281,14 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
       return readBlob(pool, row.blob_id, row.blob_size, row.blob_offset + start, row.blob_offset + end);
     },
     async readMessageHeads(mailboxId, range, maxBytes) {
-      // From each body's first chunk: a head reaching past it comes back short, and the caller reads it apart.
+      // From each body's first chunk (a head reaching past it comes back short, and the caller reads it
+      // apart): the header up to its blank line when found within maxBytes, else the first maxBytes.
       const rows = (await pool.query<{ uid: number; head: Buffer }>({
         name: 'pg-message-heads',
-        text: 'SELECT m.uid, coalesce(substring(c.data from (m.blob_offset + 1)::integer for least($4::integer, m.size::integer)), \'\'::bytea) AS head FROM messages m LEFT JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 0 WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid',
+        text: `SELECT m.uid, coalesce(CASE WHEN m.blob_offset = 0 AND position('\\x0d0a0d0a'::bytea in c.data) BETWEEN 1 AND $4::integer - 3
+            THEN substring(c.data from 1 for position('\\x0d0a0d0a'::bytea in c.data) + 3)
+            ELSE substring(c.data from (m.blob_offset + 1)::integer for least($4::integer, m.size::integer)) END, ''::bytea) AS head
+          FROM messages m LEFT JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 0 WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid`,
         values: [mailboxId, range.uidFrom, range.uidTo, maxBytes],
       })).rows;
       return { uids: rows.map((r) => Number(r.uid)), heads: rows.map((r) => r.head) };

@@ -65,9 +65,12 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     changedSince: db.prepare('SELECT uid, flags FROM messages INDEXED BY messages_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').raw(),
     vanishedLimited: db.prepare('SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').pluck(),
     rangeUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
-    // A body kept in chunks has no inline data: its head is the empty blob, read apart by the caller.
+    // The header up to its blank line when SQLite finds it within maxBytes (only those bytes are copied out),
+    // else the first maxBytes. A body kept in chunks has no inline data: the empty blob, read apart by the caller.
     rangeHeads: db.prepare(
-      "SELECT m.uid, coalesce(substr(b.data, m.blob_offset + 1, min(?, m.size)), x'') FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = ? AND m.uid BETWEEN ? AND ? ORDER BY m.uid",
+      `SELECT m.uid, coalesce(CASE WHEN m.blob_offset = 0 AND instr(b.data, x'0d0a0d0a') BETWEEN 1 AND :max - 3 THEN substr(b.data, 1, instr(b.data, x'0d0a0d0a') + 3)
+        ELSE substr(b.data, m.blob_offset + 1, min(:max, m.size)) END, x'')
+       FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = :mailbox AND m.uid BETWEEN :from AND :to ORDER BY m.uid`,
     ).raw(),
     rangeColumn: {
       flags: db.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
@@ -329,7 +332,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
       return metaColumns(mailboxId, options.uidFrom, options.uidTo, options.fields);
     },
     async readMessageHeads(mailboxId, range, maxBytes) {
-      const rows = q.rangeHeads.all(maxBytes, mailboxId, range.uidFrom, range.uidTo) as [number, Buffer][];
+      const rows = q.rangeHeads.all({ max: maxBytes, mailbox: mailboxId, from: range.uidFrom, to: range.uidTo }) as [number, Buffer][];
       const uids: number[] = new Array(rows.length);
       const heads: Buffer[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) [uids[i], heads[i]] = rows[i]!;
