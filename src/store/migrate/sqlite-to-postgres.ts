@@ -18,12 +18,15 @@ const SKIP = new Set(['message_trace_staged', 'email_search', 'email_search_meta
 const ORDER = ['domains', 'accounts', 'account_seq', 'app_passwords', 'aliases', 'domain_admins', 'mailboxes', 'uid_validity_high', 'blobs', 'blob_chunks',
   'threads', 'thread_keys', 'emails', 'messages', 'expunged', 'tombstones', 'subscriptions', 'queue_messages', 'queue_recipients', 'suppressions'];
 /** Named sequences and where their high-water mark is (the SQLite table that keeps it, if any). */
-const SEQUENCES: { sequence: string; table: string; high: string | null }[] = [
+const SEQUENCES: { sequence: string; table: string; high: string | null; where?: string }[] = [
   { sequence: 'account_ids', table: 'accounts', high: 'account_id_high' },
   { sequence: 'app_password_ids', table: 'app_passwords', high: 'app_password_id_high' },
   { sequence: 'mailbox_ids', table: 'mailboxes', high: 'mailbox_id_high' },
-  { sequence: 'email_ids', table: 'emails', high: 'email_id_high' },
+  // SQLite keeps the email id high-water mark as account_seq's row 0 (no account has id 0).
+  { sequence: 'email_ids', table: 'emails', high: 'account_seq', where: 'account_id = 0' },
 ];
+/** SQLite rows that are not rows of their table in PostgreSQL: account_seq's row 0 is the email id high-water mark. */
+const ROW_FILTER: Record<string, string> = { account_seq: 'account_id <> 0' };
 const MAX_PARAMS = 30_000;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
@@ -84,7 +87,7 @@ function primaryKey(db: SqliteDatabase, table: string, columns: PgColumn[]): str
 
 /** The rows of one SQLite table as PostgreSQL will hold them, in primary-key order, in pages. */
 function* sqlitePages(db: SqliteDatabase, table: string, columns: PgColumn[], order: string[]): Generator<Row[]> {
-  const select = db.prepare(`SELECT ${columns.map((c) => `"${c.name}"`).join(', ')} FROM "${table}" ORDER BY ${order.map((c) => `"${c}"`).join(', ')}`);
+  const select = db.prepare(`SELECT ${columns.map((c) => `"${c.name}"`).join(', ')} FROM "${table}"${ROW_FILTER[table] ? ` WHERE ${ROW_FILTER[table]}` : ''} ORDER BY ${order.map((c) => `"${c}"`).join(', ')}`);
   let page: Row[] = [];
   let bytes = 0;
   const limit = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
@@ -199,7 +202,7 @@ export async function importSqliteStore(options: { dataDir: string; url: string;
       for (const s of SEQUENCES) {
         if (!columnsByTable.has(s.table)) continue;
         const maxId = (db.prepare(`SELECT coalesce(max(id), 0) AS n FROM "${s.table}"`).get() as { n: number }).n;
-        const high = s.high && sqliteColumns(db, s.high) ? ((db.prepare(`SELECT coalesce(max(value), 0) AS n FROM "${s.high}"`).get() as { n: number } | undefined)?.n ?? 0) : 0;
+        const high = s.high && sqliteColumns(db, s.high) ? ((db.prepare(`SELECT coalesce(max(value), 0) AS n FROM "${s.high}"${s.where ? ` WHERE ${s.where}` : ''}`).get() as { n: number } | undefined)?.n ?? 0) : 0;
         const next = Math.max(maxId, high);
         if (next > 0) await client.query('SELECT setval($1::regclass, $2)', [s.sequence, next]);
       }

@@ -63,8 +63,12 @@ export class SqliteChangeFeed implements ChangeFeed {
       maxSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM change_log').pluck(),
       minSeq: db.prepare('SELECT min(seq) FROM change_log').pluck(),
       since: db.prepare('SELECT seq, origin, changes FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?').raw(),
-      oldest: db.prepare('SELECT min(at) FROM change_log').pluck(),
-      prune: db.prepare('DELETE FROM change_log WHERE at < ?'),
+      // Rows are in time order by seq (no index on `at`, so a commit writes one page less): the oldest is the
+      // first, and pruning removes the rows before the first one still young, always keeping the newest, so
+      // that the next seq is never one a reader has seen.
+      oldest: db.prepare('SELECT at FROM change_log ORDER BY seq LIMIT 1').pluck(),
+      prune: db.prepare(`DELETE FROM change_log WHERE seq < coalesce((SELECT seq FROM change_log WHERE at >= ? ORDER BY seq LIMIT 1),
+        (SELECT max(seq) FROM change_log))`),
     };
     // One row per batch, not per write: 50 deliveries committed together cost one small insert. A batch that
     // fails to commit takes its row with it; a write that failed alone (its savepoint rolled back) added none.

@@ -34,7 +34,8 @@ export class EmailTable {
     this.putKeys = Array.from({ length: MAX_KEYS }, (_, i) => db.prepare(`INSERT INTO thread_keys (account_id, key, thread_id) VALUES ${Array(i + 1).fill('(?, ?, ?)').join(', ')}
       ON CONFLICT (account_id, key) DO UPDATE SET thread_id = excluded.thread_id WHERE thread_id <> excluded.thread_id`));
     this.q = {
-      nextId: db.prepare('UPDATE email_id_high SET value = value + 1 WHERE id = 1 RETURNING value AS v').pluck(),
+      // The high-water mark of email ids is account_seq's row 0 (migration 24): ids are never given twice.
+      nextId: db.prepare('UPDATE account_seq SET value = value + 1 WHERE account_id = 0 RETURNING value AS v').pluck(),
       insert: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       copy: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)

@@ -654,4 +654,29 @@ CREATE INDEX push_subscriptions_account ON push_subscriptions(account_id);
 ALTER TABLE push_subscriptions ADD COLUMN access_token TEXT;
 `,
   },
+  {
+    version: 24,
+    name: 'fewer pages per delivery',
+    // Every B-tree a transaction changes costs a whole page in the WAL (written at COMMIT, copied again by the
+    // checkpoint). Three of them served only counters or housekeeping: the email id high-water mark becomes a
+    // row of account_seq (account 0, which no account has), beside the account's modseq that the same
+    // delivery advances; the change log drops its index on `at` (pruning walks the rows in seq order, which
+    // is time order) and AUTOINCREMENT (its sqlite_sequence row was a page per commit): seq never goes back
+    // because pruning always keeps the newest row, and an empty log keeps its high-water mark as an empty row.
+    sql: `
+INSERT INTO account_seq (account_id, value) SELECT 0, value FROM email_id_high;
+DROP TABLE email_id_high;
+CREATE TABLE change_log_kept (
+  seq INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  changes TEXT NOT NULL
+);
+INSERT INTO change_log_kept (seq, origin, at, changes) SELECT seq, origin, at, changes FROM change_log;
+INSERT INTO change_log_kept (seq, origin, at, changes)
+  SELECT seq, '', 0, '[]' FROM sqlite_sequence WHERE name = 'change_log' AND NOT EXISTS (SELECT 1 FROM change_log);
+DROP TABLE change_log;
+ALTER TABLE change_log_kept RENAME TO change_log;
+`,
+  },
 ];

@@ -244,3 +244,73 @@ test('sqlite: migration 20 keeps uploads made before it, their bytes now read as
   await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('sqlite: migration 24 keeps the email id high-water mark and the change log sequence of an existing data dir', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  const old = new Database(join(dir, 'postamt.db'));
+  for (const m of migrations.filter((m) => m.version <= 23)) old.exec(m.sql);
+  old.pragma('user_version = 23');
+  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  old.exec('UPDATE email_id_high SET value = 500');
+  // Every logged change was pruned: only sqlite_sequence still knew the last seq.
+  old.exec("INSERT INTO change_log (origin, at, changes) VALUES ('x', 0, '[]'); UPDATE sqlite_sequence SET seq = 900 WHERE name = 'change_log'; DELETE FROM change_log");
+  old.close();
+  const store = openSqliteStore({ dataDir: dir });
+  const inbox = (await store.createMailbox(1, 'INBOX'))!;
+  const tx = store.beginDelivery();
+  tx.write(Buffer.from('Subject: after\r\n\r\nbody\r\n'));
+  const result = await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  assert.ok(result.messages[0]!.emailId! > 500, 'no email id given before the migration is given again');
+  assert.ok((store.db.prepare('SELECT max(seq) FROM change_log').pluck().get() as number) > 900, 'the change log goes on after the last seq readers saw');
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('sqlite: pruning the change log keeps its newest row, so a later change never reuses a seq another process has read', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const deliver = async (): Promise<void> => {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from('Subject: s\r\n\r\nbody\r\n'));
+    await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  };
+  await deliver();
+  await deliver();
+  const seen = store.db.prepare('SELECT max(seq) FROM change_log').pluck().get() as number;
+  // All of it older than the retention: the first poll of a listener prunes.
+  store.db.prepare('UPDATE change_log SET at = 0').run();
+  const off = store.subscribe(() => undefined);
+  store.changes.poll();
+  await store.commits.idle();
+  assert.deepEqual(store.db.prepare('SELECT seq FROM change_log').pluck().all(), [seen], 'only the newest row is left');
+  await deliver();
+  assert.ok((store.db.prepare('SELECT max(seq) FROM change_log').pluck().get() as number) > seen);
+  off();
+  await store.close();
+  await cleanup();
+});
+
+test('sqlite: a delivery writes no page of a counter table or of a change log index', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const names = store.db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'index')").pluck().all() as string[];
+  for (const gone of ['email_id_high', 'change_log_at', 'sqlite_sequence']) {
+    if (gone === 'sqlite_sequence') {
+      // Still there for other tables, but the change log has no row in it any more.
+      assert.equal(store.db.prepare("SELECT count(*) FROM sqlite_sequence WHERE name = 'change_log'").pluck().get(), 0);
+    } else assert.ok(!names.includes(gone), `${gone} is gone`);
+  }
+  const tx = store.beginDelivery();
+  tx.write(Buffer.from('Message-ID: <one@example.test>\r\nSubject: s\r\n\r\nbody\r\n'));
+  const first = await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  const tx2 = store.beginDelivery();
+  tx2.write(Buffer.from('Message-ID: <two@example.test>\r\nSubject: s\r\n\r\nbody\r\n'));
+  const second = await tx2.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  assert.equal(second.messages[0]!.emailId, first.messages[0]!.emailId! + 1, 'email ids still count up one by one');
+  await store.close();
+  await cleanup();
+});
