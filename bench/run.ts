@@ -149,8 +149,11 @@ async function main(): Promise<void> {
         }
         if (only.has('relay') && hasCommand('smtp-sink')) {
           await waitQuiet(postamt.cpuMs);
+          const cpu0 = postamt.cpuMs();
           const r = load(`127.0.0.1:${PORTS.postamt}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'anyone@relay.example');
           record(`postamt relay ${label} end-to-end msg/s`, r.e2e_msgs_per_s);
+          // Acceptance and the way out: compare with the accept scenario's CPU for the outbound side alone.
+          record(`postamt relay ${label} server CPU ms/msg`, (postamt.cpuMs() - cpu0) / n);
           if (withPostfix) {
             await waitQuiet(postamt.cpuMs);
             const p = load(`127.0.0.1:${PORTS.postfixSmtp}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'user@relay.example');
