@@ -37,3 +37,24 @@ test('a 4xx greeting and a silent server are reported as temporary failures', as
     await silent.stop();
   }
 });
+
+test('transactions on one connection: RSET only after one the server may still hold open', async () => {
+  const sink = await startSmtpSink({ rcpt: (address) => (address.startsWith('nobody@') ? '550 5.1.1 no such user' : undefined) });
+  try {
+    const opened = await SmtpConnection.open({ ip: '127.0.0.1', port: sink.port, hostname: 'sink.test', heloName: 'client.test', tlsMode: 'none' });
+    assert.ok(opened.ok);
+    const conn = opened.connection;
+    const send = (to: string) => conn.send({ reversePath: 'a@x.test', recipients: [{ address: to }], size: 20, needs8bit: false }, Buffer.from(`Subject: ${to}\r\n\r\nhi\r\n`));
+    assert.equal((await send('b@y.test')).recipients[0]!.reply.code, 250);
+    assert.equal((await send('c@y.test')).recipients[0]!.reply.code, 250);
+    // Every RCPT refused: the pipelined DATA is refused too and the server's transaction stays open.
+    assert.equal((await send('nobody@y.test')).recipients[0]!.reply.code, 550);
+    // The sink answers a MAIL inside an open transaction 503 (RFC 5321 §4.1.4): this one needs the RSET.
+    assert.equal((await send('d@y.test')).recipients[0]!.reply.code, 250);
+    await conn.close();
+    assert.deepEqual(sink.messages.map((m) => m.recipients[0]), ['b@y.test', 'c@y.test', 'd@y.test']);
+    assert.deepEqual(sink.sessions[0]!.filter((l) => /^(MAIL|RSET|DATA)/.test(l)).map((l) => l.split(' ')[0]), ['MAIL', 'DATA', 'MAIL', 'DATA', 'MAIL', 'DATA', 'RSET', 'MAIL', 'DATA']);
+  } finally {
+    await sink.stop();
+  }
+});

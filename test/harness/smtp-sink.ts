@@ -174,6 +174,11 @@ export async function startSmtpSink(initial: SmtpSinkOptions = {}): Promise<Smtp
               send('501 5.5.4 syntax');
               break;
             }
+            // RFC 5321 §4.1.4: MAIL while a transaction is open is out of sequence.
+            if (tx) {
+              send('503 5.5.1 nested MAIL command');
+              break;
+            }
             const reply = options.mail?.(m[1]!, m[2]!) ?? '250 2.1.0 OK';
             if (reply.startsWith('2')) tx = { reversePath: m[1]!, mailParams: m[2]!, recipients: [], rcptParams: [] };
             send(reply);

@@ -33,7 +33,12 @@ test('EHLO, pipelined MAIL/RCPT/DATA with DSN parameters, per-recipient results'
   const result = (done[0] as Extract<ClientAction, { kind: 'transaction-done' }>).result;
   assert.deepEqual(result.recipients.map((x) => [x.address, x.reply.code]), [['b@y.test', 550], ['c@y.test', 250]]);
   assert.equal(result.peerSupportsDsn, true);
-  // Second transaction on the same connection starts with RSET.
+  // RFC 5321 §4.1.1.4: the reply to the final dot ended the transaction; the next one needs no RSET.
+  assert.match(sent(s.beginTransaction({ reversePath: '', recipients: [{ address: 'b@y.test' }], size: 1, needs8bit: false })), /^MAIL FROM:<> SIZE=1\r\n/);
+  s.receive(r('250 ok'));
+  s.receive(r('250 ok'));
+  // A refused DATA leaves the transaction open on the server: the next one starts with RSET.
+  assert.equal(s.receive(r('554 5.5.1 no')).at(-1)!.kind, 'ready');
   assert.match(sent(s.beginTransaction({ reversePath: '', recipients: [{ address: 'b@y.test' }], size: 1, needs8bit: false })), /^RSET\r\nMAIL FROM:<> SIZE=1\r\n/);
 });
 

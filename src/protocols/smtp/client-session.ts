@@ -199,6 +199,9 @@ export class SmtpClientSession {
       case 'transaction':
         return this.#onTransactionReply(s.tx, reply);
       case 'body':
+        // RFC 5321 §4.1.1.4: the reply to the end of the data ends the transaction and clears the server's
+        // buffers, whatever its code, so the next transaction needs no RSET (§4.1.1.5 requires none).
+        this.#needsReset = false;
         return this.#finishTransaction(s.tx, reply);
       case 'quit':
         this.#state = { phase: 'closed' };
@@ -260,6 +263,8 @@ export class SmtpClientSession {
       commands.push({ kind: 'rcpt', line: `RCPT TO:<${r.address}>${params.map((p) => ' ' + p).join('')}\r\n` });
     }
     commands.push({ kind: 'data', line: 'DATA\r\n' });
+    // Until the data's reply ends it, the transaction may be left open on the server (MAIL accepted, then a
+    // refused DATA, or no RCPT accepted without PIPELINING): the next one starts with RSET.
     this.#needsReset = true;
     // RFC 2920 §3.1: with PIPELINING, RSET, MAIL, RCPT and a final DATA may be sent as one group.
     const pipelined = ext.has('PIPELINING');
