@@ -59,7 +59,8 @@ export function formatMailDate(date: Date): string {
 
 function headerEnd(message: Buffer): number {
   const crlf = message.indexOf('\r\n\r\n');
-  const lf = message.indexOf('\n\n');
+  // A bare-LF blank line counts only before the CRLF one: no need to search the body after it.
+  const lf = (crlf >= 0 ? message.subarray(0, crlf) : message).indexOf('\n\n');
   if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 4;
   if (lf >= 0) return lf + 2;
   return message.length;
