@@ -216,6 +216,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     suppression: store,
     maxConnections: q.concurrency,
     maxConnectionsPerDestination: q.perDestinationConcurrency,
+    connectionCacheMs: q.connectionCacheTime,
     maxHops: q.maxHops,
     leaseMs: q.leaseTime,
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',

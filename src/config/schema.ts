@@ -198,6 +198,7 @@ export const schema = {
     delayWarning: durationField({ default: '4h', canDisable: true, doc: 'Send a delay notice (DSN "delayed") after this long; "" switches it off.' }),
     concurrency: integerField({ default: 50, min: 1, doc: 'Outbound SMTP connections in total.' }),
     perDestinationConcurrency: integerField({ default: 20, min: 1, doc: 'Outbound SMTP connections to one destination (Postfix: default_destination_concurrency_limit = 20).' }),
+    connectionCacheTime: durationField({ default: '2s', doc: 'How long an outbound connection with nothing left to send waits for the next message to the same destination before it says QUIT (Postfix: smtp_connection_cache_time_limit = 2s); "0s" closes at once.' }),
     relayhost: hostPortField({ default: '', defaultPort: 25, doc: 'Send all outbound mail through this smarthost ("host" or "host:port"); "" delivers by MX.' }),
     relayhostTls: enumField(['starttls', 'implicit', 'none'], { default: 'starttls', doc: 'TLS towards the relayhost.' }),
     relayhostUsername: stringField({ default: '', doc: 'SASL user name for the relayhost ("" for none).' }),

@@ -278,3 +278,29 @@ test('a new recipient that got the id of one whose result is still being written
   await runner.idle();
   assert.deepEqual(sink.messages.map((m) => m.recipients), [['alice@example.org'], ['carol@example.org']]);
 });
+
+test('a connection waits connectionCacheMs for the next message to its destination, then says QUIT', async () => {
+  const { store, runner } = setup({ connectionCacheMs: 2000 });
+  runner.start();
+  const sessions = sink.sessions.length;
+  const messages = sink.messages.length;
+  await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'one@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'two@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(runner);
+  assert.equal(sink.messages.length, messages + 2);
+  assert.equal(sink.sessions.length, sessions + 1, 'the second message reused the open connection');
+  const stopped = Date.now();
+  await runner.stop();
+  assert.ok(Date.now() - stopped < 1000, 'stop() does not wait out the cache time');
+  assert.deepEqual(sink.sessions.at(-1)!.filter((l) => /^(MAIL|QUIT)/.test(l)).map((l) => l.split(' ')[0]), ['MAIL', 'MAIL', 'QUIT']);
+
+  const closing = setup({ connectionCacheMs: 0 });
+  closing.runner.start();
+  await closing.store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'three@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(closing.runner);
+  await closing.store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'four@example.org' }] }, Buffer.from(MESSAGE));
+  await runUntilIdle(closing.runner);
+  assert.equal(sink.sessions.length, sessions + 3);
+  await closing.runner.stop();
+});
