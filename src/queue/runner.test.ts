@@ -304,3 +304,22 @@ test('a connection waits connectionCacheMs for the next message to its destinati
   assert.equal(sink.sessions.length, sessions + 3);
   await closing.runner.stop();
 });
+
+test('holds at most four recipients per connection in flight; the rest are claimed as results come in', async () => {
+  const { store, runner } = setup({ maxConnections: 1 });
+  const claimed: number[] = [];
+  const claim = store.claimRecipients.bind(store);
+  store.claimRecipients = async (now, limit, lease) => {
+    const rows = await claim(now, limit, lease);
+    claimed.push(rows.length);
+    return rows;
+  };
+  const messages = sink.messages.length;
+  for (let i = 0; i < 10; i++) await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: `bulk${i}@example.org` }] }, Buffer.from(MESSAGE));
+  runner.start();
+  await sink.waitForMessages(messages + 10, 5000);
+  await runner.stop();
+  assert.equal(claimed[0], 4);
+  assert.ok(claimed.every((n) => n <= 4));
+  assert.equal(store.messages.size, 0);
+});

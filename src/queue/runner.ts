@@ -117,6 +117,8 @@ export class QueueRunner {
   #timer: NodeJS.Timeout | null = null;
   #ticking: Promise<void> | null = null;
   #kicked = false;
+  /** The last pass found the in-flight limit reached: the next release kicks a pass. */
+  #full = false;
   #kickTimer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
   readonly #leaseOwner: string;
@@ -218,7 +220,7 @@ export class QueueRunner {
         if (this.#kicked) {
           this.#kicked = false;
           this.kick();
-        } else void this.#schedule();
+        } else if (!this.#full) void this.#schedule();
       });
   }
 
@@ -244,10 +246,19 @@ export class QueueRunner {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** One scheduling pass: picks due recipients and starts their deliveries (tests await idle() after). */
+  /**
+   * One scheduling pass: picks due recipients and starts their deliveries (tests await idle() after).
+   * At most four recipients per connection are held in flight: each claim walks past those already claimed
+   * (they stay due in the store until their result is recorded), so an unbounded backlog in memory would
+   * make every pass slower while mail arrives faster than it leaves. The rest wait in the store; a
+   * recorded result kicks the next pass.
+   */
   async runOnce(): Promise<void> {
     const now = this.#now();
-    const due = (await this.#o.store.claimRecipients(now, this.#o.batchSize ?? 500, this.#lease(now))).filter((r) => !this.#inFlight.has(inFlightKey(r)));
+    const room = 4 * (this.#o.maxConnections ?? 50) - this.#inFlight.size;
+    this.#full = room <= 0;
+    if (this.#full) return;
+    const due = (await this.#o.store.claimRecipients(now, Math.min(this.#o.batchSize ?? 500, room), this.#lease(now))).filter((r) => !this.#inFlight.has(inFlightKey(r)));
     const byMessage = new Map<string, QueueRecipientRecord[]>();
     for (const r of due) {
       const list = byMessage.get(r.queueId) ?? [];
@@ -519,6 +530,10 @@ export class QueueRunner {
 
   #release(recipients: QueueRecipientRecord[]): void {
     for (const r of recipients) this.#inFlight.delete(inFlightKey(r));
+    if (this.#full) {
+      this.#full = false;
+      this.kick();
+    }
     this.#checkIdle();
   }
 
