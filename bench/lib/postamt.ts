@@ -16,11 +16,21 @@ export { waitPort };
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedBench = resolve(repoRoot, '..', 'shared', 'bench');
 
+/** The loopback ports of a bench server: IMAP and POP3 always, the others when asked for. */
+export interface PostamtPorts {
+  imap: number;
+  pop3: number;
+  imaps?: number;
+  http?: number;
+  https?: number;
+  smtp?: number;
+}
+
 export interface PostamtChild {
   child: ChildProcess;
   config: string;
   dataDir: string;
-  ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number };
+  ports: PostamtPorts;
   stop(): Promise<void>;
   /**
    * With `probe`: the server's memory after full GCs (see memory-probe.mjs) and, when gdb can attach,
@@ -74,7 +84,7 @@ export function postamtCli(configPath: string, argv: string[], input?: string): 
  * certificate), HTTP and HTTPS with `http`, SMTP (port 25's listener) with `smtp`, plaintext login allowed on
  * loopback, connection limits raised to `connections`), and creates the domain and user. Does not start the server.
  */
-export async function preparePostamt(options: { dir: string; address: string; password: string; connections: number; imaps?: boolean; http?: boolean; smtp?: boolean }): Promise<{ config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number } }> {
+export async function preparePostamt(options: { dir: string; address: string; password: string; connections: number; imaps?: boolean; http?: boolean; smtp?: boolean }): Promise<{ config: string; dataDir: string; ports: PostamtPorts }> {
   const ports = { imap: await freePort(), pop3: await freePort(), imaps: options.imaps ? await freePort() : undefined, http: options.http ? await freePort() : undefined, https: options.http ? await freePort() : undefined, smtp: options.smtp ? await freePort() : undefined };
   const dataDir = join(options.dir, 'data');
   const config = join(options.dir, 'postamt.toml');
@@ -98,7 +108,7 @@ export async function preparePostamt(options: { dir: string; address: string; pa
  * memory-probe.mjs (with --expose-gc and an IPC channel) so memory() and heapSnapshot() work. `env` adds
  * environment variables (config overrides such as POSTAMT_AUTH_VERIFIED_CACHE_TTL).
  */
-export async function startPostamt(prepared: { config: string; dataDir: string; ports: { imap: number; pop3: number; imaps?: number; http?: number; https?: number; smtp?: number } }, options: { probe?: boolean; env?: Record<string, string> } = {}): Promise<PostamtChild> {
+export async function startPostamt(prepared: { config: string; dataDir: string; ports: PostamtPorts }, options: { probe?: boolean; env?: Record<string, string> } = {}): Promise<PostamtChild> {
   const nodeArgs = (process.env.POSTAMT_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   if (options.probe) nodeArgs.push('--expose-gc', '--import', pathToFileURL(join(repoRoot, 'bench/lib/memory-probe.mjs')).href);
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, 'bin/postamt.js'), '--config', prepared.config, 'serve'], {
