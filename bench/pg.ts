@@ -11,12 +11,12 @@
  * --statements prints the statements of the last one-node run with their calls per message.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPgCluster } from '../test/harness/postgres.ts';
-import { cpuMs, postamtCli, repoRoot, sharedBench, waitPort } from './lib/postamt.ts';
+import { childPids, cpuMs, postamtCli, repoRoot, sharedBench, waitPort } from './lib/postamt.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string): string => {
@@ -66,49 +66,39 @@ interface Counters { commits: number; walSyncs: number; statements: number; node
 /** CPU time of the postmaster and every process it started (backends, WAL writer, checkpointer). */
 function postgresCpuMs(dataDir: string): number {
   const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  let total = cpuMs(postmaster);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      if (ppid === postmaster) total += cpuMs(Number(entry));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return total;
+  return childPids(postmaster).reduce((sum, pid) => sum + cpuMs(pid), cpuMs(postmaster));
 }
 
-async function counters(url: string, pgData: string, nodes: ChildProcess[]): Promise<Counters> {
+/** Runs `fn` with a client connected to `url`, ended after. */
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function counters(url: string, pgData: string, nodes: ChildProcess[]): Promise<Counters> {
+  return withClient(url, async (c) => {
     const db = (await c.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n;
     const wal = (await c.query<{ n: string }>('SELECT wal_sync AS n FROM pg_stat_wal')).rows[0]!.n;
     // Every statement a client sends is one round trip (node-postgres does not pipeline); reads of the bench itself are excluded.
     const st = (await c.query<{ n: string }>("SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat%'")).rows[0]!.n;
     return { commits: Number(db), walSyncs: Number(wal), statements: Number(st), nodeCpuMs: nodes.reduce((sum, p) => sum + cpuMs(p.pid!), 0), pgCpuMs: postgresCpuMs(pgData) };
-  } finally {
-    await c.end();
-  }
+  });
 }
 
 async function topStatements(url: string): Promise<string> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
+  return withClient(url, async (c) => {
     const rows = (await c.query<{ calls: string; ms: number; query: string }>("SELECT calls, total_exec_time AS ms, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat%' ORDER BY calls DESC LIMIT 15")).rows;
     return rows.map((r) => `| ${(Number(r.calls) / n).toFixed(2)} | ${(r.ms / Number(r.calls)).toFixed(3)} | ${r.query.replace(/\s+/g, ' ').slice(0, 110)} |`).join('\n');
-  } finally {
-    await c.end();
-  }
+  });
 }
 
 async function resetStatements(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query('SELECT pg_stat_statements_reset()');
-  await c.end();
+  await withClient(url, (c) => c.query('SELECT pg_stat_statements_reset()'));
 }
 
 function median(xs: number[]): number {
@@ -120,18 +110,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-pg-'));
   chmodSync(dir, 0o755);
   const cluster = await startPgCluster({ fsync: true, settings: ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=top'] });
-  const admin = new pg.Client({ connectionString: cluster.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE postamt_bench');
-  await admin.end();
+  await withClient(cluster.url(), (c) => c.query('CREATE DATABASE postamt_bench'));
   const url = cluster.url('postamt_bench');
   const pgData = join(cluster.dir, 'data');
-  {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query('CREATE EXTENSION pg_stat_statements');
-    await c.end();
-  }
+  await withClient(url, (c) => c.query('CREATE EXTENSION pg_stat_statements'));
   const a = startNode(dir, 'node-a', PORTS.a, url);
   await waitPort(PORTS.a, 60_000);
   postamtCli(a.config, ['domain', 'add', 'test.example']);

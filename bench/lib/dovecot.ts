@@ -3,9 +3,9 @@
  * extra settings appended to its config (connection and process limits), and its processes' memory.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedBench, waitPort } from './postamt.ts';
+import { childPids, sharedBench, waitPort } from './postamt.ts';
 
 export function dovecotAvailable(): boolean {
   return spawnSync('sh', ['-c', 'command -v dovecot']).status === 0 && process.getuid?.() === 0;
@@ -51,17 +51,5 @@ export async function startDovecot(options: { dir: string; imapPort: number; pop
 
 /** PIDs of this instance's `imap` (post-login) processes: children of its master named imap. */
 export function dovecotImapPids(dir: string): number[] {
-  const master = Number(readFileSync(join(dir, 'run', 'master.pid'), 'utf8').trim());
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
-      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1]);
-      if (comm === 'imap' && ppid === master) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
+  return childPids(Number(readFileSync(join(dir, 'run', 'master.pid'), 'utf8').trim()), 'imap');
 }

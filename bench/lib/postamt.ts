@@ -3,7 +3,7 @@
  * data in a temp dir, on free loopback ports, plus process memory probes (RSS / PSS from /proc).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -247,6 +247,24 @@ export function pssKiB(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The processes whose parent is `parent` (from /proc), only those named `comm` when given. */
+export function childPids(parent: number, comm?: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid ...: the name may hold spaces and parentheses, so it ends at the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const end = stat.lastIndexOf(')');
+      if (Number(stat.slice(end + 2).split(' ')[1]) !== parent) continue;
+      if (comm === undefined || stat.slice(stat.indexOf('(') + 1, end) === comm) pids.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids;
 }
 
 /** CPU time (user + system) of a process in ms. */
