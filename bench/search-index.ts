@@ -7,22 +7,16 @@
  *
  *   npm run bench:search -- [--messages 5000] [--rounds 10]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { StoreJmapMailBackend } from '../src/app/jmap-mail-backend.ts';
+import { loadavg } from 'node:os';
 import { SearchIndexer } from '../src/app/search-indexer.ts';
 import { silentLogger } from '../src/core/log.ts';
-import { StoreMailAccess } from '../src/mail/service.ts';
-import type { JmapAccount, JmapBackend, JmapIdentity } from '../src/protocols/jmap/backend.ts';
+import type { StoreJmapMailBackend } from '../src/app/jmap-mail-backend.ts';
 import { CORE_CAPABILITY, MAIL_CAPABILITY } from '../src/protocols/jmap/capabilities.ts';
-import { JmapEngine } from '../src/protocols/jmap/engine.ts';
+import type { JmapEngine } from '../src/protocols/jmap/engine.ts';
 import type { JmapMailBackend } from '../src/protocols/jmap/mail/backend.ts';
-import { mailAccountCapability, mailMethods } from '../src/protocols/jmap/mail/index.ts';
-import type { MethodTable } from '../src/protocols/jmap/method.ts';
-import { CORE_METHODS } from '../src/protocols/jmap/methods/index.ts';
-import { openStore } from '../src/store/open.ts';
+import { ADDRESS, openJmapMailFixture } from '../test/harness/jmap-mail-fixture.ts';
 import { loadPostamtStore, NEEDLE } from './lib/mailbox-data.ts';
+import { median } from './lib/results.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number): number => {
@@ -31,45 +25,23 @@ const opt = (name: string, fallback: number): number => {
 };
 const N = opt('messages', 5000);
 const ROUNDS = opt('rounds', 10);
-/** The properties of a webmail list row (ui/webmail/types.ts LIST_PROPS). */
+/**
+ * The properties of a webmail list row, as ui/webmail/types.ts LIST_PROPS: not imported, since that module
+ * brings preact's DOM types into the server's type check.
+ */
 const LIST_PROPS = ['threadId', 'mailboxIds', 'from', 'to', 'subject', 'preview', 'receivedAt', 'keywords', 'hasAttachment'];
-
-class OneAccount implements JmapBackend {
-  constructor(private readonly id: number) {}
-  private account(): JmapAccount {
-    return { name: 'bench@test.example', isPersonal: true, isReadOnly: false, accountCapabilities: { [CORE_CAPABILITY]: {}, [MAIL_CAPABILITY]: mailAccountCapability() } };
-  }
-  async accountsFor() { return { [`a${this.id}`]: this.account() }; }
-  async accountFor(_i: JmapIdentity, accountId: string) { return accountId === `a${this.id}` ? this.account() : null; }
-  async primaryAccountsFor() { return { [MAIL_CAPABILITY]: `a${this.id}` }; }
-  async sessionState() { return 's1'; }
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'postamt-bench-search-'));
-const store = await openStore({ dataDir: dir });
+const fixture = await openJmapMailFixture();
+const { store } = fixture;
 try {
-  await store.addDomain('test.example');
-  const account = await store.addAccount({ address: 'bench@test.example', passwordHash: 'x', scram: null });
-  const inbox = (await store.getMailbox(account.id, 'INBOX'))!.id;
   const loadStart = Date.now();
-  await loadPostamtStore({ store, address: 'bench@test.example', n: N, batch: 1000 });
+  await loadPostamtStore({ store, address: ADDRESS, n: N, batch: 1000 });
   console.log(`${N} messages of ~5 KB loaded in ${Date.now() - loadStart} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
-  const mail = new StoreJmapMailBackend({ mail: new StoreMailAccess({ store, accounts: store, defaultQuotaBytes: 0 }), base: new OneAccount(account.id), storeAccountId: () => account.id });
-  const plain = Object.assign(Object.create(mail) as StoreJmapMailBackend, { searchEmails: undefined, emailSummaries: undefined });
-  const methods = { ...(CORE_METHODS as MethodTable<JmapMailBackend>), ...mailMethods() };
-  const engines = {
-    index: new JmapEngine<JmapMailBackend>({ backend: mail, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() }),
-    none: new JmapEngine<JmapMailBackend>({ backend: plain, methods, capabilities: { [MAIL_CAPABILITY]: {} }, logger: silentLogger() }),
-  };
+  const plain = Object.assign(Object.create(fixture.mail) as StoreJmapMailBackend, { searchEmails: undefined, emailSummaries: undefined });
+  const engines = { index: fixture.engine(), none: fixture.engine(plain) };
   const call = async (engine: JmapEngine<JmapMailBackend>, methodCalls: unknown[]): Promise<{ ms: number; body: unknown }> => {
     const started = performance.now();
-    const r = await engine.handle({ username: 'bench@test.example' }, { body: JSON.stringify({ using: [CORE_CAPABILITY, MAIL_CAPABILITY], methodCalls }), contentType: 'application/json' });
+    const r = await engine.handle({ username: ADDRESS }, { body: JSON.stringify({ using: [CORE_CAPABILITY, MAIL_CAPABILITY], methodCalls }), contentType: 'application/json' });
     return { ms: performance.now() - started, body: r.body };
   };
 
@@ -81,7 +53,8 @@ try {
   await indexer.stop();
   console.log(`indexer: ${indexer.stats.indexed} messages in ${indexMs.toFixed(0)} ms (${(indexer.stats.indexed / (indexMs / 1000)).toFixed(0)} messages/s)`);
 
-  const A = `a${account.id}`;
+  const A = fixture.accountId;
+  const inbox = fixture.inbox;
   const pages = [0, Math.floor(N / 2), Math.max(0, N - 50)];
   // The ids of the newest, a middle and the oldest page, asked for once (Email/get alone is timed).
   const pageIds = new Map<number, string[]>();
@@ -111,6 +84,5 @@ try {
   const heap = process.memoryUsage();
   console.log(`\nheap used ${(heap.heapUsed / 1048576).toFixed(0)} MiB, rss ${(heap.rss / 1048576).toFixed(0)} MiB; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 }
