@@ -282,13 +282,14 @@ export function pgMailStore(deps: { pool: pg.Pool; changes: PgChangeFeed; tmpDir
     },
     async readMessageHeads(mailboxId, range, maxBytes) {
       // From each body's first chunk (a head reaching past it comes back short, and the caller reads it
-      // apart): the header up to its blank line when found within maxBytes, else the first maxBytes.
+      // apart): the header up to its blank line when found within maxBytes, else the first maxBytes. A missing
+      // or truncated chunk is not read here: the empty head, read apart (where a broken body is refused).
       const rows = (await pool.query<{ uid: number; head: Buffer }>({
         name: 'pg-message-heads',
-        text: `SELECT m.uid, coalesce(CASE WHEN m.blob_offset = 0 AND position('\\x0d0a0d0a'::bytea in c.data) BETWEEN 1 AND $4::integer - 3
+        text: `SELECT m.uid, coalesce(CASE WHEN octet_length(c.data) <> least(b.size, ${CHUNK_BYTES}) THEN ''::bytea WHEN m.blob_offset = 0 AND position('\\x0d0a0d0a'::bytea in c.data) BETWEEN 1 AND $4::integer - 3
             THEN substring(c.data from 1 for position('\\x0d0a0d0a'::bytea in c.data) + 3)
             ELSE substring(c.data from (m.blob_offset + 1)::integer for least($4::integer, m.size::integer)) END, ''::bytea) AS head
-          FROM messages m LEFT JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 0 WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid`,
+          FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id LEFT JOIN blob_chunks c ON c.blob_id = m.blob_id AND c.seq = 0 WHERE m.mailbox_id = $1 AND m.uid BETWEEN $2 AND $3 ORDER BY m.uid`,
         values: [mailboxId, range.uidFrom, range.uidTo, maxBytes],
       })).rows;
       return { uids: rows.map((r) => Number(r.uid)), heads: rows.map((r) => r.head) };

@@ -66,11 +66,13 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     vanishedLimited: db.prepare('SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = ? AND mod_seq > ? ORDER BY mod_seq LIMIT ?').pluck(),
     rangeUids: db.prepare('SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
     // The header up to its blank line when SQLite finds it within maxBytes (only those bytes are copied out),
-    // else the first maxBytes. A body kept in chunks has no inline data: the empty blob, read apart by the caller.
+    // else the first maxBytes. A body kept in chunks has no inline data, and a missing or truncated one is
+    // not read here: the empty blob, read apart by the caller (where a broken one is refused, as for any read).
     rangeHeads: db.prepare(
-      `SELECT m.uid, coalesce(CASE WHEN m.blob_offset = 0 AND instr(b.data, x'0d0a0d0a') BETWEEN 1 AND :max - 3 THEN substr(b.data, 1, instr(b.data, x'0d0a0d0a') + 3)
-        ELSE substr(b.data, m.blob_offset + 1, min(:max, m.size)) END, x'')
-       FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = :mailbox AND m.uid BETWEEN :from AND :to ORDER BY m.uid`,
+      `SELECT m.uid, CASE WHEN b.data IS NULL OR length(b.data) <> b.size THEN x''
+        WHEN m.blob_offset = 0 AND instr(b.data, x'0d0a0d0a') BETWEEN 1 AND :max - 3 THEN substr(b.data, 1, instr(b.data, x'0d0a0d0a') + 3)
+        ELSE substr(b.data, m.blob_offset + 1, min(:max, m.size)) END
+       FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id WHERE m.mailbox_id = :mailbox AND m.uid BETWEEN :from AND :to ORDER BY m.uid`,
     ).raw(),
     rangeColumn: {
       flags: db.prepare('SELECT flags FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid').pluck(),
