@@ -29,6 +29,26 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** An indexer at `busyUtilization` on a fresh account, started and done with the mail already there. */
+async function idleIndexerOnNewAccount(address: string, busyUtilization: number): Promise<{ indexer: SearchIndexer; inbox: number; before: number }> {
+  const account = (await store.addAccount({ address, passwordHash: 'x', scram: null })).id;
+  const inbox = (await store.getMailbox(account, 'INBOX'))!.id;
+  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 50, busyUtilization, busyWaitMs: 3_600_000 });
+  indexer.start();
+  await until(() => indexer.stats.indexed > 0 && (indexer as unknown as { running: unknown }).running === null, 5000);
+  return { indexer, inbox, before: indexer.stats.indexed };
+}
+
+/** A message every 150 ms for 1.5 s: never a pause of a second. */
+async function deliverBurst(inbox: number): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from(`Subject: burst ${i}\r\n\r\nbody\r\n`));
+    await tx.commit({ mailboxes: [{ mailboxId: inbox }] });
+    await sleep(150);
+  }
+}
+
 async function until(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(20)) if (check()) return true;
   return check();
@@ -54,38 +74,17 @@ it('under a long busy spell it still indexes a batch each longest wait, and ever
 });
 
 it('while mail keeps arriving the indexer waits for a pause, even with the event loop idle', async () => {
-  const account = (await store.addAccount({ address: 'b@example.test', passwordHash: 'x', scram: null })).id;
-  const inbox = (await store.getMailbox(account, 'INBOX'))!.id;
-  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 50, busyUtilization: 0.99, busyWaitMs: 3_600_000 });
-  indexer.start();
-  await until(() => indexer.stats.indexed > 0 && (indexer as unknown as { running: unknown }).running === null, 5000);
-  const before = indexer.stats.indexed;
-  // A message every 150 ms for 1.5 s: never a pause of a second.
-  for (let i = 0; i < 10; i++) {
-    const tx = store.beginDelivery();
-    tx.write(Buffer.from(`Subject: burst ${i}\r\n\r\nbody\r\n`));
-    await tx.commit({ mailboxes: [{ mailboxId: inbox }] });
-    await sleep(150);
-  }
+  const { indexer, inbox, before } = await idleIndexerOnNewAccount('b@example.test', 0.99);
+  await deliverBurst(inbox);
   assert.equal(indexer.stats.indexed, before, 'nothing indexed while mail kept arriving');
   assert.ok(await until(() => indexer.stats.indexed === before + 10, 5000), 'indexed after the pause');
   await indexer.stop();
 });
 
 it('with a threshold of 1 the indexer never waits, not even while mail keeps arriving', async () => {
-  const account = (await store.addAccount({ address: 'c@example.test', passwordHash: 'x', scram: null })).id;
-  const inbox = (await store.getMailbox(account, 'INBOX'))!.id;
-  const indexer = new SearchIndexer({ store, logger: silentLogger(), delayMs: 10, batchSize: 50, busyUtilization: 1, busyWaitMs: 3_600_000 });
-  indexer.start();
-  await until(() => indexer.stats.indexed > 0 && (indexer as unknown as { running: unknown }).running === null, 5000);
-  const before = indexer.stats.indexed;
-  // A message every 150 ms for 1.5 s, as above: each is indexed without waiting for a pause.
-  for (let i = 0; i < 10; i++) {
-    const tx = store.beginDelivery();
-    tx.write(Buffer.from(`Subject: burst ${i}\r\n\r\nbody\r\n`));
-    await tx.commit({ mailboxes: [{ mailboxId: inbox }] });
-    await sleep(150);
-  }
+  const { indexer, inbox, before } = await idleIndexerOnNewAccount('c@example.test', 1);
+  // The same burst: each message is indexed without waiting for a pause.
+  await deliverBurst(inbox);
   assert.ok(indexer.stats.indexed > before, 'indexed while mail kept arriving');
   assert.equal(indexer.stats.deferred, 0);
   assert.ok(await until(() => indexer.stats.indexed === before + 10, 5000), 'all of them in the end');
