@@ -3,7 +3,6 @@
  * (and brute-force limiter) as every protocol and sets an HttpOnly session cookie holding a login-session
  * token; JMAP requests then authenticate by that cookie, and every state-changing one must carry the CSRF token.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -12,26 +11,13 @@ import type { Logger } from '../core/log.ts';
 import type { AuthLimiter } from '../policy/auth-limiter.ts';
 import type { SaslAuthenticator } from '../protocols/sasl/types.ts';
 import type { HttpEnv } from './context.ts';
-import { problemResponse, throttledResponse } from './problem.ts';
-import { checkLoginForm, plaintextRefused } from './login-form.ts';
+import { problemResponse } from './problem.ts';
+import { carriesCsrfToken, checkLoginForm, checkSessionToken, csrfTokenFor } from './login-form.ts';
 
 export const SESSION_COOKIE = 'postamt_session';
 export const CSRF_COOKIE = 'postamt_csrf';
-export const CSRF_HEADER = 'X-CSRF-Token';
 /** Limiter key for guessed session cookies: they name no account, so they count per client address. */
 const COOKIE_KEY = '(session cookie)';
-
-/** The CSRF token of a session: derived one-way from the session token, so it is tied to that session and reveals nothing of it. */
-export function csrfTokenFor(sessionToken: string): string {
-  return createHash('sha256').update('postamt-csrf\0').update(sessionToken).digest('base64url');
-}
-
-/** Compares two tokens in constant time. */
-export function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 export interface WebSessionOptions {
   passwords: Pick<SaslAuthenticator, 'checkPassword'>;
@@ -62,38 +48,18 @@ export function withSessionCookie(inner: MiddlewareHandler<HttpEnv>, options: We
   return async (c, next) => {
     const token = getCookie(c, SESSION_COOKIE);
     if (c.req.header('Authorization') !== undefined || token === undefined) return inner(c, next);
-    const refused = plaintextRefused(c, options);
-    if (refused) return refused;
-    const ip = c.var.client.ip;
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      const sent = c.req.header(CSRF_HEADER) ?? '';
-      if (!sameToken(sent, csrfTokenFor(token))) {
-        c.var.log.reason = 'csrf';
-        options.logger.info({ event: 'http.csrf_refused', ip, method: c.req.method, path: c.req.path }, 'a request with the session cookie but without its CSRF token was refused');
-        return problemResponse(c, 403, 'The CSRF token is missing or wrong.');
-      }
-    }
-    const reservation = await options.limiter.reserve(ip, COOKIE_KEY);
-    if (!reservation) {
-      return throttledResponse(c, options.limiter.windowMs);
-    }
-    let identity;
-    try {
-      identity = await options.tokens.verify(token);
-    } catch (err) {
-      reservation.release();
-      options.logger.error({ event: 'auth.store_error', err }, 'session lookup failed');
-      return problemResponse(c, 503, 'The server is temporarily unavailable.');
-    }
-    if (identity === null) {
-      reservation.failed();
-      options.logger.info({ event: 'auth.failed', protocol: 'http', ip, mechanism: 'COOKIE', reason: 'invalid-session' }, 'auth.failed');
-      c.var.log.reason = 'invalid-session';
+    const checked = await checkSessionToken(c, options, {
+      token,
+      fromCookie: true,
+      limiterKey: COOKIE_KEY,
+      mechanism: 'COOKIE',
+      what: 'session',
       // No WWW-Authenticate: a Basic challenge would make the browser pop up its own login dialog.
-      return problemResponse(c, 401, 'The session has ended; log in again.');
-    }
-    reservation.succeeded();
-    c.set('user', { ...identity, username: identity.address, scheme: 'cookie', remoteAddress: ip });
+      invalid: { reason: 'invalid-session', detail: 'The session has ended; log in again.' },
+    });
+    if ('refused' in checked) return checked.refused;
+    const { identity } = checked;
+    c.set('user', { ...identity, username: identity.address, scheme: 'cookie', remoteAddress: c.var.client.ip });
     await next();
     return undefined;
   };
@@ -120,7 +86,7 @@ export function webSessionRoutes(options: WebSessionOptions): Hono<HttpEnv> {
   app.post('/webmail/logout', async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
     if (token !== undefined) {
-      if (!sameToken(c.req.header(CSRF_HEADER) ?? '', csrfTokenFor(token))) {
+      if (!carriesCsrfToken(c, token)) {
         c.var.log.reason = 'csrf';
         return problemResponse(c, 403, 'The CSRF token is missing or wrong.');
       }

@@ -13,11 +13,11 @@ import { adminErrorKind } from '../../admin/errors.ts';
 import type { AdminService } from '../../admin/service.ts';
 import type { Logger } from '../../core/log.ts';
 import type { AuthLimiter } from '../../policy/auth-limiter.ts';
-import type { AuthIdentity, SaslAuthenticator } from '../../protocols/sasl/types.ts';
+import type { SaslAuthenticator } from '../../protocols/sasl/types.ts';
 import type { HttpEnv } from '../context.ts';
 import { problemResponse, throttledResponse } from '../problem.ts';
-import { checkLoginForm, plaintextRefused } from '../login-form.ts';
-import { CSRF_HEADER, csrfTokenFor, sameToken, sessionCookieOptions } from '../web-session.ts';
+import { carriesCsrfToken, checkLoginForm, checkSessionToken, csrfTokenFor } from '../login-form.ts';
+import { sessionCookieOptions } from '../web-session.ts';
 import { API_PREFIX } from './route.ts';
 
 export const ADMIN_COOKIE = 'postamt_admin';
@@ -42,10 +42,6 @@ function cookieOptions(c: Context<HttpEnv>, httpOnly: boolean, maxAgeMs: number)
   return sessionCookieOptions(c, COOKIE_PATH, httpOnly, maxAgeMs);
 }
 
-function throttled(c: Context<HttpEnv>, limiter: AuthLimiter): Response {
-  return throttledResponse(c, limiter.windowMs);
-}
-
 /** Authentication of every admin API route but the login and the OpenAPI document. */
 export function requireAdminCaller(options: AdminAuthOptions): MiddlewareHandler<HttpEnv> {
   return async (c, next) => {
@@ -68,33 +64,22 @@ export function requireAdminCaller(options: AdminAuthOptions): MiddlewareHandler
       c.var.log.reason = 'no-credentials';
       return problemResponse(c, 401, 'Log in, or send an admin API token.', { 'WWW-Authenticate': 'Bearer realm="Postamt admin"' });
     }
-    const refused = plaintextRefused(c, options);
-    if (refused) return refused;
-    const ip = c.var.client.ip;
-    if (scheme === 'cookie' && c.req.method !== 'GET' && c.req.method !== 'HEAD' && !sameToken(c.req.header(CSRF_HEADER) ?? '', csrfTokenFor(token))) {
-      c.var.log.reason = 'csrf';
-      options.logger.info({ event: 'http.csrf_refused', ip, method: c.req.method, path: c.req.path }, 'a request with the admin session cookie but without its CSRF token was refused');
-      return problemResponse(c, 403, 'The CSRF token is missing or wrong.');
-    }
-    const reservation = await options.limiter.reserve(ip, TOKEN_KEY);
-    if (!reservation) return throttled(c, options.limiter);
-    let identity: AuthIdentity | null;
-    try {
-      identity = await options.tokens.verify(token, 'admin');
-    } catch (err) {
-      reservation.release();
-      options.logger.error({ event: 'auth.store_error', err }, 'admin token lookup failed');
-      return problemResponse(c, 503, 'The server is temporarily unavailable.');
-    }
-    if (identity === null) {
-      reservation.failed();
-      options.logger.info({ event: 'auth.failed', protocol: 'http', ip, mechanism: scheme === 'bearer' ? 'ADMIN-TOKEN' : 'ADMIN-COOKIE', reason: 'invalid-token' }, 'auth.failed');
-      c.var.log.reason = 'invalid-token';
-      return problemResponse(c, 401, scheme === 'bearer' ? 'The token is invalid, revoked or expired.' : 'The session has ended; log in again.', scheme === 'bearer' ? { 'WWW-Authenticate': 'Bearer realm="Postamt admin", error="invalid_token"' } : {});
-    }
-    reservation.succeeded();
+    const bearer = scheme === 'bearer';
+    const checked = await checkSessionToken(c, options, {
+      token,
+      fromCookie: !bearer,
+      limiterKey: TOKEN_KEY,
+      scope: 'admin',
+      mechanism: bearer ? 'ADMIN-TOKEN' : 'ADMIN-COOKIE',
+      what: 'admin session',
+      invalid: bearer
+        ? { reason: 'invalid-token', detail: 'The token is invalid, revoked or expired.', headers: { 'WWW-Authenticate': 'Bearer realm="Postamt admin", error="invalid_token"' } }
+        : { reason: 'invalid-token', detail: 'The session has ended; log in again.' },
+    });
+    if ('refused' in checked) return checked.refused;
+    const { identity } = checked;
     c.var.log.user = identity.address;
-    c.set('user', { ...identity, username: identity.address, scheme, remoteAddress: ip });
+    c.set('user', { ...identity, username: identity.address, scheme, remoteAddress: c.var.client.ip });
     await next();
     return undefined;
   };
@@ -130,7 +115,7 @@ export function adminSessionRoutes(options: AdminAuthOptions): Hono<HttpEnv> {
       }
       // Codes are guessed like passwords: each wrong one counts in the shared limiter against the account.
       const reservation = await options.limiter.reserve(client.ip, identity.address);
-      if (!reservation) return throttled(c, options.limiter);
+      if (!reservation) return throttledResponse(c, options.limiter.windowMs);
       if (!(await options.admin.secondFactor.verify(identity.accountId, code))) {
         reservation.failed();
         options.logger.info({ event: 'auth.failed', protocol: 'http', ip: client.ip, username: identity.address, mechanism: 'TOTP', reason: 'wrong-second-factor' }, 'auth.failed');
@@ -151,7 +136,7 @@ export function adminSessionRoutes(options: AdminAuthOptions): Hono<HttpEnv> {
   app.post(`${API_PREFIX}/logout`, async (c) => {
     const token = getCookie(c, ADMIN_COOKIE);
     if (token !== undefined) {
-      if (!sameToken(c.req.header(CSRF_HEADER) ?? '', csrfTokenFor(token))) {
+      if (!carriesCsrfToken(c, token)) {
         c.var.log.reason = 'csrf';
         return problemResponse(c, 403, 'The CSRF token is missing or wrong.');
       }
