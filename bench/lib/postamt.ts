@@ -5,13 +5,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { waitPort } from '../../test/harness/child-server.ts';
+import { freePort, waitPort } from '../../test/harness/child-server.ts';
 
-/** Resolves once something accepts TCP connections on the loopback port (shared with the test harness). */
-export { waitPort };
+/** A free loopback port, and a wait until something accepts connections on one (shared with the test harness). */
+export { freePort, waitPort };
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedBench = resolve(repoRoot, '..', 'shared', 'bench');
@@ -59,18 +58,6 @@ export interface ServerMemory {
   malloc: { inUseBytes: number; freeBytes: number } | null;
   rollup: Record<string, number>;
   handles: number;
-}
-
-/** A free TCP port on 127.0.0.1 (bind port 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 export function postamtCli(configPath: string, argv: string[], input?: string): string {

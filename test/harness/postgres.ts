@@ -9,11 +9,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { freePort } from './child-server.ts';
 
 /** The directory holding initdb and postgres: PG_BIN, else the newest /usr/lib/postgresql/N/bin. */
 export function findPostgresBin(): string | null {
@@ -59,17 +59,6 @@ function runAs(): { uid: number; gid: number } | null {
     }
   }
   throw new Error('running as root and neither postamt-pg nor nobody exists to run PostgreSQL as');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function urlFor(port: number, database = 'postgres'): string {
