@@ -18,7 +18,7 @@ let accountId: number;
 
 function client(options: { quota?: number; headerSections?: SectionCache } = {}) {
   const pushed: string[] = [];
-  const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: (o) => void text(o).then((t) => pushed.push(t)) };
+  const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', tls: null, push: (o) => void text(o).then((t) => pushed.push(t)) };
   const sasl: SaslAuthenticator = {
     mechanisms: () => [],
     start: () => null,

@@ -164,7 +164,7 @@ describe('SELECT snapshots kept between SELECTs', () => {
 
 describe('SELECT through the IMAP backend with a shared snapshot cache', () => {
   function client(backend: MailImapBackend) {
-    const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 143, tls: null, push: () => undefined };
+    const context: EngineContext = { sessionId: 's', remoteAddress: '127.0.0.1', tls: null, push: () => undefined };
     const sasl: SaslAuthenticator = {
       mechanisms: () => [],
       start: () => null,

@@ -123,7 +123,7 @@ test('through the engine on the store: RETR stuffed, DELE+QUIT expunges and IMAP
       user === 'alice@example.org' && password === 'pw' ? { kind: 'success', identity } : { kind: 'failure', reason: 'invalid-credentials' },
   };
   const session = new Pop3Session({
-    context: { sessionId: 't', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 110, tls: null, push: () => undefined },
+    context: { sessionId: 't', remoteAddress: '127.0.0.1', tls: null, push: () => undefined },
     hostname: 'pop.example.org',
     backend: new MailPop3Backend({ mail }),
     sasl,

@@ -28,9 +28,6 @@ export interface TlsInfo {
 export interface EngineContext {
   sessionId: string;
   remoteAddress: string;
-  remotePort: number;
-  localAddress: string;
-  localPort: number;
   /** True when the connection started with TLS (implicit TLS ports) or after STARTTLS. */
   tls: TlsInfo | null;
   /** Unsolicited output (IMAP IDLE updates, BYE on shutdown); written in order with everything else. */

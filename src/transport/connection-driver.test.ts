@@ -417,7 +417,7 @@ describe('connection driver with the SMTP engine', () => {
       idleTimeoutMs: 400,
     });
     const server = net.createServer((socket) => {
-      const context = { sessionId: 't', remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, tls: null, push: () => undefined };
+      const context = { sessionId: 't', remoteAddress: '127.0.0.1', tls: null, push: () => undefined };
       driver = new ConnectionDriver({ socket, context, createEngine: engine, tls: null, logger });
       void driver.start();
     });
@@ -452,7 +452,7 @@ describe('connection driver with the SMTP engine', () => {
     const engine = compressEchoEngine;
     let driver: ConnectionDriver | null = null;
     const server = net.createServer((socket) => {
-      const context = { sessionId: 't', remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: 0, tls: null, push: () => undefined };
+      const context = { sessionId: 't', remoteAddress: '127.0.0.1', tls: null, push: () => undefined };
       driver = new ConnectionDriver({ socket, context, createEngine: engine, tls: null, logger, deflateIdleMs: 30 });
       void driver.start();
     });

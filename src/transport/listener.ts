@@ -84,15 +84,6 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const context: MutableEngineContext = {
       sessionId,
       remoteAddress,
-      remotePort: socket.remotePort ?? 0,
-      // Read only when asked: each is a getsockname system call per connection, which no protocol needs per
-      // message (a new connection per message is the common case for SMTP).
-      get localAddress() {
-        return (socket.localAddress ?? '').replace(/^::ffff:/, '');
-      },
-      get localPort() {
-        return socket.localPort ?? 0;
-      },
       tls: null,
       push: () => undefined,
     };

@@ -28,7 +28,7 @@ function serve(socket: net.Socket): void {
     sasl: backend.authenticator(),
     allowPlaintextAuth: true,
     context: {
-      sessionId: 'x', remoteAddress: '127.0.0.1', remotePort: 0, localAddress: '127.0.0.1', localPort: port, tls: null,
+      sessionId: 'x', remoteAddress: '127.0.0.1', tls: null,
       push: (o) => { chain = chain.then(() => write(socket, o)); },
     },
   });

@@ -32,7 +32,7 @@ describe('IMAP answers of pipelined commands', () => {
     server = net.createServer((socket) => {
       const driver = new ConnectionDriver({
         socket,
-        context: { sessionId: 'p', remoteAddress: '127.0.0.1', remotePort: socket.remotePort ?? 0, localAddress: '127.0.0.1', localPort: port, tls: null, push: () => undefined },
+        context: { sessionId: 'p', remoteAddress: '127.0.0.1', tls: null, push: () => undefined },
         createEngine: (context) => new ImapSession({ backend, sasl: backend.authenticator(), context, allowPlaintextAuth: true }),
         tls: null,
         logger: silentLogger(),

@@ -116,9 +116,6 @@ function fakeContext(tls = false): EngineContext {
   return {
     sessionId: 's1',
     remoteAddress: '192.0.2.1',
-    remotePort: 40000,
-    localAddress: '192.0.2.2',
-    localPort: 110,
     tls: tls ? { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' } : null,
     push: () => undefined,
   };

@@ -117,9 +117,6 @@ export function smtpHarness(
   const context: EngineContext = {
     sessionId: 'S1',
     remoteAddress: '192.0.2.7',
-    remotePort: 40000,
-    localAddress: '192.0.2.1',
-    localPort: 25,
     tls: options.tls ?? null,
     push: () => undefined,
   };

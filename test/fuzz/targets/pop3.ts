@@ -107,7 +107,7 @@ export function checkPop3Output(output: Buffer): void {
 
 export async function runPop3(chunks: Buffer[]): Promise<void> {
   const backend = new MemoryPop3();
-  const context: EngineContext = { sessionId: 'fuzz', remoteAddress: '192.0.2.1', remotePort: 4000, localAddress: '192.0.2.2', localPort: 110, tls: null, push: () => undefined };
+  const context: EngineContext = { sessionId: 'fuzz', remoteAddress: '192.0.2.1', tls: null, push: () => undefined };
   const session = new Pop3Session({ context, hostname: 'pop.example.org', backend, sasl: backend, starttlsAvailable: true, allowPlaintextAuth: true, limits: { lineBytes: 200, maxErrors: 50 } });
   const out: Buffer[] = [await render(await session.start())];
   for (const chunk of chunks) {

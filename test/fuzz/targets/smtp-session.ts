@@ -60,7 +60,7 @@ export function newSmtpSession(options: { limits?: Partial<SmtpServerLimits> } =
     },
     sasl,
   };
-  const context: EngineContext = { sessionId: 'fuzz', remoteAddress: '192.0.2.1', remotePort: 4000, localAddress: '192.0.2.2', localPort: 25, tls: null, push: () => undefined };
+  const context: EngineContext = { sessionId: 'fuzz', remoteAddress: '192.0.2.1', tls: null, push: () => undefined };
   const session = new SmtpServerSession({ context, hostname: 'mx.example.org', role: 'mx', hooks, limits: options.limits, starttlsAvailable: true, newTransactionId: () => `tx${++id}` });
   return { session, sinks };
 }

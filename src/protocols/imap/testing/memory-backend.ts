@@ -349,9 +349,6 @@ export class TestClient {
     const context: EngineContext = {
       sessionId: 't1',
       remoteAddress: '127.0.0.1',
-      remotePort: 5000,
-      localAddress: '127.0.0.1',
-      localPort: 143,
       tls: null,
       push: (o) => {
         // Pushed while a receive() runs (the answers of pipelined commands, handed over one by one): part of what that send() returns.
