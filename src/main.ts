@@ -2,7 +2,8 @@
  * The composition root of the command line: real config loader, store, password hashing and process
  * streams, handed to the CLI. bin/postamt.js calls `main(process.argv)` and uses the result as exit code.
  */
-import { deriveScram, hashPassword } from './accounts/passwords.ts';
+import { HashPool } from './accounts/hash-pool.ts';
+import { passwordFunctions } from './accounts/passwords.ts';
 import { loadConfig } from './config/load.ts';
 import { openStore } from './store/open.ts';
 import { makeDataDirPrivate } from './store/data-dir-modes.ts';
@@ -19,7 +20,9 @@ export function defaultCliDeps(): CliDeps {
       }
       return openStore(options);
     },
-    passwords: { hashPassword: (p) => hashPassword(p), deriveScram: (p, o) => deriveScram(p, o) },
+    // The server's way to hash: a thread of its own (one: a command hashes one password at a time), which
+    // keeps the process alive only while it hashes.
+    passwords: passwordFunctions({ pool: new HashPool({ threads: 1, nice: 0 }) }),
     io: { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
     env: process.env,
     cwd: process.cwd(),

@@ -87,6 +87,29 @@ export async function verifyPassword(hash: string, password: string, options: Ha
   }
 }
 
+/** What a caller that sets or checks passwords is given: each process builds it once (passwordFunctions). */
+export interface PasswordFunctions {
+  hashPassword(password: string): Promise<string>;
+  verifyPassword(hash: string, password: string): Promise<boolean>;
+  /** With `salt`/`iterations`: derive with the account's own (app passwords must share them for SCRAM). */
+  deriveScram(password: string, options?: { iterations?: number; salt?: string }): Promise<ScramCredentials>;
+}
+
+/**
+ * The one way a process hashes and checks passwords, on a hash pool: the server passes its own, so a password
+ * set or changed over the admin API or the webmail hashes beside the logins, never on libuv's shared pool ahead
+ * of file reads and the WAL sync; the CLI passes a one-thread pool. Without a pool (unit tests) libuv's pool
+ * runs them; `logN` (cheaper hashes) is for tests too.
+ */
+export function passwordFunctions(options: { logN?: number } & HashOptions = {}): PasswordFunctions {
+  const where: HashOptions = options.pool !== undefined ? { pool: options.pool } : {};
+  return {
+    hashPassword: (password) => hashPassword(password, { ...where, logN: options.logN }),
+    verifyPassword: (hash, password) => verifyPassword(hash, password, where),
+    deriveScram: (password, scram) => deriveScram(password, scram),
+  };
+}
+
 /**
  * RFC 5802 §3 / RFC 7677 verifiers. The password is normalized with SASLprep-lite (non-ASCII spaces
  * mapped, NFKC; see scram-crypto.ts). Pass `salt` (base64) and `iterations` of the account's own SCRAM

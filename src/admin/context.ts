@@ -10,16 +10,13 @@ import type { ServicePorts } from '../policy/dns-records.ts';
 import { mtaStsPolicyFromConfig, type OurMtaStsPolicy } from '../policy/mta-sts-policy.ts';
 import type { PolicyResolver } from '../policy/types.ts';
 import type { AccessTokenStore, AdminSettingsStore, SuppressionStore, TraceStore } from '../store/types.ts';
-import type { AccountStore, MailStore, QueueStore, ScramCredentials } from '../store/types.ts';
+import type { AccountStore, MailStore, QueueStore } from '../store/types.ts';
+import type { PasswordFunctions } from '../accounts/passwords.ts';
 import type { Gate } from './access.ts';
 import type { ServerFacts } from './dashboard.ts';
 import type { ReportMailAccess } from './reports.ts';
 
-export interface PasswordFunctions {
-  hashPassword(password: string): Promise<string>;
-  /** With `salt`/`iterations`: derive with the account's own (app passwords must share them for SCRAM). */
-  deriveScram(password: string, options?: { iterations?: number; salt?: string }): Promise<ScramCredentials>;
-}
+export type { PasswordFunctions };
 
 export type AdminStore = AccountStore & QueueStore & SuppressionStore & AdminSettingsStore & AccessTokenStore & Pick<TraceStore, 'searchTrace' | 'traceCounts' | 'appendTrace'> & Pick<MailStore, 'listMailboxes' | 'counts' | 'accountUsage'>;
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveScram, hashPassword } from '../accounts/passwords.ts';
+import { deriveScram, passwordFunctions } from '../accounts/passwords.ts';
 import { defaultConfig } from '../config/schema.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
@@ -32,7 +32,7 @@ async function scenario(store: OpenedStore, dir: string): Promise<void> {
   const admin: AdminService = createAdminService({
     store,
     dkimKeys: new FileDkimKeyStore({ dataDir: dir }),
-    passwords: { hashPassword: (p) => hashPassword(p, { logN: 10 }), deriveScram: (p, o) => deriveScram(p, { iterations: 4096, ...o }) },
+    passwords: { ...passwordFunctions({ logN: 10 }), deriveScram: (p, o) => deriveScram(p, { iterations: 4096, ...o }) },
     settings: adminSettings(defaultConfig({ cwd: dir })),
   });
   for (const d of ['a.test', 'b.test']) await admin.domains.add(CLI_PRINCIPAL, d);

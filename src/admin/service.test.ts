@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { deriveScram, hashPassword } from '../accounts/passwords.ts';
+import { deriveScram, passwordFunctions } from '../accounts/passwords.ts';
 import { createLogger } from '../core/log.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { openStore, type OpenedStore } from '../store/open.ts';
@@ -41,7 +41,7 @@ function service(dir: string, store: OpenedStore, logs: Fixture['logs']): AdminS
   return createAdminService({
     store,
     dkimKeys: new FileDkimKeyStore({ dataDir: dir }),
-    passwords: { hashPassword: (p) => hashPassword(p, { logN: 10 }), deriveScram: (p, o) => deriveScram(p, { iterations: 4096, ...o }) },
+    passwords: { ...passwordFunctions({ logN: 10 }), deriveScram: (p, o) => deriveScram(p, { iterations: 4096, ...o }) },
     settings: { ...adminSettings(defaultConfig({ cwd: dir })), hostname: 'mx.a.test', postmaster: '', minPasswordLength: 8, scramIterations: 4096, quotaDefault: 1 << 30, dataDir: dir },
     logger: createLogger({ destination: sink }),
   });

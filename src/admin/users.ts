@@ -2,7 +2,6 @@
  * Accounts: add, list, show, remove, passwords, disable/enable, quotas, send-as grants, the server admin role
  * and a look at their mailboxes. Admins of an account's domain manage it; an account changes its own password.
  */
-import { verifyPassword } from '../accounts/passwords.ts';
 import type { AccountRecord, AdminRoles } from '../store/types.ts';
 import { domainOf, type Actor, type Principal } from './access.ts';
 import type { AdminContext, NewPassword } from './context.ts';
@@ -120,7 +119,7 @@ export function userService(ctx: AdminContext) {
     async setPassword(principal: Principal, email: string, password: NewPassword, options: { currentPassword?: string } = {}): Promise<string> {
       const actor = await gate.actor(principal);
       const { account } = await target(actor, email, (a) => `set the password of ${a}`, { self: true });
-      if (actor.address === account.address && !(options.currentPassword !== undefined && (await verifyPassword(account.passwordHash, options.currentPassword)))) {
+      if (actor.address === account.address && !(options.currentPassword !== undefined && (await passwords.verifyPassword(account.passwordHash, options.currentPassword)))) {
         gate.deny(actor, `set the password of ${account.address}`, 'the current password was not given or is wrong');
       }
       // Keep the account's SCRAM salt and count: its app passwords were derived with them and must stay usable.

@@ -47,7 +47,7 @@ import { adminUiRoutes } from '../http/admin/admin-ui-routes.ts';
 import { createAdminService } from '../admin/service.ts';
 import { adminSettings } from '../admin/context.ts';
 import { configuredResolver } from '../admin/dns.ts';
-import { deriveScram, hashPassword } from '../accounts/passwords.ts';
+import { passwordFunctions } from '../accounts/passwords.ts';
 import { FileDkimKeyStore } from '../dkim/file-key-store.ts';
 import { certificateFacts } from './certificate-facts.ts';
 import { readFileSync } from 'node:fs';
@@ -162,7 +162,7 @@ export async function startHttpServer(options: {
   const admin = createAdminService({
     store: services.store,
     dkimKeys: new FileDkimKeyStore({ dataDir: config.dataDir }),
-    passwords: { hashPassword: (p) => hashPassword(p), deriveScram: (p, o) => deriveScram(p, o) },
+    passwords: passwordFunctions({ pool: services.hashes }),
     settings: adminSettings(config),
     logger,
     resolver: configuredResolver(config),

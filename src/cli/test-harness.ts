@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { deriveScram, hashPassword } from '../accounts/passwords.ts';
+import { passwordFunctions } from '../accounts/passwords.ts';
 import { loadConfig } from '../config/load.ts';
 import { openStore } from '../store/open.ts';
 import type { CliDeps, OutputStream } from './context.ts';
@@ -57,7 +57,7 @@ export function cliHarness(options: { existingStore?: boolean } = {}): CliHarnes
       const deps: CliDeps = {
         loadConfig,
         openStore: (o) => openStore({ dataDir: o.dataDir }),
-        passwords: { hashPassword: (p) => hashPassword(p, { logN: 10 }), deriveScram: (p, o) => deriveScram(p, o) },
+        passwords: passwordFunctions({ logN: 10 }),
         io: { stdout, stderr, stdin: Readable.from(runOptions.stdin === undefined ? [] : [Buffer.from(runOptions.stdin)]) },
         env: {},
         cwd: dir,
