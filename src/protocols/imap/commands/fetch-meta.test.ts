@@ -56,6 +56,20 @@ describe('IMAP metadata-only FETCH', () => {
     );
   });
 
+  it('answers a FETCH longer than one output chunk byte for byte like the general path', async () => {
+    // Some 4,000 responses: the metadata path writes them in several chunks of bytes.
+    for (let i = 0; i < 4000; i++) alice.deliver('INBOX', `Subject: n${i}\r\n\r\nx\r\n`, { flags: i % 4 === 0 ? ['\\Answered', '$Label1'] : i % 4 === 1 ? ['\\Seen'] : [] });
+    const c = new TestClient(backend);
+    await c.greet();
+    await c.login();
+    await c.send('s SELECT INBOX\r\n');
+    const meta = await c.send('a FETCH 1:* (UID FLAGS RFC822.SIZE)\r\n');
+    assert.ok(meta.length > 2 * 64 * 1024);
+    const full = await c.send('b FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (X-None)])\r\n');
+    assert.deepEqual(fetchLines(meta), fetchLines(full, / BODY\[HEADER\.FIELDS \(X-None\)\] \{2\}\r\n\r\n\)/g));
+    assert.equal(fetchLines(meta).length, 4009);
+  });
+
   it('skips messages another session expunged and says so with [EXPUNGEISSUED]', async () => {
     const c = await selected();
     const inbox = alice.byName('INBOX')!;
