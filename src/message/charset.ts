@@ -1,5 +1,6 @@
 // Charset decoding for MIME text: maps a MIME charset label to a TextDecoder (Node's full ICU),
 // falling back to ISO-8859-1 for labels that ICU does not know, so decoding never throws.
+import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 
 const ALIASES: Readonly<Record<string, string>> = {
@@ -42,11 +43,7 @@ export function charsetDecoder(charset: string | null | undefined): (bytes: Uint
 
 /** UTF-8 when the bytes are valid UTF-8, otherwise the fallback charset (latin1 by default). */
 export function decodeUtf8OrFallback(bytes: Uint8Array, fallback = 'latin1'): string {
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) { ascii = false; break; }
-  }
-  if (ascii) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  if (isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
