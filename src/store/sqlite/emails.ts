@@ -35,17 +35,25 @@ export class EmailTable {
       ON CONFLICT (account_id, key) DO UPDATE SET thread_id = excluded.thread_id WHERE thread_id <> excluded.thread_id`));
     this.q = {
       // The high-water mark of email ids is account_seq's row 0 (migration 24): ids are never given twice.
-      nextId: db.prepare('UPDATE account_seq SET value = value + 1 WHERE account_id = 0 RETURNING value AS v').pluck(),
+      // Advanced and read back in two statements, cheaper than RETURNING (see mailboxes.ts).
+      advanceId: db.prepare('UPDATE account_seq SET value = value + 1 WHERE account_id = 0'),
+      lastId: db.prepare('SELECT value FROM account_seq WHERE account_id = 0').pluck(),
       insert: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       copy: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
         SELECT ?, account_id, thread_id, ?, ?, message_id, base_subject, sent_at, from_sort, to_sort FROM emails WHERE id = ?`),
+      newKey: db.prepare('INSERT INTO thread_keys (account_id, key, thread_id) VALUES (?, ?, ?) ON CONFLICT (account_id, key) DO NOTHING'),
       threadOfKey: db.prepare('SELECT k.thread_id FROM thread_keys k JOIN threads t ON t.id = k.thread_id WHERE k.account_id = ? AND k.key = ?').pluck(),
       threadOf: db.prepare('SELECT thread_id FROM emails WHERE id = ?').pluck(),
       threadOfSubject: db.prepare(`SELECT thread_id FROM (SELECT thread_id, base_subject FROM emails INDEXED BY emails_changes
         WHERE account_id = ? ORDER BY mod_seq DESC LIMIT ${SUBJECT_THREAD_SCAN}) WHERE base_subject = ? LIMIT 1`).pluck(),
       subjectDate: db.prepare('SELECT max(m.internal_date) FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.thread_id = ?').pluck(),
     };
+  }
+
+  private nextId(): number {
+    this.q.advanceId.run();
+    return this.q.lastId.get() as number;
   }
 
   private findThread(accountId: number, fields: MessageIndexFields, now: number): number | null {
@@ -67,7 +75,15 @@ export class EmailTable {
 
   /** A new email of the account, created at `seq`, in the thread its header points to (or a new one). */
   create(accountId: number, fields: MessageIndexFields, seq: number): NewEmail {
-    const emailId = this.q.nextId.get() as number;
+    const emailId = this.nextId();
+    // Most messages name no parent and carry a Message-ID never seen: the key of their own id, inserted only
+    // if new, says so in one statement, and the email starts its own thread. Otherwise (a known id, a
+    // reply) the thread is looked up as below and the keys are written after.
+    if (fields.messageId !== null && fields.references.length === 0 && !(fields.isReplySubject && fields.baseSubject !== '')
+      && this.q.newKey.run(accountId, `id:${fields.messageId}`, emailId).changes === 1) {
+      this.q.insert.run(emailId, accountId, emailId, seq, seq, fields.messageId, fields.baseSubject, fields.sentAt, fields.fromSort, fields.toSort);
+      return { emailId, threadId: emailId };
+    }
     const threadId = this.findThread(accountId, fields, Date.now()) ?? emailId;
     this.q.insert.run(emailId, accountId, threadId, seq, seq, fields.messageId, fields.baseSubject, fields.sentAt, fields.fromSort, fields.toSort);
     // Its own id, its parent and its root are enough for later messages of the thread to find it.
@@ -86,7 +102,7 @@ export class EmailTable {
 
   /** A copy of an email (IMAP COPY, Email/copy into the same account): a new id in the same thread. */
   copy(sourceEmailId: number, seq: number): NewEmail | null {
-    const emailId = this.q.nextId.get() as number;
+    const emailId = this.nextId();
     const result = this.q.copy.run(emailId, seq, seq, sourceEmailId);
     if (result.changes === 0) return null;
     return { emailId, threadId: this.q.threadOf.get(emailId) as number };
