@@ -48,4 +48,27 @@ describe('GroupCommit sync thread', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('answers the commits that reach the thread the moment it is up', async () => {
+    for (let round = 0; round < 3; round++) {
+      const dir = mkdtempSync(join(tmpdir(), 'postamt-sync-'));
+      const db = openDatabase({ dataDir: dir });
+      const commits = new GroupCommit(db);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        db.exec('CREATE TABLE sync_test (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
+        const insert = db.prepare('INSERT INTO sync_test (n) VALUES (?)');
+        // Commit after commit while the thread starts: the first ones it gets may come before its code runs.
+        const deadline = new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('a commit was never answered')), 10_000);
+        });
+        for (let i = 0; i < 400; i++) await Promise.race([commits.run(() => insert.run(i)), deadline]);
+        await commits.idle();
+      } finally {
+        clearTimeout(timer);
+        commits.close();
+        db.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
 });
