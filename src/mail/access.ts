@@ -23,6 +23,7 @@ import type {
   ObjectType,
   SearchTerm,
   SpecialUse,
+  WriteOptions,
 } from '../store/types.ts';
 import type { MailboxSnapshot, MailboxSummary } from './mailbox-snapshots.ts';
 
@@ -155,9 +156,9 @@ export interface AccountMail {
   streamMessage(mailboxId: number, uid: number): AsyncIterable<Buffer>;
 
   /** Returns the records that changed (with their new modseq). `unchangedSince`: RFC 7162 §3.1.3. */
-  storeFlags(mailboxId: number, uids: readonly number[], op: FlagOperation, flags: string[], options?: { unchangedSince?: number }): Promise<{ changed: MessageRecord[]; failedUnchangedSince: number[] }>;
-  /** Returns the UIDs removed. */
-  expunge(mailboxId: number, uids: readonly number[]): Promise<number[]>;
+  storeFlags(mailboxId: number, uids: readonly number[], op: FlagOperation, flags: string[], options?: { unchangedSince?: number; committed?: WriteOptions['committed'] }): Promise<{ changed: MessageRecord[]; failedUnchangedSince: number[] }>;
+  /** Returns the UIDs removed. `committed`: resolve at COMMIT (WriteOptions). */
+  expunge(mailboxId: number, uids: readonly number[], options?: { committed?: WriteOptions['committed'] }): Promise<number[]>;
   /**
    * Copies or moves messages between two mailboxes of the account; [sourceUid, destUid] pairs (RFC 4315
    * COPYUID). A copy into another mailbox must fit the quota (OVERQUOTA, RFC 9208 §4.2); a move adds nothing.

@@ -19,6 +19,7 @@ import {
   type ImapMetaColumns,
   type ImapMetaField,
   type ImapSpecialUse,
+  type ImapWriteOptions,
 } from '../protocols/imap/backend.ts';
 import type { AuthIdentity } from '../protocols/sasl/types.ts';
 import type { ChangeFeed, MailboxRecord, MessageRecord } from '../store/types.ts';
@@ -204,13 +205,13 @@ class MailImapAccount implements ImapAccount {
     return imapErrors(this.mail.readMessage(mailboxId, uid, range));
   }
 
-  async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: { unchangedSince?: number } = {}) {
+  async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: ImapWriteOptions & { unchangedSince?: number } = {}) {
     const r = await imapErrors(this.mail.storeFlags(mailboxId, uids, op, flags, options));
     return { changed: r.changed.map(toMeta), failedUnchangedSince: r.failedUnchangedSince };
   }
 
-  async expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {
-    return imapErrors(this.mail.expunge(mailboxId, uids));
+  async expunge(mailboxId: number, uids: readonly number[], options: ImapWriteOptions = {}): Promise<number[]> {
+    return imapErrors(this.mail.expunge(mailboxId, uids, options));
   }
 
   async vanishedSince(mailboxId: number, modSeq: number): Promise<number[]> {

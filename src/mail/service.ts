@@ -3,7 +3,7 @@
  * authenticated account, where the quota is enforced on APPEND and COPY, and where SELECT state is kept.
  */
 import type { Logger } from '../core/log.ts';
-import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type EmailStore, type EmailUpdate, type MailboxRecord, type MailStore, type MetadataEntry, type MetadataStore, type ObjectType, type SearchIndexStore, type SearchTerm, type SpecialUse } from '../store/types.ts';
+import { isMailboxChange, type AccountStore, type ChangeFeed, type DeliveryTransaction, type EmailStore, type EmailUpdate, type MailboxRecord, type MailStore, type MetadataEntry, type MetadataStore, type ObjectType, type SearchIndexStore, type SearchTerm, type SpecialUse, type WriteOptions } from '../store/types.ts';
 import {
   MailAccessError,
   type AccountMail,
@@ -222,14 +222,14 @@ class StoreAccountMail implements AccountMail {
     yield* this.store.streamMessage(mailboxId, uid);
   }
 
-  async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: { unchangedSince?: number } = {}) {
+  async storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options: { unchangedSince?: number; committed?: WriteOptions['committed'] } = {}) {
     await this.mailbox(mailboxId);
     return this.store.storeFlags(mailboxId, [...uids], op, flags, options);
   }
 
-  async expunge(mailboxId: number, uids: readonly number[]): Promise<number[]> {
+  async expunge(mailboxId: number, uids: readonly number[], options: { committed?: WriteOptions['committed'] } = {}): Promise<number[]> {
     await this.mailbox(mailboxId);
-    return this.store.expunge(mailboxId, [...uids]);
+    return this.store.expunge(mailboxId, [...uids], options);
   }
 
   async copyMessages(fromMailboxId: number, uids: readonly number[], toMailboxId: number, options: { move?: boolean } = {}) {

@@ -166,6 +166,16 @@ export interface MailboxDelta {
 
 export type FlagOperation = 'add' | 'remove' | 'set';
 
+/**
+ * `committed`: the write's promise resolves once its effects are visible to later reads (COMMIT), not once
+ * they are durable; `committed` is handed the promise that settles when they are (rejecting if that fails),
+ * and the caller must not acknowledge the write before it settles. Stores durable at COMMIT never call it.
+ */
+export interface WriteOptions {
+  rerunnable?: boolean;
+  committed?: (durable: Promise<void>) => void;
+}
+
 /** Messages or mailboxes of an account changed ('mailbox': created, deleted or renamed; mailboxId 0 for a rename). */
 export interface MailboxChange {
   accountId: number;
@@ -400,9 +410,9 @@ export interface MailStore {
   readMessageHeads(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }>;
 
   /** Changes flags; returns the records that changed (with their new modseq). `unchangedSince`: RFC 7162 §3.1.3. */
-  storeFlags(mailboxId: number, uids: number[], op: FlagOperation, flags: string[], options?: { unchangedSince?: number }): Promise<{ changed: MessageRecord[]; failedUnchangedSince: number[] }>;
-  /** Removes the messages; returns the UIDs removed. */
-  expunge(mailboxId: number, uids: number[]): Promise<number[]>;
+  storeFlags(mailboxId: number, uids: number[], op: FlagOperation, flags: string[], options?: { unchangedSince?: number; committed?: WriteOptions['committed'] }): Promise<{ changed: MessageRecord[]; failedUnchangedSince: number[] }>;
+  /** Removes the messages; returns the UIDs removed. `committed`: see WriteOptions. */
+  expunge(mailboxId: number, uids: number[], options?: { committed?: WriteOptions['committed'] }): Promise<number[]>;
   /** UIDs expunged after `sinceModSeq` (RFC 7162 §3.2.5 VANISHED). */
   vanishedSince(mailboxId: number, sinceModSeq: number): Promise<number[]>;
   /** Copies (or moves) messages; returns [sourceUid, destUid] pairs (RFC 4315 COPYUID). */

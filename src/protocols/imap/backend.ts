@@ -117,6 +117,16 @@ export interface ImapAppendSink {
   abort(): void;
 }
 
+/**
+ * `committed`: the write may return once its effects are visible to the session's next commands, before
+ * they are durable; it is handed the promise that settles when they are (rejecting if that fails), and the
+ * session acknowledges nothing that depends on the write before then. A backend may ignore it and return
+ * once durable.
+ */
+export interface ImapWriteOptions {
+  committed?: (durable: Promise<void>) => void;
+}
+
 export interface ImapFlagResult {
   changed: ImapMessageMeta[];
   /** UIDs refused by UNCHANGEDSINCE (RFC 7162 §3.1.3). */
@@ -193,8 +203,8 @@ export interface ImapAccount {
   readMessageHeads?(mailboxId: number, range: { uidFrom: number; uidTo: number }, maxBytes: number): Promise<{ uids: number[]; heads: Buffer[] }>;
   /** The whole message, or the bytes [start, end) of it; null when it is gone. */
   readMessage(mailboxId: number, uid: number, range?: { start: number; end: number }): Promise<Buffer | null>;
-  storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options?: { unchangedSince?: number }): Promise<ImapFlagResult>;
-  expunge(mailboxId: number, uids: readonly number[]): Promise<number[]>;
+  storeFlags(mailboxId: number, uids: readonly number[], op: 'add' | 'remove' | 'set', flags: string[], options?: ImapWriteOptions & { unchangedSince?: number }): Promise<ImapFlagResult>;
+  expunge(mailboxId: number, uids: readonly number[], options?: ImapWriteOptions): Promise<number[]>;
   vanishedSince(mailboxId: number, modSeq: number): Promise<number[]>;
   /** Throws ImapBackendError TRYCREATE when the destination does not exist. */
   copy(mailboxId: number, uids: readonly number[], destination: string, options: { move: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;

@@ -31,6 +31,11 @@ export interface CommandContext {
   /** Adds an untagged response line (without `* ` and CRLF) or raw parts (already framed). */
   untagged(line: string): void;
   raw(...parts: OutputPart[]): void;
+  /**
+   * Passed as a write's `committed` option (ImapWriteOptions): the write may return before it is durable,
+   * and the session holds the command's answer, and everything after it, until it is.
+   */
+  committed?(durable: Promise<void>): void;
 }
 
 export interface CommandSpec {

@@ -50,6 +50,15 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
   /** Set while a deferred command's output is still being produced: the next command waits for it. */
   private hold: Promise<void> | null = null;
   private closedFlag = false;
+  /**
+   * Settles true once every write this session ran so far is durable, false if one of them could not be made
+   * durable; null when nothing is waiting. While it is pending, every output is held behind it (see release()).
+   */
+  private barrier: Promise<boolean> | null = null;
+  /** A write of this session could not be made durable: the session ends (see storageFailure()). */
+  private storageFailed = false;
+  /** When the previous command's answer was released (its time counts from then, see reportTime()). */
+  private lastAnswerAt = 0;
 
   constructor(options: ImapSessionOptions) {
     this.options = options;
@@ -186,7 +195,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
       if (this.state.kind === 'authenticated' || this.state.kind === 'selected') this.state.unwatch();
       this.state = { kind: 'logout' };
       this.mode = { kind: 'command' };
-      this.options.context.push({ data: [`* BYE Session ended: ${reason}\r\n`], then: 'close' });
+      this.pushOutput({ data: [`* BYE Session ended: ${reason}\r\n`], then: 'close' });
     }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.revoke_failed' }));
   }
 
@@ -224,7 +233,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     void this.exclusive(async () => {
       if (this.closedFlag || this.mode.kind !== 'idle') return;
       const lines = await this.syncSelected({ allowExpunge: true });
-      if (lines.length > 0) this.options.context.push({ data: [lines.map((l) => `* ${l}\r\n`).join('')] });
+      if (lines.length > 0) this.pushOutput({ data: [lines.map((l) => `* ${l}\r\n`).join('')] });
     }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.idle_sync_failed' }));
   }
 
@@ -241,7 +250,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     this.options.logger?.info({ event: 'imap.notify_overflow', sessionId: this.options.context.sessionId, account, held, limit: this.limits.maxNotifyPending }, 'NOTIFY ended: more notifications pending than the session keeps');
     void this.exclusive(async () => {
       if (this.closedFlag || this.state.kind === 'logout') return;
-      this.options.context.push({ data: ['* OK [NOTIFICATIONOVERFLOW] Too many notifications pending; NOTIFY is off\r\n'] });
+      this.pushOutput({ data: ['* OK [NOTIFICATIONOVERFLOW] Too many notifications pending; NOTIFY is off\r\n'] });
     }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.notify_failed' }));
   }
 
@@ -266,7 +275,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
         for (const l of await this.syncSelected({ allowExpunge: group.filter === 'SELECTED' })) out.push(`* ${l}\r\n`);
         if (group.fetchAtts !== null && mailbox.lastUid > last) out.push(...await newMessageFetches(this, group.fetchAtts, last + 1, mailbox.lastUid));
       }
-      if (out.length > 0) this.options.context.push({ data: out });
+      if (out.length > 0) this.pushOutput({ data: out });
     }).catch((err: unknown) => this.options.logger?.warn({ err, event: 'imap.notify_failed' }));
   }
 
@@ -338,9 +347,10 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
    */
   private async process(chunk: Buffer, options: { flushEach?: boolean; oneCommand?: boolean } = {}): Promise<EngineOutput & { ranOne?: boolean }> {
     const out: OutputPart[] = [];
-    if (this.state.kind === 'logout') return { data: [] };
+    if (this.state.kind === 'logout' || this.storageFailed) return { data: [] };
     this.framer.feed(chunk);
     for (;;) {
+      if (this.storageFailed) break;
       if (this.mode.kind !== 'command') {
         const line = this.framer.nextLine();
         if (line === null) break;
@@ -382,6 +392,9 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
 
   private async execute(frame: CommandFrame, out: OutputPart[]): Promise<EngineOutput['then'] | 'deferred'> {
     const startedAt = performance.now();
+    // The command's own output, handed on whole when it ends (held back if a write is not yet durable).
+    const own: OutputPart[] = [];
+    const durables: Promise<void>[] = [];
     let tag = tagOf(frame.texts[0] ?? '');
     let verb: string | null = null;
     let result: CommandResult | DeferredResult | null;
@@ -405,8 +418,9 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
           verb: cmd.verb,
           isUid: cmd.verb.startsWith('UID '),
           session: this,
-          untagged: (line) => out.push(`* ${line}\r\n`),
-          raw: (...parts) => out.push(...parts),
+          untagged: (line) => own.push(`* ${line}\r\n`),
+          raw: (...parts) => own.push(...parts),
+          committed: (durable) => durables.push(durable),
         };
         result = await spec.handle(ctx, new Args(cmd.args));
       }
@@ -415,19 +429,93 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     } finally {
       this.abortPendingAppends();
     }
-    if (result === null) return undefined; // AUTHENTICATE / IDLE continue in a sub-mode
+    if (result === null) {
+      // AUTHENTICATE / IDLE continue in a sub-mode
+      out.push(...this.release(own, durables, tag, null));
+      return undefined;
+    }
     const timed = verb === null ? null : { verb, startedAt };
     if (result.status === 'DEFERRED') {
-      out.push(this.deferredOutput(tag, result, allowExpunge, timed));
+      own.push(this.deferredOutput(tag, result, allowExpunge, timed));
+      out.push(...this.release(own, durables, tag, null));
       return 'deferred';
     }
-    await this.finish(tag, result, allowExpunge, out);
-    this.reportTime(timed);
+    await this.finish(tag, result, allowExpunge, own);
+    out.push(...this.release(own, durables, tag, timed));
     return result.then;
   }
 
+  /**
+   * A command's time: from its start, or from the release of the answer before it when that came later (a
+   * command run while the write before it was made durable waited for nothing of its own until then).
+   */
   private reportTime(timed: { verb: string; startedAt: number } | null): void {
-    if (timed !== null) this.options.commandTimed?.(timed.verb, performance.now() - timed.startedAt);
+    const now = performance.now();
+    if (timed !== null) this.options.commandTimed?.(timed.verb, now - Math.max(timed.startedAt, this.lastAnswerAt));
+    this.lastAnswerAt = now;
+  }
+
+  /**
+   * Hands on a command's output. A write may return once committed (its effects visible to the next
+   * command) and before it is durable: the next pipelined command runs at once, but nothing is sent that
+   * acknowledges the write or depends on it before it is durable. The rule (RFC 9051 §5.5: the server
+   * answers as if it ran the commands one after the other, and an OK says the command completed): while
+   * a write of this session is not durable, every output of the session, the write's own untagged and
+   * tagged responses and whatever follows them (answers, IDLE and NOTIFY updates, BYE), is held, in order,
+   * until it is. Other sessions hear of the write through the change feed, which tells them only once it is
+   * durable. If it cannot be made durable, the write is answered NO, the session ends with BYE, and what
+   * followed it is never sent (the client could not tell which later answer depended on it).
+   */
+  private release(parts: OutputPart[], durables: Promise<void>[], tag: string, timed: { verb: string; startedAt: number } | null): OutputPart[] {
+    if (durables.length === 0 && this.barrier === null) {
+      this.reportTime(timed);
+      return parts;
+    }
+    const own = durables.length === 0 ? null : durables.length === 1 ? durables[0]! : Promise.all(durables);
+    own?.catch(() => undefined);
+    const previous = this.barrier ?? Promise.resolve(true);
+    const outcome = previous.then(async (ok): Promise<'ok' | 'failed' | 'dropped'> => {
+      if (!ok) return 'dropped';
+      try {
+        await own;
+        return 'ok';
+      } catch (err) {
+        this.storageFailure(err, tag);
+        return 'failed';
+      }
+    });
+    const barrier = outcome.then((o) => o === 'ok');
+    this.barrier = barrier;
+    void barrier.then((ok) => {
+      if (ok && this.barrier === barrier) this.barrier = null;
+    });
+    const self = this;
+    async function* held(): AsyncGenerator<Buffer> {
+      const o = await outcome;
+      if (o === 'ok') {
+        self.reportTime(timed);
+        yield* chunks(parts);
+      } else if (o === 'failed') {
+        yield Buffer.from(`${tag} NO [UNAVAILABLE] Storage failure: the change may not have been saved\r\n* BYE Storage failure\r\n`);
+        // After this answer, which the driver is writing now: what is queued behind it is dropped (see above).
+        self.options.context.push({ data: [], then: 'close' });
+      }
+    }
+    return [held()];
+  }
+
+  /** A write of this session was not made durable: nothing more is run or sent (the connection closes after its NO). */
+  private storageFailure(err: unknown, tag: string): void {
+    if (this.storageFailed) return;
+    this.storageFailed = true;
+    const account = this.state.kind === 'selected' || this.state.kind === 'authenticated' ? this.state.identity.address : null;
+    this.options.logger?.error({ err, event: 'imap.write_not_durable', sessionId: this.options.context.sessionId, account, tag }, 'a write could not be made durable: answered NO, session closed');
+  }
+
+  /** Unsolicited output (IDLE and NOTIFY updates, BYE), held like the commands' while a write is not durable. */
+  private pushOutput(output: EngineOutput): void {
+    if (this.storageFailed) return;
+    this.options.context.push(this.barrier === null ? output : { ...output, data: this.release(output.data, [], '*', null) });
   }
 
   /** Pending changes (RFC 9051 §7.5), then the tagged status. */
@@ -476,24 +564,24 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
           tail = bye.data;
           then = bye.then;
         }
-        yield* parts(tail);
+        yield* chunks(tail);
         // The commands pipelined behind it, each answer written as it is ready (a STORE waiting for the
         // disk does not hold back the answers before it); a deferred one carries on with the rest itself.
         let more = then === undefined;
         while (more && self.framer.bufferedBytes > 0) {
           try {
             const next = await self.process(Buffer.alloc(0), { oneCommand: true });
-            yield* parts(next.data);
+            yield* chunks(next.data);
             then = next.then;
             more = next.ranOne === true;
           } catch (err) {
             const bye = self.internalError(err);
-            yield* parts(bye.data);
+            yield* chunks(bye.data);
             then = bye.then;
             more = false;
           }
         }
-        if (then !== undefined) self.options.context.push({ data: [], then });
+        if (then !== undefined) self.pushOutput({ data: [], then });
       } finally {
         release();
       }
@@ -510,7 +598,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
 }
 
 /** Output parts as the bytes a deferred output yields: text and buffers of a run joined into one write. */
-async function* parts(data: OutputPart[]): AsyncGenerator<Buffer> {
+async function* chunks(data: OutputPart[]): AsyncGenerator<Buffer> {
   let run: Buffer[] = [];
   for (const part of data) {
     if (typeof part === 'string') run.push(Buffer.from(part));

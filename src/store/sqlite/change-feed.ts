@@ -5,7 +5,7 @@
  * says another connection committed, so an idle poll costs no disk read.
  */
 import { randomBytes } from 'node:crypto';
-import type { ChangeFeed, ChangeSource, StoreChange } from '../types.ts';
+import type { ChangeFeed, ChangeSource, StoreChange, WriteOptions } from '../types.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { GroupCommit } from './group-commit.ts';
 
@@ -88,16 +88,27 @@ export class SqliteChangeFeed implements ChangeFeed {
    * Runs `work` in the group commit; the changes it pushes are logged in the same transaction (if `work`
    * succeeds) and heard by this store's listeners once the commit is durable (no timer in between).
    * `rerunnable`: `work` has no effect but its SQL and the changes it pushes (see GroupCommit.run).
+   * `committed`: resolves at COMMIT (see GroupCommit.run); listeners still hear the changes only once durable.
    */
-  async write<T>(work: (changes: StoreChange[]) => T, options: { rerunnable?: boolean } = {}): Promise<T> {
+  async write<T>(work: (changes: StoreChange[]) => T, options: WriteOptions = {}): Promise<T> {
     let changes: StoreChange[] = [];
+    let durable: Promise<void> | null = null;
+    const committed = options.committed;
     const result = await this.commits.run(() => {
       changes = [];
       const value = work(changes);
       for (const change of changes) this.batch.push(forLog(change));
       return value;
-    }, options);
-    this.emit(changes, LOCAL);
+    }, committed === undefined ? options : {
+      ...options,
+      committed: (d) => {
+        durable = d;
+        committed(d);
+      },
+    });
+    // Other sessions are told of a write only once it is durable: what they report cannot be lost.
+    if (durable === null) this.emit(changes, LOCAL);
+    else (durable as Promise<void>).then(() => this.emit(changes, LOCAL), () => undefined);
     return result;
   }
 

@@ -7,7 +7,9 @@
  * savepoint costs a copy of every page an operation changes that the batch had changed before it. A
  * failing COMMIT or sync fails its whole batch. A promise resolves only after a sync that began after its
  * COMMIT returned: that is the durability point. One sync runs at a time; the writes that arrive during it
- * share the next transaction.
+ * share the next transaction, except writes whose caller asked to hear of the COMMIT (`committed`, an IMAP
+ * session's next pipelined command needs the effects, not yet the durability): those commit during the sync,
+ * in transactions of their own, and the next sync covers them.
  */
 import { closeSync, fsyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,8 +22,11 @@ interface PendingWrite {
   work: () => unknown;
   /** Safe to run again after a rollback of the whole transaction (no effect but its SQL). */
   rerunnable: boolean;
+  /** Settles at the durability point (for a `committed` write: its sync's promise). */
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  /** The caller hears of the COMMIT (see run()): may commit while a sync runs. */
+  committed?: (durable: Promise<void>) => void;
   result?: unknown;
   error?: unknown;
   failed?: boolean;
@@ -111,12 +116,22 @@ export class GroupCommit {
    * `work` has no effect but its SQL (nothing in memory that a rollback would leave behind), so it may run
    * again after its transaction was rolled back; such writes share a batch without a savepoint each.
    */
-  run<T>(work: () => T, options: { rerunnable?: boolean } = {}): Promise<T> {
+  run<T>(work: () => T, options: { rerunnable?: boolean; committed?: (durable: Promise<void>) => void } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, rerunnable: options.rerunnable === true, resolve: resolve as (v: unknown) => void, reject });
+      const item: PendingWrite = { work, rerunnable: options.rerunnable === true, resolve: resolve as (v: unknown) => void, reject };
+      if (options.committed !== undefined) {
+        // `committed`: the returned promise resolves at COMMIT, and the caller gets the promise of the sync
+        // that covers it, which rejects if that sync fails. Acknowledging the write is the caller's to hold.
+        item.committed = options.committed;
+        this.earlyPending++;
+      }
+      this.pending.push(item);
       this.kick();
     });
   }
+
+  /** Writes waiting in `pending` that may commit while a sync runs. */
+  private earlyPending = 0;
 
   /**
    * Schedules the next transaction. While a sync runs no transaction starts: everything that arrives
@@ -124,7 +139,8 @@ export class GroupCommit {
    * per batch however many sessions commit (fewer WAL frames, locks and syscalls than a COMMIT per turn).
    */
   private kick(): void {
-    if (this.scheduled || this.busyWaiting || this.holding || this.syncing || this.pending.length === 0) return;
+    if (this.scheduled || this.busyWaiting || this.holding || this.pending.length === 0) return;
+    if (this.syncing && this.earlyPending === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -148,8 +164,14 @@ export class GroupCommit {
       this.holding = true;
       return;
     }
-    const batch = this.pending;
-    this.pending = [];
+    let batch = this.pending;
+    if (this.syncing) {
+      // During a sync only the writes that asked to hear of their COMMIT: the others (deliveries) keep
+      // sharing one transaction per sync, as one sync at a time is for (ADR 0002).
+      batch = batch.filter((item) => item.committed !== undefined);
+      this.pending = this.pending.filter((item) => item.committed === undefined);
+    } else this.pending = [];
+    for (const item of batch) if (item.committed !== undefined) this.earlyPending--;
     if (batch.length === 0) return;
     this.stats.batches++;
     this.stats.writes += batch.length;
@@ -185,9 +207,23 @@ export class GroupCommit {
     this.checkpointer.noteCommit();
     for (const item of batch) {
       if (item.failed) item.reject(item.error);
-      else this.unsynced.push(item);
+      else {
+        if (item.committed !== undefined) this.answerCommit(item);
+        this.unsynced.push(item);
+      }
     }
     this.syncSoon();
+  }
+
+  /** A `committed` write: its promise resolves now; the one its caller was handed settles with the sync. */
+  private answerCommit(item: PendingWrite): void {
+    const answer = item.resolve;
+    const durable = new Promise<void>((resolve, reject) => {
+      item.resolve = () => resolve();
+      item.reject = reject;
+    });
+    item.committed!(durable);
+    answer(item.result);
   }
 
   /**
@@ -224,7 +260,7 @@ export class GroupCommit {
     }
     this.stats.reruns++;
     for (const item of batch) item.rerunnable = false;
-    this.pending = batch.concat(this.pending);
+    this.requeue(batch);
     this.kick();
     return false;
   }
@@ -259,7 +295,7 @@ export class GroupCommit {
     const now = Date.now();
     const oldest = Math.min(...batch.map((item) => (item.firstTriedAt ??= now)));
     if (now - oldest >= this.busyWaitMs) return false;
-    this.pending = batch.concat(this.pending);
+    this.requeue(batch);
     this.busyWaiting = true;
     setTimeout(() => {
       this.busyWaiting = false;
@@ -268,7 +304,15 @@ export class GroupCommit {
     return true;
   }
 
+  /** Puts a batch that did not commit back at the head of the queue. */
+  private requeue(batch: PendingWrite[]): void {
+    for (const item of batch) if (item.committed !== undefined) this.earlyPending++;
+    this.pending = batch.concat(this.pending);
+  }
+
   private syncSoon(): void {
+    // A batch committed during the sync (committed writes): the next sync, once this one returns, covers it.
+    if (this.syncing) return;
     if (this.unsynced.length === 0) {
       this.kick();
       this.notifyIdle();
@@ -282,7 +326,10 @@ export class GroupCommit {
       if (err) for (const item of covered) item.reject(asStorageError(err));
       else for (const item of covered) item.resolve(item.result);
       this.kick();
-      this.syncSoon();
+      // Writes committed during this sync wait for the next one; writes still queued commit first and
+      // share it (flush() ends in syncSoon()), unless that flush does not happen: then it starts alone.
+      if (this.unsynced.length > 0 && this.scheduled) setImmediate(() => this.syncSoon());
+      else this.syncSoon();
     };
     let fd: number;
     try {

@@ -376,9 +376,9 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         }
         if (changed.length > 0) log.push({ accountId: accountOf(mailboxId), mailboxId, kind: 'flags', uids: changed.map((m) => m.uid) });
         return { changed, failedUnchangedSince };
-      }, { rerunnable: true });
+      }, { rerunnable: true, ...(options.committed !== undefined ? { committed: options.committed } : {}) });
     },
-    async expunge(mailboxId, uids) {
+    async expunge(mailboxId, uids, options = {}) {
       return changes.write((log) => {
         const out: number[] = [];
         let modSeq = 0;
@@ -392,7 +392,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
         }
         if (out.length > 0) log.push({ accountId: accountOf(mailboxId), mailboxId, kind: 'expunge', uids: out });
         return out;
-      }, { rerunnable: true });
+      }, { rerunnable: true, ...(options.committed !== undefined ? { committed: options.committed } : {}) });
     },
     async vanishedSince(mailboxId, sinceModSeq) {
       return (q.vanished.all(mailboxId, sinceModSeq) as { uid: number }[]).map((r) => r.uid);

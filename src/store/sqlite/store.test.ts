@@ -42,6 +42,84 @@ test('sqlite: concurrent commits share one transaction (group commit)', async ()
   await cleanup();
 });
 
+test('sqlite: a write that asks to hear of its COMMIT commits during a sync; deliveries still wait; listeners hear it once durable', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const deliver = (i: number) => {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from(`Subject: ${i}\r\n\r\n`));
+    return tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  };
+  await deliver(1);
+  // Every WAL sync waits until the test lets it go.
+  type Sync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+  const thread = (store.commits as unknown as { syncThread: { fdatasync: Sync } }).syncThread;
+  const sync = thread.fdatasync;
+  const held: (() => void)[] = [];
+  thread.fdatasync = (fd, done) => held.push(() => sync.call(thread, fd, done));
+  const heard: string[] = [];
+  store.subscribe((change) => {
+    if ('kind' in change) heard.push(change.kind);
+  });
+  const until = async (cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(cond());
+  };
+  try {
+    let delivered = false;
+    const first = deliver(2).then(() => (delivered = true));
+    await until(() => held.length === 1);
+    let durable = null as Promise<void> | null;
+    const second = deliver(3);
+    const r = await store.storeFlags(inbox.id, [1], 'add', ['\\Seen'], { committed: (d) => (durable = d) });
+    assert.equal(r.changed.length, 1);
+    assert.ok(durable !== null, 'handed the promise of its sync');
+    assert.deepEqual((await store.getMessage(inbox.id, 1))!.flags, ['\\Seen'], 'committed: visible');
+    assert.equal(delivered, false, 'while the first sync still runs');
+    assert.deepEqual((await store.listMessages(inbox.id)).map((m) => m.uid), [1, 2], 'the delivery queued meanwhile waits for the next batch');
+    assert.deepEqual(heard, [], 'no listener hears of a write before it is durable');
+    held.shift()!();
+    await first;
+    await until(() => held.length === 1);
+    assert.deepEqual(heard, ['append'], 'the first delivery, once synced; the flags wait for their own sync');
+    held.shift()!();
+    await durable;
+    await second;
+    assert.deepEqual(heard.sort(), ['append', 'append', 'flags']);
+    assert.equal(store.commits.stats.fsyncs >= 2, true);
+  } finally {
+    thread.fdatasync = sync;
+    for (const go of held.splice(0)) go();
+  }
+  await store.close();
+  await cleanup();
+});
+
+test('sqlite: a committed write whose sync fails has its durable promise rejected (its own promise resolved at COMMIT)', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const tx = store.beginDelivery();
+  tx.write(Buffer.from('Subject: 1\r\n\r\n'));
+  await tx.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  store.commits.faultInjector = (stage) => {
+    if (stage === 'fsync') throw new Error('EIO: i/o error, fdatasync');
+  };
+  let durable = null as Promise<void> | null;
+  try {
+    const removed = await store.expunge(inbox.id, [1], { committed: (d) => (durable = d) });
+    assert.deepEqual(removed, [1]);
+    await assert.rejects(durable!, StorageError);
+  } finally {
+    store.commits.faultInjector = null;
+  }
+  await store.close();
+  await cleanup();
+});
+
 test('sqlite: one failing delivery in a batch is rolled back alone; the others, their change log and their bodies stay', async () => {
   const { store, cleanup } = fresh();
   await store.addDomain('example.test');

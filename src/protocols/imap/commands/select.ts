@@ -158,7 +158,7 @@ async function expunge(ctx: CommandContext, set: SequenceRange[] | null): Promis
   const { mailbox, account } = s.state;
   if (mailbox.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
   const deleted = await deletedUids(account, mailbox, set === null ? [[0, mailbox.exists - 1]] : uidIndexIntervals(set, mailbox.uids));
-  const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted) : [];
+  const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted, ctx.committed !== undefined ? { committed: ctx.committed } : {}) : [];
   removed.sort((a, b) => a - b);
   for (const line of mailbox.takeRemovedFromSearches(removed)) ctx.untagged(line);
   for (const line of mailbox.expungeResponses(removed, s.vanishedExpunges)) ctx.untagged(line);

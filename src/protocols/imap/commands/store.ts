@@ -42,7 +42,11 @@ export const STORE: CommandSpec = {
     const uids = refs.map((r) => r.uid);
     // RFC 9051 §7.3.5: a keyword new to the mailbox is announced before the FETCH responses that show it.
     if (op !== 'remove' && uids.length > 0) for (const line of mailbox.announceKeywords(flags)) ctx.untagged(line);
-    const result = uids.length === 0 ? { changed: [], failedUnchangedSince: [] } : await account.storeFlags(mailbox.id, uids, op, flags, unchangedSince !== undefined ? { unchangedSince } : {});
+    const result = uids.length === 0 ? { changed: [], failedUnchangedSince: [] } : await account.storeFlags(mailbox.id, uids, op, flags, {
+      ...(unchangedSince !== undefined ? { unchangedSince } : {}),
+      // The answer waits for durability in the session, not here: a pipelined command may run meanwhile.
+      ...(ctx.committed !== undefined ? { committed: ctx.committed } : {}),
+    });
     for (const c of result.changed) mailbox.noteOwnStore(c.uid, c.modSeq);
     const failed = new Set(result.failedUnchangedSince);
     if (m[2] === undefined || s.enabled.has('CONDSTORE')) {
