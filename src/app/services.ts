@@ -217,6 +217,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     maxConnections: q.concurrency,
     maxConnectionsPerDestination: q.perDestinationConcurrency,
     connectionCacheMs: q.connectionCacheTime,
+    deliveryThreads: q.deliveryThreads,
     maxHops: q.maxHops,
     leaseMs: q.leaseTime,
     mxTlsMode: q.tlsPolicy === 'required' ? 'required' : q.tlsPolicy === 'none' ? 'none' : 'opportunistic',

@@ -199,6 +199,7 @@ export const schema = {
     concurrency: integerField({ default: 50, min: 1, doc: 'Outbound SMTP connections in total.' }),
     perDestinationConcurrency: integerField({ default: 20, min: 1, doc: 'Outbound SMTP connections to one destination (Postfix: default_destination_concurrency_limit = 20).' }),
     connectionCacheTime: durationField({ default: '2s', doc: 'How long an outbound connection with nothing left to send waits for the next message to the same destination before it says QUIT (Postfix: smtp_connection_cache_time_limit = 2s); "0s" closes at once.' }),
+    deliveryThreads: integerField({ default: 1, min: 0, max: 16, doc: 'Worker threads that run outbound SMTP sessions (connect, body read, dot-stuffing, socket writes) beside the main thread, which keeps claims and results; 0 runs them on the main thread. PostgreSQL stores always run them on the main thread. Connections whose TLS a DANE or MTA-STS policy checks stay on the main thread.' }),
     relayhost: hostPortField({ default: '', defaultPort: 25, doc: 'Send all outbound mail through this smarthost ("host" or "host:port"); "" delivers by MX.' }),
     relayhostTls: enumField(['starttls', 'implicit', 'none'], { default: 'starttls', doc: 'TLS towards the relayhost.' }),
     relayhostUsername: stringField({ default: '', doc: 'SASL user name for the relayhost ("" for none).' }),

@@ -11,6 +11,10 @@ import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-ses
 import { resolveHostAddresses, type Route, type RouteHost, type RoutingOptions } from './route.ts';
 import { makeReply } from '../protocols/smtp/client-reply.ts';
 import { SmtpConnection, type SmtpConnectionOptions } from './smtp-connection.ts';
+import type { DeliveryThreads, ThreadConnection } from './delivery-threads.ts';
+
+/** A connection opened in this thread, or on a delivery thread. */
+export type RouteConnection = SmtpConnection | ThreadConnection;
 
 export interface ConnectRouteOptions {
   resolver: Resolver;
@@ -29,6 +33,11 @@ export interface ConnectRouteOptions {
   outboundTls?: { policy: OutboundTlsPolicy; domain: DomainTls } | null;
   /** Where every TLS negotiation with an MX host is counted for TLS-RPT. */
   tlsReport?: TlsAttemptRecorder | null;
+  /**
+   * Delivery threads to open connections on; a connection whose certificate a DANE or MTA-STS policy checks
+   * stays in this thread (the check runs on the socket).
+   */
+  threads?: DeliveryThreads | null;
 }
 
 /** What TLS-RPT calls a connection that failed at `stage` under a policy. */
@@ -37,7 +46,7 @@ function failureType(stage: string): TlsResultType {
 }
 
 export type ConnectRouteResult =
-  | { ok: true; connection: SmtpConnection; host: RouteHost }
+  | { ok: true; connection: RouteConnection; host: RouteHost }
   | { ok: false; reply: SmtpReply; host: string | null; ip: string | null; permanent: boolean };
 
 export async function connectRoute(route: Extract<Route, { kind: 'hosts' }>, options: ConnectRouteOptions): Promise<ConnectRouteResult> {
@@ -80,7 +89,7 @@ export async function connectRoute(route: Extract<Route, { kind: 'hosts' }>, opt
             return plan.enforce ? result.detail : null;
           }
         : null;
-      const opened = await SmtpConnection.open({
+      const connectionOptions = {
         ip,
         port: host.port,
         hostname: host.host,
@@ -95,8 +104,8 @@ export async function connectRoute(route: Extract<Route, { kind: 'hosts' }>, opt
         allowPlaintextAuth: options.allowPlaintextAuth,
         connectTimeoutMs: options.connectTimeoutMs,
         timeouts: options.timeouts,
-        tlsCheck,
-      });
+      };
+      const opened = tlsCheck || !options.threads ? await SmtpConnection.open({ ...connectionOptions, tlsCheck }) : await options.threads.open(connectionOptions);
       const failed = checked as { type: TlsResultType; detail: string } | null;
       if (opened.ok) {
         if (failed) report(failed.type, ip, failed.detail);

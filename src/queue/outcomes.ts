@@ -59,8 +59,11 @@ function statusOf(reply: SmtpReply): string {
   return reply.enhancedCode ?? `${String(reply.code)[0]}.0.0`;
 }
 
-/** Stores the outcomes of one attempt for recipients of one message, sends due DSNs; returns the new states. */
-export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageRecord, outcomes: RecipientOutcome[], original: Buffer | null): Promise<QueueRecipientState[]> {
+/**
+ * Stores the outcomes of one attempt for recipients of one message, sends due DSNs; returns the new states.
+ * `original` may be a reader, called only when a DSN needs the body.
+ */
+export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageRecord, outcomes: RecipientOutcome[], original: Buffer | null | (() => Promise<Buffer | null>)): Promise<QueueRecipientState[]> {
   const { now, policy } = ctx;
   const updates: QueueRecipientUpdate[] = [];
   const failed: DsnRecipient[] = [];
@@ -123,7 +126,9 @@ export async function recordOutcomes(ctx: OutcomeContext, message: QueueMessageR
   }
   // The results, the DSNs they call for and the removal of a finished message: one transaction, so a crash
   // leaves either none of it or all of it (never a bounce recorded without its DSN).
-  const dsns = ([failed, delayed, succeeded] as const).filter((list) => list.length > 0).map((list) => dsnMessage(ctx, message, list, original)).filter((d) => d !== null);
+  const due = ([failed, delayed, succeeded] as const).filter((list) => list.length > 0);
+  const body = due.length > 0 && typeof original === 'function' ? await original() : (original as Buffer | null);
+  const dsns = due.map((list) => dsnMessage(ctx, message, list, body)).filter((d) => d !== null);
   const recorded = await ctx.store.recordAttempt({
     queueId: message.id,
     updates: ctx.leaseOwner === undefined ? updates : updates.map((u) => ({ ...u, leaseOwner: ctx.leaseOwner })),

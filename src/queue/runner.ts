@@ -16,15 +16,15 @@ import type { QueueMessageRecord, QueueRecipientRecord, QueueStore } from '../st
 import type { SuppressionStore } from '../store/types.ts';
 import { hasEightBit } from '../protocols/smtp/client-data.ts';
 import { makeReply, type SmtpReply } from '../protocols/smtp/client-reply.ts';
-import type { ClientTimeouts, ClientTlsMode } from '../protocols/smtp/client-session.ts';
+import type { ClientTimeouts, ClientTlsMode, TransactionResult } from '../protocols/smtp/client-session.ts';
 import { DEFAULT_RETRY_POLICY, isExpired, nextAttemptAt, queuedSince, type RetryPolicy } from './backoff.ts';
 import type { TlsAttemptRecorder } from '../outbound-tls/attempt.ts';
 import type { DomainTls, OutboundTlsPolicy } from '../outbound-tls/policy.ts';
-import { connectRoute } from './connect-route.ts';
+import { connectRoute, type RouteConnection } from './connect-route.ts';
+import { DeliveryThreads, ThreadConnection as ThreadConnectionClass } from './delivery-threads.ts';
 import { countReceivedHeaders } from './dsn.ts';
 import { recordOutcomes, type OutcomeObserver, type RecipientOutcome } from './outcomes.ts';
 import { resolveRoute, type Route, type RoutingOptions } from './route.ts';
-import type { SmtpConnection } from './smtp-connection.ts';
 
 /** Internal errors on one message before it is quarantined (held). */
 export const POISON_LIMIT = 5;
@@ -81,6 +81,11 @@ export interface QueueRunnerOptions {
   random?: () => number;
   /** Told of every result and DSN (the message trace, metrics). */
   observer?: OutcomeObserver | null;
+  /**
+   * Worker threads that run the outbound SMTP sessions (connect, client engine, body read, socket writes);
+   * 0 or a store without queueBodySource() (PostgreSQL): all in the main thread. Default 0.
+   */
+  deliveryThreads?: number;
 }
 
 interface Job {
@@ -124,12 +129,20 @@ export class QueueRunner {
   readonly #leaseOwner: string;
   readonly #leaseMs: number;
   #renewTimer: NodeJS.Timeout | null = null;
+  readonly #threads: DeliveryThreads | null;
 
   constructor(options: QueueRunnerOptions) {
     this.#o = options;
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    const source = (options.deliveryThreads ?? 0) > 0 ? options.store.queueBodySource?.() ?? null : null;
+    this.#threads = source ? new DeliveryThreads({ size: options.deliveryThreads!, source, logger: options.logger }) : null;
     this.#leaseOwner = options.leaseOwner ?? `${osHostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     this.#leaseMs = options.leaseMs ?? 60_000;
+  }
+
+  /** The delivery threads, when outbound sessions run on them (status, tests). */
+  get deliveryThreads(): DeliveryThreads | null {
+    return this.#threads;
   }
 
   /** The name this runner's leases carry. */
@@ -169,6 +182,7 @@ export class QueueRunner {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#threads?.warm();
     this.kick();
   }
 
@@ -185,6 +199,7 @@ export class QueueRunner {
     if (this.#connections > 0) await new Promise<void>((resolve) => this.#closedWaiters.push(resolve));
     if (this.#renewTimer) clearInterval(this.#renewTimer);
     this.#renewTimer = null;
+    await this.#threads?.close();
   }
 
   /** New mail was queued or an admin asked for a retry: look for due work now. */
@@ -375,7 +390,7 @@ export class QueueRunner {
   }
 
   async #worker(dest: Destination): Promise<void> {
-    let conn: SmtpConnection | null = null;
+    let conn: RouteConnection | null = null;
     try {
       do {
         for (let job = dest.jobs.shift(); job; job = dest.jobs.shift()) {
@@ -400,7 +415,7 @@ export class QueueRunner {
     }
   }
 
-  async #runJob(dest: Destination, job: Job, reuse: SmtpConnection | null): Promise<SmtpConnection | null> {
+  async #runJob(dest: Destination, job: Job, reuse: RouteConnection | null): Promise<RouteConnection | null> {
     const now = this.#now();
     const { message } = job;
     if (dest.downUntil > now.getTime()) {
@@ -409,12 +424,16 @@ export class QueueRunner {
       this.#release(job.recipients);
       return reuse;
     }
-    const body = await this.#o.store.readQueueMessage(message.id);
     const maxHops = this.#o.maxHops ?? 50;
-    if (countReceivedHeaders(body) > maxHops) {
-      const reply = makeReply(554, '5.4.6', `too many hops (more than ${maxHops} Received header fields): mail loop`, { local: true });
-      await this.#record(message, job.recipients.map((recipient) => ({ recipient, reply })), body);
-      return reuse;
+    const loopReply = (): SmtpReply => makeReply(554, '5.4.6', `too many hops (more than ${maxHops} Received header fields): mail loop`, { local: true });
+    // With delivery threads the body is read, and its hops counted, by the thread that sends it.
+    let body: Buffer | null = null;
+    if (!this.#threads) {
+      body = await this.#o.store.readQueueMessage(message.id);
+      if (countReceivedHeaders(body) > maxHops) {
+        await this.#record(message, job.recipients.map((recipient) => ({ recipient, reply: loopReply() })), body);
+        return reuse;
+      }
     }
     if (job.route.kind !== 'hosts') return reuse;
     // RFC 8460 §5.3: a TLS report is delivered despite any TLS failure (the failures it may be reporting),
@@ -438,6 +457,7 @@ export class QueueRunner {
         ca: this.#o.ca,
         connectTimeoutMs: this.#o.connectTimeoutMs,
         timeouts: this.#o.timeouts,
+        threads: this.#threads,
       });
       if (!opened.ok) {
         if (!opened.permanent) dest.downUntil = now.getTime() + (this.#o.destinationBackoffMs ?? 60_000);
@@ -450,7 +470,15 @@ export class QueueRunner {
     }
     const mta = conn.options.hostname;
     const max = this.#o.maxRecipientsPerTransaction ?? 100;
-    const needs8bit = hasEightBit(body);
+    if (!(conn instanceof ThreadConnectionClass) && !body) {
+      // A connection kept in this thread (its TLS is checked here): read the body and count its hops here.
+      body = await this.#o.store.readQueueMessage(message.id);
+      if (countReceivedHeaders(body) > maxHops) {
+        await this.#record(message, job.recipients.map((recipient) => ({ recipient, reply: loopReply() })), body);
+        return conn.isUsable ? conn : null;
+      }
+    }
+    const needs8bit = body ? hasEightBit(body) : false;
     for (let i = 0; i < job.recipients.length; i += max) {
       const batch = job.recipients.slice(i, i + max);
       if (!conn.isUsable) {
@@ -458,10 +486,16 @@ export class QueueRunner {
         await this.#record(message, batch.map((recipient) => ({ recipient, reply, remoteMta: mta, ip: conn!.remoteAddress })), body);
         continue;
       }
-      const result = await conn.send(
-        { reversePath: message.sender, recipients: batch.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })), size: body.length, needs8bit, envid: message.envid, ret: message.ret },
-        body,
-      );
+      const tx = { reversePath: message.sender, recipients: batch.map((r) => ({ address: r.address, notify: r.notify, orcpt: r.orcpt })), envid: message.envid, ret: message.ret };
+      let result: TransactionResult;
+      if (conn instanceof ThreadConnectionClass) {
+        const sent = await conn.sendQueued(tx, message.id, maxHops);
+        if (sent.loop !== null) {
+          await this.#record(message, job.recipients.slice(i).map((recipient) => ({ recipient, reply: loopReply() })), null);
+          break;
+        }
+        result = sent.result;
+      } else result = await conn.send({ ...tx, size: body!.length, needs8bit }, body!);
       const outcomes = batch.map((recipient): RecipientOutcome => {
         const rr = result.recipients.find((x) => x.address === recipient.address);
         return {
@@ -488,13 +522,13 @@ export class QueueRunner {
    * Until then the recipients stay in flight: not claimed again, and idle() and stop() wait for them. A crash
    * in between sends them once more, as a crash between the peer's 250 and any record would.
    */
-  #recordLater(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer): void {
+  #recordLater(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer | null): void {
     this.#record(message, outcomes, body).catch((err: unknown) => this.#failed(message, outcomes.map((o) => o.recipient), err));
   }
 
   async #record(message: QueueMessageRecord, outcomes: RecipientOutcome[], body: Buffer | null): Promise<void> {
     try {
-      const original = body ?? (await this.#o.store.readQueueMessage(message.id).catch(() => null));
+      const original = body ?? (() => this.#o.store.readQueueMessage(message.id).catch(() => null));
       await recordOutcomes({ store: this.#o.store, logger: this.#o.logger, hostname: this.#o.hostname, policy: this.#policy, now: this.#now(), random: this.#o.random, dsnRecipient: this.#o.dsnRecipient, leaseOwner: this.#leaseOwner, observer: this.#o.observer }, message, outcomes, original);
     } finally {
       this.#release(outcomes.map((o) => o.recipient));
@@ -525,6 +559,7 @@ export class QueueRunner {
       this.#o.logger.error({ event: 'queue.error', queueId: message.id, err: storeErr }, 'could not record the internal error');
     } finally {
       this.#release(recipients);
+      this.kick(); // the retry's time is now the next due one
     }
   }
 

@@ -126,6 +126,14 @@ export class SmtpConnection {
     return this.#session;
   }
 
+  /** Calls `listener` once when the connection ends (at once if it already has). */
+  onClose(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.push(listener);
+  }
+
+  #closeListeners: (() => void)[] = [];
+
   /** One transaction; the body is the stored message (any line endings), encoded here. */
   async send(tx: ClientTransaction, body: Buffer | AsyncIterable<Buffer>): Promise<TransactionResult> {
     if (!this.isUsable) throw new Error('SMTP connection is not ready');
@@ -308,6 +316,7 @@ export class SmtpConnection {
     const wake = this.#wake;
     this.#wake = null;
     wake?.();
+    this.#closeListeners.splice(0).forEach((listener) => listener());
   }
 }
 

@@ -483,11 +483,23 @@ export interface QueueLease {
   until: Date;
 }
 
+/** A store location another thread can open read-only to read queued bodies. */
+export interface QueueBodySource {
+  backend: 'sqlite';
+  /** The database file. */
+  path: string;
+}
+
 export interface QueueStore {
   listQueue(): Promise<QueueMessageRecord[]>;
   getQueueMessage(id: string): Promise<QueueMessageRecord | null>;
   readQueueMessage(id: string): Promise<Buffer>;
   streamQueueMessage(id: string): AsyncIterable<Buffer>;
+  /**
+   * Where another thread can read queued bodies through a read-only connection of its own (store/queue-body-reader.ts);
+   * absent or null when the backend offers none (PostgreSQL: bodies are read in the process's own pool).
+   */
+  queueBodySource?(): QueueBodySource | null;
   /** Recipients in state queued/deferred whose next attempt is due, oldest first; `excludeIds`: those in flight. */
   dueRecipients(now: Date, limit: number, options?: { excludeIds?: number[] }): Promise<QueueRecipientRecord[]>;
   /**

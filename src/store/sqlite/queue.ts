@@ -177,6 +177,9 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
       if (!row) return null;
       return toMessage(row, (q.recipientsOf.all(id) as RecipientRow[]).map(toRecipient));
     },
+    queueBodySource() {
+      return db.memory ? null : { backend: 'sqlite', path: db.name };
+    },
     async readQueueMessage(id) {
       const row = messageRow(id);
       return blobs.read(row.blob_id, row.blob_offset, row.blob_offset + row.size);

@@ -1,0 +1,133 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-server.ts';
+import { startSmtpSink, type ReceivedMessage, type SmtpSinkHandle } from '../../test/harness/smtp-sink.ts';
+import { tempDir } from '../../test/harness/temp-dir.ts';
+import { createLogger } from '../core/log.ts';
+import { NodeResolver } from '../dns/node-resolver.ts';
+import { openStore } from '../store/open.ts';
+import { QueueRunner, type QueueRunnerOptions } from './runner.ts';
+
+let dns: DnsServerHandle;
+let sink: SmtpSinkHandle;
+
+before(async () => {
+  sink = await startSmtpSink();
+  dns = await startDnsServer({
+    'example.org': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
+    'mx.example.org': { A: ['127.0.0.1'] },
+    'sender.example': { MX: [{ preference: 10, exchange: 'mx.example.org' }] },
+  });
+});
+after(async () => {
+  await sink.stop();
+  await dns.stop();
+});
+
+async function setup(overrides: Partial<QueueRunnerOptions> = {}) {
+  const store = await openStore({ dataDir: tempDir('postamt-delivery-threads-') });
+  const lines: Record<string, unknown>[] = [];
+  const out = new PassThrough();
+  out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l) as Record<string, unknown>)));
+  const runner = new QueueRunner({
+    store,
+    resolver: new NodeResolver({ servers: [dns.server], timeoutMs: 500, tries: 1, cacheSize: 0 }),
+    logger: createLogger({ destination: out, level: 'info' }),
+    hostname: 'postamt.test',
+    routing: { portOverride: sink.port, ipv6: false },
+    retry: { scheduleMs: [30], jitter: 0, maxAgeMs: 60_000, delayWarningMs: 0 },
+    destinationBackoffMs: 0,
+    mxTlsMode: 'none',
+    connectTimeoutMs: 1000,
+    connectionCacheMs: 0,
+    deliveryThreads: 1,
+    ...overrides,
+  });
+  const attempts = (address: string) => lines.filter((l) => l.event === 'queue.attempt' && l.recipient === address);
+  return { store, runner, attempts, close: async () => { await runner.stop(); await store.close(); } };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (await check()) return;
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('a delivery thread sends queued bodies as stored (dot-stuffed, 8-bit, chunked) and the main thread records each result', async () => {
+  sink.messages.length = 0;
+  const { store, runner, attempts, close } = await setup();
+  try {
+    assert.ok(runner.deliveryThreads, 'outbound sessions run on a thread for a SQLite store');
+    const small = Buffer.from('From: bob@sender.example\r\nSubject: dots\r\n\r\n.leading dot\r\nGr\u00fc\u00dfe\r\n', 'utf8');
+    // Over one 512 KiB chunk: the thread reads a body stored in several blob_chunks rows.
+    const large = Buffer.concat([Buffer.from('Subject: large\r\n\r\n'), Buffer.alloc(60_000 * 12, 'abcdefghij\r\n')]);
+    const a = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, small);
+    const b = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'carol@example.org' }, { address: 'dave@example.org' }] }, large);
+    runner.start();
+    await sink.waitForMessages(2, 10_000);
+    await until('both results recorded', async () => (await store.getQueueMessage(a)) === null && (await store.getQueueMessage(b)) === null);
+    const bySubject = (s: string) => sink.messages.find((m) => m.data.toString('latin1').includes(`Subject: ${s}`))!;
+    assert.deepEqual(bySubject('dots').data, small);
+    assert.ok(bySubject('dots').raw.includes(Buffer.from('\r\n..leading dot\r\n')), 'dot-stuffed on the wire');
+    assert.match(sink.sessions.flat().find((l) => l.startsWith('MAIL FROM:<bob@sender.example>') && l.includes(`SIZE=${small.length}`)) ?? '', /BODY=8BITMIME/);
+    assert.deepEqual(bySubject('large').data, large);
+    assert.deepEqual(bySubject('large').recipients, ['carol@example.org', 'dave@example.org']);
+    for (const r of ['alice@example.org', 'carol@example.org', 'dave@example.org']) {
+      assert.equal(attempts(r).length, 1, `one log line for the attempt to ${r}`);
+      assert.equal(attempts(r)[0]!.result, 'delivered');
+      assert.equal(attempts(r)[0]!.ip, '127.0.0.1');
+    }
+  } finally {
+    await close();
+  }
+});
+
+test('a loop found by the thread (too many Received fields) is bounced 5.4.6 without sending it', async () => {
+  sink.messages.length = 0;
+  const { store, runner, attempts, close } = await setup({ maxHops: 2 });
+  try {
+    const looped = Buffer.from('Received: from a\r\nReceived: from b\r\nReceived: from c\r\nSubject: looping\r\n\r\nbody\r\n');
+    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, looped);
+    runner.start();
+    // The DSN to bob (via the same sink) carries the original's headers, read on the main thread for it.
+    const [dsn] = await sink.waitForMessages(1, 10_000);
+    assert.equal(attempts('alice@example.org')[0]!.result, 'bounced');
+    assert.match(dsn!.data.toString(), /^Status: 5\.4\.6/m);
+    assert.match(dsn!.data.toString(), /Subject: looping/);
+    assert.deepEqual(dsn!.recipients, ['bob@sender.example']);
+    assert.ok(!sink.messages.some((m) => m.recipients.includes('alice@example.org')), 'the looping message was not sent');
+    assert.equal(await store.getQueueMessage(id), null);
+  } finally {
+    await close();
+  }
+});
+
+test('a delivery thread that dies mid-transaction: its recipients are retried on a new thread, nothing is lost', async () => {
+  sink.messages.length = 0;
+  const held: ReceivedMessage[] = [];
+  sink.setOptions({ data: (m) => (held.push(m), null) });
+  const { store, runner, attempts, close } = await setup();
+  try {
+    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: crash\r\n\r\nbody\r\n'));
+    runner.start();
+    await until('the peer to hold the final dot', () => held.length === 1);
+    sink.setOptions({ data: undefined });
+    await runner.deliveryThreads!.kill();
+    // The transaction in flight counts as an internal error (an attempt, retried after the backoff).
+    const [msg] = await sink.waitForMessages(1, 10_000);
+    assert.equal(msg!.data.toString(), 'Subject: crash\r\n\r\nbody\r\n');
+    await until('the result recorded', async () => (await store.getQueueMessage(id)) === null);
+    assert.equal(attempts('alice@example.org').length, 1, 'one delivery attempt logged (the crash is logged as an internal error)');
+    assert.equal(runner.deliveryThreads!.size, 1, 'a new thread took over');
+  } finally {
+    sink.setOptions({ data: undefined });
+    await close();
+  }
+  assert.equal(runner.deliveryThreads!.size, 0, 'stop() ends the threads');
+});
+
+test('deliveryThreads 0, or a store without a body source of its own, keeps the sessions on the main thread', async () => {
+  const { runner, close } = await setup({ deliveryThreads: 0 });
+  assert.equal(runner.deliveryThreads, null);
+  await close();
+});
