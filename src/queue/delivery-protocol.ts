@@ -23,6 +23,8 @@ export type ToThread =
   | { type: 'close'; conn: number };
 
 export type FromThread =
+  /** Its code is loaded and its store connection open: it takes connections from now on. */
+  | { type: 'ready' }
   | { type: 'opened'; conn: number; ok: true; tls: string | null }
   | { type: 'opened'; conn: number; ok: false; reply: SmtpReply; stage: string; connected: boolean }
   /** `loop`: the body has more Received fields than maxHops; nothing was sent. `usable`: the connection can take another. */

@@ -58,12 +58,18 @@ test('a delivery thread sends queued bodies as stored (dot-stuffed, 8-bit, chunk
   const { store, runner, attempts, close } = await setup();
   try {
     assert.ok(runner.deliveryThreads, 'outbound sessions run on a thread for a SQLite store');
+    runner.start();
+    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    // The main thread never reads a body it hands to a thread.
+    let mainReads = 0;
+    const read = store.readQueueMessage.bind(store);
+    store.readQueueMessage = (id) => (mainReads++, read(id));
     const small = Buffer.from('From: bob@sender.example\r\nSubject: dots\r\n\r\n.leading dot\r\nGr\u00fc\u00dfe\r\n', 'utf8');
     // Over one 512 KiB chunk: the thread reads a body stored in several blob_chunks rows.
     const large = Buffer.concat([Buffer.from('Subject: large\r\n\r\n'), Buffer.alloc(60_000 * 12, 'abcdefghij\r\n')]);
     const a = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, small);
     const b = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'carol@example.org' }, { address: 'dave@example.org' }] }, large);
-    runner.start();
+    runner.kick();
     await sink.waitForMessages(2, 10_000);
     await until('both results recorded', async () => (await store.getQueueMessage(a)) === null && (await store.getQueueMessage(b)) === null);
     const bySubject = (s: string) => sink.messages.find((m) => m.data.toString('latin1').includes(`Subject: ${s}`))!;
@@ -77,6 +83,7 @@ test('a delivery thread sends queued bodies as stored (dot-stuffed, 8-bit, chunk
       assert.equal(attempts(r)[0]!.result, 'delivered');
       assert.equal(attempts(r)[0]!.ip, '127.0.0.1');
     }
+    assert.equal(mainReads, 0, 'bodies were read by the thread');
   } finally {
     await close();
   }
@@ -87,8 +94,10 @@ test('a loop found by the thread (too many Received fields) is bounced 5.4.6 wit
   const { store, runner, attempts, close } = await setup({ maxHops: 2 });
   try {
     const looped = Buffer.from('Received: from a\r\nReceived: from b\r\nReceived: from c\r\nSubject: looping\r\n\r\nbody\r\n');
-    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, looped);
     runner.start();
+    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, looped);
+    runner.kick();
     // The DSN to bob (via the same sink) carries the original's headers, read on the main thread for it.
     const [dsn] = await sink.waitForMessages(1, 10_000);
     assert.equal(attempts('alice@example.org')[0]!.result, 'bounced');
@@ -108,8 +117,10 @@ test('a delivery thread that dies mid-transaction: its recipients are retried on
   sink.setOptions({ data: (m) => (held.push(m), null) });
   const { store, runner, attempts, close } = await setup();
   try {
-    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: crash\r\n\r\nbody\r\n'));
     runner.start();
+    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: crash\r\n\r\nbody\r\n'));
+    runner.kick();
     await until('the peer to hold the final dot', () => held.length === 1);
     sink.setOptions({ data: undefined });
     await runner.deliveryThreads!.kill();

@@ -17,6 +17,8 @@ export type QueuedSendResult = { loop: null; result: TransactionResult } | { loo
 interface Thread {
   worker: Worker;
   connections: Map<number, ThreadConnection>;
+  /** It has loaded its code and opened its store connection (a few hundred ms after the start). */
+  ready: boolean;
   dead: boolean;
 }
 
@@ -26,6 +28,7 @@ export class DeliveryThreads {
   readonly #logger: Logger;
   readonly #threads: Thread[] = [];
   #nextConn = 1;
+  #running = false;
 
   constructor(options: { size: number; source: QueueBodySource; logger: Logger }) {
     this.#size = Math.max(1, options.size);
@@ -33,19 +36,15 @@ export class DeliveryThreads {
     this.#logger = options.logger;
   }
 
-  /** Starts the first thread now (loading one takes a few hundred ms), so the first delivery does not wait for it. */
-  warm(): void {
-    if (this.#threads.length === 0) this.#spawn();
+  /** Starts the threads; until one is ready, connections open in the main thread (see `ready`). */
+  start(): void {
+    this.#running = true;
+    while (this.#threads.length < this.#size) this.#spawn();
   }
 
-  /** Opens a connection on the thread with the fewest. */
-  async open(options: ThreadConnectionOptions): Promise<OpenResult | { ok: true; connection: ThreadConnection }> {
-    const thread = this.#pick();
-    const conn = new ThreadConnection(this.#nextConn++, thread, options);
-    thread.connections.set(conn.id, conn);
-    const opened = await conn.opening;
-    if (!opened.ok) thread.connections.delete(conn.id);
-    return opened.ok ? { ok: true, connection: conn } : opened;
+  /** Whether a thread can take a connection now. */
+  get ready(): boolean {
+    return this.#threads.some((t) => t.ready);
   }
 
   /** Threads running now. */
@@ -53,28 +52,35 @@ export class DeliveryThreads {
     return this.#threads.length;
   }
 
-  /** Terminates every thread as a crash would (a stuck thread; tests): the exit handler retires each. */
+  /** Opens a connection on the ready thread with the fewest. */
+  async open(options: ThreadConnectionOptions): Promise<OpenResult | { ok: true; connection: ThreadConnection }> {
+    let thread: Thread | null = null;
+    for (const t of this.#threads) if (t.ready && (!thread || t.connections.size < thread.connections.size)) thread = t;
+    if (!thread) throw new Error('no delivery thread is ready');
+    const conn = new ThreadConnection(this.#nextConn++, thread, options);
+    thread.connections.set(conn.id, conn);
+    const opened = await conn.opening;
+    return opened.ok ? { ok: true, connection: conn } : opened;
+  }
+
+  /** Terminates every thread as a crash would (a stuck thread; tests): each is retired and replaced. */
   async kill(): Promise<void> {
     await Promise.all(this.#threads.map((t) => t.worker.terminate()));
   }
 
   /** Ends every thread (after the runner closed its connections); anything still in flight fails. */
   async close(): Promise<void> {
-    await Promise.all(this.#threads.splice(0).map((t) => this.#retire(t, 'delivery threads stopped', true)));
+    this.#running = false;
+    await Promise.all([...this.#threads].map((t) => this.#retire(t, 'delivery threads stopped', true)));
   }
 
-  #pick(): Thread {
-    for (const t of this.#threads.filter((x) => x.dead)) this.#threads.splice(this.#threads.indexOf(t), 1);
-    let best: Thread | null = null;
-    for (const t of this.#threads) if (!best || t.connections.size < best.connections.size) best = t;
-    if (best && (best.connections.size === 0 || this.#threads.length >= this.#size)) return best;
-    return this.#spawn();
-  }
-
-  #spawn(): Thread {
+  #spawn(): void {
     const worker = new Worker(new URL('./delivery-worker.mjs', import.meta.url), { workerData: { source: this.#source } satisfies DeliveryThreadData });
-    const thread: Thread = { worker, connections: new Map(), dead: false };
-    worker.on('message', (message: FromThread) => thread.connections.get(message.conn)?.receive(message));
+    const thread: Thread = { worker, connections: new Map(), ready: false, dead: false };
+    worker.on('message', (message: FromThread) => {
+      if (message.type === 'ready') thread.ready = !thread.dead;
+      else thread.connections.get(message.conn)?.receive(message);
+    });
     worker.on('error', (err) => {
       this.#logger.error({ event: 'queue.thread_failed', err }, 'delivery thread failed: its transactions in flight are retried');
       void this.#retire(thread, `delivery thread failed: ${err.message}`, false);
@@ -86,16 +92,18 @@ export class DeliveryThreads {
     // The connections' sockets keep the thread busy; the thread itself must not keep the process alive.
     worker.unref();
     this.#threads.push(thread);
-    return thread;
   }
 
   async #retire(thread: Thread, reason: string, terminate: boolean): Promise<void> {
     if (!thread.dead) {
       thread.dead = true;
+      thread.ready = false;
       const i = this.#threads.indexOf(thread);
       if (i >= 0) this.#threads.splice(i, 1);
-      for (const conn of thread.connections.values()) conn.lost(reason);
+      for (const conn of [...thread.connections.values()]) conn.lost(reason);
       thread.connections.clear();
+      // A replacement for one that died (not for one the stop ends).
+      if (this.#running) this.#spawn();
     }
     if (terminate) await thread.worker.terminate();
   }
@@ -164,6 +172,7 @@ export class ThreadConnection {
           this.#opened({ ok: true });
         } else {
           this.#closed = true;
+          this.#forgetIfDone();
           this.#opened({ ok: false, reply: message.reply, stage: message.stage, connected: message.connected });
         }
         return;

@@ -56,3 +56,4 @@ port.on('message', (message: ToThread) => {
 });
 
 port.on('close', () => bodies.close());
+post({ type: 'ready' });

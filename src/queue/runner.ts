@@ -182,7 +182,7 @@ export class QueueRunner {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#threads?.warm();
+    this.#threads?.start();
     this.kick();
   }
 
