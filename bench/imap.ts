@@ -11,7 +11,7 @@
  *                          [--imaptest PATH] [--imaptest-only] [--imaptest-hash both|cheap|equal]
  *                          [--imaptest-clients 20] [--imaptest-secs 30] [--imaptest-mbox PATH]
  */
-import { appendFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMs, freePort, postamtCli, preparePostamt, pssKiB, rssKiB, startPostamt, type PostamtChild, type ServerMemory } from './lib/postamt.ts';
@@ -23,35 +23,31 @@ import { fillMaildir, loadPostamtMailbox, NEEDLE } from './lib/mailbox-data.ts';
 import { Results, type Scenario, type Server } from './lib/results.ts';
 import { ImapClient } from './lib/wire-client.ts';
 import { openIdlers, type IdlerOptions } from './lib/idlers.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
-};
-const N = opt('messages', 100_000);
+const args = benchArgs();
+const N = args.number('messages', 100_000);
 /** Bytes per message (headers and body): 5 KB like make_maildir.py, e.g. 102400 for a mailbox of big messages. */
-const SIZE = opt('size', 5120);
-const ROUNDS = opt('rounds', 3);
-const IDLE = opt('idle', 1000);
+const SIZE = args.number('size', 5120);
+const ROUNDS = args.number('rounds', 3);
+const IDLE = args.number('idle', 1000);
 /** Connections idling with the big INBOX selected (each SELECT lists every message: fewer by default). */
-const IDLE_INBOX = opt('idle-inbox', 100);
+const IDLE_INBOX = args.number('idle-inbox', 100);
 /**
  * Also diff heap snapshots around the idlers and print what grew per connection. Taking snapshots costs
  * native memory (V8's heap profiler keeps its object map), so the malloc and RSS figures of such a run are off.
  */
-const HEAP_DIFF = args.includes('--heap-diff');
+const HEAP_DIFF = args.flag('heap-diff');
 /** Idlers opened and closed before the baseline to warm the code paths (default: min(idlers, 100)). */
-const IDLE_WARMUP = args.includes('--idle-warmup') ? opt('idle-warmup', 0) : null;
+const IDLE_WARMUP = args.flag('idle-warmup') ? args.number('idle-warmup', 0) : null;
 /** Postamt-only IDLE variants on the empty mailbox: implicit TLS, COMPRESS=DEFLATE, both (this many each). */
-const IDLE_VARIANTS = opt('idle-variants', 300);
-const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
+const IDLE_VARIANTS = args.number('idle-variants', 300);
+const withDovecot = !args.flag('no-dovecot') && dovecotAvailable();
 /** imaptest's stress profile against both servers, when the binary is given (else skipped, with a message). */
-const IMAPTEST = imaptestBinary(args);
-const IMAPTEST_ONLY = args.includes('--imaptest-only');
+const IMAPTEST = imaptestBinary(args.list);
+const IMAPTEST_ONLY = args.flag('imaptest-only');
 const IMAPTEST_HASH = ((): HashMode[] => {
-  const i = args.indexOf('--imaptest-hash');
-  const v = i >= 0 ? args[i + 1] : 'both';
+  const v = args.text('imaptest-hash', 'both');
   if (v === 'both') return ['cheap', 'equal'];
   if (v === 'cheap' || v === 'equal') return [v];
   throw new Error(`--imaptest-hash takes both, cheap or equal, not ${v}`);
@@ -243,11 +239,13 @@ async function main(): Promise<void> {
     log(`postamt: ${N} messages loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     results.note(`Postamt bulk load of ${N} messages (store opened directly): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  if (withDovecot && IMAPTEST_ONLY) dovecotMaildir(dovecotDir); // the instance's directories
-  if (withDovecot && !IMAPTEST_ONLY) {
-    t0 = performance.now();
-    fillMaildir(dovecotMaildir(dovecotDir), N, SIZE);
-    log(`dovecot: Maildir of ${N} messages written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (withDovecot) {
+    const maildir = dovecotMaildir(dovecotDir); // also the instance's directories, which --imaptest-only needs
+    if (!IMAPTEST_ONLY) {
+      t0 = performance.now();
+      fillMaildir(maildir, N, SIZE);
+      log(`dovecot: Maildir of ${N} messages written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
   }
   const dovecot = withDovecot
     ? await startDovecot({
@@ -259,7 +257,6 @@ async function main(): Promise<void> {
         ],
       })
     : null;
-  if (dovecot && IMAPTEST !== null) appendFileSync(join(dovecotDir, 'passwd'), `${STRESS_USER.dovecot}:{PLAIN}${STRESS_USER.password}::::::\n`);
   let postamt = await startPostamt(prepared, { probe: true });
   await postamt.quiet();
   const servers: [Server, number][] = [['postamt', prepared.ports.imap]];
@@ -292,8 +289,8 @@ async function main(): Promise<void> {
     }
     if (IMAPTEST !== null) {
       postamt = await mixedWorkload({
-        binary: IMAPTEST, mbox: imaptestMbox(IMAPTEST, args), modes: IMAPTEST_HASH,
-        clients: opt('imaptest-clients', 20), secs: opt('imaptest-secs', 30),
+        binary: IMAPTEST, mbox: imaptestMbox(IMAPTEST, args.list), modes: IMAPTEST_HASH,
+        clients: args.number('imaptest-clients', 20), secs: args.number('imaptest-secs', 30),
         postamt, restartPostamt: (env) => startPostamt(prepared, { probe: true, env }), postamtPorts: prepared.ports,
         dovecot: dovecot ? { port: ports.dovecotImap, dir: dovecotDir } : null, results, log,
       });
@@ -305,7 +302,7 @@ async function main(): Promise<void> {
   console.log(IMAPTEST_ONLY ? `\nimaptest mixed workload only, Dovecot: ${withDovecot ? 'yes' : 'no'}\n` : `\n${N} messages of ~${(SIZE / 1024).toFixed(0)} KB, ${ROUNDS} rounds (medians), ${IDLE} IDLE connections, Dovecot: ${withDovecot ? 'yes' : 'no'}\n`);
   console.log(results.table());
   log(`results: ${results.write()}`);
-  if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  if (!args.flag('keep')) rmSync(dir, { recursive: true, force: true });
   else log(`kept ${dir}`);
 }
 

@@ -20,16 +20,13 @@ import { dovecotAvailable, dovecotMaildir, startDovecot } from './lib/dovecot.ts
 import { benchMessage, fillMaildir, loadPostamtMailbox } from './lib/mailbox-data.ts';
 import { freePort, preparePostamt, startPostamt, type PostamtChild } from './lib/postamt.ts';
 import { ImapClient } from './lib/wire-client.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
-};
-const N = opt('messages', 100_000);
-const ITERATIONS = opt('iterations', 200);
-const IDLE = opt('idle', 1000);
-const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
+const args = benchArgs();
+const N = args.number('messages', 100_000);
+const ITERATIONS = args.number('iterations', 200);
+const IDLE = args.number('idle', 1000);
+const withDovecot = !args.flag('no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 const PASSWORD = { postamt: 'bench password', dovecot: 'bench' } as const;
 const LIST_PROPERTIES = ['id', 'threadId', 'mailboxIds', 'keywords', 'size', 'receivedAt', 'from', 'subject', 'preview', 'hasAttachment'];
@@ -183,7 +180,7 @@ async function main(): Promise<void> {
   console.log(`\n${IDLE} idle push connections of each kind over TLS, per connection (KB = 1024 bytes)\n`);
   console.log('| connection | heap + external | RSS |\n|---|---|---|');
   for (const m of memory) console.log(`| ${m.kind === 'eventsource' ? 'EventSource' : 'WebSocket (RFC 8887)'} | ${(m.heapPerConn / 1024).toFixed(1)} KB | ${(m.rssPerConn / 1024).toFixed(1)} KB |`);
-  if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  if (!args.flag('keep')) rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((err) => {

@@ -17,17 +17,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startPgCluster } from '../test/harness/postgres.ts';
 import { childPids, cpuMs, postamtCli, repoRoot, sharedBench, waitPort } from './lib/postamt.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
-const rounds = Number(opt('rounds', '2'));
-const n = Number(opt('n', '3000'));
-const conc = Number(opt('conc', '20'));
-const size = Number(opt('size', '5120'));
-const showStatements = args.includes('--statements');
+const args = benchArgs();
+const rounds = args.number('rounds', 2);
+const n = args.number('n', 3000);
+const conc = args.number('conc', 20);
+const size = args.number('size', 5120);
+const showStatements = args.flag('statements');
 const withPostfix = spawnSync('sh', ['-c', 'command -v postfix']).status === 0 && process.getuid?.() === 0;
 const PORTS = { a: 12725, b: 12726, postfix: 12825, sink: 12826 };
 

@@ -13,15 +13,12 @@ import { dovecotAvailable, dovecotMaildir, startDovecot } from './lib/dovecot.ts
 import { fillMaildir, loadPostamtMailbox } from './lib/mailbox-data.ts';
 import { Results, type Scenario, type Server } from './lib/results.ts';
 import { Pop3Client } from './lib/wire-client.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
-};
-const N = opt('messages', 10_000);
-const ROUNDS = opt('rounds', 5);
-const withDovecot = !args.includes('--no-dovecot') && dovecotAvailable();
+const args = benchArgs();
+const N = args.number('messages', 10_000);
+const ROUNDS = args.number('rounds', 5);
+const withDovecot = !args.flag('no-dovecot') && dovecotAvailable();
 const USER = { postamt: 'bench@test.example', dovecot: 'bench' } as const;
 const PASSWORD = 'bench';
 
@@ -93,7 +90,7 @@ async function main(): Promise<void> {
   console.log(`\n${N} messages of ~5 KB, ${ROUNDS} rounds after one warm-up (medians), RETR one at a time, Dovecot: ${withDovecot ? 'yes' : 'no'}\n`);
   console.log(results.table());
   log(`results: ${results.write()}`);
-  if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  if (!args.flag('keep')) rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((err) => {

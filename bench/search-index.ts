@@ -17,14 +17,11 @@ import type { JmapMailBackend } from '../src/protocols/jmap/mail/backend.ts';
 import { ADDRESS, openJmapMailFixture } from '../test/harness/jmap-mail-fixture.ts';
 import { loadPostamtStore, NEEDLE } from './lib/mailbox-data.ts';
 import { median } from './lib/results.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
-};
-const N = opt('messages', 5000);
-const ROUNDS = opt('rounds', 10);
+const args = benchArgs();
+const N = args.number('messages', 5000);
+const ROUNDS = args.number('rounds', 10);
 /**
  * The properties of a webmail list row, as ui/webmail/types.ts LIST_PROPS: not imported, since that module
  * brings preact's DOM types into the server's type check.

@@ -13,16 +13,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { postamtCli, waitPort } from './lib/postamt.ts';
+import { benchArgs } from './lib/args.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): number => {
-  const i = args.indexOf(`--${name}`);
-  return Number(i >= 0 && args[i + 1] ? args[i + 1] : fallback);
-};
-const conc = opt('conc', '20');
-const count = opt('count', '3000');
-const size = opt('size', '5120');
+const args = benchArgs();
+const conc = args.number('conc', 20);
+const count = args.number('count', 3000);
+const size = args.number('size', 5120);
 const PORT = 12665;
 
 /** A minimal SMTP client over one TLS socket: one command at a time, multi-line replies. */

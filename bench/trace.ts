@@ -11,16 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, postamtCli, repoRoot, sharedBench, waitPort } from './lib/postamt.ts';
 import { median } from './lib/results.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
-const rounds = Number(opt('rounds', '3'));
-const n = Number(opt('n', '3000'));
-const conc = Number(opt('conc', '20'));
-const size = Number(opt('size', '5120'));
+const args = benchArgs();
+const rounds = args.number('rounds', 3);
+const n = args.number('n', 3000);
+const conc = args.number('conc', 20);
+const size = args.number('size', 5120);
 
 interface LoadResult { accept_msgs_per_s?: number; p50_ms?: number; p99_ms?: number; rc: number; stderr?: string }
 

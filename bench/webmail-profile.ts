@@ -14,10 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPostamtMailbox } from './lib/mailbox-data.ts';
 import { cpuMs, preparePostamt, startPostamtOnFreshPorts } from './lib/postamt.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const at = args.indexOf('--messages');
-const N = at >= 0 ? Number(args[at + 1]) : 21_020;
+const N = benchArgs().number('messages', 21_020);
 const USER = 'bench@test.example';
 const PASSWORD = 'bench password';
 

@@ -22,15 +22,12 @@ import { loadPostamtMailbox } from './lib/mailbox-data.ts';
 import { cpuMs, freePort, preparePostamt, startPostamtOnFreshPorts } from './lib/postamt.ts';
 import { median } from './lib/results.ts';
 import { roundcubeMissing, startRoundcube } from './lib/roundcube.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
-const SIZES = opt('sizes', '21020,100000').split(',').map(Number);
-const ROUNDS = Number(opt('rounds', '5'));
-const ONLY = opt('only', '');
+const args = benchArgs();
+const SIZES = args.text('sizes', '21020,100000').split(',').map(Number);
+const ROUNDS = args.number('rounds', 5);
+const ONLY = args.text('only', '');
 const USER = 'bench@test.example';
 const PASSWORD = 'bench password';
 const CHROMIUM = '/usr/bin/chromium';

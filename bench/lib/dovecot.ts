@@ -3,7 +3,7 @@
  * extra settings appended to its config (connection and process limits), and its processes' memory.
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { childPids, sharedBench, waitPort } from './postamt.ts';
 
@@ -15,6 +15,17 @@ export function dovecotMaildir(dir: string): string {
   const maildir = join(dir, 'home', 'bench', 'Maildir');
   mkdirSync(maildir, { recursive: true });
   return maildir;
+}
+
+/**
+ * Adds `user` to the instance's passwd-file, or replaces its line, with `hash` (e.g. `{PLAIN}secret`); Dovecot
+ * re-reads the file when it changes.
+ */
+export function setDovecotPassword(dir: string, user: string, hash: string): void {
+  const file = join(dir, 'passwd');
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith(`${user}:`));
+  lines.push(`${user}:${hash}::::::`);
+  writeFileSync(file, lines.join('\n') + '\n');
 }
 
 /** Starts the instance in `dir`; `extraConfig` lines are appended and the instance restarted with them. */

@@ -8,10 +8,9 @@
  * per command from its own postamt_imap_command_seconds histogram (scraped before and after).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { hashPassword, verifyPassword } from '../../src/accounts/passwords.ts';
+import { setDovecotPassword } from './dovecot.ts';
 import { cpuMs, type PostamtChild } from './postamt.ts';
 import { histogramQuantiles, IMAPTEST_COLUMNS, readHistogram, runImaptest, type ImaptestRun } from './imaptest.ts';
 import { median, type Results, type Server } from './results.ts';
@@ -62,7 +61,7 @@ export async function mixedWorkload(o: MixedWorkloadOptions): Promise<PostamtChi
       postamt = await o.restartPostamt(wantCache ? {} : { POSTAMT_AUTH_VERIFIED_CACHE_TTL: '0s' });
       cacheOn = wantCache;
     }
-    if (o.dovecot) setDovecotPassword(o.dovecot.dir, dovecotHash);
+    if (o.dovecot) setDovecotPassword(o.dovecot.dir, STRESS_USER.dovecot, dovecotHash);
     const servers: Server[] = o.dovecot ? ['postamt', 'dovecot'] : ['postamt'];
     for (const server of servers) {
       const port = server === 'postamt' ? o.postamtPorts.imap : o.dovecot!.port;
@@ -117,14 +116,6 @@ function latencyNote(before: string, after: string): string {
     return `${command} ×${r.count} p50 ${p50} / p99 ${p99} ms (${(r.withinMs(5) * 100).toFixed(0)} % ≤ 5 ms, ${(r.withinMs(50) * 100).toFixed(1)} % ≤ 50 ms)`;
   });
   return `Postamt's time per command (${name}, server side, interpolated in its buckets): ${rows.join('; ')}`;
-}
-
-/** Replaces the stress user's line of the private Dovecot's passwd-file (Dovecot re-reads it when it changes). */
-function setDovecotPassword(dir: string, hash: string): void {
-  const file = join(dir, 'passwd');
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith(`${STRESS_USER.dovecot}:`));
-  lines.push(`${STRESS_USER.dovecot}:${hash}::::::`);
-  writeFileSync(file, lines.join('\n') + '\n');
 }
 
 /**
