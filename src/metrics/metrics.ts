@@ -67,7 +67,7 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     });
     this.#imapCommandSeconds = new Histogram({
-      name: 'postamt_imap_command_seconds', help: 'Time from the start of an IMAP command to its tagged response (a write: until it is durable), by command (FETCH, UID STORE, APPEND, ...).', labelNames: ['command'], registers,
+      name: 'postamt_imap_command_seconds', help: 'Time from the start of an IMAP command (or from the answer before it, if later) to its tagged response (a write: until it is durable), by command (FETCH, UID STORE, APPEND, ...).', labelNames: ['command'], registers,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     new Gauge({
