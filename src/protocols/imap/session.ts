@@ -450,8 +450,9 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
    * command run while the write before it was made durable waited for nothing of its own until then).
    */
   private reportTime(timed: { verb: string; startedAt: number } | null): void {
+    if (timed === null) return;
     const now = performance.now();
-    if (timed !== null) this.options.commandTimed?.(timed.verb, now - Math.max(timed.startedAt, this.lastAnswerAt));
+    this.options.commandTimed?.(timed.verb, now - Math.max(timed.startedAt, this.lastAnswerAt));
     this.lastAnswerAt = now;
   }
 
