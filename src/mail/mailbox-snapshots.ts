@@ -5,8 +5,9 @@
  * (append, copy or move in, flag change, expunge) raises HIGHESTMODSEQ, whichever process made it. A
  * stale entry is brought forward with the changes since its modseq (MailStore.mailboxDelta); a missing
  * or far-behind one is rebuilt from MailStore.selectState. Bounded: least recently used entries go
- * first when the total size passes `maxBytes`.
+ * first when the total size passes `maxBytes` (core/byte-lru.ts).
  */
+import { ByteLru } from '../core/byte-lru.ts';
 import { hasFlag, isKeyword, parseFlagText } from '../core/flag-text.ts';
 import { UidMap } from '../protocols/imap/uid-map.ts';
 import type { MailboxRecord, MailboxSelectState, MailStore } from '../store/types.ts';
@@ -44,7 +45,6 @@ interface Entry {
   unseen: number;
   keywords: Set<string>;
   sortedKeywords: string[] | null;
-  bytes: number;
 }
 
 export interface MailboxSnapshotsOptions {
@@ -69,13 +69,12 @@ export class MailboxSnapshots {
   private readonly store: MailboxSnapshotsOptions['store'];
   private readonly maxBytes: number;
   private readonly maxDelta: number;
-  /** In least-recently-used order (a Map iterates in insertion order). */
-  private readonly entries = new Map<number, Entry>();
-  private totalBytes = 0;
+  private readonly entries: ByteLru<number, Entry>;
 
   constructor(options: MailboxSnapshotsOptions) {
     this.store = options.store;
     this.maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    this.entries = new ByteLru(this.maxBytes);
     this.maxDelta = options.maxDelta ?? 10_000;
   }
 
@@ -114,9 +113,9 @@ export class MailboxSnapshots {
   private async current(mailbox: MailboxRecord): Promise<{ entry: Entry } | { state: MailboxSelectState } | null> {
     const id = mailbox.id;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const e = this.entries.get(id);
+      const e = this.entries.peek(id);
       if (e !== undefined && e.uidValidity === mailbox.uidValidity && e.highestModSeq >= mailbox.highestModSeq && e.uidNext >= mailbox.uidNext) {
-        this.touch(id, e);
+        this.entries.get(id); // now the most recently used
         return { entry: e };
       }
       if (e === undefined || e.uidValidity !== mailbox.uidValidity) break;
@@ -124,34 +123,32 @@ export class MailboxSnapshots {
       const delta = await this.store.mailboxDelta(id, since, { maxChanges: this.maxDelta });
       if (delta === null || delta.mailbox.uidValidity !== e.uidValidity) break;
       // Another SELECT may have moved the entry on while this one waited: start again from it.
-      if (this.entries.get(id) !== e || e.highestModSeq !== since) continue;
+      if (this.entries.peek(id) !== e || e.highestModSeq !== since) continue;
       if (!this.apply(e, delta.mailbox, delta.changed, delta.vanished)) {
-        this.drop(id);
+        this.entries.delete(id);
         break;
       }
-      this.touch(id, e);
+      // Counted again at its new size, as the most recently used.
+      this.entries.set(id, e, this.sizeOf(e));
       return { entry: e };
     }
     const state = await this.store.selectState(id);
     if (state === null) {
-      this.drop(id);
+      this.entries.delete(id);
       return null;
     }
     const entry = this.build(state.mailbox, state.uids, state.unseenUids, state.keywords);
-    const current = this.entries.get(id);
+    const current = this.entries.peek(id);
     // Keep whichever is newer when two rebuilds raced.
     if (entry !== null && (current === undefined || current.uidValidity !== entry.uidValidity || current.highestModSeq <= entry.highestModSeq)) {
-      this.drop(id);
-      this.entries.set(id, entry);
-      this.totalBytes += entry.bytes;
-      this.evict();
+      this.entries.set(id, entry, this.sizeOf(entry));
     }
     return entry !== null ? { entry } : { state };
   }
 
   /** Forgets a mailbox (deleted); not needed for correctness, which rests on the key. */
   forget(mailboxId: number): void {
-    this.drop(mailboxId);
+    this.entries.delete(mailboxId);
   }
 
   private view(e: Entry): MailboxSnapshot {
@@ -191,9 +188,7 @@ export class MailboxSnapshots {
       unseen: unseenUids.length,
       keywords: new Set(keywords),
       sortedKeywords: keywords,
-      bytes: 0,
     };
-    e.bytes = this.sizeOf(e);
     return e;
   }
 
@@ -242,29 +237,6 @@ export class MailboxSnapshots {
     }
     e.uidNext = mailbox.uidNext;
     e.highestModSeq = mailbox.highestModSeq;
-    const bytes = this.sizeOf(e);
-    this.totalBytes += bytes - e.bytes;
-    e.bytes = bytes;
     return true;
-  }
-
-  private touch(id: number, e: Entry): void {
-    this.entries.delete(id);
-    this.entries.set(id, e);
-    this.evict();
-  }
-
-  private drop(id: number): void {
-    const e = this.entries.get(id);
-    if (e === undefined) return;
-    this.entries.delete(id);
-    this.totalBytes -= e.bytes;
-  }
-
-  private evict(): void {
-    for (const [id] of this.entries) {
-      if (this.totalBytes <= this.maxBytes) return;
-      this.drop(id);
-    }
   }
 }
