@@ -5,9 +5,9 @@ import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-ser
 import { startSmtpSink, type ReceivedMessage, type SmtpSinkHandle } from '../../test/harness/smtp-sink.ts';
 import { tempDir } from '../../test/harness/temp-dir.ts';
 import { createLogger } from '../core/log.ts';
-import { NodeResolver } from '../dns/node-resolver.ts';
 import { openStore } from '../store/open.ts';
 import { QueueRunner, type QueueRunnerOptions } from './runner.ts';
+import { loopbackRunnerOptions } from './testing/loopback-runner-options.ts';
 
 let dns: DnsServerHandle;
 let sink: SmtpSinkHandle;
@@ -32,14 +32,8 @@ async function setup(overrides: Partial<QueueRunnerOptions> = {}) {
   out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l) as Record<string, unknown>)));
   const runner = new QueueRunner({
     store,
-    resolver: new NodeResolver({ servers: [dns.server], timeoutMs: 500, tries: 1, cacheSize: 0 }),
     logger: createLogger({ destination: out, level: 'info' }),
-    hostname: 'postamt.test',
-    routing: { portOverride: sink.port, ipv6: false },
-    retry: { scheduleMs: [30], jitter: 0, maxAgeMs: 60_000, delayWarningMs: 0 },
-    destinationBackoffMs: 0,
-    mxTlsMode: 'none',
-    connectTimeoutMs: 1000,
+    ...loopbackRunnerOptions(dns.server, sink.port),
     connectionCacheMs: 0,
     deliveryThreads: 1,
     ...overrides,

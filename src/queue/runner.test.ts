@@ -4,8 +4,8 @@ import PostalMime from 'postal-mime';
 import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-server.ts';
 import { startSmtpSink, type SmtpSinkHandle } from '../../test/harness/smtp-sink.ts';
 import { silentLogger } from '../core/log.ts';
-import { NodeResolver } from '../dns/node-resolver.ts';
 import { POISON_LIMIT, QueueRunner, type QueueRunnerOptions } from './runner.ts';
+import { loopbackRunnerOptions } from './testing/loopback-runner-options.ts';
 import { MemoryQueueStore } from './testing/memory-queue-store.ts';
 import type { QueueAttemptRecord, QueueEnqueueInput } from '../store/types.ts';
 
@@ -33,14 +33,8 @@ function setup(overrides: Partial<QueueRunnerOptions> = {}) {
   const store = new MemoryQueueStore();
   const runner = new QueueRunner({
     store,
-    resolver: new NodeResolver({ servers: [dns.server], timeoutMs: 500, tries: 1, cacheSize: 0 }),
     logger: silentLogger(),
-    hostname: 'postamt.test',
-    routing: { portOverride: sink.port, ipv6: false },
-    retry: { scheduleMs: [30], jitter: 0, maxAgeMs: 60_000, delayWarningMs: 0 },
-    destinationBackoffMs: 0,
-    mxTlsMode: 'none',
-    connectTimeoutMs: 1000,
+    ...loopbackRunnerOptions(dns.server, sink.port),
     ...overrides,
   });
   return { store, runner };
