@@ -7,7 +7,8 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freePort, waitPort } from '../../test/harness/child-server.ts';
+import { waitPort } from '../../test/harness/child-server.ts';
+import { freePort } from '../../test/harness/free-port.ts';
 
 /** A free loopback port, and a wait until something accepts connections on one (shared with the test harness). */
 export { freePort, waitPort };

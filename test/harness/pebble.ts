@@ -9,7 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
-import { freePort, waitPort } from './child-server.ts';
+import { waitPort } from './child-server.ts';
+import { freePort } from './free-port.ts';
 import { makeTlsFixture } from './test-ca.ts';
 
 export interface PebbleOptions {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { freePort } from './child-server.ts';
+import { freePort } from './free-port.ts';
 
 /** The directory holding initdb and postgres: PG_BIN, else the newest /usr/lib/postgresql/N/bin. */
 export function findPostgresBin(): string | null {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { startDnsServer, type DnsServerHandle } from '../harness/dns-server.ts';
-import { freePort } from '../harness/child-server.ts';
+import { freePort } from '../harness/free-port.ts';
 import { pebbleBinary, startPebble, type Pebble } from '../harness/pebble.ts';
 import type { ConfigPatch } from '../../src/config/schema.ts';
 

@@ -7,7 +7,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { startDnsServer, type DnsRecords, type DnsServerHandle } from '../harness/dns-server.ts';
-import { freePort } from '../harness/child-server.ts';
+import { freePort } from '../harness/free-port.ts';
 import { makeTlsFixture, type TlsFixture } from '../harness/test-ca.ts';
 import { cliHarness, type CliHarness } from '../../src/cli/test-harness.ts';
 import type { DoctorReport } from '../../src/doctor/report.ts';

@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { ChildServer, freePort } from '../harness/child-server.ts';
+import { ChildServer } from '../harness/child-server.ts';
+import { freePort } from '../harness/free-port.ts';
 
 let server: ChildServer;
 

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../harness/child-server.ts';
+import { freePort } from '../harness/free-port.ts';
 import { startTestServer } from '../harness/server.ts';
 import { PASS, attempts, rawMessage, submit, until } from './queue-helpers.ts';
 
