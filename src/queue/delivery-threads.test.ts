@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
 import { startDnsServer, type DnsServerHandle } from '../../test/harness/dns-server.ts';
 import { startSmtpSink, type ReceivedMessage, type SmtpSinkHandle } from '../../test/harness/smtp-sink.ts';
 import { tempDir } from '../../test/harness/temp-dir.ts';
@@ -26,7 +28,8 @@ after(async () => {
 });
 
 async function setup(overrides: Partial<QueueRunnerOptions> = {}) {
-  const store = await openStore({ dataDir: tempDir('postamt-delivery-threads-') });
+  const dataDir = tempDir('postamt-delivery-threads-');
+  const store = await openStore({ dataDir });
   const lines: Record<string, unknown>[] = [];
   const out = new PassThrough();
   out.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach((l) => lines.push(JSON.parse(l) as Record<string, unknown>)));
@@ -39,7 +42,31 @@ async function setup(overrides: Partial<QueueRunnerOptions> = {}) {
     ...overrides,
   });
   const attempts = (address: string) => lines.filter((l) => l.event === 'queue.attempt' && l.recipient === address);
-  return { store, runner, attempts, close: async () => { await runner.stop(); await store.close(); } };
+  return { store, runner, attempts, lines, dataDir, close: async () => { await within('stop()', runner.stop()); await store.close(); } };
+}
+
+/** A stop or a close that never settles fails the test instead of hanging the suite. */
+async function within<T>(what: string, promise: Promise<T>, ms = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Deletes a queued message's body behind the store's back, as disk damage would. */
+function deleteBody(dataDir: string, queueId: string): void {
+  const db = new Database(join(dataDir, 'postamt.db'));
+  try {
+    const row = db.prepare('SELECT blob_id AS blob FROM queue_messages WHERE id = ?').get(queueId) as { blob: number };
+    assert.equal(db.prepare('DELETE FROM blobs WHERE id = ?').run(row.blob).changes, 1);
+  } finally {
+    db.close();
+  }
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -129,10 +156,73 @@ test('a delivery thread that dies mid-transaction: its recipients are retried on
     await close();
   }
   assert.equal(runner.deliveryThreads!.size, 0, 'stop() ends the threads');
+  await until('every session closed', () => sink.openConnections === 0);
 });
 
 test('deliveryThreads 0, or a store without a body source of its own, keeps the sessions on the main thread', async () => {
   const { runner, close } = await setup({ deliveryThreads: 0 });
   assert.equal(runner.deliveryThreads, null);
   await close();
+});
+
+test('a queue entry whose body cannot be read: the connection opened for it is closed (main thread or delivery thread), it is quarantined, and stop() returns', async () => {
+  sink.messages.length = 0;
+  const { store, runner, lines, dataDir, close } = await setup();
+  try {
+    await until('no session open at the sink', () => sink.openConnections === 0);
+    const sessions = sink.sessions.length;
+    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: gone\r\n\r\nbody\r\n'));
+    deleteBody(dataDir, id);
+    // Not started: no thread is ready, so the connection opens on the main thread (as at start-up) and the
+    // body read fails there, after the connect.
+    await runner.runOnce();
+    await within('idle()', runner.idle());
+    assert.equal(sink.sessions.length, sessions + 1, 'one session was opened for it');
+    await until('the main thread\'s session closed', () => sink.openConnections === 0);
+    const first = (await store.getQueueMessage(id))!.recipients[0]!;
+    assert.equal(first.state, 'deferred');
+    assert.match(first.lastResult ?? '', /internal error/);
+    // Started: the retries go to the thread, whose body read fails in the thread; each session is closed.
+    runner.start();
+    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    runner.kick();
+    await until('the entry quarantined', async () => (await store.getQueueMessage(id))!.recipients[0]!.state === 'held');
+    assert.ok(lines.some((l) => l.event === 'queue.quarantined' && l.queueId === id));
+    assert.ok(sink.sessions.length > sessions + 1, 'the thread opened sessions of its own');
+    await until('every session closed', () => sink.openConnections === 0);
+    assert.equal(sink.messages.length, 0);
+  } finally {
+    await close();
+  }
+  assert.equal(runner.deliveryThreads!.size, 0, 'stop() ended the thread');
+});
+
+test('stop() while a transaction is in flight on a thread waits for its reply, records it, and closes the cached connection', async () => {
+  sink.messages.length = 0;
+  let release!: (reply: string) => void;
+  let held = false;
+  sink.setOptions({ data: () => ((held = true), new Promise<string>((resolve) => (release = resolve))) });
+  const { store, runner, attempts, close } = await setup({ connectionCacheMs: 60_000 });
+  try {
+    runner.start();
+    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: in flight\r\n\r\nbody\r\n'));
+    runner.kick();
+    await until('the peer to hold the final dot', () => held);
+    let stopped = false;
+    const stopping = runner.stop().then(() => (stopped = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, 'stop() waits for the transaction in flight');
+    release('250 2.0.0 queued');
+    await within('stop()', stopping);
+    assert.equal(await store.getQueueMessage(id), null, 'the reply was recorded before stop() returned');
+    assert.equal(attempts('alice@example.org')[0]!.result, 'delivered');
+    assert.equal(runner.deliveryThreads!.size, 0, 'stop() ended the thread');
+    // The connection that would have waited 60 s for more mail was closed with QUIT.
+    await until('the session closed', () => sink.openConnections === 0);
+    assert.equal(sink.sessions.at(-1)!.at(-1), 'QUIT');
+  } finally {
+    sink.setOptions({ data: undefined });
+    await close();
+  }
 });

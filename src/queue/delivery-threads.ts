@@ -201,12 +201,16 @@ export class ThreadConnection {
   }
 
   #fail(err: Error): void {
+    const wasOpen = this.#usable || this.#sending !== null;
     this.#usable = false;
     this.#openFailed(err);
     const sending = this.#sending;
     this.#sending = null;
     sending?.reject(err);
-    this.#forgetIfDone();
+    // An open that threw left nothing on the thread, and a close that threw is over either way: a close()
+    // awaited on either must not wait for a 'closed' that never comes (a stop would hang on it).
+    if (!wasOpen || this.#closing.length > 0) this.#end();
+    else this.#forgetIfDone();
   }
 
   /** The thread's messages for this connection stop being routed once it is closed and no reply is awaited. */

@@ -390,32 +390,44 @@ export class QueueRunner {
   }
 
   async #worker(dest: Destination): Promise<void> {
-    let conn: RouteConnection | null = null;
+    // The worker owns the connection from the moment a job opens it: a job that throws after opening one
+    // (a body that cannot be read, a thread lost mid-send) must not leave it open, or its socket keeps the
+    // process alive after a stop (and the peer's session open) until the peer gives up.
+    const held: { conn: RouteConnection | null } = { conn: null };
     try {
       do {
         for (let job = dest.jobs.shift(); job; job = dest.jobs.shift()) {
           try {
-            conn = await this.#runJob(dest, job, conn);
+            held.conn = await this.#runJob(dest, job, held);
           } catch (err) {
-            await this.#failed(job.message, job.recipients, err);
+            // After an internal error the connection's state is not known: it is not reused.
+            const lost = held.conn;
+            held.conn = null;
+            await Promise.all([this.#failed(job.message, job.recipients, err), lost?.close().catch(() => undefined)]);
           }
         }
         // Like Postfix's connection cache: an open connection waits a little for the next message to its
         // destination (mail arriving one by one would otherwise cost a connect, greeting and EHLO each).
-      } while (conn?.isUsable && (await this.#waitForJob(dest)));
+      } while (held.conn?.isUsable && (await this.#waitForJob(dest)));
     } finally {
       // A closing connection no longer counts towards the destination's limit: a new one may open meanwhile.
       dest.workers--;
       if (dest.workers === 0 && dest.jobs.length === 0) this.#destinations.delete(dest.key);
       this.#pump();
-      await conn?.close().catch(() => undefined);
+      await held.conn?.close().catch(() => undefined);
       this.#connections--;
       this.#pump();
       this.#checkIdle();
     }
   }
 
-  async #runJob(dest: Destination, job: Job, reuse: RouteConnection | null): Promise<RouteConnection | null> {
+  /**
+   * One job on the worker's connection (`held.conn`, reused when usable). Returns the connection to keep for
+   * the next job, or null; a connection it opens is put in `held` at once, so the worker closes it even when
+   * the job throws.
+   */
+  async #runJob(dest: Destination, job: Job, held: { conn: RouteConnection | null }): Promise<RouteConnection | null> {
+    const reuse = held.conn;
     const now = this.#now();
     const { message } = job;
     if (dest.downUntil > now.getTime()) {
@@ -443,6 +455,7 @@ export class QueueRunner {
     let conn = reuse && reuse.isUsable ? reuse : null;
     if (!conn) {
       await reuse?.close().catch(() => undefined);
+      held.conn = null;
       const fromMx = job.route.hosts.some((h) => h.source === 'mx' || h.source === 'implicit-mx');
       let domainTls: DomainTls | null = null;
       if (fromMx && this.#o.outboundTls && !tlsReport) domainTls = await this.#o.outboundTls.forDomain(job.recipients[0]!.domain);
@@ -466,6 +479,7 @@ export class QueueRunner {
         return null;
       }
       conn = opened.connection;
+      held.conn = conn;
       dest.downUntil = 0;
     }
     const mta = conn.options.hostname;

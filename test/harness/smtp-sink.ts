@@ -21,8 +21,11 @@ export interface SmtpSinkOptions {
   mail?: (reversePath: string, params: string) => string | undefined;
   /** The reply line for each RCPT TO (default 250 2.1.5 OK). */
   rcpt?: (address: string, params: string) => string | undefined;
-  /** The reply line after the final dot (default 250 2.0.0 queued); `null` holds it (never answered: a peer the sender waits on, e.g. until a crash). */
-  data?: (message: ReceivedMessage) => string | null | undefined;
+  /**
+   * The reply line after the final dot (default 250 2.0.0 queued); `null` holds it (never answered: a peer the
+   * sender waits on, e.g. until a crash); a promise holds it until it resolves.
+   */
+  data?: (message: ReceivedMessage) => string | null | undefined | Promise<string>;
   /** Accept connections but never answer (timeouts). */
   silent?: boolean;
 }
@@ -46,6 +49,8 @@ export interface SmtpSinkHandle {
   messages: ReceivedMessage[];
   /** Every command line received, per connection. */
   sessions: string[][];
+  /** Connections open now (a client that never closes its session shows here). */
+  readonly openConnections: number;
   setOptions(options: Partial<SmtpSinkOptions>): void;
   /** Resolves when `count` messages have been received. */
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
@@ -79,8 +84,10 @@ export async function startSmtpSink(initial: SmtpSinkOptions = {}): Promise<Smtp
     const hostname = options.hostname ?? 'sink.test';
     const send = (line: string) => socket.write(line + '\r\n');
 
+    let holding = false;
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
+      if (holding) return;
       for (;;) {
         if (inData) {
           const atStart = buf.subarray(0, 3).equals(Buffer.from('.\r\n'));
@@ -97,12 +104,24 @@ export async function startSmtpSink(initial: SmtpSinkOptions = {}): Promise<Smtp
           tx = null;
           const scripted = options.data?.(msg);
           if (scripted === null) continue;
-          const reply = scripted ?? '250 2.0.0 queued';
-          if (reply.startsWith('2')) {
-            messages.push(msg);
-            waiters.splice(0).forEach((w) => w());
+          const answer = (reply: string): void => {
+            if (reply.startsWith('2')) {
+              messages.push(msg);
+              waiters.splice(0).forEach((w) => w());
+            }
+            send(reply);
+          };
+          if (scripted instanceof Promise) {
+            // Commands pipelined behind the dot wait for its reply (replies go out in order).
+            holding = true;
+            void scripted.then((reply) => {
+              holding = false;
+              answer(reply);
+              onData(Buffer.alloc(0));
+            });
+            return;
           }
-          send(reply);
+          answer(scripted ?? '250 2.0.0 queued');
           continue;
         }
         const nl = buf.indexOf('\n');
@@ -234,6 +253,9 @@ export async function startSmtpSink(initial: SmtpSinkOptions = {}): Promise<Smtp
     host,
     messages,
     sessions,
+    get openConnections() {
+      return sockets.size;
+    },
     setOptions(next) {
       options = { ...options, ...next };
     },
