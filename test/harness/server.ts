@@ -24,7 +24,8 @@ export interface TestServer {
   /** Log lines written so far (parsed JSON). */
   logs: Record<string, unknown>[];
   addDomain(name: string): Promise<void>;
-  addUser(address: string, password: string): Promise<number>;
+  /** Adds a user; its scrypt hash is cheap (log2 N = 10) unless `hashLogN` asks for a real cost. */
+  addUser(address: string, password: string, options?: { hashLogN?: number }): Promise<number>;
   addAlias(address: string, targets: string[]): Promise<void>;
   messages(address: string, mailbox?: string): Promise<MessageRecord[]>;
   read(address: string, uid: number, mailbox?: string): Promise<Buffer>;
@@ -98,9 +99,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async addDomain(name) {
       if (!(await store.hasDomain(name))) await store.addDomain(name);
     },
-    async addUser(address, password) {
+    async addUser(address, password, options) {
       await t.addDomain(address.slice(address.indexOf('@') + 1));
-      const account = await store.addAccount({ address, passwordHash: await hashPassword(password, { logN: 10 }), scram: await deriveScram(password, { iterations: config.auth.scramIterations }) });
+      const account = await store.addAccount({ address, passwordHash: await hashPassword(password, { logN: options?.hashLogN ?? 10 }), scram: await deriveScram(password, { iterations: config.auth.scramIterations }) });
       return account.id;
     },
     async addAlias(address, targets) {
