@@ -162,17 +162,18 @@ export interface AccountMail {
   /**
    * Copies or moves messages between two mailboxes of the account; [sourceUid, destUid] pairs (RFC 4315
    * COPYUID). A copy into another mailbox must fit the quota (OVERQUOTA, RFC 9208 §4.2); a move adds nothing.
+   * `committed`: resolve at COMMIT (WriteOptions).
    */
-  copyMessages(fromMailboxId: number, uids: readonly number[], toMailboxId: number, options?: { move?: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+  copyMessages(fromMailboxId: number, uids: readonly number[], toMailboxId: number, options?: { move?: boolean; committed?: WriteOptions['committed'] }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
 
   /** Starts a message for `commitAppends` (IMAP APPEND, JMAP Email/import and drafts). */
   beginAppend(): AppendTransaction;
   /**
    * Stores the messages durably, all or none (RFC 3502 MULTIAPPEND), after checking every target belongs
    * to the account (NONEXISTENT) and that together they fit the quota (OVERQUOTA). The transactions are
-   * closed either way.
+   * closed either way. `committed`: resolve at COMMIT (WriteOptions).
    */
-  commitAppends(messages: { tx: AppendTransaction; target: AppendTarget }[]): Promise<AppendResult[]>;
+  commitAppends(messages: { tx: AppendTransaction; target: AppendTarget }[], options?: { committed?: WriteOptions['committed'] }): Promise<AppendResult[]>;
 
   // Emails: the JMAP object model (docs/decisions/0008); ids of other accounts are left out or not found.
   /** The account's modseq: the state of its Mailbox, Email and Thread data. */

@@ -218,10 +218,10 @@ class MailImapAccount implements ImapAccount {
     return imapErrors(this.mail.vanishedSince(mailboxId, modSeq));
   }
 
-  async copy(mailboxId: number, uids: readonly number[], destination: string, options: { move: boolean }) {
+  async copy(mailboxId: number, uids: readonly number[], destination: string, options: ImapWriteOptions & { move: boolean }) {
     await imapErrors(this.mail.mailbox(mailboxId));
     const dest = await this.mailbox(destination);
-    return imapErrors(this.mail.copyMessages(mailboxId, uids, dest.id, { move: options.move }));
+    return imapErrors(this.mail.copyMessages(mailboxId, uids, dest.id, options));
   }
 
   beginAppend(): ImapAppendSink {
@@ -238,7 +238,7 @@ class MailImapAccount implements ImapAccount {
     return sink;
   }
 
-  async commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[]): Promise<{ uid: number; uidValidity: number }[]> {
+  async commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[], options: ImapWriteOptions = {}): Promise<{ uid: number; uidValidity: number }[]> {
     try {
       const batch = [];
       const ids = new Map<string, number>();
@@ -249,7 +249,7 @@ class MailImapAccount implements ImapAccount {
         if (mailboxId === undefined) ids.set(m.target.mailbox, (mailboxId = (await this.mailbox(m.target.mailbox)).id));
         batch.push({ tx, target: { mailboxId, flags: m.target.flags, internalDate: m.target.internalDate } });
       }
-      return (await imapErrors(this.mail.commitAppends(batch))).map((r) => ({ uid: r.uid, uidValidity: r.uidValidity }));
+      return (await imapErrors(this.mail.commitAppends(batch, options))).map((r) => ({ uid: r.uid, uidValidity: r.uidValidity }));
     } finally {
       for (const m of messages) {
         this.appends.delete(m.sink);

@@ -232,7 +232,7 @@ class StoreAccountMail implements AccountMail {
     return this.store.expunge(mailboxId, [...uids], options);
   }
 
-  async copyMessages(fromMailboxId: number, uids: readonly number[], toMailboxId: number, options: { move?: boolean } = {}) {
+  async copyMessages(fromMailboxId: number, uids: readonly number[], toMailboxId: number, options: { move?: boolean; committed?: WriteOptions['committed'] } = {}) {
     await this.mailbox(fromMailboxId);
     await this.mailbox(toMailboxId);
     if (!options.move && toMailboxId !== fromMailboxId && uids.length > 0) {
@@ -241,7 +241,7 @@ class StoreAccountMail implements AccountMail {
       const rows = await this.store.listMessageMeta(fromMailboxId, { uidFrom: Math.min(...uids), uidTo: Math.max(...uids) });
       await this.checkQuota(rows.reduce((sum, r) => (wanted.has(r.uid) ? sum + r.size : sum), 0));
     }
-    return this.store.copyMessages(fromMailboxId, [...uids], toMailboxId, { move: options.move === true });
+    return this.store.copyMessages(fromMailboxId, [...uids], toMailboxId, { move: options.move === true, ...(options.committed !== undefined ? { committed: options.committed } : {}) });
   }
 
   beginAppend(): AppendTransaction {
@@ -257,7 +257,7 @@ class StoreAccountMail implements AccountMail {
     return append;
   }
 
-  async commitAppends(messages: { tx: AppendTransaction; target: AppendTarget }[]): Promise<AppendResult[]> {
+  async commitAppends(messages: { tx: AppendTransaction; target: AppendTarget }[], options: { committed?: WriteOptions['committed'] } = {}): Promise<AppendResult[]> {
     const txs = messages.map((m) => this.appendTxs.get(m.tx));
     try {
       if (txs.some((tx) => tx === undefined)) throw new Error('commitAppends takes appends begun on this account');
@@ -276,7 +276,7 @@ class StoreAccountMail implements AccountMail {
         const mailboxes = mailboxIds.map((mailboxId) => ({ mailboxId, flags, ...(internalDate ? { internalDate } : {}) }));
         return { tx: txs[i]!, plan: { mailboxes, ...(mailboxes.length > 1 ? { oneEmail: true } : {}) } };
       });
-      const results = batch.length === 1 ? [await batch[0]!.tx.commit(batch[0]!.plan)] : await this.store.commitDeliveries(batch);
+      const results = batch.length === 1 ? [await batch[0]!.tx.commit(batch[0]!.plan, options)] : await this.store.commitDeliveries(batch, options);
       return results.map((r) => {
         const stored = r.messages[0];
         if (stored === undefined) throw new MailAccessError('CANNOT', 'Message was not stored');

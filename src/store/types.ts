@@ -318,7 +318,8 @@ export interface DeliveryTransaction {
    * `size` bytes of a spool file (valid until commit or abort).
    */
   spooled(): { data: Buffer } | { path: string; size: number };
-  commit(plan: DeliveryPlan): Promise<CommitResult>;
+  /** `committed`: resolve at COMMIT (WriteOptions); stores durable at COMMIT ignore it. */
+  commit(plan: DeliveryPlan, options?: { committed?: WriteOptions['committed'] }): Promise<CommitResult>;
   abort(): void;
 }
 
@@ -415,16 +416,17 @@ export interface MailStore {
   expunge(mailboxId: number, uids: number[], options?: { committed?: WriteOptions['committed'] }): Promise<number[]>;
   /** UIDs expunged after `sinceModSeq` (RFC 7162 §3.2.5 VANISHED). */
   vanishedSince(mailboxId: number, sinceModSeq: number): Promise<number[]>;
-  /** Copies (or moves) messages; returns [sourceUid, destUid] pairs (RFC 4315 COPYUID). */
-  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, options?: { move?: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+  /** Copies (or moves) messages; returns [sourceUid, destUid] pairs (RFC 4315 COPYUID). `committed`: see WriteOptions. */
+  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number, options?: { move?: boolean; committed?: WriteOptions['committed'] }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
 
   /** Starts a message that will be committed to mailboxes and/or the queue. */
   beginDelivery(): DeliveryTransaction;
   /**
    * Commits several transactions from beginDelivery() in one database transaction: every message is
    * stored durably, or none is (IMAP MULTIAPPEND, RFC 3502). The transactions are closed either way.
+   * `committed`: see WriteOptions.
    */
-  commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[]): Promise<CommitResult[]>;
+  commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[], options?: { committed?: WriteOptions['committed'] }): Promise<CommitResult[]>;
 
 }
 

@@ -81,6 +81,18 @@ export class RawImapClient {
     return upto.split('\r\n').filter((l) => l.startsWith('* ')).map((l) => l.slice(2));
   }
 
+  /** Enters IDLE (RFC 2177); what the server then sends is read with unsolicited(). */
+  async idle(): Promise<void> {
+    this.socket.write(`i${++this.n} IDLE\r\n`);
+    const m = await this.until(/^\+ .*\r\n/m);
+    this.buf = this.buf.slice(m.index + m[0].length);
+  }
+
+  /** What was received and not yet consumed. */
+  pending(): string {
+    return this.buf;
+  }
+
   /** APPEND with a non-synchronizing literal (LITERAL+); the untagged lines, or throws unless OK. */
   append(mailbox: string, message: string): Promise<string[]> {
     return this.ok(`APPEND ${mailbox} {${Buffer.byteLength(message)}+}\r\n${message}`);

@@ -7,10 +7,10 @@
  * down (or made to fail) by the test.
  */
 import assert from 'node:assert/strict';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { RawImapClient } from '../harness/imap-raw.ts';
+import { Pipelining } from '../harness/imap-pipelining.ts';
 
 const USER = 'pipeline@example.org';
 const PASS = 'pipeline pass 1';
@@ -40,7 +40,7 @@ describe('IMAP pipelined writes', () => {
   });
 
   it('runs the commands behind a write while it is synced, and answers each only once durable', async () => {
-    const c = await Pipelining.open(t);
+    const c = await Pipelining.open({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     const sync = commits.syncThread.fdatasync;
     let synced = 0;
     c.counter = () => synced;
@@ -72,7 +72,7 @@ describe('IMAP pipelined writes', () => {
   });
 
   it('answers NO to a write whose sync failed and ends the session without answering what followed', async () => {
-    const c = await Pipelining.open(t);
+    const c = await Pipelining.open({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     try {
       await c.send('a1 SELECT INBOX', 'a1 OK');
       commits.faultInjector = (stage) => {
@@ -92,63 +92,3 @@ describe('IMAP pipelined writes', () => {
     }
   });
 });
-
-/** A raw TLS client that writes pipelined commands and notes how many syncs had returned at each answer. */
-class Pipelining {
-  received = '';
-  readonly seen: Record<string, number> = {};
-  counter: () => number = () => 0;
-  readonly closed: Promise<void>;
-  private waiters: (() => void)[] = [];
-
-  private constructor(private readonly socket: tls.TLSSocket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      this.received += d;
-      for (const m of d.matchAll(/^(\S+ (?:OK|NO|BAD))/gm)) this.seen[m[1]!] ??= this.counter();
-      for (const w of this.waiters.splice(0)) w();
-    });
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-  }
-
-  static async open(t: TestServer): Promise<Pipelining> {
-    const socket = tls.connect({ host: '127.0.0.1', port: t.ports.imaps, ca: [t.ca], servername: HOST });
-    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-    const c = new Pipelining(socket);
-    await c.until('* OK');
-    await c.send(`a0 LOGIN ${USER} "${PASS}"`, 'a0 OK');
-    return c;
-  }
-
-  syncsAt(answer: string): number {
-    return this.seen[answer] ?? -1;
-  }
-
-  write(text: string): void {
-    this.socket.write(text);
-  }
-
-  async send(line: string, expect: string): Promise<void> {
-    this.write(`${line}\r\n`);
-    await this.until(expect);
-  }
-
-  async until(text: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.received.includes(text)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timeout waiting for ${text}; got: ${this.received}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}

@@ -207,13 +207,13 @@ export interface ImapAccount {
   expunge(mailboxId: number, uids: readonly number[], options?: ImapWriteOptions): Promise<number[]>;
   vanishedSince(mailboxId: number, modSeq: number): Promise<number[]>;
   /** Throws ImapBackendError TRYCREATE when the destination does not exist. */
-  copy(mailboxId: number, uids: readonly number[], destination: string, options: { move: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
+  copy(mailboxId: number, uids: readonly number[], destination: string, options: ImapWriteOptions & { move: boolean }): Promise<{ uidValidity: number; pairs: [number, number][] }>;
   beginAppend(): ImapAppendSink;
   /**
    * RFC 3502 MULTIAPPEND: commits messages from beginAppend() together, all durably or none (the
    * sinks are aborted on failure). Throws ImapBackendError NONEXISTENT / OVERQUOTA like commit().
    */
-  commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[]): Promise<{ uid: number; uidValidity: number }[]>;
+  commitAppends(messages: { sink: ImapAppendSink; target: ImapAppendTarget }[], options?: ImapWriteOptions): Promise<{ uid: number; uidValidity: number }[]>;
   /**
    * RFC 5464 METADATA entries (names lower-cased) of the server (mailbox null) or of a mailbox, by name;
    * null when the mailbox does not exist.

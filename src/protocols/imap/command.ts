@@ -3,6 +3,7 @@
  * returns (a tagged status, possibly a next step for the driver).
  */
 import type { OutputPart } from '../engine.ts';
+import type { ImapWriteOptions } from './backend.ts';
 import type { Args } from './parser/args.ts';
 import type { TaggedResponse } from './response.ts';
 import type { ImapSessionCore } from './session-state.ts';
@@ -52,3 +53,11 @@ export interface CommandSpec {
 export const ok = (text = 'completed', code?: string): CommandResult => ({ status: 'OK', text, ...(code ? { code } : {}) });
 export const no = (text: string, code?: string): CommandResult => ({ status: 'NO', text, ...(code ? { code } : {}) });
 export const bad = (text: string, code?: string): CommandResult => ({ status: 'BAD', text, ...(code ? { code } : {}) });
+
+/**
+ * The options of a write a command makes: it may return once committed, and the session holds the
+ * command's answer, and everything after it, until the write is durable (see CommandContext.committed).
+ */
+export function writeOptions(ctx: CommandContext): ImapWriteOptions {
+  return ctx.committed !== undefined ? { committed: ctx.committed } : {};
+}

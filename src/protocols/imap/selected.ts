@@ -29,7 +29,7 @@ export class SelectedMailbox {
   private hasNew = false;
   private flagsDirty = false;
   private fullResync = false;
-  /** Modseqs produced by this session's own STORE, so they are not reported again. */
+  /** Modseqs this session knows of already (its own STORE, arrivals it announced), so they are not reported again. */
   private ownModSeqs = new Map<number, number>();
   /** RFC 5267 §4.2: the searches kept up to date in this selection, by tag; they end with it. */
   readonly searchUpdates = new Map<string, SearchUpdate>();
@@ -116,6 +116,14 @@ export class SelectedMailbox {
     }
   }
 
+  /**
+   * This session stored messages here (APPEND, COPY) that the change feed tells of only once durable: they
+   * are looked for at the end of the command, so it reports them (EXISTS) as it would another's arrivals.
+   */
+  noteOwnArrivals(): void {
+    this.hasNew = true;
+  }
+
   noteOwnStore(uid: number, modSeq: number): void {
     this.searchUpdatesDirty = true;
     this.ownModSeqs.set(uid, modSeq);
@@ -199,6 +207,8 @@ export class SelectedMailbox {
         out.push(...this.announceKeywords(m.flags));
         this.uids.push(m.uid);
         arrived.add(m.uid);
+        // Reported with EXISTS at this modseq: a later flags pass reports it only if it changed since.
+        if (this.ownModSeqs.size < 10_000) this.ownModSeqs.set(m.uid, m.modSeq);
       }
       if (arrived.size > 0) {
         out.push(`${this.uids.length} EXISTS`);

@@ -420,7 +420,11 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
           session: this,
           untagged: (line) => own.push(`* ${line}\r\n`),
           raw: (...parts) => own.push(...parts),
-          committed: (durable) => durables.push(durable),
+          committed: (durable) => {
+            // Awaited later (release(), deferredOutput()); a failure before then is not an unhandled rejection.
+            durable.catch(() => undefined);
+            durables.push(durable);
+          },
         };
         result = await spec.handle(ctx, new Args(cmd.args));
       }
@@ -436,7 +440,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
     }
     const timed = verb === null ? null : { verb, startedAt };
     if (result.status === 'DEFERRED') {
-      own.push(this.deferredOutput(tag, result, allowExpunge, timed));
+      own.push(this.deferredOutput(tag, result, allowExpunge, timed, durables));
       out.push(...this.release(own, durables, tag, null));
       return 'deferred';
     }
@@ -497,7 +501,7 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
         self.reportTime(timed);
         yield* chunks(parts);
       } else if (o === 'failed') {
-        yield Buffer.from(`${tag} NO [UNAVAILABLE] Storage failure: the change may not have been saved\r\n* BYE Storage failure\r\n`);
+        yield notDurableAnswer(tag);
         // After this answer, which the driver is writing now: what is queued behind it is dropped (see above).
         self.options.context.push({ data: [], then: 'close' });
       }
@@ -535,10 +539,26 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
    * The output of a deferred command as a stream the driver pulls with backpressure. Commands
    * pipelined behind it are run when it ends, so responses stay in order and state stays consistent.
    */
-  private deferredOutput(tag: string, deferred: DeferredResult, allowExpunge: boolean, timed: { verb: string; startedAt: number } | null): AsyncIterable<Buffer> {
+  private deferredOutput(tag: string, deferred: DeferredResult, allowExpunge: boolean, timed: { verb: string; startedAt: number } | null, durables: Promise<void>[]): AsyncIterable<Buffer> {
     let release!: () => void;
     this.hold = new Promise((resolve) => (release = resolve));
     const self = this;
+    // The writes the command made while producing (FETCH setting \Seen, RFC 9051 §6.4.5): the same rule as
+    // release()'s, applied as it streams: nothing from a write on is sent before the write is durable.
+    let settled = 0;
+    const durable = async (): Promise<boolean> => {
+      while (settled < durables.length) {
+        const upTo = durables.length;
+        try {
+          await Promise.all(durables.slice(settled, upTo));
+        } catch (err) {
+          self.storageFailure(err, tag);
+          return false;
+        }
+        settled = upTo;
+      }
+      return true;
+    };
     async function* stream(): AsyncGenerator<Buffer> {
       try {
         let result: CommandResult;
@@ -550,10 +570,20 @@ export class ImapSession implements StreamEngine, ImapSessionCore {
               result = n.value;
               break;
             }
+            if (!(await durable())) {
+              yield notDurableAnswer(tag);
+              self.options.context.push({ data: [], then: 'close' });
+              return;
+            }
             yield typeof n.value === 'string' ? Buffer.from(n.value) : n.value;
           }
         } catch (err) {
           result = self.errorResult(err);
+        }
+        if (!(await durable())) {
+          yield notDurableAnswer(tag);
+          self.options.context.push({ data: [], then: 'close' });
+          return;
         }
         let tail: OutputPart[] = [];
         let then: EngineOutput['then'];
@@ -611,4 +641,9 @@ async function* chunks(data: OutputPart[]): AsyncGenerator<Buffer> {
     }
   }
   if (run.length > 0) yield run.length === 1 ? run[0]! : Buffer.concat(run);
+}
+
+/** The answer to a write that could not be made durable; the session closes after it (see release()). */
+function notDurableAnswer(tag: string): Buffer {
+  return Buffer.from(`${tag} NO [UNAVAILABLE] Storage failure: the change may not have been saved\r\n* BYE Storage failure\r\n`);
 }

@@ -7,7 +7,7 @@
 import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { CommitResult, DeliveryPlan, DeliveryTransaction } from '../types.ts';
+import type { CommitResult, DeliveryPlan, DeliveryTransaction, WriteOptions } from '../types.ts';
 import { CHUNK_BYTES, type BlobSource } from './blobs.ts';
 
 /** Bytes of a message kept in memory before it moves to a spool file: many stalled transfers stay cheap. */
@@ -108,7 +108,7 @@ function writeAll(fd: number, chunk: Buffer): void {
   while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
 }
 
-export type CommitDelivery = (plan: DeliveryPlan, body: SpooledBody) => Promise<CommitResult>;
+export type CommitDelivery = (plan: DeliveryPlan, body: SpooledBody, options: { committed?: WriteOptions['committed'] }) => Promise<CommitResult>;
 
 export class SqliteDeliveryTransaction implements DeliveryTransaction {
   private readonly body: SpooledBody;
@@ -133,11 +133,11 @@ export class SqliteDeliveryTransaction implements DeliveryTransaction {
     return this.body.ref();
   }
 
-  async commit(plan: DeliveryPlan): Promise<CommitResult> {
+  async commit(plan: DeliveryPlan, options: { committed?: WriteOptions['committed'] } = {}): Promise<CommitResult> {
     if (this.state !== 'open') throw new Error('delivery transaction is not open');
     this.state = 'committing';
     try {
-      return await this.commitDelivery(plan, this.body);
+      return await this.commitDelivery(plan, this.body, options);
     } finally {
       this.state = 'done';
       this.body.dispose();

@@ -3,7 +3,7 @@
  * QRESYNC, copy/move and the durable delivery commit; every change goes on the change feed.
  */
 import { isKeyword, parseFlagText } from '../../core/flag-text.ts';
-import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord, StoreChange } from '../types.ts';
+import type { CommitResult, DeliveryPlan, DeliveryTransaction, FlagOperation, MailboxDelta, MailboxSelectState, MailStore, MessageMetaColumns, MessageMetaField, MessageRecord, StoreChange, WriteOptions } from '../types.ts';
 import type { BlobTable } from './blobs.ts';
 import { storedMessageIndexFields } from '../../message/thread-keys.ts';
 import { EmailTable, type NewEmail } from './emails.ts';
@@ -229,22 +229,22 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     return out;
   }
 
-  async function commitDelivery(plan: DeliveryPlan, body: SpooledBody): Promise<CommitResult> {
-    return changes.write((log): CommitResult => insertDelivery(plan, body, log), { rerunnable: true });
+  async function commitDelivery(plan: DeliveryPlan, body: SpooledBody, options: { committed?: WriteOptions['committed'] } = {}): Promise<CommitResult> {
+    return changes.write((log): CommitResult => insertDelivery(plan, body, log), withCommitted({ rerunnable: true }, options));
   }
 
   /**
    * One group-commit operation for every delivery: all are stored, or none. Re-runnable like a single
    * delivery: it takes a savepoint only in a batch that needs them.
    */
-  async function commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[]): Promise<CommitResult[]> {
+  async function commitDeliveries(batch: { tx: DeliveryTransaction; plan: DeliveryPlan }[], options: { committed?: WriteOptions['committed'] } = {}): Promise<CommitResult[]> {
     const taken: { plan: DeliveryPlan; body: SpooledBody; done: () => void }[] = [];
     try {
       for (const { tx, plan } of batch) {
         if (!(tx instanceof SqliteDeliveryTransaction)) throw new Error('commitDeliveries takes transactions of this store');
         taken.push({ plan, ...tx.takeBody() });
       }
-      return await changes.write((log): CommitResult[] => taken.map((t) => insertDelivery(t.plan, t.body, log)), { rerunnable: true });
+      return await changes.write((log): CommitResult[] => taken.map((t) => insertDelivery(t.plan, t.body, log)), withCommitted({ rerunnable: true }, options));
     } finally {
       for (const t of taken) t.done();
       for (const { tx } of batch) tx.abort();
@@ -424,11 +424,16 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
           if (options.move) log.push({ accountId: accountOf(fromMailboxId), mailboxId: fromMailboxId, kind: 'expunge', uids: pairs.map((p) => p[0]) });
         }
         return { uidValidity: target.uidValidity, pairs };
-      }, { rerunnable: true });
+      }, withCommitted({ rerunnable: true }, options));
     },
     commitDeliveries,
     beginDelivery() {
       return new SqliteDeliveryTransaction({ tmpDir, commitDelivery });
     },
   };
+}
+
+/** Write options with the caller's `committed` (see WriteOptions), when it asked to hear of the COMMIT. */
+function withCommitted(options: WriteOptions, from: { committed?: WriteOptions['committed'] }): WriteOptions {
+  return from.committed === undefined ? options : { ...options, committed: from.committed };
 }

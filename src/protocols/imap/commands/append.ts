@@ -6,7 +6,7 @@
 import { ImapBackendError, type ImapAppendSink } from '../backend.ts';
 import { finishBinary } from '../binary-append.ts';
 import { BadUrlError, parseCatenate, resolveUrl, type CatenatePart } from './catenate.ts';
-import { no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
+import { no, ok, writeOptions, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import type { Args } from '../parser/args.ts';
 import { decodeMailboxName } from '../mailbox-name.ts';
 import { parseDateTime, tokenText } from '../parser/args.ts';
@@ -109,10 +109,12 @@ export async function appendMessages(ctx: CommandContext, args: Args, options: {
       abortAll();
       return no('Empty message', 'CANNOT');
     }
-    const stored = ready.length === 1
-      ? [await ready[0]!.sink.commit({ mailbox: name, flags: ready[0]!.flags, internalDate: ready[0]!.internalDate })]
-      : await account.commitAppends(ready.map((m) => ({ sink: m.sink, target: { mailbox: name, flags: m.flags, internalDate: m.internalDate } })));
-      // RFC 4315 §3, RFC 3502 §6: APPENDUID names every UID stored, as a set.
+    // Answered once durable: the session holds the answer (and what follows) until then (writeOptions).
+    const stored = await account.commitAppends(ready.map((m) => ({ sink: m.sink, target: { mailbox: name, flags: m.flags, internalDate: m.internalDate } })), writeOptions(ctx));
+    // Other sessions hear of the new messages once they are durable; this one reports them after its own
+    // command (EXISTS before the tagged OK) when they went to the mailbox it has selected.
+    if (s.state.kind === 'selected' && s.state.mailbox.name === name) s.state.mailbox.noteOwnArrivals();
+    // RFC 4315 §3, RFC 3502 §6: APPENDUID names every UID stored, as a set.
     return ok('APPEND completed', `APPENDUID ${stored[0]!.uidValidity} ${formatSequenceSet(stored.map((r) => r.uid))}`);
   } catch (err) {
     abortAll();

@@ -2,7 +2,7 @@
  * COPY / UID COPY (RFC 9051 §6.4.7) answering COPYUID (RFC 4315), and the copy step MOVE shares.
  */
 import { ImapBackendError } from '../backend.ts';
-import { no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
+import { no, ok, writeOptions, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import { decodeMailboxName } from '../mailbox-name.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { formatSequenceSet } from '../sequence-set.ts';
@@ -24,12 +24,14 @@ export async function copyMessages(ctx: CommandContext, setText: string, wire: s
   if (refs.length === 0) return { pairs: [], code: undefined };
   let result;
   try {
-    result = await s.account!.copy(mailbox.id, refs.map((r) => r.uid), dest, options);
+    result = await s.account!.copy(mailbox.id, refs.map((r) => r.uid), dest, { ...options, ...writeOptions(ctx) });
   } catch (err) {
     // RFC 9051 §6.4.7: a missing destination answers [TRYCREATE].
     if (err instanceof ImapBackendError && err.code === 'NONEXISTENT') return no('No such mailbox', 'TRYCREATE');
     throw err;
   }
+  // As APPEND: copies into the selected mailbox are reported by this command, once durable.
+  if (result.pairs.length > 0 && dest === mailbox.name) mailbox.noteOwnArrivals();
   const pairs = [...result.pairs].sort((a, b) => a[0] - b[0]);
   const code = pairs.length > 0 ? `COPYUID ${result.uidValidity} ${formatSequenceSet(pairs.map((p) => p[0]))} ${pairs.map((p) => p[1]).join(',')}` : undefined;
   return { pairs, code };

@@ -12,7 +12,7 @@ import { messagePreview } from '../preview.ts';
 import { formatNString } from '../response.ts';
 import type { ImapAccount, ImapMessageMeta } from '../backend.ts';
 import { fetchHead, type SelectedMailbox } from '../selected.ts';
-import { no, ok, type CommandResult, type CommandSpec } from '../command.ts';
+import { no, ok, writeOptions, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import { formatDateTime, parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError, type Token } from '../parser/tokenizer.ts';
 import { applyPartial, extractBinary, extractSection, formatSection, type Section, type SectionSpec } from '../fetch-section.ts';
@@ -202,6 +202,7 @@ export const FETCH: CommandSpec = {
         for (const m of await account.messages(mailbox.id, batch.map((r) => r.uid))) metas.set(m.uid, m);
         const ids = wantsObjectIds ? await account.objectIds(mailbox.id, batch.map((r) => r.uid)) : null;
         const saved = wantsSaveDate ? await saveDates(account, mailbox.id, batch.map((r) => r.uid)) : null;
+        const seen = setsSeen ? await markSeen(ctx, account, mailbox, batch, metas, changedSince) : null;
         for (const ref of batch) {
           const found = metas.get(ref.uid);
           let meta = found !== undefined && ids !== null ? { ...found, ...ids.get(ref.uid) } : found;
@@ -212,7 +213,9 @@ export const FETCH: CommandSpec = {
             continue;
           }
           if (changedSince !== null && meta.modSeq <= changedSince) continue;
-          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, setsSeen, wantsModSeq, condstore, rev1, isUid, uidOnly: s.uidOnly, utf8: s.utf8Names, account, mailbox, mime: s.limits.mime });
+          const seenNow = seen?.get(ref.uid);
+          if (seenNow !== undefined) meta = { ...meta, ...seenNow };
+          const r = await fetchOne({ ref, meta, items, needsBytes, headerOnly, envelopeOnly, flagsChanged: seenNow !== undefined, wantsModSeq, condstore, rev1, isUid, uidOnly: s.uidOnly, utf8: s.utf8Names, account, mailbox, mime: s.limits.mime });
           if (r === 'gone') gone = true;
           else if (Array.isArray(r)) {
             const response = Buffer.concat(r.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
@@ -235,6 +238,28 @@ export const FETCH: CommandSpec = {
   },
 };
 
+/**
+ * RFC 9051 §6.4.5: a non-PEEK body fetch sets \Seen, and the new flags are reported. Set for a batch of
+ * messages in one write, before their bodies are read: the write may return once committed, the session
+ * sending nothing of the batch before it is durable (writeOptions). Returns the records that changed.
+ */
+async function markSeen(ctx: CommandContext, account: ImapAccount, mailbox: SelectedMailbox, batch: readonly MessageRef[], metas: Map<number, ImapMessageMeta>, changedSince: number | null): Promise<Map<number, ImapMessageMeta>> {
+  const out = new Map<number, ImapMessageMeta>();
+  const unseen: number[] = [];
+  for (const ref of batch) {
+    const meta = metas.get(ref.uid);
+    if (meta === undefined || meta.flags.includes('\\Seen') || (changedSince !== null && meta.modSeq <= changedSince)) continue;
+    unseen.push(ref.uid);
+  }
+  if (unseen.length === 0) return out;
+  const r = await account.storeFlags(mailbox.id, unseen, 'add', ['\\Seen'], writeOptions(ctx));
+  for (const changed of r.changed) {
+    mailbox.noteOwnStore(changed.uid, changed.modSeq);
+    out.set(changed.uid, changed);
+  }
+  return out;
+}
+
 /** RFC 8514 save dates of some UIDs, read as one column over their range. */
 async function saveDates(account: ImapAccount, mailboxId: number, uids: readonly number[]): Promise<Map<number, number>> {
   const out = new Map<number, number>();
@@ -254,7 +279,8 @@ interface FetchOneInput {
   headerOnly: boolean;
   /** ENVELOPE is the only item needing the message: it may come from account.envelopes. */
   envelopeOnly: boolean;
-  setsSeen: boolean;
+  /** This FETCH set \Seen on the message (markSeen): the new flags are reported. */
+  flagsChanged: boolean;
   wantsModSeq: boolean;
   condstore: boolean;
   /** RFC 3501 session: FLAGS include \Recent. */
@@ -272,7 +298,7 @@ interface FetchOneInput {
 /** One `* n FETCH (...)` response as parts; 'gone' when the message vanished; a result to stop with. */
 async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'gone' | CommandResult> {
   const { ref, items, account, mailbox } = input;
-  let meta = input.meta;
+  const meta = input.meta;
   let message: Buffer | null = null;
   let root: MimePart | null = null;
   const envelopeKey = input.envelopeOnly ? `${mailbox.id}/${mailbox.uidValidity}/${ref.uid}` : '';
@@ -282,17 +308,7 @@ async function fetchOne(input: FetchOneInput): Promise<(string | Buffer)[] | 'go
     if (message === null) return 'gone';
     root = parseMimeTree(message, input.mime);
   }
-  let flagsChanged = false;
-  if (input.setsSeen && !meta.flags.includes('\\Seen')) {
-    // RFC 9051 §6.4.5: a non-PEEK body fetch sets \Seen, and the new flags are reported.
-    const r = await account.storeFlags(mailbox.id, [ref.uid], 'add', ['\\Seen']);
-    const changed = r.changed[0];
-    if (changed !== undefined) {
-      meta = { ...meta, ...changed };
-      mailbox.noteOwnStore(changed.uid, changed.modSeq);
-      flagsChanged = true;
-    }
-  }
+  const flagsChanged = input.flagsChanged;
   // RFC 9051 §7.3.5: a keyword set by another session since the last report is announced before it shows.
   const announced = input.items.some((i) => i.kind === 'simple' && i.name === 'FLAGS') || flagsChanged ? mailbox.announceKeywords(meta.flags) : [];
   const parts: (string | Buffer)[] = announced.map((l) => `* ${l}\r\n`);

@@ -2,7 +2,7 @@
  * REPLACE / UID REPLACE (RFC 8508): a message of the selected mailbox is replaced by a new one, appended
  * to the named mailbox as APPEND does; only once the new message is stored is the old one expunged.
  */
-import { no, ok, type CommandSpec } from '../command.ts';
+import { no, ok, writeOptions, type CommandSpec } from '../command.ts';
 import { parseNumber } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { appendMessages } from './append.ts';
@@ -25,7 +25,7 @@ export const REPLACE: CommandSpec = {
     // RFC 8508 §3: APPENDUID (RFC 4315) goes in an untagged OK, before the expunge of the old message.
     ctx.untagged(`OK [${appended.code}] Replacement message ready`);
     const account = ctx.session.account!;
-    const removed = await account.expunge(mailbox.id, [uid]);
+    const removed = await account.expunge(mailbox.id, [uid], writeOptions(ctx));
     for (const line of mailbox.takeRemovedFromSearches(removed)) ctx.untagged(line);
     for (const line of mailbox.expungeResponses(removed, ctx.session.vanishedExpunges)) ctx.untagged(line);
     return ok(`${ctx.verb} completed`);

@@ -4,7 +4,7 @@
  */
 import { hasFlag } from '../../../core/flag-text.ts';
 import { formatObjectId } from '../../../core/object-ids.ts';
-import { no, ok, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
+import { no, ok, writeOptions, type CommandContext, type CommandResult, type CommandSpec } from '../command.ts';
 import { decodeMailboxName, encodeMailboxName } from '../mailbox-name.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
@@ -158,7 +158,7 @@ async function expunge(ctx: CommandContext, set: SequenceRange[] | null): Promis
   const { mailbox, account } = s.state;
   if (mailbox.readOnly) return no('Mailbox is read-only', 'READ-ONLY');
   const deleted = await deletedUids(account, mailbox, set === null ? [[0, mailbox.exists - 1]] : uidIndexIntervals(set, mailbox.uids));
-  const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted, ctx.committed !== undefined ? { committed: ctx.committed } : {}) : [];
+  const removed = deleted.length > 0 ? await account.expunge(mailbox.id, deleted, writeOptions(ctx)) : [];
   removed.sort((a, b) => a - b);
   for (const line of mailbox.takeRemovedFromSearches(removed)) ctx.untagged(line);
   for (const line of mailbox.expungeResponses(removed, s.vanishedExpunges)) ctx.untagged(line);

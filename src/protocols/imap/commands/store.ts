@@ -2,7 +2,7 @@
  * STORE / UID STORE (RFC 9051 §6.4.6) with UNCHANGEDSINCE (RFC 7162 §3.1.3).
  */
 import { fetchHead } from '../selected.ts';
-import { no, ok, type CommandSpec } from '../command.ts';
+import { no, ok, writeOptions, type CommandSpec } from '../command.ts';
 import { parseNumber, tokenText } from '../parser/args.ts';
 import { ImapSyntaxError } from '../parser/tokenizer.ts';
 import { normalizeFlag } from '../response.ts';
@@ -45,7 +45,7 @@ export const STORE: CommandSpec = {
     const result = uids.length === 0 ? { changed: [], failedUnchangedSince: [] } : await account.storeFlags(mailbox.id, uids, op, flags, {
       ...(unchangedSince !== undefined ? { unchangedSince } : {}),
       // The answer waits for durability in the session, not here: a pipelined command may run meanwhile.
-      ...(ctx.committed !== undefined ? { committed: ctx.committed } : {}),
+      ...writeOptions(ctx),
     });
     for (const c of result.changed) mailbox.noteOwnStore(c.uid, c.modSeq);
     const failed = new Set(result.failedUnchangedSince);
