@@ -106,7 +106,7 @@ export async function connectRoute(route: Extract<Route, { kind: 'hosts' }>, opt
         timeouts: options.timeouts,
       };
       // Until a thread is ready (start-up, a replacement after a crash) connections open here.
-      const opened = tlsCheck || !options.threads?.ready ? await SmtpConnection.open({ ...connectionOptions, tlsCheck }) : await options.threads.open(connectionOptions);
+      const opened = tlsCheck || !options.threads?.available() ? await SmtpConnection.open({ ...connectionOptions, tlsCheck }) : await options.threads.open(connectionOptions);
       const failed = checked as { type: TlsResultType; detail: string } | null;
       if (opened.ok) {
         if (failed) report(failed.type, ip, failed.detail);

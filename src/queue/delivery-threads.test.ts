@@ -80,7 +80,7 @@ test('a delivery thread sends queued bodies as stored (dot-stuffed, 8-bit, chunk
   try {
     assert.ok(runner.deliveryThreads, 'outbound sessions run on a thread for a SQLite store');
     runner.start();
-    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    await until('the thread to be ready', () => runner.deliveryThreads!.available());
     // The main thread never reads a body it hands to a thread.
     let mainReads = 0;
     const read = store.readQueueMessage.bind(store);
@@ -116,7 +116,7 @@ test('a loop found by the thread (too many Received fields) is bounced 5.4.6 wit
   try {
     const looped = Buffer.from('Received: from a\r\nReceived: from b\r\nReceived: from c\r\nSubject: looping\r\n\r\nbody\r\n');
     runner.start();
-    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    await until('the thread to be ready', () => runner.deliveryThreads!.available());
     const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, looped);
     runner.kick();
     // The DSN to bob (via the same sink) carries the original's headers, read on the main thread for it.
@@ -139,7 +139,7 @@ test('a delivery thread that dies mid-transaction: its recipients are retried on
   const { store, runner, attempts, close } = await setup();
   try {
     runner.start();
-    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    await until('the thread to be ready', () => runner.deliveryThreads!.available());
     const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: crash\r\n\r\nbody\r\n'));
     runner.kick();
     await until('the peer to hold the final dot', () => held.length === 1);
@@ -163,6 +163,12 @@ test('deliveryThreads 0, or a store without a body source of its own, keeps the 
   const { runner, close } = await setup({ deliveryThreads: 0 });
   assert.equal(runner.deliveryThreads, null);
   await close();
+  // With threads, none is spawned before a connection is wanted: a server that relays nothing pays nothing.
+  const lazy = await setup();
+  lazy.runner.start();
+  await lazy.runner.idle();
+  assert.equal(lazy.runner.deliveryThreads!.size, 0);
+  await lazy.close();
 });
 
 test('a queue entry whose body cannot be read: the connection opened for it is closed (main thread or delivery thread), it is quarantined, and stop() returns', async () => {
@@ -184,7 +190,7 @@ test('a queue entry whose body cannot be read: the connection opened for it is c
     assert.match(first.lastResult ?? '', /internal error/);
     // Started: the retries go to the thread, whose body read fails in the thread; each session is closed.
     runner.start();
-    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    await until('the thread to be ready', () => runner.deliveryThreads!.available());
     runner.kick();
     await until('the entry quarantined', async () => (await store.getQueueMessage(id))!.recipients[0]!.state === 'held');
     assert.ok(lines.some((l) => l.event === 'queue.quarantined' && l.queueId === id));
@@ -205,7 +211,7 @@ test('stop() while a transaction is in flight on a thread waits for its reply, r
   const { store, runner, attempts, close } = await setup({ connectionCacheMs: 60_000 });
   try {
     runner.start();
-    await until('the thread to be ready', () => runner.deliveryThreads!.ready);
+    await until('the thread to be ready', () => runner.deliveryThreads!.available());
     const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: in flight\r\n\r\nbody\r\n'));
     runner.kick();
     await until('the peer to hold the final dot', () => held);

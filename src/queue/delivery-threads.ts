@@ -29,6 +29,8 @@ export class DeliveryThreads {
   readonly #threads: Thread[] = [];
   #nextConn = 1;
   #running = false;
+  /** The threads were spawned (replacements of dead ones are spawned as they die). */
+  #spawned = false;
 
   constructor(options: { size: number; source: QueueBodySource; logger: Logger }) {
     this.#size = Math.max(1, options.size);
@@ -36,13 +38,25 @@ export class DeliveryThreads {
     this.#logger = options.logger;
   }
 
-  /** Starts the threads; until one is ready, connections open in the main thread (see `ready`). */
+  /**
+   * Allows the threads to start: they are spawned at the first connection asked for (`available()`), so a
+   * server that relays nothing never pays for loading them; until one is ready, connections open in the
+   * main thread.
+   */
   start(): void {
     this.#running = true;
-    while (this.#threads.length < this.#size) this.#spawn();
   }
 
-  /** Whether a thread can take a connection now. */
+  /** Whether a thread can take a connection now; the first call after start() spawns the threads. */
+  available(): boolean {
+    if (this.#running && this.#threads.length === 0 && !this.#spawned) {
+      this.#spawned = true;
+      while (this.#threads.length < this.#size) this.#spawn();
+    }
+    return this.ready;
+  }
+
+  /** Whether a thread can take a connection now (status, tests; it starts none). */
   get ready(): boolean {
     return this.#threads.some((t) => t.ready);
   }

@@ -29,7 +29,7 @@ async function terminates(child: ChildServer, ms: number): Promise<boolean> {
   return gone;
 }
 
-test('with a delivery thread, a server that tried a queue entry whose body is missing exits on SIGTERM', { timeout: 90_000 }, async () => {
+test('with a delivery thread, a server that tried a queue entry whose body is missing exits on SIGTERM', { timeout: 240_000 }, async () => {
   const sink = await startSmtpSink({ rcpt: () => '451 4.3.0 not yet' });
   const dns = await startDnsServer({ 'far.test': { MX: [{ preference: 10, exchange: 'mx.far.test' }] }, 'mx.far.test': { A: ['127.0.0.1'] } });
   const child = await ChildServer.create({
@@ -41,8 +41,8 @@ test('with a delivery thread, a server that tried a queue entry whose body is mi
     await child.start();
     const r = await sendRaw(child.smtpPort, { from: 'a@outside.test', to: ['fwd@example.test'], data: 'Subject: lost body\r\n\r\nbody\r\n' });
     assert.equal(r.code, 250, r.text);
-    await until('the first attempt deferred by the peer', () => sink.sessions.flat().some((l) => l.startsWith('RCPT')), 15_000);
-    assert.ok(await terminates(child, 20_000), 'the server exits on SIGTERM before any damage');
+    await until('the first attempt deferred by the peer', () => sink.sessions.flat().some((l) => l.startsWith('RCPT')), 60_000);
+    assert.ok(await terminates(child, 30_000), 'the server exits on SIGTERM before any damage');
 
     const db = new Database(join(child.dataDir, 'postamt.db'));
     const queued = db.prepare('SELECT id, blob_id AS blob FROM queue_messages').get() as { id: string; blob: number };
@@ -53,9 +53,9 @@ test('with a delivery thread, a server that tried a queue entry whose body is mi
     const mark = child.logs.length;
     await child.start();
     // Internal errors until the entry is quarantined: the first tries while the thread loads, the later ones on it.
-    await until('the entry quarantined', () => child.logs.slice(mark).some((l) => l.event === 'queue.quarantined' && l.queueId === queued.id), 30_000);
+    await until('the entry quarantined', () => child.logs.slice(mark).some((l) => l.event === 'queue.quarantined' && l.queueId === queued.id), 60_000);
     assert.ok(sink.sessions.length > sessions, 'the attempts connected to the peer');
-    assert.ok(await terminates(child, 20_000), 'the server exits on SIGTERM after trying the entry with the missing body');
+    assert.ok(await terminates(child, 30_000), 'the server exits on SIGTERM after trying the entry with the missing body');
   } finally {
     await child.stop();
     await sink.stop();
