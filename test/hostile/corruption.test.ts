@@ -28,7 +28,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 const mail = (to: string, subject: string, body: string): string => `From: <a@outside.test>\r\nTo: <${to}>\r\nSubject: ${subject}\r\n\r\n${body}\r\n`;
 
-test('truncated and missing blobs at start-up: reported, FETCH NO / RETR -ERR for them alone, broken queue entry held', { timeout: 50_000 }, async () => {
+test('truncated and missing blobs at start-up: reported, FETCH NO / RETR -ERR for them alone, broken queue entry held', { timeout: 180_000 }, async () => {
   const sink = await startSmtpSink({ rcpt: () => '451 4.3.0 not yet' });
   const dns = await startDnsServer({ 'far.test': { MX: [{ preference: 10, exchange: 'mx.far.test' }] }, 'mx.far.test': { A: ['127.0.0.1'] } });
   const child = await ChildServer.create({
