@@ -16,6 +16,14 @@ const BIN = join(ROOT, 'bin/postamt.js');
 const ROLES = ['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'] as const;
 export type ChildRole = (typeof ROLES)[number];
 
+/** How long a SIGTERM'd server may take to exit before it is killed and the test fails (its drain grace is 5 s). */
+const EXIT_WAIT_MS = 30_000;
+/** Servers still running, killed when the test process exits so none outlives a failed or timed-out test. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export interface CliResult {
   code: number;
   stdout: Buffer;
@@ -96,7 +104,8 @@ export class ChildServer {
   /** Runs a CLI command against this server's config (the server may be running). */
   cli(args: string[], stdin?: string | Buffer): Promise<CliResult> {
     return new Promise((resolveResult, reject) => {
-      const proc = spawn(process.execPath, [BIN, '--config', this.configPath, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+      // A CLI that hangs (a lock never released) is killed rather than holding up the whole suite.
+      const proc = spawn(process.execPath, [BIN, '--config', this.configPath, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000, killSignal: 'SIGKILL' });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       proc.stdout.on('data', (c: Buffer) => out.push(c));
@@ -136,11 +145,12 @@ export class ChildServer {
   }
 
   /** Starts `serve` and resolves once the SMTP port accepts; returns how long that took (ms). */
-  async start(timeoutMs = 20_000): Promise<number> {
+  async start(timeoutMs = 60_000): Promise<number> {
     if (this.child) throw new Error('already running');
     const began = Date.now();
     const child = spawn(process.execPath, [BIN, '--config', this.configPath, 'serve'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    running.add(child);
     let pending = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
@@ -162,7 +172,10 @@ export class ChildServer {
       stderr = (stderr + c.toString()).slice(-4000);
       if (!announced && stderr.includes('Postamt is running as')) announced = true;
     });
-    this.exited = new Promise((r) => child.once('exit', () => r()));
+    this.exited = new Promise((r) => child.once('exit', () => {
+      running.delete(child);
+      r();
+    }));
     let gone = false;
     void this.exited.then(() => {
       gone = true;
@@ -187,18 +200,32 @@ export class ChildServer {
     this.child?.kill(signal);
   }
 
-  /** Sends a signal (default SIGKILL) and waits until the process is gone. */
+  /**
+   * Sends a signal (default SIGKILL) and waits until the process is gone. A server still there EXIT_WAIT_MS after
+   * another signal is killed and the call throws: a server that ignores SIGTERM is a bug, not a reason to hang.
+   */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child;
     if (!child) return;
     child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const exitedInTime = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(signal === 'SIGKILL'), EXIT_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!exitedInTime) child.kill('SIGKILL');
     await this.exited;
     this.child = null;
+    if (!exitedInTime) throw new Error(`postamt serve (pid ${child.pid}) did not exit within ${EXIT_WAIT_MS} ms of ${signal}; killed`);
   }
 
-  /** Graceful stop (SIGTERM), then removes the temp dir unless `keep`. */
+  /** Graceful stop (SIGTERM), then removes the temp dir unless `keep` (also when the server had to be killed). */
   async stop(options: { keep?: boolean } = {}): Promise<void> {
-    await this.kill('SIGTERM');
-    if (!options.keep) rmSync(dirname(this.dataDir), { recursive: true, force: true });
+    try {
+      await this.kill('SIGTERM');
+    } finally {
+      if (!options.keep) rmSync(dirname(this.dataDir), { recursive: true, force: true });
+    }
   }
 }
