@@ -130,19 +130,25 @@ describe('the start banner', () => {
     const off = ['submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'http', 'https'].map((r) => `${r} = ""`).join('\n');
     writeFileSync(join(home, 'my.toml'), `hostname = "mx.example.test"\ndata_dir = "data"\n[listen]\nsmtp = "127.0.0.1:${port}"\n${off}\n`);
     const child = spawn(process.execPath, [BIN, '--config', 'my.toml', 'serve'], { cwd: home, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise((r) => child.once('exit', r));
     let banner = '';
-    await new Promise<void>((done, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no banner: ${banner}`)), 20_000);
-      child.stderr!.on('data', (c: Buffer) => {
-        banner += c.toString();
-        if (banner.includes('Stop with Ctrl-C')) {
-          clearTimeout(timer);
-          done();
-        }
+    try {
+      await new Promise<void>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`no banner: ${banner}`)), 60_000);
+        child.stderr!.on('data', (c: Buffer) => {
+          banner += c.toString();
+          if (banner.includes('Stop with Ctrl-C')) {
+            clearTimeout(timer);
+            done();
+          }
+        });
+        child.once('exit', (code) => fail(new Error(`serve exited ${code} before the banner: ${banner}`)));
       });
-    });
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    } finally {
+      // Killed outright: this test reads the banner only (a failed start must not leave the server behind).
+      child.kill('SIGKILL');
+      await exited;
+    }
     const absolute = join(home, 'my.toml');
     assert.ok(banner.includes(`  npx postamt --config ${absolute} domain add example.test\n`), banner);
     assert.ok(banner.includes(`  npx postamt --config ${absolute} user add alice@example.test\n`), banner);
