@@ -30,29 +30,49 @@ test('an idle EventSource or WebSocket connection costs the server at most 50 KB
     // Warm up the code paths once so their one-time costs are not counted per connection.
     await run(2);
     const before = used();
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./push-idle-client.mjs', import.meta.url)), String(t.ports.https), auth, String(N), Buffer.from(t.ca).toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
-      child.once('exit', (code) => reject(new Error(`client exited ${code}`)));
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    const after = used();
-    assert.equal(t.server.http.listeners.https!.connections >= 2 * N, true);
-    const perConnection = (after.heapAndExternal - before.heapAndExternal) / (2 * N);
-    const rssPerConnection = (after.rss - before.rss) / (2 * N);
-    console.log(`# idle push connections: ${2 * N} (${N} EventSource + ${N} WebSocket, TLS): heap+external ${(perConnection / 1024).toFixed(1)} KB each, RSS ${(rssPerConnection / 1024).toFixed(1)} KB each`);
-    child.stdin.end();
-    await new Promise((r) => child.once('exit', r));
-    assert.ok(perConnection <= 50 * 1024, `${(perConnection / 1024).toFixed(1)} KB per idle push connection`);
+    const child = clients(N);
+    try {
+      await child.ready;
+      await new Promise((r) => setTimeout(r, 500));
+      const after = used();
+      assert.equal(t.server.http.listeners.https!.connections >= 2 * N, true);
+      const perConnection = (after.heapAndExternal - before.heapAndExternal) / (2 * N);
+      const rssPerConnection = (after.rss - before.rss) / (2 * N);
+      console.log(`# idle push connections: ${2 * N} (${N} EventSource + ${N} WebSocket, TLS): heap+external ${(perConnection / 1024).toFixed(1)} KB each, RSS ${(rssPerConnection / 1024).toFixed(1)} KB each`);
+      assert.ok(perConnection <= 50 * 1024, `${(perConnection / 1024).toFixed(1)} KB per idle push connection`);
+    } finally {
+      await child.close();
+    }
   } finally {
     await t.stop();
   }
 
-  async function run(n: number): Promise<void> {
+  /** The client process holding `n` of each kind open; close() ends it (also when the test failed before). */
+  function clients(n: number): { ready: Promise<void>; close(): Promise<void> } {
     const child = spawn(process.execPath, [fileURLToPath(new URL('./push-idle-client.mjs', import.meta.url)), String(t.ports.https), auth, String(n), Buffer.from(t.ca).toString('base64')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
-    child.stdin.end();
-    await new Promise((r) => child.once('exit', r));
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
+      void exited.then((code) => reject(new Error(`client exited ${code}`)));
+    });
+    ready.catch(() => {});
+    return {
+      ready,
+      async close() {
+        child.stdin.end();
+        if (child.exitCode === null && !(await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref())]))) child.kill('SIGKILL');
+        await exited;
+      },
+    };
+  }
+
+  async function run(n: number): Promise<void> {
+    const child = clients(n);
+    try {
+      await child.ready;
+    } finally {
+      await child.close();
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 });
