@@ -74,9 +74,7 @@ test('injected storage errors at begin/commit/fsync: SMTP 4xx, APPEND NO, no mes
   fig.record({ case: 'injected commit faults', figure: results.join('; '), limit: '4xx + NO, 0 stored, 250 after', pass: fiveXx === 0 });
 });
 
-test('database locked by another process: 4xx or delayed 250, never 5xx; accepts again after release', {
-  timeout: 15_000,
-}, async () => {
+test('database locked by another process: 4xx or delayed 250, never 5xx; accepts again after release', { timeout: 180_000 }, async () => {
   const holdMs = 3000;
   const script = `
     const Database = require('better-sqlite3');
@@ -95,7 +93,7 @@ test('database locked by another process: 4xx or delayed 250, never 5xx; accepts
   const codes = await Promise.all(Array.from({ length: 5 }, () => send(30_000).catch(() => 0)));
   await exited;
   const releasedAt = Date.now();
-  let recovered = 0;
+  let recovered = -1;
   for (;;) {
     if ((await send()) === 250) {
       recovered = Date.now() - releasedAt;
@@ -104,13 +102,13 @@ test('database locked by another process: 4xx or delayed 250, never 5xx; accepts
     if (Date.now() - releasedAt > 10_000) break;
   }
   const fiveXx = codes.filter((c) => c >= 500).length;
-  fig.record({ case: `database locked ${holdMs} ms (5 clients)`, figure: `replies ${codes.join(',')}; first 250 ${recovered} ms after release (${releasedAt - lockedAt} ms locked)`, limit: '0 5xx, recovery < 5 s', pass: fiveXx === 0 && recovered < 5000 });
+  fig.record({ case: `database locked ${holdMs} ms (5 clients)`, figure: `replies ${codes.join(',')}; first 250 ${recovered} ms after release (${releasedAt - lockedAt} ms locked)`, limit: '0 5xx, recovery < 5 s', pass: fiveXx === 0 && recovered >= 0 && recovered < 5000 });
   assert.equal(fiveXx, 0, `codes ${codes}`);
   assert.ok(codes.every((c) => c === 250 || (c >= 400 && c < 500)), `codes ${codes}`);
-  assert.ok(recovered < 5000);
+  assert.ok(recovered >= 0 && recovered < 5000, recovered < 0 ? 'no 250 within 10 s of the release' : `first 250 ${recovered} ms after the release`);
 });
 
-test('disk full (data dir on a 6 MB tmpfs): 451 4.3.0, nothing half-stored, database intact, 250 after space returns', { timeout: 30_000 }, async (tc) => {
+test('disk full (data dir on a 6 MB tmpfs): 451 4.3.0, nothing half-stored, database intact, 250 after space returns', { timeout: 180_000 }, async (tc) => {
   const mountPoint = mkdtempSync(join(tmpdir(), 'postamt-full-'));
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mountPoint], { encoding: 'utf8' });
   if (mounted.status !== 0) {
