@@ -25,7 +25,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 const mail = (subject: string, body: string): string => `From: <a@outside.test>\r\nTo: <user@example.test>\r\nSubject: ${subject}\r\n\r\n${body}\r\n`;
 
-test('SIGTERM during transfers: 421 to every session, no unacknowledged message stored, acknowledged kept, restart accepts', { timeout: 40_000 }, async () => {
+test('SIGTERM during transfers: 421 to every session, no unacknowledged message stored, acknowledged kept, restart accepts', { timeout: 180_000 }, async () => {
   // The long form opens 60 sessions at once and ~90 in a few seconds: above the per-IP defaults (20, 60/min).
   const child = await ChildServer.create({ extraToml: '[limits]\nconnections_per_ip = 200\n[policy]\nrate_connections_per_ip = 0\n' });
   try {
@@ -116,7 +116,7 @@ async function slowPeer(): Promise<{ port: number; transfers: string[]; acked: s
   };
 }
 
-test('kill -9 with relayed deliveries in flight: all acknowledged delivered after restart, duplicates only for in-flight ones', { timeout: 50_000 }, async () => {
+test('kill -9 with relayed deliveries in flight: all acknowledged delivered after restart, duplicates only for in-flight ones', { timeout: 180_000 }, async () => {
   const peer = await slowPeer();
   const dns = await startDnsServer({ 'slow.test': { MX: [{ preference: 10, exchange: 'mx.slow.test' }] }, 'mx.slow.test': { A: ['127.0.0.1'] } });
   const child = await ChildServer.create({

@@ -25,7 +25,7 @@ function imapClient(child: ChildServer, user: string): ImapFlow {
   });
 }
 
-it('a message appended by the CLI, and flags and expunges made elsewhere, reach an IMAP IDLE session within 1 s', { timeout: 60_000 }, async () => {
+it('a message appended by the CLI, and flags and expunges made elsewhere, reach an IMAP IDLE session within 1 s', { timeout: 180_000 }, async () => {
   const child = await ChildServer.create({ roles: ['smtp', 'imaps'] });
   const imap = imapClient(child, 'alice@example.org');
   try {
@@ -73,7 +73,7 @@ it('a message appended by the CLI, and flags and expunges made elsewhere, reach 
   }
 });
 
-it('`postamt queue retry` from the CLI makes the running queue deliver within 1 s', { timeout: 60_000 }, async () => {
+it('`postamt queue retry` from the CLI makes the running queue deliver within 1 s', { timeout: 180_000 }, async () => {
   let accept = false;
   const sink = await startSmtpSink({ rcpt: () => (accept ? undefined : '451 4.3.0 not yet') });
   const child = await ChildServer.create({

@@ -159,7 +159,7 @@ function suite(backend: 'sqlite' | 'postgres'): void {
       rmSync(over);
     });
 
-    it('keeps nothing of an upload the client abandons half way', { timeout: 60_000 }, async () => {
+    it('keeps nothing of an upload the client abandons half way', { timeout: 180_000 }, async () => {
       const logged = t.logs.length;
       await new Promise<void>((resolve) => {
         const req = request(`${base}/jmap/upload/${account}/`, {

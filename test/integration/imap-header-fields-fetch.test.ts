@@ -112,7 +112,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.ok(runs[0]![kept.indexOf(5)]![1].includes(Buffer.from('Subject: Grüße aus Köln\r\n').toString('latin1')), '8-bit bytes as they are');
     });
 
-    it('gives imapflow the same header fields in another session', { timeout: 60_000 }, async () => {
+    it('gives imapflow the same header fields in another session', { timeout: 180_000 }, async () => {
       const client = new ImapFlow({ host: '127.0.0.1', port: t.ports.imaps, secure: true, tls: { ca: [t.ca], servername: HOST }, auth: { user: USER, pass: PASS }, logger: false, disableAutoIdle: true });
       await client.connect();
       try {

@@ -78,7 +78,7 @@ describe('JMAP text search with a lagging, restarted and cross-process search in
     assert.deepEqual(await search(jam, accountId, { subject: 'quarterly' }), ['Quarterly report', 'Quarterly review']);
   });
 
-  it('an expunged message is no longer found; mail stored by another process is found and indexed', { timeout: 60_000 }, async () => {
+  it('an expunged message is no longer found; mail stored by another process is found and indexed', { timeout: 180_000 }, async () => {
     const jam = await jamClient(t!, { address: ALICE, password: PASS });
     const accountId = await jam.getPrimaryAccount();
     const [{ ids }] = await jam.api.Email.query({ accountId, filter: { subject: 'quarterly review' } });

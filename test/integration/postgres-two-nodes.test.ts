@@ -45,7 +45,7 @@ if (unavailable) {
     await shared?.stop();
   });
 
-  it('a message accepted by SMTP on node A is stored in PostgreSQL and read over IMAP on both nodes', { timeout: 60_000 }, async () => {
+  it('a message accepted by SMTP on node A is stored in PostgreSQL and read over IMAP on both nodes', { timeout: 180_000 }, async () => {
     const reply = await sendRaw(nodeA!.ports.smtp, { from: 'bob@elsewhere.test', to: ['alice@example.org'], data: 'Subject: via postgres\r\n\r\nhello from node A\r\n' });
     assert.equal(reply.code, 250, reply.text);
     for (const node of [nodeA!, nodeB!]) {
@@ -63,7 +63,7 @@ if (unavailable) {
     }
   });
 
-  it('a delivery on node A raises EXISTS in an IMAP IDLE on node B and a JMAP push on node C within 1 s', { timeout: 60_000 }, async () => {
+  it('a delivery on node A raises EXISTS in an IMAP IDLE on node B and a JMAP push on node C within 1 s', { timeout: 180_000 }, async () => {
     const imap = imapClient(nodeB!);
     await imap.connect();
     const push = await openEventSource(nodeC!, 'types=*&closeafter=no&ping=0', `Basic ${Buffer.from(`alice@example.org:${PASSWORD}`).toString('base64')}`);
@@ -89,7 +89,7 @@ if (unavailable) {
     }
   });
 
-  it('an alias added on node A is accepted by node B, and an account removed on A refused by B, before B\'s cached answer expires', { timeout: 60_000 }, async () => {
+  it('an alias added on node A is accepted by node B, and an account removed on A refused by B, before B\'s cached answer expires', { timeout: 180_000 }, async () => {
     // Node B caches a recipient's answer for 2 s (RCPT and the commit after it ask alike); a change on
     // node A must reach that cache through the change feed, not through the expiry.
     const CACHED_MS = 2000;

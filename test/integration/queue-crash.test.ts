@@ -29,7 +29,7 @@ async function slowSink(): Promise<{ port: number; transfers: Buffer[]; acked: B
   return { port: sink.port, transfers, acked, firstDataSeen, stop: () => sink.stop() };
 }
 
-it('kill -9 during delivery: after restart the message is delivered (at least once)', { timeout: 40_000 }, async () => {
+it('kill -9 during delivery: after restart the message is delivered (at least once)', { timeout: 180_000 }, async () => {
   const sink = await slowSink();
   const dns = await startDnsServer({ 'slow.test': { MX: [{ preference: 10, exchange: 'mx.slow.test' }] }, 'mx.slow.test': { A: ['127.0.0.1'] } });
   const child = await ChildServer.create({

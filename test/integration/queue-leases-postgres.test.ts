@@ -74,7 +74,7 @@ if (unavailable) {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('two nodes relaying one queue send every recipient exactly once', { timeout: 60_000 }, async () => {
+  it('two nodes relaying one queue send every recipient exactly once', { timeout: 180_000 }, async () => {
     sink.messages.length = 0;
     const [a, b] = [await node(), await node()];
     for (let i = 0; i < 40; i++) {
@@ -95,7 +95,7 @@ if (unavailable) {
     assert.equal(new Set(got).size, 40);
   });
 
-  it('recipients a dead node had claimed are relayed by another node after the lease expired, once', { timeout: 60_000 }, async () => {
+  it('recipients a dead node had claimed are relayed by another node after the lease expired, once', { timeout: 180_000 }, async () => {
     sink.messages.length = 0;
     const a = await node();
     for (let i = 0; i < 5; i++) await a.enqueue({ sender: 'bob@sender.test', recipients: [{ address: `dead${i}@example.org` }] }, Buffer.from(`Subject: d${i}\r\n\r\nbody\r\n`));

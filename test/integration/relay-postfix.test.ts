@@ -25,7 +25,7 @@ function skipReason(): string | null {
   return null;
 }
 
-it('delivers through Postamt into a private Postfix Maildir', { timeout: 60_000 }, async (t) => {
+it('delivers through Postamt into a private Postfix Maildir', { timeout: 180_000 }, async (t) => {
   const reason = skipReason();
   if (reason) return t.skip(reason);
   const dir = mkdtempSync(join(tmpdir(), 'postamt-postfix-'));

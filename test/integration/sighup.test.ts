@@ -46,7 +46,7 @@ async function presentedFingerprint(port: number): Promise<string> {
   return fingerprint;
 }
 
-test('SIGHUP reloads the TLS certificate without a restart', { timeout: 60_000 }, async () => {
+test('SIGHUP reloads the TLS certificate without a restart', { timeout: 180_000 }, async () => {
   const fixture = makeTlsFixture();
   // Whole-second mtimes, so the replacement files below can carry exactly the same one.
   const mtime = Math.floor(Date.now() / 1000) - 100;
