@@ -65,7 +65,7 @@ async function pipelined(first: string, answered: string): Promise<void> {
     const storing = new Promise<void>((resolve) => (storeStarted = resolve));
     socket.write(`${first}\r\ns1 STORE 1 +FLAGS (\\Seen)\r\n`);
     await storing;
-    const fetchAnswered = await Promise.race([seen(answered).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+    const fetchAnswered = await Promise.race([seen(answered).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref())]); // the STORE stays held until release()
     assert.ok(fetchAnswered, `${first} answered while the STORE is in progress; received: ${JSON.stringify(received)}`);
     assert.ok(!received.includes('s1 OK'), 'the STORE is not answered before its write completed');
     release?.();
