@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { HashPool } from './hash-pool.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { deriveScram, hashPassword, passwordFunctions, verifyPassword } from './passwords.ts';
 
 /** Niceness of each thread of this process (field 19 of /proc/self/task/<tid>/stat). */
 function threadNiceness(): number[] {
@@ -27,6 +27,20 @@ describe('HashPool', () => {
       assert.equal(await verifyPassword(hash, 'wrong horse', { pool }), false);
       const pooled = await hashPassword('Ünïcödé', { logN: 10, pool });
       assert.equal(await verifyPassword(pooled, 'Ünïcödé'), true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('derives SCRAM keys (PBKDF2) on its threads, the same keys as libuv\'s pool derives', async () => {
+    const pool = new HashPool({ threads: 1, nice: 0 });
+    try {
+      const salt = Buffer.alloc(16, 7).toString('base64');
+      const before = pool.hashed;
+      // A non-ASCII space and a combining sequence: the pool gets the same SASLprep'd bytes.
+      const pooled = await passwordFunctions({ pool }).deriveScram('pässword\u00A0one', { salt, iterations: 4096 });
+      assert.equal(pool.hashed - before, 1, 'one PBKDF2 on the pool');
+      assert.deepEqual(pooled, await deriveScram('pässword\u00A0one', { salt, iterations: 4096 }));
     } finally {
       await pool.close();
     }

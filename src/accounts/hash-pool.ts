@@ -1,8 +1,9 @@
 /**
- * Password hashes (scrypt) on a bounded pool of threads of their own, below normal priority. On libuv's
- * shared 4-thread pool twenty logins' hashes (~30 ms each) queued ahead of file reads and the WAL sync and
- * took the CPU from the event loop: every session's writes waited. Here they wait for each other only, and
- * on a busy machine logins slow down before the sessions already open do.
+ * Password hashes (scrypt, and SCRAM's PBKDF2 when a password is set) on a bounded pool of threads of their
+ * own, below normal priority. On libuv's shared 4-thread pool twenty logins' hashes (~30 ms each) queued ahead
+ * of file reads and the WAL sync and took the CPU from the event loop: every session's writes waited. Here they
+ * wait for each other only, first come first served, and on a busy machine logins slow down before the sessions
+ * already open do.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -21,8 +22,18 @@ export interface ScryptJob {
   options: { N: number; r: number; p: number; maxmem: number };
 }
 
+/** PBKDF2-HMAC-SHA-256 of the password's UTF-8 bytes (SCRAM's Hi(), RFC 5802 §3). */
+export interface Pbkdf2Job {
+  password: string;
+  salt: Buffer;
+  iterations: number;
+  keyBytes: number;
+}
+
+type Job = ({ kind: 'scrypt' } & ScryptJob) | ({ kind: 'pbkdf2' } & Pbkdf2Job);
+
 interface Queued {
-  job: ScryptJob;
+  job: Job;
   resolve: (key: Buffer) => void;
   reject: (err: Error) => void;
 }
@@ -41,7 +52,7 @@ export class HashPool {
   readonly #queue: Queued[] = [];
   #nextId = 1;
   #closed = false;
-  /** Hashes handed to a thread since the start (tests count password checks with it). */
+  /** Hashes (scrypt or PBKDF2) handed to a thread since the start (tests count password work with it). */
   hashed = 0;
 
   constructor(options: HashPoolOptions) {
@@ -50,6 +61,14 @@ export class HashPool {
   }
 
   scrypt(job: ScryptJob): Promise<Buffer> {
+    return this.#run({ kind: 'scrypt', ...job });
+  }
+
+  pbkdf2(job: Pbkdf2Job): Promise<Buffer> {
+    return this.#run({ kind: 'pbkdf2', ...job });
+  }
+
+  #run(job: Job): Promise<Buffer> {
     if (this.#closed) return Promise.reject(new Error('password hashing stopped'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ job, resolve, reject });
@@ -75,8 +94,7 @@ export class HashPool {
       this.hashed++;
       // A thread keeps the process alive only while it hashes (the CLI exits once its work is done).
       slot.worker.ref();
-      const { password, salt, keyBytes, options } = queued.job;
-      slot.worker.postMessage({ id, password, salt, keyBytes, options });
+      slot.worker.postMessage({ id, ...queued.job });
     }
   }
 

@@ -1,10 +1,10 @@
 /**
- * A password-hash thread (see hash-pool.ts): runs one scrypt at a time and reports the key. On Linux it first
+ * A password-hash thread (see hash-pool.ts): runs one scrypt or PBKDF2 at a time and reports the key. On Linux it first
  * lowers its own priority (setpriority on a thread id applies to that thread alone), so that the event loop
  * and the disk sync are served first when the CPU is short. Plain JavaScript: worker threads do not get
  * tsx's loader hooks on Node 20.
  */
-import { scryptSync } from 'node:crypto';
+import { pbkdf2Sync, scryptSync } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -20,7 +20,10 @@ if (workerData.nice > 0 && process.platform === 'linux') {
 
 parentPort.on('message', (job) => {
   try {
-    const key = scryptSync(job.password, Buffer.from(job.salt), job.keyBytes, job.options);
+    const salt = Buffer.from(job.salt);
+    const key = job.kind === 'pbkdf2'
+      ? pbkdf2Sync(Buffer.from(job.password, 'utf8'), salt, job.iterations, job.keyBytes, 'sha256')
+      : scryptSync(job.password, salt, job.keyBytes, job.options);
     parentPort.postMessage({ id: job.id, key });
   } catch (err) {
     parentPort.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) });

@@ -3,7 +3,7 @@
  * SCRAM-SHA-256 verifiers (RFC 5802 §3, RFC 7677) so SCRAM works without keeping the clear password.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { SCRAM_DEFAULT_ITERATIONS, saltedPassword, scramKeys } from '../protocols/sasl/scram-crypto.ts';
+import { SCRAM_DEFAULT_ITERATIONS, saltedPassword, saslPrep, scramKeys } from '../protocols/sasl/scram-crypto.ts';
 import type { ScramCredentials } from '../store/types.ts';
 import type { HashPool } from './hash-pool.ts';
 
@@ -106,7 +106,7 @@ export function passwordFunctions(options: { logN?: number } & HashOptions = {})
   return {
     hashPassword: (password) => hashPassword(password, { ...where, logN: options.logN }),
     verifyPassword: (hash, password) => verifyPassword(hash, password, where),
-    deriveScram: (password, scram) => deriveScram(password, scram),
+    deriveScram: (password, scram) => deriveScram(password, { ...scram, ...where }),
   };
 }
 
@@ -116,9 +116,14 @@ export function passwordFunctions(options: { logN?: number } & HashOptions = {})
  * credentials when deriving for an app password: SCRAM sends one salt per user, so an app password is
  * only usable with SCRAM when it shares the account's salt and iteration count.
  */
-export async function deriveScram(password: string, options: { iterations?: number; salt?: string } = {}): Promise<ScramCredentials> {
+export async function deriveScram(password: string, options: { iterations?: number; salt?: string } & HashOptions = {}): Promise<ScramCredentials> {
   const iterations = options.iterations ?? SCRAM_DEFAULT_ITERATIONS;
   const salt = options.salt !== undefined ? Buffer.from(options.salt, 'base64') : randomBytes(SALT_BYTES);
-  const keys = scramKeys(await saltedPassword(password, salt, iterations));
+  // The same Hi() as saltedPassword: on the pool, a 600,000-round PBKDF2 waits with the logins' hashes instead of
+  // taking a libuv thread from file reads and the WAL sync.
+  const salted = options.pool !== undefined
+    ? await options.pool.pbkdf2({ password: saslPrep(password), salt, iterations, keyBytes: 32 })
+    : await saltedPassword(password, salt, iterations);
+  const keys = scramKeys(salted);
   return { iterations, salt: salt.toString('base64'), storedKey: keys.storedKey.toString('base64'), serverKey: keys.serverKey.toString('base64') };
 }

@@ -125,10 +125,10 @@ export const schema = {
     minPasswordLength: integerField({ default: 8, min: 1, doc: 'Shortest password, in characters, that `user add` and `user passwd` accept (NIST SP 800-63B §5.1.1.2 asks for at least 8).' }),
     scramIterations: integerField({
       default: 600_000, min: 4096, max: 1_000_000,
-      doc: 'PBKDF2 rounds of the SCRAM-SHA-256 keys made for new users (RFC 7677 §4: at least 4096; 600,000 is OWASP\'s advice for PBKDF2-SHA256). The client pays them at each SCRAM login (~0.2 s), the server only at `user add`; existing users keep the count they were made with.',
+      doc: 'PBKDF2 rounds of the SCRAM-SHA-256 keys made for new users (RFC 7677 §4: at least 4096; 600,000 is OWASP\'s advice for PBKDF2-SHA256). The client pays them at each SCRAM login (~0.2 s), the server only when a password is set (on the password-hash threads); existing users keep the count they were made with.',
     }),
     allowPlaintextOnLoopback: booleanField({ default: false, doc: 'Allow PLAIN/LOGIN without TLS on connections from 127.0.0.1 and ::1.' }),
-    hashThreads: integerField({ default: 0, min: 0, max: 64, doc: 'Threads that check login passwords (scrypt, ~30 ms each), apart from the threads that read files and sync the database; logins beyond that many at once wait their turn. 0: one per CPU.' }),
+    hashThreads: integerField({ default: 0, min: 0, max: 64, doc: 'Threads that check login passwords (scrypt, ~30 ms each) and hash new ones (scrypt and the SCRAM keys\' PBKDF2), apart from the threads that read files and sync the database; work beyond that many at once waits its turn. 0: one per CPU.' }),
     hashPriority: integerField({ default: 10, min: 0, max: 19, doc: 'Niceness (Linux) of the password-checking threads: above 0 the sessions already open (their reads, writes and disk syncs) are served first when the CPU is short, and logins wait. 0: same priority as the rest of the server.' }),
     verifiedCacheTtl: durationField({
       default: '5m',
