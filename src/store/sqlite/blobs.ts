@@ -18,6 +18,7 @@ export interface BlobSource {
 export class BlobTable {
   private readonly insertInline;
   private readonly insertEmpty;
+  private readonly lastId;
   private readonly insertChunk;
   private readonly selectBlob;
   private readonly selectChunks;
@@ -26,8 +27,9 @@ export class BlobTable {
   private scratch: Buffer = Buffer.alloc(0);
 
   constructor(db: SqliteDatabase) {
-    this.insertInline = db.prepare('INSERT INTO blobs (size, data) VALUES (?, ?)');
-    this.insertEmpty = db.prepare('INSERT INTO blobs (size, data) VALUES (?, NULL)');
+    this.insertInline = db.prepare('INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, ?, ?)');
+    this.insertEmpty = db.prepare('INSERT INTO blobs (id, size, refs, data) VALUES (?, ?, ?, NULL)');
+    this.lastId = db.prepare('SELECT max(id) FROM blobs').pluck();
     this.insertChunk = db.prepare('INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?, ?, ?)');
     this.selectBlob = db.prepare('SELECT size, data FROM blobs WHERE id = ?');
     this.selectChunks = db.prepare('SELECT seq, data FROM blob_chunks WHERE blob_id = ? ORDER BY seq');
@@ -36,16 +38,33 @@ export class BlobTable {
     this.selectChunkRange = db.prepare('SELECT seq, data FROM blob_chunks WHERE blob_id = ? AND seq BETWEEN ? AND ? ORDER BY seq');
   }
 
-  /** Must run inside a write transaction. Returns the new blob id. */
-  insert(prefix: Buffer[], source: BlobSource): number {
+  /**
+   * The id the next blob gets: one past the largest, as SQLite picks a new rowid. Inside a write
+   * transaction it is the caller's until its insert: the rows that will reference the blob can be written
+   * first (see `insert`).
+   */
+  nextId(): number {
+    return ((this.lastId.get() as number | null) ?? 0) + 1;
+  }
+
+  /**
+   * Must run inside a write transaction. Returns the new blob id. `reserved`: the blob takes the id from
+   * `nextId` and starts with `refs` references, the rows already written that point to it. A delivery writes
+   * its message and queue rows first: their insert triggers then find no blob to count them on, and the
+   * blob is written once with its count, instead of written and then rewritten whole (body included) by a
+   * trigger per row.
+   */
+  insert(prefix: Buffer[], source: BlobSource, reserved?: { id: number; refs: number }): number {
     const prefixBytes = prefix.reduce((n, b) => n + b.length, 0);
     const size = prefixBytes + source.size;
+    const given = reserved?.id ?? null;
+    const refs = reserved?.refs ?? 0;
     if (size <= CHUNK_BYTES) {
       const parts = [...prefix];
       source.forEachChunk((c) => parts.push(c));
-      return Number(this.insertInline.run(size, this.assemble(parts, size)).lastInsertRowid);
+      return Number(this.insertInline.run(given, size, refs, this.assemble(parts, size)).lastInsertRowid);
     }
-    const id = Number(this.insertEmpty.run(size).lastInsertRowid);
+    const id = Number(this.insertEmpty.run(given, size, refs).lastInsertRowid);
     // Chunks are filled in the one scratch buffer (SQLite copies each bound blob), never concatenated.
     const chunk = this.scratchOf(CHUNK_BYTES).subarray(0, CHUNK_BYTES);
     let seq = 0;

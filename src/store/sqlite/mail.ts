@@ -204,7 +204,8 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
     const out: CommitResult = { messages: [], queueId: null, size: total };
     const hasQueue = !!plan.queue && plan.queue.recipients.length > 0;
     if (plan.mailboxes.length === 0 && !hasQueue) return out;
-    const blobId = blobs.insert([localHeader, traceHeader], body);
+    // The body is written last, with the count of the rows that reference it (blobs.ts `insert`).
+    const blobId = blobs.nextId();
     // The message header may be in the trace prefix (SMTP keeps it apart from the body it spools).
     const fields = plan.mailboxes.length > 0 ? storedMessageIndexFields(traceHeader, (n) => body.head(n)) : null;
     let shared: NewEmail | null = null;
@@ -224,6 +225,7 @@ export function sqliteMailStore(deps: { db: SqliteDatabase; changes: SqliteChang
       out.queueId = queue.insert(blobId, localHeader.length, total - localHeader.length, plan.queue!);
       log.push({ kind: 'queue' });
     }
+    blobs.insert([localHeader, traceHeader], body, { id: blobId, refs: plan.mailboxes.length + (hasQueue ? 1 : 0) });
     // The trace of the acceptance is stored with the message: no write of its own.
     if (plan.trace) trace.add(plan.trace);
     return out;

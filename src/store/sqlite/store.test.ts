@@ -197,6 +197,37 @@ test('sqlite: bodies are freed when the last reference goes', async () => {
   await cleanup();
 });
 
+test('sqlite: a delivered body is written once, with the count of its copies and queue entry', async () => {
+  const { store, cleanup } = fresh();
+  await store.addDomain('example.test');
+  const a = await store.addAccount({ address: 'a@example.test', passwordHash: 'x', scram: null });
+  const inbox = (await store.getMailbox(a.id, 'INBOX'))!;
+  const other = await store.createMailbox(a.id, 'Other');
+  const refs = (id: number) => store.db.prepare('SELECT refs FROM blobs WHERE id = ?').pluck().get(id) as number | undefined;
+  const blobOf = (mailboxId: number, uid: number) => store.db.prepare('SELECT blob_id FROM messages WHERE mailbox_id = ? AND uid = ?').pluck().get(mailboxId, uid) as number;
+  const tx = store.beginDelivery();
+  tx.write(Buffer.from('Subject: shared\r\n\r\nbody\r\n'));
+  const r = await tx.commit({ mailboxes: [{ mailboxId: inbox.id }, { mailboxId: other.id }], queue: { sender: '', recipients: [{ address: 'x@y.test' }] } });
+  const blob = blobOf(inbox.id, r.messages[0]!.uid);
+  assert.equal(blobOf(other.id, r.messages[1]!.uid), blob);
+  assert.equal(store.db.prepare('SELECT blob_id FROM queue_messages WHERE id = ?').pluck().get(r.queueId), blob);
+  assert.equal(refs(blob), 3, 'two copies and a queue entry');
+  assert.equal((await store.readMessage(other.id, r.messages[1]!.uid)).toString(), 'Subject: shared\r\n\r\nbody\r\n');
+  await store.copyMessages(inbox.id, [r.messages[0]!.uid], other.id);
+  assert.equal(refs(blob), 4, 'a copy counts too');
+  await store.deleteQueueMessage(r.queueId!);
+  await store.expunge(inbox.id, [r.messages[0]!.uid]);
+  assert.equal(refs(blob), 2);
+  await store.expunge(other.id, (await store.listMessages(other.id)).map((m) => m.uid));
+  assert.equal(refs(blob), undefined, 'freed with the last copy');
+  const tx2 = store.beginDelivery();
+  tx2.write(Buffer.from('Subject: next\r\n\r\n'));
+  const r2 = await tx2.commit({ mailboxes: [{ mailboxId: inbox.id }] });
+  assert.equal(refs(blobOf(inbox.id, r2.messages[0]!.uid)), 1);
+  await store.close();
+  await cleanup();
+});
+
 test('sqlite: migration 4 starts mailbox ids above every id an existing data dir used', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
   const old = new Database(join(dir, 'postamt.db'));
