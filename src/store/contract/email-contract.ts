@@ -118,6 +118,51 @@ export function runEmailStoreContract(name: string, openFresh: () => Promise<Fre
       assert.equal((await store.getMailbox(acct.id, 'Projects'))!.sortOrder, null);
     }));
 
+  test(`${name}: thread changes: a lone email's thread, a second email joining it, the last one leaving`, () =>
+    withStore(async (store) => {
+      const { acct, inbox, archive, deliver } = await setup(store);
+      const summary = (list: { id: number; created: boolean; destroyed: boolean }[]) => list.map((e) => `${e.id}:${e.created ? 'c' : e.destroyed ? 'd' : 'u'}`).sort();
+      const [old] = await deliver('Message-ID: <old@x>\r\nSubject: old');
+      const [lone] = await deliver('Message-ID: <lone@x>\r\nSubject: lone');
+      const s0 = await store.accountModSeq(acct.id);
+      const [fresh] = await deliver('Message-ID: <fresh@x>\r\nSubject: fresh');
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', s0, 100)), [`${fresh!.threadId}:c`]);
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', 0, 100)), [`${old!.threadId}:c`, `${lone!.threadId}:c`, `${fresh!.threadId}:c`].sort());
+      // A reply joins a thread created before the state: updated; one created after: still created.
+      const s1 = await store.accountModSeq(acct.id);
+      const [reply] = await deliver('Message-ID: <re@x>\r\nIn-Reply-To: <old@x>\r\nSubject: Re: old');
+      await deliver('Message-ID: <re2@x>\r\nIn-Reply-To: <fresh@x>\r\nSubject: Re: fresh');
+      assert.equal(reply!.threadId, old!.threadId);
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', s1, 100)), [`${old!.threadId}:u`, `${fresh!.threadId}:u`].sort());
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', s0, 100)), [`${old!.threadId}:u`, `${fresh!.threadId}:c`].sort());
+      // Each thread is listed once, in modseq order, and a page is cut at limit + 1.
+      const all = await store.objectChanges(acct.id, 'Thread', 0, 100);
+      assert.deepEqual(all.map((c) => c.modSeq), [...all.map((c) => c.modSeq)].sort((a, b) => a - b));
+      assert.equal((await store.objectChanges(acct.id, 'Thread', 0, 1)).length, 2);
+      // A copy is a second email of the thread; a flag change is no thread change.
+      const s2 = await store.accountModSeq(acct.id);
+      await store.storeFlags(inbox.id, [lone!.uid], 'add', ['\\Seen']);
+      assert.deepEqual(await store.objectChanges(acct.id, 'Thread', s2, 100), []);
+      const copy = await store.copyMessages(inbox.id, [lone!.uid], archive.id);
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', s2, 100)), [`${lone!.threadId}:u`]);
+      // The thread goes with its last email, whether it ever had a second one or not.
+      const s3 = await store.accountModSeq(acct.id);
+      await store.expunge(inbox.id, [lone!.uid]);
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', s3, 100)), [`${lone!.threadId}:u`]);
+      await store.expunge(archive.id, [copy.pairs[0]![1]]);
+      const [single] = await deliver('Message-ID: <single@x>\r\nSubject: single');
+      const s4 = await store.accountModSeq(acct.id);
+      await store.expunge(inbox.id, [single!.uid]);
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', s3, 100)), [`${lone!.threadId}:d`, `${single!.threadId}:d`].sort());
+      assert.deepEqual(summary(await store.objectChanges(acct.id, 'Thread', s4, 100)), [`${single!.threadId}:d`]);
+      // A message naming a thread whose emails are all gone starts its own.
+      const [late] = await deliver('Message-ID: <late@x>\r\nIn-Reply-To: <single@x>\r\nSubject: Re: single');
+      assert.equal(late!.threadId, late!.emailId);
+      const threads = await store.threadEmails(acct.id, [old!.threadId, single!.threadId, late!.threadId]);
+      assert.deepEqual(threads.get(old!.threadId), [old!.emailId, reply!.emailId]);
+      assert.deepEqual(threads.get(late!.threadId), [late!.emailId]);
+    }));
+
   test(`${name}: updateEmails moves between mailboxes keeping the id and sets flags on every copy`, () =>
     withStore(async (store) => {
       const { acct, inbox, archive, deliver } = await setup(store);

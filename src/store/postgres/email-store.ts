@@ -52,7 +52,12 @@ function sameFlags(a: string[], b: string[]): boolean {
 const LIVE_CHANGES: Record<ObjectType, string> = {
   Mailbox: 'SELECT id, greatest(highest_mod_seq, changed_seq) AS seq, created_seq FROM mailboxes WHERE account_id = $1 AND greatest(highest_mod_seq, changed_seq) > $2',
   Email: 'SELECT id, mod_seq AS seq, created_seq FROM emails WHERE account_id = $1 AND mod_seq > $2',
-  Thread: 'SELECT id, mod_seq AS seq, created_seq FROM threads WHERE account_id = $1 AND mod_seq > $2',
+  // Threads with a row, and threads of one email without one (migration 20): the email is the thread, created and
+  // last changed at its created seq (its mod seq is never lower, so the emails' index finds it).
+  Thread: `SELECT id, mod_seq AS seq, created_seq FROM threads WHERE account_id = $1 AND mod_seq > $2
+    UNION ALL
+    SELECT e.id, e.created_seq AS seq, e.created_seq FROM emails e WHERE e.account_id = $1 AND e.mod_seq > $2 AND e.created_seq > $2
+      AND e.thread_id = e.id AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.id = e.id)`,
 };
 
 export function pgEmailStore(deps: { pool: pg.Pool; changes: PgChangeFeed }): EmailStore {

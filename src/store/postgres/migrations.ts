@@ -781,4 +781,66 @@ CREATE INDEX push_subscriptions_account ON push_subscriptions(account_id);
 ALTER TABLE push_subscriptions ADD COLUMN access_token text;
 `,
   },
+  {
+    version: 20,
+    name: 'thread rows for threads of more than one email',
+    // SQLite migration 25: a thread of one email is that email (same id, account and created seq, and that
+    // seq as its mod seq: its membership never changed) and has no row; the row is written when a second
+    // email joins, with the first one's created seq, and stays until the thread's last email goes. A thread
+    // exists while an email is in it (the key lookup asks the emails); `/changes` reads a thread without a
+    // row from its email (store/postgres/email-store.ts); its tombstone is written when the email goes.
+    sql: `
+DROP TRIGGER emails_insert ON emails;
+CREATE OR REPLACE FUNCTION postamt_thread_of_email() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO threads (id, account_id, created_seq, mod_seq)
+    VALUES (NEW.thread_id, NEW.account_id, coalesce((SELECT created_seq FROM emails WHERE id = NEW.thread_id), NEW.created_seq), NEW.mod_seq)
+    ON CONFLICT (id) DO UPDATE SET mod_seq = greatest(threads.mod_seq, excluded.mod_seq);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER emails_insert AFTER INSERT ON emails FOR EACH ROW WHEN (NEW.thread_id <> NEW.id) EXECUTE FUNCTION postamt_thread_of_email();
+CREATE OR REPLACE FUNCTION postamt_email_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO tombstones (account_id, type, object_id, mod_seq) VALUES (OLD.account_id, 'Email', OLD.id, OLD.mod_seq)
+    ON CONFLICT (account_id, type, object_id) DO UPDATE SET mod_seq = excluded.mod_seq;
+  IF OLD.thread_id = OLD.id AND NOT EXISTS (SELECT 1 FROM threads WHERE id = OLD.id) THEN
+    INSERT INTO tombstones (account_id, type, object_id, mod_seq) VALUES (OLD.account_id, 'Thread', OLD.id, OLD.mod_seq)
+      ON CONFLICT (account_id, type, object_id) DO UPDATE SET mod_seq = excluded.mod_seq;
+  END IF;
+  UPDATE threads SET mod_seq = greatest(mod_seq, OLD.mod_seq) WHERE id = OLD.thread_id;
+  DELETE FROM threads WHERE id = OLD.thread_id AND NOT EXISTS (SELECT 1 FROM emails WHERE thread_id = OLD.thread_id);
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION postamt_new_email(p_account bigint, p_seq bigint, p_keys text[], p_reply_subject text, p_put_keys text[],
+    p_message_id text, p_base_subject text, p_sent_at bigint, p_from_sort text, p_to_sort text, p_now bigint, p_window bigint,
+    OUT o_email bigint, OUT o_thread bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  v_key text;
+  v_last bigint;
+BEGIN
+  o_email := nextval('email_ids');
+  o_thread := NULL;
+  FOREACH v_key IN ARRAY p_keys LOOP
+    SELECT tk.thread_id INTO o_thread FROM thread_keys tk
+      WHERE tk.account_id = p_account AND tk.key = v_key AND EXISTS (SELECT 1 FROM emails e WHERE e.thread_id = tk.thread_id);
+    EXIT WHEN o_thread IS NOT NULL;
+  END LOOP;
+  IF o_thread IS NULL AND p_reply_subject IS NOT NULL THEN
+    SELECT tk.thread_id INTO o_thread FROM thread_keys tk
+      WHERE tk.account_id = p_account AND tk.key = p_reply_subject AND EXISTS (SELECT 1 FROM emails e WHERE e.thread_id = tk.thread_id);
+    IF o_thread IS NOT NULL THEN
+      SELECT max(m.internal_date) INTO v_last FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.thread_id = o_thread;
+      IF v_last IS NULL OR p_now - v_last > p_window THEN
+        o_thread := NULL;
+      END IF;
+    END IF;
+  END IF;
+  o_thread := coalesce(o_thread, o_email);
+  INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
+    VALUES (o_email, p_account, o_thread, p_seq, p_seq, p_message_id, p_base_subject, p_sent_at, p_from_sort, p_to_sort);
+  INSERT INTO thread_keys (account_id, key, thread_id) SELECT p_account, k, o_thread FROM unnest(p_put_keys) AS k
+    ON CONFLICT (account_id, key) DO UPDATE SET thread_id = excluded.thread_id;
+END $$;
+`,
+  },
 ];

@@ -52,7 +52,13 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
     mailboxChanges: db.prepare(`SELECT id, max(highest_mod_seq, changed_seq) AS seq, created_seq FROM mailboxes
       WHERE account_id = ? AND max(highest_mod_seq, changed_seq) > ? ORDER BY seq, id LIMIT ?`),
     emailChanges: db.prepare('SELECT id, mod_seq AS seq, created_seq FROM emails INDEXED BY emails_changes WHERE account_id = ? AND mod_seq > ? ORDER BY mod_seq, id LIMIT ?'),
-    threadChanges: db.prepare('SELECT id, mod_seq AS seq, created_seq FROM threads INDEXED BY threads_changes WHERE account_id = ? AND mod_seq > ? ORDER BY mod_seq, id LIMIT ?'),
+    // Threads with a row, and threads of one email without one (migration 25): the email is the thread, created
+    // and last changed at its created seq (its mod seq is never lower, so the email index finds it).
+    threadChanges: db.prepare(`SELECT id, mod_seq AS seq, created_seq FROM threads INDEXED BY threads_changes WHERE account_id = :account AND mod_seq > :since
+      UNION ALL
+      SELECT e.id, e.created_seq AS seq, e.created_seq FROM emails e INDEXED BY emails_changes
+        WHERE e.account_id = :account AND e.mod_seq > :since AND e.created_seq > :since AND e.thread_id = e.id AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.id = e.id)
+      ORDER BY seq, id LIMIT :limit`),
     tombstones: db.prepare('SELECT object_id AS id, mod_seq AS seq FROM tombstones WHERE account_id = ? AND type = ? AND mod_seq > ? ORDER BY mod_seq, object_id LIMIT ?'),
     copies: db.prepare(`SELECT e.id, e.account_id, e.thread_id, e.sent_at, e.mod_seq, m.mailbox_id, m.uid, m.flags, m.size, m.internal_date, m.blob_id, m.blob_offset
       FROM emails e JOIN messages m ON m.email_id = e.id WHERE e.id = ? AND e.account_id = ? ORDER BY m.mailbox_id`),
@@ -92,8 +98,9 @@ export function sqliteEmailStore(deps: { db: SqliteDatabase; changes: SqliteChan
   }
 
   const readChanges = db.transaction((accountId: number, type: 'Mailbox' | 'Email' | 'Thread', since: number, limit: number): ObjectChange[] => {
-    const query = type === 'Mailbox' ? q.mailboxChanges : type === 'Email' ? q.emailChanges : q.threadChanges;
-    const live = toChanges(query.all(accountId, since, limit + 1) as { id: number; seq: number; created_seq: number }[], since);
+    const rows = type === 'Thread' ? q.threadChanges.all({ account: accountId, since, limit: limit + 1 })
+      : (type === 'Mailbox' ? q.mailboxChanges : q.emailChanges).all(accountId, since, limit + 1);
+    const live = toChanges(rows as { id: number; seq: number; created_seq: number }[], since);
     const dead = (q.tombstones.all(accountId, type, since, limit + 1) as { id: number; seq: number }[]).map((r) => ({ id: r.id, modSeq: r.seq, created: false, destroyed: true }));
     return [...live, ...dead].sort((a, b) => a.modSeq - b.modSeq || a.id - b.id).slice(0, limit + 1);
   });

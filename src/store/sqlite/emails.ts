@@ -43,7 +43,9 @@ export class EmailTable {
       copy: db.prepare(`INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id, base_subject, sent_at, from_sort, to_sort)
         SELECT ?, account_id, thread_id, ?, ?, message_id, base_subject, sent_at, from_sort, to_sort FROM emails WHERE id = ?`),
       newKey: db.prepare('INSERT INTO thread_keys (account_id, key, thread_id) VALUES (?, ?, ?) ON CONFLICT (account_id, key) DO NOTHING'),
-      threadOfKey: db.prepare('SELECT k.thread_id FROM thread_keys k JOIN threads t ON t.id = k.thread_id WHERE k.account_id = ? AND k.key = ?').pluck(),
+      // A key of a thread whose emails are all gone is stale (a thread of one email has no row: migration 25).
+      threadOfKey: db.prepare(`SELECT k.thread_id FROM thread_keys k WHERE k.account_id = ? AND k.key = ?
+        AND EXISTS (SELECT 1 FROM emails e WHERE e.thread_id = k.thread_id)`).pluck(),
       threadOf: db.prepare('SELECT thread_id FROM emails WHERE id = ?').pluck(),
       threadOfSubject: db.prepare(`SELECT thread_id FROM (SELECT thread_id, base_subject FROM emails INDEXED BY emails_changes
         WHERE account_id = ? ORDER BY mod_seq DESC LIMIT ${SUBJECT_THREAD_SCAN}) WHERE base_subject = ? LIMIT 1`).pluck(),

@@ -679,4 +679,30 @@ DROP TABLE change_log;
 ALTER TABLE change_log_kept RENAME TO change_log;
 `,
   },
+  {
+    version: 25,
+    name: 'thread rows for threads of more than one email',
+    // Most emails start a thread and stay alone in it: such a thread is the email (same id, account and
+    // created seq; its membership never changes, so its mod seq is that created seq), and writing a row and
+    // an index entry for it cost every delivery two B-trees. A thread gets its row when a second email joins
+    // it, with the first one's created seq; a row, once written, stays until the thread's last email goes.
+    // `/changes` reads a thread without a row from its email (store/sqlite/email-store.ts), and such a
+    // thread's tombstone is written when its email goes. Existing rows stay as they are.
+    sql: `
+DROP TRIGGER emails_insert;
+CREATE TRIGGER emails_insert AFTER INSERT ON emails WHEN NEW.thread_id <> NEW.id BEGIN
+  INSERT INTO threads (id, account_id, created_seq, mod_seq)
+    VALUES (NEW.thread_id, NEW.account_id, coalesce((SELECT created_seq FROM emails WHERE id = NEW.thread_id), NEW.created_seq), NEW.mod_seq)
+    ON CONFLICT (id) DO UPDATE SET mod_seq = max(mod_seq, excluded.mod_seq);
+END;
+DROP TRIGGER emails_delete;
+CREATE TRIGGER emails_delete AFTER DELETE ON emails BEGIN
+  INSERT OR REPLACE INTO tombstones (account_id, type, object_id, mod_seq) VALUES (OLD.account_id, 'Email', OLD.id, OLD.mod_seq);
+  INSERT OR REPLACE INTO tombstones (account_id, type, object_id, mod_seq)
+    SELECT OLD.account_id, 'Thread', OLD.id, OLD.mod_seq WHERE OLD.thread_id = OLD.id AND NOT EXISTS (SELECT 1 FROM threads WHERE id = OLD.id);
+  UPDATE threads SET mod_seq = max(mod_seq, OLD.mod_seq) WHERE id = OLD.thread_id;
+  DELETE FROM threads WHERE id = OLD.thread_id AND NOT EXISTS (SELECT 1 FROM emails WHERE thread_id = OLD.thread_id);
+END;
+`,
+  },
 ];

@@ -258,6 +258,45 @@ test('sqlite: migration 3 carries the largest UIDVALIDITY of an existing data di
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('sqlite: a thread of one email has no row; the row comes with a second email; rows from before migration 25 stay', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  const old = new Database(join(dir, 'postamt.db'));
+  for (const m of migrations.filter((m) => m.version <= 24)) old.exec(m.sql);
+  old.pragma('user_version = 24');
+  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  old.exec("INSERT INTO mailboxes (id, account_id, name, uid_validity, uid_next, highest_mod_seq) VALUES (1, 1, 'INBOX', 1, 3, 4)");
+  old.exec("INSERT INTO blobs (id, size, refs, data) VALUES (1, 4, 0, X'61626364')");
+  old.exec('UPDATE account_seq SET value = 4 WHERE account_id = 1; UPDATE account_seq SET value = 2 WHERE account_id = 0');
+  old.exec("INSERT INTO emails (id, account_id, thread_id, created_seq, mod_seq, message_id) VALUES (1, 1, 1, 3, 3, 'a@x'), (2, 1, 2, 4, 4, 'b@x')");
+  old.exec("INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, mod_seq, email_id) VALUES (1, 1, 1, 4, 0, '', 3, 1), (1, 2, 1, 4, 0, '', 4, 2)");
+  old.exec("INSERT INTO thread_keys (account_id, key, thread_id) VALUES (1, 'id:a@x', 1), (1, 'id:b@x', 2)");
+  old.close();
+  const store = openSqliteStore({ dataDir: dir });
+  const rows = () => store.db.prepare('SELECT id, created_seq, mod_seq FROM threads ORDER BY id').raw().all();
+  assert.deepEqual(rows(), [[1, 3, 3], [2, 4, 4]], 'the rows written before stay');
+  const changes = async (since: number) => (await store.objectChanges(1, 'Thread', since, 100)).map((c) => `${c.id}:${c.modSeq}:${c.created ? 'c' : c.destroyed ? 'd' : 'u'}`);
+  assert.deepEqual(await changes(0), ['1:3:c', '2:4:c']);
+  const deliver = async (header: string) => {
+    const tx = store.beginDelivery();
+    tx.write(Buffer.from(`${header}\r\n\r\nbody\r\n`));
+    return (await tx.commit({ mailboxes: [{ mailboxId: 1 }] })).messages[0]!;
+  };
+  const lone = await deliver('Message-ID: <c@x>\r\nSubject: c');
+  assert.equal(lone.threadId, lone.emailId);
+  assert.equal(rows().length, 2, 'no row for a thread of one email');
+  assert.deepEqual(await changes(4), [`${lone.threadId}:5:c`]);
+  const reply = await deliver('Message-ID: <d@x>\r\nIn-Reply-To: <c@x>\r\nSubject: Re: c');
+  assert.equal(reply.threadId, lone.threadId);
+  assert.deepEqual(rows(), [[1, 3, 3], [2, 4, 4], [lone.threadId, 5, 6]], 'the row, with the first email\'s created seq');
+  const replyOld = await deliver('Message-ID: <e@x>\r\nIn-Reply-To: <a@x>\r\nSubject: Re: a');
+  assert.equal(replyOld.threadId, 1, 'a thread from before the upgrade is found by its key');
+  assert.deepEqual(await changes(4), [`${lone.threadId}:6:c`, '1:7:u']);
+  await store.expunge(1, [2]);
+  assert.deepEqual(await changes(7), ['2:8:d'], 'one tombstone for a thread whose row was written before');
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('sqlite: an app password is found by its lookup tag; one without a tag gets it at its next use', async () => {
   const { store, cleanup } = fresh();
   await store.addDomain('example.test');
