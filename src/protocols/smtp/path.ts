@@ -126,7 +126,8 @@ function parsePath(text: string, options: { allowNull: boolean; allowPostmaster:
   }
   const mailbox = parseMailbox(mailboxText);
   if (!mailbox) return reply(501, '5.1.3', 'Bad address syntax');
-  return { path: { ...mailbox, sourceRoute }, end };
+  // Fields listed, not spread: V8 (Node 20) makes `{ ...o, more }` take microseconds per object.
+  return { path: { localPart: mailbox.localPart, domain: mailbox.domain, address: mailbox.address, sourceRoute, isAscii: mailbox.isAscii }, end };
 }
 
 /** RFC 5321 §4.1.2 Mailbox = Local-part "@" ( Domain / address-literal ). */

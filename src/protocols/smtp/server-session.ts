@@ -303,14 +303,14 @@ export class SmtpServerSession implements StreamEngine, SessionCore {
 
   // ---- SessionCore: what the command handlers use ----
 
-  info(): SessionInfo {
+  info(greeting: Greeting | null = this.greeting): SessionInfo {
     const { context, role } = this.options;
     return {
       sessionId: context.sessionId,
       role,
       remoteAddress: context.remoteAddress,
-      helo: this.greeting?.helo ?? null,
-      esmtp: this.greeting?.esmtp ?? false,
+      helo: greeting?.helo ?? null,
+      esmtp: greeting?.esmtp ?? false,
       tls: this.tlsInfo,
       identity: this.identity,
     };

@@ -115,7 +115,8 @@ export interface SessionCore {
   greeting: Greeting | null;
   identity: AuthIdentity | null;
   readonly tls: TlsInfo | null;
-  info(): SessionInfo;
+  /** The session as hooks see it; `greeting`: as it will be once that HELO/EHLO is accepted. */
+  info(greeting?: Greeting): SessionInfo;
   saslContext(): SaslContext;
   newTransactionId(): string;
   send(reply: Reply): void;

@@ -20,8 +20,15 @@ async function openSink(session: SessionCore, tx: Transaction): Promise<GuardedS
 
 export function envelopeOf(session: SessionCore, tx: Transaction): Envelope {
   const info = session.info();
+  // Fields listed, not spread: V8 (Node 20) makes `{ ...info, more }` take microseconds per object.
   return {
-    ...info,
+    sessionId: info.sessionId,
+    role: info.role,
+    remoteAddress: info.remoteAddress,
+    helo: info.helo,
+    esmtp: info.esmtp,
+    tls: info.tls,
+    identity: info.identity,
     transactionId: tx.id,
     reversePath: tx.reversePath,
     mailParams: tx.mailParams,

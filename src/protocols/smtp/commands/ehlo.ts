@@ -43,7 +43,7 @@ async function greet(session: SessionCore, args: string, esmtp: boolean): Promis
   }
   const check = session.options.hooks.checkHelo;
   if (check) {
-    const verdict = await session.ask('checkHelo', () => check({ ...session.info(), helo: name, esmtp }, name));
+    const verdict = await session.ask('checkHelo', () => check(session.info({ helo: name, esmtp }), name));
     if ('lines' in verdict) return session.send(verdict);
     if (!verdict.ok) return session.send(reply(verdict.code, verdict.enhancedCode, verdict.text));
   }

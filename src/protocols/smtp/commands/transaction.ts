@@ -54,7 +54,9 @@ export const rcpt: CommandSpec = {
     if ('lines' in params) return session.send(params);
     if (!parsed.path.isAscii && !tx.mailParams.smtpUtf8) return session.send(replies.needsSmtpUtf8);
     const forwardPath = parsed.path;
-    const info = { ...session.info(), transactionId: tx.id, reversePath: tx.reversePath, recipientCount: tx.recipients.length };
+    const s = session.info();
+    // Fields listed, not spread: V8 (Node 20) makes `{ ...info, more }` take microseconds per object.
+    const info = { sessionId: s.sessionId, role: s.role, remoteAddress: s.remoteAddress, helo: s.helo, esmtp: s.esmtp, tls: s.tls, identity: s.identity, transactionId: tx.id, reversePath: tx.reversePath, recipientCount: tx.recipients.length };
     const verdict = await session.ask('checkRcptTo', () => session.options.hooks.checkRcptTo(info, forwardPath, params));
     if ('lines' in verdict) return session.send(verdict);
     if (!verdict.ok) return session.send(reply(verdict.code, verdict.enhancedCode, verdict.text));
