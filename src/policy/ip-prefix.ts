@@ -2,7 +2,7 @@
  * IP address helpers for policy: canonical text, network prefixes (/24 for IPv4, /64 for IPv6) used as
  * rate-limit and greylist keys, CIDR matching, and DNSBL query names (reversed octets / nibbles).
  */
-import { isIP } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 
 /** Strips an IPv4-mapped IPv6 prefix (::ffff:1.2.3.4) so the same client has one key. */
 export function normalizeIp(ip: string): string {
@@ -35,8 +35,13 @@ export function ipBytes(ip: string): number[] | null {
   return bytes;
 }
 
+const DEFAULT_PREFIXES = { v4: 24, v6: 64 };
+
 /** The network a client belongs to for per-network limits: a.b.c.0/24 or the IPv6 /64. */
-export function networkKey(ip: string, prefixes: { v4: number; v6: number } = { v4: 24, v6: 64 }): string {
+export function networkKey(ip: string, prefixes: { v4: number; v6: number } = DEFAULT_PREFIXES): string {
+  // A dotted quad (no leading zeros, as isIPv4 requires) under a /24: its first three octets as written.
+  // Every connection and message asks; this skips the byte arrays of the general path.
+  if (prefixes.v4 === 24 && isIPv4(ip)) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
   const bytes = ipBytes(ip);
   if (!bytes) return ip;
   const bits = bytes.length === 4 ? prefixes.v4 : prefixes.v6;
