@@ -47,8 +47,11 @@ function sanitize(text: string): string {
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
 /** RFC 5322 §3.3 date-time in UTC: `Mon, 23 Nov 2026 19:45:00 +0000`. */
 export function formatRfc5322Date(date: Date): string {
-  const pad = (n: number): string => String(n).padStart(2, '0');
   return `${DAYS[date.getUTCDay()]}, ${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }

@@ -129,7 +129,7 @@ export function createMxHooks(services: MxHookServices): SmtpServerHooks {
 
     openSink(envelope) {
       const buffer = new MessageBuffer({ tx: store.beginDelivery(), limits: { maxBytes: config.limits.headerSize, maxLines: config.limits.headerLines }, budget: services.inflight });
-      return new AcceptingSink({ envelope, buffer, context: { logger, limits: config.limits, notes }, accept: (b) => new InboundMessage(envelope, b, services, notes).accept() });
+      return new AcceptingSink({ envelope, buffer, context: { logger, limits: config.limits, notes } }, (b) => new InboundMessage(envelope, b, services, notes).accept());
     },
   }, { logger, config, inflight: services.inflight, notes, metrics: services.metrics, trace: services.trace });
 }
@@ -157,13 +157,13 @@ class InboundMessage {
     const hops = (headerText.match(/^Received:/gim) ?? []).length;
     if (hops > services.config.queue.maxHops) return refuse(554, '5.4.6', `Too many hops (${hops} Received header fields): mail loop`, 'max_hops');
     let header = this.buffer.header();
-    // Only the checks, probes, bounces and ARC read the body: taken from the transaction when one does, so
-    // a trusted client's message is not joined into one buffer before the store copies it anyway.
-    const parts = (): MessageParts => this.buffer.parts(header);
+    // Only the checks, probes, bounces and ARC read the body (`this.buffer.parts(header)`): taken from the
+    // transaction when one does, so a trusted client's message is not joined into one buffer before the
+    // store copies it anyway.
     // Trusted MX clients skip the checks; everything else is checked whatever its size.
     if (!services.policy.isTrusted(e.remoteAddress)) {
       // The same checks for every size: the body is streamed from the spool, never held whole.
-      const result = await services.policy.onData({ parts: parts(), envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.forwardPath, services.config.hostname)) } });
+      const result = await services.policy.onData({ parts: this.buffer.parts(header), envelope: { ip: e.remoteAddress, helo: e.helo ?? '', sender, recipients: e.recipients.map((r) => recipientAddress(r.forwardPath, services.config.hostname)) } });
       const v = result.verdict;
       // The spam verdict and authentication results go on the transaction's log line, accepted or not.
       const note: TransactionNote = {};
@@ -188,7 +188,7 @@ class InboundMessage {
     if (probes.size > 0) {
       // The probe copy carries what a mailbox copy would: our trace fields and Authentication-Results.
       const probeHeader = Buffer.concat([Buffer.from(this.received() + extraHeaders, 'latin1'), header]);
-      const { body } = parts();
+      const { body } = this.buffer.parts(header);
       for (const token of probes.values()) await services.probes!.file(token, probeHeader, body);
       if (probes.size === e.recipients.length) {
         this.buffer.tx.abort();
@@ -197,7 +197,7 @@ class InboundMessage {
       }
     }
     // A bounce to a VERP return path is read back before the commit frees the spool: bounce processing needs it.
-    const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.forwardPath.address) }) ? await messageHead(parts(), BOUNCE_READ_MAX_BYTES) : null;
+    const bounce = isVerpBounce({ sender, recipients: e.recipients.map((r) => r.forwardPath.address) }) ? await messageHead(this.buffer.parts(header), BOUNCE_READ_MAX_BYTES) : null;
     // Bounces to our SRS addresses go back to the original sender, which may be off-site (accepted at RCPT).
     let srsReversed = false;
     const recipients = e.recipients.filter((r) => !probes.has(r.forwardPath.address)).map((r) => {
@@ -221,7 +221,7 @@ class InboundMessage {
     // Kept only for an account whose vacation response is on: everyone else pays one set lookup.
     const vacationHeader = services.vacation.wants(plan.accountIds) ? Buffer.from(header) : null;
     let trace = this.received() + extraHeaders;
-    if (plan.queue && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, parts(), arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
+    if (plan.queue && arcInput && services.config.policy.arcSeal) trace = (await this.arcSet(trace, this.buffer.parts(header), arcInput, plan.queue.recipients.map((r) => r.orcpt ?? ''))) + trace;
     const queued = plan.queue?.recipients.map((r) => r.address) ?? [];
     const outcome = await commitDelivery({
       tx: this.buffer.tx, plan, localHeader: Buffer.from(returnPathHeader(sender)), traceHeader: Buffer.concat([Buffer.from(trace, 'latin1'), header]),

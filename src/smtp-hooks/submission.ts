@@ -48,23 +48,22 @@ export function createSubmissionHooks(services: SubmissionHookServices): SmtpSer
         envelope,
         buffer: submission.openMessage(),
         context: { logger, limits: config.limits, notes },
-        accept: async (buffer) => {
-          const result = await submission.commitMessage({
-            identity: envelope.identity,
-            transactionId: envelope.transactionId,
-            envelope: {
-              sender: envelope.reversePath?.address ?? '',
-              recipients: envelope.recipients.map((r) => ({ address: r.forwardPath.address, orcpt: r.params.orcpt, notify: r.params.notify })),
-              envid: envelope.mailParams.envid,
-              ret: envelope.mailParams.ret,
-            },
-            origin: { remoteAddress: envelope.remoteAddress, helo: envelope.helo, protocol: envelope.protocol, tls: envelope.tls },
-            message: buffer,
-          });
-          if (!result.ok) return verdictOf(result);
-          notes.delivered(envelope.transactionId, { delivered: result.delivered, queued: result.queued, folder: 'inbox' });
-          return { ok: true, text: result.text };
-        },
+      }, async (buffer) => {
+        const result = await submission.commitMessage({
+          identity: envelope.identity,
+          transactionId: envelope.transactionId,
+          envelope: {
+            sender: envelope.reversePath?.address ?? '',
+            recipients: envelope.recipients.map((r) => ({ address: r.forwardPath.address, orcpt: r.params.orcpt, notify: r.params.notify })),
+            envid: envelope.mailParams.envid,
+            ret: envelope.mailParams.ret,
+          },
+          origin: { remoteAddress: envelope.remoteAddress, helo: envelope.helo, protocol: envelope.protocol, tls: envelope.tls },
+          message: buffer,
+        });
+        if (!result.ok) return verdictOf(result);
+        notes.delivered(envelope.transactionId, { delivered: result.delivered, queued: result.queued, folder: 'inbox' });
+        return { ok: true, text: result.text };
       });
     },
   }, { logger, config, inflight: services.inflight, notes, metrics: services.metrics, trace: services.trace });

@@ -90,7 +90,8 @@ export class ConnectionDriver {
   /** The compressor while output flows under COMPRESS=DEFLATE (see deflater()). */
   private deflate: zlib.DeflateRaw | null = null;
   private deflateIdleTimer: NodeJS.Timeout | null = null;
-  private readonly onData = (chunk: Buffer): void => this.received(chunk);
+  /** The socket's data listener (made in the constructor: a class-field arrow costs a keepNames defineProperty per driver). */
+  private readonly onData: (chunk: Buffer) => void;
 
   /** COMPRESS=DEFLATE is on: input is inflated and output goes through a compressor. */
   private get compressing(): boolean {
@@ -100,6 +101,7 @@ export class ConnectionDriver {
   constructor(options: DriverOptions) {
     this.options = options;
     this.socket = options.socket;
+    this.onData = (chunk) => this.received(chunk);
     options.context.push = (output) => {
       // Replies the engine pushes later (pipelined commands answered asynchronously) are progress too.
       this.madeProgress();

@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.ts';
 import { newSessionId } from '../core/ids.ts';
 import type { EngineContext, StreamEngine } from '../protocols/engine.ts';
 import { ConnectionDriver, upgradeToTls, type MutableEngineContext } from './connection-driver.ts';
-import { ConnectionCounter, type RefusalReason } from './ip-limits.ts';
+import { ConnectionCounter, type ConnectionSlot, type RefusalReason, type SlotHolder } from './ip-limits.ts';
 import type { TlsProvider } from './tls.ts';
 
 export interface ListenerOptions {
@@ -54,6 +54,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
 
   /** Sockets accepted but not yet driven (implicit-TLS handshake in progress). */
   const pending = new Set<net.Socket>();
+  const shared: ListenerState = { options, drivers, pending };
   const server = net.createServer({ pauseOnConnect: false }, (socket) => {
     const remoteAddress = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const verdict = counter.acquire(remoteAddress);
@@ -64,78 +65,16 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       else socket.end(refuse(verdict.reason));
       return;
     }
-    const { slot } = verdict;
-    const sessionId = newSessionId();
-    const opened = Date.now();
-    const release = (): void => slot.release();
-    const evicted = (): void => {
-      logger.info({ event: 'conn.evicted', listener: options.name, session: sessionId, ip: remoteAddress, durationMs: Date.now() - opened }, 'idle connection without login closed: every connection slot was taken');
-    };
+    const conn = new AcceptedConnection(socket, remoteAddress, verdict.slot, shared);
     // Until the TLS handshake is done nothing is at stake: such a connection may make room at once.
-    slot.holder = {
-      isEvictable: () => true,
-      evict: () => {
-        evicted();
-        socket.destroy();
-      },
-    };
+    verdict.slot.holder = conn;
     socket.on('error', () => undefined);
-    socket.once('close', release);
-    const context: MutableEngineContext = {
-      sessionId,
-      remoteAddress,
-      tls: null,
-      push: () => undefined,
-    };
-    logger.info({ event: 'conn.open', listener: options.name, session: sessionId, ip: remoteAddress, implicitTls: options.implicitTls }, 'connection opened');
-    const begin = async (): Promise<void> => {
-      let conn: net.Socket = socket;
-      pending.add(socket);
-      socket.once('close', () => pending.delete(socket));
-      if (options.implicitTls) {
-        if (!options.tls) {
-          socket.destroy();
-          return;
-        }
-        try {
-          const upgraded = await upgradeToTls(socket, options.tls, options.handshakeTimeoutMs ?? 30_000, { smallBuffers: options.smallTlsBuffers === true });
-          conn = upgraded.socket;
-          context.tls = upgraded.info;
-        } catch (err) {
-          logger.info({ event: 'tls.handshake_failed', listener: options.name, session: sessionId, ip: remoteAddress, err }, 'TLS handshake failed');
-          socket.destroy();
-          release();
-          return;
-        }
-      }
-      const driver = new ConnectionDriver({
-        socket: conn,
-        context,
-        createEngine: options.createEngine,
-        tls: options.tls,
-        logger,
-        handshakeTimeoutMs: options.handshakeTimeoutMs,
-        onClose: () => {
-          drivers.delete(driver);
-          release();
-          logger.info({ event: 'conn.close', listener: options.name, session: sessionId, ip: remoteAddress, tls: context.tls?.protocol ?? null, durationMs: Date.now() - opened }, 'connection closed');
-        },
-      });
-      pending.delete(socket);
-      drivers.add(driver);
-      slot.holder = {
-        isEvictable: () => driver.isEvictable,
-        evict: () => {
-          evicted();
-          driver.evict();
-        },
-      };
-      await driver.start();
-    };
-    begin().catch((err) => {
-      logger.error({ event: 'conn.error', session: sessionId, err }, 'connection setup failed');
+    socket.once('close', () => conn.release());
+    logger.info({ event: 'conn.open', listener: options.name, session: conn.sessionId, ip: remoteAddress, implicitTls: options.implicitTls }, 'connection opened');
+    conn.begin().catch((err: unknown) => {
+      logger.error({ event: 'conn.error', session: conn.sessionId, err }, 'connection setup failed');
       socket.destroy();
-      release();
+      conn.release();
     });
   });
   server.maxConnections = 100_000;
@@ -175,3 +114,93 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
 }
 
 export { ConnectionCounter };
+
+interface ListenerState {
+  options: ListenerOptions;
+  drivers: Set<ConnectionDriver>;
+  pending: Set<net.Socket>;
+}
+
+/** The engine context's push until the driver sets its own. */
+function noPush(): void {}
+
+/**
+ * One accepted connection: its slot of the connection limits (as the slot's holder: evictable until its
+ * driver says otherwise), the TLS handshake of an implicit-TLS port, then its driver. Per-connection
+ * callbacks are methods or arrows passed straight to a call: tsx compiles with esbuild's keepNames, which
+ * makes every arrow held in a const or an object property cost a defineProperty call each time it is made.
+ */
+class AcceptedConnection implements SlotHolder {
+  readonly sessionId = newSessionId();
+  private readonly opened = Date.now();
+  private readonly context: MutableEngineContext;
+  private driver: ConnectionDriver | null = null;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly remoteAddress: string,
+    private readonly slot: ConnectionSlot,
+    private readonly shared: ListenerState,
+  ) {
+    this.context = { sessionId: this.sessionId, remoteAddress, tls: null, push: noPush };
+  }
+
+  release(): void {
+    this.slot.release();
+  }
+
+  isEvictable(): boolean {
+    return this.driver === null || this.driver.isEvictable;
+  }
+
+  evict(): void {
+    const { options } = this.shared;
+    options.logger.info({ event: 'conn.evicted', listener: options.name, session: this.sessionId, ip: this.remoteAddress, durationMs: Date.now() - this.opened }, 'idle connection without login closed: every connection slot was taken');
+    if (this.driver) this.driver.evict();
+    else this.socket.destroy();
+  }
+
+  async begin(): Promise<void> {
+    const { options, pending, drivers } = this.shared;
+    const { socket } = this;
+    let conn: net.Socket = socket;
+    pending.add(socket);
+    socket.once('close', () => pending.delete(socket));
+    if (options.implicitTls) {
+      if (!options.tls) {
+        socket.destroy();
+        return;
+      }
+      try {
+        const upgraded = await upgradeToTls(socket, options.tls, options.handshakeTimeoutMs ?? 30_000, { smallBuffers: options.smallTlsBuffers === true });
+        conn = upgraded.socket;
+        this.context.tls = upgraded.info;
+      } catch (err) {
+        options.logger.info({ event: 'tls.handshake_failed', listener: options.name, session: this.sessionId, ip: this.remoteAddress, err }, 'TLS handshake failed');
+        socket.destroy();
+        this.release();
+        return;
+      }
+    }
+    const driver = new ConnectionDriver({
+      socket: conn,
+      context: this.context,
+      createEngine: options.createEngine,
+      tls: options.tls,
+      logger: options.logger,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      onClose: this.closed.bind(this),
+    });
+    pending.delete(socket);
+    drivers.add(driver);
+    this.driver = driver;
+    await driver.start();
+  }
+
+  private closed(): void {
+    const { options, drivers } = this.shared;
+    if (this.driver) drivers.delete(this.driver);
+    this.release();
+    options.logger.info({ event: 'conn.close', listener: options.name, session: this.sessionId, ip: this.remoteAddress, tls: this.context.tls?.protocol ?? null, durationMs: Date.now() - this.opened }, 'connection closed');
+  }
+}

@@ -67,7 +67,7 @@ export const data: CommandSpec = {
     const decoder = new DataDecoder({
       maxLineBytes: session.limits.textLineBytes,
       maxMessageBytes: session.limits.maxMessageBytes,
-      write: (chunk) => sink.write(chunk),
+      write: sink.write.bind(sink),
     });
     session.state = { phase: 'data', tx, sink, decoder };
     session.send(replies.startData);
