@@ -14,7 +14,7 @@ import type { HttpEnv } from './context.ts';
 import { problemResponse, throttledResponse } from './problem.ts';
 import { readBody } from './read-body.ts';
 
-export const CSRF_HEADER = 'X-CSRF-Token';
+const CSRF_HEADER = 'X-CSRF-Token';
 
 /** The CSRF token of a session: derived one-way from the session token, so it is tied to that session and reveals nothing of it. */
 export function csrfTokenFor(sessionToken: string): string {
@@ -22,7 +22,7 @@ export function csrfTokenFor(sessionToken: string): string {
 }
 
 /** Compares two tokens in constant time. */
-export function sameToken(a: string, b: string): boolean {
+function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
