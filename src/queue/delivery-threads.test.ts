@@ -69,7 +69,7 @@ function deleteBody(dataDir: string, queueId: string): void {
   }
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) if (await check()) return;
   assert.fail(`timed out waiting for ${what}`);
 }
