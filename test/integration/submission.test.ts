@@ -409,7 +409,9 @@ describe('submission: Received header detail', () => {
 describe('submission: brute-force lockout and recovery', () => {
   let t: TestServer;
   before(async () => {
-    t = await startServer({ auth: { maxFailuresPerIp: 3, failureWindow: 1000, penaltyDelay: 0 } });
+    // A 5 s window: the three failures and the locked attempt fall inside it even when a loaded machine takes
+    // a while per password check (with 1 s the first failure had left the window before the fourth attempt).
+    t = await startServer({ auth: { maxFailuresPerIp: 3, failureWindow: 5000, penaltyDelay: 0 } });
   });
   after(async () => {
     await t?.stop();
@@ -427,7 +429,7 @@ describe('submission: brute-force lockout and recovery', () => {
       const other = await client.command(plain(BOB, PASS));
       assert.equal(other.code, 454);
       assert.ok(t.logs.some((l) => l.event === 'auth.failed' && l.ip === '127.0.0.1'));
-      await new Promise((r) => setTimeout(r, 1200));
+      await new Promise((r) => setTimeout(r, 5200));
       const ok = await client.command(plain(ALICE, PASS));
       assert.equal(ok.code, 235, ok.text);
     } finally {
