@@ -27,8 +27,8 @@ export async function submit(t: TestServer, user: string, envelope: { from: stri
   }
 }
 
-/** Polls until `check` returns a truthy value. */
-export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
+/** Polls until `check` returns a truthy value (the limit is generous: a loaded machine's queue is slower, not wrong). */
+export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -239,11 +239,13 @@ describe('expiry', () => {
   it('a message that outlives max_age bounces with 5.4.7', async () => {
     const dns = await startDnsServer(RECORDS);
     const sink = await startSmtpSink({ rcpt: () => '451 4.4.1 never today' });
-    const t = await startTestServer({ dns: new NodeResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 }), config: { queue: { portOverride: sink.port, retrySchedule: [100], maxAge: 400, delayWarning: null } } });
+    const t = await startTestServer({ dns: new NodeResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 }), config: { queue: { portOverride: sink.port, retrySchedule: [100], maxAge: 2000, delayWarning: null } } });
     try {
       await t.addUser(ALICE, PASS);
       await submit(t, ALICE, { from: ALICE, to: ['late@retry.test'] }, rawMessage(ALICE, 'late@retry.test', 'too late', 'x'));
-      const [dsn] = await t.waitForMessages(ALICE, 1, { timeoutMs: 5000 });
+      // max_age 2 s with a retry every 100 ms: several attempts before it expires even when an attempt is slow
+      // (with 400 ms a loaded machine's first attempt ended past it, and the message bounced untried again).
+      const [dsn] = await t.waitForMessages(ALICE, 1, { timeoutMs: 20_000 });
       const text = (await t.read(ALICE, dsn!.uid)).toString();
       assert.match(text, /^Status: 5\.4\.7/m);
       assert.match(text, /^Action: failed/m);
