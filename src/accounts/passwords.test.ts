@@ -23,13 +23,20 @@ test('DUMMY_HASH is a well-formed hash that matches nothing, at the default cost
   assert.equal(DUMMY_HASH.split('$')[2], real.split('$')[2], 'same parameters as a fresh hash');
 });
 
+/** CPU time of this process in ms: unlike the wall clock, not stretched by other processes on a loaded machine. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 test('one verify stays under 100 ms on this machine (loosely: 250 ms under load)', async () => {
   const hash = await hashPassword('pw');
   const samples: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const started = performance.now();
+    // CPU time (the scrypt runs on a libuv thread of this process): what a verify costs, not how long it waited.
+    const started = cpuMs();
     assert.equal(await verifyPassword(hash, 'pw'), true);
-    samples.push(performance.now() - started);
+    samples.push(cpuMs() - started);
   }
   assert.ok(Math.min(...samples) < 250, `fastest verify took ${Math.min(...samples).toFixed(1)} ms`);
 });

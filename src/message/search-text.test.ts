@@ -29,12 +29,18 @@ test('RFC 2047: B and Q words, adjacent words joined, other whitespace kept (RFC
   assert.equal(decodeHeaderValue('=?utf-8?q?has space?='), '=?utf-8?q?has space?=');
 });
 
+/** CPU time of this process in ms: unlike the wall clock, not stretched by other processes on a loaded machine. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 test('decodeHeaderValue is linear on hostile input', () => {
   const manyCharsets = Array.from({ length: 100_000 }, (_, i) => `=?cs${i}?q?x?=`).join(' ');
   for (const s of [manyCharsets, '=?'.repeat(1_000_000), '=?a?Q?'.repeat(300_000), '=?a?Q?x '.repeat(200_000), '=?utf-8?q?a?='.repeat(150_000)]) {
-    const t0 = performance.now();
+    const t0 = cpuMs();
     decodeHeaderValue(s);
-    assert.ok(performance.now() - t0 < 2000, s.slice(0, 8));
+    assert.ok(cpuMs() - t0 < 2000, s.slice(0, 8));
   }
 });
 
