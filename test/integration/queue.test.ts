@@ -48,7 +48,9 @@ describe('outbound queue through the running server', () => {
   before(async () => {
     dns = await startDnsServer(RECORDS);
     sink = await startSmtpSink({ rcpt: (a) => rcptReply(a) });
-    t = await startTestServer({ dns: new NodeResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1 }), config: { queue: { portOverride: sink.port, retrySchedule: [150, 300, 600], maxAge: 60_000, delayWarning: null } } });
+    // The DNS server answers from this same (possibly loaded) process: a lookup that timed out would count as a
+    // failed connection and put the destination into its 60 s backoff, past every wait below.
+    t = await startTestServer({ dns: new NodeResolver({ servers: [dns.server], timeoutMs: 5000, tries: 2 }), config: { queue: { portOverride: sink.port, retrySchedule: [150, 300, 600], maxAge: 60_000, delayWarning: null } } });
     await t.addUser(ALICE, PASS);
     await t.addUser(LIST, PASS);
     await t.addAlias('fwd@example.org', ['remote@reject.test']);
