@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { RawImapClient } from '../harness/imap-raw.ts';
 import { Pipelining } from '../harness/imap-pipelining.ts';
+import { storeCommits, type StoreCommits } from '../harness/store-commits.ts';
 
 const USER = 'pipeline@example.org';
 const PASS = 'pipeline pass 1';
@@ -18,22 +19,16 @@ const HOST = 'mx.postamt.test';
 /** How long each WAL sync is made to take: long enough that the order of events is not left to chance. */
 const SYNC_MS = 500;
 
-type Sync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
-interface Commits {
-  faultInjector: ((stage: string) => void) | null;
-  syncThread: { fdatasync: Sync };
-}
-
 describe('IMAP pipelined writes', () => {
   let t: TestServer;
-  let commits: Commits;
+  let commits: StoreCommits;
   before(async () => {
     t = await startTestServer({ hostname: HOST });
     await t.addUser(USER, PASS);
     const c = await RawImapClient.login({ port: t.ports.imaps, ca: t.ca, servername: HOST, user: USER, password: PASS });
     for (let i = 1; i <= 4; i++) await c.append('INBOX', `Subject: m${i}\r\n\r\nbody ${i}\r\n`);
     await c.close();
-    commits = (t.server.services.store as unknown as { commits: Commits }).commits;
+    commits = storeCommits(t);
   });
   after(async () => {
     await t?.stop();

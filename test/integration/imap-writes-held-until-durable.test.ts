@@ -12,6 +12,7 @@ import { ImapFlow } from 'imapflow';
 import { startTestServer, type TestServer } from '../harness/server.ts';
 import { RawImapClient } from '../harness/imap-raw.ts';
 import { Pipelining } from '../harness/imap-pipelining.ts';
+import { storeCommits, type StoreCommits, type WalSync } from '../harness/store-commits.ts';
 import { havePython, spawnPythonImap } from '../harness/python-imap.ts';
 
 const HOST = 'mx.postamt.test';
@@ -19,18 +20,12 @@ const PASS = 'durable writes pass 1';
 /** How long each WAL sync is made to take in the pipelining test. */
 const SYNC_MS = 300;
 
-type Sync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
-interface Commits {
-  faultInjector: ((stage: string) => void) | null;
-  syncThread: { fdatasync: Sync };
-}
-
 const message = (subject: string): string => `Subject: ${subject}\r\nFrom: a@example.org\r\n\r\nbody of ${subject}\r\n`;
 const literal = (text: string): string => `{${Buffer.byteLength(text)}+}\r\n${text}`;
 
 describe('IMAP writes answered once durable', () => {
   let t: TestServer;
-  let commits: Commits;
+  let commits: StoreCommits;
   let users = 0;
 
   /** A new account with INBOX holding `count` unseen messages (UIDs 1..count) and an empty Kept. */
@@ -47,9 +42,9 @@ describe('IMAP writes answered once durable', () => {
   const open = (user: string): Promise<Pipelining> => Pipelining.open({ port: t.ports.imaps, ca: t.ca, servername: HOST, user, password: PASS });
 
   /** Wraps the store's WAL sync; returns the function that puts the original back. */
-  function wrapSync(wrapper: (sync: Sync) => Sync): () => void {
+  function wrapSync(wrapper: (sync: WalSync) => WalSync): () => void {
     const original = commits.syncThread.fdatasync;
-    const sync: Sync = (fd, done) => original.call(commits.syncThread, fd, done);
+    const sync: WalSync = (fd, done) => original.call(commits.syncThread, fd, done);
     commits.syncThread.fdatasync = wrapper(sync);
     return () => {
       commits.syncThread.fdatasync = original;
@@ -58,7 +53,7 @@ describe('IMAP writes answered once durable', () => {
 
   before(async () => {
     t = await startTestServer({ hostname: HOST });
-    commits = (t.server.services.store as unknown as { commits: Commits }).commits;
+    commits = storeCommits(t);
   });
   after(async () => {
     await t?.stop();
