@@ -34,7 +34,7 @@ after(async () => {
 
 function queued(address: string): { recipient: QueueRecipientRecord; message: QueueMessageRecord } {
   const now = new Date();
-  const recipient: QueueRecipientRecord = { id: 1, queueId: 'Q1', address, domain: 'example.test', orcpt: null, notify: null, state: 'queued', attempts: 0, nextAttemptAt: now, lastResult: null, updatedAt: now };
+  const recipient: QueueRecipientRecord = { id: 1, queueId: 'Q1', address, domain: 'example.test', orcpt: null, notify: null, state: 'queued', attempts: 0, nextAttemptAt: now, lastResult: null, updatedAt: now, retryRequestedAt: null };
   return { recipient, message: { id: 'Q1', sender: 'alice@sender.test', envid: null, ret: null, origin: 'smtp', submitter: null, size: 10, createdAt: now, holdUntil: null, recipients: [recipient] } };
 }
 

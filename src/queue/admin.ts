@@ -47,9 +47,12 @@ export async function showQueue(store: QueueStore, id: string): Promise<(QueueSu
   return { ...summarize(m), envid: m.envid, ret: m.ret, origin: m.origin, headers: body.subarray(0, end >= 0 ? end : Math.min(body.length, 64 * 1024)).toString('utf8') };
 }
 
-/** Makes queued/deferred recipients due now; returns how many. Kick the runner afterwards. */
+/**
+ * Makes queued/deferred recipients due now and records the request with them, so the runner (in this process
+ * or another) also lifts its backoff of their destinations; returns how many. Kick the runner afterwards.
+ */
 export async function retryQueue(store: QueueStore, id: string | 'all', now: Date = new Date()): Promise<number> {
-  const updates = (await targets(store, id)).flatMap((m) => m.recipients.filter((r) => r.state === 'queued' || r.state === 'deferred').map((r) => ({ id: r.id, state: r.state, nextAttemptAt: now })));
+  const updates = (await targets(store, id)).flatMap((m) => m.recipients.filter((r) => r.state === 'queued' || r.state === 'deferred').map((r) => ({ id: r.id, state: r.state, nextAttemptAt: now, retryRequestedAt: now })));
   await store.updateRecipients(updates);
   return updates.length;
 }

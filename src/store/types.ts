@@ -444,6 +444,12 @@ export interface QueueRecipientRecord {
   nextAttemptAt: Date;
   lastResult: string | null;
   updatedAt: Date;
+  /**
+   * When an administrator last asked for this recipient to be retried now (`postamt queue retry`, the web
+   * admin's retry), in whichever process: a runner lifts its backoff of the recipient's destination when the
+   * request is not older than the destination's failure. Null when never asked.
+   */
+  retryRequestedAt: Date | null;
 }
 
 export interface QueueMessageRecord {
@@ -469,6 +475,8 @@ export interface QueueRecipientUpdate {
   lastResult?: string | null;
   keepHeld?: boolean;
   leaseOwner?: string;
+  /** An administrator's request to retry now (QueueRecipientRecord.retryRequestedAt). */
+  retryRequestedAt?: Date;
 }
 
 /** What one delivery attempt on one queued message leaves behind (QueueStore.recordAttempt). */

@@ -79,6 +79,7 @@ export class MemoryQueueStore implements QueueStore {
       if (u.attempts !== undefined) r.attempts = u.attempts;
       if (u.nextAttemptAt && !stayHeld) r.nextAttemptAt = u.nextAttemptAt;
       if (u.lastResult !== undefined) r.lastResult = u.lastResult;
+      if (u.retryRequestedAt !== undefined) r.retryRequestedAt = u.retryRequestedAt;
       r.updatedAt = this.now();
       this.#leases.release(u.id, u.leaseOwner);
     }
@@ -127,6 +128,7 @@ export class MemoryQueueStore implements QueueStore {
         nextAttemptAt: due,
         lastResult: null,
         updatedAt: now,
+        retryRequestedAt: null,
       })),
     });
     this.bodies.set(id, Buffer.from(body));

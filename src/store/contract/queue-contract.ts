@@ -163,6 +163,25 @@ export function runQueueStoreContract(name: string, openFresh: () => Promise<Fre
       assert.equal(await queue.nextDueAt(), null, 'a held recipient is not due');
     }));
 
+  test(`${name}: an administrator's retry request is kept with the recipient and comes back with its claim`, () =>
+    withQueue(async (queue) => {
+      await queue.enqueue({ sender: '', recipients: [{ address: 'a@r.test' }, { address: 'b@r.test' }] }, Buffer.from('x'));
+      const [a, b] = await queue.dueRecipients(new Date(Date.now() + 1000), 10);
+      assert.equal(a!.retryRequestedAt, null, 'never asked');
+      const later = new Date(Date.now() + 600_000);
+      await queue.updateRecipients([{ id: a!.id, state: 'deferred', attempts: 1, nextAttemptAt: later, lastResult: '451 4.4.1 connection failed' }, { id: b!.id, state: 'queued', nextAttemptAt: later }]);
+      const asked = new Date(Date.now() + 1);
+      await queue.updateRecipients([{ id: a!.id, state: 'deferred', nextAttemptAt: asked, retryRequestedAt: asked }]);
+      const claimed = await queue.claimRecipients(new Date(asked.getTime() + 1), 10, { owner: 'node-a', until: new Date(asked.getTime() + 30_000) });
+      assert.deepEqual(claimed.map((r) => [r.address, r.retryRequestedAt?.getTime() ?? null, r.attempts]), [['a@r.test', asked.getTime(), 1]], 'only the retried recipient is due, with its request');
+      // A result recorded later leaves the request as it was: its time, not a flag, tells the runner whether it is newer than a failure.
+      await queue.updateRecipients([{ id: a!.id, state: 'deferred', attempts: 2, nextAttemptAt: later, lastResult: '451 again', leaseOwner: 'node-a' }]);
+      const [ra, rb] = (await queue.listQueue())[0]!.recipients;
+      assert.equal(ra!.retryRequestedAt?.getTime(), asked.getTime());
+      assert.equal(rb!.retryRequestedAt, null);
+      assert.equal((await queue.getQueueMessage(ra!.queueId))!.recipients[0]!.retryRequestedAt?.getTime(), asked.getTime());
+    }));
+
   test(`${name}: a claimed recipient goes to one claimant until its lease expires or its owner records a result`, () =>
     withQueue(async (queue) => {
       await queue.enqueue({ sender: '', recipients: [{ address: 'a@r.test' }, { address: 'b@r.test' }, { address: 'c@r.test' }] }, Buffer.from('x'));

@@ -843,4 +843,13 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 21,
+    name: 'retry requests on queued recipients',
+    // SQLite migration 26: the time an administrator asked for a recipient to be retried, so a runner on any
+    // node lifts its in-memory backoff of the recipient's dead destination when it next claims the recipient.
+    sql: `
+ALTER TABLE queue_recipients ADD COLUMN retry_requested_at bigint;
+`,
+  },
 ];

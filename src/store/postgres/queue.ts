@@ -20,6 +20,7 @@ interface RecipientRow {
   next_attempt_at: number;
   last_result: string | null;
   updated_at: number;
+  retry_requested_at: number | string | null;
   lease_owner?: string | null;
   lease_until?: number | null;
 }
@@ -51,6 +52,7 @@ function toRecipient(row: RecipientRow): QueueRecipientRecord {
     nextAttemptAt: new Date(row.next_attempt_at),
     lastResult: row.last_result,
     updatedAt: new Date(row.updated_at),
+    retryRequestedAt: row.retry_requested_at === null ? null : new Date(Number(row.retry_requested_at)),
   };
 }
 
@@ -132,6 +134,10 @@ async function applyUpdates(c: pg.PoolClient, updates: QueueRecipientUpdate[]): 
     if (u.lastResult !== undefined) {
       values.push(u.lastResult);
       sets.push(`last_result = $${values.length}`);
+    }
+    if (u.retryRequestedAt !== undefined) {
+      values.push(u.retryRequestedAt.getTime());
+      sets.push(`retry_requested_at = $${values.length}`);
     }
     if (u.leaseOwner !== undefined) {
       values.push(u.leaseOwner);

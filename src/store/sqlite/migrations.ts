@@ -705,4 +705,14 @@ CREATE TRIGGER emails_delete AFTER DELETE ON emails BEGIN
 END;
 `,
   },
+  {
+    version: 26,
+    name: 'retry requests on queued recipients',
+    // An administrator's retry (the CLI, the web admin) is often made in another process than the server's
+    // queue runner: the time it was asked travels with the recipient, so the runner lifts its in-memory
+    // backoff of the recipient's dead destination when it next claims the recipient (queue/runner.ts).
+    sql: `
+ALTER TABLE queue_recipients ADD COLUMN retry_requested_at INTEGER;
+`,
+  },
 ];

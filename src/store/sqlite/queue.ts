@@ -22,6 +22,7 @@ interface RecipientRow {
   next_attempt_at: number;
   last_result: string | null;
   updated_at: number;
+  retry_requested_at: number | string | null;
 }
 
 interface MessageRow {
@@ -51,6 +52,7 @@ function toRecipient(row: RecipientRow): QueueRecipientRecord {
     nextAttemptAt: new Date(row.next_attempt_at),
     lastResult: row.last_result,
     updatedAt: new Date(row.updated_at),
+    retryRequestedAt: row.retry_requested_at === null ? null : new Date(Number(row.retry_requested_at)),
   };
 }
 
@@ -127,13 +129,14 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
     const now = Date.now();
     for (const u of updates) {
       const keepHeld = u.keepHeld === true && (u.state === 'queued' || u.state === 'deferred');
-      const shape = `${keepHeld ? 'k' : ''}${u.attempts !== undefined ? 'a' : ''}${u.nextAttemptAt !== undefined ? 'n' : ''}${u.lastResult !== undefined ? 'r' : ''}`;
+      const shape = `${keepHeld ? 'k' : ''}${u.attempts !== undefined ? 'a' : ''}${u.nextAttemptAt !== undefined ? 'n' : ''}${u.lastResult !== undefined ? 'r' : ''}${u.retryRequestedAt !== undefined ? 'q' : ''}`;
       let statement = updateStatements.get(shape);
       if (!statement) {
         const sets = keepHeld ? ["state = CASE state WHEN 'held' THEN 'held' ELSE ? END", 'updated_at = ?'] : ['state = ?', 'updated_at = ?'];
         if (u.attempts !== undefined) sets.push('attempts = ?');
         if (u.nextAttemptAt !== undefined) sets.push(keepHeld ? "next_attempt_at = CASE state WHEN 'held' THEN next_attempt_at ELSE ? END" : 'next_attempt_at = ?');
         if (u.lastResult !== undefined) sets.push('last_result = ?');
+        if (u.retryRequestedAt !== undefined) sets.push('retry_requested_at = ?');
         statement = db.prepare(`UPDATE queue_recipients SET ${sets.join(', ')} WHERE id = ?`);
         updateStatements.set(shape, statement);
       }
@@ -141,6 +144,7 @@ export function sqliteQueueStore(deps: { db: SqliteDatabase; changes: SqliteChan
       if (u.attempts !== undefined) values.push(u.attempts);
       if (u.nextAttemptAt !== undefined) values.push(u.nextAttemptAt.getTime());
       if (u.lastResult !== undefined) values.push(u.lastResult);
+      if (u.retryRequestedAt !== undefined) values.push(u.retryRequestedAt.getTime());
       statement.run(...values, u.id);
       leases.release(u.id, u.leaseOwner);
     }
