@@ -105,8 +105,10 @@ export async function connectRoute(route: Extract<Route, { kind: 'hosts' }>, opt
         connectTimeoutMs: options.connectTimeoutMs,
         timeouts: options.timeouts,
       };
-      // Until a thread is ready (start-up, a replacement after a crash) connections open here.
-      const opened = tlsCheck || !options.threads?.available() ? await SmtpConnection.open({ ...connectionOptions, tlsCheck }) : await options.threads.open(connectionOptions);
+      // A session whose TLS a policy checks stays here (the check runs on the socket); so does one when no
+      // thread loaded in time.
+      const onThread = !tlsCheck && options.threads ? await options.threads.whenReady() : false;
+      const opened = onThread ? await options.threads!.open(connectionOptions) : await SmtpConnection.open({ ...connectionOptions, tlsCheck });
       const failed = checked as { type: TlsResultType; detail: string } | null;
       if (opened.ok) {
         if (failed) report(failed.type, ip, failed.detail);

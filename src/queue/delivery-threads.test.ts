@@ -110,6 +110,27 @@ test('a delivery thread sends queued bodies as stored (dot-stuffed, 8-bit, chunk
   }
 });
 
+test('mail queued before the thread has loaded waits for it: the main thread sends none of it (it reads no body)', async () => {
+  sink.messages.length = 0;
+  const { store, runner, attempts, close } = await setup();
+  try {
+    let mainReads = 0;
+    const read = store.readQueueMessage.bind(store);
+    store.readQueueMessage = (id) => (mainReads++, read(id));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: `early${i}@example.org` }] }, Buffer.from(`Subject: early ${i}\r\n\r\nbody\r\n`)));
+    // The start's pass finds the mail at once; the thread is spawned by its first connection and loads meanwhile.
+    runner.start();
+    assert.equal(runner.deliveryThreads!.ready, false, 'no thread has loaded yet');
+    await sink.waitForMessages(3, 20_000);
+    await until('the results recorded', async () => (await Promise.all(ids.map((id) => store.getQueueMessage(id)))).every((m) => m === null));
+    for (let i = 0; i < 3; i++) assert.equal(attempts(`early${i}@example.org`)[0]?.result, 'delivered');
+    assert.equal(mainReads, 0, 'every session ran on the thread');
+  } finally {
+    await close();
+  }
+});
+
 test('a loop found by the thread (too many Received fields) is bounced 5.4.6 without sending it', async () => {
   sink.messages.length = 0;
   const { store, runner, attempts, close } = await setup({ maxHops: 2 });
@@ -179,7 +200,7 @@ test('a queue entry whose body cannot be read: the connection opened for it is c
     const sessions = sink.sessions.length;
     const id = await store.enqueue({ sender: 'bob@sender.example', recipients: [{ address: 'alice@example.org' }] }, Buffer.from('Subject: gone\r\n\r\nbody\r\n'));
     deleteBody(dataDir, id);
-    // Not started: no thread is ready, so the connection opens on the main thread (as at start-up) and the
+    // Not started: no thread is spawned, so the connection opens on the main thread (as when none loads) and the
     // body read fails there, after the connect.
     await runner.runOnce();
     await within('idle()', runner.idle());

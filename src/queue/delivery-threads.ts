@@ -22,6 +22,13 @@ interface Thread {
   dead: boolean;
 }
 
+/**
+ * How long a connection waits for a thread that is loading (its code and its store connection take a few
+ * hundred ms on a quiet machine) before it opens on the main thread instead: a thread that cannot load never
+ * holds mail up for longer.
+ */
+const READY_WAIT_MS = 5_000;
+
 export class DeliveryThreads {
   readonly #size: number;
   readonly #source: QueueBodySource;
@@ -31,6 +38,10 @@ export class DeliveryThreads {
   #running = false;
   /** The threads were spawned (replacements of dead ones are spawned as they die). */
   #spawned = false;
+  /** When the last thread was spawned: a connection waits for it to load until READY_WAIT_MS after this. */
+  #spawnedAt = 0;
+  /** Connections waiting for a thread to load: called when one is ready, or when the wait is over. */
+  #readyWaiters: (() => void)[] = [];
 
   constructor(options: { size: number; source: QueueBodySource; logger: Logger }) {
     this.#size = Math.max(1, options.size);
@@ -39,12 +50,36 @@ export class DeliveryThreads {
   }
 
   /**
-   * Allows the threads to start: they are spawned at the first connection asked for (`available()`), so a
-   * server that relays nothing never pays for loading them; until one is ready, connections open in the
-   * main thread.
+   * Allows the threads to start: they are spawned at the first connection asked for (`whenReady()`), so a
+   * server that relays nothing never pays for loading them.
    */
   start(): void {
     this.#running = true;
+  }
+
+  /**
+   * Whether a connection opens on a thread. The first call after start() spawns the threads, and a call
+   * while one is loading (start-up, or a replacement for one that died) waits for it, up to READY_WAIT_MS
+   * after its spawn. Opening on the main thread instead would keep that session there for as long as mail
+   * keeps coming to its destination (the connection is reused), so the first burst of mail after a start
+   * would be sent by the main thread, beside all it does already. False when the threads are not started, or
+   * none loaded in time: the connection then opens on the main thread.
+   */
+  async whenReady(): Promise<boolean> {
+    if (this.available()) return true;
+    const left = this.#spawnedAt + READY_WAIT_MS - Date.now();
+    if (!this.#running || this.#threads.length === 0 || left <= 0) return false;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        const at = this.#readyWaiters.indexOf(done);
+        if (at >= 0) this.#readyWaiters.splice(at, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, left);
+      this.#readyWaiters.push(done);
+    });
+    return this.ready;
   }
 
   /** Whether a thread can take a connection now; the first call after start() spawns the threads. */
@@ -85,6 +120,7 @@ export class DeliveryThreads {
   /** Ends every thread (after the runner closed its connections); anything still in flight fails. */
   async close(): Promise<void> {
     this.#running = false;
+    this.#readyWaiters.slice().forEach((done) => done());
     await Promise.all([...this.#threads].map((t) => this.#retire(t, 'delivery threads stopped', true)));
   }
 
@@ -92,8 +128,10 @@ export class DeliveryThreads {
     const worker = new Worker(new URL('./delivery-worker.mjs', import.meta.url), { workerData: { source: this.#source } satisfies DeliveryThreadData });
     const thread: Thread = { worker, connections: new Map(), ready: false, dead: false };
     worker.on('message', (message: FromThread) => {
-      if (message.type === 'ready') thread.ready = !thread.dead;
-      else thread.connections.get(message.conn)?.receive(message);
+      if (message.type === 'ready') {
+        thread.ready = !thread.dead;
+        this.#readyWaiters.slice().forEach((done) => done());
+      } else thread.connections.get(message.conn)?.receive(message);
     });
     worker.on('error', (err) => {
       this.#logger.error({ event: 'queue.thread_failed', err }, 'delivery thread failed: its transactions in flight are retried');
@@ -106,6 +144,7 @@ export class DeliveryThreads {
     // The connections' sockets keep the thread busy; the thread itself must not keep the process alive.
     worker.unref();
     this.#threads.push(thread);
+    this.#spawnedAt = Date.now();
   }
 
   async #retire(thread: Thread, reason: string, terminate: boolean): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The real server with a delivery thread: after it tried a queue entry whose body is missing (the attempt
- * fails after the connection to the peer was opened, first on the main thread while the thread loads, then
- * on the thread), SIGTERM still ends the process, while the peer keeps every session it was given open.
+ * fails on the thread after the connection to the peer was opened), SIGTERM still ends the process, while the
+ * peer keeps every session it was given open.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,7 +52,7 @@ test('with a delivery thread, a server that tried a queue entry whose body is mi
     const sessions = sink.sessions.length;
     const mark = child.logs.length;
     await child.start();
-    // Internal errors until the entry is quarantined: the first tries while the thread loads, the later ones on it.
+    // Internal errors until the entry is quarantined: the first try waits for the thread to load, then all run on it.
     await until('the entry quarantined', () => child.logs.slice(mark).some((l) => l.event === 'queue.quarantined' && l.queueId === queued.id), 60_000);
     assert.ok(sink.sessions.length > sessions, 'the attempts connected to the peer');
     assert.ok(await terminates(child, 30_000), 'the server exits on SIGTERM after trying the entry with the missing body');
