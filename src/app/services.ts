@@ -217,6 +217,7 @@ export async function createServices(config: Config, logger: Logger, overrides: 
     maxConnections: q.concurrency,
     maxConnectionsPerDestination: q.perDestinationConcurrency,
     connectionCacheMs: q.connectionCacheTime,
+    destinationBackoffMs: q.destinationBackoff,
     deliveryThreads: q.deliveryThreads,
     maxHops: q.maxHops,
     leaseMs: q.leaseTime,

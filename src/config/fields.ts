@@ -125,11 +125,17 @@ export function sizeField(opts: { default: number; doc: string }): Field<number>
   });
 }
 
-/** A duration in milliseconds. With `canDisable`, "" gives null (switched off). */
-export function durationField(opts: { default: string; doc: string }): Field<number>;
-export function durationField(opts: { default: string; doc: string; canDisable: true }): Field<number | null>;
-export function durationField(opts: { default: string; doc: string; canDisable?: boolean }): Field<number | null> {
-  const read = (value: unknown): number | null => (opts.canDisable && value === '' ? null : parseDuration(value));
+/** A duration in milliseconds, at most `max` when given. With `canDisable`, "" gives null (switched off). */
+export function durationField(opts: { default: string; doc: string; max?: string }): Field<number>;
+export function durationField(opts: { default: string; doc: string; max?: string; canDisable: true }): Field<number | null>;
+export function durationField(opts: { default: string; doc: string; max?: string; canDisable?: boolean }): Field<number | null> {
+  const max = opts.max === undefined ? null : parseDuration(opts.max);
+  const read = (value: unknown): number | null => {
+    if (opts.canDisable && value === '') return null;
+    const ms = parseDuration(value);
+    if (max !== null && ms > max) throw new ValueError(`expected a duration of at most ${opts.max}, got ${describe(value)}`);
+    return ms;
+  };
   return field({
     type: opts.canDisable ? 'duration or ""' : 'duration', doc: opts.doc, defaultText: q(opts.default),
     defaultValue: () => read(opts.default), fromToml: read,

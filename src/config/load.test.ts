@@ -158,6 +158,7 @@ test('a bad value is refused with key, line and what was expected', () => {
     ['limits = 5\n', /^postamt\.toml:1: limits must be a table/],
     ['[dns]\nservers = ["dns.example"]\n', /^postamt\.toml:2: dns\.servers: expected an IP address/],
     ['[queue]\nretry_schedule = []\n', /^postamt\.toml:2: queue\.retry_schedule: expected a non-empty array/],
+    ['[queue]\ndestination_backoff = "2h"\n', /^postamt\.toml:2: queue\.destination_backoff: expected a duration of at most 1h, got "2h"$/],
     ['[tls.sni."example.org"]\ncert = "a.pem"\n', /^postamt\.toml:1: tls\.sni\."example\.org"\.key: missing/],
     ['[tls.sni."example.org"]\ncert = "a.pem"\nkey = "b.pem"\nchain = "c.pem"\n', /^postamt\.toml:4: tls\.sni\."example\.org"\.chain: unknown key/],
     ['[queue.routes]\n"example.org" = "mx:x"\n', /^postamt\.toml:2: queue\.routes\."example\.org": expected "host" or "host:port"/],

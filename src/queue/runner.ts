@@ -60,7 +60,10 @@ export interface QueueRunnerOptions {
   maxRecipientsPerTransaction?: number;
   /** RFC 5321 §6.3: more Received fields than this is a loop (default 50). */
   maxHops?: number;
-  /** After every host of a destination failed, leave it alone this long (default 60 s). */
+  /**
+   * After every host of a destination failed, leave its mail alone this long (default 60 s), unless an
+   * administrator asks for a retry of some of it after the failure (QueueRecipientRecord.retryRequestedAt).
+   */
   destinationBackoffMs?: number;
   pollIntervalMs?: number; // default 30 s
   /** How long a claim on a recipient lasts without renewal (default 60 s; renewed every third of it while in flight). */
@@ -94,12 +97,17 @@ interface Job {
   route: Route;
 }
 
+/** A destination none of whose hosts could be reached: when that was found, and until when it is left alone. */
+interface DownMark {
+  since: number;
+  until: number;
+}
+
 interface Destination {
   key: string;
   jobs: Job[];
   /** Workers of this destination, busy or waiting with an open connection; not those closing theirs. */
   workers: number;
-  downUntil: number;
   /** Workers waiting with an open connection: called with true for a new job, false to close. */
   waiting: ((go: boolean) => void)[];
 }
@@ -114,6 +122,11 @@ export class QueueRunner {
    */
   readonly #inFlight = new Map<string, number>();
   readonly #destinations = new Map<string, Destination>();
+  /**
+   * Dead destinations by key, kept apart from #destinations (whose entries go when their last worker ends) so
+   * that mail arriving later is left alone too; an expired mark goes when the next one is set.
+   */
+  readonly #down = new Map<string, DownMark>();
   #connections = 0;
   /** Workers waiting with an open connection (no delivery in progress). */
   #waiting = 0;
@@ -344,7 +357,7 @@ export class QueueRunner {
     const key = job.route.destination;
     let dest = this.#destinations.get(key);
     if (!dest) {
-      dest = { key, jobs: [], workers: 0, downUntil: 0, waiting: [] };
+      dest = { key, jobs: [], workers: 0, waiting: [] };
       this.#destinations.set(key, dest);
     }
     dest.jobs.push(job);
@@ -430,9 +443,10 @@ export class QueueRunner {
     const reuse = held.conn;
     const now = this.#now();
     const { message } = job;
-    if (dest.downUntil > now.getTime()) {
+    const down = this.#down.get(dest.key);
+    if (down && down.until > now.getTime() && !this.#retryLifts(dest.key, down, job)) {
       // Per-destination backoff: do not hammer a dead destination; no attempt is counted.
-      await this.#o.store.updateRecipients(job.recipients.map((r) => ({ id: r.id, state: r.state === 'queued' && r.attempts === 0 ? 'queued' : 'deferred', nextAttemptAt: new Date(dest.downUntil), keepHeld: true, leaseOwner: this.#leaseOwner })));
+      await this.#o.store.updateRecipients(job.recipients.map((r) => ({ id: r.id, state: r.state === 'queued' && r.attempts === 0 ? 'queued' : 'deferred', nextAttemptAt: new Date(down.until), keepHeld: true, leaseOwner: this.#leaseOwner })));
       this.#release(job.recipients);
       return reuse;
     }
@@ -473,14 +487,14 @@ export class QueueRunner {
         threads: this.#threads,
       });
       if (!opened.ok) {
-        if (!opened.permanent) dest.downUntil = now.getTime() + (this.#o.destinationBackoffMs ?? 60_000);
+        if (!opened.permanent) this.#markDown(dest.key);
         const reply = opened.permanent || opened.reply.code >= 400 ? opened.reply : makeReply(451, '4.4.1', 'connection failed', { local: true });
         await this.#record(message, job.recipients.map((recipient) => ({ recipient, reply, remoteMta: opened.host, ip: opened.ip })), body);
         return null;
       }
       conn = opened.connection;
       held.conn = conn;
-      dest.downUntil = 0;
+      this.#down.delete(dest.key);
     }
     const mta = conn.options.hostname;
     const max = this.#o.maxRecipientsPerTransaction ?? 100;
@@ -528,6 +542,28 @@ export class QueueRunner {
       return null;
     }
     return conn.isUsable ? conn : null;
+  }
+
+  /** Every host of the destination failed just now: its mail is left alone for the destination backoff. */
+  #markDown(key: string): void {
+    const since = this.#now().getTime();
+    for (const [other, mark] of this.#down) if (mark.until <= since) this.#down.delete(other);
+    const ms = this.#o.destinationBackoffMs ?? 60_000;
+    if (ms > 0) this.#down.set(key, { since, until: since + ms });
+  }
+
+  /**
+   * An administrator asked for a retry of one of the job's recipients (`postamt queue retry`, the web admin;
+   * in this process or another, through the store) after the destination was found dead: the mark goes and
+   * the job tries again, as Postfix's `postqueue -f` flushes dead destinations. Only a request newer than the
+   * failure lifts it: once that try failed too, the mark is set again and the rest of the retried mail waits.
+   */
+  #retryLifts(key: string, down: DownMark, job: Job): boolean {
+    const retried = job.recipients.find((r) => r.retryRequestedAt !== null && r.retryRequestedAt.getTime() >= down.since);
+    if (!retried) return false;
+    this.#down.delete(key);
+    this.#o.logger.info({ event: 'queue.backoff_lifted', destination: key, queueId: job.message.id, recipient: retried.address, reason: 'retry requested', downSince: new Date(down.since).toISOString(), downUntil: new Date(down.until).toISOString() }, 'an administrator\'s retry lifts the backoff of a dead destination');
+    return true;
   }
 
   /**

@@ -391,7 +391,9 @@ describe('outbound TLS policies: MTA-STS and DANE against real peers', () => {
     const short = await startTestServer({
       dns: new NodeResolver({ servers: [dns.server], timeoutMs: 1000, tries: 1, cacheSize: 0 }),
       config: {
-        queue: { portOverride: sinks.good!.port, retrySchedule: [300], maxAge: 1200, delayWarning: null },
+        // Every MX refused by the policy makes the destination dead for queue.destination_backoff: off, so the
+        // 300 ms retries run until the lifetime ends.
+        queue: { portOverride: sinks.good!.port, retrySchedule: [300], maxAge: 1200, delayWarning: null, destinationBackoff: 0 },
         outboundTls: { mtaSts: true, daneResolver: dns.server, mtaStsPort: (https.address() as { port: number }).port, caFile: fixture.caPath },
       },
     });
