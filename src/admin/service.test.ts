@@ -204,6 +204,9 @@ describe('administration service: what a domain admin sees', () => {
       assert.deepEqual((await f.admin.dkim.list(p)).map((k) => `${k.domain}/${k.selector}`), ['a.test/sa']);
       assert.deepEqual((await f.admin.queue.list(p)).map((m) => m.id), [f.queue.alice]);
       assert.equal(await f.admin.queue.retry(p, 'all'), 1, 'only the message from their domain');
+      // The request is recorded with the recipients it retried, so a runner in any process lifts their destinations' backoff.
+      assert.ok((await f.store.getQueueMessage(f.queue.alice))!.recipients.every((r) => r.retryRequestedAt !== null));
+      assert.ok((await f.store.getQueueMessage(f.queue.bob))!.recipients.every((r) => r.retryRequestedAt === null));
       assert.deepEqual(await f.admin.domains.listAdmins(p), [{ address: 'boss@a.test', serverAdmin: false, domains: ['a.test'] }]);
       const server = await f.admin.users.list(f.as.server);
       assert.equal(server.length, 4);
