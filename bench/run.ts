@@ -152,12 +152,15 @@ async function main(): Promise<void> {
           const cpu0 = postamt.cpuMs();
           const r = load(`127.0.0.1:${PORTS.postamt}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'anyone@relay.example');
           record(`postamt relay ${label} end-to-end msg/s`, r.e2e_msgs_per_s);
+          // Acceptance while relaying: how far the way out lags the way in (end-to-end waits for the last delivery).
+          record(`postamt relay ${label} accept msg/s`, r.accept_msgs_per_s);
           // Acceptance and the way out: compare with the accept scenario's CPU for the outbound side alone.
           record(`postamt relay ${label} server CPU ms/msg`, (postamt.cpuMs() - cpu0) / n);
           if (withPostfix) {
             await waitQuiet(postamt.cpuMs);
             const p = load(`127.0.0.1:${PORTS.postfixSmtp}`, n, size, ['--sink-port', String(PORTS.relaySink)], 'source', 'user@relay.example');
             record(`postfix relay ${label} end-to-end msg/s`, p.e2e_msgs_per_s);
+            record(`postfix relay ${label} accept msg/s`, p.accept_msgs_per_s);
           }
         }
       }
