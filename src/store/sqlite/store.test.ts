@@ -21,6 +21,21 @@ function fresh() {
   };
 }
 
+/**
+ * A data dir left by an older version: its database migrated up to `version` (with foreign keys enforced while
+ * migrating, when asked), holding the domain example.test and account 1 (a@example.test); the caller adds
+ * the rows the upgrade under test must carry, closes `old`, then opens the store on `dir`.
+ */
+function databaseAt(version: number, options: { foreignKeys?: boolean } = {}): { dir: string; old: Database.Database } {
+  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
+  const old = new Database(join(dir, 'postamt.db'));
+  if (options.foreignKeys) old.pragma('foreign_keys = ON');
+  for (const m of migrations.filter((m) => m.version <= version)) old.exec(m.sql);
+  old.pragma(`user_version = ${version}`);
+  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  return { dir, old };
+}
+
 runStoreContract('sqlite', async () => fresh());
 runEmailStoreContract('sqlite', async () => fresh());
 runSearchIndexContract('sqlite', async () => fresh());
@@ -229,11 +244,7 @@ test('sqlite: a delivered body is written once, with the count of its copies and
 });
 
 test('sqlite: migration 4 starts mailbox ids above every id an existing data dir used', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
-  const old = new Database(join(dir, 'postamt.db'));
-  for (const m of migrations.filter((m) => m.version <= 3)) old.exec(m.sql);
-  old.pragma('user_version = 3');
-  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  const { dir, old } = databaseAt(3);
   old.exec("INSERT INTO mailboxes (id, account_id, name, uid_validity) VALUES (41, 1, 'INBOX', 1)");
   old.close();
   const store = openSqliteStore({ dataDir: dir });
@@ -243,11 +254,7 @@ test('sqlite: migration 4 starts mailbox ids above every id an existing data dir
 });
 
 test('sqlite: migration 3 carries the largest UIDVALIDITY of an existing data dir forward', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
-  const old = new Database(join(dir, 'postamt.db'));
-  for (const m of migrations.filter((m) => m.version <= 2)) old.exec(m.sql);
-  old.pragma('user_version = 2');
-  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  const { dir, old } = databaseAt(2);
   old.exec("INSERT INTO mailboxes (account_id, name, uid_validity) VALUES (1, 'INBOX', 4000000000)");
   old.close();
   const store = openSqliteStore({ dataDir: dir });
@@ -259,11 +266,7 @@ test('sqlite: migration 3 carries the largest UIDVALIDITY of an existing data di
 });
 
 test('sqlite: a thread of one email has no row; the row comes with a second email; rows from before migration 25 stay', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
-  const old = new Database(join(dir, 'postamt.db'));
-  for (const m of migrations.filter((m) => m.version <= 24)) old.exec(m.sql);
-  old.pragma('user_version = 24');
-  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  const { dir, old } = databaseAt(24);
   old.exec("INSERT INTO mailboxes (id, account_id, name, uid_validity, uid_next, highest_mod_seq) VALUES (1, 1, 'INBOX', 1, 3, 4)");
   old.exec("INSERT INTO blobs (id, size, refs, data) VALUES (1, 4, 0, X'61626364')");
   old.exec('UPDATE account_seq SET value = 4 WHERE account_id = 1; UPDATE account_seq SET value = 2 WHERE account_id = 0');
@@ -316,11 +319,7 @@ test('sqlite: an app password is found by its lookup tag; one without a tag gets
 });
 
 test('sqlite: migration 8 gives messages stored before it an email and a thread each, and modseqs keep growing', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
-  const old = new Database(join(dir, 'postamt.db'));
-  for (const m of migrations.filter((m) => m.version <= 7)) old.exec(m.sql);
-  old.pragma('user_version = 7');
-  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  const { dir, old } = databaseAt(7);
   old.exec("INSERT INTO mailboxes (id, account_id, name, uid_validity, uid_next, highest_mod_seq) VALUES (1, 1, 'INBOX', 1, 3, 9)");
   old.exec("INSERT INTO blobs (id, size, refs, data) VALUES (1, 4, 0, X'61626364')");
   old.exec("INSERT INTO messages (mailbox_id, uid, blob_id, size, internal_date, flags, mod_seq) VALUES (1, 1, 1, 4, 0, '', 5), (1, 2, 1, 4, 0, '\\Seen', 9)");
@@ -370,12 +369,7 @@ test('sqlite: trace rows are staged with the delivery and found by any process; 
 });
 
 test('sqlite: migration 20 keeps uploads made before it, their bytes now read as a chunk', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
-  const old = new Database(join(dir, 'postamt.db'));
-  old.pragma('foreign_keys = ON');
-  for (const m of migrations.filter((m) => m.version <= 19)) old.exec(m.sql);
-  old.pragma('user_version = 19');
-  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  const { dir, old } = databaseAt(19, { foreignKeys: true });
   const later = Date.now() + 60_000;
   old.prepare('INSERT INTO uploads (account_id, blob_id, type, size, data, created_at, expires_at) VALUES (1, ?, ?, ?, ?, 0, ?)').run('Uold', 'text/plain', 5, Buffer.from('hello'), later);
   old.prepare('INSERT INTO uploads (account_id, blob_id, type, size, data, created_at, expires_at) VALUES (1, ?, ?, 0, ?, 0, ?)').run('Uempty', 'text/plain', Buffer.alloc(0), later);
@@ -394,11 +388,7 @@ test('sqlite: migration 20 keeps uploads made before it, their bytes now read as
 });
 
 test('sqlite: migration 24 keeps the email id high-water mark and the change log sequence of an existing data dir', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'postamt-store-'));
-  const old = new Database(join(dir, 'postamt.db'));
-  for (const m of migrations.filter((m) => m.version <= 23)) old.exec(m.sql);
-  old.pragma('user_version = 23');
-  old.exec("INSERT INTO domains VALUES ('example.test', 0); INSERT INTO accounts (id, address, domain, password_hash, created_at) VALUES (1, 'a@example.test', 'example.test', 'x', 0)");
+  const { dir, old } = databaseAt(23);
   old.exec('UPDATE email_id_high SET value = 500');
   // Every logged change was pruned: only sqlite_sequence still knew the last seq.
   old.exec("INSERT INTO change_log (origin, at, changes) VALUES ('x', 0, '[]'); UPDATE sqlite_sequence SET seq = 900 WHERE name = 'change_log'; DELETE FROM change_log");
